@@ -1,0 +1,67 @@
+"""Writer schemas on the compacted ``_rosterhub.schemas`` topic.
+
+Every producer publishes the schemas it writes with (key: fingerprint hex, value: the
+standalone schema JSON) before its first event, so a consumer that meets an unknown
+fingerprint - an older or newer producer - can fetch the schema instead of failing.
+Compaction keeps exactly one record per fingerprint forever.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from rosterhub.codec.catalogue import EventSchema
+
+__all__ = ["SchemaTopicReader", "publish_schemas"]
+
+
+def publish_schemas(producer: KafkaProducer, topic: str, schemas: Iterable[EventSchema]) -> int:
+    """Publish each writer schema (idempotent: same key and value every time); returns how many."""
+    futures = [
+        producer.send(
+            topic,
+            key=s.fingerprint_hex.encode(),
+            value=json.dumps(s.source, sort_keys=True).encode(),
+            headers=[("full_name", s.full_name.encode()), ("canonical_form", s.canonical.encode())],
+        )
+        for s in schemas
+    ]
+    for f in futures:
+        f.get(timeout=30)
+    return len(futures)
+
+
+class SchemaTopicReader:
+    """Reads the schemas topic to its end on demand; usable as a ``SchemaLookup``."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self._known: dict[bytes, str] = {}
+        self._lock = threading.Lock()
+
+    def refresh(self) -> int:
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, client_id="rosterhub-schemas")
+        try:
+            tp = TopicPartition(self.topic, 0)
+            consumer.assign([tp])
+            consumer.seek_to_beginning(tp)
+            end = consumer.end_offsets([tp])[tp]
+            while consumer.position(tp) < end:
+                for records in consumer.poll(timeout_ms=1000).values():
+                    for r in records:
+                        if r.key and r.value:
+                            self._known[bytes.fromhex(r.key.decode())] = r.value.decode()
+            return len(self._known)
+        finally:
+            consumer.close()
+
+    def __call__(self, fingerprint: bytes) -> str | None:
+        with self._lock:
+            if fingerprint not in self._known:
+                self.refresh()
+            return self._known.get(fingerprint)

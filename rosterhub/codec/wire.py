@@ -1,0 +1,200 @@
+"""Avro bodies on the wire: single-object encoding, or the Confluent format with a registry.
+
+* Single-object encoding (Avro spec 1.12, "Single object encoding"): ``C3 01`` marker,
+  the writer schema's CRC-64-AVRO fingerprint (8 bytes, little-endian), then the Avro
+  binary body. Writer schemas are published to the compacted ``_rosterhub.schemas``
+  topic keyed by fingerprint, so any consumer can resolve a fingerprint it has never seen.
+* Confluent wire format: magic byte ``00``, the registry's 4-byte big-endian schema id,
+  then the body. Used when ``SCHEMA_REGISTRY_URL`` is set.
+
+Both codecs decode into the *reader's* version of a schema when it knows one with the
+same full name (Avro schema resolution), so producers and consumers can be upgraded
+independently within the compatibility rules enforced by the tests.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.validation import ValidationError, validate
+
+from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue, schema_fingerprint
+from rosterhub.errors import DecodeError, EncodeError, UnknownSchemaError
+
+__all__ = [
+    "CONFLUENT_MAGIC",
+    "SINGLE_OBJECT_MARKER",
+    "ConfluentCodec",
+    "Decoded",
+    "EventCodec",
+    "SingleObjectCodec",
+]
+
+SINGLE_OBJECT_MARKER = b"\xc3\x01"
+CONFLUENT_MAGIC = b"\x00"
+
+#: Looks up a writer schema (as JSON text) by fingerprint; returns None when unknown.
+SchemaLookup = Callable[[bytes], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    full_name: str  # Avro full name of the writer schema == the event's ce_type
+    record: dict[str, Any]
+    writer_id: str  # fingerprint hex or registry id, for diagnostics
+
+
+class EventCodec(Protocol):
+    """What producers and consumers need from a body encoding."""
+
+    content_type: str
+
+    def encode(self, schema: EventSchema, record: dict[str, Any]) -> bytes: ...
+
+    def decode(self, data: bytes) -> Decoded: ...
+
+    def dataschema(self, schema: EventSchema) -> str: ...
+
+
+def _write_body(schema: EventSchema, record: dict[str, Any]) -> bytes:
+    try:
+        validate(record, schema.parsed, raise_errors=True)
+    except ValidationError as exc:
+        problems = "; ".join(str(e) for e in exc.error_list)
+        raise EncodeError(f"{schema.full_name} does not fit its schema: {problems}", event=schema.full_name) from exc
+    buf = io.BytesIO()
+    schemaless_writer(buf, schema.parsed, record)
+    return buf.getvalue()
+
+
+def _read_body(body: bytes, writer: dict[str, Any], reader: dict[str, Any] | None, writer_id: str) -> dict[str, Any]:
+    buf = io.BytesIO(body)
+    try:
+        record = schemaless_reader(buf, writer, reader) if reader is not None else schemaless_reader(buf, writer)
+    except Exception as exc:  # fastavro raises EOFError, ValueError, IndexError... on corrupt bytes
+        raise DecodeError(f"corrupt Avro body for writer schema {writer_id}: {exc!r}", writer=writer_id) from exc
+    if buf.tell() != len(body):
+        raise DecodeError(
+            f"corrupt Avro body for writer schema {writer_id}: {len(body) - buf.tell()} trailing bytes",
+            writer=writer_id,
+        )
+    if not isinstance(record, dict):
+        raise DecodeError(f"writer schema {writer_id} is not a record schema", writer=writer_id)
+    return record
+
+
+class SingleObjectCodec:
+    """Avro single-object encoding, resolving unknown fingerprints through ``lookup`` (the schemas topic)."""
+
+    content_type = "application/avro"
+
+    def __init__(self, catalogue: SchemaCatalogue, lookup: SchemaLookup | None = None) -> None:
+        self.catalogue = catalogue
+        self._lookup = lookup
+        self._writers: dict[bytes, tuple[str, dict[str, Any]]] = {}
+
+    def dataschema(self, schema: EventSchema) -> str:
+        return f"urn:avro:crc64:{schema.fingerprint_hex}"
+
+    def encode(self, schema: EventSchema, record: dict[str, Any]) -> bytes:
+        return SINGLE_OBJECT_MARKER + schema.fingerprint + _write_body(schema, record)
+
+    def _writer(self, fp: bytes) -> tuple[str, dict[str, Any]]:
+        known = self.catalogue.by_fingerprint(fp)
+        if known is not None:
+            return known.full_name, known.parsed
+        if fp in self._writers:
+            return self._writers[fp]
+        text = self._lookup(fp) if self._lookup else None
+        if text is None:
+            raise UnknownSchemaError(
+                f"unknown writer schema fingerprint {fp.hex()}: not shipped with this version and not on the "
+                "schemas topic",
+                fingerprint=fp.hex(),
+            )
+        parsed = parse_schema(json.loads(text), _write_hint=False)
+        _, actual = schema_fingerprint(parsed)
+        if actual != fp:
+            raise UnknownSchemaError(
+                f"schema published under fingerprint {fp.hex()} actually has fingerprint {actual.hex()}",
+                fingerprint=fp.hex(),
+            )
+        self._writers[fp] = (parsed["name"], parsed)
+        return self._writers[fp]
+
+    def decode(self, data: bytes) -> Decoded:
+        if len(data) < 10 or data[:2] != SINGLE_OBJECT_MARKER:
+            raise DecodeError(
+                f"not an Avro single-object message: starts with {data[:2].hex() or 'nothing'}, expected c301",
+                length=len(data),
+            )
+        fp = data[2:10]
+        name, writer = self._writer(fp)
+        reader = _reader_for(self.catalogue, name, fp)
+        return Decoded(name, _read_body(data[10:], writer, reader, fp.hex()), fp.hex())
+
+
+def _reader_for(catalogue: SchemaCatalogue, full_name: str, writer_fp: bytes) -> dict[str, Any] | None:
+    """Our own schema of that name when it differs from the writer's (schema resolution), else None."""
+    try:
+        mine = catalogue.get(full_name)
+    except KeyError:
+        return None
+    return None if mine.fingerprint == writer_fp else mine.parsed
+
+
+class ConfluentCodec:
+    """Confluent wire format against a Confluent-compatible registry (subject = ``<topic>-<full name>``).
+
+    ``client`` is a ``confluent_kafka.schema_registry.SchemaRegistryClient``; a ``mock://``
+    URL gives confluent-kafka's in-process registry, useful in tests.
+    """
+
+    content_type = "application/avro"
+
+    def __init__(self, catalogue: SchemaCatalogue, client: Any, topic_of: Callable[[EventSchema], str]) -> None:
+        self.catalogue = catalogue
+        self.client = client
+        self._topic_of = topic_of
+        self._ids: dict[str, int] = {}
+        self._writers: dict[int, tuple[str, dict[str, Any]]] = {}
+
+    def _id_for(self, schema: EventSchema) -> int:
+        if schema.full_name not in self._ids:
+            from confluent_kafka.schema_registry import Schema
+
+            subject = f"{self._topic_of(schema)}-{schema.full_name}"
+            self._ids[schema.full_name] = self.client.register_schema(subject, Schema(schema.canonical, "AVRO"))
+        return self._ids[schema.full_name]
+
+    def dataschema(self, schema: EventSchema) -> str:
+        return f"urn:confluent:schema-id:{self._id_for(schema)}"
+
+    def encode(self, schema: EventSchema, record: dict[str, Any]) -> bytes:
+        return CONFLUENT_MAGIC + self._id_for(schema).to_bytes(4, "big") + _write_body(schema, record)
+
+    def decode(self, data: bytes) -> Decoded:
+        if len(data) < 5 or data[:1] != CONFLUENT_MAGIC:
+            raise DecodeError(
+                f"not a Confluent-framed message: starts with {data[:1].hex() or 'nothing'}, expected 00",
+                length=len(data),
+            )
+        schema_id = int.from_bytes(data[1:5], "big")
+        if schema_id not in self._writers:
+            try:
+                registered = self.client.get_schema(schema_id)
+            except Exception as exc:
+                raise UnknownSchemaError(
+                    f"schema id {schema_id} is unknown to the registry: {exc}", schema_id=schema_id
+                ) from exc
+            parsed = parse_schema(json.loads(registered.schema_str), _write_hint=False)
+            self._writers[schema_id] = (parsed["name"], parsed)
+        name, writer = self._writers[schema_id]
+        _, writer_fp = schema_fingerprint(writer)
+        reader = _reader_for(self.catalogue, name, writer_fp)
+        return Decoded(name, _read_body(data[5:], writer, reader, f"id:{schema_id}"), f"id:{schema_id}")

@@ -1,0 +1,138 @@
+"""Canonical events as Kafka records: CloudEvents binary mode with an Avro body.
+
+CloudEvents attributes travel in headers (``ce_id``, ``ce_type``, ``ce_source``,
+``ce_time``, ``ce_subject``, ``ce_specversion``, ``ce_dataschema``, and
+``content-type``); the value is the Avro body from the configured codec. The header
+mapping is done by the CloudEvents SDK's Kafka binding, so it follows the spec rather
+than our reading of it. ``ce_type`` is the Avro full name of the event's schema, so no
+second lookup table exists.
+
+Event ids are deterministic where the input has an identity (vendor, record id,
+version): a redelivered input produces the same ``ce_id``, which is what downstream
+processors deduplicate on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.v1.event import CloudEvent
+
+from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue
+from rosterhub.codec.wire import EventCodec
+from rosterhub.errors import DecodeError
+
+__all__ = ["Envelope", "KafkaRecord", "decode_record", "encode_event", "event_id", "headers_dict"]
+
+_NAMESPACE = uuid.UUID("6f1c7d2e-4b0a-5e7c-9a51-0c3f8e2d1b47")
+
+
+def event_id(*parts: object) -> str:
+    """A stable event id (UUIDv5) from the parts that identify an input, for idempotency."""
+    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(str(p) for p in parts)))
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A canonical event: CloudEvents context plus the Avro record."""
+
+    type: str  # Avro full name
+    source: str  # e.g. /vendors/patchwork/RXX or /rosterhub/booking
+    data: dict[str, Any]
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    subject: str | None = None
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    extensions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaRecord:
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+class _PassThrough:
+    """A CloudEvents data 'format' for data that is already encoded bytes (our Avro body)."""
+
+    def __init__(self, content_type: str) -> None:
+        self._ct = content_type
+
+    def write_data(self, data: Any, datacontenttype: str | None) -> bytes:
+        return data if isinstance(data, bytes) else b""
+
+    def read_data(self, body: bytes, datacontenttype: str | None) -> Any:
+        return body
+
+    def get_content_type(self) -> str:
+        return self._ct
+
+
+def encode_event(env: Envelope, schema: EventSchema, codec: EventCodec, topic: str) -> KafkaRecord:
+    """Encode one event for ``topic``; the message key is the schema's declared key field."""
+    body = codec.encode(schema, env.data)
+    attributes: dict[str, Any] = {
+        "id": env.id,
+        "type": env.type,
+        "source": env.source,
+        "time": env.time,
+        "datacontenttype": codec.content_type,
+        "dataschema": codec.dataschema(schema),
+        **env.extensions,
+    }
+    if env.subject is not None:
+        attributes["subject"] = env.subject
+    key = env.data.get(schema.key_field)
+    message = ce_kafka.to_binary(
+        CloudEvent(attributes, body), _PassThrough(codec.content_type), key_mapper=lambda _e: None
+    )
+    return KafkaRecord(
+        topic=topic,
+        key=str(key).encode() if key is not None else None,
+        value=message.value,
+        headers=list(message.headers.items()),
+    )
+
+
+def headers_dict(headers: Sequence[tuple[str, bytes]] | None) -> dict[str, bytes]:
+    return {k: v for k, v in (headers or [])}
+
+
+def decode_record(value: bytes, headers: Sequence[tuple[str, bytes]] | None, codec: EventCodec) -> Envelope:
+    """Decode a record written by :func:`encode_event` (or any CloudEvents binary-mode producer)."""
+    hdrs = headers_dict(headers)
+    if "ce_id" not in hdrs or "ce_type" not in hdrs:
+        raise DecodeError("record has no CloudEvents ce_id/ce_type headers", headers=sorted(hdrs))
+    try:
+        event = ce_kafka.from_binary(
+            ce_kafka.KafkaMessage(headers=hdrs, key=None, value=value), _PassThrough(codec.content_type)
+        )
+    except Exception as exc:
+        raise DecodeError(f"invalid CloudEvents headers: {exc}", ce_id=hdrs.get("ce_id")) from exc
+    decoded = codec.decode(value)
+    ce_type = event.get_type()
+    if decoded.full_name != ce_type:
+        raise DecodeError(
+            f"ce_type {ce_type!r} does not match the body's writer schema {decoded.full_name!r}",
+            ce_id=event.get_id(),
+        )
+    std = {"id", "type", "source", "time", "subject", "specversion", "datacontenttype", "dataschema", "partitionkey"}
+    return Envelope(
+        type=ce_type,
+        source=event.get_source(),
+        data=decoded.record,
+        id=event.get_id(),
+        subject=event.get_subject(),
+        time=event.get_time() or datetime.now(UTC),
+        extensions={k: str(v) for k, v in event.get_attributes().items() if k not in std},
+    )
+
+
+def catalogue_schema(catalogue: SchemaCatalogue, env: Envelope) -> EventSchema:
+    return catalogue.get(env.type)

@@ -1,0 +1,134 @@
+"""The rosterhub error tree.
+
+Catch a family or a leaf; every class has a stable ``code`` documented in
+``docs/errors.md`` (one section per code)::
+
+    RosterhubError
+    ├── ConfigError                 bad settings or files, found at start-up
+    │   └── MappingFileError        a mapping file is invalid (file, line, key)
+    ├── InputError                  one bad record; never stops a worker, goes to a DLQ
+    │   ├── ParseError              bytes are not the format they claim (JSON, XML, CSV)
+    │   ├── MappingError            a record cannot become a canonical event (record/field/value/rule)
+    │   ├── EncodeError             a canonical event does not fit its Avro schema
+    │   ├── DecodeError             bytes on a topic cannot be decoded
+    │   │   └── UnknownSchemaError  the writer schema's fingerprint/id cannot be resolved
+    │   └── PayloadTooLarge         payload over the configured limit
+    ├── SignatureError              a signed request fails verification
+    ├── DeliveryError               an outbound delivery failed (``retriable`` says whether to retry)
+    └── BrokerUnavailable           no Kafka broker could be reached or started
+
+A refused booking is *not* an error: it is a ``BookingRejected`` event with reason codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "BrokerUnavailable",
+    "ConfigError",
+    "DecodeError",
+    "DeliveryError",
+    "EncodeError",
+    "InputError",
+    "MappingError",
+    "MappingFileError",
+    "ParseError",
+    "PayloadTooLarge",
+    "RosterhubError",
+    "SignatureError",
+    "UnknownSchemaError",
+]
+
+
+class RosterhubError(Exception):
+    """Base of every error rosterhub raises on purpose."""
+
+    code: ClassVar[str] = "rosterhub_error"
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = {k: v for k, v in context.items() if v is not None}
+
+    def __str__(self) -> str:
+        if not self.context:
+            return self.message
+        details = ", ".join(f"{k}={v!r}" for k, v in self.context.items())
+        return f"{self.message} ({details})"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-able description for HTTP answers and dead-letter headers."""
+        return {"code": self.code, "message": self.message, **{k: str(v) for k, v in self.context.items()}}
+
+
+class ConfigError(RosterhubError):
+    code = "config_error"
+
+
+class MappingFileError(ConfigError):
+    code = "mapping_file_error"
+
+    def __init__(self, message: str, *, file: str, line: int | None = None, key: str | None = None) -> None:
+        super().__init__(message, file=file, line=line, key=key)
+        self.file, self.line, self.key = file, line, key
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "") + (f" [{self.key}]" if self.key else "")
+        return f"{where}: {self.message}"
+
+
+class InputError(RosterhubError):
+    code = "input_error"
+
+
+class ParseError(InputError):
+    code = "parse_error"
+
+
+class MappingError(InputError):
+    code = "mapping_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        record: str | None = None,
+        field: str | None = None,
+        value: Any = None,
+        rule: str | None = None,
+    ) -> None:
+        super().__init__(message, record=record, field=field, value=value, rule=rule)
+        self.record, self.field, self.value, self.rule = record, field, value, rule
+
+
+class EncodeError(InputError):
+    code = "encode_error"
+
+
+class DecodeError(InputError):
+    code = "decode_error"
+
+
+class UnknownSchemaError(DecodeError):
+    code = "unknown_schema"
+
+
+class PayloadTooLarge(InputError):
+    code = "payload_too_large"
+
+
+class SignatureError(RosterhubError):
+    code = "signature_error"
+
+
+class DeliveryError(RosterhubError):
+    code = "delivery_error"
+
+    def __init__(self, message: str, *, retriable: bool, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.retriable = retriable
+
+
+class BrokerUnavailable(RosterhubError):
+    code = "broker_unavailable"

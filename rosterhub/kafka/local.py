@@ -1,0 +1,266 @@
+"""A real single-node Apache Kafka broker (KRaft mode) started from Maven Central's jars.
+
+Why: the machines rosterhub is developed and tested on have no Docker engine, and no
+fake broker may replace Kafka. ``mvn`` fetches ``org.apache.kafka:kafka_2.13`` and
+its runtime dependencies (see ``runtime/pom.xml``) once into ``<cache_dir>/kafka/<version>/libs``;
+the broker is formatted once per data directory and then started with ``java``.
+
+The broker runs detached (its own session) with a pid file, so ``rosterhub kafka
+start`` returns and a later ``rosterhub kafka stop`` finds it again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from rosterhub.errors import BrokerUnavailable, ConfigError
+from rosterhub.settings import Settings
+
+__all__ = ["BrokerStatus", "LocalBroker", "fetch_jars", "jars_dir"]
+
+_MARKER = ".complete"
+
+_LOG4J2 = """\
+status = warn
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = {log_file}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+"""
+
+
+def jars_dir(settings: Settings) -> Path:
+    return settings.cache_dir.expanduser() / "kafka" / settings.kafka_version / "libs"
+
+
+def fetch_jars(settings: Settings, *, quiet: bool = True) -> Path:
+    """Download the broker's jars with Maven unless they are already cached; return the folder."""
+    target = jars_dir(settings)
+    if (target / _MARKER).exists():
+        return target
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise BrokerUnavailable("Maven (`mvn`) is needed to fetch Kafka's jars and is not on PATH")
+    target.mkdir(parents=True, exist_ok=True)
+    with resources.as_file(resources.files("rosterhub.kafka") / "runtime" / "pom.xml") as pom:
+        cmd = [
+            mvn,
+            "-B",
+            *(["-q"] if quiet else []),
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            f"-Dkafka.version={settings.kafka_version}",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={target}",
+        ]
+        proc = subprocess.run(cmd, capture_output=quiet, text=True, check=False)
+    if proc.returncode != 0:
+        detail = (proc.stdout or "")[-2000:] if quiet else ""
+        raise BrokerUnavailable(f"mvn could not fetch Kafka {settings.kafka_version}:\n{detail}")
+    if not any(target.glob(f"kafka_*-{settings.kafka_version}.jar")):
+        raise BrokerUnavailable(f"mvn finished but no kafka_*-{settings.kafka_version}.jar is in {target}")
+    (target / _MARKER).write_text(settings.kafka_version)
+    return target
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerStatus:
+    running: bool
+    pid: int | None
+    bootstrap: str
+    version: str
+    data_dir: Path
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LocalBroker:
+    """Format, start, watch and stop the local KRaft broker described by ``settings``."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = settings.kafka_data_dir.expanduser().resolve()
+        self.data = self.root / "data"
+        self.log_file = self.root / "broker.log"
+        self.pid_file = self.root / "broker.pid"
+        self.props = self.root / "server.properties"
+        self.log4j = self.root / "log4j2.properties"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.settings.kafka_port}"
+
+    # -- state ---------------------------------------------------------------------
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if _pid_alive(pid) else None
+
+    def status(self) -> BrokerStatus:
+        pid = self.pid()
+        running = pid is not None and _port_open(self.host, self.settings.kafka_port)
+        return BrokerStatus(running, pid, self.bootstrap, self.settings.kafka_version, self.root)
+
+    # -- lifecycle -------------------------------------------------------------------
+    def _write_config(self) -> None:
+        s = self.settings
+        self.root.mkdir(parents=True, exist_ok=True)
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@{self.host}:{s.kafka_controller_port}",
+            "listeners": f"PLAINTEXT://{self.host}:{s.kafka_port},CONTROLLER://{self.host}:{s.kafka_controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{self.host}:{s.kafka_port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.data),
+            "num.partitions": "1",
+            "auto.create.topics.enable": "false",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "6",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "log.segment.bytes": str(64 * 1024 * 1024),
+            "message.max.bytes": str(8 * 1024 * 1024),
+        }
+        self.props.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        self.log4j.write_text(_LOG4J2.format(log_file=self.log_file))
+
+    def _java(self) -> str:
+        home = os.environ.get("JAVA_HOME")
+        java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+        if not java:
+            raise BrokerUnavailable("Java is needed to run the local Kafka broker and is not on PATH")
+        return java
+
+    def _classpath(self) -> str:
+        libs = fetch_jars(self.settings)
+        return f"{libs}/*"
+
+    def _format(self) -> None:
+        if (self.data / "meta.properties").exists():
+            return
+        cluster_id = _kafka_uuid()
+        cmd = [self._java(), "-cp", self._classpath(), f"-Dlog4j2.configurationFile={self.log4j}",
+               "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.props)]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise BrokerUnavailable(f"formatting the broker's storage failed: {proc.stdout}{proc.stderr}")
+
+    def start(self, *, wait: bool = True) -> BrokerStatus:
+        """Start the broker unless it already runs; idempotent."""
+        current = self.status()
+        if current.running:
+            return current
+        if _port_open(self.host, self.settings.kafka_port):
+            raise ConfigError(
+                f"port {self.settings.kafka_port} is taken by another process; set ROSTERHUB_KAFKA_PORT "
+                "or point KAFKA_BOOTSTRAP_SERVERS at that broker"
+            )
+        self._write_config()
+        self._format()
+        heap = self.settings.kafka_heap
+        cmd = [self._java(), f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+               f"-Dlog4j2.configurationFile={self.log4j}", f"-Dkafka.logs.dir={self.root}",
+               "-cp", self._classpath(), "kafka.Kafka", str(self.props)]  # fmt: skip
+        with open(self.root / "broker.out", "ab") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.pid_file.write_text(str(proc.pid))
+        if wait:
+            self.wait_ready(proc)
+        return self.status()
+
+    def wait_ready(self, proc: subprocess.Popen[bytes] | None = None) -> None:
+        """Block until the broker answers a metadata request, or raise with the log's tail."""
+        from rosterhub.kafka.admin import broker_answers
+
+        deadline = time.monotonic() + self.settings.kafka_start_timeout_s
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise BrokerUnavailable(f"the local broker exited with {proc.returncode}:\n{self.tail(40)}")
+            if _port_open(self.host, self.settings.kafka_port) and broker_answers(self.bootstrap):
+                return
+            time.sleep(0.25)
+        raise BrokerUnavailable(
+            f"the local broker did not answer within {self.settings.kafka_start_timeout_s}s:\n{self.tail(40)}"
+        )
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop the broker cleanly (SIGTERM, then SIGKILL after ``timeout``); False if it was not running."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _pid_alive(pid):
+            _reap(pid)
+            time.sleep(0.1)
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            _reap(pid)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def tail(self, lines: int = 50) -> str:
+        texts = []
+        for f in (self.root / "broker.out", self.log_file):
+            if f.exists():
+                texts.extend(f.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(texts[-lines:])
+
+
+def _reap(pid: int) -> None:
+    """Collect our own exited child so it does not linger as a zombie (which still 'exists')."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _kafka_uuid() -> str:
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (22 chars)."""
+    import base64
+
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")

@@ -1,0 +1,144 @@
+"""Every rosterhub setting, in one place.
+
+Values come, highest priority first, from: keyword arguments, environment variables
+(``ROSTERHUB_<NAME>``; the two ecosystem-standard names ``KAFKA_BOOTSTRAP_SERVERS`` and
+``SCHEMA_REGISTRY_URL`` are also read unprefixed), a TOML config file (path in
+``ROSTERHUB_CONFIG``, default ``rosterhub.toml`` in the working directory when present)
+and the defaults below. ``docs/configuration.md`` is generated from this module
+(``rosterhub config docs``) so the documentation cannot drift from the code.
+
+Settings are frozen: a process reads them once at start and passes them down, so no
+module reaches for global state halfway through handling a record.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["KAFKA_VERSION", "Settings", "load_settings"]
+
+#: The Apache Kafka release the local broker runs. Why this one: docs/decisions/0002-kafka-version.md.
+KAFKA_VERSION = "4.3.1"
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rosterhub"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of a rosterhub process (hub, worker, connector or tool)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ROSTERHUB_",
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,
+    )
+
+    # --- Kafka -----------------------------------------------------------------
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "ROSTERHUB_KAFKA_BOOTSTRAP_SERVERS"),
+        description="host:port[,host:port] of an existing Kafka cluster. When unset, the hub "
+        "starts its own local KRaft broker (see the `kafka_*` settings below).",
+    )
+    topic_prefix: str = Field(
+        default="",
+        description="Prepended to every topic name (e.g. `staging.`); lets several hubs or "
+        "test runs share one cluster without seeing each other's events.",
+    )
+    default_partitions: int = Field(
+        default=6, ge=1, description="Partitions for topics that do not declare their own count."
+    )
+    replication_factor: int = Field(
+        default=1, ge=1, description="Replication factor for topics the hub creates (3 in production)."
+    )
+    # --- Local broker (used only when kafka_bootstrap_servers is unset) ----------
+    kafka_version: str = Field(
+        default=KAFKA_VERSION, description="Apache Kafka version fetched from Maven Central for the local broker."
+    )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Where fetched Kafka jars are cached (outside the work tree, reused across runs).",
+    )
+    kafka_data_dir: Path = Field(
+        default=Path(".rosterhub/kafka"),
+        description="Data, logs and pid file of the local broker.",
+    )
+    kafka_port: int = Field(default=19092, description="PLAINTEXT listener port of the local broker.")
+    kafka_controller_port: int = Field(default=19093, description="KRaft controller port of the local broker.")
+    kafka_heap: str = Field(default="512m", description="-Xmx/-Xms of the local broker JVM.")
+    kafka_start_timeout_s: float = Field(default=60.0, description="How long to wait for the local broker to answer.")
+    # --- Schemas -----------------------------------------------------------------
+    schema_registry_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SCHEMA_REGISTRY_URL", "ROSTERHUB_SCHEMA_REGISTRY_URL"),
+        description="Confluent-compatible schema registry. Set: Confluent wire format. Unset: Avro "
+        "single-object encoding with writer schemas on the `_rosterhub.schemas` topic.",
+    )
+    # --- HTTP ------------------------------------------------------------------------
+    http_host: str = Field(default="127.0.0.1", description="Bind address of the hub's HTTP ingress and API.")
+    http_port: int = Field(default=8080, description="Port of the hub's HTTP ingress and API.")
+    max_payload_bytes: int = Field(
+        default=1_048_576, ge=1, description="Inbound payloads above this size are refused (413) and dead-lettered."
+    )
+    # --- Stream processing -----------------------------------------------------------
+    app_id: str = Field(default="rosterhub", description="Faust application id (consumer group, changelog names).")
+    store: str = Field(
+        default="rocksdb://",
+        description="Faust table store: `rocksdb://` (RocksDB via rocksdict, survives restarts) or `memory://`.",
+    )
+    state_dir: Path = Field(default=Path(".rosterhub/state"), description="Faust table data directory.")
+    # --- Outbound ----------------------------------------------------------------------
+    outbound_endpoints: dict[str, str] = Field(
+        default_factory=dict,
+        description="Trust ODS code -> URL that receives that trust's booking outcomes (JSON POST).",
+    )
+    outbound_timeout_s: float = Field(default=5.0, description="HTTP timeout of one outbound delivery attempt.")
+    outbound_max_attempts: int = Field(default=5, ge=1, description="Delivery attempts before dead-lettering.")
+    # --- Connectors --------------------------------------------------------------------
+    webhook_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Vendor id -> HMAC-SHA256 secret for signed webhooks; a vendor without one accepts unsigned posts.",
+    )
+    # --- Logging -------------------------------------------------------------------------
+    log_level: str = Field(default="INFO", description="Log level of every rosterhub process.")
+    log_json: bool = Field(default=False, description="Structured JSON logs (for production) instead of console lines.")
+
+    @property
+    def kafka_url(self) -> str:
+        """Bootstrap servers as faust wants them (``kafka://host:port``)."""
+        if not self.kafka_bootstrap_servers:
+            raise RuntimeError("no Kafka bootstrap servers resolved yet")
+        return ";".join(f"kafka://{hp.strip()}" for hp in self.kafka_bootstrap_servers.split(","))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_path = Path(os.environ.get("ROSTERHUB_CONFIG", "rosterhub.toml"))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_path))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and config file, with explicit overrides on top."""
+    return Settings(**overrides)

@@ -1,0 +1,114 @@
+"""Every Kafka topic the hub owns, declared in code and created idempotently at start-up.
+
+Naming convention (docs/topics.md): lower case, dotted, ``<kind>.<name>``:
+
+* ``raw.<vendor>``       untouched vendor payloads as received, kept for replay;
+* ``events.<domain>``    canonical Avro events (``events.shift``, ``events.booking``, ...);
+* ``out.<vendor>``       outbound work queued for one vendor's systems;
+* ``dlq.<stage>``        records a stage could not handle, original bytes + reason headers;
+* ``_rosterhub.<name>``  hub-internal state (``_rosterhub.schemas``, compacted).
+
+A ``topic_prefix`` setting is prepended to every name so that several hubs or test
+runs can share one cluster. Faust's own changelog/repartition topics are named by
+faust from the app id and are created by faust itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "CANONICAL",
+    "DLQ_STAGES",
+    "SCHEMAS",
+    "TopicSpec",
+    "canonical_topic",
+    "declared_topics",
+    "dlq_topic",
+    "raw_topic",
+]
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """What a topic must look like; ``configs`` are Kafka topic-level configs."""
+
+    name: str
+    partitions: int | None = None  # None: the ``default_partitions`` setting
+    compacted: bool = False
+    retention_ms: int | None = None  # None: keep forever (-1)
+    key: str = ""  # what the message key is, for docs and AsyncAPI
+    doc: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def configs(self) -> dict[str, str]:
+        cfg = {"cleanup.policy": "compact" if self.compacted else "delete"}
+        if not self.compacted:
+            cfg["retention.ms"] = str(self.retention_ms if self.retention_ms is not None else -1)
+        cfg.update(self.extra)
+        return cfg
+
+    def prefixed(self, prefix: str) -> TopicSpec:
+        if not prefix:
+            return self
+        return TopicSpec(
+            prefix + self.name, self.partitions, self.compacted, self.retention_ms, self.key, self.doc, self.extra
+        )
+
+
+SCHEMAS = TopicSpec(
+    "_rosterhub.schemas",
+    partitions=1,
+    compacted=True,
+    key="CRC-64-AVRO fingerprint of the schema's Parsing Canonical Form, 16 lower-case hex digits",
+    doc="Writer schemas of every event ever produced, so any consumer can resolve a fingerprint.",
+)
+
+#: Canonical event topics by domain. Keys are chosen so that everything that must be
+#: decided in order lands on one partition (shift id for shifts *and* bookings).
+CANONICAL: dict[str, TopicSpec] = {
+    "shift": TopicSpec("events.shift", key="shift id", doc="Shift lifecycle: posted, updated, released, cancelled."),
+    "booking": TopicSpec(
+        "events.booking", key="shift id", doc="Booking requests and decisions, keyed by shift so races serialise."
+    ),
+    "worker": TopicSpec("events.worker", key="person or local worker id", doc="Worker registration and membership."),
+    "credential": TopicSpec("events.credential", key="person id", doc="Credential issue, verification, revocation."),
+    "availability": TopicSpec("events.availability", key="person id", doc="Declared availability of workers."),
+    "timesheet": TopicSpec("events.timesheet", key="booking id", doc="Timesheets, payroll lines and recharges."),
+}
+
+DLQ_STAGES = ("ingest", "mapping", "decode", "outbound")
+
+
+def raw_topic(vendor: str) -> TopicSpec:
+    return TopicSpec(
+        f"raw.{vendor}",
+        key="vendor record id (or content hash)",
+        doc=f"Untouched payloads received from {vendor}, with receipt metadata in headers; replayable.",
+    )
+
+
+def dlq_topic(stage: str) -> TopicSpec:
+    if stage not in DLQ_STAGES:
+        raise ValueError(f"unknown dead-letter stage {stage!r}; known: {', '.join(DLQ_STAGES)}")
+    return TopicSpec(
+        f"dlq.{stage}",
+        key="same key as the failed record",
+        doc=f"Records the {stage} stage could not handle: original bytes plus dlq_* reason headers.",
+    )
+
+
+def canonical_topic(domain: str) -> TopicSpec:
+    try:
+        return CANONICAL[domain]
+    except KeyError:
+        raise ValueError(f"unknown event domain {domain!r}; known: {', '.join(CANONICAL)}") from None
+
+
+def declared_topics(vendors: Iterable[str], prefix: str = "") -> Sequence[TopicSpec]:
+    """All topics the hub needs for these vendors, with the prefix applied."""
+    specs = [SCHEMAS, *CANONICAL.values(), *(dlq_topic(s) for s in DLQ_STAGES), *(raw_topic(v) for v in vendors)]
+    return [s.prefixed(prefix) for s in specs]

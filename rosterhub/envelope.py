@@ -15,7 +15,7 @@ processors deduplicate on.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.v1.event import CloudEvent
 
-from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue
+from rosterhub.codec.catalogue import EventSchema
 from rosterhub.codec.wire import EventCodec
 from rosterhub.errors import DecodeError
 
@@ -100,11 +100,18 @@ def encode_event(env: Envelope, schema: EventSchema, codec: EventCodec, topic: s
     )
 
 
-def headers_dict(headers: Sequence[tuple[str, bytes]] | None) -> dict[str, bytes]:
-    return {k: v for k, v in (headers or [])}
+def headers_dict(headers: Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None) -> dict[str, bytes]:
+    """Headers as a dict whatever the client gave (kafka-python: list of pairs; faust: dict)."""
+    if headers is None:
+        return {}
+    if isinstance(headers, Mapping):
+        return dict(headers)
+    return dict(headers)
 
 
-def decode_record(value: bytes, headers: Sequence[tuple[str, bytes]] | None, codec: EventCodec) -> Envelope:
+def decode_record(
+    value: bytes, headers: Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None, codec: EventCodec
+) -> Envelope:
     """Decode a record written by :func:`encode_event` (or any CloudEvents binary-mode producer)."""
     hdrs = headers_dict(headers)
     if "ce_id" not in hdrs or "ce_type" not in hdrs:
@@ -133,6 +140,3 @@ def decode_record(value: bytes, headers: Sequence[tuple[str, bytes]] | None, cod
         extensions={k: str(v) for k, v in event.get_attributes().items() if k not in std},
     )
 
-
-def catalogue_schema(catalogue: SchemaCatalogue, env: Envelope) -> EventSchema:
-    return catalogue.get(env.type)

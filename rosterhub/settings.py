@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     )
     outbound_timeout_s: float = Field(default=5.0, description="HTTP timeout of one outbound delivery attempt.")
     outbound_max_attempts: int = Field(default=5, ge=1, description="Delivery attempts before dead-lettering.")
+    demo_trust_port: int = Field(
+        default=8090, description="Port of the simulated trust endpoint that `rosterhub run` starts for the demo."
+    )
     # --- Connectors --------------------------------------------------------------------
     webhook_secrets: dict[str, SecretStr] = Field(
         default_factory=dict,

@@ -1,0 +1,38 @@
+"""What a vendor connector declares, and what the runtime gives it.
+
+A vendor plugs in with a mapping file (``mapping/vendors/<id>.yaml``) and a module in
+``connectors/vendors/`` exposing ``SPEC: ConnectorSpec``; outside packages use the
+``rosterhub.connectors`` entry-point group. Nothing central is edited to add one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["ConnectorSpec", "WebhookSignature"]
+
+Kind = Literal["webhook", "poll", "filedrop", "fhir"]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSignature:
+    """HMAC-SHA256 over ``<timestamp>.<body>``, hex-encoded, as many bank apps sign webhooks."""
+
+    signature_header: str
+    timestamp_header: str
+    tolerance_s: int = 300
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorSpec:
+    id: str  # vendor id: same spelling in module, mapping file, topic, metric label, ce_source
+    kind: Kind
+    title: str
+    mapping: str | None = None  # mapping vendor name; defaults to id
+    content_type: str = "application/json"
+    signature: WebhookSignature | None = None
+
+    @property
+    def mapping_name(self) -> str:
+        return self.mapping or self.id

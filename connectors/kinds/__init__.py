@@ -1,0 +1,1 @@
+"""Transports: one module per way vendors send data (webhook, poll, filedrop, fhir)."""

@@ -1,0 +1,1 @@
+"""Outbound adapters: booking outcomes delivered back to each trust's own system."""

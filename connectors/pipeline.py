@@ -1,0 +1,174 @@
+"""Raw first, then map: the one path every inbound payload takes, whatever its transport.
+
+1. The untouched payload goes to ``raw.<vendor>`` with receipt metadata in headers, and
+   the broker acknowledges it before anything else happens: nothing received is lost.
+2. The vendor's mapping turns it into canonical events (pure, ``rosterhub.mapping``).
+3. Mapped events go to their ``events.<domain>`` topics; records that could not be
+   mapped go to ``dlq.mapping`` with their original bytes and the reason.
+
+``rosterhub replay`` re-runs steps 2-3 over records already on ``raw.<vendor>``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from rosterhub.deadletter import dead_letter
+from rosterhub.envelope import Envelope, KafkaRecord
+from rosterhub.errors import EncodeError, InputError, RosterhubError
+from rosterhub.kafka.producer import EventSink
+from rosterhub.mapping.engine import MappingSpec, apply_mapping, find_mapping, load_mapping
+from rosterhub.runtime import Encoder, TopicNames
+
+__all__ = ["IngestContext", "IngestResult", "Rejected", "map_and_publish", "raw_record", "ingest"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    record: str
+    error: dict[str, str]
+
+
+@dataclass
+class IngestResult:
+    raw_position: tuple[str, int, int] | None = None  # topic, partition, offset of the raw record
+    event_ids: list[str] = field(default_factory=list)
+    event_types: list[str] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": len(self.event_ids),
+            "event_ids": self.event_ids,
+            "event_types": self.event_types,
+            "rejected": [{"record": r.record, **r.error} for r in self.rejected],
+            "raw": None if self.raw_position is None else dict(zip(("topic", "partition", "offset"), self.raw_position, strict=True)),
+        }
+
+
+@dataclass
+class IngestContext:
+    sink: EventSink
+    encoder: Encoder
+    names: TopicNames
+    secrets: Mapping[str, bytes] = field(default_factory=dict)
+
+    @staticmethod
+    @cache
+    def mapping_for(vendor: str, trust: str | None) -> MappingSpec:
+        return load_mapping(find_mapping(vendor, trust))
+
+
+def raw_record(
+    names: TopicNames,
+    vendor: str,
+    payload: bytes,
+    *,
+    key: bytes | None,
+    trust: str | None,
+    content_type: str,
+    received_at: datetime,
+    correlation_id: str,
+    extra: Mapping[str, str] | None = None,
+) -> KafkaRecord:
+    headers = [
+        ("rh_vendor", vendor.encode()),
+        ("rh_received_at", received_at.isoformat().encode()),
+        ("rh_correlation_id", correlation_id.encode()),
+        ("content-type", content_type.encode()),
+    ]
+    if trust:
+        headers.append(("rh_trust", trust.encode()))
+    headers += [(f"rh_{k}", v.encode()) for k, v in (extra or {}).items()]
+    return KafkaRecord(names.raw(vendor), key, payload, headers)
+
+
+def ingest(
+    ctx: IngestContext,
+    vendor: str,
+    payload: bytes,
+    *,
+    trust: str | None,
+    content_type: str,
+    correlation_id: str,
+    received_at: datetime | None = None,
+    key: bytes | None = None,
+) -> IngestResult:
+    """Write the raw payload, map it and publish the outcome. Blocking (kafka-python): run in a thread."""
+    received_at = received_at or datetime.now(UTC)
+    raw = raw_record(
+        ctx.names, vendor, payload, key=key, trust=trust, content_type=content_type,
+        received_at=received_at, correlation_id=correlation_id,
+    )  # fmt: skip
+    [(partition, offset)] = ctx.sink.send([raw])
+    result = map_and_publish(
+        ctx, vendor, payload, trust=trust, received_at=received_at, origin=(raw.topic, partition, offset),
+        original_headers=raw.headers,
+    )  # fmt: skip
+    log.info(
+        "ingested",
+        extra={"vendor": vendor, "correlation_id": correlation_id, "events": len(result.event_ids),
+               "rejected": len(result.rejected), "raw_offset": offset},
+    )  # fmt: skip
+    return result
+
+
+def map_and_publish(
+    ctx: IngestContext,
+    vendor: str,
+    payload: bytes,
+    *,
+    trust: str | None,
+    received_at: datetime,
+    origin: tuple[str, int, int],
+    original_headers: list[tuple[str, bytes]],
+) -> IngestResult:
+    """Steps 2-3 above; also what ``rosterhub replay`` runs for records already on the raw topic."""
+    result = IngestResult(raw_position=origin)
+    out: list[KafkaRecord] = []
+    try:
+        spec = ctx.mapping_for(vendor, trust)
+        outcome = apply_mapping(spec, payload, received_at=received_at, trust=trust, secrets=ctx.secrets)
+    except RosterhubError as exc:  # no usable mapping file: keep the payload, say why
+        out.append(_dlq(ctx, vendor, exc, payload, origin, "payload", original_headers))
+        result.rejected.append(Rejected("payload", exc.as_dict()))
+        ctx.sink.send(out)
+        return result
+    for event in outcome.events:
+        env = Envelope(type=event.type, source=event.source, data=event.data, id=event.id, subject=event.subject)
+        try:
+            out.append(ctx.encoder.encode(env))
+        except EncodeError as exc:
+            out.append(_dlq(ctx, vendor, exc, event.raw, origin, event.record_ref, original_headers))
+            result.rejected.append(Rejected(event.record_ref, exc.as_dict()))
+            continue
+        result.event_ids.append(event.id)
+        result.event_types.append(event.type)
+    for rej in outcome.rejected:
+        err: InputError = rej.error
+        out.append(_dlq(ctx, vendor, err, rej.raw, origin, rej.record_ref, original_headers))
+        result.rejected.append(Rejected(rej.record_ref, err.as_dict()))
+    ctx.sink.send(out)
+    return result
+
+
+def _dlq(
+    ctx: IngestContext,
+    vendor: str,
+    error: RosterhubError,
+    original: bytes,
+    origin: tuple[str, int, int],
+    record_ref: str,
+    original_headers: list[tuple[str, bytes]],
+) -> KafkaRecord:
+    return dead_letter(
+        topic=ctx.names.dlq("mapping"), stage="mapping", error=error, original=original, connector=vendor,
+        origin=origin, record_ref=record_ref, original_headers=original_headers,
+    )  # fmt: skip

@@ -1,0 +1,1 @@
+"""Simulators of vendor platforms and trust systems, so the hub runs without any vendor."""

@@ -1,0 +1,34 @@
+"""A simulated trust system that receives the hub's booking outcomes over HTTP.
+
+Keeps what it received (deduplicated on ``Idempotency-Key``, counting repeats) so tests
+and the demo can check that the trust's view converges to the hub's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Header, Request
+
+__all__ = ["create_trust_endpoint"]
+
+
+def create_trust_endpoint() -> FastAPI:
+    app = FastAPI(title="rosterhub simulated trust endpoint")
+    received: dict[str, dict[str, Any]] = {}
+    order: list[str] = []
+    repeats = {"count": 0}
+
+    @app.post("/outcomes/{trust}", status_code=204)
+    async def outcome(trust: str, request: Request, idempotency_key: str = Header(...)) -> None:
+        if idempotency_key in received:
+            repeats["count"] += 1
+            return
+        received[idempotency_key] = {"trust": trust, **(await request.json())}
+        order.append(idempotency_key)
+
+    @app.get("/outcomes")
+    async def list_outcomes() -> dict[str, Any]:
+        return {"received": [received[k] for k in order], "repeats": repeats["count"]}
+
+    return app

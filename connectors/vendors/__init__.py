@@ -1,0 +1,1 @@
+"""One module per vendor, each exposing ``SPEC``; found by ``rosterhub.connectors.registry``."""

@@ -1,0 +1,3 @@
+from rosterhub.cli.main import app
+
+app()

@@ -1,0 +1,63 @@
+"""The hub's HTTP face: vendor ingress, health, topic counts and Prometheus metrics.
+
+Built by :func:`create_api` from settings and a resolved bootstrap address, so tests
+and ``rosterhub serve`` build exactly the same application.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.schema_topic import publish_schemas
+from rosterhub.connectors.kinds.webhook import webhook_router
+from rosterhub.connectors.pipeline import IngestContext
+from rosterhub.kafka.admin import topic_counts
+from rosterhub.kafka.producer import EventSink, make_producer
+from rosterhub.runtime import Encoder, TopicNames, make_codec
+from rosterhub.settings import Settings
+
+__all__ = ["create_api"]
+
+
+def create_api(settings: Settings, bootstrap: str) -> FastAPI:
+    names = TopicNames(settings.topic_prefix)
+    catalogue = default_catalogue()
+    sink = EventSink(make_producer(bootstrap, client_id="rosterhub-ingress"))
+    encoder = Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue)
+    ctx = IngestContext(sink=sink, encoder=encoder, names=names)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not settings.schema_registry_url:
+            await run_in_threadpool(publish_schemas, sink.producer, names.schemas, list(catalogue))
+        yield
+        await run_in_threadpool(sink.close)
+
+    app = FastAPI(title="rosterhub", version="0.1.0", lifespan=lifespan)
+    app.include_router(webhook_router(settings, ctx))
+
+    @app.get("/health", summary="Liveness")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/status/topics", summary="Records per hub topic")
+    async def status_topics() -> dict[str, int]:
+        from rosterhub.connectors.registry import connectors
+        from rosterhub.topics import declared_topics
+
+        topics = [t.name for t in declared_topics(connectors(), settings.topic_prefix)]
+        counts = await run_in_threadpool(topic_counts, bootstrap, topics)
+        return {c.topic: c.messages for c in counts}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,123 @@
+"""The hub's processes: ``run`` (everything, for a newcomer), ``worker``, ``serve``, ``topics``, ``simulate``."""
+
+from __future__ import annotations
+
+import typer
+
+from rosterhub.errors import RosterhubError
+from rosterhub.settings import Settings, load_settings
+
+__all__ = ["register"]
+
+simulate = typer.Typer(no_args_is_help=True, help="Simulators of vendor platforms and trust systems.")
+
+
+def _fail(exc: RosterhubError) -> None:
+    typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _prepare(settings: Settings) -> str:
+    """Resolve (or start) the broker and create the declared topics; return the bootstrap address."""
+    from rosterhub.connectors.registry import connectors
+    from rosterhub.kafka.admin import ensure_topics
+    from rosterhub.kafka.resolve import resolve_broker
+    from rosterhub.topics import declared_topics
+
+    resolved = resolve_broker(settings, keep_running=True)
+    ensure_topics(
+        resolved.bootstrap,
+        declared_topics(connectors(), settings.topic_prefix),
+        default_partitions=settings.default_partitions,
+        replication_factor=settings.replication_factor,
+    )
+    return resolved.bootstrap
+
+
+def run(
+    demo: bool = typer.Option(True, help="Feed the demo traffic (simulated vendor payloads)."),
+    duration: float = typer.Option(0, help="Stop by itself after this many seconds (0: until Ctrl-C)."),
+    interval: float = typer.Option(2.0, help="Seconds between status lines and demo batches."),
+) -> None:
+    """Run the whole hub: local broker if none is configured, topics, stream worker, HTTP ingress,
+    a simulated trust endpoint and demo traffic, with a status line of counts per topic. Ctrl-C stops all."""
+    from rosterhub.hub import run_hub
+    from rosterhub.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    try:
+        code = run_hub(settings, demo=demo, duration=duration, interval=interval)
+    except RosterhubError as exc:
+        _fail(exc)
+    raise typer.Exit(code)
+
+
+def worker() -> None:
+    """Run one stream-processing worker (faust): booking decisions and outbound delivery.
+    Start more on other machines to scale out; partitions rebalance between them."""
+    from faust.worker import Worker
+
+    from rosterhub.streams.app import create_app
+
+    settings = load_settings()
+    try:
+        bootstrap = _prepare(settings)
+    except RosterhubError as exc:
+        _fail(exc)
+    app, _ = create_app(settings, bootstrap)
+    Worker(app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
+
+
+def serve() -> None:
+    """Serve the HTTP ingress (``POST /ingest/{vendor}``), health, topic counts and metrics."""
+    import uvicorn
+
+    from rosterhub.api import create_api
+    from rosterhub.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    try:
+        bootstrap = _prepare(settings)
+    except RosterhubError as exc:
+        _fail(exc)
+    uvicorn.run(create_api(settings, bootstrap), host=settings.http_host, port=settings.http_port, log_config=None)
+
+
+def topics() -> None:
+    """Create every declared topic that does not exist yet (idempotent) and list them with their counts."""
+    from rosterhub.connectors.registry import connectors
+    from rosterhub.kafka.admin import topic_counts
+    from rosterhub.topics import declared_topics
+
+    settings = load_settings()
+    try:
+        bootstrap = _prepare(settings)
+    except RosterhubError as exc:
+        _fail(exc)
+    specs = declared_topics(connectors(), settings.topic_prefix)
+    for count, spec in zip(topic_counts(bootstrap, [s.name for s in specs]), specs, strict=True):
+        policy = "compact" if spec.compacted else "delete"
+        typer.echo(f"{spec.name:40} {policy:8} {count.messages:>8}  key: {spec.key}")
+
+
+@simulate.command("trust")
+def simulate_trust(
+    host: str = typer.Option("127.0.0.1", help="Bind address."),
+    port: int = typer.Option(8090, help="Port."),
+) -> None:
+    """A simulated trust system receiving booking outcomes at ``POST /outcomes/{trust}``; ``GET /outcomes`` lists them."""
+    import uvicorn
+
+    from rosterhub.connectors.simulators.trust_endpoint import create_trust_endpoint
+
+    uvicorn.run(create_trust_endpoint(), host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(run)
+    app.command()(worker)
+    app.command()(serve)
+    app.command()(topics)
+    app.add_typer(simulate, name="simulate")

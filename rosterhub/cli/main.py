@@ -1,0 +1,25 @@
+"""The ``rosterhub`` command line: one entry point, one sub-command group per concern.
+
+Each group lives in its own module (``kafka_cmd``, ``mapping_cmd``, ...) and is added
+here; commands are thin: they read settings, call library functions and print.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from rosterhub.cli import hub_cmd, kafka_cmd
+
+app = typer.Typer(
+    name="rosterhub",
+    help="rosterhub: an event-driven hub between NHS trusts' rostering and staff-bank platforms.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+app.add_typer(kafka_cmd.app, name="kafka", help="Run a local single-node Kafka broker (KRaft) from Maven jars.")
+hub_cmd.register(app)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,49 @@
+"""The hub's synchronous producer (kafka-python): idempotent, acks=all, ordered per key.
+
+Connectors call :meth:`EventSink.send` and then :meth:`EventSink.flush`, so a vendor is
+only told "accepted" after every record of its request is durably on the broker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from rosterhub.envelope import KafkaRecord
+from rosterhub.errors import BrokerUnavailable
+
+__all__ = ["EventSink", "make_producer"]
+
+
+def make_producer(bootstrap: str, client_id: str = "rosterhub") -> KafkaProducer:
+    return KafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_request_size=8 * 1024 * 1024,
+    )
+
+
+class EventSink:
+    """Sends :class:`KafkaRecord` s and waits for their acknowledgements."""
+
+    def __init__(self, producer: KafkaProducer, timeout_s: float = 30.0) -> None:
+        self.producer = producer
+        self.timeout_s = timeout_s
+
+    def send(self, records: Iterable[KafkaRecord]) -> list[tuple[int, int]]:
+        """Send and wait; returns (partition, offset) of each record, in order."""
+        futures = [self.producer.send(r.topic, key=r.key, value=r.value, headers=r.headers) for r in records]
+        try:
+            metas = [f.get(timeout=self.timeout_s) for f in futures]
+        except KafkaError as exc:
+            raise BrokerUnavailable(f"Kafka did not acknowledge a write: {exc}") from exc
+        return [(m.partition, m.offset) for m in metas]
+
+    def close(self) -> None:
+        self.producer.flush(timeout=self.timeout_s)
+        self.producer.close(timeout=self.timeout_s)

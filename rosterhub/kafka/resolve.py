@@ -1,0 +1,72 @@
+"""Where is Kafka? One answer for the hub, the tools and the tests.
+
+Order: ``KAFKA_BOOTSTRAP_SERVERS`` (an existing cluster) > a testcontainers broker when a
+Docker engine answers (tests only: ``allow_docker``) > the local KRaft broker started
+from Maven jars. The caller owns what was started and must call :meth:`Resolved.close`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rosterhub.errors import BrokerUnavailable
+from rosterhub.kafka.admin import broker_answers
+from rosterhub.kafka.local import LocalBroker
+from rosterhub.settings import Settings
+
+__all__ = ["Resolved", "docker_available", "resolve_broker"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Resolved:
+    bootstrap: str
+    origin: str  # "configured" | "docker" | "local"
+    version: str | None = None  # broker version when the hub knows it (local jars)
+    _close: Callable[[], None] | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+            self._close = None
+
+
+def docker_available() -> bool:
+    """True when a Docker engine answers (not merely a docker CLI on PATH)."""
+    try:
+        import docker  # testcontainers' dependency
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        return True
+    except Exception:
+        return False
+
+
+def _start_container() -> Resolved:
+    from testcontainers.kafka import KafkaContainer
+
+    container = KafkaContainer().with_kraft()
+    container.start()
+    return Resolved(container.get_bootstrap_server(), "docker", None, container.stop)
+
+
+def resolve_broker(settings: Settings, *, allow_docker: bool = False, keep_running: bool = False) -> Resolved:
+    """Find or start a broker. ``keep_running`` leaves a started local broker up on close."""
+    if settings.kafka_bootstrap_servers:
+        bootstrap = settings.kafka_bootstrap_servers
+        if not broker_answers(bootstrap, timeout_s=10):
+            raise BrokerUnavailable(f"KAFKA_BOOTSTRAP_SERVERS={bootstrap} does not answer")
+        return Resolved(bootstrap, "configured")
+    if allow_docker and docker_available():
+        log.info("starting Kafka in Docker (testcontainers)")
+        return _start_container()
+    broker = LocalBroker(settings)
+    already = broker.status().running
+    status = broker.start(wait=True)
+    log.info("local Kafka %s at %s (%s)", status.version, status.bootstrap, "reused" if already else "started")
+    stop = None if (already or keep_running) else broker.stop
+    return Resolved(status.bootstrap, "local", status.version, stop)

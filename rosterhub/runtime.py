@@ -1,0 +1,62 @@
+"""What every hub process builds once at start: resolved topic names and the event codec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue, default_catalogue
+from rosterhub.codec.schema_topic import SchemaTopicReader
+from rosterhub.codec.wire import ConfluentCodec, EventCodec, SingleObjectCodec
+from rosterhub.envelope import Envelope, KafkaRecord, encode_event
+from rosterhub.settings import Settings
+from rosterhub.topics import SCHEMAS, canonical_topic, dlq_topic, raw_topic
+
+__all__ = ["TopicNames", "make_codec", "Encoder"]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    """Topic names with the configured prefix applied."""
+
+    prefix: str = ""
+
+    @property
+    def schemas(self) -> str:
+        return self.prefix + SCHEMAS.name
+
+    def raw(self, vendor: str) -> str:
+        return self.prefix + raw_topic(vendor).name
+
+    def events(self, domain: str) -> str:
+        return self.prefix + canonical_topic(domain).name
+
+    def dlq(self, stage: str) -> str:
+        return self.prefix + dlq_topic(stage).name
+
+
+def make_codec(settings: Settings, bootstrap: str, catalogue: SchemaCatalogue | None = None) -> EventCodec:
+    """Confluent wire format when a registry is configured, else single-object encoding."""
+    catalogue = catalogue or default_catalogue()
+    names = TopicNames(settings.topic_prefix)
+    if settings.schema_registry_url:
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+
+        client = SchemaRegistryClient({"url": settings.schema_registry_url})
+        return ConfluentCodec(catalogue, client, topic_of=lambda s: names.events(s.domain))
+    return SingleObjectCodec(catalogue, SchemaTopicReader(bootstrap, names.schemas))
+
+
+@dataclass(frozen=True, slots=True)
+class Encoder:
+    """Encodes envelopes for their declared topic (``events.<domain>`` of the schema)."""
+
+    codec: EventCodec
+    names: TopicNames
+    catalogue: SchemaCatalogue
+
+    def schema(self, full_name: str) -> EventSchema:
+        return self.catalogue.get(full_name)
+
+    def encode(self, env: Envelope) -> KafkaRecord:
+        schema = self.catalogue.get(env.type)
+        return encode_event(env, schema, self.codec, self.names.events(schema.domain))

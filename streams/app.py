@@ -1,0 +1,60 @@
+"""The faust application: one per worker process, agents registered explicitly.
+
+Values are raw bytes on the wire (our codec does Avro + CloudEvents), so faust's own
+serializers are set to ``raw`` and never guess. Processing guarantee is at-least-once
+with idempotent processors (event ids, per-shift versions): faust's exactly-once mode
+has open duplicate/crash reports (see docs/decisions/0004-stream-processing.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+
+from rosterhub.codec.catalogue import SchemaCatalogue, default_catalogue
+from rosterhub.codec.wire import EventCodec
+from rosterhub.runtime import Encoder, TopicNames, make_codec
+from rosterhub.settings import Settings
+
+__all__ = ["StreamContext", "create_app"]
+
+
+@dataclass(frozen=True)
+class StreamContext:
+    settings: Settings
+    names: TopicNames
+    codec: EventCodec
+    catalogue: SchemaCatalogue
+    encoder: Encoder
+
+    def raw_topic(self, app: faust.App, *names: str) -> faust.TopicT:
+        return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+
+def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamContext]:
+    from rosterhub.connectors.outbound import agent as outbound_agent
+    from rosterhub.streams.booking import agents as booking_agents
+
+    app = faust.App(
+        settings.app_id,
+        broker=";".join(f"kafka://{hp.strip()}" for hp in bootstrap.split(",")),
+        store=settings.store,
+        datadir=str(settings.state_dir),
+        topic_partitions=settings.default_partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_enabled=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        autodiscover=False,
+    )
+    catalogue = default_catalogue()
+    names = TopicNames(settings.topic_prefix)
+    codec = make_codec(settings, bootstrap, catalogue)
+    ctx = StreamContext(settings, names, codec, catalogue, Encoder(codec, names, catalogue))
+    booking_agents.register(app, ctx)
+    outbound_agent.register(app, ctx)
+    return app, ctx

@@ -1,0 +1,1 @@
+"""Booking decisions: one writer per shift (events keyed by shift id), every rule recorded."""

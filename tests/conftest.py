@@ -1,0 +1,82 @@
+"""Shared fixtures: one real Kafka broker per test session, and per-test isolation.
+
+The broker comes from ``KAFKA_BOOTSTRAP_SERVERS``, else testcontainers when a Docker
+engine answers, else the local KRaft broker started from Maven jars. When none can be
+had the session FAILS: integration tests never skip.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rosterhub.errors import RosterhubError
+from rosterhub.kafka.resolve import Resolved
+
+log = logging.getLogger("tests")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CONFORMANCE = SHARED / "conformance"
+
+_KAFKA_KEY = pytest.StashKey[str]()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def kafka(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resolved]:
+    from rosterhub.kafka.admin import api_version
+    from rosterhub.kafka.resolve import resolve_broker
+    from rosterhub.settings import Settings
+
+    settings = Settings(
+        kafka_data_dir=tmp_path_factory.mktemp("kafka"),
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
+    )
+    try:
+        resolved = resolve_broker(settings, allow_docker=True)
+    except RosterhubError as exc:
+        pytest.fail(f"no Kafka broker could be had for the integration tests: {exc}", pytrace=False)
+    protocol = api_version(resolved.bootstrap)
+    line = f"Kafka broker at {resolved.bootstrap} ({resolved.origin}); version {resolved.version or 'unknown'}; protocol level {protocol}"
+    log.info(line)
+    request.config.stash[_KAFKA_KEY] = line
+    yield resolved
+    resolved.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    line = config.stash.get(_KAFKA_KEY, None)
+    if line:
+        terminalreporter.write_sep("-", line)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique token for topic prefixes, group ids and app ids."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def hub_settings(kafka: Resolved, unique: str, tmp_path: Path):  # noqa: ANN201 - Settings, imported lazily
+    """Settings for one test: its own topics (prefix), app id and state dir on the session broker."""
+    from rosterhub.settings import Settings
+
+    return Settings(
+        kafka_bootstrap_servers=kafka.bootstrap,
+        topic_prefix=f"t{unique}.",
+        app_id=f"rosterhub-test-{unique}",
+        state_dir=tmp_path / "state",
+        default_partitions=3,
+    )

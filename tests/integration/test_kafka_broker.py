@@ -1,0 +1,134 @@
+"""The broker itself, and both Python clients plus Kafka's own console tools against it."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from datetime import UTC, datetime
+
+import aiokafka
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from rosterhub.codec.catalogue import SchemaCatalogue, default_catalogue
+from rosterhub.codec.schema_topic import SchemaTopicReader, publish_schemas
+from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.envelope import Envelope, decode_record, encode_event
+from rosterhub.errors import UnknownSchemaError
+from rosterhub.kafka.admin import api_version, ensure_topics, topic_counts
+from rosterhub.kafka.local import jars_dir
+from rosterhub.kafka.resolve import Resolved
+from rosterhub.settings import KAFKA_VERSION, Settings
+from rosterhub.topics import SCHEMAS, TopicSpec
+
+pytestmark = pytest.mark.integration
+
+
+def test_broker_speaks_the_pinned_version(kafka: Resolved) -> None:
+    protocol = api_version(kafka.bootstrap)
+    if kafka.origin == "local":
+        assert kafka.version == KAFKA_VERSION
+        assert protocol == ".".join(KAFKA_VERSION.split(".")[:2])
+    else:
+        assert int(protocol.split(".")[0]) >= 3
+
+
+def test_topics_are_created_idempotently_with_their_configs(kafka: Resolved, unique: str) -> None:
+    specs = [SCHEMAS.prefixed(f"t{unique}."), TopicSpec(f"t{unique}.events.x", partitions=2)]
+    assert ensure_topics(kafka.bootstrap, specs, default_partitions=1, replication_factor=1) == [s.name for s in specs]
+    assert ensure_topics(kafka.bootstrap, specs, default_partitions=1, replication_factor=1) == []
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    try:
+        described = admin.describe_topics([specs[1].name])
+        assert len(described[0]["partitions"]) == 2
+    finally:
+        admin.close()
+
+
+def test_kafka_python_and_aiokafka_interoperate(kafka: Resolved, unique: str) -> None:
+    topic = f"t{unique}.interop"
+    ensure_topics(kafka.bootstrap, [TopicSpec(topic, partitions=1)], default_partitions=1, replication_factor=1)
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+    producer.send(topic, key=b"k", value=b"from kafka-python", headers=[("ce_id", b"1")]).get(timeout=30)
+    producer.close()
+
+    async def aio() -> tuple[bytes, list[tuple[str, bytes]]]:
+        consumer = aiokafka.AIOKafkaConsumer(
+            topic, bootstrap_servers=kafka.bootstrap, group_id=f"g{unique}", auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        try:
+            msg = await asyncio.wait_for(consumer.getone(), 30)
+            out = aiokafka.AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+            await out.start()
+            await out.send_and_wait(topic, b"from aiokafka", key=b"k", headers=[("ce_id", b"2")])
+            await out.stop()
+            return msg.value, list(msg.headers)
+        finally:
+            await consumer.stop()
+
+    value, headers = asyncio.run(aio())
+    assert value == b"from kafka-python" and headers == [("ce_id", b"1")]
+    consumer = KafkaConsumer(topic, bootstrap_servers=kafka.bootstrap, auto_offset_reset="earliest",
+                             consumer_timeout_ms=10000)  # fmt: skip
+    assert [m.value for m in consumer] == [b"from kafka-python", b"from aiokafka"]
+    consumer.close()
+
+
+def test_kafkas_own_console_consumer_reads_our_events(kafka: Resolved, unique: str) -> None:
+    """An independent client (Kafka's ConsoleConsumer, from the broker's jars) sees our CloudEvents headers."""
+    cat = default_catalogue()
+    codec = SingleObjectCodec(cat)
+    topic = f"t{unique}.events.booking"
+    ensure_topics(kafka.bootstrap, [TopicSpec(topic, partitions=1)], default_partitions=1, replication_factor=1)
+    env = Envelope(
+        type="rosterhub.booking.v1.BookingRequested", source="/vendors/patchwork/RHQ", subject="b1",
+        data={"booking_id": "b1", "shift_id": "s1", "vendor": "patchwork", "requested_at": datetime.now(UTC),
+              "worker": {"person_id": None, "identifiers": [], "display_name": None}},
+    )  # fmt: skip
+    rec = encode_event(env, cat.get(env.type), codec, topic)
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap)
+    producer.send(topic, key=rec.key, value=rec.value, headers=rec.headers).get(timeout=30)
+    producer.close()
+    out = subprocess.run(
+        ["java", "-cp", f"{jars_dir(Settings())}/*", "org.apache.kafka.tools.consumer.ConsoleConsumer",
+         "--bootstrap-server", kafka.bootstrap, "--topic", topic, "--from-beginning", "--max-messages", "1",
+         "--property", "print.headers=true", "--property", "print.key=true", "--timeout-ms", "30000"],
+        capture_output=True, timeout=90, check=True,
+    )  # fmt: skip
+    stdout = out.stdout.decode("utf-8", errors="replace")  # the Avro body is binary
+    assert "ce_type:rosterhub.booking.v1.BookingRequested" in stdout
+    assert f"ce_id:{env.id}" in stdout
+    assert "\ts1\t" in stdout  # the key is the shift id
+
+
+def test_unknown_fingerprint_is_resolved_from_the_schemas_topic(kafka: Resolved, unique: str) -> None:
+    full = default_catalogue()
+    topic = f"t{unique}._rosterhub.schemas"
+    ensure_topics(kafka.bootstrap, [SCHEMAS.prefixed(f"t{unique}.")], default_partitions=1, replication_factor=1)
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap)
+    assert publish_schemas(producer, topic, list(full)) == len(full)
+    producer.close()
+    schema = full.get("rosterhub.booking.v1.BookingRequested")
+    data = {"booking_id": "b1", "shift_id": "s1", "vendor": "patchwork", "requested_at": datetime(2026, 1, 1, tzinfo=UTC),
+            "worker": {"person_id": "p1", "identifiers": [], "display_name": None}}  # fmt: skip
+    body = SingleObjectCodec(full).encode(schema, data)
+
+    empty = SchemaCatalogue({})  # a consumer that ships none of our schemas
+    with pytest.raises(UnknownSchemaError, match=schema.fingerprint_hex):
+        SingleObjectCodec(empty).decode(body)
+    decoded = SingleObjectCodec(empty, SchemaTopicReader(kafka.bootstrap, topic)).decode(body)
+    assert decoded.full_name == schema.full_name and decoded.record == data
+    assert topic_counts(kafka.bootstrap, [topic])[0].messages == len(full)
+
+
+def test_decode_record_through_the_schemas_topic(kafka: Resolved) -> None:
+    # decode_record is the consumer path: headers + body; covered above for the body, here for symmetry
+    cat = default_catalogue()
+    env = Envelope(type="rosterhub.booking.v1.BookingRequested", source="/x",
+                   data={"booking_id": "b", "shift_id": "s", "vendor": "v", "requested_at": datetime(2026, 1, 1, tzinfo=UTC),
+                         "worker": {"person_id": None, "identifiers": [], "display_name": None}})  # fmt: skip
+    rec = encode_event(env, cat.get(env.type), SingleObjectCodec(cat), "x")
+    assert decode_record(rec.value, rec.headers, SingleObjectCodec(cat)).data == env.data

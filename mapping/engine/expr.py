@@ -1,0 +1,184 @@
+"""Compiled expressions: what a mapping file's values become after loading.
+
+Each node evaluates against one record and an :class:`Env` (run context plus
+variables) and knows where it was written (``file:line``), so every failure can name
+the mapping rule. Evaluation never lets a vendor's data raise anything but
+:class:`EvalError`: a converter that trips over an unexpected type is a rejected
+record, not a crashed connector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+from jmespath.parser import ParsedResult
+
+from rosterhub.mapping.functions import ConversionError, Converter, RunContext
+
+__all__ = ["REDACTED_VALUE", "Env", "EvalError", "Node", "Step"]
+
+REDACTED_VALUE = "<redacted>"
+
+
+class EvalError(Exception):
+    """A value could not be produced; ``field`` is filled in on the way out (``worker.identifiers[1]``)."""
+
+    def __init__(self, message: str, *, value: Any, rule: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message, self.value, self.rule, self.field = message, value, rule, field
+
+    def within(self, name: str | int) -> EvalError:
+        part = f"[{name}]" if isinstance(name, int) else str(name)
+        if self.field:
+            self.field = f"{part}{self.field}" if self.field.startswith("[") else f"{part}.{self.field}"
+        else:
+            self.field = part
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Env:
+    ctx: RunContext
+    vars: Mapping[str, Any]
+
+    def with_vars(self, **more: Any) -> Env:
+        return Env(self.ctx, {**self.vars, **more})
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One converter applied to the piped value, with its literal settings."""
+
+    converter: Converter
+    settings: Mapping[str, Any]
+    where: str
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.settings.items())
+        return f"{self.where} {self.converter.name}({args})"
+
+    def apply(self, value: Any, env: Env) -> Any:
+        if value is None and not self.converter.accepts_none:
+            return None
+        return _call(self.converter, value, env.ctx, self.settings, rule=self.describe(), shown=value)
+
+
+def _call(conv: Converter, value: Any, ctx: RunContext, kwargs: Mapping[str, Any], *, rule: str, shown: Any) -> Any:
+    try:
+        return conv.call(value, ctx, kwargs)
+    except ConversionError as exc:
+        raise EvalError(str(exc), value=shown, rule=f"{rule} [{exc.rule}]" if exc.rule else rule) from None
+    except Exception as exc:  # a converter tripping over an unexpected vendor value: reject, never crash
+        raise EvalError(f"{type(exc).__name__}: {exc}", value=shown, rule=rule) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A compiled expression. ``kind`` says how ``spec`` is read; see the evaluate_* methods."""
+
+    kind: str  # path | column | const | var | fn | record | list | each
+    where: str  # file:line
+    spec: Any
+    default: Any = None
+    has_default: bool = False
+    steps: Sequence[Step] = field(default_factory=tuple)
+    sensitive: bool = False
+    describe: str = ""
+    when: ParsedResult | None = None
+
+    def evaluate(self, data: Any, env: Env) -> Any:
+        try:
+            if self.when is not None and not truthy(self.when, data):
+                value = None
+            else:
+                value = getattr(self, f"_eval_{self.kind}")(data, env)
+            if value is None and self.has_default:
+                value = self.default
+            for step in self.steps:
+                value = step.apply(value, env)
+        except EvalError as exc:
+            if self.sensitive:
+                exc.value = REDACTED_VALUE
+            raise
+        return value
+
+    def _search(self, compiled: ParsedResult, data: Any) -> Any:
+        try:
+            return compiled.search(data)
+        except JMESPathError as exc:
+            raise EvalError(f"JMESPath error: {exc}", value=None, rule=f"{self.where} {self.describe}") from None
+
+    def _eval_path(self, data: Any, env: Env) -> Any:
+        return self._search(self.spec, data)
+
+    def _eval_column(self, data: Any, env: Env) -> Any:
+        return data.get(self.spec) if isinstance(data, Mapping) else None
+
+    def _eval_const(self, data: Any, env: Env) -> Any:
+        return self.spec
+
+    def _eval_var(self, data: Any, env: Env) -> Any:
+        name, path = self.spec
+        value = env.vars.get(name)
+        return value if path is None else self._search(path, value)
+
+    def _eval_fn(self, data: Any, env: Env) -> Any:
+        conv, args, settings = self.spec
+        values = {name: node.evaluate(data, env) for name, node in args.items()}
+        shown = REDACTED_VALUE if self.sensitive else (values if len(values) != 1 else next(iter(values.values())))
+        value = values.pop("value", None) if conv.takes_value else None
+        return _call(conv, value, env.ctx, {**settings, **values}, rule=f"{self.where} {self.describe}", shown=shown)
+
+    def _eval_record(self, data: Any, env: Env) -> Any:
+        out = {}
+        for name, node in self.spec.items():
+            try:
+                out[name] = node.evaluate(data, env)
+            except EvalError as exc:
+                raise exc.within(name) from None
+        return out
+
+    def _eval_list(self, data: Any, env: Env) -> Any:
+        out = []
+        for i, node in enumerate(self.spec):
+            try:
+                value = node.evaluate(data, env)
+            except EvalError as exc:
+                raise exc.within(i) from None
+            if value is not None:
+                out.append(value)
+        return out
+
+    def _eval_each(self, data: Any, env: Env) -> Any:
+        path, item_node = self.spec
+        items = self._search(path, data)
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            items = [items]
+        out = []
+        for i, item in enumerate(items):
+            try:
+                value = item_node.evaluate(item, env)
+            except EvalError as exc:
+                raise exc.within(i) from None
+            if value is not None:
+                out.append(value)
+        return out
+
+
+def compile_path(text: str) -> ParsedResult:
+    return jmespath.compile(text)
+
+
+def truthy(compiled: ParsedResult, data: Any) -> bool:
+    """JMESPath truthiness: false for null, false, empty text/list/object (an error is false too)."""
+    try:
+        result = compiled.search(data)
+    except JMESPathError:
+        return False
+    return not (result is None or result is False or result in ("", [], {}))

@@ -1,0 +1,271 @@
+"""Record readers: one payload's bytes in, its records (or per-record parse errors) out.
+
+Each reader turns a vendor payload into :class:`SourceRecord` items: a reference a
+person can find in the file (``line 3``, ``changes[2]``, ``/Export/Duty[2]``), the
+record's own bytes for the dead-letter topic, and the record as plain data for the
+mapping expressions. A payload that cannot be read at all raises
+:class:`rosterhub.errors.ParseError`; a single unreadable record is returned with its
+error so that the rest of the payload still maps.
+
+Blank cells (CSV, pipe) and empty elements (XML) read as null: those formats have no
+other way to say "no value". Names listed as ``sensitive`` in the mapping are replaced
+by ``REDACTED`` in every ``raw`` the readers return.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree.ElementTree import Element, tostring
+
+import jmespath
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+
+from rosterhub.errors import ParseError
+from rosterhub.mapping.engine.model import CsvFormat, FormatSpec, JsonFormat, PipeFormat, XmlFormat
+
+__all__ = ["REDACTED", "Payload", "SourceRecord", "read_payload"]
+
+REDACTED = "REDACTED"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    ref: str
+    raw: bytes
+    data: Any = None
+    error: ParseError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """The records of one payload plus file-level values (``document``, ``header``)."""
+
+    records: list[SourceRecord]
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+def read_payload(fmt: FormatSpec, payload: bytes, sensitive: frozenset[str] = frozenset()) -> Payload:
+    if isinstance(fmt, JsonFormat):
+        return _read_json(fmt, payload, sensitive)
+    if isinstance(fmt, CsvFormat):
+        return _read_csv(fmt, payload, sensitive)
+    if isinstance(fmt, XmlFormat):
+        return _read_xml(fmt, payload, sensitive)
+    return _read_pipe(fmt, payload, sensitive)
+
+
+def _decode(payload: bytes, encoding: str) -> str:
+    try:
+        return payload.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ParseError(f"payload is not valid {encoding} text: {exc}") from None
+
+
+# --- JSON -------------------------------------------------------------------------------------------
+
+
+def _redact_json(node: Any, sensitive: frozenset[str]) -> Any:
+    if isinstance(node, dict):
+        return {k: REDACTED if k in sensitive else _redact_json(v, sensitive) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_redact_json(v, sensitive) for v in node]
+    return node
+
+
+def _json_bytes(node: Any, sensitive: frozenset[str]) -> bytes:
+    return json.dumps(_redact_json(node, sensitive), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _read_json(fmt: JsonFormat, payload: bytes, sensitive: frozenset[str]) -> Payload:
+    try:
+        document = json.loads(_decode(payload, fmt.encoding))
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"payload is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    found = jmespath.search(fmt.records, document)
+    if found is None:
+        raise ParseError(f"the records path {fmt.records!r} matches nothing in the payload")
+    if isinstance(found, list):
+        prefix = fmt.records if re.fullmatch(r"[A-Za-z_][\w.]*", fmt.records) else f"({fmt.records})"
+        records = [
+            SourceRecord(ref=f"{prefix}[{i}]", raw=_json_bytes(item, sensitive), data=item)
+            for i, item in enumerate(found)
+        ]
+    else:
+        raw = _json_bytes(found, sensitive) if sensitive or found is not document else payload
+        records = [SourceRecord(ref="$" if found is document else fmt.records, raw=raw, data=found)]
+    return Payload(records, {"document": document})
+
+
+# --- CSV --------------------------------------------------------------------------------------------
+
+
+def _null(value: str | None, empty_as_null: bool) -> str | None:
+    if value is None:
+        return None
+    return None if empty_as_null and not value.strip() else value
+
+
+def _csv_line(values: Iterable[str], fmt: CsvFormat) -> str:
+    out = io.StringIO()
+    csv.writer(out, delimiter=fmt.delimiter, quotechar=fmt.quotechar, lineterminator="\n").writerow(values)
+    return out.getvalue()
+
+
+def _read_csv(fmt: CsvFormat, payload: bytes, sensitive: frozenset[str]) -> Payload:
+    text = _decode(payload, fmt.encoding)
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=fmt.delimiter, quotechar=fmt.quotechar, strict=True)
+    try:
+        columns = list(fmt.columns) if fmt.columns else [c.strip() for c in next(reader)]
+    except StopIteration:
+        raise ParseError("the CSV payload is empty (no header line)") from None
+    except csv.Error as exc:
+        raise ParseError(f"the CSV header line cannot be read: {exc}") from None
+    header_text = "" if fmt.columns else "".join(lines[: reader.line_num])
+    records: list[SourceRecord] = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raw = "".join(lines[start - 1 : reader.line_num])
+            records.append(SourceRecord(f"line {start}", raw.encode(fmt.encoding), None, ParseError(f"bad CSV: {exc}")))
+            continue
+        if not any(cell.strip() for cell in row):
+            continue  # blank line: no record, nothing to lose
+        ref = f"line {start}"
+        if sensitive:
+            masked = [REDACTED if i < len(columns) and columns[i] in sensitive else c for i, c in enumerate(row)]
+            body = _csv_line(masked, fmt)
+        else:
+            body = "".join(lines[start - 1 : reader.line_num])
+        raw = (header_text + body).encode(fmt.encoding)
+        if len(row) != len(columns):
+            err = ParseError(f"{ref} has {len(row)} fields where the header has {len(columns)}")
+            records.append(SourceRecord(ref, raw, None, err))
+            continue
+        data = {col: _null(cell, fmt.empty_as_null) for col, cell in zip(columns, row, strict=True)}
+        records.append(SourceRecord(ref, raw, data))
+    return Payload(records)
+
+
+# --- XML --------------------------------------------------------------------------------------------
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def element_value(el: Element, force_list: frozenset[str], empty_as_null: bool = True) -> Any:
+    """An element as data: text for a leaf, else a dict of attributes and children.
+
+    Attributes and child elements share the keys; an attribute whose name a child also
+    uses is kept as ``@name``. Repeated children become lists (``force_list`` makes a
+    list even of one); element text next to children is ``#text``. Namespaces are dropped.
+    """
+    children = list(el)
+    text = (el.text or "").strip()
+    if not children and not el.attrib:
+        return None if empty_as_null and not text else text
+    out: dict[str, Any] = {_local(k): v for k, v in el.attrib.items()}
+    counts = Counter(_local(c.tag) for c in children)
+    for child in children:
+        key = _local(child.tag)
+        value = element_value(child, force_list, empty_as_null)
+        many = counts[key] > 1 or key in force_list
+        if key in out and (not many or not isinstance(out[key], list)):
+            out["@" + key] = out.pop(key)  # an attribute of the same name as this child
+        if many:
+            out.setdefault(key, []).append(value)
+        else:
+            out[key] = value
+    if text:
+        out["#text"] = text
+    return out
+
+
+def _redact_xml(el: Element, sensitive: frozenset[str]) -> None:
+    for name in list(el.attrib):
+        if _local(name) in sensitive:
+            el.attrib[name] = REDACTED
+    for child in el:
+        if _local(child.tag) in sensitive:
+            child.text = REDACTED
+            child[:] = []
+        else:
+            _redact_xml(child, sensitive)
+
+
+def _read_xml(fmt: XmlFormat, payload: bytes, sensitive: frozenset[str]) -> Payload:
+    try:
+        root = SafeET.fromstring(payload)
+    except DefusedXmlException as exc:
+        raise ParseError(f"the XML payload uses a forbidden construct: {exc!r}") from None
+    except SafeET.ParseError as exc:
+        raise ParseError(f"payload is not well-formed XML: {exc}") from None
+    force = frozenset(fmt.force_list)
+    records = []
+    base = f"/{_local(root.tag)}/{fmt.records}"
+    for i, el in enumerate(root.findall(fmt.records), start=1):
+        data = element_value(el, force, fmt.empty_as_null)
+        if sensitive:
+            _redact_xml(el, sensitive)
+        record = data if isinstance(data, dict) else {"#text": data}
+        records.append(SourceRecord(f"{base}[{i}]", tostring(el, encoding="utf-8"), record))
+    return Payload(records, {"document": {_local(k): v for k, v in root.attrib.items()}})
+
+
+# --- pipe-delimited with header and trailer -------------------------------------------------------
+
+
+def _read_pipe(fmt: PipeFormat, payload: bytes, sensitive: frozenset[str]) -> Payload:
+    lines = _decode(payload, fmt.encoding).splitlines()
+    numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+    if not numbered:
+        raise ParseError("the interface file is empty")
+    first_no, first = numbered[0]
+    last_no, last = numbered[-1]
+    head, tail = first.split(fmt.delimiter), last.split(fmt.delimiter)
+    if head[0] != fmt.header_tag:
+        raise ParseError(f"line {first_no} is not a {fmt.header_tag} header record")
+    if tail[0] != fmt.trailer_tag or len(numbered) < 2:
+        raise ParseError(f"the file ends without a {fmt.trailer_tag} trailer record (truncated?)")
+    body = numbered[1:-1]
+    try:
+        declared = int(tail[fmt.trailer_count_index])
+    except (IndexError, ValueError):
+        where = f"line {last_no}: the trailer has no record count in field {fmt.trailer_count_index}"
+        raise ParseError(where) from None
+    counted = len(body) + (2 if fmt.count_includes_header_trailer else 0)
+    if declared != counted:
+        raise ParseError(f"the trailer declares {declared} records but the file has {counted} (truncated or corrupt)")
+    header = dict(zip(fmt.header_fields, head[1:], strict=False))
+    records = []
+    for n, line in body:
+        values = line.split(fmt.delimiter)
+        names = fmt.record_types.get(values[0])
+        ref = f"line {n}"
+        if names is None:
+            err = ParseError(f"{ref}: unknown record type {values[0]!r} (known: {', '.join(fmt.record_types)})")
+            records.append(SourceRecord(ref, line.encode(fmt.encoding), None, err))
+            continue
+        masked = [REDACTED if i and i <= len(names) and names[i - 1] in sensitive else v for i, v in enumerate(values)]
+        raw = fmt.delimiter.join(masked).encode(fmt.encoding)
+        if len(values) - 1 != len(names):
+            err = ParseError(f"{ref}: a {values[0]} record has {len(values) - 1} fields, expected {len(names)}")
+            records.append(SourceRecord(ref, raw, None, err))
+            continue
+        data = {"record_type": values[0]}
+        data.update({k: _null(v, True) for k, v in zip(names, values[1:], strict=True)})
+        records.append(SourceRecord(ref, raw, data))
+    return Payload(records, {"header": header})

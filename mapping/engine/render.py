@@ -1,0 +1,59 @@
+"""JSON renderings of a mapping outcome: what ``rosterhub mapping apply`` prints and samples store.
+
+Instants are written in UTC with milliseconds (``2026-03-28T20:00:00.000Z``), the
+precision of Avro ``timestamp-millis``; money as a decimal string, never a float.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from rosterhub.mapping.engine.apply import MappedEvent, Rejection, Skipped
+
+__all__ = ["event_json", "jsonable", "rejection_json", "skipped_json"]
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def event_json(event: MappedEvent) -> dict[str, Any]:
+    return {
+        "type": event.type,
+        "id": event.id,
+        "source": event.source,
+        "subject": event.subject,
+        "record": event.record_ref,
+        "data": jsonable(event.data),
+    }
+
+
+def rejection_json(rejection: Rejection) -> dict[str, Any]:
+    err = rejection.error
+    return {
+        "code": err.code,
+        "message": err.message,
+        "record": rejection.record_ref,
+        "field": getattr(err, "field", None),
+        "value": jsonable(getattr(err, "value", None)),
+        "rule": getattr(err, "rule", None),
+    }
+
+
+def skipped_json(skipped: Skipped) -> dict[str, Any]:
+    return {"skipped": skipped.record_ref, "reason": skipped.reason, "rule": skipped.rule}

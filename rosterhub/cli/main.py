@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from rosterhub.cli import hub_cmd, kafka_cmd
+from rosterhub.cli import hub_cmd, kafka_cmd, mapping_cmd
 
 app = typer.Typer(
     name="rosterhub",
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 
 app.add_typer(kafka_cmd.app, name="kafka", help="Run a local single-node Kafka broker (KRaft) from Maven jars.")
+app.add_typer(mapping_cmd.app, name="mapping", help="Check mapping files; map a vendor payload to canonical events.")
 hub_cmd.register(app)
 
 

@@ -98,7 +98,13 @@ def apply_mapping(
         if record.error is not None:
             outcome.rejected.append(Rejection(record.error, record.ref, record.raw))
             continue
-        variables = {**content.variables, "vendor": spec.vendor, "received_at": received_at, "record_ref": record.ref}
+        variables = {
+            **spec.constants,
+            **content.variables,
+            "vendor": spec.vendor,
+            "received_at": received_at,
+            "record_ref": record.ref,
+        }
         ctx = RunContext(spec.vendor, default_trust, received_at, spec.timezone, spec.codelists, secrets)
         try:
             _map_record(spec, record, Env(ctx, variables), outcome)

@@ -86,7 +86,11 @@ class Builder:
             self._codelist(name, cl.entries, cl.default, "default" in cl.model_fields_set, cl.case_sensitive)
         if m.format.type == "json":
             self.jmes(m.format.records, ("format", "records"))
-        trust = self.expr(m.trust, ("trust",), set(BUILTIN_VARS) - {"trust"}) if m.trust is not None else None
+        for name in m.constants:
+            if name in BUILTIN_VARS:
+                self.error(f"constant {name!r} hides a built-in variable", ("constants", name))
+        self.base_scope = set(BUILTIN_VARS) | set(m.constants)
+        trust = self.expr(m.trust, ("trust",), self.base_scope - {"trust"}) if m.trust is not None else None
         skips = []
         for i, rule in enumerate(m.skip):
             when = self.jmes(rule.when, ("skip", i, "when"))
@@ -105,8 +109,9 @@ class Builder:
             return None
         return MappingSpec(
             vendor=m.vendor, format=m.format.type, path=self.path, description=m.description, reader=m.format,
-            trust=trust, timezone=m.timezone, codelists=self.codelists, secrets=tuple(m.secrets),
-            sensitive=self.sensitive, skips=tuple(skips), unmatched=m.unmatched, events=tuple(events),
+            trust=trust, timezone=m.timezone, constants=dict(m.constants), codelists=self.codelists,
+            secrets=tuple(m.secrets), sensitive=self.sensitive, skips=tuple(skips), unmatched=m.unmatched,
+            events=tuple(events),
         )  # fmt: skip
 
     def _codelist(self, name: str, entries: dict[str, Any], default: Any, has_default: bool, case: bool) -> None:
@@ -133,11 +138,11 @@ class Builder:
         at: Path_ = ("events", i)
         schema = self._schema(rule.type, (*at, "type"))
         when = self.jmes(rule.when, (*at, "when")) if rule.when else None
-        scope = set(BUILTIN_VARS)
+        scope = set(self.base_scope)
         lets = {}
         for name, raw in rule.let.items():
             if name in scope:
-                self.error(f"let {name!r} hides a built-in variable", (*at, "let", name))
+                self.error(f"let {name!r} hides a built-in variable or a constant", (*at, "let", name))
             lets[name] = self.expr(raw, (*at, "let", name), scope)
             scope.add(name)
         ids = [self.expr(raw, (*at, "id", j), scope) for j, raw in enumerate(rule.id)]
@@ -212,7 +217,14 @@ class Builder:
                 fields = self._record_fields(raw.record, record, named, (*at, "record"), scope)
             else:
                 fields = {k: self.expr(v, (*at, "record", k), scope) for k, v in raw.record.items()}
-            return Node("record", where, fields, describe="record", **common)
+            for j, key in enumerate(raw.null_when_missing):
+                if key not in raw.record:
+                    self.error(
+                        f"null_when_missing names {key!r}, which the record does not map",
+                        (*at, "null_when_missing", j),
+                    )
+            spec = (fields, tuple(raw.null_when_missing))
+            return Node("record", where, spec, describe="record", **common)
         if isinstance(raw, ListExpr):
             nodes = [self.expr(v, (*at, "list", j), scope, items, named) for j, v in enumerate(raw.list)]
             return Node("list", where, nodes, describe="list", **common)

@@ -134,12 +134,15 @@ class Node:
         return _call(conv, value, env.ctx, {**settings, **values}, rule=f"{self.where} {self.describe}", shown=shown)
 
     def _eval_record(self, data: Any, env: Env) -> Any:
+        fields, null_when_missing = self.spec
         out = {}
-        for name, node in self.spec.items():
+        for name, node in fields.items():
             try:
                 out[name] = node.evaluate(data, env)
             except EvalError as exc:
                 raise exc.within(name) from None
+        if any(out.get(name) is None for name in null_when_missing):
+            return None
         return out
 
     def _eval_list(self, data: Any, env: Env) -> Any:

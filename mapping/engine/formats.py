@@ -213,10 +213,17 @@ def _read_xml(fmt: XmlFormat, payload: bytes, sensitive: frozenset[str]) -> Payl
         raise ParseError(f"the XML payload uses a forbidden construct: {exc!r}") from None
     except SafeET.ParseError as exc:
         raise ParseError(f"payload is not well-formed XML: {exc}") from None
+    for el in root.iter():  # namespaces dropped, so records paths and expressions use local names
+        el.tag = _local(el.tag)
+        for name in [n for n in el.attrib if n.startswith("{")]:
+            el.attrib[_local(name)] = el.attrib.pop(name)
     force = frozenset(fmt.force_list)
     records = []
-    base = f"/{_local(root.tag)}/{fmt.records}"
-    for i, el in enumerate(root.findall(fmt.records), start=1):
+    base = f"/{root.tag}/{fmt.records}"
+    found = root.findall(fmt.records)
+    if not found and len(root):
+        raise ParseError(f"the records path {fmt.records!r} matches none of the elements under <{root.tag}>")
+    for i, el in enumerate(found, start=1):
         data = element_value(el, force, fmt.empty_as_null)
         if sensitive:
             _redact_xml(el, sensitive)

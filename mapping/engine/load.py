@@ -66,6 +66,7 @@ def _stages(path: Path, catalogue: SchemaCatalogue | None) -> tuple[MappingSpec 
         return None, [exc]
     if not isinstance(data, dict):
         return None, [MappingFileError("a mapping file is a YAML mapping (key: value)", file=str(path), line=1)]
+    data = {k: v for k, v in data.items() if not k.startswith("x-")}  # x- keys: room for YAML anchors
     try:
         model = MappingFile.model_validate(data)
     except ValidationError as exc:

@@ -93,6 +93,9 @@ class FnExpr(_ExprBase):
 
 class RecordExpr(_ExprBase):
     record: dict[str, Expr]
+    null_when_missing: list[str] = Field(
+        default_factory=list, description="The whole record is null when any of these fields is null."
+    )
 
 
 class ListExpr(_ExprBase):
@@ -222,6 +225,9 @@ class MappingFile(_Strict):
     extends: str | None = None
     trust: Expr | None = Field(None, description="The record's trust ODS code, when the record says it.")
     timezone: str = "Europe/London"
+    constants: dict[str, Any] = Field(
+        default_factory=dict, description="Named values read with {var: name}; trust variants override them."
+    )
     format: FormatSpec
     secrets: list[str] = Field(default_factory=list, description="Names of secrets apply_mapping must be given.")
     sensitive: list[str] = Field(default_factory=list, description="Source names redacted in raw bytes and errors.")

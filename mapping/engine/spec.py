@@ -57,6 +57,7 @@ class MappingSpec:
     reader: FormatSpec
     trust: Node | None
     timezone: str
+    constants: Mapping[str, object]
     codelists: Mapping[str, CodeList]
     secrets: Sequence[str]
     sensitive: frozenset[str]

@@ -8,6 +8,9 @@ traps are closed here rather than documented as "gotchas" for analysts:
   and every mapping *key* stays text, so a code list keyed ``N``, ``Y``, ``ON`` works;
 * a key given twice in one mapping is an error instead of "last one wins".
 
+Anchors, aliases and merge keys (``<<: *common``) work as in YAML, so one file can
+share a block of fields between event rules; merged keys report the anchor's lines.
+
 A trust variant names its base with ``extends`` and is merged onto it: mappings merge
 key by key, lists whose items all have a ``name`` (events) merge by name, any other
 value replaces the base's. Each merged value keeps the file and line it came from.
@@ -67,18 +70,31 @@ def _convert(node: yaml.Node, file: str, constructor: _Yaml12Loader) -> tuple[An
     loc = Loc(file, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        merged_locs: dict[str | int, Loc] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise MappingFileError("a key must be plain text", file=file, line=key_node.start_mark.line + 1)
             key = key_node.value
-            if key == "<<":
-                raise MappingFileError("YAML merge keys (<<) are not supported; use extends", file=file, line=loc.line)
+            if key == "<<":  # YAML merge key: entries of the aliased mapping(s), overridden by explicit keys
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    value, source_loc = _convert(source, file, constructor)
+                    if not isinstance(value, dict):
+                        raise MappingFileError("<< merges a mapping", file=file, line=key_node.start_mark.line + 1)
+                    for k, v in value.items():
+                        merged.setdefault(k, v)
+                        merged_locs.setdefault(k, source_loc.children[k])
+                continue
             if key in out:
                 line = key_node.start_mark.line + 1
                 raise MappingFileError(f"key {key!r} is given twice", file=file, line=line, key=key)
             out[key], child = _convert(value_node, file, constructor)
             child.line = key_node.start_mark.line + 1
             loc.children[key] = child
+        for k, v in merged.items():
+            if k not in out:
+                out[k], loc.children[k] = v, merged_locs[k]
         return out, loc
     if isinstance(node, yaml.SequenceNode):
         items = []

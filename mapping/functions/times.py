@@ -23,6 +23,7 @@ whatever the instants say: a 20:00-08:00 night is 11 h when the clocks go forwar
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rosterhub.mapping.functions.registry import ConversionError, converter
@@ -220,3 +221,19 @@ def hours_to_minutes(value: object) -> int:
         return round(float(_text(value, "hours")) * 60)
     except ValueError:
         raise ConversionError(f"{value!r} is not a number of hours", rule="hours") from None
+
+
+@converter()
+def hours_between(start: datetime, end: datetime, minus_minutes: object = 0) -> Decimal:
+    """Hours from ``start`` to ``end`` less ``minus_minutes`` (a break), to 2 places; negative when end is earlier.
+
+    Computed on instants, so a night across a clock change counts its real length.
+    """
+    if not isinstance(start, datetime) or not isinstance(end, datetime):
+        raise ConversionError("hours_between needs two instants", rule="hours_between")
+    try:
+        less = int(str(minus_minutes or 0))
+    except ValueError:
+        raise ConversionError(f"{minus_minutes!r} is not a number of minutes", rule="hours_between") from None
+    seconds = Decimal(int((end - start).total_seconds())) - Decimal(less * 60)
+    return (seconds / Decimal(3600)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

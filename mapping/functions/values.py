@@ -37,12 +37,15 @@ def to_int(value: Any) -> int:
 
 
 @converter("decimal")
-def to_decimal(value: Any) -> Decimal:
-    """An exact decimal number (never a float, so no binary rounding)."""
+def to_decimal(value: Any, places: int | None = None) -> Decimal:
+    """An exact decimal number (never a float, so no binary rounding); ``places`` rounds half-up."""
     try:
-        return Decimal(str(value).strip().replace(",", ""))
+        number = Decimal(str(value).strip().replace(",", ""))
     except InvalidOperation:
         raise ConversionError(f"{value!r} is not a number", rule="decimal") from None
+    if not number.is_finite():
+        raise ConversionError(f"{value!r} is not a number", rule="decimal")
+    return number if places is None else number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 @converter()

@@ -151,8 +151,9 @@ def _reader_for(catalogue: SchemaCatalogue, full_name: str, writer_fp: bytes) ->
 class ConfluentCodec:
     """Confluent wire format against a Confluent-compatible registry (subject = ``<topic>-<full name>``).
 
-    ``client`` is a ``confluent_kafka.schema_registry.SchemaRegistryClient``; a ``mock://``
-    URL gives confluent-kafka's in-process registry, useful in tests.
+    ``client`` is a ``confluent_kafka.schema_registry.SchemaRegistryClient``;
+    ``SchemaRegistryClient.new_client({"url": "mock://..."})`` gives confluent-kafka's
+    in-process registry, useful in tests.
     """
 
     content_type = "application/avro"
@@ -169,7 +170,11 @@ class ConfluentCodec:
             from confluent_kafka.schema_registry import Schema
 
             subject = f"{self._topic_of(schema)}-{schema.full_name}"
-            self._ids[schema.full_name] = self.client.register_schema(subject, Schema(schema.canonical, "AVRO"))
+            # The full standalone schema, not the Parsing Canonical Form: PCF strips logicalType, and a
+            # consumer reading with the registered schema would get epoch ints and raw bytes instead of
+            # instants and decimals.
+            text = json.dumps(schema.source, sort_keys=True)
+            self._ids[schema.full_name] = self.client.register_schema(subject, Schema(text, "AVRO"))
         return self._ids[schema.full_name]
 
     def dataschema(self, schema: EventSchema) -> str:

@@ -1,0 +1,214 @@
+"""One realistic example of every canonical event, built through the models.
+
+Used by the round-trip tests, by ``docs/events.md`` and by the ``examples`` of
+``docs/asyncapi.yaml``, so the documentation shows values that are known to encode.
+The story: Sheffield Teaching Hospitals (RHQ) posts a night shift on a medical ward
+for the night the clocks go forward (28-29 March 2026, so 12 hours on the rota are
+11 hours of real time); a bank nurse from Sheffield Children's (RCU) books it through
+the collaborative bank, works it and is paid; credentials, availability and a doctor's
+agency release fill in the other domains. Every identifier is made up but well formed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from rosterhub.events import models as m
+from rosterhub.events.base import AvroEvent
+from rosterhub.events.codes import IDENTIFIER_SYSTEMS, vendor_system
+
+__all__ = ["example_events"]
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def _at(day: int, hour: int, minute: int = 0, month: int = 3, year: int = 2026) -> datetime:
+    """A wall-clock time in Europe/London (aware; the models store it as UTC)."""
+    return datetime(year, month, day, hour, minute, tzinfo=LONDON)
+
+
+RHQ = m.OrganisationRef(ods_code="RHQ", name="Sheffield Teaching Hospitals NHS Foundation Trust")
+RCU = m.OrganisationRef(ods_code="RCU", name="Sheffield Children's NHS Foundation Trust")
+SITE = m.OrganisationRef(ods_code="RHQ01")
+NURSE = m.WorkerRef(
+    person_id="person:3f9c2a71",
+    identifiers=[
+        m.Identifier(system=IDENTIFIER_SYSTEMS["nmc"], value="71A2998E"),
+        m.Identifier(system=vendor_system("esr", "RCU"), value="20418876-1"),
+        m.Identifier(system=vendor_system("healthroster", "RHQ"), value="HR-004512"),
+    ],
+    display_name="Priya Natarajan",
+)
+DOCTOR = m.WorkerRef(
+    identifiers=[
+        m.Identifier(system=IDENTIFIER_SYSTEMS["gmc"], value="7012345"),
+        m.Identifier(system=vendor_system("patchwork", "RHQ"), value="pw-88120"),
+    ],
+    display_name="Dr Tom Okafor",
+)
+SHIFT_ID = "healthroster:RHQ:SH-2026-118842"
+BOOKING_ID = "healthroster:RHQ:BK-552019"
+TIMESHEET_ID = "healthroster:RHQ:TS-77310"
+START, END = _at(28, 20), _at(29, 8)  # a night crossing midnight and the spring clock change
+PASSED = [
+    m.RuleResult(rule="shift_open", passed=True),
+    m.RuleResult(rule="passport_clearance", passed=True),
+    m.RuleResult(rule="working_time_rest", passed=True, detail="13 h rest since the last shift"),
+    m.RuleResult(rule="no_overlap", passed=True),
+]
+
+
+def _shift_events() -> list[AvroEvent]:
+    posted = m.ShiftPosted(
+        shift_id=SHIFT_ID, vendor="healthroster", vendor_shift_id="SH-2026-118842", trust=RHQ, site=SITE,
+        ward="Ward P3 Acute Medicine", cost_centre="C31450", staff_group=m.StaffGroup.NURSING_MIDWIFERY_REGISTERED,
+        grade="BAND_5", shift_type=m.ShiftType.NIGHT, start=START, end=END, break_minutes=60,
+        hourly_rate=Decimal("23.45"), notes="Report to the nurse in charge; bring your smartcard.",
+        posted_at=_at(20, 9, 15),
+    )  # fmt: skip
+    updated = m.ShiftUpdated(
+        **posted.model_dump(exclude={"version", "preferred_worker", "posted_at", "hourly_rate"}),
+        version=2, hourly_rate=Decimal("25.10"), changed_fields=["hourly_rate"], updated_at=_at(24, 11, 2),
+    )  # fmt: skip
+    released = m.ShiftReleased(
+        shift_id="patchwork:RHQ:88311", version=3, trust=RHQ, from_tier=m.ReleaseTier.COLLABORATIVE_BANK,
+        to_tier=m.ReleaseTier.AGENCY_TIER_1, released_at=_at(27, 16, 30), automatic=False,
+        framework="NHS Workforce Alliance Clinical and Healthcare Staffing", agency_rate=Decimal("98.00"),
+        price_cap_rate=Decimal("76.42"), break_glass=True, authoriser="RHQ-user-0913",
+        reason="Patient safety: ED registrar gap, no bank fill 24 h before start",
+    )  # fmt: skip
+    cancelled = m.ShiftCancelled(
+        shift_id="healthroster:RHQ:SH-2026-118907", version=2, trust=RHQ, reason=m.CancellationReason.DEMAND_CHANGED,
+        reason_detail="Bay closed for deep clean", cancelled_by=m.CancellingParty.TRUST, start=_at(30, 7, 30),
+        cancelled_at=_at(30, 4, 45), notice_hours=Decimal("2.75"), booking_id="healthroster:RHQ:BK-552101",
+        late_cancellation_fee=True, fee_hours=Decimal("2.00"),
+    )  # fmt: skip
+    return [posted, updated, released, cancelled]
+
+
+def _booking_events() -> list[AvroEvent]:
+    requested = m.BookingRequested(
+        booking_id=BOOKING_ID, shift_id=SHIFT_ID, worker=NURSE, vendor="healthroster", requested_at=_at(24, 19, 41)
+    )
+    confirmed = m.BookingConfirmed(
+        booking_id=BOOKING_ID, shift_id=SHIFT_ID, worker=NURSE, host_trust=RHQ, start=START, end=END,
+        rule_results=PASSED, decided_at=_at(24, 19, 41), tier=m.ReleaseTier.COLLABORATIVE_BANK,
+    )  # fmt: skip
+    failed = m.RuleResult(
+        rule="passport_clearance", passed=False, reason_code="CREDENTIAL_EXPIRED",
+        detail="CSTF RESUSCITATION expired 2026-02-14; RHQ requires it for NURSING_MIDWIFERY_REGISTERED",
+    )  # fmt: skip
+    rejected = m.BookingRejected(
+        booking_id="patchwork:RHQ:bk-90017", shift_id=SHIFT_ID, worker=DOCTOR, host_trust=RHQ,
+        reason_codes=["CREDENTIAL_EXPIRED"], rule_results=[PASSED[0], failed], decided_at=_at(24, 19, 40),
+    )  # fmt: skip
+    filled = m.ShiftFilled(
+        shift_id=SHIFT_ID, booking_id=BOOKING_ID, worker=NURSE, host_trust=RHQ, home_trust=RCU,
+        staff_group=m.StaffGroup.NURSING_MIDWIFERY_REGISTERED, shift_type=m.ShiftType.NIGHT,
+        tier=m.ReleaseTier.COLLABORATIVE_BANK, membership_type=m.MembershipType.BANK, start=START, end=END,
+        posted_at=_at(20, 9, 15), filled_at=_at(24, 19, 41),
+    )  # fmt: skip
+    cancelled = m.BookingCancelled(
+        booking_id="healthroster:RHQ:BK-551870", shift_id="healthroster:RHQ:SH-2026-118611", worker=NURSE,
+        host_trust=RHQ, cancelled_by=m.CancellingParty.WORKER, reason=m.CancellationReason.WORKER_UNAVAILABLE,
+        start=_at(26, 7, 30), cancelled_at=_at(25, 18), notice_hours=Decimal("13.50"),
+    )  # fmt: skip
+    no_show = m.NoShow(
+        booking_id="patchwork:RHQ:bk-89950", shift_id="patchwork:RHQ:88210", worker=DOCTOR, host_trust=RHQ,
+        start=_at(22, 9), recorded_at=_at(22, 10, 5), recorded_by="RHQ-user-0417",
+    )  # fmt: skip
+    return [requested, confirmed, rejected, filled, cancelled, no_show]
+
+
+def _worker_events() -> list[AvroEvent]:
+    match_key = "9b2f6c0e4d1a8b7c3e5f0a9d8c7b6a5f4e3d2c1b0a99887766554433221100ff"
+    registered = m.WorkerRegistered(
+        worker_id="healthroster:RHQ:HR-004512", vendor="healthroster", trust=RHQ, worker=NURSE,
+        staff_group=m.StaffGroup.NURSING_MIDWIFERY_REGISTERED, grade="BAND_5", identity_match_key=match_key,
+        registered_at=_at(2, 10, 30),
+    )  # fmt: skip
+    updated = m.WorkerUpdated(
+        worker_id="patchwork:RHQ:pw-88120", vendor="patchwork", trust=RHQ, worker=DOCTOR,
+        staff_group=m.StaffGroup.MEDICAL_DENTAL, grade="ST3_5", changed_fields=["grade"], updated_at=_at(4, 8, 12),
+    )  # fmt: skip
+    membership = m.MembershipChanged(
+        worker_id="healthroster:RHQ:HR-004512", worker=NURSE, change=m.MembershipChange.JOINED,
+        membership_type=m.MembershipType.BANK, home_trust=RCU, collaborative="south-yorkshire-bassetlaw",
+        staff_group=m.StaffGroup.NURSING_MIDWIFERY_REGISTERED, grade="BAND_5", effective_from=date(2026, 3, 2),
+        changed_at=_at(2, 10, 31),
+    )  # fmt: skip
+    return [registered, updated, membership]
+
+
+def _credential_events() -> list[AvroEvent]:
+    common = {"person_id": "person:3f9c2a71", "worker": NURSE}
+    issued = m.CredentialIssued(
+        credential_id="RCU:CSTF_TRAINING:LMS-301245", credential_type=m.CredentialType.CSTF_TRAINING, issuer=RCU,
+        issued_at=_at(10, 14), expires_at=_at(10, 14, year=2027), cstf_subject="RESUSCITATION",
+        level=2, evidence_ref="https://lms.example.nhs.uk/records/301245", **common,
+    )  # fmt: skip
+    verified = m.CredentialVerified(
+        credential_id="RCU:DBS:001234567890", credential_type=m.CredentialType.DBS, verifier=RHQ,
+        method=m.VerificationMethod.DBS_UPDATE_SERVICE, status=m.VerificationStatus.VALIDATED,
+        verified_at=_at(23, 9, 5), next_check_due=_at(23, 9, month=4), **common,
+    )  # fmt: skip
+    revoked = m.CredentialRevoked(
+        credential_id="RHQ:EMPLOYMENT_ASSIGNMENT:20311457-1", credential_type=m.CredentialType.EMPLOYMENT_ASSIGNMENT,
+        issuer=RHQ, reason=m.RevocationReason.LeavingOrganisation, revoked_at=_at(31, 17), person_id="person:a07d55e2",
+        worker=DOCTOR,
+    )  # fmt: skip
+    expired = m.CredentialExpired(
+        credential_id="RHQ:CSTF_TRAINING:LMS-118030", credential_type=m.CredentialType.CSTF_TRAINING, issuer=RHQ,
+        cstf_subject="FIRE_SAFETY", expired_at=_at(14, 0), detected_at=_at(14, 0, 1), person_id="person:a07d55e2",
+        worker=DOCTOR,
+    )  # fmt: skip
+    return [issued, verified, revoked, expired]
+
+
+def _availability_events() -> list[AvroEvent]:
+    declared = m.AvailabilityDeclared(
+        availability_id="healthroster:RHQ:AV-7781", person_id="person:3f9c2a71", worker=NURSE, vendor="healthroster",
+        status=m.AvailabilityStatus.AVAILABLE, start=_at(28, 19), end=_at(29, 9), shift_types=[m.ShiftType.NIGHT],
+        trusts=[RHQ, RCU], declared_at=_at(18, 21, 4),
+    )  # fmt: skip
+    return [declared]
+
+
+def _money_events() -> list[AvroEvent]:
+    ids = {"booking_id": BOOKING_ID, "shift_id": SHIFT_ID, "timesheet_id": TIMESHEET_ID}
+    submitted = m.TimesheetSubmitted(
+        worker=NURSE, host_trust=RHQ, vendor="healthroster", actual_start=START, actual_end=_at(29, 8, 15),
+        break_minutes=60, hours=Decimal("10.25"), submitted_at=_at(29, 8, 40),
+        notes="Stayed 15 min for handover (the clocks went forward overnight)", **ids,
+    )  # fmt: skip
+    queried = m.TimesheetQueried(
+        queried_by="RHQ-user-0388", reason=m.QueryReason.HOURS_DIFFER, queried_at=_at(30, 10),
+        detail="Handover finished at 08:05 on the ward log; please confirm.", **ids,
+    )  # fmt: skip
+    approved = m.TimesheetApproved(
+        approver="RHQ-user-0388", approval_step=1, final_approval=True, approved_hours=Decimal("10.25"),
+        approved_at=_at(30, 15, 20), **ids,
+    )  # fmt: skip
+    payroll = m.PayrollLine(
+        line_id="RCU-BANK-2026-W14:17", batch_id="RCU-BANK-2026-W14", booking_id=BOOKING_ID, timesheet_id=TIMESHEET_ID,
+        worker=NURSE, employing_trust=RCU, host_trust=RHQ, frequency=m.PayFrequency.WEEKLY,
+        period_end=date(2026, 4, 5), pay_code="BASIC", hours=Decimal("10.25"), rate=Decimal("23.45"),
+        amount=Decimal("240.36"), created_at=_at(1, 6, month=4),
+    )  # fmt: skip
+    recharge = m.RechargeRaised(
+        recharge_id="RCU:RC-2026-0412", booking_id=BOOKING_ID, timesheet_id=TIMESHEET_ID, raised_by=RCU,
+        charged_to=RHQ, hours=Decimal("10.25"), pay_amount=Decimal("240.36"), on_cost_amount=Decimal("62.73"),
+        amount=Decimal("303.09"), period_end=date(2026, 4, 30), raised_at=_at(5, 9, month=5),
+    )  # fmt: skip
+    return [submitted, queried, approved, payroll, recharge]
+
+
+def example_events() -> dict[str, AvroEvent]:
+    """One example per event, by Avro full name (built afresh on every call: models are frozen anyway)."""
+    events = [
+        *_shift_events(), *_booking_events(), *_worker_events(), *_credential_events(), *_availability_events(),
+        *_money_events(),
+    ]  # fmt: skip
+    return {e.AVRO_NAME: e for e in events}

@@ -84,6 +84,16 @@ def _json_bytes(node: Any, sensitive: frozenset[str]) -> bytes:
     return json.dumps(_redact_json(node, sensitive), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def _json_ref(template: str | None, item: Any, fallback: str) -> str:
+    """``template`` filled from the record's top-level keys, or the positional reference when it cannot be."""
+    if template is None or not isinstance(item, dict):
+        return fallback
+    try:
+        return f"{fallback} {template.format_map({k: v for k, v in item.items() if isinstance(v, str | int)})}"
+    except (KeyError, ValueError, IndexError):
+        return fallback
+
+
 def _read_json(fmt: JsonFormat, payload: bytes, sensitive: frozenset[str]) -> Payload:
     try:
         document = json.loads(_decode(payload, fmt.encoding))
@@ -95,7 +105,7 @@ def _read_json(fmt: JsonFormat, payload: bytes, sensitive: frozenset[str]) -> Pa
     if isinstance(found, list):
         prefix = fmt.records if re.fullmatch(r"[A-Za-z_][\w.]*", fmt.records) else f"({fmt.records})"
         records = [
-            SourceRecord(ref=f"{prefix}[{i}]", raw=_json_bytes(item, sensitive), data=item)
+            SourceRecord(ref=_json_ref(fmt.ref, item, f"{prefix}[{i}]"), raw=_json_bytes(item, sensitive), data=item)
             for i, item in enumerate(found)
         ]
     else:

@@ -154,6 +154,9 @@ for _model in (FnExpr, RecordExpr, ListExpr, EachExpr):
 class JsonFormat(_Strict):
     type: Literal["json"]
     records: str = Field("@", description="JMESPath to the list of records (or to one record).")
+    ref: str | None = Field(
+        None, description="How to name a record in errors, from its top-level keys, e.g. '{resourceType}/{id}'."
+    )
     encoding: str = "utf-8"
 
 

@@ -167,3 +167,12 @@ def hub_id(value: Any, ctx: RunContext) -> str:
     if not text:
         raise ConversionError("the vendor id is empty", rule="hub_id")
     return f"{ctx.vendor}:{ctx.trust}:{text}"
+
+
+@converter()
+def coalesce(**values: Any) -> Any:
+    """The first argument (in the order written) that is not null: a fallback across paths and variables."""
+    for value in values.values():
+        if value is not None:
+            return value
+    return None

@@ -280,7 +280,7 @@ class Builder:
             else:
                 given = {params[0]: given}
         settings = self._settings(conv, given, (*at, name))
-        missing = [p for p in conv.required if p not in settings]
+        missing = [p for p in conv.required if p not in given]
         if missing:
             self.error(f"{name} needs {', '.join(missing)}", at)
         return Step(conv, settings, self.where(at))

@@ -140,6 +140,7 @@ def _read_csv(fmt: CsvFormat, payload: bytes, sensitive: frozenset[str]) -> Payl
     except csv.Error as exc:
         raise ParseError(f"the CSV header line cannot be read: {exc}") from None
     header_text = "" if fmt.columns else "".join(lines[: reader.line_num])
+    out_encoding = "utf-8" if fmt.encoding.lower().replace("_", "-") == "utf-8-sig" else fmt.encoding
     records: list[SourceRecord] = []
     while True:
         start = reader.line_num + 1
@@ -149,7 +150,7 @@ def _read_csv(fmt: CsvFormat, payload: bytes, sensitive: frozenset[str]) -> Payl
             break
         except csv.Error as exc:
             raw = "".join(lines[start - 1 : reader.line_num])
-            records.append(SourceRecord(f"line {start}", raw.encode(fmt.encoding), None, ParseError(f"bad CSV: {exc}")))
+            records.append(SourceRecord(f"line {start}", raw.encode(out_encoding), None, ParseError(f"bad CSV: {exc}")))
             continue
         if not any(cell.strip() for cell in row):
             continue  # blank line: no record, nothing to lose
@@ -159,7 +160,7 @@ def _read_csv(fmt: CsvFormat, payload: bytes, sensitive: frozenset[str]) -> Payl
             body = _csv_line(masked, fmt)
         else:
             body = "".join(lines[start - 1 : reader.line_num])
-        raw = (header_text + body).encode(fmt.encoding)
+        raw = (header_text + body).encode(out_encoding)
         if len(row) != len(columns):
             err = ParseError(f"{ref} has {len(row)} fields where the header has {len(columns)}")
             records.append(SourceRecord(ref, raw, None, err))

@@ -36,7 +36,9 @@ _NI = re.compile(r"(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d
 def normalise_ni(value: object) -> str:
     text = re.sub(r"\s+", "", str(value)).upper()
     if not _NI.fullmatch(text):
-        raise ConversionError("the NI number is not in HMRC format (e.g. AB123456C)", rule="ni_format")
+        raise ConversionError(
+            "the NI number is not in HMRC format (two prefix letters, six digits, suffix A-D)", rule="ni_format"
+        )
     return text
 
 

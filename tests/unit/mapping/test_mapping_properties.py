@@ -1,0 +1,194 @@
+"""Property-based tests: identifier normalisation and Europe/London time handling.
+
+Identifiers: every spelling of a valid number normalises to one canonical form, that
+form is a fixpoint (normalise(normalise(x)) == normalise(x)), and anything else is
+refused with a ConversionError (never another exception, never a "repaired" number).
+
+Times: a shift given as a local date and local start/end wall-clock times lasts the
+wall-clock difference adjusted by the change of UTC offset between its ends: 20:00-08:00
+is 11 h on the spring-forward night, 13 h on the fall-back night, 12 h otherwise.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from rosterhub.mapping.functions import ConversionError
+from rosterhub.mapping.functions.identifiers import HCPC_PREFIXES, normalise_gmc, normalise_hcpc, normalise_nmc
+from rosterhub.mapping.functions.times import localise, parse_local_time, shift_bounds
+
+LONDON = ZoneInfo("Europe/London")
+DIGIT = st.sampled_from("0123456789")
+LETTER = st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+SEPARATOR = st.sampled_from(["", " ", "  ", "-", "."])
+
+
+def scramble(draw: st.DrawFn, text: str) -> str:
+    """The same identifier as a person might type it: random case, separators between characters."""
+    out = []
+    for ch in text:
+        out.append(ch.lower() if draw(st.booleans()) else ch)
+        out.append(draw(SEPARATOR) if draw(st.integers(0, 4)) == 0 else "")
+    return draw(SEPARATOR) + "".join(out) + draw(st.sampled_from(["", " ", "\t"]))
+
+
+@st.composite
+def gmc_spellings(draw: st.DrawFn) -> tuple[str, str]:
+    digits = "".join(draw(st.lists(DIGIT, min_size=7, max_size=7)))
+    canonical = draw(st.sampled_from([digits, "L" + digits[1:]]))
+    prefix = "C" if canonical[0] != "L" and draw(st.booleans()) else ""
+    return scramble(draw, prefix + canonical), canonical
+
+
+@st.composite
+def nmc_spellings(draw: st.DrawFn) -> tuple[str, str]:
+    parts = [draw(DIGIT), draw(DIGIT), draw(LETTER), *(draw(DIGIT) for _ in range(4)), draw(LETTER)]
+    canonical = "".join(parts)
+    return scramble(draw, canonical), canonical
+
+
+@st.composite
+def hcpc_spellings(draw: st.DrawFn) -> tuple[str, str]:
+    canonical = draw(st.sampled_from(HCPC_PREFIXES)) + "".join(draw(st.lists(DIGIT, min_size=1, max_size=6)))
+    return scramble(draw, canonical), canonical
+
+
+@given(gmc_spellings())
+def test_gmc_with_or_without_c_normalises_to_one_form(case: tuple[str, str]) -> None:
+    raw, canonical = case
+    assert normalise_gmc(raw) == canonical
+    assert normalise_gmc(normalise_gmc(raw)) == normalise_gmc(raw)
+
+
+@given(nmc_spellings())
+def test_nmc_case_and_spacing_do_not_matter(case: tuple[str, str]) -> None:
+    raw, canonical = case
+    assert normalise_nmc(raw) == canonical
+    assert normalise_nmc(normalise_nmc(raw)) == canonical
+
+
+@given(hcpc_spellings())
+def test_hcpc_prefixes_normalise(case: tuple[str, str]) -> None:
+    raw, canonical = case
+    assert normalise_hcpc(raw) == canonical
+    assert normalise_hcpc(normalise_hcpc(raw)) == canonical
+
+
+@given(st.text(max_size=14))
+def test_arbitrary_text_is_either_refused_or_a_valid_fixpoint(text: str) -> None:
+    for normalise, pattern in (
+        (normalise_gmc, r"\d{7}|L\d{6}"),
+        (normalise_nmc, r"\d{2}[A-Z]\d{4}[A-Z]"),
+        (normalise_hcpc, r"(?:" + "|".join(HCPC_PREFIXES) + r")\d{1,6}"),
+    ):
+        try:
+            out = normalise(text)
+        except ConversionError:
+            continue
+        assert re.fullmatch(pattern, out), (text, out)
+        assert normalise(out) == out
+
+
+@given(st.integers(0, 10**12).filter(lambda n: len(str(n)) != 7))
+def test_gmc_numbers_of_the_wrong_length_are_refused(number: int) -> None:
+    for raw in (str(number), f"C{number}"):
+        try:
+            normalise_gmc(raw)
+        except ConversionError:
+            continue
+        raise AssertionError(f"{raw!r} was accepted as a GMC number")
+
+
+@given(st.from_regex(r"\d{2}[A-Z]\d{5}|\d{3}[A-Z]{2}\d{3}|[A-Z]{2}\d{6}", fullmatch=True))
+def test_malformed_nmc_pins_are_refused(raw: str) -> None:
+    try:
+        normalise_nmc(raw)
+    except ConversionError:
+        return
+    raise AssertionError(f"{raw!r} was accepted as an NMC PIN")
+
+
+# --- time ------------------------------------------------------------------------------------------
+
+
+def last_sunday(year: int, month: int) -> date:
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    return last - timedelta(days=(last.weekday() - 6) % 7)
+
+
+def wall_offset(day: date, at: time) -> timedelta:
+    """UTC offset of a wall-clock time under the documented rule (fold=0)."""
+    offset = datetime.combine(day, at).replace(tzinfo=LONDON, fold=0).utcoffset()
+    assert offset is not None
+    return offset
+
+
+TIMES = st.times().map(lambda t: t.replace(second=0, microsecond=0))
+YEARS = st.integers(1996, 2100)  # EU summer-time rules: last Sunday of March and of October
+
+
+@st.composite
+def shift_days(draw: st.DrawFn) -> date:
+    """Any day, with the two clock-change nights (and the days after) drawn often."""
+    year = draw(YEARS)
+    special = [last_sunday(year, 3), last_sunday(year, 10)]
+    choice = draw(st.sampled_from(["any", "spring", "autumn"]))
+    if choice == "any":
+        return draw(st.dates(date(1996, 1, 1), date(2100, 12, 30)))
+    base = special[0] if choice == "spring" else special[1]
+    return base + timedelta(days=draw(st.integers(-1, 0)))
+
+
+@given(shift_days(), TIMES, TIMES)
+def test_duration_is_wall_clock_difference_adjusted_by_the_offset_change(day: date, start: time, end: time) -> None:
+    begin, finish = shift_bounds(day, start, end)
+    wall = datetime.combine(date.min, end) - datetime.combine(date.min, start)
+    if wall <= timedelta():
+        wall += timedelta(days=1)
+    end_day = day + timedelta(days=1) if end <= start else day
+    change = wall_offset(end_day, end) - wall_offset(day, start)
+    assert finish - begin == wall - change
+    assert finish > begin
+
+
+@given(YEARS)
+def test_night_shift_on_the_clock_change_nights(year: int) -> None:
+    spring_eve = last_sunday(year, 3) - timedelta(days=1)
+    autumn_eve = last_sunday(year, 10) - timedelta(days=1)
+    night = (time(20, 0), time(8, 0))
+    begin, finish = shift_bounds(spring_eve, *night)
+    assert finish - begin == timedelta(hours=11)
+    begin, finish = shift_bounds(autumn_eve, *night)
+    assert finish - begin == timedelta(hours=13)
+    begin, finish = shift_bounds(spring_eve - timedelta(days=7), *night)
+    assert finish - begin == timedelta(hours=12)
+
+
+@given(YEARS, st.integers(0, 59))
+def test_nonexistent_times_move_forward_and_ambiguous_times_take_the_first(year: int, minute: int) -> None:
+    spring, autumn = last_sunday(year, 3), last_sunday(year, 10)
+    gap = localise(datetime.combine(spring, time(1, minute)))
+    assert gap.astimezone(LONDON).replace(tzinfo=None) == datetime.combine(spring, time(2, minute))
+    overlap = localise(datetime.combine(autumn, time(1, minute)))
+    assert overlap == datetime.combine(autumn, time(0, minute), tzinfo=UTC)  # 01:mm BST, the first one
+    assert overlap.astimezone(LONDON).utcoffset() == timedelta(hours=1)
+
+
+@given(st.datetimes(datetime(1996, 1, 1), datetime(2100, 12, 31)).map(lambda d: d.replace(second=0, microsecond=0)))
+def test_wall_times_that_exist_once_round_trip(wall: datetime) -> None:
+    aware = wall.replace(tzinfo=LONDON)
+    assume(aware.astimezone(UTC).astimezone(LONDON).replace(tzinfo=None) == wall)  # not in the gap
+    assume(wall.replace(tzinfo=LONDON, fold=1).utcoffset() == aware.utcoffset())  # not in the overlap
+    assert localise(wall).astimezone(LONDON).replace(tzinfo=None) == wall
+
+
+@given(TIMES)
+def test_local_time_parsing_round_trips(at: time) -> None:
+    assert parse_local_time(at.strftime("%H:%M")) == (at, False)
+    assert parse_local_time(at.strftime("%H%M")) == (at, False)

@@ -25,7 +25,7 @@ from rosterhub.kafka.producer import EventSink
 from rosterhub.mapping.engine import MappingSpec, apply_mapping, find_mapping, load_mapping
 from rosterhub.runtime import Encoder, TopicNames
 
-__all__ = ["IngestContext", "IngestResult", "Rejected", "map_and_publish", "raw_record", "ingest"]
+__all__ = ["IngestContext", "IngestResult", "Rejected", "ingest", "map_and_publish", "raw_record"]
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,9 @@ class IngestResult:
             "event_ids": self.event_ids,
             "event_types": self.event_types,
             "rejected": [{"record": r.record, **r.error} for r in self.rejected],
-            "raw": None if self.raw_position is None else dict(zip(("topic", "partition", "offset"), self.raw_position, strict=True)),
+            "raw": None
+            if self.raw_position is None
+            else dict(zip(("topic", "partition", "offset"), self.raw_position, strict=True)),
         }
 
 

@@ -30,7 +30,9 @@ def verify(
         raise SignatureError("timestamp header is not Unix seconds", timestamp=timestamp) from None
     age = abs(now.timestamp() - sent)
     if age > tolerance_s:
-        raise SignatureError(f"timestamp is {int(age)} s away from now (tolerance {tolerance_s} s)", timestamp=timestamp)
+        raise SignatureError(
+            f"timestamp is {int(age)} s away from now (tolerance {tolerance_s} s)", timestamp=timestamp
+        )
     expected = sign(secret, timestamp, body)
     if not hmac.compare_digest(expected, signature.strip().lower()):
         raise SignatureError("signature does not match the body")

@@ -12,7 +12,7 @@ import itertools
 import json
 import random
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,9 @@ _NMC = ("71A2998E", "04C1234D", "98J0451W", "12B7777S")
 
 
 def shift_created(shift_id: str, trust: str, start: datetime, hours: float, *, grade: str, ward: str) -> dict[str, Any]:
-    end = start + timedelta(hours=hours)
+    # Elapsed-time arithmetic in UTC: aware + timedelta in one zone is wall-clock arithmetic,
+    # which is an hour out on the nights the clocks change.
+    end = (start.astimezone(UTC) + timedelta(hours=hours)).astimezone(start.tzinfo)
     return {
         "event": "shift.created",
         "id": f"evt-{shift_id}",

@@ -11,7 +11,7 @@ from rosterhub.envelope import Envelope, KafkaRecord, encode_event
 from rosterhub.settings import Settings
 from rosterhub.topics import SCHEMAS, canonical_topic, dlq_topic, raw_topic
 
-__all__ = ["TopicNames", "make_codec", "Encoder"]
+__all__ = ["Encoder", "TopicNames", "make_codec"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ had the session FAILS: integration tests never skip.
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from rosterhub.errors import RosterhubError
 from rosterhub.kafka.resolve import Resolved
+from tests.support import free_port
 
 log = logging.getLogger("tests")
 
@@ -25,12 +25,6 @@ SHARED = REPO.parent / "shared"
 CONFORMANCE = SHARED / "conformance"
 
 _KAFKA_KEY = pytest.StashKey[str]()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +43,10 @@ def kafka(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     except RosterhubError as exc:
         pytest.fail(f"no Kafka broker could be had for the integration tests: {exc}", pytrace=False)
     protocol = api_version(resolved.bootstrap)
-    line = f"Kafka broker at {resolved.bootstrap} ({resolved.origin}); version {resolved.version or 'unknown'}; protocol level {protocol}"
+    line = (
+        f"Kafka broker at {resolved.bootstrap} ({resolved.origin}); "
+        f"version {resolved.version or 'unknown'}; protocol level {protocol}"
+    )
     log.info(line)
     request.config.stash[_KAFKA_KEY] = line
     yield resolved
@@ -69,7 +66,7 @@ def unique() -> str:
 
 
 @pytest.fixture
-def hub_settings(kafka: Resolved, unique: str, tmp_path: Path):  # noqa: ANN201 - Settings, imported lazily
+def hub_settings(kafka: Resolved, unique: str, tmp_path: Path):
     """Settings for one test: its own topics (prefix), app id and state dir on the session broker."""
     from rosterhub.settings import Settings
 

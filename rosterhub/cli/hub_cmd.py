@@ -107,7 +107,7 @@ def simulate_trust(
     host: str = typer.Option("127.0.0.1", help="Bind address."),
     port: int = typer.Option(8090, help="Port."),
 ) -> None:
-    """A simulated trust system receiving booking outcomes at ``POST /outcomes/{trust}``; ``GET /outcomes`` lists them."""
+    """A simulated trust system: takes booking outcomes at POST /outcomes/{trust}, lists them at GET /outcomes."""
     import uvicorn
 
     from rosterhub.connectors.simulators.trust_endpoint import create_trust_endpoint

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from rosterhub.cli import hub_cmd, kafka_cmd, mapping_cmd, schemas_cmd
+from rosterhub.cli import config_cmd, hub_cmd, kafka_cmd, mapping_cmd, schemas_cmd
 
 app = typer.Typer(
     name="rosterhub",
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 
 app.add_typer(kafka_cmd.app, name="kafka", help="Run a local single-node Kafka broker (KRaft) from Maven jars.")
+app.add_typer(config_cmd.app, name="config", help="Show the effective settings; regenerate their docs.")
 app.add_typer(mapping_cmd.app, name="mapping", help="Check mapping files; map a vendor payload to canonical events.")
 app.add_typer(schemas_cmd.app, name="schemas", help="Event schemas: list, generate models/docs, check compatibility.")
 hub_cmd.register(app)

@@ -75,7 +75,7 @@ class SchemaCatalogue:
         shared_files = {k: v for k, v in files.items() if k.startswith("common/")}
         events = {k: v for k, v in files.items() if not k.startswith("common/")}
         self.shared_types: dict[str, dict[str, Any]] = {}
-        for path, raw in shared_files.items():
+        for raw in shared_files.values():
             self.shared_types[_full_name(raw)] = raw
         self._by_name: dict[str, EventSchema] = {}
         self._by_fp: dict[bytes, EventSchema] = {}

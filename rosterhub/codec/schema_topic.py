@@ -45,7 +45,9 @@ class SchemaTopicReader:
         self._lock = threading.Lock()
 
     def refresh(self) -> int:
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, client_id="rosterhub-schemas")
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, client_id="rosterhub-schemas"
+        )
         try:
             tp = TopicPartition(self.topic, 0)
             consumer.assign([tp])

@@ -43,7 +43,7 @@ def api_version(bootstrap: str) -> str:
     """The broker protocol level kafka-python negotiates (e.g. ``4.1``), for logs and tests."""
     admin = _admin(bootstrap)
     try:
-        data = admin._manager.broker_version_data  # noqa: SLF001 - kafka-python 3 has no public accessor
+        data = admin._manager.broker_version_data
         return ".".join(str(p) for p in data.broker_version)
     finally:
         admin.close()

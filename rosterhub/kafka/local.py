@@ -11,6 +11,7 @@ start`` returns and a later ``rosterhub kafka stop`` finds it again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -253,10 +254,8 @@ class LocalBroker:
 
 def _reap(pid: int) -> None:
     """Collect our own exited child so it does not linger as a zombie (which still 'exists')."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _kafka_uuid() -> str:

@@ -46,9 +46,11 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             key = str(env.data.get("shift_id"))
             before = ShiftState.from_table(shifts.get(key))
             result = step(before, env, now=datetime.now(UTC))
-            if result.state is not None and result.state != before:
-                shifts[key] = result.state.to_table()
+            # Output before state: a crash in between re-decides on the old state, giving the same
+            # decision with the same event id (a duplicate downstream can drop), never a lost one.
             for decision in result.outputs:
                 rec = ctx.encoder.encode(decision)
                 await out.send(key=rec.key, value=rec.value, headers=rec.headers)
                 log.info("decided %s: %s", decision.subject, decision.type.rsplit(".", 1)[-1])
+            if result.state is not None and result.state != before:
+                shifts[key] = result.state.to_table()

@@ -13,7 +13,7 @@ from rosterhub.envelope import Envelope, event_id
 from rosterhub.streams.booking.rules import RuleResult, shift_open
 from rosterhub.streams.booking.state import ShiftState, from_ms, to_ms
 
-__all__ = ["SHIFT_POSTED", "BOOKING_REQUESTED", "Step", "step"]
+__all__ = ["BOOKING_REQUESTED", "SHIFT_POSTED", "Step", "step"]
 
 SHIFT_POSTED = "rosterhub.shift.v1.ShiftPosted"
 BOOKING_REQUESTED = "rosterhub.booking.v1.BookingRequested"

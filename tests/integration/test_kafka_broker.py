@@ -112,7 +112,8 @@ def test_unknown_fingerprint_is_resolved_from_the_schemas_topic(kafka: Resolved,
     assert publish_schemas(producer, topic, list(full)) == len(full)
     producer.close()
     schema = full.get("rosterhub.booking.v1.BookingRequested")
-    data = {"booking_id": "b1", "shift_id": "s1", "vendor": "patchwork", "requested_at": datetime(2026, 1, 1, tzinfo=UTC),
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    data = {"booking_id": "b1", "shift_id": "s1", "vendor": "patchwork", "requested_at": at,
             "worker": {"person_id": "p1", "identifiers": [], "display_name": None}}  # fmt: skip
     body = SingleObjectCodec(full).encode(schema, data)
 
@@ -128,7 +129,7 @@ def test_decode_record_through_the_schemas_topic(kafka: Resolved) -> None:
     # decode_record is the consumer path: headers + body; covered above for the body, here for symmetry
     cat = default_catalogue()
     env = Envelope(type="rosterhub.booking.v1.BookingRequested", source="/x",
-                   data={"booking_id": "b", "shift_id": "s", "vendor": "v", "requested_at": datetime(2026, 1, 1, tzinfo=UTC),
+                   data={"booking_id": "b", "shift_id": "s", "vendor": "v", "requested_at": datetime.now(UTC),
                          "worker": {"person_id": None, "identifiers": [], "display_name": None}})  # fmt: skip
     rec = encode_event(env, cat.get(env.type), SingleObjectCodec(cat), "x")
     assert decode_record(rec.value, rec.headers, SingleObjectCodec(cat)).data == env.data

@@ -57,7 +57,9 @@ def test_no_delivery_without_endpoint_or_for_other_events() -> None:
     assert plan_delivery(other, {"RHQ": "http://rhq"}) is None
 
 
-@pytest.mark.parametrize(("status", "retry"), [(500, True), (503, True), (429, True), (408, True), (400, False), (404, False)])
+@pytest.mark.parametrize(
+    ("status", "retry"), [(500, True), (503, True), (429, True), (408, True), (400, False), (404, False)]
+)
 def test_retriable_statuses(status: int, retry: bool) -> None:
     assert retriable_status(status) is retry
 

@@ -85,7 +85,11 @@ def test_own_decisions_are_ignored() -> None:
 
 @pytest.mark.parametrize(
     ("status", "filled_by", "passed", "code"),
-    [("open", None, True, None), ("filled", "b9", False, "SHIFT_ALREADY_FILLED"), ("cancelled", None, False, "SHIFT_NOT_OPEN")],
+    [
+        ("open", None, True, None),
+        ("filled", "b9", False, "SHIFT_ALREADY_FILLED"),
+        ("cancelled", None, False, "SHIFT_NOT_OPEN"),
+    ],
 )
 def test_shift_open_rule_table(status: str, filled_by: str | None, passed: bool, code: str | None) -> None:
     state = ShiftState("s", 1, status, "RHQ", 0, 1, filled_by=filled_by)

@@ -1,0 +1,104 @@
+"""Helpers for integration tests: servers in threads, worker processes, reading topics."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import uvicorn
+from fastapi import FastAPI
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+
+from rosterhub.settings import Settings
+
+T = TypeVar("T")
+
+
+@contextmanager
+def serve_in_thread(app: FastAPI, port: int) -> Iterator[str]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test HTTP server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def settings_env(settings: Settings, **extra: Any) -> dict[str, str]:
+    """Environment that makes a child process build the same settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSTERHUB_")}
+    env.update({
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
+        "ROSTERHUB_TOPIC_PREFIX": settings.topic_prefix,
+        "ROSTERHUB_APP_ID": settings.app_id,
+        "ROSTERHUB_STATE_DIR": str(settings.state_dir),
+        "ROSTERHUB_DEFAULT_PARTITIONS": str(settings.default_partitions),
+        "ROSTERHUB_OUTBOUND_ENDPOINTS": json.dumps(settings.outbound_endpoints),
+    })  # fmt: skip
+    env.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()})
+    return env
+
+
+@contextmanager
+def worker_process(settings: Settings, log_path: Path, **extra: Any) -> Iterator[subprocess.Popen[bytes]]:
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "rosterhub", "worker"], env=settings_env(settings, **extra),
+                                stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def read_topic(bootstrap: str, topic: str, *, at_least: int, timeout: float = 60.0) -> list[ConsumerRecord]:
+    """Every record of ``topic`` from the beginning, once at least ``at_least`` are there (or timeout)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        records: list[ConsumerRecord] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+            if len(records) >= at_least:
+                # drain anything else already there
+                for batch in consumer.poll(timeout_ms=500).values():
+                    records.extend(batch)
+                return records
+        return records
+    finally:
+        consumer.close()
+
+
+def wait_for(check: Callable[[], T | None], *, timeout: float = 90.0, interval: float = 0.5, what: str = "") -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")

@@ -1,0 +1,129 @@
+"""One slice through every stage, on the real broker:
+
+vendor JSON over HTTP -> raw.patchwork -> ShiftPosted / BookingRequested on events.* ->
+faust booking decider -> BookingConfirmed / BookingRejected -> outbound HTTP delivery to
+a simulated trust endpoint. Malformed input lands on dlq.mapping with its original bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from rosterhub.api import create_api
+from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.connectors.registry import connectors
+from rosterhub.connectors.simulators.trust_endpoint import create_trust_endpoint
+from rosterhub.demo import booking_requested, shift_created, signed_headers
+from rosterhub.envelope import decode_record, headers_dict
+from rosterhub.kafka.admin import ensure_topics, topic_counts
+from rosterhub.runtime import TopicNames
+from rosterhub.settings import Settings
+from rosterhub.topics import declared_topics
+from tests.integration.helpers import read_topic, serve_in_thread, wait_for, worker_process
+from tests.support import free_port
+
+pytestmark = pytest.mark.integration
+
+LONDON = ZoneInfo("Europe/London")
+SECRET = "integration-secret"
+
+
+def _post(ingress: str, payload: dict | bytes, *, secret: str = SECRET, trust: str = "RHQ") -> httpx.Response:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return httpx.post(f"{ingress}/ingest/patchwork", params={"trust": trust}, content=body,
+                      headers=signed_headers(secret.encode(), body), timeout=30)  # fmt: skip
+
+
+def test_shift_to_delivered_confirmation(hub_settings: Settings, tmp_path: Path) -> None:
+    bootstrap = hub_settings.kafka_bootstrap_servers
+    assert bootstrap
+    names = TopicNames(hub_settings.topic_prefix)
+    ensure_topics(bootstrap, declared_topics(connectors(), hub_settings.topic_prefix),
+                  default_partitions=hub_settings.default_partitions, replication_factor=1)  # fmt: skip
+    codec = SingleObjectCodec(default_catalogue())
+    with serve_in_thread(create_trust_endpoint(), free_port()) as trust_url:
+        settings = Settings(**{**hub_settings.model_dump(), "outbound_endpoints": {"RHQ": f"{trust_url}/outcomes/RHQ"},
+                               "webhook_secrets": {"patchwork": SECRET}})  # fmt: skip
+        with (
+            worker_process(settings, tmp_path / "worker.log"),
+            serve_in_thread(create_api(settings, bootstrap), free_port()) as ingress,
+        ):
+            # a night shift across the spring clock change: 20:00 GMT -> 08:00 BST is 11 hours
+            start = datetime(2026, 3, 28, 20, 0, tzinfo=LONDON)
+            r = _post(ingress, shift_created("S-1", "RHQ", start, 11, grade="Band 5", ward="Ward 3B"))
+            assert r.status_code == 202, r.text
+            assert r.json()["event_types"] == ["rosterhub.shift.v1.ShiftPosted"]
+
+            [posted] = read_topic(bootstrap, names.events("shift"), at_least=1)
+            env = decode_record(posted.value, posted.headers, codec)
+            assert env.type == "rosterhub.shift.v1.ShiftPosted"
+            assert (env.data["end"] - env.data["start"]).total_seconds() == 11 * 3600
+            assert posted.key == env.data["shift_id"].encode()
+
+            now = datetime.now(UTC)
+            assert _post(ingress, booking_requested("B-1", "S-1", "RHQ", "71A2998E", now)).status_code == 202
+            assert _post(ingress, booking_requested("B-2", "S-1", "RHQ", "04C1234D", now)).status_code == 202
+
+            def delivered() -> list[dict] | None:
+                got = httpx.get(f"{trust_url}/outcomes", timeout=5).json()["received"]
+                return got if len(got) >= 2 else None
+
+            outcomes = wait_for(delivered, timeout=120, what="two outcomes at the trust endpoint")
+            by_type = {o["type"].rsplit(".", 1)[-1]: o for o in outcomes}
+            assert set(by_type) == {"BookingConfirmed", "BookingRejected"}
+            assert by_type["BookingConfirmed"]["data"]["booking_id"].endswith("B-1")
+            assert by_type["BookingRejected"]["data"]["reason_codes"] == ["SHIFT_ALREADY_FILLED"]
+            assert [o["trust"] for o in outcomes] == ["RHQ", "RHQ"]
+
+            # the decisions are on events.booking too, decodable by any consumer
+            records = read_topic(bootstrap, names.events("booking"), at_least=4)
+            types = sorted(decode_record(r.value, r.headers, codec).type.rsplit(".", 1)[-1] for r in records)
+            assert types == ["BookingConfirmed", "BookingRejected", "BookingRequested", "BookingRequested"]
+
+
+def test_malformed_input_is_dead_lettered_with_original_bytes(hub_settings: Settings) -> None:
+    bootstrap = hub_settings.kafka_bootstrap_servers
+    assert bootstrap
+    names = TopicNames(hub_settings.topic_prefix)
+    ensure_topics(bootstrap, declared_topics(connectors(), hub_settings.topic_prefix),
+                  default_partitions=hub_settings.default_partitions, replication_factor=1)  # fmt: skip
+    settings = Settings(**{**hub_settings.model_dump(), "webhook_secrets": {"patchwork": SECRET}})
+    with serve_in_thread(create_api(settings, bootstrap), free_port()) as ingress:
+        broken = b'{"event": "shift.created", "data": {"shift_id": '
+        r = _post(ingress, broken)
+        assert r.status_code == 422
+        assert r.json()["rejected"][0]["code"] == "parse_error"
+
+        may_day = datetime(2026, 5, 1, 7, tzinfo=LONDON)
+        unknown_grade = shift_created("S-9", "RHQ", may_day, 8, grade="Band 55", ward="W")
+        r = _post(ingress, unknown_grade)
+        assert r.status_code == 422
+        rejection = r.json()["rejected"][0]
+        assert (rejection["code"], rejection["field"], rejection["value"]) == ("mapping_error", "grade", "Band 55")
+        assert "patchwork.yaml" in rejection["rule"]
+
+        # a bad signature is refused and nothing is written
+        before = topic_counts(bootstrap, [names.raw("patchwork")])[0].messages
+        assert _post(ingress, unknown_grade, secret="wrong").status_code == 401
+        assert topic_counts(bootstrap, [names.raw("patchwork")])[0].messages == before
+
+    raw = read_topic(bootstrap, names.raw("patchwork"), at_least=2)
+    assert raw[0].value == broken  # raw first: the untouched payload is kept
+    dlq = read_topic(bootstrap, names.dlq("mapping"), at_least=2)
+    first = headers_dict(dlq[0].headers)
+    assert dlq[0].value == broken
+    assert first["dlq_stage"] == b"mapping" and first["dlq_code"] == b"parse_error"
+    assert first["dlq_connector"] == b"patchwork"
+    assert first["dlq_origin_topic"] == names.raw("patchwork").encode()
+    assert int(first["dlq_origin_offset"]) == raw[0].offset
+    second = headers_dict(dlq[1].headers)
+    assert second["dlq_code"] == b"mapping_error"
+    assert (second["dlq_field"], second["dlq_value"]) == (b"grade", b"Band 55")
+    assert json.loads(dlq[1].value)["data"]["grade"] == "Band 55"  # the original bytes, untouched

@@ -50,7 +50,7 @@ def to_decimal(value: Any, places: int | None = None) -> Decimal:
 
 @converter()
 def money(value: Any, currency: str = "GBP") -> Decimal:
-    """An amount of money in pounds, to the penny: accepts "£24.50", "24.5", "1,024.00", 24.5.
+    """An amount of money in pounds, to the penny: accepts "£24.50", "24.5", "1,024.00", "24.50 GBP", 24.5.
 
     Pence-denominated integers are not guessed: use ``pence`` for those.
     """
@@ -58,7 +58,7 @@ def money(value: Any, currency: str = "GBP") -> Decimal:
     symbol = {"GBP": "£"}.get(currency, "")
     if symbol:
         text = text.removeprefix(symbol)
-    text = text.removeprefix(currency).strip().replace(",", "")
+    text = text.removeprefix(currency).removesuffix(currency).strip().replace(",", "")
     try:
         amount = Decimal(text)
     except InvalidOperation:

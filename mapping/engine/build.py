@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import Element
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jmespath.exceptions import JMESPathError
@@ -86,6 +87,11 @@ class Builder:
             self._codelist(name, cl.entries, cl.default, "default" in cl.model_fields_set, cl.case_sensitive)
         if m.format.type == "json":
             self.jmes(m.format.records, ("format", "records"))
+        elif m.format.type == "xml":
+            try:
+                Element("root").findall(m.format.records)
+            except (SyntaxError, TypeError, KeyError) as exc:  # ElementPath reports bad paths all three ways
+                self.error(f"invalid ElementTree path {m.format.records!r}: {exc}", ("format", "records"))
         for name in m.constants:
             if name in BUILTIN_VARS:
                 self.error(f"constant {name!r} hides a built-in variable", ("constants", name))

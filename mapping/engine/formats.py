@@ -27,6 +27,7 @@ from xml.etree.ElementTree import Element, tostring
 import jmespath
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
+from jmespath.exceptions import JMESPathError
 
 from rosterhub.errors import ParseError
 from rosterhub.mapping.engine.model import CsvFormat, FormatSpec, JsonFormat, PipeFormat, XmlFormat
@@ -99,7 +100,12 @@ def _read_json(fmt: JsonFormat, payload: bytes, sensitive: frozenset[str]) -> Pa
         document = json.loads(_decode(payload, fmt.encoding))
     except json.JSONDecodeError as exc:
         raise ParseError(f"payload is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    found = jmespath.search(fmt.records, document)
+    except RecursionError:
+        raise ParseError("payload is JSON nested too deeply to read") from None
+    try:
+        found = jmespath.search(fmt.records, document)
+    except JMESPathError as exc:
+        raise ParseError(f"the records path {fmt.records!r} cannot be applied to this payload: {exc}") from None
     if found is None:
         raise ParseError(f"the records path {fmt.records!r} matches nothing in the payload")
     if isinstance(found, list):
@@ -236,6 +242,7 @@ def _read_xml(fmt: XmlFormat, payload: bytes, sensitive: frozenset[str]) -> Payl
         raise ParseError(f"the records path {fmt.records!r} matches none of the elements under <{root.tag}>")
     for i, el in enumerate(found, start=1):
         data = element_value(el, force, fmt.empty_as_null)
+        el.tail = None  # the whitespace after the element is not part of the record
         if sensitive:
             _redact_xml(el, sensitive)
         record = data if isinstance(data, dict) else {"#text": data}

@@ -82,3 +82,10 @@ def test_json_single_record_keeps_its_bytes_and_refs_can_be_named() -> None:
     assert [r.ref for r in out.records] == ["(entry[].resource)[0] Slot/s1", "(entry[].resource)[1]"]
     redacted = read_payload(JsonFormat(type="json"), b'{"ni": "x", "b": {"ni": "y"}}', frozenset({"ni"}))
     assert redacted.records[0].raw == b'{"ni":"REDACTED","b":{"ni":"REDACTED"}}'
+
+
+def test_json_records_path_that_cannot_apply_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match="cannot be applied"):
+        read_payload(JsonFormat(type="json", records="length(items)"), b'{"items": 3}')
+    with pytest.raises(ParseError, match="not JSON"):
+        read_payload(JsonFormat(type="json"), b"\xef\xbb\xbf{")

@@ -141,3 +141,9 @@ def test_yaml_12_scalars(tmp_path: Path) -> None:
     spec = load_mapping(write(tmp_path, text))
     assert spec.codelists["kind"].lookup("n") == "NO"
     assert spec.codelists["kind"].lookup("Y") == "19:30"
+
+
+def test_xml_records_path_is_checked(tmp_path: Path) -> None:
+    text = BOOKING_JSON.replace("  type: json\n  records: items", "  type: xml\n  records: 'Duty[@'")
+    err = only_error(write(tmp_path, text))
+    assert (err.line, err.key) == (5, "format.records") and "invalid ElementTree path" in err.message

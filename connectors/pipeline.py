@@ -11,21 +11,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from rosterhub.connectors.state import ConnectorState
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import Envelope, KafkaRecord
-from rosterhub.errors import EncodeError, InputError, RosterhubError
+from rosterhub.errors import EncodeError, RosterhubError
 from rosterhub.kafka.producer import EventSink
 from rosterhub.mapping.engine import MappingSpec, apply_mapping, find_mapping, load_mapping
 from rosterhub.runtime import Encoder, TopicNames
 
-__all__ = ["IngestContext", "IngestResult", "Rejected", "ingest", "map_and_publish", "raw_record"]
+__all__ = ["IngestContext", "IngestResult", "Rejected", "ingest", "map_and_publish", "packaged_mapping", "raw_record"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class IngestResult:
     event_ids: list[str] = field(default_factory=list)
     event_types: list[str] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    duplicates: int = 0  # events already published earlier (redelivery, re-drop, overlapping page)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +52,7 @@ class IngestResult:
             "event_ids": self.event_ids,
             "event_types": self.event_types,
             "rejected": [{"record": r.record, **r.error} for r in self.rejected],
+            "duplicates": self.duplicates,
             "raw": None
             if self.raw_position is None
             else dict(zip(("topic", "partition", "offset"), self.raw_position, strict=True)),
@@ -61,11 +65,14 @@ class IngestContext:
     encoder: Encoder
     names: TopicNames
     secrets: Mapping[str, bytes] = field(default_factory=dict)
+    state: ConnectorState | None = None  # dedupe; None only in tools that publish nothing twice by design
+    mapping_for: Callable[[str, str | None], MappingSpec] = field(default_factory=lambda: packaged_mapping)
 
-    @staticmethod
-    @cache
-    def mapping_for(vendor: str, trust: str | None) -> MappingSpec:
-        return load_mapping(find_mapping(vendor, trust))
+
+@cache
+def packaged_mapping(vendor: str, trust: str | None) -> MappingSpec:
+    """The installed mapping file for a vendor (trust variant first), loaded once per process."""
+    return load_mapping(find_mapping(vendor, trust))
 
 
 def raw_record(
@@ -134,31 +141,61 @@ def map_and_publish(
 ) -> IngestResult:
     """Steps 2-3 above; also what ``rosterhub replay`` runs for records already on the raw topic."""
     result = IngestResult(raw_position=origin)
-    out: list[KafkaRecord] = []
     try:
         spec = ctx.mapping_for(vendor, trust)
         outcome = apply_mapping(spec, payload, received_at=received_at, trust=trust, secrets=ctx.secrets)
     except RosterhubError as exc:  # no usable mapping file: keep the payload, say why
-        out.append(_dlq(ctx, vendor, exc, payload, origin, "payload", original_headers))
-        result.rejected.append(Rejected("payload", exc.as_dict()))
-        ctx.sink.send(out)
+        _publish_rejects(ctx, vendor, [(exc, payload, "payload")], origin, original_headers, result)
         return result
+    encoded: list[tuple[str, str, KafkaRecord]] = []
+    failures: list[tuple[RosterhubError, bytes, str]] = []
     for event in outcome.events:
         env = Envelope(type=event.type, source=event.source, data=event.data, id=event.id, subject=event.subject)
         try:
-            out.append(ctx.encoder.encode(env))
+            encoded.append((event.id, event.type, ctx.encoder.encode(env)))
         except EncodeError as exc:
-            out.append(_dlq(ctx, vendor, exc, event.raw, origin, event.record_ref, original_headers))
-            result.rejected.append(Rejected(event.record_ref, exc.as_dict()))
-            continue
-        result.event_ids.append(event.id)
-        result.event_types.append(event.type)
-    for rej in outcome.rejected:
-        err: InputError = rej.error
-        out.append(_dlq(ctx, vendor, err, rej.raw, origin, rej.record_ref, original_headers))
-        result.rejected.append(Rejected(rej.record_ref, err.as_dict()))
-    ctx.sink.send(out)
+            failures.append((exc, event.raw, event.record_ref))
+    failures += [(rej.error, rej.raw, rej.record_ref) for rej in outcome.rejected]
+    fresh_ids = set(_claim(ctx, vendor, [eid for eid, _, _ in encoded]))
+    fresh = [(eid, etype, rec) for eid, etype, rec in encoded if eid in fresh_ids]
+    result.duplicates = len(encoded) - len(fresh)
+    try:
+        ctx.sink.send([rec for _, _, rec in fresh])
+    except BaseException:
+        if ctx.state is not None:
+            ctx.state.release(vendor, [eid for eid, _, _ in fresh])
+        raise
+    result.event_ids = [eid for eid, _, _ in fresh]
+    result.event_types = [etype for _, etype, _ in fresh]
+    _publish_rejects(ctx, vendor, failures, origin, original_headers, result)
     return result
+
+
+def _claim(ctx: IngestContext, vendor: str, keys: list[str]) -> list[str]:
+    return keys if ctx.state is None else ctx.state.claim(vendor, keys)
+
+
+def _publish_rejects(
+    ctx: IngestContext,
+    vendor: str,
+    failures: list[tuple[RosterhubError, bytes, str]],
+    origin: tuple[str, int, int],
+    original_headers: list[tuple[str, bytes]],
+    result: IngestResult,
+) -> None:
+    """Report every rejection to the caller; dead-letter each distinct one once (a re-sent bad record is no news)."""
+    records: list[tuple[str, KafkaRecord]] = []
+    for error, raw, ref in failures:
+        result.rejected.append(Rejected(ref, error.as_dict()))
+        key = "reject:" + hashlib.sha256(b"%s\x1f%s\x1f%s" % (raw, ref.encode(), str(error).encode())).hexdigest()
+        records.append((key, _dlq(ctx, vendor, error, raw, origin, ref, original_headers)))
+    fresh = set(_claim(ctx, vendor, [k for k, _ in records]))
+    try:
+        ctx.sink.send([rec for k, rec in records if k in fresh])
+    except BaseException:
+        if ctx.state is not None:
+            ctx.state.release(vendor, fresh)
+        raise
 
 
 def _dlq(

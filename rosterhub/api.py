@@ -18,6 +18,7 @@ from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import publish_schemas
 from rosterhub.connectors.kinds.webhook import webhook_router
 from rosterhub.connectors.pipeline import IngestContext
+from rosterhub.connectors.state import ConnectorState
 from rosterhub.kafka.admin import topic_counts
 from rosterhub.kafka.producer import EventSink, make_producer
 from rosterhub.runtime import Encoder, TopicNames, make_codec
@@ -31,7 +32,9 @@ def create_api(settings: Settings, bootstrap: str) -> FastAPI:
     catalogue = default_catalogue()
     sink = EventSink(make_producer(bootstrap, client_id="rosterhub-ingress"))
     encoder = Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue)
-    ctx = IngestContext(sink=sink, encoder=encoder, names=names)
+    ctx = IngestContext(
+        sink=sink, encoder=encoder, names=names, state=ConnectorState(settings.state_dir / "connectors.sqlite")
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

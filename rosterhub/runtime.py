@@ -9,7 +9,7 @@ from rosterhub.codec.schema_topic import SchemaTopicReader
 from rosterhub.codec.wire import ConfluentCodec, EventCodec, SingleObjectCodec
 from rosterhub.envelope import Envelope, KafkaRecord, encode_event
 from rosterhub.settings import Settings
-from rosterhub.topics import SCHEMAS, canonical_topic, dlq_topic, raw_topic
+from rosterhub.topics import BOOKING_TICKS, SCHEMAS, canonical_topic, dlq_topic, raw_topic
 
 __all__ = ["Encoder", "TopicNames", "make_codec"]
 
@@ -23,6 +23,10 @@ class TopicNames:
     @property
     def schemas(self) -> str:
         return self.prefix + SCHEMAS.name
+
+    @property
+    def booking_ticks(self) -> str:
+        return self.prefix + BOOKING_TICKS.name
 
     def raw(self, vendor: str) -> str:
         return self.prefix + raw_topic(vendor).name

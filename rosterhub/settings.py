@@ -100,6 +100,15 @@ class Settings(BaseSettings):
         description="Faust table store: `rocksdb://` (RocksDB via rocksdict, survives restarts) or `memory://`.",
     )
     state_dir: Path = Field(default=Path(".rosterhub/state"), description="Faust table data directory.")
+    booking_unknown_shift_grace_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="A booking request whose shift the hub has not seen is parked this long before it is "
+        "rejected with SHIFT_UNKNOWN (requests and shifts travel on different topics, so either may come first).",
+    )
+    booking_timer_interval_s: float = Field(
+        default=5.0, gt=0, description="How often the booking processor's timer looks for overdue parked requests."
+    )
     # --- Outbound ----------------------------------------------------------------------
     outbound_endpoints: dict[str, str] = Field(
         default_factory=dict,

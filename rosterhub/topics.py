@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
+    "BOOKING_TICKS",
     "CANONICAL",
     "DLQ_STAGES",
     "SCHEMAS",
@@ -82,6 +83,16 @@ CANONICAL: dict[str, TopicSpec] = {
 
 DLQ_STAGES = ("ingest", "mapping", "decode", "outbound")
 
+#: Timer ticks for the booking processor, keyed by shift id like events.booking so a tick
+#: lands on the partition (and worker) that owns the shift: faust tables can only be
+#: written while handling a record, so timers speak through this topic.
+BOOKING_TICKS = TopicSpec(
+    "_rosterhub.booking-ticks",
+    retention_ms=3600 * 1000,
+    key="shift id",
+    doc="Internal: 'look at this shift's parked requests now' ticks from the booking timer.",
+)
+
 
 def raw_topic(vendor: str) -> TopicSpec:
     return TopicSpec(
@@ -110,5 +121,11 @@ def canonical_topic(domain: str) -> TopicSpec:
 
 def declared_topics(vendors: Iterable[str], prefix: str = "") -> Sequence[TopicSpec]:
     """All topics the hub needs for these vendors, with the prefix applied."""
-    specs = [SCHEMAS, *CANONICAL.values(), *(dlq_topic(s) for s in DLQ_STAGES), *(raw_topic(v) for v in vendors)]
+    specs = [
+        SCHEMAS,
+        BOOKING_TICKS,
+        *CANONICAL.values(),
+        *(dlq_topic(s) for s in DLQ_STAGES),
+        *(raw_topic(v) for v in vendors),
+    ]
     return [s.prefixed(prefix) for s in specs]

@@ -102,6 +102,45 @@ def topics() -> None:
         typer.echo(f"{spec.name:40} {policy:8} {count.messages:>8}  key: {spec.key}")
 
 
+def replay(
+    vendor: str = typer.Argument(..., help="Vendor id whose raw topic to replay, e.g. patchwork."),
+    partition: int | None = typer.Option(None, help="Only this partition of raw.<vendor>."),
+    from_offset: int | None = typer.Option(None, help="First offset to replay (inclusive)."),
+    to_offset: int | None = typer.Option(None, help="Stop before this offset."),
+    from_dlq: bool = typer.Option(False, "--from-dlq", help="Only the payloads that dlq.mapping records point at."),
+) -> None:
+    """Map payloads kept on raw.<vendor> again (after a mapping fix) and publish what is new.
+    Events published before are recognised by their ids and not published twice."""
+    from rosterhub.codec.catalogue import default_catalogue
+    from rosterhub.connectors.pipeline import IngestContext
+    from rosterhub.connectors.replay import dlq_origins, replay_raw
+    from rosterhub.connectors.state import ConnectorState
+    from rosterhub.kafka.producer import EventSink, make_producer
+    from rosterhub.runtime import Encoder, TopicNames, make_codec
+
+    settings = load_settings()
+    try:
+        bootstrap = _prepare(settings)
+    except RosterhubError as exc:
+        _fail(exc)
+    names = TopicNames(settings.topic_prefix)
+    sink = EventSink(make_producer(bootstrap, client_id="rosterhub-replay"))
+    catalogue = default_catalogue()
+    ctx = IngestContext(
+        sink=sink, encoder=Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue), names=names,
+        state=ConnectorState(settings.state_dir / "connectors.sqlite"),
+    )  # fmt: skip
+    only = dlq_origins(bootstrap, names.dlq("mapping"), vendor, names.raw(vendor)) if from_dlq else None
+    try:
+        summary = replay_raw(ctx, bootstrap, vendor, partition=partition, start=from_offset, stop=to_offset, only=only)
+    finally:
+        sink.close()
+    typer.echo(
+        f"replayed {summary.payloads} payload(s): {summary.published} event(s) published, "
+        f"{summary.duplicates} already published, {summary.rejected} still rejected"
+    )
+
+
 @simulate.command("trust")
 def simulate_trust(
     host: str = typer.Option("127.0.0.1", help="Bind address."),
@@ -120,4 +159,5 @@ def register(app: typer.Typer) -> None:
     app.command()(worker)
     app.command()(serve)
     app.command()(topics)
+    app.command()(replay)
     app.add_typer(simulate, name="simulate")

@@ -23,6 +23,8 @@ from rosterhub.topics import SCHEMAS, TopicSpec
 
 pytestmark = pytest.mark.integration
 
+NEW_YEAR = datetime(2026, 1, 1, tzinfo=UTC)
+
 
 def test_broker_speaks_the_pinned_version(kafka: Resolved) -> None:
     protocol = api_version(kafka.bootstrap)
@@ -129,7 +131,7 @@ def test_decode_record_through_the_schemas_topic(kafka: Resolved) -> None:
     # decode_record is the consumer path: headers + body; covered above for the body, here for symmetry
     cat = default_catalogue()
     env = Envelope(type="rosterhub.booking.v1.BookingRequested", source="/x",
-                   data={"booking_id": "b", "shift_id": "s", "vendor": "v", "requested_at": datetime.now(UTC),
+                   data={"booking_id": "b", "shift_id": "s", "vendor": "v", "requested_at": NEW_YEAR,
                          "worker": {"person_id": None, "identifiers": [], "display_name": None}})  # fmt: skip
     rec = encode_event(env, cat.get(env.type), SingleObjectCodec(cat), "x")
     assert decode_record(rec.value, rec.headers, SingleObjectCodec(cat)).data == env.data

@@ -114,16 +114,73 @@ def test_malformed_input_is_dead_lettered_with_original_bytes(hub_settings: Sett
         assert _post(ingress, unknown_grade, secret="wrong").status_code == 401
         assert topic_counts(bootstrap, [names.raw("patchwork")])[0].messages == before
 
-    raw = read_topic(bootstrap, names.raw("patchwork"), at_least=2)
-    assert raw[0].value == broken  # raw first: the untouched payload is kept
-    dlq = read_topic(bootstrap, names.dlq("mapping"), at_least=2)
-    first = headers_dict(dlq[0].headers)
-    assert dlq[0].value == broken
-    assert first["dlq_stage"] == b"mapping" and first["dlq_code"] == b"parse_error"
-    assert first["dlq_connector"] == b"patchwork"
-    assert first["dlq_origin_topic"] == names.raw("patchwork").encode()
-    assert int(first["dlq_origin_offset"]) == raw[0].offset
-    second = headers_dict(dlq[1].headers)
-    assert second["dlq_code"] == b"mapping_error"
-    assert (second["dlq_field"], second["dlq_value"]) == (b"grade", b"Band 55")
-    assert json.loads(dlq[1].value)["data"]["grade"] == "Band 55"  # the original bytes, untouched
+    raw = {(r.partition, r.offset): r.value for r in read_topic(bootstrap, names.raw("patchwork"), at_least=2)}
+    assert broken in raw.values()  # raw first: the untouched payload is kept
+    dlq = {headers_dict(r.headers)["dlq_code"]: r for r in read_topic(bootstrap, names.dlq("mapping"), at_least=2)}
+    assert set(dlq) == {b"parse_error", b"mapping_error"}
+    parse = headers_dict(dlq[b"parse_error"].headers)
+    assert dlq[b"parse_error"].value == broken
+    assert parse["dlq_stage"] == b"mapping" and parse["dlq_connector"] == b"patchwork"
+    assert parse["dlq_origin_topic"] == names.raw("patchwork").encode()
+    assert raw[(int(parse["dlq_origin_partition"]), int(parse["dlq_origin_offset"]))] == broken
+    mapping = headers_dict(dlq[b"mapping_error"].headers)
+    assert (mapping["dlq_field"], mapping["dlq_value"]) == (b"grade", b"Band 55")
+    assert json.loads(dlq[b"mapping_error"].value)["data"]["grade"] == "Band 55"  # the original bytes, untouched
+
+
+def test_redelivery_is_not_published_twice_and_replay_publishes_after_a_fix(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    from rosterhub.connectors.pipeline import IngestContext, packaged_mapping
+    from rosterhub.connectors.replay import dlq_origins, replay_raw
+    from rosterhub.connectors.state import ConnectorState
+    from rosterhub.kafka.producer import EventSink, make_producer
+    from rosterhub.mapping.engine import find_mapping, load_mapping
+    from rosterhub.runtime import Encoder
+
+    bootstrap = hub_settings.kafka_bootstrap_servers
+    assert bootstrap
+    names = TopicNames(hub_settings.topic_prefix)
+    ensure_topics(bootstrap, declared_topics(connectors(), hub_settings.topic_prefix),
+                  default_partitions=hub_settings.default_partitions, replication_factor=1)  # fmt: skip
+    settings = Settings(**{**hub_settings.model_dump(), "webhook_secrets": {"patchwork": SECRET}})
+    start = datetime(2026, 6, 1, 7, tzinfo=LONDON)
+    good = shift_created("S-20", "RHQ", start, 12.5, grade="Band 5", ward="AMU")
+    bad = shift_created("S-21", "RHQ", start, 12.5, grade="Band 5 (Enhanced)", ward="AMU")
+    with serve_in_thread(create_api(settings, bootstrap), free_port()) as ingress:
+        first = _post(ingress, good)
+        again = _post(ingress, good)  # the vendor redelivers the same webhook
+        assert first.status_code == again.status_code == 202
+        assert (first.json()["accepted"], again.json()["accepted"], again.json()["duplicates"]) == (1, 0, 1)
+        assert _post(ingress, bad).status_code == 422
+    assert topic_counts(bootstrap, [names.events("shift")])[0].messages == 1
+    assert topic_counts(bootstrap, [names.raw("patchwork")])[0].messages == 3  # raw keeps every receipt
+
+    # The trust tells us "Band 5 (Enhanced)" is their Band 5: fix the mapping, replay the dead letters.
+    band5 = "      Band 5: BAND_5\n"
+    text = find_mapping("patchwork", None).read_text().replace(band5, band5 + "      Band 5 (Enhanced): BAND_5\n")
+    assert "Band 5 (Enhanced)" in text
+    fixed_file = tmp_path / "patchwork.yaml"
+    fixed_file.write_text(text)
+    fixed = load_mapping(fixed_file)
+    sink = EventSink(make_producer(bootstrap))
+    catalogue = default_catalogue()
+    from rosterhub.runtime import make_codec
+
+    ctx = IngestContext(
+        sink=sink, encoder=Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue), names=names,
+        state=ConnectorState(settings.state_dir / "connectors.sqlite"),
+        mapping_for=lambda vendor, trust: fixed if vendor == "patchwork" else packaged_mapping(vendor, trust),
+    )  # fmt: skip
+    try:
+        only = dlq_origins(bootstrap, names.dlq("mapping"), "patchwork", names.raw("patchwork"))
+        assert len(only) == 1
+        summary = replay_raw(ctx, bootstrap, "patchwork", only=only)
+        assert (summary.payloads, summary.published, summary.rejected) == (1, 1, 0)
+        everything = replay_raw(ctx, bootstrap, "patchwork")  # replaying it all publishes nothing new
+        assert (everything.payloads, everything.published, everything.duplicates) == (3, 0, 3)
+    finally:
+        sink.close()
+    shifts = read_topic(bootstrap, names.events("shift"), at_least=2)
+    codec = SingleObjectCodec(catalogue)
+    assert sorted(decode_record(r.value, r.headers, codec).data["vendor_shift_id"] for r in shifts) == ["S-20", "S-21"]

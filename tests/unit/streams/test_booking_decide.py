@@ -4,9 +4,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rosterhub.envelope import Envelope
-from rosterhub.streams.booking.decide import step
+from rosterhub.streams.booking.decide import expire, step
 from rosterhub.streams.booking.rules import shift_open
-from rosterhub.streams.booking.state import ShiftState
+from rosterhub.streams.booking.state import ParkedRequest, ShiftState
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)
@@ -67,9 +67,27 @@ def test_decision_ids_are_stable_for_a_booking() -> None:
     assert a.id == b.id
 
 
-def test_request_for_unknown_shift_is_rejected() -> None:
-    [reject] = step(None, request("b1", "patchwork:RHQ:nope"), now=NOW).outputs
+def test_request_before_its_shift_is_parked_then_decided_when_the_shift_arrives() -> None:
+    parked = step(None, request("b1"), now=NOW)
+    assert parked.outputs == [] and parked.state is not None and parked.state.status == "awaiting_shift"
+    parked2 = step(parked.state, request("b2"), now=NOW)
+    again = step(parked2.state, request("b1"), now=NOW)  # redelivery while parked: no change
+    assert again.state == parked2.state
+    arrived = step(parked2.state, posted(), now=NOW)
+    assert [o.type.rsplit(".", 1)[-1] for o in arrived.outputs] == ["BookingConfirmed", "BookingRejected"]
+    assert arrived.outputs[0].data["booking_id"] == "b1"  # first come, first served
+    assert arrived.state is not None and arrived.state.parked == () and arrived.state.filled_by == "b1"
+
+
+def test_parked_request_is_rejected_as_unknown_after_the_grace_period() -> None:
+    state = step(None, request("b1", "patchwork:RHQ:nope"), now=NOW).state
+    assert state is not None
+    assert expire(state, now=NOW + timedelta(seconds=299), grace=timedelta(seconds=300)).outputs == []
+    late = expire(state, now=NOW + timedelta(seconds=300), grace=timedelta(seconds=300))
+    [reject] = late.outputs
     assert reject.data["reason_codes"] == ["SHIFT_UNKNOWN"] and reject.data["host_trust"] is None
+    assert late.state is not None and late.state.parked == () and "b1" in late.state.decided
+    assert step(late.state, request("b1", "patchwork:RHQ:nope"), now=NOW).outputs == []
 
 
 def test_older_version_never_overwrites_newer() -> None:
@@ -92,11 +110,12 @@ def test_own_decisions_are_ignored() -> None:
     ],
 )
 def test_shift_open_rule_table(status: str, filled_by: str | None, passed: bool, code: str | None) -> None:
-    state = ShiftState("s", 1, status, "RHQ", 0, 1, filled_by=filled_by)
+    state = ShiftState("s", status, 1, "RHQ", 0, 1, filled_by=filled_by)
     result = shift_open(state, "b1")
     assert (result.passed, result.reason_code) == (passed, code)
 
 
 def test_state_survives_table_serialisation() -> None:
-    state = ShiftState("s", 3, "filled", "RHQ", 10, 20, "Trust", "b1", ("b1", "b2"))
+    parked = ParkedRequest("e", "/x", "b3", {"person_id": None, "identifiers": []}, "patchwork", 5, 6)
+    state = ShiftState("s", "filled", 3, "RHQ", 10, 20, "Trust", "b1", ("b1", "b2"), (parked,))
     assert ShiftState.from_table(state.to_table()) == state

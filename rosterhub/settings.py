@@ -120,6 +120,14 @@ class Settings(BaseSettings):
         default=8090, description="Port of the simulated trust endpoint that `rosterhub run` starts for the demo."
     )
     # --- Connectors --------------------------------------------------------------------
+    connectors: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Vendor id -> that connector's options (inbox folders, poll URLs, trusts...), validated by "
+        "the connector's own options model at start; see docs/connectors.md.",
+    )
+    connector_state_retention_days: float = Field(
+        default=35.0, gt=0, description="How long connectors remember published event ids for deduplication."
+    )
     webhook_secrets: dict[str, SecretStr] = Field(
         default_factory=dict,
         description="Vendor id -> HMAC-SHA256 secret for signed webhooks; a vendor without one accepts unsigned posts.",

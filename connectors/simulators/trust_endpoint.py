@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import typer
 from fastapi import FastAPI, Header, Request
 
-__all__ = ["create_trust_endpoint"]
+__all__ = ["create_trust_endpoint", "register_cli"]
 
 
 def create_trust_endpoint() -> FastAPI:
@@ -32,3 +33,15 @@ def create_trust_endpoint() -> FastAPI:
         return {"received": [received[k] for k in order], "repeats": repeats["count"]}
 
     return app
+
+
+def register_cli(group: typer.Typer) -> None:
+    @group.command("trust")
+    def simulate_trust(
+        host: str = typer.Option("127.0.0.1", help="Bind address."),
+        port: int = typer.Option(8090, help="Port."),
+    ) -> None:
+        """A simulated trust system: takes booking outcomes at POST /outcomes/{trust}, lists them at GET /outcomes."""
+        import uvicorn
+
+        uvicorn.run(create_trust_endpoint(), host=host, port=port, log_level="warning")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from rosterhub.cli import simulate_cmd
+from rosterhub.cli.connect_cmd import connect
 from rosterhub.errors import RosterhubError
 from rosterhub.settings import Settings, load_settings
 
 __all__ = ["register"]
-
-simulate = typer.Typer(no_args_is_help=True, help="Simulators of vendor platforms and trust systems.")
 
 
 def _fail(exc: RosterhubError) -> None:
@@ -141,23 +141,11 @@ def replay(
     )
 
 
-@simulate.command("trust")
-def simulate_trust(
-    host: str = typer.Option("127.0.0.1", help="Bind address."),
-    port: int = typer.Option(8090, help="Port."),
-) -> None:
-    """A simulated trust system: takes booking outcomes at POST /outcomes/{trust}, lists them at GET /outcomes."""
-    import uvicorn
-
-    from rosterhub.connectors.simulators.trust_endpoint import create_trust_endpoint
-
-    uvicorn.run(create_trust_endpoint(), host=host, port=port, log_level="warning")
-
-
 def register(app: typer.Typer) -> None:
     app.command()(run)
     app.command()(worker)
     app.command()(serve)
     app.command()(topics)
     app.command()(replay)
-    app.add_typer(simulate, name="simulate")
+    app.command()(connect)
+    app.add_typer(simulate_cmd.app, name="simulate")

@@ -7,8 +7,9 @@ A vendor plugs in with a mapping file (``mapping/vendors/<id>.yaml``) and a modu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 __all__ = ["ConnectorSpec", "WebhookSignature"]
 
@@ -32,6 +33,9 @@ class ConnectorSpec:
     mapping: str | None = None  # mapping vendor name; defaults to id
     content_type: str = "application/json"
     signature: WebhookSignature | None = None
+    #: Vendor-level facts of the wire format the transport needs (file patterns, cursor parameter
+    #: name, page size...). Deployment choices (folders, URLs, credentials) are settings instead.
+    quirks: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def mapping_name(self) -> str:

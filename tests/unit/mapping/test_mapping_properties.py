@@ -16,9 +16,10 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from rosterhub.mapping.engine import MappingSpec
 from rosterhub.mapping.functions import ConversionError
 from rosterhub.mapping.functions.identifiers import HCPC_PREFIXES, normalise_gmc, normalise_hcpc, normalise_nmc
 from rosterhub.mapping.functions.times import localise, parse_local_time, shift_bounds
@@ -59,6 +60,7 @@ def hcpc_spellings(draw: st.DrawFn) -> tuple[str, str]:
     return scramble(draw, canonical), canonical
 
 
+@settings(deadline=None)  # first calls load zone data and mapping files
 @given(gmc_spellings())
 def test_gmc_with_or_without_c_normalises_to_one_form(case: tuple[str, str]) -> None:
     raw, canonical = case
@@ -66,6 +68,7 @@ def test_gmc_with_or_without_c_normalises_to_one_form(case: tuple[str, str]) -> 
     assert normalise_gmc(normalise_gmc(raw)) == normalise_gmc(raw)
 
 
+@settings(deadline=None)  # first calls load zone data and mapping files
 @given(nmc_spellings())
 def test_nmc_case_and_spacing_do_not_matter(case: tuple[str, str]) -> None:
     raw, canonical = case
@@ -73,6 +76,7 @@ def test_nmc_case_and_spacing_do_not_matter(case: tuple[str, str]) -> None:
     assert normalise_nmc(normalise_nmc(raw)) == canonical
 
 
+@settings(deadline=None)  # first calls load zone data and mapping files
 @given(hcpc_spellings())
 def test_hcpc_prefixes_normalise(case: tuple[str, str]) -> None:
     raw, canonical = case
@@ -80,6 +84,7 @@ def test_hcpc_prefixes_normalise(case: tuple[str, str]) -> None:
     assert normalise_hcpc(normalise_hcpc(raw)) == canonical
 
 
+@settings(deadline=None)  # first calls load zone data and mapping files
 @given(st.text(max_size=14))
 def test_arbitrary_text_is_either_refused_or_a_valid_fixpoint(text: str) -> None:
     for normalise, pattern in (
@@ -95,6 +100,7 @@ def test_arbitrary_text_is_either_refused_or_a_valid_fixpoint(text: str) -> None
         assert normalise(out) == out
 
 
+@settings(deadline=None)  # first calls load zone data and mapping files
 @given(st.integers(0, 10**12).filter(lambda n: len(str(n)) != 7))
 def test_gmc_numbers_of_the_wrong_length_are_refused(number: int) -> None:
     for raw in (str(number), f"C{number}"):
@@ -105,6 +111,7 @@ def test_gmc_numbers_of_the_wrong_length_are_refused(number: int) -> None:
         raise AssertionError(f"{raw!r} was accepted as a GMC number")
 
 
+@settings(deadline=None)  # first calls load zone data and mapping files
 @given(st.from_regex(r"\d{2}[A-Z]\d{5}|\d{3}[A-Z]{2}\d{3}|[A-Z]{2}\d{6}", fullmatch=True))
 def test_malformed_nmc_pins_are_refused(raw: str) -> None:
     try:
@@ -145,6 +152,7 @@ def shift_days(draw: st.DrawFn) -> date:
     return base + timedelta(days=draw(st.integers(-1, 0)))
 
 
+@settings(deadline=None)  # first calls load zone data and mapping files
 @given(shift_days(), TIMES, TIMES)
 def test_duration_is_wall_clock_difference_adjusted_by_the_offset_change(day: date, start: time, end: time) -> None:
     begin, finish = shift_bounds(day, start, end)
@@ -157,6 +165,7 @@ def test_duration_is_wall_clock_difference_adjusted_by_the_offset_change(day: da
     assert finish > begin
 
 
+@settings(deadline=None)  # first calls load zone data and mapping files
 @given(YEARS)
 def test_night_shift_on_the_clock_change_nights(year: int) -> None:
     spring_eve = last_sunday(year, 3) - timedelta(days=1)
@@ -170,6 +179,7 @@ def test_night_shift_on_the_clock_change_nights(year: int) -> None:
     assert finish - begin == timedelta(hours=12)
 
 
+@settings(deadline=None)  # first calls load zone data and mapping files
 @given(YEARS, st.integers(0, 59))
 def test_nonexistent_times_move_forward_and_ambiguous_times_take_the_first(year: int, minute: int) -> None:
     spring, autumn = last_sunday(year, 3), last_sunday(year, 10)
@@ -180,6 +190,7 @@ def test_nonexistent_times_move_forward_and_ambiguous_times_take_the_first(year:
     assert overlap.astimezone(LONDON).utcoffset() == timedelta(hours=1)
 
 
+@settings(deadline=None)  # first calls load zone data and mapping files
 @given(st.datetimes(datetime(1996, 1, 1), datetime(2100, 12, 31)).map(lambda d: d.replace(second=0, microsecond=0)))
 def test_wall_times_that_exist_once_round_trip(wall: datetime) -> None:
     aware = wall.replace(tzinfo=LONDON)
@@ -188,7 +199,70 @@ def test_wall_times_that_exist_once_round_trip(wall: datetime) -> None:
     assert localise(wall).astimezone(LONDON).replace(tzinfo=None) == wall
 
 
+@settings(deadline=None)  # first calls load zone data and mapping files
 @given(TIMES)
 def test_local_time_parsing_round_trips(at: time) -> None:
     assert parse_local_time(at.strftime("%H:%M")) == (at, False)
     assert parse_local_time(at.strftime("%H%M")) == (at, False)
+
+
+# --- bad input never raises -----------------------------------------------------------------------
+
+_SPECS: dict[str, MappingSpec] = {}
+
+
+def _spec(name: str) -> MappingSpec:
+    from rosterhub.mapping.engine import find_mapping, load_mapping
+
+    if name not in _SPECS:
+        _SPECS[name] = load_mapping(find_mapping(name))
+    return _SPECS[name]
+
+
+_SEEDS = {
+    "patchwork": b'{"event": "shift.created", "data": {"shift_id": "1", "organisation_ods": "RXX"}}',
+    "healthroster": b'<Export trustCode="RXX"><Duty id="1"><Times>20:00-08:00</Times></Duty></Export>',
+    "healthroster_csv": b"Duty ID,Trust Code,Start\n1,RXX,20:00\n",
+    "esr": b"HDR|RXX|I|20260101|000000|DAILY|1\nPER|1|N\nTRL|1\n",
+    "fhir": b'{"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Slot", "status": "free"}}]}',
+    "nhsp": b"Booking Reference,Trust Code,Status\nB1,RXX,Booked\n",
+}
+
+
+@st.composite
+def mangled(draw: st.DrawFn) -> tuple[str, bytes]:
+    name = draw(st.sampled_from(sorted(_SEEDS)))
+    seed = bytearray(_SEEDS[name])
+    for _ in range(draw(st.integers(0, 6))):
+        op = draw(st.sampled_from(["flip", "cut", "insert"]))
+        at = draw(st.integers(0, max(len(seed) - 1, 0)))
+        if op == "flip" and seed:
+            seed[at] = draw(st.integers(0, 255))
+        elif op == "cut":
+            del seed[at : at + draw(st.integers(1, 8))]
+        else:
+            seed[at:at] = draw(st.binary(min_size=1, max_size=8))
+    return name, bytes(seed)
+
+
+@settings(deadline=None)  # first calls load zone data and mapping files
+@given(mangled())
+def test_bad_input_never_raises_and_every_record_is_accounted_for(case: tuple[str, bytes]) -> None:
+    from rosterhub.errors import ParseError
+    from rosterhub.mapping.engine import apply_mapping
+    from rosterhub.mapping.engine.formats import read_payload
+
+    name, body = case
+    spec = _spec(name)
+    out = apply_mapping(
+        spec, body, received_at=datetime(2026, 3, 25, tzinfo=UTC), trust="RXX", secrets={"esr_identity": b"k"}
+    )
+    try:
+        refs = [r.ref for r in read_payload(spec.reader, body, spec.sensitive).records]
+    except ParseError:
+        refs = ["payload"]
+    accounted = {e.record_ref for e in out.events} | {r.record_ref for r in out.rejected}
+    accounted |= {s.record_ref for s in out.skipped}
+    assert accounted == set(refs)
+    assert len(out.rejected) + len(out.skipped) + len({e.record_ref for e in out.events}) == len(refs)
+    assert all(r.raw for r in out.rejected)

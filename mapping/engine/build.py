@@ -198,6 +198,7 @@ class Builder:
         common = {
             "default": raw.default,
             "has_default": "default" in raw.model_fields_set,
+            "required": raw.required,
             "steps": steps,
             "when": self.jmes(raw.when, (*at, "when")) if raw.when else None,
         }

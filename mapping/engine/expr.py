@@ -85,6 +85,7 @@ class Node:
     spec: Any
     default: Any = None
     has_default: bool = False
+    required: bool = False
     steps: Sequence[Step] = field(default_factory=tuple)
     sensitive: bool = False
     describe: str = ""
@@ -98,6 +99,8 @@ class Node:
                 value = getattr(self, f"_eval_{self.kind}")(data, env)
             if value is None and self.has_default:
                 value = self.default
+            if value is None and self.required:
+                raise EvalError(f"{self.describe} is required but missing", value=None, rule=f"{self.where} required")
             for step in self.steps:
                 value = step.apply(value, env)
         except EvalError as exc:

@@ -57,6 +57,9 @@ Step = str | dict[str, Any]
 class _ExprBase(_Strict):
     when: str | None = Field(None, description="JMESPath over the record; when falsy the value is null.")
     default: Any = Field(None, description="Used when the value is null, before the `then` steps.")
+    required: bool = Field(
+        False, description="Reject the record, naming this path, when the value is missing (after `default`)."
+    )
     then: list[Step] = Field(default_factory=list, description="Converter steps applied in order.")
 
     @field_validator("then")

@@ -19,8 +19,8 @@ from rosterhub.api import create_api
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
+from rosterhub.connectors.simulators.patchwork import booking_requested, shift_created, signed_headers
 from rosterhub.connectors.simulators.trust_endpoint import create_trust_endpoint
-from rosterhub.demo import booking_requested, shift_created, signed_headers
 from rosterhub.envelope import decode_record, headers_dict
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.runtime import TopicNames

@@ -1,0 +1,231 @@
+"""A simulated Patchwork-style bank app: it sends signed JSON webhooks to the hub, and it
+receives the hub's updates as signed webhooks of its own (docs/vendors/patchwork.md).
+
+Traffic is realistic in shape: shifts across staff groups and grades, days, long days,
+nights and weekends (including the clock-change nights), booking requests from workers
+with valid-format register numbers, a losing second request now and then, and, when
+asked, malformed payloads. A seed makes a run reproducible.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import typer
+from fastapi import FastAPI, Header, HTTPException, Request
+
+from rosterhub.connectors.signing import sign, verify
+from rosterhub.errors import SignatureError
+
+__all__ = [
+    "PatchworkSimulator",
+    "booking_requested",
+    "create_patchwork_platform",
+    "register_cli",
+    "shift_created",
+    "signed_headers",
+]
+
+LONDON = ZoneInfo("Europe/London")
+
+#: (staff group label, grades, wards) as a Patchwork-style app labels them.
+_ROLES = (
+    ("Registered Nursing", ("Band 5", "Band 6", "Band 7"), ("Ward 3B", "Acute Medical Unit", "Ward 12 (Surgical)")),
+    ("Healthcare Assistant", ("Band 2", "Band 3"), ("Ward 3B", "Ward 7 - Care of the Elderly")),
+    ("Midwifery", ("Band 6", "Band 7"), ("Labour Ward", "Maternity Triage")),
+    ("Medical", ("FY1", "FY2", "CT2", "ST4", "ST7", "Specialty Doctor", "Consultant"), ("Emergency Department",)),
+)
+#: (label, local start hour, minute, length in hours)
+_PATTERNS = (("early", 7, 0, 7.5), ("late", 14, 0, 7.5), ("long day", 7, 30, 12.5), ("night", 20, 0, 12.0))
+_NMC_LETTERS = "ABCDEFGHJKLMNPRSTUWY"
+
+
+def nmc_pin(rng: random.Random) -> str:
+    """NNANNNNA: e.g. 71A2998E (the checks the real register applies are not public; the shape is)."""
+    return (f"{rng.randint(0, 99):02d}{rng.choice(_NMC_LETTERS)}{rng.randint(0, 9999):04d}"
+            f"{rng.choice(_NMC_LETTERS)}")  # fmt: skip
+
+
+def gmc_number(rng: random.Random) -> str:
+    return f"{rng.randint(1000000, 7999999)}"
+
+
+def shift_created(
+    shift_id: str,
+    trust: str,
+    start: datetime,
+    hours: float,
+    *,
+    grade: str,
+    ward: str,
+    staff_group: str = "Registered Nursing",
+    version: int = 1,
+    visibility: str = "internal",
+) -> dict[str, Any]:
+    # Elapsed-time arithmetic in UTC: aware + timedelta in one zone is wall-clock arithmetic,
+    # which is an hour out on the nights the clocks change.
+    end = (start.astimezone(UTC) + timedelta(hours=hours)).astimezone(start.tzinfo)
+    return {
+        "event": "shift.created",
+        "id": f"evt-{shift_id}-v{version}",
+        "created_at": datetime.now(UTC).isoformat(),
+        "api_version": "2025-11-01",
+        "data": {
+            "shift_id": shift_id,
+            "version": version,
+            "status": "open",
+            "organisation_ods": trust,
+            "ward": ward,
+            "staff_group": staff_group,
+            "grade": grade,
+            "start_time": start.isoformat(),
+            "end_time": end.isoformat(),
+            "break_minutes": 60 if hours > 8 else 30,
+            "rate": "24.50",
+            "visibility": visibility,
+        },
+    }
+
+
+def booking_requested(
+    booking_id: str, shift_id: str, trust: str, nmc: str | None, at: datetime, *, gmc: str | None = None
+) -> dict[str, Any]:
+    return {
+        "event": "booking.requested",
+        "id": f"evt-{booking_id}",
+        "created_at": at.isoformat(),
+        "api_version": "2025-11-01",
+        "data": {
+            "booking_id": booking_id,
+            "shift_id": shift_id,
+            "organisation_ods": trust,
+            "status": "requested",
+            "requested_at": at.isoformat(),
+            "worker": {"id": f"w-{nmc or gmc}", "name": "Sim Worker", "nmc_pin": nmc, "gmc_number": gmc},
+        },
+    }
+
+
+def signed_headers(secret: bytes, body: bytes, now: float | None = None) -> dict[str, str]:
+    ts = str(int(now if now is not None else time.time()))
+    return {
+        "Content-Type": "application/json",
+        "X-Patchwork-Timestamp": ts,
+        "X-Patchwork-Signature": sign(secret, ts, body),
+    }
+
+
+@dataclass
+class PatchworkSimulator:
+    """Sends webhooks for ``trusts`` to ``target`` (the hub's base URL); :meth:`batch` is one tick of traffic."""
+
+    target: str
+    secret: bytes
+    trusts: tuple[str, ...] = ("RHQ", "RCU", "RFR")
+    seed: int = 7
+    malformed_every: int = 0  # every n-th batch also sends a truncated payload (0: never)
+    sent: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.seq = itertools.count(1)
+        self.run_id = f"{self.seed}{int(time.time()) % 100000}"
+
+    def post(self, trust: str, payload: dict[str, Any] | bytes) -> int:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        try:
+            r = httpx.post(f"{self.target.rstrip('/')}/ingest/patchwork", params={"trust": trust}, content=body,
+                           headers=signed_headers(self.secret, body), timeout=10)  # fmt: skip
+        except httpx.HTTPError:
+            return 0
+        self.sent[str(r.status_code)] = self.sent.get(str(r.status_code), 0) + 1
+        return r.status_code
+
+    def next_shift(self, n: int) -> tuple[str, dict[str, Any]]:
+        trust = self.rng.choice(self.trusts)
+        group, grades, wards = self.rng.choice(_ROLES)
+        _label, hour, minute, hours = self.rng.choice(_PATTERNS)
+        day = date.today() + timedelta(days=1 + self.rng.randint(0, 27))  # includes weekends
+        start = datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
+        shift_id = f"S{self.run_id}-{n}"
+        payload = shift_created(shift_id, trust, start, hours, grade=self.rng.choice(grades),
+                                ward=self.rng.choice(wards), staff_group=group)  # fmt: skip
+        return trust, payload
+
+    def batch(self) -> None:
+        n = next(self.seq)
+        trust, shift = self.next_shift(n)
+        self.post(trust, shift)
+        shift_id = shift["data"]["shift_id"]
+        medical = shift["data"]["staff_group"] == "Medical"
+        for i in range(1 + n % 2):  # every other shift gets a second request, which loses
+            at = datetime.now(UTC)
+            reg = gmc_number(self.rng) if medical else nmc_pin(self.rng)
+            payload = booking_requested(f"B{self.run_id}-{n}-{i}", shift_id, trust, None if medical else reg, at,
+                                        gmc=reg if medical else None)  # fmt: skip
+            self.post(trust, payload)
+        if self.malformed_every and n % self.malformed_every == 0:
+            self.post(trust, b'{"event": "shift.created", "data": {"shift_id": ')
+
+
+def create_patchwork_platform(secret: bytes) -> FastAPI:
+    """The Patchwork side that *receives* the hub's signed updates and keeps its own view of shifts."""
+    app = FastAPI(title="simulated Patchwork platform")
+    shifts: dict[str, dict[str, Any]] = {}
+    seen: set[str] = set()
+
+    @app.post("/webhooks/rosterhub", status_code=204)
+    async def receive(
+        request: Request,
+        x_rosterhub_timestamp: str | None = Header(None),
+        x_rosterhub_signature: str | None = Header(None),
+        idempotency_key: str | None = Header(None),
+    ) -> None:
+        body = await request.body()
+        try:
+            verify(secret, x_rosterhub_timestamp, x_rosterhub_signature, body, now=datetime.now(UTC), tolerance_s=300)
+        except SignatureError as exc:
+            raise HTTPException(401, str(exc)) from exc
+        if idempotency_key and idempotency_key in seen:
+            return
+        update = json.loads(body)
+        data = update.get("data", {})
+        shift = shifts.setdefault(str(data.get("shift_id")), {"status": "open"})
+        if update.get("type", "").endswith("BookingConfirmed"):
+            shift.update(status="filled", booking_id=data.get("booking_id"))
+        if idempotency_key:
+            seen.add(idempotency_key)
+
+    @app.get("/shifts")
+    async def list_shifts() -> dict[str, Any]:
+        return shifts
+
+    return app
+
+
+def register_cli(group: typer.Typer) -> None:
+    @group.command("patchwork")
+    def simulate_patchwork(
+        target: str = typer.Option("http://127.0.0.1:8080", help="The hub's ingress base URL."),
+        secret: str = typer.Option(..., envvar="PATCHWORK_WEBHOOK_SECRET", help="Shared HMAC secret."),
+        trusts: str = typer.Option("RHQ,RCU,RFR", help="Comma-separated ODS codes of the simulated trusts."),
+        count: int = typer.Option(0, help="Batches to send (0: until Ctrl-C)."),
+        interval: float = typer.Option(1.0, help="Seconds between batches."),
+        seed: int = typer.Option(7, help="Random seed (same seed, same traffic)."),
+    ) -> None:
+        """Send realistic signed Patchwork-style webhooks (shifts, booking requests) for N trusts to the hub."""
+        sim = PatchworkSimulator(target, secret.encode(), tuple(trusts.split(",")), seed)
+        for n in itertools.count(1):
+            if count and n > count:
+                break
+            sim.batch()
+            time.sleep(interval)
+        typer.echo(f"responses by status: {sim.sent}")

@@ -159,12 +159,7 @@ def map_and_publish(
     fresh_ids = set(_claim(ctx, vendor, [eid for eid, _, _ in encoded]))
     fresh = [(eid, etype, rec) for eid, etype, rec in encoded if eid in fresh_ids]
     result.duplicates = len(encoded) - len(fresh)
-    try:
-        ctx.sink.send([rec for _, _, rec in fresh])
-    except BaseException:
-        if ctx.state is not None:
-            ctx.state.release(vendor, [eid for eid, _, _ in fresh])
-        raise
+    _send_claimed(ctx, vendor, [eid for eid, _, _ in fresh], [rec for _, _, rec in fresh])
     result.event_ids = [eid for eid, _, _ in fresh]
     result.event_types = [etype for _, etype, _ in fresh]
     _publish_rejects(ctx, vendor, failures, origin, original_headers, result)
@@ -190,12 +185,19 @@ def _publish_rejects(
         key = "reject:" + hashlib.sha256(b"%s\x1f%s\x1f%s" % (raw, ref.encode(), str(error).encode())).hexdigest()
         records.append((key, _dlq(ctx, vendor, error, raw, origin, ref, original_headers)))
     fresh = set(_claim(ctx, vendor, [k for k, _ in records]))
+    _send_claimed(ctx, vendor, [k for k, _ in records if k in fresh], [rec for k, rec in records if k in fresh])
+
+
+def _send_claimed(ctx: IngestContext, vendor: str, keys: list[str], records: list[KafkaRecord]) -> None:
+    """Send; confirm the claims once acknowledged, release them if sending failed."""
     try:
-        ctx.sink.send([rec for k, rec in records if k in fresh])
+        ctx.sink.send(records)
     except BaseException:
         if ctx.state is not None:
-            ctx.state.release(vendor, fresh)
+            ctx.state.release(vendor, keys)
         raise
+    if ctx.state is not None:
+        ctx.state.confirm(vendor, keys)
 
 
 def _dlq(

@@ -4,8 +4,11 @@ Two jobs, one SQLite file per connector process (``<state_dir>/connectors.sqlite
 
 * **dedupe** — a redelivered webhook, a re-dropped file or an overlapping poll page maps
   to events with the same deterministic ids; :meth:`ConnectorState.claim` lets only ids
-  never published before through. A claim is released when publishing fails, so a retry
-  can publish it; it is kept once the broker acknowledged the event.
+  never published before through (atomically, so two concurrent deliveries cannot both
+  publish). A claim is released when publishing fails and confirmed once the broker
+  acknowledged the event. Claims a crashed process left unconfirmed are dropped when the
+  state is opened again, so a retry publishes them: a crash can cause a duplicate (which
+  consumers drop by event id), never a loss. One process per state file.
 * **positions** — poll cursors and similar progress markers (Kafka Connect's "source
   offsets"). The runtime stores a position only after the raw write and the canonical
   events were acknowledged, so a crash in between repeats work (which dedupe absorbs)
@@ -31,6 +34,7 @@ CREATE TABLE IF NOT EXISTS seen (
     vendor TEXT NOT NULL,
     key TEXT NOT NULL,
     seen_at REAL NOT NULL,
+    confirmed INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (vendor, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS positions (
@@ -54,6 +58,7 @@ class ConnectorState:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        self.recovered = self._db.execute("DELETE FROM seen WHERE confirmed = 0").rowcount
 
     def claim(self, vendor: str, keys: Sequence[str]) -> list[str]:
         """Mark ``keys`` as published; return those that were not already (in input order)."""
@@ -73,6 +78,13 @@ class ConnectorState:
                 self._db.execute("ROLLBACK")
                 raise
         return fresh
+
+    def confirm(self, vendor: str, keys: Iterable[str]) -> None:
+        """The broker acknowledged what these claims stand for: keep them."""
+        with self._lock:
+            self._db.executemany(
+                "UPDATE seen SET confirmed = 1 WHERE vendor = ? AND key = ?", [(vendor, k) for k in keys]
+            )
 
     def release(self, vendor: str, keys: Iterable[str]) -> None:
         """Undo claims whose publishing failed, so a retry may publish them."""

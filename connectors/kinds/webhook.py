@@ -81,6 +81,7 @@ def webhook_router(settings: Settings, ctx: IngestContext) -> APIRouter:
             content_type=request.headers.get("content-type", spec.content_type),
         )  # fmt: skip
         metrics.MAPPED.labels(vendor).inc(len(result.event_ids))
+        metrics.DUPLICATES.labels(vendor).inc(result.duplicates)
         for r in result.rejected:
             metrics.REJECTED.labels(vendor, r.error.get("code", "unknown")).inc()
         metrics.LATENCY.labels(vendor).observe(time.perf_counter() - started)

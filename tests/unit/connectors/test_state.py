@@ -9,6 +9,7 @@ def test_claims_are_granted_once_and_survive_a_restart(tmp_path: Path) -> None:
     assert state.claim("patchwork", ["a", "b"]) == ["a", "b"]
     assert state.claim("patchwork", ["b", "c"]) == ["c"]
     assert state.claim("esr", ["a"]) == ["a"]  # per vendor
+    state.confirm("patchwork", ["a", "b", "c"])
     state.close()
     again = ConnectorState(tmp_path / "c.sqlite")
     assert again.claim("patchwork", ["a", "d"]) == ["d"]
@@ -53,3 +54,13 @@ def test_prune_forgets_old_keys(tmp_path: Path) -> None:
     state.claim("v", ["a"])
     assert state.prune(older_than_s=-1) == 1
     assert state.claim("v", ["a"]) == ["a"]
+
+
+def test_unconfirmed_claims_of_a_crashed_process_are_dropped_on_reopen(tmp_path: Path) -> None:
+    state = ConnectorState(tmp_path / "c.sqlite")
+    state.claim("v", ["sent", "in-flight"])
+    state.confirm("v", ["sent"])
+    state.close()  # the process dies before the broker acknowledged "in-flight"
+    reopened = ConnectorState(tmp_path / "c.sqlite")
+    assert reopened.recovered == 1
+    assert reopened.claim("v", ["sent", "in-flight"]) == ["in-flight"]

@@ -1,0 +1,177 @@
+"""Patchwork-style webhooks through the real ingress and broker: happy path, redelivery,
+bad input of every kind, and a crash in the middle of a request."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from rosterhub.api import create_api
+from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.connectors.pipeline import ingest
+from rosterhub.connectors.registry import connectors
+from rosterhub.connectors.runtime import connector_context
+from rosterhub.connectors.simulators.patchwork import booking_requested, shift_created, signed_headers
+from rosterhub.envelope import KafkaRecord, decode_record, headers_dict
+from rosterhub.kafka.admin import ensure_topics, topic_counts
+from rosterhub.kafka.producer import EventSink
+from rosterhub.runtime import TopicNames
+from rosterhub.settings import Settings
+from rosterhub.topics import declared_topics
+from tests.integration.helpers import read_topic, serve_in_thread
+from tests.support import free_port
+
+pytestmark = pytest.mark.integration
+
+LONDON = ZoneInfo("Europe/London")
+SECRET = "pw-secret"
+
+
+@pytest.fixture
+def settings(hub_settings: Settings) -> Settings:
+    assert hub_settings.kafka_bootstrap_servers
+    ensure_topics(hub_settings.kafka_bootstrap_servers, declared_topics(connectors(), hub_settings.topic_prefix),
+                  default_partitions=hub_settings.default_partitions, replication_factor=1)  # fmt: skip
+    return Settings(**{**hub_settings.model_dump(), "webhook_secrets": {"patchwork": SECRET},
+                       "max_payload_bytes": 64 * 1024})  # fmt: skip
+
+
+@pytest.fixture
+def ingress(settings: Settings) -> Iterator[str]:
+    assert settings.kafka_bootstrap_servers
+    with serve_in_thread(create_api(settings, settings.kafka_bootstrap_servers), free_port()) as url:
+        yield url
+
+
+def post(ingress: str, payload: dict | bytes, *, secret: str = SECRET, now: float | None = None) -> httpx.Response:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return httpx.post(f"{ingress}/ingest/patchwork", content=body, timeout=30,
+                      headers=signed_headers(secret.encode(), body, now))  # fmt: skip
+
+
+def count(settings: Settings, *topics: str) -> list[int]:
+    assert settings.kafka_bootstrap_servers
+    return [c.messages for c in topic_counts(settings.kafka_bootstrap_servers, topics)]
+
+
+def night(shift_id: str, grade: str = "Band 5") -> dict:
+    return shift_created(shift_id, "RHQ", datetime(2026, 10, 24, 20, 0, tzinfo=LONDON), 13, grade=grade, ward="AMU")
+
+
+def test_happy_path_and_redelivery(settings: Settings, ingress: str) -> None:
+    names = TopicNames(settings.topic_prefix)
+    shift = night("P-1")
+    request = booking_requested("PB-1", "P-1", "RHQ", "71A2998E", datetime(2026, 10, 1, 9, tzinfo=UTC))
+    assert post(ingress, shift).json()["accepted"] == 1
+    assert post(ingress, request).json()["accepted"] == 1
+    for payload in (shift, request):  # the vendor redelivers both
+        again = post(ingress, payload)
+        assert again.status_code == 202 and again.json()["duplicates"] == 1 and again.json()["accepted"] == 0
+    assert count(settings, names.raw("patchwork"), names.events("shift"), names.events("booking")) == [4, 1, 1]
+
+    codec = SingleObjectCodec(default_catalogue())
+    assert settings.kafka_bootstrap_servers
+    [posted] = read_topic(settings.kafka_bootstrap_servers, names.events("shift"), at_least=1)
+    env = decode_record(posted.value, posted.headers, codec)
+    assert env.source == "/vendors/patchwork/RHQ"
+    assert env.data["shift_id"] == "patchwork:RHQ:P-1" and env.data["grade"] == "BAND_5"
+    assert (env.data["end"] - env.data["start"]).total_seconds() == 13 * 3600  # clocks go back that night
+    [booked] = read_topic(settings.kafka_bootstrap_servers, names.events("booking"), at_least=1)
+    worker = decode_record(booked.value, booked.headers, codec).data["worker"]
+    assert {"system": "https://fhir.hl7.org.uk/Id/nmc-number", "value": "71A2998E"} in worker["identifiers"]
+
+
+@pytest.mark.parametrize(
+    ("case", "payload", "status", "code"),
+    [
+        ("malformed JSON", b'{"event": "shift.created", "data": {', 422, "parse_error"),
+        ("wrong encoding", json.dumps(night("P-2")).encode("utf-16"), 422, "parse_error"),
+        ("missing field", {**night("P-3"), "data": {k: v for k, v in night("P-3")["data"].items()
+                                                    if k != "start_time"}}, 422, "mapping_error"),  # fmt: skip
+        ("unknown grade", night("P-4", grade="Band 55"), 422, "mapping_error"),
+        ("too large", json.dumps({**night("P-5"), "notes": "x" * 70_000}).encode(), 413, "payload_too_large"),
+    ],
+)
+def test_bad_input_is_answered_and_dead_lettered(
+    settings: Settings, ingress: str, case: str, payload: dict | bytes, status: int, code: str
+) -> None:
+    names = TopicNames(settings.topic_prefix)
+    response = post(ingress, payload)
+    assert response.status_code == status, response.text
+    body = response.json()
+    error = body["error"] if "error" in body else body["rejected"][0]
+    assert error["code"] == code
+    if case == "missing field":
+        assert error["message"] == "data.start_time is required but missing"
+    if case == "unknown grade":
+        assert (error["field"], error["value"]) == ("grade", "Band 55")
+    stage = "ingest" if status == 413 else "mapping"
+    assert settings.kafka_bootstrap_servers
+    [dead] = read_topic(settings.kafka_bootstrap_servers, names.dlq(stage), at_least=1)
+    original = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    assert dead.value == original  # the original bytes, for replay after a fix
+    assert headers_dict(dead.headers)["dlq_code"] == code.encode()
+    assert count(settings, names.events("shift"))[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("case", "secret", "age_s"), [("bad signature", "not-the-secret", 0), ("stale timestamp", SECRET, 600)]
+)
+def test_unauthenticated_requests_are_refused_and_nothing_is_written(
+    settings: Settings, ingress: str, case: str, secret: str, age_s: int
+) -> None:
+    names = TopicNames(settings.topic_prefix)
+    response = post(ingress, night("P-9"), secret=secret, now=time.time() - age_s)
+    assert response.status_code == 401 and response.json()["error"]["code"] == "signature_error"
+    assert count(settings, names.raw("patchwork"), names.dlq("mapping"), names.dlq("ingest")) == [0, 0, 0]
+
+
+class _CrashingSink(EventSink):
+    """Acknowledges the first ``survive`` sends, then 'crashes' (the process dies mid-request)."""
+
+    def __init__(self, inner: EventSink, survive: int) -> None:
+        super().__init__(inner.producer)
+        self.survive = survive
+
+    def send(self, records: Iterable[KafkaRecord]) -> list[tuple[int, int]]:
+        if self.survive == 0:
+            raise SystemExit("simulated crash")
+        self.survive -= 1
+        return super().send(records)
+
+
+@pytest.mark.parametrize("survive", [1, 2], ids=["after-raw-write", "after-canonical-write"])
+def test_crash_mid_request_then_vendor_retry_publishes_exactly_once(settings: Settings, survive: int) -> None:
+    """survive=1: raw written, canonical not; survive=2: canonical written, the vendor never got its 202."""
+    names = TopicNames(settings.topic_prefix)
+    assert settings.kafka_bootstrap_servers
+    payload = json.dumps(night("P-20")).encode()
+    with connector_context(settings, settings.kafka_bootstrap_servers) as ctx:
+        crashing = _CrashingSink(ctx.sink, survive)
+        ctx_crash = type(ctx)(sink=crashing, encoder=ctx.encoder, names=ctx.names, state=ctx.state)
+        with pytest.raises(SystemExit):
+            ingest(ctx_crash, "patchwork", payload, trust=None, content_type="application/json", correlation_id="c1")
+    # A new process on the same durable state; the vendor retries because it never saw a 2xx.
+    with connector_context(settings, settings.kafka_bootstrap_servers) as ctx:
+        retry = ingest(ctx, "patchwork", payload, trust=None, content_type="application/json", correlation_id="c2")
+    assert len(retry.event_ids) + retry.duplicates == 1
+    assert count(settings, names.events("shift"))[0] == 1
+    assert count(settings, names.raw("patchwork"))[0] >= 2  # every receipt is kept
+
+
+def test_ingress_metrics_count_by_vendor(settings: Settings, ingress: str, tmp_path: Path) -> None:
+    post(ingress, night("P-30"))
+    post(ingress, night("P-30"))
+    post(ingress, b"{")
+    metrics = httpx.get(f"{ingress}/metrics", timeout=10).text
+    assert 'rosterhub_connector_received_total{vendor="patchwork"}' in metrics
+    assert 'rosterhub_connector_duplicates_total{vendor="patchwork"}' in metrics
+    assert 'rosterhub_connector_rejected_total{code="parse_error",vendor="patchwork"}' in metrics

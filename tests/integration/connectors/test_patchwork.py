@@ -89,13 +89,15 @@ def test_happy_path_and_redelivery(settings: Settings, ingress: str) -> None:
     assert {"system": "https://fhir.hl7.org.uk/Id/nmc-number", "value": "71A2998E"} in worker["identifiers"]
 
 
+NO_START = {**night("P-3"), "data": {k: v for k, v in night("P-3")["data"].items() if k != "start_time"}}
+
+
 @pytest.mark.parametrize(
     ("case", "payload", "status", "code"),
     [
         ("malformed JSON", b'{"event": "shift.created", "data": {', 422, "parse_error"),
         ("wrong encoding", json.dumps(night("P-2")).encode("utf-16"), 422, "parse_error"),
-        ("missing field", {**night("P-3"), "data": {k: v for k, v in night("P-3")["data"].items()
-                                                    if k != "start_time"}}, 422, "mapping_error"),  # fmt: skip
+        ("missing field", NO_START, 422, "mapping_error"),
         ("unknown grade", night("P-4", grade="Band 55"), 422, "mapping_error"),
         ("too large", json.dumps({**night("P-5"), "notes": "x" * 70_000}).encode(), 413, "payload_too_large"),
     ],

@@ -9,7 +9,16 @@ from rosterhub.codec.schema_topic import SchemaTopicReader
 from rosterhub.codec.wire import ConfluentCodec, EventCodec, SingleObjectCodec
 from rosterhub.envelope import Envelope, KafkaRecord, encode_event
 from rosterhub.settings import Settings
-from rosterhub.topics import BOOKING_TICKS, SCHEMAS, canonical_topic, dlq_topic, raw_topic
+from rosterhub.topics import (
+    AUDIT,
+    BOOKING_TICKS,
+    IDENTITY_IN,
+    PASSPORT_IN,
+    SCHEMAS,
+    canonical_topic,
+    dlq_topic,
+    raw_topic,
+)
 
 __all__ = ["Encoder", "TopicNames", "make_codec"]
 
@@ -27,6 +36,18 @@ class TopicNames:
     @property
     def booking_ticks(self) -> str:
         return self.prefix + BOOKING_TICKS.name
+
+    @property
+    def identity_in(self) -> str:
+        return self.prefix + IDENTITY_IN.name
+
+    @property
+    def passport_in(self) -> str:
+        return self.prefix + PASSPORT_IN.name
+
+    @property
+    def audit(self) -> str:
+        return self.prefix + AUDIT.name
 
     def raw(self, vendor: str) -> str:
         return self.prefix + raw_topic(vendor).name

@@ -19,9 +19,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
+    "AUDIT",
     "BOOKING_TICKS",
     "CANONICAL",
     "DLQ_STAGES",
+    "IDENTITY_IN",
+    "INTERNAL",
+    "PASSPORT_IN",
     "SCHEMAS",
     "TopicSpec",
     "canonical_topic",
@@ -79,6 +83,12 @@ CANONICAL: dict[str, TopicSpec] = {
     "credential": TopicSpec("events.credential", key="person id", doc="Credential issue, verification, revocation."),
     "availability": TopicSpec("events.availability", key="person id", doc="Declared availability of workers."),
     "timesheet": TopicSpec("events.timesheet", key="booking id", doc="Timesheets, payroll lines and recharges."),
+    "identity": TopicSpec(
+        "events.identity", key="person id", doc="Who is who: links, conflicts, merges and splits of people."
+    ),
+    "passport": TopicSpec(
+        "events.passport", key="person id", doc="Passport changes, expiring and expired credentials, clearance."
+    ),
 }
 
 DLQ_STAGES = ("ingest", "mapping", "decode", "outbound")
@@ -92,6 +102,26 @@ BOOKING_TICKS = TopicSpec(
     key="shift id",
     doc="Internal: 'look at this shift's parked requests now' ticks from the booking timer.",
 )
+
+
+#: Identity resolution reads every worker-carrying event through ONE partition, so that
+#: matching on several identifiers at once is decided by a single writer, in order.
+IDENTITY_IN = TopicSpec(
+    "_rosterhub.identity-in",
+    partitions=1,
+    key="vendor|trust|local id",
+    doc="Internal: worker and credential events, plus merge/split commands, in one order for identity resolution.",
+)
+#: Credential events re-keyed by the resolved person id, for the passport processor.
+PASSPORT_IN = TopicSpec(
+    "_rosterhub.passport-in",
+    key="person id",
+    doc="Internal: credential events with person_id resolved, keyed by person id.",
+)
+#: Who read which passport, when and why.
+AUDIT = TopicSpec("_rosterhub.audit", key="person id", doc="Internal: an audit record per passport read.")
+
+INTERNAL = (BOOKING_TICKS, IDENTITY_IN, PASSPORT_IN, AUDIT)
 
 
 def raw_topic(vendor: str) -> TopicSpec:
@@ -123,7 +153,7 @@ def declared_topics(vendors: Iterable[str], prefix: str = "") -> Sequence[TopicS
     """All topics the hub needs for these vendors, with the prefix applied."""
     specs = [
         SCHEMAS,
-        BOOKING_TICKS,
+        *INTERNAL,
         *CANONICAL.values(),
         *(dlq_topic(s) for s in DLQ_STAGES),
         *(raw_topic(v) for v in vendors),

@@ -66,7 +66,8 @@ def make_codec(settings: Settings, bootstrap: str, catalogue: SchemaCatalogue | 
     if settings.schema_registry_url:
         from confluent_kafka.schema_registry import SchemaRegistryClient
 
-        client = SchemaRegistryClient({"url": settings.schema_registry_url})
+        # new_client: a mock:// URL gives confluent-kafka's in-process registry (tests, demos).
+        client = SchemaRegistryClient.new_client({"url": settings.schema_registry_url})
         return ConfluentCodec(catalogue, client, topic_of=lambda s: names.events(s.domain))
     return SingleObjectCodec(catalogue, SchemaTopicReader(bootstrap, names.schemas))
 

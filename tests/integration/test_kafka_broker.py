@@ -135,3 +135,35 @@ def test_decode_record_through_the_schemas_topic(kafka: Resolved) -> None:
                          "worker": {"person_id": None, "identifiers": [], "display_name": None}})  # fmt: skip
     rec = encode_event(env, cat.get(env.type), SingleObjectCodec(cat), "x")
     assert decode_record(rec.value, rec.headers, SingleObjectCodec(cat)).data == env.data
+
+
+def test_confluent_wire_format_through_the_broker(kafka: Resolved, unique: str) -> None:
+    """SCHEMA_REGISTRY_URL set: bodies are Confluent-framed; confluent-kafka's own deserializer reads them."""
+    from confluent_kafka.schema_registry.avro import AvroDeserializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    from rosterhub.runtime import Encoder, TopicNames, make_codec
+
+    settings = Settings(kafka_bootstrap_servers=kafka.bootstrap, topic_prefix=f"t{unique}.",
+                        schema_registry_url=f"mock://{unique}")  # fmt: skip
+    names = TopicNames(settings.topic_prefix)
+    ensure_topics(kafka.bootstrap, [TopicSpec(names.events("booking"), partitions=1)], default_partitions=1,
+                  replication_factor=1)  # fmt: skip
+    codec = make_codec(settings, kafka.bootstrap)
+    cat = default_catalogue()
+    env = Envelope(type="rosterhub.booking.v1.BookingRequested", source="/vendors/patchwork/RHQ", subject="b1",
+                   data={"booking_id": "b1", "shift_id": "s1", "vendor": "patchwork", "requested_at": NEW_YEAR,
+                         "worker": {"person_id": None, "identifiers": [], "display_name": None}})  # fmt: skip
+    rec = Encoder(codec, names, cat).encode(env)
+    assert rec.value[:1] == b"\x00" and dict(rec.headers)["ce_dataschema"].startswith(b"urn:confluent:schema-id:")
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap)
+    producer.send(rec.topic, key=rec.key, value=rec.value, headers=rec.headers).get(timeout=30)
+    producer.close()
+    consumer = KafkaConsumer(rec.topic, bootstrap_servers=kafka.bootstrap, auto_offset_reset="earliest",
+                             consumer_timeout_ms=10000)  # fmt: skip
+    [msg] = list(consumer)
+    consumer.close()
+    assert decode_record(msg.value, msg.headers, codec).data == env.data
+    theirs = AvroDeserializer(codec.client)  # type: ignore[attr-defined]
+    decoded = theirs(msg.value, SerializationContext(rec.topic, MessageField.VALUE))
+    assert decoded["booking_id"] == "b1" and decoded["requested_at"] == NEW_YEAR

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -143,7 +144,8 @@ def map_and_publish(
     result = IngestResult(raw_position=origin)
     try:
         spec = ctx.mapping_for(vendor, trust)
-        outcome = apply_mapping(spec, payload, received_at=received_at, trust=trust, secrets=ctx.secrets)
+        mapped_input = _mapping_input(vendor, payload, original_headers)
+        outcome = apply_mapping(spec, mapped_input, received_at=received_at, trust=trust, secrets=ctx.secrets)
     except RosterhubError as exc:  # no usable mapping file: keep the payload, say why
         _publish_rejects(ctx, vendor, [(exc, payload, "payload")], origin, original_headers, result)
         return result
@@ -164,6 +166,26 @@ def map_and_publish(
     result.event_types = [etype for _, etype, _ in fresh]
     _publish_rejects(ctx, vendor, failures, origin, original_headers, result)
     return result
+
+
+def _mapping_input(vendor: str, payload: bytes, headers: list[tuple[str, bytes]]) -> bytes:
+    """What the mapping reads: the raw payload, unless the vendor's spec names a converter.
+
+    A connector whose wire payload is not what its mapping reads (FHIR XML, a FHIR Bundle
+    whose entries need checking first) declares ``quirks["mapping_input"] = "module:function"``,
+    a pure ``function(payload, headers) -> bytes``. It runs here, so live ingest and
+    ``rosterhub replay`` map exactly the same input; a :class:`RosterhubError` it raises
+    dead-letters the payload like any parse error.
+    """
+    from rosterhub.connectors.registry import connectors
+
+    spec = connectors().get(vendor)
+    target = spec.quirks.get("mapping_input") if spec is not None else None
+    if not target:
+        return payload
+    module, _, name = str(target).partition(":")
+    convert: Callable[[bytes, list[tuple[str, bytes]]], bytes] = getattr(importlib.import_module(module), name)
+    return convert(payload, headers)
 
 
 def _claim(ctx: IngestContext, vendor: str, keys: list[str]) -> list[str]:

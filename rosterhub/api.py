@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import publish_schemas
+from rosterhub.connectors.kinds.fhir import fhir_router
 from rosterhub.connectors.kinds.webhook import webhook_router
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.state import ConnectorState
@@ -45,6 +46,7 @@ def create_api(settings: Settings, bootstrap: str) -> FastAPI:
 
     app = FastAPI(title="rosterhub", version="0.1.0", lifespan=lifespan)
     app.include_router(webhook_router(settings, ctx))
+    app.include_router(fhir_router(settings, ctx))
 
     @app.get("/health", summary="Liveness")
     async def health() -> dict[str, str]:

@@ -1,0 +1,295 @@
+"""FHIR R4 inbound endpoint, served by ``rosterhub serve`` (docs/vendors/fhir.md, "Transport").
+
+Routes (``{trust}`` is the sending trust's ODS code; without it the trust comes from the
+Bundle's Organization ODS code, else the ``default_trust`` option)::
+
+    GET  /fhir[/{trust}]/R4/metadata          CapabilityStatement
+    POST /fhir[/{trust}]/R4                   Bundle: transaction | batch | collection
+    POST /fhir[/{trust}]/R4/{type}            create one resource
+    PUT  /fhir[/{trust}]/R4/{type}/{id}       update one resource
+
+Order of work, and what the sender hears: over ``max_payload_bytes`` -> 413, wrong
+content type -> 415, bad trust in the URL -> 400 (each refused before the raw write, kept
+on ``dlq.ingest``); otherwise the untouched body goes to ``raw.fhir`` first, then it is
+read and checked (:mod:`.fhir_read`, :mod:`.fhir_bundle`) and mapped through
+``mapping/vendors/fhir.yaml``. A transaction publishes all its events or none; a batch
+or collection publishes its good entries. Every refusal is an OperationOutcome, and the
+refused payload or entry is dead-lettered with its original bytes and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rosterhub.connectors import metrics
+from rosterhub.connectors.kinds.fhir_bundle import FhirRequest, bundle_trusts, mapping_input, plan_request
+from rosterhub.connectors.kinds.fhir_outcome import (
+    EntryOutcome,
+    capability_statement,
+    entry_index,
+    http_status_for,
+    mapping_issue,
+    operation_outcome,
+    response_bundle,
+)
+from rosterhub.connectors.kinds.fhir_read import FhirRequestError, Issue, media_type, read_document
+from rosterhub.connectors.pipeline import IngestContext, IngestResult, _publish_rejects, map_and_publish, raw_record
+from rosterhub.deadletter import dead_letter
+from rosterhub.errors import ConfigError, MappingError, ParseError, PayloadTooLarge, RosterhubError
+from rosterhub.mapping.engine import apply_mapping
+from rosterhub.settings import Settings
+
+__all__ = ["FhirEndpoint", "FhirOptions", "Reply", "fhir_router"]
+
+log = logging.getLogger(__name__)
+
+ACCEPTED_MEDIA = frozenset({"application/fhir+json", "application/json", "application/fhir+xml", "application/xml",
+                            "text/xml"})  # fmt: skip
+_DLQ_VALUE_LIMIT = 4 * 1024 * 1024
+_ODS = re.compile(r"^[A-Z0-9]{3,5}$")
+
+
+class FhirOptions(BaseModel):
+    """``[connectors.fhir]`` options (``ROSTERHUB_CONNECTORS='{"fhir": {...}}'``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_trust: str | None = Field(None, pattern=r"^[A-Z0-9]{3,5}$",
+                                      description="Trust for requests whose URL and Bundle name none.")  # fmt: skip
+    max_entries: int = Field(1000, ge=1, description="Bundle entries per request; more is refused (413, too-costly).")
+
+
+def parse_options(raw: dict[str, Any]) -> FhirOptions:
+    try:
+        return FhirOptions.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid [connectors.fhir] options: {exc}") from None
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Any]
+    location: str | None = None
+
+
+class FhirEndpoint:
+    """The endpoint's work, HTTP aside: usable from tests and other hosts as well as the router."""
+
+    def __init__(self, settings: Settings, ctx: IngestContext, vendor: str = "fhir") -> None:
+        self.settings, self.ctx, self.vendor = settings, ctx, vendor
+        self.options = parse_options(settings.connectors.get(vendor, {}))
+
+    def refusal(
+        self, body: bytes, content_type: str, trust: str | None
+    ) -> tuple[str, int, Issue, RosterhubError] | None:
+        """Why the request is refused before its raw write (reason, status, issue, error), or None."""
+        if len(body) > self.settings.max_payload_bytes:
+            msg = f"payload of {len(body)} bytes is over the limit of {self.settings.max_payload_bytes}"
+            return "too_large", 413, Issue("error", "too-costly", msg), PayloadTooLarge(msg, vendor=self.vendor)
+        if media_type(content_type) not in ACCEPTED_MEDIA:
+            msg = f"content type {content_type or '(none)'!r} is not FHIR; send application/fhir+json or +xml"
+            return "content_type", 415, Issue("error", "not-supported", msg), ParseError(msg)
+        if trust is not None and not _ODS.match(trust.upper()):
+            msg = f"{trust!r} in the URL is not an ODS code (3 to 5 letters or digits)"
+            return "trust", 400, Issue("error", "value", msg, ("trust",)), ParseError(msg)
+        return None
+
+    def process(self, body: bytes, content_type: str, trust: str | None, interaction: str, rtype: str | None,
+                 rid: str | None, correlation_id: str) -> Reply:  # fmt: skip
+        """Blocking: read (pure), raw write, mapping, publishing. Runs in a worker thread.
+
+        Reading comes before the raw write only to learn the trust for the raw record's
+        headers (so a replay maps it for the same trust); nothing is published before it.
+        """
+        received_at = datetime.now(UTC)
+        plan: FhirRequest | None = None
+        failure: FhirRequestError | None = None
+        try:
+            plan = plan_request(read_document(body, content_type), interaction, type_=rtype, id_=rid,
+                                max_entries=self.options.max_entries)  # fmt: skip
+        except FhirRequestError as exc:
+            failure = exc
+        if plan is not None and trust is None:
+            found = bundle_trusts(plan) or ({self.options.default_trust} if self.options.default_trust else set())
+            if len(found) == 1:
+                trust = found.pop()
+            else:
+                msg = ("no trust: post to /fhir/{ODS}/R4 or include the sending trust's Organization with its ODS "
+                       "code" if not found else f"the Bundle names several trusts ({', '.join(sorted(found))}); "
+                       "post to /fhir/{ODS}/R4")  # fmt: skip
+                failure = FhirRequestError(422, [Issue("error", "required" if not found else "business-rule", msg)])
+        extra = {k: v for k, v in {"fhir_interaction": interaction, "fhir_type": rtype, "fhir_id": rid}.items() if v}
+        raw = raw_record(self.ctx.names, self.vendor, body, key=None, trust=trust, content_type=content_type,
+                         received_at=received_at, correlation_id=correlation_id, extra=extra)  # fmt: skip
+        [(partition, offset)] = self.ctx.sink.send([raw])
+        origin = (raw.topic, partition, offset)
+
+        def refuse(status: int, issues: list[Issue], error: RosterhubError) -> Reply:
+            _publish_rejects(self.ctx, self.vendor, [(error, body, "payload")], origin, raw.headers, IngestResult())
+            for i in issues:
+                metrics.REJECTED.labels(self.vendor, i.code).inc()
+            log.info("fhir request refused", extra={"vendor": self.vendor, "correlation_id": correlation_id,
+                                                    "status": status, "raw_offset": offset})  # fmt: skip
+            return Reply(status, operation_outcome(issues))
+
+        if failure is not None or plan is None or trust is None:
+            failure = failure or FhirRequestError(500, [Issue("fatal", "exception", "request not planned")])
+            return refuse(failure.status, failure.issues, ParseError(f"not a FHIR request the hub takes: {failure}"))
+        if plan.kind == "transaction" and plan.problems:
+            return refuse(http_status_for(plan.problems), plan.problems,
+                          ParseError(f"transaction rejected: {'; '.join(i.diagnostics for i in plan.problems)}"))
+        try:
+            outcomes = self._dry_run(plan, body, raw.headers, trust, received_at)
+        except RosterhubError as exc:
+            return refuse(500, [Issue("fatal", "exception", f"the hub could not map this request: {exc}")], exc)
+        if plan.kind == "transaction" and any(not o.ok for o in outcomes):
+            issues = [i for o in outcomes for i in o.issues]
+            text = "; ".join(i.diagnostics for i in issues)
+            return refuse(422, issues, MappingError(f"transaction rejected: {text}", record="payload"))
+        result = map_and_publish(self.ctx, self.vendor, body, trust=trust, received_at=received_at, origin=origin,
+                                 original_headers=raw.headers)  # fmt: skip
+        self._settle(outcomes, result)
+        bad_entries = [(ParseError("; ".join(i.diagnostics for i in e.issues)),
+                        json.dumps(e.resource if e.resource is not None else {}).encode(), f"Bundle.entry[{e.index}]")
+                       for e in plan.entries if not e.ok]  # fmt: skip
+        if bad_entries:
+            _publish_rejects(self.ctx, self.vendor, bad_entries, origin, raw.headers, IngestResult())
+        metrics.MAPPED.labels(self.vendor).inc(len(result.event_ids))
+        metrics.DUPLICATES.labels(self.vendor).inc(result.duplicates)
+        for o in outcomes:
+            for i in o.issues:
+                if i.severity in {"error", "fatal"}:
+                    metrics.REJECTED.labels(self.vendor, i.code).inc()
+        log.info("fhir request", extra={"vendor": self.vendor, "correlation_id": correlation_id, "kind": plan.kind,
+                                        "events": len(result.event_ids), "duplicates": result.duplicates,
+                                        "rejected": sum(not o.ok for o in outcomes), "raw_offset": offset})  # fmt: skip
+        return _answer(plan, outcomes, received_at)
+
+    def _dry_run(self, plan: FhirRequest, body: bytes, headers: list[tuple[str, bytes]], trust: str,
+                 received_at: datetime) -> list[EntryOutcome]:  # fmt: skip
+        """Map without publishing (pure), to know each entry's fate before anything is published."""
+        outcomes = [EntryOutcome(e.index, e.method, None, None, list(e.issues)) for e in plan.entries]
+        accepted = [o for o, e in zip(outcomes, plan.entries, strict=True) if e.ok]
+        mapped = json.loads(mapping_input(body, headers))["entry"]
+        for o, item in zip(accepted, mapped, strict=True):
+            o.reference = f"{item['resource']['resourceType']}/{item['resource']['id']}"
+            o.version = item["resource"]["meta"]["versionId"]
+        spec = self.ctx.mapping_for(self.vendor, trust)
+        collection = json.dumps({"resourceType": "Bundle", "type": "collection", "entry": mapped}).encode()
+        result = apply_mapping(spec, collection, received_at=received_at, trust=trust, secrets=self.ctx.secrets)
+        for s in result.skipped:
+            k = entry_index(s.record_ref)
+            if k is not None and k < len(accepted):
+                accepted[k].skipped = s.reason
+        for r in result.rejected:
+            k = entry_index(r.record_ref)
+            if k is not None and k < len(accepted):
+                accepted[k].issues.append(mapping_issue(r.error, f"Bundle.entry[{accepted[k].index}].resource"))
+        for ev in result.events:
+            k = entry_index(ev.record_ref)
+            if k is not None and k < len(accepted):
+                accepted[k].event_ids.append(ev.id)
+        return outcomes
+
+    def _settle(self, outcomes: list[EntryOutcome], result: IngestResult) -> None:
+        """Split each entry's events into new and already published, from what the pipeline did."""
+        fresh = set(result.event_ids)
+        for o in outcomes:
+            o.published = sum(eid in fresh for eid in o.event_ids)
+            o.duplicates = len(o.event_ids) - o.published
+        rejected = {r.record for r in result.rejected}  # failures the dry run could not see (an event that
+        accepted = [o for o in outcomes if o.ok]  # does not encode): the entry is reported as rejected
+        for ref in rejected:
+            k = entry_index(ref)
+            if k is not None and k < len(accepted):
+                accepted[k].issues.append(Issue("error", "exception", f"{ref}: the mapped event was refused",
+                                                (f"Bundle.entry[{accepted[k].index}].resource",)))  # fmt: skip
+
+
+def fhir_router(settings: Settings, ctx: IngestContext, vendor: str = "fhir") -> APIRouter:
+    """Routes of the module docstring, for ``rosterhub serve`` (mounted by ``rosterhub.api``)."""
+    endpoint = FhirEndpoint(settings, ctx, vendor)
+    router = APIRouter(tags=["fhir"])
+
+    def metadata(request: Request, trust: str | None = None) -> Response:
+        base = str(request.url).removesuffix("/metadata")
+        cs = capability_statement(base, now=datetime.now(UTC), max_entries=endpoint.options.max_entries,
+                                  max_bytes=settings.max_payload_bytes)  # fmt: skip
+        return _render(request, Reply(200, cs))
+
+    async def receive(request: Request, trust: str | None, interaction: str, rtype: str | None,
+                      rid: str | None) -> Response:  # fmt: skip
+        started = time.perf_counter()
+        correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())
+        body = await request.body()
+        metrics.RECEIVED.labels(vendor).inc()
+        content_type = request.headers.get("content-type", "")
+        refusal = endpoint.refusal(body, content_type, trust)
+        if refusal is not None:
+            reason, status, issue, error = refusal
+            record = dead_letter(topic=ctx.names.dlq("ingest"), stage="ingest", error=error,
+                                 original=body[:_DLQ_VALUE_LIMIT], connector=vendor, record_ref="payload")  # fmt: skip
+            await run_in_threadpool(ctx.sink.send, [record])
+            metrics.REFUSED.labels(vendor, reason).inc()
+            return _render(request, Reply(status, operation_outcome([issue])), correlation_id)
+        reply = await run_in_threadpool(
+            endpoint.process, body, content_type, trust.upper() if trust else None, interaction, rtype, rid,
+            correlation_id,
+        )  # fmt: skip
+        metrics.LATENCY.labels(vendor).observe(time.perf_counter() - started)
+        return _render(request, reply, correlation_id)
+
+    async def bundle(request: Request, trust: str | None = None) -> Response:
+        return await receive(request, trust, "bundle", None, None)
+
+    async def create(request: Request, rtype: str, trust: str | None = None) -> Response:
+        return await receive(request, trust, "create", rtype, None)
+
+    async def update(request: Request, rtype: str, rid: str, trust: str | None = None) -> Response:
+        return await receive(request, trust, "update", rtype, rid)
+
+    for prefix in ("/fhir/R4", "/fhir/{trust}/R4"):
+        router.add_api_route(f"{prefix}/metadata", metadata, methods=["GET"], summary="CapabilityStatement")
+        router.add_api_route(prefix, bundle, methods=["POST"], summary="Post a transaction, batch or collection")
+        router.add_api_route(f"{prefix}/{{rtype}}", create, methods=["POST"], summary="Create one resource")
+        router.add_api_route(f"{prefix}/{{rtype}}/{{rid}}", update, methods=["PUT"], summary="Update one resource")
+    return router
+
+
+def _answer(plan: FhirRequest, outcomes: list[EntryOutcome], now: datetime) -> Reply:
+    if plan.kind in {"transaction", "batch"}:
+        return Reply(200, response_bundle(plan.kind, outcomes, now=now))
+    if plan.kind in {"create", "update"}:
+        [o] = outcomes
+        issues = o.issues if not o.ok else [o.note()]
+        return Reply(o.status, operation_outcome(issues), o.reference if o.ok else None)
+    issues = [i for o in outcomes for i in o.issues] + [o.note() for o in outcomes if o.ok]
+    return Reply(200 if all(o.ok for o in outcomes) else 422, operation_outcome(issues))
+
+
+def _render(request: Request, reply: Reply, correlation_id: str | None = None) -> Response:
+    """FHIR JSON, or XML when the client asks for it (``Accept`` or ``_format``)."""
+    wants = (request.query_params.get("_format") or request.headers.get("accept") or "").lower()
+    headers = {"X-Correlation-Id": correlation_id} if correlation_id else {}
+    if reply.location:
+        headers["Location"] = reply.location
+    if "xml" in wants and "json" not in wants:
+        from fhir.resources.R4B import get_fhir_model_class
+
+        model = get_fhir_model_class(reply.body["resourceType"]).model_validate(reply.body)
+        return Response(model.model_dump_xml(), status_code=reply.status, headers=headers,
+                        media_type="application/fhir+xml")  # fmt: skip
+    content = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+    return Response(content, status_code=reply.status, headers=headers, media_type="application/fhir+json")

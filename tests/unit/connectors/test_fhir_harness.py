@@ -1,0 +1,63 @@
+"""Broker-free harness for the FHIR endpoint: an in-memory sink in place of Kafka.
+
+No tests here; imported by the FHIR unit and conformance tests. 
+Integration tests (tests/integration/connectors/test_fhir.py) run the same code on the real broker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.connectors.kinds.fhir import fhir_router
+from rosterhub.connectors.pipeline import IngestContext
+from rosterhub.connectors.state import ConnectorState
+from rosterhub.envelope import KafkaRecord, decode_record
+from rosterhub.runtime import Encoder, TopicNames
+from rosterhub.settings import Settings
+
+
+class MemorySink:
+    """Keeps what would have been sent; offsets count per topic."""
+
+    def __init__(self) -> None:
+        self.records: list[KafkaRecord] = []
+
+    def send(self, records: Iterable[KafkaRecord]) -> list[tuple[int, int]]:
+        out = []
+        for r in records:
+            out.append((0, sum(1 for x in self.records if x.topic == r.topic)))
+            self.records.append(r)
+        return out
+
+    def on(self, topic: str) -> list[KafkaRecord]:
+        return [r for r in self.records if r.topic == topic]
+
+
+class Harness:
+    def __init__(self, tmp: Path, **settings: object) -> None:
+        catalogue = default_catalogue()
+        self.codec = SingleObjectCodec(catalogue)
+        self.names = TopicNames("")
+        self.sink = MemorySink()
+        self.state = ConnectorState(tmp / "state.sqlite")
+        self.ctx = IngestContext(sink=self.sink, encoder=Encoder(self.codec, self.names, catalogue),  # type: ignore[arg-type]
+                                 names=self.names, state=self.state)  # fmt: skip
+        self.settings = Settings(state_dir=tmp, **settings)  # type: ignore[arg-type]
+        app = FastAPI()
+        app.include_router(fhir_router(self.settings, self.ctx))
+        self.client = TestClient(app)
+
+    def events(self, domain: str) -> list:
+        return [decode_record(r.value, r.headers, self.codec) for r in self.sink.on(self.names.events(domain))]
+
+    def all_events(self) -> list:
+        out = []
+        for domain in ("worker", "shift", "credential"):
+            out += self.events(domain)
+        return out

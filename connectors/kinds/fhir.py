@@ -131,7 +131,8 @@ class FhirEndpoint:
                        "post to /fhir/{ODS}/R4")  # fmt: skip
                 failure = FhirRequestError(422, [Issue("error", "required" if not found else "business-rule", msg)])
         extra = {k: v for k, v in {"fhir_interaction": interaction, "fhir_type": rtype, "fhir_id": rid}.items() if v}
-        raw = raw_record(self.ctx.names, self.vendor, body, key=None, trust=trust, content_type=content_type,
+        key = trust.encode() if trust else None  # one trust's payloads stay in order on one partition
+        raw = raw_record(self.ctx.names, self.vendor, body, key=key, trust=trust, content_type=content_type,
                          received_at=received_at, correlation_id=correlation_id, extra=extra)  # fmt: skip
         [(partition, offset)] = self.ctx.sink.send([raw])
         origin = (raw.topic, partition, offset)

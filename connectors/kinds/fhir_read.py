@@ -65,7 +65,7 @@ class Issue:
 
     def at(self, prefix: str) -> Issue:
         """The same issue with its expressions rooted at ``prefix`` (e.g. ``Bundle.entry[2].resource``)."""
-        exprs = tuple(prefix + e.split(".", 1)[1] if "." in e else prefix for e in self.expression) or (prefix,)
+        exprs = tuple(f"{prefix}.{e.split('.', 1)[1]}" if "." in e else prefix for e in self.expression) or (prefix,)
         return Issue(self.severity, self.code, self.diagnostics, exprs)
 
 

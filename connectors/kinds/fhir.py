@@ -275,7 +275,8 @@ def _answer(plan: FhirRequest, outcomes: list[EntryOutcome], now: datetime) -> R
     if plan.kind in {"create", "update"}:
         [o] = outcomes
         issues = o.issues if not o.ok else [o.note()]
-        return Reply(o.status, operation_outcome(issues), o.reference if o.ok else None)
+        location = o.response_entry(with_outcome=False)["response"].get("location")
+        return Reply(o.status, operation_outcome(issues), location)
     issues = [i for o in outcomes for i in o.issues] + [o.note() for o in outcomes if o.ok]
     return Reply(200 if all(o.ok for o in outcomes) else 422, operation_outcome(issues))
 

@@ -126,7 +126,8 @@ def _check_skeleton(document: Mapping[str, Any]) -> None:
     """The Bundle itself (type, entry.request, fullUrl...) with resources set aside: they are checked one by one."""
     skeleton = dict(document)
     skeleton["entry"] = [
-        {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e for e in document["entry"] or []
+        {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
+        for e in document.get("entry") or []
     ] or None
     if skeleton["entry"] is None:
         del skeleton["entry"]

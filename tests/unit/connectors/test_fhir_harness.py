@@ -1,6 +1,6 @@
 """Broker-free harness for the FHIR endpoint: an in-memory sink in place of Kafka.
 
-No tests here; imported by the FHIR unit and conformance tests. 
+No tests here; imported by the FHIR unit and conformance tests.
 Integration tests (tests/integration/connectors/test_fhir.py) run the same code on the real broker.
 """
 

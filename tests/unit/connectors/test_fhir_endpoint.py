@@ -1,0 +1,117 @@
+"""The FHIR endpoint over an in-memory sink: trust, options, formats, metadata, replay equivalence."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+from rosterhub.connectors.kinds.fhir import parse_options
+from rosterhub.connectors.pipeline import map_and_publish
+from rosterhub.envelope import headers_dict
+from rosterhub.errors import ConfigError
+from tests.unit.connectors.test_fhir_harness import Harness
+
+JSON = {"content-type": "application/fhir+json"}
+ODS = "https://fhir.nhs.uk/Id/ods-organization-code"
+
+
+def org(code: str) -> dict[str, Any]:
+    return {"resourceType": "Organization", "id": code.lower(), "identifier": [{"system": ODS, "value": code}]}
+
+
+def practitioner(pid: str, gmc: str = "C1234567") -> dict[str, Any]:
+    return {"resourceType": "Practitioner", "id": pid, "name": [{"text": f"Dr {pid}"}],
+            "identifier": [{"system": "https://fhir.hl7.org.uk/Id/gmc-number", "value": gmc}],
+            "qualification": [{"code": {"coding": [{"system": "https://rosterhub.org/CodeSystem/grade",
+                                                    "code": "ST3_5"}]}}]}  # fmt: skip
+
+
+def collection(*resources: dict[str, Any]) -> bytes:
+    return json.dumps({"resourceType": "Bundle", "type": "collection",
+                       "entry": [{"resource": r} for r in resources]}).encode()  # fmt: skip
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Harness:
+    return Harness(tmp_path)
+
+
+def test_metadata_is_a_valid_capability_statement(hub: Harness) -> None:
+    for url in ("/fhir/R4/metadata", "/fhir/RXX/R4/metadata"):
+        r = hub.client.get(url)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
+        cs = CapabilityStatement.model_validate(r.json())
+        assert {res.type for res in cs.rest[0].resource} == {
+            "Practitioner", "PractitionerRole", "Organization", "Location", "Schedule", "Slot", "VerificationResult"}
+    xml = hub.client.get("/fhir/R4/metadata", params={"_format": "xml"})
+    assert xml.headers["content-type"].startswith("application/fhir+xml") and b"<CapabilityStatement" in xml.content
+
+
+def test_trust_comes_from_the_url_else_the_bundles_organisation(hub: Harness) -> None:
+    r = hub.client.post("/fhir/R4", content=collection(org("RTH"), practitioner("p1")), headers=JSON)
+    assert r.status_code == 200, r.text
+    [worker] = hub.events("worker")
+    assert worker.data["worker_id"] == "fhir:RTH:p1" and worker.data["worker"]["identifiers"][0]["value"] == "1234567"
+    r = hub.client.post("/fhir/R4", content=collection(practitioner("p2")), headers=JSON)
+    assert r.status_code == 422 and r.json()["issue"][0]["code"] == "required"
+    r = hub.client.post("/fhir/R4", content=collection(org("RTH"), org("RJ1"), practitioner("p3")), headers=JSON)
+    assert r.status_code == 422 and "several trusts" in r.json()["issue"][0]["diagnostics"]
+    r = hub.client.post("/fhir/not-an-ods/R4", content=collection(practitioner("p4")), headers=JSON)
+    assert r.status_code == 400 and r.json()["issue"][0]["code"] == "value"
+    assert len(hub.events("worker")) == 1
+    assert [headers_dict(d.headers)["dlq_code"] for d in hub.sink.on(hub.names.dlq("ingest"))] == [b"parse_error"]
+    assert len(hub.sink.on(hub.names.dlq("mapping"))) == 2  # the two refused after their raw write
+
+
+def test_options_default_trust_and_entry_limit(tmp_path: Path) -> None:
+    hub = Harness(tmp_path, connectors={"fhir": {"default_trust": "RJ1", "max_entries": 2}})
+    r = hub.client.post("/fhir/R4", content=collection(practitioner("p1")), headers=JSON)
+    assert r.status_code == 200 and hub.events("worker")[0].data["trust"]["ods_code"] == "RJ1"
+    r = hub.client.post("/fhir/R4", content=collection(*[practitioner(f"p{i}") for i in range(3)]), headers=JSON)
+    assert r.status_code == 413 and r.json()["issue"][0]["code"] == "too-costly"
+    with pytest.raises(ConfigError, match=r"connectors\.fhir"):
+        parse_options({"max_entries": 0})
+    with pytest.raises(ConfigError):
+        parse_options({"default_trust": "not an ods code"})
+
+
+def test_create_and_update_single_resources(hub: Harness) -> None:
+    r = hub.client.post("/fhir/RXX/R4/Practitioner", content=json.dumps(practitioner("p1")), headers=JSON)
+    assert r.status_code == 201 and r.headers["location"].startswith("Practitioner/p1/_history/sha256:")
+    r = hub.client.put("/fhir/RXX/R4/Practitioner/p1", content=json.dumps(practitioner("p1")), headers=JSON)
+    assert r.status_code == 200 and r.json()["issue"][0]["code"] == "duplicate"
+    r = hub.client.put("/fhir/RXX/R4/Practitioner/p9", content=json.dumps(practitioner("p1")), headers=JSON)
+    assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["Practitioner.id"]
+    r = hub.client.post("/fhir/RXX/R4/Practitioner", content=json.dumps(practitioner("p2", gmc="12")), headers=JSON)
+    assert r.status_code == 422 and r.json()["issue"][0]["code"] == "business-rule"
+    assert len(hub.events("worker")) == 1
+
+
+def test_xml_answers_when_asked(hub: Harness) -> None:
+    r = hub.client.post("/fhir/RXX/R4", content=b"{", headers={**JSON, "accept": "application/fhir+xml"})
+    assert r.status_code == 400
+    assert r.headers["content-type"].startswith("application/fhir+xml") and b"<OperationOutcome" in r.content
+
+
+def test_replay_of_the_raw_record_maps_exactly_what_the_endpoint_published(hub: Harness) -> None:
+    """The mapping_input quirk runs in map_and_publish, so ``rosterhub replay`` sees what the endpoint saw."""
+    body = json.dumps({"resourceType": "Bundle", "type": "batch", "entry": [
+        {"resource": practitioner("p1"), "request": {"method": "PUT", "url": "Practitioner/p1"}},
+        {"resource": practitioner("p2", gmc="nope"), "request": {"method": "PUT", "url": "Practitioner/p2"}},
+        {"resource": {"resourceType": "Slot", "id": "x", "status": "busy"},
+         "request": {"method": "PUT", "url": "Slot/x"}},
+    ]}).encode()  # fmt: skip
+    r = hub.client.post("/fhir/RXX/R4", content=body, headers=JSON)
+    assert [e["response"]["status"] for e in r.json()["entry"]] == ["200 OK", "422 Unprocessable Entity",
+                                                                    "400 Bad Request"]  # fmt: skip
+    [raw] = hub.sink.on(hub.names.raw("fhir"))
+    h = headers_dict(raw.headers)
+    replay = map_and_publish(hub.ctx, "fhir", raw.value, trust=h["rh_trust"].decode(), received_at=datetime.now(UTC),
+                             origin=(raw.topic, 0, 0), original_headers=list(h.items()))  # fmt: skip
+    assert replay.event_ids == [] and replay.duplicates == 1  # p1 again: already published
+    assert [x.record.split(" ")[-1] for x in replay.rejected] == ["Practitioner/p2"]  # the invalid Slot never maps

@@ -109,6 +109,34 @@ class Settings(BaseSettings):
     booking_timer_interval_s: float = Field(
         default=5.0, gt=0, description="How often the booking processor's timer looks for overdue parked requests."
     )
+    worker_web_port: int | None = Field(
+        default=None,
+        description="Port of the stream worker's own web server (faust web), which serves the passport API "
+        "(`/passport/...`, docs/passport.md) and routes each request to the worker owning that person. Unset: "
+        "no web server on the worker. Every worker needs its own port.",
+    )
+    worker_web_host: str = Field(
+        default="127.0.0.1",
+        description="Address the worker's web server binds to and advertises to other workers for request routing.",
+    )
+    passport_policy_dir: Path = Field(
+        default=Path("policies"),
+        description="Folder of trust policy files (`<ODS>.yaml`, `collaborative.yaml`), validated when a worker "
+        "starts; see docs/passport.md.",
+    )
+    passport_expiring_days: list[int] = Field(
+        default_factory=lambda: [30, 7],
+        description="CredentialExpiring is sent this many days before a credential expires, once per threshold.",
+    )
+    passport_timer_interval_s: float = Field(
+        default=1.0, gt=0, description="How often the passport's timer sends ticks for credentials whose notices are due."
+    )
+    passport_schedule_horizon_s: float = Field(
+        default=86400.0,
+        gt=0,
+        description="The passport timer keeps in memory only the notices due within this horizon and rescans its "
+        "table once per horizon (bounded memory for 1.5 million passports).",
+    )
     # --- Outbound ----------------------------------------------------------------------
     outbound_endpoints: dict[str, str] = Field(
         default_factory=dict,

@@ -26,6 +26,7 @@ __all__ = [
     "IDENTITY_IN",
     "INTERNAL",
     "PASSPORT_IN",
+    "PASSPORT_TICKS",
     "SCHEMAS",
     "TopicSpec",
     "canonical_topic",
@@ -118,10 +119,17 @@ PASSPORT_IN = TopicSpec(
     key="person id",
     doc="Internal: credential events with person_id resolved, keyed by person id.",
 )
+#: Timer ticks for the passport processor, keyed by person id like passport-in (see BOOKING_TICKS).
+PASSPORT_TICKS = TopicSpec(
+    "_rosterhub.passport-ticks",
+    retention_ms=3600 * 1000,
+    key="person id",
+    doc="Internal: 'send this person's due expiry notices now' ticks from the passport timer.",
+)
 #: Who read which passport, when and why.
 AUDIT = TopicSpec("_rosterhub.audit", key="person id", doc="Internal: an audit record per passport read.")
 
-INTERNAL = (BOOKING_TICKS, IDENTITY_IN, PASSPORT_IN, AUDIT)
+INTERNAL = (BOOKING_TICKS, IDENTITY_IN, PASSPORT_IN, PASSPORT_TICKS, AUDIT)
 
 
 def raw_topic(vendor: str) -> TopicSpec:

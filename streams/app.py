@@ -35,6 +35,7 @@ class StreamContext:
 def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamContext]:
     from rosterhub.connectors.outbound import agent as outbound_agent
     from rosterhub.streams.booking import agents as booking_agents
+    from rosterhub.streams.passport import agents as passport_agents
 
     app = faust.App(
         settings.app_id,
@@ -46,7 +47,12 @@ def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamCon
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
-        web_enabled=False,
+        # The worker's web server serves the passport API, routed to the partition owner (docs/passport.md).
+        web_enabled=settings.worker_web_port is not None,
+        web_port=settings.worker_web_port or 6066,
+        web_bind=settings.worker_web_host,
+        web_host=settings.worker_web_host,
+        canonical_url=f"http://{settings.worker_web_host}:{settings.worker_web_port or 6066}",
         key_serializer="raw",
         value_serializer="raw",
         autodiscover=False,
@@ -57,4 +63,5 @@ def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamCon
     ctx = StreamContext(settings, names, codec, catalogue, Encoder(codec, names, catalogue))
     booking_agents.register(app, ctx)
     outbound_agent.register(app, ctx)
+    passport_agents.register(app, ctx)
     return app, ctx

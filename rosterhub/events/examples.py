@@ -205,10 +205,30 @@ def _money_events() -> list[AvroEvent]:
     return [submitted, queried, approved, payroll, recharge]
 
 
+def _passport_events() -> list[AvroEvent]:
+    person = "person:3f9c2a71"
+    updated = m.PassportUpdated(
+        person_id=person, version=7, credential_id="RCU:DBS:001234567890", change=m.PassportChange.VERIFIED,
+        credential_type=m.CredentialType.DBS, issuer=RCU, status=m.CredentialStatus.ACTIVE, credential_count=12,
+        cause_id="0f6c1d0e-93f5-5a55-b1f4-3c8a1e2d7b90", updated_at=_at(23, 9, 5),
+    )  # fmt: skip
+    expiring = m.CredentialExpiring(
+        credential_id="RCU:CSTF_TRAINING:LMS-301245", person_id=person, worker=NURSE,
+        credential_type=m.CredentialType.CSTF_TRAINING, issuer=RCU, cstf_subject="RESUSCITATION", level=2,
+        expires_at=_at(10, 14, year=2027), days_ahead=30, notified_at=_at(8, 14, 0, month=2, year=2027),
+    )  # fmt: skip
+    changed = m.ClearanceChanged(
+        person_id=person, trust=RHQ, credential_id="RCU:DBS:001234567890", credential_type=m.CredentialType.DBS,
+        issuer=RCU, reason=m.ClearanceChangeReason.CREDENTIAL_REVOKED, revocation_reason="SuspectNoLongerValid",
+        accepted_under="SYB-MOU-2025-01", changed_at=_at(27, 16, 40), cause_id="5b0e7f3a-2c4d-5e6f-8a9b-0c1d2e3f4a5b",
+    )  # fmt: skip
+    return [updated, expiring, changed]
+
+
 def example_events() -> dict[str, AvroEvent]:
     """One example per event, by Avro full name (built afresh on every call: models are frozen anyway)."""
     events = [
         *_shift_events(), *_booking_events(), *_worker_events(), *_credential_events(), *_availability_events(),
-        *_money_events(),
+        *_money_events(), *_passport_events(),
     ]  # fmt: skip
     return {e.AVRO_NAME: e for e in events}

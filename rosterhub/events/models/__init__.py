@@ -37,6 +37,14 @@ from rosterhub.events.models.credential import (
     VerificationMethod,
     VerificationStatus,
 )
+from rosterhub.events.models.passport import (
+    ClearanceChangeReason,
+    ClearanceChanged,
+    CredentialExpiring,
+    CredentialStatus,
+    PassportChange,
+    PassportUpdated,
+)
 from rosterhub.events.models.shift import ShiftCancelled, ShiftPosted, ShiftReleased, ShiftUpdated
 from rosterhub.events.models.timesheet import (
     PayFrequency,
@@ -59,9 +67,13 @@ __all__ = [
     "BookingRequested",
     "CancellationReason",
     "CancellingParty",
+    "ClearanceChangeReason",
+    "ClearanceChanged",
     "CredentialExpired",
+    "CredentialExpiring",
     "CredentialIssued",
     "CredentialRevoked",
+    "CredentialStatus",
     "CredentialType",
     "CredentialVerified",
     "Identifier",
@@ -70,6 +82,8 @@ __all__ = [
     "MembershipType",
     "NoShow",
     "OrganisationRef",
+    "PassportChange",
+    "PassportUpdated",
     "PayFrequency",
     "PayrollLine",
     "QueryReason",
@@ -106,6 +120,9 @@ EVENT_MODELS: dict[str, type[AvroEvent]] = {
     "rosterhub.credential.v1.CredentialIssued": CredentialIssued,
     "rosterhub.credential.v1.CredentialRevoked": CredentialRevoked,
     "rosterhub.credential.v1.CredentialVerified": CredentialVerified,
+    "rosterhub.passport.v1.ClearanceChanged": ClearanceChanged,
+    "rosterhub.passport.v1.CredentialExpiring": CredentialExpiring,
+    "rosterhub.passport.v1.PassportUpdated": PassportUpdated,
     "rosterhub.shift.v1.ShiftCancelled": ShiftCancelled,
     "rosterhub.shift.v1.ShiftPosted": ShiftPosted,
     "rosterhub.shift.v1.ShiftReleased": ShiftReleased,

@@ -1,0 +1,73 @@
+"""When each person's next expiry notice is due: in-memory, derived from the passport table.
+
+The timer must find due notices without scanning 1.5 million passports every second,
+and faust tables can only be written while handling a record. So the worker keeps a
+heap of (due instant, person) for the notices due within a *horizon* (a day by
+default), rebuilt from the table after every rebalance and whenever the horizon runs
+out; the agent updates it after each write. It is never the source of truth: a stale
+entry only causes a tick, and a tick re-decides from the table, so nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+
+__all__ = ["Schedule"]
+
+
+class Schedule:
+    """Person -> next due instant (ms), for instants before ``horizon_end``; lazy deletion in the heap."""
+
+    def __init__(self, horizon_ms: int) -> None:
+        self.horizon_ms = horizon_ms
+        self.horizon_end = 0  # complete up to here; 0: must be rebuilt
+        self._due: dict[str, int] = {}
+        self._heap: list[tuple[int, str]] = []
+        self._pending: dict[str, int | None] | None = None  # updates made while a rebuild scans the table
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    @property
+    def stale(self) -> bool:
+        return self.horizon_end == 0
+
+    def invalidate(self) -> None:
+        """After a rebalance: the set of partitions (people) this worker owns has changed."""
+        self.horizon_end = 0
+
+    def begin_rebuild(self) -> None:
+        """A scan starts: remember updates made meanwhile, they are newer than what the scan reads."""
+        self._pending = {}
+
+    def rebuild(self, entries: Iterable[tuple[str, int | None]], now_ms: int) -> None:
+        pending, self._pending = self._pending or {}, None
+        self._due.clear()
+        self._heap.clear()
+        self.horizon_end = now_ms + self.horizon_ms
+        for person, due in entries:
+            self.set(person, pending.pop(person, due))
+        for person, due in pending.items():
+            self.set(person, due)
+
+    def set(self, person: str, due: int | None) -> None:
+        if self._pending is not None:
+            self._pending[person] = due
+        if due is None or (self.horizon_end and due >= self.horizon_end):
+            self._due.pop(person, None)
+            return
+        if self._due.get(person) == due:
+            return
+        self._due[person] = due
+        heapq.heappush(self._heap, (due, person))
+
+    def pop_due(self, now_ms: int) -> list[str]:
+        """People with a notice due at ``now_ms``, each once; their entries are removed."""
+        found: list[str] = []
+        while self._heap and self._heap[0][0] <= now_ms:
+            due, person = heapq.heappop(self._heap)
+            if self._due.get(person) == due:
+                del self._due[person]
+                found.append(person)
+        return found

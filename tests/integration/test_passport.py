@@ -1,0 +1,370 @@
+"""The passport on the real broker: a faust worker process, its RocksDB tables and its web API.
+
+Credential events are produced to ``_rosterhub.passport-in`` directly, keyed by person id,
+as identity resolution would publish them (the end-to-end test through identity lives in
+test_passport_end_to_end.py). Trusts: A = RHQ, B = RCU (accepts RHQ's DBS), C = RFR
+(accepts RHQ's training only), with the policies shipped in ``policies/``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from joserfc import jws
+from joserfc.jwk import ECKey
+from kafka import KafkaProducer
+
+from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.schema_topic import publish_schemas
+from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.connectors.registry import connectors
+from rosterhub.envelope import Envelope, decode_record, encode_event, headers_dict
+from rosterhub.kafka.admin import ensure_topics
+from rosterhub.runtime import TopicNames
+from rosterhub.settings import Settings
+from rosterhub.streams.passport.clearance import clearance
+from rosterhub.streams.passport.policy import load_policies
+from rosterhub.streams.passport.state import apply
+from rosterhub.topics import declared_topics
+from tests.integration.helpers import read_topic, wait_for, worker_process
+from tests.support import free_port
+from tests.unit.streams.passport_builders import POLICIES, cred_id, issued, nurse_passport, revoked, verified
+
+pytestmark = pytest.mark.integration
+
+NURSE = {"staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5"}
+PURPOSE = "booking"
+
+
+class PassportHub:
+    """One test's view of the hub: topics, a producer to passport-in, worker processes and HTTP calls."""
+
+    def __init__(self, settings: Settings, tmp: Path) -> None:
+        self.settings, self.tmp = settings, tmp
+        self.bootstrap = settings.kafka_bootstrap_servers or ""
+        self.names = TopicNames(settings.topic_prefix)
+        self.catalogue = default_catalogue()
+        self.codec = SingleObjectCodec(self.catalogue)
+        ensure_topics(self.bootstrap, declared_topics(connectors(), settings.topic_prefix),
+                      default_partitions=settings.default_partitions, replication_factor=1)  # fmt: skip
+        self.producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=0)
+        publish_schemas(self.producer, self.names.schemas, list(self.catalogue))
+        self.ports: list[int] = []
+
+    def close(self) -> None:
+        self.producer.close()
+
+    @contextmanager
+    def worker(self, name: str = "worker", state: str = "state", **extra: object) -> Iterator[str]:
+        """A worker process with its web server; ``state``: its RocksDB folder (shared by default, so that a
+        restarted worker finds its files; a new folder makes it rebuild every table from the changelogs)."""
+        port = free_port()
+        env = {"ROSTERHUB_WORKER_WEB_PORT": str(port), "ROSTERHUB_PASSPORT_POLICY_DIR": str(POLICIES),
+               "ROSTERHUB_STATE_DIR": str(self.tmp / state), **extra}  # fmt: skip
+        with worker_process(self.settings, self.tmp / f"{name}.log", **env) as proc:
+            url = f"http://127.0.0.1:{port}"
+
+            def ready() -> bool:
+                assert proc.poll() is None, (self.tmp / f"{name}.log").read_text()[-3000:]
+                try:
+                    return httpx.get(f"{url}/passport/nobody/clearance", headers=self.caller("RHQ"),
+                                     params={**NURSE}, timeout=2).status_code == 200  # fmt: skip
+                except httpx.HTTPError:
+                    return False
+
+            wait_for(ready, timeout=120, what=f"{name} web server and partitions")
+            yield url
+
+    def send(self, *events: Envelope) -> None:
+        for env in events:
+            person = env.data["person_id"]
+            rec = encode_event(env, self.catalogue.get(env.type), self.codec, self.names.passport_in)
+            self.producer.send(rec.topic, key=person.encode(), value=rec.value, headers=rec.headers)
+        self.producer.flush()
+
+    @staticmethod
+    def caller(trust: str, user: str = "rota-manager-1", purpose: str = PURPOSE) -> dict[str, str]:
+        return {"X-Rosterhub-Trust": trust, "X-Rosterhub-User": user, "X-Rosterhub-Purpose": purpose}
+
+    def clearance(self, url: str, person: str, trust: str, at: datetime, end: datetime | None = None,
+                  **q: str) -> dict:  # fmt: skip
+        params = {**NURSE, **q, "at": at.isoformat(), **({"end": end.isoformat()} if end else {})}
+        r = httpx.get(f"{url}/passport/{person}/clearance", params=params, headers=self.caller(trust), timeout=10)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def events(self, topic: str, at_least: int = 0, timeout: float = 10) -> list[Envelope]:
+        return [
+            decode_record(r.value, r.headers, self.codec)
+            for r in read_topic(self.bootstrap, topic, at_least=at_least, timeout=timeout)
+        ]
+
+
+@pytest.fixture
+def hub(hub_settings: Settings, tmp_path: Path) -> Iterator[PassportHub]:
+    h = PassportHub(hub_settings, tmp_path)
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+def _shift(days: int = 7) -> tuple[datetime, datetime]:
+    start = (datetime.now(UTC) + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    return start, start + timedelta(hours=12)
+
+
+def test_partner_dbs_clears_at_b_not_c_revocation_reaches_b_within_a_second(hub: PassportHub) -> None:
+    now = datetime.now(UTC)
+    person = "p-nurse-a"
+    hub.send(*nurse_passport(person, "RHQ", now))
+    start, end = _shift()
+    with hub.worker() as url:
+        at_b = wait_for(lambda: (c := hub.clearance(url, person, "RCU", start, end))["cleared"] and c, timeout=60,
+                        what="clearance at B")  # fmt: skip
+        dbs = next(r for r in at_b["requirements"] if r["requirement"].startswith("DBS"))
+        assert dbs["met"] and dbs["candidates"][0]["accepted_under"] == "SYB-MOU-2025-01"
+        assert hub.clearance(url, person, "RHQ", start, end)["cleared"]  # A's own checks
+        at_c = hub.clearance(url, person, "RFR", start, end)
+        assert not at_c["cleared"]
+        unmet = {r["requirement"].split(":")[0]: r["reason"] for r in at_c["requirements"] if not r["met"]}
+        assert unmet == {
+            t: "ISSUER_NOT_ACCEPTED"
+            for t in ("IDENTITY", "RIGHT_TO_WORK", "PROFESSIONAL_REGISTRATION", "DBS", "OCCUPATIONAL_HEALTH")
+        }
+        assert "evidence" not in json.dumps(at_b)  # summaries only: no partner's evidence reference
+
+        # revocation at A: measured from the produce call to B's clearance answer changing
+        dbs_id = cred_id("RHQ", "DBS", None)
+        t0 = time.monotonic()
+        hub.send(revoked(person, dbs_id, "DBS", "RHQ", datetime.now(UTC), "SuspectNoLongerValid"))
+        while (answer := hub.clearance(url, person, "RCU", start, end))["cleared"]:
+            assert time.monotonic() - t0 < 5, "revocation never reached B"
+        latency = time.monotonic() - t0
+        print(f"revocation at A -> B's clearance: {latency * 1000:.0f} ms")
+        assert latency < 1.0, f"revocation took {latency:.3f}s to reach B"
+        assert answer["reasons"] == ["REVOKED"]
+
+        def changed_events() -> list[Envelope] | None:
+            return [e for e in hub.events(hub.names.events("passport")) if e.type.endswith("ClearanceChanged")] or None
+
+        changed = wait_for(changed_events, what="ClearanceChanged")
+        assert sorted(e.data["trust"]["ods_code"] for e in changed) == ["RCU", "RHQ"]  # RFR never relied on it
+        assert {e.data["revocation_reason"] for e in changed} == {"SuspectNoLongerValid"}
+
+        # refusals: no caller headers, asking about another trust, unknown trust
+        r = httpx.get(f"{url}/passport/{person}/clearance", params=NURSE, timeout=5)
+        assert r.status_code == 400 and r.json()["code"] == "caller_unidentified"
+        r = httpx.get(f"{url}/passport/{person}/clearance", params={**NURSE, "trust": "RHQ"},
+                      headers=hub.caller("RCU"), timeout=5)  # fmt: skip
+        assert r.status_code == 403
+
+        # FHIR: B sees every qualification but none of A's evidence; A sees its own
+        r = httpx.get(f"{url}/passport/{person}/fhir", headers=hub.caller("RCU"), timeout=5)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
+        bundle = Bundle.model_validate(r.json())
+        practitioner = bundle.entry[0].resource
+        assert len(practitioner.qualification) == 10
+        assert "evidence.rhq" not in r.text and "checks.rhq" not in r.text
+        own = httpx.get(f"{url}/passport/{person}/fhir", headers=hub.caller("RHQ"), timeout=5)
+        assert "evidence.rhq" in own.text and "checks.rhq" in own.text
+
+    audit = [json.loads(r.value) for r in read_topic(hub.bootstrap, hub.names.audit, at_least=6)]
+    mine = [a for a in audit if a["person"] == person]
+    assert {a["trust"] for a in mine} >= {"RHQ", "RCU", "RFR"}
+    assert all(a["user"] == "rota-manager-1" and a["purpose"] == PURPOSE for a in mine if a["trust"])
+    assert any(a["status"] == 400 and a["outcome"] == "refused: caller_unidentified" for a in mine)
+    assert {a["resource"] for a in mine} == {"clearance", "fhir"}
+
+
+def test_training_expiry_flips_clearance_at_the_instant_and_emits_once_across_restart(hub: PassportHub) -> None:
+    now = datetime.now(UTC)
+    person = "p-nurse-expiry"
+    fire = cred_id("RHQ", "CSTF_TRAINING", "FIRE_SAFETY")
+    expires = (now + timedelta(seconds=25)).replace(microsecond=0)
+    events = [e for e in nurse_passport(person, "RHQ", now) if e.data["credential_id"] != fire]
+    events.append(issued(person, fire, "CSTF_TRAINING", "RHQ", now - timedelta(days=300), expires,
+                         subject="FIRE_SAFETY", level=1))  # fmt: skip
+    hub.send(*events)
+    start = expires - timedelta(hours=12)
+    passport_topic = hub.names.events("passport")
+    with hub.worker("first") as url:
+        wait_for(lambda: hub.clearance(url, person, "RHQ", start, expires - timedelta(milliseconds=1))["cleared"],
+                 what="cleared for a shift ending just before the expiry")  # fmt: skip
+        ends_at_expiry = hub.clearance(url, person, "RHQ", start, expires)
+        assert ends_at_expiry["reasons"] == ["EXPIRES_DURING_SHIFT"]
+        after = hub.clearance(url, person, "RHQ", expires, expires + timedelta(hours=8))
+        assert after["reasons"] == ["EXPIRED"]
+
+        def expired() -> list[Envelope] | None:
+            got = [e for e in hub.events(passport_topic) if e.type.endswith("CredentialExpired")]
+            return got or None
+
+        [exp] = wait_for(expired, timeout=60, what="CredentialExpired from the timer")
+        lag = (exp.data["detected_at"] - exp.data["expired_at"]).total_seconds()
+        assert exp.data["expired_at"] == expires and 0 <= lag < 3, lag  # driven by the timer, no input event came
+        answers = [hub.clearance(url, person, t, start, expires - timedelta(seconds=1)) for t in ("RHQ", "RCU", "RFR")]
+    before_restart = hub.events(passport_topic)
+    with hub.worker("second") as url:
+        time.sleep(6)  # several timer intervals: nothing is due any more
+        again = [hub.clearance(url, person, t, start, expires - timedelta(seconds=1)) for t in ("RHQ", "RCU", "RFR")]
+    assert again == answers
+    everything = hub.events(passport_topic)
+    assert len(everything) == len(before_restart)
+    ids = Counter(e.id for e in everything)
+    assert max(ids.values()) == 1, "an event was emitted twice"
+    kinds = Counter(e.type.rsplit(".", 1)[-1] for e in everything if e.data.get("credential_id") == fire)
+    assert kinds["CredentialExpiring"] == 1 and kinds["CredentialExpired"] == 1
+    changed = sorted(e.data["trust"]["ods_code"] for e in everything if e.type.endswith("ClearanceChanged"))
+    assert changed == ["RCU", "RFR", "RHQ"]  # the course counted at all three (RFR accepts RHQ's training)
+
+
+def test_worker_stopped_mid_stream_resumes_with_identical_answers_and_no_duplicates(hub: PassportHub) -> None:
+    now = datetime.now(UTC)
+    people = [f"p-restart-{i:02d}" for i in range(24)]
+    stream: list[Envelope] = []
+    for i, person in enumerate(people):
+        stream += nurse_passport(person, ("RHQ", "RCU")[i % 2], now)
+        if i % 3 == 0:
+            stream.append(revoked(person, cred_id(("RHQ", "RCU")[i % 2], "DBS", None), "DBS", ("RHQ", "RCU")[i % 2],
+                                  now - timedelta(days=1)))  # fmt: skip
+        if i % 4 == 0:
+            cid = cred_id(("RHQ", "RCU")[i % 2], "OCCUPATIONAL_HEALTH", None)
+            stream.append(verified(person, cid, "OCCUPATIONAL_HEALTH", "RCU", now - timedelta(hours=1), "VAL_FAIL"))
+    half = len(stream) // 2
+    start, end = _shift()
+    with hub.worker("first"):
+        hub.send(*stream[:half])
+        time.sleep(1.0)
+        hub.send(*stream[half:])  # the worker is stopped while these are still being processed
+    with hub.worker("second") as url:
+        policies = load_policies([POLICIES])
+        expected: dict[str, object] = {}
+        for env in stream:
+            person = env.data["person_id"]
+            expected[person] = apply(expected.get(person), env, person=person, now=now)  # type: ignore[arg-type]
+
+        def all_caught_up() -> bool:
+            return all(hub.clearance(url, p, "RCU", start, end).get("passport_version") == expected[p].version
+                       for p in people)  # type: ignore[attr-defined]  # fmt: skip
+
+        wait_for(all_caught_up, timeout=90, what="every passport at its final version")
+        for person in people:
+            for trust in ("RHQ", "RCU", "RFR"):
+                got = hub.clearance(url, person, trust, start, end)
+                want = clearance(expected[person], policies.trusts[trust], start=start, end=end,  # type: ignore[arg-type]
+                                 **NURSE).as_dict()  # fmt: skip
+                assert {k: got[k] for k in ("cleared", "reasons")} == {k: want[k] for k in ("cleared", "reasons")}
+        answers = {p: hub.clearance(url, p, "RCU", start, end) for p in people}
+    out = hub.events(hub.names.events("passport"), at_least=1)
+    # a third worker with an empty state folder rebuilds every passport from the changelog topic
+    with hub.worker("rebuilt", state="state-empty") as url:
+        t0 = time.monotonic()
+        wait_for(all_caught_up, timeout=90, what="passports rebuilt from the changelog")
+        print(f"rebuild from changelog: {time.monotonic() - t0:.1f} s")
+        assert {p: hub.clearance(url, p, "RCU", start, end) for p in people} == answers
+    assert len(hub.events(hub.names.events("passport"))) == len(out)  # rebuilding emits nothing
+    updates = [e for e in out if e.type.endswith("PassportUpdated")]
+    assert len(updates) == sum(p.version for p in expected.values())  # type: ignore[attr-defined]
+    assert max(Counter(e.id for e in out).values()) == 1, "an event was emitted twice"
+
+
+def _sign(claims: dict, key: ECKey, kid: str) -> str:
+    return jws.serialize_compact({"alg": "ES256", "typ": "vc+jwt", "kid": kid}, json.dumps(claims), key)
+
+
+def test_verifiable_credential_enters_through_the_api_and_tampered_or_unknown_never_does(
+    hub: PassportHub, tmp_path: Path
+) -> None:
+    key = ECKey.generate_key("P-256", auto_kid=True)
+    kid = key.kid
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    for f in POLICIES.glob("*.yaml"):
+        text = f.read_text()
+        if f.name == "RHQ.yaml":
+            text = text.split("vc_issuer:")[0] + "vc_issuer:\n  id: https://vc.sth.nhs.uk/issuer\n  keys:\n    - " + \
+                json.dumps(key.as_dict(private=False)) + "\n"  # fmt: skip
+        (policies / f.name).write_text(text)
+    now = datetime.now(UTC)
+    claims = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential", "NHSStaffPassportCredential"],
+        "id": "urn:uuid:6a1c7d2e-0000-4000-8000-000000000001", "issuer": "https://vc.sth.nhs.uk/issuer",
+        "validFrom": (now - timedelta(days=10)).isoformat(), "validUntil": (now + timedelta(days=700)).isoformat(),
+        "credentialSubject": {"id": "urn:rosterhub:nmc:71A2998E", "credentialType": "DBS",
+                              "attributes": {"dbs_level": "ENHANCED_BARRED"}},
+    }  # fmt: skip
+    good = _sign(claims, key, kid)
+    header, _payload, sig = good.split(".")
+    tampered = ".".join([header, _sign({**claims, "credentialSubject": {**claims["credentialSubject"],
+                                                                        "credentialType": "IDENTITY"}}, key, kid)
+                         .split(".")[1], sig])  # fmt: skip
+    stranger = _sign({**claims, "issuer": "https://vc.example.org/issuer"}, key, kid)
+    person = "p-vc-holder"
+    start, end = _shift()
+    with hub.worker(ROSTERHUB_PASSPORT_POLICY_DIR=str(policies)) as url:
+
+        def post(body):
+            return httpx.post(
+                f"{url}/passport/credentials/vc",
+                content=body,
+                headers={**hub.caller("RHQ"), "content-type": "application/vc+jwt"},
+                timeout=10,
+            )
+
+        bad = post(tampered)
+        assert (bad.status_code, bad.json()["reason"]) == (422, "BAD_SIGNATURE")
+        unknown = post(json.dumps({"jwt": stranger}))
+        assert (unknown.status_code, unknown.json()["reason"]) == (422, "UNKNOWN_ISSUER")
+        ok = post(good)
+        assert ok.status_code == 202, ok.text
+        credential_id = ok.json()["credential_id"]
+
+        # identity resolution's part (tests/integration/test_passport_end_to_end.py runs the real one):
+        # the credential events on events.credential, re-keyed by the resolved person onto passport-in
+        records = read_topic(hub.bootstrap, hub.names.events("credential"), at_least=2)
+        envs = [decode_record(r.value, r.headers, hub.codec) for r in records]
+        assert [e.data["credential_id"] for e in envs] == [credential_id, credential_id]  # the rejected ones: nothing
+        assert envs[1].data["method"] == "VERIFIABLE_CREDENTIAL"
+        assert headers_dict(records[0].headers)["ce_localworker"] == b"vc:RHQ:nmc-71A2998E"
+        for env in envs:
+            env.data["person_id"] = person
+        hub.send(*envs)
+
+        def dbs_met() -> bool:
+            got = hub.clearance(url, person, "RCU", start, end)
+            return any(r["requirement"].startswith("DBS") and r["met"] for r in got["requirements"])
+
+        wait_for(dbs_met, what="the VC's DBS counting at RCU")
+        fhir = httpx.get(f"{url}/passport/{person}/fhir", headers=hub.caller("RHQ"), timeout=5).json()
+        results = [e["resource"] for e in fhir["entry"] if e["resource"]["resourceType"] == "VerificationResult"]
+        assert results[0]["validationProcess"][0]["coding"][0]["code"] == "VERIFIABLE_CREDENTIAL"
+
+
+def test_requests_are_routed_to_the_worker_that_owns_the_person(hub: PassportHub) -> None:
+    now = datetime.now(UTC)
+    people = [f"p-routed-{i}" for i in range(12)]
+    for person in people:
+        hub.send(*nurse_passport(person, "RHQ", now))
+    start, end = _shift()
+    with ExitStack() as stack:
+        first = stack.enter_context(hub.worker("one", state="state-one"))
+        second = stack.enter_context(hub.worker("two", state="state-two"))
+
+        def both_answer_everyone() -> bool:
+            return all(hub.clearance(u, p, "RCU", start, end)["cleared"] for u in (first, second) for p in people)
+
+        wait_for(both_answer_everyone, timeout=120, what="both workers answering for every person")
+    served = {a["served_by"] for a in (json.loads(r.value) for r in read_topic(hub.bootstrap, hub.names.audit,
+                                                                                 at_least=48))}  # fmt: skip
+    assert len(served) == 2, "each worker answered for the people it owns"

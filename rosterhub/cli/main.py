@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from rosterhub.cli import config_cmd, hub_cmd, kafka_cmd, mapping_cmd, passport_cmd, schemas_cmd
+from rosterhub.cli import config_cmd, explain_cmd, hub_cmd, kafka_cmd, mapping_cmd, passport_cmd, schemas_cmd
 
 app = typer.Typer(
     name="rosterhub",
@@ -23,6 +23,7 @@ app.add_typer(mapping_cmd.app, name="mapping", help="Check mapping files; map a 
 app.add_typer(schemas_cmd.app, name="schemas", help="Event schemas: list, generate models/docs, check compatibility.")
 app.add_typer(passport_cmd.app, name="passport", help="Trust policies and clearance of the credential passport.")
 hub_cmd.register(app)
+explain_cmd.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,390 @@
+"""Booking policies as configuration: the numbers and switches each booking rule reads.
+
+One YAML file per collaborative (``policies/booking/collaborative.yaml``) and one per
+trust (``policies/booking/RHQ.yaml``) that ``extends`` it. A trust file overrides the
+collaborative key by key, to any depth (``working_time.reference_weeks`` alone);
+lists replace rather than add, so a trust can *narrow* the approved frameworks.
+
+Every file is validated on its own (so an error names the file that holds the bad key)
+and the merged result again, when the worker starts: a typo in a rate card must stop the
+worker, not silently reject every agency booking. Nothing a trust may vary is a constant
+of the rule code; the defaults below are the national ones from docs/booking.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rosterhub.errors import ConfigError
+from rosterhub.events.codes import GRADES
+from rosterhub.events.models.common import StaffGroup
+
+__all__ = [
+    "RULE_IDS",
+    "AgencyPolicy",
+    "BookingPolicies",
+    "BookingPolicy",
+    "GradePolicy",
+    "GradeTolerance",
+    "JuniorDoctorsPolicy",
+    "MoonlightingPolicy",
+    "NightPeriod",
+    "RunLimit",
+    "WeekendLimit",
+    "WorkingTimePolicy",
+    "load_booking_policies",
+]
+
+#: Every booking rule, in the fixed order :func:`rosterhub.streams.booking.rules.evaluate` runs them
+#: (docs/booking.md explains the order). A policy's ``rules`` map switches them on and off by these ids.
+RULE_IDS: tuple[str, ...] = (
+    "shift_open",
+    "shift_visible",
+    "passport_clearance",
+    "no_overlap",
+    "wtr_daily_rest",
+    "wtr_weekly_rest",
+    "wtr_weekly_average",
+    "wtr_night_average",
+    "jd_shift_length",
+    "jd_72h_in_7_days",
+    "jd_consecutive_long_shifts",
+    "jd_consecutive_nights",
+    "jd_consecutive_shifts",
+    "jd_weekends",
+    "grade_match",
+    "agency_staff_group",
+    "agency_framework",
+    "agency_price_cap",
+    "moonlighting",
+)
+#: Rules no policy may switch off: without them a decision would mean nothing.
+ALWAYS_ON = frozenset({"shift_open"})
+
+_ODS = re.compile(r"^[A-Z0-9]{3,5}$")
+_TRAINING_GRADES = ["FY1", "FY2", "CT1_2", "ST3_5", "ST6_8"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _known_grade(value: str) -> str:
+    if not GRADES.accepts(value):
+        raise ValueError(f"unknown grade {value!r} (see docs/events.md, or use X-<ODS>-<CODE>)")
+    return value
+
+
+class NightPeriod(_Model):
+    """Night time in local wall-clock hours, and how much of a shift must fall in it.
+
+    WTR regulation 2: night time is a period of at least 7 hours that includes midnight to
+    05:00 (default 23:00-06:00); a *night shift* has at least ``min_hours`` (3) of its
+    working time in it, which is also the 2016 junior doctors' contract definition.
+    """
+
+    start: time = time(23, 0)
+    end: time = time(6, 0)
+    min_hours: float = Field(default=3, gt=0, le=24)
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _quoted(cls, v: Any) -> Any:
+        if isinstance(v, int):  # YAML 1.1 reads an unquoted 23:00 as the base-60 number 1380
+            raise ValueError('write times quoted, e.g. "23:00" (unquoted, YAML reads 23:00 as a number)')
+        return v
+
+    @model_validator(mode="after")
+    def _wtr_night_time(self) -> NightPeriod:
+        start_min = self.start.hour * 60 + self.start.minute
+        end_min = self.end.hour * 60 + self.end.minute
+        length = (end_min - start_min) % (24 * 60)
+        covers = (start_min >= end_min or start_min == 0) and end_min >= 5 * 60
+        if length < 7 * 60 or not covers:
+            raise ValueError("night time must be at least 7 hours and include midnight to 05:00 (WTR regulation 2)")
+        return self
+
+
+class WorkingTimePolicy(_Model):
+    """Working Time Regulations 1998 limits. Weeks start Monday 00:00 local (WTR reg. 11(6))."""
+
+    daily_rest_hours: float = Field(default=11, ge=0, description="Minimum rest between two shifts.")
+    weekly_rest_hours: float = Field(default=24, ge=0, description="Uninterrupted rest in each Monday-Sunday week.")
+    fortnightly_rest_hours: float = Field(default=48, ge=0, description="Alternative: rest in each fortnight.")
+    allow_fortnightly_rest: bool = Field(default=True, description="Whether the fortnightly alternative counts.")
+    fortnight_anchor: date = Field(default=date(2024, 1, 1), description="A Monday on which fortnights start.")
+    average_weekly_hours: float = Field(default=48, gt=0, description="Limit on the average week (opt-out allowed).")
+    reference_weeks: int = Field(default=17, ge=1, le=52, description="Reference period, rolling, in weeks.")
+    night_average_hours: float = Field(default=8, gt=0, description="Night workers' average per 24 h (no opt-out).")
+    night_worker_min_nights: int = Field(
+        default=1, ge=1, description="Night shifts within the reference period that make a person a night worker."
+    )
+
+    @field_validator("fortnight_anchor")
+    @classmethod
+    def _monday(cls, v: date) -> date:
+        if v.weekday() != 0:
+            raise ValueError(f"{v.isoformat()} is not a Monday")
+        return v
+
+
+class RunLimit(_Model):
+    """At most ``max`` shifts of a kind on consecutive days; ``rest_hours`` off after a run of ``rest_after``."""
+
+    max: int = Field(ge=1)
+    rest_hours: float = Field(ge=0)
+    rest_after: int | None = Field(default=None, ge=1, description="Run length that needs the rest (default: max).")
+
+    @property
+    def rest_from(self) -> int:
+        return self.rest_after or self.max
+
+
+class WeekendLimit(_Model):
+    """At most ``max`` weekends worked in any ``in_`` consecutive weekends (YAML key ``in``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    max: int = Field(default=1, ge=0)
+    in_: int = Field(default=2, ge=1, alias="in")
+
+    @model_validator(mode="after")
+    def _sensible(self) -> WeekendLimit:
+        if self.max >= self.in_:
+            raise ValueError(f"max ({self.max}) must be smaller than in ({self.in_}), or the limit never applies")
+        return self
+
+
+class JuniorDoctorsPolicy(_Model):
+    """2016 terms and conditions for doctors in training (England): rota limits, by the person's grade."""
+
+    training_grades: list[str] = Field(default_factory=lambda: list(_TRAINING_GRADES))
+    max_hours_in_7_days: float = Field(default=72, gt=0)
+    max_shift_hours: float = Field(default=13, gt=0)
+    long_shift_over_hours: float = Field(default=10, gt=0)
+    consecutive_long_shifts: RunLimit = RunLimit(max=5, rest_hours=48)
+    consecutive_nights: RunLimit = RunLimit(max=4, rest_hours=46)
+    consecutive_shifts: RunLimit = RunLimit(max=8, rest_hours=48)
+    weekends: WeekendLimit = WeekendLimit()
+
+    @field_validator("training_grades")
+    @classmethod
+    def _grades(cls, v: list[str]) -> list[str]:
+        return [_known_grade(g) for g in v]
+
+
+class GradeTolerance(_Model):
+    """How many grades above (``up``) or below (``down``) their own a worker may book."""
+
+    up: int = Field(default=0, ge=0, le=2)
+    down: int = Field(default=0, ge=0, le=2)
+
+
+class GradePolicy(_Model):
+    default: GradeTolerance = GradeTolerance()
+    staff_groups: dict[StaffGroup, GradeTolerance] = Field(default_factory=dict)
+    local: dict[str, str] = Field(default_factory=dict, description="Trust-local grade -> national grade it ranks as.")
+
+    @field_validator("local")
+    @classmethod
+    def _local(cls, v: dict[str, str]) -> dict[str, str]:
+        for local, national in v.items():
+            _known_grade(local)
+            if national not in GRADES.codes:
+                raise ValueError(f"{local} must rank as a national grade, not {national!r}")
+        return v
+
+    def tolerance(self, staff_group: str) -> GradeTolerance:
+        return self.staff_groups.get(StaffGroup(staff_group), self.default)
+
+
+class AgencyPolicy(_Model):
+    """NHS agency rules: price cap over a rate card, approved frameworks, release tiers, break glass."""
+
+    cap_uplift_percent: Decimal = Field(default=Decimal(55), ge=0, description="Cap = basic pay x (1 + this/100).")
+    rate_card: dict[str, Decimal] = Field(default_factory=dict, description="Grade -> basic pay, GBP per hour.")
+    approved_frameworks: list[str] = Field(default_factory=list)
+    tiers: dict[str, int] = Field(default_factory=dict, description="Agency id -> release tier it sees (1-3).")
+    default_tier: int = Field(default=3, ge=1, le=3, description="Tier of an agency not listed in tiers.")
+    break_glass_allowed: bool = False
+    bank_only_staff_groups: list[StaffGroup] = Field(
+        default_factory=lambda: [StaffGroup.ADMIN_CLERICAL, StaffGroup.ESTATES_ANCILLARY]
+    )
+
+    @field_validator("rate_card")
+    @classmethod
+    def _rates(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
+        for grade, rate in v.items():
+            _known_grade(grade)
+            if rate <= 0:
+                raise ValueError(f"basic pay for {grade} must be positive, got {rate}")
+        return v
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = {a: t for a, t in v.items() if t not in {1, 2, 3}}
+        if bad:
+            raise ValueError(f"agency tiers are 1, 2 or 3, got {bad}")
+        return v
+
+    def cap(self, grade: str) -> Decimal | None:
+        basic = self.rate_card.get(grade)
+        return None if basic is None else (basic * (1 + self.cap_uplift_percent / 100)).quantize(Decimal("0.01"))
+
+
+class MoonlightingPolicy(_Model):
+    ban: bool = Field(default=False, description="Refuse agency bookings of people employed by a member trust.")
+
+
+class _Sections(_Model):
+    name: str | None = None
+    rules: dict[str, bool] = Field(default_factory=dict, description="Rule id -> enabled (default: all enabled).")
+    night: NightPeriod = NightPeriod()
+    working_time: WorkingTimePolicy = WorkingTimePolicy()
+    junior_doctors: JuniorDoctorsPolicy = JuniorDoctorsPolicy()
+    grades: GradePolicy = GradePolicy()
+    agency: AgencyPolicy = AgencyPolicy()
+    moonlighting: MoonlightingPolicy = MoonlightingPolicy()
+
+    @field_validator("rules")
+    @classmethod
+    def _rule_ids(cls, v: dict[str, bool]) -> dict[str, bool]:
+        unknown = sorted(set(v) - set(RULE_IDS))
+        if unknown:
+            raise ValueError(f"unknown rule(s) {unknown}; known: {', '.join(RULE_IDS)}")
+        locked = sorted(r for r in ALWAYS_ON if v.get(r) is False)
+        if locked:
+            raise ValueError(f"{', '.join(locked)} cannot be disabled")
+        return v
+
+
+class _CollaborativeFile(_Sections):
+    kind: Literal["collaborative"]
+    id: str
+    members: list[str] = Field(default_factory=list)
+
+    @field_validator("members")
+    @classmethod
+    def _ods(cls, v: list[str]) -> list[str]:
+        bad = [m for m in v if not _ODS.match(m)]
+        if bad:
+            raise ValueError(f"members must be ODS codes, got {bad}")
+        return v
+
+
+class _TrustFile(_Sections):
+    kind: Literal["trust"] = "trust"
+    trust: str
+    extends: str | None = None
+
+    @field_validator("trust")
+    @classmethod
+    def _ods(cls, v: str) -> str:
+        if not _ODS.match(v):
+            raise ValueError(f"trust must be an ODS code (3-5 upper-case characters), got {v!r}")
+        return v
+
+
+class BookingPolicy(_Sections):
+    """One trust's effective booking policy: its file merged over its collaborative's."""
+
+    trust: str
+    collaborative: str | None = None
+    members: tuple[str, ...] = Field(default=(), description="ODS codes of the collaborative's member trusts.")
+    fingerprint: str = ""
+
+    def enabled(self, rule_id: str) -> bool:
+        return self.rules.get(rule_id, True)
+
+
+@dataclass(frozen=True)
+class BookingPolicies:
+    """Every trust's effective policy, by ODS code."""
+
+    trusts: Mapping[str, BookingPolicy]
+
+    def get(self, trust: str) -> BookingPolicy | None:
+        return self.trusts.get(trust)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read booking policy file: {exc}", file=str(path)) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError("a booking policy file is a mapping with kind: trust or kind: collaborative", file=str(path))
+    return raw
+
+
+def _validate(model: type[_Model], raw: Mapping[str, Any], path: Path | str) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"] if p != "[key]") or None
+        raise ConfigError(f"invalid booking policy: {first['msg']}", file=str(path), key=key,
+                          errors=exc.error_count()) from exc  # fmt: skip
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` over ``base``, mappings merged key by key; lists, scalars and an empty ``{}`` replace."""
+    out = dict(base)
+    for key, value in override.items():
+        old = out.get(key)
+        merge = isinstance(old, Mapping) and isinstance(value, Mapping) and value
+        out[key] = _deep_merge(old, value) if merge else value
+    return out
+
+
+_FILE_ONLY = {"kind", "id", "extends", "members", "name"}
+
+
+def load_booking_policies(paths: Iterable[Path]) -> BookingPolicies:
+    """Load ``*.yaml`` files (or directories of them) into validated, merged per-trust policies."""
+    files: list[Path] = []
+    for p in paths:
+        files += sorted([*p.glob("*.yaml"), *p.glob("*.yml")]) if p.is_dir() else [p]
+    raws = [(f, _read(f)) for f in files]
+    collaboratives: dict[str, tuple[Path, dict[str, Any], _CollaborativeFile]] = {}
+    for f, raw in raws:
+        if raw.get("kind") == "collaborative":
+            parsed = _validate(_CollaborativeFile, raw, f)
+            if parsed.id in collaboratives:
+                raise ConfigError(f"two files for collaborative {parsed.id}", file=str(f), key="id")
+            collaboratives[parsed.id] = (f, raw, parsed)
+    trusts: dict[str, BookingPolicy] = {}
+    for f, raw in raws:
+        if raw.get("kind") == "collaborative":
+            continue
+        own: _TrustFile = _validate(_TrustFile, raw, f)
+        if own.trust in trusts:
+            raise ConfigError(f"two booking policy files for trust {own.trust}", file=str(f), key="trust")
+        base: dict[str, Any] = {}
+        members: tuple[str, ...] = ()
+        where = str(f)
+        if own.extends is not None:
+            if own.extends not in collaboratives:
+                raise ConfigError(f"extends unknown collaborative {own.extends!r}", file=str(f), key="extends")
+            cfile, craw, collab = collaboratives[own.extends]
+            if own.trust not in collab.members:
+                raise ConfigError(f"{own.trust} is not listed in members of {collab.id} ({cfile})", file=str(f),
+                                  key="trust")  # fmt: skip
+            base, members = {k: v for k, v in craw.items() if k not in _FILE_ONLY}, tuple(collab.members)
+            where = f"{f} (merged over {cfile})"
+        merged = _deep_merge(base, {k: v for k, v in raw.items() if k not in _FILE_ONLY - {"name"}})
+        digest = hashlib.sha256(yaml.safe_dump(merged, sort_keys=True).encode()).hexdigest()[:12]
+        merged |= {"trust": own.trust, "collaborative": own.extends, "members": members, "fingerprint": digest}
+        trusts[own.trust] = _validate(BookingPolicy, merged, where)
+    return BookingPolicies(trusts)

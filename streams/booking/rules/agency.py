@@ -1,0 +1,111 @@
+"""NHS agency rules, for bookings that engage the worker through an agency.
+
+Bank and substantive bookings are exempt: each rule passes for them with a sentence
+saying so.
+
+- ``agency_staff_group``: admin & clerical and estates & ancillary shifts (the policy's
+  ``bank_only_staff_groups``) go to bank or substantive staff only. Break glass does not
+  lift this one.
+- ``agency_framework``: the agency supplies under one of the host trust's approved
+  frameworks.
+- ``agency_price_cap``: the agency's all-in hourly charge is at most the cap: basic pay
+  for the *shift's* grade from the trust's rate card, plus 55% (``cap_uplift_percent``).
+  A grade missing from the rate card fails: the cap cannot be shown to hold.
+
+Break glass (a trust overriding the framework or the cap for patient safety) passes the
+rule only when the policy allows it and the request names an authoriser; the pass then
+carries ``AGENCY_BREAK_GLASS`` and the authoriser, so reports count and attribute it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rosterhub.events.models.common import MembershipType
+from rosterhub.streams.booking.rules.context import RuleContext
+from rosterhub.streams.booking.rules.result import RuleResult, fail, note, ok
+
+__all__ = ["CODES", "agency_framework", "agency_price_cap", "agency_staff_group"]
+
+CODES: dict[str, str] = {
+    "AGENCY_BANK_ONLY_STAFF_GROUP": "admin & clerical and estates & ancillary shifts go to bank or substantive staff",
+    "AGENCY_FRAMEWORK_NOT_APPROVED": "the agency's framework is not approved by the host trust (or none was given)",
+    "AGENCY_PRICE_CAP_EXCEEDED": "the agency's hourly charge is above basic pay for the grade + 55%",
+    "AGENCY_RATE_UNKNOWN": "an agency booking without the agency's hourly charge",
+    "AGENCY_NO_RATE_CARD": "the host trust's rate card has no basic pay for the shift's grade",
+    "AGENCY_BREAK_GLASS": "(pass) framework or cap overridden by break glass, with the named authoriser",
+    "AGENCY_BREAK_GLASS_NOT_ALLOWED": "break glass was invoked but the host trust's policy does not allow it",
+    "AGENCY_BREAK_GLASS_NO_AUTHORISER": "break glass was invoked without naming who authorised it",
+}
+
+
+def _exempt(ctx: RuleContext) -> str | None:
+    membership = ctx.request.membership
+    if membership == MembershipType.AGENCY:
+        return None
+    return f"{membership} booking: the agency rules do not apply (bank and substantive staff are exempt)"
+
+
+def agency_staff_group(ctx: RuleContext) -> RuleResult:
+    """Admin & clerical and estates & ancillary shifts are not filled by agency."""
+    rule = "agency_staff_group"
+    if skip := _exempt(ctx):
+        return ok(rule, skip)
+    group = ctx.shift.staff_group
+    if group in ctx.policy.agency.bank_only_staff_groups:
+        text = f"{group} shifts at {ctx.shift.trust} go to bank or substantive staff only"
+        return fail(rule, "AGENCY_BANK_ONLY_STAFF_GROUP", text)
+    return ok(rule, f"{group} shifts may be filled by agency")
+
+
+def agency_framework(ctx: RuleContext) -> RuleResult:
+    """The agency supplies under a framework the host trust approved (or break glass)."""
+    rule, req = "agency_framework", ctx.request
+    if skip := _exempt(ctx):
+        return ok(rule, skip)
+    approved = ctx.policy.agency.approved_frameworks
+    if req.framework and req.framework in approved:
+        return ok(rule, f"{req.agency} supplies under {req.framework}, approved by {ctx.shift.trust}")
+    problem = (
+        f"{req.agency} supplies under {req.framework or 'no framework'}, not approved by {ctx.shift.trust} "
+        f"(approved: {', '.join(approved) or 'none'})"
+    )
+    if req.break_glass:
+        return _break_glass(ctx, rule, problem)
+    return fail(rule, "AGENCY_FRAMEWORK_NOT_APPROVED", problem)
+
+
+def agency_price_cap(ctx: RuleContext) -> RuleResult:
+    """The agency's hourly charge is within basic pay for the shift's grade + 55% (or break glass)."""
+    rule, req, policy = "agency_price_cap", ctx.request, ctx.policy.agency
+    if skip := _exempt(ctx):
+        return ok(rule, skip)
+    grade = ctx.shift.grade
+    cap = policy.cap(grade)
+    if cap is None:
+        return fail(rule, "AGENCY_NO_RATE_CARD", f"{ctx.shift.trust}'s rate card has no basic pay for {grade}")
+    if req.charge_rate is None:
+        return fail(rule, "AGENCY_RATE_UNKNOWN", f"{req.agency} gave no hourly charge; the cap is {_gbp(cap)}/h")
+    basic = policy.rate_card[grade]
+    cap_text = f"the cap {_gbp(cap)}/h ({grade} basic {_gbp(basic)}/h + {policy.cap_uplift_percent.normalize():f}%)"
+    if req.charge_rate <= cap:
+        return ok(rule, f"{_gbp(req.charge_rate)}/h is within {cap_text}")
+    problem = f"{_gbp(req.charge_rate)}/h is {_gbp(req.charge_rate - cap)} over {cap_text}"
+    if req.break_glass:
+        return _break_glass(ctx, rule, problem)
+    return fail(rule, "AGENCY_PRICE_CAP_EXCEEDED", problem)
+
+
+def _break_glass(ctx: RuleContext, rule: str, problem: str) -> RuleResult:
+    who = ctx.request.break_glass_authoriser
+    if not ctx.policy.agency.break_glass_allowed:
+        return fail(
+            rule, "AGENCY_BREAK_GLASS_NOT_ALLOWED", f"break glass is not allowed at {ctx.shift.trust}: {problem}"
+        )
+    if not who:
+        return fail(rule, "AGENCY_BREAK_GLASS_NO_AUTHORISER", f"break glass without an authoriser: {problem}")
+    return note(rule, "AGENCY_BREAK_GLASS", f"break glass authorised by {who}: {problem}")
+
+
+def _gbp(amount: Decimal) -> str:
+    return f"£{amount.quantize(Decimal('0.01'))}"

@@ -1,0 +1,134 @@
+"""Everything a booking rule may look at, as one frozen value: :class:`RuleContext`.
+
+Rules are pure functions of a context, so a decision can be re-run (and explained) from
+the same inputs. Whoever builds the context (the booking agent, later) gathers the
+person's other confirmed bookings from *every* trust and platform, the passport's
+clearance and the host trust's effective policy; the rules never fetch anything.
+
+Instants are stored in UTC (aware datetimes in, converted on construction), so rules can
+subtract them safely; see :mod:`.clock` for why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from rosterhub.events.models.common import MembershipType, ReleaseTier, ShiftType, StaffGroup
+from rosterhub.streams.booking.policy import BookingPolicy
+from rosterhub.streams.booking.rules.clock import is_night, utc
+from rosterhub.streams.booking.rules.passport import Clearance
+
+__all__ = ["BookingRequest", "OtherBooking", "RuleContext", "ShiftSpec", "WorkInterval"]
+
+
+def _instants(obj: object, start: datetime, end: datetime, what: str) -> None:
+    s, e = utc(start), utc(end)
+    if e <= s:
+        raise ValueError(f"{what} ends ({e.isoformat()}) at or before it starts ({s.isoformat()})")
+    object.__setattr__(obj, "start", s)
+    object.__setattr__(obj, "end", e)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    """Who asks, and how they would be engaged for this shift."""
+
+    booking_id: str
+    person_id: str
+    membership: MembershipType  # how this booking engages them: BANK, SUBSTANTIVE or AGENCY
+    grade: str  # the worker's own canonical grade
+    staff_group: StaffGroup  # the worker's staff group
+    home_trust: str | None = None  # ODS code of the trust whose bank (or payroll) they belong to
+    substantive_employer: str | None = None  # ODS code of the trust employing them substantively, if any
+    agency: str | None = None  # agency id, for AGENCY engagements
+    framework: str | None = None  # framework the agency supplies under
+    charge_rate: Decimal | None = None  # GBP per hour the agency charges the trust (all-in)
+    break_glass: bool = False  # the trust invoked the break-glass clause for this booking
+    break_glass_authoriser: str | None = None  # who authorised it (recorded on the result)
+    wtr_opt_out: bool = False  # signed opt-out of the 48 h average week
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftSpec:
+    """The requested shift as the hub knows it (from ShiftPosted and the shift table)."""
+
+    shift_id: str
+    trust: str
+    staff_group: StaffGroup
+    grade: str
+    start: datetime
+    end: datetime
+    tier: ReleaseTier = ReleaseTier.OWN_BANK
+    rate: Decimal | None = None  # bank rate offered, GBP per hour
+    shift_type: ShiftType = ShiftType.OTHER
+    status: str = "open"  # the booking processor's shift status: open | filled | awaiting_shift
+    filled_by: str | None = None
+
+    def __post_init__(self) -> None:
+        _instants(self, self.start, self.end, f"shift {self.shift_id}")
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class OtherBooking:
+    """Another confirmed booking of the same person, at any trust, through any platform.
+
+    ``is_night`` may be given by whoever knows better; left ``None`` it is worked out from
+    the times with the host trust's night period.
+    """
+
+    booking_id: str
+    trust: str
+    start: datetime
+    end: datetime
+    is_night: bool | None = None
+
+    def __post_init__(self) -> None:
+        _instants(self, self.start, self.end, f"booking {self.booking_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkInterval:
+    """One shift in the person's timeline; ``new`` marks the one being decided."""
+
+    booking_id: str
+    trust: str
+    start: datetime
+    end: datetime
+    night: bool
+    new: bool
+
+    @property
+    def hours(self) -> float:
+        return (self.end - self.start).total_seconds() / 3600
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    request: BookingRequest
+    shift: ShiftSpec
+    policy: BookingPolicy
+    others: tuple[OtherBooking, ...] = field(default_factory=tuple)
+    clearance: Clearance | None = None  # None: the passport has not answered yet
+
+    @property
+    def new(self) -> WorkInterval:
+        s = self.shift
+        night = is_night(s.start, s.end, self.policy.night)
+        return WorkInterval(self.request.booking_id, s.trust, s.start, s.end, night, new=True)
+
+    def timeline(self) -> list[WorkInterval]:
+        """The person's shifts with this one, by start; their own re-sent booking of this id is left out."""
+        night = self.policy.night
+        items = [
+            WorkInterval(o.booking_id, o.trust, o.start, o.end,
+                         o.is_night if o.is_night is not None else is_night(o.start, o.end, night), new=False)
+            for o in self.others
+            if o.booking_id != self.request.booking_id
+        ]  # fmt: skip
+        return sorted([*items, self.new], key=lambda w: (w.start, w.end, w.booking_id))

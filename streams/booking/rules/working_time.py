@@ -1,0 +1,151 @@
+"""Working Time Regulations 1998, checked against every booking the hub knows of.
+
+Four rules, each a pure function of the context (numbers from ``policy.working_time``):
+
+- ``wtr_daily_rest``: at least 11 h between this shift and the person's other shifts
+  (the regulations' 11 h in each 24, as rotas apply it). Overlaps are ``no_overlap``'s.
+- ``wtr_weekly_rest``: 24 h uninterrupted rest in each week (Monday 00:00 to Monday 00:00
+  local, reg. 11(6)), or where allowed two 24 h or one 48 h rest in each fortnight
+  (fortnights counted from ``fortnight_anchor``). Only the weeks the shift touches count.
+- ``wtr_weekly_average``: at most 48 h a week on average over any rolling reference
+  period (17 weeks) touching the shift. A signed opt-out lifts the limit; when the
+  booking relies on it the pass carries ``WTR_OPTED_OUT`` so the reliance is on record.
+- ``wtr_night_average``: night workers at most 8 h per 24 h on average over the same
+  reference period, counting its days less one weekly rest day per week (reg. 6(5)):
+  8 h x 102 days = 816 h in 17 weeks. There is no opt-out from this limit. A person is a
+  night worker when the period holds at least ``night_worker_min_nights`` night shifts.
+
+The hub sees only bookings made through its platforms; hours worked elsewhere and not
+booked through the hub (a substantive rota not fed in) are invisible to these checks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rosterhub.streams.booking.rules.clock import add_local_days, fmt, fmt_h, hours, local_date, week_start
+from rosterhub.streams.booking.rules.context import RuleContext, WorkInterval
+from rosterhub.streams.booking.rules.result import RuleResult, fail, note, ok
+from rosterhub.streams.booking.rules.windows import free_gaps, merge, windows
+
+__all__ = ["CODES", "wtr_daily_rest", "wtr_night_average", "wtr_weekly_average", "wtr_weekly_rest"]
+
+CODES: dict[str, str] = {
+    "WTR_DAILY_REST": "less than the minimum rest (11 h) between this shift and another booking",
+    "WTR_WEEKLY_REST": "no 24 h rest in a week the shift touches (nor 48 h, or two 24 h, in its fortnight)",
+    "WTR_WEEKLY_AVERAGE": "average week over the reference period above the limit (48 h) without an opt-out",
+    "WTR_OPTED_OUT": "(pass) the average week is above the limit and the person's opt-out is relied on",
+    "WTR_NIGHT_AVERAGE": "a night worker's average above 8 h per 24 h over the reference period (no opt-out)",
+}
+
+
+def wtr_daily_rest(ctx: RuleContext) -> RuleResult:
+    """At least ``daily_rest_hours`` between this shift and the nearest booking either side."""
+    rule, minimum = "wtr_daily_rest", ctx.policy.working_time.daily_rest_hours
+    new = ctx.new
+    gaps: list[tuple[timedelta, str]] = []
+    for other in ctx.timeline():
+        if other.new:
+            continue
+        if other.end <= new.start:
+            gap = new.start - other.end
+            gaps.append((gap, f"booking {other.booking_id} ending {fmt(other.end)} and this shift starting "
+                              f"{fmt(new.start)}"))  # fmt: skip
+        elif other.start >= new.end:
+            gap = other.start - new.end
+            gaps.append((gap, f"this shift ending {fmt(new.end)} and booking {other.booking_id} starting "
+                              f"{fmt(other.start)}"))  # fmt: skip
+    if not gaps:
+        return ok(rule, "no other booking either side")
+    gap, between = min(gaps, key=lambda g: g[0])
+    text = f"{fmt_h(hours(gap))} rest between {between} (minimum {fmt_h(minimum)})"
+    return fail(rule, "WTR_DAILY_REST", text) if gap < timedelta(hours=minimum) else ok(rule, text)
+
+
+def wtr_weekly_rest(ctx: RuleContext) -> RuleResult:
+    """24 h uninterrupted rest in each week the shift touches, or the fortnightly alternative."""
+    rule, wt = "wtr_weekly_rest", ctx.policy.working_time
+    new, busy = ctx.new, merge(ctx.timeline())
+    weekly = timedelta(hours=wt.weekly_rest_hours)
+    short = []
+    shortest: tuple[timedelta, str] | None = None
+    for w0 in _periods(week_start(new.start), new, 7):
+        w1 = add_local_days(w0, 7)
+        longest = max((e - s for s, e in free_gaps(busy, w0, w1)), default=timedelta(0))
+        if shortest is None or longest < shortest[0]:
+            shortest = (longest, fmt(w0))
+        if longest < weekly:
+            short.append(f"longest rest in the week from {fmt(w0)} is {fmt_h(hours(longest))}")
+    assert shortest is not None  # the shift touches at least one week
+    if not short:
+        return ok(rule, f"longest rest in the week from {shortest[1]} is {fmt_h(hours(shortest[0]))} "
+                        f"(minimum {fmt_h(wt.weekly_rest_hours)})")  # fmt: skip
+    minimum = f"minimum {fmt_h(wt.weekly_rest_hours)}"
+    if not wt.allow_fortnightly_rest:
+        return fail(rule, "WTR_WEEKLY_REST", f"{'; '.join(short)} ({minimum})")
+    fortnight_fails = []
+    for f0 in _fortnights(ctx, new):
+        f1 = add_local_days(f0, 14)
+        rests = [e - s for s, e in free_gaps(busy, f0, f1)]
+        longest = max(rests, default=timedelta(0))
+        if longest < timedelta(hours=wt.fortnightly_rest_hours) and sum(r >= weekly for r in rests) < 2:
+            fortnight_fails.append(f"longest rest in the fortnight from {fmt(f0)} is {fmt_h(hours(longest))}")
+    if fortnight_fails:
+        return fail(rule, "WTR_WEEKLY_REST", f"{'; '.join(short)} ({minimum}); {'; '.join(fortnight_fails)} "
+                                             f"(minimum {fmt_h(wt.fortnightly_rest_hours)} or two of "
+                                             f"{fmt_h(wt.weekly_rest_hours)})")  # fmt: skip
+    return ok(rule, f"{'; '.join(short)}, but the fortnight has its {fmt_h(wt.fortnightly_rest_hours)} "
+                    f"(or two {fmt_h(wt.weekly_rest_hours)}) rest")  # fmt: skip
+
+
+def wtr_weekly_average(ctx: RuleContext) -> RuleResult:
+    """At most 48 h a week on average over the rolling reference period; an opt-out is recorded."""
+    rule, wt = "wtr_weekly_average", ctx.policy.working_time
+    weeks, limit = wt.reference_weeks, wt.average_weekly_hours
+    worst = max(windows(ctx.timeline(), ctx.new, 7 * weeks), key=lambda w: w.worked)
+    avg = hours(worst.worked) / weeks
+    text = (f"{fmt_h(avg)} average week over the {weeks} weeks from {fmt(worst.start)} "
+            f"({fmt_h(hours(worst.worked))} worked; limit {fmt_h(limit)})")  # fmt: skip
+    if worst.worked <= timedelta(hours=limit * weeks):
+        return ok(rule, text + (", opt-out on record, not needed" if ctx.request.wtr_opt_out else ""))
+    if ctx.request.wtr_opt_out:
+        return note(rule, "WTR_OPTED_OUT", f"opted out of the {fmt_h(limit)} average week: {text}")
+    return fail(rule, "WTR_WEEKLY_AVERAGE", text)
+
+
+def wtr_night_average(ctx: RuleContext) -> RuleResult:
+    """Night workers: at most 8 h per 24 h on average over the reference period; no opt-out."""
+    rule, wt = "wtr_night_average", ctx.policy.working_time
+    weeks = wt.reference_weeks
+    days = 7 * weeks - weeks  # reg. 6(5): less one weekly rest day per week
+    limit = timedelta(hours=wt.night_average_hours * days)
+    candidates = windows(ctx.timeline(), ctx.new, 7 * weeks)
+    nightly = [w for w in candidates if sum(iv.night for iv in w.shifts) >= wt.night_worker_min_nights]
+    if not nightly:
+        n = wt.night_worker_min_nights
+        need = "no night shift" if n == 1 else f"fewer than {n} night shifts"
+        return ok(rule, f"not a night worker: {need} in any {weeks} weeks around this shift")
+    worst = max(nightly, key=lambda w: w.worked)
+    avg = hours(worst.worked) / days
+    text = (
+        f"night worker: {fmt_h(avg)} per 24 h over the {weeks} weeks from {fmt(worst.start)} "
+        f"({fmt_h(hours(worst.worked))} over {days} working days; limit {fmt_h(wt.night_average_hours)})"
+    )
+    return fail(rule, "WTR_NIGHT_AVERAGE", text) if worst.worked > limit else ok(rule, text)
+
+
+def _periods(first: datetime, new: WorkInterval, days: int) -> list[datetime]:
+    """Starts of back-to-back ``days``-long local periods, from ``first``, that the new shift touches."""
+    out = []
+    start = first
+    while start < new.end:
+        out.append(start)
+        start = add_local_days(start, days)
+    return out
+
+
+def _fortnights(ctx: RuleContext, new: WorkInterval) -> list[datetime]:
+    """Fortnights (from ``fortnight_anchor``, a Monday) that the new shift touches."""
+    monday = week_start(new.start)
+    weeks = (local_date(monday) - ctx.policy.working_time.fortnight_anchor).days // 7
+    return _periods(add_local_days(monday, -7 * (weeks % 2)), new, 14)

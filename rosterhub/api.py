@@ -24,6 +24,7 @@ from rosterhub.kafka.admin import topic_counts
 from rosterhub.kafka.producer import EventSink, make_producer
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
+from rosterhub.streams.identity.api import identity_router
 
 __all__ = ["create_api"]
 
@@ -46,6 +47,7 @@ def create_api(settings: Settings, bootstrap: str) -> FastAPI:
 
     app = FastAPI(title="rosterhub", version="0.1.0", lifespan=lifespan)
     app.include_router(webhook_router(settings, ctx))
+    app.include_router(identity_router(bootstrap, names, encoder.codec, sink))
     app.include_router(fhir_router(settings, ctx))
 
     @app.get("/health", summary="Liveness")

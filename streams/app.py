@@ -35,6 +35,7 @@ class StreamContext:
 def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamContext]:
     from rosterhub.connectors.outbound import agent as outbound_agent
     from rosterhub.streams.booking import agents as booking_agents
+    from rosterhub.streams.identity import agents as identity_agents
     from rosterhub.streams.passport import agents as passport_agents
 
     app = faust.App(
@@ -64,4 +65,5 @@ def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamCon
     booking_agents.register(app, ctx)
     outbound_agent.register(app, ctx)
     passport_agents.register(app, ctx)
+    identity_agents.register(app, ctx)
     return app, ctx

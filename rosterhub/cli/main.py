@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import typer
 
-from rosterhub.cli import config_cmd, explain_cmd, hub_cmd, kafka_cmd, mapping_cmd, passport_cmd, schemas_cmd
+from rosterhub.cli import (
+    config_cmd,
+    explain_cmd,
+    hub_cmd,
+    identity_cmd,
+    kafka_cmd,
+    mapping_cmd,
+    passport_cmd,
+    schemas_cmd,
+)
 
 app = typer.Typer(
     name="rosterhub",
@@ -21,6 +30,7 @@ app.add_typer(kafka_cmd.app, name="kafka", help="Run a local single-node Kafka b
 app.add_typer(config_cmd.app, name="config", help="Show the effective settings; regenerate their docs.")
 app.add_typer(mapping_cmd.app, name="mapping", help="Check mapping files; map a vendor payload to canonical events.")
 app.add_typer(schemas_cmd.app, name="schemas", help="Event schemas: list, generate models/docs, check compatibility.")
+app.add_typer(identity_cmd.app, name="identity", help="Identity resolution: conflicts, people, merge and split.")
 app.add_typer(passport_cmd.app, name="passport", help="Trust policies and clearance of the credential passport.")
 hub_cmd.register(app)
 explain_cmd.register(app)

@@ -205,6 +205,35 @@ def _money_events() -> list[AvroEvent]:
     return [submitted, queried, approved, payroll, recharge]
 
 
+def _identity_events() -> list[AvroEvent]:
+    person, other = "p-0b5c3c8e-6f0e-5a47-9a2d-3f1e2c7b9d10", "p-7d2e41a9-3c55-5b08-8e6f-0a9b1c2d3e4f"
+    nmc = m.Identifier(system=IDENTIFIER_SYSTEMS["nmc"], value="71A2998E")
+    linked = m.PersonLinked(
+        person_id=person, worker_id="patchwork:RCU:pw-20931", match=m.LinkMatch.REGISTER_NUMBER,
+        identifiers=[nmc, m.Identifier(system=vendor_system("patchwork", "RCU"), value="pw-20931")],
+        linked_at=_at(2, 10, 30), sequence=18342,
+    )  # fmt: skip
+    conflict = m.IdentityConflict(
+        conflict_id="8c1f0d52-6b7a-5e39-a4c2-91d0e6f3b7a8", person_id=person, kind=m.ConflictKind.MATCH_KEY_DISAGREES,
+        worker_id="esr:RHQ:20311457", person_ids=[person, other], worker_ids=["esr:RHQ:20311457", "esr:RCU:20418876"],
+        identifiers=[nmc], match_key_involved=True, raised_at=_at(3, 7, 15),
+        detail="the identity_match_key points at another person than the NMC PIN", sequence=18377,
+    )  # fmt: skip
+    command = {"command_id": "4f7a9e21-0c3d-4b6e-8f15-2a9d7c6b5e40", "reason": "Same nurse: NMC register checked",
+               "requested_by": "RHQ-user-0207"}  # fmt: skip
+    merged = m.PersonsMerged(
+        person_id=person, merged_person_id=other, worker_ids=["esr:RCU:20418876"],
+        credential_ids=["RCU:CSTF_TRAINING:20418876-RESUSCITATION-2026-03-10"], resolves=[conflict.conflict_id],
+        merged_at=_at(3, 9, 2), sequence=18391, **command,
+    )  # fmt: skip
+    split = m.PersonSplit(
+        person_id=person, new_person_id=other, revived=True, worker_ids=["esr:RCU:20418876"],
+        credential_ids=merged.credential_ids, split_at=_at(3, 9, 40), sequence=18405,
+        **{**command, "command_id": "b2e6d1f0-93a4-4c7e-a5d8-6f0e1b2c3d4a", "reason": "Merged in error"},
+    )  # fmt: skip
+    return [linked, conflict, merged, split]
+
+
 def _passport_events() -> list[AvroEvent]:
     person = "person:3f9c2a71"
     updated = m.PassportUpdated(
@@ -229,6 +258,6 @@ def example_events() -> dict[str, AvroEvent]:
     """One example per event, by Avro full name (built afresh on every call: models are frozen anyway)."""
     events = [
         *_shift_events(), *_booking_events(), *_worker_events(), *_credential_events(), *_availability_events(),
-        *_money_events(), *_passport_events(),
+        *_money_events(), *_passport_events(), *_identity_events(),
     ]  # fmt: skip
     return {e.AVRO_NAME: e for e in events}

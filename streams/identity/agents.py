@@ -1,0 +1,83 @@
+"""The thin faust layer around identity resolution (:mod:`.decide`, :mod:`.merge`).
+
+Two agents, both ``concurrency=1`` (faust #606):
+
+* ``identity-forward`` copies every record of ``events.worker`` and ``events.credential``,
+  untouched, onto ``_rosterhub.identity-in``. That topic has ONE partition, so every worker
+  event, credential event and human command is resolved by one writer in one order,
+  and the tables below (one partition each) are co-partitioned with it.
+* ``identity-resolver`` reads identity-in, runs one pure step, sends identity events to
+  ``events.identity`` and credential events (person id resolved) to
+  ``_rosterhub.passport-in``, re-reads earlier credential records by offset when a link,
+  merge or split needs them re-published, then writes its tables.
+
+Outputs go before table writes (as in the booking decider): a crash in between repeats
+the step on the old state after recovery, giving the same events with the same ids.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import faust
+
+from rosterhub.deadletter import dead_letter
+from rosterhub.envelope import headers_dict
+from rosterhub.errors import InputError
+from rosterhub.streams.identity.reader import IdentityInReader
+from rosterhub.streams.identity.records import handle, outgoing, republished
+from rosterhub.streams.identity.state import TABLES, Store
+
+if TYPE_CHECKING:
+    from rosterhub.streams.app import StreamContext
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+
+def register(app: faust.App, ctx: StreamContext) -> None:
+    tables = {name: app.Table(f"identity-{name}", default=None, key_type=str, partitions=1) for name in TABLES}
+    inbound = ctx.raw_topic(app, ctx.names.events("worker"), ctx.names.events("credential"))
+    identity_in = ctx.raw_topic(app, ctx.names.identity_in)
+    passport_topic = ctx.names.passport_in
+    targets = {t.get_topic_name(): t for t in (ctx.raw_topic(app, ctx.names.events("identity")),
+                                                ctx.raw_topic(app, passport_topic))}  # fmt: skip
+    dlq = ctx.raw_topic(app, ctx.names.dlq("decode"))
+    bootstrap = ",".join(f"{url.host}:{url.port}" for url in app.conf.broker)
+    reader = IdentityInReader(bootstrap, ctx.names.identity_in)
+
+    @app.agent(inbound, name="identity-forward", concurrency=1)
+    async def forward(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            await identity_in.send(key=event.key, value=event.value, headers=list(headers_dict(event.headers).items()))
+
+    @app.agent(identity_in, name="identity-resolver", concurrency=1)
+    async def resolve(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            msg, store = event.message, Store(tables)
+            try:
+                result = handle(store, event.value, event.headers, msg.offset, ctx.codec)
+            except InputError as exc:
+                rec = dead_letter(topic=dlq.get_topic_name(), stage="decode", error=exc, original=event.value,
+                                  key=event.key, connector="identity-resolver", origin=(msg.topic, msg.partition,
+                                  msg.offset), original_headers=list(headers_dict(event.headers).items()))  # fmt: skip
+                await dlq.send(key=rec.key, value=rec.value, headers=rec.headers)
+                log.warning("identity-in record at offset %s dead-lettered: %s", msg.offset, exc)
+                continue
+            if result.refused:
+                log.warning("identity command at offset %s refused: %s", msg.offset, result.refused)
+            out = outgoing(result.outputs, ctx.encoder, passport_topic)
+            for replay in result.replays:
+                fetched = await reader.fetch(replay.offsets)
+                copies = [republished(f.value, f.headers, replay, ctx.codec) for f in fetched]
+                out += outgoing(copies, ctx.encoder, passport_topic)
+            for rec in out:
+                await targets[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers)
+            for name, writes in store.writes.items():
+                for key, value in writes.items():
+                    if value is None:
+                        tables[name].pop(key, None)
+                    else:
+                        tables[name][key] = value

@@ -1,0 +1,101 @@
+"""HTTP API of identity resolution, mounted by ``rosterhub.api.create_api`` under ``/identity``.
+
+Reads come from a view of ``events.identity`` followed by a background consumer
+(:mod:`.client`); merges and splits are sent as commands to ``_rosterhub.identity-in``
+and answered with the worker's PersonsMerged / PersonSplit once it appears (``wait``
+seconds; 202 with the command id if the worker has not answered yet). The view checks a
+command before it is sent, so a typo is a 404/409 here rather than a refusal in the
+worker's log; the worker checks again against its own state, which is authoritative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from rosterhub.codec.wire import EventCodec
+from rosterhub.kafka.producer import EventSink
+from rosterhub.runtime import TopicNames
+from rosterhub.streams.identity.client import IdentityClient
+from rosterhub.streams.identity.commands import MergeCommand, SplitCommand
+
+__all__ = ["identity_router"]
+
+_Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class MergeRequest(BaseModel):
+    into: _Text = Field(description="Surviving person id.")
+    merge: _Text = Field(description="Person id merged away (becomes an alias of `into`).")
+    reason: _Text
+    requested_by: _Text
+
+
+class SplitRequest(BaseModel):
+    person: _Text = Field(description="Person id to split.")
+    records: Annotated[list[_Text], Field(min_length=1, description="Local worker ids that leave the person.")]
+    reason: _Text
+    requested_by: _Text
+
+
+def identity_router(bootstrap: str, names: TopicNames, codec: EventCodec, sink: EventSink) -> APIRouter:
+    client = IdentityClient(bootstrap, names.events("identity"), names.identity_in, codec, sink, "/rosterhub/api")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        client.start()
+        yield
+        await run_in_threadpool(client.stop)
+
+    router = APIRouter(prefix="/identity", tags=["identity"], lifespan=lifespan)
+
+    async def read(fn: Any) -> Any:
+        try:
+            return await run_in_threadpool(client.read, fn, timeout=30.0)
+        except TimeoutError as exc:
+            raise HTTPException(503, str(exc)) from exc
+
+    @router.get("/conflicts", summary="Open identity conflicts, oldest first")
+    async def conflicts(person: str | None = None) -> dict[str, Any]:
+        return {"conflicts": await read(lambda v: v.open_conflicts(person))}
+
+    @router.get("/persons/{person_id}", summary="A person's records, merge status and open conflicts")
+    async def person(person_id: str) -> dict[str, Any]:
+        found = await read(lambda v: v.person(person_id))
+        if found is None:
+            raise HTTPException(404, f"unknown person {person_id}")
+        return found
+
+    @router.get("/records/{worker_id}", summary="The person a local worker record belongs to")
+    async def record(worker_id: str) -> dict[str, Any]:
+        person_id = await read(lambda v: v.person_of(worker_id))
+        if person_id is None:
+            raise HTTPException(404, f"unknown record {worker_id}")
+        return {"worker_id": worker_id, "person_id": person_id}
+
+    async def submit(cmd: MergeCommand | SplitCommand, refusal: str | None, wait: float) -> JSONResponse:
+        if refusal:
+            raise HTTPException(404 if refusal.startswith("unknown") else 409, refusal)
+        command_id = await run_in_threadpool(client.send, cmd)
+        result = await run_in_threadpool(client.result, command_id, wait) if wait > 0 else None
+        if result is None:
+            return JSONResponse({"command_id": command_id, "status": "sent"}, status_code=202)
+        return JSONResponse({"command_id": command_id, "status": "done", "result": result})
+
+    @router.post("/merge", summary="Merge two people (reversible by a split)")
+    async def merge(body: MergeRequest, wait: Annotated[float, Query(ge=0, le=60)] = 10.0) -> JSONResponse:
+        refusal = await read(lambda v: v.check_merge(body.into, body.merge))
+        return await submit(MergeCommand(**body.model_dump()), refusal, wait)
+
+    @router.post("/split", summary="Split records off a person (reversible by a merge)")
+    async def split(body: SplitRequest, wait: Annotated[float, Query(ge=0, le=60)] = 10.0) -> JSONResponse:
+        refusal = await read(lambda v: v.check_split(body.person, body.records))
+        return await submit(SplitCommand(**body.model_dump()), refusal, wait)
+
+    return router

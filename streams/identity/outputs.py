@@ -1,0 +1,122 @@
+"""What one identity step produces: events for ``events.identity``, copies for ``_rosterhub.passport-in``,
+and re-reads of earlier credential events (by offset on ``_rosterhub.identity-in``).
+
+Every event id is derived from the input that caused it (UUIDv5), and every instant
+from the input's time, so a redelivered input or a replay gives byte-identical events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rosterhub.envelope import Envelope, event_id
+from rosterhub.streams.identity.match import identifier_of
+
+__all__ = [
+    "CONFLICT",
+    "CREDENTIAL_TYPES",
+    "LINKED",
+    "MERGED",
+    "SOURCE",
+    "SPLIT",
+    "WORKER_TYPES",
+    "Out",
+    "Replay",
+    "Step",
+    "conflict_event",
+    "linked_event",
+    "passport_copy",
+]
+
+SOURCE = "/rosterhub/identity"
+LINKED = "rosterhub.identity.v1.PersonLinked"
+CONFLICT = "rosterhub.identity.v1.IdentityConflict"
+MERGED = "rosterhub.identity.v1.PersonsMerged"
+SPLIT = "rosterhub.identity.v1.PersonSplit"
+WORKER_TYPES = frozenset(
+    {
+        "rosterhub.worker.v1.WorkerRegistered",
+        "rosterhub.worker.v1.WorkerUpdated",
+        "rosterhub.worker.v1.MembershipChanged",
+    }
+)
+_CREDENTIAL_EVENTS = ("CredentialIssued", "CredentialVerified", "CredentialRevoked", "CredentialExpired")
+CREDENTIAL_TYPES = frozenset(f"rosterhub.credential.v1.{n}" for n in _CREDENTIAL_EVENTS)
+
+
+@dataclass(frozen=True, slots=True)
+class Out:
+    """An event to send: ``to`` is ``identity`` (events.identity) or ``passport`` (passport-in).
+
+    ``key`` overrides the schema's key field (a PersonsMerged goes to passport-in under
+    the merged-away person, whose passport must drop it).
+    """
+
+    env: Envelope
+    to: str
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """Re-read these identity-in offsets (credential events) and re-publish them under ``person``."""
+
+    offsets: tuple[int, ...]
+    person: str
+    causation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    outputs: list[Out] = field(default_factory=list)
+    replays: list[Replay] = field(default_factory=list)
+    refused: str | None = None  # a command that could not be carried out, and why (logged)
+
+
+def _identifiers(keys: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
+    return [i for i in (identifier_of(k) for k in keys) if i is not None]
+
+
+def linked_event(
+    worker_id: str, person: str, match: str, keys: tuple[str, ...], *, cause: Envelope, seq: int,
+    previous: str | None = None,
+) -> Out:  # fmt: skip
+    data = {"person_id": person, "worker_id": worker_id, "previous_person_id": previous, "match": match,
+            "identifiers": _identifiers(keys), "linked_at": cause.time, "sequence": seq}  # fmt: skip
+    env = Envelope(type=LINKED, source=SOURCE, data=data, id=event_id("identity.linked", worker_id, person, cause.id),
+                   subject=worker_id, time=cause.time, extensions={"causationid": cause.id})  # fmt: skip
+    return Out(env, "identity")
+
+
+def conflict_event(
+    conflict_id: str, kind: str, worker_id: str, persons: list[str], records: list[str], keys: tuple[str, ...],
+    detail: str, *, cause: Envelope, seq: int,
+) -> Out:  # fmt: skip
+    data = {"conflict_id": conflict_id, "person_id": persons[0], "kind": kind, "worker_id": worker_id,
+            "person_ids": persons, "worker_ids": records, "identifiers": _identifiers(keys),
+            "match_key_involved": any(k.startswith("mk:") for k in keys), "detail": detail or None,
+            "raised_at": cause.time, "sequence": seq}  # fmt: skip
+    env = Envelope(type=CONFLICT, source=SOURCE, data=data, id=event_id("identity.conflict", conflict_id),
+                   subject=conflict_id, time=cause.time, extensions={"causationid": cause.id})  # fmt: skip
+    return Out(env, "identity")
+
+
+def command_event(type_: str, data: dict[str, Any], *, command_id: str, time: datetime) -> Envelope:
+    return Envelope(type=type_, source=SOURCE, data=data, id=event_id("identity.command", command_id),
+                    subject=command_id, time=time, extensions={"causationid": command_id})  # fmt: skip
+
+
+def passport_copy(env: Envelope, person: str, local: str | None, causation: str | None = None) -> Envelope:
+    """The same credential event (same ce_id and type) with ``person_id`` resolved, for passport-in.
+
+    The original local id travels in the ``ce_localworker`` extension; a copy re-published
+    by a merge or split names the command in ``ce_causationid``.
+    """
+    data = {**env.data, "person_id": person, "worker": {**env.data["worker"], "person_id": person}}
+    extensions = {**env.extensions, **({"localworker": local} if local else {})}
+    if causation:
+        extensions["causationid"] = causation
+    return Envelope(type=env.type, source=env.source, data=data, id=env.id, subject=env.subject, time=env.time,
+                    extensions=extensions)  # fmt: skip

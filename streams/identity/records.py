@@ -1,0 +1,56 @@
+"""Kafka records in and out of the resolver: parse one identity-in record and route it to the
+right pure step; turn what the step produced into records for events.identity and passport-in.
+
+No I/O here (the codec's schema lookups aside): the agent sends what these functions return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from rosterhub.codec.wire import EventCodec
+from rosterhub.envelope import Envelope, KafkaRecord, decode_record, encode_event
+from rosterhub.runtime import Encoder
+from rosterhub.streams.identity.commands import MergeCommand, is_command, parse_command
+from rosterhub.streams.identity.decide import step
+from rosterhub.streams.identity.merge import merge, split
+from rosterhub.streams.identity.outputs import Out, Replay, Step, passport_copy
+from rosterhub.streams.identity.state import Store
+
+__all__ = ["handle", "outgoing", "republished"]
+
+Headers = Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None
+
+
+def handle(store: Store, value: bytes, headers: Headers, offset: int, codec: EventCodec) -> Step:
+    """One record of ``_rosterhub.identity-in``: a human command, or a worker/credential event.
+
+    Raises :class:`~rosterhub.errors.InputError` for a record that cannot be read (dead-lettered by the agent).
+    """
+    if is_command(headers):
+        parsed = parse_command(value, headers)
+        cause = Envelope(type="command", source=parsed.source, data={}, id=parsed.command_id, time=parsed.time)
+        if isinstance(parsed.command, MergeCommand):
+            return merge(store, parsed.command, command_id=parsed.command_id, cause=cause, seq=offset)
+        return split(store, parsed.command, command_id=parsed.command_id, cause=cause, seq=offset)
+    return step(store, decode_record(value, headers, codec), offset)
+
+
+def outgoing(outputs: list[Out], encoder: Encoder, passport_topic: str) -> list[KafkaRecord]:
+    """Identity events to events.identity (keyed by person id); credential copies and merge/split
+    notices to passport-in (keyed by person id, or by the ``Out.key`` override)."""
+    records = []
+    for out in outputs:
+        if out.to == "identity":
+            records.append(encoder.encode(out.env))
+            continue
+        rec = encode_event(out.env, encoder.schema(out.env.type), encoder.codec, passport_topic)
+        records.append(replace(rec, key=out.key.encode()) if out.key else rec)
+    return records
+
+
+def republished(value: bytes, headers: Headers, replay: Replay, codec: EventCodec) -> Out:
+    """A credential event re-read from identity-in, re-keyed to the replay's person (same ce_id)."""
+    env = decode_record(value, headers, codec)
+    return Out(passport_copy(env, replay.person, env.data["person_id"], replay.causation), "passport")

@@ -1,0 +1,200 @@
+"""Identity resolution through the real broker and a real faust worker subprocess.
+
+Canonical events are produced to events.worker / events.credential as connectors do;
+the worker forwards them to _rosterhub.identity-in, resolves, and publishes to
+events.identity and _rosterhub.passport-in. The CLI and the HTTP API merge and split.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from rosterhub.api import create_api
+from rosterhub.cli.main import app as cli
+from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.connectors.registry import connectors
+from rosterhub.envelope import Envelope, decode_record, headers_dict
+from rosterhub.kafka.admin import ensure_topics
+from rosterhub.kafka.producer import EventSink, make_producer
+from rosterhub.runtime import Encoder, TopicNames
+from rosterhub.settings import Settings
+from rosterhub.topics import declared_topics
+from tests.integration.helpers import read_topic, serve_in_thread, wait_for, worker_process
+from tests.support import free_port
+from tests.unit.streams.identity_harness import Hub, credential, match_key, worker
+
+pytestmark = pytest.mark.integration
+
+PIN = "71A2998E"
+CODEC = SingleObjectCodec(default_catalogue())
+
+
+class Feed:
+    """Produces canonical events as a connector would, and reads what the worker made of them."""
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.kafka_bootstrap_servers
+        self.bootstrap = settings.kafka_bootstrap_servers
+        self.names = TopicNames(settings.topic_prefix)
+        ensure_topics(self.bootstrap, declared_topics(connectors(), settings.topic_prefix),
+                      default_partitions=settings.default_partitions, replication_factor=1)  # fmt: skip
+        self.encoder = Encoder(CODEC, self.names, default_catalogue())
+        self.sink = EventSink(make_producer(self.bootstrap))
+        self.env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "ROSTERHUB_TOPIC_PREFIX": settings.topic_prefix}
+
+    def send(self, *envs: Envelope) -> None:
+        self.sink.send([self.encoder.encode(e) for e in envs])
+
+    def identity(self, at_least: int, timeout: float = 90) -> list[Envelope]:
+        records = read_topic(self.bootstrap, self.names.events("identity"), at_least=at_least, timeout=timeout)
+        assert len(records) >= at_least, f"only {len(records)} identity events"
+        return [decode_record(r.value, r.headers, CODEC) for r in records]
+
+    def passport(self, at_least: int, timeout: float = 90) -> list[tuple[str, dict[str, bytes], Envelope]]:
+        records = read_topic(self.bootstrap, self.names.passport_in, at_least=at_least, timeout=timeout)
+        assert len(records) >= at_least, f"only {len(records)} passport-in records"
+        return [((r.key or b"").decode(), headers_dict(r.headers), decode_record(r.value, r.headers, CODEC))
+                for r in records]  # fmt: skip
+
+    def cli(self, *args: str) -> str:
+        result = CliRunner().invoke(cli, ["identity", *args], env=self.env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def close(self) -> None:
+        self.sink.close()
+
+
+def _of(events: list[Envelope], name: str) -> list[Envelope]:
+    return [e for e in events if e.type.endswith("." + name)]
+
+
+def test_two_platforms_at_two_trusts_become_one_person_and_credentials_reach_the_passport(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    feed = Feed(hub_settings)
+    early = credential("patchwork:RCU:pw-20931", "RCU:DBS:001234567890")  # before its worker: parked
+    later = credential("healthroster:RHQ:HR-004512", "RHQ:CSTF_TRAINING:LMS-1")
+    with worker_process(hub_settings, tmp_path / "worker.log"):
+        feed.send(early)
+        feed.send(worker("healthroster:RHQ:HR-004512", nmc=PIN))
+        feed.send(worker("patchwork:RCU:pw-20931", nmc=PIN))
+        feed.send(later)
+        linked = _of(feed.identity(at_least=2), "PersonLinked")
+        copies = feed.passport(at_least=2)
+    assert {e.data["worker_id"] for e in linked} == {"healthroster:RHQ:HR-004512", "patchwork:RCU:pw-20931"}
+    [person] = {e.data["person_id"] for e in linked}
+    assert sorted(e.data["match"] for e in linked) == ["NEW_PERSON", "REGISTER_NUMBER"]
+    by_id = {env.id: (key, headers, env) for key, headers, env in copies}
+    assert set(by_id) == {early.id, later.id}  # the same events, same ce_id
+    for sent in (early, later):
+        key, headers, env = by_id[sent.id]
+        assert key == person and env.data["person_id"] == person and env.type == sent.type
+        assert headers["ce_localworker"] == sent.data["person_id"].encode()
+    feed.close()
+
+
+def test_conflict_is_raised_not_merged_then_a_human_merges_by_cli_and_splits_by_api(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    feed = Feed(hub_settings)
+    with worker_process(hub_settings, tmp_path / "worker.log"):
+        feed.send(worker("esr:RHQ:1", nmc=PIN), worker("esr:RCU:2", mk=match_key("q")))
+        wait_for(lambda: len(feed.identity(at_least=2)) >= 2, what="two people")
+        feed.send(credential("esr:RCU:2", "RCU:DBS:001234567890"))
+        feed.send(worker("patchwork:RCU:3", nmc=PIN, mk=match_key("q")))
+        events = feed.identity(at_least=4)
+        [conflict] = _of(events, "IdentityConflict")
+        p, q = conflict.data["person_ids"]
+        assert conflict.data["kind"] == "MATCH_KEY_DISAGREES" and not _of(events, "PersonsMerged")
+        listed = feed.cli("conflicts")
+        assert (
+            conflict.data["conflict_id"] in listed and "MATCH_KEY_DISAGREES" in listed and "patchwork:RCU:3" in listed
+        )
+
+        out = feed.cli("merge", p, q, "--reason", "NMC register checked", "--by", "RHQ-user-0207")
+        assert f"merged {q} into {p}: 1 record(s), 1 credential(s), resolved 1 conflict(s)" in out
+        assert "no open conflicts" in feed.cli("conflicts")
+        assert "esr:RCU:2" in feed.cli("show", p)
+        rekeyed = [(k, h, e) for k, h, e in feed.passport(at_least=3) if h.get("ce_causationid")]
+        assert [(k, e.type.rsplit(".", 1)[-1]) for k, _, e in rekeyed] == [
+            (q, "PersonsMerged"),
+            (p, "CredentialIssued"),
+        ]
+
+        settings = Settings(**{**hub_settings.model_dump(), "state_dir": tmp_path / "api-state"})
+        with serve_in_thread(create_api(settings, feed.bootstrap), free_port()) as api:
+            body = {"person": p, "records": ["esr:RCU:2"], "reason": "merged in error", "requested_by": "RHQ-user-0207"}
+            r = httpx.post(f"{api}/identity/split", json=body, params={"wait": 30}, timeout=60)
+            assert r.status_code == 200, r.text
+            assert r.json()["result"]["new_person_id"] == q and r.json()["result"]["revived"] is True
+            assert httpx.get(f"{api}/identity/records/esr:RCU:2", timeout=30).json()["person_id"] == q
+            assert httpx.get(f"{api}/identity/persons/{q}", timeout=30).json()["records"] == ["esr:RCU:2"]
+            bad = httpx.post(f"{api}/identity/merge", json={"into": p, "merge": "p-nobody", "reason": "x",
+                                                            "requested_by": "y"}, timeout=30)  # fmt: skip
+            assert bad.status_code == 404
+        split_id = r.json()["command_id"].encode()
+        back = [
+            (k, e.type.rsplit(".", 1)[-1])
+            for k, h, e in feed.passport(at_least=5)
+            if h.get("ce_causationid") == split_id
+        ]
+        assert sorted(back) == sorted([(p, "PersonSplit"), (q, "CredentialIssued")])
+    feed.close()
+
+
+def _people(n: int) -> list[Envelope]:
+    """n people, each known at two trusts through two platforms, each with one credential (some before their worker)."""
+    out: list[Envelope] = []
+    for i in range(n):
+        pin = f"{i % 100:02d}A{i:04d}E"
+        cred = credential(f"esr:RCU:{i}", f"RCU:DBS:{i:012d}")
+        first = [cred] if i % 3 == 0 else []
+        out += [*first, worker(f"esr:RCU:{i}", nmc=pin), worker(f"patchwork:RHQ:pw-{i}", nmc=pin)]
+        out += [] if first else [cred]
+    return out
+
+
+def test_restart_mid_stream_gives_the_same_answers_and_emits_no_event_twice(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    feed = Feed(hub_settings)
+    inputs = _people(150)
+    feed.send(*inputs)
+    log = tmp_path / "worker.log"
+    with worker_process(hub_settings, log):
+        seen = wait_for(lambda: len(read_topic(feed.bootstrap, feed.names.events("identity"), at_least=1,
+                                               timeout=1)) >= 40 or None, what="a first batch")  # fmt: skip
+    del seen
+    stopped_at = len(read_topic(feed.bootstrap, feed.names.events("identity"), at_least=1, timeout=2))
+    shutil.rmtree(hub_settings.state_dir, ignore_errors=True)  # local RocksDB gone: rebuilt from the changelogs
+    with worker_process(hub_settings, log):
+        events = feed.identity(at_least=300, timeout=180)
+        copies = feed.passport(at_least=150, timeout=120)
+    assert stopped_at < 300, "the first worker finished before it was stopped: not a mid-stream restart"
+    counts = Counter(e.id for e in events)
+    assert [i for i, c in counts.items() if c > 1] == [] and len(events) == 300
+    assert len({e.id for _, _, e in copies}) == 150
+
+    # same answers as a fresh resolution of the identity-in log, in its order
+    hub = Hub()
+    for r in read_topic(feed.bootstrap, feed.names.identity_in, at_least=len(inputs)):
+        hub.log.append(_as_record(r))
+        hub._apply(hub.log[-1], len(hub.log) - 1)
+    assert {e.id for e in hub.identity} == set(counts)
+    links = {e.data["worker_id"]: e.data["person_id"] for e in events}
+    assert links == {w: v["p"] for w, v in hub.tables["records"].items()}
+    assert len(set(links.values())) == 150
+
+
+def _as_record(r):
+    from rosterhub.envelope import KafkaRecord
+
+    return KafkaRecord(r.topic, r.key, r.value, list(r.headers))

@@ -1,0 +1,141 @@
+"""A broker-free stand-in for the identity resolver agent: same parse, step, encode and re-read path.
+
+Tables are dicts, identity-in is a list (its index is the offset), and re-reads by offset
+look the list up, exactly where the agent would ask the broker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.envelope import Envelope, KafkaRecord, decode_record, event_id, headers_dict
+from rosterhub.events.codes import IDENTIFIER_SYSTEMS, vendor_system
+from rosterhub.runtime import Encoder, TopicNames
+from rosterhub.streams.identity.commands import MergeCommand, SplitCommand, command_record
+from rosterhub.streams.identity.records import handle, outgoing, republished
+from rosterhub.streams.identity.state import TABLES, Store
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+NAMES = TopicNames("")
+CATALOGUE = default_catalogue()
+CODEC = SingleObjectCodec(CATALOGUE)
+ENCODER = Encoder(CODEC, NAMES, CATALOGUE)
+
+
+def match_key(who: str) -> str:
+    """Stands in for the connector's HMAC (never computed from clear values here)."""
+    return hashlib.sha256(who.encode()).hexdigest()
+
+
+def worker(
+    worker_id: str, *, nmc: str | list[str] | None = None, gmc: str | None = None, mk: str | None = None,
+    vids: tuple[tuple[str, str, str], ...] = (), kind: str = "WorkerRegistered", n: int = 1,
+) -> Envelope:  # fmt: skip
+    vendor, trust, local = worker_id.split(":", 2)
+    ids = [{"system": vendor_system(vendor, trust), "value": local}]
+    for number in [nmc] if isinstance(nmc, str) else nmc or []:
+        ids.append({"system": IDENTIFIER_SYSTEMS["nmc"], "value": number})
+    if gmc:
+        ids.append({"system": IDENTIFIER_SYSTEMS["gmc"], "value": gmc})
+    ids += [{"system": vendor_system(v, t), "value": x} for v, t, x in vids]
+    data: dict[str, Any] = {
+        "worker_id": worker_id, "vendor": vendor, "trust": {"ods_code": trust, "name": None},
+        "worker": {"person_id": None, "identifiers": ids, "display_name": "A Nurse"},
+        "staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5", "identity_match_key": mk,
+    }  # fmt: skip
+    if kind == "WorkerRegistered":
+        data["registered_at"] = T0
+    else:
+        data.update(active=True, changed_fields=[], updated_at=T0)
+    return Envelope(type=f"rosterhub.worker.v1.{kind}", source=f"/vendors/{vendor}/{trust}", data=data,
+                    id=event_id("test-worker", worker_id, kind, n), subject=worker_id, time=T0)  # fmt: skip
+
+
+def membership(worker_id: str, assignment: str, n: int = 1) -> Envelope:
+    vendor, trust, _ = worker_id.split(":", 2)
+    data = {"worker_id": worker_id, "worker": {"person_id": None, "display_name": None,
+            "identifiers": [{"system": vendor_system(vendor, trust), "value": assignment}]},
+            "change": "JOINED", "membership_type": "BANK", "home_trust": {"ods_code": trust, "name": None},
+            "staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5", "effective_from": T0.date(),
+            "changed_at": T0}  # fmt: skip
+    return Envelope(type="rosterhub.worker.v1.MembershipChanged", source=f"/vendors/{vendor}/{trust}", data=data,
+                    id=event_id("test-membership", worker_id, assignment, n), subject=worker_id, time=T0)  # fmt: skip
+
+
+def credential(local: str, cred: str, *, kind: str = "CredentialIssued", identifiers: list[dict] | None = None,
+               n: int = 1) -> Envelope:  # fmt: skip
+    trust = local.split(":")[1]
+    common = {"credential_id": cred, "person_id": local, "credential_type": "DBS",
+              "worker": {"person_id": None, "identifiers": identifiers or [], "display_name": None}}  # fmt: skip
+    if kind == "CredentialIssued":
+        data = {**common, "issuer": {"ods_code": trust, "name": None}, "issued_at": T0}
+    else:
+        data = {**common, "issuer": {"ods_code": trust, "name": None}, "reason": "LeavingOrganisation",
+                "revoked_at": T0}  # fmt: skip
+    return Envelope(type=f"rosterhub.credential.v1.{kind}", source=f"/vendors/esr/{trust}", data=data,
+                    id=event_id("test-cred", cred, kind, n), subject=cred, time=T0)  # fmt: skip
+
+
+@dataclass
+class Hub:
+    tables: dict[str, dict[str, Any]] = field(default_factory=lambda: {t: {} for t in TABLES})
+    log: list[KafkaRecord] = field(default_factory=list)  # identity-in
+    identity: list[Envelope] = field(default_factory=list)
+    passport: list[tuple[str, Envelope]] = field(default_factory=list)  # (key, event)
+    refused: list[str] = field(default_factory=list)
+
+    def feed(self, env: Envelope) -> list[Envelope]:
+        return self._run(ENCODER.encode(env))
+
+    def command(self, cmd: MergeCommand | SplitCommand, command_id: str | None = None) -> list[Envelope]:
+        n = len(self.log)
+        _, rec = command_record(cmd, NAMES.identity_in, source="/test", now=T0, command_id=command_id or f"cmd-{n}")
+        return self._run(rec)
+
+    def redeliver(self, offset: int) -> list[Envelope]:
+        """The same identity-in record again (what at-least-once does after a crash)."""
+        rec = self.log[offset]
+        return self._apply(rec, offset)
+
+    def _run(self, rec: KafkaRecord) -> list[Envelope]:
+        self.log.append(rec)
+        return self._apply(rec, len(self.log) - 1)
+
+    def _apply(self, rec: KafkaRecord, offset: int) -> list[Envelope]:
+        store = Store(self.tables)
+        result = handle(store, rec.value, rec.headers, offset, CODEC)
+        if result.refused:
+            self.refused.append(result.refused)
+        out = outgoing(result.outputs, ENCODER, NAMES.passport_in)
+        for replay in result.replays:
+            copies = [republished(self.log[o].value, self.log[o].headers, replay, CODEC) for o in replay.offsets]
+            out += outgoing(copies, ENCODER, NAMES.passport_in)
+        new = []
+        for r in out:
+            env = decode_record(r.value, r.headers, CODEC)
+            if r.topic == NAMES.events("identity"):
+                assert r.key == env.data["person_id"].encode()
+                self.identity.append(env)
+                new.append(env)
+            else:
+                assert r.topic == NAMES.passport_in
+                assert "ce_localworker" in headers_dict(r.headers) or not env.type.startswith("rosterhub.cred")
+                self.passport.append(((r.key or b"").decode(), env))
+        for name, writes in store.writes.items():
+            for key, value in writes.items():
+                if value is None:
+                    self.tables[name].pop(key, None)
+                else:
+                    self.tables[name][key] = value
+        return new
+
+    def person_of(self, worker_id: str) -> str | None:
+        return self.tables["records"].get(worker_id, {}).get("p")
+
+    def of_type(self, name: str) -> list[Envelope]:
+        return [e for e in self.identity if e.type.endswith("." + name)]

@@ -33,7 +33,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rosterhub.connectors import metrics
-from rosterhub.connectors.kinds.fhir_bundle import FhirRequest, bundle_trusts, mapping_input, plan_request
+from rosterhub.connectors.kinds.fhir_bundle import (
+    FhirRequest,
+    bundle_trusts,
+    collection_bytes,
+    plan_request,
+    remember_mapping_input,
+)
 from rosterhub.connectors.kinds.fhir_outcome import (
     EntryOutcome,
     capability_statement,
@@ -183,12 +189,13 @@ class FhirEndpoint:
         """Map without publishing (pure), to know each entry's fate before anything is published."""
         outcomes = [EntryOutcome(e.index, e.method, None, None, list(e.issues)) for e in plan.entries]
         accepted = [o for o, e in zip(outcomes, plan.entries, strict=True) if e.ok]
-        mapped = json.loads(mapping_input(body, headers))["entry"]
+        collection = collection_bytes(plan)
+        remember_mapping_input(body, headers, collection)  # the pipeline's mapping_input call finds it
+        mapped = json.loads(collection)["entry"]
         for o, item in zip(accepted, mapped, strict=True):
             o.reference = f"{item['resource']['resourceType']}/{item['resource']['id']}"
             o.version = item["resource"]["meta"]["versionId"]
         spec = self.ctx.mapping_for(self.vendor, trust)
-        collection = json.dumps({"resourceType": "Bundle", "type": "collection", "entry": mapped}).encode()
         result = apply_mapping(spec, collection, received_at=received_at, trust=trust, secrets=self.ctx.secrets)
         for s in result.skipped:
             k = entry_index(s.record_ref)

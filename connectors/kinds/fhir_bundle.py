@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,10 +48,12 @@ __all__ = [
     "Entry",
     "FhirRequest",
     "bundle_trusts",
+    "collection_bytes",
     "content_version",
     "mapping_input",
     "mapping_resources",
     "plan_request",
+    "remember_mapping_input",
 ]
 
 ODS_ORG = "https://fhir.nhs.uk/Id/ods-organization-code"
@@ -261,8 +265,39 @@ def bundle_trusts(request: FhirRequest) -> set[str]:
     return orgs or sites
 
 
+def collection_bytes(request: FhirRequest) -> bytes:
+    """The mapping's input for a planned request: a ``collection`` of :func:`mapping_resources`."""
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in
+                                                                       mapping_resources(request)]}  # fmt: skip
+    return json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+# The endpoint has already planned the request when the pipeline asks for its mapping input:
+# it leaves the result here so the Bundle is not validated a second time (validation is most
+# of the cost of a large Bundle). Keyed by the bytes and headers, so a hit is always right.
+_RECENT: OrderedDict[str, bytes] = OrderedDict()
+_RECENT_LOCK = threading.Lock()
+_RECENT_SIZE = 16
+
+
+def _recent_key(payload: bytes, headers: Sequence[tuple[str, bytes]]) -> str:
+    wanted = sorted((k, v) for k, v in headers if k == "content-type" or k.startswith("rh_fhir_"))
+    return hashlib.sha256(payload + repr(wanted).encode()).hexdigest()
+
+
+def remember_mapping_input(payload: bytes, headers: Sequence[tuple[str, bytes]], mapped: bytes) -> None:
+    with _RECENT_LOCK:
+        _RECENT[_recent_key(payload, headers)] = mapped
+        while len(_RECENT) > _RECENT_SIZE:
+            _RECENT.popitem(last=False)
+
+
 def mapping_input(payload: bytes, headers: Sequence[tuple[str, bytes]]) -> bytes:
     """The ``mapping_input`` quirk of FHIR connectors (see :mod:`rosterhub.connectors.pipeline`)."""
+    with _RECENT_LOCK:
+        cached = _RECENT.get(_recent_key(payload, headers))
+    if cached is not None:
+        return cached
     h = {k: v.decode("utf-8", "replace") for k, v in headers}
     interaction = h.get("rh_fhir_interaction", "bundle")
     try:
@@ -275,6 +310,4 @@ def mapping_input(payload: bytes, headers: Sequence[tuple[str, bytes]]) -> bytes
         raise ParseError(f"not a FHIR request the hub takes: {exc}") from None
     if request.kind == "transaction" and request.problems:
         raise ParseError(f"transaction rejected as a whole: {'; '.join(i.diagnostics for i in request.problems)}")
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in
-                                                                       mapping_resources(request)]}  # fmt: skip
-    return json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return collection_bytes(request)

@@ -24,11 +24,20 @@ from rosterhub.connectors.state import ConnectorState
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import Envelope, KafkaRecord
 from rosterhub.errors import EncodeError, RosterhubError
-from rosterhub.kafka.producer import EventSink
+from rosterhub.kafka.producer import EventSink, PartialSend
 from rosterhub.mapping.engine import MappingSpec, apply_mapping, find_mapping, load_mapping
 from rosterhub.runtime import Encoder, TopicNames
 
-__all__ = ["IngestContext", "IngestResult", "Rejected", "ingest", "map_and_publish", "packaged_mapping", "raw_record"]
+__all__ = [
+    "IngestContext",
+    "IngestResult",
+    "Rejected",
+    "ingest",
+    "map_and_publish",
+    "packaged_mapping",
+    "publish_rejects",
+    "raw_record",
+]
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +152,11 @@ def map_and_publish(
     """Steps 2-3 above; also what ``rosterhub replay`` runs for records already on the raw topic."""
     result = IngestResult(raw_position=origin)
     try:
-        spec = ctx.mapping_for(vendor, trust)
+        spec = ctx.mapping_for(_mapping_name(vendor, original_headers), trust)
         mapped_input = _mapping_input(vendor, payload, original_headers)
         outcome = apply_mapping(spec, mapped_input, received_at=received_at, trust=trust, secrets=ctx.secrets)
     except RosterhubError as exc:  # no usable mapping file: keep the payload, say why
-        _publish_rejects(ctx, vendor, [(exc, payload, "payload")], origin, original_headers, result)
+        publish_rejects(ctx, vendor, [(exc, payload, "payload")], origin, original_headers, result)
         return result
     encoded: list[tuple[str, str, KafkaRecord]] = []
     failures: list[tuple[RosterhubError, bytes, str]] = []
@@ -164,8 +173,14 @@ def map_and_publish(
     _send_claimed(ctx, vendor, [eid for eid, _, _ in fresh], [rec for _, _, rec in fresh])
     result.event_ids = [eid for eid, _, _ in fresh]
     result.event_types = [etype for _, etype, _ in fresh]
-    _publish_rejects(ctx, vendor, failures, origin, original_headers, result)
+    publish_rejects(ctx, vendor, failures, origin, original_headers, result)
     return result
+
+
+def _mapping_name(vendor: str, headers: list[tuple[str, bytes]]) -> str:
+    """The mapping the payload was taken with: the raw record's ``rh_mapping`` header when the transport set one
+    (a vendor with several file kinds: NHSP bookings and timesheets, HealthRoster XML and CSV), else the vendor's."""
+    return next((v.decode() for k, v in headers if k == "rh_mapping"), vendor)
 
 
 def _mapping_input(vendor: str, payload: bytes, headers: list[tuple[str, bytes]]) -> bytes:
@@ -192,7 +207,7 @@ def _claim(ctx: IngestContext, vendor: str, keys: list[str]) -> list[str]:
     return keys if ctx.state is None else ctx.state.claim(vendor, keys)
 
 
-def _publish_rejects(
+def publish_rejects(
     ctx: IngestContext,
     vendor: str,
     failures: list[tuple[RosterhubError, bytes, str]],
@@ -214,6 +229,12 @@ def _send_claimed(ctx: IngestContext, vendor: str, keys: list[str], records: lis
     """Send; confirm the claims once acknowledged, release them if sending failed."""
     try:
         ctx.sink.send(records)
+    except PartialSend as exc:  # keep what the broker has; only the rest may be retried
+        if ctx.state is not None:
+            done = set(exc.acked)
+            ctx.state.confirm(vendor, [k for i, k in enumerate(keys) if i in done])
+            ctx.state.release(vendor, [k for i, k in enumerate(keys) if i not in done])
+        raise
     except BaseException:
         if ctx.state is not None:
             ctx.state.release(vendor, keys)

@@ -50,7 +50,7 @@ from rosterhub.connectors.kinds.fhir_outcome import (
     response_bundle,
 )
 from rosterhub.connectors.kinds.fhir_read import FhirRequestError, Issue, media_type, read_document
-from rosterhub.connectors.pipeline import IngestContext, IngestResult, _publish_rejects, map_and_publish, raw_record
+from rosterhub.connectors.pipeline import IngestContext, IngestResult, map_and_publish, publish_rejects, raw_record
 from rosterhub.deadletter import dead_letter
 from rosterhub.errors import ConfigError, MappingError, ParseError, PayloadTooLarge, RosterhubError
 from rosterhub.mapping.engine import apply_mapping
@@ -144,7 +144,7 @@ class FhirEndpoint:
         origin = (raw.topic, partition, offset)
 
         def refuse(status: int, issues: list[Issue], error: RosterhubError) -> Reply:
-            _publish_rejects(self.ctx, self.vendor, [(error, body, "payload")], origin, raw.headers, IngestResult())
+            publish_rejects(self.ctx, self.vendor, [(error, body, "payload")], origin, raw.headers, IngestResult())
             for i in issues:
                 metrics.REJECTED.labels(self.vendor, i.code).inc()
             log.info("fhir request refused", extra={"vendor": self.vendor, "correlation_id": correlation_id,
@@ -172,7 +172,7 @@ class FhirEndpoint:
                         json.dumps(e.resource if e.resource is not None else {}).encode(), f"Bundle.entry[{e.index}]")
                        for e in plan.entries if not e.ok]  # fmt: skip
         if bad_entries:
-            _publish_rejects(self.ctx, self.vendor, bad_entries, origin, raw.headers, IngestResult())
+            publish_rejects(self.ctx, self.vendor, bad_entries, origin, raw.headers, IngestResult())
         metrics.MAPPED.labels(self.vendor).inc(len(result.event_ids))
         metrics.DUPLICATES.labels(self.vendor).inc(result.duplicates)
         for o in outcomes:

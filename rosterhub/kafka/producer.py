@@ -14,7 +14,15 @@ from kafka.errors import KafkaError
 from rosterhub.envelope import KafkaRecord
 from rosterhub.errors import BrokerUnavailable
 
-__all__ = ["EventSink", "make_producer"]
+__all__ = ["EventSink", "PartialSend", "make_producer"]
+
+
+class PartialSend(BrokerUnavailable):
+    """Some records of one send were acknowledged (``acked``: their indexes), the others not."""
+
+    def __init__(self, message: str, *, acked: list[int]) -> None:
+        super().__init__(message, acknowledged=len(acked))
+        self.acked = acked
 
 
 def make_producer(bootstrap: str, client_id: str = "rosterhub") -> KafkaProducer:
@@ -36,12 +44,19 @@ class EventSink:
         self.timeout_s = timeout_s
 
     def send(self, records: Iterable[KafkaRecord]) -> list[tuple[int, int]]:
-        """Send and wait; returns (partition, offset) of each record, in order."""
+        """Send and wait; returns (partition, offset) of each record, in order.
+
+        When some records were acknowledged and others not, :class:`PartialSend` says which,
+        so callers can keep what is durably written and retry only the rest.
+        """
         futures = [self.producer.send(r.topic, key=r.key, value=r.value, headers=r.headers) for r in records]
+        metas = []
         try:
             metas = [f.get(timeout=self.timeout_s) for f in futures]
         except KafkaError as exc:
-            raise BrokerUnavailable(f"Kafka did not acknowledge a write: {exc}") from exc
+            self.producer.flush(timeout=self.timeout_s)
+            acked = [i for i, f in enumerate(futures) if f.is_done and f.succeeded()]
+            raise PartialSend(f"Kafka did not acknowledge a write: {exc}", acked=acked) from exc
         return [(m.partition, m.offset) for m in metas]
 
     def close(self) -> None:

@@ -1,0 +1,276 @@
+"""File-drop transport: vendors export files into folders (SFTP inboxes); the hub picks them up.
+
+Used by HealthRoster-style exports, NHSP-style CSV files and ESR-style interface files.
+``rosterhub connect <vendor>`` calls :func:`run`; options come from
+``settings.connectors[<vendor>]`` (``ROSTERHUB_CONNECTORS`` JSON or ``[connectors.<vendor>]``
+in TOML), for example::
+
+    [connectors.esr]
+    poll_interval_s = 30
+    settle_s = 10
+    max_file_bytes = 7000000          # a monthly full refresh is bigger than one webhook
+    secrets = {esr_identity = "ESR_IDENTITY_SECRET"}   # env var holding the secret
+    inboxes = [
+      {path = "/srv/sftp/rxx/esr", trust = "RXX"},
+      {path = "/srv/sftp/rxy/esr", trust = "RXY"},
+    ]
+
+Each inbox is one trust's drop folder (a collaborative has several); ``trust`` is the
+trust that drops there and picks its mapping variant (``variant`` names another trust's
+variant when a trust configured its system like a partner). Per file: exactly once, raw
+first, a report next to the moved file; the steps are in ``filedrop_process``. A file
+moved into ``<inbox>/reprocess/`` (e.g. from ``failed/`` after a mapping fix) is taken
+again although its content was seen: only what was not published before is published.
+One connector process per inbox: two processes on one folder would race for the files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from rosterhub.connectors import metrics
+from rosterhub.connectors.base import ConnectorSpec
+from rosterhub.connectors.kinds.filedrop_process import InboxPlan, process_file
+from rosterhub.connectors.kinds.filedrop_routes import (
+    DEFAULT_PARTIAL_SUFFIXES,
+    FileHook,
+    file_kinds,
+    redaction_fields,
+)
+from rosterhub.connectors.kinds.filedrop_scan import Candidate, Settler
+from rosterhub.connectors.pipeline import IngestContext
+from rosterhub.errors import BrokerUnavailable, ConfigError
+
+__all__ = ["DEFAULT_MAX_FILE_BYTES", "MAX_FILE_BYTES_CAP", "FileDropOptions", "InboxOptions", "build_plans", "run"]
+
+log = logging.getLogger(__name__)
+
+#: The default limit: the ``max_payload_bytes`` setting's default, as for webhooks.
+DEFAULT_MAX_FILE_BYTES = 1_048_576
+#: The raw topic takes the whole file as one record: the hub's producer sends at most 8 MiB per request.
+MAX_FILE_BYTES_CAP = 7_864_320
+SECRET_ENV_PREFIX = "ROSTERHUB_MAPPING_SECRET_"  # noqa: S105  (a variable-name prefix, as for `rosterhub mapping`)
+_RETRY_CAP_S = 300.0
+
+
+class InboxOptions(BaseModel):
+    """One drop folder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Path = Field(description="The folder the vendor drops files into.")
+    trust: str | None = Field(None, description="ODS code of the trust dropping here; picks its mapping variant.")
+    variant: str | None = Field(None, description="Use this trust's mapping variant instead of `trust`'s.")
+    processed_dir: Path | None = Field(None, description="Where processed files go (default <path>/processed).")
+    failed_dir: Path | None = Field(None, description="Where failed files go (default <path>/failed).")
+    reprocess_dir: Path | None = Field(
+        None, description="Files put here are taken again even if seen before (default <path>/reprocess)."
+    )
+
+    @field_validator("trust", "variant")
+    @classmethod
+    def _ods(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z0-9]{3}|[A-Z0-9]{5}", code):
+            raise ValueError(f"{value!r} is not an ODS code (3 characters for a trust, 5 for a site)")
+        return code
+
+    @property
+    def processed(self) -> Path:
+        return self.processed_dir or self.path / "processed"
+
+    @property
+    def failed(self) -> Path:
+        return self.failed_dir or self.path / "failed"
+
+    @property
+    def reprocess(self) -> Path:
+        return self.reprocess_dir or self.path / "reprocess"
+
+
+class FileDropOptions(BaseModel):
+    """Options of a file-drop connector (``settings.connectors[<vendor>]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    inboxes: list[InboxOptions] = Field(min_length=1)
+    poll_interval_s: float = Field(5.0, gt=0, description="Seconds between looks at the inboxes.")
+    settle_s: float = Field(
+        2.0, ge=0, description="A file is taken once its size and mtime have not changed for this long."
+    )
+    done_suffix: str | None = Field(
+        None, description="When set (e.g. `.done`), a file is taken only once `<name><done_suffix>` exists."
+    )
+    max_file_bytes: int | None = Field(
+        None, ge=1, le=MAX_FILE_BYTES_CAP,
+        description="Larger files are refused (failed/, dlq.ingest). Default: the vendor's, else 1 MiB.",
+    )  # fmt: skip
+    secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="Secret name -> environment variable holding it (default ROSTERHUB_MAPPING_SECRET_<NAME>).",
+    )
+    create_dirs: bool = Field(True, description="Create missing inbox, processed and failed folders at start.")
+
+
+def parse_options(spec: ConnectorSpec, options: Mapping[str, Any]) -> FileDropOptions:
+    try:
+        return FileDropOptions.model_validate(dict(options))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(options)'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"connectors.{spec.id} options are invalid: {problems}", vendor=spec.id) from None
+
+
+def _secrets(
+    spec: ConnectorSpec, needed: set[str], ctx: IngestContext, opts: FileDropOptions, environ: Mapping[str, str]
+) -> dict[str, bytes]:
+    out = dict(ctx.secrets)
+    for name in sorted(needed - set(out)):
+        variable = opts.secrets.get(name, SECRET_ENV_PREFIX + name.upper())
+        value = environ.get(variable)
+        if not value:
+            raise ConfigError(
+                f"connector {spec.id} needs the secret {name!r} for its mapping: set the environment variable "
+                f"{variable} (or name another one in connectors.{spec.id}.secrets.{name})", vendor=spec.id,
+            )  # fmt: skip
+        out[name] = value.encode()
+    return out
+
+
+def _bootstrap(ctx: IngestContext) -> str:
+    servers = ctx.sink.producer.config["bootstrap_servers"]
+    return servers if isinstance(servers, str) else ",".join(servers)
+
+
+def build_plans(
+    spec: ConnectorSpec, ctx: IngestContext, opts: FileDropOptions, environ: Mapping[str, str] | None = None
+) -> list[InboxPlan]:
+    """Check everything that can be checked before the first file: folders, mappings, secrets."""
+    environ = os.environ if environ is None else environ
+    kinds = file_kinds(spec.quirks, spec.id)
+    hook: FileHook | None = spec.quirks.get("hook")
+    max_bytes = opts.max_file_bytes or int(spec.quirks.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+    paths = [i.path.resolve() for i in opts.inboxes]
+    if len(set(paths)) != len(paths):
+        raise ConfigError(f"connectors.{spec.id}: an inbox folder is listed twice", vendor=spec.id)
+    plans = []
+    for inbox in opts.inboxes:
+        if spec.quirks.get("inbox_trust_required") and inbox.trust is None:
+            raise ConfigError(f"connectors.{spec.id}: inbox {inbox.path} must name its trust", vendor=spec.id)
+        for folder in (inbox.path, inbox.processed, inbox.failed, inbox.reprocess):
+            if opts.create_dirs:
+                folder.mkdir(parents=True, exist_ok=True)
+            elif not folder.is_dir():
+                raise ConfigError(f"connectors.{spec.id}: folder {folder} does not exist", vendor=spec.id)
+        specs = {k.mapping: ctx.mapping_for(k.mapping, inbox.variant or inbox.trust) for k in kinds}
+        for mapping in specs.values():
+            redaction_fields(mapping)  # refuses sensitive layouts it cannot redact
+        needed = {name for mapping in specs.values() for name in mapping.secrets}
+        plans.append(InboxPlan(
+            vendor=spec.id, path=inbox.path, trust=inbox.trust, processed=inbox.processed, failed=inbox.failed,
+            reprocess=inbox.reprocess, kinds=kinds, specs=specs, secrets=_secrets(spec, needed, ctx, opts, environ),
+            max_file_bytes=max_bytes, bootstrap=_bootstrap(ctx), hook=hook,
+        ))  # fmt: skip
+    return plans
+
+
+@dataclass
+class _Retry:
+    at: float
+    failures: int
+
+
+class _Loop:
+    """Scans the inboxes and processes ready files, one at a time, oldest name first."""
+
+    def __init__(self, spec: ConnectorSpec, ctx: IngestContext, opts: FileDropOptions, *, once: bool) -> None:
+        self.spec, self.ctx, self.opts, self.once = spec, ctx, opts, once
+        self.plans = build_plans(spec, ctx, opts)
+        partial = spec.quirks.get("partial_suffixes", DEFAULT_PARTIAL_SUFFIXES)
+        self.settlers = {
+            folder: Settler(opts.settle_s, done_suffix=opts.done_suffix, partial_suffixes=partial)
+            for p in self.plans
+            for folder in (p.path, p.reprocess)
+        }
+        self.retries: dict[Path, _Retry] = {}
+
+    def pass_once(self, stop: threading.Event) -> int:
+        """Process every ready file once; returns how many files are still waiting to settle."""
+        waiting_total = 0
+        oldest: float | None = None
+        for plan, folder in ((p, f) for p in self.plans for f in (p.path, p.reprocess)):
+            ready, waiting = self.settlers[folder].scan(folder, time.time())
+            waiting_total += len(waiting)
+            for cand in ready + waiting:
+                oldest = cand.mtime if oldest is None else min(oldest, cand.mtime)
+            for cand in ready:
+                if stop.is_set():
+                    return waiting_total
+                self._one(plan, replace(cand, reprocess=folder == plan.reprocess))
+        metrics.LAG.labels(self.spec.id).set(0 if oldest is None else max(0.0, time.time() - oldest))
+        return waiting_total
+
+    def _one(self, plan: InboxPlan, cand: Candidate) -> None:
+        retry = self.retries.get(cand.path)
+        if retry is not None and time.monotonic() < retry.at:
+            return
+        started = time.perf_counter()
+        try:
+            report = process_file(self.ctx, plan, cand)
+        except Exception as exc:
+            if self.once or isinstance(exc, ConfigError):
+                raise
+            failures = retry.failures + 1 if retry else 1
+            delay = min(_RETRY_CAP_S, self.opts.poll_interval_s * 2**failures)
+            self.retries[cand.path] = _Retry(time.monotonic() + delay, failures)
+            level = logging.WARNING if isinstance(exc, BrokerUnavailable) else logging.ERROR
+            log.log(level, "file left in the inbox, retried in %.0f s: %s", delay, exc,
+                    extra={"vendor": plan.vendor, "file": cand.path.name}, exc_info=level == logging.ERROR)  # fmt: skip
+            return
+        self.retries.pop(cand.path, None)
+        self.settlers[cand.path.parent].forget(cand.path)
+        metrics.LATENCY.labels(plan.vendor).observe(time.perf_counter() - started)
+        log.info(
+            "file %s", report.status,
+            extra={"vendor": plan.vendor, "file": report.file, "trust": plan.trust, "status": report.status,
+                   "correlation_id": report.correlation_id, "events": report.events, "duplicates": report.duplicates,
+                   "rejected": len(report.rejected), "moved_to": report.moved_to},
+        )  # fmt: skip
+
+
+def run(
+    spec: ConnectorSpec,
+    ctx: IngestContext,
+    options: Mapping[str, Any],
+    stop: threading.Event,
+    *,
+    once: bool = False,
+) -> None:
+    """Watch the inboxes until ``stop`` is set; ``once``: take what is there (waiting for it to settle) and return.
+
+    Blocking; a file is never half-taken when ``stop`` is set: the current file finishes first.
+    """
+    opts = parse_options(spec, options)
+    loop = _Loop(spec, ctx, opts, once=once)
+    log.info("file-drop connector watching %s", ", ".join(str(p.path) for p in loop.plans),
+             extra={"vendor": spec.id})  # fmt: skip
+    deadline = time.monotonic() + max(3 * opts.settle_s, opts.settle_s + 5)
+    while not stop.is_set():
+        waiting = loop.pass_once(stop)
+        if once and (waiting == 0 or time.monotonic() > deadline):
+            if waiting:
+                log.warning("%d file(s) still being written were left for the next run", waiting,
+                            extra={"vendor": spec.id})  # fmt: skip
+            return
+        stop.wait(min(opts.poll_interval_s, max(opts.settle_s / 4, 0.05)) if once else opts.poll_interval_s)

@@ -1,0 +1,310 @@
+"""A simulated HealthRoster-style e-rostering system: daily Temp Staff Request exports per trust.
+
+Each trust's roster holds duties its ward managers sent to bank: staff group, AfC band
+(labelled the way that trust labels grades), ward, cost centre, early/late/day/long
+day/twilight/night shifts (nights across the clock changes included), and the request
+states of the bank flow (Send to Bank, Approve Temp Staff Request, Cancelled, Filled).
+Every :meth:`HealthRosterSimulator.step` is one day: new requests, approvals, revisions
+and cancellations; :meth:`~HealthRosterSimulator.export` writes what changed since the
+last export, per trust, as XML or CSV (docs/vendors/healthroster.md) into
+``<out>/<ODS>/``, atomically. RXY's system is configured like the ``healthroster.RXY``
+mapping variant: job titles as grades, ISO dates, its own shift codes (always XML).
+
+Receiving: :meth:`~HealthRosterSimulator.receive_outbound` applies the hub's booking
+outcomes (``BookingConfirmed``: the duty is Filled; ``BookingCancelled``: re-opened as a
+new revision), as HealthRoster would when the bank platform books a duty.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import typer
+
+from rosterhub.connectors.simulators.files import (
+    BANDS,
+    LONDON,
+    WARDS,
+    FileFeeder,
+    Trust,
+    Ward,
+    clock_change_dates,
+    nmc_pin,
+    person_name,
+    pick_trusts,
+    read_outbound,
+    run_batches,
+    write_atomic,
+)
+
+__all__ = ["Duty", "HealthRosterSimulator", "register_cli"]
+
+NS = "urn:rosterhub:vendor:healthroster:bank-export:1"
+#: code -> (start, end, unpaid break)
+PATTERNS = {
+    "E": ("07:00", "15:00", "00:30"),
+    "L": ("13:00", "21:00", "00:30"),
+    "D": ("08:00", "16:00", "00:30"),
+    "LD": ("07:30", "20:00", "01:00"),
+    "T": ("17:00", "24:00", "00:00"),
+    "N": ("20:00", "08:00", "01:00"),
+}
+_WEIGHTS = {"E": 3, "L": 3, "D": 1, "LD": 4, "T": 1, "N": 4}
+_RXY_CODES = {"LD": "LDAY", "N": "NGT"}
+_RXY_TITLES = {
+    2: "Healthcare Assistant",
+    3: "Senior Healthcare Assistant",
+    4: "Nursing Associate",
+    5: "Staff Nurse",
+    6: "Senior Staff Nurse",
+    7: "Sister / Charge Nurse",
+}
+_GRADE_STYLES = ("Band {}", "B{}", "AfC Band {}")
+_REASONS = ("Vacancy", "Sickness", "Acuity", "Annual leave", "Maternity leave", "Enhanced observation")
+_CANCEL = ("Demand changed", "Filled internally", "Raised in error", "Duplicate request")
+_CSV_HEADER = [
+    "Duty ID", "Revision", "Trust Code", "Roster Location", "Location Code", "Cost Centre", "Staff Group", "Grade",
+    "Duty Date", "Shift", "Start", "End", "Break", "Request State", "Last Changed", "Comments",
+]  # fmt: skip
+_OPEN = "Approve Temp Staff Request"
+
+
+@dataclass
+class Duty:
+    id: int
+    trust: Trust
+    ward: Ward
+    staff_group: str
+    band: int
+    day: date
+    code: str
+    state: str
+    reason: str
+    changed: datetime
+    revision: int = 1
+    cancel_reason: str | None = None
+    preferred: tuple[str, str, str] | None = None  # staff number, NMC PIN, name
+    comments: str | None = None
+    booked_by: str | None = None
+
+    @property
+    def times(self) -> tuple[str, str, str]:
+        return PATTERNS[self.code]
+
+
+class HealthRosterSimulator:
+    """One HealthRoster per trust; ``formats`` is ``xml``, ``csv`` or ``mixed`` (the 1st, 3rd... trust CSV)."""
+
+    def __init__(
+        self, trusts: int | Sequence[Trust] = 2, *, seed: int = 0, start: date | None = None, days: int = 28,
+        count: int = 20, formats: str = "xml",
+    ) -> None:  # fmt: skip
+        self.rng = random.Random(seed)
+        self.trusts = pick_trusts(trusts) if isinstance(trusts, int) else tuple(trusts)
+        self.today = start or date.today()
+        self.days, self.count, self.formats = days, count, formats
+        self.duties: dict[int, Duty] = {}
+        self._dirty: set[int] = set()
+        self._next_id = 7_700_000 + self.rng.randint(0, 99_999)
+        self._steps = 0
+        self.received: dict[str, dict[str, Any]] = {}
+
+    # --- the roster changing over a day --------------------------------------------------------
+    def _clock(self) -> datetime:
+        return datetime.combine(self.today, time(5, 40), LONDON)
+
+    def _new(self, trust: Trust, day: date, code: str | None = None) -> Duty:
+        ward = self.rng.choice(WARDS)
+        group = self.rng.choice(ward.staff_groups)
+        code = code or self.rng.choices(list(_WEIGHTS), weights=list(_WEIGHTS.values()))[0]
+        state = "Send to Bank" if self.rng.random() < 0.2 else _OPEN
+        duty = Duty(self._next_id, trust, ward, group, self.rng.choice(BANDS[group]), day, code, state,
+                    self.rng.choice(_REASONS), self._clock() - timedelta(minutes=self.rng.randint(5, 600)))  # fmt: skip
+        self._next_id += 1
+        if group == "Nursing and Midwifery Registered" and self.rng.random() < 0.15:
+            _, first, last = person_name(self.rng)
+            duty.preferred = (str(self.rng.randint(20_000_000, 29_999_999)), nmc_pin(self.rng), f"{first} {last}")
+        if code == "N" and day in clock_change_dates(day, 1):
+            duty.comments = "Night across the clock change: paid on actual hours."
+        self.duties[duty.id] = duty
+        self._dirty.add(duty.id)
+        return duty
+
+    def step(self) -> None:
+        """One day: the first step fills the next ``days`` days; later steps add, approve, revise and cancel."""
+        if self._steps:
+            self.today += timedelta(days=1)
+        first, self._steps = self._steps == 0, self._steps + 1
+        horizon = [self.today + timedelta(days=d) for d in range(1, self.days + 1)]
+        for trust in self.trusts:
+            for _ in range(self.count if first else max(1, self.count // 4)):
+                self._new(trust, self.rng.choice(horizon))
+            if first:
+                for saturday in clock_change_dates(horizon[0], self.days):
+                    self._new(trust, saturday, "N")
+        if first:
+            return
+        live = [d for d in self.duties.values() if d.day > self.today and d.state in (_OPEN, "Send to Bank")]
+        for duty in live:
+            roll = self.rng.random()
+            if duty.state == "Send to Bank" and roll < 0.6:
+                duty.state = _OPEN  # approved: first visible to bank workers now, still revision 1
+            elif duty.state == _OPEN and roll < 0.05:
+                duty.state, duty.cancel_reason = "Cancelled", self.rng.choice(_CANCEL)
+                duty.revision += 1
+            elif duty.state == _OPEN and roll < 0.12:
+                duty.code = self.rng.choice([c for c in PATTERNS if c != duty.code])
+                duty.revision += 1
+            else:
+                continue
+            duty.changed = self._clock() - timedelta(minutes=self.rng.randint(1, 300))
+            self._dirty.add(duty.id)
+
+    # --- receiving the hub's updates ------------------------------------------------------------
+    def receive_outbound(self, folder: Path) -> int:
+        """Apply booking outcomes the hub dropped in ``folder``; returns how many changed a duty."""
+        applied = 0
+        for doc in read_outbound(folder):
+            if doc.get("id") in self.received:
+                continue
+            self.received[str(doc.get("id"))] = doc
+            data = doc.get("data") or {}
+            duty = self._duty_of(str(data.get("shift_id", "")))
+            if duty is None:
+                continue
+            kind = str(doc.get("type", "")).rsplit(".", 1)[-1]
+            if kind == "BookingConfirmed" and duty.state == _OPEN:
+                duty.state, duty.booked_by = "Filled", str(data.get("booking_id"))
+            elif kind == "BookingCancelled" and duty.state == "Filled":
+                duty.state, duty.booked_by = _OPEN, None
+            else:
+                continue
+            duty.revision += 1
+            duty.changed = self._clock()
+            self._dirty.add(duty.id)
+            applied += 1
+        return applied
+
+    def _duty_of(self, shift_id: str) -> Duty | None:
+        parts = shift_id.split(":")
+        if len(parts) != 3 or parts[0] != "healthroster" or not parts[2].isdigit():
+            return None
+        duty = self.duties.get(int(parts[2]))
+        return duty if duty is not None and duty.trust.ods == parts[1] else None
+
+    # --- export files ---------------------------------------------------------------------------
+    def export(self, out: Path) -> list[Path]:
+        """Write each trust's changed duties (if any) to ``<out>/<ODS>/``; returns the files written."""
+        written = []
+        stamp = self._clock().strftime("%Y%m%d_%H%M")
+        for i, trust in enumerate(self.trusts):
+            duties = sorted((self.duties[d] for d in self._dirty if self.duties[d].trust == trust), key=lambda d: d.id)
+            if not duties:
+                continue
+            csv_here = self.formats == "csv" or (self.formats == "mixed" and i % 2 == 0)
+            fmt = "csv" if csv_here and trust.ods != "RXY" else "xml"
+            body = self._xml(trust, duties, i) if fmt == "xml" else self._csv(trust, duties, i)
+            written.append(write_atomic(out / trust.ods / f"bank_requests_{trust.ods}_{stamp}.{fmt}", body))
+        self._dirty.clear()
+        return written
+
+    def _grade(self, duty: Duty, index: int) -> str:
+        if duty.trust.ods == "RXY" and duty.band in _RXY_TITLES and duty.staff_group != "Allied Health Professionals":
+            return _RXY_TITLES[duty.band]
+        return _GRADE_STYLES[index % len(_GRADE_STYLES)].format(duty.band)
+
+    def _dates(self, duty: Duty) -> tuple[str, str]:
+        if duty.trust.ods == "RXY":
+            return duty.day.isoformat(), duty.changed.strftime("%Y-%m-%d %H:%M")
+        return duty.day.strftime("%d/%m/%Y"), duty.changed.strftime("%d/%m/%Y %H:%M")
+
+    def _xml(self, trust: Trust, duties: list[Duty], index: int) -> bytes:
+        root = ET.Element(
+            "BankRequestExport",
+            {
+                "xmlns": NS,
+                "trustCode": trust.ods,
+                "exportedAt": self._clock().strftime("%Y-%m-%dT%H:%M:%S"),
+                "system": "HealthRoster 25.2",
+            },
+        )
+        for d in duties:
+            el = ET.SubElement(root, "Duty", {"id": str(d.id), "revision": str(d.revision)})
+            day, changed = self._dates(d)
+            start, end, brk = d.times
+            code = _RXY_CODES.get(d.code, d.code) if trust.ods == "RXY" else d.code
+            times = f"{start}-{'00:00' if end == '24:00' else end}"  # XML: an end not after the start is next day
+            values = [("CostCentre", d.ward.cost_centre), ("StaffGroup", d.staff_group),
+                      ("Grade", self._grade(d, index)), ("DutyDate", day), ("ShiftCode", code), ("Times", times),
+                      ("Break", brk), ("RequestState", d.state), ("RequestReason", d.reason)]  # fmt: skip
+            ET.SubElement(el, "RosterLocation", {"code": d.ward.code}).text = d.ward.name
+            for tag, text in values:
+                ET.SubElement(el, tag).text = text
+            if d.preferred:
+                staff, pin, name = d.preferred
+                ET.SubElement(el, "PreferredPerson", {"staffNumber": staff, "gmc": "", "nmc": pin}).text = name
+            if d.cancel_reason and d.state == "Cancelled":
+                ET.SubElement(el, "CancelReason").text = d.cancel_reason
+            ET.SubElement(el, "LastChanged").text = changed
+            if d.comments:
+                ET.SubElement(el, "Comments").text = d.comments
+        ET.indent(root)
+        return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+
+    def _csv(self, trust: Trust, duties: list[Duty], index: int) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(_CSV_HEADER)
+        for d in duties:
+            day, changed = self._dates(d)
+            start, end, brk = d.times
+            writer.writerow(
+                [
+                    d.id,
+                    d.revision,
+                    trust.ods,
+                    d.ward.name,
+                    d.ward.code,
+                    d.ward.cost_centre,
+                    d.staff_group,
+                    self._grade(d, index),
+                    day,
+                    d.code,
+                    start,
+                    end,
+                    brk,
+                    d.state,
+                    changed,
+                    d.comments or "",
+                ]
+            )
+        return out.getvalue().encode("utf-8-sig")
+
+
+def register_cli(group: typer.Typer) -> None:
+    @group.command("healthroster")
+    def simulate_healthroster(
+        out: Path = typer.Option(..., "--out", help="Folder; each trust's exports go to <out>/<ODS>/."),
+        trusts: int = typer.Option(2, "--trusts", help="How many trusts (each runs its own HealthRoster)."),
+        count: int = typer.Option(20, "--count", help="Bank requests per trust in the first export."),
+        seed: int = typer.Option(0, "--seed", help="Seed for reproducible traffic."),
+        start: str = typer.Option("", "--start", help="First export date YYYY-MM-DD (default today)."),
+        formats: str = typer.Option("mixed", "--format", help="xml, csv or mixed (RXY always exports XML)."),
+        batches: int = typer.Option(1, "--batches", help="Daily exports to write (0: until Ctrl-C)."),
+        interval: float = typer.Option(10.0, "--interval", help="Seconds between batches when more than one."),
+        outbound: Path | None = typer.Option(None, "--outbound", help="Folder the hub drops booking outcomes in."),
+    ) -> None:
+        """HealthRoster-style Temp Staff Request exports (XML/CSV) for N trusts."""
+        sim = HealthRosterSimulator(trusts, seed=seed, start=date.fromisoformat(start) if start else None,
+                                    count=count, formats=formats)  # fmt: skip
+        feeder = FileFeeder(sim, out, interval_s=interval, outbound=outbound,
+                            on_export=lambda files: [typer.echo(str(f)) for f in files])  # fmt: skip
+        run_batches(feeder, batches, interval)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import publish_schemas
 from rosterhub.connectors.pipeline import IngestContext
-from rosterhub.connectors.state import ConnectorState
+from rosterhub.connectors.state import ConnectorState, state_file
 from rosterhub.kafka.producer import EventSink, make_producer
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
@@ -17,11 +17,13 @@ __all__ = ["connector_context"]
 
 
 @contextmanager
-def connector_context(settings: Settings, bootstrap: str, *, client_id: str = "rosterhub") -> Iterator[IngestContext]:
+def connector_context(
+    settings: Settings, bootstrap: str, *, client_id: str = "rosterhub", owner: str | None = None, recover: bool = True
+) -> Iterator[IngestContext]:
     names = TopicNames(settings.topic_prefix)
     catalogue = default_catalogue()
     sink = EventSink(make_producer(bootstrap, client_id=client_id))
-    state = ConnectorState(settings.state_dir / "connectors.sqlite")
+    state = ConnectorState(state_file(settings.state_dir, owner), recover=recover)
     if not settings.schema_registry_url:
         publish_schemas(sink.producer, names.schemas, list(catalogue))
     state.prune(settings.connector_state_retention_days * 86400)

@@ -1,6 +1,7 @@
 """Durable connector state: which events were already published, and where each source stands.
 
-Two jobs, one SQLite file per connector process (``<state_dir>/connectors.sqlite``):
+Two jobs, one SQLite file per connector process (:func:`state_file`: the ingress has one,
+each ``rosterhub connect <vendor>`` process its own):
 
 * **dedupe** — a redelivered webhook, a re-dropped file or an overlapping poll page maps
   to events with the same deterministic ids; :meth:`ConnectorState.claim` lets only ids
@@ -27,7 +28,12 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["ConnectorState"]
+__all__ = ["ConnectorState", "state_file"]
+
+
+def state_file(state_dir: Path, owner: str | None = None) -> Path:
+    """The state file of one process: ``ingress`` (webhook and FHIR vendors) or a polled/file vendor's id."""
+    return state_dir / ("connectors.sqlite" if owner is None else f"connectors-{owner}.sqlite")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (
@@ -50,7 +56,9 @@ CREATE TABLE IF NOT EXISTS positions (
 class ConnectorState:
     """Thread-safe; one instance per process, shared by every connector in it."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, recover: bool = True) -> None:
+        """``recover``: drop claims left unconfirmed by a crashed owner. Only the file's owning
+        process may do that; a tool reading alongside a live process (replay) passes False."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
@@ -58,7 +66,7 @@ class ConnectorState:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
-        self.recovered = self._db.execute("DELETE FROM seen WHERE confirmed = 0").rowcount
+        self.recovered = self._db.execute("DELETE FROM seen WHERE confirmed = 0").rowcount if recover else 0
 
     def claim(self, vendor: str, keys: Sequence[str]) -> list[str]:
         """Mark ``keys`` as published; return those that were not already (in input order)."""

@@ -19,7 +19,7 @@ from rosterhub.codec.schema_topic import publish_schemas
 from rosterhub.connectors.kinds.fhir import fhir_router
 from rosterhub.connectors.kinds.webhook import webhook_router
 from rosterhub.connectors.pipeline import IngestContext
-from rosterhub.connectors.state import ConnectorState
+from rosterhub.connectors.state import ConnectorState, state_file
 from rosterhub.kafka.admin import topic_counts
 from rosterhub.kafka.producer import EventSink, make_producer
 from rosterhub.runtime import Encoder, TopicNames, make_codec
@@ -35,7 +35,7 @@ def create_api(settings: Settings, bootstrap: str) -> FastAPI:
     sink = EventSink(make_producer(bootstrap, client_id="rosterhub-ingress"))
     encoder = Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue)
     ctx = IngestContext(
-        sink=sink, encoder=encoder, names=names, state=ConnectorState(settings.state_dir / "connectors.sqlite")
+        sink=sink, encoder=encoder, names=names, state=ConnectorState(state_file(settings.state_dir, "ingress"))
     )
 
     @asynccontextmanager

@@ -42,7 +42,7 @@ def connect(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    with connector_context(settings, bootstrap, client_id=f"rosterhub-connect-{vendor}") as ctx:
+    with connector_context(settings, bootstrap, client_id=f"rosterhub-connect-{vendor}", owner=vendor) as ctx:
         try:
             runner(spec.kind)(spec, ctx, settings.connectors.get(vendor, {}), stop, once=once)
         except RosterhubError as exc:

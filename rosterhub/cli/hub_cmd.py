@@ -112,9 +112,11 @@ def replay(
     """Map payloads kept on raw.<vendor> again (after a mapping fix) and publish what is new.
     Events published before are recognised by their ids and not published twice."""
     from rosterhub.codec.catalogue import default_catalogue
+    from rosterhub.connectors.kinds import HTTP_KINDS
     from rosterhub.connectors.pipeline import IngestContext
+    from rosterhub.connectors.registry import connector
     from rosterhub.connectors.replay import dlq_origins, replay_raw
-    from rosterhub.connectors.state import ConnectorState
+    from rosterhub.connectors.state import ConnectorState, state_file
     from rosterhub.kafka.producer import EventSink, make_producer
     from rosterhub.runtime import Encoder, TopicNames, make_codec
 
@@ -124,11 +126,15 @@ def replay(
     except RosterhubError as exc:
         _fail(exc)
     names = TopicNames(settings.topic_prefix)
+    try:
+        http = connector(vendor).kind in HTTP_KINDS  # whose dedupe state knows what was published
+    except RosterhubError as exc:
+        _fail(exc)
     sink = EventSink(make_producer(bootstrap, client_id="rosterhub-replay"))
     catalogue = default_catalogue()
     ctx = IngestContext(
         sink=sink, encoder=Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue), names=names,
-        state=ConnectorState(settings.state_dir / "connectors.sqlite"),
+        state=ConnectorState(state_file(settings.state_dir, "ingress" if http else vendor), recover=False),
     )  # fmt: skip
     only = dlq_origins(bootstrap, names.dlq("mapping"), vendor, names.raw(vendor)) if from_dlq else None
     try:

@@ -133,7 +133,7 @@ def test_redelivery_is_not_published_twice_and_replay_publishes_after_a_fix(
 ) -> None:
     from rosterhub.connectors.pipeline import IngestContext, packaged_mapping
     from rosterhub.connectors.replay import dlq_origins, replay_raw
-    from rosterhub.connectors.state import ConnectorState
+    from rosterhub.connectors.state import ConnectorState, state_file
     from rosterhub.kafka.producer import EventSink, make_producer
     from rosterhub.mapping.engine import find_mapping, load_mapping
     from rosterhub.runtime import Encoder
@@ -169,7 +169,7 @@ def test_redelivery_is_not_published_twice_and_replay_publishes_after_a_fix(
 
     ctx = IngestContext(
         sink=sink, encoder=Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue), names=names,
-        state=ConnectorState(settings.state_dir / "connectors.sqlite"),
+        state=ConnectorState(state_file(settings.state_dir, "ingress"), recover=False),
         mapping_for=lambda vendor, trust: fixed if vendor == "patchwork" else packaged_mapping(vendor, trust),
     )  # fmt: skip
     try:

@@ -1,24 +1,64 @@
-"""Demo traffic for ``rosterhub run``: the simulators, pointed at the hub's own ingress.
+"""Demo traffic for ``rosterhub run``: every vendor simulator, pointed at the hub.
 
-Each batch posts a new shift at one of the demo trusts, one or two booking requests for
-it (the second loses: already filled), and every third batch a malformed payload, so a
-newcomer sees raw, canonical, decision, dead-letter and delivery counts all move.
+A simulator module in ``connectors/simulators/`` takes part by defining
+``demo_source(ctx: DemoContext) -> DemoSource | None``; this module only finds them, so a
+seventh vendor's simulator joins the demo without editing anything here. A source says
+which connector options make the hub read from it (an inbox folder, a base URL), and
+how to produce one more tick of traffic.
 """
 
 from __future__ import annotations
 
-from rosterhub.connectors.simulators.patchwork import PatchworkSimulator
+import importlib
+import pkgutil
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-__all__ = ["DEMO_TRUSTS", "DemoFeeder"]
+from rosterhub.connectors import simulators
+
+__all__ = ["DEMO_TRUSTS", "DemoContext", "DemoSource", "demo_sources", "free_port"]
 
 DEMO_TRUSTS = ("RHQ", "RCU", "RFR")  # Sheffield Teaching, Sheffield Children's, Rotherham
 
 
-class DemoFeeder:
-    """Posts one batch of demo traffic per call to :meth:`feed_batch`."""
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
-    def __init__(self, ingress: str, secret: bytes, seed: int = 7) -> None:
-        self.patchwork = PatchworkSimulator(ingress, secret, DEMO_TRUSTS, seed, malformed_every=3)
 
-    def feed_batch(self) -> None:
-        self.patchwork.batch()
+@dataclass(frozen=True)
+class DemoContext:
+    ingress: str  # the hub's HTTP base URL
+    base_dir: Path  # where file-drop simulators may create inboxes
+    secrets: dict[str, str]  # webhook secrets by vendor
+    trusts: tuple[str, ...] = DEMO_TRUSTS
+    seed: int = 7
+
+
+def _noop() -> None:
+    return None
+
+
+@dataclass
+class DemoSource:
+    vendor: str
+    tick: Callable[[], None]
+    connector_options: dict[str, Any] | None = None  # None: served by the ingress, no `connect` process
+    close: Callable[[], None] = _noop
+    every: int = 1  # tick on every n-th round
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def demo_sources(ctx: DemoContext) -> list[DemoSource]:
+    """One source per simulator module that offers one, in vendor order."""
+    sources = []
+    for info in sorted(pkgutil.iter_modules(simulators.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{simulators.__name__}.{info.name}")
+        hook = getattr(module, "demo_source", None)
+        if hook is not None and (source := hook(ctx)) is not None:
+            sources.append(source)
+    return sources

@@ -1,14 +1,16 @@
 """``rosterhub run``: every hub process on one machine, for a newcomer to watch events flow.
 
 Starts (or reuses) the broker, creates topics, then runs the stream worker, the HTTP
-ingress and a simulated trust endpoint as child processes (logs in ``.rosterhub/logs``),
-feeds demo traffic through the real HTTP ingress, and prints counts per topic. Ctrl-C
+ingress, a ``rosterhub connect`` process per polled or file-drop connector and a simulated
+trust endpoint as child processes (logs in ``.rosterhub/logs``); every vendor simulator
+feeds its connector (``rosterhub.demo``); it prints counts per topic and per connector. Ctrl-C
 (or SIGTERM, or ``--duration``) stops the children cleanly, then the broker if this
 command started it.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
@@ -21,14 +23,16 @@ from types import FrameType
 
 import httpx
 
+from rosterhub.connectors.kinds import HTTP_KINDS
 from rosterhub.connectors.registry import connectors
-from rosterhub.demo import DEMO_TRUSTS, DemoFeeder
+from rosterhub.demo import DEMO_TRUSTS, DemoContext, demo_sources
 from rosterhub.errors import BrokerUnavailable
+from rosterhub.flow import FlowCounter
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.kafka.resolve import resolve_broker
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
-from rosterhub.topics import declared_topics
+from rosterhub.topics import CANONICAL, DLQ_STAGES, declared_topics
 
 __all__ = ["run_hub"]
 
@@ -84,51 +88,78 @@ def _status_line(bootstrap: str, topics: list[str], trust_url: str, elapsed: flo
     return f"[{elapsed:5.0f}s] {counts} | trust endpoint: {delivered}"
 
 
+def _start_children(
+    children: dict[str, subprocess.Popen[bytes]], settings: Settings, env: dict[str, str], pulled: list[str]
+) -> None:
+    """Trust endpoint, stream worker, ingress, and one `connect` process per polled/file-drop vendor."""
+    log_dir = Path(".rosterhub/logs")
+    children["trust-endpoint"] = _spawn(
+        "trust-endpoint", ["simulate", "trust", "--port", str(settings.demo_trust_port)], env, log_dir
+    )
+    children["worker"] = _spawn("worker", ["worker"], env, log_dir)
+    children["ingress"] = _spawn("ingress", ["serve"], env, log_dir)
+    for vendor in pulled:
+        children[f"connect-{vendor}"] = _spawn(f"connect-{vendor}", ["connect", vendor], env, log_dir)
+
+
 def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float) -> int:
     resolved = resolve_broker(settings)
     print(f"Kafka at {resolved.bootstrap} ({resolved.origin}{', ' + resolved.version if resolved.version else ''})")
     names = TopicNames(settings.topic_prefix)
-    vendors = list(connectors())
+    specs = connectors()
     ensure_topics(
-        resolved.bootstrap, declared_topics(vendors, settings.topic_prefix),
+        resolved.bootstrap, declared_topics(specs, settings.topic_prefix),
         default_partitions=settings.default_partitions, replication_factor=settings.replication_factor,
     )  # fmt: skip
     trust_base = f"http://127.0.0.1:{settings.demo_trust_port}"
+    ingress = f"http://{settings.http_host}:{settings.http_port}"
     endpoints = settings.outbound_endpoints or {ods: f"{trust_base}/outcomes/{ods}" for ods in DEMO_TRUSTS}
     webhook_secrets = {k: v.get_secret_value() for k, v in settings.webhook_secrets.items()}
     webhook_secrets.setdefault("patchwork", secrets.token_hex(16))
+    log_dir = Path(".rosterhub/logs")
+    sources = demo_sources(DemoContext(ingress, Path(".rosterhub/demo").resolve(), webhook_secrets)) if demo else []
+    options = {s.vendor: s.connector_options for s in sources if s.connector_options is not None}
+    options.update(settings.connectors)  # configured connectors win over the demo's
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": resolved.bootstrap,
         "ROSTERHUB_OUTBOUND_ENDPOINTS": json.dumps(endpoints),
         "ROSTERHUB_WEBHOOK_SECRETS": json.dumps(webhook_secrets),
+        "ROSTERHUB_CONNECTORS": json.dumps(options),
     }
-    log_dir = Path(".rosterhub/logs")
     children: dict[str, subprocess.Popen[bytes]] = {}
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     started = time.monotonic()
+    flow: FlowCounter | None = None
     try:
-        children["trust-endpoint"] = _spawn(
-            "trust-endpoint", ["simulate", "trust", "--port", str(settings.demo_trust_port)], env, log_dir
-        )
-        children["worker"] = _spawn("worker", ["worker"], env, log_dir)
-        children["ingress"] = _spawn("ingress", ["serve"], env, log_dir)
-        ingress = f"http://{settings.http_host}:{settings.http_port}"
+        _start_children(children, settings, env, [v for v in sorted(options) if specs[v].kind not in HTTP_KINDS])
         _wait_http(f"{trust_base}/outcomes", children["trust-endpoint"], "trust-endpoint")
         _wait_http(f"{ingress}/health", children["ingress"], "ingress")
-        print(f"ingress {ingress}/ingest/<vendor>  metrics {ingress}/metrics  trust endpoint {trust_base}/outcomes")
-        print(f"logs in {log_dir}/; Ctrl-C stops everything")
-        feeder = DemoFeeder(ingress, webhook_secrets["patchwork"].encode()) if demo else None
+        print(f"ingress {ingress}/ingest/<vendor>  fhir {ingress}/fhir/<ODS>/R4  metrics {ingress}/metrics  "
+              f"trust endpoint {trust_base}/outcomes")  # fmt: skip
+        print(f"connectors: {', '.join(sorted(s.vendor for s in sources)) or 'none (no demo)'}; "
+              f"logs in {log_dir}/; Ctrl-C stops everything")  # fmt: skip
         watched = [names.raw("patchwork"), names.events("shift"), names.events("booking"),
                    names.dlq("mapping"), names.dlq("outbound")]  # fmt: skip
-        while duration <= 0 or time.monotonic() - started < duration:
+        flow = FlowCounter(
+            resolved.bootstrap,
+            events=[names.events(d) for d in CANONICAL],
+            dlq=[names.dlq(s) for s in DLQ_STAGES],
+            raw={names.raw(v): v for v in specs},
+        )
+        for round_no in itertools.count(1):
+            if duration > 0 and time.monotonic() - started >= duration:
+                break
             for name, proc in children.items():
                 if proc.poll() is not None:
                     raise BrokerUnavailable(f"{name} exited with {proc.returncode}; see {log_dir}/{name}.log")
-            if feeder is not None:
-                feeder.feed_batch()
-            print(_status_line(resolved.bootstrap, watched, f"{trust_base}/outcomes", time.monotonic() - started),
-                  flush=True)  # fmt: skip
+            for source in sources:
+                if round_no % source.every == 0:
+                    source.tick()
+            elapsed = time.monotonic() - started
+            print(_status_line(resolved.bootstrap, watched, f"{trust_base}/outcomes", elapsed), flush=True)
+            flow.poll()
+            print(f"        {flow.line(sorted(s.vendor for s in sources) or specs)}", flush=True)
             time.sleep(interval)
         return 0
     except (KeyboardInterrupt, _Stop):
@@ -136,6 +167,10 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if flow is not None:
+            flow.close()
+        for source in sources:
+            source.close()
         _stop_children(children)
         resolved.close()
         print("stopped")

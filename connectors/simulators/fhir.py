@@ -318,3 +318,15 @@ def register_cli(group: typer.Typer) -> None:
         import uvicorn
 
         uvicorn.run(create_fhir_server(), host=host, port=port, log_level="warning")
+
+
+def demo_source(ctx: Any) -> Any:
+    """FHIR in ``rosterhub run``: a round of Bundles (batch, transaction, collection) every fifth tick."""
+    from rosterhub.demo import DemoSource
+
+    sim = FhirSimulator(ctx.ingress, ctx.trusts, ctx.seed)
+
+    def tick() -> None:
+        sim.tick()
+
+    return DemoSource("fhir", tick, every=5)

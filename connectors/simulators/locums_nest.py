@@ -356,3 +356,15 @@ def register_cli(group: typer.Typer) -> None:
         typer.echo("connector options (ROSTERHUB_CONNECTORS):")
         typer.echo(json.dumps({"locums_nest": options}))
         uvicorn.run(sim.app, host=host, port=port, log_level="warning")
+
+
+def demo_source(ctx: Any) -> Any:
+    """Locum's Nest in ``rosterhub run``: the simulated API in a thread, polled by `rosterhub connect`."""
+    from contextlib import ExitStack
+
+    from rosterhub.demo import DemoSource, free_port
+
+    sim = LocumsNestSimulator(list(ctx.trusts), seed=ctx.seed, initial_changes=10, changes_per_minute=30)
+    stack = ExitStack()
+    url = stack.enter_context(sim.running(free_port()))
+    return DemoSource("locums_nest", lambda: None, sim.connector_options(url, poll_interval_s=2), stack.close)

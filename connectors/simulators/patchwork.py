@@ -229,3 +229,14 @@ def register_cli(group: typer.Typer) -> None:
             sim.batch()
             time.sleep(interval)
         typer.echo(f"responses by status: {sim.sent}")
+
+
+def demo_source(ctx: Any) -> Any:
+    """Patchwork in ``rosterhub run``: webhooks to the ingress, a malformed one every third batch."""
+    from rosterhub.demo import DemoSource
+
+    secret = ctx.secrets.get("patchwork")
+    if not secret:
+        return None
+    sim = PatchworkSimulator(ctx.ingress, secret.encode(), ctx.trusts, ctx.seed, malformed_every=3)
+    return DemoSource("patchwork", sim.batch)

@@ -1,0 +1,63 @@
+"""Counts of what flows through the hub, per connector, for the status line of ``rosterhub run``.
+
+Reads only headers: canonical events are attributed by ``ce_source``
+(``/vendors/<vendor>/<trust>``), dead letters by ``dlq_connector``, raw payloads by topic.
+One consumer, assigned (no group), polled briefly once per status line.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from kafka import KafkaConsumer, TopicPartition
+
+from rosterhub.envelope import headers_dict
+
+__all__ = ["FlowCounter"]
+
+
+class FlowCounter:
+    def __init__(self, bootstrap: str, *, events: Iterable[str], dlq: Iterable[str], raw: dict[str, str]) -> None:
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="rosterhub-flow")
+        self.raw_topics = raw  # topic -> vendor
+        self.event_topics = set(events)
+        self.dlq_topics = set(dlq)
+        tps = [
+            TopicPartition(t, p)
+            for t in (*self.event_topics, *self.dlq_topics, *self.raw_topics)
+            for p in sorted(self.consumer.partitions_for_topic(t) or ())
+        ]
+        self.consumer.assign(tps)
+        self.consumer.seek_to_beginning(*tps)
+        self.raw: Counter[str] = Counter()
+        self.events: Counter[str] = Counter()
+        self.dead: Counter[str] = Counter()
+        self.decisions = 0
+
+    def poll(self, timeout_ms: int = 300) -> None:
+        while batches := self.consumer.poll(timeout_ms=timeout_ms, max_records=5000):
+            for tp, records in batches.items():
+                for rec in records:
+                    self._count(tp.topic, headers_dict(rec.headers))
+            timeout_ms = 0
+
+    def _count(self, topic: str, headers: dict[str, bytes]) -> None:
+        if topic in self.raw_topics:
+            self.raw[self.raw_topics[topic]] += 1
+        elif topic in self.dlq_topics:
+            self.dead[headers.get("dlq_connector", b"?").decode().split(":")[0]] += 1
+        else:
+            source = headers.get("ce_source", b"").decode()
+            parts = source.strip("/").split("/")
+            if parts[:1] == ["vendors"] and len(parts) > 1:
+                self.events[parts[1]] += 1
+            elif source == "/rosterhub/booking":
+                self.decisions += 1
+
+    def line(self, vendors: Iterable[str]) -> str:
+        cells = [f"{v} raw={self.raw[v]} ev={self.events[v]} dlq={self.dead[v]}" for v in vendors]
+        return " | ".join(cells) + f" | decisions={self.decisions}"
+
+    def close(self) -> None:
+        self.consumer.close()

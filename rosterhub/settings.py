@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     passport_timer_interval_s: float = Field(
         default=1.0, gt=0, description="How often the passport's timer sends ticks for credentials whose notices are due."
     )
+    passport_block_cache_mb: int = Field(
+        default=64,
+        ge=1,
+        description="RocksDB block cache of each partition of the passport table, in MiB (faust's default is "
+        "2 GiB per partition; this bounds a worker's memory, see docs/benchmarks.md).",
+    )
     passport_schedule_horizon_s: float = Field(
         default=86400.0,
         gt=0,

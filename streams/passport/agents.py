@@ -78,7 +78,8 @@ def register(app: faust.App, ctx: StreamContext) -> PassportRuntime:
     policies = load_policies([settings.passport_policy_dir]) if settings.passport_policy_dir.exists() else PolicySet({})
     if not policies.trusts:
         log.warning("no trust policies in %s: clearance answers will refuse every trust", settings.passport_policy_dir)
-    table = app.Table(TABLE, default=None, key_type=bytes, partitions=settings.default_partitions)
+    table = app.Table(TABLE, default=None, key_type=bytes, partitions=settings.default_partitions,
+                      options={"block_cache_size": settings.passport_block_cache_mb * 1024 * 1024})  # fmt: skip
     # Keys are the raw person-id bytes, exactly as on passport-in: faust's default JSON key
     # serializer would quote them, and the web router would then pick the wrong partition.
     table.key_serializer = "raw"

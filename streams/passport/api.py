@@ -32,7 +32,7 @@ from faust.web.exceptions import ServiceUnavailable
 
 from rosterhub.events.codes import GRADES
 from rosterhub.streams.passport.audit import AuditRecord
-from rosterhub.streams.passport.clearance import clearance
+from rosterhub.streams.passport.clearance import clearance, required_types
 from rosterhub.streams.passport.fhir_export import passport_bundle
 from rosterhub.streams.passport.policy import STAFF_GROUPS
 from rosterhub.streams.passport.state import Passport
@@ -136,7 +136,7 @@ def register(rt: PassportRuntime) -> None:
                 raise _Refused(400, "bad_query", "end is before at")
         except _Refused as r:
             return await answer(web, person, caller, "clearance", query, r.body(), r.status, f"refused: {r.code}")
-        passport = Passport.from_table(table.get(person.encode()))
+        passport = Passport.from_table(table.get(person.encode()), types=required_types(policy, group, grade))
         result = clearance(passport, policy, staff_group=group, grade=grade, start=start, end=end, person=person)
         body = {**result.as_dict(), "passport_version": passport.version if passport else None}
         outcome = "cleared" if result.cleared else "not cleared: " + ",".join(result.reasons)

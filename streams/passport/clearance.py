@@ -22,7 +22,16 @@ from typing import Any
 from rosterhub.streams.passport.policy import Agreement, CredentialRequirement, Period, TrustPolicy, add_period
 from rosterhub.streams.passport.state import Credential, Passport, from_ms, to_ms
 
-__all__ = ["REASONS", "CandidateResult", "Clearance", "RequirementResult", "clearance", "counts_at"]
+__all__ = [
+    "REASONS",
+    "CandidateResult",
+    "Clearance",
+    "RequirementResult",
+    "clearance",
+    "counts_at",
+    "required_for",
+    "required_types",
+]
 
 #: Every reason code, most serious first (an unmet requirement reports its best candidate's first reason).
 REASONS: dict[str, str] = {
@@ -117,21 +126,43 @@ def clearance(
     """Clear or refuse ``passport`` for a shift ``start``..``end`` at ``policy.trust`` (times aware)."""
     start_ms, end_ms = to_ms(start), to_ms(end)
     pid = person or (passport.person if passport else "")
-    rules = policy.rules_for(staff_group, grade)
-    if not rules:
+    required = required_for(policy, staff_group, grade)
+    if not required:
         return Clearance(pid, policy.trust, staff_group, grade, start_ms, end_ms, False, ("NO_RULE_FOR_ROLE",), (),
                          None, policy.fingerprint)  # fmt: skip
-    required: dict[str, tuple[CredentialRequirement, list[str]]] = {}
-    for rule in rules:
-        for req in rule.credentials:
-            required.setdefault(req.key, (req, []))[1].append(rule.name)
-    creds = list(passport.credentials.values()) if passport else []
-    results = tuple(_requirement(req, tuple(names), creds, policy, start_ms, end_ms)
-                    for req, names in required.values())  # fmt: skip
+    by_kind: dict[tuple[str, str | None], list[Credential]] = {}
+    for c in passport.credentials.values() if passport else ():
+        by_kind.setdefault((c.type, c.subject if c.type == "CSTF_TRAINING" else None), []).append(c)
+    results = tuple(_requirement(req, names, by_kind.get((req.type, req.cstf_subject), []), policy, start_ms, end_ms)
+                    for req, names in required)  # fmt: skip
     reasons = tuple(sorted({r.reason for r in results if r.reason}, key=_ORDER.__getitem__))
     untils = [r.used.valid_until for r in results if r.used and r.used.valid_until is not None]
     return Clearance(pid, policy.trust, staff_group, grade, start_ms, end_ms, not reasons, reasons, results,
                      min(untils) if untils else None, policy.fingerprint)  # fmt: skip
+
+
+_REQUIRED: dict[tuple[int, str, str], tuple[tuple[CredentialRequirement, tuple[str, ...]], ...]] = {}
+
+
+def required_for(
+    policy: TrustPolicy, staff_group: str, grade: str
+) -> tuple[tuple[CredentialRequirement, tuple[str, ...]], ...]:
+    """The distinct credential requirements of a role with the rules asking for each (memoised: policies are
+    frozen and loaded once, and every lookup of the same role needs the same list)."""
+    key = (id(policy), staff_group, grade)
+    found = _REQUIRED.get(key)
+    if found is None:
+        merged: dict[str, tuple[CredentialRequirement, list[str]]] = {}
+        for rule in policy.rules_for(staff_group, grade):
+            for req in rule.credentials:
+                merged.setdefault(req.key, (req, []))[1].append(rule.name)
+        found = _REQUIRED[key] = tuple((req, tuple(names)) for req, names in merged.values())
+    return found
+
+
+def required_types(policy: TrustPolicy, staff_group: str, grade: str) -> frozenset[str]:
+    """Credential types the role needs: a caller may decode only those from the table value."""
+    return frozenset(req.type for req, _ in required_for(policy, staff_group, grade))
 
 
 def counts_at(cred: Credential, policy: TrustPolicy, at_ms: int) -> bool:
@@ -154,7 +185,7 @@ def _requirement(
     req: CredentialRequirement, rules: tuple[str, ...], creds: list[Credential], policy: TrustPolicy,
     start: int, end: int,
 ) -> RequirementResult:  # fmt: skip
-    candidates = [_candidate(c, req, policy, start, end) for c in creds if _kind_matches(c, req)]
+    candidates = [_candidate(c, req, policy, start, end) for c in creds]
     good = [c for c in candidates if not c.reasons]
     if good:
         used = max(good, key=lambda c: c.valid_until if c.valid_until is not None else 2**62)

@@ -158,13 +158,16 @@ class Passport:
         }  # fmt: skip
 
     @classmethod
-    def from_table(cls, value: dict[str, Any] | None) -> Passport | None:
+    def from_table(cls, value: dict[str, Any] | None, *, types: frozenset[str] | None = None) -> Passport | None:
+        """Decode a table value; ``types``: only credentials of these types (a read-only view for clearance)."""
         if value is None:
             return None
+        creds = value.get("c", {})
         return cls(
             person=value["p"], version=value["v"], updated=value.get("u", 0),
             identifiers=tuple(tuple(i) for i in value.get("id", ())), name=value.get("nm"),  # type: ignore[misc]
-            credentials={cid: Credential.from_table(cid, c) for cid, c in value.get("c", {}).items()},
+            credentials={cid: Credential.from_table(cid, c) for cid, c in creds.items()
+                         if types is None or c["t"] in types},
         )  # fmt: skip
 
     def with_credential(self, cred: Credential, now_ms: int) -> Passport:

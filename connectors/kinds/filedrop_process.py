@@ -35,7 +35,14 @@ from typing import Any
 from rosterhub.connectors import metrics
 from rosterhub.connectors.kinds.filedrop_fence import InflightClaims, clear_inflight, load_inflight, recover
 from rosterhub.connectors.kinds.filedrop_report import FileReport, move_with_report, unique_destination
-from rosterhub.connectors.kinds.filedrop_routes import DroppedFile, FileHook, FileKind, redact_copy, route
+from rosterhub.connectors.kinds.filedrop_routes import (
+    DroppedFile,
+    FileHook,
+    FileKind,
+    blank_unknown_records,
+    redact_copy,
+    route,
+)
 from rosterhub.connectors.kinds.filedrop_scan import Candidate
 from rosterhub.connectors.pipeline import IngestContext, IngestResult, map_and_publish, raw_record
 from rosterhub.deadletter import dead_letter
@@ -130,7 +137,8 @@ def process_file(ctx: IngestContext, plan: InboxPlan, cand: Candidate, *, now: d
     if whole_file_error is not None:
         _dead_letter_file(fenced, plan, report, whole_file_error, redact_copy(spec, payload), origin, raw.headers)
     else:
-        result = map_and_publish(fenced, plan.vendor, payload, trust=plan.trust, received_at=received_at,
+        mapped = blank_unknown_records(spec, payload) if spec.sensitive else payload
+        result = map_and_publish(fenced, plan.vendor, mapped, trust=plan.trust, received_at=received_at,
                                  origin=origin, original_headers=raw.headers)  # fmt: skip
         _record_result(report, result)
     if report.status == "processed" and plan.hook is not None:

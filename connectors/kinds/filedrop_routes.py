@@ -36,6 +36,7 @@ __all__ = [
     "DroppedFile",
     "FileHook",
     "FileKind",
+    "blank_unknown_records",
     "file_kinds",
     "redact_copy",
     "redaction_fields",
@@ -125,6 +126,21 @@ def redact_copy(spec: MappingSpec, payload: bytes) -> bytes:
     Line ends, record order and every other byte are kept, so line numbers in errors
     still point at the same lines.
     """
+    return _redact(spec, payload, blank_fields=True)
+
+
+def blank_unknown_records(spec: MappingSpec, payload: bytes) -> bytes:
+    """Only the unknown-record-type lines blanked: what the mapping reads when its layout has personal data.
+
+    The mapping's reader dead-letters a line of unknown type with its bytes as they are (it
+    knows no layout to redact); a corrupted record tag (``PRR|...``) would otherwise put a
+    whole person record on ``dlq.mapping`` in clear. Known records keep every field, so
+    ``identity_match_key`` is still computed from the real values.
+    """
+    return _redact(spec, payload, blank_fields=False)
+
+
+def _redact(spec: MappingSpec, payload: bytes, *, blank_fields: bool) -> bytes:
     fmt = spec.reader
     if not spec.sensitive or not isinstance(fmt, PipeFormat):
         return payload
@@ -138,8 +154,8 @@ def redact_copy(spec: MappingSpec, payload: bytes) -> bytes:
     for line in payload.splitlines(keepends=True):
         body = line.rstrip(b"\r\n")
         end = line[len(body) :]
-        fields = body.split(delim)
-        tag = fields[0].strip()
+        values = body.split(delim)
+        tag = values[0].strip()
         if tag in keep_whole or not body.strip():
             out.append(line)
             continue
@@ -147,5 +163,8 @@ def redact_copy(spec: MappingSpec, payload: bytes) -> bytes:
         if blank is None:
             out.append(REDACTED.encode() + end)
             continue
-        out.append(delim.join(REDACTED.encode() if i in blank and f else f for i, f in enumerate(fields)) + end)
+        if not blank_fields:
+            out.append(line)
+            continue
+        out.append(delim.join(REDACTED.encode() if i in blank and v else v for i, v in enumerate(values)) + end)
     return b"".join(out)

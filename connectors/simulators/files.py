@@ -20,7 +20,7 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -45,6 +45,7 @@ __all__ = [
     "pick_trusts",
     "read_outbound",
     "run_batches",
+    "trusts_named",
     "write_atomic",
 ]
 
@@ -150,6 +151,12 @@ _LETTERS = "ABCDEFGHJKLMNPRSTUWY"
 _NI_FIRST = "ABCEGHJKLMNOPRSTWXYZ"  # HMRC: not D F I Q U V
 _NI_SECOND = "ABCEGHJKLMNPRSTWXYZ"  # HMRC: not D F I O Q U V
 _HCPC = ("PH", "OT", "SL", "RA", "CH", "DT", "PA", "ODP")  # physio, OT, SLT, radiographer, ...
+
+
+def trusts_named(codes: Sequence[str]) -> tuple[Trust, ...]:
+    """Trusts by ODS code (the known names, else the code as name), for callers that choose their own trusts."""
+    known = {t.ods: t for t in TRUSTS}
+    return tuple(known.get(code, Trust(code, code)) for code in codes)
 
 
 def pick_trusts(n: int) -> tuple[Trust, ...]:

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from time import time_ns
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -42,6 +43,7 @@ from rosterhub.connectors.simulators.files import (
     pick_trusts,
     read_outbound,
     run_batches,
+    trusts_named,
     write_atomic,
 )
 
@@ -308,3 +310,18 @@ def register_cli(group: typer.Typer) -> None:
         feeder = FileFeeder(sim, out, interval_s=interval, outbound=outbound,
                             on_export=lambda files: [typer.echo(str(f)) for f in files])  # fmt: skip
         run_batches(feeder, batches, interval)
+
+
+def demo_source(ctx: Any) -> Any:
+    """HealthRoster in ``rosterhub run``: a daily export per trust every fifth round, read by
+    `rosterhub connect healthroster`."""
+    from rosterhub.demo import DemoSource
+
+    # a new seed per run: duties of an earlier demo run are already known and would only show as duplicates
+    sim = HealthRosterSimulator(trusts_named(ctx.trusts), seed=ctx.seed + time_ns(), count=8, formats="mixed")
+    root = ctx.base_dir / "healthroster"
+    inboxes = [{"path": str(root / t), "trust": t} for t in ctx.trusts]
+    options = {"inboxes": inboxes, "poll_interval_s": 2, "settle_s": 0.5}
+    feeder = FileFeeder(sim, root, outbound=ctx.base_dir / "outbound" / "healthroster")
+    feeder.batch()  # the first export is there when the connector starts
+    return DemoSource("healthroster", feeder.batch, options, every=5)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from time import time_ns
 from typing import Any
 
 import typer
@@ -43,6 +44,7 @@ from rosterhub.connectors.simulators.files import (
     pick_trusts,
     read_outbound,
     run_batches,
+    trusts_named,
     write_atomic,
 )
 
@@ -335,3 +337,16 @@ def register_cli(group: typer.Typer) -> None:
         feeder = FileFeeder(sim, out, interval_s=interval, outbound=outbound,
                             on_export=lambda files: [typer.echo(str(f)) for f in files])  # fmt: skip
         run_batches(feeder, batches, interval)
+
+
+def demo_source(ctx: Any) -> Any:
+    """NHSP in ``rosterhub run``: a day of bookings and timesheets for the collaborative every fifth round, read
+    by `rosterhub connect nhsp`."""
+    from rosterhub.demo import DemoSource
+
+    sim = NhspSimulator(trusts_named(ctx.trusts), seed=ctx.seed + time_ns(), count=6)  # new bookings per run
+    root = ctx.base_dir / "nhsp"
+    options = {"inboxes": [{"path": str(root)}], "poll_interval_s": 2, "settle_s": 0.5}
+    feeder = FileFeeder(sim, root, outbound=ctx.base_dir / "outbound" / "nhsp")
+    feeder.batch()  # the first export is there when the connector starts
+    return DemoSource("nhsp", feeder.batch, options, every=5)

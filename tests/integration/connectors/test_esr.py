@@ -139,6 +139,8 @@ def test_bad_files_fail_whole_or_per_record_and_dead_letters_carry_no_personal_d
     per = next(i for i, line in enumerate(lines) if line.startswith("PER|"))
     short_per = lines.copy()
     short_per[per] = short_per[per].rsplit("|", 1)[0] + "\n"  # one field missing
+    other = next(i for i, line in enumerate(lines) if line.startswith("PER|") and i > per)
+    short_per[other] = "PRR|" + short_per[other][4:]  # a corrupted record type: rejected without leaking
     band10 = [line.rsplit("|", 1)[0] + "|Band 10\n" if line.startswith("PER|") else line for line in lines]
     bad = {
         "RXX": {
@@ -169,7 +171,8 @@ def test_bad_files_fail_whole_or_per_record_and_dead_letters_carry_no_personal_d
     assert "name says DAILY" in failed["ESR_RXX_DAILY_20260505_named_daily.dat"]["reason"]["message"]
     assert failed["ESR_RXY_MONTHLY_20260505_big.dat"]["reason"]["code"] == "payload_too_large"
     short = processed["ESR_RXX_MONTHLY_20260505_short.dat"]
-    assert [(r["record"], r["code"]) for r in short["rejected"]] == [(f"line {per + 1}", "parse_error")]
+    assert [(r["record"], r["code"]) for r in short["rejected"]] == [
+        (f"line {per + 1}", "parse_error"), (f"line {other + 1}", "parse_error")]  # fmt: skip
     band = processed["ESR_RXY_MONTHLY_20260505_band10.dat"]
     assert band["rejected"] and {r["value"] for r in band["rejected"]} == {"Band 10"}
     # nothing of the failed files was published: only the two processed files' events are on the topics

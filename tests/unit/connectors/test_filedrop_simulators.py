@@ -163,6 +163,31 @@ def test_read_outbound_accepts_json_lists_and_jsonl(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("vendor", ["healthroster", "nhsp", "esr"])
+def test_demo_sources_feed_their_connector_options(
+    vendor: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib import import_module
+
+    from rosterhub.connectors.kinds.filedrop import parse_options
+    from rosterhub.connectors.registry import connector
+    from rosterhub.demo import DemoContext
+
+    monkeypatch.delenv("ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY", raising=False)
+    source = import_module(f"rosterhub.connectors.simulators.{vendor}").demo_source(
+        DemoContext("http://127.0.0.1:1", tmp_path, {})
+    )
+    options = parse_options(connector(vendor), source.connector_options)
+    first = {p for inbox in options.inboxes for p in inbox.path.iterdir()}
+    assert first and all(f.is_file() for f in first)
+    source.tick()
+    assert {p for inbox in options.inboxes for p in inbox.path.iterdir()} > first
+    if vendor == "esr":
+        import os
+
+        assert os.environ["ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY"]  # the demo's secret, for the connect process
+
+
+@pytest.mark.parametrize("vendor", ["healthroster", "nhsp", "esr"])
 def test_simulate_commands_write_files(vendor: str, tmp_path: Path) -> None:
     from rosterhub.cli.simulate_cmd import app
 

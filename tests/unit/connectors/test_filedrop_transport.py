@@ -14,7 +14,13 @@ import pytest
 from rosterhub.connectors.kinds.filedrop import MAX_FILE_BYTES_CAP, build_plans, parse_options
 from rosterhub.connectors.kinds.filedrop_fence import InflightClaims, clear_inflight, load_inflight
 from rosterhub.connectors.kinds.filedrop_report import move_with_report, unique_destination
-from rosterhub.connectors.kinds.filedrop_routes import FileKind, redact_copy, redaction_fields, route
+from rosterhub.connectors.kinds.filedrop_routes import (
+    FileKind,
+    blank_unknown_records,
+    redact_copy,
+    redaction_fields,
+    route,
+)
 from rosterhub.connectors.kinds.filedrop_scan import Settler
 from rosterhub.connectors.pipeline import IngestContext, packaged_mapping
 from rosterhub.connectors.registry import connector
@@ -130,6 +136,9 @@ def test_redaction_blanks_personal_fields_and_keeps_everything_else() -> None:
         out = redact_copy(spec, broken)
         assert b"AB 12 34 56 C" not in out and "AB 12 34 56 C".encode("utf-16-le") not in out
     assert redact_copy(packaged_mapping("nhsp", None), b"a,b\n1,2\n") == b"a,b\n1,2\n"
+    corrupted = original.replace(b"PER|10045871", b"PRR|10045871")
+    mapped = blank_unknown_records(spec, corrupted)  # what the mapping reads: known records intact
+    assert b"AB 12 34 56 C" not in mapped and b"AB123456D" in mapped and b"\nREDACTED\n" in mapped
 
 
 # --- settling ---------------------------------------------------------------------------------------

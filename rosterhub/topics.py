@@ -132,11 +132,17 @@ AUDIT = TopicSpec("_rosterhub.audit", key="person id", doc="Internal: an audit r
 INTERNAL = (BOOKING_TICKS, IDENTITY_IN, PASSPORT_IN, PASSPORT_TICKS, AUDIT)
 
 
+#: A whole export file is one raw record (an ESR monthly refresh is several MiB), so raw and
+#: dead-letter topics accept records up to this size whatever the broker's default (1 MiB).
+LARGE_RECORDS = {"max.message.bytes": str(8 * 1024 * 1024)}
+
+
 def raw_topic(vendor: str) -> TopicSpec:
     return TopicSpec(
         f"raw.{vendor}",
         key="vendor record id (or content hash)",
         doc=f"Untouched payloads received from {vendor}, with receipt metadata in headers; replayable.",
+        extra=LARGE_RECORDS,
     )
 
 
@@ -147,6 +153,7 @@ def dlq_topic(stage: str) -> TopicSpec:
         f"dlq.{stage}",
         key="same key as the failed record",
         doc=f"Records the {stage} stage could not handle: original bytes plus dlq_* reason headers.",
+        extra=LARGE_RECORDS,
     )
 
 

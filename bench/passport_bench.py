@@ -69,8 +69,19 @@ def rss() -> dict[str, int]:
     return out
 
 
-def make_passport(rng: random.Random, person: str) -> Passport:
-    """10-15 credentials: the pre-employment checks plus CSTF courses, a few verified by partners."""
+REGISTER = {"NURSING_MIDWIFERY_REGISTERED": "NMC", "MEDICAL_DENTAL": "GMC", "ALLIED_HEALTH_PROFESSIONALS": "HCPC"}
+CORE = (
+    "FIRE_SAFETY",
+    "INFORMATION_GOVERNANCE",
+    "INFECTION_PREVENTION_CONTROL",
+    "RESUSCITATION",
+    "SAFEGUARDING_CHILDREN",
+)
+
+
+def make_passport(rng: random.Random, person: str, staff_group: str) -> Passport:
+    """10-15 credentials for someone of ``staff_group``: the pre-employment checks plus CSTF courses, mostly from
+    the home trust, of realistic ages (so some lapse at one trust's stricter limits and not at another's)."""
     home = rng.choice(TRUSTS)
     ms = to_ms(NOW)
     day = 86_400_000
@@ -78,21 +89,21 @@ def make_passport(rng: random.Random, person: str) -> Passport:
 
     def add(ctype: str, subject: str | None = None, attrs: dict | None = None, verify: bool = True) -> None:
         issuer = home if rng.random() < 0.85 else rng.choice(TRUSTS)
-        issued = ms - rng.randint(10, 1400) * day
+        issued = ms - rng.randint(10, 330 if subject else 700) * day
         cid = f"{issuer}:{ctype}:{subject or ''}{rng.randint(10**9, 10**10)}"
         verifications = ()
         if verify:
-            verifications = (Verification(issuer, "VALIDATED", rng.choice(("DOCUMENT_SEEN", "ESR_RECORD",
-                             "DBS_UPDATE_SERVICE", "PROFESSIONAL_REGISTER")), issued + 3600_000,
-                             issued + 365 * day if rng.random() < 0.3 else None),)  # fmt: skip
+            method = rng.choice(("DOCUMENT_SEEN", "ESR_RECORD", "DBS_UPDATE_SERVICE", "PROFESSIONAL_REGISTER"))
+            due = issued + 720 * day if rng.random() < 0.3 else None
+            verifications = (Verification(issuer, "VALIDATED", method, issued + 3600_000, due),)
             if rng.random() < 0.2:
                 verifications += (Verification(rng.choice(TRUSTS), "ATTESTED", "PARTNER_ATTESTATION",
                                                issued + 30 * day, None, "SYB-MOU-2025-01"),)  # fmt: skip
+        expiring = ctype in ("CSTF_TRAINING", "RIGHT_TO_WORK", "PROFESSIONAL_REGISTRATION")
         creds[cid] = Credential(
             id=cid, type=ctype, issuer=issuer, issued=issued,
-            expires=issued + rng.choice((365, 730, 1095)) * day if ctype in ("CSTF_TRAINING", "RIGHT_TO_WORK",
-                                                                            "PROFESSIONAL_REGISTRATION") else None,
-            subject=subject, level=rng.choice((1, 2)) if subject else None, attrs=attrs or {},
+            expires=issued + rng.choice((365, 730, 1095)) * day if expiring else None,
+            subject=subject, level=2 if subject else None, attrs=attrs or {},
             evidence=f"https://evidence.{issuer.lower()}.nhs.uk/records/{rng.randint(10**7, 10**8)}",
             verifications=verifications,
             revoked=Revocation("LeavingOrganisation", issued + 100 * day) if rng.random() < 0.01 else None,
@@ -101,10 +112,12 @@ def make_passport(rng: random.Random, person: str) -> Passport:
 
     add("IDENTITY")
     add("RIGHT_TO_WORK", attrs={"right_to_work_basis": "UNLIMITED"})
-    add("PROFESSIONAL_REGISTRATION", attrs={"register": rng.choice(("NMC", "GMC", "HCPC"))})
-    add("DBS", attrs={"dbs_level": rng.choice(("ENHANCED", "ENHANCED_BARRED")), "dbs_workforce": "ADULT_AND_CHILD"})
+    if staff_group in REGISTER:
+        add("PROFESSIONAL_REGISTRATION", attrs={"register": REGISTER[staff_group]})
+    add("DBS", attrs={"dbs_level": "ENHANCED_BARRED", "dbs_workforce": "ADULT_AND_CHILD"})
     add("OCCUPATIONAL_HEALTH", attrs={"oh_item": "FIT_TO_WORK"})
-    for subject in rng.sample(CSTF, rng.randint(5, 10)):
+    others = [c for c in CSTF if c not in CORE]
+    for subject in (*CORE, *rng.sample(others, rng.randint(1, 5))):
         add("CSTF_TRAINING", subject, verify=False)
     nmc = ("https://fhir.hl7.org.uk/Id/nmc-number", f"{rng.randint(10, 99)}A{rng.randint(1000, 9999)}E")
     return Passport(person=person, version=len(creds) + rng.randint(0, 20), updated=ms, identifiers=(nmc,),
@@ -122,7 +135,8 @@ def build(root: Path, people: int, partitions: int, options: RocksDBOptions, see
     rng = random.Random(seed)
     dbs = [options.open(root / f"passport-{p}.db") for p in range(partitions)]
     batches = [rocksdict.WriteBatch(raw_mode=True) for _ in dbs]
-    pool = [make_passport(rng, "TEMPLATE") for _ in range(4000)]  # distinct passports, re-keyed per person
+    # 4000 distinct passports re-keyed per person; person i has role ROLES[i % len(ROLES)] (4000 is a multiple)
+    pool = [make_passport(rng, "TEMPLATE", ROLES[t % len(ROLES)][0]) for t in range(4000)]
     written = 0
     t0 = time.perf_counter()
     for i in range(people):
@@ -193,9 +207,10 @@ def main() -> None:
         dbs = [options.open(root / f"passport-{p}.db") for p in range(args.partitions)]
         opened = rss()
         rng = random.Random(args.seed + 1)
-        keys = [person_id(rng.randrange(args.people)).encode() for _ in range(args.lookups)]
+        people = [rng.randrange(args.people) for _ in range(args.lookups)]
+        keys = [person_id(i).encode() for i in people]
         where = [zlib.crc32(k) % args.partitions for k in keys]
-        queries = [(rng.choice(TRUSTS), *rng.choice(ROLES)) for _ in keys]
+        queries = [(rng.choice(TRUSTS), *ROLES[i % len(ROLES)]) for i in people]  # their own role, at any trust
         start = NOW + timedelta(days=rng.randint(1, 30))
 
         # baseline: the raw get of the same values

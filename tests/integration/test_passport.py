@@ -22,7 +22,9 @@ from fhir.resources.R4B.bundle import Bundle
 from joserfc import jws
 from joserfc.jwk import ECKey
 from kafka import KafkaProducer
+from typer.testing import CliRunner
 
+from rosterhub.cli.main import app as cli_app
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import publish_schemas
 from rosterhub.codec.wire import SingleObjectCodec
@@ -161,6 +163,28 @@ def test_partner_dbs_clears_at_b_not_c_revocation_reaches_b_within_a_second(hub:
         assert sorted(e.data["trust"]["ods_code"] for e in changed) == ["RCU", "RHQ"]  # RFR never relied on it
         assert {e.data["revocation_reason"] for e in changed} == {"SuspectNoLongerValid"}
 
+        # the CLI asks the same API (exit 2: answered, not cleared)
+        args = [
+            "passport",
+            "clearance",
+            person,
+            "--trust",
+            "RCU",
+            "--staff-group",
+            NURSE["staff_group"],
+            "--grade",
+            NURSE["grade"],
+            "--user",
+            "cli-user",
+            "--at",
+            start.isoformat(),
+            "--end",
+            end.isoformat(),
+        ]
+        cli = CliRunner().invoke(cli_app, [*args, "--url", url])
+        assert cli.exit_code == 2, cli.output
+        assert json.loads(cli.output)["reasons"] == ["REVOKED"]
+
         # refusals: no caller headers, asking about another trust, unknown trust
         r = httpx.get(f"{url}/passport/{person}/clearance", params=NURSE, timeout=5)
         assert r.status_code == 400 and r.json()["code"] == "caller_unidentified"
@@ -181,7 +205,7 @@ def test_partner_dbs_clears_at_b_not_c_revocation_reaches_b_within_a_second(hub:
     audit = [json.loads(r.value) for r in read_topic(hub.bootstrap, hub.names.audit, at_least=6)]
     mine = [a for a in audit if a["person"] == person]
     assert {a["trust"] for a in mine} >= {"RHQ", "RCU", "RFR"}
-    assert all(a["user"] == "rota-manager-1" and a["purpose"] == PURPOSE for a in mine if a["trust"])
+    assert all(a["user"] in ("rota-manager-1", "cli-user") and a["purpose"] == PURPOSE for a in mine if a["trust"])
     assert any(a["status"] == 400 and a["outcome"] == "refused: caller_unidentified" for a in mine)
     assert {a["resource"] for a in mine} == {"clearance", "fhir"}
 

@@ -18,7 +18,7 @@ from rosterhub.streams.passport.vc import REJECT_REASONS, VcRejected, credential
 
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
 ISSUER = "https://vc.sth.nhs.uk/issuer"
-HMAC_SECRET = "a-shared-secret-of-at-least-32-bytes!"  # noqa: S105  (a test value)
+HMAC_SECRET = "a-shared-secret-of-at-least-32-bytes!"
 
 
 def claims(**over: Any) -> dict[str, Any]:

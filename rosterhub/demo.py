@@ -50,7 +50,7 @@ class DemoSource:
     connector_options: dict[str, Any] | None = None  # None: served by the ingress, no `connect` process
     close: Callable[[], None] = _noop
     every: int = 1  # tick on every n-th round
-    extra: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # for the hub's child processes (demo secrets)
 
 
 def demo_sources(ctx: DemoContext) -> list[DemoSource]:

@@ -127,6 +127,8 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
         "ROSTERHUB_WEBHOOK_SECRETS": json.dumps(webhook_secrets),
         "ROSTERHUB_CONNECTORS": json.dumps(options),
     }
+    for source in sources:  # demo-only values (e.g. a demo identity secret); real settings win
+        env.update({k: v for k, v in source.env.items() if k not in os.environ})
     children: dict[str, subprocess.Popen[bytes]] = {}
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     started = time.monotonic()

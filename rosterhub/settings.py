@@ -129,7 +129,9 @@ class Settings(BaseSettings):
         description="CredentialExpiring is sent this many days before a credential expires, once per threshold.",
     )
     passport_timer_interval_s: float = Field(
-        default=1.0, gt=0, description="How often the passport's timer sends ticks for credentials whose notices are due."
+        default=1.0,
+        gt=0,
+        description="How often the passport's timer sends ticks for credentials whose notices are due.",
     )
     passport_block_cache_mb: int = Field(
         default=64,

@@ -182,9 +182,7 @@ def test_demo_sources_feed_their_connector_options(
     source.tick()
     assert {p for inbox in options.inboxes for p in inbox.path.iterdir()} > first
     if vendor == "esr":
-        import os
-
-        assert os.environ["ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY"]  # the demo's secret, for the connect process
+        assert source.env["ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY"]  # the demo's secret, for the connect process
 
 
 @pytest.mark.parametrize("vendor", ["healthroster", "nhsp", "esr"])

@@ -156,13 +156,27 @@ def register_identifier(number: object, register: object) -> dict[str, str] | No
 
 @converter()
 def fhir_identifier(system: object, value: object) -> dict[str, str] | None:
-    """A FHIR identifier kept as ``{system, value}``; register systems are normalised, others kept."""
+    """A FHIR identifier kept as ``{system, value}``; register systems are normalised, others kept.
+
+    A register number that fits no format of its register (UK Core's own GMC example,
+    ``C12345678``, is one) is kept, but under :data:`UNVERIFIED_REGISTER_SYSTEM` + the
+    register's system name: the record is accepted and the value stays visible, yet
+    identity resolution, which matches only on the real register systems, can never
+    match a person on it. "Repairing" it could match a different doctor.
+    """
     if value is None or system is None:
         return None
     text = str(system).strip()
     if text in _SYSTEM_TO_REGISTER:
-        return {"system": text, "value": _NORMALISERS[_SYSTEM_TO_REGISTER[text]](value)}
+        try:
+            return {"system": text, "value": _NORMALISERS[_SYSTEM_TO_REGISTER[text]](value)}
+        except ConversionError:
+            return {"system": UNVERIFIED_REGISTER_SYSTEM + text.rsplit("/", 1)[-1], "value": str(value).strip()}
     return {"system": text, "value": str(value).strip()}
+
+
+#: Prefix of the system of a register number that failed its format check (FHIR input only).
+UNVERIFIED_REGISTER_SYSTEM = "https://rosterhub.org/Id/unverified/"
 
 
 @converter()

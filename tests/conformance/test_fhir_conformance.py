@@ -10,9 +10,10 @@ Findings recorded here (and in docs/vendors/fhir.md, "Transport"):
   ``Parameters`` operation and searches: not workforce data. The hub refuses it as a whole
   (FHIR transactions are all or nothing) with one issue per entry, publishes nothing, and
   keeps and dead-letters the payload.
-* UK Core's GMC example value ``C12345678`` fits no GMC number format; the hub refuses
-  that Practitioner (business rule ``gmc_format``, docs/vendors/fhir.md "GMC decision")
-  rather than register a doctor under a register number that cannot be right.
+* UK Core's GMC example value ``C12345678`` fits no GMC number format. The hub accepts the
+  Practitioner and keeps the value, but under the system
+  ``https://rosterhub.org/Id/unverified/gmc-number``: it is visible, and identity
+  resolution can never match a person on it (docs/vendors/fhir.md, "GMC decision").
 * Standard FHIR carries no grade: such workers and slots get the trust-local grade
   ``X-<trust>-GRADE_NOT_STATED`` (it matches no shift grade).
 
@@ -196,19 +197,17 @@ def test_uk_core_pharmacist_and_gp_register_with_their_uk_core_identifiers(hub: 
     assert rastall["worker"]["identifiers"] == [gmp]
 
 
-def test_uk_core_gmc_example_is_refused_by_the_gmc_format_rule(hub: Harness) -> None:
+def test_uk_core_gmc_example_is_accepted_with_its_number_marked_unverified(hub: Harness) -> None:
     body = (UK / "UKCore-Practitioner-ConsultantSandraGose-Example.xml").read_bytes()
     r = hub.client.post("/fhir/RXX/R4/Practitioner", content=body, headers=XML)
-    assert r.status_code == 422, r.text
-    [issue] = r.json()["issue"]
-    assert (issue["severity"], issue["code"]) == ("error", "business-rule")
-    assert "C12345678" in issue["diagnostics"] and "gmc_format" in issue["diagnostics"]
-    assert "https://fhir.hl7.org.uk/Id/gmc-number" in issue["diagnostics"]
-    assert hub.events("worker") == []
+    assert r.status_code == 201, r.text
+    [worker] = hub.events("worker")
+    identifiers = worker.data["worker"]["identifiers"]
+    assert {"system": "https://rosterhub.org/Id/unverified/gmc-number", "value": "C12345678"} in identifiers
+    assert not any(i["system"] == "https://fhir.hl7.org.uk/Id/gmc-number" for i in identifiers)  # never matched on
     [raw] = hub.sink.on(hub.names.raw("fhir"))
     assert raw.value == body  # the XML exactly as posted
-    [dead] = hub.sink.on(hub.names.dlq("mapping"))
-    assert headers_dict(dead.headers)["dlq_rule"].endswith(b"[gmc_format]")
+    assert hub.sink.on(hub.names.dlq("mapping")) == []
 
 
 def test_uk_core_free_slot_keeps_its_plus_seven_offset(hub: Harness) -> None:

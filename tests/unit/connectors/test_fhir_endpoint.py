@@ -24,11 +24,11 @@ def org(code: str) -> dict[str, Any]:
     return {"resourceType": "Organization", "id": code.lower(), "identifier": [{"system": ODS, "value": code}]}
 
 
-def practitioner(pid: str, gmc: str = "C1234567") -> dict[str, Any]:
+def practitioner(pid: str, gmc: str = "C1234567", grade: str = "ST3_5") -> dict[str, Any]:
     return {"resourceType": "Practitioner", "id": pid, "name": [{"text": f"Dr {pid}"}],
             "identifier": [{"system": "https://fhir.hl7.org.uk/Id/gmc-number", "value": gmc}],
             "qualification": [{"code": {"coding": [{"system": "https://rosterhub.org/CodeSystem/grade",
-                                                    "code": "ST3_5"}]}}]}  # fmt: skip
+                                                    "code": grade}]}}]}  # fmt: skip
 
 
 def collection(*resources: dict[str, Any]) -> bytes:
@@ -87,7 +87,7 @@ def test_create_and_update_single_resources(hub: Harness) -> None:
     assert r.status_code == 200 and r.json()["issue"][0]["code"] == "duplicate"
     r = hub.client.put("/fhir/RXX/R4/Practitioner/p9", content=json.dumps(practitioner("p1")), headers=JSON)
     assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["Practitioner.id"]
-    r = hub.client.post("/fhir/RXX/R4/Practitioner", content=json.dumps(practitioner("p2", gmc="12")), headers=JSON)
+    r = hub.client.post("/fhir/RXX/R4/Practitioner", content=json.dumps(practitioner("p2", grade="ST99")), headers=JSON)
     assert r.status_code == 422 and r.json()["issue"][0]["code"] == "business-rule"
     assert len(hub.events("worker")) == 1
 
@@ -102,7 +102,7 @@ def test_replay_of_the_raw_record_maps_exactly_what_the_endpoint_published(hub: 
     """The mapping_input quirk runs in map_and_publish, so ``rosterhub replay`` sees what the endpoint saw."""
     body = json.dumps({"resourceType": "Bundle", "type": "batch", "entry": [
         {"resource": practitioner("p1"), "request": {"method": "PUT", "url": "Practitioner/p1"}},
-        {"resource": practitioner("p2", gmc="nope"), "request": {"method": "PUT", "url": "Practitioner/p2"}},
+        {"resource": practitioner("p2", grade="NOPE"), "request": {"method": "PUT", "url": "Practitioner/p2"}},
         {"resource": {"resourceType": "Slot", "id": "x", "status": "busy"},
          "request": {"method": "PUT", "url": "Slot/x"}},
     ]}).encode()  # fmt: skip

@@ -80,7 +80,7 @@ def test_run_starts_everything_shows_flow_and_stops_cleanly(tmp_path: Path) -> N
     assert int(counts["dlq.mapping"]) > 0  # the demo's malformed payloads
     connectors_line = [line for line in out.splitlines() if " ev=" in line][-1]
     vendors = {v for v, *_ in flowing.findall(connectors_line)}
-    assert {"patchwork", "locums_nest", "fhir"} <= vendors  # each simulator feeds its connector
+    assert vendors == {"patchwork", "locums_nest", "fhir", "healthroster", "nhsp", "esr"}  # all six, each fed
     assert int(re.findall(r"decisions=(\d+)", connectors_line)[0]) > 0  # the booking processor decided
     assert "stopped" in out
     assert not _port_open(kafka_port), "Ctrl-C must stop the broker the hub started"

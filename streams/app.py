@@ -8,16 +8,22 @@ has open duplicate/crash reports (see docs/decisions/0004-stream-processing.md).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import faust
 
 from rosterhub.codec.catalogue import SchemaCatalogue, default_catalogue
 from rosterhub.codec.wire import EventCodec
+from rosterhub.deadletter import dead_letter
+from rosterhub.envelope import headers_dict
+from rosterhub.errors import InputError
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
 
 __all__ = ["StreamContext", "create_app"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,17 @@ class StreamContext:
 
     def raw_topic(self, app: faust.App, *names: str) -> faust.TopicT:
         return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+    async def dead_letter(self, app: faust.App, event: faust.EventT, exc: InputError, processor: str) -> None:
+        """Keep an undecodable record on ``dlq.decode`` (original bytes, reason, origin) and move on."""
+        msg = event.message
+        rec = dead_letter(
+            topic=self.names.dlq("decode"), stage="decode", error=exc, original=event.value, key=event.key,
+            connector=processor, origin=(msg.topic, msg.partition, msg.offset),
+            original_headers=list(headers_dict(event.headers).items()),
+        )  # fmt: skip
+        await self.raw_topic(app, rec.topic).send(key=rec.key, value=rec.value, headers=rec.headers)
+        log.warning("%s: undecodable record dead-lettered: %s", processor, exc)
 
 
 def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamContext]:

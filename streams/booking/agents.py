@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 
 import faust
 
-from rosterhub.deadletter import dead_letter
-from rosterhub.envelope import Envelope, decode_record, headers_dict
+from rosterhub.envelope import Envelope, decode_record
 from rosterhub.errors import InputError
 from rosterhub.streams.booking.decide import Step, expire, step
 from rosterhub.streams.booking.state import ShiftState, to_ms
@@ -37,17 +36,6 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     source = ctx.raw_topic(app, ctx.names.events("shift"), ctx.names.events("booking"), ctx.names.booking_ticks)
     out = ctx.raw_topic(app, ctx.names.events("booking"))
     ticks = ctx.raw_topic(app, ctx.names.booking_ticks)
-    dlq = ctx.raw_topic(app, ctx.names.dlq("decode"))
-
-    async def dead_letter_event(event: faust.EventT, exc: InputError) -> None:
-        msg = event.message
-        rec = dead_letter(
-            topic=dlq.get_topic_name(), stage="decode", error=exc, original=event.value, key=event.key,
-            connector="booking-decider", origin=(msg.topic, msg.partition, msg.offset),
-            original_headers=list(headers_dict(event.headers).items()),
-        )  # fmt: skip
-        await dlq.send(key=rec.key, value=rec.value, headers=rec.headers)
-        log.warning("undecodable record dead-lettered: %s", exc)
 
     @app.agent(source, name="booking-decider", concurrency=1)
     async def decide(stream: faust.StreamT) -> None:
@@ -61,7 +49,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
                 try:
                     env: Envelope = decode_record(event.value, event.headers, ctx.codec)
                 except InputError as exc:
-                    await dead_letter_event(event, exc)
+                    await ctx.dead_letter(app, event, exc, "booking-decider")
                     continue
                 key = str(env.data.get("shift_id"))
                 before = ShiftState.from_table(shifts.get(key))

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING
 
 import faust
 
-from rosterhub.deadletter import dead_letter
-from rosterhub.envelope import Envelope, decode_record, encode_event, headers_dict
+from rosterhub.envelope import Envelope, decode_record, encode_event
 from rosterhub.errors import InputError
 from rosterhub.streams.passport import api
 from rosterhub.streams.passport.decide import CREDENTIAL_EXPIRED, SOURCE, Step, step, tick
@@ -88,17 +87,6 @@ def register(app: faust.App, ctx: StreamContext) -> PassportRuntime:
     ticks_name = ctx.names.prefix + PASSPORT_TICKS.name
     source = ctx.raw_topic(app, ctx.names.passport_in, ticks_name)
     ticks = ctx.raw_topic(app, ticks_name)
-    dlq = ctx.raw_topic(app, ctx.names.dlq("decode"))
-
-    async def dead_letter_event(event: faust.EventT, exc: InputError) -> None:
-        msg = event.message
-        rec = dead_letter(
-            topic=dlq.get_topic_name(), stage="decode", error=exc, original=event.value, key=event.key,
-            connector="passport", origin=(msg.topic, msg.partition, msg.offset),
-            original_headers=list(headers_dict(event.headers).items()),
-        )  # fmt: skip
-        await dlq.send(key=rec.key, value=rec.value, headers=rec.headers)
-        log.warning("undecodable record dead-lettered: %s", exc)
 
     @app.agent(source, name="passport", concurrency=1)
     async def passport_agent(stream: faust.StreamT) -> None:
@@ -113,7 +101,7 @@ def register(app: faust.App, ctx: StreamContext) -> PassportRuntime:
                 try:
                     env = decode_record(event.value, event.headers, ctx.codec)
                 except InputError as exc:
-                    await dead_letter_event(event, exc)
+                    await ctx.dead_letter(app, event, exc, "passport")
                     continue
                 result = step(before, env, person=person, policies=policies, thresholds=rt.thresholds, now=now)
             await _commit(rt, key, before, result)

@@ -12,9 +12,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from rosterhub.connectors.signing import sign
 from rosterhub.envelope import Envelope
 
-__all__ = ["UPDATE_KINDS", "Adapter", "Destination", "FileDrop", "HttpCall", "Rendered", "Update", "UpdateKind"]
+__all__ = [
+    "AUTH",
+    "IDEMPOTENCY_HEADER",
+    "SIGN",
+    "UPDATE_KINDS",
+    "Adapter",
+    "Destination",
+    "FileDrop",
+    "HttpCall",
+    "Rendered",
+    "Update",
+    "UpdateKind",
+    "wire_headers",
+]
 
 UpdateKind = Literal[
     "shift_open",  # a shift this destination's workers may now book (posted to / released to their tier)
@@ -87,3 +101,36 @@ class Adapter(Protocol):
     def render(self, update: Update, destination: Destination) -> Rendered | None:
         """The call or file for this update, or None when this platform has no use for it. Pure."""
         ...
+
+
+#: Header an adapter puts in ``HttpCall.headers`` to have the engine sign the request at send time
+#: with the destination's ``secret`` (a signature made at render time would go stale on a retry).
+#: Value ``"hmac-sha256"``: ``X-Rosterhub-Timestamp`` (Unix seconds) and ``X-Rosterhub-Signature`` =
+#: hex HMAC-SHA256 over ``<timestamp>.<body>`` (:func:`rosterhub.connectors.signing.sign`, the scheme
+#: Patchwork-style apps use for their own webhooks). The marker itself is not sent.
+SIGN = "X-Rosterhub-Sign"
+#: Header asking the engine to authenticate with the destination's ``secret``: value ``"bearer"`` sends
+#: ``Authorization: Bearer <secret>``. Adapters never copy the secret into a call (calls may be logged).
+AUTH = "X-Rosterhub-Auth"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def wire_headers(call: HttpCall, destination: Destination, key: str, now: float) -> dict[str, str]:
+    """The headers to send for ``call``: the adapter's own, Content-Type, the idempotency key, and the
+    signature / credentials its markers ask for. Pure: the engine passes the clock at each attempt."""
+    headers = {k: v for k, v in call.headers.items() if k not in (SIGN, AUTH)}
+    headers.setdefault("Content-Type", call.content_type)
+    headers[IDEMPOTENCY_HEADER] = key
+    scheme = call.headers.get(SIGN)
+    if scheme is not None:
+        if scheme != "hmac-sha256" or not destination.secret:
+            raise ValueError(f"{destination.name}: cannot sign with {scheme!r} (needs hmac-sha256 and a secret)")
+        timestamp = str(int(now))
+        headers["X-Rosterhub-Timestamp"] = timestamp
+        headers["X-Rosterhub-Signature"] = sign(destination.secret.encode(), timestamp, call.body)
+    auth = call.headers.get(AUTH)
+    if auth is not None:
+        if auth != "bearer" or not destination.secret:
+            raise ValueError(f"{destination.name}: cannot authenticate with {auth!r} (needs bearer and a secret)")
+        headers["Authorization"] = f"Bearer {destination.secret}"
+    return headers

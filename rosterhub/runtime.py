@@ -11,6 +11,9 @@ from rosterhub.envelope import Envelope, KafkaRecord, encode_event
 from rosterhub.settings import Settings
 from rosterhub.topics import (
     AUDIT,
+    AVAILABILITY_TICKS,
+    BOOKING_PERSON,
+    BOOKING_REQUESTS,
     BOOKING_TICKS,
     IDENTITY_IN,
     PASSPORT_IN,
@@ -38,6 +41,14 @@ class TopicNames:
         return self.prefix + BOOKING_TICKS.name
 
     @property
+    def booking_requests(self) -> str:
+        return self.prefix + BOOKING_REQUESTS.name
+
+    @property
+    def booking_person(self) -> str:
+        return self.prefix + BOOKING_PERSON.name
+
+    @property
     def identity_in(self) -> str:
         return self.prefix + IDENTITY_IN.name
 
@@ -48,6 +59,15 @@ class TopicNames:
     @property
     def audit(self) -> str:
         return self.prefix + AUDIT.name
+
+    @property
+    def availability_ticks(self) -> str:
+        return self.prefix + AVAILABILITY_TICKS.name
+
+    @property
+    def availability_view(self) -> str:
+        """``views.availability``: the compacted ShiftAvailability view (schema domain ``view``)."""
+        return self.events("view")
 
     def raw(self, vendor: str) -> str:
         return self.prefix + raw_topic(vendor).name

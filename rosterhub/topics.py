@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "AUDIT",
+    "AVAILABILITY_TICKS",
+    "BOOKING_PERSON",
+    "BOOKING_REQUESTS",
     "BOOKING_TICKS",
     "CANONICAL",
     "DLQ_STAGES",
@@ -90,6 +93,14 @@ CANONICAL: dict[str, TopicSpec] = {
     "passport": TopicSpec(
         "events.passport", key="person id", doc="Passport changes, expiring and expired credentials, clearance."
     ),
+    # A view, not an event stream: the latest ShiftAvailability per shift, compacted (docs/availability.md).
+    # Listed here so its schema (domain "view") is routed, documented and checked like every event.
+    "view": TopicSpec(
+        "views.availability",
+        compacted=True,
+        key="shift id",
+        doc="Latest availability of every shift (state, tier, who may book it), one record per change; compacted.",
+    ),
 }
 
 DLQ_STAGES = ("ingest", "mapping", "decode", "outbound")
@@ -102,6 +113,22 @@ BOOKING_TICKS = TopicSpec(
     retention_ms=3600 * 1000,
     key="shift id",
     doc="Internal: 'look at this shift's parked requests now' ticks from the booking timer.",
+)
+
+
+#: The booking saga (docs/decisions/0007-booking-saga.md). Requests with the person resolved by identity,
+#: and the person stage's answers, keyed by shift id: they land on the partition owning the shift.
+BOOKING_REQUESTS = TopicSpec(
+    "_rosterhub.booking-requests",
+    key="shift id",
+    doc="Internal: BookingRequested with person_id resolved (Avro), and the person stage's answers (JSON).",
+)
+#: Person checks and releases keyed by person id, with the same partition count as passport-in, so the
+#: worker owning person P's booking-person partition also owns P's passport table partition.
+BOOKING_PERSON = TopicSpec(
+    "_rosterhub.booking-person",
+    key="person id",
+    doc="Internal: booking saga person checks and releases (JSON), keyed by person id like passport-in.",
 )
 
 
@@ -126,10 +153,26 @@ PASSPORT_TICKS = TopicSpec(
     key="person id",
     doc="Internal: 'send this person's due expiry notices now' ticks from the passport timer.",
 )
+#: Timer ticks for the availability processor (release cascade, completion), keyed by shift id.
+AVAILABILITY_TICKS = TopicSpec(
+    "_rosterhub.availability-ticks",
+    retention_ms=3600 * 1000,
+    key="shift id",
+    doc="Internal: 'this shift's release or completion is due' ticks from the availability timer.",
+)
 #: Who read which passport, when and why.
 AUDIT = TopicSpec("_rosterhub.audit", key="person id", doc="Internal: an audit record per passport read.")
 
-INTERNAL = (BOOKING_TICKS, IDENTITY_IN, PASSPORT_IN, PASSPORT_TICKS, AUDIT)
+INTERNAL = (
+    BOOKING_TICKS,
+    BOOKING_REQUESTS,
+    BOOKING_PERSON,
+    IDENTITY_IN,
+    PASSPORT_IN,
+    PASSPORT_TICKS,
+    AUDIT,
+    AVAILABILITY_TICKS,
+)
 
 
 #: A whole export file is one raw record (an ESR monthly refresh is several MiB), so raw and

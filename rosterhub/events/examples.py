@@ -254,10 +254,22 @@ def _passport_events() -> list[AvroEvent]:
     return [updated, expiring, changed]
 
 
+def _view_events() -> list[AvroEvent]:
+    view = m.ShiftAvailability(
+        shift_id=SHIFT_ID, version=3, revision=5, status=m.ShiftStatus.RELEASED, open=True,
+        tier=m.ReleaseTier.COLLABORATIVE_BANK, trust=RHQ, vendor="healthroster", vendor_shift_id="SH-2026-118842",
+        ward="Ward P3 Acute Medicine", staff_group=m.StaffGroup.NURSING_MIDWIFERY_REGISTERED, grade="BAND_5",
+        shift_type=m.ShiftType.NIGHT, start=START, end=END, hourly_rate=Decimal("25.10"),
+        next_release_at=_at(27, 20), visible_to=["RCU", "RFR", "RHQ"], agency_visible=False,
+        updated_at=_at(22, 9, 15),
+    )  # fmt: skip
+    return [view]
+
+
 def example_events() -> dict[str, AvroEvent]:
     """One example per event, by Avro full name (built afresh on every call: models are frozen anyway)."""
     events = [
         *_shift_events(), *_booking_events(), *_worker_events(), *_credential_events(), *_availability_events(),
-        *_money_events(), *_passport_events(), *_identity_events(),
+        *_money_events(), *_passport_events(), *_identity_events(), *_view_events(),
     ]  # fmt: skip
     return {e.AVRO_NAME: e for e in events}

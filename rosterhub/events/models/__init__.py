@@ -63,6 +63,7 @@ from rosterhub.events.models.timesheet import (
     TimesheetQueried,
     TimesheetSubmitted,
 )
+from rosterhub.events.models.view import ShiftAvailability, ShiftStatus
 from rosterhub.events.models.worker import MembershipChange, MembershipChanged, WorkerRegistered, WorkerUpdated
 
 __all__ = [
@@ -105,10 +106,12 @@ __all__ = [
     "ReleaseTier",
     "RevocationReason",
     "RuleResult",
+    "ShiftAvailability",
     "ShiftCancelled",
     "ShiftFilled",
     "ShiftPosted",
     "ShiftReleased",
+    "ShiftStatus",
     "ShiftType",
     "ShiftUpdated",
     "StaffGroup",
@@ -150,6 +153,7 @@ EVENT_MODELS: dict[str, type[AvroEvent]] = {
     "rosterhub.timesheet.v1.TimesheetApproved": TimesheetApproved,
     "rosterhub.timesheet.v1.TimesheetQueried": TimesheetQueried,
     "rosterhub.timesheet.v1.TimesheetSubmitted": TimesheetSubmitted,
+    "rosterhub.view.v1.ShiftAvailability": ShiftAvailability,
     "rosterhub.worker.v1.MembershipChanged": MembershipChanged,
     "rosterhub.worker.v1.WorkerRegistered": WorkerRegistered,
     "rosterhub.worker.v1.WorkerUpdated": WorkerUpdated,

@@ -1,4 +1,4 @@
-"""The hub's HTTP face: vendor ingress, health, topic counts and Prometheus metrics.
+"""The hub's HTTP face: vendor ingress, health, topic counts, Prometheus metrics, booking explanations.
 
 Built by :func:`create_api` from settings and a resolved bootstrap address, so tests
 and ``rosterhub serve`` build exactly the same application.
@@ -24,6 +24,7 @@ from rosterhub.kafka.admin import topic_counts
 from rosterhub.kafka.producer import EventSink, make_producer
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
+from rosterhub.streams.booking.api import booking_router
 from rosterhub.streams.identity.api import identity_router
 
 __all__ = ["create_api"]
@@ -49,6 +50,7 @@ def create_api(settings: Settings, bootstrap: str) -> FastAPI:
     app.include_router(webhook_router(settings, ctx))
     app.include_router(identity_router(bootstrap, names, encoder.codec, sink))
     app.include_router(fhir_router(settings, ctx))
+    app.include_router(booking_router(bootstrap, names, encoder.codec))
 
     @app.get("/health", summary="Liveness")
     async def health() -> dict[str, str]:

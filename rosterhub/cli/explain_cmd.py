@@ -1,9 +1,10 @@
 """``rosterhub explain``: why a booking was confirmed or rejected, from the decision itself.
 
-A decision event carries every rule's result, so explaining one needs no broker and no
-policy files: the text is :func:`rosterhub.streams.booking.rules.explain_decision`.
-Reading a decision by booking id from the hub (and ``GET /bookings/{id}/explain``) comes
-with the booking agent's wiring; for now the decision is given as a JSON file.
+A decision event carries every rule's result, so explaining one needs no policy files:
+the text is :func:`rosterhub.streams.booking.rules.explain_decision`. Given a booking id,
+the decision is read from ``events.booking`` on the configured broker (the same read model
+as ``GET /bookings/{id}/explain``); given ``--from-file``, from a JSON file (no broker).
+Exit codes: 0 explained, 1 unusable input or no broker, 2 no decision for that booking id.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -18,24 +20,73 @@ __all__ = ["register"]
 
 
 def explain(
-    from_file: Path = typer.Option(
-        ..., "--from-file", help="A BookingConfirmed or BookingRejected as JSON: the CloudEvent, or just its data."
-    ),
+    booking_id: Annotated[
+        str | None, typer.Argument(help="Hub booking id: the decision is read from events.booking.")
+    ] = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from-file", help="A BookingConfirmed or BookingRejected as JSON: the CloudEvent, or its data."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the decision document as JSON instead of text.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for events.booking to be read.")] = 60.0,
 ) -> None:
     """Print every booking rule's result for one decision, failures marked FAIL."""
+    if (booking_id is None) == (from_file is None):
+        _fail("give a booking id or --from-file (one of them)")
+    if from_file is not None:
+        _from_file(from_file, as_json)
+    else:
+        _from_broker(str(booking_id), as_json, timeout)
+
+
+def _from_file(path: Path, as_json: bool) -> None:
     from rosterhub.streams.booking.rules import explain_decision
 
     try:
-        decision = json.loads(from_file.read_text(encoding="utf-8"))
+        decision = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        typer.secho(f"error: cannot read {from_file}: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from exc
+        _fail(f"cannot read {path}: {exc}")
     data = decision.get("data") if isinstance(decision, Mapping) else None
     if not isinstance(decision, Mapping) or "rule_results" not in (data if isinstance(data, Mapping) else decision):
-        typer.secho(f"error: {from_file} is not a booking decision (no rule_results)", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1)
-    typer.echo(explain_decision(decision))
+        _fail(f"{path} is not a booking decision (no rule_results)")
+    text = explain_decision(decision)
+    typer.echo(json.dumps({"explanation": text, "decision": decision}, indent=2) if as_json else text)
+
+
+def _from_broker(booking_id: str, as_json: bool, timeout: float) -> None:
+    from rosterhub.errors import RosterhubError
+    from rosterhub.kafka.resolve import resolve_broker
+    from rosterhub.runtime import TopicNames, make_codec
+    from rosterhub.settings import load_settings
+    from rosterhub.streams.booking.decision_reader import DecisionReader
+    from rosterhub.streams.booking.decisions import decision_document
+
+    settings = load_settings()
+    try:
+        bootstrap = resolve_broker(settings, keep_running=True).bootstrap
+    except RosterhubError as exc:
+        _fail(f"[{exc.code}] {exc}")
+    topic = TopicNames(settings.topic_prefix).events("booking")
+    try:
+        with DecisionReader(bootstrap, topic, make_codec(settings, bootstrap)) as reader:
+            found = reader.lookup(booking_id, timeout=timeout)
+    except (TimeoutError, RosterhubError, LookupError) as exc:
+        _fail(str(exc))
+    if found is None:
+        typer.secho(f"no decision for booking {booking_id!r} on {topic}: unknown or not decided yet", err=True)
+        raise typer.Exit(2)
+    doc = decision_document(*found)
+    typer.echo(json.dumps(doc, indent=2) if as_json else doc["explanation"])
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("explain", help="Explain a booking decision: every rule, its reason code and detail.")(explain)
+    app.command("explain", help="Explain a booking decision (by booking id, or --from-file): every rule's result.")(
+        explain
+    )

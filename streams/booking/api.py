@@ -1,0 +1,56 @@
+"""HTTP API of booking decisions, mounted by ``rosterhub.api.create_api``: ``GET /bookings/{id}/explain``.
+
+The answer is read from events.booking by :class:`~.decision_reader.DecisionReader` (booking id
+-> offset index, record fetched on demand), so it is the decision the trusts received, explained
+from the rule results it carries: JSON by default (every rule with its reason code's meaning, and
+the text ``rosterhub explain`` prints); ``?format=text`` gives only the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
+
+from rosterhub.codec.wire import EventCodec
+from rosterhub.errors import InputError
+from rosterhub.runtime import TopicNames
+from rosterhub.streams.booking.decision_reader import DecisionReader
+from rosterhub.streams.booking.decisions import decision_document
+
+__all__ = ["booking_router"]
+
+
+def booking_router(bootstrap: str, names: TopicNames, codec: EventCodec) -> APIRouter:
+    reader = DecisionReader(bootstrap, names.events("booking"), codec)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        reader.start()
+        yield
+        await run_in_threadpool(reader.stop)
+
+    router = APIRouter(prefix="/bookings", tags=["bookings"], lifespan=lifespan)
+
+    @router.get("/{booking_id}/explain", summary="Why a booking was confirmed or rejected: every rule's result")
+    async def explain(booking_id: str, format: Annotated[Literal["json", "text"], Query()] = "json") -> Any:
+        try:
+            found = await run_in_threadpool(reader.lookup, booking_id, timeout=30.0)
+        except TimeoutError as exc:
+            raise HTTPException(503, str(exc)) from exc
+        except InputError as exc:  # the record is there but cannot be decoded: say which and why
+            raise HTTPException(502, f"the decision for booking {booking_id} cannot be decoded: {exc}") from exc
+        if found is None:
+            raise HTTPException(
+                404, f"no decision for booking {booking_id!r} on {names.events('booking')}: unknown or not decided yet"
+            )
+        doc = decision_document(*found)
+        if format == "text":
+            return PlainTextResponse(doc["explanation"] + "\n")
+        return doc
+
+    return router

@@ -1,0 +1,83 @@
+"""``GET /bookings/{id}/explain`` and ``rosterhub explain <booking-id>`` through the real broker.
+
+Decisions are produced onto events.booking as the booking processor writes them (Avro body,
+CloudEvents headers, key shift id); the API and the CLI find them by booking id and explain
+them from the rule results they carry. No worker is needed: the read model reads the output.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from rosterhub.api import create_api
+from rosterhub.cli.main import app as cli
+from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.connectors.registry import connectors
+from rosterhub.kafka.admin import ensure_topics
+from rosterhub.kafka.producer import EventSink, make_producer
+from rosterhub.runtime import Encoder, TopicNames
+from rosterhub.settings import Settings
+from rosterhub.streams.booking.rules import evaluate, explain, failed_codes
+from rosterhub.topics import declared_topics
+from tests.integration.helpers import serve_in_thread, settings_env
+from tests.support import free_port
+from tests.unit.streams.test_booking_decisions import confirmed_decision, rejected_decision
+from tests.unit.streams.test_rules_evaluate import registrar_fifth_night
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_decision_on_events_booking_is_explained_by_booking_id(hub_settings: Settings) -> None:
+    bootstrap = hub_settings.kafka_bootstrap_servers
+    assert bootstrap
+    ensure_topics(bootstrap, declared_topics(connectors(), hub_settings.topic_prefix),
+                  default_partitions=hub_settings.default_partitions, replication_factor=1)  # fmt: skip
+    encoder = Encoder(
+        SingleObjectCodec(default_catalogue()), TopicNames(hub_settings.topic_prefix), default_catalogue()
+    )
+    sink = EventSink(make_producer(bootstrap))
+    try:
+        sink.send([encoder.encode(rejected_decision())])
+        with serve_in_thread(create_api(hub_settings, bootstrap), free_port()) as url:
+            # produced after the API started, asked for at once: the read model catches up before saying 404
+            sink.send([encoder.encode(confirmed_decision())])
+            with httpx.Client(base_url=url, timeout=60) as http:
+                confirmed = http.get("/bookings/patchwork:RCU:5513/explain")
+                rejected = http.get("/bookings/patchwork:RHQ:90412/explain")
+                text = http.get("/bookings/patchwork:RHQ:90412/explain", params={"format": "text"})
+                unknown = http.get("/bookings/patchwork:RHQ:nope/explain")
+    finally:
+        sink.close()
+
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["outcome"] == "CONFIRMED"
+    assert rejected.status_code == 200, rejected.text
+    doc = rejected.json()
+    results = evaluate(registrar_fifth_night())
+    assert doc["outcome"] == "REJECTED"
+    assert [c["code"] for c in doc["reason_codes"]] == failed_codes(results)
+    assert all(c["meaning"] for c in doc["reason_codes"])
+    assert len(doc["rules"]) == len(results)
+    assert doc["event"]["source"] == "/rosterhub/booking"
+    assert text.status_code == 200
+    assert text.headers["content-type"].startswith("text/plain")
+    assert text.text.rstrip("\n") == doc["explanation"]
+    assert doc["explanation"].endswith(explain(results))
+    assert unknown.status_code == 404
+    assert "patchwork:RHQ:nope" in unknown.json()["detail"]
+
+    env = settings_env(hub_settings)
+    out = CliRunner().invoke(cli, ["explain", "patchwork:RHQ:90412"], env=env)
+    assert out.exit_code == 0, out.output
+    assert out.output.rstrip("\n") == doc["explanation"]
+    as_json = CliRunner().invoke(cli, ["explain", "patchwork:RCU:5513", "--json"], env=env)
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.output)["outcome"] == "CONFIRMED"
+    missing = CliRunner().invoke(cli, ["explain", "patchwork:RHQ:nope"], env=env)
+    assert missing.exit_code == 2
+    assert "no decision for booking 'patchwork:RHQ:nope'" in missing.output

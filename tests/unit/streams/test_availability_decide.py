@@ -126,7 +126,7 @@ def test_filled_view_names_booking_worker_and_platform() -> None:
 
 
 def test_redelivered_event_changes_nothing() -> None:
-    state, out = run(shift_event(), booking_event("BookingConfirmed"))
+    state, _ = run(shift_event(), booking_event("BookingConfirmed"))
     again = step(state, booking_event("BookingConfirmed"), policy=CASCADE, now=T0)
     assert again.state == state and again.outputs == []
     # a redelivered request with a new event id, for a booking already decided, is still ignored

@@ -9,3 +9,4 @@ REFUSED = Counter("rosterhub_connector_refused_total", "Requests refused before 
 LATENCY = Histogram("rosterhub_connector_ingest_seconds", "Receipt to all records acknowledged", ["vendor"])
 DUPLICATES = Counter("rosterhub_connector_duplicates_total", "Events not published again (already seen)", ["vendor"])
 LAG = Gauge("rosterhub_connector_lag_seconds", "Age of the oldest item received but not yet processed", ["vendor"])
+ECHOES = Counter("rosterhub_connector_echoes_total", "Hub-written changes reported back (echoes)", ["vendor"])

@@ -20,12 +20,14 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from rosterhub.connectors import metrics
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import Envelope, KafkaRecord
 from rosterhub.errors import EncodeError, RosterhubError
 from rosterhub.kafka.producer import EventSink, PartialSend
 from rosterhub.mapping.engine import MappingSpec, apply_mapping, find_mapping, load_mapping
+from rosterhub.mapping.engine.apply import Skipped
 from rosterhub.runtime import Encoder, TopicNames
 
 __all__ = [
@@ -55,6 +57,7 @@ class IngestResult:
     event_types: list[str] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     duplicates: int = 0  # events already published earlier (redelivery, re-drop, overlapping page)
+    echoes: list[str] = field(default_factory=list)  # records that were the hub's own change reported back
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +66,7 @@ class IngestResult:
             "event_types": self.event_types,
             "rejected": [{"record": r.record, **r.error} for r in self.rejected],
             "duplicates": self.duplicates,
+            "echoes": len(self.echoes),
             "raw": None
             if self.raw_position is None
             else dict(zip(("topic", "partition", "offset"), self.raw_position, strict=True)),
@@ -158,6 +162,7 @@ def map_and_publish(
     except RosterhubError as exc:  # no usable mapping file: keep the payload, say why
         publish_rejects(ctx, vendor, [(exc, payload, "payload")], origin, original_headers, result)
         return result
+    _count_echoes(vendor, outcome.skipped, origin, result)
     encoded: list[tuple[str, str, KafkaRecord]] = []
     failures: list[tuple[RosterhubError, bytes, str]] = []
     for event in outcome.events:
@@ -175,6 +180,15 @@ def map_and_publish(
     result.event_types = [etype for _, etype, _ in fresh]
     publish_rejects(ctx, vendor, failures, origin, original_headers, result)
     return result
+
+
+def _count_echoes(vendor: str, skipped: list[Skipped], origin: tuple[str, int, int], result: IngestResult) -> None:
+    """Echo suppression: a record the mapping's ``echo`` skip rule recognised as the hub's own change, reported
+    back by the platform, is not a new change. Its bytes stay on the raw topic; it is counted and logged."""
+    result.echoes = [s.record_ref for s in skipped if s.echo]
+    if result.echoes:
+        metrics.ECHOES.labels(vendor).inc(len(result.echoes))
+        log.info("echo suppressed", extra={"vendor": vendor, "records": result.echoes, "raw": origin})
 
 
 def _mapping_name(vendor: str, headers: list[tuple[str, bytes]]) -> str:

@@ -41,11 +41,13 @@ from rosterhub.connectors.simulators.files import (
     pick_trusts,
     read_outbound,
     run_batches,
+    take_drops,
     trusts_named,
     write_atomic,
 )
+from rosterhub.connectors.simulators.platform_state import ShiftCopy
 
-__all__ = ["EsrSimulator", "Person", "register_cli"]
+__all__ = ["EsrSimulator", "Person", "parse_bookings", "register_cli"]
 
 #: ESR competence name -> refresher period in years (trusts differ; these are common ones).
 CSTF = {"Conflict Resolution": 3, "Equality, Diversity and Human Rights": 3, "Health, Safety and Welfare": 3,
@@ -130,7 +132,9 @@ class EsrSimulator:
         self._next = 10_000_000 + self.rng.randint(0, 89) * 100_000
         self._steps = 0
         self._force_refresh = False
-        self.received: dict[str, dict[str, Any]] = {}
+        self.received: dict[str, Any] = {}
+        self.repeats = 0  # hub booking records received again (same hub reference)
+        self.bank_bookings: dict[str, dict[str, str]] = {}  # booking id -> the latest BKG record
         for t in self.esr.values():
             for _ in range(count):
                 self._hire(t, self.today - timedelta(days=self.rng.randint(30, 3650)), record=False)
@@ -219,8 +223,9 @@ class EsrSimulator:
                     t.changes.append(self._cmp(p, name))
 
     def receive_outbound(self, folder: Path) -> int:
-        """Apply PayrollLine and bank MembershipChanged documents; returns how many applied."""
-        applied = 0
+        """Apply the hub's booking files (``RHUB_*.dat``) and PayrollLine / bank MembershipChanged JSON
+        documents; returns how many applied."""
+        applied = self.receive_bookings(folder)
         for doc in read_outbound(folder):
             if doc.get("id") in self.received:
                 continue
@@ -246,6 +251,37 @@ class EsrSimulator:
                 continue
             applied += 1
         return applied
+
+    def receive_bookings(self, folder: Path) -> int:
+        """Apply the hub's pipe-delimited booking files (HDR / BKG / TRL, docs/vendors/esr.md): each ``BKG`` is
+        a bank booking ESR will pay (``F``), a cancellation (``C``) or a no-show (``N``), kept per booking.
+        A file whose trailer count is wrong is refused whole (ValueError), as ESR refuses a short file."""
+        applied = 0
+        for path, content in take_drops(folder, ".dat"):
+            if not path.name.startswith("RHUB_"):
+                continue
+            for record in parse_bookings(content):
+                key = record["hub_reference"]
+                if key in self.received:
+                    self.repeats += 1
+                    continue
+                self.received[key] = record
+                self.bank_bookings[record["booking_id"]] = record
+                applied += 1
+        return applied
+
+    def open_shifts(self) -> set[str]:
+        """ESR lists no shifts: it pays the bookings it is told of."""
+        return set()
+
+    def shift(self, shift_id: str) -> ShiftCopy | None:
+        found = [r for r in self.bank_bookings.values() if r["hub_shift_id"] == shift_id]
+        if not found:
+            return None
+        last = found[-1]
+        status = {"F": "filled", "C": "cancelled", "N": "no_show"}[last["action"]]
+        return ShiftCopy(shift_id, status, booking_id=last["booking_id"], filled_by=last["worker_name"] or None,
+                         reference=last["hub_reference"])  # fmt: skip
 
     def _person(self, data: dict[str, Any]) -> tuple[_TrustEsr, Person] | None:
         refs = [str(data.get("worker_id") or data.get("person_id") or "")]
@@ -292,6 +328,24 @@ class EsrSimulator:
         lines += [self._cmp(p, n) for n in sorted(p.competencies)]
         t.sent.update([p.number, *(a.number for a in p.assignments)])
         return lines
+
+
+def parse_bookings(content: bytes) -> list[dict[str, str]]:
+    """The ``BKG`` records of a hub booking file as dicts (:data:`BKG_FIELDS`); checks HDR and the TRL count."""
+    from rosterhub.connectors.outbound.adapters.esr import BKG_FIELDS
+
+    lines = [line.split("|") for line in content.decode("utf-8").splitlines() if line.strip()]
+    if len(lines) < 2 or lines[0][0] != "HDR" or lines[-1][0] != "TRL":
+        raise ValueError("a hub booking file needs a HDR first and a TRL last")
+    body = lines[1:-1]
+    if lines[-1][1:] != [str(len(body))]:
+        raise ValueError(f"the trailer counts {lines[-1][1:]} records; the file has {len(body)}")
+    out = []
+    for fields in body:
+        if fields[0] != "BKG" or len(fields) != len(BKG_FIELDS) + 1:
+            raise ValueError(f"not a BKG record of {len(BKG_FIELDS)} fields: {fields[0]}")
+        out.append(dict(zip(BKG_FIELDS, fields[1:], strict=True)))
+    return out
 
 
 def register_cli(group: typer.Typer) -> None:

@@ -30,7 +30,17 @@ import typer
 from fastapi import FastAPI, Request, Response
 from pydantic import ValidationError
 
-__all__ = ["TRUSTS", "FhirSimulator", "FhirStore", "create_fhir_server", "register_cli", "trust_bundle"]
+from rosterhub.connectors.simulators.platform_state import PlatformState
+
+__all__ = [
+    "TRUSTS",
+    "FhirSimulator",
+    "FhirStore",
+    "apply_transaction",
+    "create_fhir_server",
+    "register_cli",
+    "trust_bundle",
+]
 
 LONDON = ZoneInfo("Europe/London")
 TRUSTS = ("RHQ", "RCU", "RFR", "RR8", "RTH", "RJ1", "RYJ", "RAL", "RXH", "RWE")
@@ -83,8 +93,15 @@ def trust_bundle(trust: str, rng: random.Random, *, start: date, workers: int = 
     """One trust's Bundle of workforce resources (see the module docstring)."""
     base = f"https://fhir.{trust.lower()}.example.nhs.uk"
     name = f"{trust} NHS Foundation Trust (simulated)"
-    resources: list[dict[str, Any]] = [{"resourceType": "Organization", "id": trust.lower(), "active": True,
-                                        "identifier": [{"system": ODS_ORG, "value": trust}], "name": name}]
+    resources: list[dict[str, Any]] = [
+        {
+            "resourceType": "Organization",
+            "id": trust.lower(),
+            "active": True,
+            "identifier": [{"system": ODS_ORG, "value": trust}],
+            "name": name,
+        }
+    ]
     wards: dict[str, str] = {}
     for group, (_register, _grades, group_wards, _rate) in _ROLES.items():
         for ward in group_wards:
@@ -236,10 +253,71 @@ async def _validated(request: Request, rtype: str) -> dict[str, Any] | Response:
     return dict(resource)
 
 
-def create_fhir_server(store: FhirStore | None = None) -> FastAPI:
-    """The platform side that receives the hub's updates as FHIR (base ``/fhir/R4``)."""
+HUB_SHIFT = "https://rosterhub.org/Id/shift"
+UPDATE_SYSTEM = "https://rosterhub.org/Id/update"
+_SLOT_OPS = {"free": "offer", "busy-unavailable": "withdraw"}
+_APPOINTMENT_OPS = {"booked": "fill", "cancelled": "cancel", "noshow": "no_show"}
+
+
+def _hub_shift(slot: dict[str, Any] | None) -> str | None:
+    for ident in (slot or {}).get("identifier") or []:
+        if ident.get("system") == HUB_SHIFT:
+            return str(ident.get("value"))
+    return None
+
+
+def apply_transaction(store: FhirStore, state: PlatformState, bundle: dict[str, Any]) -> dict[str, Any]:
+    """Apply the hub's transaction Bundle (PUT entries; ``Bundle.identifier`` is the update key, deduplicated):
+    the resources go into ``store``, and what they mean for the shift into ``state``. Returns the
+    ``transaction-response`` Bundle. The caller has validated the Bundle."""
+    key = (bundle.get("identifier") or {}).get("value")
+    entries = [e.get("resource") or {} for e in bundle.get("entry") or []]
+    fresh = not (key and state.seen(key))
+    answers = []
+    for resource in entries:
+        rid, rtype = resource.get("id"), resource.get("resourceType")
+        if fresh:
+            store.put(resource)
+        else:
+            store.repeats += 1
+        answers.append({"response": {"status": "200 OK", "location": f"{rtype}/{rid}"}})
+    if fresh and key:
+        slots = [r for r in entries if r.get("resourceType") == "Slot"]
+        appointments = [r for r in entries if r.get("resourceType") == "Appointment"]
+        if appointments:
+            appt = appointments[0]
+            ref = (appt.get("slot") or [{}])[0].get("reference", "").removeprefix("Slot/")
+            shift_id = _hub_shift(store.resources.get("Slot", {}).get(ref)) or ref
+            actor = (appt.get("participant") or [{}])[0].get("actor") or {}
+            booking = next((i.get("value") for i in appt.get("identifier") or []), None)
+            reopen = any(s.get("status") == "free" for s in slots)
+            state.apply(key, _APPOINTMENT_OPS[appt["status"]], shift_id, booking_id=booking,  # type: ignore[arg-type]
+                        worker=actor.get("display"), reopen=reopen)  # fmt: skip
+        elif slots:
+            slot = slots[0]
+            op = _SLOT_OPS.get(slot.get("status", ""), "withdraw")
+            state.apply(key, op, _hub_shift(slot) or str(slot.get("id")), start=slot.get("start"))  # type: ignore[arg-type]
+    return {"resourceType": "Bundle", "type": "transaction-response", "entry": answers}
+
+
+def create_fhir_server(store: FhirStore | None = None, state: PlatformState | None = None) -> FastAPI:
+    """The platform side that receives the hub's updates as FHIR (base ``/fhir/R4``): transaction
+    Bundles at the base (``app.state.platform`` is its :class:`PlatformState`), and single resources."""
     app = FastAPI(title="simulated FHIR roster platform")
     app.state.store = store = store or FhirStore()
+    app.state.platform = platform = state or PlatformState()
+
+    @app.post("/fhir/R4")
+    async def transaction(request: Request) -> Response:
+        bundle = await _validated(request, "Bundle")
+        if isinstance(bundle, Response):
+            return bundle
+        if bundle.get("type") != "transaction":
+            return _outcome(422, "not-supported", f"only transaction Bundles are taken, not {bundle.get('type')!r}")
+        if any((e.get("request") or {}).get("method") != "PUT" for e in bundle.get("entry") or []):
+            return _outcome(422, "not-supported", "only PUT entries are taken")
+        answer = apply_transaction(store, platform, bundle)
+        return Response(json.dumps(answer), media_type="application/fhir+json")
 
     @app.put("/fhir/R4/Slot/{sid}")
     async def put_slot(sid: str, request: Request) -> Response:

@@ -45,6 +45,7 @@ __all__ = [
     "pick_trusts",
     "read_outbound",
     "run_batches",
+    "take_drops",
     "trusts_named",
     "write_atomic",
 ]
@@ -229,6 +230,19 @@ def read_outbound(folder: Path) -> Iterator[dict[str, Any]]:
         done.mkdir(exist_ok=True)
         path.replace(done / path.name)
         yield from (d for d in docs if isinstance(d, dict))
+
+
+def take_drops(folder: Path, suffix: str) -> Iterator[tuple[Path, bytes]]:
+    """Files named ``*<suffix>`` the hub dropped in ``folder`` (name order: the order the hub made them),
+    each moved to ``received/`` once read, as :func:`read_outbound` does for JSON."""
+    if not folder.is_dir():
+        return
+    done = folder / "received"
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(suffix)):
+        content = path.read_bytes()
+        done.mkdir(exist_ok=True)
+        path.replace(done / path.name)
+        yield path, content
 
 
 class FileSimulator(Protocol):

@@ -29,6 +29,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import typer
+from defusedxml import ElementTree as DefusedET
 
 from rosterhub.connectors.simulators.files import (
     BANDS,
@@ -43,13 +44,16 @@ from rosterhub.connectors.simulators.files import (
     pick_trusts,
     read_outbound,
     run_batches,
+    take_drops,
     trusts_named,
     write_atomic,
 )
+from rosterhub.connectors.simulators.platform_state import ShiftCopy
 
-__all__ = ["Duty", "HealthRosterSimulator", "register_cli"]
+__all__ = ["Duty", "HealthRosterSimulator", "parse_updates", "register_cli"]
 
 NS = "urn:rosterhub:vendor:healthroster:bank-export:1"
+UPDATES_NS = "urn:rosterhub:vendor:healthroster:booking-import:1"
 #: code -> (start, end, unpaid break)
 PATTERNS = {
     "E": ("07:00", "15:00", "00:30"),
@@ -96,6 +100,8 @@ class Duty:
     preferred: tuple[str, str, str] | None = None  # staff number, NMC PIN, name
     comments: str | None = None
     booked_by: str | None = None
+    filled_by: str | None = None
+    hub_reference: str | None = None  # the hub update that last changed the duty (exported until the roster changes it)
 
     @property
     def times(self) -> tuple[str, str, str]:
@@ -117,7 +123,8 @@ class HealthRosterSimulator:
         self._dirty: set[int] = set()
         self._next_id = 7_700_000 + self.rng.randint(0, 99_999)
         self._steps = 0
-        self.received: dict[str, dict[str, Any]] = {}
+        self.received: dict[str, Any] = {}
+        self.repeats = 0  # hub updates received again (same reference)
 
     # --- the roster changing over a day --------------------------------------------------------
     def _clock(self) -> datetime:
@@ -168,12 +175,14 @@ class HealthRosterSimulator:
             else:
                 continue
             duty.changed = self._clock() - timedelta(minutes=self.rng.randint(1, 300))
+            duty.hub_reference = None
             self._dirty.add(duty.id)
 
     # --- receiving the hub's updates ------------------------------------------------------------
     def receive_outbound(self, folder: Path) -> int:
-        """Apply booking outcomes the hub dropped in ``folder``; returns how many changed a duty."""
-        applied = 0
+        """Apply what the hub dropped in ``folder``: ``BankBookingUpdates`` XML files (the hub's outbound
+        adapter) and, from before that existed, JSON booking outcomes; returns how many changed a duty."""
+        applied = self.receive_updates(folder)
         for doc in read_outbound(folder):
             if doc.get("id") in self.received:
                 continue
@@ -194,6 +203,60 @@ class HealthRosterSimulator:
             self._dirty.add(duty.id)
             applied += 1
         return applied
+
+    def receive_updates(self, folder: Path) -> int:
+        """Apply the hub's ``BankBookingUpdates`` XML files (docs/vendors/healthroster.md); returns how many
+        changed a duty. A reference seen before is a redelivery and changes nothing."""
+        applied = 0
+        for _path, content in take_drops(folder, ".xml"):
+            for update in parse_updates(content):
+                applied += self._apply_update(update)
+        return applied
+
+    def _apply_update(self, update: dict[str, str]) -> int:
+        key = update["reference"]
+        if key in self.received:
+            self.repeats += 1
+            return 0
+        self.received[key] = update
+        duty = self._duty_of(update.get("HubShiftId", ""))
+        if duty is None:
+            return 0
+        action = update["action"]
+        if action == "Fill" and duty.state == _OPEN:
+            duty.state, duty.booked_by = "Filled", update.get("BookingReference") or None
+            duty.filled_by = update.get("Person") or None
+        elif action == "Reopen" and duty.state in ("Filled", "No Show"):
+            duty.state, duty.booked_by, duty.filled_by = _OPEN, None, None
+        elif action == "Cancel" and duty.state != "Cancelled":
+            duty.state, duty.cancel_reason = "Cancelled", update.get("Reason") or "Cancelled through the bank"
+        elif action == "NoShow" and duty.state == "Filled":
+            duty.state = "No Show"
+        else:
+            return 0
+        duty.revision += 1
+        duty.changed = self._clock()
+        duty.hub_reference = key
+        self._dirty.add(duty.id)
+        return 1
+
+    # --- this roster's view, for convergence checks -------------------------------------------------
+    def open_shifts(self) -> set[str]:
+        """Hub ids of the duties bank workers may book now (approved, not filled or cancelled, not past)."""
+        return {self._hub_id(d) for d in self.duties.values() if d.state == _OPEN and d.day > self.today}
+
+    def shift(self, shift_id: str) -> ShiftCopy | None:
+        duty = self._duty_of(shift_id)
+        if duty is None:
+            return None
+        states = {_OPEN: "open", "Filled": "filled", "Cancelled": "cancelled", "No Show": "no_show"}
+        status = states.get(duty.state, duty.state)
+        return ShiftCopy(shift_id, status, own=True, booking_id=duty.booked_by, filled_by=duty.filled_by,
+                         reference=duty.hub_reference)  # fmt: skip
+
+    @staticmethod
+    def _hub_id(duty: Duty) -> str:
+        return f"healthroster:{duty.trust.ods}:{duty.id}"
 
     def _duty_of(self, shift_id: str) -> Duty | None:
         parts = shift_id.split(":")
@@ -256,6 +319,8 @@ class HealthRosterSimulator:
             if d.cancel_reason and d.state == "Cancelled":
                 ET.SubElement(el, "CancelReason").text = d.cancel_reason
             ET.SubElement(el, "LastChanged").text = changed
+            if d.hub_reference:
+                ET.SubElement(el, "HubReference").text = d.hub_reference
             if d.comments:
                 ET.SubElement(el, "Comments").text = d.comments
         ET.indent(root)
@@ -289,6 +354,19 @@ class HealthRosterSimulator:
                 ]
             )
         return out.getvalue().encode("utf-8-sig")
+
+
+def parse_updates(content: bytes) -> list[dict[str, str]]:
+    """The ``Update`` elements of a ``BankBookingUpdates`` document: ``reference``, ``action`` and each child's
+    text (``Person`` is the worker's name). Raises ValueError for a document that is not one."""
+    root = DefusedET.fromstring(content)
+    if root.tag != f"{{{UPDATES_NS}}}BankBookingUpdates":
+        raise ValueError(f"not a BankBookingUpdates document: {root.tag}")
+    out = []
+    for el in root.findall(f"{{{UPDATES_NS}}}Update"):
+        fields = {child.tag.removeprefix(f"{{{UPDATES_NS}}}"): (child.text or "").strip() for child in el}
+        out.append({**fields, "reference": el.get("reference", ""), "action": el.get("action", "")})
+    return out
 
 
 def register_cli(group: typer.Typer) -> None:

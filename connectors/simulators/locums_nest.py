@@ -311,6 +311,48 @@ class LocumsNestSimulator:
             except PlatformError as exc:
                 return _error(exc.status, exc.code, exc.message)
 
+        async def hub_update(authorization: str | None, key: str, call: Any) -> Any:
+            if self._authorise(authorization) is None:
+                return _error(401, "unauthorised", "a valid API key is required (Authorization: Bearer <key>)")
+            try:
+                return call()
+            except PlatformError as exc:
+                return _error(exc.status, exc.code, exc.message)
+
+        @app.put("/api/v2/external_shifts/{hub_shift_id}")
+        async def offer(hub_shift_id: str, request: Request, authorization: str | None = Header(None),
+                        idempotency_key: str = Header(...)) -> Any:  # fmt: skip
+            body = await request.json()
+            return await hub_update(authorization, idempotency_key,
+                                    lambda: platform.external(hub_shift_id, body, idempotency_key))  # fmt: skip
+
+        @app.post("/api/v2/external_shifts/{hub_shift_id}/withdraw")
+        async def withdraw(hub_shift_id: str, authorization: str | None = Header(None),
+                           idempotency_key: str = Header(...)) -> Any:  # fmt: skip
+            return await hub_update(
+                authorization,
+                idempotency_key,
+                lambda: platform.external(hub_shift_id, {}, idempotency_key, withdraw=True),
+            )
+
+        @app.post("/api/v2/shifts/{shift_id}/{op}")
+        async def own_shift(shift_id: int, op: str, request: Request, authorization: str | None = Header(None),
+                            idempotency_key: str = Header(...)) -> Any:  # fmt: skip
+            if op not in ("unfill", "no_show"):
+                return _error(404, "not_found", f"no operation {op!r} on shifts")
+            body = await request.json()
+            return await hub_update(authorization, idempotency_key,
+                                    lambda: platform.own_shift_update(shift_id, op, body, idempotency_key))  # fmt: skip
+
+        @app.post("/api/v2/bookings/{booking_id}/{op}")
+        async def booking(booking_id: str, op: str, request: Request, authorization: str | None = Header(None),
+                          idempotency_key: str = Header(...)) -> Any:  # fmt: skip
+            if op not in ("confirm", "cancel"):
+                return _error(404, "not_found", f"no operation {op!r} on bookings")
+            body = await request.json()
+            return await hub_update(authorization, idempotency_key,
+                                    lambda: platform.booking_update(booking_id, op, body, idempotency_key))  # fmt: skip
+
         @app.get("/_sim/state")
         async def state() -> dict[str, Any]:
             orgs = {ods: {"changes": len(platform.changes(ods)), "last_change_id": platform.last_change_id}

@@ -22,6 +22,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rosterhub.connectors.simulators.platform_state import PlatformState
+
 __all__ = ["Organisation", "Platform", "PlatformError", "organisations"]
 
 LONDON = ZoneInfo("Europe/London")
@@ -129,18 +131,32 @@ class Platform:
         self._last_time = datetime.min.replace(tzinfo=UTC)
         self.last_change_id = 0
         self._lock = threading.RLock()
+        self.state = PlatformState()  # this platform's copy of the shifts, as the hub's updates leave it
 
     # --- the change log ---------------------------------------------------------------------------
     def append(
-        self, ods: str, resource: str, action: str, data: dict[str, Any], *, changed_at: str | None = None
+        self,
+        ods: str,
+        resource: str,
+        action: str,
+        data: dict[str, Any],
+        *,
+        changed_at: str | None = None,
+        actor: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Record one change (also how tests put hand-written or bad changes on the feed)."""
+        """Record one change (also how tests put hand-written or bad changes on the feed).
+
+        ``actor`` says who made it through the API: the hub's changes carry its ``idempotency_key``,
+        which the hub's poll connector recognises as an echo of its own update.
+        """
         with self._lock:
             now = max(self.clock(), self._last_time + timedelta(milliseconds=1))
             self._last_time = now
             self.last_change_id = next(self._ids)
             change = {"change_id": self.last_change_id, "resource": resource, "action": action,
                       "changed_at": changed_at or _instant(now), "data": data}  # fmt: skip
+            if actor is not None:
+                change["actor"] = actor
             self.orgs[ods].changes.append(change)
             return change
 
@@ -239,7 +255,9 @@ class Platform:
         state.shifts[data["id"]] = data
         return self.append(state.org.ods_code, "shift", "created", dict(data))
 
-    def _shift_updated(self, state: _OrgState, shift: dict[str, Any], changed: list[str] | None = None) -> dict:
+    def _shift_updated(
+        self, state: _OrgState, shift: dict[str, Any], changed: list[str] | None = None, *, key: str | None = None
+    ) -> dict:
         if changed is None:
             if shift["escalation"] == "internal" and self.rng.random() < 0.4:
                 shift["escalation"], changed = "collaborative", ["escalation"]
@@ -247,7 +265,8 @@ class Platform:
                 shift["rate"] = {"amount": shift["rate"]["amount"] + self.rng.choice((5.0, 10.0, 15.0)), "per": "hour"}
                 changed = ["rate"]
         shift["revision"] += 1
-        return self.append(state.org.ods_code, "shift", "updated", {**shift, "changed": changed})
+        actor = None if key is None else {"type": "api_client", "idempotency_key": key}
+        return self.append(state.org.ods_code, "shift", "updated", {**shift, "changed": changed}, actor=actor)
 
     def _shift_cancelled(self, state: _OrgState, shift: dict[str, Any]) -> dict[str, Any]:
         shift["revision"] += 1
@@ -310,7 +329,10 @@ class Platform:
             if booking_id in state.bookings:
                 state.bookings[booking_id]["status"] = "confirmed"
             self.fills[idempotency_key] = {"shift_id": shift_id, "organisation": ods, **body}
-            self._shift_updated(state, shift, ["status", "filled_by"])
+            self._shift_updated(state, shift, ["status", "filled_by"], key=idempotency_key)
+            doctor = body.get("doctor") or {}
+            self.state.apply(idempotency_key, "fill", f"locums_nest:{ods}:{shift_id}", booking_id=booking_id,
+                             worker=doctor.get("name") or doctor.get("gmc_number"))  # fmt: skip
             return dict(shift)
 
     def decline(self, booking_id: str, body: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
@@ -322,5 +344,48 @@ class Platform:
                 if booking_id in state.bookings:
                     state.bookings[booking_id]["status"] = "declined"
                     self.declines[idempotency_key] = {"booking_id": booking_id, "organisation": ods, **body}
+                    shift_id = f"locums_nest:{ods}:{state.bookings[booking_id]['shift_id']}"
+                    self.state.apply(idempotency_key, "reject", shift_id, booking_id=booking_id)
                     return self.declines[idempotency_key]
         raise PlatformError(404, "not_found", f"no booking {booking_id}")
+
+    # --- the hub's other updates: partner shifts offered to this platform's doctors, cancellations ---------
+    def external(self, hub_shift_id: str, body: dict[str, Any], key: str, *, withdraw: bool = False) -> dict:
+        """``PUT /api/v2/external_shifts/{id}`` (offer) and ``.../withdraw``: a partner trust's shift."""
+        with self._lock:
+            if withdraw and self.state.shift(hub_shift_id) is None:
+                raise PlatformError(404, "not_found", f"no external shift {hub_shift_id}")
+            self.state.apply(key, "withdraw" if withdraw else "offer", hub_shift_id,
+                             **{k: body[k] for k in ("department", "grade", "start", "end") if k in body})  # fmt: skip
+            copy = self.state.shift(hub_shift_id)
+            return {"external_id": hub_shift_id, "status": copy.status if copy else "open"}
+
+    def own_shift_update(self, shift_id: int, op: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """``POST /api/v2/shifts/{id}/unfill`` (a confirmed booking cancelled) and ``.../no_show``."""
+        with self._lock:
+            ods, _ = self.shift(shift_id)
+            state = self.orgs[ods]
+            shift = state.shifts[shift_id]
+            if self.state.seen(key):
+                self.repeats += 1
+                return dict(shift)
+            if op == "unfill":
+                shift["status"] = "open" if body.get("reopen") else "cancelled"
+                shift.pop("filled_by", None)
+            else:
+                shift["status"] = "no_show"
+            self._shift_updated(state, shift, ["status", "filled_by"], key=key)
+            self.state.apply(key, "cancel" if op == "unfill" else "no_show", f"locums_nest:{ods}:{shift_id}",  # type: ignore[arg-type]
+                             booking_id=body.get("booking_id"), reopen=bool(body.get("reopen")))  # fmt: skip
+            return dict(shift)
+
+    def booking_update(self, booking_id: str, op: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """``POST /api/v2/bookings/{id}/confirm`` and ``.../cancel``: a booking on a partner's shift."""
+        with self._lock:
+            shift_id = str(body.get("external_id") or "")
+            if op == "confirm":
+                self.state.apply(key, "confirm", shift_id, booking_id=booking_id)
+            else:
+                copy = next((s for s in self.state.shifts.values() if s.booking_id == booking_id), None)
+                self.state.apply(key, "cancel", copy.shift_id if copy else shift_id, booking_id=booking_id)
+            return {"id": booking_id, "status": self.state.bookings.get(booking_id)}

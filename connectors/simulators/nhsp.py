@@ -44,9 +44,11 @@ from rosterhub.connectors.simulators.files import (
     pick_trusts,
     read_outbound,
     run_batches,
+    take_drops,
     trusts_named,
     write_atomic,
 )
+from rosterhub.connectors.simulators.platform_state import ShiftCopy
 
 __all__ = ["Booking", "NhspSimulator", "register_cli"]
 
@@ -95,6 +97,7 @@ class Request:
     end: str
     break_min: int
     hub_shift_id: str | None = None
+    status: str = "open"  # open | withdrawn | filled (through another platform) | cancelled
 
     def instants(self) -> tuple[datetime, datetime]:
         start = datetime.combine(self.day, time.fromisoformat(self.start), LONDON)
@@ -112,6 +115,7 @@ class Booking:
     cancelled_by: str = ""
     reason: str = ""
     fee_hours: str = ""
+    no_show: bool = False
 
 
 @dataclass
@@ -142,7 +146,8 @@ class NhspSimulator:
         self.requests: dict[str, Request] = {}
         self.bookings: dict[str, Booking] = {}
         self.timesheets: dict[str, Timesheet] = {}
-        self.received: dict[str, dict[str, Any]] = {}
+        self.received: dict[str, Any] = {}
+        self.repeats = 0  # hub updates received again (same Hub Reference)
         self._changed_b: set[str] = set()
         self._changed_t: set[str] = set()
         self._n = self.rng.randint(100_000, 899_999)
@@ -243,8 +248,9 @@ class NhspSimulator:
             self._changed_t.add(ts.id)
 
     def receive_outbound(self, folder: Path) -> int:
-        """Apply the hub's ShiftPosted / BookingConfirmed / BookingRejected documents; returns how many applied."""
-        applied = 0
+        """Apply the hub's update files (``hub_updates_*.csv``, docs/vendors/nhsp.md) and, from before they
+        existed, ShiftPosted / BookingConfirmed / BookingRejected JSON documents; returns how many applied."""
+        applied = self.receive_updates(folder)
         for doc in read_outbound(folder):
             if doc.get("id") in self.received:
                 continue
@@ -252,6 +258,80 @@ class NhspSimulator:
             kind, data = str(doc.get("type", "")).rsplit(".", 1)[-1], doc.get("data") or {}
             applied += self._apply(kind, data)
         return applied
+
+    def receive_updates(self, folder: Path) -> int:
+        """Apply the hub's ``hub_updates_*.csv`` files (cp1252); a ``Hub Reference`` seen before changes nothing."""
+        applied = 0
+        for path, content in take_drops(folder, ".csv"):
+            if not path.name.startswith("hub_updates_"):
+                continue
+            for row in csv.DictReader(io.StringIO(content.decode("cp1252"))):
+                applied += self._apply_update(row)
+        return applied
+
+    def _apply_update(self, row: dict[str, str]) -> int:
+        key = row["Hub Reference"]
+        if key in self.received:
+            self.repeats += 1
+            return 0
+        self.received[key] = row
+        action, hub_id = row["Action"], row["Hub Shift ID"]
+        req = self.requests.get(row["Request ID"]) or next(
+            (r for r in self.requests.values() if r.hub_shift_id == hub_id), None)  # fmt: skip
+        booking = self.bookings.get(row["Booking Reference"])
+        if action == "Offer" and req is None:
+            trust = next((t for t in self.trusts if t.ods == row["Trust Code"]), None)
+            if trust is None:
+                return 0
+            day = datetime.strptime(row["Shift Date"], "%d/%m/%Y").date()
+            req = self._request(trust, day, (row["Start Time"], row["End Time"], 0))
+            req.hub_shift_id = hub_id
+        elif action == "Offer" and req is not None:
+            req.status = "open"
+        elif action in ("Withdraw", "Filled") and req is not None:
+            req.status = "withdrawn" if action == "Withdraw" else "filled"
+        elif action in ("Confirm", "Reject") and booking is not None and booking.status == "Provisional":
+            at = datetime.combine(self.today, time(12), LONDON)
+            if action == "Confirm":
+                booking.status, booking.status_at = "Booked", at
+            else:
+                booking.status, booking.status_at, booking.cancelled_by, booking.reason = (
+                    "Cancelled", at, "Trust", "Booked in error")  # fmt: skip
+            self._changed_b.add(booking.ref)
+        elif action == "Cancel" and booking is not None and booking.status != "Cancelled":
+            booking.status, booking.cancelled_by = "Cancelled", "Trust"
+            booking.status_at, booking.reason = datetime.combine(self.today, time(12), LONDON), row["Reasons"]
+            self._changed_b.add(booking.ref)
+        elif action == "Cancel" and req is not None:
+            req.status = "open"
+        elif action == "NoShow" and booking is not None:
+            booking.no_show = True
+        else:
+            return 0
+        return 1
+
+    # --- this bank's view, for convergence checks ---------------------------------------------------
+    def _hub_id(self, req: Request) -> str:
+        return req.hub_shift_id or f"nhsp:{req.trust.ods}:{req.id}"
+
+    def _booked(self, req: Request) -> Booking | None:
+        return next((b for b in self.bookings.values() if b.request is req and b.status != "Cancelled"), None)
+
+    def open_shifts(self) -> set[str]:
+        """Hub ids of requests its workers may book now: open, not booked, not past."""
+        return {self._hub_id(r) for r in self.requests.values()
+                if r.status == "open" and r.day > self.today and self._booked(r) is None}  # fmt: skip
+
+    def shift(self, shift_id: str) -> ShiftCopy | None:
+        req = next((r for r in self.requests.values() if self._hub_id(r) == shift_id), None)
+        if req is None:
+            return None
+        booked = self._booked(req)
+        status = "filled" if booked or req.status == "filled" else req.status
+        if booked is not None and booked.no_show:
+            status = "no_show"
+        return ShiftCopy(shift_id, status, own=req.hub_shift_id is None, booking_id=booked.ref if booked else None,
+                         filled_by=booked.worker.name if booked else None)  # fmt: skip
 
     def _apply(self, kind: str, data: dict[str, Any]) -> int:
         if kind == "ShiftPosted":

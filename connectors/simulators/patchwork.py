@@ -23,12 +23,16 @@ import typer
 from fastapi import FastAPI, Header, HTTPException, Request
 
 from rosterhub.connectors.signing import sign, verify
+from rosterhub.connectors.simulators.platform_state import PlatformState
 from rosterhub.errors import SignatureError
 
 __all__ = [
+    "UPDATE_OPS",
     "PatchworkSimulator",
+    "apply_update",
     "booking_requested",
     "create_patchwork_platform",
+    "echo_of",
     "register_cli",
     "shift_created",
     "signed_headers",
@@ -176,37 +180,82 @@ class PatchworkSimulator:
             self.post(trust, b'{"event": "shift.created", "data": {"shift_id": ')
 
 
-def create_patchwork_platform(secret: bytes) -> FastAPI:
-    """The Patchwork side that *receives* the hub's signed updates and keeps its own view of shifts."""
+#: Patchwork event of a hub update -> platform state operation
+UPDATE_OPS = {"shift.offered": "offer", "shift.withdrawn": "withdraw", "booking.confirmed": "confirm",
+              "booking.rejected": "reject", "shift.filled": "fill", "booking.cancelled": "cancel",
+              "booking.no_show": "no_show"}  # fmt: skip
+
+
+def apply_update(state: PlatformState, update: dict[str, Any]) -> bool:
+    """Apply one hub update (the body of ``POST /webhooks/rosterhub``); False for a repeat. Pure but for ``state``."""
+    data = update.get("data") or {}
+    op = UPDATE_OPS.get(str(update.get("event")))
+    if op is None:
+        raise ValueError(f"unknown update event {update.get('event')!r}")
+    worker = data.get("worker") or {}
+    detail = {k: data[k] for k in ("ward", "grade", "start_time", "end_time", "rate", "reasons") if k in data}
+    return state.apply(str(update["id"]), op, str(data["hub_shift_id"]), booking_id=data.get("booking_id"),  # type: ignore[arg-type]
+                       worker=worker.get("name") or worker.get("registration_number"),
+                       reopen=bool(data.get("shift_reopened")), **detail)  # fmt: skip
+
+
+def echo_of(update: dict[str, Any], shift: dict[str, Any], *, version: int) -> dict[str, Any] | None:
+    """The webhook Patchwork sends back after applying a hub update to one of its own shifts: a
+    ``shift.updated`` carrying the hub's reference (``data.hub_reference``), which the hub recognises
+    as an echo. ``shift`` is the ``data`` of the shift's ``shift.created``; None for partner shifts."""
+    data = update.get("data") or {}
+    if not data.get("shift_id"):
+        return None
+    status = {"shift.filled": "filled", "booking.no_show": "no_show"}.get(str(update.get("event")))
+    if update.get("event") == "booking.cancelled":
+        status = "open" if data.get("shift_reopened") else "cancelled"
+    if status is None:
+        return None
+    return {"event": "shift.updated", "id": f"evt-{data['shift_id']}-v{version}", "api_version": "2025-11-01",
+            "created_at": datetime.now(UTC).isoformat(),
+            "data": {**shift, "version": version, "status": status, "changed_fields": ["status"],
+                     "hub_reference": data.get("hub_reference") or update.get("id")}}  # fmt: skip
+
+
+def create_patchwork_platform(secret: bytes, state: PlatformState | None = None) -> FastAPI:
+    """The Patchwork side that *receives* the hub's signed updates and keeps its own view of shifts.
+
+    ``app.state.platform`` is the :class:`PlatformState`; ``app.state.shifts`` holds the
+    ``shift.created`` data of Patchwork's own shifts (tests register them), and ``app.state.outbox``
+    the echo webhooks Patchwork would send back to the hub (:func:`echo_of`).
+    """
     app = FastAPI(title="simulated Patchwork platform")
-    shifts: dict[str, dict[str, Any]] = {}
-    seen: set[str] = set()
+    app.state.platform = platform = state or PlatformState()
+    app.state.shifts = own = {}
+    app.state.outbox = outbox = []
 
     @app.post("/webhooks/rosterhub", status_code=204)
     async def receive(
         request: Request,
         x_rosterhub_timestamp: str | None = Header(None),
         x_rosterhub_signature: str | None = Header(None),
-        idempotency_key: str | None = Header(None),
     ) -> None:
         body = await request.body()
         try:
             verify(secret, x_rosterhub_timestamp, x_rosterhub_signature, body, now=datetime.now(UTC), tolerance_s=300)
         except SignatureError as exc:
             raise HTTPException(401, str(exc)) from exc
-        if idempotency_key and idempotency_key in seen:
-            return
-        update = json.loads(body)
-        data = update.get("data", {})
-        shift = shifts.setdefault(str(data.get("shift_id")), {"status": "open"})
-        if update.get("type", "").endswith("BookingConfirmed"):
-            shift.update(status="filled", booking_id=data.get("booking_id"))
-        if idempotency_key:
-            seen.add(idempotency_key)
+        try:
+            update = json.loads(body)
+            fresh = apply_update(platform, update)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise HTTPException(422, f"not an update Patchwork understands: {exc}") from exc
+        local = str((update.get("data") or {}).get("shift_id") or "")
+        if fresh and local in own:
+            own[local]["version"] = int(own[local].get("version", 1)) + 1
+            echo = echo_of(update, own[local], version=own[local]["version"])
+            if echo is not None:
+                outbox.append(echo)
 
     @app.get("/shifts")
     async def list_shifts() -> dict[str, Any]:
-        return shifts
+        return {sid: {"status": s.status, "booking_id": s.booking_id, "filled_by": s.filled_by}
+                for sid, s in platform.shifts.items()}  # fmt: skip
 
     return app
 

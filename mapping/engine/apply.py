@@ -58,6 +58,7 @@ class Skipped:
     reason: str
     rule: str
     raw: bytes
+    echo: bool = False  # the skip rule says: the hub's own change reported back
 
 
 @dataclass(slots=True)
@@ -116,7 +117,7 @@ def apply_mapping(
 def _map_record(spec: MappingSpec, record: SourceRecord, base: Env, outcome: MappingOutcome) -> None:
     for skip in spec.skips:
         if truthy(skip.when, record.data):
-            outcome.skipped.append(Skipped(record.ref, skip.reason, skip.where, record.raw))
+            outcome.skipped.append(Skipped(record.ref, skip.reason, skip.where, record.raw, skip.echo))
             return
     default_trust = base.ctx.trust
     trust = _trust(spec, record, base.with_vars(trust=default_trust)) or default_trust

@@ -101,7 +101,7 @@ class Builder:
         for i, rule in enumerate(m.skip):
             when = self.jmes(rule.when, ("skip", i, "when"))
             if when is not None:
-                skips.append(SkipPlan(when, rule.reason, self.where(("skip", i))))
+                skips.append(SkipPlan(when, rule.reason, self.where(("skip", i)), rule.echo))
         events = []
         names: set[str] = set()
         for i, rule in enumerate(m.events):

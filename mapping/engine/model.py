@@ -211,6 +211,11 @@ class Check(_Strict):
 class SkipRule(_Strict):
     when: str = Field(description="JMESPath over the record; a truthy result skips the record.")
     reason: str
+    echo: bool = Field(
+        False,
+        description="The record is the platform reporting back a change the hub itself wrote (an echo): "
+        "skipped like any other, and counted as an echo by the connectors.",
+    )
 
 
 class EventRule(_Strict):

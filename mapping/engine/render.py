@@ -56,4 +56,5 @@ def rejection_json(rejection: Rejection) -> dict[str, Any]:
 
 
 def skipped_json(skipped: Skipped) -> dict[str, Any]:
-    return {"skipped": skipped.record_ref, "reason": skipped.reason, "rule": skipped.rule}
+    out = {"skipped": skipped.record_ref, "reason": skipped.reason, "rule": skipped.rule}
+    return {**out, "echo": True} if skipped.echo else out

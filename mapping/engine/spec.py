@@ -28,6 +28,7 @@ class SkipPlan:
     when: ParsedResult
     reason: str
     where: str
+    echo: bool = False  # a change the hub wrote, reported back by the platform (docs/outbound-adapters.md)
 
 
 @dataclass(frozen=True, slots=True)

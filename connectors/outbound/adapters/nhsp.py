@@ -1,0 +1,77 @@
+"""NHS Professionals-style managed bank: a CSV file per update (docs/vendors/nhsp.md, "Updates from the hub").
+
+NHSP books its own workers into trusts' shifts. It is told: shifts released to it (``Offer``: a
+new request), shifts no longer open (``Withdraw``), decisions on bookings its workers made
+(``Confirm``/``Reject``), a request of its own filled through another platform (``Filled``),
+cancellations (``Cancel``) and no-shows of its bookings (``NoShow``). An update about neither
+its requests nor its bookings is not for it (None).
+
+Like NHSP's own files: Windows cp1252, CRLF, a header line; one row per file; the update key is
+the ``Hub Reference`` column, so NHSP dedupes a redelivered file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local, local_id
+from rosterhub.connectors.outbound.adapters._files import drop_name
+from rosterhub.connectors.outbound.contract import Destination, FileDrop, Update
+
+__all__ = ["ADAPTER", "HEADER", "NhspAdapter", "row"]
+
+PLATFORM = "nhsp"
+HEADER = [
+    "Hub Reference", "Action", "Hub Shift ID", "Request ID", "Booking Reference", "Trust Code", "Ward",
+    "Staff Group", "Grade", "Shift Date", "Start Time", "End Time", "Worker Name", "Registration Body",
+    "Registration Number", "Reasons", "Pay Rate (£/hr)",
+]  # fmt: skip
+
+
+def _action(f: Facts) -> str | None:
+    own_request = f.own_shift(PLATFORM) is not None
+    own_booking = local_id(f.booking_id, PLATFORM) is not None
+    return {
+        "shift_open": None if own_request else "Offer",
+        "shift_withdrawn": "Withdraw",
+        "booking_confirmed": "Confirm" if own_booking else None,
+        "booking_rejected": "Reject" if own_booking else None,
+        "shift_filled": "Filled" if own_request and not own_booking else None,
+        "booking_cancelled": "Cancel" if own_booking or own_request else None,
+        "no_show": "NoShow" if own_booking else None,
+    }.get(f.kind)
+
+
+def row(f: Facts, action: str) -> list[str]:
+    start, end = local(f.start), local(f.end)
+    person = action not in ("Offer", "Withdraw")
+    register = f.register() if person else None
+    reasons = ";".join(f.reason_codes) if action == "Reject" else (f.cancel_reason or "") if action == "Cancel" else ""
+    return [
+        f.key, action, f.shift_id, f.own_shift(PLATFORM) or "", local_id(f.booking_id, PLATFORM) or f.booking_id or "",
+        f.trust or "", f.ward or "", f.staff_group or "", f.grade or "",
+        start.strftime("%d/%m/%Y") if start else "", start.strftime("%H:%M") if start else "",
+        end.strftime("%H:%M") if end else "", (f.worker_name or "") if person else "",
+        register[0].upper() if register else "", register[1] if register else "",
+        reasons,
+        "" if f.hourly_rate is None or action != "Offer" else f"{f.hourly_rate:.2f}",
+    ]  # fmt: skip
+
+
+class NhspAdapter:
+    platform = PLATFORM
+
+    def render(self, update: Update, destination: Destination) -> FileDrop | None:
+        f = facts(update)
+        action = _action(f)
+        if action is None:
+            return None
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerows([HEADER, row(f, action)])
+        content = out.getvalue().encode("cp1252", errors="replace")
+        return FileDrop(drop_name("hub_updates", f.at, f.key, "csv"), content)
+
+
+ADAPTER = NhspAdapter()

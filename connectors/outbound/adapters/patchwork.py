@@ -1,0 +1,70 @@
+"""Patchwork-style bank app: one signed webhook per update (docs/vendors/patchwork.md, "Updates from the hub").
+
+``POST /webhooks/rosterhub`` with a JSON body shaped like Patchwork's own webhooks (``event``,
+``id``, ``created_at``, ``data``), signed by the engine at send time the way Patchwork signs its
+own (HMAC-SHA256 over ``<timestamp>.<body>``; :data:`~rosterhub.connectors.outbound.contract.SIGN`).
+``id`` and ``data.hub_reference`` are the idempotency key: Patchwork dedupes on it and sends it
+back with any change it makes because of the update, which is how the hub recognises the echo.
+Every update kind is rendered: Patchwork is both a host (its own shifts) and a bank app whose
+workers book partners' shifts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rosterhub.connectors.outbound.adapters._facts import Facts, facts
+from rosterhub.connectors.outbound.adapters._json import dumps
+from rosterhub.connectors.outbound.contract import SIGN, Destination, HttpCall, Update
+
+__all__ = ["ADAPTER", "EVENTS", "PatchworkAdapter"]
+
+#: update kind -> Patchwork event name
+EVENTS = {
+    "shift_open": "shift.offered",
+    "shift_withdrawn": "shift.withdrawn",
+    "booking_confirmed": "booking.confirmed",
+    "booking_rejected": "booking.rejected",
+    "shift_filled": "shift.filled",
+    "booking_cancelled": "booking.cancelled",
+    "no_show": "booking.no_show",
+}
+PATH = "/webhooks/rosterhub"
+
+
+def _data(f: Facts) -> dict[str, Any]:
+    own = f.own_shift("patchwork")
+    data: dict[str, Any] = {
+        "hub_reference": f.key,
+        "hub_shift_id": f.shift_id,
+        "shift_id": own,  # Patchwork's id when the shift is Patchwork's own, else null (a partner's shift)
+        "organisation_ods": f.trust,
+    }
+    if f.kind == "shift_open":
+        data |= {"ward": f.ward, "staff_group": f.staff_group, "grade": f.grade, "start_time": f.start,
+                 "end_time": f.end, "rate": f.hourly_rate, "visibility": f.tier}  # fmt: skip
+    if f.booking_id is not None and f.kind != "shift_open":
+        data["booking_id"] = f.booking_id
+    if f.kind in ("booking_confirmed", "shift_filled", "booking_cancelled", "no_show"):
+        register = f.register()
+        data["worker"] = {"name": f.worker_name, "register": register[0] if register else None,
+                          "registration_number": register[1] if register else None}  # fmt: skip
+    if f.kind == "booking_rejected":
+        data["reasons"] = list(f.reason_codes)
+    if f.kind == "booking_cancelled":
+        data |= {"reason": f.cancel_reason, "shift_reopened": f.shift_reopened, "notice_hours": f.notice_hours,
+                 "late_cancellation_fee": f.late_fee}  # fmt: skip
+    return data
+
+
+class PatchworkAdapter:
+    platform = "patchwork"
+
+    def render(self, update: Update, destination: Destination) -> HttpCall | None:
+        f = facts(update)
+        body = {"event": EVENTS[f.kind], "id": f.key, "created_at": f.at, "api_version": "rosterhub-1",
+                "data": _data(f)}  # fmt: skip
+        return HttpCall("POST", PATH, dumps(body), headers={SIGN: "hmac-sha256"})
+
+
+ADAPTER = PatchworkAdapter()

@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     )
     passport_expiring_days: list[int] = Field(
         default_factory=lambda: [30, 7],
+    booking_policy_dir: Path = Field(
+        default=Path("policies/booking"),
+        description="Folder of booking policy files (`collaborative.yaml`, `<ODS>.yaml`), validated when a worker "
+        "starts; see docs/booking.md.",
+    )
         description="CredentialExpiring is sent this many days before a credential expires, once per threshold.",
     )
     passport_timer_interval_s: float = Field(

@@ -1,23 +1,38 @@
-"""The thin faust layer around :mod:`rosterhub.streams.booking.decide`.
+"""The thin faust layer around the booking saga (:mod:`.decide`, :mod:`.person`).
 
-One agent reads shift events, booking events and timer ticks, all keyed by shift id on
-co-partitioned topics, so one writer owns each shift. The timer only *finds* shifts
-with overdue parked requests and sends a tick for each; the agent, which may write the
-table, does the expiring.
+* ``booking-decider`` (the shift stage) reads events.shift, events.booking (vendor
+  cancellations and no-shows), ``_rosterhub.booking-requests`` (requests with the person
+  resolved by identity, and the person stage's answers) and the timer ticks, all keyed by
+  shift id on co-partitioned topics, so one writer owns each shift.
+* ``booking-person`` (the person stage) reads ``_rosterhub.booking-person``, keyed by
+  person id with the same partition count as ``_rosterhub.passport-in``: faust assigns the
+  same partition number of co-subscribed topics with equal partition counts to one worker,
+  so this worker also holds the person's passport table partition, which it reads only.
+
+Both ``concurrency=1`` (faust #606). Outputs go before table writes: a crash in between
+repeats the step on the old state after recovery, with the same ids (docs/decisions/0007).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import faust
 
-from rosterhub.envelope import Envelope, decode_record
+from rosterhub.envelope import Envelope, decode_record, headers_dict
 from rosterhub.errors import InputError
-from rosterhub.streams.booking.decide import Step, expire, step
-from rosterhub.streams.booking.state import ShiftState, to_ms
+from rosterhub.streams.booking import person
+from rosterhub.streams.booking.decide import BOOKING_REQUESTED, Step, answer, expire, step
+from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
+from rosterhub.streams.booking.rules import Clearance
+from rosterhub.streams.booking.saga import HEADER, RELEASE, dumps, loads
+from rosterhub.streams.booking.state import ShiftState, from_ms, to_ms
+from rosterhub.streams.passport.clearance import clearance as passport_clearance
+from rosterhub.streams.passport.clearance import required_types
+from rosterhub.streams.passport.policy import PolicySet, load_policies
+from rosterhub.streams.passport.state import Passport
 
 if TYPE_CHECKING:
     from rosterhub.streams.app import StreamContext
@@ -27,41 +42,66 @@ __all__ = ["register"]
 log = logging.getLogger(__name__)
 
 _TICK = b"tick"
+PASSPORT_TABLE = "passport"
 
 
 def register(app: faust.App, ctx: StreamContext) -> None:
     settings = ctx.settings
     grace = timedelta(seconds=settings.booking_unknown_shift_grace_s)
+    policies = (load_booking_policies([settings.booking_policy_dir]) if settings.booking_policy_dir.exists()
+                else BookingPolicies({}))  # fmt: skip
+    if not policies.trusts:
+        log.warning("no booking policies in %s: every request will be refused", settings.booking_policy_dir)
+    passport_policies = (load_policies([settings.passport_policy_dir]) if settings.passport_policy_dir.exists()
+                         else PolicySet({}))  # fmt: skip
     shifts = app.Table("booking-shift-state", default=None, key_type=str, partitions=settings.default_partitions)
-    source = ctx.raw_topic(app, ctx.names.events("shift"), ctx.names.events("booking"), ctx.names.booking_ticks)
-    out = ctx.raw_topic(app, ctx.names.events("booking"))
-    ticks = ctx.raw_topic(app, ctx.names.booking_ticks)
+    people = app.Table("booking-person-state", default=None, key_type=str, partitions=settings.default_partitions)
+    names = ctx.names
+    requests_name, ticks_name = names.booking_requests, names.booking_ticks
+    source = ctx.raw_topic(app, names.events("shift"), names.events("booking"), requests_name, ticks_name)
+    out = ctx.raw_topic(app, names.events("booking"))
+    ticks = ctx.raw_topic(app, ticks_name)
+    to_person = ctx.raw_topic(app, names.booking_person)
+    booking_topic = names.events("booking")
+
+    async def send_saga(topic: faust.TopicT, key: str, msg: dict[str, Any]) -> None:
+        await topic.send(key=key.encode(), value=dumps(msg), headers=[(HEADER, msg["kind"].encode())])
 
     @app.agent(source, name="booking-decider", concurrency=1)
     async def decide(stream: faust.StreamT) -> None:
         async for event in stream.events():
             now = datetime.now(UTC)
-            if event.message.topic == ticks.get_topic_name():
-                key = (event.key or b"").decode()
-                before = ShiftState.from_table(shifts.get(key))
+            topic, hdrs = event.message.topic, headers_dict(event.headers)
+            key = (event.key or b"").decode()
+            before = ShiftState.from_table(shifts.get(key))
+            if topic == ticks_name:
                 result = expire(before, now=now, grace=grace) if before else Step(None)
+            elif HEADER in hdrs:
+                result = answer(before, loads(event.value), now=now, policies=policies)
             else:
                 try:
                     env: Envelope = decode_record(event.value, event.headers, ctx.codec)
                 except InputError as exc:
                     await ctx.dead_letter(app, event, exc, "booking-decider")
                     continue
+                if env.type == BOOKING_REQUESTED and topic == booking_topic:
+                    continue  # the vendor's request: decided when identity has resolved the person
                 key = str(env.data.get("shift_id"))
                 before = ShiftState.from_table(shifts.get(key))
-                result = step(before, env, now=now)
+                result = step(before, env, now=now, policies=policies)
             # Output before state: a crash in between re-decides on the old state, giving the same
             # decision with the same event id (a duplicate downstream can drop), never a lost one.
             for decision in result.outputs:
                 rec = ctx.encoder.encode(decision)
                 await out.send(key=rec.key, value=rec.value, headers=rec.headers)
-                log.info("decided %s: %s", decision.subject, decision.type.rsplit(".", 1)[-1])
+                log.info("booking %s: %s", decision.subject, decision.type.rsplit(".", 1)[-1])
+            for msg in result.person:
+                if msg.get("person_id"):
+                    await send_saga(to_person, msg["person_id"], msg)
             if result.state is not None and result.state != before:
                 shifts[key] = result.state.to_table()
+
+    _person_stage(app, ctx, people, policies, passport_policies, send_saga)
 
     @app.timer(interval=settings.booking_timer_interval_s, name="booking-parked-timer")
     async def find_overdue() -> None:
@@ -70,3 +110,46 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             state = ShiftState.from_table(value)
             if state and state.status == "awaiting_shift" and any(p.parked_at_ms <= cutoff for p in state.parked):
                 await ticks.send(key=key.encode(), value=_TICK)
+
+
+def _person_stage(app: faust.App, ctx: StreamContext, people: faust.types.TableT, policies: BookingPolicies,
+                  passport_policies: PolicySet, send: Any) -> None:  # fmt: skip
+    """The person stage's agent: one writer per person, answers keyed by shift id."""
+    to_shift = ctx.raw_topic(app, ctx.names.booking_requests)
+
+    @app.agent(ctx.raw_topic(app, ctx.names.booking_person), name="booking-person", concurrency=1)
+    async def person_stage(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            pid = (event.key or b"").decode()
+            try:
+                msg = loads(event.value)
+            except ValueError as exc:
+                log.warning("booking-person: unreadable saga message for %s dropped: %s", pid, exc)
+                continue
+            before = person.PersonState.from_table(pid, people.get(pid))
+            if msg["kind"] == RELEASE:
+                after = person.release(before, msg)
+            else:
+                policy = policies.get(msg["shift"]["trust"])
+                clear = _clearance(app, passport_policies, pid, msg)
+                after, reply = person.check(before, msg, clearance=clear, policy=policy)
+                await send(to_shift, msg["shift_id"], reply)
+                log.info("booking %s: person %s answered (recorded=%s)", msg["booking_id"], pid, reply["recorded"])
+            if after != before:
+                people[pid] = after.to_table()
+
+
+def _clearance(app: faust.App, policies: PolicySet, pid: str, msg: dict[str, Any]) -> Clearance | None:
+    """The passport's verdict for this person and shift, read from the passport table this worker holds."""
+    shift = msg["shift"]
+    policy = policies.get(shift["trust"])
+    if policy is None:
+        return Clearance(cleared=False, unmet=(("passport policy", f"NO_TRUST_POLICY for {shift['trust']}"),))
+    table = app.tables.get(PASSPORT_TABLE)
+    if table is None:  # the passport processor is not registered in this app: no verdict (PASSPORT_UNKNOWN)
+        return None
+    types = required_types(policy, shift["staff_group"], shift["grade"])
+    passport = Passport.from_table(table.get(pid.encode()), types=types)
+    verdict = passport_clearance(passport, policy, staff_group=shift["staff_group"], grade=shift["grade"],
+                                 start=from_ms(shift["start"]), end=from_ms(shift["end"]), person=pid)  # fmt: skip
+    return Clearance(cleared=verdict.cleared, unmet=tuple((r.requirement, r.reason or "") for r in verdict.unmet))

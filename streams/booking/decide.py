@@ -1,40 +1,109 @@
-"""One step of the booking processor: (state, incoming event) -> (new state, events out).
+"""The shift stage of the booking saga: (shift state, input) -> (new state, events, person checks).
 
-Pure: no Kafka, no clock (``now`` is passed in). The faust agent around it only reads
-the table, calls :func:`step` (or :func:`expire` from a timer), writes the table and
-sends what comes back.
+Pure: no Kafka, no clock (``now`` is passed in), no files (policies are passed in). One
+writer per shift (the table is keyed by shift id) decides every request for that shift:
+
+* a request for a shift that is filled, cancelled or gone is rejected at once;
+* otherwise the shift rules run, the shift is *held* for the request and a *check* goes
+  to the person stage (:mod:`.person`); later requests queue behind the hold, in order;
+* the person stage's *answer* carries every rule's result: BookingConfirmed (+ ShiftFilled)
+  when all passed, else BookingRejected; the hold is released and the queue decided.
+
+Vendor cancellations, no-shows and shift cancellations free or close the shift, tell the
+person stage to drop the booking, and become the hub's own BookingCancelled / NoShow.
+Every id is derived from the booking id, so re-deciding after a crash repeats the same ids.
+See docs/decisions/0007-booking-saga.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from rosterhub.envelope import Envelope, event_id
-from rosterhub.streams.booking.rules import RuleResult, shift_open
+from rosterhub.streams.booking.cancellation import late_fee, notice_hours
+from rosterhub.streams.booking.policy import BookingPolicies, BookingPolicy
+from rosterhub.streams.booking.rules import RULES, RuleContext, RuleResult, shift_open
+from rosterhub.streams.booking.rules.result import fail
+from rosterhub.streams.booking.saga import (
+    CHECK,
+    RELEASE,
+    booking_request,
+    missing_inputs,
+    ordered,
+    request_of,
+    shift_json,
+    shift_spec,
+)
 from rosterhub.streams.booking.state import ParkedRequest, ShiftState, from_ms, to_ms
 
-__all__ = ["BOOKING_REQUESTED", "SHIFT_POSTED", "Step", "expire", "step"]
+__all__ = [
+    "BOOKING_REQUESTED",
+    "SHIFT_POSTED",
+    "SHIFT_RULES",
+    "SOURCE",
+    "Step",
+    "answer",
+    "expire",
+    "step",
+]
 
 SHIFT_POSTED = "rosterhub.shift.v1.ShiftPosted"
+SHIFT_UPDATED = "rosterhub.shift.v1.ShiftUpdated"
+SHIFT_RELEASED = "rosterhub.shift.v1.ShiftReleased"
+SHIFT_CANCELLED = "rosterhub.shift.v1.ShiftCancelled"
 BOOKING_REQUESTED = "rosterhub.booking.v1.BookingRequested"
 BOOKING_CONFIRMED = "rosterhub.booking.v1.BookingConfirmed"
 BOOKING_REJECTED = "rosterhub.booking.v1.BookingRejected"
+BOOKING_CANCELLED = "rosterhub.booking.v1.BookingCancelled"
+SHIFT_FILLED = "rosterhub.booking.v1.ShiftFilled"
+NO_SHOW = "rosterhub.booking.v1.NoShow"
 SOURCE = "/rosterhub/booking"
+
+#: Rules that need only the shift and the request: run by this stage before the hold.
+SHIFT_RULES = ("shift_open", "shift_visible", "grade_match", "agency_staff_group", "agency_framework",
+               "agency_price_cap")  # fmt: skip
+
+#: Reason codes of the checks made before any rule can run (docs/booking.md).
+CODES: dict[str, str] = {
+    "WORKER_UNKNOWN": "identity resolution could not name the person from the request's identifiers",
+    "REQUEST_INCOMPLETE": "the request lacks what the rules need (the worker's grade or staff group)",
+    "NO_BOOKING_POLICY": "the host trust has no booking policy file",
+    "BOOKING_WITHDRAWN": "the platform cancelled the request before the hub decided it",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
+    """What one input produced: the new state, events for events.booking, messages for the person stage."""
+
     state: ShiftState | None
     outputs: list[Envelope] = field(default_factory=list)
+    person: list[dict[str, Any]] = field(default_factory=list)  # saga checks and releases (key: person_id)
 
 
-def step(state: ShiftState | None, env: Envelope, *, now: datetime) -> Step:
-    if env.type == SHIFT_POSTED:
-        return _posted(state, env, now)
+def step(state: ShiftState | None, env: Envelope, *, now: datetime, policies: BookingPolicies | None = None) -> Step:
+    """One input from events.shift, events.booking (vendor-authored only) or booking-requests."""
+    policies = policies or BookingPolicies({})
+    if env.type in (SHIFT_POSTED, SHIFT_UPDATED):
+        return _posted(state, env, now, policies)
+    if env.source == SOURCE or (state is None and env.type != BOOKING_REQUESTED):
+        return Step(state)  # decisions we wrote ourselves; news of a shift we never saw
     if env.type == BOOKING_REQUESTED:
-        return _requested(state, env, now)
-    return Step(state)  # decisions we wrote ourselves, and events for other processors
+        return _requested(state, env, now, policies)
+    assert state is not None
+    if env.type == SHIFT_RELEASED:
+        if state.status == "awaiting_shift":
+            return Step(state)
+        return Step(replace(state, tier=_sym(env.data["to_tier"])))
+    if env.type == SHIFT_CANCELLED:
+        return _shift_cancelled(state, env, now, policies)
+    if env.type == BOOKING_CANCELLED:
+        return _booking_cancelled(state, env, now, policies)
+    if env.type == NO_SHOW:
+        return _no_show(state, env, now)
+    return Step(state)  # events for other processors
 
 
 def expire(state: ShiftState, *, now: datetime, grace: timedelta) -> Step:
@@ -47,81 +116,273 @@ def expire(state: ShiftState, *, now: datetime, grace: timedelta) -> Step:
         return Step(state)
     outputs = []
     for parked in overdue:
-        state, decision = _decide(state, _unpark(state.shift_id, parked), now)
+        results = [shift_open(None, parked.booking_id)]
+        state, decision = _reject(state, parked, results, now)
         outputs.append(decision)
     kept = tuple(p for p in state.parked if p not in overdue)
     return Step(replace(state, parked=kept), outputs)
 
 
-def _posted(state: ShiftState | None, env: Envelope, now: datetime) -> Step:
+def answer(state: ShiftState | None, msg: dict[str, Any], *, now: datetime,
+           policies: BookingPolicies | None = None) -> Step:  # fmt: skip
+    """The person stage's answer for the held request: decide it, release the hold, decide the queue."""
+    booking_id = msg["booking_id"]
+    if state is None or state.hold is None or state.hold.booking_id != booking_id:
+        return Step(state)  # a redelivered answer for a booking already decided
+    req, results = state.hold, ordered(msg["results"])
+    state = replace(state, hold=None)
+    release = [_release(req, "rejected")] if msg.get("recorded") else []
+    if booking_id in state.withdrawn:
+        results = [*results, fail("shift_open", "BOOKING_WITHDRAWN", "cancelled by the platform").to_avro()]
+        state, out = _reject_raw(replace(state, withdrawn=_minus(state.withdrawn, booking_id)), req, results, now)
+        return _drain(state, now, policies or BookingPolicies({}), [out], release)
+    if state.status != "open":
+        text = f"the shift was {state.status} while the person check ran"
+        results = [r for r in results if r["rule"] != "shift_open"]
+        results = ordered([fail("shift_open", "SHIFT_NOT_OPEN", text).to_avro(), *results])
+        state, out = _reject_raw(state, req, results, now)
+        return _drain(state, now, policies or BookingPolicies({}), [out], release)
+    if all(r["passed"] for r in results) and msg.get("recorded"):
+        state, outs = _confirm(state, req, results, now)
+        return _drain(state, now, policies or BookingPolicies({}), outs, [])
+    state, out = _reject_raw(state, req, results, now)
+    return _drain(state, now, policies or BookingPolicies({}), [out], release)
+
+
+# --- shifts ---------------------------------------------------------------------------------------------------
+
+
+def _sym(v: Any) -> str:
+    return v if isinstance(v, str) else str(getattr(v, "value", v))
+
+
+def _posted(state: ShiftState | None, env: Envelope, now: datetime, policies: BookingPolicies) -> Step:
     d = env.data
     if state is not None and state.version >= d["version"]:
         return Step(state)  # a replayed or late older version never overwrites a newer one
-    opened = ShiftState(
-        shift_id=d["shift_id"],
+    rate = d.get("hourly_rate")
+    base = state or ShiftState(shift_id=d["shift_id"], status="awaiting_shift")
+    opened = replace(
+        base,
         version=d["version"],
-        status="open" if state is None or state.status == "awaiting_shift" else state.status,
+        status="open" if base.status == "awaiting_shift" else base.status,
         trust_ods=d["trust"]["ods_code"],
         trust_name=d["trust"].get("name"),
         start_ms=to_ms(d["start"]),
         end_ms=to_ms(d["end"]),
-        filled_by=state.filled_by if state else None,
-        decided=state.decided if state else (),
+        staff_group=_sym(d["staff_group"]) if d.get("staff_group") else base.staff_group,
+        grade=d.get("grade", base.grade),
+        tier=_sym(d["tier"]) if d.get("tier") else base.tier,
+        shift_type=_sym(d["shift_type"]) if d.get("shift_type") else base.shift_type,
+        rate=str(rate) if rate is not None else None,
+        vendor=d.get("vendor", base.vendor),
+        posted_at_ms=to_ms(d["posted_at"]) if d.get("posted_at") else base.posted_at_ms,
+        parked=(),
+        queue=(*base.queue, *base.parked),  # requests that arrived first, in arrival order
     )
-    outputs = []
-    for parked in state.parked if state else ():  # requests that arrived first, in arrival order
-        opened, decision = _decide(opened, _unpark(opened.shift_id, parked), now)
-        outputs.append(decision)
-    return Step(opened, outputs)
+    return _drain(opened, now, policies, [], [])
 
 
-def _requested(state: ShiftState | None, env: Envelope, now: datetime) -> Step:
+# --- requests -------------------------------------------------------------------------------------------------
+
+
+def _requested(state: ShiftState | None, env: Envelope, now: datetime, policies: BookingPolicies) -> Step:
     booking_id = env.data["booking_id"]
-    if state is not None and (booking_id in state.decided or any(p.booking_id == booking_id for p in state.parked)):
+    if state is not None and (booking_id in state.decided or state.waiting(booking_id)):
         return Step(state)  # already decided or waiting: a redelivered request changes nothing
+    req = request_of(env, parked_at_ms=to_ms(now))
     if state is None or state.status == "awaiting_shift":
-        parked = ParkedRequest(
-            event_id=env.id, source=env.source, booking_id=booking_id, worker=env.data["worker"],
-            vendor=env.data["vendor"], requested_at_ms=to_ms(env.data["requested_at"]), parked_at_ms=to_ms(now),
-        )  # fmt: skip
         base = state or ShiftState(shift_id=env.data["shift_id"], status="awaiting_shift")
-        return Step(replace(base, parked=(*base.parked, parked)))
-    new_state, decision = _decide(state, env, now)
-    return Step(new_state, [decision])
+        return Step(replace(base, parked=(*base.parked, req)))
+    if state.hold is not None:
+        return Step(replace(state, queue=(*state.queue, req)))
+    return _drain(replace(state, queue=(*state.queue, req)), now, policies, [], [])
 
 
-def _unpark(shift_id: str, p: ParkedRequest) -> Envelope:
-    data = {"booking_id": p.booking_id, "shift_id": shift_id, "worker": p.worker, "vendor": p.vendor,
-            "requested_at": from_ms(p.requested_at_ms)}  # fmt: skip
-    return Envelope(type=BOOKING_REQUESTED, source=p.source, data=data, id=p.event_id)
+def _drain(state: ShiftState, now: datetime, policies: BookingPolicies, outputs: list[Envelope],
+           person: list[dict[str, Any]]) -> Step:  # fmt: skip
+    """Decide queued requests in order until one holds the shift (or none is left)."""
+    while state.hold is None and state.queue and state.status != "awaiting_shift":
+        req, state = state.queue[0], replace(state, queue=state.queue[1:])
+        state, out, check = _begin(state, req, now, policies)
+        outputs += out
+        person += check
+    return Step(state, outputs, person)
 
 
-def _decide(state: ShiftState, env: Envelope, now: datetime) -> tuple[ShiftState, Envelope]:
-    req = env.data
-    booking_id = req["booking_id"]
-    known = state.status != "awaiting_shift"
-    results = [shift_open(state if known else None, booking_id)]
-    confirmed = all(r.passed for r in results)
-    common = {
+def _begin(state: ShiftState, req: ParkedRequest, now: datetime,
+           policies: BookingPolicies) -> tuple[ShiftState, list[Envelope], list[dict[str, Any]]]:  # fmt: skip
+    """Reject at once, or run the shift rules, hold the shift and ask the person stage."""
+    opened = shift_open(state, req.booking_id)
+    if not opened.passed:
+        state, out = _reject(state, req, [opened], now)
+        return state, [out], []
+    pre = _pre_checks(state, req, policies)
+    policy = policies.get(state.trust_ods or "")
+    if any(not r.passed for r in pre if r.rule != "worker_known") or policy is None:
+        state, out = _reject(state, req, [opened, *pre], now)
+        return state, [out], []
+    ctx = RuleContext(booking_request(req), shift_spec(shift_json(state)), policy)
+    results = [opened, *pre, *_run(ctx, policy, SHIFT_RULES[1:])]
+    if req.person_id is None:  # nobody to check: every shift rule is reported, the person rules cannot run
+        state, out = _reject(state, req, results, now)
+        return state, [out], []
+    check = {"kind": CHECK, "booking_id": req.booking_id, "shift_id": state.shift_id, "person_id": req.person_id,
+             "request": {"extra": req.extra, "vendor": req.vendor}, "shift": shift_json(state),
+             "shift_results": [r.to_avro() for r in results]}  # fmt: skip
+    return replace(state, hold=req), [], [check]
+
+
+def _pre_checks(state: ShiftState, req: ParkedRequest, policies: BookingPolicies) -> list[RuleResult]:
+    out = []
+    if req.person_id is None:
+        ids = ", ".join(f"{i.get('system')}|{i.get('value')}" for i in req.worker.get("identifiers") or ()) or "none"
+        out.append(fail("worker_known", "WORKER_UNKNOWN", f"no single person holds the identifiers: {ids}"))
+    missing = missing_inputs(req)
+    if missing:
+        text = f"the {req.vendor} request does not carry the worker's {' and '.join(missing)}"
+        out.append(fail("request_complete", "REQUEST_INCOMPLETE", text))
+    if policies.get(state.trust_ods or "") is None:
+        out.append(fail("booking_policy", "NO_BOOKING_POLICY", f"no booking policy for trust {state.trust_ods}"))
+    return out
+
+
+def _run(ctx: RuleContext, policy: BookingPolicy, rule_ids: tuple[str, ...]) -> list[RuleResult]:
+    return [RULES[r](ctx) for r in rule_ids if policy.enabled(r)]
+
+
+# --- decisions ------------------------------------------------------------------------------------------------
+
+
+def _common(state: ShiftState, req: ParkedRequest, results: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    return {"booking_id": req.booking_id, "shift_id": state.shift_id, "worker": req.worker,
+            "rule_results": results, "decided_at": now, "vendor": req.vendor}  # fmt: skip
+
+
+def _host(state: ShiftState) -> dict[str, Any] | None:
+    return {"ods_code": state.trust_ods, "name": state.trust_name} if state.trust_ods else None
+
+
+def _event(type_: str, kind: str, state: ShiftState, req: ParkedRequest, data: dict[str, Any], now: datetime,
+           causation: str) -> Envelope:  # fmt: skip
+    return Envelope(type=type_, source=SOURCE, data=data, id=event_id(kind, req.booking_id), subject=req.booking_id,
+                    time=now, extensions={"causationid": causation})  # fmt: skip
+
+
+def _reject(state: ShiftState, req: ParkedRequest, results: list[RuleResult],
+            now: datetime) -> tuple[ShiftState, Envelope]:  # fmt: skip
+    return _reject_raw(state, req, ordered([r.to_avro() for r in results]), now)
+
+
+def _reject_raw(state: ShiftState, req: ParkedRequest, results: list[dict[str, Any]],
+                now: datetime) -> tuple[ShiftState, Envelope]:  # fmt: skip
+    codes = [r["reason_code"] for r in results if not r["passed"] and r["reason_code"]]
+    data = {**_common(state, req, results, now), "host_trust": _host(state), "reason_codes": codes}
+    decision = _event(BOOKING_REJECTED, "decision", state, req, data, now, req.event_id)
+    return state.with_decision(req.booking_id, filled=False), decision
+
+
+def _confirm(state: ShiftState, req: ParkedRequest, results: list[dict[str, Any]],
+             now: datetime) -> tuple[ShiftState, list[Envelope]]:  # fmt: skip
+    assert state.start_ms is not None and state.end_ms is not None
+    times = {"start": from_ms(state.start_ms), "end": from_ms(state.end_ms)}
+    data = {**_common(state, req, results, now), "host_trust": _host(state), **times, "tier": state.tier}
+    confirmed = _event(BOOKING_CONFIRMED, "decision", state, req, data, now, req.event_id)
+    home = req.extra.get("home_trust")
+    filled = {"shift_id": state.shift_id, "booking_id": req.booking_id, "worker": req.worker,
+              "host_trust": _host(state), "home_trust": {"ods_code": home, "name": None} if home else None,
+              "staff_group": state.staff_group or "OTHER", "shift_type": state.shift_type, "tier": state.tier,
+              "membership_type": req.extra.get("membership") or "OTHER", **times,
+              "posted_at": from_ms(state.posted_at_ms) if state.posted_at_ms else None, "filled_at": now,
+              "vendor": req.vendor}  # fmt: skip
+    shift_filled = _event(SHIFT_FILLED, "filled", state, req, filled, now, confirmed.id)
+    return state.with_decision(req.booking_id, filled=True, request=req), [confirmed, shift_filled]
+
+
+def _release(req: ParkedRequest, why: str) -> dict[str, Any]:
+    return {"kind": RELEASE, "booking_id": req.booking_id, "person_id": req.person_id, "reason": why}
+
+
+def _minus(items: tuple[str, ...], item: str) -> tuple[str, ...]:
+    return tuple(i for i in items if i != item)
+
+
+# --- cancellations and no-shows -------------------------------------------------------------------------------
+
+
+def _cancelled_event(state: ShiftState, req: ParkedRequest, d: dict[str, Any], policies: BookingPolicies,
+                     cause: Envelope, *, reopened: bool, now: datetime) -> Envelope:  # fmt: skip
+    """The hub's BookingCancelled: notice recomputed from instants, the fee per the host trust's policy."""
+    assert state.start_ms is not None
+    start, at = from_ms(state.start_ms), d.get("cancelled_at") or now
+    notice = notice_hours(start, at)
+    party = _sym(d.get("cancelled_by") or "UNKNOWN")
+    policy = policies.get(state.trust_ods or "")
+    fee, fee_hours = late_fee(policy.cancellation, notice, party) if policy else (False, None)
+    data = {"booking_id": req.booking_id, "shift_id": state.shift_id, "worker": req.worker,
+            "host_trust": _host(state), "cancelled_by": party, "reason": _sym(d.get("reason") or "OTHER"),
+            "reason_detail": d.get("reason_detail"), "start": start, "cancelled_at": at, "notice_hours": notice,
+            "late_cancellation_fee": fee, "fee_hours": fee_hours, "shift_reopened": reopened}  # fmt: skip
+    return Envelope(type=BOOKING_CANCELLED, source=SOURCE, data=data, id=event_id("cancelled", req.booking_id),
+                    subject=req.booking_id, time=now, extensions={"causationid": cause.id})  # fmt: skip
+
+
+def _withdraw(state: ShiftState, booking_id: str, now: datetime) -> Step | None:
+    """A vendor cancelled a request still waiting: queued ones are rejected now, a held one on its answer."""
+    if state.hold is not None and state.hold.booking_id == booking_id:
+        return Step(replace(state, withdrawn=(*state.withdrawn, booking_id)))
+    queued = next((q for q in state.queue if q.booking_id == booking_id), None)
+    if queued is None:
+        return None
+    state = replace(state, queue=tuple(q for q in state.queue if q.booking_id != booking_id))
+    state, out = _reject(state, queued, [fail("shift_open", "BOOKING_WITHDRAWN", "cancelled by the platform")], now)
+    return Step(state, [out])
+
+
+def _booking_cancelled(state: ShiftState, env: Envelope, now: datetime, policies: BookingPolicies) -> Step:
+    booking_id = env.data["booking_id"]
+    if state.filled is None or state.filled_by != booking_id or state.status != "filled":
+        return _withdraw(state, booking_id, now) or Step(state)
+    req = state.filled
+    reopened = bool(env.data.get("shift_reopened", True))
+    out = _cancelled_event(state, req, env.data, policies, env, reopened=reopened, now=now)
+    freed = replace(state, status="open" if reopened else "cancelled", filled_by=None, filled=None)
+    return _drain(freed, now, policies, [out], [_release(req, "cancelled")])
+
+
+def _shift_cancelled(state: ShiftState, env: Envelope, now: datetime, policies: BookingPolicies) -> Step:
+    if state.status in ("cancelled", "awaiting_shift"):
+        return Step(state)
+    outputs, person = [], []
+    if state.status == "filled" and state.filled is not None:
+        req = state.filled
+        outputs.append(_cancelled_event(state, req, env.data, policies, env, reopened=False, now=now))
+        person.append(_release(req, "shift cancelled"))
+    closed = replace(state, status="cancelled", filled_by=None, filled=None)
+    text = "the shift was cancelled by the trust"
+    for queued in closed.queue:  # the held one is rejected when its answer comes
+        closed, out = _reject(closed, queued, [fail("shift_open", "SHIFT_NOT_OPEN", text)], now)
+        outputs.append(out)
+    return Step(replace(closed, queue=()), outputs, person)
+
+
+def _no_show(state: ShiftState, env: Envelope, now: datetime) -> Step:
+    booking_id = env.data["booking_id"]
+    if state.filled is None or state.filled_by != booking_id or state.status != "filled":
+        return Step(state)
+    req, d = state.filled, env.data
+    assert state.start_ms is not None
+    data = {
         "booking_id": booking_id,
-        "shift_id": req["shift_id"],
-        "worker": req["worker"],
-        "rule_results": [r.to_avro() for r in results],
-        "decided_at": now,
+        "shift_id": state.shift_id,
+        "worker": req.worker,
+        "host_trust": _host(state),
+        "start": from_ms(state.start_ms),
+        "recorded_at": d.get("recorded_at") or now,
+        "recorded_by": d.get("recorded_by"),
+        "notice_hours": d.get("notice_hours"),
+        "detail": d.get("detail"),
     }
-    host = {"ods_code": state.trust_ods, "name": state.trust_name} if known else None
-    if confirmed and state.start_ms is not None and state.end_ms is not None:
-        data = {**common, "host_trust": host, "start": from_ms(state.start_ms), "end": from_ms(state.end_ms)}
-        out_type = BOOKING_CONFIRMED
-    else:
-        data = {**common, "host_trust": host, "reason_codes": _codes(results)}
-        out_type = BOOKING_REJECTED
-    decision = Envelope(
-        type=out_type, source=SOURCE, data=data, id=event_id("decision", booking_id), subject=booking_id,
-        time=now, extensions={"causationid": env.id},
-    )  # fmt: skip
-    return state.with_decision(booking_id, filled=confirmed), decision
-
-
-def _codes(results: list[RuleResult]) -> list[str]:
-    return [r.reason_code for r in results if not r.passed and r.reason_code]
+    out = Envelope(type=NO_SHOW, source=SOURCE, data=data, id=event_id("no-show", booking_id), subject=booking_id,
+                   time=now, extensions={"causationid": env.id})  # fmt: skip
+    return Step(replace(state, status="no_show"), [out], [_release(req, "no-show")])

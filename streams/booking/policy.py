@@ -34,6 +34,7 @@ __all__ = [
     "AgencyPolicy",
     "BookingPolicies",
     "BookingPolicy",
+    "CancellationPolicy",
     "GradePolicy",
     "GradeTolerance",
     "JuniorDoctorsPolicy",
@@ -247,6 +248,22 @@ class MoonlightingPolicy(_Model):
     ban: bool = Field(default=False, description="Refuse agency bookings of people employed by a member trust.")
 
 
+class CancellationPolicy(_Model):
+    """Late cancellation: a trust that cancels a booked shift inside the notice period owes the worker a fee.
+
+    NHSP BankShare's terms (docs/shared domain reference): cancelling within 4 hours of the start pays 2 hours.
+    Notice is measured in real hours between the cancellation and the shift's start (UTC instants), so a
+    cancellation across a clock change counts the hours that actually pass.
+    """
+
+    late_notice_hours: Decimal = Field(default=Decimal(4), ge=0, description="Less notice than this is late.")
+    fee_hours: Decimal = Field(default=Decimal(2), ge=0, description="Hours paid to the worker for a late cancel.")
+    fee_when_cancelled_by: list[str] = Field(
+        default_factory=lambda: ["TRUST", "HUB"],
+        description="Cancelling parties whose late cancellation owes the fee (a worker's own never does).",
+    )
+
+
 class _Sections(_Model):
     name: str | None = None
     rules: dict[str, bool] = Field(default_factory=dict, description="Rule id -> enabled (default: all enabled).")
@@ -256,6 +273,7 @@ class _Sections(_Model):
     grades: GradePolicy = GradePolicy()
     agency: AgencyPolicy = AgencyPolicy()
     moonlighting: MoonlightingPolicy = MoonlightingPolicy()
+    cancellation: CancellationPolicy = CancellationPolicy()
 
     @field_validator("rules")
     @classmethod

@@ -1,12 +1,16 @@
 """What the booking processor remembers per shift: small, JSON-able, versioned.
 
 Kept in a faust table keyed by shift id (changelog-backed), so a restarted worker
-resumes with the same answers. Only ids, versions, instants and parked requests.
+resumes with the same answers. Only ids, versions, instants and the requests waiting.
 
 A request can arrive before its shift: the two live on different topics, and Kafka
 orders records only within one partition of one topic. Such a request is *parked* on
 an ``awaiting_shift`` state and decided when the shift arrives, or rejected with
 ``SHIFT_UNKNOWN`` once a grace period has passed (a timer, not the next event).
+
+The saga (docs/decisions/0007-booking-saga.md) adds a *hold*: while the person stage
+checks one request, the shift is held for it and later requests wait in ``queue``, in
+arrival order, to be decided after the hold resolves.
 """
 
 from __future__ import annotations
@@ -28,7 +32,11 @@ def from_ms(ms: int) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class ParkedRequest:
-    """A BookingRequested waiting for its shift: the envelope's parts, JSON-able."""
+    """A BookingRequested waiting (for its shift, or behind a hold), as the envelope's JSON-able parts.
+
+    ``extra`` holds what the rules need from the request (membership, grade, staff group, home trust,
+    agency, framework, charge rate as a string, break glass, authoriser, WTR opt-out).
+    """
 
     event_id: str
     source: str
@@ -37,12 +45,21 @@ class ParkedRequest:
     vendor: str
     requested_at_ms: int
     parked_at_ms: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def person_id(self) -> str | None:
+        return self.worker.get("person_id")
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any] | None) -> ParkedRequest | None:
+        return None if value is None else cls(**value)
 
 
 @dataclass(frozen=True, slots=True)
 class ShiftState:
     shift_id: str
-    status: str  # "awaiting_shift" | "open" | "filled"
+    status: str  # "awaiting_shift" | "open" | "filled" | "cancelled" | "no_show"
     version: int = 0
     trust_ods: str | None = None
     start_ms: int | None = None
@@ -51,11 +68,26 @@ class ShiftState:
     filled_by: str | None = None  # booking id that filled it
     decided: tuple[str, ...] = field(default_factory=tuple)  # booking ids already decided (idempotency)
     parked: tuple[ParkedRequest, ...] = field(default_factory=tuple)
+    # What the shift rules need (from ShiftPosted / ShiftUpdated / ShiftReleased).
+    staff_group: str | None = None
+    grade: str | None = None
+    tier: str = "OWN_BANK"
+    shift_type: str = "OTHER"
+    rate: str | None = None  # bank hourly rate, decimal as a string
+    vendor: str | None = None  # host platform
+    posted_at_ms: int | None = None
+    # The saga: the request the person stage is checking, the ones waiting behind it, the one that filled it.
+    hold: ParkedRequest | None = None
+    queue: tuple[ParkedRequest, ...] = field(default_factory=tuple)
+    filled: ParkedRequest | None = None
+    withdrawn: tuple[str, ...] = field(default_factory=tuple)  # held booking ids the vendor cancelled meanwhile
 
     def to_table(self) -> dict[str, Any]:
         d = asdict(self)
-        d["decided"] = list(self.decided)
+        for name in ("decided", "withdrawn"):
+            d[name] = list(getattr(self, name))
         d["parked"] = [asdict(p) for p in self.parked]
+        d["queue"] = [asdict(p) for p in self.queue]
         return d
 
     @classmethod
@@ -66,14 +98,24 @@ class ShiftState:
             **{
                 **value,
                 "decided": tuple(value.get("decided", ())),
+                "withdrawn": tuple(value.get("withdrawn", ())),
                 "parked": tuple(ParkedRequest(**p) for p in value.get("parked", ())),
+                "queue": tuple(ParkedRequest(**p) for p in value.get("queue", ())),
+                "hold": ParkedRequest.from_json(value.get("hold")),
+                "filled": ParkedRequest.from_json(value.get("filled")),
             }
         )
 
-    def with_decision(self, booking_id: str, *, filled: bool) -> ShiftState:
+    def waiting(self, booking_id: str) -> bool:
+        """The booking is parked, held or queued here (a redelivered request changes nothing)."""
+        pending = (*self.parked, *self.queue, *((self.hold,) if self.hold else ()))
+        return any(p.booking_id == booking_id for p in pending)
+
+    def with_decision(self, booking_id: str, *, filled: bool, request: ParkedRequest | None = None) -> ShiftState:
         return replace(
             self,
             decided=(*self.decided, booking_id),
             status="filled" if filled else self.status,
             filled_by=booking_id if filled else self.filled_by,
+            filled=request if filled else self.filled,
         )

@@ -3,12 +3,14 @@
 Two agents, both ``concurrency=1`` (faust #606):
 
 * ``identity-forward`` copies every record of ``events.worker`` and ``events.credential``,
-  untouched, onto ``_rosterhub.identity-in``. That topic has ONE partition, so every worker
+  and vendors' BookingRequested from ``events.booking``, untouched, onto ``_rosterhub.identity-in``.
+  That topic has ONE partition, so every worker
   event, credential event and human command is resolved by one writer in one order,
   and the tables below (one partition each) are co-partitioned with it.
 * ``identity-resolver`` reads identity-in, runs one pure step, sends identity events to
   ``events.identity`` and credential events (person id resolved) to
-  ``_rosterhub.passport-in``, re-reads earlier credential records by offset when a link,
+  ``_rosterhub.passport-in``, booking requests (person id stamped, or null when unknown) to
+  ``_rosterhub.booking-requests`` for the booking saga, re-reads earlier credential records by offset when a link,
   merge or split needs them re-published, then writes its tables.
 
 Outputs go before table writes (as in the booking decider): a crash in between repeats
@@ -26,7 +28,7 @@ from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import headers_dict
 from rosterhub.errors import InputError
 from rosterhub.streams.identity.reader import IdentityInReader
-from rosterhub.streams.identity.records import handle, outgoing, republished
+from rosterhub.streams.identity.records import forwarded_booking, handle, outgoing, republished
 from rosterhub.streams.identity.state import TABLES, Store
 
 if TYPE_CHECKING:
@@ -39,11 +41,14 @@ log = logging.getLogger(__name__)
 
 def register(app: faust.App, ctx: StreamContext) -> None:
     tables = {name: app.Table(f"identity-{name}", default=None, key_type=str, partitions=1) for name in TABLES}
-    inbound = ctx.raw_topic(app, ctx.names.events("worker"), ctx.names.events("credential"))
+    booking_topic = ctx.names.events("booking")
+    inbound = ctx.raw_topic(app, ctx.names.events("worker"), ctx.names.events("credential"), booking_topic)
     identity_in = ctx.raw_topic(app, ctx.names.identity_in)
     passport_topic = ctx.names.passport_in
+    requests_topic = ctx.names.booking_requests
     targets = {t.get_topic_name(): t for t in (ctx.raw_topic(app, ctx.names.events("identity")),
-                                                ctx.raw_topic(app, passport_topic))}  # fmt: skip
+                                                ctx.raw_topic(app, passport_topic),
+                                                ctx.raw_topic(app, requests_topic))}  # fmt: skip
     dlq = ctx.raw_topic(app, ctx.names.dlq("decode"))
     bootstrap = ",".join(f"{url.host}:{url.port}" for url in app.conf.broker)
     reader = IdentityInReader(bootstrap, ctx.names.identity_in)
@@ -51,6 +56,8 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     @app.agent(inbound, name="identity-forward", concurrency=1)
     async def forward(stream: faust.StreamT) -> None:
         async for event in stream.events():
+            if event.message.topic == booking_topic and not forwarded_booking(event.headers):
+                continue  # only vendors' booking requests need a person; decisions and the rest do not
             await identity_in.send(key=event.key, value=event.value, headers=list(headers_dict(event.headers).items()))
 
     @app.agent(identity_in, name="identity-resolver", concurrency=1)
@@ -68,11 +75,11 @@ def register(app: faust.App, ctx: StreamContext) -> None:
                 continue
             if result.refused:
                 log.warning("identity command at offset %s refused: %s", msg.offset, result.refused)
-            out = outgoing(result.outputs, ctx.encoder, passport_topic)
+            out = outgoing(result.outputs, ctx.encoder, passport_topic, requests_topic)
             for replay in result.replays:
                 fetched = await reader.fetch(replay.offsets)
                 copies = [republished(f.value, f.headers, replay, ctx.codec) for f in fetched]
-                out += outgoing(copies, ctx.encoder, passport_topic)
+                out += outgoing(copies, ctx.encoder, passport_topic, requests_topic)
             for rec in out:
                 await targets[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers)
             for name, writes in store.writes.items():

@@ -17,18 +17,20 @@ from dataclasses import replace
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.streams.identity.match import Dispute, keys_of, match, person_id_for
 from rosterhub.streams.identity.outputs import (
+    BOOKING_REQUESTED,
     CREDENTIAL_TYPES,
     WORKER_TYPES,
     Out,
     Replay,
     Step,
+    booking_copy,
     conflict_event,
     linked_event,
     passport_copy,
 )
 from rosterhub.streams.identity.state import Conflict, Person, Record, Store
 
-__all__ = ["link_worker", "route_credential", "step"]
+__all__ = ["link_worker", "resolve_booking", "route_credential", "step"]
 
 _MEMBERSHIP = "rosterhub.worker.v1.MembershipChanged"
 
@@ -38,6 +40,8 @@ def step(store: Store, env: Envelope, offset: int) -> Step:
         return link_worker(store, env, offset)
     if env.type in CREDENTIAL_TYPES:
         return route_credential(store, env, offset)
+    if env.type == BOOKING_REQUESTED:
+        return resolve_booking(store, env)
     return Step()  # anything else on the topic is not ours to resolve
 
 
@@ -105,6 +109,23 @@ def route_credential(store: Store, env: Envelope, offset: int) -> Step:
     assert rec.person is not None
     outputs.append(Out(passport_copy(env, rec.person, local), "passport"))
     return Step(outputs, replays)
+
+
+def resolve_booking(store: Store, env: Envelope) -> Step:
+    """Stamp the person on a booking request and pass it to the booking saga; unknown: person_id null.
+
+    The person is the one every known key of the request names (after merges), as for a credential;
+    no key known, or keys naming different people, leaves it null and the booking is refused
+    WORKER_UNKNOWN naming the identifiers. Reads only: a request never links or creates a person.
+    """
+    given = env.data["worker"].get("person_id")
+    live = store.live(given) if given else None
+    if live is not None:
+        return Step([Out(booking_copy(env, live.person_id), "booking")])
+    keys = keys_of(env.data["worker"].get("identifiers") or ())
+    people = {(store.live(p) or Person(p)).person_id for k in keys for p in store.owners(k)}
+    person = people.pop() if len(people) == 1 else None
+    return Step([Out(booking_copy(env, person), "booking")])
 
 
 def _by_own_identifiers(store: Store, identifiers: list[dict[str, str]]) -> tuple[str | None, str]:

@@ -15,6 +15,7 @@ from rosterhub.envelope import Envelope, event_id
 from rosterhub.streams.identity.match import identifier_of
 
 __all__ = [
+    "BOOKING_REQUESTED",
     "CONFLICT",
     "CREDENTIAL_TYPES",
     "LINKED",
@@ -25,6 +26,7 @@ __all__ = [
     "Out",
     "Replay",
     "Step",
+    "booking_copy",
     "conflict_event",
     "linked_event",
     "passport_copy",
@@ -42,13 +44,16 @@ WORKER_TYPES = frozenset(
         "rosterhub.worker.v1.MembershipChanged",
     }
 )
+#: Booking requests pass through identity so the booking saga knows the person (docs/decisions/0007).
+BOOKING_REQUESTED = "rosterhub.booking.v1.BookingRequested"
 _CREDENTIAL_EVENTS = ("CredentialIssued", "CredentialVerified", "CredentialRevoked", "CredentialExpired")
 CREDENTIAL_TYPES = frozenset(f"rosterhub.credential.v1.{n}" for n in _CREDENTIAL_EVENTS)
 
 
 @dataclass(frozen=True, slots=True)
 class Out:
-    """An event to send: ``to`` is ``identity`` (events.identity) or ``passport`` (passport-in).
+    """An event to send: ``to`` is ``identity`` (events.identity), ``passport`` (passport-in) or
+    ``booking`` (the booking saga's requests topic).
 
     ``key`` overrides the schema's key field (a PersonsMerged goes to passport-in under
     the merged-away person, whose passport must drop it).
@@ -120,3 +125,10 @@ def passport_copy(env: Envelope, person: str, local: str | None, causation: str 
         extensions["causationid"] = causation
     return Envelope(type=env.type, source=env.source, data=data, id=env.id, subject=env.subject, time=env.time,
                     extensions=extensions)  # fmt: skip
+
+
+def booking_copy(env: Envelope, person: str | None) -> Envelope:
+    """The same BookingRequested (same ce_id) with ``worker.person_id`` set to the resolved person, or null."""
+    data = {**env.data, "worker": {**env.data["worker"], "person_id": person}}
+    return Envelope(type=env.type, source=env.source, data=data, id=env.id, subject=env.subject, time=env.time,
+                    extensions=dict(env.extensions))  # fmt: skip

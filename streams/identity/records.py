@@ -10,15 +10,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from rosterhub.codec.wire import EventCodec
-from rosterhub.envelope import Envelope, KafkaRecord, decode_record, encode_event
+from rosterhub.envelope import Envelope, KafkaRecord, decode_record, encode_event, headers_dict
 from rosterhub.runtime import Encoder
 from rosterhub.streams.identity.commands import MergeCommand, is_command, parse_command
 from rosterhub.streams.identity.decide import step
 from rosterhub.streams.identity.merge import merge, split
-from rosterhub.streams.identity.outputs import Out, Replay, Step, passport_copy
+from rosterhub.streams.identity.outputs import BOOKING_REQUESTED, Out, Replay, Step, passport_copy
 from rosterhub.streams.identity.state import Store
 
-__all__ = ["handle", "outgoing", "republished"]
+__all__ = ["forwarded_booking", "handle", "outgoing", "republished"]
 
 Headers = Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None
 
@@ -37,15 +37,24 @@ def handle(store: Store, value: bytes, headers: Headers, offset: int, codec: Eve
     return step(store, decode_record(value, headers, codec), offset)
 
 
-def outgoing(outputs: list[Out], encoder: Encoder, passport_topic: str) -> list[KafkaRecord]:
+def forwarded_booking(headers: Headers) -> bool:
+    """A vendor's BookingRequested on events.booking (read from headers, without decoding the body)."""
+    hdrs = headers_dict(headers)
+    ours = hdrs.get("ce_source", b"").startswith(b"/rosterhub/")
+    return hdrs.get("ce_type") == BOOKING_REQUESTED.encode() and not ours
+
+
+def outgoing(outputs: list[Out], encoder: Encoder, passport_topic: str, booking_topic: str = "") -> list[KafkaRecord]:
     """Identity events to events.identity (keyed by person id); credential copies and merge/split
-    notices to passport-in (keyed by person id, or by the ``Out.key`` override)."""
+    notices to passport-in (keyed by person id, or by the ``Out.key`` override); resolved booking
+    requests to the booking saga's requests topic (keyed by shift id)."""
     records = []
     for out in outputs:
         if out.to == "identity":
             records.append(encoder.encode(out.env))
             continue
-        rec = encode_event(out.env, encoder.schema(out.env.type), encoder.codec, passport_topic)
+        topic = booking_topic if out.to == "booking" else passport_topic
+        rec = encode_event(out.env, encoder.schema(out.env.type), encoder.codec, topic)
         records.append(replace(rec, key=out.key.encode()) if out.key else rec)
     return records
 

@@ -113,6 +113,11 @@ class BookingConfirmed(AvroEvent):
     tier: ReleaseTier = ReleaseTier.OWN_BANK
     """Release tier the shift was at when booked (fill-by-tier reporting)."""
 
+    vendor: str | None = None
+    """Platform the booking request came through (the requesting platform, which may differ from the shift's host
+    platform).
+    """
+
 
 class BookingRejected(AvroEvent):
     """The hub refused a booking request; rule_results says which rules failed and why. A refusal is a fact, not an
@@ -142,6 +147,11 @@ class BookingRejected(AvroEvent):
     decided_at: UtcInstant
     """When the booking processor decided."""
 
+    vendor: str | None = None
+    """Platform the booking request came through (the requesting platform, which may differ from the shift's host
+    platform).
+    """
+
 
 class BookingRequested(AvroEvent):
     """A worker, through any platform, asks to work a shift. Decided exactly once by the booking processor."""
@@ -162,6 +172,43 @@ class BookingRequested(AvroEvent):
 
     requested_at: UtcInstant
     """When the worker asked (the platform's clock); ties between requests are broken by offset."""
+
+    membership: MembershipType | None = None
+    """How this booking engages the worker (BANK, SUBSTANTIVE, AGENCY); null when the platform does not say (the
+    booking is then refused with MEMBERSHIP_UNKNOWN).
+    """
+
+    grade: str | None = None
+    """The worker's own canonical grade (not the shift's); null when the platform does not carry it
+    (REQUEST_INCOMPLETE).
+    """
+
+    staff_group: StaffGroup | None = None
+    """The worker's staff group; null when the platform does not carry it (REQUEST_INCOMPLETE)."""
+
+    home_trust: str | None = None
+    """ODS code of the trust whose bank the worker belongs to."""
+
+    substantive_employer: str | None = None
+    """ODS code of the trust employing the worker substantively, if any (own-bank and moonlighting rules)."""
+
+    agency: str | None = None
+    """Agency id, for AGENCY engagements."""
+
+    framework: str | None = None
+    """Framework the agency supplies under."""
+
+    charge_rate: Annotated[Decimal, Field(max_digits=9, decimal_places=2)] | None = None
+    """GBP per hour the agency charges the trust, all-in (price cap rule)."""
+
+    break_glass: bool = False
+    """The trust invoked the break-glass clause for this booking."""
+
+    break_glass_authoriser: str | None = None
+    """Who authorised break glass (recorded on the rule results)."""
+
+    wtr_opt_out: bool = False
+    """The worker has a signed opt-out of the 48 h average week."""
 
 
 class NoShow(AvroEvent):
@@ -247,3 +294,8 @@ class ShiftFilled(AvroEvent):
 
     filled_at: UtcInstant
     """When the booking was confirmed."""
+
+    vendor: str | None = None
+    """Platform the booking request came through (the requesting platform, which may differ from the shift's host
+    platform).
+    """

@@ -87,6 +87,7 @@ class Hub:
     log: list[KafkaRecord] = field(default_factory=list)  # identity-in
     identity: list[Envelope] = field(default_factory=list)
     passport: list[tuple[str, Envelope]] = field(default_factory=list)  # (key, event)
+    booking: list[tuple[str, Envelope]] = field(default_factory=list)  # (key, request) to the booking saga
     refused: list[str] = field(default_factory=list)
 
     def feed(self, env: Envelope) -> list[Envelope]:
@@ -111,10 +112,10 @@ class Hub:
         result = handle(store, rec.value, rec.headers, offset, CODEC)
         if result.refused:
             self.refused.append(result.refused)
-        out = outgoing(result.outputs, ENCODER, NAMES.passport_in)
+        out = outgoing(result.outputs, ENCODER, NAMES.passport_in, NAMES.booking_requests)
         for replay in result.replays:
             copies = [republished(self.log[o].value, self.log[o].headers, replay, CODEC) for o in replay.offsets]
-            out += outgoing(copies, ENCODER, NAMES.passport_in)
+            out += outgoing(copies, ENCODER, NAMES.passport_in, NAMES.booking_requests)
         new = []
         for r in out:
             env = decode_record(r.value, r.headers, CODEC)
@@ -122,6 +123,8 @@ class Hub:
                 assert r.key == env.data["person_id"].encode()
                 self.identity.append(env)
                 new.append(env)
+            elif r.topic == NAMES.booking_requests:
+                self.booking.append(((r.key or b"").decode(), env))
             else:
                 assert r.topic == NAMES.passport_in
                 assert "ce_localworker" in headers_dict(r.headers) or not env.type.startswith("rosterhub.cred")

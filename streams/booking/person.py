@@ -1,0 +1,85 @@
+"""The person stage of the booking saga: (person's bookings, check or release) -> (new state, answers).
+
+Pure. Keyed by person id on ``_rosterhub.booking-person``, so every booking of one
+person, at any trust and through any platform, is checked by one writer in one order:
+two overlapping requests at two trusts cannot both pass ``no_overlap``. The stage runs
+the rules that need the person (passport clearance, overlap, working time, junior
+doctors, moonlighting) against its own table of the person's confirmed bookings; when
+every rule (the shift stage's included) passed it records the booking. It always
+answers the shift stage, and answers a redelivered check with the answer it gave first
+(same results), so a crash or a rebalance never changes a decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from rosterhub.streams.booking.policy import BookingPolicy
+from rosterhub.streams.booking.rules import RULES, Clearance, OtherBooking, RuleContext
+from rosterhub.streams.booking.saga import ANSWER, booking_request, ordered, shift_spec
+from rosterhub.streams.booking.state import ParkedRequest, from_ms
+
+__all__ = ["PERSON_RULES", "PersonState", "check", "release"]
+
+#: Rules that need the person's other bookings or passport: run by this stage.
+PERSON_RULES = tuple(r for r in RULES if r not in {"shift_open", "shift_visible", "grade_match", "agency_staff_group",
+                                                   "agency_framework", "agency_price_cap"})  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PersonState:
+    """One person's confirmed bookings (booking id -> trust, shift id, start/end ms) and answers given."""
+
+    person_id: str
+    bookings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # booking id -> the answer sent
+
+    def to_table(self) -> dict[str, Any]:
+        return {"p": self.person_id, "b": self.bookings, "a": self.answers}
+
+    @classmethod
+    def from_table(cls, person_id: str, value: dict[str, Any] | None) -> PersonState:
+        if value is None:
+            return cls(person_id)
+        return cls(value["p"], dict(value.get("b", {})), dict(value.get("a", {})))
+
+    def others(self, booking_id: str) -> tuple[OtherBooking, ...]:
+        return tuple(OtherBooking(b, v["trust"], from_ms(v["start"]), from_ms(v["end"]))
+                     for b, v in sorted(self.bookings.items()) if b != booking_id)  # fmt: skip
+
+
+def check(state: PersonState, msg: dict[str, Any], *, clearance: Clearance | None,
+          policy: BookingPolicy | None) -> tuple[PersonState, dict[str, Any]]:  # fmt: skip
+    """Run the person rules for one check; record the booking when every rule passed; the answer to send."""
+    booking_id = msg["booking_id"]
+    given = state.answers.get(booking_id)
+    if given is not None:
+        return state, given  # redelivered: the same answer, whatever changed since
+    shift_results = list(msg["shift_results"])
+    if policy is None:  # the shift stage checked it exists; a policy removed since refuses rather than guesses
+        person_results: list[dict[str, Any]] = []
+    else:
+        req = ParkedRequest("", "", booking_id, {"person_id": state.person_id}, msg["request"]["vendor"], 0, 0,
+                            msg["request"]["extra"])  # fmt: skip
+        spec = shift_spec(msg["shift"])
+        ctx = RuleContext(booking_request(req), spec, policy, state.others(booking_id), clearance)
+        person_results = [RULES[r](ctx).to_avro() for r in PERSON_RULES if policy.enabled(r)]
+    results = ordered([*shift_results, *person_results])
+    recorded = policy is not None and all(r["passed"] for r in results)
+    out = {"kind": ANSWER, "booking_id": booking_id, "shift_id": msg["shift_id"], "person_id": state.person_id,
+           "results": results, "recorded": recorded}  # fmt: skip
+    bookings = state.bookings
+    if recorded:
+        s = msg["shift"]
+        bookings = {**bookings, booking_id: {"trust": s["trust"], "shift": s["shift_id"], "start": s["start"],
+                                             "end": s["end"]}}  # fmt: skip
+    return replace(state, bookings=bookings, answers={**state.answers, booking_id: out}), out
+
+
+def release(state: PersonState, msg: dict[str, Any]) -> PersonState:
+    """Drop a booking from the person's timeline (cancelled, no-show, or refused by the shift stage after all)."""
+    booking_id = msg["booking_id"]
+    if booking_id not in state.bookings:
+        return state
+    return replace(state, bookings={b: v for b, v in state.bookings.items() if b != booking_id})

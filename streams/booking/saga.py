@@ -1,0 +1,121 @@
+"""The messages the two booking stages exchange, and the values the rules are built from.
+
+Internal topics carry small JSON documents (not canonical events; no schema to evolve
+outside the processor): a *check* (shift stage -> person stage, key person id) holds the
+request, the shift as the shift stage knows it and the shift rules' results; an *answer*
+(person stage -> shift stage, key shift id) holds every rule's result; a *release*
+(shift stage -> person stage) drops a booking from the person's timeline. Instants are
+epoch milliseconds, decimals strings, enums their symbols, so a redelivered message is
+byte-identical and decisions made from it are too.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from rosterhub.envelope import Envelope
+from rosterhub.events.models.common import MembershipType, ReleaseTier, ShiftType, StaffGroup
+from rosterhub.streams.booking.policy import RULE_IDS
+from rosterhub.streams.booking.rules import BookingRequest, RuleResult, ShiftSpec
+from rosterhub.streams.booking.state import ParkedRequest, ShiftState, from_ms, to_ms
+
+__all__ = [
+    "ANSWER",
+    "CHECK",
+    "HEADER",
+    "PRE_CHECKS",
+    "RELEASE",
+    "booking_request",
+    "dumps",
+    "loads",
+    "ordered",
+    "request_of",
+    "result_of",
+    "shift_json",
+    "shift_spec",
+]
+
+#: Header naming the saga message kind; records without it on booking-requests are BookingRequested events.
+HEADER = "rosterhub-saga"
+CHECK, ANSWER, RELEASE = "check", "answer", "release"
+
+#: Checks the shift stage makes before any rule can run; they sort before the 19 rules in a decision.
+PRE_CHECKS = ("worker_known", "request_complete", "booking_policy")
+_ORDER = {rule: i for i, rule in enumerate((*PRE_CHECKS, *RULE_IDS))}
+
+#: Request fields the rules read, beyond the envelope's own (booking id, shift id, worker, vendor, time).
+EXTRA_FIELDS = ("membership", "grade", "staff_group", "home_trust", "substantive_employer", "agency", "framework",
+                "charge_rate", "break_glass", "break_glass_authoriser", "wtr_opt_out")  # fmt: skip
+
+
+def dumps(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, sort_keys=True, separators=(",", ":")).encode()
+
+
+def loads(value: bytes) -> dict[str, Any]:
+    return json.loads(value)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return str(v)
+    if hasattr(v, "value") and not isinstance(v, (str, int, float, bool)):
+        return v.value  # an enum
+    return v
+
+
+def request_of(env: Envelope, *, parked_at_ms: int) -> ParkedRequest:
+    """A BookingRequested envelope as the JSON-able request the shift table keeps."""
+    d = env.data
+    extra = {k: _plain(d.get(k)) for k in EXTRA_FIELDS if d.get(k) is not None}
+    worker = {**d["worker"], "identifiers": [dict(i) for i in d["worker"].get("identifiers") or ()]}
+    return ParkedRequest(event_id=env.id, source=env.source, booking_id=d["booking_id"], worker=worker,
+                         vendor=d["vendor"], requested_at_ms=to_ms(d["requested_at"]), parked_at_ms=parked_at_ms,
+                         extra=extra)  # fmt: skip
+
+
+def missing_inputs(req: ParkedRequest) -> list[str]:
+    """Request fields the rules cannot do without (membership missing is the rules' MEMBERSHIP_UNKNOWN)."""
+    return [k for k in ("grade", "staff_group") if not req.extra.get(k)]
+
+
+def booking_request(req: ParkedRequest) -> BookingRequest:
+    """The rules' view of a request; call only when :func:`missing_inputs` is empty."""
+    x = req.extra
+    rate = x.get("charge_rate")
+    return BookingRequest(
+        booking_id=req.booking_id, person_id=req.person_id or "",
+        membership=MembershipType(x.get("membership") or "OTHER"), grade=x["grade"],
+        staff_group=StaffGroup(x["staff_group"]), home_trust=x.get("home_trust"),
+        substantive_employer=x.get("substantive_employer"), agency=x.get("agency"), framework=x.get("framework"),
+        charge_rate=Decimal(rate) if rate is not None else None, break_glass=bool(x.get("break_glass")),
+        break_glass_authoriser=x.get("break_glass_authoriser"), wtr_opt_out=bool(x.get("wtr_opt_out")),
+    )  # fmt: skip
+
+
+def shift_json(state: ShiftState) -> dict[str, Any]:
+    """What the person stage needs of the shift (it has no shift table of its own)."""
+    return {"shift_id": state.shift_id, "trust": state.trust_ods, "staff_group": state.staff_group,
+            "grade": state.grade, "start": state.start_ms, "end": state.end_ms, "tier": state.tier,
+            "rate": state.rate, "shift_type": state.shift_type, "status": state.status,
+            "filled_by": state.filled_by}  # fmt: skip
+
+
+def shift_spec(s: dict[str, Any]) -> ShiftSpec:
+    return ShiftSpec(
+        shift_id=s["shift_id"], trust=s["trust"], staff_group=StaffGroup(s["staff_group"]), grade=s["grade"],
+        start=from_ms(s["start"]), end=from_ms(s["end"]), tier=ReleaseTier(s["tier"]),
+        rate=Decimal(s["rate"]) if s.get("rate") is not None else None, shift_type=ShiftType(s["shift_type"]),
+        status=s.get("status", "open"), filled_by=s.get("filled_by"),
+    )  # fmt: skip
+
+
+def result_of(d: dict[str, Any]) -> RuleResult:
+    return RuleResult(d["rule"], d["passed"], d.get("reason_code"), d.get("detail"))
+
+
+def ordered(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Results (Avro dicts) in decision order: pre-checks, then the rules in evaluation order."""
+    return sorted(results, key=lambda r: _ORDER.get(r["rule"], len(_ORDER)))

@@ -20,6 +20,7 @@ from rosterhub.topics import (
     SCHEMAS,
     canonical_topic,
     dlq_topic,
+    outbound_topic,
     raw_topic,
 )
 
@@ -77,6 +78,9 @@ class TopicNames:
 
     def dlq(self, stage: str) -> str:
         return self.prefix + dlq_topic(stage).name
+
+    def outbound(self, destination: str) -> str:
+        return self.prefix + outbound_topic(destination).name
 
 
 def make_codec(settings: Settings, bootstrap: str, catalogue: SchemaCatalogue | None = None) -> EventCodec:

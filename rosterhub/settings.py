@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,7 +25,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["KAFKA_VERSION", "Settings", "load_settings"]
+__all__ = ["KAFKA_VERSION", "OutboundDestinationConfig", "Settings", "load_settings"]
 
 #: The Apache Kafka release the local broker runs. Why this one: docs/decisions/0002-kafka-version.md.
 KAFKA_VERSION = "4.3.1"
@@ -34,6 +34,26 @@ KAFKA_VERSION = "4.3.1"
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "rosterhub"
+
+
+class OutboundDestinationConfig(BaseModel):
+    """One trust system the hub delivers updates to (``[[outbound_destinations]]`` in TOML, JSON in env)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Unique; names out.<name> and metrics.")
+    trust: str = Field(description="ODS code of the trust whose system this is.")
+    platform: str = Field(description="Adapter name (connectors/outbound/adapters/<platform>.py or entry point).")
+    url: str | None = Field(default=None, description="Base URL for HTTP platforms.")
+    folder: str | None = Field(default=None, description="Drop folder for file platforms.")
+    secret: SecretStr | None = Field(default=None, description="HMAC secret or bearer token; never logged.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Platform-specific options (adapter docs).")
+
+    @model_validator(mode="after")
+    def _reachable(self) -> OutboundDestinationConfig:
+        if not self.url and not self.folder:
+            raise ValueError(f"outbound destination {self.name!r} needs a url or a folder")
+        return self
 
 
 class Settings(BaseSettings):
@@ -106,6 +126,11 @@ class Settings(BaseSettings):
         description="A booking request whose shift the hub has not seen is parked this long before it is "
         "rejected with SHIFT_UNKNOWN (requests and shifts travel on different topics, so either may come first).",
     )
+    booking_policy_dir: Path = Field(
+        default=Path("policies/booking"),
+        description="Folder of booking policy files (`collaborative.yaml`, `<ODS>.yaml`), validated when a worker "
+        "starts; see docs/booking.md.",
+    )
     booking_timer_interval_s: float = Field(
         default=5.0, gt=0, description="How often the booking processor's timer looks for overdue parked requests."
     )
@@ -126,11 +151,6 @@ class Settings(BaseSettings):
     )
     passport_expiring_days: list[int] = Field(
         default_factory=lambda: [30, 7],
-    booking_policy_dir: Path = Field(
-        default=Path("policies/booking"),
-        description="Folder of booking policy files (`collaborative.yaml`, `<ODS>.yaml`), validated when a worker "
-        "starts; see docs/booking.md.",
-    )
         description="CredentialExpiring is sent this many days before a credential expires, once per threshold.",
     )
     passport_timer_interval_s: float = Field(
@@ -150,13 +170,53 @@ class Settings(BaseSettings):
         description="The passport timer keeps in memory only the notices due within this horizon and rescans its "
         "table once per horizon (bounded memory for 1.5 million passports).",
     )
+    # --- Availability ------------------------------------------------------------------
+    availability_policy_dir: Path = Field(
+        default=Path("policies/availability"),
+        description="Folder of release cascade files (`<collaborative>.yaml`), validated when a worker starts; "
+        "see docs/availability.md.",
+    )
+    availability_timer_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the availability timer looks for shifts whose release or completion is due.",
+    )
     # --- Outbound ----------------------------------------------------------------------
     outbound_endpoints: dict[str, str] = Field(
         default_factory=dict,
         description="Trust ODS code -> URL that receives that trust's booking outcomes (JSON POST).",
     )
+    outbound_destinations: list[OutboundDestinationConfig] = Field(
+        default_factory=list,
+        description="Trust systems the hub delivers updates to, each `{name, trust, platform, url or folder, "
+        "secret, options}` (docs/outbound.md). Each `outbound_endpoints` entry is added as a destination "
+        "`outcomes-<ODS>` of platform `outcomes` unless one of that name is configured here.",
+    )
     outbound_timeout_s: float = Field(default=5.0, description="HTTP timeout of one outbound delivery attempt.")
-    outbound_max_attempts: int = Field(default=5, ge=1, description="Delivery attempts before dead-lettering.")
+    outbound_max_attempts: int = Field(
+        default=0,
+        ge=0,
+        description="Delivery attempts before an update is dead-lettered; 0: no limit, only `outbound_max_age_s`.",
+    )
+    outbound_max_age_s: float = Field(
+        default=86400.0,
+        gt=0,
+        description="An update still not delivered this long after it was queued goes to `dlq.outbound` "
+        "(`rosterhub redrive` sends it again).",
+    )
+    outbound_backoff_base_s: float = Field(
+        default=0.5, gt=0, description="First retry waits up to this long (exponential back-off, full jitter)."
+    )
+    outbound_backoff_cap_s: float = Field(default=60.0, gt=0, description="Longest wait between two retries.")
+    outbound_breaker_failures: int = Field(
+        default=5, ge=1, description="Consecutive retriable failures that open a destination's circuit breaker."
+    )
+    outbound_breaker_reset_s: float = Field(
+        default=30.0, gt=0, description="How long an open breaker waits before letting one trial call through."
+    )
+    outbound_concurrency: int = Field(
+        default=8, ge=1, description="Shifts delivered at the same time per destination (each shift stays in order)."
+    )
     demo_trust_port: int = Field(
         default=8090, description="Port of the simulated trust endpoint that `rosterhub run` starts for the demo."
     )

@@ -35,6 +35,7 @@ __all__ = [
     "canonical_topic",
     "declared_topics",
     "dlq_topic",
+    "outbound_topic",
     "raw_topic",
 ]
 
@@ -92,6 +93,11 @@ CANONICAL: dict[str, TopicSpec] = {
     ),
     "passport": TopicSpec(
         "events.passport", key="person id", doc="Passport changes, expiring and expired credentials, clearance."
+    ),
+    "delivery": TopicSpec(
+        "events.delivery",
+        key="destination name",
+        doc="Outbound delivery receipts: DeliverySucceeded / DeliveryFailed per update and destination.",
     ),
     # A view, not an event stream: the latest ShiftAvailability per shift, compacted (docs/availability.md).
     # Listed here so its schema (domain "view") is routed, documented and checked like every event.
@@ -197,6 +203,15 @@ def dlq_topic(stage: str) -> TopicSpec:
         key="same key as the failed record",
         doc=f"Records the {stage} stage could not handle: original bytes plus dlq_* reason headers.",
         extra=LARGE_RECORDS,
+    )
+
+
+def outbound_topic(destination: str) -> TopicSpec:
+    """``out.<destination>``: updates routed to one trust system, waiting for its delivery loop."""
+    return TopicSpec(
+        f"out.{destination.lower()}",
+        key="shift id",
+        doc=f"Updates for outbound destination {destination}, in order per shift, until delivered or dead-lettered.",
     )
 
 

@@ -1,77 +1,159 @@
-"""Deliver booking outcomes to trust endpoints over HTTP, in order per shift.
+"""The faust side of outbound delivery: the router agent and the per-destination delivery loops.
 
-At-least-once with an idempotency key; after ``outbound_max_attempts`` the original
-record goes to ``dlq.outbound`` (``rosterhub redrive`` will send it again).
+The **router** (agent ``outbound-router``) reads hub outcomes on events.booking and the
+availability view on views.availability - both keyed by shift id, so one agent instance owns
+a shift - decides with the pure functions in ``routing.py`` who must be told what, and
+queues one record per (update, destination) on ``out.<destination>`` keyed by shift id. Its
+table ``outbound-router`` remembers per shift the view revision applied, who the shift was
+open to, and the latest view record (attached to outcome updates as ``Update.shift``).
+
+The **delivery loops** (``engine.DeliveryLoop``, one per destination, started as an app task)
+each consume their own queue with their own consumer group, so no destination waits for
+another. Nothing here runs when no destination is configured.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import faust
 import httpx
 
-from rosterhub.connectors.outbound.delivery import Delivery, backoff_s, plan_delivery, retriable_status
-from rosterhub.deadletter import dead_letter
-from rosterhub.envelope import decode_record, headers_dict
-from rosterhub.errors import DeliveryError, InputError
+from rosterhub.connectors.outbound.contract import Adapter, Destination
+from rosterhub.connectors.outbound.delivery import idempotency_key
+from rosterhub.connectors.outbound.destinations import destinations, resolve
+from rosterhub.connectors.outbound.engine import DeliveryLoop, EngineConfig
+from rosterhub.connectors.outbound.queue import Queued, StoredRecord, encode_queued
+from rosterhub.connectors.outbound.routing import ShiftMemory, route_outcome, route_view
+from rosterhub.envelope import KafkaRecord, decode_record
+from rosterhub.errors import InputError
+from rosterhub.kafka.admin import ensure_topics
+from rosterhub.topics import outbound_topic
 
 if TYPE_CHECKING:
     from rosterhub.streams.app import StreamContext
 
-__all__ = ["register", "send_once"]
+__all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
+VIEW_TYPE = "rosterhub.view.v1.ShiftAvailability"
 
-async def send_once(client: httpx.AsyncClient, delivery: Delivery) -> None:
-    try:
-        response = await client.post(
-            delivery.url, json=delivery.body, headers={"Idempotency-Key": delivery.idempotency_key}
-        )
-    except httpx.HTTPError as exc:
-        raise DeliveryError(f"cannot reach {delivery.url}: {exc!r}", retriable=True, trust=delivery.trust) from exc
-    if response.status_code >= 300:
-        raise DeliveryError(
-            f"{delivery.url} answered {response.status_code}",
-            retriable=retriable_status(response.status_code),
-            trust=delivery.trust,
-        )
+
+def _load(raw: bytes | None) -> ShiftMemory | None:
+    if not raw:
+        return None
+    doc = json.loads(raw)
+    return ShiftMemory(doc["revision"], doc["version"], tuple(doc["open_to"]),
+                       tuple(doc["host"]) if doc.get("host") else None, {"view": doc.get("view")})  # fmt: skip
+
+
+def _dump(mem: ShiftMemory) -> bytes:
+    doc = {"revision": mem.revision, "version": mem.version, "open_to": list(mem.open_to),
+           "host": list(mem.host) if mem.host else None, "view": mem.extra.get("view")}  # fmt: skip
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def _bootstrap(app: faust.App) -> str:
+    return ",".join(f"{url.host}:{url.port}" for url in app.conf.broker)
 
 
 def register(app: faust.App, ctx: StreamContext) -> None:
-    source = ctx.raw_topic(app, ctx.names.events("booking"))
-    dlq = ctx.raw_topic(app, ctx.names.dlq("outbound"))
     settings = ctx.settings
+    dests = destinations(settings)
+    if not dests:
+        log.info("outbound: no destinations configured; router and delivery loops not started")
+        return
+    adapter_of = resolve(dests)  # a destination without an adapter stops the worker at start, named
+    bootstrap = _bootstrap(app)
+    ensure_topics(bootstrap, [outbound_topic(d.name).prefixed(settings.topic_prefix) for d in dests],
+                  default_partitions=settings.default_partitions,
+                  replication_factor=settings.replication_factor)  # fmt: skip
+    _register_router(app, ctx, dests)
+    _register_delivery(app, ctx, dests, adapter_of, bootstrap)
+    if settings.worker_web_port is not None:
 
-    @app.agent(source, name="outbound-delivery", concurrency=1)
-    async def deliver(stream: faust.StreamT) -> None:
-        async with httpx.AsyncClient(timeout=settings.outbound_timeout_s) as client:
-            async for event in stream.events():
-                try:
-                    env = decode_record(event.value, event.headers, ctx.codec)
-                except InputError:
-                    continue  # the booking decider dead-letters undecodable records once
-                delivery = plan_delivery(env, settings.outbound_endpoints)
-                if delivery is None:
+        @app.page("/metrics")
+        async def metrics_page(web: Any, request: Any) -> Any:
+            from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+            return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _register_router(app: faust.App, ctx: StreamContext, dests: list[Destination]) -> None:
+    names = ctx.names
+    view_topic = names.events("view")
+    source = ctx.raw_topic(app, names.events("booking"), view_topic)
+    queues = {d.name: ctx.raw_topic(app, names.outbound(d.name)) for d in dests}
+    memory = app.Table("outbound-router", default=None, key_type=str, partitions=ctx.settings.default_partitions)
+
+    @app.agent(source, name="outbound-router", concurrency=1)
+    async def route(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            try:
+                env = decode_record(event.value, event.headers, ctx.codec)
+            except InputError:
+                continue  # the booking and availability processors dead-letter undecodable records once
+            shift_id = str(env.data.get("shift_id") or "")
+            if not shift_id:
+                continue
+            before = _load(memory.get(shift_id))
+            stored = StoredRecord.of(event.value, event.headers)
+            after: ShiftMemory | None = None
+            if event.message.topic == view_topic:
+                if env.type != VIEW_TYPE:
                     continue
-                for attempt in range(1, settings.outbound_max_attempts + 1):
-                    try:
-                        await send_once(client, delivery)
-                        log.info("delivered %s to %s", env.id, delivery.trust)
-                        break
-                    except DeliveryError as exc:
-                        if not exc.retriable or attempt == settings.outbound_max_attempts:
-                            msg = event.message
-                            rec = dead_letter(
-                                topic=dlq.get_topic_name(), stage="outbound", error=exc, original=event.value,
-                                key=event.key, connector=f"outbound:{delivery.trust}",
-                                origin=(msg.topic, msg.partition, msg.offset),
-                                original_headers=list(headers_dict(event.headers).items()),
-                            )  # fmt: skip
-                            await dlq.send(key=rec.key, value=rec.value, headers=rec.headers)
-                            log.warning("delivery of %s failed for good: %s", env.id, exc)
-                            break
-                        await asyncio.sleep(backoff_s(attempt))
+                routed, after = route_view(before, env.data, dests)
+                if after is None:
+                    continue  # an older or repeated revision
+                after = ShiftMemory(after.revision, after.version, after.open_to, after.host,
+                                    {"view": stored.to_json()})  # fmt: skip
+                shift = None
+            else:
+                routed = route_outcome(env, before, dests)
+                view = before.extra.get("view") if before else None
+                shift = StoredRecord.from_json(view) if view else None
+            # Queue before remembering: a crash in between routes the record again with the same keys.
+            for r in routed:
+                q = Queued(idempotency_key(env.id, r.destination), r.destination, r.kind, shift_id, stored, shift)
+                rec = encode_queued(q, queues[r.destination].get_topic_name())
+                await queues[r.destination].send(key=rec.key, value=rec.value, headers=rec.headers)
+                log.info("outbound: %s %s -> %s (%s)", r.kind, shift_id, r.destination, q.key)
+            if after is not None:
+                memory[shift_id] = _dump(after)
+
+
+def _register_delivery(
+    app: faust.App, ctx: StreamContext, dests: list[Destination], adapter_of: dict[str, Adapter], bootstrap: str
+) -> None:
+    settings, names = ctx.settings, ctx.names
+
+    async def publish(rec: KafkaRecord) -> None:
+        fut = await ctx.raw_topic(app, rec.topic).send(key=rec.key, value=rec.value, headers=rec.headers)
+        await fut
+
+    @app.task
+    async def deliver() -> None:
+        config = EngineConfig.from_settings(settings)
+        async with httpx.AsyncClient(timeout=config.timeout_s) as client:
+            loops = [
+                DeliveryLoop(
+                    d,
+                    adapter_of[d.name],
+                    topic=names.outbound(d.name),
+                    group_id=f"{settings.app_id}.outbound.{d.name.lower()}",
+                    bootstrap=bootstrap,
+                    dlq_topic=names.dlq("outbound"),
+                    codec=ctx.codec,
+                    encode=ctx.encoder.encode,
+                    publish=publish,
+                    client=client,
+                    config=config,
+                )
+                for d in dests
+            ]
+            log.info("outbound: delivering to %s", ", ".join(sorted(d.name for d in dests)))
+            await asyncio.gather(*(loop.run() for loop in loops))

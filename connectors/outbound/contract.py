@@ -51,7 +51,7 @@ class Destination:
     platform: str  # adapter name: patchwork | locums_nest | healthroster | nhsp | esr | fhir | ...
     url: str | None = None  # base URL for HTTP platforms
     folder: str | None = None  # drop folder for file platforms
-    secret: str | None = None  # HMAC secret or bearer token, from settings (never logged)
+    secret: str | None = field(default=None, repr=False)  # HMAC secret or bearer token, from settings (never logged)
     options: Mapping[str, Any] = field(default_factory=dict)  # platform-specific, documented by the adapter
 
 

@@ -266,10 +266,24 @@ def _view_events() -> list[AvroEvent]:
     return [view]
 
 
+def _delivery_events() -> list[AvroEvent]:
+    common = dict(
+        destination="healthroster-RHQ", trust="RHQ", platform="healthroster", kind="shift_filled", shift_id=SHIFT_ID,
+        source_event_id="1f0e8c2a-6b4d-5e3f-9a1b-2c3d4e5f6a7b", source_event_type="rosterhub.booking.v1.ShiftFilled",
+        idempotency_key="7d3c1a9e-2f4b-5c6d-8e0f-1a2b3c4d5e6f",
+    )  # fmt: skip
+    ok = m.DeliverySucceeded(**common, attempts=3, latency_ms=4210, redriven=False, delivered_at=_at(22, 9, 16))
+    failed = m.DeliveryFailed(
+        **common, attempts=1, latency_ms=180, reason="permanent",
+        error="POST https://rostering.rhq.example/api/shifts answered 422: unknown shift", failed_at=_at(22, 9, 16),
+    )  # fmt: skip
+    return [ok, failed]
+
+
 def example_events() -> dict[str, AvroEvent]:
     """One example per event, by Avro full name (built afresh on every call: models are frozen anyway)."""
     events = [
         *_shift_events(), *_booking_events(), *_worker_events(), *_credential_events(), *_availability_events(),
-        *_money_events(), *_passport_events(), *_identity_events(), *_view_events(),
+        *_money_events(), *_passport_events(), *_identity_events(), *_view_events(), *_delivery_events(),
     ]  # fmt: skip
     return {e.AVRO_NAME: e for e in events}

@@ -37,6 +37,7 @@ from rosterhub.events.models.credential import (
     VerificationMethod,
     VerificationStatus,
 )
+from rosterhub.events.models.delivery import DeliveryFailed, DeliverySucceeded
 from rosterhub.events.models.identity import (
     ConflictKind,
     IdentityConflict,
@@ -86,6 +87,8 @@ __all__ = [
     "CredentialStatus",
     "CredentialType",
     "CredentialVerified",
+    "DeliveryFailed",
+    "DeliverySucceeded",
     "Identifier",
     "IdentityConflict",
     "LinkMatch",
@@ -137,6 +140,8 @@ EVENT_MODELS: dict[str, type[AvroEvent]] = {
     "rosterhub.credential.v1.CredentialIssued": CredentialIssued,
     "rosterhub.credential.v1.CredentialRevoked": CredentialRevoked,
     "rosterhub.credential.v1.CredentialVerified": CredentialVerified,
+    "rosterhub.delivery.v1.DeliveryFailed": DeliveryFailed,
+    "rosterhub.delivery.v1.DeliverySucceeded": DeliverySucceeded,
     "rosterhub.identity.v1.IdentityConflict": IdentityConflict,
     "rosterhub.identity.v1.PersonLinked": PersonLinked,
     "rosterhub.identity.v1.PersonSplit": PersonSplit,

@@ -3,9 +3,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rosterhub.connectors.outbound.delivery import backoff_s, plan_delivery, retriable_status
+from rosterhub.connectors.outbound.delivery import backoff_s, retriable_status
 from rosterhub.connectors.signing import sign, verify
-from rosterhub.envelope import Envelope
 from rosterhub.errors import SignatureError
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -35,26 +34,6 @@ def test_tampered_body_is_refused() -> None:
     sig = sign(b"s3cret", TS, b'{"rate": "20.00"}')
     with pytest.raises(SignatureError):
         verify(b"s3cret", TS, sig, b'{"rate": "90.00"}', now=NOW, tolerance_s=300)
-
-
-def _confirmed(trust: str | None) -> Envelope:
-    return Envelope(
-        type="rosterhub.booking.v1.BookingConfirmed", source="/rosterhub/booking", id="e1", subject="b1", time=NOW,
-        data={"booking_id": "b1", "host_trust": {"ods_code": trust, "name": None} if trust else None, "start": NOW},
-    )
-
-
-def test_delivery_goes_to_the_host_trust_with_an_idempotency_key() -> None:
-    d = plan_delivery(_confirmed("RHQ"), {"RHQ": "http://rhq/outcomes"})
-    assert d is not None and d.url == "http://rhq/outcomes" and d.idempotency_key == "e1"
-    assert d.body["data"]["start"] == NOW.isoformat()
-
-
-def test_no_delivery_without_endpoint_or_for_other_events() -> None:
-    assert plan_delivery(_confirmed("RXX"), {"RHQ": "http://rhq"}) is None
-    assert plan_delivery(_confirmed(None), {"RHQ": "http://rhq"}) is None
-    other = Envelope(type="rosterhub.booking.v1.BookingRequested", source="/x", data={})
-    assert plan_delivery(other, {"RHQ": "http://rhq"}) is None
 
 
 @pytest.mark.parametrize(

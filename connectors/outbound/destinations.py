@@ -1,0 +1,89 @@
+"""Destinations from settings, and the adapters that speak to them (found, never switched on).
+
+Adapters are modules in ``connectors/outbound/adapters/`` exposing ``ADAPTER`` (modules named
+``_*`` are helpers), plus any installed package's ``rosterhub.outbound_adapters`` entry points,
+the way ``connectors/registry.py`` finds connectors. A duplicate platform stops start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib.metadata import entry_points
+
+from rosterhub.connectors.outbound import adapters as adapters_pkg
+from rosterhub.connectors.outbound.contract import Adapter, Destination
+from rosterhub.errors import ConfigError
+from rosterhub.settings import Settings
+
+__all__ = ["ENTRY_POINT_GROUP", "LEGACY_PLATFORM", "adapters", "destinations", "resolve"]
+
+ENTRY_POINT_GROUP = "rosterhub.outbound_adapters"
+#: Platform of the destinations made from the legacy ``outbound_endpoints`` setting.
+LEGACY_PLATFORM = "outcomes"
+
+
+@cache
+def adapters() -> dict[str, Adapter]:
+    """Every adapter by platform name."""
+    found: dict[str, tuple[Adapter, str]] = {}
+
+    def add(adapter: object, origin: str) -> None:
+        platform = getattr(adapter, "platform", None)
+        if not isinstance(platform, str) or not callable(getattr(adapter, "render", None)):
+            raise ConfigError(f"{origin} does not provide an outbound Adapter (needs .platform and .render)")
+        if platform in found:
+            raise ConfigError(f"outbound platform {platform!r} is declared twice: {found[platform][1]} and {origin}")
+        found[platform] = (adapter, origin)  # type: ignore[assignment]
+
+    for info in pkgutil.iter_modules(adapters_pkg.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{adapters_pkg.__name__}.{info.name}")
+        if hasattr(module, "ADAPTER"):
+            add(module.ADAPTER, module.__name__)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        add(ep.load(), f"entry point {ep.name}")
+    return {k: v[0] for k, v in sorted(found.items())}
+
+
+def destinations(settings: Settings) -> list[Destination]:
+    """Configured destinations, plus one ``outcomes-<ODS>`` trust-wide feed per legacy endpoint."""
+    out = [
+        Destination(
+            name=c.name,
+            trust=c.trust.upper(),
+            platform=c.platform,
+            url=c.url,
+            folder=c.folder,
+            secret=c.secret.get_secret_value() if c.secret else None,
+            options=dict(c.options),
+        )
+        for c in settings.outbound_destinations
+    ]
+    configured = {d.name for d in out}
+    for ods, url in sorted(settings.outbound_endpoints.items()):
+        name = f"outcomes-{ods}"
+        if name not in configured:
+            out.append(Destination(name, ods.upper(), LEGACY_PLATFORM, url=url, options={"all_platforms": True}))
+    seen: dict[str, str] = {}
+    for d in out:
+        if d.name.lower() in seen:  # names become topic names, which are lower case
+            raise ConfigError(f"outbound destinations {seen[d.name.lower()]!r} and {d.name!r} share a name")
+        seen[d.name.lower()] = d.name
+    return out
+
+
+def resolve(dests: Sequence[Destination], known: Mapping[str, Adapter] | None = None) -> dict[str, Adapter]:
+    """The adapter of every destination by destination name; a missing one stops start-up, named."""
+    known = adapters() if known is None else known
+    out: dict[str, Adapter] = {}
+    for d in dests:
+        if d.platform not in known:
+            raise ConfigError(
+                f"outbound destination {d.name!r}: no adapter for platform {d.platform!r}; known: {', '.join(known)}"
+            )
+        out[d.name] = known[d.platform]
+    return out

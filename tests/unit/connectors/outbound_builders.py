@@ -1,0 +1,84 @@
+"""Hub events and destinations for outbound engine tests (unit and integration)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rosterhub.connectors.outbound.contract import Destination, HttpCall, Rendered, Update
+from rosterhub.envelope import Envelope, event_id
+
+HUB = "/rosterhub/booking"
+T0 = datetime(2026, 3, 28, 20, 0, tzinfo=UTC)  # the night before the spring clock change
+
+
+def worker(person: str = "p-1") -> dict[str, Any]:
+    return {"person_id": person, "identifiers": [], "display_name": "A Nurse"}
+
+
+def org(ods: str) -> dict[str, Any]:
+    return {"ods_code": ods, "name": None}
+
+
+def outcome(kind: str, shift: str, booking: str, host: str = "RHQ", *, n: int = 0, source: str = HUB,
+            **extra: Any) -> Envelope:  # fmt: skip
+    """A hub outcome (``kind``: BookingConfirmed, BookingRejected, ShiftFilled, BookingCancelled, NoShow)."""
+    common = {"booking_id": booking, "shift_id": shift, "worker": worker()}
+    end = T0 + timedelta(hours=11)
+    data: dict[str, Any]
+    if kind == "BookingConfirmed":
+        data = {**common, "host_trust": org(host), "start": T0, "end": end, "rule_results": [], "decided_at": T0}
+    elif kind == "BookingRejected":
+        data = {**common, "host_trust": org(host), "reason_codes": ["SHIFT_ALREADY_FILLED"], "rule_results": [],
+                "decided_at": T0}  # fmt: skip
+    elif kind == "ShiftFilled":
+        data = {**common, "host_trust": org(host), "staff_group": "NURSING_MIDWIFERY_REGISTERED", "shift_type": "NIGHT",
+                "tier": "OWN_BANK", "start": T0, "end": end, "filled_at": T0}  # fmt: skip
+    elif kind == "BookingCancelled":
+        data = {**common, "host_trust": org(host), "cancelled_by": "TRUST", "start": T0, "cancelled_at": T0,
+                "notice_hours": 0}  # fmt: skip
+    elif kind == "NoShow":
+        data = {**common, "host_trust": org(host), "start": T0, "recorded_at": T0}
+    else:
+        raise ValueError(kind)
+    data.update(extra)
+    return Envelope(type=f"rosterhub.booking.v1.{kind}", source=source, data=data, id=event_id(kind, shift, booking, n),
+                    subject=booking, time=T0)  # fmt: skip
+
+
+def view(shift: str, revision: int, *, version: int = 1, open_: bool = True, visible_to: tuple[str, ...] = ("RHQ",),
+         host: str = "RHQ", vendor: str = "healthroster", status: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """A ``rosterhub.view.v1.ShiftAvailability`` record (fields as in common.md)."""
+    return {
+        "shift_id": shift, "version": version, "revision": revision,
+        "status": status or ("POSTED" if open_ else "FILLED"), "open": open_,
+        "tier": "OWN_BANK" if visible_to == (host,) else "COLLABORATIVE_BANK", "trust": org(host), "vendor": vendor,
+        "vendor_shift_id": shift.rsplit(":", 1)[-1], "ward": "Ward 3B", "staff_group": "NURSING_MIDWIFERY_REGISTERED",
+        "grade": "BAND_5", "shift_type": "NIGHT", "start": T0, "end": T0 + timedelta(hours=11), "hourly_rate": None,
+        "booking_id": None, "filled_by": None, "filled_via": None, "next_release_at": None,
+        "visible_to": list(visible_to) if open_ else [], "agency_visible": False, "updated_at": T0,
+    }  # fmt: skip
+
+
+def view_event(data: Mapping[str, Any]) -> Envelope:
+    shift = data["shift_id"]
+    return Envelope(type="rosterhub.view.v1.ShiftAvailability", source="/rosterhub/availability", data=dict(data),
+                    id=event_id("view", shift, data["revision"]), subject=shift, time=T0)  # fmt: skip
+
+
+def dest(name: str, trust: str, platform: str, **kw: Any) -> Destination:
+    return Destination(name=name, trust=trust, platform=platform, url=kw.pop("url", f"http://{name}.test"), **kw)
+
+
+class EchoAdapter:
+    """A test adapter: POST the update's kind and shift as JSON to ``/updates``; ignores nothing."""
+
+    platform = "echo"
+
+    def render(self, update: Update, destination: Destination) -> Rendered | None:
+        import json
+
+        body = {"key": update.key, "kind": update.kind, "shift_id": update.shift_id, "event": update.event.id,
+                "type": update.event.type}  # fmt: skip
+        return HttpCall("POST", "/updates", json.dumps(body).encode())

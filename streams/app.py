@@ -51,6 +51,7 @@ class StreamContext:
 
 def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamContext]:
     from rosterhub.connectors.outbound import agent as outbound_agent
+    from rosterhub.streams.availability import agents as availability_agents
     from rosterhub.streams.booking import agents as booking_agents
     from rosterhub.streams.identity import agents as identity_agents
     from rosterhub.streams.passport import agents as passport_agents
@@ -81,6 +82,7 @@ def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamCon
     ctx = StreamContext(settings, names, codec, catalogue, Encoder(codec, names, catalogue))
     booking_agents.register(app, ctx)
     outbound_agent.register(app, ctx)
-    passport_agents.register(app, ctx)
+    passport = passport_agents.register(app, ctx)
     identity_agents.register(app, ctx)
+    availability_agents.register(app, ctx, passport)  # reads the passport table for workers' open-shift lists
     return app, ctx

@@ -197,10 +197,10 @@ def _hours(td: Any) -> str:
 # --- derived fields and the view ---------------------------------------------------------------------------------
 
 
-def _derive(s: ShiftView, policy: AvailabilityPolicy) -> ShiftView:
+def _derive(s: ShiftView, policy: AvailabilityPolicy, now: datetime) -> ShiftView:
     nxt_ms = nxt_tier = None
-    if s.open:
-        start = from_ms(s.start_ms)
+    start = from_ms(s.start_ms)
+    if s.open and now < start:  # a started shift moves no further down the cascade
         r = next_release(policy.cascade(s.trust_ods), ReleaseTier(s.tier), tier_since=from_ms(s.tier_since_ms),
                          start=start)  # fmt: skip
         if r is not None and r.at < start:
@@ -227,7 +227,7 @@ def view_data(s: ShiftView, policy: AvailabilityPolicy) -> dict[str, Any]:
 
 def _finish(before: ShiftView | None, after: ShiftView, outputs: list[Envelope], *, policy: AvailabilityPolicy,
             now: datetime) -> Step:  # fmt: skip
-    after = _derive(after, policy)
+    after = _derive(after, policy, now)
     if not after.known:
         return Step(after, outputs)
     old = view_data(before, policy) if before is not None and before.known else None

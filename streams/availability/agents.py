@@ -1,0 +1,122 @@
+"""The thin faust layer around :mod:`rosterhub.streams.availability.decide`.
+
+One agent reads events.shift, events.booking and ``_rosterhub.availability-ticks``, all
+keyed by shift id on co-partitioned topics, so one writer owns each shift's row of the
+``availability-shift-state`` table. The cascade timer only *finds* shifts whose release
+or completion is due (``due_ms``) and sends a tick for each; the agent, which may write
+the table, decides (faust concurrency 1, as for booking and passport). Outputs go before
+the table write: a crash in between redoes the step on the old state with the same event
+ids (duplicates a consumer drops), never a lost release or view.
+
+Each worker also follows the whole view topic into a :class:`ViewStore` for the HTTP
+queries (:mod:`.api`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import faust
+
+from rosterhub.envelope import Envelope, decode_record
+from rosterhub.errors import InputError
+from rosterhub.streams.availability import api
+from rosterhub.streams.availability.decide import Step, step, tick
+from rosterhub.streams.availability.policy import AvailabilityPolicy, load_availability_policy
+from rosterhub.streams.availability.readmodel import ViewStore, follow
+from rosterhub.streams.availability.state import ShiftView, to_ms
+from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
+
+if TYPE_CHECKING:
+    from rosterhub.streams.app import StreamContext
+    from rosterhub.streams.passport.agents import PassportRuntime
+
+__all__ = ["AvailabilityRuntime", "register"]
+
+log = logging.getLogger(__name__)
+
+_TICK = b"tick"
+TABLE = "availability-shift-state"
+
+
+@dataclass
+class AvailabilityRuntime:
+    """What the agent, the timer and the web views share inside one worker."""
+
+    app: faust.App
+    ctx: StreamContext
+    policy: AvailabilityPolicy
+    store: ViewStore
+    passport: PassportRuntime | None
+
+
+def _policy(ctx: StreamContext) -> AvailabilityPolicy:
+    s = ctx.settings
+    booking = load_booking_policies([s.booking_policy_dir]) if s.booking_policy_dir.exists() else BookingPolicies({})
+    if not s.availability_policy_dir.exists():
+        log.warning("no release cascade in %s: shifts stay at the tier they were posted at", s.availability_policy_dir)
+        return AvailabilityPolicy({}, booking)
+    return load_availability_policy([s.availability_policy_dir], booking)
+
+
+def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | None = None) -> AvailabilityRuntime:
+    settings = ctx.settings
+    policy = _policy(ctx)  # a broken file stops the worker here with a ConfigError naming file and key
+    rt = AvailabilityRuntime(app, ctx, policy, ViewStore(), passport)
+    table = app.Table(TABLE, default=None, key_type=str, partitions=settings.default_partitions)
+    ticks_name = ctx.names.availability_ticks
+    source = ctx.raw_topic(app, ctx.names.events("shift"), ctx.names.events("booking"), ticks_name)
+    ticks = ctx.raw_topic(app, ticks_name)
+    topics: dict[str, faust.TopicT] = {}
+
+    async def send(env: Envelope) -> None:
+        rec = ctx.encoder.encode(env)  # ShiftReleased -> events.shift; ShiftAvailability -> views.availability
+        if rec.topic not in topics:
+            topics[rec.topic] = ctx.raw_topic(app, rec.topic)
+        await topics[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers)
+
+    @app.agent(source, name="availability", concurrency=1)
+    async def availability(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            now = datetime.now(UTC)
+            if event.message.topic == ticks_name:
+                key = (event.key or b"").decode()
+                before = ShiftView.from_table(table.get(key))
+                result = tick(before, policy=policy, now=now) if before else Step(None)
+            else:
+                try:
+                    env = decode_record(event.value, event.headers, ctx.codec)
+                except InputError as exc:
+                    await ctx.dead_letter(app, event, exc, "availability")
+                    continue
+                key = str(env.data.get("shift_id") or "")
+                if not key:
+                    continue
+                before = ShiftView.from_table(table.get(key))
+                result = step(before, env, policy=policy, now=now)
+            for out in result.outputs:
+                await send(out)
+                log.info("availability %s: %s", key, out.type.rsplit(".", 1)[-1])
+            if result.state is not None and result.state != before:
+                table[key] = result.state.to_table()
+
+    @app.timer(interval=settings.availability_timer_interval_s, name="availability-cascade-timer")
+    async def find_due() -> None:
+        if app.rebalancing or getattr(app.tables.recovery, "in_recovery", False):
+            return
+        now_ms = to_ms(datetime.now(UTC))
+        for key, value in list(table.items()):
+            due = value.get("due_ms") if value else None
+            if due is not None and due <= now_ms:
+                await ticks.send(key=key.encode(), value=_TICK)
+
+    @app.task
+    async def read_model() -> None:
+        bootstrap = ",".join(f"{u.host}:{u.port}" for u in app.conf.broker)
+        await follow(rt.store, bootstrap=bootstrap, topic=ctx.names.availability_view, codec=ctx.codec)
+
+    api.register(rt)
+    return rt

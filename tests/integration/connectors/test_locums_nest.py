@@ -163,8 +163,19 @@ def test_happy_path_sample_page_and_generated_traffic(settings: Settings) -> Non
             timeout=10,
         )
         assert filled.status_code == 200 and filled.json()["status"] == "filled"
+        echoes_before = metrics.ECHOES.labels(VENDOR)._value.get()
         poll(settings, sim.connector_options(url, page_size=3, **FAST))
         assert published(settings) == expected(sim)
+        # the fill shows on the feed with the hub's Idempotency-Key: an echo, kept raw, not taken in
+        assert metrics.ECHOES.labels(VENDOR)._value.get() - echoes_before == 1
+        [echo] = [c for c in sim.platform.changes("RXW") if c.get("actor")]
+        assert echo["actor"]["idempotency_key"] == "k-1"
+        assert any(b'"idempotency_key": "k-1"' in r.value for r in raw_pages(settings))
+        page = json.dumps({"organisation": {"ods_code": "RXW"}, "changes": [{**echo, "actor": None}]}).encode()
+        [taken] = apply_mapping(
+            packaged_mapping(VENDOR, "RXW"), page, received_at=datetime.now(UTC), trust="RXW"
+        ).events
+        assert taken.id not in published(settings)  # what the fill would have become without echo suppression
         assert len(expected(sim)) > len(sample_ids) + 5
 
 

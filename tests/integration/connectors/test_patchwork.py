@@ -12,15 +12,24 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from rosterhub.api import create_api
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.connectors import metrics
+from rosterhub.connectors.outbound.adapters.patchwork import ADAPTER
+from rosterhub.connectors.outbound.contract import Destination, Update, wire_headers
 from rosterhub.connectors.pipeline import ingest
 from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.runtime import connector_context
-from rosterhub.connectors.simulators.patchwork import booking_requested, shift_created, signed_headers
-from rosterhub.envelope import KafkaRecord, decode_record, headers_dict
+from rosterhub.connectors.simulators.patchwork import (
+    booking_requested,
+    create_patchwork_platform,
+    shift_created,
+    signed_headers,
+)
+from rosterhub.envelope import Envelope, KafkaRecord, decode_record, headers_dict
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import TopicNames
@@ -134,6 +143,35 @@ def test_unauthenticated_requests_are_refused_and_nothing_is_written(
     response = post(ingress, night("P-9"), secret=secret, now=time.time() - age_s)
     assert response.status_code == 401 and response.json()["error"]["code"] == "signature_error"
     assert count(settings, names.raw("patchwork"), names.dlq("mapping"), names.dlq("ingest")) == [0, 0, 0]
+
+
+def test_an_echo_of_the_hubs_own_update_is_kept_raw_but_not_taken_in(settings: Settings, ingress: str) -> None:
+    """The hub fills Patchwork's shift (signed webhook); Patchwork reports the change back with the hub's
+    reference: the ingress keeps the raw webhook and counts an echo, and publishes nothing new. The same
+    change made in Patchwork itself (no reference) is taken in."""
+    names = TopicNames(settings.topic_prefix)
+    shift = night("P-E1")
+    assert post(ingress, shift).json()["accepted"] == 1
+    platform = TestClient(create_patchwork_platform(SECRET.encode()))
+    platform.app.state.shifts["P-E1"] = dict(shift["data"])  # type: ignore[attr-defined]
+    dest = Destination("patchwork-RHQ", "RHQ", "patchwork", url="http://patchwork", secret=SECRET)
+    view = {"shift_id": "patchwork:RHQ:P-E1", "vendor": "patchwork", "vendor_shift_id": "P-E1",
+            "trust": {"ods_code": "RHQ", "name": "RHQ"}}  # fmt: skip
+    event = Envelope(type="rosterhub.booking.v1.ShiftFilled", source="/rosterhub/booking",
+                     data={"booking_id": "patchwork:RHQ:PB-9", "host_trust": view["trust"]})  # fmt: skip
+    update = Update("fill-1", dest.name, "shift_filled", view["shift_id"], view["shift_id"], event, view)
+    call = ADAPTER.render(update, dest)
+    headers = wire_headers(call, dest, update.key, now=time.time())
+    assert platform.post(call.path, content=call.body, headers=headers).status_code == 204
+    [echo] = platform.app.state.outbox  # type: ignore[attr-defined]
+    echoes_before = metrics.ECHOES.labels("patchwork")._value.get()
+    answer = post(ingress, echo)
+    assert answer.status_code == 202 and answer.json()["echoes"] == 1 and answer.json()["accepted"] == 0
+    assert metrics.ECHOES.labels("patchwork")._value.get() - echoes_before == 1
+    assert count(settings, names.raw("patchwork"), names.events("shift"), names.dlq("mapping")) == [2, 1, 0]
+    own_change = {**echo, "id": "evt-own", "data": {k: v for k, v in echo["data"].items() if k != "hub_reference"}}
+    assert post(ingress, own_change).json()["accepted"] == 1  # without the reference: a change of Patchwork's own
+    assert count(settings, names.raw("patchwork"), names.events("shift")) == [3, 2]
 
 
 class _CrashingSink(EventSink):

@@ -15,6 +15,7 @@ from rosterhub.cli import (
     identity_cmd,
     kafka_cmd,
     mapping_cmd,
+    outbound_cmd,
     passport_cmd,
     schemas_cmd,
 )
@@ -34,6 +35,7 @@ app.add_typer(identity_cmd.app, name="identity", help="Identity resolution: conf
 app.add_typer(passport_cmd.app, name="passport", help="Trust policies and clearance of the credential passport.")
 hub_cmd.register(app)
 explain_cmd.register(app)
+outbound_cmd.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,693 @@
+"""Booking decisions under sustained vendor load, against Kafka's own perf tools (run by hand, not in the tests).
+
+    .venv/bin/python bench/booking_bench.py [--rate 5000] [--duration 20] [--max] [--mode premapped|pipeline]
+                                            [--workers 1] [--deliver] [--no-baseline] [--json-out FILE]
+
+What it does, on the configured broker (``KAFKA_BOOTSTRAP_SERVERS``, else the local KRaft broker):
+
+1. **baseline**: Kafka's ``ProducerPerformance`` (kafka-producer-perf-test) with *our* raw payloads
+   (``--payload-file``: the same Patchwork webhook bodies the load uses), acks=all, linger 5 ms,
+   idempotent like the hub's producer, at the target rate and flat out; then ``ConsumerPerformance``
+   reads them back. Same broker, same run, same topic partitioning.
+2. **load**: Patchwork-style webhook payloads (``connectors/simulators/patchwork.py``: a shift posted,
+   then one or two booking requests for it, the second one losing) go into the hub the way the connector
+   pipeline puts them there: the raw payload on ``raw.patchwork`` (``pipeline.raw_record``) and the
+   mapped, Avro-encoded canonical events on ``events.shift`` / ``events.booking``. A feeder *process*
+   paces them at ``--rate`` payloads/s (``--max``: flat out). ``--mode pipeline`` maps each payload
+   live (``pipeline.map_and_publish``, the connector's own CPU cost inside the latency); ``premapped``
+   (default) maps them before the clock starts, so the figures are the hub's stream path alone.
+   Acknowledgements are awaited every 100 ms rather than per payload (a concurrent ingress's effect).
+3. ``rosterhub worker`` process(es) (fresh topics and state per run) decide; a collector follows
+   events.booking (and the booking processor's internal ``_rosterhub.booking-*`` topics, whatever
+   exists) by CloudEvents headers; with ``--deliver`` a receiver stands in for the trusts' systems
+   (``outbound_endpoints``) and notes when each outcome arrives.
+4. reports decisions/s sustained and latency p50/p95/p99 from a payload's feed time to each hop: the
+   request on events.booking, any internal topic, the decision on events.booking (its record
+   timestamp: when the worker produced it), the decision as a consumer sees it, and delivery.
+
+Latencies are wall-clock (one machine, one clock); the first ``--warmup`` seconds are not counted.
+Target (issue 7): 5,000 events/s with p99 < 500 ms on the 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from rosterhub.envelope import KafkaRecord, decode_record, headers_dict  # noqa: E402
+
+LONDON = ZoneInfo("Europe/London")
+TRUSTS = ("RHQ", "RCU", "RFR")
+REQUESTED = "rosterhub.booking.v1.BookingRequested"
+DECISIONS = {"rosterhub.booking.v1.BookingConfirmed", "rosterhub.booking.v1.BookingRejected"}
+HUB_SOURCE = "/rosterhub/booking"
+
+
+# ---------------------------------------------------------------- workload (pure)
+
+
+def workload(payloads: int, seed: int, run_id: str) -> list[tuple[str, bytes, str | None]]:
+    """(trust, webhook body, hub booking id or None) in feed order: each shift, then its 1-2 requests."""
+    from rosterhub.connectors.simulators.patchwork import (
+        _PATTERNS,
+        _ROLES,
+        booking_requested,
+        gmc_number,
+        nmc_pin,
+        shift_created,
+    )
+
+    rng = random.Random(seed)
+    out: list[tuple[str, bytes, str | None]] = []
+    n = 0
+    while len(out) < payloads:
+        n += 1
+        trust = rng.choice(TRUSTS)
+        group, grades, wards = rng.choice(_ROLES)
+        _label, hour, minute, hours = rng.choice(_PATTERNS)
+        day = date(2027, 1, 4) + timedelta(days=rng.randint(0, 27))
+        start = datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
+        shift_id = f"S{run_id}-{n}"
+        shift = shift_created(shift_id, trust, start, hours, grade=rng.choice(grades), ward=rng.choice(wards),
+                              staff_group=group)  # fmt: skip
+        out.append((trust, json.dumps(shift).encode(), None))
+        medical = group == "Medical"
+        for i in range(1 + n % 2):
+            reg = gmc_number(rng) if medical else nmc_pin(rng)
+            local = f"B{run_id}-{n}-{i}"
+            body = booking_requested(local, shift_id, trust, None if medical else reg, datetime.now(UTC),
+                                     gmc=reg if medical else None)  # fmt: skip
+            out.append((trust, json.dumps(body).encode(), f"patchwork:{trust}:{local}"))
+    return out[:payloads]
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (None for no values)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def latency_summary(values_s: list[float]) -> dict[str, Any]:
+    ms = [v * 1000 for v in values_s]
+    return {"n": len(ms), "p50_ms": percentile(ms, 0.50), "p95_ms": percentile(ms, 0.95),
+            "p99_ms": percentile(ms, 0.99), "max_ms": max(ms) if ms else None}  # fmt: skip
+
+
+_PRODUCER_LINE = re.compile(
+    r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max "
+    r"latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th"
+)
+
+
+def parse_producer_perf(output: str) -> dict[str, float]:
+    """The final summary line of kafka-producer-perf-test."""
+    found = _PRODUCER_LINE.findall(output)
+    if not found:
+        raise ValueError(f"no ProducerPerformance summary in: {output[-500:]!r}")
+    sent, rps, mbs, avg, mx, p50, p95, p99, p999 = found[-1]
+    return {"records": int(sent), "records_per_s": float(rps), "mb_per_s": float(mbs), "avg_ms": float(avg),
+            "max_ms": float(mx), "p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99),
+            "p999_ms": float(p999)}  # fmt: skip
+
+
+def parse_consumer_perf(output: str) -> dict[str, float]:
+    """The CSV header and values kafka-consumer-perf-test prints."""
+    lines = [ln for ln in output.splitlines() if ln.count(",") >= 5]
+    header = next((ln for ln in lines if "nMsg.sec" in ln), None)
+    if header is None or lines.index(header) + 1 >= len(lines):
+        raise ValueError(f"no ConsumerPerformance summary in: {output[-500:]!r}")
+    values = lines[lines.index(header) + 1]
+    row = dict(zip([h.strip() for h in header.split(",")], [v.strip() for v in values.split(",")], strict=False))
+    return {"records": int(float(row["data.consumed.in.nMsg"])), "records_per_s": float(row["nMsg.sec"]),
+            "mb_per_s": float(row["MB.sec"])}  # fmt: skip
+
+
+# ---------------------------------------------------------------- feeder (its own process)
+
+
+class _NoWaitSink:
+    """The pipeline's sink without the per-send acknowledgement wait; the feeder flushes every 100 ms."""
+
+    def __init__(self, producer: Any) -> None:
+        self.producer = producer
+
+    def send(self, records: list[KafkaRecord]) -> list[tuple[int, int]]:
+        for r in records:
+            self.producer.send(r.topic, key=r.key, value=r.value, headers=r.headers)
+        return [(-1, -1)] * len(records)
+
+
+def feeder_main(cfg: dict[str, Any]) -> None:
+    """Prepare the records, say ``ready``, wait for ``go`` on stdin, feed at the rate, write what was fed when."""
+    from rosterhub.codec.catalogue import default_catalogue
+    from rosterhub.codec.wire import SingleObjectCodec
+    from rosterhub.connectors.pipeline import IngestContext, map_and_publish, packaged_mapping, raw_record
+    from rosterhub.envelope import Envelope
+    from rosterhub.kafka.producer import make_producer
+    from rosterhub.mapping.engine import apply_mapping
+    from rosterhub.runtime import Encoder, TopicNames
+
+    names = TopicNames(cfg["prefix"])
+    encoder = Encoder(SingleObjectCodec(default_catalogue()), names, default_catalogue())
+    producer = make_producer(cfg["bootstrap"], client_id="rosterhub-bench-feeder")
+    sink = _NoWaitSink(producer)
+    ctx = IngestContext(sink=sink, encoder=encoder, names=names)  # type: ignore[arg-type]
+    items = workload(cfg["payloads"], cfg["seed"], cfg["run_id"])
+    premapped: list[list[KafkaRecord]] = []
+    if cfg["mode"] == "premapped":
+        for trust, body, _ in items:
+            spec = packaged_mapping("patchwork", trust)
+            outcome = apply_mapping(spec, body, received_at=datetime.now(UTC), trust=trust)
+            premapped.append([encoder.encode(Envelope(e.type, e.source, e.data, e.id, e.subject))
+                              for e in outcome.events])  # fmt: skip
+    print("ready", flush=True)
+    sys.stdin.readline()
+    rate = cfg["rate"]
+    fed: dict[str, float] = {}
+    start = time.time()
+    last_flush = start
+    sent = 0
+    for i, (trust, body, booking) in enumerate(items):
+        if rate:
+            due = start + i / rate
+            wait = due - time.time()
+            if wait > 0.001:
+                time.sleep(wait)
+        if time.time() - start > cfg["duration"]:
+            break
+        now = time.time()
+        raw = raw_record(names, "patchwork", body, key=None, trust=trust, content_type="application/json",
+                         received_at=datetime.fromtimestamp(now, UTC), correlation_id=f"bench-{i}")  # fmt: skip
+        if premapped:
+            sink.send([raw, *premapped[i]])
+        else:
+            sink.send([raw])
+            map_and_publish(ctx, "patchwork", body, trust=trust, received_at=datetime.fromtimestamp(now, UTC),
+                            origin=(raw.topic, -1, -1), original_headers=raw.headers)  # fmt: skip
+        sent += 1
+        if booking:
+            fed[booking] = now
+        if now - last_flush >= 0.1:
+            producer.flush()
+            last_flush = time.time()
+    producer.flush()
+    end = time.time()
+    producer.close()
+    Path(cfg["out"]).write_text(json.dumps({"start": start, "end": end, "payloads": sent, "fed": fed}))
+
+
+# ---------------------------------------------------------------- collector and receiver (bench process)
+
+
+@dataclass
+class Seen:
+    """First time each booking id reached each hop: (record timestamp s, wall time seen s)."""
+
+    hops: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note(self, hop: str, booking: str, ts: float, seen: float) -> None:
+        with self.lock:
+            self.hops.setdefault(hop, {}).setdefault(booking, (ts, seen))
+
+    def count(self, hop: str) -> int:
+        with self.lock:
+            return len(self.hops.get(hop, {}))
+
+
+class Collector:
+    """Follows events.booking and the booking processor's internal topics from the beginning."""
+
+    def __init__(self, bootstrap: str, prefix: str, seen: Seen) -> None:
+        self.bootstrap, self.prefix, self.seen = bootstrap, prefix, seen
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="bench-collector", daemon=True)
+
+    def topics(self) -> list[str]:
+        from kafka import KafkaConsumer
+
+        c = KafkaConsumer(bootstrap_servers=self.bootstrap)
+        try:
+            names = c.topics()
+        finally:
+            c.close()
+        hops = ("_rosterhub.booking-", "_rosterhub.identity-in")  # the saga's stages, whichever exist
+        internal = sorted(t for t in names if t.startswith(tuple(self.prefix + h for h in hops))
+                          and not t.endswith("booking-ticks") and "-changelog" not in t)  # fmt: skip
+        return [self.prefix + "events.booking", *internal]
+
+    def _run(self) -> None:
+        from kafka import KafkaConsumer, TopicPartition
+
+        from rosterhub.codec.catalogue import default_catalogue
+        from rosterhub.codec.wire import SingleObjectCodec
+
+        codec = SingleObjectCodec(default_catalogue())
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
+                                 max_partition_fetch_bytes=4 * 2**20)  # fmt: skip
+        tps = [TopicPartition(t, p) for t in self.topics() for p in sorted(consumer.partitions_for_topic(t) or ())]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        undecodable: dict[str, int] = {}
+        try:
+            while not self.stop.is_set():
+                for tp, records in consumer.poll(timeout_ms=200).items():
+                    now = time.time()
+                    hop_topic = tp.topic[len(self.prefix) :]
+                    for r in records:
+                        h = headers_dict(r.headers)
+                        kind = h.get("ce_type", b"").decode()
+                        subject = h.get("ce_subject", b"").decode() or None
+                        if hop_topic == "events.booking":
+                            if kind in DECISIONS and h.get("ce_source", b"").decode() == HUB_SOURCE and subject:
+                                self.seen.note("decision", subject, r.timestamp / 1000, now)
+                                self.seen.outcomes.setdefault(subject, kind.rsplit(".", 1)[-1])
+                            elif kind == REQUESTED and subject:
+                                self.seen.note("request", subject, r.timestamp / 1000, now)
+                            continue
+                        booking = subject
+                        if booking is None and undecodable.get(hop_topic, 0) < 50:
+                            try:
+                                booking = decode_record(r.value, r.headers, codec).data.get("booking_id")
+                            except Exception:  # an internal format we do not know: give up after 50
+                                undecodable[hop_topic] = undecodable.get(hop_topic, 0) + 1
+                        if booking:
+                            self.seen.note(hop_topic, str(booking), r.timestamp / 1000, now)
+        finally:
+            consumer.close()
+
+
+def _booking_ids(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "booking_id" and isinstance(v, str):
+                yield v
+            else:
+                yield from _booking_ids(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _booking_ids(v)
+
+
+def receiver_app(seen: Seen) -> Any:
+    """A stand-in for every trust's system: takes any POST, notes the booking ids in its JSON body."""
+    from fastapi import FastAPI, Request, Response
+
+    app = FastAPI()
+
+    @app.post("/{path:path}")
+    async def receive(path: str, request: Request) -> Response:
+        now = time.time()
+        with suppress(ValueError):
+            for booking in _booking_ids(await request.json()):
+                seen.note("delivered", booking, now, now)
+        return Response(status_code=204)
+
+    return app
+
+
+# ---------------------------------------------------------------- orchestration
+
+
+@dataclass
+class BenchConfig:
+    bootstrap: str
+    rate: int = 5000  # payloads/s; 0: flat out
+    duration: float = 20.0
+    mode: str = "premapped"
+    workers: int = 1
+    partitions: int = 6
+    warmup: float = 2.0
+    drain: float = 60.0
+    seed: int = 7
+    deliver: bool = False
+    baseline: bool = True
+    max_payloads: int = 200_000  # flat out: how many to prepare
+    log_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "rosterhub-bench")
+    log_level: str = "WARNING"
+    #: Smoke tests only: run Kafka's perf tools while the worker starts, to save wall time (figures then skewed).
+    baseline_alongside: bool = False
+
+
+def run_baseline(cfg: BenchConfig, prefix: str, bodies: list[bytes], rate: int, records: int) -> dict[str, Any]:
+    """kafka-producer-perf-test with our payloads at ``rate`` (0: flat out), then kafka-consumer-perf-test."""
+    from rosterhub.kafka.admin import ensure_topics
+    from rosterhub.kafka.local import fetch_jars
+    from rosterhub.settings import Settings
+    from rosterhub.topics import TopicSpec
+
+    libs = fetch_jars(Settings())
+    topic = f"{prefix}bench.baseline.{rate or 'max'}"
+    ensure_topics(cfg.bootstrap, [TopicSpec(topic, cfg.partitions)], default_partitions=cfg.partitions,
+                  replication_factor=1)  # fmt: skip
+    payload_file = cfg.log_dir / f"{prefix}payloads.txt"
+    payload_file.write_bytes(b"\n".join(bodies))
+    java = ["java", "-Xmx512m", "-cp", f"{libs}/*"]
+    prod = subprocess.run(
+        [*java, "org.apache.kafka.tools.ProducerPerformance", "--topic", topic, "--num-records", str(records),
+         "--throughput", str(rate or -1), "--payload-file", str(payload_file), "--producer-props",
+         f"bootstrap.servers={cfg.bootstrap}", "acks=all", "linger.ms=5", "enable.idempotence=true"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    cons = subprocess.run(
+        [*java, "org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server", cfg.bootstrap, "--topic", topic,
+         "--num-records", str(records), "--timeout", "60000", "--group", f"bench-{uuid.uuid4().hex[:8]}"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    return {"producer": parse_producer_perf(prod.stdout + prod.stderr),
+            "consumer": parse_consumer_perf(cons.stdout + cons.stderr)}  # fmt: skip
+
+
+@contextmanager
+def _workers(cfg: BenchConfig, env: dict[str, str]) -> Iterator[list[subprocess.Popen[bytes]]]:
+    procs = []
+    try:
+        for i in range(cfg.workers):
+            log = (cfg.log_dir / f"worker-{env['ROSTERHUB_APP_ID']}-{i}.log").open("ab")
+            procs.append(subprocess.Popen([sys.executable, "-m", "rosterhub", "worker"], env=env, stdout=log,
+                                          stderr=subprocess.STDOUT, cwd=REPO))  # fmt: skip
+        yield procs
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+@contextmanager
+def _receiver(seen: Seen) -> Iterator[str]:
+    import uvicorn
+
+    from tests.support import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(receiver_app(seen), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
+    """One load run at ``rate`` (0: flat out) against fresh topics and fresh worker(s)."""
+    from rosterhub.connectors.registry import connectors
+    from rosterhub.kafka.admin import ensure_topics
+    from rosterhub.topics import declared_topics
+
+    prefix = f"bench{token}."
+    app_id = f"rosterhub-bench-{token}"
+    state = cfg.log_dir / f"state-{token}"
+    ensure_topics(cfg.bootstrap, declared_topics(connectors(), prefix), default_partitions=cfg.partitions,
+                  replication_factor=1)  # fmt: skip
+    seen = Seen()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSTERHUB_")}
+    env |= {"KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap, "ROSTERHUB_TOPIC_PREFIX": prefix, "ROSTERHUB_APP_ID": app_id,
+            "ROSTERHUB_STATE_DIR": str(state), "ROSTERHUB_DEFAULT_PARTITIONS": str(cfg.partitions),
+            "ROSTERHUB_LOG_LEVEL": cfg.log_level, "PYTHONPATH": str(REPO)}  # fmt: skip
+    payloads = int(rate * (cfg.duration + 1)) if rate else cfg.max_payloads
+    out = cfg.log_dir / f"fed-{token}.json"
+    feeder_cfg = {"bootstrap": cfg.bootstrap, "prefix": prefix, "rate": rate, "duration": cfg.duration,
+                  "mode": cfg.mode, "seed": cfg.seed, "run_id": token[:6], "payloads": payloads,
+                  "out": str(out)}  # fmt: skip
+    with _receiver(seen) if cfg.deliver else _null() as receiver_url:
+        if receiver_url:
+            env["ROSTERHUB_OUTBOUND_ENDPOINTS"] = json.dumps({t: f"{receiver_url}/outcomes/{t}" for t in TRUSTS})
+        feeder = subprocess.Popen([sys.executable, __file__, "--feeder", json.dumps(feeder_cfg)], cwd=REPO, env=env,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        with _workers(cfg, env) as procs:
+            collector = Collector(cfg.bootstrap, prefix, seen)
+            t_ready = time.time()
+            _warm_up(cfg, prefix, seen, procs)
+            worker_ready_s = time.time() - t_ready
+            collector.thread.start()
+            assert feeder.stdout is not None and feeder.stdin is not None
+            if feeder.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"feeder failed (log: {cfg.log_dir})")
+            load_before = os.getloadavg()
+            cpu_before = sum(cpu_seconds(p.pid) for p in procs)
+            feeder.stdin.write("go\n")
+            feeder.stdin.flush()
+            feeder.wait(timeout=cfg.duration + 600)
+            fed_doc = json.loads(out.read_text())
+            fed: dict[str, float] = fed_doc["fed"]
+            hop = "delivered" if cfg.deliver else "decision"
+            deadline, last, last_change = time.time() + cfg.drain, -1, time.time()
+            while time.time() < deadline:
+                got = sum(1 for b in fed if b in seen.hops.get(hop, {}))
+                if got >= len(fed):
+                    break
+                if got != last:
+                    last, last_change = got, time.time()
+                elif time.time() - last_change > 15:  # no progress for 15 s: what is missing stays missing
+                    break
+                time.sleep(0.25)
+            worker_cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
+            collector.stop.set()
+            collector.thread.join(timeout=10)
+            load_after = os.getloadavg()
+    result = summarise(cfg, rate, fed_doc, seen, worker_ready_s, (load_before, load_after))
+    result["worker_cpu_s"] = round(worker_cpu, 1)
+    result["worker_cpu_ms_per_decision"] = round(1000 * worker_cpu / max(result["decided"], 1), 2)
+    return result
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), to tell CPU cost from waiting for a core."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def _null() -> Iterator[None]:
+    yield None
+
+
+def _warm_up(cfg: BenchConfig, prefix: str, seen: Seen, procs: list[subprocess.Popen[bytes]]) -> None:
+    """Feed one shift and one request and wait for its decision: the worker(s) have joined and decide."""
+    from rosterhub.codec.catalogue import default_catalogue
+    from rosterhub.codec.wire import SingleObjectCodec
+    from rosterhub.connectors.pipeline import IngestContext, map_and_publish
+    from rosterhub.kafka.producer import EventSink, make_producer
+    from rosterhub.runtime import Encoder, TopicNames
+
+    names = TopicNames(prefix)
+    sink = EventSink(make_producer(cfg.bootstrap, client_id="rosterhub-bench-warmup"))
+    ctx = IngestContext(sink=sink, encoder=Encoder(SingleObjectCodec(default_catalogue()), names,
+                                                   default_catalogue()), names=names)  # fmt: skip
+    items = workload(2, cfg.seed + 1, "warm" + uuid.uuid4().hex[:4])
+    for trust, body, _ in items:
+        map_and_publish(ctx, "patchwork", body, trust=trust, received_at=datetime.now(UTC),
+                        origin=(names.raw("patchwork"), -1, -1), original_headers=[])  # fmt: skip
+    sink.close()
+    booking = next(b for _, _, b in items if b)
+    probe = Collector(cfg.bootstrap, prefix, seen)
+    probe.thread.start()
+    deadline = time.time() + 180
+    try:
+        while booking not in seen.hops.get("decision", {}):
+            if time.time() > deadline or any(p.poll() is not None for p in procs):
+                raise RuntimeError(f"no decision from the worker for the warm-up request (logs: {cfg.log_dir})")
+            time.sleep(0.2)
+    finally:
+        probe.stop.set()
+        probe.thread.join(timeout=10)
+    with seen.lock:
+        seen.hops.clear()
+        seen.outcomes.clear()
+
+
+def summarise(cfg: BenchConfig, rate: int, fed_doc: dict[str, Any], seen: Seen, ready_s: float,
+              load: tuple[tuple[float, ...], tuple[float, ...]]) -> dict[str, Any]:  # fmt: skip
+    start, end = fed_doc["start"], fed_doc["end"]
+    fed: dict[str, float] = fed_doc["fed"]
+    counted = {b: t for b, t in fed.items() if t >= start + cfg.warmup}
+    feed_s = max(end - start, 1e-9)
+    decisions = seen.hops.get("decision", {})
+    window = (start + cfg.warmup, end)
+    in_window = sum(1 for ts, _ in decisions.values() if window[0] <= ts <= window[1])
+    last_decision = max((ts for b, (ts, _) in decisions.items() if b in fed), default=start)
+    hops: dict[str, Any] = {}
+    for hop, found in sorted(seen.hops.items(), key=lambda kv: _hop_order(kv[0])):
+        hops[hop + " (record time)"] = latency_summary([found[b][0] - t for b, t in counted.items() if b in found])
+        if hop == "decision":
+            hops["decision (seen by a consumer)"] = latency_summary([found[b][1] - t for b, t in counted.items()
+                                                                     if b in found])  # fmt: skip
+    outcomes: dict[str, int] = {}
+    for b in fed:
+        kind = seen.outcomes.get(b)
+        if kind:
+            outcomes[kind] = outcomes.get(kind, 0) + 1
+    return {
+        "rate_target": rate or "max",
+        "mode": cfg.mode,
+        "workers": cfg.workers,
+        "partitions": cfg.partitions,
+        "payloads_fed": fed_doc["payloads"],
+        "feed_seconds": round(feed_s, 2),
+        "payloads_per_s": round(fed_doc["payloads"] / feed_s, 1),
+        "requests_fed": len(fed),
+        "decided": sum(1 for b in fed if b in decisions),
+        "outcomes": outcomes,
+        "decisions_per_s_during_feed": round(in_window / max(window[1] - window[0], 1e-9), 1),
+        "decisions_per_s_overall": round(sum(1 for b in fed if b in decisions) / max(last_decision - start, 1e-9), 1),
+        "drain_after_feed_s": round(max(0.0, last_decision - end), 2),
+        "latency_from_feed": hops,
+        "worker_ready_s": round(ready_s, 1),
+        "load_average_before_after": [list(load[0]), list(load[1])],
+    }
+
+
+def _hop_order(hop: str) -> tuple[int, str]:
+    order = {"request": 0, "_rosterhub.identity-in": 1, "decision": 8, "delivered": 9}
+    return order.get(hop, 5), hop
+
+
+def run_bench(cfg: BenchConfig, rates: list[int]) -> dict[str, Any]:
+    """Baseline (unless off) and one load run per rate; everything the report needs, as a dict."""
+    cfg.log_dir.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"machine": machine(), "config": {k: str(v) for k, v in asdict(cfg).items()},
+                              "baseline": {}, "runs": []}  # fmt: skip
+    token = uuid.uuid4().hex[:8]
+
+    def baseline() -> None:
+        bodies = [b for _, b, _ in workload(min(2000, max(10, cfg.rate or 2000)), cfg.seed, token[:6])]
+        report["record_bytes_mean"] = round(sum(map(len, bodies)) / len(bodies), 1)
+        for rate in rates:
+            records = int((rate or cfg.rate or 5000) * cfg.duration)
+            report["baseline"][str(rate or "max")] = run_baseline(cfg, f"bench{token}.", bodies, rate, records)
+
+    alongside = threading.Thread(target=baseline, daemon=True) if cfg.baseline and cfg.baseline_alongside else None
+    if alongside:
+        alongside.start()
+    elif cfg.baseline:
+        baseline()
+    for i, rate in enumerate(rates):
+        report["runs"].append(run_load(cfg, rate, f"{token}{i}"))
+    if alongside:
+        alongside.join(timeout=300)
+    for run in report["runs"]:
+        base = report["baseline"].get(str(run["rate_target"]))
+        if base:
+            e2e = run["latency_from_feed"].get("decision (record time)", {})
+            run["vs_baseline"] = {
+                "decisions_per_s_over_producer_records_per_s": _ratio(run["decisions_per_s_during_feed"],
+                                                                      base["producer"]["records_per_s"]),
+                "payloads_per_s_over_producer_records_per_s": _ratio(run["payloads_per_s"],
+                                                                     base["producer"]["records_per_s"]),
+                "p99_over_producer_p99": _ratio(e2e.get("p99_ms"), base["producer"]["p99_ms"]),
+                "p50_over_producer_p50": _ratio(e2e.get("p50_ms"), base["producer"]["p50_ms"]),
+            }  # fmt: skip
+    return report
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a is not None and b else None
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), "unknown")  # fmt: skip
+    mem = next((int(ln.split()[1]) // 1024 for ln in Path("/proc/meminfo").read_text().splitlines()
+                if ln.startswith("MemTotal")), 0)  # fmt: skip
+    return {"cpus": os.cpu_count(), "cpu": cpu, "mem_mib": mem, "python": sys.version.split()[0],
+            "when": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+
+
+def print_report(report: dict[str, Any]) -> None:
+    m = report["machine"]
+    print(f"\nmachine: {m['cpus']} CPUs ({m['cpu']}), {m['mem_mib']:,} MiB, Python {m['python']}, {m['when']}")
+    if report["baseline"]:
+        print(f"record size (our webhook bodies): {report.get('record_bytes_mean')} bytes mean")
+        for rate, b in report["baseline"].items():
+            p, c = b["producer"], b["consumer"]
+            print(f"baseline {rate:>5}: producer {p['records_per_s']:,.0f} rec/s p50 {p['p50_ms']} ms "
+                  f"p99 {p['p99_ms']} ms; consumer {c['records_per_s']:,.0f} rec/s")  # fmt: skip
+    for run in report["runs"]:
+        print(f"\nload {run['rate_target']} payloads/s ({run['mode']}, {run['workers']} worker(s), "
+              f"{run['partitions']} partitions): fed {run['payloads_fed']:,} payloads at {run['payloads_per_s']:,}/s; "
+              f"{run['decided']:,}/{run['requests_fed']:,} requests decided {run['outcomes']}; "
+              f"{run['decisions_per_s_during_feed']:,} decisions/s during the feed, "
+              f"{run['decisions_per_s_overall']:,} overall; drained {run['drain_after_feed_s']} s after")  # fmt: skip
+        heads = "".join(f"{h:>10}" for h in ("p50 ms", "p95 ms", "p99 ms", "max ms"))
+        print(f"  {'hop (latency from the payload fed)':40}{'n':>8}{heads}")
+        for hop, s in run["latency_from_feed"].items():
+            cells = "".join(f"{s[k]:>10.0f}" if s[k] is not None else f"{'-':>10}"
+                            for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"))  # fmt: skip
+            print(f"  {hop:40}{s['n']:>8}{cells}")
+        if run.get("vs_baseline"):
+            print(f"  vs baseline: {run['vs_baseline']}")
+        print(f"  worker CPU: {run['worker_cpu_s']} s, {run['worker_cpu_ms_per_decision']} ms per decision; "
+              f"load average before/after: {run['load_average_before_after']}")  # fmt: skip
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--feeder":
+        feeder_main(json.loads(sys.argv[2]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rate", type=int, default=5000, help="target payloads/s (events in)")
+    ap.add_argument("--max", action="store_true", help="also run flat out (the max sustainable rate)")
+    ap.add_argument("--only-max", action="store_true", help="run only flat out")
+    ap.add_argument("--duration", type=float, default=20.0, help="seconds of feeding per run")
+    ap.add_argument("--mode", choices=("premapped", "pipeline"), default="premapped")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--partitions", type=int, default=6)
+    ap.add_argument("--deliver", action="store_true", help="deliver outcomes to a receiver and time that too")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--max-payloads", type=int, default=200_000)
+    ap.add_argument("--json-out", type=Path)
+    args = ap.parse_args()
+
+    from rosterhub.kafka.resolve import resolve_broker
+    from rosterhub.settings import load_settings
+
+    bootstrap = resolve_broker(load_settings(), keep_running=True).bootstrap
+    rates = [0] if args.only_max else [args.rate, 0] if args.max else [args.rate]
+    cfg = BenchConfig(bootstrap=bootstrap, rate=args.rate, duration=args.duration, mode=args.mode,
+                      workers=args.workers, partitions=args.partitions, deliver=args.deliver,
+                      baseline=not args.no_baseline, max_payloads=args.max_payloads)  # fmt: skip
+    print(f"booking bench on {bootstrap}: rates {rates} ({args.mode}), {args.duration} s each; logs in {cfg.log_dir}",
+          flush=True)  # fmt: skip
+    report = run_bench(cfg, rates)
+    print_report(report)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -19,7 +19,7 @@ from typing import Any
 
 from rosterhub.connectors import simulators
 
-__all__ = ["DEMO_TRUSTS", "DemoContext", "DemoSource", "demo_sources", "free_port"]
+__all__ = ["DEMO_TRUSTS", "DemoContext", "DemoSource", "demo_sources", "file_destinations", "free_port"]
 
 DEMO_TRUSTS = ("RHQ", "RCU", "RFR")  # Sheffield Teaching, Sheffield Children's, Rotherham
 
@@ -51,6 +51,13 @@ class DemoSource:
     close: Callable[[], None] = _noop
     every: int = 1  # tick on every n-th round
     env: dict[str, str] = field(default_factory=dict)  # for the hub's child processes (demo secrets)
+    #: where the hub delivers updates back to this simulator (``outbound_destinations`` entries)
+    destinations: list[dict[str, Any]] = field(default_factory=list)
+
+
+def file_destinations(platform: str, trusts: tuple[str, ...], folder: Path) -> list[dict[str, Any]]:
+    """One ``outbound_destinations`` entry per trust, all dropping into the simulator's outbound folder."""
+    return [{"name": f"{platform}-{t}", "trust": t, "platform": platform, "folder": str(folder)} for t in trusts]
 
 
 def demo_sources(ctx: DemoContext) -> list[DemoSource]:

@@ -25,7 +25,7 @@ import httpx
 
 from rosterhub.connectors.kinds import HTTP_KINDS
 from rosterhub.connectors.registry import connectors
-from rosterhub.demo import DEMO_TRUSTS, DemoContext, demo_sources
+from rosterhub.demo import DEMO_TRUSTS, DemoContext, DemoSource, demo_sources
 from rosterhub.errors import BrokerUnavailable
 from rosterhub.flow import FlowCounter
 from rosterhub.kafka.admin import ensure_topics, topic_counts
@@ -102,6 +102,14 @@ def _start_children(
         children[f"connect-{vendor}"] = _spawn(f"connect-{vendor}", ["connect", vendor], env, log_dir)
 
 
+def _demo_destinations(settings: Settings, sources: list[DemoSource]) -> dict[str, str]:
+    """Every demo simulator that receives the hub's updates becomes a destination, unless destinations are
+    configured (then those win, as configured connectors do)."""
+    if not sources or settings.outbound_destinations:
+        return {}
+    return {"ROSTERHUB_OUTBOUND_DESTINATIONS": json.dumps([d for s in sources for d in s.destinations])}
+
+
 def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float) -> int:
     resolved = resolve_broker(settings)
     print(f"Kafka at {resolved.bootstrap} ({resolved.origin}{', ' + resolved.version if resolved.version else ''})")
@@ -126,6 +134,7 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
         "ROSTERHUB_OUTBOUND_ENDPOINTS": json.dumps(endpoints),
         "ROSTERHUB_WEBHOOK_SECRETS": json.dumps(webhook_secrets),
         "ROSTERHUB_CONNECTORS": json.dumps(options),
+        **_demo_destinations(settings, sources),
     }
     for source in sources:  # demo-only values (e.g. a demo identity secret); real settings win
         env.update({k: v for k, v in source.env.items() if k not in os.environ})

@@ -370,14 +370,22 @@ def register_cli(group: typer.Typer) -> None:
 def demo_source(ctx: Any) -> Any:
     """ESR in ``rosterhub run``: a full refresh per trust, then a change file every fifth round, read by
     `rosterhub connect esr`."""
-    from rosterhub.demo import DemoSource
+    from rosterhub.demo import DemoSource, file_destinations
 
     sim = EsrSimulator(trusts_named(ctx.trusts), seed=ctx.seed, count=25)
     root = ctx.base_dir / "esr"
     inboxes = [{"path": str(root / t), "trust": t} for t in ctx.trusts]
     options = {"inboxes": inboxes, "poll_interval_s": 2, "settle_s": 0.5}
-    feeder = FileFeeder(sim, root, outbound=ctx.base_dir / "outbound" / "esr")
+    outbound = ctx.base_dir / "outbound" / "esr"
+    feeder = FileFeeder(sim, root, outbound=outbound)
     feeder.batch()  # the first export is there when the connector starts
     # the demo's collaborative secret for identity_match_key, for the connect process (never a real one)
     env = {"ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY": "rosterhub-demo-collaborative-secret"}
-    return DemoSource("esr", feeder.batch, options, every=5, env=env)
+    return DemoSource(
+        "esr",
+        feeder.batch,
+        options,
+        every=5,
+        env=env,
+        destinations=file_destinations("esr", tuple(ctx.trusts), outbound),
+    )

@@ -400,11 +400,18 @@ def register_cli(group: typer.Typer) -> None:
 
 def demo_source(ctx: Any) -> Any:
     """FHIR in ``rosterhub run``: a round of Bundles (batch, transaction, collection) every fifth tick."""
-    from rosterhub.demo import DemoSource
+    from contextlib import ExitStack
+
+    from rosterhub.connectors.simulators.serving import serving
+    from rosterhub.demo import DemoSource, free_port
 
     sim = FhirSimulator(ctx.ingress, ctx.trusts, ctx.seed)
+    stack = ExitStack()  # the FHIR roster receiving the hub's transaction Bundles
+    url = stack.enter_context(serving(create_fhir_server(), free_port()))
+    destinations = [{"name": f"fhir-{t}", "trust": t, "platform": "fhir", "url": f"{url}/fhir/R4"}
+                    for t in ctx.trusts]  # fmt: skip
 
     def tick() -> None:
         sim.tick()
 
-    return DemoSource("fhir", tick, every=5)
+    return DemoSource("fhir", tick, every=5, close=stack.close, destinations=destinations)

@@ -393,13 +393,20 @@ def register_cli(group: typer.Typer) -> None:
 def demo_source(ctx: Any) -> Any:
     """HealthRoster in ``rosterhub run``: a daily export per trust every fifth round, read by
     `rosterhub connect healthroster`."""
-    from rosterhub.demo import DemoSource
+    from rosterhub.demo import DemoSource, file_destinations
 
     # a new seed per run: duties of an earlier demo run are already known and would only show as duplicates
     sim = HealthRosterSimulator(trusts_named(ctx.trusts), seed=ctx.seed + time_ns(), count=8, formats="mixed")
     root = ctx.base_dir / "healthroster"
     inboxes = [{"path": str(root / t), "trust": t} for t in ctx.trusts]
     options = {"inboxes": inboxes, "poll_interval_s": 2, "settle_s": 0.5}
-    feeder = FileFeeder(sim, root, outbound=ctx.base_dir / "outbound" / "healthroster")
+    outbound = ctx.base_dir / "outbound" / "healthroster"
+    feeder = FileFeeder(sim, root, outbound=outbound)
     feeder.batch()  # the first export is there when the connector starts
-    return DemoSource("healthroster", feeder.batch, options, every=5)
+    return DemoSource(
+        "healthroster",
+        feeder.batch,
+        options,
+        every=5,
+        destinations=file_destinations("healthroster", tuple(ctx.trusts), outbound),
+    )

@@ -409,4 +409,7 @@ def demo_source(ctx: Any) -> Any:
     sim = LocumsNestSimulator(list(ctx.trusts), seed=ctx.seed, initial_changes=10, changes_per_minute=30)
     stack = ExitStack()
     url = stack.enter_context(sim.running(free_port()))
-    return DemoSource("locums_nest", lambda: None, sim.connector_options(url, poll_interval_s=2), stack.close)
+    destinations = [{"name": f"locums_nest-{ods}", "trust": ods, "platform": "locums_nest", "url": url,
+                     "secret": sim.key_for(ods)} for ods in sim.organisations]  # fmt: skip
+    return DemoSource("locums_nest", lambda: None, sim.connector_options(url, poll_interval_s=2), stack.close,
+                      destinations=destinations)  # fmt: skip

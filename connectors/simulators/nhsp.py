@@ -422,11 +422,14 @@ def register_cli(group: typer.Typer) -> None:
 def demo_source(ctx: Any) -> Any:
     """NHSP in ``rosterhub run``: a day of bookings and timesheets for the collaborative every fifth round, read
     by `rosterhub connect nhsp`."""
-    from rosterhub.demo import DemoSource
+    from rosterhub.demo import DemoSource, file_destinations
 
     sim = NhspSimulator(trusts_named(ctx.trusts), seed=ctx.seed + time_ns(), count=6)  # new bookings per run
     root = ctx.base_dir / "nhsp"
     options = {"inboxes": [{"path": str(root)}], "poll_interval_s": 2, "settle_s": 0.5}
-    feeder = FileFeeder(sim, root, outbound=ctx.base_dir / "outbound" / "nhsp")
+    outbound = ctx.base_dir / "outbound" / "nhsp"
+    feeder = FileFeeder(sim, root, outbound=outbound)
     feeder.batch()  # the first export is there when the connector starts
-    return DemoSource("nhsp", feeder.batch, options, every=5)
+    return DemoSource(
+        "nhsp", feeder.batch, options, every=5, destinations=file_destinations("nhsp", tuple(ctx.trusts), outbound)
+    )

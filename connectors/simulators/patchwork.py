@@ -282,10 +282,17 @@ def register_cli(group: typer.Typer) -> None:
 
 def demo_source(ctx: Any) -> Any:
     """Patchwork in ``rosterhub run``: webhooks to the ingress, a malformed one every third batch."""
-    from rosterhub.demo import DemoSource
+    from contextlib import ExitStack
+
+    from rosterhub.connectors.simulators.serving import serving
+    from rosterhub.demo import DemoSource, free_port
 
     secret = ctx.secrets.get("patchwork")
     if not secret:
         return None
     sim = PatchworkSimulator(ctx.ingress, secret.encode(), ctx.trusts, ctx.seed, malformed_every=3)
-    return DemoSource("patchwork", sim.batch)
+    stack = ExitStack()  # the platform side, receiving the hub's signed updates
+    url = stack.enter_context(serving(create_patchwork_platform(secret.encode()), free_port()))
+    destinations = [{"name": f"patchwork-{t}", "trust": t, "platform": "patchwork", "url": url, "secret": secret}
+                    for t in ctx.trusts]  # fmt: skip
+    return DemoSource("patchwork", sim.batch, close=stack.close, destinations=destinations)

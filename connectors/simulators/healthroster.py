@@ -78,7 +78,7 @@ _REASONS = ("Vacancy", "Sickness", "Acuity", "Annual leave", "Maternity leave", 
 _CANCEL = ("Demand changed", "Filled internally", "Raised in error", "Duplicate request")
 _CSV_HEADER = [
     "Duty ID", "Revision", "Trust Code", "Roster Location", "Location Code", "Cost Centre", "Staff Group", "Grade",
-    "Duty Date", "Shift", "Start", "End", "Break", "Request State", "Last Changed", "Comments",
+    "Duty Date", "Shift", "Start", "End", "Break", "Request State", "Last Changed", "Comments", "Hub Reference",
 ]  # fmt: skip
 _OPEN = "Approve Temp Staff Request"
 
@@ -351,6 +351,7 @@ class HealthRosterSimulator:
                     d.state,
                     changed,
                     d.comments or "",
+                    d.hub_reference or "",
                 ]
             )
         return out.getvalue().encode("utf-8-sig")

@@ -56,7 +56,7 @@ BOOKINGS_HEADER = [
     "Booking Reference", "Request ID", "Trust Code", "Trust Name", "Ward", "Ward Code", "Cost Centre", "Staff Group",
     "Grade", "Shift Date", "Start Time", "End Time", "Break (mins)", "Worker ID", "Worker Name", "Registration Body",
     "Registration Number", "Status", "Status Date", "Cancelled By", "Cancellation Reason", "Cancellation Fee Hours",
-    "Pay Rate (£/hr)",
+    "Pay Rate (£/hr)", "Hub Reference",
 ]  # fmt: skip
 TIMESHEETS_HEADER = [
     "Timesheet ID", "Booking Reference", "Request ID", "Trust Code", "Worker ID", "Worker Name", "Registration Body",
@@ -116,6 +116,7 @@ class Booking:
     reason: str = ""
     fee_hours: str = ""
     no_show: bool = False
+    hub_reference: str = ""  # the hub update that last changed the booking (exported until NHSP changes it)
 
 
 @dataclass
@@ -217,6 +218,7 @@ class NhspSimulator:
                 b.reason = self.rng.choice(_WORKER_CANCEL if who == "Worker" else _TRUST_CANCEL)
             else:
                 continue
+            b.hub_reference = ""
             self._changed_b.add(b.ref)
         self._timesheets()
 
@@ -297,10 +299,12 @@ class NhspSimulator:
             else:
                 booking.status, booking.status_at, booking.cancelled_by, booking.reason = (
                     "Cancelled", at, "Trust", "Booked in error")  # fmt: skip
+            booking.hub_reference = key
             self._changed_b.add(booking.ref)
         elif action == "Cancel" and booking is not None and booking.status != "Cancelled":
             booking.status, booking.cancelled_by = "Cancelled", "Trust"
             booking.status_at, booking.reason = datetime.combine(self.today, time(12), LONDON), row["Reasons"]
+            booking.hub_reference = key
             self._changed_b.add(booking.ref)
         elif action == "Cancel" and req is not None:
             req.status = "open"
@@ -377,7 +381,7 @@ class NhspSimulator:
         return [b.ref, r.id, r.trust.ods, r.trust.name, r.ward.name, r.ward.code, r.ward.cost_centre, _LABELS[r.group],
                 f"Band {r.band}", r.day.strftime("%d/%m/%Y"), r.start, r.end, str(r.break_min), w.id, w.name, w.body,
                 w.number, b.status, b.status_at.strftime(_STAMP), b.cancelled_by, b.reason, b.fee_hours,
-                _RATES[r.band]]  # fmt: skip
+                _RATES[r.band], b.hub_reference]  # fmt: skip
 
     @staticmethod
     def _timesheet_row(t: Timesheet) -> list[str]:

@@ -288,3 +288,47 @@ def test_patchwork_echoes_its_own_shift_with_the_hubs_reference() -> None:
     assert echo["data"]["hub_reference"] == "shift_filled:patchwork:RXX:884213" and echo["data"]["status"] == "filled"
     partner = adapter("patchwork").render(update("shift_filled", "healthroster:RXX:1"), destination("patchwork"))
     assert echo_of(json.loads(partner.body), shift, version=2) is None
+
+
+@pytest.mark.parametrize("fmt", ["xml", "csv"])
+def test_healthroster_export_after_a_hub_update_is_an_echo(tmp_path: Path, fmt: str) -> None:
+    hr = HealthRosterSimulator(1, seed=5, start=date(2026, 10, 12), count=6, formats=fmt)
+    hr.step()
+    hr.export(tmp_path / "first")
+    duty = next(d for d in hr.duties.values() if d.state == "Approve Temp Staff Request")
+    shift_id = f"healthroster:RXX:{duty.id}"
+    drop = adapter("healthroster").render(update("shift_filled", shift_id, key="k-hr"), destination("healthroster"))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / drop.name).write_bytes(drop.content)
+    assert hr.receive_outbound(tmp_path / "in") == 1
+    [export] = hr.export(tmp_path / "second")
+    outcome = _map(export.read_bytes(), "healthroster" if fmt == "xml" else "healthroster_csv", "RXX")
+    assert [s.echo for s in outcome.skipped] == [True] and not outcome.events  # only the filled duty changed
+    # the roster's own next change of that duty is news again
+    duty.hub_reference = None
+    hr._dirty.add(duty.id)
+    [again] = hr.export(tmp_path / "third")
+    assert not any(s.echo for s in _map(again.read_bytes(), "healthroster" if fmt == "xml" else "healthroster_csv",
+                                        "RXX").skipped)  # fmt: skip
+
+
+def test_nhsp_export_after_a_hub_update_is_an_echo(tmp_path: Path) -> None:
+    nhsp = NhspSimulator(trusts=1, seed=3, start=date(2026, 10, 12), count=12)
+    nhsp.step()
+    nhsp.export(tmp_path / "first")
+    booking = next(b for b in nhsp.bookings.values() if b.status == "Provisional")
+    u = update("booking_confirmed", "healthroster:RXX:1", f"nhsp:RXX:{booking.ref}", key="k-nhsp")
+    drop = adapter("nhsp").render(u, destination("nhsp"))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / drop.name).write_bytes(drop.content)
+    assert nhsp.receive_outbound(tmp_path / "in") == 1 and booking.status == "Booked"
+    [export] = [f for f in nhsp.export(tmp_path / "second") if f.name.startswith("bookings_")]
+    outcome = _map(export.read_bytes(), "nhsp", None)
+    assert [s.echo for s in outcome.skipped] == [True] and not outcome.events
+
+
+def _map(payload: bytes, mapping: str, trust: str | None) -> Any:
+    from rosterhub.connectors.pipeline import packaged_mapping
+    from rosterhub.mapping.engine import apply_mapping
+
+    return apply_mapping(packaged_mapping(mapping, trust), payload, received_at=AT, trust=trust)

@@ -192,6 +192,11 @@ class Settings(BaseSettings):
         "secret, options}` (docs/outbound.md). Each `outbound_endpoints` entry is added as a destination "
         "`outcomes-<ODS>` of platform `outcomes` unless one of that name is configured here.",
     )
+    outbound_adapter_modules: list[str] = Field(
+        default_factory=list,
+        description="Extra modules exposing an outbound `ADAPTER`, imported at start (a plugin without packaging; "
+        "packaged plugins use the `rosterhub.outbound_adapters` entry point group).",
+    )
     outbound_timeout_s: float = Field(default=5.0, description="HTTP timeout of one outbound delivery attempt.")
     outbound_max_attempts: int = Field(
         default=0,

@@ -15,7 +15,6 @@ another. Nothing here runs when no destination is configured.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,7 @@ import httpx
 
 from rosterhub.connectors.outbound.contract import Adapter, Destination
 from rosterhub.connectors.outbound.delivery import idempotency_key
-from rosterhub.connectors.outbound.destinations import destinations, resolve
+from rosterhub.connectors.outbound.destinations import adapters, destinations, resolve
 from rosterhub.connectors.outbound.engine import DeliveryLoop, EngineConfig
 from rosterhub.connectors.outbound.queue import Queued, StoredRecord, encode_queued
 from rosterhub.connectors.outbound.routing import ShiftMemory, route_outcome, route_view
@@ -43,18 +42,17 @@ log = logging.getLogger(__name__)
 VIEW_TYPE = "rosterhub.view.v1.ShiftAvailability"
 
 
-def _load(raw: bytes | None) -> ShiftMemory | None:
-    if not raw:
+def _load(doc: dict[str, Any] | None) -> ShiftMemory | None:
+    """The table value (faust stores table values as JSON: a dict comes back) as router memory."""
+    if not doc:
         return None
-    doc = json.loads(raw)
     return ShiftMemory(doc["revision"], doc["version"], tuple(doc["open_to"]),
                        tuple(doc["host"]) if doc.get("host") else None, {"view": doc.get("view")})  # fmt: skip
 
 
-def _dump(mem: ShiftMemory) -> bytes:
-    doc = {"revision": mem.revision, "version": mem.version, "open_to": list(mem.open_to),
-           "host": list(mem.host) if mem.host else None, "view": mem.extra.get("view")}  # fmt: skip
-    return json.dumps(doc, separators=(",", ":")).encode()
+def _dump(mem: ShiftMemory) -> dict[str, Any]:
+    return {"revision": mem.revision, "version": mem.version, "open_to": list(mem.open_to),
+            "host": list(mem.host) if mem.host else None, "view": mem.extra.get("view")}  # fmt: skip
 
 
 def _bootstrap(app: faust.App) -> str:
@@ -67,7 +65,8 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     if not dests:
         log.info("outbound: no destinations configured; router and delivery loops not started")
         return
-    adapter_of = resolve(dests)  # a destination without an adapter stops the worker at start, named
+    # a destination without an adapter stops the worker at start, named
+    adapter_of = resolve(dests, adapters(tuple(settings.outbound_adapter_modules)))
     bootstrap = _bootstrap(app)
     ensure_topics(bootstrap, [outbound_topic(d.name).prefixed(settings.topic_prefix) for d in dests],
                   default_partitions=settings.default_partitions,
@@ -78,9 +77,10 @@ def register(app: faust.App, ctx: StreamContext) -> None:
 
         @app.page("/metrics")
         async def metrics_page(web: Any, request: Any) -> Any:
-            from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+            from prometheus_client import generate_latest
 
-            return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+            # aiohttp refuses a charset parameter in content_type; the exposition format is UTF-8 text
+            return web.bytes(generate_latest(), content_type="text/plain")
 
 
 def _register_router(app: faust.App, ctx: StreamContext, dests: list[Destination]) -> None:

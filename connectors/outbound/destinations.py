@@ -26,8 +26,8 @@ LEGACY_PLATFORM = "outcomes"
 
 
 @cache
-def adapters() -> dict[str, Adapter]:
-    """Every adapter by platform name."""
+def adapters(extra_modules: tuple[str, ...] = ()) -> dict[str, Adapter]:
+    """Every adapter by platform name: the adapters folder, entry points, and ``extra_modules`` (settings)."""
     found: dict[str, tuple[Adapter, str]] = {}
 
     def add(adapter: object, origin: str) -> None:
@@ -46,6 +46,12 @@ def adapters() -> dict[str, Adapter]:
             add(module.ADAPTER, module.__name__)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         add(ep.load(), f"entry point {ep.name}")
+    for name in extra_modules:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigError(f"outbound adapter module {name!r} cannot be imported: {exc}") from None
+        add(getattr(module, "ADAPTER", None), name)
     return {k: v[0] for k, v in sorted(found.items())}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from rosterhub.connectors.outbound.contract import Destination, HttpCall, Rendered, Update
@@ -37,7 +38,7 @@ def outcome(kind: str, shift: str, booking: str, host: str = "RHQ", *, n: int = 
                 "tier": "OWN_BANK", "start": T0, "end": end, "filled_at": T0}  # fmt: skip
     elif kind == "BookingCancelled":
         data = {**common, "host_trust": org(host), "cancelled_by": "TRUST", "start": T0, "cancelled_at": T0,
-                "notice_hours": 0}  # fmt: skip
+                "notice_hours": Decimal("0.00")}  # fmt: skip
     elif kind == "NoShow":
         data = {**common, "host_trust": org(host), "start": T0, "recorded_at": T0}
     else:

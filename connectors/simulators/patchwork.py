@@ -100,8 +100,12 @@ def shift_created(
 
 
 def booking_requested(
-    booking_id: str, shift_id: str, trust: str, nmc: str | None, at: datetime, *, gmc: str | None = None
-) -> dict[str, Any]:
+    booking_id: str, shift_id: str, trust: str, nmc: str | None, at: datetime, *, gmc: str | None = None,
+    grade: str | None = None, staff_group: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """A ``booking.requested`` webhook; ``grade``/``staff_group`` are the worker's own (Patchwork labels)."""
+    worker: dict[str, Any] = {"id": f"w-{nmc or gmc}", "name": "Sim Worker", "nmc_pin": nmc, "gmc_number": gmc}
+    worker.update({k: v for k, v in (("grade", grade), ("staff_group", staff_group)) if v is not None})
     return {
         "event": "booking.requested",
         "id": f"evt-{booking_id}",
@@ -113,7 +117,7 @@ def booking_requested(
             "organisation_ods": trust,
             "status": "requested",
             "requested_at": at.isoformat(),
-            "worker": {"id": f"w-{nmc or gmc}", "name": "Sim Worker", "nmc_pin": nmc, "gmc_number": gmc},
+            "worker": worker,
         },
     }
 
@@ -174,7 +178,8 @@ class PatchworkSimulator:
             at = datetime.now(UTC)
             reg = gmc_number(self.rng) if medical else nmc_pin(self.rng)
             payload = booking_requested(f"B{self.run_id}-{n}-{i}", shift_id, trust, None if medical else reg, at,
-                                        gmc=reg if medical else None)  # fmt: skip
+                                        gmc=reg if medical else None, grade=shift["data"]["grade"],
+                                        staff_group=shift["data"]["staff_group"])  # fmt: skip
             self.post(trust, payload)
         if self.malformed_every and n % self.malformed_every == 0:
             self.post(trust, b'{"event": "shift.created", "data": {"shift_id": ')

@@ -1,0 +1,170 @@
+"""The booking saga on the real broker, with one worker process shared by the whole module.
+
+Connector-shaped events go to events.worker, events.credential, events.shift and
+events.booking (requests carry the vendor's local worker ids); identity stamps the
+person, the shift stage holds each shift for one request at a time, the person stage
+reads the passport table and the person's bookings at every trust. Issue #7's "done when":
+two platforms racing for the same shifts, one person known through two platforms asking
+for overlapping shifts at two trusts, and a cleared against an uncleared worker.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rosterhub.envelope import Envelope, event_id
+from rosterhub.events.codes import vendor_system
+from rosterhub.runtime import Encoder
+from rosterhub.settings import Settings
+from rosterhub.streams.identity.match import person_id_for
+from tests.integration.helpers import wait_for
+from tests.integration.test_passport import PassportHub
+from tests.unit.streams.identity_harness import worker
+from tests.unit.streams.passport_builders import nurse_passport
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+NURSE = {"staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5"}
+SOURCE = "/rosterhub/booking"
+
+
+class SagaHub(PassportHub):
+    def publish(self, *envs: Envelope) -> None:
+        """As a connector: each event to its events.<domain> topic, keyed by its schema's key."""
+        encoder = Encoder(self.codec, self.names, self.catalogue)
+        for env in envs:
+            rec = encoder.encode(env)
+            self.producer.send(rec.topic, key=rec.key, value=rec.value, headers=rec.headers)
+        self.producer.flush()
+
+    def decisions(self) -> dict[str, Envelope]:
+        """The hub's decisions on events.booking by booking id (a duplicate has the same id and content)."""
+        found = {}
+        for env in self.events(self.names.events("booking"), timeout=2):
+            if env.source == SOURCE and env.type.rsplit(".", 1)[-1] in ("BookingConfirmed", "BookingRejected"):
+                found[env.data["booking_id"]] = env
+        return found
+
+    def wait_decided(self, booking_ids: list[str], timeout: float = 90) -> dict[str, Envelope]:
+        def all_there() -> dict[str, Envelope] | None:
+            got = self.decisions()
+            return got if all(b in got for b in booking_ids) else None
+
+        return wait_for(all_there, timeout=timeout, interval=1, what=f"decisions for {len(booking_ids)} bookings")
+
+
+@pytest.fixture(scope="module")
+def saga(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SagaHub, datetime]]:
+    tmp = tmp_path_factory.mktemp("saga")
+    unique = uuid.uuid4().hex[:10]
+    settings = Settings(kafka_bootstrap_servers=kafka.bootstrap, topic_prefix=f"t{unique}.",
+                        app_id=f"rosterhub-test-{unique}", state_dir=tmp / "state", default_partitions=3)  # fmt: skip
+    hub = SagaHub(settings, tmp)
+    now = datetime.now(UTC)
+    # People: A (Patchwork) and B (NHSP) race; C is known through Patchwork at RHQ and Locum's Nest at RCU;
+    # D is cleared, E has no credentials. Each passport is issued at RHQ, which RCU accepts.
+    hub.publish(
+        worker("patchwork:RHQ:pw-a", nmc="11A1111A"), worker("nhsp:RHQ:nh-b", nmc="22B2222B"),
+        worker("patchwork:RHQ:pw-c", nmc="33C3333C"), worker("locumsnest:RCU:ln-c", nmc="33C3333C"),
+        worker("patchwork:RHQ:pw-d", nmc="44D4444D"), worker("patchwork:RHQ:pw-e", nmc="55E5555E"),
+    )  # fmt: skip
+    for local in ("patchwork:RHQ:pw-a", "nhsp:RHQ:nh-b", "patchwork:RHQ:pw-c", "patchwork:RHQ:pw-d"):
+        hub.publish(*nurse_passport(local, "RHQ", now))
+    try:
+        with hub.worker(ROSTERHUB_BOOKING_POLICY_DIR=str(REPO / "policies" / "booking")) as url:
+            # The person stage reads the passport table as it is when the check runs: wait until the
+            # credentials published above have been resolved and applied, as a real rota would.
+            for pin in ("11A1111A", "22B2222B", "33C3333C", "44D4444D"):
+                person = person_id_for(f"reg:nmc:{pin}")
+                wait_for(lambda p=person: hub.clearance(url, p, "RHQ", now + timedelta(days=10))["cleared"],
+                         timeout=60, what=f"passport of {person} cleared at RHQ")  # fmt: skip
+            yield hub, now
+    finally:
+        hub.close()
+
+
+def _shift(shift_id: str, trust: str, start: datetime, hours: float = 8) -> Envelope:
+    vendor, _, local = shift_id.split(":", 2)
+    data = {"shift_id": shift_id, "version": 1, "vendor": vendor, "vendor_shift_id": local,
+            "trust": {"ods_code": trust, "name": None}, "ward": "Ward 3B", "shift_type": "DAY", **NURSE,
+            "start": start, "end": start + timedelta(hours=hours)}  # fmt: skip
+    return Envelope(type="rosterhub.shift.v1.ShiftPosted", source=f"/vendors/{vendor}/{trust}", data=data,
+                    id=event_id("test-shift", shift_id), subject=shift_id)  # fmt: skip
+
+
+def _request(booking_id: str, shift_id: str, local: str, home: str, at: datetime) -> Envelope:
+    vendor, trust, worker_id = local.split(":", 2)
+    data = {"booking_id": booking_id, "shift_id": shift_id, "vendor": vendor, "requested_at": at,
+            "worker": {"person_id": None, "display_name": None,
+                       "identifiers": [{"system": vendor_system(vendor, trust), "value": worker_id}]},
+            "membership": "BANK", "home_trust": home, **NURSE}  # fmt: skip
+    return Envelope(type="rosterhub.booking.v1.BookingRequested", source=f"/vendors/{vendor}/{trust}", data=data,
+                    id=event_id("test-request", booking_id), subject=booking_id)  # fmt: skip
+
+
+def _codes(env: Envelope) -> list[str]:
+    return list(env.data.get("reason_codes", []))
+
+
+def test_two_platforms_racing_for_twenty_shifts_get_one_confirmation_each(saga: tuple[SagaHub, datetime]) -> None:
+    hub, now = saga
+    base = (now + timedelta(days=10)).replace(hour=8, minute=0, second=0, microsecond=0)
+    shifts = [f"patchwork:RHQ:race-{i}" for i in range(20)]
+    hub.publish(*(_shift(s, "RHQ", base + timedelta(days=2 * i)) for i, s in enumerate(shifts)))
+    a = [_request(f"patchwork:RHQ:ra-{i}", s, "patchwork:RHQ:pw-a", "RHQ", now) for i, s in enumerate(shifts)]
+    b = [_request(f"nhsp:RHQ:rb-{i}", s, "nhsp:RHQ:nh-b", "RHQ", now) for i, s in enumerate(shifts)]
+    with ThreadPoolExecutor(2) as pool:  # both platforms at the same instant
+        list(pool.map(lambda reqs: hub.publish(*reqs), [a, b]))
+    got = hub.wait_decided([r.data["booking_id"] for r in a + b])
+    for ra, rb in zip(a, b, strict=True):
+        pair = [got[ra.data["booking_id"]], got[rb.data["booking_id"]]]
+        kinds = sorted(e.type.rsplit(".", 1)[-1] for e in pair)
+        assert kinds == ["BookingConfirmed", "BookingRejected"], ra.data["shift_id"]
+        winner = next(e for e in pair if e.type.endswith("Confirmed"))
+        loser = next(e for e in pair if e.type.endswith("Rejected"))
+        assert _codes(loser) == ["SHIFT_ALREADY_FILLED"]
+        assert winner.data["booking_id"] in loser.data["rule_results"][0]["detail"]
+        assert len(winner.data["rule_results"]) == 19 and winner.data["vendor"] in ("patchwork", "nhsp")
+
+
+def test_one_person_through_two_platforms_cannot_overlap_at_two_trusts(saga: tuple[SagaHub, datetime]) -> None:
+    hub, now = saga
+    start = (now + timedelta(days=60)).replace(hour=8, minute=0, second=0, microsecond=0)
+    hub.publish(_shift("patchwork:RHQ:ov-1", "RHQ", start, 12), _shift("locumsnest:RCU:ov-2", "RCU",
+                                                                           start + timedelta(hours=6), 8))  # fmt: skip
+    reqs = [_request("patchwork:RHQ:ovb-1", "patchwork:RHQ:ov-1", "patchwork:RHQ:pw-c", "RHQ", now),
+            _request("locumsnest:RCU:ovb-2", "locumsnest:RCU:ov-2", "locumsnest:RCU:ln-c", "RCU", now)]  # fmt: skip
+    hub.publish(*reqs)
+    got = hub.wait_decided([r.data["booking_id"] for r in reqs])
+    pair = list(got[r.data["booking_id"]] for r in reqs)
+    assert sorted(e.type.rsplit(".", 1)[-1] for e in pair) == ["BookingConfirmed", "BookingRejected"]
+    winner = next(e for e in pair if e.type.endswith("Confirmed"))
+    loser = next(e for e in pair if e.type.endswith("Rejected"))
+    assert _codes(loser) == ["DOUBLE_BOOKED"]
+    clash = next(r for r in loser.data["rule_results"] if r["rule"] == "no_overlap")["detail"]
+    assert winner.data["booking_id"] in clash and winner.data["host_trust"]["ods_code"] in clash
+    assert winner.data["worker"]["person_id"] == loser.data["worker"]["person_id"]  # one person, linked by identity
+
+
+def test_cleared_and_uncleared_workers_decide_differently(saga: tuple[SagaHub, datetime]) -> None:
+    hub, now = saga
+    start = (now + timedelta(days=90)).replace(hour=8, minute=0, second=0, microsecond=0)
+    hub.publish(*(_shift(f"patchwork:RHQ:pp-{i}", "RHQ", start + timedelta(days=i)) for i in range(3)))
+    reqs = [_request("patchwork:RHQ:ppb-d", "patchwork:RHQ:pp-0", "patchwork:RHQ:pw-d", "RHQ", now),
+            _request("patchwork:RHQ:ppb-e", "patchwork:RHQ:pp-1", "patchwork:RHQ:pw-e", "RHQ", now),
+            _request("patchwork:RHQ:ppb-x", "patchwork:RHQ:pp-2", "patchwork:RHQ:pw-nobody", "RHQ", now)]  # fmt: skip
+    hub.publish(*reqs)
+    got = hub.wait_decided([r.data["booking_id"] for r in reqs])
+    cleared, uncleared, unknown = (got[r.data["booking_id"]] for r in reqs)
+    assert cleared.type.endswith("BookingConfirmed")
+    assert uncleared.type.endswith("BookingRejected") and _codes(uncleared) == ["PASSPORT_NOT_CLEARED"]
+    assert _codes(unknown) == ["WORKER_UNKNOWN"]
+    assert "pw-nobody" in next(r for r in unknown.data["rule_results"] if r["rule"] == "worker_known")["detail"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from rosterhub.codec.wire import EventCodec
 from rosterhub.envelope import decode_record
@@ -49,19 +50,40 @@ class ViewStore:
         return list(self.views.values())
 
 
+async def _partitions(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partition ids (the worker creates the topic at start; wait for it)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="rosterhub-availability-view")
+    await admin.start()
+    try:
+        while True:
+            (desc,) = await admin.describe_topics([topic])
+            parts = sorted(p["partition"] for p in desc.get("partitions", ()))
+            if parts and not desc.get("error_code"):
+                return parts
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
 async def follow(store: ViewStore, *, bootstrap: str, topic: str, codec: EventCodec) -> None:
-    """Read ``topic`` from the beginning into ``store`` for as long as the worker runs."""
+    """Read ``topic`` from the beginning into ``store`` for as long as the worker runs (restarting on errors)."""
+    while True:
+        try:
+            await _follow(store, bootstrap=bootstrap, topic=topic, codec=codec)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("availability read model: follower failed; restarting in 1 s")
+            await asyncio.sleep(1)
+
+
+async def _follow(store: ViewStore, *, bootstrap: str, topic: str, codec: EventCodec) -> None:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
                                 auto_offset_reset="earliest", client_id="rosterhub-availability-view")  # fmt: skip
     await consumer.start()
     try:
-        parts = None
-        while not parts:
-            if topic in await consumer.topics():  # a metadata fetch; the worker creates the topic at start
-                parts = consumer.partitions_for_topic(topic)
-            if not parts:
-                await asyncio.sleep(0.2)
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        parts = await _partitions(bootstrap, topic)
+        tps = [TopicPartition(topic, p) for p in parts]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)

@@ -172,6 +172,7 @@ def _record_result(report: FileReport, result: IngestResult) -> None:
     report.events = len(result.event_ids)
     report.count_types(result.event_types)
     report.duplicates = result.duplicates
+    report.echoes = len(result.echoes)
     report.rejected = [{"record": r.record, **r.error} for r in result.rejected]
     whole = next((r for r in result.rejected if r.record == "payload"), None)
     if whole is not None:

@@ -47,6 +47,7 @@ class FileReport:
     events: int = 0
     event_types: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
+    echoes: int = 0  # records that were the hub's own update reported back (docs/outbound-adapters.md)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)  # topic + why, for whole-file dead letters
     duplicate_of: dict[str, Any] | None = None
@@ -79,6 +80,7 @@ class FileReport:
                 "events_published": self.events,
                 "event_types": self.event_types,
                 "duplicates": self.duplicates,
+                "echoes": self.echoes,
                 "rejected": len(self.rejected),
             },
             "rejected": self.rejected,

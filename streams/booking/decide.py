@@ -65,14 +65,6 @@ SOURCE = "/rosterhub/booking"
 SHIFT_RULES = ("shift_open", "shift_visible", "grade_match", "agency_staff_group", "agency_framework",
                "agency_price_cap")  # fmt: skip
 
-#: Reason codes of the checks made before any rule can run (docs/booking.md).
-CODES: dict[str, str] = {
-    "WORKER_UNKNOWN": "identity resolution could not name the person from the request's identifiers",
-    "REQUEST_INCOMPLETE": "the request lacks what the rules need (the worker's grade or staff group)",
-    "NO_BOOKING_POLICY": "the host trust has no booking policy file",
-    "BOOKING_WITHDRAWN": "the platform cancelled the request before the hub decided it",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Step:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from rosterhub.streams.booking.policy import RULE_IDS
 from rosterhub.streams.booking.rules import (
     agency,
+    checks,
     grade,
     junior_doctors,
     moonlighting,
@@ -65,6 +66,7 @@ REASON_CODES: dict[str, str] = {
     **grade.CODES,
     **agency.CODES,
     **moonlighting.CODES,
+    **checks.CODES,  # the saga's checks before any rule (not rules themselves)
 }
 
 

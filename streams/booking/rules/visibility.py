@@ -24,6 +24,7 @@ CODES: dict[str, str] = {
     "SHIFT_UNKNOWN": "the hub has no posted shift with this id",
     "SHIFT_ALREADY_FILLED": "another booking holds the shift",
     "SHIFT_NOT_OPEN": "the shift is not open for booking (e.g. awaiting its posting)",
+    "BOOKING_WITHDRAWN": "the platform cancelled the request before the hub decided it",
     "NOT_RELEASED_TO_COLLABORATIVE": "the shift is still with the host trust's own bank; the worker belongs elsewhere",
     "NOT_COLLABORATIVE_MEMBER": "the worker's home trust is not a member of the host trust's collaborative",
     "NOT_RELEASED_TO_AGENCY": "an agency worker asked for a shift not yet released to agency tiers",

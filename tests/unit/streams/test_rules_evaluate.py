@@ -79,7 +79,7 @@ def test_results_fit_the_avro_rule_result() -> None:
 def test_every_reason_code_is_documented_and_unique() -> None:
     modules = [m.CODES for m in (engine.visibility, engine.passport, engine.overlap,
                                  engine.working_time, engine.junior_doctors, engine.grade,
-                                 engine.agency, engine.moonlighting)]  # fmt: skip
+                                 engine.agency, engine.moonlighting, engine.checks)]  # fmt: skip
     assert sum(len(m) for m in modules) == len(REASON_CODES)
     table = dict(re.findall(r"^\| `([A-Z0-9_]+)` \| `([a-z0-9_]+)`", DOC, flags=re.M))
     assert set(table) == set(REASON_CODES)

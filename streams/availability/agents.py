@@ -4,7 +4,9 @@ One agent reads events.shift, events.booking and ``_rosterhub.availability-ticks
 keyed by shift id on co-partitioned topics, so one writer owns each shift's row of the
 ``availability-shift-state`` table. The cascade timer only *finds* shifts whose release
 or completion is due (``due_ms``) and sends a tick for each; the agent, which may write
-the table, decides (faust concurrency 1, as for booking and passport). Outputs go before
+the table, decides (faust concurrency 1, as for booking and passport). Due instants are
+kept in memory for the next hour (the passport's :class:`Schedule`), rebuilt from the
+table after a rebalance, so the timer does not scan the table on every beat. Outputs go before
 the table write: a crash in between redoes the step on the old state with the same event
 ids (duplicates a consumer drops), never a lost release or view.
 
@@ -14,6 +16,7 @@ queries (:mod:`.api`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +32,7 @@ from rosterhub.streams.availability.policy import AvailabilityPolicy, load_avail
 from rosterhub.streams.availability.readmodel import ViewStore, follow
 from rosterhub.streams.availability.state import ShiftView, to_ms
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
+from rosterhub.streams.passport.schedule import Schedule  # a generic key -> due-instant heap
 
 if TYPE_CHECKING:
     from rosterhub.streams.app import StreamContext
@@ -40,6 +44,9 @@ log = logging.getLogger(__name__)
 
 _TICK = b"tick"
 TABLE = "availability-shift-state"
+#: The timer keeps the due instants of the next hour in memory and rescans its table partitions once an hour
+#: (and after every rebalance), instead of scanning the table on every beat.
+HORIZON_MS = 3600 * 1000
 
 
 @dataclass
@@ -71,6 +78,7 @@ def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | Non
     source = ctx.raw_topic(app, ctx.names.events("shift"), ctx.names.events("booking"), ticks_name)
     ticks = ctx.raw_topic(app, ticks_name)
     topics: dict[str, faust.TopicT] = {}
+    schedule = Schedule(HORIZON_MS)
 
     async def send(env: Envelope) -> None:
         rec = ctx.encoder.encode(env)  # ShiftReleased -> events.shift; ShiftAvailability -> views.availability
@@ -102,16 +110,10 @@ def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | Non
                 log.info("availability %s: %s", key, out.type.rsplit(".", 1)[-1])
             if result.state is not None and result.state != before:
                 table[key] = result.state.to_table()
+            if result.state is not None:
+                schedule.set(key, result.state.due_ms)
 
-    @app.timer(interval=settings.availability_timer_interval_s, name="availability-cascade-timer")
-    async def find_due() -> None:
-        if app.rebalancing or getattr(app.tables.recovery, "in_recovery", False):
-            return
-        now_ms = to_ms(datetime.now(UTC))
-        for key, value in list(table.items()):
-            due = value.get("due_ms") if value else None
-            if due is not None and due <= now_ms:
-                await ticks.send(key=key.encode(), value=_TICK)
+    _cascade_timer(app, settings.availability_timer_interval_s, table, schedule, ticks)
 
     @app.task
     async def read_model() -> None:
@@ -121,3 +123,34 @@ def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | Non
 
     api.register(rt)
     return rt
+
+
+def _cascade_timer(app: faust.App, interval: float, table: faust.types.TableT, schedule: Schedule,
+                   ticks: faust.TopicT) -> None:  # fmt: skip
+    """Send a tick for every shift whose release or completion is due; only the agent acts on it."""
+
+    @app.timer(interval=interval, name="availability-cascade-timer")
+    async def find_due() -> None:
+        if app.rebalancing or getattr(app.tables.recovery, "in_recovery", False):
+            return
+        now_ms = to_ms(datetime.now(UTC))
+        if schedule.stale or now_ms >= schedule.horizon_end:
+            await _rebuild(table, schedule, now_ms)
+        for key in schedule.pop_due(now_ms):
+            await ticks.send(key=key.encode(), value=_TICK)
+
+    def _on_rebalance(*_args: object, **_kwargs: object) -> None:
+        schedule.invalidate()
+
+    app.on_rebalance_complete.connect(_on_rebalance)
+
+
+async def _rebuild(table: faust.types.TableT, schedule: Schedule, now_ms: int) -> None:
+    """Rescan the owned table partitions for releases and completions due within the horizon."""
+    schedule.begin_rebuild()
+    entries: list[tuple[str, int | None]] = []
+    for n, (key, value) in enumerate(table.items()):
+        entries.append((str(key), value.get("due_ms") if value else None))
+        if n % 5000 == 4999:
+            await asyncio.sleep(0)
+    schedule.rebuild(entries, now_ms)

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local, local_id
 from rosterhub.connectors.outbound.adapters._json import dumps
+from rosterhub.connectors.outbound.adapters._labels import label
 from rosterhub.connectors.outbound.contract import AUTH, Destination, HttpCall, Update
 
 __all__ = ["ADAPTER", "LocumsNestAdapter"]
@@ -50,9 +51,11 @@ def _plan(f: Facts) -> HttpCall | None:
     if f.kind == "shift_open":
         if own:
             return None  # its own shift: listed there already (a re-opening arrives as booking_cancelled)
-        body = {"external_id": f.shift_id, "organisation": f.trust, "department": f.ward, "grade": f.grade,
-                "start": _wall(f.start), "end": _wall(f.end), "escalation": f.tier,
-                "rate": None if f.hourly_rate is None else {"amount": f.hourly_rate, "per": "hour"}, **ref}  # fmt: skip
+        body = {"external_id": f.shift_id, "organisation": f.trust, "department": f.ward,
+                "grade": label(PLATFORM, "grade", f.grade), "shift_type": label(PLATFORM, "shift_type", f.shift_type),
+                "start": _wall(f.start), "end": _wall(f.end), "escalation": label(PLATFORM, "tier", f.tier),
+                "rate": None if f.hourly_rate is None else {"amount": float(f.hourly_rate), "per": "hour"},
+                **ref}  # fmt: skip
         return _call(external, body, "PUT")
     if f.kind == "shift_withdrawn":
         return None if own else _call(f"{external}/withdraw", ref)
@@ -69,10 +72,17 @@ def _plan(f: Facts) -> HttpCall | None:
         return _call(f"/api/v2/shifts/{own}/fill", {"booking_id": booking or f.booking_id, "doctor": _doctor(f), **ref})
     if f.kind == "booking_cancelled":
         if own:
-            body = {"booking_id": booking or f.booking_id, "reopen": f.shift_reopened, "reason": f.cancel_reason}
+            body = {
+                "booking_id": booking or f.booking_id,
+                "reopen": f.shift_reopened,
+                "reason": label(PLATFORM, "cancel_reason", f.cancel_reason),
+            }
             return _call(f"/api/v2/shifts/{own}/unfill", {**body, **ref})
-        return None if booking is None else _call(f"/api/v2/bookings/{booking}/cancel",
-                                                  {"reason": f.cancel_reason, **ref})  # fmt: skip
+        if booking is None:
+            return None
+        return _call(
+            f"/api/v2/bookings/{booking}/cancel", {"reason": label(PLATFORM, "cancel_reason", f.cancel_reason), **ref}
+        )
     if f.kind == "no_show":
         return None if own is None else _call(f"/api/v2/shifts/{own}/no_show", {"booking_id": f.booking_id, **ref})
     return None

@@ -17,6 +17,7 @@ import io
 
 from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local, local_id
 from rosterhub.connectors.outbound.adapters._files import drop_name
+from rosterhub.connectors.outbound.adapters._labels import label
 from rosterhub.connectors.outbound.contract import Destination, FileDrop, Update
 
 __all__ = ["ADAPTER", "HEADER", "NhspAdapter", "row"]
@@ -47,10 +48,12 @@ def row(f: Facts, action: str) -> list[str]:
     start, end = local(f.start), local(f.end)
     person = action not in ("Offer", "Withdraw")
     register = f.register() if person else None
-    reasons = ";".join(f.reason_codes) if action == "Reject" else (f.cancel_reason or "") if action == "Cancel" else ""
+    cancelled = label(PLATFORM, "cancel_reason", f.cancel_reason) or ""
+    reasons = ";".join(f.reason_codes) if action == "Reject" else cancelled if action == "Cancel" else ""
     return [
         f.key, action, f.shift_id, f.own_shift(PLATFORM) or "", local_id(f.booking_id, PLATFORM) or f.booking_id or "",
-        f.trust or "", f.ward or "", f.staff_group or "", f.grade or "",
+        f.trust or "", f.ward or "", label(PLATFORM, "staff_group", f.staff_group) or "",
+        label(PLATFORM, "grade", f.grade) or "",
         start.strftime("%d/%m/%Y") if start else "", start.strftime("%H:%M") if start else "",
         end.strftime("%H:%M") if end else "", (f.worker_name or "") if person else "",
         register[0].upper() if register else "", register[1] if register else "",

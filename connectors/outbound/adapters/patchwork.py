@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rosterhub.connectors.outbound.adapters._facts import Facts, facts
+from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local
 from rosterhub.connectors.outbound.adapters._json import dumps
+from rosterhub.connectors.outbound.adapters._labels import label
 from rosterhub.connectors.outbound.contract import SIGN, Destination, HttpCall, Update
 
 __all__ = ["ADAPTER", "EVENTS", "PatchworkAdapter"]
@@ -30,6 +31,7 @@ EVENTS = {
     "no_show": "booking.no_show",
 }
 PATH = "/webhooks/rosterhub"
+PLATFORM = "patchwork"
 
 
 def _data(f: Facts) -> dict[str, Any]:
@@ -41,8 +43,9 @@ def _data(f: Facts) -> dict[str, Any]:
         "organisation_ods": f.trust,
     }
     if f.kind == "shift_open":
-        data |= {"ward": f.ward, "staff_group": f.staff_group, "grade": f.grade, "start_time": f.start,
-                 "end_time": f.end, "rate": f.hourly_rate, "visibility": f.tier}  # fmt: skip
+        data |= {"ward": f.ward, "staff_group": label(PLATFORM, "staff_group", f.staff_group),
+                 "grade": label(PLATFORM, "grade", f.grade), "start_time": local(f.start), "end_time": local(f.end),
+                 "rate": f.hourly_rate, "visibility": label(PLATFORM, "tier", f.tier)}  # fmt: skip
     if f.booking_id is not None and f.kind != "shift_open":
         data["booking_id"] = f.booking_id
     if f.kind in ("booking_confirmed", "shift_filled", "booking_cancelled", "no_show"):
@@ -52,13 +55,13 @@ def _data(f: Facts) -> dict[str, Any]:
     if f.kind == "booking_rejected":
         data["reasons"] = list(f.reason_codes)
     if f.kind == "booking_cancelled":
-        data |= {"reason": f.cancel_reason, "shift_reopened": f.shift_reopened, "notice_hours": f.notice_hours,
-                 "late_cancellation_fee": f.late_fee}  # fmt: skip
+        data |= {"reason": label(PLATFORM, "cancel_reason", f.cancel_reason), "shift_reopened": f.shift_reopened,
+                 "notice_hours": f.notice_hours, "late_cancellation_fee": f.late_fee}  # fmt: skip
     return data
 
 
 class PatchworkAdapter:
-    platform = "patchwork"
+    platform = PLATFORM
 
     def render(self, update: Update, destination: Destination) -> HttpCall | None:
         f = facts(update)

@@ -164,7 +164,20 @@ def test_locums_nest_calls() -> None:
     assert json.loads(decline.body)["reasons"] == ["SHIFT_FILLED"]
     offer = adapter("locums_nest").render(update("shift_open", "healthroster:RXX:1"), destination("locums_nest"))
     assert (offer.method, offer.path) == ("PUT", "/api/v2/external_shifts/healthroster:RXX:1")
-    assert json.loads(offer.body)["start"] == "2026-10-24T20:00:00"  # local wall clock, no offset (BST)
+    listed = json.loads(offer.body)
+    assert listed["start"] == "2026-10-24T20:00:00"  # local wall clock, no offset (BST)
+    rate = {"amount": 24.5, "per": "hour"}
+    assert (listed["escalation"], listed["shift_type"], listed["rate"]) == ("collaborative", "night", rate)
+
+
+def test_platform_labels_come_from_the_platforms_own_mapping() -> None:
+    offered = json.loads(adapter("patchwork").render(update("shift_open", "healthroster:RXX:1"),
+                                                     destination("patchwork")).body)["data"]  # fmt: skip
+    assert (offered["grade"], offered["staff_group"], offered["visibility"]) == (
+        "Band 5", "Registered Nursing", "collaborative")  # fmt: skip
+    assert offered["start_time"] == "2026-10-24T20:00:00+01:00"  # with its offset, as Patchwork writes times
+    row = adapter("nhsp").render(update("shift_open", "healthroster:RXX:1"), destination("nhsp")).content
+    assert b",Registered Nurse,Band 5," in row
 
 
 def test_fhir_bundles_are_valid_r4() -> None:

@@ -1,33 +1,39 @@
 """One slice through every stage, on the real broker:
 
 vendor JSON over HTTP -> raw.patchwork -> ShiftPosted / BookingRequested on events.* ->
-faust booking decider -> BookingConfirmed / BookingRejected -> outbound HTTP delivery to
-a simulated trust endpoint. Malformed input lands on dlq.mapping with its original bytes.
+identity -> booking saga (shift stage, person stage with the passport) -> BookingConfirmed /
+BookingRejected -> outbound HTTP delivery to a simulated trust endpoint. Malformed input
+lands on dlq.mapping with its original bytes.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from kafka import KafkaProducer
 
 from rosterhub.api import create_api
 from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.schema_topic import publish_schemas
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.simulators.patchwork import booking_requested, shift_created, signed_headers
 from rosterhub.connectors.simulators.trust_endpoint import create_trust_endpoint
 from rosterhub.envelope import decode_record, headers_dict
 from rosterhub.kafka.admin import ensure_topics, topic_counts
-from rosterhub.runtime import TopicNames
+from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.settings import Settings
+from rosterhub.streams.identity.match import person_id_for
 from rosterhub.topics import declared_topics
 from tests.integration.helpers import read_topic, serve_in_thread, wait_for, worker_process
 from tests.support import free_port
+from tests.unit.streams.identity_harness import worker
+from tests.unit.streams.passport_builders import nurse_passport
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +47,22 @@ def _post(ingress: str, payload: dict | bytes, *, secret: str = SECRET, trust: s
                       headers=signed_headers(secret.encode(), body), timeout=30)  # fmt: skip
 
 
+def _passport_cleared(port: int, person: str, at: datetime) -> None:
+    """Wait until the worker's passport clears ``person`` at RHQ (credentials travel through identity first)."""
+    headers = {"X-Rosterhub-Trust": "RHQ", "X-Rosterhub-User": "test", "X-Rosterhub-Purpose": "booking"}
+    params = {"staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5", "at": at.isoformat()}
+
+    def cleared() -> bool:
+        try:
+            r = httpx.get(f"http://127.0.0.1:{port}/passport/{person}/clearance", params=params, headers=headers,
+                          timeout=5)  # fmt: skip
+        except httpx.HTTPError:
+            return False
+        return r.status_code == 200 and r.json()["cleared"]
+
+    wait_for(cleared, timeout=90, what=f"passport of {person} cleared at RHQ")
+
+
 def test_shift_to_delivered_confirmation(hub_settings: Settings, tmp_path: Path) -> None:
     bootstrap = hub_settings.kafka_bootstrap_servers
     assert bootstrap
@@ -48,13 +70,28 @@ def test_shift_to_delivered_confirmation(hub_settings: Settings, tmp_path: Path)
     ensure_topics(bootstrap, declared_topics(connectors(), hub_settings.topic_prefix),
                   default_partitions=hub_settings.default_partitions, replication_factor=1)  # fmt: skip
     codec = SingleObjectCodec(default_catalogue())
+    # The first worker is a Patchwork bank nurse at RHQ with a passport RHQ clears (issued long enough
+    # ago to cover the March shift); the second is unknown to the hub.
+    local = "patchwork:RHQ:w-71A2998E"
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    publish_schemas(producer, names.schemas, list(default_catalogue()))
+    encoder = Encoder(codec, names, default_catalogue())
+    for env in [
+        worker(local, nmc="71A2998E"),
+        *nurse_passport(local, "RHQ", datetime.now(UTC), age=timedelta(days=400)),
+    ]:
+        rec = encoder.encode(env)
+        producer.send(rec.topic, key=rec.key, value=rec.value, headers=rec.headers)
+    producer.close()
+    web = free_port()
     with serve_in_thread(create_trust_endpoint(), free_port()) as trust_url:
         settings = Settings(**{**hub_settings.model_dump(), "outbound_endpoints": {"RHQ": f"{trust_url}/outcomes/RHQ"},
                                "webhook_secrets": {"patchwork": SECRET}})  # fmt: skip
         with (
-            worker_process(settings, tmp_path / "worker.log"),
+            worker_process(settings, tmp_path / "worker.log", ROSTERHUB_WORKER_WEB_PORT=str(web)),
             serve_in_thread(create_api(settings, bootstrap), free_port()) as ingress,
         ):
+            _passport_cleared(web, person_id_for("reg:nmc:71A2998E"), datetime(2026, 3, 28, 20, tzinfo=LONDON))
             # a night shift across the spring clock change: 20:00 GMT -> 08:00 BST is 11 hours
             start = datetime(2026, 3, 28, 20, 0, tzinfo=LONDON)
             r = _post(ingress, shift_created("S-1", "RHQ", start, 11, grade="Band 5", ward="Ward 3B"))
@@ -68,8 +105,9 @@ def test_shift_to_delivered_confirmation(hub_settings: Settings, tmp_path: Path)
             assert posted.key == env.data["shift_id"].encode()
 
             now = datetime.now(UTC)
-            assert _post(ingress, booking_requested("B-1", "S-1", "RHQ", "71A2998E", now)).status_code == 202
-            assert _post(ingress, booking_requested("B-2", "S-1", "RHQ", "04C1234D", now)).status_code == 202
+            nurse = {"grade": "Band 5", "staff_group": "Registered Nursing"}
+            assert _post(ingress, booking_requested("B-1", "S-1", "RHQ", "71A2998E", now, **nurse)).status_code == 202
+            assert _post(ingress, booking_requested("B-2", "S-1", "RHQ", "04C1234D", now, **nurse)).status_code == 202
 
             def delivered() -> list[dict] | None:
                 got = httpx.get(f"{trust_url}/outcomes", timeout=5).json()["received"]
@@ -83,9 +121,10 @@ def test_shift_to_delivered_confirmation(hub_settings: Settings, tmp_path: Path)
             assert [o["trust"] for o in outcomes] == ["RHQ", "RHQ"]
 
             # the decisions are on events.booking too, decodable by any consumer
-            records = read_topic(bootstrap, names.events("booking"), at_least=4)
+            records = read_topic(bootstrap, names.events("booking"), at_least=5)
             types = sorted(decode_record(r.value, r.headers, codec).type.rsplit(".", 1)[-1] for r in records)
-            assert types == ["BookingConfirmed", "BookingRejected", "BookingRequested", "BookingRequested"]
+            want = ["BookingConfirmed", "BookingRejected", "BookingRequested", "BookingRequested", "ShiftFilled"]
+            assert types == want
 
 
 def test_malformed_input_is_dead_lettered_with_original_bytes(hub_settings: Settings) -> None:

@@ -206,7 +206,9 @@ def test_several_due_steps_release_in_one_tick_and_agency_tier_carries_the_cap()
 
 def test_no_release_once_started_or_when_not_open() -> None:
     state, _ = run(shift_event())
-    assert tick(state, policy=CASCADE, now=START + timedelta(minutes=1)).outputs == []  # type: ignore[arg-type]
+    started = tick(state, policy=CASCADE, now=START + timedelta(minutes=1))  # type: ignore[arg-type]
+    assert [o.type for o in started.outputs] == [VIEW]  # no release; the view drops its next release
+    assert started.outputs[0].data["next_release_at"] is None and started.state.due_ms is None  # type: ignore[union-attr]
     filled, _ = run(booking_event("BookingConfirmed"), state=state)
     assert tick(filled, policy=CASCADE, now=START - timedelta(hours=1)).outputs == []  # type: ignore[arg-type]
 

@@ -55,9 +55,12 @@ class DemoSource:
     destinations: list[dict[str, Any]] = field(default_factory=list)
 
 
-def file_destinations(platform: str, trusts: tuple[str, ...], folder: Path) -> list[dict[str, Any]]:
+def file_destinations(
+    platform: str, trusts: tuple[str, ...], folder: Path, options: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """One ``outbound_destinations`` entry per trust, all dropping into the simulator's outbound folder."""
-    return [{"name": f"{platform}-{t}", "trust": t, "platform": platform, "folder": str(folder)} for t in trusts]
+    common = {"platform": platform, "folder": str(folder), "options": options or {}}
+    return [{"name": f"{platform}-{t}", "trust": t, **common} for t in trusts]
 
 
 def demo_sources(ctx: DemoContext) -> list[DemoSource]:

@@ -336,3 +336,29 @@ def test_any_interleaving_of_two_requests_confirms_exactly_one(order: list[str],
     recorded = [b for p in saga.people.values() for b in p["b"]]
     assert recorded == confirmed  # the person stage holds exactly the confirmed booking
     assert NOW.tzinfo is UTC
+
+
+def test_person_checks_are_co_partitioned_with_the_passport() -> None:
+    """faust gives partition n of co-subscribed topics with equal partition counts to one worker: the person
+    stage can read the passport table only if booking-person has passport-in's partition count."""
+    from rosterhub.topics import BOOKING_PERSON, BOOKING_REQUESTS, BOOKING_TICKS, CANONICAL, PASSPORT_IN
+
+    assert BOOKING_PERSON.partitions == PASSPORT_IN.partitions
+    shift_keyed = {BOOKING_REQUESTS.partitions, BOOKING_TICKS.partitions, CANONICAL["shift"].partitions,
+                   CANONICAL["booking"].partitions}  # fmt: skip
+    assert len(shift_keyed) == 1
+
+
+def test_the_person_stage_answers_a_redelivered_check_as_it_did_first() -> None:
+    from rosterhub.streams.booking import person
+
+    saga = Saga()
+    saga.send(posted())
+    saga.send(request("b1"))
+    check = saga.to_person[0]
+    st, first = person.check(person.PersonState("p1"), check, clearance=Clearance(True), policy=POLICIES.get("RHQ"))
+    assert first["recorded"] and "b1" in st.bookings
+    later, again = person.check(st, check, clearance=Clearance(False, (("DBS", "EXPIRED"),)), policy=None)
+    assert again == first and later == st  # whatever changed since, the same answer
+    released = person.release(st, {"booking_id": "b1"})
+    assert released.bookings == {} and person.release(released, {"booking_id": "b1"}) == released

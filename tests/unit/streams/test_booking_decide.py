@@ -362,3 +362,28 @@ def test_the_person_stage_answers_a_redelivered_check_as_it_did_first() -> None:
     assert again == first and later == st  # whatever changed since, the same answer
     released = person.release(st, {"booking_id": "b1"})
     assert released.bookings == {} and person.release(released, {"booking_id": "b1"}) == released
+
+
+def test_every_hub_output_fits_its_avro_schema() -> None:
+    from rosterhub.codec.catalogue import default_catalogue
+    from rosterhub.codec.wire import SingleObjectCodec
+    from rosterhub.envelope import decode_record, encode_event
+
+    catalogue = default_catalogue()
+    codec = SingleObjectCodec(catalogue)
+    saga = Saga()
+    saga.send(posted())
+    saga.send(request("b1"))
+    saga.settle()
+    saga.send(_vendor_cancel("b1", NOW))
+    saga.send(request("b2", person_id="p2"))
+    saga.settle()
+    saga.send(Envelope(type=decide.NO_SHOW, source="/vendors/patchwork/RHQ",
+                       data={"booking_id": "b2", "shift_id": "patchwork:RHQ:s1", "recorded_at": NOW}))  # fmt: skip
+    saga.send(request("b3", person_id=None))
+    assert kinds(saga) == ["BookingConfirmed", "ShiftFilled", "BookingCancelled", "BookingConfirmed", "ShiftFilled",
+                           "NoShow", "BookingRejected"]  # fmt: skip
+    for env in saga.events:
+        rec = encode_event(env, catalogue.get(env.type), codec, "events.booking")
+        assert rec.key == b"patchwork:RHQ:s1"
+        assert decode_record(rec.value, rec.headers, codec).data["booking_id"] == env.data["booking_id"]

@@ -88,7 +88,7 @@ def step(state: ShiftState | None, env: Envelope, *, now: datetime, policies: Bo
     if env.type == SHIFT_RELEASED:
         if state.status == "awaiting_shift":
             return Step(state)
-        return Step(replace(state, tier=_sym(env.data["to_tier"])))
+        return Step(replace(state, tier=_wider(state.tier, _sym(env.data["to_tier"]))))
     if env.type == SHIFT_CANCELLED:
         return _shift_cancelled(state, env, now, policies)
     if env.type == BOOKING_CANCELLED:
@@ -144,6 +144,16 @@ def answer(state: ShiftState | None, msg: dict[str, Any], *, now: datetime,
 # --- shifts ---------------------------------------------------------------------------------------------------
 
 
+_TIERS = ("OWN_BANK", "COLLABORATIVE_BANK", "AGENCY_TIER_1", "AGENCY_TIER_2", "AGENCY_TIER_3")
+
+
+def _wider(current: str, offered: str) -> str:
+    """The release cascade only widens: a platform's ShiftUpdated (whose ``tier`` defaults to OWN_BANK) or a
+    late ShiftReleased never takes a shift back from workers the hub already released it to."""
+    rank = {t: i for i, t in enumerate(_TIERS)}
+    return max(current, offered, key=lambda t: rank.get(t, 0))
+
+
 def _sym(v: Any) -> str:
     return v if isinstance(v, str) else str(getattr(v, "value", v))
 
@@ -164,7 +174,7 @@ def _posted(state: ShiftState | None, env: Envelope, now: datetime, policies: Bo
         end_ms=to_ms(d["end"]),
         staff_group=_sym(d["staff_group"]) if d.get("staff_group") else base.staff_group,
         grade=d.get("grade", base.grade),
-        tier=_sym(d["tier"]) if d.get("tier") else base.tier,
+        tier=_wider(base.tier, _sym(d["tier"])) if d.get("tier") else base.tier,
         shift_type=_sym(d["shift_type"]) if d.get("shift_type") else base.shift_type,
         rate=str(rate) if rate is not None else None,
         vendor=d.get("vendor", base.vendor),

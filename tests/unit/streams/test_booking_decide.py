@@ -147,6 +147,20 @@ def test_release_moves_the_tier_so_a_collaborative_worker_can_book() -> None:
     assert saga.events[-1].data["tier"] == "COLLABORATIVE_BANK"
 
 
+def test_a_platform_update_after_a_release_never_narrows_the_tier() -> None:
+    """ShiftUpdated's ``tier`` defaults to OWN_BANK: the platform's v2 must not take the shift back."""
+    saga = Saga()
+    saga.send(posted())
+    release = {"shift_id": "patchwork:RHQ:s1", "version": 2, "trust": {"ods_code": "RHQ"},
+               "from_tier": "OWN_BANK", "to_tier": "COLLABORATIVE_BANK", "released_at": NOW}  # fmt: skip
+    saga.send(Envelope(type=decide.SHIFT_RELEASED, source="/rosterhub/availability", data=release))
+    updated = posted(version=2)
+    saga.send(Envelope(type=decide.SHIFT_UPDATED, source=updated.source, data=updated.data))
+    saga.send(request("b1", home_trust="RCU"))
+    saga.settle()
+    assert saga.decisions()["b1"] == ("BookingConfirmed", [])
+
+
 def test_overlap_at_another_trust_names_the_clashing_booking() -> None:
     saga = Saga()
     saga.send(posted("patchwork:RHQ:s1", trust="RHQ"))

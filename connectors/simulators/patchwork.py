@@ -100,10 +100,13 @@ def shift_created(
 
 
 def booking_requested(
-    booking_id: str, shift_id: str, trust: str, nmc: str | None, at: datetime, *, gmc: str | None = None,
-    grade: str | None = None, staff_group: str | None = None,
+    booking_id: str, shift_id: str | None, trust: str, nmc: str | None, at: datetime, *, gmc: str | None = None,
+    grade: str | None = None, staff_group: str | None = None, hub_shift_id: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """A ``booking.requested`` webhook; ``grade``/``staff_group`` are the worker's own (Patchwork labels)."""
+    """A ``booking.requested`` webhook; ``grade``/``staff_group`` are the worker's own (Patchwork labels).
+
+    A partner's shift (offered by the hub with ``shift.offered``) has no Patchwork ``shift_id``: the request
+    names it by the ``hub_shift_id`` it was offered with."""
     worker: dict[str, Any] = {"id": f"w-{nmc or gmc}", "name": "Sim Worker", "nmc_pin": nmc, "gmc_number": gmc}
     worker.update({k: v for k, v in (("grade", grade), ("staff_group", staff_group)) if v is not None})
     return {
@@ -114,6 +117,7 @@ def booking_requested(
         "data": {
             "booking_id": booking_id,
             "shift_id": shift_id,
+            **({"hub_shift_id": hub_shift_id} if hub_shift_id else {}),
             "organisation_ods": trust,
             "status": "requested",
             "requested_at": at.isoformat(),

@@ -16,6 +16,7 @@ from rosterhub.topics import (
     BOOKING_REQUESTS,
     BOOKING_TICKS,
     IDENTITY_IN,
+    OUTBOUND_BLOCKS,
     PASSPORT_IN,
     SCHEMAS,
     canonical_topic,
@@ -81,6 +82,10 @@ class TopicNames:
 
     def outbound(self, destination: str) -> str:
         return self.prefix + outbound_topic(destination).name
+
+    @property
+    def outbound_blocks(self) -> str:
+        return self.prefix + OUTBOUND_BLOCKS.name
 
 
 def make_codec(settings: Settings, bootstrap: str, catalogue: SchemaCatalogue | None = None) -> EventCodec:

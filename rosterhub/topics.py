@@ -28,6 +28,7 @@ __all__ = [
     "DLQ_STAGES",
     "IDENTITY_IN",
     "INTERNAL",
+    "OUTBOUND_BLOCKS",
     "PASSPORT_IN",
     "PASSPORT_TICKS",
     "SCHEMAS",
@@ -168,6 +169,15 @@ AVAILABILITY_TICKS = TopicSpec(
 )
 #: Who read which passport, when and why.
 AUDIT = TopicSpec("_rosterhub.audit", key="person id", doc="Internal: an audit record per passport read.")
+#: Shifts whose outbound delivery is blocked behind a dead-lettered update, per destination, so the
+#: block survives a worker restart (docs/outbound.md, "Giving up"). Value: the key it waits behind, or empty.
+OUTBOUND_BLOCKS = TopicSpec(
+    "_rosterhub.outbound-blocks",
+    partitions=1,
+    compacted=True,
+    key="destination, 0x1f, shift id",
+    doc="Internal: idempotency key of the dead-lettered update a shift's later updates park behind; empty: unblocked.",
+)
 
 INTERNAL = (
     BOOKING_TICKS,
@@ -178,6 +188,7 @@ INTERNAL = (
     PASSPORT_TICKS,
     AUDIT,
     AVAILABILITY_TICKS,
+    OUTBOUND_BLOCKS,
 )
 
 

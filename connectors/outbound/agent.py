@@ -152,6 +152,7 @@ def _register_delivery(
                     publish=publish,
                     client=client,
                     config=config,
+                    blocks_topic=names.outbound_blocks,
                 )
                 for d in dests
             ]

@@ -16,8 +16,9 @@ Ordering after a failure ("parking"): once an update of shift S is given up, the
 of S for this destination are not sent ahead of it; they are dead-lettered too (reason
 ``parked``, naming the key they wait behind), so the shift's whole tail is on the DLQ in order.
 ``rosterhub redrive`` re-queues them in that order; the failed head is tried again and, once it
-is delivered, the shift is unblocked and the rest follow. The block lives in the loop's memory:
-after a restart the next update of S is sent normally (logged, see docs/outbound.md).
+is delivered, the shift is unblocked and the rest follow. Blocks are written to the compacted
+``_rosterhub.outbound-blocks`` topic and read back whenever the loop is assigned partitions, so
+they survive restarts and partition moves.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from rosterhub.codec.wire import EventCodec
 from rosterhub.connectors.outbound import metrics
@@ -46,7 +47,7 @@ from rosterhub.envelope import Envelope, KafkaRecord, event_id, headers_dict
 from rosterhub.errors import DeliveryError, InputError
 from rosterhub.settings import Settings
 
-__all__ = ["RECEIPT_SOURCE", "REDRIVE_HEADER", "DeliveryLoop", "EngineConfig", "Publish"]
+__all__ = ["RECEIPT_SOURCE", "REDRIVE_HEADER", "DeliveryLoop", "EngineConfig", "Publish", "fold_blocks"]
 
 log = logging.getLogger(__name__)
 
@@ -83,17 +84,31 @@ class _GiveUp:
     parked_behind: str | None = None
 
 
+def fold_blocks(records: list[tuple[bytes | None, bytes | None]], destination: str) -> dict[str, str]:
+    """Blocked shifts of one destination from the blocks topic's records, oldest first (the last one wins)."""
+    prefix = f"{destination}\x1f".encode()
+    blocked: dict[str, str] = {}
+    for key, value in records:
+        if key and key.startswith(prefix):
+            shift = key[len(prefix) :].decode()
+            if value:
+                blocked[shift] = value.decode()
+            else:
+                blocked.pop(shift, None)
+    return blocked
+
+
 class DeliveryLoop:
     """Delivers one destination's queue. ``run()`` until cancelled; ``handle()`` is one record."""
 
     def __init__(
         self, destination: Destination, adapter: Adapter, *, topic: str, group_id: str, bootstrap: str,
         dlq_topic: str, codec: EventCodec, encode: Callable[[Envelope], KafkaRecord], publish: Publish,
-        client: httpx.AsyncClient, config: EngineConfig,
+        client: httpx.AsyncClient, config: EngineConfig, blocks_topic: str | None = None,
     ) -> None:  # fmt: skip
         self.destination, self.adapter, self.topic, self.group_id = destination, adapter, topic, group_id
         self.bootstrap, self.dlq_topic, self.codec, self.encode = bootstrap, dlq_topic, codec, encode
-        self.publish, self.client, self.config = publish, client, config
+        self.publish, self.client, self.config, self.blocks_topic = publish, client, config, blocks_topic
         self.breaker = Breaker(config.breaker_failures, config.breaker_reset_s)
         self.blocked: dict[str, str] = {}  # shift id -> idempotency key of the given-up update it waits behind
         self._gauge()
@@ -114,15 +129,28 @@ class DeliveryLoop:
 
     async def _consume(self) -> None:
         consumer = AIOKafkaConsumer(
-            self.topic, bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False,
+            bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", client_id=f"rosterhub-outbound-{self.destination.name}",
             # a batch may wait out a whole outage: the group must not evict the consumer meanwhile
             max_poll_interval_ms=min(_MAX_POLL_MS, int((self.config.max_age_s + 600) * 1000)),
         )  # fmt: skip
+        stale = [True]  # blocks must be (re)read before the first batch after any assignment
+
+        class _Assigned(ConsumerRebalanceListener):  # type: ignore[misc]
+            async def on_partitions_revoked(self, revoked: Any) -> None:
+                pass
+
+            async def on_partitions_assigned(self, assigned: Any) -> None:
+                stale[0] = True
+
+        consumer.subscribe([self.topic], listener=_Assigned())
         await consumer.start()
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+                if stale[0]:  # read here, not in the listener: a failure must stop the loop, not be logged
+                    await self.reload_blocks()
+                    stale[0] = False
                 if not batches:
                     continue
                 await self.process([r for records in batches.values() for r in records])
@@ -173,7 +201,7 @@ class DeliveryLoop:
             return
         attempts = outcome
         if head is not None:
-            del self.blocked[q.shift_id]
+            await self._set_block(q.shift_id, None)
             log.info("outbound %s: shift %s unblocked by redriven %s", self.destination.name, q.shift_id, q.key)
         latency_ms = max(0, int(time.time() * 1000) - queued_ms)
         metrics.DELIVERED.labels(self.destination.name, q.kind).inc()
@@ -237,6 +265,42 @@ class DeliveryLoop:
     def _gauge(self) -> None:
         metrics.BREAKER.labels(self.destination.name).set(STATE_VALUES[self.breaker.state(time.monotonic())])
 
+    # --- blocks -----------------------------------------------------------------------------------
+    async def _set_block(self, shift_id: str, head: str | None) -> None:
+        """Block a shift behind ``head`` (None: unblock), in memory and on the blocks topic."""
+        if head is None:
+            self.blocked.pop(shift_id, None)
+        else:
+            self.blocked[shift_id] = head
+        if self.blocks_topic:
+            key = f"{self.destination.name}\x1f{shift_id}".encode()
+            await self.publish(KafkaRecord(self.blocks_topic, key, (head or "").encode(), []))
+
+    async def reload_blocks(self) -> None:
+        """Read this destination's blocks from the compacted topic (at start and on every assignment)."""
+        if not self.blocks_topic:
+            return
+        # no group: a fresh position starts at the earliest offset (an explicit seek_to_beginning right after
+        # assign() was overridden by the default "latest" reset in aiokafka 0.14)
+        reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                  auto_offset_reset="earliest")  # fmt: skip
+        await reader.start()
+        try:
+            tps = [TopicPartition(self.blocks_topic, 0)]  # declared with one partition (topics.OUTBOUND_BLOCKS)
+            reader.assign(tps)
+            ends = await reader.end_offsets(tps)
+            records: list[tuple[bytes | None, bytes | None]] = []
+            while [tp for tp in tps if await reader.position(tp) < ends[tp]]:
+                for batch in (await reader.getmany(timeout_ms=500)).values():
+                    records.extend((r.key, r.value) for r in batch)
+        finally:
+            await reader.stop()
+        self.blocked = fold_blocks(records, self.destination.name)
+        blocked = self.blocked
+        if blocked:
+            log.warning("outbound %s: %d shift(s) blocked behind dead letters (redrive them)", self.destination.name,
+                        len(blocked))  # fmt: skip
+
     # --- giving up, receipts -----------------------------------------------------------------------
     async def _give_up(
         self, record: ConsumerRecord, q: Queued | None, update: Update | None, why: _GiveUp, redriven: bool
@@ -258,7 +322,7 @@ class DeliveryLoop:
             log.error("outbound %s: undeliverable record dead-lettered: %s", name, why.error)
             return
         if q.shift_id not in self.blocked:
-            self.blocked[q.shift_id] = q.key
+            await self._set_block(q.shift_id, q.key)
         log.warning("outbound %s: %s (%s, shift %s) dead-lettered: %s: %s", name, q.key, q.kind, q.shift_id,
                     why.reason, why.error)  # fmt: skip
         await self._receipt("rosterhub.delivery.v1.DeliveryFailed", q, update, record, {

@@ -170,6 +170,9 @@ def test_a_dead_destination_holds_up_nobody_and_gets_everything_in_order_once_ba
                                                                   hub.names.outbound("C"), at_least=2)]  # fmt: skip
     assert [headers_dict(r.headers)["rh_out_key"].decode() for r in dlq] == [k for _, k in c_queue]
     assert len(c.refused) == 1  # the parked one was never sent
+    blocks = {r.key: r.value for r in read_topic(hub.settings.kafka_bootstrap_servers or "",
+                                                 hub.names.outbound_blocks, at_least=1)}  # fmt: skip
+    assert blocks == {b"C\x1fecho:RHQ:S9": c_queue[0][1].encode()}  # survives a restart: read back on assignment
     c.refuse = False
     dry = hub.redrive("--destination", "C", "--dry-run")
     assert "2 would send" in dry and c.got == []
@@ -184,6 +187,8 @@ def test_a_dead_destination_holds_up_nobody_and_gets_everything_in_order_once_ba
         return got if len(got) >= 2 else None
 
     assert all(d["redriven"] for d in wait_for(c_receipts, timeout=30, what="C's receipts"))
+    blocks = read_topic(hub.settings.kafka_bootstrap_servers or "", hub.names.outbound_blocks, at_least=2)
+    assert [(r.key, r.value) for r in blocks][-1] == (b"C\x1fecho:RHQ:S9", b"")  # unblocked
     again = hub.redrive("--destination", "C")
     assert "0 sent" in again and again.count("skipped (delivered since)") == 2
 

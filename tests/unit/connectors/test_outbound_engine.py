@@ -17,7 +17,7 @@ from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.outbound.contract import SIGN, Destination, FileDrop, HttpCall, Rendered, Update
 from rosterhub.connectors.outbound.delivery import idempotency_key
-from rosterhub.connectors.outbound.engine import REDRIVE_HEADER, DeliveryLoop, EngineConfig
+from rosterhub.connectors.outbound.engine import REDRIVE_HEADER, DeliveryLoop, EngineConfig, fold_blocks
 from rosterhub.connectors.outbound.queue import Queued, StoredRecord, encode_queued
 from rosterhub.connectors.outbound.transport import drop_file, file_name, send_http
 from rosterhub.connectors.signing import verify
@@ -48,7 +48,7 @@ class Harness:
             dest("echo-A", "RHQ", "echo"), adapter or EchoAdapter(), topic="out.echo-a", group_id="g",
             bootstrap="unused:9092", dlq_topic="dlq.outbound", codec=CODEC,
             encode=Encoder(CODEC, TopicNames(""), CATALOGUE).encode, publish=self._publish, client=self.client,
-            config=config,
+            config=config, blocks_topic="blocks",
         )  # fmt: skip
 
     async def _publish(self, rec: KafkaRecord) -> None:
@@ -125,6 +125,16 @@ def test_a_permanent_refusal_is_dead_lettered_and_later_updates_of_that_shift_pa
     assert [json.loads(r.content)["shift_id"] for r in h.requests] == ["S1", "S2", "S1", "S1"]
     assert h.loop.blocked == {}
     assert [d["redriven"] for k, d in h.receipts() if k == "DeliverySucceeded"] == [False, True, True]
+    # the block was written to the blocks topic and cleared there: it survives a restart
+    blocks = [(r.key, r.value) for r in h.published if r.topic == "blocks"]
+    assert blocks == [(b"echo-A\x1fS1", head_key), (b"echo-A\x1fS1", b"")]
+    assert fold_blocks(blocks[:1], "echo-A") == {"S1": head_key.decode()} and fold_blocks(blocks, "echo-A") == {}
+
+
+def test_blocks_are_folded_per_destination_last_record_wins() -> None:
+    records = [(b"A\x1fS1", b"k1"), (b"B\x1fS1", b"k9"), (b"A\x1fS2", b"k2"), (b"A\x1fS1", b""), (None, b"x"),
+               (b"A\x1fS3", b"k3"), (b"AB\x1fS4", b"k4")]  # fmt: skip
+    assert fold_blocks(records, "A") == {"S2": "k2", "S3": "k3"}
 
 
 def test_an_update_older_than_max_age_is_given_up_as_expired() -> None:

@@ -3,6 +3,7 @@ the queued-record format and destinations from settings."""
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.outbound.breaker import Breaker
+from rosterhub.connectors.outbound.contract import HttpCall, Update
 from rosterhub.connectors.outbound.delivery import backoff_s, idempotency_key
 from rosterhub.connectors.outbound.destinations import adapters, destinations, resolve
 from rosterhub.connectors.outbound.queue import Queued, StoredRecord, decode_queued, encode_queued, to_update
@@ -242,3 +244,16 @@ def test_adapters_are_discovered_and_a_missing_one_is_named() -> None:
     assert resolve([DESTS[4]])["outcomes-RHQ"] is found["outcomes"]
     with pytest.raises(ConfigError, match="'pw-RXX': no adapter for platform 'patchwork'"):
         resolve([DESTS[2]], {"outcomes": found["outcomes"]})
+
+
+def test_the_legacy_outcomes_feed_posts_decisions_as_json_and_ignores_the_rest() -> None:
+    feed = adapters()["outcomes"]
+    env = outcome("BookingRejected", "healthroster:RHQ:S1", "patchwork:RXX:B1")
+    update = Update("k", "outcomes-RHQ", "booking_rejected", "healthroster:RHQ:S1", "healthroster:RHQ:S1", env)
+    call = feed.render(update, DESTS[4])
+    assert isinstance(call, HttpCall) and call.path == "" and call.method == "POST"
+    body = json.loads(call.body)
+    assert (body["id"], body["type"], body["data"]["reason_codes"]) == (env.id, env.type, ["SHIFT_ALREADY_FILLED"])
+    assert body["data"]["decided_at"] == env.data["decided_at"].isoformat()
+    filled = Update("k", "outcomes-RHQ", "shift_filled", "s", "s", outcome("ShiftFilled", "s", "patchwork:RXX:B1"))
+    assert feed.render(filled, DESTS[4]) is None

@@ -132,7 +132,22 @@ class Settings(BaseSettings):
         "starts; see docs/booking.md.",
     )
     booking_timer_interval_s: float = Field(
-        default=5.0, gt=0, description="How often the booking processor's timer looks for overdue parked requests."
+        default=5.0,
+        gt=0,
+        description="How often the booking processor's timer looks for overdue parked requests and holds.",
+    )
+    booking_hold_resend_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A shift held for a request whose person check has not been answered this long re-sends the "
+        "same check (same ids: the person stage answers a redelivered check from its stored answer).",
+    )
+    booking_hold_timeout_s: float = Field(
+        default=180.0,
+        gt=0,
+        description="A hold whose person check is still unanswered this long after it began (and after enough "
+        "re-sends to span it) is rejected with PERSON_CHECK_TIMEOUT, the person released and the shift freed for "
+        "the next request. Keep it a multiple of booking_hold_resend_s.",
     )
     worker_web_port: int | None = Field(
         default=None,

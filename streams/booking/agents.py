@@ -24,11 +24,11 @@ import faust
 from rosterhub.envelope import Envelope, decode_record, headers_dict
 from rosterhub.errors import InputError
 from rosterhub.streams.booking import person
-from rosterhub.streams.booking.decide import BOOKING_REQUESTED, Step, answer, expire, step
+from rosterhub.streams.booking.decide import BOOKING_REQUESTED, HoldTimers, Step, answer, conflict, due, step, tick
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.booking.rules import Clearance
-from rosterhub.streams.booking.saga import HEADER, RELEASE, dumps, loads
-from rosterhub.streams.booking.state import ShiftState, from_ms, to_ms
+from rosterhub.streams.booking.saga import CONFLICT, HEADER, RELEASE, RETIME, dumps, loads
+from rosterhub.streams.booking.state import ShiftState, from_ms
 from rosterhub.streams.passport.clearance import clearance as passport_clearance
 from rosterhub.streams.passport.clearance import required_types
 from rosterhub.streams.passport.policy import PolicySet, load_policies
@@ -47,7 +47,9 @@ PASSPORT_TABLE = "passport"
 
 def register(app: faust.App, ctx: StreamContext) -> None:
     settings = ctx.settings
-    grace = timedelta(seconds=settings.booking_unknown_shift_grace_s)
+    timers = HoldTimers(grace=timedelta(seconds=settings.booking_unknown_shift_grace_s),
+                        resend=timedelta(seconds=settings.booking_hold_resend_s),
+                        timeout=timedelta(seconds=settings.booking_hold_timeout_s))  # fmt: skip
     policies = (load_booking_policies([settings.booking_policy_dir]) if settings.booking_policy_dir.exists()
                 else BookingPolicies({}))  # fmt: skip
     if not policies.trusts:
@@ -75,9 +77,11 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             key = (event.key or b"").decode()
             before = ShiftState.from_table(shifts.get(key))
             if topic == ticks_name:
-                result = expire(before, now=now, grace=grace) if before else Step(None)
+                result = tick(before, now=now, timers=timers, policies=policies) if before else Step(None)
             elif HEADER in hdrs:
-                result = answer(before, loads(event.value), now=now, policies=policies)
+                msg = loads(event.value)
+                handler = conflict if msg.get("kind") == CONFLICT else answer
+                result = handler(before, msg, now=now, policies=policies)
             else:
                 try:
                     env: Envelope = decode_record(event.value, event.headers, ctx.codec)
@@ -103,12 +107,19 @@ def register(app: faust.App, ctx: StreamContext) -> None:
 
     _person_stage(app, ctx, people, policies, passport_policies, send_saga)
 
-    @app.timer(interval=settings.booking_timer_interval_s, name="booking-parked-timer")
+    _timer(app, shifts, ticks, timers, settings.booking_timer_interval_s)
+
+
+def _timer(app: faust.App, shifts: faust.types.TableT, ticks: faust.TopicT, timers: HoldTimers,
+           interval: float) -> None:  # fmt: skip
+    @app.timer(interval=interval, name="booking-parked-timer")
     async def find_overdue() -> None:
-        cutoff = to_ms(datetime.now(UTC) - grace)
+        """Parked requests past the grace and holds waiting for an answer: a tick through the shift's partition,
+        so the one writer of the shift acts on it (the timer runs on every worker, over its own partitions)."""
+        now = datetime.now(UTC)
         for key, value in list(shifts.items()):
             state = ShiftState.from_table(value)
-            if state and state.status == "awaiting_shift" and any(p.parked_at_ms <= cutoff for p in state.parked):
+            if state and due(state, now=now, timers=timers):
                 await ticks.send(key=key.encode(), value=_TICK)
 
 
@@ -129,6 +140,12 @@ def _person_stage(app: faust.App, ctx: StreamContext, people: faust.types.TableT
             before = person.PersonState.from_table(pid, people.get(pid))
             if msg["kind"] == RELEASE:
                 after = person.release(before, msg)
+            elif msg["kind"] == RETIME:
+                after, clashed = person.retime(before, msg)
+                if clashed is not None:
+                    await send(to_shift, msg["shift_id"], clashed)
+                    log.warning("booking %s: re-timed shift %s now clashes for person %s: %s", msg["booking_id"],
+                                msg["shift_id"], pid, clashed["detail"])  # fmt: skip
             else:
                 policy = policies.get(msg["shift"]["trust"])
                 clear = _clearance(app, passport_policies, pid, msg)

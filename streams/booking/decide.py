@@ -11,6 +11,10 @@ writer per shift (the table is keyed by shift id) decides every request for that
 
 Vendor cancellations, no-shows and shift cancellations free or close the shift, tell the
 person stage to drop the booking, and become the hub's own BookingCancelled / NoShow.
+A filled (or held) shift the platform re-times sends a *retime* to the person stage; if the
+new times clash with another of the person's bookings the person stage answers with a
+*conflict* and the booking is cancelled by the hub (:func:`conflict`). A hold whose answer
+never comes re-sends its check and is finally rejected ``PERSON_CHECK_TIMEOUT`` (:func:`tick`).
 Every id is derived from the booking id, so re-deciding after a crash repeats the same ids.
 See docs/decisions/0007-booking-saga.md.
 """
@@ -29,6 +33,7 @@ from rosterhub.streams.booking.rules.result import fail
 from rosterhub.streams.booking.saga import (
     CHECK,
     RELEASE,
+    RETIME,
     booking_request,
     missing_inputs,
     ordered,
@@ -43,10 +48,14 @@ __all__ = [
     "SHIFT_POSTED",
     "SHIFT_RULES",
     "SOURCE",
+    "HoldTimers",
     "Step",
     "answer",
+    "conflict",
+    "due",
     "expire",
     "step",
+    "tick",
 ]
 
 SHIFT_POSTED = "rosterhub.shift.v1.ShiftPosted"
@@ -64,6 +73,15 @@ SOURCE = "/rosterhub/booking"
 #: Rules that need only the shift and the request: run by this stage before the hold.
 SHIFT_RULES = ("shift_open", "shift_visible", "grade_match", "agency_staff_group", "agency_framework",
                "agency_price_cap")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class HoldTimers:
+    """When a hold is overdue: re-send its check after ``resend``, reject the request after ``timeout``."""
+
+    grace: timedelta  # parked requests: SHIFT_UNKNOWN after this
+    resend: timedelta
+    timeout: timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +133,73 @@ def expire(state: ShiftState, *, now: datetime, grace: timedelta) -> Step:
     return Step(replace(state, parked=kept), outputs)
 
 
+def due(state: ShiftState, *, now: datetime, timers: HoldTimers) -> bool:
+    """Something for :func:`tick` to do: a parked request past the grace, or a hold waiting past ``resend``."""
+    ms = to_ms(now)
+    if state.status == "awaiting_shift" and any(p.parked_at_ms <= ms - _ms(timers.grace) for p in state.parked):
+        return True
+    return state.hold is not None and state.hold_sent_ms is not None and state.hold_sent_ms <= ms - _ms(timers.resend)
+
+
+def tick(state: ShiftState, *, now: datetime, timers: HoldTimers,
+         policies: BookingPolicies | None = None) -> Step:  # fmt: skip
+    """The timer's step: expire parked requests; re-send a waiting hold's check, or give up on it.
+
+    A hold older than ``timeout`` is rejected ``PERSON_CHECK_TIMEOUT`` (with the shift rules' results) as if the
+    person stage had answered so, releasing the person (who may have been recorded) and deciding the queue. Else a
+    check last sent ``resend`` ago is sent again, byte for byte: the person stage answers it from its stored
+    answer if the answer was lost, or checks it now if the check was.
+    """
+    parked = expire(state, now=now, grace=timers.grace)
+    state = parked.state or state
+    ms = to_ms(now)
+    if state.hold is None or state.hold_check is None or state.hold_sent_ms is None:
+        return parked
+    if state.hold_sent_ms > ms - _ms(timers.resend):
+        return parked
+    if _hold_expired(state, ms, timers):
+        waited = (ms - (state.held_at_ms or ms)) / 1000
+        text = f"no answer from the person stage within {waited:.0f} s (timeout {timers.timeout.total_seconds():g} s)"
+        timeout = fail("person_check", "PERSON_CHECK_TIMEOUT", text).to_avro()
+        # "recorded": the person stage may have recorded it after all, so release it either way.
+        msg = {"booking_id": state.hold.booking_id, "results": [*state.hold_check["shift_results"], timeout],
+               "recorded": True}  # fmt: skip
+        gave_up = answer(state, msg, now=now, policies=policies)
+        return Step(gave_up.state, [*parked.outputs, *gave_up.outputs], [*parked.person, *gave_up.person])
+    resent = replace(state, hold_sent_ms=ms, hold_resends=state.hold_resends + 1)
+    return Step(resent, parked.outputs, [*parked.person, state.hold_check])
+
+
+def _ms(d: timedelta) -> int:
+    return int(d.total_seconds() * 1000)
+
+
+def _hold_expired(state: ShiftState, ms: int, timers: HoldTimers) -> bool:
+    """Held ``timeout`` ago, and the check has been sent often enough, ``resend`` apart, to span the timeout: a
+    worker catching up on a backlog re-sends before it gives up, rather than failing holds it has just made."""
+    sends = state.hold_resends + 1
+    return (state.held_at_ms is not None and state.held_at_ms <= ms - _ms(timers.timeout)
+            and sends * _ms(timers.resend) >= _ms(timers.timeout))  # fmt: skip
+
+
+def conflict(state: ShiftState | None, msg: dict[str, Any], *, now: datetime,
+             policies: BookingPolicies | None = None) -> Step:  # fmt: skip
+    """The person stage found the filling booking's new times clash with another booking of the person.
+
+    The hub cancels the re-timed booking (``cancelled_by: HUB``, ``WORKER_UNAVAILABLE``, the detail naming the
+    clash) and reopens the shift: the person was booked first elsewhere, and the rota manager sees a cancellation
+    on their platform rather than a silent double booking. Ignored unless the booking still fills the shift.
+    """
+    booking_id = msg["booking_id"]
+    if state is None or state.status != "filled" or state.filled_by != booking_id or state.filled is None:
+        return Step(state)  # already cancelled, or a redelivered conflict
+    policies = policies or BookingPolicies({})
+    d = {"cancelled_by": "HUB", "reason": "WORKER_UNAVAILABLE", "reason_detail": msg["detail"], "cancelled_at": now}
+    out = _cancelled_event(state, state.filled, d, policies, msg["cause"], reopened=True, now=now)
+    freed = replace(state, status="open", filled_by=None, filled=None)
+    return _drain(freed, now, policies, [out], [_release(state.filled, "re-timed into a clash")])
+
+
 def answer(state: ShiftState | None, msg: dict[str, Any], *, now: datetime,
            policies: BookingPolicies | None = None) -> Step:  # fmt: skip
     """The person stage's answer for the held request: decide it, release the hold, decide the queue."""
@@ -122,7 +207,7 @@ def answer(state: ShiftState | None, msg: dict[str, Any], *, now: datetime,
     if state is None or state.hold is None or state.hold.booking_id != booking_id:
         return Step(state)  # a redelivered answer for a booking already decided
     req, results = state.hold, ordered(msg["results"])
-    state = replace(state, hold=None)
+    state = replace(state, hold=None, hold_check=None, held_at_ms=None, hold_sent_ms=None, hold_resends=0)
     release = [_release(req, "rejected")] if msg.get("recorded") else []
     if booking_id in state.withdrawn:
         results = [*results, fail("shift_open", "BOOKING_WITHDRAWN", "cancelled by the platform").to_avro()]
@@ -182,7 +267,24 @@ def _posted(state: ShiftState | None, env: Envelope, now: datetime, policies: Bo
         parked=(),
         queue=(*base.queue, *base.parked),  # requests that arrived first, in arrival order
     )
-    return _drain(opened, now, policies, [], [])
+    opened, person = _retimed(base, opened, env)
+    return _drain(opened, now, policies, [], person)
+
+
+def _retimed(before: ShiftState, after: ShiftState, cause: Envelope) -> tuple[ShiftState, list[dict[str, Any]]]:
+    """New times for a filled or held shift: the person stage must move the booking (overlap and working-time
+    checks of the person's later requests read its times), and a re-sent check must carry them."""
+    if before.status == "awaiting_shift" or (before.start_ms, before.end_ms) == (after.start_ms, after.end_ms):
+        return after, []
+    shift = shift_json(after)
+    booking = after.filled if after.status == "filled" else after.hold
+    if booking is None or booking.person_id is None:
+        return after, []
+    if after.status != "filled" and after.hold_check is not None:
+        after = replace(after, hold_check={**after.hold_check, "shift": shift})
+    msg = {"kind": RETIME, "booking_id": booking.booking_id, "shift_id": after.shift_id,
+           "person_id": booking.person_id, "shift": shift, "cause": cause.id}  # fmt: skip
+    return after, [msg]
 
 
 # --- requests -------------------------------------------------------------------------------------------------
@@ -232,7 +334,8 @@ def _begin(state: ShiftState, req: ParkedRequest, now: datetime,
     check = {"kind": CHECK, "booking_id": req.booking_id, "shift_id": state.shift_id, "person_id": req.person_id,
              "request": {"extra": req.extra, "vendor": req.vendor}, "shift": shift_json(state),
              "shift_results": [r.to_avro() for r in results]}  # fmt: skip
-    return replace(state, hold=req), [], [check]
+    held = replace(state, hold=req, hold_check=check, held_at_ms=to_ms(now), hold_sent_ms=to_ms(now))
+    return held, [], [check]
 
 
 def _pre_checks(state: ShiftState, req: ParkedRequest, policies: BookingPolicies) -> list[RuleResult]:
@@ -313,7 +416,7 @@ def _minus(items: tuple[str, ...], item: str) -> tuple[str, ...]:
 
 
 def _cancelled_event(state: ShiftState, req: ParkedRequest, d: dict[str, Any], policies: BookingPolicies,
-                     cause: Envelope, *, reopened: bool, now: datetime) -> Envelope:  # fmt: skip
+                     cause: str, *, reopened: bool, now: datetime) -> Envelope:  # fmt: skip
     """The hub's BookingCancelled: notice recomputed from instants, the fee per the host trust's policy."""
     assert state.start_ms is not None
     start, at = from_ms(state.start_ms), d.get("cancelled_at") or now
@@ -326,7 +429,7 @@ def _cancelled_event(state: ShiftState, req: ParkedRequest, d: dict[str, Any], p
             "reason_detail": d.get("reason_detail"), "start": start, "cancelled_at": at, "notice_hours": notice,
             "late_cancellation_fee": fee, "fee_hours": fee_hours, "shift_reopened": reopened}  # fmt: skip
     return Envelope(type=BOOKING_CANCELLED, source=SOURCE, data=data, id=event_id("cancelled", req.booking_id),
-                    subject=req.booking_id, time=now, extensions={"causationid": cause.id})  # fmt: skip
+                    subject=req.booking_id, time=now, extensions={"causationid": cause})  # fmt: skip
 
 
 def _withdraw(state: ShiftState, booking_id: str, now: datetime) -> Step | None:
@@ -347,7 +450,7 @@ def _booking_cancelled(state: ShiftState, env: Envelope, now: datetime, policies
         return _withdraw(state, booking_id, now) or Step(state)
     req = state.filled
     reopened = bool(env.data.get("shift_reopened", True))
-    out = _cancelled_event(state, req, env.data, policies, env, reopened=reopened, now=now)
+    out = _cancelled_event(state, req, env.data, policies, env.id, reopened=reopened, now=now)
     freed = replace(state, status="open" if reopened else "cancelled", filled_by=None, filled=None)
     return _drain(freed, now, policies, [out], [_release(req, "cancelled")])
 
@@ -358,7 +461,7 @@ def _shift_cancelled(state: ShiftState, env: Envelope, now: datetime, policies: 
     outputs, person = [], []
     if state.status == "filled" and state.filled is not None:
         req = state.filled
-        outputs.append(_cancelled_event(state, req, env.data, policies, env, reopened=False, now=now))
+        outputs.append(_cancelled_event(state, req, env.data, policies, env.id, reopened=False, now=now))
         person.append(_release(req, "shift cancelled"))
     closed = replace(state, status="cancelled", filled_by=None, filled=None)
     text = "the shift was cancelled by the trust"

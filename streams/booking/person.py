@@ -8,6 +8,11 @@ doctors, moonlighting) against its own table of the person's confirmed bookings;
 every rule (the shift stage's included) passed it records the booking. It always
 answers the shift stage, and answers a redelivered check with the answer it gave first
 (same results), so a crash or a rebalance never changes a decision.
+
+A *retime* moves a recorded booking to its shift's new times (the platform re-timed a
+filled shift). If the new times overlap another of the person's bookings, the booking is
+dropped and a *conflict* goes back to the shift stage, which cancels it: the booking that
+kept its times stands (docs/decisions/0007-booking-saga.md).
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from typing import Any
 
 from rosterhub.streams.booking.policy import BookingPolicy
 from rosterhub.streams.booking.rules import RULES, Clearance, OtherBooking, RuleContext
-from rosterhub.streams.booking.saga import ANSWER, booking_request, ordered, shift_spec
+from rosterhub.streams.booking.rules.clock import fmt
+from rosterhub.streams.booking.rules.overlap import clash
+from rosterhub.streams.booking.saga import ANSWER, CONFLICT, booking_request, ordered, shift_spec
 from rosterhub.streams.booking.state import ParkedRequest, from_ms
 
-__all__ = ["PERSON_RULES", "PersonState", "check", "release"]
+__all__ = ["PERSON_RULES", "PersonState", "check", "release", "retime"]
 
 #: Rules that need the person's other bookings or passport: run by this stage.
 PERSON_RULES = tuple(r for r in RULES if r not in {"shift_open", "shift_visible", "grade_match", "agency_staff_group",
@@ -73,7 +80,7 @@ def check(state: PersonState, msg: dict[str, Any], *, clearance: Clearance | Non
     if recorded:
         s = msg["shift"]
         bookings = {**bookings, booking_id: {"trust": s["trust"], "shift": s["shift_id"], "start": s["start"],
-                                             "end": s["end"]}}  # fmt: skip
+                                             "end": s["end"], "v": s.get("version", 0)}}  # fmt: skip
     return replace(state, bookings=bookings, answers={**state.answers, booking_id: out}), out
 
 
@@ -83,3 +90,28 @@ def release(state: PersonState, msg: dict[str, Any]) -> PersonState:
     if booking_id not in state.bookings:
         return state
     return replace(state, bookings={b: v for b, v in state.bookings.items() if b != booking_id})
+
+
+def retime(state: PersonState, msg: dict[str, Any]) -> tuple[PersonState, dict[str, Any] | None]:
+    """Move a recorded booking to its shift's new times; a *conflict* to send when they overlap another booking.
+
+    Idempotent: a booking not recorded here (rejected, released, or already dropped for a conflict) or already at
+    this shift version is left alone, so a redelivered retime sends nothing new. On a clash the booking is dropped
+    (the shift stage cancels it) and the conflict names every booking it now overlaps.
+    """
+    booking_id, shift = msg["booking_id"], msg["shift"]
+    current = state.bookings.get(booking_id)
+    if current is None or current.get("v", 0) >= shift.get("version", 0):
+        return state, None
+    start, end = from_ms(shift["start"]), from_ms(shift["end"])
+    clashes = [f"booking {o.booking_id} at {o.trust} ({fmt(o.start)}-{fmt(o.end)})"
+               for o in state.others(booking_id) if clash(start, end, o.start, o.end).total_seconds() > 0]  # fmt: skip
+    if not clashes:
+        moved = {**current, "start": shift["start"], "end": shift["end"], "v": shift.get("version", 0)}
+        return replace(state, bookings={**state.bookings, booking_id: moved}), None
+    detail = (f"shift {shift['shift_id']} was re-timed to {fmt(start)}-{fmt(end)}, which overlaps "
+              + "; ".join(clashes) + f": {state.person_id} cannot work both; the hub cancels this one")  # fmt: skip
+    out = {"kind": CONFLICT, "booking_id": booking_id, "shift_id": msg["shift_id"], "person_id": state.person_id,
+           "detail": detail, "cause": msg.get("cause", "")}  # fmt: skip
+    dropped = {b: v for b, v in state.bookings.items() if b != booking_id}
+    return replace(state, bookings=dropped), out

@@ -4,7 +4,9 @@ Internal topics carry small JSON documents (not canonical events; no schema to e
 outside the processor): a *check* (shift stage -> person stage, key person id) holds the
 request, the shift as the shift stage knows it and the shift rules' results; an *answer*
 (person stage -> shift stage, key shift id) holds every rule's result; a *release*
-(shift stage -> person stage) drops a booking from the person's timeline. Instants are
+(shift stage -> person stage) drops a booking from the person's timeline; a *retime*
+(shift stage -> person stage) moves a booking to its shift's new times, and a *conflict*
+(person stage -> shift stage) says the new times clash with another of the person's bookings. Instants are
 epoch milliseconds, decimals strings, enums their symbols, so a redelivered message is
 byte-identical and decisions made from it are too.
 """
@@ -24,9 +26,12 @@ from rosterhub.streams.booking.state import ParkedRequest, ShiftState, from_ms, 
 __all__ = [
     "ANSWER",
     "CHECK",
+    "CONFLICT",
     "HEADER",
+    "POST_CHECKS",
     "PRE_CHECKS",
     "RELEASE",
+    "RETIME",
     "booking_request",
     "dumps",
     "loads",
@@ -40,10 +45,13 @@ __all__ = [
 #: Header naming the saga message kind; records without it on booking-requests are BookingRequested events.
 HEADER = "rosterhub-saga"
 CHECK, ANSWER, RELEASE = "check", "answer", "release"
+RETIME, CONFLICT = "retime", "conflict"
 
 #: Checks the shift stage makes before any rule can run; they sort before the 19 rules in a decision.
 PRE_CHECKS = ("worker_known", "request_complete", "booking_policy")
-_ORDER = {rule: i for i, rule in enumerate((*PRE_CHECKS, *RULE_IDS))}
+#: Checks about the saga itself, after every rule: the person stage never answered (``PERSON_CHECK_TIMEOUT``).
+POST_CHECKS = ("person_check",)
+_ORDER = {rule: i for i, rule in enumerate((*PRE_CHECKS, *RULE_IDS, *POST_CHECKS))}
 
 #: Request fields the rules read, beyond the envelope's own (booking id, shift id, worker, vendor, time).
 EXTRA_FIELDS = ("membership", "grade", "staff_group", "home_trust", "substantive_employer", "agency", "framework",
@@ -97,9 +105,9 @@ def booking_request(req: ParkedRequest) -> BookingRequest:
 
 def shift_json(state: ShiftState) -> dict[str, Any]:
     """What the person stage needs of the shift (it has no shift table of its own)."""
-    return {"shift_id": state.shift_id, "trust": state.trust_ods, "staff_group": state.staff_group,
-            "grade": state.grade, "start": state.start_ms, "end": state.end_ms, "tier": state.tier,
-            "rate": state.rate, "shift_type": state.shift_type, "status": state.status,
+    return {"shift_id": state.shift_id, "version": state.version, "trust": state.trust_ods,
+            "staff_group": state.staff_group, "grade": state.grade, "start": state.start_ms, "end": state.end_ms,
+            "tier": state.tier, "rate": state.rate, "shift_type": state.shift_type, "status": state.status,
             "filled_by": state.filled_by}  # fmt: skip
 
 

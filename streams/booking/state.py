@@ -10,7 +10,8 @@ an ``awaiting_shift`` state and decided when the shift arrives, or rejected with
 
 The saga (docs/decisions/0007-booking-saga.md) adds a *hold*: while the person stage
 checks one request, the shift is held for it and later requests wait in ``queue``, in
-arrival order, to be decided after the hold resolves.
+arrival order, to be decided after the hold resolves (or times out: ``hold_check`` keeps
+the check as sent so it can be re-sent with the same ids).
 """
 
 from __future__ import annotations
@@ -81,6 +82,12 @@ class ShiftState:
     queue: tuple[ParkedRequest, ...] = field(default_factory=tuple)
     filled: ParkedRequest | None = None
     withdrawn: tuple[str, ...] = field(default_factory=tuple)  # held booking ids the vendor cancelled meanwhile
+    # The hold's timer (docs/decisions/0007): the check as sent, when the hold began and when the check was last
+    # sent, so a hold whose answer never comes re-sends the same check and, later, gives up.
+    hold_check: dict[str, Any] | None = None
+    held_at_ms: int | None = None
+    hold_sent_ms: int | None = None
+    hold_resends: int = 0
 
     def to_table(self) -> dict[str, Any]:
         d = asdict(self)

@@ -77,6 +77,9 @@ class Saga:
         st = person.PersonState.from_table(pid, self.people.get(pid))
         if msg["kind"] == "release":
             st = person.release(st, msg)
+        elif msg["kind"] == "retime":
+            st, clashed = person.retime(st, msg)
+            self.to_shift += [clashed] if clashed else []
         else:
             st, out = person.check(st, msg, clearance=self.clearance, policy=POLICIES.get(msg["shift"]["trust"]))
             self.to_shift.append(out)
@@ -85,7 +88,12 @@ class Saga:
     def shift_step(self, i: int = 0) -> None:
         msg = self.to_shift.pop(i)
         key = msg["shift_id"]
-        self._apply(key, decide.answer(self.state(key), msg, now=NOW, policies=POLICIES))
+        handler = decide.conflict if msg["kind"] == "conflict" else decide.answer
+        self._apply(key, handler(self.state(key), msg, now=NOW, policies=POLICIES))
+
+    def tick(self, now: datetime, timers: decide.HoldTimers, shift_id: str = "patchwork:RHQ:s1") -> None:
+        """The timer's tick for one shift, at ``now``."""
+        self._apply(shift_id, decide.tick(self.state(shift_id), now=now, timers=timers, policies=POLICIES))
 
     def settle(self) -> None:
         while self.to_person or self.to_shift:

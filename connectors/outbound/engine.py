@@ -170,7 +170,11 @@ class DeliveryLoop:
                 for r in rs:
                     await self.handle(r)
 
-        await asyncio.gather(*(one_shift(rs) for rs in by_shift.values()))
+        # a TaskGroup cancels the other shifts when one fails (e.g. the broker is gone): the batch is not
+        # committed and is delivered again from the last commit, instead of leaving orphan deliveries running
+        async with asyncio.TaskGroup() as group:
+            for rs in by_shift.values():
+                group.create_task(one_shift(rs))
 
     # --- one record ------------------------------------------------------------------------------
     async def handle(self, record: ConsumerRecord) -> None:

@@ -67,6 +67,10 @@ class Receiver:
             self._thread.join(timeout=15)
             self._server = self._thread = None
 
+    @property
+    def is_up(self) -> bool:
+        return self._server is not None
+
     def keys(self) -> list[str]:
         with self._lock:
             return [k for k, _ in self.got]

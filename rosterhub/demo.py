@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rosterhub.connectors import simulators
+from rosterhub.demo_market import Workforce
 
 __all__ = ["DEMO_TRUSTS", "DemoContext", "DemoSource", "demo_sources", "file_destinations", "free_port"]
 
@@ -37,6 +38,8 @@ class DemoContext:
     secrets: dict[str, str]  # webhook secrets by vendor
     trusts: tuple[str, ...] = DEMO_TRUSTS
     seed: int = 7
+    #: the demo's registered nurses, shared by the simulators: ESR adds its staff, bank apps pick requesters
+    workforce: Workforce = field(default_factory=Workforce)
 
 
 def _noop() -> None:
@@ -53,6 +56,8 @@ class DemoSource:
     env: dict[str, str] = field(default_factory=dict)  # for the hub's child processes (demo secrets)
     #: where the hub delivers updates back to this simulator (``outbound_destinations`` entries)
     destinations: list[dict[str, Any]] = field(default_factory=list)
+    #: how many of the hub's updates the simulator has applied so far (None: it does not receive updates)
+    received: Callable[[], int] | None = None
 
 
 def file_destinations(

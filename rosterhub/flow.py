@@ -2,13 +2,16 @@
 
 Reads only headers: canonical events are attributed by ``ce_source``
 (``/vendors/<vendor>/<trust>``), dead letters by ``dlq_connector``, raw payloads by topic.
-One consumer, assigned (no group), polled briefly once per status line.
+The hub's own outputs are counted by ``ce_type``: the booking processor's decisions
+(confirmed, rejected) and fills, and the outbound delivery receipts, so the line shows the
+shift market working, not only traffic. One consumer, assigned (no group), polled briefly
+once per status line.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -33,7 +36,13 @@ class FlowCounter:
         self.raw: Counter[str] = Counter()
         self.events: Counter[str] = Counter()
         self.dead: Counter[str] = Counter()
-        self.decisions = 0
+        self.outcomes: Counter[str] = Counter()  # the booking processor's outputs by event name
+        self.receipts: Counter[str] = Counter()  # outbound delivery receipts by event name
+
+    @property
+    def decisions(self) -> int:
+        """Booking requests decided (confirmed or rejected)."""
+        return self.outcomes["BookingConfirmed"] + self.outcomes["BookingRejected"]
 
     def poll(self, timeout_ms: int = 300) -> None:
         while batches := self.consumer.poll(timeout_ms=timeout_ms, max_records=5000):
@@ -53,11 +62,21 @@ class FlowCounter:
             if parts[:1] == ["vendors"] and len(parts) > 1:
                 self.events[parts[1]] += 1
             elif source == "/rosterhub/booking":
-                self.decisions += 1
+                self.outcomes[headers.get("ce_type", b"").decode().rsplit(".", 1)[-1]] += 1
+            elif source == "/rosterhub/outbound":
+                self.receipts[headers.get("ce_type", b"").decode().rsplit(".", 1)[-1]] += 1
 
-    def line(self, vendors: Iterable[str]) -> str:
-        cells = [f"{v} raw={self.raw[v]} ev={self.events[v]} dlq={self.dead[v]}" for v in vendors]
-        return " | ".join(cells) + f" | decisions={self.decisions}"
+    def line(self, vendors: Iterable[str], received: Mapping[str, int] | None = None) -> str:
+        """One cell per connector (``upd=``: hub updates its simulator applied, when known), then the market."""
+        got = received or {}
+        cells = [f"{v} raw={self.raw[v]} ev={self.events[v]} dlq={self.dead[v]}"
+                 + (f" upd={got[v]}" if v in got else "") for v in vendors]  # fmt: skip
+        out, rec = self.outcomes, self.receipts
+        market = (
+            f"decisions={self.decisions} confirmed={out['BookingConfirmed']} rejected={out['BookingRejected']} "
+            f"filled={out['ShiftFilled']} delivered={rec['DeliverySucceeded']} failed={rec['DeliveryFailed']}"
+        )
+        return " | ".join(cells) + " | " + market
 
     def close(self) -> None:
         self.consumer.close()

@@ -25,7 +25,8 @@ import httpx
 
 from rosterhub.connectors.kinds import HTTP_KINDS
 from rosterhub.connectors.registry import connectors
-from rosterhub.demo import DEMO_TRUSTS, DemoContext, DemoSource, demo_sources
+from rosterhub.demo import DEMO_TRUSTS, DemoContext, DemoSource, demo_sources, free_port
+from rosterhub.demo_market import CredentialWallet, Workforce, demo_policies, repo_policies
 from rosterhub.errors import BrokerUnavailable
 from rosterhub.flow import FlowCounter
 from rosterhub.kafka.admin import ensure_topics, topic_counts
@@ -110,6 +111,48 @@ def _demo_destinations(settings: Settings, sources: list[DemoSource]) -> dict[st
     return {"ROSTERHUB_OUTBOUND_DESTINATIONS": json.dumps([d for s in sources for d in s.destinations])}
 
 
+def _demo_env(extras: list[dict[str, str]]) -> dict[str, str]:
+    """Demo-only values (a demo identity secret, demo policy folders); settings from the environment win."""
+    return {k: v for extra in extras for k, v in extra.items() if k not in os.environ}
+
+
+def _check_children(children: dict[str, subprocess.Popen[bytes]], log_dir: Path) -> None:
+    for name, proc in children.items():
+        if proc.poll() is not None:
+            raise BrokerUnavailable(f"{name} exited with {proc.returncode}; see {log_dir}/{name}.log")
+
+
+def _flow_line(flow: FlowCounter, sources: list[DemoSource], specs: dict[str, object]) -> str:
+    """Per-connector flow, the updates each simulator applied, and the market: decisions, fills, deliveries."""
+    flow.poll()
+    received = {s.vendor: s.received() for s in sources if s.received is not None}
+    return flow.line(sorted(s.vendor for s in sources) or specs, received)
+
+
+def _market(settings: Settings, workforce: Workforce) -> tuple[CredentialWallet | None, dict[str, str]]:
+    """The demo's shift market (rosterhub.demo_market): the trusts' VC wallet and the settings for the hub's
+    children (demo policies with the wallet's keys and a cascade in minutes; a web port on the worker, where
+    the passport takes VCs). Nothing when the source tree's policies are not there (an installed wheel)."""
+    source = repo_policies()
+    if not (source / "booking").is_dir():
+        return None, {}
+    web_port = settings.worker_web_port or free_port()
+    wallet = CredentialWallet(workforce, f"http://127.0.0.1:{web_port}", source)
+    env = demo_policies(source, Path(".rosterhub/demo/policies").resolve(), wallet.keys)
+    return wallet, {**env, "ROSTERHUB_WORKER_WEB_PORT": str(web_port)}
+
+
+def _demo(
+    settings: Settings, ingress: str, webhook_secrets: dict[str, str]
+) -> tuple[list[DemoSource], CredentialWallet | None, dict[str, str]]:
+    """Every simulator, sharing one workforce, and the market around them (:func:`_market`)."""
+    workforce = Workforce()
+    ctx = DemoContext(ingress, Path(".rosterhub/demo").resolve(), webhook_secrets, workforce=workforce)
+    sources = demo_sources(ctx)
+    wallet, env = _market(settings, workforce)
+    return sources, wallet, env
+
+
 def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float) -> int:
     resolved = resolve_broker(settings)
     print(f"Kafka at {resolved.bootstrap} ({resolved.origin}{', ' + resolved.version if resolved.version else ''})")
@@ -125,7 +168,7 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
     webhook_secrets = {k: v.get_secret_value() for k, v in settings.webhook_secrets.items()}
     webhook_secrets.setdefault("patchwork", secrets.token_hex(16))
     log_dir = Path(".rosterhub/logs")
-    sources = demo_sources(DemoContext(ingress, Path(".rosterhub/demo").resolve(), webhook_secrets)) if demo else []
+    sources, wallet, market_env = _demo(settings, ingress, webhook_secrets) if demo else ([], None, {})
     options = {s.vendor: s.connector_options for s in sources if s.connector_options is not None}
     options.update(settings.connectors)  # configured connectors win over the demo's
     env = {
@@ -135,9 +178,8 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
         "ROSTERHUB_WEBHOOK_SECRETS": json.dumps(webhook_secrets),
         "ROSTERHUB_CONNECTORS": json.dumps(options),
         **_demo_destinations(settings, sources),
+        **_demo_env([market_env, *(s.env for s in sources)]),
     }
-    for source in sources:  # demo-only values (e.g. a demo identity secret); real settings win
-        env.update({k: v for k, v in source.env.items() if k not in os.environ})
     children: dict[str, subprocess.Popen[bytes]] = {}
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     started = time.monotonic()
@@ -150,6 +192,8 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
               f"trust endpoint {trust_base}/outcomes")  # fmt: skip
         print(f"connectors: {', '.join(sorted(s.vendor for s in sources)) or 'none (no demo)'}; "
               f"logs in {log_dir}/; Ctrl-C stops everything")  # fmt: skip
+        if wallet is not None:
+            wallet.start()
         watched = [names.raw("patchwork"), names.events("shift"), names.events("booking"),
                    names.dlq("mapping"), names.dlq("outbound")]  # fmt: skip
         flow = FlowCounter(
@@ -161,16 +205,14 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
         for round_no in itertools.count(1):
             if duration > 0 and time.monotonic() - started >= duration:
                 break
-            for name, proc in children.items():
-                if proc.poll() is not None:
-                    raise BrokerUnavailable(f"{name} exited with {proc.returncode}; see {log_dir}/{name}.log")
+            _check_children(children, log_dir)
             for source in sources:
                 if round_no % source.every == 0:
                     source.tick()
             elapsed = time.monotonic() - started
             print(_status_line(resolved.bootstrap, watched, f"{trust_base}/outcomes", elapsed), flush=True)
-            flow.poll()
-            print(f"        {flow.line(sorted(s.vendor for s in sources) or specs)}", flush=True)
+            nurses = f" | {wallet.summary()}" if wallet is not None else ""
+            print(f"        {_flow_line(flow, sources, specs)}{nurses}", flush=True)
             time.sleep(interval)
         return 0
     except (KeyboardInterrupt, _Stop):
@@ -178,8 +220,9 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if flow is not None:
-            flow.close()
+        for closeable in (flow, wallet):
+            if closeable is not None:
+                closeable.close()
         for source in sources:
             source.close()
         _stop_children(children)

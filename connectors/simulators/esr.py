@@ -367,6 +367,15 @@ def register_cli(group: typer.Typer) -> None:
         run_batches(feeder, batches, interval)
 
 
+def registered_nurses(sim: EsrSimulator) -> list[Any]:
+    """The active NMC-registered staff of every trust, as the demo's workforce sees them."""
+    from rosterhub.demo_market import DemoWorker
+
+    return [DemoWorker(ods, p.reg_number, f"{p.first.title()} {p.last.title()}", p.band)
+            for ods, t in list(sim.esr.items()) for p in list(t.people.values())
+            if p.active and p.register == "NMC" and p.reg_number]  # fmt: skip
+
+
 def demo_source(ctx: Any) -> Any:
     """ESR in ``rosterhub run``: a full refresh per trust, then a change file every fifth round, read by
     `rosterhub connect esr`."""
@@ -379,6 +388,9 @@ def demo_source(ctx: Any) -> Any:
     outbound = ctx.base_dir / "outbound" / "esr"
     feeder = FileFeeder(sim, root, outbound=outbound)
     feeder.batch()  # the first export is there when the connector starts
+    workforce = getattr(ctx, "workforce", None)
+    if workforce is not None:  # its registered nurses are the demo's bank nurses (rosterhub.demo_market)
+        workforce.add_source(lambda: registered_nurses(sim))
     # the demo's collaborative secret for identity_match_key, for the connect process (never a real one)
     env = {"ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY": "rosterhub-demo-collaborative-secret"}
     return DemoSource(

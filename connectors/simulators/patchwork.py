@@ -50,6 +50,14 @@ _ROLES = (
 #: (label, local start hour, minute, length in hours)
 _PATTERNS = (("early", 7, 0, 7.5), ("late", 14, 0, 7.5), ("long day", 7, 30, 12.5), ("night", 20, 0, 12.0))
 _NMC_LETTERS = "ABCDEFGHJKLMNPRSTUWY"
+#: Patchwork staff group labels of shifts registered nurses and midwives (NMC) work
+_NMC_GROUPS = ("Registered Nursing", "Midwifery")
+
+
+def _band(grade: str) -> int | None:
+    """``Band 6`` -> 6; None for grades that are not Agenda for Change bands."""
+    parts = grade.split()
+    return int(parts[1]) if len(parts) == 2 and parts[0] == "Band" and parts[1].isdigit() else None
 
 
 def nmc_pin(rng: random.Random) -> str:
@@ -145,6 +153,11 @@ class PatchworkSimulator:
     seed: int = 7
     malformed_every: int = 0  # every n-th batch also sends a truncated payload (0: never)
     sent: dict[str, int] = field(default_factory=dict)
+    #: the demo's registered nurses (rosterhub.demo_market.Workforce): requesters the hub knows; None: strangers
+    workforce: Any = None
+    #: Patchwork's own view of shifts, fed by the hub's updates: where offered partner shifts are found
+    platform: PlatformState | None = None
+    asked: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -172,6 +185,18 @@ class PatchworkSimulator:
                                 ward=self.rng.choice(wards), staff_group=group)  # fmt: skip
         return trust, payload
 
+    def _requester(self, trust: str, shift: dict[str, Any], *, only_trust: bool) -> dict[str, Any] | None:
+        """Worker fields of a request by a nurse of the demo's workforce, or None (no workforce, a shift no
+        registered nurse takes, or nobody ready yet)."""
+        if self.workforce is None or shift.get("staff_group") not in _NMC_GROUPS:
+            return None
+        band = _band(str(shift.get("grade") or ""))
+        nurse = self.workforce.pick(self.rng, trust=trust, band=band, only_trust=only_trust)
+        if nurse is None:
+            return None
+        return {"nmc": nurse.nmc, "trust": nurse.trust, "grade": f"Band {nurse.band}", "name": nurse.name,
+                "staff_group": "Registered Nursing"}  # fmt: skip
+
     def batch(self) -> None:
         n = next(self.seq)
         trust, shift = self.next_shift(n)
@@ -180,13 +205,44 @@ class PatchworkSimulator:
         medical = shift["data"]["staff_group"] == "Medical"
         for i in range(1 + n % 2):  # every other shift gets a second request, which loses
             at = datetime.now(UTC)
+            nurse = self._requester(trust, shift["data"], only_trust=True)
+            if nurse is not None:  # a bank nurse of this trust, known to the hub through ESR
+                payload = booking_requested(f"B{self.run_id}-{n}-{i}", shift_id, trust, nurse["nmc"], at,
+                                            grade=nurse["grade"], staff_group=nurse["staff_group"])  # fmt: skip
+                payload["data"]["worker"]["name"] = nurse["name"]
+                self.post(trust, payload)
+                continue
             reg = gmc_number(self.rng) if medical else nmc_pin(self.rng)
             payload = booking_requested(f"B{self.run_id}-{n}-{i}", shift_id, trust, None if medical else reg, at,
                                         gmc=reg if medical else None, grade=shift["data"]["grade"],
                                         staff_group=shift["data"]["staff_group"])  # fmt: skip
             self.post(trust, payload)
+        self.book_offered(n)
         if self.malformed_every and n % self.malformed_every == 0:
             self.post(trust, b'{"event": "shift.created", "data": {"shift_id": ')
+
+    def book_offered(self, n: int) -> None:
+        """Now and then a nurse asks for a shift the hub offered to Patchwork (a partner platform's shift, or a
+        Patchwork shift released to the collaborative bank), naming it by its hub id, through their own bank."""
+        if self.platform is None or self.workforce is None or self.rng.random() < 0.4:
+            return
+        offered = sorted(sid for sid in self.platform.open_shifts() if sid not in self.asked)
+        candidates = [sid for sid in offered if (copy := self.platform.shift(sid)) is not None
+                      and copy.detail.get("staff_group") in _NMC_GROUPS]  # fmt: skip
+        if not candidates:
+            return
+        hub_shift_id = self.rng.choice(candidates)
+        self.asked.add(hub_shift_id)
+        host = hub_shift_id.split(":")[1] if hub_shift_id.count(":") >= 2 else None
+        copy = self.platform.shift(hub_shift_id)
+        nurse = self._requester(host or "", copy.detail if copy else {}, only_trust=False)
+        if nurse is None:
+            return
+        payload = booking_requested(f"B{self.run_id}-{n}-x", None, nurse["trust"], nurse["nmc"], datetime.now(UTC),
+                                    grade=nurse["grade"], staff_group=nurse["staff_group"],
+                                    hub_shift_id=hub_shift_id)  # fmt: skip
+        payload["data"]["worker"]["name"] = nurse["name"]
+        self.post(nurse["trust"], payload)
 
 
 #: Patchwork event of a hub update -> platform state operation
@@ -202,7 +258,8 @@ def apply_update(state: PlatformState, update: dict[str, Any]) -> bool:
     if op is None:
         raise ValueError(f"unknown update event {update.get('event')!r}")
     worker = data.get("worker") or {}
-    detail = {k: data[k] for k in ("ward", "grade", "start_time", "end_time", "rate", "reasons") if k in data}
+    detail = {k: data[k] for k in ("ward", "grade", "staff_group", "start_time", "end_time", "rate", "reasons")
+              if k in data}  # fmt: skip
     return state.apply(str(update["id"]), op, str(data["hub_shift_id"]), booking_id=data.get("booking_id"),  # type: ignore[arg-type]
                        worker=worker.get("name") or worker.get("registration_number"),
                        reopen=bool(data.get("shift_reopened")), **detail)  # fmt: skip
@@ -299,9 +356,12 @@ def demo_source(ctx: Any) -> Any:
     secret = ctx.secrets.get("patchwork")
     if not secret:
         return None
-    sim = PatchworkSimulator(ctx.ingress, secret.encode(), ctx.trusts, ctx.seed, malformed_every=3)
+    platform = PlatformState()
+    sim = PatchworkSimulator(ctx.ingress, secret.encode(), ctx.trusts, ctx.seed, malformed_every=3,
+                             workforce=getattr(ctx, "workforce", None), platform=platform)  # fmt: skip
     stack = ExitStack()  # the platform side, receiving the hub's signed updates
-    url = stack.enter_context(serving(create_patchwork_platform(secret.encode()), free_port()))
+    url = stack.enter_context(serving(create_patchwork_platform(secret.encode(), platform), free_port()))
     destinations = [{"name": f"patchwork-{t}", "trust": t, "platform": "patchwork", "url": url, "secret": secret}
                     for t in ctx.trusts]  # fmt: skip
-    return DemoSource("patchwork", sim.batch, close=stack.close, destinations=destinations)
+    return DemoSource("patchwork", sim.batch, close=stack.close, destinations=destinations,
+                      received=lambda: len(platform.applied))  # fmt: skip

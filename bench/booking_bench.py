@@ -66,39 +66,65 @@ HUB_SOURCE = "/rosterhub/booking"
 # ---------------------------------------------------------------- workload (pure)
 
 
-def workload(payloads: int, seed: int, run_id: str) -> list[tuple[str, bytes, str | None]]:
-    """(trust, webhook body, hub booking id or None) in feed order: each shift, then its 1-2 requests."""
-    from rosterhub.connectors.simulators.patchwork import (
-        _PATTERNS,
-        _ROLES,
-        booking_requested,
-        gmc_number,
-        nmc_pin,
-        shift_created,
-    )
+#: What the load posts: registered nursing shifts (most at the nurses' own band 5), in the simulator's patterns.
+ROLE = ("Registered Nursing", ("Band 5", "Band 5", "Band 5", "Band 6"), ("Ward 3B", "Acute Medical Unit", "Ward 12"))
+PATTERNS = (("early", 7, 0, 7.5), ("late", 14, 0, 7.5), ("long day", 7, 30, 12.5), ("night", 20, 0, 12.0))
+
+
+def nurse_pool(per_trust: int, seed: int) -> dict[str, list[str]]:
+    """NMC PINs of the band 5 bank nurses registered (with passports) at each trust before the clock starts."""
+    from rosterhub.connectors.simulators.patchwork import nmc_pin
+
+    rng = random.Random(seed * 7919)
+    return {trust: [nmc_pin(rng) for _ in range(per_trust)] for trust in TRUSTS}
+
+
+def workload(
+    payloads: int, seed: int, run_id: str, pool: dict[str, list[str]] | None = None
+) -> list[tuple[str, bytes, str | None]]:
+    """(trust, webhook body, hub booking id or None) in feed order: each shift, then its 1-2 requests.
+
+    With a ``pool`` the requests come from the trust's registered nurses (every rule runs; some are confirmed,
+    the second request loses, busy nurses are refused on overlap and rest rules); without one, from people the
+    hub has never seen (refused at the person stage, WORKER_UNKNOWN).
+    """
+    from rosterhub.connectors.simulators.patchwork import booking_requested, nmc_pin, shift_created
 
     rng = random.Random(seed)
+    group, grades, wards = ROLE
     out: list[tuple[str, bytes, str | None]] = []
     n = 0
     while len(out) < payloads:
         n += 1
         trust = rng.choice(TRUSTS)
-        group, grades, wards = rng.choice(_ROLES)
-        _label, hour, minute, hours = rng.choice(_PATTERNS)
+        _label, hour, minute, hours = rng.choice(PATTERNS)
         day = date(2027, 1, 4) + timedelta(days=rng.randint(0, 27))
         start = datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
         shift_id = f"S{run_id}-{n}"
         shift = shift_created(shift_id, trust, start, hours, grade=rng.choice(grades), ward=rng.choice(wards),
                               staff_group=group)  # fmt: skip
         out.append((trust, json.dumps(shift).encode(), None))
-        medical = group == "Medical"
         for i in range(1 + n % 2):
-            reg = gmc_number(rng) if medical else nmc_pin(rng)
+            pin = rng.choice(pool[trust]) if pool else nmc_pin(rng)
             local = f"B{run_id}-{n}-{i}"
-            body = booking_requested(local, shift_id, trust, None if medical else reg, datetime.now(UTC),
-                                     gmc=reg if medical else None)  # fmt: skip
+            body = booking_requested(local, shift_id, trust, pin, datetime.now(UTC), grade="Band 5",
+                                     staff_group=group)  # fmt: skip
             out.append((trust, json.dumps(body).encode(), f"patchwork:{trust}:{local}"))
     return out[:payloads]
+
+
+def population_events(pool: dict[str, list[str]]) -> list[Any]:
+    """Each nurse as the worker record and passport a trust's systems would have sent (identity, then passport)."""
+    from tests.unit.streams.identity_harness import worker
+    from tests.unit.streams.passport_builders import nurse_passport
+
+    now = datetime.now(UTC)
+    events = []
+    for trust, pins in pool.items():
+        for pin in pins:
+            local = f"patchwork:{trust}:w-{pin}"
+            events += [worker(local, nmc=pin), *nurse_passport(local, trust, now, age=timedelta(days=30))]
+    return events
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -174,7 +200,8 @@ def feeder_main(cfg: dict[str, Any]) -> None:
     producer = make_producer(cfg["bootstrap"], client_id="rosterhub-bench-feeder")
     sink = _NoWaitSink(producer)
     ctx = IngestContext(sink=sink, encoder=encoder, names=names)  # type: ignore[arg-type]
-    items = workload(cfg["payloads"], cfg["seed"], cfg["run_id"])
+    pool = nurse_pool(cfg["people"], cfg["seed"]) if cfg["people"] else None
+    items = workload(cfg["payloads"], cfg["seed"], cfg["run_id"], pool)
     premapped: list[list[KafkaRecord]] = []
     if cfg["mode"] == "premapped":
         for trust, body, _ in items:
@@ -348,6 +375,10 @@ class BenchConfig:
     max_payloads: int = 200_000  # flat out: how many to prepare
     log_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "rosterhub-bench")
     log_level: str = "WARNING"
+    people_per_trust: int = 30  # registered nurses (worker record + passport) per trust; 0: requests by strangers
+    #: Experiment: the worker's consumers ask the broker to hold a fetch at most this long (faust hard-codes 1500 ms).
+    fetch_max_wait_ms: int | None = None
+    profile_worker: bool = False  # run the (first) worker under cProfile; the stats file goes to log_dir
     #: Smoke tests only: run Kafka's perf tools while the worker starts, to save wall time (figures then skewed).
     baseline_alongside: bool = False
 
@@ -381,13 +412,37 @@ def run_baseline(cfg: BenchConfig, prefix: str, bodies: list[bytes], rate: int, 
             "consumer": parse_consumer_perf(cons.stdout + cons.stderr)}  # fmt: skip
 
 
+#: ``rosterhub worker`` with every aiokafka consumer's fetch_max_wait_ms replaced (``--fetch-max-wait-ms``).
+_PATCHED_WORKER = """
+import runpy, sys, aiokafka
+_init = aiokafka.AIOKafkaConsumer.__init__
+def _patched(self, *a, **kw):
+    kw["fetch_max_wait_ms"] = %d
+    _init(self, *a, **kw)
+aiokafka.AIOKafkaConsumer.__init__ = _patched
+sys.argv = ["rosterhub", "worker"]
+runpy.run_module("rosterhub", run_name="__main__")
+"""
+
+
 @contextmanager
 def _workers(cfg: BenchConfig, env: dict[str, str]) -> Iterator[list[subprocess.Popen[bytes]]]:
     procs = []
     try:
         for i in range(cfg.workers):
-            log = (cfg.log_dir / f"worker-{env['ROSTERHUB_APP_ID']}-{i}.log").open("ab")
-            procs.append(subprocess.Popen([sys.executable, "-m", "rosterhub", "worker"], env=env, stdout=log,
+            name = f"worker-{env['ROSTERHUB_APP_ID']}-{i}"
+            log = (cfg.log_dir / f"{name}.log").open("ab")
+            profile = (
+                ["-m", "cProfile", "-o", str(cfg.log_dir / f"{name}.pstats")]
+                if cfg.profile_worker and not i and not cfg.fetch_max_wait_ms
+                else []
+            )
+            run = (
+                ["-c", _PATCHED_WORKER % cfg.fetch_max_wait_ms]
+                if cfg.fetch_max_wait_ms
+                else ["-m", "rosterhub", "worker"]
+            )
+            procs.append(subprocess.Popen([sys.executable, *profile, *run], env=env, stdout=log,
                                           stderr=subprocess.STDOUT, cwd=REPO))  # fmt: skip
         yield procs
     finally:
@@ -432,6 +487,8 @@ def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
     ensure_topics(cfg.bootstrap, declared_topics(connectors(), prefix), default_partitions=cfg.partitions,
                   replication_factor=1)  # fmt: skip
     seen = Seen()
+    pool = nurse_pool(cfg.people_per_trust, cfg.seed) if cfg.people_per_trust else None
+    population = load_population(cfg, prefix, pool) if pool else 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSTERHUB_")}
     env |= {"KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap, "ROSTERHUB_TOPIC_PREFIX": prefix, "ROSTERHUB_APP_ID": app_id,
             "ROSTERHUB_STATE_DIR": str(state), "ROSTERHUB_DEFAULT_PARTITIONS": str(cfg.partitions),
@@ -440,6 +497,7 @@ def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
     out = cfg.log_dir / f"fed-{token}.json"
     feeder_cfg = {"bootstrap": cfg.bootstrap, "prefix": prefix, "rate": rate, "duration": cfg.duration,
                   "mode": cfg.mode, "seed": cfg.seed, "run_id": token[:6], "payloads": payloads,
+                  "people": cfg.people_per_trust,
                   "out": str(out)}  # fmt: skip
     with _receiver(seen) if cfg.deliver else _null() as receiver_url:
         if receiver_url:
@@ -449,7 +507,7 @@ def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
         with _workers(cfg, env) as procs:
             collector = Collector(cfg.bootstrap, prefix, seen)
             t_ready = time.time()
-            _warm_up(cfg, prefix, seen, procs)
+            warm = _warm_up(cfg, prefix, seen, procs, pool)
             worker_ready_s = time.time() - t_ready
             collector.thread.start()
             assert feeder.stdout is not None and feeder.stdin is not None
@@ -470,7 +528,9 @@ def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
                     break
                 if got != last:
                     last, last_change = got, time.time()
-                elif time.time() - last_change > 15:  # no progress for 15 s: what is missing stays missing
+                elif time.time() - last_change > min(
+                    30.0, cfg.drain
+                ):  # no progress for a while: what is missing stays missing
                     break
                 time.sleep(0.25)
             worker_cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
@@ -478,6 +538,8 @@ def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
             collector.thread.join(timeout=10)
             load_after = os.getloadavg()
     result = summarise(cfg, rate, fed_doc, seen, worker_ready_s, (load_before, load_after))
+    result["population"] = {"nurses": sum(map(len, pool.values())) if pool else 0, "events": population,
+                            "warm_up": warm}  # fmt: skip
     result["worker_cpu_s"] = round(worker_cpu, 1)
     result["worker_cpu_ms_per_decision"] = round(1000 * worker_cpu / max(result["decided"], 1), 2)
     return result
@@ -497,11 +559,15 @@ def _null() -> Iterator[None]:
     yield None
 
 
-def _warm_up(cfg: BenchConfig, prefix: str, seen: Seen, procs: list[subprocess.Popen[bytes]]) -> None:
-    """Feed one shift and one request and wait for its decision: the worker(s) have joined and decide."""
+def _warm_up(
+    cfg: BenchConfig, prefix: str, seen: Seen, procs: list[subprocess.Popen[bytes]], pool: dict[str, list[str]] | None
+) -> str:
+    """Feed a shift and a request until the worker(s) decide it (confirmed, with a pool: the last nurse registered is
+    through identity and passport, so the population is loaded). Returns what happened, for the report."""
     from rosterhub.codec.catalogue import default_catalogue
     from rosterhub.codec.wire import SingleObjectCodec
     from rosterhub.connectors.pipeline import IngestContext, map_and_publish
+    from rosterhub.connectors.simulators.patchwork import booking_requested, shift_created
     from rosterhub.kafka.producer import EventSink, make_producer
     from rosterhub.runtime import Encoder, TopicNames
 
@@ -509,26 +575,58 @@ def _warm_up(cfg: BenchConfig, prefix: str, seen: Seen, procs: list[subprocess.P
     sink = EventSink(make_producer(cfg.bootstrap, client_id="rosterhub-bench-warmup"))
     ctx = IngestContext(sink=sink, encoder=Encoder(SingleObjectCodec(default_catalogue()), names,
                                                    default_catalogue()), names=names)  # fmt: skip
-    items = workload(2, cfg.seed + 1, "warm" + uuid.uuid4().hex[:4])
-    for trust, body, _ in items:
-        map_and_publish(ctx, "patchwork", body, trust=trust, received_at=datetime.now(UTC),
-                        origin=(names.raw("patchwork"), -1, -1), original_headers=[])  # fmt: skip
-    sink.close()
-    booking = next(b for _, _, b in items if b)
+    trust = TRUSTS[-1]
+    pin = pool[trust][-1] if pool else "04C1234D"
     probe = Collector(cfg.bootstrap, prefix, seen)
     probe.thread.start()
-    deadline = time.time() + 180
+    deadline = time.time() + 240
+    attempt, outcome = 0, "none"
     try:
-        while booking not in seen.hops.get("decision", {}):
-            if time.time() > deadline or any(p.poll() is not None for p in procs):
-                raise RuntimeError(f"no decision from the worker for the warm-up request (logs: {cfg.log_dir})")
-            time.sleep(0.2)
+        while True:
+            attempt += 1
+            tag = f"warm{uuid.uuid4().hex[:6]}"
+            start = datetime(2027, 2, 1, 7, tzinfo=LONDON) + timedelta(days=attempt)
+            for body in (shift_created(f"S{tag}", trust, start, 7.5, grade="Band 5", ward="Ward 3B",
+                                       staff_group=ROLE[0]),
+                         booking_requested(f"B{tag}", f"S{tag}", trust, pin, datetime.now(UTC), grade="Band 5",
+                                           staff_group=ROLE[0])):  # fmt: skip
+                map_and_publish(ctx, "patchwork", json.dumps(body).encode(), trust=trust,
+                                received_at=datetime.now(UTC), origin=(names.raw("patchwork"), -1, -1),
+                                original_headers=[])  # fmt: skip
+            booking = f"patchwork:{trust}:B{tag}"
+            while booking not in seen.hops.get("decision", {}):
+                if time.time() > deadline or any(p.poll() is not None for p in procs):
+                    raise RuntimeError(f"no decision from the worker for the warm-up request (logs: {cfg.log_dir})")
+                time.sleep(0.2)
+            outcome = seen.outcomes.get(booking, "?")
+            if not pool or outcome == "BookingConfirmed" or time.time() > deadline - 20:
+                break
+            time.sleep(3)  # the nurse's passport is still on its way: ask again for another shift
     finally:
         probe.stop.set()
         probe.thread.join(timeout=10)
+        sink.close()
     with seen.lock:
         seen.hops.clear()
         seen.outcomes.clear()
+    return f"{outcome} after {attempt} attempt(s)"
+
+
+def load_population(cfg: BenchConfig, prefix: str, pool: dict[str, list[str]]) -> int:
+    """Produce the nurses' worker records and passports (before the worker starts); returns how many events."""
+    from rosterhub.codec.catalogue import default_catalogue
+    from rosterhub.codec.wire import SingleObjectCodec
+    from rosterhub.kafka.producer import EventSink, make_producer
+    from rosterhub.runtime import Encoder, TopicNames
+
+    encoder = Encoder(SingleObjectCodec(default_catalogue()), TopicNames(prefix), default_catalogue())
+    events = population_events(pool)
+    sink = EventSink(make_producer(cfg.bootstrap, client_id="rosterhub-bench-population"))
+    try:
+        sink.send([encoder.encode(e) for e in events])
+    finally:
+        sink.close()
+    return len(events)
 
 
 def summarise(cfg: BenchConfig, rate: int, fed_doc: dict[str, Any], seen: Seen, ready_s: float,
@@ -649,6 +747,8 @@ def print_report(report: dict[str, Any]) -> None:
             cells = "".join(f"{s[k]:>10.0f}" if s[k] is not None else f"{'-':>10}"
                             for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"))  # fmt: skip
             print(f"  {hop:40}{s['n']:>8}{cells}")
+        pop = run.get("population") or {}
+        print(f"  population: {pop.get('nurses')} nurses ({pop.get('events')} events); warm-up: {pop.get('warm_up')}")
         if run.get("vs_baseline"):
             print(f"  vs baseline: {run['vs_baseline']}")
         print(f"  worker CPU: {run['worker_cpu_s']} s, {run['worker_cpu_ms_per_decision']} ms per decision; "
@@ -670,6 +770,10 @@ def main() -> None:
     ap.add_argument("--deliver", action="store_true", help="deliver outcomes to a receiver and time that too")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--max-payloads", type=int, default=200_000)
+    ap.add_argument("--people", type=int, default=30, help="registered nurses per trust (0: strangers only)")
+    ap.add_argument("--drain", type=float, default=60.0, help="seconds to wait for decisions after the feed")
+    ap.add_argument("--fetch-max-wait-ms", type=int, help="experiment: override faust's 1500 ms fetch wait")
+    ap.add_argument("--profile-worker", action="store_true", help="cProfile the worker (stats in the log folder)")
     ap.add_argument("--json-out", type=Path)
     args = ap.parse_args()
 
@@ -680,7 +784,9 @@ def main() -> None:
     rates = [0] if args.only_max else [args.rate, 0] if args.max else [args.rate]
     cfg = BenchConfig(bootstrap=bootstrap, rate=args.rate, duration=args.duration, mode=args.mode,
                       workers=args.workers, partitions=args.partitions, deliver=args.deliver,
-                      baseline=not args.no_baseline, max_payloads=args.max_payloads)  # fmt: skip
+                      baseline=not args.no_baseline, max_payloads=args.max_payloads,
+                      profile_worker=args.profile_worker, fetch_max_wait_ms=args.fetch_max_wait_ms,
+                      people_per_trust=args.people, drain=args.drain)  # fmt: skip
     print(f"booking bench on {bootstrap}: rates {rates} ({args.mode}), {args.duration} s each; logs in {cfg.log_dir}",
           flush=True)  # fmt: skip
     report = run_bench(cfg, rates)

@@ -33,7 +33,7 @@ def _bench() -> ModuleType:
 def test_the_bench_harness_produces_figures_and_decisions(kafka: Resolved, tmp_path: Path) -> None:
     bench = _bench()
     cfg = bench.BenchConfig(bootstrap=kafka.bootstrap, rate=40, duration=3, warmup=0.5, drain=40, partitions=3,
-                            log_dir=tmp_path, baseline_alongside=True)  # fmt: skip
+                            log_dir=tmp_path, baseline_alongside=True, people_per_trust=0)  # fmt: skip
     report = bench.run_bench(cfg, [40])
 
     base = report["baseline"]["40"]

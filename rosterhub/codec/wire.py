@@ -61,11 +61,24 @@ class EventCodec(Protocol):
     def dataschema(self, schema: EventSchema) -> str: ...
 
 
+def _problems(exc: ValidationError) -> list[str]:
+    """fastavro >= 1.10 puts the errors in ``args[0]`` as a JSON list (older ones had ``error_list``)."""
+    listed = getattr(exc, "error_list", None)
+    if listed is not None:
+        return [str(e) for e in listed]
+    text = str(exc.args[0]) if exc.args else str(exc)
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return [text]
+    return [str(e) for e in parsed] if isinstance(parsed, list) else [text]
+
+
 def _write_body(schema: EventSchema, record: dict[str, Any]) -> bytes:
     try:
         validate(record, schema.parsed, raise_errors=True)
     except ValidationError as exc:
-        problems = "; ".join(str(e) for e in exc.error_list)
+        problems = "; ".join(_problems(exc))
         raise EncodeError(f"{schema.full_name} does not fit its schema: {problems}", event=schema.full_name) from exc
     buf = io.BytesIO()
     schemaless_writer(buf, schema.parsed, record)

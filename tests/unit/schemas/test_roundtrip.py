@@ -101,3 +101,17 @@ def test_examples_are_realistic(examples: dict[str, AvroEvent]) -> None:
 def _identifiers(event: AvroEvent) -> list:
     worker = getattr(event, "worker", None)
     return list(worker.identifiers) if worker is not None else []
+
+
+def test_a_record_that_does_not_fit_names_the_event_field_and_value(catalogue: SchemaCatalogue,
+                                                                   examples: dict[str, AvroEvent]) -> None:  # fmt: skip
+    """fastavro's ValidationError carries its errors as a JSON list; the EncodeError must spell them out."""
+    from rosterhub.errors import EncodeError
+
+    name = "rosterhub.booking.v1.BookingRequested"
+    record = {**examples[name].to_avro(), "booking_id": 42}
+    with pytest.raises(EncodeError) as caught:
+        SingleObjectCodec(catalogue).encode(catalogue.get(name), record)
+    message = str(caught.value)
+    assert "BookingRequested does not fit its schema" in message
+    assert "booking_id is <42>" in message, message

@@ -211,6 +211,9 @@ class Platform:
             choices += [("shift_updated", 12), ("shift_cancelled", 4)]
         if unbooked and state.doctors:
             choices.append(("booking_applied", 25))
+        offered = self._unapplied_offers(state) if state.doctors else []
+        if offered:
+            choices.append(("external_applied", 10))
         if state.doctors:
             choices.append(("viewed_profile", 6))
         kind = rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
@@ -224,6 +227,8 @@ class Platform:
             return self._shift_cancelled(state, rng.choice(open_shifts))
         if kind == "booking_applied":
             return self._booking_applied(state, rng.choice(unbooked))
+        if kind == "external_applied":
+            return self._booking_applied(state, None, external_id=rng.choice(offered))
         doctor = rng.choice(sorted(state.doctors))
         return self.append(state.org.ods_code, "doctor", "viewed_profile", {"id": doctor})
 
@@ -287,20 +292,48 @@ class Platform:
         state.doctors[data["id"]] = {**data, "gmc_digits": gmc}
         return self.append(state.org.ods_code, "doctor", "created", data)
 
-    def _booking_applied(self, state: _OrgState, shift: dict[str, Any]) -> dict[str, Any]:
+    def _unapplied_offers(self, state: _OrgState) -> list[str]:
+        """Hub ids of partner shifts offered to the platform, open, that none of ``state``'s doctors applied for."""
+        applied = {b.get("external_id") for b in state.bookings.values()}
+        offered = [sid for sid in self.state.open_shifts() if (copy := self.state.shift(sid)) and not copy.own]
+        return sorted(sid for sid in offered if sid not in applied)
+
+    def _booking_applied(
+        self, state: _OrgState, shift: dict[str, Any] | None, *, external_id: str | None = None
+    ) -> dict[str, Any]:
+        """A doctor applies for an own shift, or (``external_id``) for a partner's shift the hub offered: that
+        booking has no ``shift_id`` and names the shift by the external id it was offered with (the hub's id)."""
         rng = self.rng
-        same_grade = sorted(d for d, v in state.doctors.items() if v["grade"] == shift["grade"])
+        if shift is None:
+            copy = self.state.shift(str(external_id))
+            grade = copy.detail.get("grade") if copy else None
+        else:
+            grade = shift["grade"]
+        same_grade = sorted(d for d, v in state.doctors.items() if v["grade"] == grade)
         doctor = state.doctors[rng.choice(same_grade or sorted(state.doctors))]
         gmc = doctor["gmc_digits"]
         applied = self.clock() - timedelta(seconds=rng.randint(1, 5))
         data = {
-            "id": f"bk_{next(self._other_ids)}", "shift_id": shift["id"],
+            "id": f"bk_{next(self._other_ids)}", "shift_id": None if shift is None else shift["id"],
+            **({} if external_id is None else {"external_id": external_id}),
             "doctor": {"id": doctor["id"], "gmc_number": f"C{gmc}" if rng.random() < 0.3 else gmc,
-                       "name": f"Dr {doctor['first_name']} {doctor['last_name']}"},
+                       "name": f"Dr {doctor['first_name']} {doctor['last_name']}", "grade": doctor["grade"]},
             "applied_at": _instant(applied),
         }  # fmt: skip
         state.bookings[data["id"]] = {**data, "status": "applied"}
         return self.append(state.org.ods_code, "booking", "applied", data)
+
+    def apply_offered(self, ods: str, hub_shift_id: str | None = None) -> dict[str, Any] | None:
+        """A doctor of ``ods`` applies for a partner's shift the hub offered (``hub_shift_id``, or any open one
+        they have not applied for); None when there is no such shift or the organisation has no doctors yet."""
+        with self._lock:
+            state = self.orgs[ods]
+            offered = self._unapplied_offers(state)
+            if hub_shift_id is not None:
+                offered = [hub_shift_id] if hub_shift_id in offered else []
+            if not offered or not state.doctors:
+                return None
+            return self._booking_applied(state, None, external_id=offered[0])
 
     # --- outbound updates from the hub -------------------------------------------------------------------
     def shift(self, shift_id: int) -> tuple[str, dict[str, Any]]:
@@ -344,7 +377,8 @@ class Platform:
                 if booking_id in state.bookings:
                     state.bookings[booking_id]["status"] = "declined"
                     self.declines[idempotency_key] = {"booking_id": booking_id, "organisation": ods, **body}
-                    shift_id = f"locums_nest:{ods}:{state.bookings[booking_id]['shift_id']}"
+                    booking = state.bookings[booking_id]
+                    shift_id = booking.get("external_id") or f"locums_nest:{ods}:{booking['shift_id']}"
                     self.state.apply(idempotency_key, "reject", shift_id, booking_id=booking_id)
                     return self.declines[idempotency_key]
         raise PlatformError(404, "not_found", f"no booking {booking_id}")

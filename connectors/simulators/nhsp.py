@@ -10,9 +10,10 @@ which the ward approves or queries. :meth:`NhspSimulator.step` is one day;
 :meth:`~NhspSimulator.export` writes ``bookings_<date>.csv`` (Windows cp1252, CRLF, the
 ``£`` header) and ``timesheets_<date>.csv`` (UTF-8) atomically: docs/vendors/nhsp.md.
 
-Receiving: :meth:`~NhspSimulator.receive_outbound` takes the hub's ``ShiftPosted``
-(a trust releasing a shift to NHSP: a new request), and ``BookingConfirmed`` /
-``BookingRejected`` for NHSP bookings (Provisional -> Booked / Cancelled by the trust).
+Receiving: :meth:`~NhspSimulator.receive_outbound` takes the hub's update files (an ``Offer``
+of a partner trust's shift becomes a new request that keeps the ``Hub Shift ID`` it was offered with,
+exported on its bookings so the hub knows which shift they are) and the older ``ShiftPosted`` /
+``BookingConfirmed`` / ``BookingRejected`` documents.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ BOOKINGS_HEADER = [
     "Booking Reference", "Request ID", "Trust Code", "Trust Name", "Ward", "Ward Code", "Cost Centre", "Staff Group",
     "Grade", "Shift Date", "Start Time", "End Time", "Break (mins)", "Worker ID", "Worker Name", "Registration Body",
     "Registration Number", "Status", "Status Date", "Cancelled By", "Cancellation Reason", "Cancellation Fee Hours",
-    "Pay Rate (£/hr)", "Hub Reference",
+    "Pay Rate (£/hr)", "Hub Reference", "Hub Shift ID",
 ]  # fmt: skip
 TIMESHEETS_HEADER = [
     "Timesheet ID", "Booking Reference", "Request ID", "Trust Code", "Worker ID", "Worker Name", "Registration Body",
@@ -96,7 +97,7 @@ class Request:
     start: str
     end: str
     break_min: int
-    hub_shift_id: str | None = None
+    hub_shift_id: str | None = None  # a partner's shift the hub offered: its hub id, exported on every booking
     status: str = "open"  # open | withdrawn | filled (through another platform) | cancelled
 
     def instants(self) -> tuple[datetime, datetime]:
@@ -202,6 +203,9 @@ class NhspSimulator:
             req = self._request(self.rng.choice(self.trusts), self.today + timedelta(days=self.rng.randint(1, 14)))
             at = day_at + timedelta(minutes=self.rng.randint(0, 600))
             self._book(req, at, "Provisional" if self.rng.random() < 0.15 else "Booked")
+        for req in self._offered_open():
+            if self.rng.random() < 0.5:  # a worker takes an offered partner shift
+                self._book(req, day_at + timedelta(minutes=self.rng.randint(0, 600)))
         for b in list(self.bookings.values()):
             if b.ref in self._changed_b or b.request.day in clock_change_dates(b.request.day, 1):
                 continue  # the clock-change nights are kept booked: they are what timesheets must get right
@@ -288,6 +292,10 @@ class NhspSimulator:
             day = datetime.strptime(row["Shift Date"], "%d/%m/%Y").date()
             req = self._request(trust, day, (row["Start Time"], row["End Time"], 0))
             req.hub_shift_id = hub_id
+            group = {label: g for g, label in _LABELS.items()}.get(row.get("Staff Group") or "")
+            band = (row.get("Grade") or "").removeprefix("Band ")
+            if group is not None:  # the offered shift's own staff group and band, when NHSP has them
+                req.group, req.band = group, int(band) if band.isdigit() and int(band) in _RATES else min(BANDS[group])
         elif action == "Offer" and req is not None:
             req.status = "open"
         elif action in ("Withdraw", "Filled") and req is not None:
@@ -313,6 +321,18 @@ class NhspSimulator:
         else:
             return 0
         return 1
+
+    def _offered_open(self) -> list[Request]:
+        """Requests made from the hub's offers that are open, ahead and not booked yet."""
+        return [r for r in self.requests.values() if r.hub_shift_id and r.status == "open"
+                and r.day > self.today and self._booked(r) is None]  # fmt: skip
+
+    def book_offered(self, hub_shift_id: str, at: datetime | None = None) -> Booking | None:
+        """A worker books the request NHSP made from the hub's offer of ``hub_shift_id`` (a partner's shift); its
+        row in the next bookings file carries that id in ``Hub Shift ID``. None: not offered, not open, or no
+        worker holds the grade."""
+        req = next((r for r in self._offered_open() if r.hub_shift_id == hub_shift_id), None)
+        return None if req is None else self._book(req, at or datetime.combine(self.today, time(10), LONDON))
 
     # --- this bank's view, for convergence checks ---------------------------------------------------
     def _hub_id(self, req: Request) -> str:
@@ -381,7 +401,7 @@ class NhspSimulator:
         return [b.ref, r.id, r.trust.ods, r.trust.name, r.ward.name, r.ward.code, r.ward.cost_centre, _LABELS[r.group],
                 f"Band {r.band}", r.day.strftime("%d/%m/%Y"), r.start, r.end, str(r.break_min), w.id, w.name, w.body,
                 w.number, b.status, b.status_at.strftime(_STAMP), b.cancelled_by, b.reason, b.fee_hours,
-                _RATES[r.band], b.hub_reference]  # fmt: skip
+                _RATES[r.band], b.hub_reference, r.hub_shift_id or ""]  # fmt: skip
 
     @staticmethod
     def _timesheet_row(t: Timesheet) -> list[str]:

@@ -54,6 +54,8 @@ from zoneinfo import ZoneInfo
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from fastapi import FastAPI, Request, Response  # noqa: E402  (module level: the receiver's annotations resolve)
+
 from rosterhub.envelope import KafkaRecord, decode_record, headers_dict  # noqa: E402
 
 LONDON = ZoneInfo("Europe/London")
@@ -341,8 +343,6 @@ def _booking_ids(value: Any) -> Iterator[str]:
 
 def receiver_app(seen: Seen) -> Any:
     """A stand-in for every trust's system: takes any POST, notes the booking ids in its JSON body."""
-    from fastapi import FastAPI, Request, Response
-
     app = FastAPI()
 
     @app.post("/{path:path}")

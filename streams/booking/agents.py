@@ -24,7 +24,17 @@ import faust
 from rosterhub.envelope import Envelope, decode_record, headers_dict
 from rosterhub.errors import InputError
 from rosterhub.streams.booking import person
-from rosterhub.streams.booking.decide import BOOKING_REQUESTED, HoldTimers, Step, answer, conflict, due, step, tick
+from rosterhub.streams.booking.decide import (
+    BOOKING_REQUESTED,
+    HoldTimers,
+    Step,
+    answer,
+    conflict,
+    due,
+    restamp,
+    step,
+    tick,
+)
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.booking.rules import Clearance
 from rosterhub.streams.booking.saga import CONFLICT, HEADER, RELEASE, RETIME, dumps, loads
@@ -72,7 +82,10 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     @app.agent(source, name="booking-decider", concurrency=1)
     async def decide(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            now = datetime.now(UTC)
+            # Decide at the input's own time, so a record re-processed after a crash or a rebalance gives the
+            # same decision byte for byte (decided_at included); timers run on this worker's clock (restamp).
+            clock = datetime.now(UTC)
+            now = _record_time(event) or clock
             topic, hdrs = event.message.topic, headers_dict(event.headers)
             key = (event.key or b"").decode()
             before = ShiftState.from_table(shifts.get(key))
@@ -102,12 +115,18 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             for msg in result.person:
                 if msg.get("person_id"):
                     await send_saga(to_person, msg["person_id"], msg)
-            if result.state is not None and result.state != before:
-                shifts[key] = result.state.to_table()
+            after = restamp(before, result.state, clock=clock)
+            if after is not None and after != before:
+                shifts[key] = after.to_table()
 
     _person_stage(app, ctx, people, policies, passport_policies, send_saga)
 
     _timer(app, shifts, ticks, timers, settings.booking_timer_interval_s)
+
+
+def _record_time(event: faust.EventT) -> datetime | None:
+    ts = getattr(event.message, "timestamp", None)
+    return datetime.fromtimestamp(ts, UTC) if ts else None
 
 
 def _timer(app: faust.App, shifts: faust.types.TableT, ticks: faust.TopicT, timers: HoldTimers,

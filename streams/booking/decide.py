@@ -54,6 +54,7 @@ __all__ = [
     "conflict",
     "due",
     "expire",
+    "restamp",
     "step",
     "tick",
 ]
@@ -131,6 +132,25 @@ def expire(state: ShiftState, *, now: datetime, grace: timedelta) -> Step:
         outputs.append(decision)
     kept = tuple(p for p in state.parked if p not in overdue)
     return Step(replace(state, parked=kept), outputs)
+
+
+def restamp(before: ShiftState | None, after: ShiftState | None, *, clock: datetime) -> ShiftState | None:
+    """Put this worker's clock on the timer fields a step just set: new parked requests and a new hold.
+
+    The agent decides with ``now`` = the input record's timestamp, so re-processing a record after a crash or a
+    rebalance repeats ``decided_at`` and the CloudEvents time exactly, not only the event id. Timers must measure
+    the worker's own clock instead: a request read from a backlog has an old timestamp and would otherwise be
+    overdue (``SHIFT_UNKNOWN``) before its shift, further back in the backlog, is read.
+    """
+    if after is None:
+        return None
+    ms = to_ms(clock)
+    seen = {p.booking_id for p in before.parked} if before else set()
+    parked = tuple(p if p.booking_id in seen else replace(p, parked_at_ms=ms) for p in after.parked)
+    held_before = before.hold.booking_id if before and before.hold else None
+    if after.hold is not None and after.hold.booking_id != held_before:
+        after = replace(after, held_at_ms=ms, hold_sent_ms=ms)
+    return replace(after, parked=parked) if parked != after.parked else after
 
 
 def due(state: ShiftState, *, now: datetime, timers: HoldTimers) -> bool:

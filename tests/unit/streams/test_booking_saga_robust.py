@@ -15,7 +15,7 @@ from rosterhub.streams.booking import decide, person
 from rosterhub.streams.booking.decide import HoldTimers, due
 from rosterhub.streams.booking.rules import REASON_CODES, RULES
 from rosterhub.streams.booking.saga import POST_CHECKS
-from tests.unit.streams.saga_harness import LONDON, NOW, Saga, posted, request
+from tests.unit.streams.saga_harness import LONDON, NOW, POLICIES, Saga, posted, request
 
 TIMERS = HoldTimers(grace=timedelta(seconds=300), resend=timedelta(seconds=30), timeout=timedelta(seconds=120))
 S1, S9 = "patchwork:RHQ:s1", "locumsnest:RCU:s9"
@@ -293,3 +293,22 @@ def test_with_lost_messages_and_timeouts_at_most_one_confirmation_and_only_it_re
     assert state is not None and state.hold is None and state.filled_by == (confirmed[0] if confirmed else None)
     assert all(r["rule"] in RULES or r["rule"] in POST_CHECKS for e in decided.values()
                for r in e.data["rule_results"])  # fmt: skip
+
+
+def test_restamp_puts_the_workers_clock_on_new_timers_only() -> None:
+    """Decisions use the record's time (re-processing repeats them exactly); timers use the worker's clock."""
+    clock = NOW + timedelta(minutes=30)  # a worker catching up: the records are half an hour old
+    parked = decide.step(None, request("b1", "patchwork:RHQ:later"), now=NOW).state
+    stamped = decide.restamp(None, parked, clock=clock)
+    assert stamped is not None and stamped.parked[0].parked_at_ms == int(clock.timestamp() * 1000)
+    again = decide.step(stamped, request("b2", "patchwork:RHQ:later", person_id="p2"), now=NOW).state
+    both = decide.restamp(stamped, again, clock=clock + timedelta(seconds=5))
+    assert both is not None and [p.parked_at_ms for p in both.parked] == [
+        int(clock.timestamp() * 1000), int((clock + timedelta(seconds=5)).timestamp() * 1000)]  # fmt: skip
+    assert not due(both, now=clock + timedelta(seconds=299), timers=TIMERS)
+    opened = decide.step(None, posted(), now=NOW).state
+    held = decide.step(opened, request("b3"), now=NOW, policies=POLICIES).state
+    fresh = decide.restamp(opened, held, clock=clock)
+    assert fresh is not None and (fresh.held_at_ms, fresh.hold_sent_ms) == (int(clock.timestamp() * 1000),) * 2
+    assert decide.restamp(fresh, fresh, clock=clock + timedelta(hours=1)) == fresh  # an existing hold keeps its times
+    assert decide.restamp(None, None, clock=clock) is None

@@ -68,12 +68,13 @@ def repo_policies() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class DemoWorker:
-    """A registered nurse of a demo trust, as ESR holds them (NMC PIN, band) and the bank apps show them."""
+    """A registered nurse (from ESR) or doctor (from Locum's Nest) of a demo trust, as the hub knows them."""
 
     trust: str  # home trust (ODS): the bank they belong to and the issuer of their checks
-    nmc: str
+    number: str  # professional register number (NMC PIN, GMC number without the C)
     name: str
-    band: int
+    band: int  # Agenda for Change band; 0 for doctors
+    register: str = "nmc"  # nmc | gmc
 
 
 @dataclass
@@ -96,7 +97,7 @@ class Workforce:
 
     def mark_ready(self, worker: DemoWorker) -> None:
         with self._lock:
-            self._ready[worker.nmc] = worker
+            self._ready[f"{worker.register}:{worker.number}"] = worker
 
     def ready(self) -> list[DemoWorker]:
         """Nurses whose wallet has presented their credentials (the passport may still be taking them in)."""
@@ -104,26 +105,28 @@ class Workforce:
             return list(self._ready.values())
 
     def pick(
-        self, rng: random.Random, *, trust: str | None = None, band: int | None = None, only_trust: bool = False
-    ) -> DemoWorker | None:
+        self, rng: random.Random, *, trust: str | None = None, band: int | None = None, only_trust: bool = False,
+        register: str = "nmc",
+    ) -> DemoWorker | None:  # fmt: skip
         """A ready nurse, preferring one of ``trust`` within a band of ``band`` (workers filter shifts by
         their grade and mostly work at their own trust; ``only_trust``: that trust's bank only); None when
         nobody fits yet."""
-        pool = [w for w in self.ready() if not only_trust or w.trust == trust]
+        pool = [w for w in self.ready() if w.register == register and (not only_trust or w.trust == trust)]
         if not pool:
             return None
         near = [w for w in pool if band is None or abs(w.band - band) <= 1]
         home = [w for w in near if w.trust == trust]
         choices = home if home and rng.random() < 0.7 else near or pool
-        return rng.choice(sorted(choices, key=lambda w: w.nmc))
+        return rng.choice(sorted(choices, key=lambda w: w.number))
 
 
 def nurse_credentials(worker: DemoWorker, rng: random.Random, now: datetime) -> list[dict[str, Any]]:
-    """The ``credentialSubject`` claims (with validity) of one nurse's checks, as the home trust issues them.
+    """The ``credentialSubject`` claims (with validity) of one nurse's or doctor's checks, as the home trust
+    issues them.
 
-    About one nurse in eight has a course outstanding and one in twelve only a standard DBS: their
+    About one in eight has a course outstanding and one in twelve only a standard DBS: their
     requests are refused by the passport rule, as a bank office would refuse them."""
-    subject = f"urn:rosterhub:nmc:{worker.nmc}"
+    subject = f"urn:rosterhub:{worker.register}:{worker.number}"
 
     def vc(ctype: str, issued_days_ago: int, valid_days: int, **extra: Any) -> dict[str, Any]:
         issued = now - timedelta(days=issued_days_ago)
@@ -134,7 +137,7 @@ def nurse_credentials(worker: DemoWorker, rng: random.Random, now: datetime) -> 
     creds = [
         vc("IDENTITY", rng.randint(200, 900), 3650),
         vc("RIGHT_TO_WORK", rng.randint(200, 900), 3650, attributes={"right_to_work_basis": "UNLIMITED"}),
-        vc("PROFESSIONAL_REGISTRATION", rng.randint(30, 300), 400, attributes={"register": "NMC"}),
+        vc("PROFESSIONAL_REGISTRATION", rng.randint(30, 300), 400, attributes={"register": worker.register.upper()}),
         vc("DBS", rng.randint(30, 300), 1095, attributes={"dbs_level": dbs, "dbs_workforce": "ADULT_AND_CHILD"}),
         vc("OCCUPATIONAL_HEALTH", rng.randint(30, 600), 1095, attributes={"oh_item": "FIT_TO_WORK"}),
     ]
@@ -183,6 +186,15 @@ def demo_policies(source: Path, out: Path, keys: dict[str, ECKey]) -> dict[str, 
     }
 
 
+def _round_robin(workers: list[DemoWorker]) -> list[DemoWorker]:
+    """One of each trust's and register's people in turn, so every bank has someone ready early."""
+    groups: dict[tuple[str, str], list[DemoWorker]] = {}
+    for w in workers:
+        groups.setdefault((w.trust, w.register), []).append(w)
+    lanes = list(groups.values())
+    return [lane[i] for i in range(max(map(len, lanes), default=0)) for lane in lanes if i < len(lane)]
+
+
 class CredentialWallet:
     """Each demo trust's VC issuer, presenting its nurses' checks to the passport in a background thread.
 
@@ -219,7 +231,7 @@ class CredentialWallet:
         claims = {
             "@context": ["https://www.w3.org/ns/credentials/v2"],
             "type": ["VerifiableCredential", "NHSStaffPassportCredential"],
-            "id": f"urn:uuid:demo-{worker.nmc}-{cred['subject']['credentialType']}-"
+            "id": f"urn:uuid:demo-{worker.register}-{worker.number}-{cred['subject']['credentialType']}-"
                   f"{cred['subject'].get('cstfSubject', 'X')}",
             "issuer": self.issuers[worker.trust],
             "validFrom": cred["valid_from"].isoformat(),
@@ -233,13 +245,13 @@ class CredentialWallet:
         """Present every credential of ``worker``; True when all were accepted (202)."""
         headers = {"X-Rosterhub-Trust": worker.trust, "X-Rosterhub-User": "demo-vc-wallet",
                    "X-Rosterhub-Purpose": "credential", "content-type": "application/vc+jwt"}  # fmt: skip
-        creds = self._creds.setdefault(worker.nmc, nurse_credentials(worker, self.rng, datetime.now(UTC)))
+        creds = self._creds.setdefault(worker.number, nurse_credentials(worker, self.rng, datetime.now(UTC)))
         for cred in creds:
             r = client.post(f"{self.worker_url}/passport/credentials/vc", content=self.token(worker, cred),
                             headers=headers, timeout=10)  # fmt: skip
             if r.status_code != 202:
                 self.presented["rejected"] += 1
-                log.warning("demo VC for %s refused: %s %s", worker.nmc, r.status_code, r.text[:200])
+                log.warning("demo VC for %s refused: %s %s", worker.number, r.status_code, r.text[:200])
                 return r.status_code == 422  # a refusal is final; anything else is retried
             self.presented["accepted"] += 1
         return True
@@ -247,13 +259,14 @@ class CredentialWallet:
     def _run(self) -> None:
         with httpx.Client() as client:
             while not self._stop.is_set():
-                pending = [w for w in self.workforce.registered() if w.nmc not in self._done and w.trust in self.keys]
+                pending = _round_robin([w for w in self.workforce.registered()
+                                        if w.number not in self._done and w.trust in self.keys])  # fmt: skip
                 for worker in pending:
                     if self._stop.is_set():
                         return
                     try:
                         if self.present(client, worker):
-                            self._done.add(worker.nmc)
+                            self._done.add(worker.number)
                             self.workforce.mark_ready(worker)
                     except httpx.HTTPError:
                         break  # the worker's web server is not up yet: try again shortly

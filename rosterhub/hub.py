@@ -52,7 +52,7 @@ def _spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> su
     return subprocess.Popen([sys.executable, "-m", "rosterhub", *args], env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], name: str, timeout: float = 60.0) -> None:
+def _wait_http(url: str, proc: subprocess.Popen[bytes], name: str, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -400,6 +400,14 @@ def register_cli(group: typer.Typer) -> None:
         uvicorn.run(sim.app, host=host, port=port, log_level="warning")
 
 
+def registered_doctors(sim: LocumsNestSimulator) -> list[Any]:
+    """Every organisation's doctors, as the demo's workforce sees them (rosterhub.demo_market)."""
+    from rosterhub.demo_market import DemoWorker
+
+    return [DemoWorker(ods, d["gmc_digits"], f"Dr {d['first_name']} {d['last_name']}", 0, register="gmc")
+            for ods, state in list(sim.platform.orgs.items()) for d in list(state.doctors.values())]  # fmt: skip
+
+
 def demo_source(ctx: Any) -> Any:
     """Locum's Nest in ``rosterhub run``: the simulated API in a thread, polled by `rosterhub connect`."""
     from contextlib import ExitStack
@@ -409,6 +417,9 @@ def demo_source(ctx: Any) -> Any:
     sim = LocumsNestSimulator(list(ctx.trusts), seed=ctx.seed, initial_changes=10, changes_per_minute=30)
     stack = ExitStack()
     url = stack.enter_context(sim.running(free_port()))
+    workforce = getattr(ctx, "workforce", None)
+    if workforce is not None:  # its registered doctors get their trust's checks from the demo's VC wallet
+        workforce.add_source(lambda: registered_doctors(sim))
     destinations = [{"name": f"locums_nest-{ods}", "trust": ods, "platform": "locums_nest", "url": url,
                      "secret": sim.key_for(ods)} for ods in sim.organisations]  # fmt: skip
     return DemoSource("locums_nest", lambda: None, sim.connector_options(url, poll_interval_s=2), stack.close,

@@ -194,7 +194,7 @@ class PatchworkSimulator:
         nurse = self.workforce.pick(self.rng, trust=trust, band=band, only_trust=only_trust)
         if nurse is None:
             return None
-        return {"nmc": nurse.nmc, "trust": nurse.trust, "grade": f"Band {nurse.band}", "name": nurse.name,
+        return {"nmc": nurse.number, "trust": nurse.trust, "grade": f"Band {nurse.band}", "name": nurse.name,
                 "staff_group": "Registered Nursing"}  # fmt: skip
 
     def batch(self) -> None:

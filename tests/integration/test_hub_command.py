@@ -1,7 +1,9 @@
 """The README's first command, as a newcomer runs it: `rosterhub run` with no broker configured.
 
 It must start its own local broker, run worker + ingress + simulated trust endpoint, feed demo
-traffic, print counts per topic, and stop everything (broker included) on Ctrl-C.
+traffic, print counts per topic, show the shift market working (a booking confirmed for a worker
+registered through ESR with credentials the host trust accepts, and the hub's updates applied by
+a simulator), and stop everything (broker included) on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -56,10 +58,12 @@ def test_run_starts_everything_shows_flow_and_stops_cleanly(tmp_path: Path) -> N
             if m := delivered.search(line):
                 last_delivered = int(m.group(1))
             per_connector = flowing.findall(line)
-            if per_connector and last_delivered >= 3 and all(int(ev) > 0 for _, _, ev, _ in per_connector):
+            market = [int(n) for n in re.findall(r"(?:confirmed|patchwork [^|]* upd)=(\d+)", line)]
+            flowed = per_connector and all(int(ev) > 0 for _, _, ev, _ in per_connector)
+            if flowed and last_delivered >= 3 and len(market) == 2 and min(market) > 0:
                 break
         else:
-            pytest.fail("not every connector's events flowed within 180 s:\n" + "".join(lines[-20:]))
+            pytest.fail("no confirmation, or not every connector flowed, within 240 s:\n" + "".join(lines[-20:]))
         assert _port_open(kafka_port), "the hub should have started its own broker"
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         rest, _ = proc.communicate(timeout=90)
@@ -82,5 +86,12 @@ def test_run_starts_everything_shows_flow_and_stops_cleanly(tmp_path: Path) -> N
     vendors = {v for v, *_ in flowing.findall(connectors_line)}
     assert vendors == {"patchwork", "locums_nest", "fhir", "healthroster", "nhsp", "esr"}  # all six, each fed
     assert int(re.findall(r"decisions=(\d+)", connectors_line)[0]) > 0  # the booking processor decided
+    # the market works: a known, cleared worker's request was confirmed and filled the shift, and the hub's
+    # updates reached a simulator (Patchwork applied them) with delivery receipts on events.delivery
+    market = dict(re.findall(r"(confirmed|filled|delivered)=(\d+)", connectors_line.split("decisions=")[1]))
+    assert int(market["confirmed"]) > 0 and int(market["filled"]) > 0, connectors_line
+    assert int(market["delivered"]) > 0, connectors_line
+    assert int(re.findall(r"patchwork [^|]* upd=(\d+)", connectors_line)[0]) > 0
+    assert re.search(r"nurses=[1-9]\d*/", connectors_line), connectors_line  # the trusts' VC wallet presented
     assert "stopped" in out
     assert not _port_open(kafka_port), "Ctrl-C must stop the broker the hub started"

@@ -26,6 +26,7 @@ from rosterhub.streams.passport.state import Passport, apply
 from rosterhub.streams.passport.vc import credential_events, keyring, verify_vc_jwt
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+NURSE, DOCTOR = ("NURSING_MIDWIFERY_REGISTERED", "BAND_5"), ("MEDICAL_DENTAL", "ST3_5")
 SHIFT = (NOW + timedelta(days=5), NOW + timedelta(days=5, hours=12, minutes=30))
 
 
@@ -45,11 +46,12 @@ def _passport(wallet: CredentialWallet, policies: PolicySet, nurse: DemoWorker, 
     return passport
 
 
-def _cleared(passport: Passport | None, policies: PolicySet, trust: str) -> tuple[bool, set[str]]:
+def _cleared(
+    passport: Passport | None, policies: PolicySet, trust: str, role: tuple[str, str] = NURSE
+) -> tuple[bool, set[str]]:
     policy = policies.get(trust)
     assert policy is not None
-    c = clearance(passport, policy, staff_group="NURSING_MIDWIFERY_REGISTERED", grade="BAND_5",
-                  start=SHIFT[0], end=SHIFT[1])  # fmt: skip
+    c = clearance(passport, policy, staff_group=role[0], grade=role[1], start=SHIFT[0], end=SHIFT[1])
     return c.cleared, {str(r.reason) for r in c.unmet}
 
 
@@ -69,6 +71,16 @@ def test_most_nurses_clear_at_home_and_where_the_home_trusts_checks_are_accepted
     assert 25 <= len(cleared) < 40, at_home  # a good share, not everyone: some lack a course or an enhanced DBS
     reasons = set().union(*(why for ok, why in at_home.values() if not ok))
     assert reasons <= {"MISSING", "ATTRIBUTE_MISMATCH"}, reasons
+
+
+def test_doctors_from_locums_nest_get_medical_checks_that_clear_at_home(market) -> None:
+    wallet, env = market
+    policies = load_policies([Path(env["ROSTERHUB_PASSPORT_POLICY_DIR"])])
+    results = [_cleared(_passport(wallet, policies, DemoWorker("RCU", f"{4000000 + seed}", "Dr D", 0, "gmc"), seed),
+                        policies, "RCU", DOCTOR) for seed in range(20)]  # fmt: skip
+    assert sum(ok for ok, _ in results) >= 12, results
+    assert not _cleared(_passport(wallet, policies, DemoWorker("RCU", "4000001", "Dr D", 0, "gmc"), 1), policies,
+                        "RCU")[0]  # a doctor's passport has no NMC registration  # fmt: skip
 
 
 def test_demo_policies_load_with_a_cascade_in_seconds_and_the_real_booking_rules(market) -> None:

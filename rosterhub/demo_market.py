@@ -4,11 +4,12 @@ The booking saga confirms only a request from a worker identity knows, whose pas
 them at the host trust (docs/booking.md). So that the demo shows fills and not only refusals,
 without changing any rule:
 
-* :class:`Workforce` is the demo's pool of registered nurses. The ESR simulator adds its
-  trusts' staff (each registered through ESR's files: WorkerRegistered with the NMC PIN,
-  CSTF training), and the bank apps (Patchwork) pick requesters from it.
+* :class:`Workforce` is the demo's pool of registered workers. The ESR simulator adds its
+  trusts' nurses (registered through ESR's files: WorkerRegistered with the NMC PIN, CSTF
+  training), Locum's Nest its doctors (its own doctor.created events, GMC number); the bank
+  apps (Patchwork) pick requesters from it, Locum's Nest doctors apply on their own.
 * :class:`CredentialWallet` plays each trust's verifiable-credential issuer: it signs the
-  pre-employment checks of the trust's own nurses (identity, right to work, NMC
+  pre-employment checks of the trust's own workers (identity, right to work, NMC or GMC
   registration, DBS, occupational health and the mandatory refreshers) with a demo key and
   presents them at the passport's ``POST /passport/credentials/vc`` on the worker, the way a
   staff passport wallet would. Some nurses lack a course or hold only a standard DBS, so

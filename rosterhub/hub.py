@@ -3,7 +3,9 @@
 Starts (or reuses) the broker, creates topics, then runs the stream worker, the HTTP
 ingress, a ``rosterhub connect`` process per polled or file-drop connector and a simulated
 trust endpoint as child processes (logs in ``.rosterhub/logs``); every vendor simulator
-feeds its connector (``rosterhub.demo``); it prints counts per topic and per connector. Ctrl-C
+feeds its connector (``rosterhub.demo``), around a working shift market (``rosterhub.demo_market``: known,
+credentialed workers, a cascade in minutes); it prints counts per topic, per connector and of the market's
+decisions, fills and deliveries. Ctrl-C
 (or SIGTERM, or ``--duration``) stops the children cleanly, then the broker if this
 command started it.
 """

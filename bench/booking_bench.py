@@ -375,6 +375,8 @@ class BenchConfig:
     max_payloads: int = 200_000  # flat out: how many to prepare
     log_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "rosterhub-bench")
     log_level: str = "WARNING"
+    find_max_from: int = 0  # also search the max sustained rate, doubling from this rate (0: no search)
+    p99_limit_ms: float = 500.0  # what "sustained" allows for the decision p99
     people_per_trust: int = 30  # registered nurses (worker record + passport) per trust; 0: requests by strangers
     #: Experiment: the worker's consumers ask the broker to hold a fetch at most this long (faust hard-codes 1500 ms).
     fetch_max_wait_ms: int | None = None
@@ -696,6 +698,8 @@ def run_bench(cfg: BenchConfig, rates: list[int]) -> dict[str, Any]:
         baseline()
     for i, rate in enumerate(rates):
         report["runs"].append(run_load(cfg, rate, f"{token}{i}"))
+    if cfg.find_max_from:
+        report["max_sustainable"] = find_max(cfg, cfg.find_max_from, token)
     if alongside:
         alongside.join(timeout=300)
     for run in report["runs"]:
@@ -711,6 +715,34 @@ def run_bench(cfg: BenchConfig, rates: list[int]) -> dict[str, Any]:
                 "p50_over_producer_p50": _ratio(e2e.get("p50_ms"), base["producer"]["p50_ms"]),
             }  # fmt: skip
     return report
+
+
+def sustained(run: dict[str, Any], p99_limit_ms: float) -> bool:
+    """A rate is sustained when every request fed was decided, decisions kept pace during the feed (at least 90 %
+    of the requests fed per second) and the decision p99 (from the payload fed) is within the limit."""
+    p99 = run["latency_from_feed"].get("decision (record time)", {}).get("p99_ms")
+    requests_per_s = run["requests_fed"] / max(run["feed_seconds"], 1e-9)
+    return (run["decided"] == run["requests_fed"] and run["decisions_per_s_during_feed"] >= 0.9 * requests_per_s
+            and p99 is not None and p99 <= p99_limit_ms)  # fmt: skip
+
+
+def find_max(cfg: BenchConfig, start: int, token: str) -> dict[str, Any]:
+    """The highest rate (doubling from ``start``, up to ``cfg.rate``) the hub sustains, each step a fresh run."""
+    steps: list[dict[str, Any]] = []
+    best, rate = None, start
+    while rate <= max(cfg.rate, start):
+        run = run_load(cfg, rate, f"{token}m{len(steps)}")
+        ok = sustained(run, cfg.p99_limit_ms)
+        e2e = run["latency_from_feed"].get("decision (record time)", {})
+        steps.append({"rate": rate, "sustained": ok, "decided": run["decided"], "requests_fed": run["requests_fed"],
+                      "decisions_per_s_during_feed": run["decisions_per_s_during_feed"],
+                      "decision_p50_ms": e2e.get("p50_ms"), "decision_p99_ms": e2e.get("p99_ms"),
+                      "worker_cpu_ms_per_decision": run["worker_cpu_ms_per_decision"],
+                      "load_average_before_after": run["load_average_before_after"]})  # fmt: skip
+        if not ok:
+            break
+        best, rate = rate, rate * 2
+    return {"p99_limit_ms": cfg.p99_limit_ms, "max_sustained_payloads_per_s": best, "steps": steps}
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -755,6 +787,20 @@ def print_report(report: dict[str, Any]) -> None:
               f"load average before/after: {run['load_average_before_after']}")  # fmt: skip
 
 
+def print_search(report: dict[str, Any]) -> None:
+    found = report.get("max_sustainable")
+    if not found:
+        return
+    print(f"\nmax sustained rate (every request decided, keeping pace, decision p99 <= {found['p99_limit_ms']} ms): "
+          f"{found['max_sustained_payloads_per_s'] or 'none of the rates tried'} payloads/s")  # fmt: skip
+    for step in found["steps"]:
+        load = step["load_average_before_after"][0][0]
+        print(f"  {step['rate']:>6}/s: {'sustained' if step['sustained'] else 'NOT sustained'}; decided "
+              f"{step['decided']}/{step['requests_fed']}, {step['decisions_per_s_during_feed']} decisions/s, p50 "
+              f"{step['decision_p50_ms']} ms, p99 {step['decision_p99_ms']} ms, worker CPU "
+              f"{step['worker_cpu_ms_per_decision']} ms/decision, load average {load:.1f}")  # fmt: skip
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--feeder":
         feeder_main(json.loads(sys.argv[2]))
@@ -771,6 +817,14 @@ def main() -> None:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--max-payloads", type=int, default=200_000)
     ap.add_argument("--people", type=int, default=30, help="registered nurses per trust (0: strangers only)")
+    ap.add_argument(
+        "--find-max",
+        type=int,
+        default=0,
+        metavar="START",
+        help="search the max sustained rate: doubling from START payloads/s up to --rate",
+    )
+    ap.add_argument("--p99-limit-ms", type=float, default=500.0, help="decision p99 a sustained rate must meet")
     ap.add_argument("--drain", type=float, default=60.0, help="seconds to wait for decisions after the feed")
     ap.add_argument("--fetch-max-wait-ms", type=int, help="experiment: override faust's 1500 ms fetch wait")
     ap.add_argument("--profile-worker", action="store_true", help="cProfile the worker (stats in the log folder)")
@@ -781,16 +835,18 @@ def main() -> None:
     from rosterhub.settings import load_settings
 
     bootstrap = resolve_broker(load_settings(), keep_running=True).bootstrap
-    rates = [0] if args.only_max else [args.rate, 0] if args.max else [args.rate]
+    rates = [0] if args.only_max else [args.rate, 0] if args.max else [] if args.find_max else [args.rate]
     cfg = BenchConfig(bootstrap=bootstrap, rate=args.rate, duration=args.duration, mode=args.mode,
                       workers=args.workers, partitions=args.partitions, deliver=args.deliver,
                       baseline=not args.no_baseline, max_payloads=args.max_payloads,
                       profile_worker=args.profile_worker, fetch_max_wait_ms=args.fetch_max_wait_ms,
-                      people_per_trust=args.people, drain=args.drain)  # fmt: skip
+                      people_per_trust=args.people, drain=args.drain, find_max_from=args.find_max,
+                      p99_limit_ms=args.p99_limit_ms)  # fmt: skip
     print(f"booking bench on {bootstrap}: rates {rates} ({args.mode}), {args.duration} s each; logs in {cfg.log_dir}",
           flush=True)  # fmt: skip
     report = run_bench(cfg, rates)
     print_report(report)
+    print_search(report)
     if args.json_out:
         args.json_out.write_text(json.dumps(report, indent=2))
 

@@ -68,3 +68,14 @@ def test_percentiles_and_perf_tool_parsing() -> None:
     assert bench.parse_consumer_perf(cons) == {"records": 100, "records_per_s": 100.0, "mb_per_s": 0.04}
     with pytest.raises(ValueError, match="no ProducerPerformance summary"):
         bench.parse_producer_perf("nothing")
+
+
+def test_a_rate_is_sustained_only_when_every_request_is_decided_in_pace_and_in_time() -> None:
+    bench = _bench()
+    run = {"requests_fed": 600, "feed_seconds": 20.0, "decided": 600, "decisions_per_s_during_feed": 29.0,
+           "latency_from_feed": {"decision (record time)": {"p99_ms": 450.0}}}  # fmt: skip
+    assert bench.sustained(run, 500)
+    assert not bench.sustained(run, 400)  # too slow at p99
+    assert not bench.sustained({**run, "decided": 599}, 500)  # one left undecided
+    assert not bench.sustained({**run, "decisions_per_s_during_feed": 20.0}, 500)  # fell behind during the feed
+    assert not bench.sustained({**run, "latency_from_feed": {}}, 500)

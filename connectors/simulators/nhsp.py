@@ -443,6 +443,19 @@ def register_cli(group: typer.Typer) -> None:
         run_batches(feeder, batches, interval)
 
 
+def enrol_nurses(sim: NhspSimulator, nurses: Sequence[Any], share: float = 0.75) -> int:
+    """Make about ``share`` of the pool's registered nurses people the trusts already employ (``nurses``:
+    rosterhub.demo_market.DemoWorker, with NMC PIN, name and band), as most bank workers are; the rest stay
+    NHSP-only members the hub has never seen. Returns how many were enrolled."""
+    pool = [w for w in sim.workers if w.body == "NMC"]
+    enrolled = 0
+    for worker, nurse in zip(pool, nurses, strict=False):
+        if sim.rng.random() < share and nurse.band in BANDS[worker.group]:
+            worker.name, worker.number, worker.band = nurse.name, nurse.number, nurse.band
+            enrolled += 1
+    return enrolled
+
+
 def demo_source(ctx: Any) -> Any:
     """NHSP in ``rosterhub run``: a day of bookings and timesheets for the collaborative every fifth round, read
     by `rosterhub connect nhsp`."""
@@ -453,6 +466,9 @@ def demo_source(ctx: Any) -> Any:
     options = {"inboxes": [{"path": str(root)}], "poll_interval_s": 2, "settle_s": 0.5}
     outbound = ctx.base_dir / "outbound" / "nhsp"
     feeder = FileFeeder(sim, root, outbound=outbound)
+    workforce = getattr(ctx, "workforce", None)
+    if workforce is not None:  # most of its registered nurses are the trusts' own staff, known through ESR
+        enrol_nurses(sim, [w for w in workforce.registered() if w.register == "nmc"])
     feeder.batch()  # the first export is there when the connector starts
     return DemoSource(
         "nhsp", feeder.batch, options, every=5, destinations=file_destinations("nhsp", tuple(ctx.trusts), outbound)

@@ -104,3 +104,15 @@ def test_requesters_come_from_ready_nurses_and_the_hosts_bank_when_asked() -> No
     assert {p.trust for p in picks if p} == {"RCU"} and all(p and abs(p.band - 5) <= 1 for p in picks)
     anywhere = {p.trust for _ in range(60) if (p := workforce.pick(rng, trust="RCU", band=6))}
     assert anywhere == {"RHQ", "RCU", "RFR"}  # collaborative requests come from every trust's bank
+
+
+def test_nhsp_books_the_trusts_own_nurses_as_most_bank_workers_are() -> None:
+    from rosterhub.connectors.simulators.files import trusts_named
+    from rosterhub.connectors.simulators.nhsp import NhspSimulator, enrol_nurses
+
+    sim = NhspSimulator(trusts_named(("RHQ", "RCU", "RFR")), seed=5)
+    nurses = [DemoWorker("RHQ", f"{i:02d}A1234B", f"Nurse {i}", 5 + i % 3) for i in range(40)]
+    enrolled = enrol_nurses(sim, nurses)
+    pool = [w for w in sim.workers if w.body == "NMC"]
+    known = {n.number for n in nurses}
+    assert 0 < enrolled < len(pool) and sum(w.number in known for w in pool) == enrolled  # some stay NHSP-only

@@ -223,8 +223,9 @@ class CredentialWallet:
             self._thread.join(timeout=5)
 
     def summary(self) -> str:
-        """``nurses=<credentialed>/<registered> vc=<accepted>``: how far the trusts' wallets have got."""
-        return (f"nurses={len(self.workforce.ready())}/{len(self.workforce.registered())} "
+        """``workers=<credentialed>/<registered> vc=<accepted>``: how far the trusts' wallets have got (leavers
+        drop out of the registered count, so it can be the smaller)."""
+        return (f"workers={len(self.workforce.ready())}/{len(self.workforce.registered())} "
                 f"vc={self.presented['accepted']}")  # fmt: skip
 
     def token(self, worker: DemoWorker, cred: dict[str, Any]) -> str:

@@ -212,6 +212,8 @@ class PatchworkSimulator:
                 payload["data"]["worker"]["name"] = nurse["name"]
                 self.post(trust, payload)
                 continue
+            if self.workforce is not None and self.rng.random() < 2 / 3:
+                continue  # in the demo's market most shifts no registered nurse takes get no request at all
             reg = gmc_number(self.rng) if medical else nmc_pin(self.rng)
             payload = booking_requested(f"B{self.run_id}-{n}-{i}", shift_id, trust, None if medical else reg, at,
                                         gmc=reg if medical else None, grade=shift["data"]["grade"],

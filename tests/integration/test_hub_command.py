@@ -92,6 +92,6 @@ def test_run_starts_everything_shows_flow_and_stops_cleanly(tmp_path: Path) -> N
     assert int(market["confirmed"]) > 0 and int(market["filled"]) > 0, connectors_line
     assert int(market["delivered"]) > 0, connectors_line
     assert int(re.findall(r"patchwork [^|]* upd=(\d+)", connectors_line)[0]) > 0
-    assert re.search(r"nurses=[1-9]\d*/", connectors_line), connectors_line  # the trusts' VC wallet presented
+    assert re.search(r"workers=[1-9]\d*/", connectors_line), connectors_line  # the trusts' VC wallet presented
     assert "stopped" in out
     assert not _port_open(kafka_port), "Ctrl-C must stop the broker the hub started"

@@ -66,6 +66,9 @@ TIMESHEETS_HEADER = [
 ]  # fmt: skip
 _LABELS = {"Nursing and Midwifery Registered": "Registered Nurse", "Additional Clinical Services":
            "Healthcare Support Worker", "Allied Health Professionals": "Allied Health Professional"}  # fmt: skip
+#: Hub staff group codes -> NHSP labels (the older ShiftPosted documents carry the hub's codes).
+_GROUP_LABELS = {"NURSING_MIDWIFERY_REGISTERED": "Registered Nurse", "ADDITIONAL_CLINICAL_SERVICES":
+                 "Healthcare Support Worker", "ALLIED_HEALTH_PROFESSIONALS": "Allied Health Professional"}  # fmt: skip
 _RATES = {2: "12.45", 3: "13.60", 4: "15.26", 5: "18.52", 6: "22.85", 7: "26.74"}  # GBP/hour, bank base rates
 #: (start, end, break minutes): early, late, long day, night
 _SHIFTS = (("07:00", "15:00", 30), ("14:00", "22:00", 30), ("07:30", "20:00", 60), ("20:00", "08:00", 60))
@@ -289,13 +292,13 @@ class NhspSimulator:
             trust = next((t for t in self.trusts if t.ods == row["Trust Code"]), None)
             if trust is None:
                 return 0
+            staffed = _staffed(row.get("Staff Group") or "", row.get("Grade") or "")
+            if staffed is None:  # a staff group or grade NHSP does not supply: no request, nobody books it
+                return 0
             day = datetime.strptime(row["Shift Date"], "%d/%m/%Y").date()
             req = self._request(trust, day, (row["Start Time"], row["End Time"], 0))
             req.hub_shift_id = hub_id
-            group = {label: g for g, label in _LABELS.items()}.get(row.get("Staff Group") or "")
-            band = (row.get("Grade") or "").removeprefix("Band ")
-            if group is not None:  # the offered shift's own staff group and band, when NHSP has them
-                req.group, req.band = group, int(band) if band.isdigit() and int(band) in _RATES else min(BANDS[group])
+            req.group, req.band = staffed  # the offered shift's own, never the random ward's
         elif action == "Offer" and req is not None:
             req.status = "open"
         elif action in ("Withdraw", "Filled") and req is not None:
@@ -362,11 +365,17 @@ class NhspSimulator:
             trust = next((t for t in self.trusts if t.ods == (data.get("trust") or {}).get("ods_code")), None)
             if trust is None or any(r.hub_shift_id == data.get("shift_id") for r in self.requests.values()):
                 return 0
+            grade = str(data.get("grade") or "")
+            band = f"Band {grade.removeprefix('BAND_')}" if grade.startswith("BAND_") else grade
+            staffed = _staffed(_GROUP_LABELS.get(str(data.get("staff_group") or ""), ""), band)
+            if staffed is None:
+                return 0
             start = datetime.fromisoformat(str(data["start"])).astimezone(LONDON)
             end = datetime.fromisoformat(str(data["end"])).astimezone(LONDON)
             req = self._request(trust, start.date(), (start.strftime("%H:%M"), end.strftime("%H:%M"),
                                                       int(data.get("break_minutes") or 0)))  # fmt: skip
             req.hub_shift_id = str(data.get("shift_id"))
+            req.group, req.band = staffed
             return 1
         ref = str(data.get("booking_id", "")).rsplit(":", 1)[-1]
         b = self.bookings.get(ref)
@@ -414,6 +423,23 @@ class NhspSimulator:
                 t.status, approver,
                 t.approved_at.strftime(_STAMP) if approved and t.approved_at else "",
                 str(t.claimed) if approved else "", *query]  # fmt: skip
+
+
+def _staffed(group_label: str, grade_label: str) -> tuple[str, int] | None:
+    """(staff group, band) NHSP books an offered shift at, from the hub's labels; None when it cannot staff it.
+
+    NHSP supplies only the staff groups of its labels, at Agenda for Change bands 2-7. An offer of any other
+    staff group (a doctor's shift: ``MEDICAL_DENTAL`` passes through unlabelled) or grade (Band 8a, a
+    trust-local grade) must make no request: a request at the random ward's group or the lowest band would
+    have NHSP book a worker the hub refuses (STAFF_GROUP_MISMATCH, GRADE_TOO_LOW). No Grade: the lowest band.
+    """
+    group = {label: g for g, label in _LABELS.items()}.get(group_label)
+    if group is None:
+        return None
+    if not grade_label:
+        return group, min(BANDS[group])
+    band = grade_label.removeprefix("Band ")
+    return (group, int(band)) if band.isdigit() and int(band) in _RATES else None
 
 
 def _csv(header: list[str], rows: list[list[str]], newline: str) -> str:

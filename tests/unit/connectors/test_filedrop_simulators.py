@@ -88,7 +88,8 @@ def test_nhsp_files_map_cleanly_and_receive_updates(tmp_path: Path) -> None:
     provisional = next(b for b in sim.bookings.values() if b.status == "Provisional")
     posted = {"id": "s-1", "type": "rosterhub.shift.v1.ShiftPosted", "data": {
         "shift_id": "healthroster:RXX:1", "trust": {"ods_code": "RXX"}, "start": "2026-04-02T19:00:00+00:00",
-        "end": "2026-04-03T07:00:00+00:00", "break_minutes": 60}}  # fmt: skip
+        "end": "2026-04-03T07:00:00+00:00", "break_minutes": 60, "staff_group": "NURSING_MIDWIFERY_REGISTERED",
+        "grade": "BAND_5"}}  # fmt: skip
     confirmed = {"id": "b-1", "type": "rosterhub.booking.v1.BookingConfirmed",
                  "data": {"booking_id": f"nhsp:{provisional.request.trust.ods}:{provisional.ref}"}}  # fmt: skip
     _outbound(tmp_path / "out", posted, confirmed)

@@ -66,7 +66,12 @@ def worker() -> None:
     except RosterhubError as exc:
         _fail(exc)
     app, _ = create_app(settings, bootstrap)
-    Worker(app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
+    runner = Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    # faust's terminal spinner, kept at WARNING and above, sets the root logger to DEBUG to spin on every record:
+    # every aiokafka/faust debug call then builds a LogRecord that the WARNING handler drops (~10 % of the
+    # worker's CPU under load, docs/benchmarks.md). Without it the root logger stays at the configured level.
+    runner.spinner = None
+    runner.execute_from_commandline()
 
 
 def serve() -> None:

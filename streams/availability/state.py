@@ -10,9 +10,11 @@ the ones still pending.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
+
+from rosterhub.streams.plain import plain
 
 __all__ = ["OPEN_STATUSES", "SEEN_KEPT", "ShiftView", "from_ms", "to_ms"]
 
@@ -67,7 +69,7 @@ class ShiftView:
         return self.known and self.status in OPEN_STATUSES
 
     def to_table(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = plain(self)  # asdict's value without its deepcopy (every shift and booking event writes one)
         for name in ("pending", "decided", "seen"):
             d[name] = list(d[name])
         return d

@@ -68,8 +68,8 @@ def worker() -> None:
     app, _ = create_app(settings, bootstrap)
     runner = Worker(app, loglevel=settings.log_level.lower(), quiet=True)
     # faust's terminal spinner, kept at WARNING and above, sets the root logger to DEBUG to spin on every record:
-    # every aiokafka/faust debug call then builds a LogRecord that the WARNING handler drops (~10 % of the
-    # worker's CPU under load, docs/benchmarks.md). Without it the root logger stays at the configured level.
+    # every aiokafka/faust debug call then builds a LogRecord that the WARNING handler drops (~5 % of the
+    # worker's profile under load, docs/benchmarks.md). Without it the root logger stays at the configured level.
     runner.spinner = None
     runner.execute_from_commandline()
 

@@ -31,7 +31,10 @@ class IdentityInReader:
 
     async def _open(self) -> AIOKafkaConsumer:
         if self._consumer is None:
-            consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None)
+            # fetch_max_wait_ms: after a seek, aiokafka first lets the fetch in flight at the old position (the
+            # log's end, where no data comes) run out; at the 500 ms default every re-read cost half a second.
+            consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None,
+                                        fetch_max_wait_ms=10)  # fmt: skip
             await consumer.start()
             consumer.assign([self._tp])
             self._consumer = consumer

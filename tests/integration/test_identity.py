@@ -150,6 +150,11 @@ def test_conflict_is_raised_not_merged_then_a_human_merges_by_cli_and_splits_by_
     feed.close()
 
 
+#: People in the restart test: enough that the worker is stopped with most of them unresolved (it is stopped
+#: after its first 40 identity events).
+PEOPLE = 150
+
+
 def _people(n: int) -> list[Envelope]:
     """n people, each known at two trusts through two platforms, each with one credential (some before their worker)."""
     out: list[Envelope] = []
@@ -166,7 +171,7 @@ def test_restart_mid_stream_gives_the_same_answers_and_emits_no_event_twice(
     hub_settings: Settings, tmp_path: Path
 ) -> None:
     feed = Feed(hub_settings)
-    inputs = _people(150)
+    inputs = _people(PEOPLE)
     feed.send(*inputs)
     log = tmp_path / "worker.log"
     with worker_process(hub_settings, log):
@@ -176,12 +181,12 @@ def test_restart_mid_stream_gives_the_same_answers_and_emits_no_event_twice(
     stopped_at = len(read_topic(feed.bootstrap, feed.names.events("identity"), at_least=1, timeout=2))
     shutil.rmtree(hub_settings.state_dir, ignore_errors=True)  # local RocksDB gone: rebuilt from the changelogs
     with worker_process(hub_settings, log):
-        events = feed.identity(at_least=300, timeout=180)
-        copies = feed.passport(at_least=150, timeout=120)
-    assert stopped_at < 300, "the first worker finished before it was stopped: not a mid-stream restart"
+        events = feed.identity(at_least=2 * PEOPLE, timeout=180)
+        copies = feed.passport(at_least=PEOPLE, timeout=120)
+    assert stopped_at < 2 * PEOPLE, "the first worker finished before it was stopped: not a mid-stream restart"
     counts = Counter(e.id for e in events)
-    assert [i for i, c in counts.items() if c > 1] == [] and len(events) == 300
-    assert len({e.id for _, _, e in copies}) == 150
+    assert [i for i, c in counts.items() if c > 1] == [] and len(events) == 2 * PEOPLE
+    assert len({e.id for _, _, e in copies}) == PEOPLE
 
     # same answers as a fresh resolution of the identity-in log, in its order
     hub = Hub()
@@ -191,7 +196,7 @@ def test_restart_mid_stream_gives_the_same_answers_and_emits_no_event_twice(
     assert {e.id for e in hub.identity} == set(counts)
     links = {e.data["worker_id"]: e.data["person_id"] for e in events}
     assert links == {w: v["p"] for w, v in hub.tables["records"].items()}
-    assert len(set(links.values())) == 150
+    assert len(set(links.values())) == PEOPLE
 
 
 def _as_record(r):

@@ -167,12 +167,6 @@ def _people(n: int) -> list[Envelope]:
     return out
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="KNOWN BUG (issue #7 closing note, 2026-11-23): since the worker runs the booking saga and availability "
-    "agents, a worker stopped mid-burst and rebuilt from the changelogs loses 10-30% of its PersonLinked events "
-    "(211-287 of 300 seen); not yet root-caused. Runs every time; remove this mark with the fix.",
-)
 def test_restart_mid_stream_gives_the_same_answers_and_emits_no_event_twice(
     hub_settings: Settings, tmp_path: Path
 ) -> None:

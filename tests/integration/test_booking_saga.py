@@ -21,11 +21,10 @@ import pytest
 
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.events.codes import vendor_system
-from rosterhub.runtime import Encoder
 from rosterhub.settings import Settings
 from rosterhub.streams.identity.match import person_id_for
 from tests.integration.helpers import wait_for
-from tests.integration.test_passport import PassportHub
+from tests.integration.test_passport_end_to_end import EndToEnd
 from tests.unit.streams.identity_harness import worker
 from tests.unit.streams.passport_builders import nurse_passport
 
@@ -36,14 +35,8 @@ NURSE = {"staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5"}
 SOURCE = "/rosterhub/booking"
 
 
-class SagaHub(PassportHub):
-    def publish(self, *envs: Envelope) -> None:
-        """As a connector: each event to its events.<domain> topic, keyed by its schema's key."""
-        encoder = Encoder(self.codec, self.names, self.catalogue)
-        for env in envs:
-            rec = encoder.encode(env)
-            self.producer.send(rec.topic, key=rec.key, value=rec.value, headers=rec.headers)
-        self.producer.flush()
+class SagaHub(EndToEnd):
+    """The passport end-to-end harness (publish as a connector would) plus the hub's booking decisions."""
 
     def decisions(self) -> dict[str, Envelope]:
         """The hub's decisions on events.booking by booking id (a duplicate has the same id and content)."""

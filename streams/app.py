@@ -20,6 +20,7 @@ from rosterhub.envelope import headers_dict
 from rosterhub.errors import InputError
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
+from rosterhub.streams import faust_fixes
 
 __all__ = ["StreamContext", "create_app"]
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamCon
     from rosterhub.streams.identity import agents as identity_agents
     from rosterhub.streams.passport import agents as passport_agents
 
+    faust_fixes.apply()
     app = faust.App(
         settings.app_id,
         broker=";".join(f"kafka://{hp.strip()}" for hp in bootstrap.split(",")),

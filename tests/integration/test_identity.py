@@ -167,12 +167,6 @@ def _people(n: int) -> list[Envelope]:
     return out
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="KNOWN BUG, first item of the next session (issue #7 note, 2026-11-23): since the booking saga and "
-    "availability agents joined the worker, a worker stopped mid-burst and rebuilt from the changelogs loses 10-30% "
-    "of its PersonLinked events (211-287 of 300 seen; 5 of 7 runs). Runs every time; remove this mark with the fix.",
-)
 def test_restart_mid_stream_gives_the_same_answers_and_emits_no_event_twice(
     hub_settings: Settings, tmp_path: Path
 ) -> None:

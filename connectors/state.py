@@ -35,6 +35,7 @@ def state_file(state_dir: Path, owner: str | None = None) -> Path:
     """The state file of one process: ``ingress`` (webhook and FHIR vendors) or a polled/file vendor's id."""
     return state_dir / ("connectors.sqlite" if owner is None else f"connectors-{owner}.sqlite")
 
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (
     vendor TEXT NOT NULL,

@@ -139,4 +139,3 @@ def decode_record(
         time=event.get_time() or datetime.now(UTC),
         extensions={k: str(v) for k, v in event.get_attributes().items() if k not in std},
     )
-

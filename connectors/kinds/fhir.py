@@ -155,8 +155,11 @@ class FhirEndpoint:
             failure = failure or FhirRequestError(500, [Issue("fatal", "exception", "request not planned")])
             return refuse(failure.status, failure.issues, ParseError(f"not a FHIR request the hub takes: {failure}"))
         if plan.kind == "transaction" and plan.problems:
-            return refuse(http_status_for(plan.problems), plan.problems,
-                          ParseError(f"transaction rejected: {'; '.join(i.diagnostics for i in plan.problems)}"))
+            return refuse(
+                http_status_for(plan.problems),
+                plan.problems,
+                ParseError(f"transaction rejected: {'; '.join(i.diagnostics for i in plan.problems)}"),
+            )
         try:
             outcomes = self._dry_run(plan, body, raw.headers, trust, received_at)
         except RosterhubError as exc:

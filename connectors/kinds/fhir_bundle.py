@@ -220,7 +220,7 @@ def mapping_resources(request: FhirRequest) -> list[dict[str, Any]]:
         resource = json.loads(json.dumps(entry.resource))  # a copy: the caller's entries stay as sent
         if not resource.get("id"):
             url = entry.full_url or ""
-            resource["id"] = url[len("urn:uuid:"):] if url.startswith("urn:uuid:") else content_version(resource)[7:]
+            resource["id"] = url[len("urn:uuid:") :] if url.startswith("urn:uuid:") else content_version(resource)[7:]
         meta = resource.setdefault("meta", {})
         if not meta.get("versionId"):
             meta["versionId"] = content_version(resource)

@@ -149,8 +149,11 @@ def capability_statement(base: str, *, now: datetime, max_entries: int, max_byte
         "date": now.date().isoformat(),
         "kind": "instance",
         "software": {"name": "rosterhub"},
-        "implementation": {"description": f"rosterhub FHIR R4 inbound endpoint ({max_entries} entries, "
-                                          f"{max_bytes} bytes per request at most)", "url": base},
+        "implementation": {
+            "description": f"rosterhub FHIR R4 inbound endpoint ({max_entries} entries, "
+            f"{max_bytes} bytes per request at most)",
+            "url": base,
+        },
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "application/fhir+xml"],
         "rest": [
@@ -159,8 +162,9 @@ def capability_statement(base: str, *, now: datetime, max_entries: int, max_byte
                 "documentation": "Bundles of type transaction (all or nothing), batch (entry by entry) and "
                 "collection are posted to the base; single resources to [base]/{type} or [base]/{type}/{id}. "
                 "Accepted data becomes rosterhub canonical events; nothing can be read back.",
-                "resource": [{"type": t, "interaction": interactions, "versioning": "versioned"}
-                             for t in SUPPORTED_TYPES],
+                "resource": [
+                    {"type": t, "interaction": interactions, "versioning": "versioned"} for t in SUPPORTED_TYPES
+                ],
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
             }
         ],

@@ -47,7 +47,14 @@ def test_metadata_is_a_valid_capability_statement(hub: Harness) -> None:
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
         cs = CapabilityStatement.model_validate(r.json())
         assert {res.type for res in cs.rest[0].resource} == {
-            "Practitioner", "PractitionerRole", "Organization", "Location", "Schedule", "Slot", "VerificationResult"}
+            "Practitioner",
+            "PractitionerRole",
+            "Organization",
+            "Location",
+            "Schedule",
+            "Slot",
+            "VerificationResult",
+        }
     xml = hub.client.get("/fhir/R4/metadata", params={"_format": "xml"})
     assert xml.headers["content-type"].startswith("application/fhir+xml") and b"<CapabilityStatement" in xml.content
 

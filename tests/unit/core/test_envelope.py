@@ -18,8 +18,11 @@ def _request() -> Envelope:
         data={
             "booking_id": "patchwork:RHQ:b-1",
             "shift_id": "patchwork:RHQ:s-9",
-            "worker": {"person_id": None, "identifiers": [{"system": "https://fhir.hl7.org.uk/Id/nmc-number",
-                                                            "value": "71A2998E"}], "display_name": "A. Nurse"},
+            "worker": {
+                "person_id": None,
+                "identifiers": [{"system": "https://fhir.hl7.org.uk/Id/nmc-number", "value": "71A2998E"}],
+                "display_name": "A. Nurse",
+            },
             "vendor": "patchwork",
             "requested_at": datetime(2026, 3, 29, 0, 30, tzinfo=UTC),
         },

@@ -19,7 +19,9 @@ def test_prefix_applies_to_every_topic() -> None:
 def test_schemas_topic_is_compacted_and_others_keep_forever() -> None:
     assert SCHEMAS.configs() == {"cleanup.policy": "compact"}
     assert raw_topic("patchwork").configs() == {
-        "cleanup.policy": "delete", "retention.ms": "-1", "max.message.bytes": str(8 * 1024 * 1024)
+        "cleanup.policy": "delete",
+        "retention.ms": "-1",
+        "max.message.bytes": str(8 * 1024 * 1024),
     }
 
 

@@ -380,6 +380,7 @@ class BenchConfig:
     people_per_trust: int = 30  # registered nurses (worker record + passport) per trust; 0: requests by strangers
     #: Experiment: the worker's consumers ask the broker to hold a fetch at most this long (faust hard-codes 1500 ms).
     fetch_max_wait_ms: int | None = None
+    linger_ms: float = 0.0  # the workers' producer linger (setting stream_producer_linger_s)
     profile_worker: bool = False  # run the (first) worker under cProfile; the stats file goes to log_dir
     #: Smoke tests only: run Kafka's perf tools while the worker starts, to save wall time (figures then skewed).
     baseline_alongside: bool = False
@@ -494,7 +495,8 @@ def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSTERHUB_")}
     env |= {"KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap, "ROSTERHUB_TOPIC_PREFIX": prefix, "ROSTERHUB_APP_ID": app_id,
             "ROSTERHUB_STATE_DIR": str(state), "ROSTERHUB_DEFAULT_PARTITIONS": str(cfg.partitions),
-            "ROSTERHUB_LOG_LEVEL": cfg.log_level, "PYTHONPATH": str(REPO)}  # fmt: skip
+            "ROSTERHUB_LOG_LEVEL": cfg.log_level, "PYTHONPATH": str(REPO),
+            "ROSTERHUB_STREAM_PRODUCER_LINGER_S": str(cfg.linger_ms / 1000)}  # fmt: skip
     payloads = int(rate * (cfg.duration + 1)) if rate else cfg.max_payloads
     out = cfg.log_dir / f"fed-{token}.json"
     feeder_cfg = {"bootstrap": cfg.bootstrap, "prefix": prefix, "rate": rate, "duration": cfg.duration,
@@ -826,6 +828,7 @@ def main() -> None:
     )
     ap.add_argument("--p99-limit-ms", type=float, default=500.0, help="decision p99 a sustained rate must meet")
     ap.add_argument("--drain", type=float, default=60.0, help="seconds to wait for decisions after the feed")
+    ap.add_argument("--linger-ms", type=float, default=0.0, help="the workers' producer linger (default 0)")
     ap.add_argument("--fetch-max-wait-ms", type=int, help="experiment: override faust's 1500 ms fetch wait")
     ap.add_argument("--profile-worker", action="store_true", help="cProfile the worker (stats in the log folder)")
     ap.add_argument("--json-out", type=Path)
@@ -840,6 +843,7 @@ def main() -> None:
                       workers=args.workers, partitions=args.partitions, deliver=args.deliver,
                       baseline=not args.no_baseline, max_payloads=args.max_payloads,
                       profile_worker=args.profile_worker, fetch_max_wait_ms=args.fetch_max_wait_ms,
+                      linger_ms=args.linger_ms,
                       people_per_trust=args.people, drain=args.drain, find_max_from=args.find_max,
                       p99_limit_ms=args.p99_limit_ms)  # fmt: skip
     print(f"booking bench on {bootstrap}: rates {rates} ({args.mode}), {args.duration} s each; logs in {cfg.log_dir}",

@@ -149,6 +149,14 @@ class Settings(BaseSettings):
         "re-sends to span it) is rejected with PERSON_CHECK_TIMEOUT, the person released and the shift freed for "
         "the next request. Keep it a multiple of booking_hold_resend_s.",
     )
+    stream_producer_linger_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=1.0,
+        description="How long the stream worker's producer waits to fill a batch before sending it (faust "
+        "`producer_linger`). 0 sends at once: lowest latency per hop, one produce request per few records. A few "
+        "milliseconds batch more records per request when the worker is busy; see docs/benchmarks.md.",
+    )
     worker_web_port: int | None = Field(
         default=None,
         description="Port of the stream worker's own web server (faust web), which serves the passport API "

@@ -68,6 +68,7 @@ def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamCon
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        producer_linger=settings.stream_producer_linger_s,
         # The worker's web server serves the passport API, routed to the partition owner (docs/passport.md).
         web_enabled=settings.worker_web_port is not None,
         web_port=settings.worker_web_port or 6066,

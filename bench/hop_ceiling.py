@@ -11,7 +11,8 @@ row                    one record in, one record out, nothing else
 ``jvm``                Kafka's ProducerPerformance and ConsumerPerformance on the same records (the baseline)
 ``aiokafka``           a plain aiokafka loop: getmany, send each record on, commit per batch (no faust)
 ``faust``              a faust agent, ``concurrency=1``, raw bytes in and out, the hub's producer acks
-``faust+table``        the same, plus one table write per record (a changelog record, as every hub stage has)
+``faust-batch``        the same, the agent taking up to 500 events at a time (``stream.take_events``)
+``faust+table``        ``faust``, plus one table write per record (a changelog record, as every hub stage has)
 ``faust+table+codec``  faust+table, plus decoding and re-encoding the record with the hub's codec
 =====================  =====================================================================================
 
@@ -41,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-VARIANTS = ("aiokafka", "faust", "faust+table", "faust+table+codec")
+VARIANTS = ("aiokafka", "faust", "faust-batch", "faust+table", "faust+table+codec")
 
 
 # ---------------------------------------------------------------- the hop under test (worker process)
@@ -49,7 +50,6 @@ VARIANTS = ("aiokafka", "faust", "faust+table", "faust+table+codec")
 
 def _faust_worker(variant: str, bootstrap: str, source: str, sink: str, app_id: str, state: str) -> None:
     import faust
-    from faust.worker import Worker
 
     from rosterhub.codec.catalogue import default_catalogue
     from rosterhub.codec.wire import SingleObjectCodec
@@ -64,7 +64,18 @@ def _faust_worker(variant: str, bootstrap: str, source: str, sink: str, app_id: 
                     web_enabled=False, autodiscover=False, topic_partitions=6)  # fmt: skip
     src = app.topic(source, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     dst = app.topic(sink, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    table = app.Table(f"{app_id}-seen", default=None, key_type=str) if variant != "faust" else None
+    table = app.Table(f"{app_id}-seen", default=None, key_type=str) if variant.startswith("faust+") else None
+
+    if variant == "faust-batch":
+
+        @app.agent(src, concurrency=1)
+        async def batched(stream: faust.StreamT) -> None:
+            async for events in stream.take_events(500, within=0.01):
+                for event in events:
+                    await dst.send(key=event.key, value=event.value, headers=list(headers_dict(event.headers).items()))
+
+        _run(app)
+        return
 
     @app.agent(src, concurrency=1)
     async def hop(stream: faust.StreamT) -> None:
@@ -78,8 +89,14 @@ def _faust_worker(variant: str, bootstrap: str, source: str, sink: str, app_id: 
             if table is not None:
                 table[(event.key or b"").decode()] = event.message.offset
 
+    _run(app)
+
+
+def _run(app: Any) -> None:
+    from faust.worker import Worker
+
     runner = Worker(app, loglevel="warning", quiet=True)
-    runner.spinner = None
+    runner.spinner = None  # as `rosterhub worker` does (docs/benchmarks.md, "Per-event waste removed")
     runner.execute_from_commandline()
 
 

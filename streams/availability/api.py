@@ -28,6 +28,7 @@ from faust.web.exceptions import ServiceUnavailable
 
 from rosterhub.events.codes import GRADES
 from rosterhub.events.models.common import MembershipType, StaffGroup
+from rosterhub.instants import parse_instant
 from rosterhub.streams.availability.query import ShiftFilter, WorkerProfile, as_json, open_shifts, worker_verdict
 from rosterhub.streams.booking.rules.passport import Clearance
 from rosterhub.streams.passport.audit import AuditRecord
@@ -55,12 +56,9 @@ def _instant(query: dict[str, str], name: str) -> datetime | None:
     if not text:
         return None
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
-        raise _BadQuery(400, "bad_query", f"{name}={text!r} is not an ISO 8601 date-time") from None
-    if value.tzinfo is None:
-        raise _BadQuery(400, "bad_query", f"{name} must carry a UTC offset (e.g. Z or +01:00)")
-    return value
+        return parse_instant(text, name)
+    except ValueError as exc:
+        raise _BadQuery(400, "bad_query", str(exc)) from None
 
 
 def _filter(query: dict[str, str]) -> ShiftFilter:

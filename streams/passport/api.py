@@ -31,6 +31,7 @@ from faust.web import View
 from faust.web.exceptions import ServiceUnavailable
 
 from rosterhub.events.codes import GRADES
+from rosterhub.instants import parse_instant
 from rosterhub.streams.passport.audit import AuditRecord
 from rosterhub.streams.passport.clearance import clearance, required_types
 from rosterhub.streams.passport.fhir_export import passport_bundle
@@ -70,12 +71,9 @@ def _instant(text: str | None, name: str, default: datetime | None = None) -> da
             raise _Refused(400, "bad_query", f"{name} is required (ISO 8601 date-time with offset)")
         return default
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
-        raise _Refused(400, "bad_query", f"{name}={text!r} is not an ISO 8601 date-time") from None
-    if value.tzinfo is None:
-        raise _Refused(400, "bad_query", f"{name} must carry a UTC offset (e.g. Z or +01:00)")
-    return value
+        return parse_instant(text, name)
+    except ValueError as exc:
+        raise _Refused(400, "bad_query", str(exc)) from None
 
 
 def _routed(rt: PassportRuntime, fun: Any) -> Any:

@@ -461,21 +461,11 @@ def _workers(cfg: BenchConfig, env: dict[str, str]) -> Iterator[list[subprocess.
 
 @contextmanager
 def _receiver(seen: Seen) -> Iterator[str]:
-    import uvicorn
-
+    from rosterhub.connectors.simulators.serving import serving
     from tests.support import free_port
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(receiver_app(seen), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(receiver_app(seen), free_port()) as url:
+        yield url
 
 
 def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:

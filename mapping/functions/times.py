@@ -128,6 +128,15 @@ def epoch_millis(value: object) -> datetime:
 
 
 @converter()
+def epoch_minutes(value: object) -> int:
+    """An instant as whole minutes since 1970-01-01T00:00Z: a shift version for vendors that stamp each change
+    but number none (NHSP's Status Date). Later changes get larger numbers; it fits an Avro int until 6053."""
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ConversionError(f"{value!r} is not an aware instant", rule="epoch_minutes")
+    return int(value.timestamp()) // 60
+
+
+@converter()
 def shift_start(
     date: object,
     start: object,

@@ -63,6 +63,7 @@ TIMESHEETS_HEADER = [
     "Timesheet ID", "Booking Reference", "Request ID", "Trust Code", "Worker ID", "Worker Name", "Registration Body",
     "Registration Number", "Shift Date", "Actual Start", "Actual End", "Break (mins)", "Hours Claimed",
     "Submitted At", "Status", "Approver ID", "Approved At", "Approved Hours", "Query Reason", "Query Detail",
+    "Hub Shift ID",
 ]  # fmt: skip
 _LABELS = {"Nursing and Midwifery Registered": "Registered Nurse", "Additional Clinical Services":
            "Healthcare Support Worker", "Allied Health Professionals": "Allied Health Professional"}  # fmt: skip
@@ -422,7 +423,7 @@ class NhspSimulator:
                 t.actual_start, t.actual_end, str(r.break_min), str(t.claimed), t.submitted_at.strftime(_STAMP),
                 t.status, approver,
                 t.approved_at.strftime(_STAMP) if approved and t.approved_at else "",
-                str(t.claimed) if approved else "", *query]  # fmt: skip
+                str(t.claimed) if approved else "", *query, r.hub_shift_id or ""]  # fmt: skip
 
 
 def _staffed(group_label: str, grade_label: str) -> tuple[str, int] | None:

@@ -57,7 +57,7 @@ BOOKINGS_HEADER = [
     "Booking Reference", "Request ID", "Trust Code", "Trust Name", "Ward", "Ward Code", "Cost Centre", "Staff Group",
     "Grade", "Shift Date", "Start Time", "End Time", "Break (mins)", "Worker ID", "Worker Name", "Registration Body",
     "Registration Number", "Status", "Status Date", "Cancelled By", "Cancellation Reason", "Cancellation Fee Hours",
-    "Pay Rate (£/hr)", "Hub Reference", "Hub Shift ID",
+    "Pay Rate (£/hr)", "Hub Reference", "Hub Shift ID", "Bank Trust Code",
 ]  # fmt: skip
 TIMESHEETS_HEADER = [
     "Timesheet ID", "Booking Reference", "Request ID", "Trust Code", "Worker ID", "Worker Name", "Registration Body",
@@ -102,6 +102,7 @@ class Request:
     end: str
     break_min: int
     hub_shift_id: str | None = None  # a partner's shift the hub offered: its hub id, exported on every booking
+    bank_trust: str = ""  # and the trust whose bank the offer came through (its Bank Trust Code), exported too
     status: str = "open"  # open | withdrawn | filled (through another platform) | cancelled
 
     def instants(self) -> tuple[datetime, datetime]:
@@ -298,7 +299,7 @@ class NhspSimulator:
                 return 0
             day = datetime.strptime(row["Shift Date"], "%d/%m/%Y").date()
             req = self._request(trust, day, (row["Start Time"], row["End Time"], 0))
-            req.hub_shift_id = hub_id
+            req.hub_shift_id, req.bank_trust = hub_id, row.get("Bank Trust Code") or ""
             req.group, req.band = staffed  # the offered shift's own, never the random ward's
         elif action == "Offer" and req is not None:
             req.status = "open"
@@ -411,7 +412,7 @@ class NhspSimulator:
         return [b.ref, r.id, r.trust.ods, r.trust.name, r.ward.name, r.ward.code, r.ward.cost_centre, _LABELS[r.group],
                 f"Band {r.band}", r.day.strftime("%d/%m/%Y"), r.start, r.end, str(r.break_min), w.id, w.name, w.body,
                 w.number, b.status, b.status_at.strftime(_STAMP), b.cancelled_by, b.reason, b.fee_hours,
-                _RATES[r.band], b.hub_reference, r.hub_shift_id or ""]  # fmt: skip
+                _RATES[r.band], b.hub_reference, r.hub_shift_id or "", r.bank_trust]  # fmt: skip
 
     @staticmethod
     def _timesheet_row(t: Timesheet) -> list[str]:

@@ -24,8 +24,8 @@ __all__ = ["ADAPTER", "HEADER", "NhspAdapter", "row"]
 
 PLATFORM = "nhsp"
 HEADER = [
-    "Hub Reference", "Action", "Hub Shift ID", "Request ID", "Booking Reference", "Trust Code", "Ward",
-    "Staff Group", "Grade", "Shift Date", "Start Time", "End Time", "Worker Name", "Registration Body",
+    "Hub Reference", "Action", "Hub Shift ID", "Request ID", "Booking Reference", "Trust Code", "Bank Trust Code",
+    "Ward", "Staff Group", "Grade", "Shift Date", "Start Time", "End Time", "Worker Name", "Registration Body",
     "Registration Number", "Reasons", "Pay Rate (£/hr)",
 ]  # fmt: skip
 
@@ -44,7 +44,9 @@ def _action(f: Facts) -> str | None:
     }.get(f.kind)
 
 
-def row(f: Facts, action: str) -> list[str]:
+def row(f: Facts, action: str, bank_trust: str = "") -> list[str]:
+    """One update row. ``bank_trust``: the trust whose bank NHSP runs for this destination; NHSP keeps it on a
+    request made from an ``Offer`` and exports it on its bookings, as the home trust of the workers who book it."""
     start, end = local(f.start), local(f.end)
     person = action not in ("Offer", "Withdraw")
     register = f.register() if person else None
@@ -52,7 +54,7 @@ def row(f: Facts, action: str) -> list[str]:
     reasons = ";".join(f.reason_codes) if action == "Reject" else cancelled if action == "Cancel" else ""
     return [
         f.key, action, f.shift_id, f.own_shift(PLATFORM) or "", local_id(f.booking_id, PLATFORM) or f.booking_id or "",
-        f.trust or "", f.ward or "", label(PLATFORM, "staff_group", f.staff_group) or "",
+        f.trust or "", bank_trust, f.ward or "", label(PLATFORM, "staff_group", f.staff_group) or "",
         label(PLATFORM, "grade", f.grade) or "",
         start.strftime("%d/%m/%Y") if start else "", start.strftime("%H:%M") if start else "",
         end.strftime("%H:%M") if end else "", (f.worker_name or "") if person else "",
@@ -72,7 +74,7 @@ class NhspAdapter:
             return None
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerows([HEADER, row(f, action)])
+        writer.writerows([HEADER, row(f, action, destination.trust or "")])
         content = out.getvalue().encode("cp1252", errors="replace")
         return FileDrop(drop_name("hub_updates", f.at, f.key, "csv"), content)
 

@@ -13,7 +13,7 @@ from functools import cache
 
 from rosterhub.mapping.engine import find_mapping, load_mapping
 
-__all__ = ["label"]
+__all__ = ["codes", "label"]
 
 
 @cache
@@ -28,3 +28,8 @@ def _inverse(mapping: str, codelist: str) -> dict[str, str]:
 def label(mapping: str, codelist: str, code: str | None) -> str | None:
     """The platform's label for a hub code (None stays None)."""
     return None if code is None else _inverse(mapping, codelist).get(code, code)
+
+
+def codes(mapping: str, codelist: str) -> frozenset[str]:
+    """Every hub code the platform has a label for: what it speaks (and, for a managed bank, staffs)."""
+    return frozenset(_inverse(mapping, codelist))

@@ -6,6 +6,16 @@ new request), shifts no longer open (``Withdraw``), decisions on bookings its wo
 cancellations (``Cancel``) and no-shows of its bookings (``NoShow``). An update about neither
 its requests nor its bookings is not for it (None).
 
+NHSP staffs only some staff groups (and grades): a partner's shift it cannot staff is neither offered nor
+withdrawn (None), so it makes no request NHSP would decline. What it staffs is configuration, not logic: the
+destination's ``options`` ``staff_groups`` / ``grades`` (lists of hub codes), else the codes of NHSP's own code
+lists in its inbound mapping (``mapping/vendors/nhsp.yaml``): the labels NHSP writes are the ones it staffs.
+
+NHSP staffs only some staff groups (and grades): a partner's shift it cannot staff is neither offered nor
+withdrawn (None), so it makes no request NHSP would decline. What it staffs is configuration, not logic: the
+destination's ``options`` ``staff_groups`` / ``grades`` (lists of hub codes), else the codes of NHSP's own code
+lists in its inbound mapping (``mapping/vendors/nhsp.yaml``): the labels NHSP writes are the ones it staffs.
+
 Like NHSP's own files: Windows cp1252, CRLF, a header line; one row per file; the update key is
 the ``Hub Reference`` column, so NHSP dedupes a redelivered file.
 """
@@ -17,10 +27,10 @@ import io
 
 from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local, local_id
 from rosterhub.connectors.outbound.adapters._files import drop_name
-from rosterhub.connectors.outbound.adapters._labels import label
+from rosterhub.connectors.outbound.adapters._labels import codes, label
 from rosterhub.connectors.outbound.contract import Destination, FileDrop, Update
 
-__all__ = ["ADAPTER", "HEADER", "NhspAdapter", "row"]
+__all__ = ["ADAPTER", "HEADER", "NhspAdapter", "row", "staffs"]
 
 PLATFORM = "nhsp"
 HEADER = [
@@ -42,6 +52,20 @@ def _action(f: Facts) -> str | None:
         "booking_cancelled": "Cancel" if own_booking or own_request else None,
         "no_show": "NoShow" if own_booking else None,
     }.get(f.kind)
+
+
+def staffs(f: Facts, destination: Destination) -> bool:
+    """Whether NHSP, at this destination, staffs the shift's staff group and grade (see the module text)."""
+    opts = destination.options or {}
+    groups = _listed(opts.get("staff_groups")) or codes(PLATFORM, "staff_group")
+    grades = _listed(opts.get("grades")) or codes(PLATFORM, "grade")
+    return f.staff_group in groups and f.grade in grades
+
+
+def _listed(value: object) -> frozenset[str]:
+    """A list option as configured: a list, or one comma-separated string (an environment variable)."""
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list | tuple) else ()
+    return frozenset(str(v).strip() for v in items if str(v).strip())
 
 
 def row(f: Facts, action: str, bank_trust: str = "") -> list[str]:
@@ -70,7 +94,8 @@ class NhspAdapter:
     def render(self, update: Update, destination: Destination) -> FileDrop | None:
         f = facts(update)
         action = _action(f)
-        if action is None:
+        if action is None or (action in ("Offer", "Withdraw") and f.own_shift(PLATFORM) is None
+                              and not staffs(f, destination)):  # fmt: skip
             return None
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")

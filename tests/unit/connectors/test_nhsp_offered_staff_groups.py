@@ -10,6 +10,7 @@ simulator kept its random ward's staff group for them and booked, say, a nurse o
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -30,8 +31,8 @@ AT = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
 SEEDS = range(6)  # the simulator's ward (and so its own staff group) is random: several draws per offer
 
 
-def _offer_file(folder: Path, shift_id: str, staff_group: str, grade: str) -> None:
-    """The hub's ``shift_open`` of ``shift_id`` rendered by the NHSP adapter, dropped where NHSP reads it."""
+def _offer(shift_id: str, staff_group: str, grade: str) -> Update:
+    """The hub's ``shift_open`` of ``shift_id``."""
     vendor, trust, own = shift_id.split(":")
     view = {"shift_id": shift_id, "vendor": vendor, "vendor_shift_id": own, "trust": {"ods_code": trust, "name": None},
             "ward": "Emergency Department", "staff_group": staff_group, "grade": grade, "shift_type": "NIGHT",
@@ -39,8 +40,13 @@ def _offer_file(folder: Path, shift_id: str, staff_group: str, grade: str) -> No
             "hourly_rate": Decimal("24.50"), "tier": "COLLABORATIVE_BANK"}  # fmt: skip
     env = Envelope(type="rosterhub.view.v1.ShiftAvailability", source="/rosterhub/availability", data=view,
                    id="ev-open", time=AT)  # fmt: skip
-    update = Update(f"k-open-{shift_id}", "dest", "shift_open", shift_id, shift_id, env, view)  # type: ignore[arg-type]
-    drop = ADAPTER.render(update, Destination("nhsp", "RXY", "nhsp", folder=str(folder)))
+    return Update(f"k-open-{shift_id}", "dest", "shift_open", shift_id, shift_id, env, view)  # type: ignore[arg-type]
+
+
+def _offer_file(folder: Path, shift_id: str, staff_group: str, grade: str, options: dict | None = None) -> None:
+    """The hub's ``shift_open`` of ``shift_id`` rendered by the NHSP adapter, dropped where NHSP reads it."""
+    destination = Destination("nhsp", "RXY", "nhsp", folder=str(folder), options=options or {})
+    drop = ADAPTER.render(_offer(shift_id, staff_group, grade), destination)
     assert isinstance(drop, FileDrop)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / drop.name).write_bytes(drop.content)
@@ -86,10 +92,16 @@ def test_a_booking_of_an_offered_shift_is_at_its_staff_group_and_grade(
 def test_an_offer_nhsp_cannot_staff_makes_no_request_and_no_booking(
     tmp_path: Path, staff_group: str, grade: str
 ) -> None:
+    # the adapter does not offer it to a destination configured with the grades NHSP supplies (staff groups: by
+    # default those of NHSP's code list) ...
+    supplied = Destination("n", "RXY", "nhsp", options={"grades": [f"BAND_{n}" for n in range(2, 8)]})
+    assert ADAPTER.render(_offer("locums_nest:RXX:770", staff_group, grade), supplied) is None
+    # ... and were it told to (a destination configured to offer everything), NHSP would still decline it
+    everything = {"staff_groups": [g.value for g in StaffGroup], "grades": [grade]}
     for seed in SEEDS:
         sim = _sim(seed)
         host = f"locums_nest:{sim.trusts[0].ods}:77{seed}"
-        _offer_file(tmp_path / f"in{seed}", host, staff_group, grade)
+        _offer_file(tmp_path / f"in{seed}", host, staff_group, grade, everything)
         assert sim.receive_outbound(tmp_path / f"in{seed}") == 0
         assert all(r.hub_shift_id != host for r in sim.requests.values())
         assert sim.book_offered(host) is None
@@ -111,3 +123,30 @@ def test_an_older_shift_posted_document_makes_a_request_at_its_own_staff_group_a
     assert sim.receive_outbound(tmp_path / "out") == 1  # the doctor's shift is not NHSP's to staff
     [req] = [r for r in sim.requests.values() if r.hub_shift_id]
     assert (req.hub_shift_id, req.group, req.band) == (f"healthroster:{ods}:1", "Additional Clinical Services", 4)
+
+
+@pytest.mark.parametrize(
+    ("staff_group", "offered"),
+    [("NURSING_MIDWIFERY_REGISTERED", True), ("ADDITIONAL_CLINICAL_SERVICES", True),
+     ("ALLIED_HEALTH_PROFESSIONALS", True), ("MEDICAL_DENTAL", False), ("ADMIN_CLERICAL", False),
+     ("HEALTHCARE_SCIENTISTS", False)],
+)  # fmt: skip
+def test_by_default_nhsp_is_offered_the_staff_groups_of_its_code_list(staff_group: str, offered: bool) -> None:
+    drop = ADAPTER.render(_offer("patchwork:RXX:1", staff_group, "BAND_5"), Destination("n", "RXY", "nhsp"))
+    assert (drop is not None) is offered
+
+
+def test_the_staff_groups_and_grades_offered_are_configured_per_destination() -> None:
+    hca_only = Destination("n", "RXY", "nhsp", options={"staff_groups": "ADDITIONAL_CLINICAL_SERVICES"})
+    assert ADAPTER.render(_offer("patchwork:RXX:1", "NURSING_MIDWIFERY_REGISTERED", "BAND_5"), hca_only) is None
+    assert ADAPTER.render(_offer("patchwork:RXX:1", "ADDITIONAL_CLINICAL_SERVICES", "BAND_3"), hca_only) is not None
+    low_bands = Destination("n", "RXY", "nhsp", options={"grades": ["BAND_2", "BAND_3"]})
+    assert ADAPTER.render(_offer("patchwork:RXX:1", "ADDITIONAL_CLINICAL_SERVICES", "BAND_4"), low_bands) is None
+
+
+def test_nhsps_own_requests_are_told_whatever_their_staff_group() -> None:
+    """The filter is for offers of partners' shifts: a withdrawal of NHSP's own request always goes."""
+    update = _offer("nhsp:RXX:NHSP-RQ-1", "MEDICAL_DENTAL", "ST3_5")
+    withdrawn = replace(update, key="k-w", kind="shift_withdrawn")
+    assert ADAPTER.render(update, Destination("n", "RXY", "nhsp")) is None  # own shift: never offered back
+    assert ADAPTER.render(withdrawn, Destination("n", "RXY", "nhsp")) is not None

@@ -16,11 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from rosterhub.connectors.pipeline import packaged_mapping
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.events.codes import vendor_system
+from rosterhub.mapping.engine import apply_mapping
 from rosterhub.settings import Settings
 from rosterhub.streams.identity.match import person_id_for
 from tests.integration.helpers import wait_for
@@ -161,3 +164,30 @@ def test_cleared_and_uncleared_workers_decide_differently(saga: tuple[SagaHub, d
     assert uncleared.type.endswith("BookingRejected") and _codes(uncleared) == ["PASSPORT_NOT_CLEARED"]
     assert _codes(unknown) == ["WORKER_UNKNOWN"]
     assert "pw-nobody" in next(r for r in unknown.data["rule_results"] if r["rule"] == "worker_known")["detail"]
+
+
+def test_an_nhsp_booking_of_an_nhsp_request_is_confirmed(saga: tuple[SagaHub, datetime]) -> None:
+    """NHSP's bookings file is the only place the hub learns of an NHSP-hosted shift: the real mapping posts the
+    request's shift with the booking, so the booking is decided (it used to end SHIFT_UNKNOWN)."""
+    hub, now = saga
+    day = (now + timedelta(days=40)).astimezone(ZoneInfo("Europe/London"))
+    header = (
+        "Booking Reference,Request ID,Trust Code,Trust Name,Ward,Ward Code,Cost Centre,Staff Group,Grade,Shift Date,"
+        "Start Time,End Time,Break (mins),Worker ID,Worker Name,Registration Body,Registration Number,Status,"
+        "Status Date,Cancelled By,Cancellation Reason,Cancellation Fee Hours,Pay Rate (\u00a3/hr),Hub Reference"
+    )
+    row = (
+        f"NHSP-BK-77001,NHSP-RQ-77001,RHQ,Harbour Quay Hospitals NHS Trust,Ward 4,W4,W401,Registered Nurse,Band 5,"
+        f"{day:%d/%m/%Y},08:00,16:00,30,nh-b,B,NMC,22B2222B,Booked,{now.astimezone(day.tzinfo):%d/%m/%Y %H:%M},"
+        ",,,26.14,"
+    )
+    outcome = apply_mapping(packaged_mapping("nhsp", None), f"{header}\r\n{row}\r\n".encode("cp1252"),
+                            received_at=now)  # fmt: skip
+    assert not outcome.rejected and [e.type.rsplit(".", 1)[-1] for e in outcome.events] == [
+        "ShiftPosted", "ShiftUpdated", "BookingRequested"]  # fmt: skip
+    # the booking first: the saga parks it until the shift arrives, as when the topics are read out of step
+    hub.publish(*(Envelope(type=e.type, source=e.source, data=e.data, id=e.id, subject=e.subject)
+                  for e in [outcome.events[2], *outcome.events[:2]]))  # fmt: skip
+    got = hub.wait_decided(["nhsp:RHQ:NHSP-BK-77001"])["nhsp:RHQ:NHSP-BK-77001"]
+    assert got.type.endswith("BookingConfirmed"), _codes(got)
+    assert got.data["shift_id"] == "nhsp:RHQ:NHSP-RQ-77001" and got.data["vendor"] == "nhsp"

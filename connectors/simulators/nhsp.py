@@ -498,6 +498,7 @@ def demo_source(ctx: Any) -> Any:
     if workforce is not None:  # most of its registered nurses are the trusts' own staff, known through ESR
         enrol_nurses(sim, [w for w in workforce.registered() if w.register == "nmc"])
     feeder.batch()  # the first export is there when the connector starts
-    return DemoSource(
-        "nhsp", feeder.batch, options, every=5, destinations=file_destinations("nhsp", tuple(ctx.trusts), outbound)
-    )
+    # the simulated NHSP supplies Bands 2-7 (``_RATES``): its destinations are offered no other grade
+    supplied = {"grades": [f"BAND_{band}" for band in sorted(_RATES)]}
+    destinations = file_destinations("nhsp", tuple(ctx.trusts), outbound, supplied)
+    return DemoSource("nhsp", feeder.batch, options, every=5, destinations=destinations)

@@ -1,9 +1,9 @@
-"""Two corrections to faust-streaming that the hub cannot run safely without.
+"""A correction to faust-streaming's table recovery that the hub cannot run safely without.
 
-**The first bug: records skipped after recovery.** In faust-streaming 0.15.3,
-``Recovery.on_recovery_completed`` resumes the stream partitions *before* it seeks them to
-their committed offsets, while the fetcher is already running (it was started to read the
-changelogs). The fetcher then starts delivering records from where the consumer happened to be; the seek lands in the
+**The bug.** In faust-streaming 0.15.3, ``Recovery.on_recovery_completed`` resumes the
+stream partitions *before* it seeks them to their committed offsets, while the fetcher
+is already running (it was started to read the changelogs). The fetcher then starts
+delivering records from where the consumer happened to be; the seek lands in the
 middle of that, and faust's read-offset bookkeeping (``Consumer._read_offset``) ends up
 ahead of what the agents actually received. Records between the two are dropped as
 "already read" and never processed: a worker that restarts or takes over a partition
@@ -17,38 +17,20 @@ seeking back to the last committed offset, a gap appears in the processing"); th
 ``on_recovery_completed`` branch still has the old order.
 
 **The fix.** Seek first, with the stream partitions still paused, then resume them.
-Everything else in the method is faust's own code, unchanged.
-
-**A second bug: a stop or a rebalance can wait for ever.** Before a worker gives up its
-partitions (SIGTERM, or a rebalance) faust suspends the flow, *clears every agent's input
-queue* and then waits (``Consumer.wait_empty``) until every message a stream has started
-is acked. A message read by several agents (``events.booking`` feeds identity-forward and
-the booking decider) is counted once per agent; when one agent has taken it and another
-agent's copy is cleared from its queue, the cleared copy is never acked, so the message
-never is, and ``wait_empty`` waits until the process is killed (seen: a worker stopped
-with SIGTERM still waiting 90 s later, its partner unable to take over meanwhile). The fix
-counts the copies a queue clear drops, and ``wait_empty`` stops waiting for a message once
-every reference left on it is a dropped copy. The message is *not* acked: its offset is
-not committed, so it is read again after the restart or by the new owner (processors are
-idempotent, docs/decisions/0004).
-
-Both replacements are applied only to the faust version they were written against;
-another version logs a warning and is left alone, and
-``tests/unit/streams/test_faust_fixes.py`` fails until someone re-checks the new
-version's code (pinned in ``uv.lock``).
+Everything else in the method is faust's own code, unchanged. The replacement is
+applied only to the faust version it was written against; another version logs a
+warning and is left alone, and ``tests/unit/streams/test_faust_fixes.py`` fails until
+someone re-checks the new version's code (pinned in ``uv.lock``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from typing import Any, cast
 
 import faust
 from faust.tables import recovery as _recovery
-from faust.transport import consumer as _consumer
-from mode.utils import queues as _queues
 
 __all__ = ["FIXED_FAUST_VERSION", "applied", "apply"]
 
@@ -58,11 +40,6 @@ log = logging.getLogger(__name__)
 FIXED_FAUST_VERSION = "0.15.3"
 
 _original = _recovery.Recovery.on_recovery_completed
-_original_wait_empty = _consumer.Consumer.wait_empty
-_original_clears = {cls: cls.__dict__["clear"] for cls in (_queues.FlowControlQueue, _queues.ThrowableQueue)}
-
-#: Copies of a message dropped from agents' input queues by a flow-control clear, per message.
-_dropped: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
 
 async def _on_recovery_completed(self: Any, generation_id: int = 0) -> None:
@@ -100,53 +77,8 @@ async def _on_recovery_completed(self: Any, generation_id: int = 0) -> None:
     self.log.info("Worker ready")
 
 
-def _counting(original: Any) -> Any:
-    def clear(self: Any) -> None:
-        """The queue's own ``clear``, after counting the faust events it drops, per message."""
-        for item in list(self._queue):
-            message = getattr(item, "message", None)
-            if message is not None:
-                _dropped[message] = _dropped.get(message, 0) + 1
-        original(self)
-
-    return clear
-
-
-#: faust's channels use ``ThrowableQueue``, which has its own ``clear``; both are replaced.
-_clears = {cls: _counting(original) for cls, original in _original_clears.items()}
-
-
-def idle(message: Any) -> bool:
-    """No stream holds this un-acked message any more: every reference left is a dropped queue copy."""
-    return not message.acked and message.refcount <= _dropped.get(message, 0)
-
-
-async def _wait_empty(self: Any) -> None:
-    """faust 0.15.3's ``Consumer.wait_empty``, no longer waiting for messages only dropped copies hold."""
-    wait_count = 0
-    while not self.should_stop and self._unacked_messages:
-        self._unacked_messages -= {m for m in self._unacked_messages if idle(m)}
-        if not self._unacked_messages:
-            break
-        wait_count += 1
-        if not wait_count % 10:
-            remaining = [(m.refcount, m) for m in self._unacked_messages]
-            self.log.warning("wait_empty: Waiting for tasks %r", remaining)
-            self.log.info("Agent tracebacks:\n%s", self.app.agents.human_tracebacks())
-        await self.commit()
-        if not self._unacked_messages:
-            break
-        await self._wait_for_ack(timeout=1)
-        self._clean_unacked_messages()
-    await self.commit_and_end_transactions()
-
-
 def applied() -> bool:
-    return (
-        _recovery.Recovery.on_recovery_completed is _on_recovery_completed  # type: ignore[comparison-overlap]
-        and _consumer.Consumer.wait_empty is _wait_empty  # type: ignore[comparison-overlap]
-        and all(cls.clear is clear for cls, clear in _clears.items())
-    )
+    return _recovery.Recovery.on_recovery_completed is _on_recovery_completed  # type: ignore[comparison-overlap]
 
 
 def apply() -> bool:
@@ -157,7 +89,4 @@ def apply() -> bool:
                     FIXED_FAUST_VERSION)  # fmt: skip
         return False
     _recovery.Recovery.on_recovery_completed = _on_recovery_completed  # type: ignore[method-assign]
-    _consumer.Consumer.wait_empty = _wait_empty  # type: ignore[method-assign]
-    for cls, clear in _clears.items():
-        cls.clear = clear  # type: ignore[method-assign]
     return True

@@ -84,8 +84,7 @@ def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | Non
         rec = ctx.encoder.encode(env)  # ShiftReleased -> events.shift; ShiftAvailability -> views.availability
         if rec.topic not in topics:
             topics[rec.topic] = ctx.raw_topic(app, rec.topic)
-        fut = await topics[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers)
-        await fut  # acknowledged before the agent writes its table (send only queues)
+        await topics[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers)
 
     @app.agent(source, name="availability", concurrency=1)
     async def availability(stream: faust.StreamT) -> None:

@@ -77,8 +77,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     booking_topic = names.events("booking")
 
     async def send_saga(topic: faust.TopicT, key: str, msg: dict[str, Any]) -> None:
-        # Awaited to the broker's ack, so the table write that follows never gets ahead of what was sent.
-        await (await topic.send(key=key.encode(), value=dumps(msg), headers=[(HEADER, msg["kind"].encode())]))
+        await topic.send(key=key.encode(), value=dumps(msg), headers=[(HEADER, msg["kind"].encode())])
 
     @app.agent(source, name="booking-decider", concurrency=1)
     async def decide(stream: faust.StreamT) -> None:
@@ -111,7 +110,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             # decision with the same event id (a duplicate downstream can drop), never a lost one.
             for decision in result.outputs:
                 rec = ctx.encoder.encode(decision)
-                await (await out.send(key=rec.key, value=rec.value, headers=rec.headers))  # acked, then state
+                await out.send(key=rec.key, value=rec.value, headers=rec.headers)
                 log.info("booking %s: %s", decision.subject, decision.type.rsplit(".", 1)[-1])
             for msg in result.person:
                 if msg.get("person_id"):

@@ -19,7 +19,6 @@ the step on the old state after recovery, giving the same events with the same i
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -59,11 +58,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
         async for event in stream.events():
             if event.message.topic == booking_topic and not forwarded_booking(event.headers):
                 continue  # only vendors' booking requests need a person; decisions and the rest do not
-            # Awaited to the broker's ack: faust commits this offset once the agent moves on, and a copy still in
-            # the producer's buffer at a crash would be lost.
-            fut = await identity_in.send(key=event.key, value=event.value,
-                                         headers=list(headers_dict(event.headers).items()))  # fmt: skip
-            await fut
+            await identity_in.send(key=event.key, value=event.value, headers=list(headers_dict(event.headers).items()))
 
     @app.agent(identity_in, name="identity-resolver", concurrency=1)
     async def resolve(stream: faust.StreamT) -> None:
@@ -85,10 +80,8 @@ def register(app: faust.App, ctx: StreamContext) -> None:
                 fetched = await reader.fetch(replay.offsets)
                 copies = [republished(f.value, f.headers, replay, ctx.codec) for f in fetched]
                 out += outgoing(copies, ctx.encoder, passport_topic, requests_topic)
-            # Outputs acknowledged by the broker BEFORE the table writes: ``send`` only queues a record, and a
-            # worker stopped in between must not leave state that says "done" for outputs that never left.
-            sent = [await targets[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers) for rec in out]
-            await asyncio.gather(*sent)
+            for rec in out:
+                await targets[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers)
             for name, writes in store.writes.items():
                 for key, value in writes.items():
                     if value is None:

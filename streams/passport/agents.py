@@ -125,11 +125,10 @@ def register(app: faust.App, ctx: StreamContext) -> PassportRuntime:
 
 
 async def _commit(rt: PassportRuntime, key: bytes, before: Passport | None, result: Step) -> None:
-    # Output before state, acknowledged by the broker (``send`` only queues, and a changelog record can overtake a
-    # queued output): a crash in between redoes the step on the old state, giving the same events with the same
-    # ids (duplicates a consumer drops), never a lost one.
+    # Output before state: a crash in between redoes the step on the old state, giving the same
+    # events with the same ids (duplicates a consumer drops), never a lost one.
     for env in result.outputs:
-        await rt.send(env, wait=True)
+        await rt.send(env)
         log.info("passport %s: %s %s", key.decode(), env.type.rsplit(".", 1)[-1], env.subject or "")
     if result.delete:
         if before is not None:

@@ -32,7 +32,7 @@ from rosterhub.streams.availability.policy import AvailabilityPolicy, load_avail
 from rosterhub.streams.availability.readmodel import ViewStore, follow
 from rosterhub.streams.availability.state import ShiftView, to_ms
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
-from rosterhub.streams.passport.schedule import Schedule  # a generic key -> due-instant heap
+from rosterhub.streams.schedule import Schedule  # a generic key -> due-instant heap
 
 if TYPE_CHECKING:
     from rosterhub.streams.app import StreamContext

@@ -9,12 +9,18 @@
   same partition number of co-subscribed topics with equal partition counts to one worker,
   so this worker also holds the person's passport table partition, which it reads only.
 
+The ``booking-parked-timer`` does not scan the shift table: the due instant of every shift with a parked
+request or a hold (:func:`.decide.due_ms`) is kept in a :class:`~rosterhub.streams.schedule.Schedule`,
+updated by the agent after each input and rebuilt from the table after recovery or a rebalance, so a beat
+costs in proportion to what is due.
+
 Both ``concurrency=1`` (faust #606). Outputs go before table writes: a crash in between
 repeats the step on the old state after recovery, with the same ids (docs/decisions/0007).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,7 +36,7 @@ from rosterhub.streams.booking.decide import (
     Step,
     answer,
     conflict,
-    due,
+    due_ms,
     restamp,
     step,
     tick,
@@ -38,11 +44,12 @@ from rosterhub.streams.booking.decide import (
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.booking.rules import Clearance
 from rosterhub.streams.booking.saga import CONFLICT, HEADER, RELEASE, RETIME, dumps, loads
-from rosterhub.streams.booking.state import ShiftState, from_ms
+from rosterhub.streams.booking.state import ShiftState, from_ms, to_ms
 from rosterhub.streams.passport.clearance import clearance as passport_clearance
 from rosterhub.streams.passport.clearance import required_types
 from rosterhub.streams.passport.policy import PolicySet, load_policies
 from rosterhub.streams.passport.state import Passport
+from rosterhub.streams.schedule import Schedule
 
 if TYPE_CHECKING:
     from rosterhub.streams.app import StreamContext
@@ -53,6 +60,9 @@ log = logging.getLogger(__name__)
 
 _TICK = b"tick"
 PASSPORT_TABLE = "passport"
+#: Holds and parked requests are due seconds after their last write, so every one sits inside this horizon; the
+#: timer rescans its table partitions once per horizon (and after every recovery or rebalance) as a safety net.
+HORIZON_MS = 24 * 3600 * 1000
 
 
 def register(app: faust.App, ctx: StreamContext) -> None:
@@ -60,10 +70,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     timers = HoldTimers(grace=timedelta(seconds=settings.booking_unknown_shift_grace_s),
                         resend=timedelta(seconds=settings.booking_hold_resend_s),
                         timeout=timedelta(seconds=settings.booking_hold_timeout_s))  # fmt: skip
-    policies = (load_booking_policies([settings.booking_policy_dir]) if settings.booking_policy_dir.exists()
-                else BookingPolicies({}))  # fmt: skip
-    if not policies.trusts:
-        log.warning("no booking policies in %s: every request will be refused", settings.booking_policy_dir)
+    policies = _booking_policies(ctx)
     passport_policies = (load_policies([settings.passport_policy_dir]) if settings.passport_policy_dir.exists()
                          else PolicySet({}))  # fmt: skip
     shifts = app.Table("booking-shift-state", default=None, key_type=str, partitions=settings.default_partitions)
@@ -72,9 +79,9 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     requests_name, ticks_name = names.booking_requests, names.booking_ticks
     source = ctx.raw_topic(app, names.events("shift"), names.events("booking"), requests_name, ticks_name)
     out = ctx.raw_topic(app, names.events("booking"))
-    ticks = ctx.raw_topic(app, ticks_name)
     to_person = ctx.raw_topic(app, names.booking_person)
     booking_topic = names.events("booking")
+    schedule = _timer(app, shifts, ctx.raw_topic(app, ticks_name), timers, settings.booking_timer_interval_s)
 
     async def send_saga(topic: faust.TopicT, key: str, msg: dict[str, Any]) -> None:
         await topic.send(key=key.encode(), value=dumps(msg), headers=[(HEADER, msg["kind"].encode())])
@@ -118,10 +125,19 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             after = restamp(before, result.state, clock=clock)
             if after is not None and after != before:
                 shifts[key] = after.to_table()
+            schedule.set(key, _due(after or before, timers))
 
     _person_stage(app, ctx, people, policies, passport_policies, send_saga)
 
-    _timer(app, shifts, ticks, timers, settings.booking_timer_interval_s)
+
+def _booking_policies(ctx: StreamContext) -> BookingPolicies:
+    """The booking policies, validated before any table or agent exists."""
+    settings = ctx.settings
+    policies = (load_booking_policies([settings.booking_policy_dir]) if settings.booking_policy_dir.exists()
+                else BookingPolicies({}))  # fmt: skip
+    if not policies.trusts:
+        log.warning("no booking policies in %s: every request will be refused", settings.booking_policy_dir)
+    return policies
 
 
 def _record_time(event: faust.EventT) -> datetime | None:
@@ -129,17 +145,44 @@ def _record_time(event: faust.EventT) -> datetime | None:
     return datetime.fromtimestamp(ts, UTC) if ts else None
 
 
+def _due(state: ShiftState | None, timers: HoldTimers) -> int | None:
+    return due_ms(state, timers=timers) if state is not None else None
+
+
 def _timer(app: faust.App, shifts: faust.types.TableT, ticks: faust.TopicT, timers: HoldTimers,
-           interval: float) -> None:  # fmt: skip
+           interval: float) -> Schedule:  # fmt: skip
+    """The timer and the schedule it reads; the agent keeps the schedule up to date after each input."""
+    schedule = Schedule(HORIZON_MS)
+
     @app.timer(interval=interval, name="booking-parked-timer")
     async def find_overdue() -> None:
         """Parked requests past the grace and holds waiting for an answer: a tick through the shift's partition,
         so the one writer of the shift acts on it (the timer runs on every worker, over its own partitions)."""
-        now = datetime.now(UTC)
-        for key, value in list(shifts.items()):
-            state = ShiftState.from_table(value)
-            if state and due(state, now=now, timers=timers):
-                await ticks.send(key=key.encode(), value=_TICK)
+        if app.rebalancing or getattr(app.tables.recovery, "in_recovery", False):
+            return  # the table is being recovered; on_rebalance_complete marks the schedule stale afterwards
+        now_ms = to_ms(datetime.now(UTC))
+        if schedule.stale or now_ms >= schedule.horizon_end:
+            await _rebuild(shifts, schedule, timers, now_ms)
+        for key in schedule.pop_due(now_ms):
+            await ticks.send(key=key.encode(), value=_TICK)
+
+    def _on_rebalance(*_args: object, **_kwargs: object) -> None:
+        schedule.invalidate()
+
+    app.on_rebalance_complete.connect(_on_rebalance)
+    return schedule
+
+
+async def _rebuild(shifts: faust.types.TableT, schedule: Schedule, timers: HoldTimers, now_ms: int) -> None:
+    """Rescan the owned partitions of the shift table for holds and parked requests (yielding as it goes)."""
+    schedule.begin_rebuild()
+    entries: list[tuple[str, int | None]] = []
+    for n, (key, value) in enumerate(shifts.items()):
+        entries.append((str(key), _due(ShiftState.from_table(value), timers)))
+        if n % 5000 == 4999:
+            await asyncio.sleep(0)
+    schedule.rebuild(entries, now_ms)
+    log.info("booking schedule rebuilt: %d of %d shifts have a hold or a parked request", len(schedule), len(entries))
 
 
 def _person_stage(app: faust.App, ctx: StreamContext, people: faust.types.TableT, policies: BookingPolicies,

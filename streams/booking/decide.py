@@ -53,6 +53,7 @@ __all__ = [
     "answer",
     "conflict",
     "due",
+    "due_ms",
     "expire",
     "restamp",
     "step",
@@ -155,10 +156,23 @@ def restamp(before: ShiftState | None, after: ShiftState | None, *, clock: datet
 
 def due(state: ShiftState, *, now: datetime, timers: HoldTimers) -> bool:
     """Something for :func:`tick` to do: a parked request past the grace, or a hold waiting past ``resend``."""
-    ms = to_ms(now)
-    if state.status == "awaiting_shift" and any(p.parked_at_ms <= ms - _ms(timers.grace) for p in state.parked):
-        return True
-    return state.hold is not None and state.hold_sent_ms is not None and state.hold_sent_ms <= ms - _ms(timers.resend)
+    at = due_ms(state, timers=timers)
+    return at is not None and at <= to_ms(now)
+
+
+def due_ms(state: ShiftState, *, timers: HoldTimers) -> int | None:
+    """When :func:`tick` next has something to do for this shift (epoch ms), or None: nothing parked or held.
+
+    The timer keeps this per shift in a :class:`~rosterhub.streams.schedule.Schedule` instead of decoding every
+    shift on every beat. A hold's timeout needs no instant of its own: it is only ever acted on by a tick that is
+    due for a re-send (:func:`tick` gives up instead of re-sending).
+    """
+    instants = []
+    if state.status == "awaiting_shift" and state.parked:
+        instants.append(min(p.parked_at_ms for p in state.parked) + _ms(timers.grace))
+    if state.hold is not None and state.hold_sent_ms is not None:
+        instants.append(state.hold_sent_ms + _ms(timers.resend))
+    return min(instants, default=None)
 
 
 def tick(state: ShiftState, *, now: datetime, timers: HoldTimers,

@@ -26,8 +26,8 @@ from rosterhub.streams.passport import api
 from rosterhub.streams.passport.decide import CREDENTIAL_EXPIRED, SOURCE, Step, step, tick
 from rosterhub.streams.passport.expiry import next_due
 from rosterhub.streams.passport.policy import PolicySet, load_policies
-from rosterhub.streams.passport.schedule import Schedule
 from rosterhub.streams.passport.state import Passport, to_ms
+from rosterhub.streams.schedule import Schedule
 from rosterhub.topics import PASSPORT_TICKS
 
 if TYPE_CHECKING:

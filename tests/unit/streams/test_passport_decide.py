@@ -9,8 +9,8 @@ from rosterhub.envelope import Envelope
 from rosterhub.streams.passport.decide import step, tick
 from rosterhub.streams.passport.expiry import DAY_MS, next_due
 from rosterhub.streams.passport.policy import load_policies
-from rosterhub.streams.passport.schedule import Schedule
 from rosterhub.streams.passport.state import Passport, apply, to_ms
+from rosterhub.streams.schedule import Schedule
 from tests.unit.streams.passport_builders import POLICIES, cred_id, issued, nurse_passport, revoked, verified
 
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)

@@ -1,4 +1,6 @@
-"""When each person's next expiry notice is due: in-memory, derived from the passport table.
+"""Due instants per key (a person, a shift), in memory, derived from a table.
+
+Shared by the passport, availability and booking timers (first written for the passport).
 
 The timer must find due notices without scanning 1.5 million passports every second,
 and faust tables can only be written while handling a record. So the worker keeps a

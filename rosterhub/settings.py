@@ -149,6 +149,14 @@ class Settings(BaseSettings):
         "re-sends to span it) is rejected with PERSON_CHECK_TIMEOUT, the person released and the shift freed for "
         "the next request. Keep it a multiple of booking_hold_resend_s.",
     )
+    booking_person_retention_days: int = Field(
+        default=210,
+        ge=1,
+        description="The booking person stage forgets a person's bookings, and the answers it gave, once their "
+        "shift ended this many days ago (pruned when the person is next written). Must cover the longest look-back "
+        "of the loaded booking policies' rules (WTR reference period, up to 52 weeks): a worker refuses to start "
+        "with less, naming the minimum (183 days for a 26-week reference period; see docs/booking.md).",
+    )
     stream_producer_linger_s: float = Field(
         default=0.0,
         ge=0,

@@ -29,7 +29,7 @@ import faust
 
 from rosterhub.envelope import Envelope, decode_record, headers_dict
 from rosterhub.errors import InputError
-from rosterhub.streams.booking import person
+from rosterhub.streams.booking import person, retention
 from rosterhub.streams.booking.decide import (
     BOOKING_REQUESTED,
     HoldTimers,
@@ -131,18 +131,24 @@ def register(app: faust.App, ctx: StreamContext) -> None:
 
 
 def _booking_policies(ctx: StreamContext) -> BookingPolicies:
-    """The booking policies, validated before any table or agent exists."""
+    """The booking policies, validated with the person stage's retention before any table or agent exists."""
     settings = ctx.settings
     policies = (load_booking_policies([settings.booking_policy_dir]) if settings.booking_policy_dir.exists()
                 else BookingPolicies({}))  # fmt: skip
     if not policies.trusts:
         log.warning("no booking policies in %s: every request will be refused", settings.booking_policy_dir)
+    retention.check_retention(settings.booking_person_retention_days, policies)
     return policies
 
 
 def _record_time(event: faust.EventT) -> datetime | None:
     ts = getattr(event.message, "timestamp", None)
     return datetime.fromtimestamp(ts, UTC) if ts else None
+
+
+def _ms(event: faust.EventT) -> int:
+    """The record's time (so a re-processed record prunes the same), else this worker's clock."""
+    return to_ms(_record_time(event) or datetime.now(UTC))
 
 
 def _due(state: ShiftState | None, timers: HoldTimers) -> int | None:
@@ -189,6 +195,7 @@ def _person_stage(app: faust.App, ctx: StreamContext, people: faust.types.TableT
                   passport_policies: PolicySet, send: Any) -> None:  # fmt: skip
     """The person stage's agent: one writer per person, answers keyed by shift id."""
     to_shift = ctx.raw_topic(app, ctx.names.booking_requests)
+    retention_days = ctx.settings.booking_person_retention_days
 
     @app.agent(ctx.raw_topic(app, ctx.names.booking_person), name="booking-person", concurrency=1)
     async def person_stage(stream: faust.StreamT) -> None:
@@ -214,7 +221,8 @@ def _person_stage(app: faust.App, ctx: StreamContext, people: faust.types.TableT
                 after, reply = person.check(before, msg, clearance=clear, policy=policy)
                 await send(to_shift, msg["shift_id"], reply)
                 log.info("booking %s: person %s answered (recorded=%s)", msg["booking_id"], pid, reply["recorded"])
-            if after != before:
+            if after != before:  # pruned only when written anyway: no scans, no extra writes
+                after = retention.prune(after, now_ms=_ms(event), retention_days=retention_days)
                 people[pid] = after.to_table()
 
 

@@ -36,20 +36,25 @@ PERSON_RULES = tuple(r for r in RULES if r not in {"shift_open", "shift_visible"
 
 @dataclass(frozen=True, slots=True)
 class PersonState:
-    """One person's confirmed bookings (booking id -> trust, shift id, start/end ms) and answers given."""
+    """One person's confirmed bookings (booking id -> trust, shift id, start/end ms) and answers given.
+
+    ``ends`` holds the end (ms) of each answered booking's shift, so answers can be pruned with the bookings
+    (:func:`rosterhub.streams.booking.retention.prune`) once the rules no longer look back that far.
+    """
 
     person_id: str
     bookings: dict[str, dict[str, Any]] = field(default_factory=dict)
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # booking id -> the answer sent
+    ends: dict[str, int] = field(default_factory=dict)  # booking id -> end of the answered shift (ms)
 
     def to_table(self) -> dict[str, Any]:
-        return {"p": self.person_id, "b": self.bookings, "a": self.answers}
+        return {"p": self.person_id, "b": self.bookings, "a": self.answers, "e": self.ends}
 
     @classmethod
     def from_table(cls, person_id: str, value: dict[str, Any] | None) -> PersonState:
         if value is None:
             return cls(person_id)
-        return cls(value["p"], dict(value.get("b", {})), dict(value.get("a", {})))
+        return cls(value["p"], dict(value.get("b", {})), dict(value.get("a", {})), dict(value.get("e", {})))
 
     def others(self, booking_id: str) -> tuple[OtherBooking, ...]:
         return tuple(OtherBooking(b, v["trust"], from_ms(v["start"]), from_ms(v["end"]))
@@ -81,7 +86,8 @@ def check(state: PersonState, msg: dict[str, Any], *, clearance: Clearance | Non
         s = msg["shift"]
         bookings = {**bookings, booking_id: {"trust": s["trust"], "shift": s["shift_id"], "start": s["start"],
                                              "end": s["end"], "v": s.get("version", 0)}}  # fmt: skip
-    return replace(state, bookings=bookings, answers={**state.answers, booking_id: out}), out
+    ends = {**state.ends, booking_id: msg["shift"]["end"]}
+    return replace(state, bookings=bookings, answers={**state.answers, booking_id: out}, ends=ends), out
 
 
 def release(state: PersonState, msg: dict[str, Any]) -> PersonState:

@@ -43,7 +43,7 @@ _original = _recovery.Recovery.on_recovery_completed
 
 
 async def _on_recovery_completed(self: Any, generation_id: int = 0) -> None:
-    """faust 0.15.3's ``Recovery.on_recovery_completed`` with the seek moved before the resume."""
+    """faust 0.15.3's ``Recovery.on_recovery_completed`` holding deliveries to the agents until the seek landed."""
     consumer = self.app.consumer
     self.log.info("Restore complete!")
     await self.app.on_rebalance_complete.send()
@@ -60,11 +60,15 @@ async def _on_recovery_completed(self: Any, generation_id: int = 0) -> None:
     if self.app.consumer_generation_id != generation_id:
         self.log.warning(f"Recovery rebalancing again app id {self.app.consumer_generation_id} param {generation_id}")
         return
+    stream_tps = {tp for tp in assignment if not self._is_changelog_tp(tp)}
+    # rosterhub: hold deliveries to the agents (the conductor waits on the app's flow control) from the moment the
+    # stream partitions resume until the seek has landed; faust's ``flow_control.resume()`` below clears the agents'
+    # queues, which dropped records delivered in between for good (their offsets already counted as read).
+    self.app.flow_control.suspend()
+    consumer.resume_partitions(stream_tps)
     if assignment:
-        # rosterhub: seek while the stream partitions are still paused (faust resumes them first).
         self.log.info("Seek stream partitions to committed offsets.")
         await self._wait(consumer.perform_seek(), timeout=self.app.conf.broker_request_timeout)
-    consumer.resume_partitions({tp for tp in assignment if not self._is_changelog_tp(tp)})
     self.completed.set()
     self.log.dev("Resume stream partitions")
     self.app.flow_control.resume()

@@ -36,7 +36,7 @@ def test_creating_the_app_applies_the_fix(tmp_path: Any) -> None:
     assert faust_fixes.applied()
 
 
-def test_the_fixed_method_seeks_before_it_resumes() -> None:
+def test_the_fixed_method_holds_deliveries_until_the_seek_has_landed() -> None:
     calls: list[str] = []
 
     async def seek() -> None:
@@ -56,7 +56,8 @@ def test_the_fixed_method_seeks_before_it_resumes() -> None:
     )
     app = SimpleNamespace(
         consumer=consumer, consumer_generation_id=3, conf=SimpleNamespace(broker_request_timeout=1.0),
-        on_rebalance_complete=SimpleNamespace(send=nothing), flow_control=SimpleNamespace(resume=lambda: None),
+        on_rebalance_complete=SimpleNamespace(send=nothing),
+        flow_control=SimpleNamespace(suspend=lambda: calls.append("hold"), resume=lambda: calls.append("release")),
         _fetcher=SimpleNamespace(maybe_start=nothing), assignor=SimpleNamespace(assigned_standbys=set),
         on_rebalance_end=lambda: calls.append("end"),
     )  # fmt: skip
@@ -67,4 +68,4 @@ def test_the_fixed_method_seeks_before_it_resumes() -> None:
         completed=SimpleNamespace(set=lambda: None),
     )  # fmt: skip
     asyncio.run(faust_fixes._on_recovery_completed(recovery, generation_id=3))
-    assert calls == ["seek", "resume ['stream-0']", "flow", "end"]
+    assert calls == ["hold", "resume ['stream-0']", "seek", "release", "flow", "end"]

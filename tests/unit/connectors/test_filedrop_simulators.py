@@ -83,7 +83,8 @@ def test_nhsp_files_map_cleanly_and_receive_updates(tmp_path: Path) -> None:
             types += _map(f, "nhsp" if f.name.startswith("bookings") else "nhsp_timesheets")
     assert {"BookingRequested", "BookingCancelled", "TimesheetSubmitted", "TimesheetApproved"} <= set(types)
     bookings = next(tmp_path.glob("bookings_*.csv")).read_bytes()
-    assert b"Pay Rate (\xa3/hr),Hub Reference,Hub Shift ID,Bank Trust Code\r\n" in bookings  # cp1252 and CRLF, as the Windows export
+    # cp1252 and CRLF, as the Windows export
+    assert b"Pay Rate (\xa3/hr),Hub Reference,Hub Shift ID,Bank Trust Code\r\n" in bookings
     assert all(normalise_hcpc(w.number) for w in sim.workers if w.body == "HCPC")
     provisional = next(b for b in sim.bookings.values() if b.status == "Provisional")
     posted = {"id": "s-1", "type": "rosterhub.shift.v1.ShiftPosted", "data": {

@@ -16,9 +16,13 @@ faust-streaming fixed the same race in the other branch, ``_resume_streams``
 seeking back to the last committed offset, a gap appears in the processing"); the
 ``on_recovery_completed`` branch still has the old order.
 
-**The fix.** Seek first, with the stream partitions still paused, then resume them.
-Everything else in the method is faust's own code, unchanged. The replacement is
-applied only to the faust version it was written against; another version logs a
+**The fix.** Hold deliveries to the agents (suspend the app's flow control, which the
+conductor waits on) from the moment the stream partitions resume until the seek has
+landed. What really lost the records was faust's ``flow_control.resume()`` at the end,
+which clears the agents' queues after deliveries had begun (their offsets already counted
+as read). Everything else in the method is faust's own code, in faust's order. (A first
+form, seeking before resuming the partitions, sometimes left a restarted worker
+processing nothing.) The replacement is applied only to the faust version it was written against; another version logs a
 warning and is left alone, and ``tests/unit/streams/test_faust_fixes.py`` fails until
 someone re-checks the new version's code (pinned in ``uv.lock``).
 """

@@ -194,6 +194,7 @@ def watch(bootstrap: str, topic: str, n: int, pid: int, timeout: float) -> dict[
 def run_variant(bootstrap: str, variant: str, records: list[Any], log_dir: Path, timeout: float) -> dict[str, Any]:
     from rosterhub.kafka.admin import ensure_topics
     from rosterhub.topics import TopicSpec
+    from tests.support import stop
 
     token = uuid.uuid4().hex[:8]
     source, sink = f"ceiling-{token}-in", f"ceiling-{token}-out"
@@ -207,12 +208,7 @@ def run_variant(bootstrap: str, variant: str, records: list[Any], log_dir: Path,
     try:
         return watch(bootstrap, sink, len(records), proc.pid, timeout)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def run(bootstrap: str, n: int, variants: tuple[str, ...], baseline: bool, log_dir: Path,

@@ -19,6 +19,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from rosterhub.settings import Settings
+from tests.support import stop
 
 T = TypeVar("T")
 
@@ -63,12 +64,7 @@ def worker_process(settings: Settings, log_path: Path, **extra: Any) -> Iterator
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def read_topic(bootstrap: str, topic: str, *, at_least: int, timeout: float = 60.0) -> list[ConsumerRecord]:

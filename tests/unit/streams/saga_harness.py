@@ -105,3 +105,26 @@ class Saga:
     def decisions(self) -> dict[str, tuple[str, list[str]]]:
         return {e.data["booking_id"]: (e.type.rsplit(".", 1)[-1], e.data.get("reason_codes", []))
                 for e in self.events if e.type in (decide.BOOKING_CONFIRMED, decide.BOOKING_REJECTED)}  # fmt: skip
+
+
+def deliver(saga: Saga, action: str, reqs: dict[str, Envelope]) -> bool:
+    """One step of an interleaving the property tests draw: a request sent, or the next person- or shift-stage
+    message delivered (``person``/``shift``) or lost (``person-lost``: a check only, ``shift-lost``).
+
+    False when ``action`` is none of these (the caller's own actions: ticks, restarts), or nothing is waiting.
+    """
+    if action in reqs:
+        saga.send(reqs[action])
+    elif action.startswith("person") and saga.to_person:
+        if action.endswith("lost") and saga.to_person[0]["kind"] == "check":
+            saga.to_person.pop(0)  # only checks are lost here; the timer must recover them
+        else:
+            saga.person_step()
+    elif action.startswith("shift") and saga.to_shift:
+        if action.endswith("lost"):
+            saga.to_shift.pop(0)
+        else:
+            saga.shift_step()
+    else:
+        return False
+    return True

@@ -15,7 +15,7 @@ from rosterhub.streams.booking import decide, person
 from rosterhub.streams.booking.decide import HoldTimers, due
 from rosterhub.streams.booking.rules import REASON_CODES, RULES
 from rosterhub.streams.booking.saga import POST_CHECKS
-from tests.unit.streams.saga_harness import LONDON, NOW, POLICIES, Saga, posted, request
+from tests.unit.streams.saga_harness import LONDON, NOW, POLICIES, Saga, deliver, posted, request
 
 TIMERS = HoldTimers(grace=timedelta(seconds=300), resend=timedelta(seconds=30), timeout=timedelta(seconds=120))
 S1, S9 = "patchwork:RHQ:s1", "locumsnest:RCU:s9"
@@ -261,19 +261,9 @@ def test_with_lost_messages_and_timeouts_at_most_one_confirmation_and_only_it_re
     reqs = {"r1": request("b1"), "r2": request("b2", person_id="p1" if same_person else "p2", vendor="nhsp")}
     clock = NOW
     for action in order:
-        if action in reqs:
-            saga.send(reqs[action])
-        elif action.startswith("person") and saga.to_person:
-            if action.endswith("lost") and saga.to_person[0]["kind"] == "check":
-                saga.to_person.pop(0)  # only checks and answers are lost here; the timer must recover them
-            else:
-                saga.person_step()
-        elif action.startswith("shift") and saga.to_shift:
-            if action.endswith("lost"):
-                saga.to_shift.pop(0)
-            else:
-                saga.shift_step()
-        elif action == "tick":
+        if deliver(saga, action, reqs):
+            continue
+        if action == "tick":
             clock += timedelta(seconds=30)
             saga.tick(clock, FAST)
     for r in reqs.values():

@@ -12,7 +12,7 @@ from rosterhub.streams.booking import decide
 from rosterhub.streams.booking.decide import HoldTimers, due, due_ms
 from rosterhub.streams.booking.state import ParkedRequest, ShiftState, to_ms
 from rosterhub.streams.schedule import Schedule
-from tests.unit.streams.saga_harness import NOW, Saga, posted, request
+from tests.unit.streams.saga_harness import NOW, Saga, deliver, posted, request
 
 TIMERS = HoldTimers(grace=timedelta(seconds=300), resend=timedelta(seconds=30), timeout=timedelta(seconds=60))
 DAY_MS = 24 * 3600 * 1000
@@ -73,19 +73,9 @@ def test_each_beat_ticks_exactly_the_shifts_a_scan_finds_due_even_after_a_restar
     reqs = {"r1": request("b1", S1), "r2": request("b2", S2, person_id="p2"), "r3": request("b3", NOPE)}
     clock = NOW
     for action in order:
-        if action in reqs:
-            saga.send(reqs[action])
-        elif action.startswith("person") and saga.to_person:
-            if action.endswith("lost") and saga.to_person[0]["kind"] == "check":
-                saga.to_person.pop(0)
-            else:
-                saga.person_step()
-        elif action.startswith("shift") and saga.to_shift:
-            if action.endswith("lost"):
-                saga.to_shift.pop(0)
-            else:
-                saga.shift_step()
-        elif action == "restart":  # a new worker: the schedule is rebuilt from the (recovered) table
+        if deliver(saga, action, reqs):
+            continue
+        if action == "restart":  # a new worker: the schedule is rebuilt from the (recovered) table
             saga.schedule = Schedule(DAY_MS)
             saga.schedule.begin_rebuild()
             entries = [(k, due_ms(s, timers=TIMERS) if (s := saga.state(k)) else None) for k in saga.shifts]

@@ -103,14 +103,14 @@ def workload(
         day = date(2027, 1, 4) + timedelta(days=rng.randint(0, 27))
         start = datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
         shift_id = f"S{run_id}-{n}"
-        shift = shift_created(shift_id, trust, start, hours, grade=rng.choice(grades), ward=rng.choice(wards),
-                              staff_group=group)  # fmt: skip
+        shift = shift_created(
+            shift_id, trust, start, hours, grade=rng.choice(grades), ward=rng.choice(wards), staff_group=group
+        )
         out.append((trust, json.dumps(shift).encode(), None))
         for i in range(1 + n % 2):
             pin = rng.choice(pool[trust]) if pool else nmc_pin(rng)
             local = f"B{run_id}-{n}-{i}"
-            body = booking_requested(local, shift_id, trust, pin, datetime.now(UTC), grade="Band 5",
-                                     staff_group=group)  # fmt: skip
+            body = booking_requested(local, shift_id, trust, pin, datetime.now(UTC), grade="Band 5", staff_group=group)
             out.append((trust, json.dumps(body).encode(), f"patchwork:{trust}:{local}"))
     return out[:payloads]
 
@@ -139,8 +139,13 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def latency_summary(values_s: list[float]) -> dict[str, Any]:
     ms = [v * 1000 for v in values_s]
-    return {"n": len(ms), "p50_ms": percentile(ms, 0.50), "p95_ms": percentile(ms, 0.95),
-            "p99_ms": percentile(ms, 0.99), "max_ms": max(ms) if ms else None}  # fmt: skip
+    return {
+        "n": len(ms),
+        "p50_ms": percentile(ms, 0.50),
+        "p95_ms": percentile(ms, 0.95),
+        "p99_ms": percentile(ms, 0.99),
+        "max_ms": max(ms) if ms else None,
+    }
 
 
 _PRODUCER_LINE = re.compile(
@@ -155,9 +160,17 @@ def parse_producer_perf(output: str) -> dict[str, float]:
     if not found:
         raise ValueError(f"no ProducerPerformance summary in: {output[-500:]!r}")
     sent, rps, mbs, avg, mx, p50, p95, p99, p999 = found[-1]
-    return {"records": int(sent), "records_per_s": float(rps), "mb_per_s": float(mbs), "avg_ms": float(avg),
-            "max_ms": float(mx), "p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99),
-            "p999_ms": float(p999)}  # fmt: skip
+    return {
+        "records": int(sent),
+        "records_per_s": float(rps),
+        "mb_per_s": float(mbs),
+        "avg_ms": float(avg),
+        "max_ms": float(mx),
+        "p50_ms": float(p50),
+        "p95_ms": float(p95),
+        "p99_ms": float(p99),
+        "p999_ms": float(p999),
+    }
 
 
 def parse_consumer_perf(output: str) -> dict[str, float]:
@@ -168,8 +181,11 @@ def parse_consumer_perf(output: str) -> dict[str, float]:
         raise ValueError(f"no ConsumerPerformance summary in: {output[-500:]!r}")
     values = lines[lines.index(header) + 1]
     row = dict(zip([h.strip() for h in header.split(",")], [v.strip() for v in values.split(",")], strict=False))
-    return {"records": int(float(row["data.consumed.in.nMsg"])), "records_per_s": float(row["nMsg.sec"]),
-            "mb_per_s": float(row["MB.sec"])}  # fmt: skip
+    return {
+        "records": int(float(row["data.consumed.in.nMsg"])),
+        "records_per_s": float(row["nMsg.sec"]),
+        "mb_per_s": float(row["MB.sec"]),
+    }
 
 
 # ---------------------------------------------------------------- feeder (its own process)
@@ -209,8 +225,9 @@ def feeder_main(cfg: dict[str, Any]) -> None:
         for trust, body, _ in items:
             spec = packaged_mapping("patchwork", trust)
             outcome = apply_mapping(spec, body, received_at=datetime.now(UTC), trust=trust)
-            premapped.append([encoder.encode(Envelope(e.type, e.source, e.data, e.id, e.subject))
-                              for e in outcome.events])  # fmt: skip
+            premapped.append(
+                [encoder.encode(Envelope(e.type, e.source, e.data, e.id, e.subject)) for e in outcome.events]
+            )
     print("ready", flush=True)
     sys.stdin.readline()
     rate = cfg["rate"]
@@ -227,14 +244,29 @@ def feeder_main(cfg: dict[str, Any]) -> None:
         if time.time() - start > cfg["duration"]:
             break
         now = time.time()
-        raw = raw_record(names, "patchwork", body, key=None, trust=trust, content_type="application/json",
-                         received_at=datetime.fromtimestamp(now, UTC), correlation_id=f"bench-{i}")  # fmt: skip
+        raw = raw_record(
+            names,
+            "patchwork",
+            body,
+            key=None,
+            trust=trust,
+            content_type="application/json",
+            received_at=datetime.fromtimestamp(now, UTC),
+            correlation_id=f"bench-{i}",
+        )
         if premapped:
             sink.send([raw, *premapped[i]])
         else:
             sink.send([raw])
-            map_and_publish(ctx, "patchwork", body, trust=trust, received_at=datetime.fromtimestamp(now, UTC),
-                            origin=(raw.topic, -1, -1), original_headers=raw.headers)  # fmt: skip
+            map_and_publish(
+                ctx,
+                "patchwork",
+                body,
+                trust=trust,
+                received_at=datetime.fromtimestamp(now, UTC),
+                origin=(raw.topic, -1, -1),
+                original_headers=raw.headers,
+            )
         sent += 1
         if booking:
             fed[booking] = now
@@ -284,8 +316,13 @@ class Collector:
         finally:
             c.close()
         hops = ("_rosterhub.booking-", "_rosterhub.identity-in")  # the saga's stages, whichever exist
-        internal = sorted(t for t in names if t.startswith(tuple(self.prefix + h for h in hops))
-                          and not t.endswith("booking-ticks") and "-changelog" not in t)  # fmt: skip
+        internal = sorted(
+            t
+            for t in names
+            if t.startswith(tuple(self.prefix + h for h in hops))
+            and not t.endswith("booking-ticks")
+            and "-changelog" not in t
+        )
         return [self.prefix + "events.booking", *internal]
 
     def _run(self) -> None:
@@ -295,8 +332,12 @@ class Collector:
         from rosterhub.codec.wire import SingleObjectCodec
 
         codec = SingleObjectCodec(default_catalogue())
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
-                                 max_partition_fetch_bytes=4 * 2**20)  # fmt: skip
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            max_partition_fetch_bytes=4 * 2**20,
+        )
         tps = [TopicPartition(t, p) for t in self.topics() for p in sorted(consumer.partitions_for_topic(t) or ())]
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
@@ -395,24 +436,59 @@ def run_baseline(cfg: BenchConfig, prefix: str, bodies: list[bytes], rate: int, 
 
     libs = fetch_jars(Settings())
     topic = f"{prefix}bench.baseline.{rate or 'max'}"
-    ensure_topics(cfg.bootstrap, [TopicSpec(topic, cfg.partitions)], default_partitions=cfg.partitions,
-                  replication_factor=1)  # fmt: skip
+    ensure_topics(
+        cfg.bootstrap, [TopicSpec(topic, cfg.partitions)], default_partitions=cfg.partitions, replication_factor=1
+    )
     payload_file = cfg.log_dir / f"{prefix}payloads.txt"
     payload_file.write_bytes(b"\n".join(bodies))
     java = ["java", "-Xmx512m", "-cp", f"{libs}/*"]
     prod = subprocess.run(
-        [*java, "org.apache.kafka.tools.ProducerPerformance", "--topic", topic, "--num-records", str(records),
-         "--throughput", str(rate or -1), "--payload-file", str(payload_file), "--producer-props",
-         f"bootstrap.servers={cfg.bootstrap}", "acks=all", "linger.ms=5", "enable.idempotence=true"],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        [
+            *java,
+            "org.apache.kafka.tools.ProducerPerformance",
+            "--topic",
+            topic,
+            "--num-records",
+            str(records),
+            "--throughput",
+            str(rate or -1),
+            "--payload-file",
+            str(payload_file),
+            "--producer-props",
+            f"bootstrap.servers={cfg.bootstrap}",
+            "acks=all",
+            "linger.ms=5",
+            "enable.idempotence=true",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     cons = subprocess.run(
-        [*java, "org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server", cfg.bootstrap, "--topic", topic,
-         "--num-records", str(records), "--timeout", "60000", "--group", f"bench-{uuid.uuid4().hex[:8]}"],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    return {"producer": parse_producer_perf(prod.stdout + prod.stderr),
-            "consumer": parse_consumer_perf(cons.stdout + cons.stderr)}  # fmt: skip
+        [
+            *java,
+            "org.apache.kafka.tools.ConsumerPerformance",
+            "--bootstrap-server",
+            cfg.bootstrap,
+            "--topic",
+            topic,
+            "--num-records",
+            str(records),
+            "--timeout",
+            "60000",
+            "--group",
+            f"bench-{uuid.uuid4().hex[:8]}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    return {
+        "producer": parse_producer_perf(prod.stdout + prod.stderr),
+        "consumer": parse_consumer_perf(cons.stdout + cons.stderr),
+    }
 
 
 #: ``rosterhub worker`` with every aiokafka consumer's fetch_max_wait_ms replaced (``--fetch-max-wait-ms``).
@@ -445,8 +521,11 @@ def _workers(cfg: BenchConfig, env: dict[str, str]) -> Iterator[list[subprocess.
                 if cfg.fetch_max_wait_ms
                 else ["-m", "rosterhub", "worker"]
             )
-            procs.append(subprocess.Popen([sys.executable, *profile, *run], env=env, stdout=log,
-                                          stderr=subprocess.STDOUT, cwd=REPO))  # fmt: skip
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, *profile, *run], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
+                )
+            )
         yield procs
     finally:
         for p in procs:
@@ -477,27 +556,48 @@ def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
     prefix = f"bench{token}."
     app_id = f"rosterhub-bench-{token}"
     state = cfg.log_dir / f"state-{token}"
-    ensure_topics(cfg.bootstrap, declared_topics(connectors(), prefix), default_partitions=cfg.partitions,
-                  replication_factor=1)  # fmt: skip
+    ensure_topics(
+        cfg.bootstrap, declared_topics(connectors(), prefix), default_partitions=cfg.partitions, replication_factor=1
+    )
     seen = Seen()
     pool = nurse_pool(cfg.people_per_trust, cfg.seed) if cfg.people_per_trust else None
     population = load_population(cfg, prefix, pool) if pool else 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSTERHUB_")}
-    env |= {"KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap, "ROSTERHUB_TOPIC_PREFIX": prefix, "ROSTERHUB_APP_ID": app_id,
-            "ROSTERHUB_STATE_DIR": str(state), "ROSTERHUB_DEFAULT_PARTITIONS": str(cfg.partitions),
-            "ROSTERHUB_LOG_LEVEL": cfg.log_level, "PYTHONPATH": str(REPO),
-            "ROSTERHUB_STREAM_PRODUCER_LINGER_S": str(cfg.linger_ms / 1000)}  # fmt: skip
+    env |= {
+        "KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap,
+        "ROSTERHUB_TOPIC_PREFIX": prefix,
+        "ROSTERHUB_APP_ID": app_id,
+        "ROSTERHUB_STATE_DIR": str(state),
+        "ROSTERHUB_DEFAULT_PARTITIONS": str(cfg.partitions),
+        "ROSTERHUB_LOG_LEVEL": cfg.log_level,
+        "PYTHONPATH": str(REPO),
+        "ROSTERHUB_STREAM_PRODUCER_LINGER_S": str(cfg.linger_ms / 1000),
+    }
     payloads = int(rate * (cfg.duration + 1)) if rate else cfg.max_payloads
     out = cfg.log_dir / f"fed-{token}.json"
-    feeder_cfg = {"bootstrap": cfg.bootstrap, "prefix": prefix, "rate": rate, "duration": cfg.duration,
-                  "mode": cfg.mode, "seed": cfg.seed, "run_id": token[:6], "payloads": payloads,
-                  "people": cfg.people_per_trust,
-                  "out": str(out)}  # fmt: skip
+    feeder_cfg = {
+        "bootstrap": cfg.bootstrap,
+        "prefix": prefix,
+        "rate": rate,
+        "duration": cfg.duration,
+        "mode": cfg.mode,
+        "seed": cfg.seed,
+        "run_id": token[:6],
+        "payloads": payloads,
+        "people": cfg.people_per_trust,
+        "out": str(out),
+    }
     with _receiver(seen) if cfg.deliver else _null() as receiver_url:
         if receiver_url:
             env["ROSTERHUB_OUTBOUND_ENDPOINTS"] = json.dumps({t: f"{receiver_url}/outcomes/{t}" for t in TRUSTS})
-        feeder = subprocess.Popen([sys.executable, __file__, "--feeder", json.dumps(feeder_cfg)], cwd=REPO, env=env,
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        feeder = subprocess.Popen(
+            [sys.executable, __file__, "--feeder", json.dumps(feeder_cfg)],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         with _workers(cfg, env) as procs:
             collector = Collector(cfg.bootstrap, prefix, seen)
             t_ready = time.time()
@@ -532,8 +632,11 @@ def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
             collector.thread.join(timeout=10)
             load_after = os.getloadavg()
     result = summarise(cfg, rate, fed_doc, seen, worker_ready_s, (load_before, load_after))
-    result["population"] = {"nurses": sum(map(len, pool.values())) if pool else 0, "events": population,
-                            "warm_up": warm}  # fmt: skip
+    result["population"] = {
+        "nurses": sum(map(len, pool.values())) if pool else 0,
+        "events": population,
+        "warm_up": warm,
+    }
     result["worker_cpu_s"] = round(worker_cpu, 1)
     result["worker_cpu_ms_per_decision"] = round(1000 * worker_cpu / max(result["decided"], 1), 2)
     return result
@@ -567,8 +670,9 @@ def _warm_up(
 
     names = TopicNames(prefix)
     sink = EventSink(make_producer(cfg.bootstrap, client_id="rosterhub-bench-warmup"))
-    ctx = IngestContext(sink=sink, encoder=Encoder(SingleObjectCodec(default_catalogue()), names,
-                                                   default_catalogue()), names=names)  # fmt: skip
+    ctx = IngestContext(
+        sink=sink, encoder=Encoder(SingleObjectCodec(default_catalogue()), names, default_catalogue()), names=names
+    )
     trust = TRUSTS[-1]
     pin = pool[trust][-1] if pool else "04C1234D"
     probe = Collector(cfg.bootstrap, prefix, seen)
@@ -580,13 +684,21 @@ def _warm_up(
             attempt += 1
             tag = f"warm{uuid.uuid4().hex[:6]}"
             start = datetime(2027, 2, 1, 7, tzinfo=LONDON) + timedelta(days=attempt)
-            for body in (shift_created(f"S{tag}", trust, start, 7.5, grade="Band 5", ward="Ward 3B",
-                                       staff_group=ROLE[0]),
-                         booking_requested(f"B{tag}", f"S{tag}", trust, pin, datetime.now(UTC), grade="Band 5",
-                                           staff_group=ROLE[0])):  # fmt: skip
-                map_and_publish(ctx, "patchwork", json.dumps(body).encode(), trust=trust,
-                                received_at=datetime.now(UTC), origin=(names.raw("patchwork"), -1, -1),
-                                original_headers=[])  # fmt: skip
+            for body in (
+                shift_created(f"S{tag}", trust, start, 7.5, grade="Band 5", ward="Ward 3B", staff_group=ROLE[0]),
+                booking_requested(
+                    f"B{tag}", f"S{tag}", trust, pin, datetime.now(UTC), grade="Band 5", staff_group=ROLE[0]
+                ),
+            ):
+                map_and_publish(
+                    ctx,
+                    "patchwork",
+                    json.dumps(body).encode(),
+                    trust=trust,
+                    received_at=datetime.now(UTC),
+                    origin=(names.raw("patchwork"), -1, -1),
+                    original_headers=[],
+                )
             booking = f"patchwork:{trust}:B{tag}"
             while booking not in seen.hops.get("decision", {}):
                 if time.time() > deadline or any(p.poll() is not None for p in procs):
@@ -623,8 +735,14 @@ def load_population(cfg: BenchConfig, prefix: str, pool: dict[str, list[str]]) -
     return len(events)
 
 
-def summarise(cfg: BenchConfig, rate: int, fed_doc: dict[str, Any], seen: Seen, ready_s: float,
-              load: tuple[tuple[float, ...], tuple[float, ...]]) -> dict[str, Any]:  # fmt: skip
+def summarise(
+    cfg: BenchConfig,
+    rate: int,
+    fed_doc: dict[str, Any],
+    seen: Seen,
+    ready_s: float,
+    load: tuple[tuple[float, ...], tuple[float, ...]],
+) -> dict[str, Any]:
     start, end = fed_doc["start"], fed_doc["end"]
     fed: dict[str, float] = fed_doc["fed"]
     counted = {b: t for b, t in fed.items() if t >= start + cfg.warmup}
@@ -637,8 +755,9 @@ def summarise(cfg: BenchConfig, rate: int, fed_doc: dict[str, Any], seen: Seen, 
     for hop, found in sorted(seen.hops.items(), key=lambda kv: _hop_order(kv[0])):
         hops[hop + " (record time)"] = latency_summary([found[b][0] - t for b, t in counted.items() if b in found])
         if hop == "decision":
-            hops["decision (seen by a consumer)"] = latency_summary([found[b][1] - t for b, t in counted.items()
-                                                                     if b in found])  # fmt: skip
+            hops["decision (seen by a consumer)"] = latency_summary(
+                [found[b][1] - t for b, t in counted.items() if b in found]
+            )
     outcomes: dict[str, int] = {}
     for b in fed:
         kind = seen.outcomes.get(b)
@@ -672,8 +791,12 @@ def _hop_order(hop: str) -> tuple[int, str]:
 def run_bench(cfg: BenchConfig, rates: list[int]) -> dict[str, Any]:
     """Baseline (unless off) and one load run per rate; everything the report needs, as a dict."""
     cfg.log_dir.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"machine": machine(), "config": {k: str(v) for k, v in asdict(cfg).items()},
-                              "baseline": {}, "runs": []}  # fmt: skip
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "config": {k: str(v) for k, v in asdict(cfg).items()},
+        "baseline": {},
+        "runs": [],
+    }
     token = uuid.uuid4().hex[:8]
 
     def baseline() -> None:
@@ -699,13 +822,15 @@ def run_bench(cfg: BenchConfig, rates: list[int]) -> dict[str, Any]:
         if base:
             e2e = run["latency_from_feed"].get("decision (record time)", {})
             run["vs_baseline"] = {
-                "decisions_per_s_over_producer_records_per_s": _ratio(run["decisions_per_s_during_feed"],
-                                                                      base["producer"]["records_per_s"]),
-                "payloads_per_s_over_producer_records_per_s": _ratio(run["payloads_per_s"],
-                                                                     base["producer"]["records_per_s"]),
+                "decisions_per_s_over_producer_records_per_s": _ratio(
+                    run["decisions_per_s_during_feed"], base["producer"]["records_per_s"]
+                ),
+                "payloads_per_s_over_producer_records_per_s": _ratio(
+                    run["payloads_per_s"], base["producer"]["records_per_s"]
+                ),
                 "p99_over_producer_p99": _ratio(e2e.get("p99_ms"), base["producer"]["p99_ms"]),
                 "p50_over_producer_p50": _ratio(e2e.get("p50_ms"), base["producer"]["p50_ms"]),
-            }  # fmt: skip
+            }
     return report
 
 
@@ -714,8 +839,12 @@ def sustained(run: dict[str, Any], p99_limit_ms: float) -> bool:
     of the requests fed per second) and the decision p99 (from the payload fed) is within the limit."""
     p99 = run["latency_from_feed"].get("decision (record time)", {}).get("p99_ms")
     requests_per_s = run["requests_fed"] / max(run["feed_seconds"], 1e-9)
-    return (run["decided"] == run["requests_fed"] and run["decisions_per_s_during_feed"] >= 0.9 * requests_per_s
-            and p99 is not None and p99 <= p99_limit_ms)  # fmt: skip
+    return (
+        run["decided"] == run["requests_fed"]
+        and run["decisions_per_s_during_feed"] >= 0.9 * requests_per_s
+        and p99 is not None
+        and p99 <= p99_limit_ms
+    )
 
 
 def find_max(cfg: BenchConfig, start: int, token: str) -> dict[str, Any]:
@@ -726,11 +855,19 @@ def find_max(cfg: BenchConfig, start: int, token: str) -> dict[str, Any]:
         run = run_load(cfg, rate, f"{token}m{len(steps)}")
         ok = sustained(run, cfg.p99_limit_ms)
         e2e = run["latency_from_feed"].get("decision (record time)", {})
-        steps.append({"rate": rate, "sustained": ok, "decided": run["decided"], "requests_fed": run["requests_fed"],
-                      "decisions_per_s_during_feed": run["decisions_per_s_during_feed"],
-                      "decision_p50_ms": e2e.get("p50_ms"), "decision_p99_ms": e2e.get("p99_ms"),
-                      "worker_cpu_ms_per_decision": run["worker_cpu_ms_per_decision"],
-                      "load_average_before_after": run["load_average_before_after"]})  # fmt: skip
+        steps.append(
+            {
+                "rate": rate,
+                "sustained": ok,
+                "decided": run["decided"],
+                "requests_fed": run["requests_fed"],
+                "decisions_per_s_during_feed": run["decisions_per_s_during_feed"],
+                "decision_p50_ms": e2e.get("p50_ms"),
+                "decision_p99_ms": e2e.get("p99_ms"),
+                "worker_cpu_ms_per_decision": run["worker_cpu_ms_per_decision"],
+                "load_average_before_after": run["load_average_before_after"],
+            }
+        )
         if not ok:
             break
         best, rate = rate, rate * 2
@@ -742,12 +879,29 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 def machine() -> dict[str, Any]:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), "unknown")  # fmt: skip
-    mem = next((int(ln.split()[1]) // 1024 for ln in Path("/proc/meminfo").read_text().splitlines()
-                if ln.startswith("MemTotal")), 0)  # fmt: skip
-    return {"cpus": os.cpu_count(), "cpu": cpu, "mem_mib": mem, "python": sys.version.split()[0],
-            "when": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        "unknown",
+    )
+    mem = next(
+        (
+            int(ln.split()[1]) // 1024
+            for ln in Path("/proc/meminfo").read_text().splitlines()
+            if ln.startswith("MemTotal")
+        ),
+        0,
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "mem_mib": mem,
+        "python": sys.version.split()[0],
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -757,40 +911,51 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"record size (our webhook bodies): {report.get('record_bytes_mean')} bytes mean")
         for rate, b in report["baseline"].items():
             p, c = b["producer"], b["consumer"]
-            print(f"baseline {rate:>5}: producer {p['records_per_s']:,.0f} rec/s p50 {p['p50_ms']} ms "
-                  f"p99 {p['p99_ms']} ms; consumer {c['records_per_s']:,.0f} rec/s")  # fmt: skip
+            print(
+                f"baseline {rate:>5}: producer {p['records_per_s']:,.0f} rec/s p50 {p['p50_ms']} ms "
+                f"p99 {p['p99_ms']} ms; consumer {c['records_per_s']:,.0f} rec/s"
+            )
     for run in report["runs"]:
-        print(f"\nload {run['rate_target']} payloads/s ({run['mode']}, {run['workers']} worker(s), "
-              f"{run['partitions']} partitions): fed {run['payloads_fed']:,} payloads at {run['payloads_per_s']:,}/s; "
-              f"{run['decided']:,}/{run['requests_fed']:,} requests decided {run['outcomes']}; "
-              f"{run['decisions_per_s_during_feed']:,} decisions/s during the feed, "
-              f"{run['decisions_per_s_overall']:,} overall; drained {run['drain_after_feed_s']} s after")  # fmt: skip
+        print(
+            f"\nload {run['rate_target']} payloads/s ({run['mode']}, {run['workers']} worker(s), "
+            f"{run['partitions']} partitions): fed {run['payloads_fed']:,} payloads at {run['payloads_per_s']:,}/s; "
+            f"{run['decided']:,}/{run['requests_fed']:,} requests decided {run['outcomes']}; "
+            f"{run['decisions_per_s_during_feed']:,} decisions/s during the feed, "
+            f"{run['decisions_per_s_overall']:,} overall; drained {run['drain_after_feed_s']} s after"
+        )
         heads = "".join(f"{h:>10}" for h in ("p50 ms", "p95 ms", "p99 ms", "max ms"))
         print(f"  {'hop (latency from the payload fed)':40}{'n':>8}{heads}")
         for hop, s in run["latency_from_feed"].items():
-            cells = "".join(f"{s[k]:>10.0f}" if s[k] is not None else f"{'-':>10}"
-                            for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"))  # fmt: skip
+            cells = "".join(
+                f"{s[k]:>10.0f}" if s[k] is not None else f"{'-':>10}" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")
+            )
             print(f"  {hop:40}{s['n']:>8}{cells}")
         pop = run.get("population") or {}
         print(f"  population: {pop.get('nurses')} nurses ({pop.get('events')} events); warm-up: {pop.get('warm_up')}")
         if run.get("vs_baseline"):
             print(f"  vs baseline: {run['vs_baseline']}")
-        print(f"  worker CPU: {run['worker_cpu_s']} s, {run['worker_cpu_ms_per_decision']} ms per decision; "
-              f"load average before/after: {run['load_average_before_after']}")  # fmt: skip
+        print(
+            f"  worker CPU: {run['worker_cpu_s']} s, {run['worker_cpu_ms_per_decision']} ms per decision; "
+            f"load average before/after: {run['load_average_before_after']}"
+        )
 
 
 def print_search(report: dict[str, Any]) -> None:
     found = report.get("max_sustainable")
     if not found:
         return
-    print(f"\nmax sustained rate (every request decided, keeping pace, decision p99 <= {found['p99_limit_ms']} ms): "
-          f"{found['max_sustained_payloads_per_s'] or 'none of the rates tried'} payloads/s")  # fmt: skip
+    print(
+        f"\nmax sustained rate (every request decided, keeping pace, decision p99 <= {found['p99_limit_ms']} ms): "
+        f"{found['max_sustained_payloads_per_s'] or 'none of the rates tried'} payloads/s"
+    )
     for step in found["steps"]:
         load = step["load_average_before_after"][0][0]
-        print(f"  {step['rate']:>6}/s: {'sustained' if step['sustained'] else 'NOT sustained'}; decided "
-              f"{step['decided']}/{step['requests_fed']}, {step['decisions_per_s_during_feed']} decisions/s, p50 "
-              f"{step['decision_p50_ms']} ms, p99 {step['decision_p99_ms']} ms, worker CPU "
-              f"{step['worker_cpu_ms_per_decision']} ms/decision, load average {load:.1f}")  # fmt: skip
+        print(
+            f"  {step['rate']:>6}/s: {'sustained' if step['sustained'] else 'NOT sustained'}; decided "
+            f"{step['decided']}/{step['requests_fed']}, {step['decisions_per_s_during_feed']} decisions/s, p50 "
+            f"{step['decision_p50_ms']} ms, p99 {step['decision_p99_ms']} ms, worker CPU "
+            f"{step['worker_cpu_ms_per_decision']} ms/decision, load average {load:.1f}"
+        )
 
 
 def main() -> None:
@@ -829,15 +994,28 @@ def main() -> None:
 
     bootstrap = resolve_broker(load_settings(), keep_running=True).bootstrap
     rates = [0] if args.only_max else [args.rate, 0] if args.max else [] if args.find_max else [args.rate]
-    cfg = BenchConfig(bootstrap=bootstrap, rate=args.rate, duration=args.duration, mode=args.mode,
-                      workers=args.workers, partitions=args.partitions, deliver=args.deliver,
-                      baseline=not args.no_baseline, max_payloads=args.max_payloads,
-                      profile_worker=args.profile_worker, fetch_max_wait_ms=args.fetch_max_wait_ms,
-                      linger_ms=args.linger_ms,
-                      people_per_trust=args.people, drain=args.drain, find_max_from=args.find_max,
-                      p99_limit_ms=args.p99_limit_ms)  # fmt: skip
-    print(f"booking bench on {bootstrap}: rates {rates} ({args.mode}), {args.duration} s each; logs in {cfg.log_dir}",
-          flush=True)  # fmt: skip
+    cfg = BenchConfig(
+        bootstrap=bootstrap,
+        rate=args.rate,
+        duration=args.duration,
+        mode=args.mode,
+        workers=args.workers,
+        partitions=args.partitions,
+        deliver=args.deliver,
+        baseline=not args.no_baseline,
+        max_payloads=args.max_payloads,
+        profile_worker=args.profile_worker,
+        fetch_max_wait_ms=args.fetch_max_wait_ms,
+        linger_ms=args.linger_ms,
+        people_per_trust=args.people,
+        drain=args.drain,
+        find_max_from=args.find_max,
+        p99_limit_ms=args.p99_limit_ms,
+    )
+    print(
+        f"booking bench on {bootstrap}: rates {rates} ({args.mode}), {args.duration} s each; logs in {cfg.log_dir}",
+        flush=True,
+    )
     report = run_bench(cfg, rates)
     print_report(report)
     print_search(report)

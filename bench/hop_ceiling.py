@@ -59,9 +59,19 @@ def _faust_worker(variant: str, bootstrap: str, source: str, sink: str, app_id: 
     catalogue = default_catalogue()
     codec = SingleObjectCodec(catalogue)
     encoder = Encoder(codec, TopicNames(""), catalogue)
-    app = faust.App(app_id, broker=f"kafka://{bootstrap}", store="memory://", datadir=state, producer_acks=-1,
-                    consumer_auto_offset_reset="earliest", key_serializer="raw", value_serializer="raw",
-                    web_enabled=False, autodiscover=False, topic_partitions=6)  # fmt: skip
+    app = faust.App(
+        app_id,
+        broker=f"kafka://{bootstrap}",
+        store="memory://",
+        datadir=state,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=False,
+        autodiscover=False,
+        topic_partitions=6,
+    )
     src = app.topic(source, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     dst = app.topic(sink, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     table = app.Table(f"{app_id}-seen", default=None, key_type=str) if variant.startswith("faust+") else None
@@ -103,16 +113,20 @@ def _run(app: Any) -> None:
 async def _aiokafka_worker(bootstrap: str, source: str, sink: str, group: str) -> None:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-    consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
-                                auto_offset_reset="earliest")  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        source, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await consumer.start()
     await producer.start()
     try:
         while True:
             batches = await consumer.getmany(timeout_ms=1000, max_records=500)
-            futures = [await producer.send(sink, key=m.key, value=m.value, headers=list(m.headers or ()))
-                       for msgs in batches.values() for m in msgs]  # fmt: skip
+            futures = [
+                await producer.send(sink, key=m.key, value=m.value, headers=list(m.headers or ()))
+                for msgs in batches.values()
+                for m in msgs
+            ]
             if futures:
                 await asyncio.gather(*futures)
                 await consumer.commit()
@@ -146,8 +160,7 @@ def hub_records(n: int, seed: int = 7) -> list[tuple[bytes | None, bytes, list[t
     encoder = Encoder(SingleObjectCodec(default_catalogue()), TopicNames(""), default_catalogue())
     out: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]] = []
     for trust, body, _ in workload(n, seed, uuid.uuid4().hex[:6]):
-        outcome = apply_mapping(packaged_mapping("patchwork", trust), body, received_at=datetime.now(UTC),
-                                trust=trust)  # fmt: skip
+        outcome = apply_mapping(packaged_mapping("patchwork", trust), body, received_at=datetime.now(UTC), trust=trust)
         for e in outcome.events:
             rec = encoder.encode(Envelope(e.type, e.source, e.data, e.id, e.subject))
             out.append((rec.key, rec.value, list(rec.headers)))
@@ -187,8 +200,12 @@ def watch(bootstrap: str, topic: str, n: int, pid: int, timeout: float) -> dict[
     if len(stamps) < 2:
         return {"records": len(stamps), "per_s": None, "cpu_ms_per_record": None}
     span_s = (max(stamps) - min(stamps)) / 1000
-    return {"records": len(stamps), "seconds": round(span_s, 2), "per_s": round(len(stamps) / span_s),
-            "cpu_ms_per_record": round((cpu_last - cpu_first) * 1000 / len(stamps), 3)}  # fmt: skip
+    return {
+        "records": len(stamps),
+        "seconds": round(span_s, 2),
+        "per_s": round(len(stamps) / span_s),
+        "cpu_ms_per_record": round((cpu_last - cpu_first) * 1000 / len(stamps), 3),
+    }
 
 
 def run_variant(bootstrap: str, variant: str, records: list[Any], log_dir: Path, timeout: float) -> dict[str, Any]:
@@ -201,8 +218,24 @@ def run_variant(bootstrap: str, variant: str, records: list[Any], log_dir: Path,
     ensure_topics(bootstrap, [TopicSpec(source, 6), TopicSpec(sink, 6)], default_partitions=6, replication_factor=1)
     preload(bootstrap, source, records)
     state = log_dir / f"state-{token}"
-    cmd = [sys.executable, __file__, "--role", "worker", "--variant", variant, "--bootstrap", bootstrap,
-           "--source", source, "--sink", sink, "--app-id", f"ceiling-{token}", "--state", str(state)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        __file__,
+        "--role",
+        "worker",
+        "--variant",
+        variant,
+        "--bootstrap",
+        bootstrap,
+        "--source",
+        source,
+        "--sink",
+        sink,
+        "--app-id",
+        f"ceiling-{token}",
+        "--state",
+        str(state),
+    ]
     with (log_dir / f"{variant}-{token}.log").open("ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     try:
@@ -211,18 +244,24 @@ def run_variant(bootstrap: str, variant: str, records: list[Any], log_dir: Path,
         stop(proc)
 
 
-def run(bootstrap: str, n: int, variants: tuple[str, ...], baseline: bool, log_dir: Path,
-        timeout: float = 600) -> dict[str, Any]:  # fmt: skip
+def run(
+    bootstrap: str, n: int, variants: tuple[str, ...], baseline: bool, log_dir: Path, timeout: float = 600
+) -> dict[str, Any]:
     from booking_bench import BenchConfig, run_baseline
 
     log_dir.mkdir(parents=True, exist_ok=True)
     records = hub_records(n)
-    report: dict[str, Any] = {"records": len(records), "bytes_avg": sum(len(v) for _, v, _ in records) // len(records),
-                              "load_before": os.getloadavg(), "rows": {}}  # fmt: skip
+    report: dict[str, Any] = {
+        "records": len(records),
+        "bytes_avg": sum(len(v) for _, v, _ in records) // len(records),
+        "load_before": os.getloadavg(),
+        "rows": {},
+    }
     if baseline:
         cfg = BenchConfig(bootstrap=bootstrap, partitions=6, log_dir=log_dir)
-        report["rows"]["jvm"] = run_baseline(cfg, f"ceiling-{uuid.uuid4().hex[:6]}-", [v for _, v, _ in records][:500],
-                                             0, len(records))  # fmt: skip
+        report["rows"]["jvm"] = run_baseline(
+            cfg, f"ceiling-{uuid.uuid4().hex[:6]}-", [v for _, v, _ in records][:500], 0, len(records)
+        )
     for variant in variants:
         report["rows"][variant] = run_variant(bootstrap, variant, records, log_dir, timeout)
     report["load_after"] = os.getloadavg()
@@ -247,8 +286,13 @@ def main() -> None:
     from rosterhub.settings import load_settings
 
     bootstrap = resolve_broker(load_settings(), keep_running=True).bootstrap
-    report = run(bootstrap, args.records, tuple(v for v in args.variants.split(",") if v), not args.no_baseline,
-                 Path("/tmp/rosterhub-bench/ceiling"))  # fmt: skip
+    report = run(
+        bootstrap,
+        args.records,
+        tuple(v for v in args.variants.split(",") if v),
+        not args.no_baseline,
+        Path("/tmp/rosterhub-bench/ceiling"),
+    )
     print(json.dumps(report, indent=2))
     if args.json_out:
         args.json_out.write_text(json.dumps(report, indent=2))

@@ -48,9 +48,19 @@ from rosterhub.streams.passport.state import Credential, Passport, Revocation, V
 
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
 TRUSTS = ("RHQ", "RCU", "RFR")
-CSTF = ("CONFLICT_RESOLUTION", "EQUALITY_DIVERSITY_HUMAN_RIGHTS", "HEALTH_SAFETY_WELFARE", "FIRE_SAFETY",
-        "INFECTION_PREVENTION_CONTROL", "INFORMATION_GOVERNANCE", "MOVING_HANDLING", "PREVENTING_RADICALISATION",
-        "RESUSCITATION", "SAFEGUARDING_ADULTS", "SAFEGUARDING_CHILDREN")  # fmt: skip
+CSTF = (
+    "CONFLICT_RESOLUTION",
+    "EQUALITY_DIVERSITY_HUMAN_RIGHTS",
+    "HEALTH_SAFETY_WELFARE",
+    "FIRE_SAFETY",
+    "INFECTION_PREVENTION_CONTROL",
+    "INFORMATION_GOVERNANCE",
+    "MOVING_HANDLING",
+    "PREVENTING_RADICALISATION",
+    "RESUSCITATION",
+    "SAFEGUARDING_ADULTS",
+    "SAFEGUARDING_CHILDREN",
+)
 ROLES = (
     ("NURSING_MIDWIFERY_REGISTERED", "BAND_5"),
     ("NURSING_MIDWIFERY_REGISTERED", "BAND_6"),
@@ -97,18 +107,32 @@ def make_passport(rng: random.Random, person: str, staff_group: str) -> Passport
             due = issued + 720 * day if rng.random() < 0.3 else None
             verifications = (Verification(issuer, "VALIDATED", method, issued + 3600_000, due),)
             if rng.random() < 0.2:
-                verifications += (Verification(rng.choice(TRUSTS), "ATTESTED", "PARTNER_ATTESTATION",
-                                               issued + 30 * day, None, "SYB-MOU-2025-01"),)  # fmt: skip
+                verifications += (
+                    Verification(
+                        rng.choice(TRUSTS),
+                        "ATTESTED",
+                        "PARTNER_ATTESTATION",
+                        issued + 30 * day,
+                        None,
+                        "SYB-MOU-2025-01",
+                    ),
+                )
         expiring = ctype in ("CSTF_TRAINING", "RIGHT_TO_WORK", "PROFESSIONAL_REGISTRATION")
         creds[cid] = Credential(
-            id=cid, type=ctype, issuer=issuer, issued=issued,
+            id=cid,
+            type=ctype,
+            issuer=issuer,
+            issued=issued,
             expires=issued + rng.choice((365, 730, 1095)) * day if expiring else None,
-            subject=subject, level=2 if subject else None, attrs=attrs or {},
+            subject=subject,
+            level=2 if subject else None,
+            attrs=attrs or {},
             evidence=f"https://evidence.{issuer.lower()}.nhs.uk/records/{rng.randint(10**7, 10**8)}",
             verifications=verifications,
             revoked=Revocation("LeavingOrganisation", issued + 100 * day) if rng.random() < 0.01 else None,
-            source=f"/vendors/esr/{issuer}", local=f"esr:{issuer}:{rng.randint(10**7, 10**8)}",
-        )  # fmt: skip
+            source=f"/vendors/esr/{issuer}",
+            local=f"esr:{issuer}:{rng.randint(10**7, 10**8)}",
+        )
 
     add("IDENTITY")
     add("RIGHT_TO_WORK", attrs={"right_to_work_basis": "UNLIMITED"})
@@ -120,8 +144,14 @@ def make_passport(rng: random.Random, person: str, staff_group: str) -> Passport
     for subject in (*CORE, *rng.sample(others, rng.randint(1, 5))):
         add("CSTF_TRAINING", subject, verify=False)
     nmc = ("https://fhir.hl7.org.uk/Id/nmc-number", f"{rng.randint(10, 99)}A{rng.randint(1000, 9999)}E")
-    return Passport(person=person, version=len(creds) + rng.randint(0, 20), updated=ms, identifiers=(nmc,),
-                    name=None, credentials=creds)  # fmt: skip
+    return Passport(
+        person=person,
+        version=len(creds) + rng.randint(0, 20),
+        updated=ms,
+        identifiers=(nmc,),
+        name=None,
+        credentials=creds,
+    )
 
 
 def person_id(i: int) -> str:
@@ -177,13 +207,18 @@ def main() -> None:
     root = args.keep or Path(tempfile.mkdtemp(prefix="passport-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     policies = load_policies([REPO / "policies"])
-    print(f"passport bench: {args.people:,} people, {args.partitions} partitions, block cache "
-          f"{settings.passport_block_cache_mb} MiB per partition, store in {root}")  # fmt: skip
+    print(
+        f"passport bench: {args.people:,} people, {args.partitions} partitions, block cache "
+        f"{settings.passport_block_cache_mb} MiB per partition, store in {root}"
+    )
     try:
         if not any(root.glob("passport-*.db")):
             seconds, written = build(root, args.people, args.partitions, options, args.seed)
-            print(f"build: {seconds:.0f} s ({args.people / seconds:,.0f} passports/s), "
-                  f"{written / args.people:,.0f} bytes of JSON per passport on average", flush=True)  # fmt: skip
+            print(
+                f"build: {seconds:.0f} s ({args.people / seconds:,.0f} passports/s), "
+                f"{written / args.people:,.0f} bytes of JSON per passport on average",
+                flush=True,
+            )
             # measure in a fresh process, so that memory figures are a worker's, not the builder's
             argv = [
                 sys.executable,
@@ -199,7 +234,7 @@ def main() -> None:
                 "--seed",
                 str(args.seed),
             ]
-            subprocess.run(argv, check=True)  # fmt: skip
+            subprocess.run(argv, check=True)
             return
         disk = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
         print(f"store on disk: {disk / 2**20:,.0f} MiB ({disk / args.people:,.0f} bytes per passport)")
@@ -233,8 +268,9 @@ def main() -> None:
             s = time.perf_counter_ns()
             policy = policies.trusts[trust]
             passport = Passport.from_table(json.loads(dbs[p][k]), types=required_types(policy, group, grade))
-            result = clearance(passport, policy, staff_group=group, grade=grade, start=start,
-                               end=start + timedelta(hours=12))  # fmt: skip
+            result = clearance(
+                passport, policy, staff_group=group, grade=grade, start=start, end=start + timedelta(hours=12)
+            )
             full.append((time.perf_counter_ns() - s) / 1000)
             cpu.append((time.thread_time_ns() - c) / 1000)
             cleared += result.cleared
@@ -245,14 +281,21 @@ def main() -> None:
         full.sort()
         cpu.sort()
         print(f"\n{'':24}{'lookups/s':>12}{'p50 µs':>10}{'p99 µs':>10}{'p99.9 µs':>10}{'mean µs':>10}")
-        rows = (("baseline rocksdict get", base, base_s), ("get+decode+clearance", full, full_s),
-                ("  (its CPU time only)", cpu, sum(cpu) / 1e6))  # fmt: skip
+        rows = (
+            ("baseline rocksdict get", base, base_s),
+            ("get+decode+clearance", full, full_s),
+            ("  (its CPU time only)", cpu, sum(cpu) / 1e6),
+        )
         for name, lat, secs in rows:
-            print(f"{name:24}{len(lat) / secs:>12,.0f}{percentile(lat, 0.5):>10.1f}{percentile(lat, 0.99):>10.1f}"
-                  f"{percentile(lat, 0.999):>10.1f}{statistics.fmean(lat):>10.1f}")  # fmt: skip
-        print(f"ratio (lookup / baseline): p50 x{percentile(full, 0.5) / percentile(base, 0.5):.1f}, "
-              f"p99 x{percentile(full, 0.99) / percentile(base, 0.99):.1f}, "
-              f"throughput x{(len(base) / base_s) / (len(full) / full_s):.1f} slower")  # fmt: skip
+            print(
+                f"{name:24}{len(lat) / secs:>12,.0f}{percentile(lat, 0.5):>10.1f}{percentile(lat, 0.99):>10.1f}"
+                f"{percentile(lat, 0.999):>10.1f}{statistics.fmean(lat):>10.1f}"
+            )
+        print(
+            f"ratio (lookup / baseline): p50 x{percentile(full, 0.5) / percentile(base, 0.5):.1f}, "
+            f"p99 x{percentile(full, 0.99) / percentile(base, 0.99):.1f}, "
+            f"throughput x{(len(base) / base_s) / (len(full) / full_s):.1f} slower"
+        )
         print(f"cleared in {cleared / len(keys):.0%} of the random (trust, role) lookups")
         print(f"RSS MiB: before opening {before_open}, after opening {opened}, after lookups {after}")
 
@@ -264,12 +307,16 @@ def main() -> None:
             for _k, v in db.items():
                 scanned += 1
                 pending += next_due(Passport.from_table(json.loads(v)), thresholds) is not None  # type: ignore[arg-type]
-        print(f"schedule rebuild scan: {scanned:,} passports in {time.perf_counter() - t0:.0f} s "
-              f"({pending:,} with a pending notice); RSS MiB after scan {rss()}")  # fmt: skip
+        print(
+            f"schedule rebuild scan: {scanned:,} passports in {time.perf_counter() - t0:.0f} s "
+            f"({pending:,} with a pending notice); RSS MiB after scan {rss()}"
+        )
         print(f"load average during the run (1/5/15 min, {os.cpu_count()} cores): {os.getloadavg()}")
         p99 = percentile(full, 0.99) / 1000
-        print(f"\ntargets: p99 {p99:.3f} ms < 1 ms: {'met' if p99 < 1 else 'MISSED'}; "
-              f"peak RSS {rss()['VmHWM']} MiB < 1024 MiB: {'met' if rss()['VmHWM'] < 1024 else 'MISSED'}")  # fmt: skip
+        print(
+            f"\ntargets: p99 {p99:.3f} ms < 1 ms: {'met' if p99 < 1 else 'MISSED'}; "
+            f"peak RSS {rss()['VmHWM']} MiB < 1024 MiB: {'met' if rss()['VmHWM'] < 1024 else 'MISSED'}"
+        )
         for db in dbs:
             db.close()
     finally:

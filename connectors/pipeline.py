@@ -127,19 +127,35 @@ def ingest(
     """Write the raw payload, map it and publish the outcome. Blocking (kafka-python): run in a thread."""
     received_at = received_at or datetime.now(UTC)
     raw = raw_record(
-        ctx.names, vendor, payload, key=key, trust=trust, content_type=content_type,
-        received_at=received_at, correlation_id=correlation_id,
-    )  # fmt: skip
+        ctx.names,
+        vendor,
+        payload,
+        key=key,
+        trust=trust,
+        content_type=content_type,
+        received_at=received_at,
+        correlation_id=correlation_id,
+    )
     [(partition, offset)] = ctx.sink.send([raw])
     result = map_and_publish(
-        ctx, vendor, payload, trust=trust, received_at=received_at, origin=(raw.topic, partition, offset),
+        ctx,
+        vendor,
+        payload,
+        trust=trust,
+        received_at=received_at,
+        origin=(raw.topic, partition, offset),
         original_headers=raw.headers,
-    )  # fmt: skip
+    )
     log.info(
         "ingested",
-        extra={"vendor": vendor, "correlation_id": correlation_id, "events": len(result.event_ids),
-               "rejected": len(result.rejected), "raw_offset": offset},
-    )  # fmt: skip
+        extra={
+            "vendor": vendor,
+            "correlation_id": correlation_id,
+            "events": len(result.event_ids),
+            "rejected": len(result.rejected),
+            "raw_offset": offset,
+        },
+    )
     return result
 
 
@@ -267,6 +283,12 @@ def _dlq(
     original_headers: list[tuple[str, bytes]],
 ) -> KafkaRecord:
     return dead_letter(
-        topic=ctx.names.dlq("mapping"), stage="mapping", error=error, original=original, connector=vendor,
-        origin=origin, record_ref=record_ref, original_headers=original_headers,
-    )  # fmt: skip
+        topic=ctx.names.dlq("mapping"),
+        stage="mapping",
+        error=error,
+        original=original,
+        connector=vendor,
+        origin=origin,
+        record_ref=record_ref,
+        original_headers=original_headers,
+    )

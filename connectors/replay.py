@@ -82,9 +82,14 @@ def replay_raw(
         received = headers.get("rh_received_at")
         received_at = datetime.fromisoformat(received.decode()) if received else datetime.now(UTC)
         result = map_and_publish(
-            ctx, vendor, rec.value, trust=trust, received_at=received_at, origin=(topic, rec.partition, rec.offset),
+            ctx,
+            vendor,
+            rec.value,
+            trust=trust,
+            received_at=received_at,
+            origin=(topic, rec.partition, rec.offset),
             original_headers=list(headers.items()),
-        )  # fmt: skip
+        )
         summary.payloads += 1
         summary.published += len(result.event_ids)
         summary.duplicates += result.duplicates

@@ -28,9 +28,11 @@ def connector_context(
         publish_schemas(sink.producer, names.schemas, list(catalogue))
     state.prune(settings.connector_state_retention_days * 86400)
     ctx = IngestContext(
-        sink=sink, encoder=Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue), names=names,
+        sink=sink,
+        encoder=Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue),
+        names=names,
         state=state,
-    )  # fmt: skip
+    )
     try:
         yield ctx
     finally:

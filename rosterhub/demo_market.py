@@ -58,8 +58,14 @@ DEMO_CASCADE = [
 ]
 
 #: Mandatory refreshers a registered nurse needs at every demo trust: (CSTF subject, level).
-NURSE_COURSES = (("FIRE_SAFETY", 1), ("INFORMATION_GOVERNANCE", 1), ("INFECTION_PREVENTION_CONTROL", 2),
-                 ("RESUSCITATION", 2), ("MOVING_HANDLING", 2), ("SAFEGUARDING_CHILDREN", 2))  # fmt: skip
+NURSE_COURSES = (
+    ("FIRE_SAFETY", 1),
+    ("INFORMATION_GOVERNANCE", 1),
+    ("INFECTION_PREVENTION_CONTROL", 2),
+    ("RESUSCITATION", 2),
+    ("MOVING_HANDLING", 2),
+    ("SAFEGUARDING_CHILDREN", 2),
+)
 
 
 def repo_policies() -> Path:
@@ -106,9 +112,14 @@ class Workforce:
             return list(self._ready.values())
 
     def pick(
-        self, rng: random.Random, *, trust: str | None = None, band: int | None = None, only_trust: bool = False,
+        self,
+        rng: random.Random,
+        *,
+        trust: str | None = None,
+        band: int | None = None,
+        only_trust: bool = False,
         register: str = "nmc",
-    ) -> DemoWorker | None:  # fmt: skip
+    ) -> DemoWorker | None:
         """A ready nurse, preferring one of ``trust`` within a band of ``band`` (workers filter shifts by
         their grade and mostly work at their own trust; ``only_trust``: that trust's bank only); None when
         nobody fits yet."""
@@ -131,8 +142,11 @@ def nurse_credentials(worker: DemoWorker, rng: random.Random, now: datetime) -> 
 
     def vc(ctype: str, issued_days_ago: int, valid_days: int, **extra: Any) -> dict[str, Any]:
         issued = now - timedelta(days=issued_days_ago)
-        return {"subject": {"id": subject, "credentialType": ctype, **extra},
-                "valid_from": issued, "valid_until": issued + timedelta(days=valid_days)}  # fmt: skip
+        return {
+            "subject": {"id": subject, "credentialType": ctype, **extra},
+            "valid_from": issued,
+            "valid_until": issued + timedelta(days=valid_days),
+        }
 
     dbs = "STANDARD" if rng.random() < 1 / 12 else "ENHANCED_BARRED"
     creds = [
@@ -225,8 +239,9 @@ class CredentialWallet:
     def summary(self) -> str:
         """``workers=<credentialed>/<registered> vc=<accepted>``: how far the trusts' wallets have got (leavers
         drop out of the registered count, so it can be the smaller)."""
-        return (f"workers={len(self.workforce.ready())}/{len(self.workforce.registered())} "
-                f"vc={self.presented['accepted']}")  # fmt: skip
+        return (
+            f"workers={len(self.workforce.ready())}/{len(self.workforce.registered())} vc={self.presented['accepted']}"
+        )
 
     def token(self, worker: DemoWorker, cred: dict[str, Any]) -> str:
         key = self.keys[worker.trust]
@@ -234,23 +249,31 @@ class CredentialWallet:
             "@context": ["https://www.w3.org/ns/credentials/v2"],
             "type": ["VerifiableCredential", "NHSStaffPassportCredential"],
             "id": f"urn:uuid:demo-{worker.register}-{worker.number}-{cred['subject']['credentialType']}-"
-                  f"{cred['subject'].get('cstfSubject', 'X')}",
+            f"{cred['subject'].get('cstfSubject', 'X')}",
             "issuer": self.issuers[worker.trust],
             "validFrom": cred["valid_from"].isoformat(),
             "validUntil": cred["valid_until"].isoformat(),
             "credentialSubject": cred["subject"],
-        }  # fmt: skip
+        }
         header = {"alg": "ES256", "typ": "vc+jwt", "kid": key.kid}
         return jws.serialize_compact(header, json.dumps(claims, default=str), key)
 
     def present(self, client: httpx.Client, worker: DemoWorker) -> bool:
         """Present every credential of ``worker``; True when all were accepted (202)."""
-        headers = {"X-Rosterhub-Trust": worker.trust, "X-Rosterhub-User": "demo-vc-wallet",
-                   "X-Rosterhub-Purpose": "credential", "content-type": "application/vc+jwt"}  # fmt: skip
+        headers = {
+            "X-Rosterhub-Trust": worker.trust,
+            "X-Rosterhub-User": "demo-vc-wallet",
+            "X-Rosterhub-Purpose": "credential",
+            "content-type": "application/vc+jwt",
+        }
         creds = self._creds.setdefault(worker.number, nurse_credentials(worker, self.rng, datetime.now(UTC)))
         for cred in creds:
-            r = client.post(f"{self.worker_url}/passport/credentials/vc", content=self.token(worker, cred),
-                            headers=headers, timeout=10)  # fmt: skip
+            r = client.post(
+                f"{self.worker_url}/passport/credentials/vc",
+                content=self.token(worker, cred),
+                headers=headers,
+                timeout=10,
+            )
             if r.status_code != 202:
                 self.presented["rejected"] += 1
                 log.warning("demo VC for %s refused: %s %s", worker.number, r.status_code, r.text[:200])
@@ -261,8 +284,9 @@ class CredentialWallet:
     def _run(self) -> None:
         with httpx.Client() as client:
             while not self._stop.is_set():
-                pending = _round_robin([w for w in self.workforce.registered()
-                                        if w.number not in self._done and w.trust in self.keys])  # fmt: skip
+                pending = _round_robin(
+                    [w for w in self.workforce.registered() if w.number not in self._done and w.trust in self.keys]
+                )
                 for worker in pending:
                     if self._stop.is_set():
                         return

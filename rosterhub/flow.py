@@ -69,8 +69,10 @@ class FlowCounter:
     def line(self, vendors: Iterable[str], received: Mapping[str, int] | None = None) -> str:
         """One cell per connector (``upd=``: hub updates its simulator applied, when known), then the market."""
         got = received or {}
-        cells = [f"{v} raw={self.raw[v]} ev={self.events[v]} dlq={self.dead[v]}"
-                 + (f" upd={got[v]}" if v in got else "") for v in vendors]  # fmt: skip
+        cells = [
+            f"{v} raw={self.raw[v]} ev={self.events[v]} dlq={self.dead[v]}" + (f" upd={got[v]}" if v in got else "")
+            for v in vendors
+        ]
         out, rec = self.outcomes, self.receipts
         market = (
             f"decisions={self.decisions} confirmed={out['BookingConfirmed']} rejected={out['BookingRejected']} "

@@ -161,9 +161,11 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
     names = TopicNames(settings.topic_prefix)
     specs = connectors()
     ensure_topics(
-        resolved.bootstrap, declared_topics(specs, settings.topic_prefix),
-        default_partitions=settings.default_partitions, replication_factor=settings.replication_factor,
-    )  # fmt: skip
+        resolved.bootstrap,
+        declared_topics(specs, settings.topic_prefix),
+        default_partitions=settings.default_partitions,
+        replication_factor=settings.replication_factor,
+    )
     trust_base = f"http://127.0.0.1:{settings.demo_trust_port}"
     ingress = f"http://{settings.http_host}:{settings.http_port}"
     endpoints = settings.outbound_endpoints or {ods: f"{trust_base}/outcomes/{ods}" for ods in DEMO_TRUSTS}
@@ -190,14 +192,23 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
         _start_children(children, settings, env, [v for v in sorted(options) if specs[v].kind not in HTTP_KINDS])
         _wait_http(f"{trust_base}/outcomes", children["trust-endpoint"], "trust-endpoint")
         _wait_http(f"{ingress}/health", children["ingress"], "ingress")
-        print(f"ingress {ingress}/ingest/<vendor>  fhir {ingress}/fhir/<ODS>/R4  metrics {ingress}/metrics  "
-              f"trust endpoint {trust_base}/outcomes")  # fmt: skip
-        print(f"connectors: {', '.join(sorted(s.vendor for s in sources)) or 'none (no demo)'}; "
-              f"logs in {log_dir}/; Ctrl-C stops everything")  # fmt: skip
+        print(
+            f"ingress {ingress}/ingest/<vendor>  fhir {ingress}/fhir/<ODS>/R4  metrics {ingress}/metrics  "
+            f"trust endpoint {trust_base}/outcomes"
+        )
+        print(
+            f"connectors: {', '.join(sorted(s.vendor for s in sources)) or 'none (no demo)'}; "
+            f"logs in {log_dir}/; Ctrl-C stops everything"
+        )
         if wallet is not None:
             wallet.start()
-        watched = [names.raw("patchwork"), names.events("shift"), names.events("booking"),
-                   names.dlq("mapping"), names.dlq("outbound")]  # fmt: skip
+        watched = [
+            names.raw("patchwork"),
+            names.events("shift"),
+            names.events("booking"),
+            names.dlq("mapping"),
+            names.dlq("outbound"),
+        ]
         flow = FlowCounter(
             resolved.bootstrap,
             events=[names.events(d) for d in CANONICAL],

@@ -42,10 +42,15 @@ class StreamContext:
         """Keep an undecodable record on ``dlq.decode`` (original bytes, reason, origin) and move on."""
         msg = event.message
         rec = dead_letter(
-            topic=self.names.dlq("decode"), stage="decode", error=exc, original=event.value, key=event.key,
-            connector=processor, origin=(msg.topic, msg.partition, msg.offset),
+            topic=self.names.dlq("decode"),
+            stage="decode",
+            error=exc,
+            original=event.value,
+            key=event.key,
+            connector=processor,
+            origin=(msg.topic, msg.partition, msg.offset),
             original_headers=list(headers_dict(event.headers).items()),
-        )  # fmt: skip
+        )
         await self.raw_topic(app, rec.topic).send(key=rec.key, value=rec.value, headers=rec.headers)
         log.warning("%s: undecodable record dead-lettered: %s", processor, exc)
 

@@ -92,9 +92,12 @@ def applied() -> bool:
 def apply() -> bool:
     """Install the corrected method (idempotent); False, with a warning, on a faust version it was not written for."""
     if faust.__version__ != FIXED_FAUST_VERSION:
-        log.warning("faust-streaming %s is not %s: recovery seek-order fix not applied; re-check "
-                    "Recovery.on_recovery_completed (streams/faust_fixes.py)", faust.__version__,
-                    FIXED_FAUST_VERSION)  # fmt: skip
+        log.warning(
+            "faust-streaming %s is not %s: recovery seek-order fix not applied; re-check "
+            "Recovery.on_recovery_completed (streams/faust_fixes.py)",
+            faust.__version__,
+            FIXED_FAUST_VERSION,
+        )
         return False
     _recovery.Recovery.on_recovery_completed = _on_recovery_completed  # type: ignore[method-assign]
     return True

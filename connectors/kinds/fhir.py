@@ -60,8 +60,9 @@ __all__ = ["FhirEndpoint", "FhirOptions", "Reply", "fhir_router"]
 
 log = logging.getLogger(__name__)
 
-ACCEPTED_MEDIA = frozenset({"application/fhir+json", "application/json", "application/fhir+xml", "application/xml",
-                            "text/xml"})  # fmt: skip
+ACCEPTED_MEDIA = frozenset(
+    {"application/fhir+json", "application/json", "application/fhir+xml", "application/xml", "text/xml"}
+)
 _DLQ_VALUE_LIMIT = 4 * 1024 * 1024
 _ODS = re.compile(r"^[A-Z0-9]{3,5}$")
 
@@ -71,8 +72,9 @@ class FhirOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    default_trust: str | None = Field(None, pattern=r"^[A-Z0-9]{3,5}$",
-                                      description="Trust for requests whose URL and Bundle name none.")  # fmt: skip
+    default_trust: str | None = Field(
+        None, pattern=r"^[A-Z0-9]{3,5}$", description="Trust for requests whose URL and Bundle name none."
+    )
     max_entries: int = Field(1000, ge=1, description="Bundle entries per request; more is refused (413, too-costly).")
 
 
@@ -112,8 +114,16 @@ class FhirEndpoint:
             return "trust", 400, Issue("error", "value", msg, ("trust",)), ParseError(msg)
         return None
 
-    def process(self, body: bytes, content_type: str, trust: str | None, interaction: str, rtype: str | None,
-                 rid: str | None, correlation_id: str) -> Reply:  # fmt: skip
+    def process(
+        self,
+        body: bytes,
+        content_type: str,
+        trust: str | None,
+        interaction: str,
+        rtype: str | None,
+        rid: str | None,
+        correlation_id: str,
+    ) -> Reply:
         """Blocking: read (pure), raw write, mapping, publishing. Runs in a worker thread.
 
         Reading comes before the raw write only to learn the trust for the raw record's
@@ -123,8 +133,13 @@ class FhirEndpoint:
         plan: FhirRequest | None = None
         failure: FhirRequestError | None = None
         try:
-            plan = plan_request(read_document(body, content_type), interaction, type_=rtype, id_=rid,
-                                max_entries=self.options.max_entries)  # fmt: skip
+            plan = plan_request(
+                read_document(body, content_type),
+                interaction,
+                type_=rtype,
+                id_=rid,
+                max_entries=self.options.max_entries,
+            )
         except FhirRequestError as exc:
             failure = exc
         if plan is not None and trust is None:
@@ -132,14 +147,25 @@ class FhirEndpoint:
             if len(found) == 1:
                 trust = found.pop()
             else:
-                msg = ("no trust: post to /fhir/{ODS}/R4 or include the sending trust's Organization with its ODS "
-                       "code" if not found else f"the Bundle names several trusts ({', '.join(sorted(found))}); "
-                       "post to /fhir/{ODS}/R4")  # fmt: skip
+                msg = (
+                    "no trust: post to /fhir/{ODS}/R4 or include the sending trust's Organization with its ODS code"
+                    if not found
+                    else f"the Bundle names several trusts ({', '.join(sorted(found))}); post to /fhir/{{ODS}}/R4"
+                )
                 failure = FhirRequestError(422, [Issue("error", "required" if not found else "business-rule", msg)])
         extra = {k: v for k, v in {"fhir_interaction": interaction, "fhir_type": rtype, "fhir_id": rid}.items() if v}
         key = trust.encode() if trust else None  # one trust's payloads stay in order on one partition
-        raw = raw_record(self.ctx.names, self.vendor, body, key=key, trust=trust, content_type=content_type,
-                         received_at=received_at, correlation_id=correlation_id, extra=extra)  # fmt: skip
+        raw = raw_record(
+            self.ctx.names,
+            self.vendor,
+            body,
+            key=key,
+            trust=trust,
+            content_type=content_type,
+            received_at=received_at,
+            correlation_id=correlation_id,
+            extra=extra,
+        )
         [(partition, offset)] = self.ctx.sink.send([raw])
         origin = (raw.topic, partition, offset)
 
@@ -147,8 +173,10 @@ class FhirEndpoint:
             publish_rejects(self.ctx, self.vendor, [(error, body, "payload")], origin, raw.headers, IngestResult())
             for i in issues:
                 metrics.REJECTED.labels(self.vendor, i.code).inc()
-            log.info("fhir request refused", extra={"vendor": self.vendor, "correlation_id": correlation_id,
-                                                    "status": status, "raw_offset": offset})  # fmt: skip
+            log.info(
+                "fhir request refused",
+                extra={"vendor": self.vendor, "correlation_id": correlation_id, "status": status, "raw_offset": offset},
+            )
             return Reply(status, operation_outcome(issues))
 
         if failure is not None or plan is None or trust is None:
@@ -168,12 +196,25 @@ class FhirEndpoint:
             issues = [i for o in outcomes for i in o.issues]
             text = "; ".join(i.diagnostics for i in issues)
             return refuse(422, issues, MappingError(f"transaction rejected: {text}", record="payload"))
-        result = map_and_publish(self.ctx, self.vendor, body, trust=trust, received_at=received_at, origin=origin,
-                                 original_headers=raw.headers)  # fmt: skip
+        result = map_and_publish(
+            self.ctx,
+            self.vendor,
+            body,
+            trust=trust,
+            received_at=received_at,
+            origin=origin,
+            original_headers=raw.headers,
+        )
         self._settle(outcomes, result)
-        bad_entries = [(ParseError("; ".join(i.diagnostics for i in e.issues)),
-                        json.dumps(e.resource if e.resource is not None else {}).encode(), f"Bundle.entry[{e.index}]")
-                       for e in plan.entries if not e.ok]  # fmt: skip
+        bad_entries = [
+            (
+                ParseError("; ".join(i.diagnostics for i in e.issues)),
+                json.dumps(e.resource if e.resource is not None else {}).encode(),
+                f"Bundle.entry[{e.index}]",
+            )
+            for e in plan.entries
+            if not e.ok
+        ]
         if bad_entries:
             publish_rejects(self.ctx, self.vendor, bad_entries, origin, raw.headers, IngestResult())
         metrics.MAPPED.labels(self.vendor).inc(len(result.event_ids))
@@ -182,13 +223,23 @@ class FhirEndpoint:
             for i in o.issues:
                 if i.severity in {"error", "fatal"}:
                     metrics.REJECTED.labels(self.vendor, i.code).inc()
-        log.info("fhir request", extra={"vendor": self.vendor, "correlation_id": correlation_id, "kind": plan.kind,
-                                        "events": len(result.event_ids), "duplicates": result.duplicates,
-                                        "rejected": sum(not o.ok for o in outcomes), "raw_offset": offset})  # fmt: skip
+        log.info(
+            "fhir request",
+            extra={
+                "vendor": self.vendor,
+                "correlation_id": correlation_id,
+                "kind": plan.kind,
+                "events": len(result.event_ids),
+                "duplicates": result.duplicates,
+                "rejected": sum(not o.ok for o in outcomes),
+                "raw_offset": offset,
+            },
+        )
         return _answer(plan, outcomes, received_at)
 
-    def _dry_run(self, plan: FhirRequest, body: bytes, headers: list[tuple[str, bytes]], trust: str,
-                 received_at: datetime) -> list[EntryOutcome]:  # fmt: skip
+    def _dry_run(
+        self, plan: FhirRequest, body: bytes, headers: list[tuple[str, bytes]], trust: str, received_at: datetime
+    ) -> list[EntryOutcome]:
         """Map without publishing (pure), to know each entry's fate before anything is published."""
         outcomes = [EntryOutcome(e.index, e.method, None, None, list(e.issues)) for e in plan.entries]
         accepted = [o for o, e in zip(outcomes, plan.entries, strict=True) if e.ok]
@@ -225,8 +276,14 @@ class FhirEndpoint:
         for ref in rejected:
             k = entry_index(ref)
             if k is not None and k < len(accepted):
-                accepted[k].issues.append(Issue("error", "exception", f"{ref}: the mapped event was refused",
-                                                (f"Bundle.entry[{accepted[k].index}].resource",)))  # fmt: skip
+                accepted[k].issues.append(
+                    Issue(
+                        "error",
+                        "exception",
+                        f"{ref}: the mapped event was refused",
+                        (f"Bundle.entry[{accepted[k].index}].resource",),
+                    )
+                )
 
 
 def fhir_router(settings: Settings, ctx: IngestContext, vendor: str = "fhir") -> APIRouter:
@@ -236,12 +293,14 @@ def fhir_router(settings: Settings, ctx: IngestContext, vendor: str = "fhir") ->
 
     def metadata(request: Request, trust: str | None = None) -> Response:
         base = str(request.url).removesuffix("/metadata")
-        cs = capability_statement(base, now=datetime.now(UTC), max_entries=endpoint.options.max_entries,
-                                  max_bytes=settings.max_payload_bytes)  # fmt: skip
+        cs = capability_statement(
+            base, now=datetime.now(UTC), max_entries=endpoint.options.max_entries, max_bytes=settings.max_payload_bytes
+        )
         return _render(request, Reply(200, cs))
 
-    async def receive(request: Request, trust: str | None, interaction: str, rtype: str | None,
-                      rid: str | None) -> Response:  # fmt: skip
+    async def receive(
+        request: Request, trust: str | None, interaction: str, rtype: str | None, rid: str | None
+    ) -> Response:
         started = time.perf_counter()
         correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())
         body = await request.body()
@@ -250,15 +309,27 @@ def fhir_router(settings: Settings, ctx: IngestContext, vendor: str = "fhir") ->
         refusal = endpoint.refusal(body, content_type, trust)
         if refusal is not None:
             reason, status, issue, error = refusal
-            record = dead_letter(topic=ctx.names.dlq("ingest"), stage="ingest", error=error,
-                                 original=body[:_DLQ_VALUE_LIMIT], connector=vendor, record_ref="payload")  # fmt: skip
+            record = dead_letter(
+                topic=ctx.names.dlq("ingest"),
+                stage="ingest",
+                error=error,
+                original=body[:_DLQ_VALUE_LIMIT],
+                connector=vendor,
+                record_ref="payload",
+            )
             await run_in_threadpool(ctx.sink.send, [record])
             metrics.REFUSED.labels(vendor, reason).inc()
             return _render(request, Reply(status, operation_outcome([issue])), correlation_id)
         reply = await run_in_threadpool(
-            endpoint.process, body, content_type, trust.upper() if trust else None, interaction, rtype, rid,
+            endpoint.process,
+            body,
+            content_type,
+            trust.upper() if trust else None,
+            interaction,
+            rtype,
+            rid,
             correlation_id,
-        )  # fmt: skip
+        )
         metrics.LATENCY.labels(vendor).observe(time.perf_counter() - started)
         return _render(request, reply, correlation_id)
 
@@ -301,7 +372,8 @@ def _render(request: Request, reply: Reply, correlation_id: str | None = None) -
         from fhir.resources.R4B import get_fhir_model_class
 
         model = get_fhir_model_class(reply.body["resourceType"]).model_validate(reply.body)
-        return Response(model.model_dump_xml(), status_code=reply.status, headers=headers,
-                        media_type="application/fhir+xml")  # fmt: skip
+        return Response(
+            model.model_dump_xml(), status_code=reply.status, headers=headers, media_type="application/fhir+xml"
+        )
     content = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
     return Response(content, status_code=reply.status, headers=headers, media_type="application/fhir+json")

@@ -107,9 +107,18 @@ def plan_request(
     if interaction in {"create", "update"}:
         return _single(document, interaction, type_, id_)
     if rtype != "Bundle":
-        raise FhirRequestError(422, [Issue("error", "not-supported",
-            f"POST a Bundle (transaction, batch or collection) to the base, not a {rtype}; "
-            f"a single resource goes to [base]/{rtype}", ("resourceType",))])  # fmt: skip
+        raise FhirRequestError(
+            422,
+            [
+                Issue(
+                    "error",
+                    "not-supported",
+                    f"POST a Bundle (transaction, batch or collection) to the base, not a {rtype}; "
+                    f"a single resource goes to [base]/{rtype}",
+                    ("resourceType",),
+                )
+            ],
+        )
     btype = document.get("type")
     if btype not in BUNDLE_TYPES:
         msg = f"Bundle.type {btype!r} is not taken here (transaction, batch or collection)"
@@ -118,9 +127,17 @@ def plan_request(
     if not isinstance(raw_entries, list):
         raise FhirRequestError(400, [Issue("error", "structure", "Bundle.entry is not a list", ("Bundle.entry",))])
     if len(raw_entries) > max_entries:
-        raise FhirRequestError(413, [Issue("error", "too-costly",
-            f"the Bundle has {len(raw_entries)} entries; this endpoint takes at most {max_entries}",
-            ("Bundle.entry",))])  # fmt: skip
+        raise FhirRequestError(
+            413,
+            [
+                Issue(
+                    "error",
+                    "too-costly",
+                    f"the Bundle has {len(raw_entries)} entries; this endpoint takes at most {max_entries}",
+                    ("Bundle.entry",),
+                )
+            ],
+        )
     _check_skeleton(document)
     entries = [_bundle_entry(i, e, btype) for i, e in enumerate(raw_entries)]
     return FhirRequest(btype, document.get("id"), entries)
@@ -139,10 +156,14 @@ def _check_skeleton(document: Mapping[str, Any]) -> None:
         Bundle.model_validate(skeleton)
     except ValidationError as exc:
         issues = [
-            Issue("error", "required" if err["type"] == "missing" else "structure",
-                  f"{fhirpath('Bundle', err['loc'])}: {err['msg']}", (fhirpath("Bundle", err["loc"]),))
+            Issue(
+                "error",
+                "required" if err["type"] == "missing" else "structure",
+                f"{fhirpath('Bundle', err['loc'])}: {err['msg']}",
+                (fhirpath("Bundle", err["loc"]),),
+            )
             for err in exc.errors()
-        ]  # fmt: skip
+        ]
         raise FhirRequestError(400, issues) from None
     except (ValueError, TypeError) as exc:
         raise FhirRequestError(400, [Issue("error", "structure", f"the Bundle is not valid FHIR R4: {exc}")]) from None
@@ -167,9 +188,14 @@ def _request_issues(request: Any, entry: Entry, at: str) -> list[Issue]:
     method, url = request.get("method"), str(request.get("url") or "")
     entry.method = method
     if method not in {"POST", "PUT"}:
-        return [Issue("error", "not-supported",
-            f"{at}: {method} is not supported here; send the resource with POST (create) or PUT (update)",
-            (f"{at}.request.method",))]  # fmt: skip
+        return [
+            Issue(
+                "error",
+                "not-supported",
+                f"{at}: {method} is not supported here; send the resource with POST (create) or PUT (update)",
+                (f"{at}.request.method",),
+            )
+        ]
     if "?" in url or request.get("ifNoneExist"):
         return [Issue("error", "not-supported", f"{at}: conditional {method} is not supported", (f"{at}.request",))]
     if request.get("ifMatch"):
@@ -179,11 +205,23 @@ def _request_issues(request: Any, entry: Entry, at: str) -> list[Issue]:
         return []
     rtype, rid = entry.resource.get("resourceType"), entry.resource.get("id")
     if method == "POST" and url.rstrip("/") != rtype:
-        return [Issue("error", "invalid", f"{at}: POST url {url!r} does not name the resource type {rtype}",
-                      (f"{at}.request.url",))]  # fmt: skip
+        return [
+            Issue(
+                "error",
+                "invalid",
+                f"{at}: POST url {url!r} does not name the resource type {rtype}",
+                (f"{at}.request.url",),
+            )
+        ]
     if method == "PUT" and url != f"{rtype}/{rid}":
-        return [Issue("error", "invalid", f"{at}: PUT url {url!r} does not match the resource ({rtype}/{rid})",
-                      (f"{at}.request.url",))]  # fmt: skip
+        return [
+            Issue(
+                "error",
+                "invalid",
+                f"{at}: PUT url {url!r} does not match the resource ({rtype}/{rid})",
+                (f"{at}.request.url",),
+            )
+        ]
     return []
 
 
@@ -192,8 +230,9 @@ def _single(document: Mapping[str, Any], interaction: str, type_: str | None, id
     entry = Entry(0, resource, "POST" if interaction == "create" else "PUT")
     rtype = resource.get("resourceType")
     if rtype != type_:
-        entry.issues.append(Issue("error", "invalid", f"the body is a {rtype}, the URL names {type_}",
-                                  ("resourceType",)))  # fmt: skip
+        entry.issues.append(
+            Issue("error", "invalid", f"the body is a {rtype}, the URL names {type_}", ("resourceType",))
+        )
     elif interaction == "update" and resource.get("id") != id_:
         msg = f"the resource id {resource.get('id')!r} differs from the id in the URL {id_!r}"
         entry.issues.append(Issue("error", "invalid", msg, (f"{rtype}.id",)))
@@ -267,8 +306,11 @@ def bundle_trusts(request: FhirRequest) -> set[str]:
 
 def collection_bytes(request: FhirRequest) -> bytes:
     """The mapping's input for a planned request: a ``collection`` of :func:`mapping_resources`."""
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in
-                                                                       mapping_resources(request)]}  # fmt: skip
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in mapping_resources(request)],
+    }
     return json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -303,9 +345,12 @@ def mapping_input(payload: bytes, headers: Sequence[tuple[str, bytes]]) -> bytes
     try:
         document = read_document(payload, h.get("content-type"))
         request = plan_request(
-            document, interaction if interaction in INTERACTIONS else "bundle",
-            type_=h.get("rh_fhir_type"), id_=h.get("rh_fhir_id"), max_entries=10**9,
-        )  # fmt: skip
+            document,
+            interaction if interaction in INTERACTIONS else "bundle",
+            type_=h.get("rh_fhir_type"),
+            id_=h.get("rh_fhir_id"),
+            max_entries=10**9,
+        )
     except FhirRequestError as exc:
         raise ParseError(f"not a FHIR request the hub takes: {exc}") from None
     if request.kind == "transaction" and request.problems:

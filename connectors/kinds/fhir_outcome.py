@@ -35,8 +35,16 @@ __all__ = [
 ]
 
 _BAD_REQUEST_CODES = frozenset({"structure", "required", "value", "invalid", "code-invalid", "security"})
-_REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            413: "Payload Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Entity"}  # fmt: skip
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
+}
 
 
 def status_line(status: int) -> str:
@@ -114,9 +122,12 @@ class EntryOutcome:
         if self.skipped:
             return Issue("information", "informational", f"{self.reference}: not published ({self.skipped})", where)
         if self.duplicates and not self.published:
-            return Issue("information", "duplicate",
-                         f"{self.reference}: already received; {self.duplicates} event(s) not published again",
-                         where)  # fmt: skip
+            return Issue(
+                "information",
+                "duplicate",
+                f"{self.reference}: already received; {self.duplicates} event(s) not published again",
+                where,
+            )
         return Issue("information", "informational", f"{self.reference}: {self.published} event(s) published", where)
 
     def response_entry(self, *, with_outcome: bool) -> dict[str, Any]:

@@ -114,9 +114,11 @@ class FileDropOptions(BaseModel):
         None, description="When set (e.g. `.done`), a file is taken only once `<name><done_suffix>` exists."
     )
     max_file_bytes: int | None = Field(
-        None, ge=1, le=MAX_FILE_BYTES_CAP,
+        None,
+        ge=1,
+        le=MAX_FILE_BYTES_CAP,
         description="Larger files are refused (failed/, dlq.ingest). Default: the vendor's, else 1 MiB.",
-    )  # fmt: skip
+    )
     secrets: dict[str, str] = Field(
         default_factory=dict,
         description="Secret name -> environment variable holding it (default ROSTERHUB_MAPPING_SECRET_<NAME>).",
@@ -142,8 +144,9 @@ def _secrets(
         if not value:
             raise ConfigError(
                 f"connector {spec.id} needs the secret {name!r} for its mapping: set the environment variable "
-                f"{variable} (or name another one in connectors.{spec.id}.secrets.{name})", vendor=spec.id,
-            )  # fmt: skip
+                f"{variable} (or name another one in connectors.{spec.id}.secrets.{name})",
+                vendor=spec.id,
+            )
         out[name] = value.encode()
     return out
 
@@ -177,11 +180,22 @@ def build_plans(
         for mapping in specs.values():
             redaction_fields(mapping)  # refuses sensitive layouts it cannot redact
         needed = {name for mapping in specs.values() for name in mapping.secrets}
-        plans.append(InboxPlan(
-            vendor=spec.id, path=inbox.path, trust=inbox.trust, processed=inbox.processed, failed=inbox.failed,
-            reprocess=inbox.reprocess, kinds=kinds, specs=specs, secrets=_secrets(spec, needed, ctx, opts, environ),
-            max_file_bytes=max_bytes, bootstrap=_bootstrap(ctx), hook=hook,
-        ))  # fmt: skip
+        plans.append(
+            InboxPlan(
+                vendor=spec.id,
+                path=inbox.path,
+                trust=inbox.trust,
+                processed=inbox.processed,
+                failed=inbox.failed,
+                reprocess=inbox.reprocess,
+                kinds=kinds,
+                specs=specs,
+                secrets=_secrets(spec, needed, ctx, opts, environ),
+                max_file_bytes=max_bytes,
+                bootstrap=_bootstrap(ctx),
+                hook=hook,
+            )
+        )
     return plans
 
 
@@ -235,18 +249,33 @@ class _Loop:
             delay = min(_RETRY_CAP_S, self.opts.poll_interval_s * 2**failures)
             self.retries[cand.path] = _Retry(time.monotonic() + delay, failures)
             level = logging.WARNING if isinstance(exc, BrokerUnavailable) else logging.ERROR
-            log.log(level, "file left in the inbox, retried in %.0f s: %s", delay, exc,
-                    extra={"vendor": plan.vendor, "file": cand.path.name}, exc_info=level == logging.ERROR)  # fmt: skip
+            log.log(
+                level,
+                "file left in the inbox, retried in %.0f s: %s",
+                delay,
+                exc,
+                extra={"vendor": plan.vendor, "file": cand.path.name},
+                exc_info=level == logging.ERROR,
+            )
             return
         self.retries.pop(cand.path, None)
         self.settlers[cand.path.parent].forget(cand.path)
         metrics.LATENCY.labels(plan.vendor).observe(time.perf_counter() - started)
         log.info(
-            "file %s", report.status,
-            extra={"vendor": plan.vendor, "file": report.file, "trust": plan.trust, "status": report.status,
-                   "correlation_id": report.correlation_id, "events": report.events, "duplicates": report.duplicates,
-                   "rejected": len(report.rejected), "moved_to": report.moved_to},
-        )  # fmt: skip
+            "file %s",
+            report.status,
+            extra={
+                "vendor": plan.vendor,
+                "file": report.file,
+                "trust": plan.trust,
+                "status": report.status,
+                "correlation_id": report.correlation_id,
+                "events": report.events,
+                "duplicates": report.duplicates,
+                "rejected": len(report.rejected),
+                "moved_to": report.moved_to,
+            },
+        )
 
 
 def run(
@@ -263,14 +292,14 @@ def run(
     """
     opts = parse_options(spec, options)
     loop = _Loop(spec, ctx, opts, once=once)
-    log.info("file-drop connector watching %s", ", ".join(str(p.path) for p in loop.plans),
-             extra={"vendor": spec.id})  # fmt: skip
+    log.info("file-drop connector watching %s", ", ".join(str(p.path) for p in loop.plans), extra={"vendor": spec.id})
     deadline = time.monotonic() + max(3 * opts.settle_s, opts.settle_s + 5)
     while not stop.is_set():
         waiting = loop.pass_once(stop)
         if once and (waiting == 0 or time.monotonic() > deadline):
             if waiting:
-                log.warning("%d file(s) still being written were left for the next run", waiting,
-                            extra={"vendor": spec.id})  # fmt: skip
+                log.warning(
+                    "%d file(s) still being written were left for the next run", waiting, extra={"vendor": spec.id}
+                )
             return
         stop.wait(min(opts.poll_interval_s, max(opts.settle_s / 4, 0.05)) if once else opts.poll_interval_s)

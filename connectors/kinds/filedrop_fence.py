@@ -61,8 +61,9 @@ class Inflight:
     rejects: list[str] = field(default_factory=list)
 
     def dumps(self) -> str:
-        return json.dumps({"started_ms": self.started_ms, "raw": self.raw, "events": self.events,
-                           "rejects": self.rejects})  # fmt: skip
+        return json.dumps(
+            {"started_ms": self.started_ms, "raw": self.raw, "events": self.events, "rejects": self.rejects}
+        )
 
 
 def load_inflight(state: ConnectorState, vendor: str, sha256: str) -> Inflight | None:

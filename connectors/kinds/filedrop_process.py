@@ -85,10 +85,17 @@ def process_file(ctx: IngestContext, plan: InboxPlan, cand: Candidate, *, now: d
     kind = route(path.name, plan.kinds)
     spec = plan.specs[kind.mapping] if kind else None
     report = FileReport(
-        file=path.name, inbox=str(plan.path), vendor=plan.vendor, trust=plan.trust, sha256="", size=cand.size,
-        correlation_id=str(uuid.uuid4()), received_at=received_at, kind=kind.label if kind else None,
+        file=path.name,
+        inbox=str(plan.path),
+        vendor=plan.vendor,
+        trust=plan.trust,
+        sha256="",
+        size=cand.size,
+        correlation_id=str(uuid.uuid4()),
+        received_at=received_at,
+        kind=kind.label if kind else None,
         mapping=spec.path.name if spec else None,
-    )  # fmt: skip
+    )
     metrics.RECEIVED.labels(plan.vendor).inc()
     if cand.size > plan.max_file_bytes:
         error: InputError = PayloadTooLarge(
@@ -119,15 +126,22 @@ def process_file(ctx: IngestContext, plan: InboxPlan, cand: Candidate, *, now: d
             f"{found.released_events} are published now"
         )
     claims = InflightClaims(ctx.state, plan.vendor, report.sha256)
-    file = DroppedFile(plan.vendor, path.name, plan.path, plan.trust, kind, spec, report.sha256,
-                       report.correlation_id, received_at)  # fmt: skip
+    file = DroppedFile(
+        plan.vendor, path.name, plan.path, plan.trust, kind, spec, report.sha256, report.correlation_id, received_at
+    )
     # the mapping is named by the raw record's rh_mapping header: live and `rosterhub replay` pick the same file
     fenced = replace(ctx, state=claims, secrets=plan.secrets)  # type: ignore[arg-type]
     raw = raw_record(
-        ctx.names, plan.vendor, redact_copy(spec, payload), key=report.sha256.encode(), trust=plan.trust,
-        content_type=kind.content_type, received_at=received_at, correlation_id=report.correlation_id,
+        ctx.names,
+        plan.vendor,
+        redact_copy(spec, payload),
+        key=report.sha256.encode(),
+        trust=plan.trust,
+        content_type=kind.content_type,
+        received_at=received_at,
+        correlation_id=report.correlation_id,
         extra=_raw_extra(file),
-    )  # fmt: skip
+    )
     [(partition, offset)] = ctx.sink.send([raw])
     origin = (raw.topic, partition, offset)
     claims.set_raw(origin)
@@ -138,8 +152,15 @@ def process_file(ctx: IngestContext, plan: InboxPlan, cand: Candidate, *, now: d
         _dead_letter_file(fenced, plan, report, whole_file_error, redact_copy(spec, payload), origin, raw.headers)
     else:
         mapped = blank_unknown_records(spec, payload) if spec.sensitive else payload
-        result = map_and_publish(fenced, plan.vendor, mapped, trust=plan.trust, received_at=received_at,
-                                 origin=origin, original_headers=raw.headers)  # fmt: skip
+        result = map_and_publish(
+            fenced,
+            plan.vendor,
+            mapped,
+            trust=plan.trust,
+            received_at=received_at,
+            origin=origin,
+            original_headers=raw.headers,
+        )
         _record_result(report, result)
     if report.status == "processed" and plan.hook is not None:
         report.sections.update(plan.hook.after(payload, file, ctx.state))
@@ -197,9 +218,15 @@ def _dead_letter_file(
     topic = ctx.names.dlq("mapping")
     if ctx.state.claim(plan.vendor, [key]):
         record = dead_letter(
-            topic=topic, stage="mapping", error=error, original=redacted[:DLQ_VALUE_LIMIT], connector=plan.vendor,
-            origin=origin, record_ref="payload", original_headers=headers,
-        )  # fmt: skip
+            topic=topic,
+            stage="mapping",
+            error=error,
+            original=redacted[:DLQ_VALUE_LIMIT],
+            connector=plan.vendor,
+            origin=origin,
+            record_ref="payload",
+            original_headers=headers,
+        )
         ctx.sink.send([record])
         ctx.state.confirm(plan.vendor, [key])
     report.status, report.reason = "failed", error.as_dict()
@@ -227,8 +254,19 @@ def _refuse(
         head = redact_copy(spec, head)
     headers = [("rh_file_name", cand.path.name.encode()), ("rh_correlation_id", report.correlation_id.encode())]
     topic = ctx.names.dlq("ingest")
-    ctx.sink.send([dead_letter(topic=topic, stage="ingest", error=error, original=head, connector=plan.vendor,
-                               record_ref="payload", original_headers=headers)])  # fmt: skip
+    ctx.sink.send(
+        [
+            dead_letter(
+                topic=topic,
+                stage="ingest",
+                error=error,
+                original=head,
+                connector=plan.vendor,
+                record_ref="payload",
+                original_headers=headers,
+            )
+        ]
+    )
     report.status, report.reason = "failed", error.as_dict()
     report.dead_letters.append({"topic": topic, "code": error.code, "bytes": len(head)})
     metrics.REFUSED.labels(plan.vendor, reason).inc()

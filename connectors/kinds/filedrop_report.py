@@ -93,10 +93,17 @@ class FileReport:
     def summary(self) -> dict[str, Any]:
         """What the dedupe store keeps about a finished file (no per-record detail)."""
         return {
-            "file": self.file, "inbox": self.inbox, "status": self.status, "moved_to": self.moved_to,
-            "correlation_id": self.correlation_id, "received_at": self.received_at.isoformat(),
-            "raw": self.raw, "events": self.events, "duplicates": self.duplicates, "rejected": len(self.rejected),
-        }  # fmt: skip
+            "file": self.file,
+            "inbox": self.inbox,
+            "status": self.status,
+            "moved_to": self.moved_to,
+            "correlation_id": self.correlation_id,
+            "received_at": self.received_at.isoformat(),
+            "raw": self.raw,
+            "events": self.events,
+            "duplicates": self.duplicates,
+            "rejected": len(self.rejected),
+        }
 
 
 def unique_destination(folder: Path, name: str) -> Path:

@@ -189,8 +189,10 @@ class Poller:
             response = self._get(trust, position, limit, done.correlation_id)
             if not response.ok:
                 if response.status == self.fmt.cursor_expired_status and position.cursor and position.since:
-                    log.warning("cursor expired; restarting from the last change seen",
-                                extra={**where, "cursor": position.cursor, "since": position.since})  # fmt: skip
+                    log.warning(
+                        "cursor expired; restarting from the last change seen",
+                        extra={**where, "cursor": position.cursor, "since": position.since},
+                    )
                     position = Position(None, position.since)
                     continue
                 if response.failure != "stopped":
@@ -198,8 +200,14 @@ class Poller:
                     log.error("poll failed", extra={**where, "status": response.status, "reason": response.failure})
                 break
             metrics.RECEIVED.labels(self.vendor).inc()
-            check = check_page(response.body, response.headers.get("content-type"), response.headers, self.fmt,
-                               trust=trust, max_bytes=self.opts.max_page_bytes)  # fmt: skip
+            check = check_page(
+                response.body,
+                response.headers.get("content-type"),
+                response.headers,
+                self.fmt,
+                trust=trust,
+                max_bytes=self.opts.max_page_bytes,
+            )
             action = page_action(check, limit=limit, rereads=rereads, poison_retries=self.opts.poison_retries)
             if action == "shrink":
                 limit = max(1, limit // 2)
@@ -225,8 +233,16 @@ class Poller:
                 done.caught_up = True
                 self._caught_up_at[trust] = response.received_at
                 break
-        log.info("pass done", extra={**where, "pages": done.pages, "events": done.events,
-                                     "caught_up": done.caught_up, "cursor": position.cursor})  # fmt: skip
+        log.info(
+            "pass done",
+            extra={
+                **where,
+                "pages": done.pages,
+                "events": done.events,
+                "caught_up": done.caught_up,
+                "cursor": position.cursor,
+            },
+        )
         return done
 
     def _write(
@@ -239,8 +255,15 @@ class Poller:
             elif action == "ingest":
                 done.events += self._ingest(trust, response, check, done.correlation_id)
         except BrokerUnavailable as exc:  # nothing stored: the page is read again next cycle
-            log.error("broker unavailable; the page will be read again", extra={"vendor": self.vendor,
-                      "trust": trust, "correlation_id": done.correlation_id, "reason": str(exc)})  # fmt: skip
+            log.error(
+                "broker unavailable; the page will be read again",
+                extra={
+                    "vendor": self.vendor,
+                    "trust": trust,
+                    "correlation_id": done.correlation_id,
+                    "reason": str(exc),
+                },
+            )
             return str(exc)
         if check.next_cursor is None:  # a dead-lettered page that did not say where the stream goes on
             return f"unusable page at cursor {position.cursor!r} and no {self.fmt.next_cursor_header}"
@@ -263,29 +286,53 @@ class Poller:
             params[fmt.since_param] = position.since
         elif self.opts.initial_since is not None:
             params[fmt.since_param] = self.opts.initial_since.isoformat()
-        headers = {fmt.auth_header: f"{fmt.auth_scheme} {self.opts.key_for(trust)}".strip(),
-                   "X-Correlation-Id": correlation_id}  # fmt: skip
+        headers = {
+            fmt.auth_header: f"{fmt.auth_scheme} {self.opts.key_for(trust)}".strip(),
+            "X-Correlation-Id": correlation_id,
+        }
         attempt = 0
         while True:
             if not self._wait_turn(trust, correlation_id):
                 return Answer.failed("stopped", self.clock())
-            response = fetch(self.client, self.fmt.changes_path, params, headers,
-                             max_page_bytes=self.opts.max_page_bytes, clock=self.clock)  # fmt: skip
+            response = fetch(
+                self.client,
+                self.fmt.changes_path,
+                params,
+                headers,
+                max_page_bytes=self.opts.max_page_bytes,
+                clock=self.clock,
+            )
             # a spent window on a page we got: wait before the next request (on a 429, Retry-After rules)
             pause = rate_limit_pause(response.headers, fmt.rate_limit_remaining_header, fmt.rate_limit_reset_header)
             if pause and response.ok:
                 self._not_before[trust] = time.monotonic() + min(pause, self.opts.max_retry_after_s)
-            decision = decide(response.status, response.headers, attempt, self.opts.retry_policy,
-                              now=self.clock(), rand=self.rng.random(), failure=response.failure)  # fmt: skip
+            decision = decide(
+                response.status,
+                response.headers,
+                attempt,
+                self.opts.retry_policy,
+                now=self.clock(),
+                rand=self.rng.random(),
+                failure=response.failure,
+            )
             if decision.action == "proceed":
                 return response
             if decision.action == "give_up":
                 if decision.delay_s:
                     self._not_before[trust] = time.monotonic() + decision.delay_s
                 return replace(response, failure=decision.reason)
-            log.warning("request failed; will retry", extra={"vendor": self.vendor, "trust": trust,
-                        "correlation_id": correlation_id, "status": response.status, "attempt": attempt + 1,
-                        "delay_s": round(decision.delay_s, 3), "reason": decision.reason})  # fmt: skip
+            log.warning(
+                "request failed; will retry",
+                extra={
+                    "vendor": self.vendor,
+                    "trust": trust,
+                    "correlation_id": correlation_id,
+                    "status": response.status,
+                    "attempt": attempt + 1,
+                    "delay_s": round(decision.delay_s, 3),
+                    "reason": decision.reason,
+                },
+            )
             if self.stop.wait(decision.delay_s):
                 return Answer.failed("stopped", self.clock())
             attempt += 1
@@ -294,8 +341,15 @@ class Poller:
         """Sleep while the vendor said this trust's rate window is spent; False when stopped."""
         remaining = self._not_before.get(trust, 0.0) - time.monotonic()
         if remaining > 0:
-            log.info("rate limit reached; waiting", extra={"vendor": self.vendor, "trust": trust,
-                     "correlation_id": correlation_id, "delay_s": round(remaining, 3)})  # fmt: skip
+            log.info(
+                "rate limit reached; waiting",
+                extra={
+                    "vendor": self.vendor,
+                    "trust": trust,
+                    "correlation_id": correlation_id,
+                    "delay_s": round(remaining, 3),
+                },
+            )
             if self.stop.wait(remaining):
                 return False
         return not self.stop.is_set()
@@ -312,10 +366,15 @@ class Poller:
             self._report_lag()
         started = time.perf_counter()
         result = ingest(
-            self.ctx, self.vendor, response.body, trust=trust, correlation_id=correlation_id,
+            self.ctx,
+            self.vendor,
+            response.body,
+            trust=trust,
+            correlation_id=correlation_id,
             content_type=response.headers.get("content-type", "application/json"),
-            received_at=response.received_at, key=trust.encode(),
-        )  # fmt: skip
+            received_at=response.received_at,
+            key=trust.encode(),
+        )
         self._remember(key)
         self._in_flight.pop(trust, None)
         metrics.MAPPED.labels(self.vendor).inc(len(result.event_ids))
@@ -323,8 +382,16 @@ class Poller:
         for rejected in result.rejected:
             metrics.REJECTED.labels(self.vendor, rejected.error.get("code", "unknown")).inc()
         metrics.LATENCY.labels(self.vendor).observe(time.perf_counter() - started)
-        log.info("page ingested", extra={**where, "changes": check.changes, "events": len(result.event_ids),
-                 "duplicates": result.duplicates, "rejected": len(result.rejected)})  # fmt: skip
+        log.info(
+            "page ingested",
+            extra={
+                **where,
+                "changes": check.changes,
+                "events": len(result.event_ids),
+                "duplicates": result.duplicates,
+                "rejected": len(result.rejected),
+            },
+        )
         return len(result.event_ids)
 
     def _dead_letter(
@@ -337,28 +404,52 @@ class Poller:
         if self.state.seen(self.vendor, key):
             log.info("unusable page already dead-lettered", extra=where)
             return
-        extra = {"cursor": position.cursor or "", "next_cursor": check.next_cursor or "",
-                 "http_status": str(response.status)}  # fmt: skip
+        extra = {
+            "cursor": position.cursor or "",
+            "next_cursor": check.next_cursor or "",
+            "http_status": str(response.status),
+        }
         if response.truncated:
             extra["truncated"] = "true"
         raw = raw_record(
-            self.ctx.names, self.vendor, response.body, key=trust.encode(), trust=trust,
-            content_type=response.headers.get("content-type", ""), received_at=response.received_at,
-            correlation_id=correlation_id, extra=extra,
-        )  # fmt: skip
+            self.ctx.names,
+            self.vendor,
+            response.body,
+            key=trust.encode(),
+            trust=trust,
+            content_type=response.headers.get("content-type", ""),
+            received_at=response.received_at,
+            correlation_id=correlation_id,
+            extra=extra,
+        )
         origin = None
         if not isinstance(error, PayloadTooLarge):  # raw first, as for any page; an over-size one only on the DLQ
             [(partition, offset)] = self.ctx.sink.send([raw])
             origin = (raw.topic, partition, offset)
         record = dead_letter(
-            topic=self.ctx.names.dlq("ingest"), stage="ingest", error=error, original=response.body,
-            key=trust.encode(), connector=self.vendor, origin=origin, record_ref="page", original_headers=raw.headers,
-        )  # fmt: skip
+            topic=self.ctx.names.dlq("ingest"),
+            stage="ingest",
+            error=error,
+            original=response.body,
+            key=trust.encode(),
+            connector=self.vendor,
+            origin=origin,
+            record_ref="page",
+            original_headers=raw.headers,
+        )
         self.ctx.sink.send([record])
         self._remember(key)
         metrics.REJECTED.labels(self.vendor, error.code).inc()
-        log.error("unusable page dead-lettered and skipped", extra={**where, "code": error.code,
-                  "reason": str(error), "cursor": position.cursor, "next_cursor": check.next_cursor})  # fmt: skip
+        log.error(
+            "unusable page dead-lettered and skipped",
+            extra={
+                **where,
+                "code": error.code,
+                "reason": str(error),
+                "cursor": position.cursor,
+                "next_cursor": check.next_cursor,
+            },
+        )
 
     def _remember(self, key: str) -> None:
         self.state.claim(self.vendor, [key])

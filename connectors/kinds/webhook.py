@@ -53,9 +53,13 @@ def webhook_router(settings: Settings, ctx: IngestContext) -> APIRouter:
                 f"payload of {len(body)} bytes is over the limit of {settings.max_payload_bytes}", vendor=vendor
             )
             record = dead_letter(
-                topic=ctx.names.dlq("ingest"), stage="ingest", error=exc, original=body[:_DLQ_VALUE_LIMIT],
-                connector=vendor, record_ref="payload",
-            )  # fmt: skip
+                topic=ctx.names.dlq("ingest"),
+                stage="ingest",
+                error=exc,
+                original=body[:_DLQ_VALUE_LIMIT],
+                connector=vendor,
+                record_ref="payload",
+            )
             await run_in_threadpool(ctx.sink.send, [record])
             metrics.REFUSED.labels(vendor, "too_large").inc()
             return _error(413, exc, correlation_id)
@@ -77,9 +81,14 @@ def webhook_router(settings: Settings, ctx: IngestContext) -> APIRouter:
                 metrics.REFUSED.labels(vendor, "signature").inc()
                 return _error(401, exc, correlation_id)
         result = await run_in_threadpool(
-            ingest, ctx, vendor, body, trust=trust, correlation_id=correlation_id,
+            ingest,
+            ctx,
+            vendor,
+            body,
+            trust=trust,
+            correlation_id=correlation_id,
             content_type=request.headers.get("content-type", spec.content_type),
-        )  # fmt: skip
+        )
         metrics.MAPPED.labels(vendor).inc(len(result.event_ids))
         metrics.DUPLICATES.labels(vendor).inc(result.duplicates)
         for r in result.rejected:

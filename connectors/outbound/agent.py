@@ -46,13 +46,23 @@ def _load(doc: dict[str, Any] | None) -> ShiftMemory | None:
     """The table value (faust stores table values as JSON: a dict comes back) as router memory."""
     if not doc:
         return None
-    return ShiftMemory(doc["revision"], doc["version"], tuple(doc["open_to"]),
-                       tuple(doc["host"]) if doc.get("host") else None, {"view": doc.get("view")})  # fmt: skip
+    return ShiftMemory(
+        doc["revision"],
+        doc["version"],
+        tuple(doc["open_to"]),
+        tuple(doc["host"]) if doc.get("host") else None,
+        {"view": doc.get("view")},
+    )
 
 
 def _dump(mem: ShiftMemory) -> dict[str, Any]:
-    return {"revision": mem.revision, "version": mem.version, "open_to": list(mem.open_to),
-            "host": list(mem.host) if mem.host else None, "view": mem.extra.get("view")}  # fmt: skip
+    return {
+        "revision": mem.revision,
+        "version": mem.version,
+        "open_to": list(mem.open_to),
+        "host": list(mem.host) if mem.host else None,
+        "view": mem.extra.get("view"),
+    }
 
 
 def _bootstrap(app: faust.App) -> str:
@@ -68,9 +78,12 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     # a destination without an adapter stops the worker at start, named
     adapter_of = resolve(dests, adapters(tuple(settings.outbound_adapter_modules)))
     bootstrap = _bootstrap(app)
-    ensure_topics(bootstrap, [outbound_topic(d.name).prefixed(settings.topic_prefix) for d in dests],
-                  default_partitions=settings.default_partitions,
-                  replication_factor=settings.replication_factor)  # fmt: skip
+    ensure_topics(
+        bootstrap,
+        [outbound_topic(d.name).prefixed(settings.topic_prefix) for d in dests],
+        default_partitions=settings.default_partitions,
+        replication_factor=settings.replication_factor,
+    )
     _register_router(app, ctx, dests)
     _register_delivery(app, ctx, dests, adapter_of, bootstrap)
     if settings.worker_web_port is not None:
@@ -109,8 +122,9 @@ def _register_router(app: faust.App, ctx: StreamContext, dests: list[Destination
                 routed, after = route_view(before, env.data, dests)
                 if after is None:
                     continue  # an older or repeated revision
-                after = ShiftMemory(after.revision, after.version, after.open_to, after.host,
-                                    {"view": stored.to_json()})  # fmt: skip
+                after = ShiftMemory(
+                    after.revision, after.version, after.open_to, after.host, {"view": stored.to_json()}
+                )
                 shift = None
             else:
                 routed = route_outcome(env, before, dests)

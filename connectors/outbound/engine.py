@@ -71,9 +71,16 @@ class EngineConfig:
 
     @classmethod
     def from_settings(cls, s: Settings) -> EngineConfig:
-        return cls(s.outbound_max_age_s, s.outbound_max_attempts, s.outbound_backoff_base_s, s.outbound_backoff_cap_s,
-                   s.outbound_breaker_failures, s.outbound_breaker_reset_s, s.outbound_concurrency,
-                   s.outbound_timeout_s)  # fmt: skip
+        return cls(
+            s.outbound_max_age_s,
+            s.outbound_max_attempts,
+            s.outbound_backoff_base_s,
+            s.outbound_backoff_cap_s,
+            s.outbound_breaker_failures,
+            s.outbound_breaker_reset_s,
+            s.outbound_concurrency,
+            s.outbound_timeout_s,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +109,21 @@ class DeliveryLoop:
     """Delivers one destination's queue. ``run()`` until cancelled; ``handle()`` is one record."""
 
     def __init__(
-        self, destination: Destination, adapter: Adapter, *, topic: str, group_id: str, bootstrap: str,
-        dlq_topic: str, codec: EventCodec, encode: Callable[[Envelope], KafkaRecord], publish: Publish,
-        client: httpx.AsyncClient, config: EngineConfig, blocks_topic: str | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        destination: Destination,
+        adapter: Adapter,
+        *,
+        topic: str,
+        group_id: str,
+        bootstrap: str,
+        dlq_topic: str,
+        codec: EventCodec,
+        encode: Callable[[Envelope], KafkaRecord],
+        publish: Publish,
+        client: httpx.AsyncClient,
+        config: EngineConfig,
+        blocks_topic: str | None = None,
+    ) -> None:
         self.destination, self.adapter, self.topic, self.group_id = destination, adapter, topic, group_id
         self.bootstrap, self.dlq_topic, self.codec, self.encode = bootstrap, dlq_topic, codec, encode
         self.publish, self.client, self.config, self.blocks_topic = publish, client, config, blocks_topic
@@ -129,11 +147,14 @@ class DeliveryLoop:
 
     async def _consume(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False,
-            auto_offset_reset="earliest", client_id=f"rosterhub-outbound-{self.destination.name}",
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            client_id=f"rosterhub-outbound-{self.destination.name}",
             # a batch may wait out a whole outage: the group must not evict the consumer meanwhile
             max_poll_interval_ms=min(_MAX_POLL_MS, int((self.config.max_age_s + 600) * 1000)),
-        )  # fmt: skip
+        )
         stale = [True]  # blocks must be (re)read before the first batch after any assignment
 
         class _Assigned(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -210,9 +231,18 @@ class DeliveryLoop:
         latency_ms = max(0, int(time.time() * 1000) - queued_ms)
         metrics.DELIVERED.labels(self.destination.name, q.kind).inc()
         metrics.LATENCY.labels(self.destination.name).observe(latency_ms / 1000)
-        await self._receipt("rosterhub.delivery.v1.DeliverySucceeded", q, update, record, {
-            "attempts": attempts, "latency_ms": latency_ms, "redriven": redriven, "delivered_at": datetime.now(UTC),
-        })  # fmt: skip
+        await self._receipt(
+            "rosterhub.delivery.v1.DeliverySucceeded",
+            q,
+            update,
+            record,
+            {
+                "attempts": attempts,
+                "latency_ms": latency_ms,
+                "redriven": redriven,
+                "delivered_at": datetime.now(UTC),
+            },
+        )
 
     async def _deliver(self, q: Queued, rendered: HttpCall | FileDrop, queued_ms: int) -> int | _GiveUp:
         """Attempt until delivered (returns the attempt count) or given up."""
@@ -286,8 +316,9 @@ class DeliveryLoop:
             return
         # no group: a fresh position starts at the earliest offset (an explicit seek_to_beginning right after
         # assign() was overridden by the default "latest" reset in aiokafka 0.14)
-        reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                  auto_offset_reset="earliest")  # fmt: skip
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
         await reader.start()
         try:
             tps = [TopicPartition(self.blocks_topic, 0)]  # declared with one partition (topics.OUTBOUND_BLOCKS)
@@ -302,8 +333,11 @@ class DeliveryLoop:
         self.blocked = fold_blocks(records, self.destination.name)
         blocked = self.blocked
         if blocked:
-            log.warning("outbound %s: %d shift(s) blocked behind dead letters (redrive them)", self.destination.name,
-                        len(blocked))  # fmt: skip
+            log.warning(
+                "outbound %s: %d shift(s) blocked behind dead letters (redrive them)",
+                self.destination.name,
+                len(blocked),
+            )
 
     # --- giving up, receipts -----------------------------------------------------------------------
     async def _give_up(
@@ -313,10 +347,16 @@ class DeliveryLoop:
         error = DeliveryError(why.error, retriable=False)
         original = [(k, v) for k, v in headers_dict(record.headers).items() if k != REDRIVE_HEADER]
         rec = dead_letter(
-            topic=self.dlq_topic, stage="outbound", error=error, original=record.value, key=record.key,
-            connector=f"outbound:{name}", record_ref=q.key if q else None,
-            origin=(record.topic, record.partition, record.offset), original_headers=original,
-        )  # fmt: skip
+            topic=self.dlq_topic,
+            stage="outbound",
+            error=error,
+            original=record.value,
+            key=record.key,
+            connector=f"outbound:{name}",
+            record_ref=q.key if q else None,
+            origin=(record.topic, record.partition, record.offset),
+            original_headers=original,
+        )
         rec.headers.extend([("dlq_destination", name.encode()), ("dlq_reason", why.reason.encode())])
         if why.parked_behind:
             rec.headers.append(("dlq_parked_behind", why.parked_behind.encode()))
@@ -327,13 +367,29 @@ class DeliveryLoop:
             return
         if q.shift_id not in self.blocked:
             await self._set_block(q.shift_id, q.key)
-        log.warning("outbound %s: %s (%s, shift %s) dead-lettered: %s: %s", name, q.key, q.kind, q.shift_id,
-                    why.reason, why.error)  # fmt: skip
-        await self._receipt("rosterhub.delivery.v1.DeliveryFailed", q, update, record, {
-            "attempts": why.attempts, "latency_ms": max(0, int(time.time() * 1000) - record.timestamp),
-            "reason": why.reason, "error": why.error, "parked_behind": why.parked_behind,
-            "failed_at": datetime.now(UTC),
-        })  # fmt: skip
+        log.warning(
+            "outbound %s: %s (%s, shift %s) dead-lettered: %s: %s",
+            name,
+            q.key,
+            q.kind,
+            q.shift_id,
+            why.reason,
+            why.error,
+        )
+        await self._receipt(
+            "rosterhub.delivery.v1.DeliveryFailed",
+            q,
+            update,
+            record,
+            {
+                "attempts": why.attempts,
+                "latency_ms": max(0, int(time.time() * 1000) - record.timestamp),
+                "reason": why.reason,
+                "error": why.error,
+                "parked_behind": why.parked_behind,
+                "failed_at": datetime.now(UTC),
+            },
+        )
 
     async def _receipt(
         self, type_: str, q: Queued, update: Update | None, record: ConsumerRecord, extra: dict[str, Any]
@@ -341,10 +397,15 @@ class DeliveryLoop:
         source = headers_dict(q.event.headers)
         d = self.destination
         data = {
-            "destination": d.name, "trust": d.trust, "platform": d.platform, "kind": q.kind, "shift_id": q.shift_id,
+            "destination": d.name,
+            "trust": d.trust,
+            "platform": d.platform,
+            "kind": q.kind,
+            "shift_id": q.shift_id,
             "source_event_id": update.event.id if update else source.get("ce_id", b"").decode(errors="replace"),
             "source_event_type": update.event.type if update else source.get("ce_type", b"").decode(errors="replace"),
-            "idempotency_key": q.key, **extra,
-        }  # fmt: skip
+            "idempotency_key": q.key,
+            **extra,
+        }
         rid = event_id("outbound-receipt", type_, q.key, record.topic, record.partition, record.offset)
         await self.publish(self.encode(Envelope(type=type_, source=RECEIPT_SOURCE, data=data, id=rid, subject=q.key)))

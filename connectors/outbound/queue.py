@@ -63,10 +63,21 @@ class Queued:
 
 
 def encode_queued(q: Queued, topic: str, extra_headers: Sequence[tuple[str, bytes]] = ()) -> KafkaRecord:
-    doc = {"format": FORMAT, "key": q.key, "destination": q.destination, "kind": q.kind, "shift_id": q.shift_id,
-           "event": q.event.to_json(), "shift": q.shift.to_json() if q.shift else None}  # fmt: skip
-    headers = [("rh_out_key", q.key.encode()), ("rh_out_kind", q.kind.encode()),
-               ("rh_out_destination", q.destination.encode()), *extra_headers]  # fmt: skip
+    doc = {
+        "format": FORMAT,
+        "key": q.key,
+        "destination": q.destination,
+        "kind": q.kind,
+        "shift_id": q.shift_id,
+        "event": q.event.to_json(),
+        "shift": q.shift.to_json() if q.shift else None,
+    }
+    headers = [
+        ("rh_out_key", q.key.encode()),
+        ("rh_out_kind", q.kind.encode()),
+        ("rh_out_destination", q.destination.encode()),
+        *extra_headers,
+    ]
     return KafkaRecord(topic, q.shift_id.encode(), json.dumps(doc, separators=(",", ":")).encode(), headers)
 
 
@@ -82,10 +93,13 @@ def decode_queued(value: bytes) -> Queued:
         raise DecodeError("queued update has an unknown kind", field="kind", value=doc.get("kind"))
     try:
         return Queued(
-            key=str(doc["key"]), destination=str(doc["destination"]), kind=doc["kind"], shift_id=str(doc["shift_id"]),
+            key=str(doc["key"]),
+            destination=str(doc["destination"]),
+            kind=doc["kind"],
+            shift_id=str(doc["shift_id"]),
             event=StoredRecord.from_json(doc["event"]),
             shift=StoredRecord.from_json(doc["shift"]) if doc.get("shift") else None,
-        )  # fmt: skip
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise DecodeError(f"queued update is incomplete: {exc!r}", key=doc.get("key")) from None
 
@@ -96,5 +110,12 @@ def to_update(q: Queued, codec: EventCodec) -> Update:
     shift = decode_record(q.shift.value, q.shift.headers, codec).data if q.shift else None
     if shift is None and event.type == "rosterhub.view.v1.ShiftAvailability":
         shift = event.data
-    return Update(key=q.key, destination=q.destination, kind=q.kind, shift_id=q.shift_id,  # type: ignore[arg-type]
-                  order_key=q.order_key, event=event, shift=shift)  # fmt: skip
+    return Update(
+        key=q.key,
+        destination=q.destination,
+        kind=q.kind,
+        shift_id=q.shift_id,  # type: ignore[arg-type]
+        order_key=q.order_key,
+        event=event,
+        shift=shift,
+    )

@@ -101,8 +101,9 @@ def plan_redrive(
     return out
 
 
-def read_topic_to_end(bootstrap: str, topic: str, timeout_s: float = 60.0) -> Iterator[tuple[bytes | None, bytes,
-                                                                                               list]]:  # fmt: skip
+def read_topic_to_end(
+    bootstrap: str, topic: str, timeout_s: float = 60.0
+) -> Iterator[tuple[bytes | None, bytes, list]]:
     """Every record of ``topic`` up to its end offsets at the time of the call, partition by partition."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
@@ -155,9 +156,13 @@ def redrive(
     if only is not None and only not in known:
         raise ConfigError(f"unknown outbound destination {only!r}; configured: {', '.join(known) or 'none'}")
     plan = plan_redrive(
-        read_topic_to_end(bootstrap, names.dlq("outbound")), names=names, destinations=known,
-        delivered=_delivered_keys(bootstrap, names.events("delivery")), only=only, since=since,
-    )  # fmt: skip
+        read_topic_to_end(bootstrap, names.dlq("outbound")),
+        names=names,
+        destinations=known,
+        delivered=_delivered_keys(bootstrap, names.events("delivery")),
+        only=only,
+        since=since,
+    )
     to_send = [c.record for c in plan if c.record is not None]
     if to_send and not dry_run:
         sink = EventSink(make_producer(bootstrap, client_id="rosterhub-redrive"))

@@ -131,6 +131,5 @@ def route_view(
             out.append(Routed(dest.name, "shift_open"))
         elif was_open and not now_open:
             out.append(Routed(dest.name, "shift_withdrawn"))
-    new = ShiftMemory(revision=revision, version=version, open_to=tuple(sorted(open_to)), host=host,
-                      extra=prev.extra)  # fmt: skip
+    new = ShiftMemory(revision=revision, version=version, open_to=tuple(sorted(open_to)), host=host, extra=prev.extra)
     return out, new

@@ -39,13 +39,16 @@ async def send_http(client: httpx.AsyncClient, destination: Destination, call: H
     try:
         response = await client.request(call.method, url, content=call.body, headers=headers)
     except httpx.HTTPError as exc:
-        raise DeliveryError(f"cannot reach {url}: {type(exc).__name__}: {exc}", retriable=True,
-                            destination=destination.name) from None  # fmt: skip
+        raise DeliveryError(
+            f"cannot reach {url}: {type(exc).__name__}: {exc}", retriable=True, destination=destination.name
+        ) from None
     if not 200 <= response.status_code < 300:
         raise DeliveryError(
             f"{call.method} {url} answered {response.status_code}: {response.text[:200]}",
-            retriable=retriable_status(response.status_code), destination=destination.name, status=response.status_code,
-        )  # fmt: skip
+            retriable=retriable_status(response.status_code),
+            destination=destination.name,
+            status=response.status_code,
+        )
     return response.status_code
 
 

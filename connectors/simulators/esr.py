@@ -50,11 +50,20 @@ from rosterhub.connectors.simulators.platform_state import ShiftCopy
 __all__ = ["EsrSimulator", "Person", "parse_bookings", "register_cli"]
 
 #: ESR competence name -> refresher period in years (trusts differ; these are common ones).
-CSTF = {"Conflict Resolution": 3, "Equality, Diversity and Human Rights": 3, "Health, Safety and Welfare": 3,
-        "Fire Safety": 2, "Infection Prevention and Control - Level 1": 3,
-        "Infection Prevention and Control - Level 2": 1, "Information Governance and Data Security": 1,
-        "Moving and Handling - Level 2": 2, "Preventing Radicalisation": 3, "Resuscitation - Level 2": 1,
-        "Safeguarding Adults - Level 2": 3, "Safeguarding Children - Level 2": 3}  # fmt: skip
+CSTF = {
+    "Conflict Resolution": 3,
+    "Equality, Diversity and Human Rights": 3,
+    "Health, Safety and Welfare": 3,
+    "Fire Safety": 2,
+    "Infection Prevention and Control - Level 1": 3,
+    "Infection Prevention and Control - Level 2": 1,
+    "Information Governance and Data Security": 1,
+    "Moving and Handling - Level 2": 2,
+    "Preventing Radicalisation": 3,
+    "Resuscitation - Level 2": 1,
+    "Safeguarding Adults - Level 2": 3,
+    "Safeguarding Children - Level 2": 3,
+}
 _POSITIONS = {
     "Nursing and Midwifery Registered": {5: "Staff Nurse", 6: "Deputy Sister/Charge Nurse", 7: "Ward Sister"},
     "Additional Clinical Services": {
@@ -68,8 +77,15 @@ _POSITIONS = {
         7: "Advanced Physiotherapist",
     },
 }
-_PLACES = (("Sheffield", "S1"), ("Sheffield", "S10"), ("Rotherham", "S60"), ("Doncaster", "DN1"),
-           ("Barnsley", "S70"), ("Hull", "HU1"), ("Worksop", "S80"))  # fmt: skip
+_PLACES = (
+    ("Sheffield", "S1"),
+    ("Sheffield", "S10"),
+    ("Rotherham", "S60"),
+    ("Doncaster", "DN1"),
+    ("Barnsley", "S70"),
+    ("Hull", "HU1"),
+    ("Worksop", "S80"),
+)
 _STREETS = ("River Lane", "Mill Court", "New Street", "Church Road", "Station Road", "Park Avenue", "Vicarage Close")
 
 
@@ -146,14 +162,26 @@ class EsrSimulator:
         title, first, last = person_name(self.rng)
         self._next += self.rng.randint(1, 40)
         town, district = self.rng.choice(_PLACES)
-        address = (f"{self.rng.randint(1, 120)} {self.rng.choice(_STREETS)}", town,
-                   f"{district} {self.rng.randint(1, 9)}{self.rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
-                   f"{self.rng.choice('ABDEFGHJLNPQRSTUWXYZ')}")  # fmt: skip
+        address = (
+            f"{self.rng.randint(1, 120)} {self.rng.choice(_STREETS)}",
+            town,
+            f"{district} {self.rng.randint(1, 9)}{self.rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
+            f"{self.rng.choice('ABDEFGHJLNPQRSTUWXYZ')}",
+        )
         ni = ni_number(self.rng)
         if self.rng.random() < 0.3:
             ni = f"{ni[:2]} {ni[2:4]} {ni[4:6]} {ni[6:8]} {ni[8]}"  # as typed on a form
-        p = Person(str(self._next), title, first.upper(), last.upper(), ni,
-                   date(1960, 1, 1) + timedelta(days=self.rng.randint(0, 15000)), address, group, band)  # fmt: skip
+        p = Person(
+            str(self._next),
+            title,
+            first.upper(),
+            last.upper(),
+            ni,
+            date(1960, 1, 1) + timedelta(days=self.rng.randint(0, 15000)),
+            address,
+            group,
+            band,
+        )
         if group == "Nursing and Midwifery Registered":
             p.register, p.reg_number = "NMC", nmc_pin(self.rng)
         elif group == "Allied Health Professionals":
@@ -166,23 +194,59 @@ class EsrSimulator:
         t.people[p.number] = p
         if record:
             t.sent.update([p.number, *(a.number for a in p.assignments)])
-            t.changes += [self._per(p, "N"), *(self._asg(p, a, "N") for a in p.assignments),
-                          *(self._cmp(p, n) for n in p.competencies)]  # fmt: skip
+            t.changes += [
+                self._per(p, "N"),
+                *(self._asg(p, a, "N") for a in p.assignments),
+                *(self._cmp(p, n) for n in p.competencies),
+            ]
         return p
 
     def _per(self, p: Person, action: str) -> str:
-        return "|".join(["PER", p.number, action, p.title, p.first, p.last, p.ni, _oracle(p.dob), *p.address,
-                         p.register, p.reg_number, p.group, f"Band {p.band}"])  # fmt: skip
+        return "|".join(
+            [
+                "PER",
+                p.number,
+                action,
+                p.title,
+                p.first,
+                p.last,
+                p.ni,
+                _oracle(p.dob),
+                *p.address,
+                p.register,
+                p.reg_number,
+                p.group,
+                f"Band {p.band}",
+            ]
+        )
 
     def _asg(self, p: Person, a: Assignment, action: str) -> str:
         position = "Bank " + _POSITIONS[p.group][a.band] if a.category == "Bank" else _POSITIONS[p.group][a.band]
-        return "|".join(["ASG", p.number, a.number, action, a.ward.cost_centre, a.ward.name, position, f"Band {a.band}",
-                         p.group, a.category, _oracle(a.start), _oracle(a.end), a.hours])  # fmt: skip
+        return "|".join(
+            [
+                "ASG",
+                p.number,
+                a.number,
+                action,
+                a.ward.cost_centre,
+                a.ward.name,
+                position,
+                f"Band {a.band}",
+                p.group,
+                a.category,
+                _oracle(a.start),
+                _oracle(a.end),
+                a.hours,
+            ]
+        )
 
     def _cmp(self, p: Person, name: str) -> str:
         achieved = p.competencies[name]
-        expiry = achieved.replace(year=achieved.year + CSTF[name]) if (achieved.month, achieved.day) != (2, 29) \
-            else achieved + timedelta(days=365 * CSTF[name])  # fmt: skip
+        expiry = (
+            achieved.replace(year=achieved.year + CSTF[name])
+            if (achieved.month, achieved.day) != (2, 29)
+            else achieved + timedelta(days=365 * CSTF[name])
+        )
         return "|".join(["CMP", p.number, "NHS", "CSTF", name, _oracle(achieved), _oracle(expiry)])
 
     # --- a day in ESR ---------------------------------------------------------------------------
@@ -242,8 +306,9 @@ class EsrSimulator:
             ):
                 if any(a.category == "Bank" for a in p.assignments if a.end is None):
                     continue
-                bank = Assignment(f"{p.number}-{len(p.assignments) + 1}", p.assignments[0].ward, p.band, "Bank",
-                                  self.today, "0.00")  # fmt: skip
+                bank = Assignment(
+                    f"{p.number}-{len(p.assignments) + 1}", p.assignments[0].ward, p.band, "Bank", self.today, "0.00"
+                )
                 p.assignments.append(bank)
                 t.sent.add(bank.number)
                 t.changes.append(self._asg(p, bank, "N"))
@@ -280,14 +345,22 @@ class EsrSimulator:
             return None
         last = found[-1]
         status = {"F": "filled", "C": "cancelled", "N": "no_show"}[last["action"]]
-        return ShiftCopy(shift_id, status, booking_id=last["booking_id"], filled_by=last["worker_name"] or None,
-                         reference=last["hub_reference"])  # fmt: skip
+        return ShiftCopy(
+            shift_id,
+            status,
+            booking_id=last["booking_id"],
+            filled_by=last["worker_name"] or None,
+            reference=last["hub_reference"],
+        )
 
     def _person(self, data: dict[str, Any]) -> tuple[_TrustEsr, Person] | None:
         refs = [str(data.get("worker_id") or data.get("person_id") or "")]
         worker = data.get("worker") or {}
-        refs += [f"esr:{i['system'].rsplit('/', 1)[-1]}:{i['value']}" for i in worker.get("identifiers") or []
-                 if "/Id/esr-person/" in str(i.get("system"))]  # fmt: skip
+        refs += [
+            f"esr:{i['system'].rsplit('/', 1)[-1]}:{i['value']}"
+            for i in worker.get("identifiers") or []
+            if "/Id/esr-person/" in str(i.get("system"))
+        ]
         for ref in refs:
             parts = ref.split(":")
             if len(parts) == 3 and parts[0] == "esr" and parts[1] in self.esr and parts[2] in self.esr[parts[1]].people:
@@ -305,8 +378,12 @@ class EsrSimulator:
                 written.append(self._write(out, t, "DAILY", t.changes))
             t.changes = []
             if not t.refreshed or self.today.day == 1 or self._force_refresh:
-                lines = [line for p in t.people.values() if p.active and p.number not in t.omit
-                         for line in self._current(t, p)]  # fmt: skip
+                lines = [
+                    line
+                    for p in t.people.values()
+                    if p.active and p.number not in t.omit
+                    for line in self._current(t, p)
+                ]
                 written.append(self._write(out, t, "MONTHLY", lines))
                 t.omit.clear()
                 t.refreshed = True
@@ -362,8 +439,13 @@ def register_cli(group: typer.Typer) -> None:
     ) -> None:
         """ESR-style interface files (monthly full refresh, then daily change files) for N trusts."""
         sim = EsrSimulator(trusts, seed=seed, start=date.fromisoformat(start) if start else None, count=count)
-        feeder = FileFeeder(sim, out, interval_s=interval, outbound=outbound,
-                            on_export=lambda files: [typer.echo(str(f)) for f in files])  # fmt: skip
+        feeder = FileFeeder(
+            sim,
+            out,
+            interval_s=interval,
+            outbound=outbound,
+            on_export=lambda files: [typer.echo(str(f)) for f in files],
+        )
         run_batches(feeder, batches, interval)
 
 
@@ -371,9 +453,12 @@ def registered_nurses(sim: EsrSimulator) -> list[Any]:
     """The active NMC-registered staff of every trust, as the demo's workforce sees them."""
     from rosterhub.demo_market import DemoWorker
 
-    return [DemoWorker(ods, p.reg_number, f"{p.first.title()} {p.last.title()}", p.band)
-            for ods, t in list(sim.esr.items()) for p in list(t.people.values())
-            if p.active and p.register == "NMC" and p.reg_number]  # fmt: skip
+    return [
+        DemoWorker(ods, p.reg_number, f"{p.first.title()} {p.last.title()}", p.band)
+        for ods, t in list(sim.esr.items())
+        for p in list(t.people.values())
+        if p.active and p.register == "NMC" and p.reg_number
+    ]
 
 
 def demo_source(ctx: Any) -> Any:

@@ -54,20 +54,32 @@ PRIMARY_SOURCE = "http://terminology.hl7.org/CodeSystem/primary-source-type"
 
 #: staff group -> (register, grades, wards, hourly rate range in GBP)
 _ROLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], tuple[float, float]]] = {
-    "NURSING_MIDWIFERY_REGISTERED": ("nmc", ("BAND_5", "BAND_6", "BAND_7"),
-                                     ("Ward 7 Acute Medicine", "Labour Ward", "Critical Care Unit"), (21.0, 34.0)),
-    "MEDICAL_DENTAL": ("gmc", ("FY1", "FY2", "CT1_2", "ST3_5", "ST6_8", "SPECIALTY", "CONSULTANT"),
-                       ("Emergency Department", "Acute Medical Unit"), (38.0, 120.0)),
+    "NURSING_MIDWIFERY_REGISTERED": (
+        "nmc",
+        ("BAND_5", "BAND_6", "BAND_7"),
+        ("Ward 7 Acute Medicine", "Labour Ward", "Critical Care Unit"),
+        (21.0, 34.0),
+    ),
+    "MEDICAL_DENTAL": (
+        "gmc",
+        ("FY1", "FY2", "CT1_2", "ST3_5", "ST6_8", "SPECIALTY", "CONSULTANT"),
+        ("Emergency Department", "Acute Medical Unit"),
+        (38.0, 120.0),
+    ),
     "ALLIED_HEALTH_PROFESSIONALS": ("hcpc", ("BAND_5", "BAND_6"), ("Physiotherapy Outpatients",), (22.0, 30.0)),
     "ADD_PROF_SCIENTIFIC_TECHNICAL": ("gphc", ("BAND_6", "BAND_7"), ("Inpatient Pharmacy",), (25.0, 36.0)),
-}  # fmt: skip
+}
 #: (local start hour, minute, hours): early, late, long day, night
 _PATTERNS = ((7, 0, 7.5), (13, 30, 8.0), (7, 30, 12.5), (20, 0, 12.0))
 _GIVEN = ("Amara", "Tom", "Priya", "Sean", "Grace", "Kwame", "Ellie", "Hassan", "Niamh", "Oluwaseun", "Mei", "Rhys")
 _FAMILY = ("Okafor", "Hughes", "Patel", "Murphy", "Evans", "Mensah", "Clarke", "Rahman", "Byrne", "Adeyemi", "Chen")
 _LETTERS = "ABCDEFGHJKLMNPRSTUWY"
-_SOURCE = {"nmc": "Nursing and Midwifery Council", "gmc": "General Medical Council",
-           "hcpc": "Health and Care Professions Council", "gphc": "General Pharmaceutical Council"}  # fmt: skip
+_SOURCE = {
+    "nmc": "Nursing and Midwifery Council",
+    "gmc": "General Medical Council",
+    "hcpc": "Health and Care Professions Council",
+    "gphc": "General Pharmaceutical Council",
+}
 
 
 def register_number(register: str, rng: random.Random) -> str:
@@ -88,8 +100,16 @@ def _entry(resource: dict[str, Any], bundle_type: str, base: str) -> dict[str, A
     return entry
 
 
-def trust_bundle(trust: str, rng: random.Random, *, start: date, workers: int = 4, shifts: int = 6,
-                 bundle_type: str = "batch", tag: str = "") -> dict[str, Any]:  # fmt: skip
+def trust_bundle(
+    trust: str,
+    rng: random.Random,
+    *,
+    start: date,
+    workers: int = 4,
+    shifts: int = 6,
+    bundle_type: str = "batch",
+    tag: str = "",
+) -> dict[str, Any]:
     """One trust's Bundle of workforce resources (see the module docstring)."""
     base = f"https://fhir.{trust.lower()}.example.nhs.uk"
     name = f"{trust} NHS Foundation Trust (simulated)"
@@ -109,37 +129,79 @@ def trust_bundle(trust: str, rng: random.Random, *, start: date, workers: int = 
                 continue
             wid = f"{trust.lower()}-w{len(wards) + 1}"
             wards[ward] = wid
-            resources.append({"resourceType": "Location", "id": wid, "status": "active", "name": ward,
-                              "identifier": [{"system": ODS_SITE, "value": f"{trust}{len(wards):02d}"}],
-                              "managingOrganization": {"reference": f"Organization/{trust.lower()}"}})  # fmt: skip
-            resources.append({"resourceType": "Schedule", "id": f"{wid}-bank", "active": True,
-                              "serviceCategory": [{"coding": [{"system": STAFF_GROUP, "code": group}]}],
-                              "actor": [{"reference": f"Location/{wid}", "display": ward}]})  # fmt: skip
+            resources.append(
+                {
+                    "resourceType": "Location",
+                    "id": wid,
+                    "status": "active",
+                    "name": ward,
+                    "identifier": [{"system": ODS_SITE, "value": f"{trust}{len(wards):02d}"}],
+                    "managingOrganization": {"reference": f"Organization/{trust.lower()}"},
+                }
+            )
+            resources.append(
+                {
+                    "resourceType": "Schedule",
+                    "id": f"{wid}-bank",
+                    "active": True,
+                    "serviceCategory": [{"coding": [{"system": STAFF_GROUP, "code": group}]}],
+                    "actor": [{"reference": f"Location/{wid}", "display": ward}],
+                }
+            )
     for n in range(workers):
         group = rng.choice(list(_ROLES))
         register, grades, group_wards, _rate = _ROLES[group]
         pid = f"{trust.lower()}-p{tag}{n + 1}"
         number = register_number(register, rng)
         given, family = rng.choice(_GIVEN), rng.choice(_FAMILY)
-        resources.append({"resourceType": "Practitioner", "id": pid, "active": True,
-            "identifier": [{"system": f"{UK}{register}-number", "value": number},
-                           {"system": f"{base}/Id/staff-number", "value": f"{rng.randint(10000000, 29999999)}"}],
-            "name": [{"use": "official", "family": family, "given": [given]}],
-            "qualification": [{"code": {"coding": [{"system": GRADE, "code": rng.choice(grades)}]}}]})  # fmt: skip
-        resources.append({"resourceType": "PractitionerRole", "id": f"{pid}-bank", "active": True,
-            "practitioner": {"reference": f"Practitioner/{pid}"},
-            "organization": {"reference": f"Organization/{trust.lower()}"},
-            "location": [{"reference": f"Location/{wards[rng.choice(group_wards)]}"}],
-            "code": [{"coding": [{"system": STAFF_GROUP, "code": group}]}]})  # fmt: skip
+        resources.append(
+            {
+                "resourceType": "Practitioner",
+                "id": pid,
+                "active": True,
+                "identifier": [
+                    {"system": f"{UK}{register}-number", "value": number},
+                    {"system": f"{base}/Id/staff-number", "value": f"{rng.randint(10000000, 29999999)}"},
+                ],
+                "name": [{"use": "official", "family": family, "given": [given]}],
+                "qualification": [{"code": {"coding": [{"system": GRADE, "code": rng.choice(grades)}]}}],
+            }
+        )
+        resources.append(
+            {
+                "resourceType": "PractitionerRole",
+                "id": f"{pid}-bank",
+                "active": True,
+                "practitioner": {"reference": f"Practitioner/{pid}"},
+                "organization": {"reference": f"Organization/{trust.lower()}"},
+                "location": [{"reference": f"Location/{wards[rng.choice(group_wards)]}"}],
+                "code": [{"coding": [{"system": STAFF_GROUP, "code": group}]}],
+            }
+        )
         checked = datetime.combine(start - timedelta(days=rng.randint(1, 30)), datetime.min.time(), LONDON)
-        resources.append({"resourceType": "VerificationResult", "id": f"{pid}-reg", "status": "validated",
-            "target": [{"reference": f"Practitioner/{pid}", "display": f"{given} {family}",
-                        "identifier": {"system": f"{UK}{register}-number", "value": number}}],
-            "statusDate": checked.replace(hour=9).isoformat(),
-            "nextScheduled": (start + timedelta(days=90)).isoformat(),
-            "primarySource": [{"type": [{"coding": [{"system": PRIMARY_SOURCE, "code": "lic-board"}]}],
-                               "who": {"display": _SOURCE[register]}}],
-            "validator": [{"organization": {"identifier": {"system": ODS_ORG, "value": trust}}}]})  # fmt: skip
+        resources.append(
+            {
+                "resourceType": "VerificationResult",
+                "id": f"{pid}-reg",
+                "status": "validated",
+                "target": [
+                    {
+                        "reference": f"Practitioner/{pid}",
+                        "display": f"{given} {family}",
+                        "identifier": {"system": f"{UK}{register}-number", "value": number},
+                    }
+                ],
+                "statusDate": checked.replace(hour=9).isoformat(),
+                "nextScheduled": (start + timedelta(days=90)).isoformat(),
+                "primarySource": [
+                    {
+                        "type": [{"coding": [{"system": PRIMARY_SOURCE, "code": "lic-board"}]}],
+                        "who": {"display": _SOURCE[register]},
+                    }
+                ],
+                "validator": [{"organization": {"identifier": {"system": ODS_ORG, "value": trust}}}],
+            }
+        )
     for n in range(shifts):
         group = rng.choice(list(_ROLES))
         _register, grades, group_wards, (low, high) = _ROLES[group]
@@ -148,19 +210,32 @@ def trust_bundle(trust: str, rng: random.Random, *, start: date, workers: int = 
         day = start + timedelta(days=rng.randint(0, 13))  # two weeks: weekends included
         begin = datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
         end = (begin.astimezone(ZoneInfo("UTC")) + timedelta(hours=hours)).astimezone(LONDON)
-        slot = {"resourceType": "Slot", "id": f"{trust.lower()}-s{tag}{n + 1}", "status": "free",
-            "extension": [{"url": f"{EXT}grade", "valueCode": rng.choice(grades)},
-                          {"url": f"{EXT}hourly-rate", "valueMoney": {"value": round(rng.uniform(low, high), 2),
-                                                                      "currency": "GBP"}}],
+        slot = {
+            "resourceType": "Slot",
+            "id": f"{trust.lower()}-s{tag}{n + 1}",
+            "status": "free",
+            "extension": [
+                {"url": f"{EXT}grade", "valueCode": rng.choice(grades)},
+                {
+                    "url": f"{EXT}hourly-rate",
+                    "valueMoney": {"value": round(rng.uniform(low, high), 2), "currency": "GBP"},
+                },
+            ],
             "serviceCategory": [{"coding": [{"system": STAFF_GROUP, "code": group}]}],
             "schedule": {"reference": f"Schedule/{wards[ward]}-bank"},
-            "start": begin.isoformat(), "end": end.isoformat()}  # fmt: skip
+            "start": begin.isoformat(),
+            "end": end.isoformat(),
+        }
         if n % 2:  # half name the ward themselves; the others leave it to the Schedule
             slot["schedule"]["display"] = ward
         resources.append(slot)
-    return {"resourceType": "Bundle", "id": f"{trust.lower()}-{tag or 'bundle'}", "type": bundle_type,
-            "timestamp": datetime.combine(start, datetime.min.time(), LONDON).isoformat(),
-            "entry": [_entry(r, bundle_type, base) for r in resources]}  # fmt: skip
+    return {
+        "resourceType": "Bundle",
+        "id": f"{trust.lower()}-{tag or 'bundle'}",
+        "type": bundle_type,
+        "timestamp": datetime.combine(start, datetime.min.time(), LONDON).isoformat(),
+        "entry": [_entry(r, bundle_type, base) for r in resources],
+    }
 
 
 @dataclass
@@ -291,8 +366,14 @@ def apply_transaction(store: FhirStore, state: PlatformState, bundle: dict[str, 
             actor = (appt.get("participant") or [{}])[0].get("actor") or {}
             booking = next((i.get("value") for i in appt.get("identifier") or []), None)
             reopen = any(s.get("status") == "free" for s in slots)
-            state.apply(key, _APPOINTMENT_OPS[appt["status"]], shift_id, booking_id=booking,  # type: ignore[arg-type]
-                        worker=actor.get("display"), reopen=reopen)  # fmt: skip
+            state.apply(
+                key,
+                _APPOINTMENT_OPS[appt["status"]],
+                shift_id,
+                booking_id=booking,  # type: ignore[arg-type]
+                worker=actor.get("display"),
+                reopen=reopen,
+            )
         elif slots:
             slot = slots[0]
             op = _SLOT_OPS.get(slot.get("status", ""), "withdraw")
@@ -359,8 +440,12 @@ def create_fhir_server(store: FhirStore | None = None, state: PlatformState | No
     @app.get("/fhir/R4/{rtype}")
     async def search(rtype: str) -> Response:
         items = list(store.resources.get(rtype, {}).values())
-        bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(items),
-                  "entry": [{"resource": r} for r in items]}  # fmt: skip
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": len(items),
+            "entry": [{"resource": r} for r in items],
+        }
         return Response(json.dumps(bundle), media_type="application/fhir+json")
 
     return app
@@ -408,8 +493,7 @@ def demo_source(ctx: Any) -> Any:
     sim = FhirSimulator(ctx.ingress, ctx.trusts, ctx.seed)
     stack = ExitStack()  # the FHIR roster receiving the hub's transaction Bundles
     url = stack.enter_context(serving(create_fhir_server(), free_port()))
-    destinations = [{"name": f"fhir-{t}", "trust": t, "platform": "fhir", "url": f"{url}/fhir/R4"}
-                    for t in ctx.trusts]  # fmt: skip
+    destinations = [{"name": f"fhir-{t}", "trust": t, "platform": "fhir", "url": f"{url}/fhir/R4"} for t in ctx.trusts]
 
     def tick() -> None:
         sim.tick()

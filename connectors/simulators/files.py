@@ -255,9 +255,14 @@ class FileFeeder:
     """Runs a file simulator in a thread: each ``interval_s`` it applies outbound updates, steps and exports."""
 
     def __init__(
-        self, sim: FileSimulator, out: Path, *, interval_s: float = 10.0, outbound: Path | None = None,
+        self,
+        sim: FileSimulator,
+        out: Path,
+        *,
+        interval_s: float = 10.0,
+        outbound: Path | None = None,
         on_export: Callable[[list[Path]], None] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.sim, self.out, self.interval_s, self.outbound, self.on_export = sim, out, interval_s, outbound, on_export
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -77,9 +77,24 @@ _GRADE_STYLES = ("Band {}", "B{}", "AfC Band {}")
 _REASONS = ("Vacancy", "Sickness", "Acuity", "Annual leave", "Maternity leave", "Enhanced observation")
 _CANCEL = ("Demand changed", "Filled internally", "Raised in error", "Duplicate request")
 _CSV_HEADER = [
-    "Duty ID", "Revision", "Trust Code", "Roster Location", "Location Code", "Cost Centre", "Staff Group", "Grade",
-    "Duty Date", "Shift", "Start", "End", "Break", "Request State", "Last Changed", "Comments", "Hub Reference",
-]  # fmt: skip
+    "Duty ID",
+    "Revision",
+    "Trust Code",
+    "Roster Location",
+    "Location Code",
+    "Cost Centre",
+    "Staff Group",
+    "Grade",
+    "Duty Date",
+    "Shift",
+    "Start",
+    "End",
+    "Break",
+    "Request State",
+    "Last Changed",
+    "Comments",
+    "Hub Reference",
+]
 _OPEN = "Approve Temp Staff Request"
 
 
@@ -112,9 +127,15 @@ class HealthRosterSimulator:
     """One HealthRoster per trust; ``formats`` is ``xml``, ``csv`` or ``mixed`` (the 1st, 3rd... trust CSV)."""
 
     def __init__(
-        self, trusts: int | Sequence[Trust] = 2, *, seed: int = 0, start: date | None = None, days: int = 28,
-        count: int = 20, formats: str = "xml",
-    ) -> None:  # fmt: skip
+        self,
+        trusts: int | Sequence[Trust] = 2,
+        *,
+        seed: int = 0,
+        start: date | None = None,
+        days: int = 28,
+        count: int = 20,
+        formats: str = "xml",
+    ) -> None:
         self.rng = random.Random(seed)
         self.trusts = pick_trusts(trusts) if isinstance(trusts, int) else tuple(trusts)
         self.today = start or date.today()
@@ -135,8 +156,18 @@ class HealthRosterSimulator:
         group = self.rng.choice(ward.staff_groups)
         code = code or self.rng.choices(list(_WEIGHTS), weights=list(_WEIGHTS.values()))[0]
         state = "Send to Bank" if self.rng.random() < 0.2 else _OPEN
-        duty = Duty(self._next_id, trust, ward, group, self.rng.choice(BANDS[group]), day, code, state,
-                    self.rng.choice(_REASONS), self._clock() - timedelta(minutes=self.rng.randint(5, 600)))  # fmt: skip
+        duty = Duty(
+            self._next_id,
+            trust,
+            ward,
+            group,
+            self.rng.choice(BANDS[group]),
+            day,
+            code,
+            state,
+            self.rng.choice(_REASONS),
+            self._clock() - timedelta(minutes=self.rng.randint(5, 600)),
+        )
         self._next_id += 1
         if group == "Nursing and Midwifery Registered" and self.rng.random() < 0.15:
             _, first, last = person_name(self.rng)
@@ -251,8 +282,14 @@ class HealthRosterSimulator:
             return None
         states = {_OPEN: "open", "Filled": "filled", "Cancelled": "cancelled", "No Show": "no_show"}
         status = states.get(duty.state, duty.state)
-        return ShiftCopy(shift_id, status, own=True, booking_id=duty.booked_by, filled_by=duty.filled_by,
-                         reference=duty.hub_reference)  # fmt: skip
+        return ShiftCopy(
+            shift_id,
+            status,
+            own=True,
+            booking_id=duty.booked_by,
+            filled_by=duty.filled_by,
+            reference=duty.hub_reference,
+        )
 
     @staticmethod
     def _hub_id(duty: Duty) -> str:
@@ -307,9 +344,17 @@ class HealthRosterSimulator:
             start, end, brk = d.times
             code = _RXY_CODES.get(d.code, d.code) if trust.ods == "RXY" else d.code
             times = f"{start}-{'00:00' if end == '24:00' else end}"  # XML: an end not after the start is next day
-            values = [("CostCentre", d.ward.cost_centre), ("StaffGroup", d.staff_group),
-                      ("Grade", self._grade(d, index)), ("DutyDate", day), ("ShiftCode", code), ("Times", times),
-                      ("Break", brk), ("RequestState", d.state), ("RequestReason", d.reason)]  # fmt: skip
+            values = [
+                ("CostCentre", d.ward.cost_centre),
+                ("StaffGroup", d.staff_group),
+                ("Grade", self._grade(d, index)),
+                ("DutyDate", day),
+                ("ShiftCode", code),
+                ("Times", times),
+                ("Break", brk),
+                ("RequestState", d.state),
+                ("RequestReason", d.reason),
+            ]
             ET.SubElement(el, "RosterLocation", {"code": d.ward.code}).text = d.ward.name
             for tag, text in values:
                 ET.SubElement(el, tag).text = text
@@ -384,10 +429,16 @@ def register_cli(group: typer.Typer) -> None:
         outbound: Path | None = typer.Option(None, "--outbound", help="Folder the hub drops booking outcomes in."),
     ) -> None:
         """HealthRoster-style Temp Staff Request exports (XML/CSV) for N trusts."""
-        sim = HealthRosterSimulator(trusts, seed=seed, start=date.fromisoformat(start) if start else None,
-                                    count=count, formats=formats)  # fmt: skip
-        feeder = FileFeeder(sim, out, interval_s=interval, outbound=outbound,
-                            on_export=lambda files: [typer.echo(str(f)) for f in files])  # fmt: skip
+        sim = HealthRosterSimulator(
+            trusts, seed=seed, start=date.fromisoformat(start) if start else None, count=count, formats=formats
+        )
+        feeder = FileFeeder(
+            sim,
+            out,
+            interval_s=interval,
+            outbound=outbound,
+            on_export=lambda files: [typer.echo(str(f)) for f in files],
+        )
         run_batches(feeder, batches, interval)
 
 

@@ -44,8 +44,20 @@ from rosterhub.connectors.simulators.locums_nest_platform import Organisation, P
 
 __all__ = ["FAULTS", "Fault", "LocumsNestSimulator", "Served", "register_cli"]
 
-FAULTS = frozenset({"error_500", "slow", "rate_limit", "expire_cursor", "malformed", "missing_fields",
-                    "wrong_content_type", "bad_encoding", "repeat", "overlap"})  # fmt: skip
+FAULTS = frozenset(
+    {
+        "error_500",
+        "slow",
+        "rate_limit",
+        "expire_cursor",
+        "malformed",
+        "missing_fields",
+        "wrong_content_type",
+        "bad_encoding",
+        "repeat",
+        "overlap",
+    }
+)
 
 
 @dataclass
@@ -94,8 +106,10 @@ class LocumsNestSimulator:
             orgs = organisations(trusts)
         else:
             named = {o.ods_code: o for o in organisations(6)}
-            orgs = [named.get(c) or Organisation(c, f"{c} Hospitals NHS Trust", ((f"{c}01", f"{c} Hospital"),))
-                    for c in trusts]  # fmt: skip
+            orgs = [
+                named.get(c) or Organisation(c, f"{c} Hospitals NHS Trust", ((f"{c}01", f"{c} Hospital"),))
+                for c in trusts
+            ]
         self.platform = Platform(orgs, seed=seed)
         self.organisations = [o.ods_code for o in orgs]
         for ods in self.organisations:
@@ -172,8 +186,11 @@ class LocumsNestSimulator:
             if allowed:
                 used += 1
             self._windows[key] = (start, used)
-        headers = {"X-RateLimit-Limit": str(self.rate_limit), "X-RateLimit-Remaining": str(self.rate_limit - used),
-                   "X-RateLimit-Reset": str(math.ceil(reset))}  # fmt: skip
+        headers = {
+            "X-RateLimit-Limit": str(self.rate_limit),
+            "X-RateLimit-Remaining": str(self.rate_limit - used),
+            "X-RateLimit-Reset": str(math.ceil(reset)),
+        }
         return allowed, headers, reset
 
     def _retry_after(self, seconds: float) -> str:
@@ -197,16 +214,24 @@ class LocumsNestSimulator:
         back = index - by
         return f"chg_{ids[back - 1]}" if back > 0 else None
 
-    def _log(self, ods: str | None, status: int, cursor: str | None, fault: str | None, body: bytes = b"",
-             ids: tuple[int, ...] = ()) -> None:  # fmt: skip
+    def _log(
+        self,
+        ods: str | None,
+        status: int,
+        cursor: str | None,
+        fault: str | None,
+        body: bytes = b"",
+        ids: tuple[int, ...] = (),
+    ) -> None:
         self.served.append(Served(time.monotonic(), ods, status, cursor, fault, body, ids))
 
     def _authorise(self, authorization: str | None) -> list[str] | None:
         scheme, _, key = (authorization or "").partition(" ")
         return self.api_keys.get(key.strip()) if scheme.lower() == "bearer" else None
 
-    async def _feed(self, authorization: str | None, cursor: str | None, since: str | None, limit: int,
-                    organisation: str | None) -> Response:  # fmt: skip
+    async def _feed(
+        self, authorization: str | None, cursor: str | None, since: str | None, limit: int, organisation: str | None
+    ) -> Response:
         orgs = self._authorise(authorization)
         if orgs is None:
             self._log(None, 401, cursor, None)
@@ -225,8 +250,12 @@ class LocumsNestSimulator:
         kind = fault.kind if fault else None
         if fault and kind == "rate_limit":
             self._log(ods, 429, cursor, kind)
-            retry = {**rate, "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(fault.retry_after),
-                     "Retry-After": self._retry_after(fault.retry_after)}  # fmt: skip
+            retry = {
+                **rate,
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(fault.retry_after),
+                "Retry-After": self._retry_after(fault.retry_after),
+            }
             return _error(429, "rate_limited", "too many requests", retry)
         if kind == "error_500":
             self._log(ods, 500, cursor, kind)
@@ -293,8 +322,12 @@ class LocumsNestSimulator:
             return check(authorization, ods) or shift
 
         @app.post("/api/v2/shifts/{shift_id}/fill")
-        async def fill(shift_id: int, request: Request, authorization: str | None = Header(None),
-                       idempotency_key: str = Header(...)) -> Any:  # fmt: skip
+        async def fill(
+            shift_id: int,
+            request: Request,
+            authorization: str | None = Header(None),
+            idempotency_key: str = Header(...),
+        ) -> Any:
             try:
                 refused = check(authorization, platform.shift(shift_id)[0])
                 return refused or platform.fill(shift_id, await request.json(), idempotency_key)
@@ -302,8 +335,12 @@ class LocumsNestSimulator:
                 return _error(exc.status, exc.code, exc.message)
 
         @app.post("/api/v2/bookings/{booking_id}/decline")
-        async def decline(booking_id: str, request: Request, authorization: str | None = Header(None),
-                          idempotency_key: str = Header(...)) -> Any:  # fmt: skip
+        async def decline(
+            booking_id: str,
+            request: Request,
+            authorization: str | None = Header(None),
+            idempotency_key: str = Header(...),
+        ) -> Any:
             if self._authorise(authorization) is None:
                 return _error(401, "unauthorised", "a valid API key is required (Authorization: Bearer <key>)")
             try:
@@ -320,15 +357,21 @@ class LocumsNestSimulator:
                 return _error(exc.status, exc.code, exc.message)
 
         @app.put("/api/v2/external_shifts/{hub_shift_id}")
-        async def offer(hub_shift_id: str, request: Request, authorization: str | None = Header(None),
-                        idempotency_key: str = Header(...)) -> Any:  # fmt: skip
+        async def offer(
+            hub_shift_id: str,
+            request: Request,
+            authorization: str | None = Header(None),
+            idempotency_key: str = Header(...),
+        ) -> Any:
             body = await request.json()
-            return await hub_update(authorization, idempotency_key,
-                                    lambda: platform.external(hub_shift_id, body, idempotency_key))  # fmt: skip
+            return await hub_update(
+                authorization, idempotency_key, lambda: platform.external(hub_shift_id, body, idempotency_key)
+            )
 
         @app.post("/api/v2/external_shifts/{hub_shift_id}/withdraw")
-        async def withdraw(hub_shift_id: str, authorization: str | None = Header(None),
-                           idempotency_key: str = Header(...)) -> Any:  # fmt: skip
+        async def withdraw(
+            hub_shift_id: str, authorization: str | None = Header(None), idempotency_key: str = Header(...)
+        ) -> Any:
             return await hub_update(
                 authorization,
                 idempotency_key,
@@ -336,30 +379,49 @@ class LocumsNestSimulator:
             )
 
         @app.post("/api/v2/shifts/{shift_id}/{op}")
-        async def own_shift(shift_id: int, op: str, request: Request, authorization: str | None = Header(None),
-                            idempotency_key: str = Header(...)) -> Any:  # fmt: skip
+        async def own_shift(
+            shift_id: int,
+            op: str,
+            request: Request,
+            authorization: str | None = Header(None),
+            idempotency_key: str = Header(...),
+        ) -> Any:
             if op not in ("unfill", "no_show"):
                 return _error(404, "not_found", f"no operation {op!r} on shifts")
             body = await request.json()
-            return await hub_update(authorization, idempotency_key,
-                                    lambda: platform.own_shift_update(shift_id, op, body, idempotency_key))  # fmt: skip
+            return await hub_update(
+                authorization, idempotency_key, lambda: platform.own_shift_update(shift_id, op, body, idempotency_key)
+            )
 
         @app.post("/api/v2/bookings/{booking_id}/{op}")
-        async def booking(booking_id: str, op: str, request: Request, authorization: str | None = Header(None),
-                          idempotency_key: str = Header(...)) -> Any:  # fmt: skip
+        async def booking(
+            booking_id: str,
+            op: str,
+            request: Request,
+            authorization: str | None = Header(None),
+            idempotency_key: str = Header(...),
+        ) -> Any:
             if op not in ("confirm", "cancel"):
                 return _error(404, "not_found", f"no operation {op!r} on bookings")
             body = await request.json()
-            return await hub_update(authorization, idempotency_key,
-                                    lambda: platform.booking_update(booking_id, op, body, idempotency_key))  # fmt: skip
+            return await hub_update(
+                authorization, idempotency_key, lambda: platform.booking_update(booking_id, op, body, idempotency_key)
+            )
 
         @app.get("/_sim/state")
         async def state() -> dict[str, Any]:
-            orgs = {ods: {"changes": len(platform.changes(ods)), "last_change_id": platform.last_change_id}
-                    for ods in self.organisations}  # fmt: skip
-            return {"organisations": orgs, "fills": list(platform.fills.values()),
-                    "declines": list(platform.declines.values()), "repeats": platform.repeats,
-                    "requests": len(self.served), "faults": [asdict(f) for f in self.faults]}  # fmt: skip
+            orgs = {
+                ods: {"changes": len(platform.changes(ods)), "last_change_id": platform.last_change_id}
+                for ods in self.organisations
+            }
+            return {
+                "organisations": orgs,
+                "fills": list(platform.fills.values()),
+                "declines": list(platform.declines.values()),
+                "repeats": platform.repeats,
+                "requests": len(self.served),
+                "faults": [asdict(f) for f in self.faults],
+            }
 
         @app.post("/_sim/faults", status_code=201)
         async def add_fault(request: Request) -> Any:
@@ -392,8 +454,14 @@ def register_cli(group: typer.Typer) -> None:
         rate_window: float = typer.Option(60.0, help="Rate-limit window in seconds."),
     ) -> None:
         """A simulated Locum's Nest-style platform: a cursor-paged changes feed to poll, and fill/decline endpoints."""
-        sim = LocumsNestSimulator(trusts, seed=seed, initial_changes=initial, changes_per_minute=rate,
-                                  rate_limit=rate_limit, rate_window_s=rate_window)  # fmt: skip
+        sim = LocumsNestSimulator(
+            trusts,
+            seed=seed,
+            initial_changes=initial,
+            changes_per_minute=rate,
+            rate_limit=rate_limit,
+            rate_window_s=rate_window,
+        )
         options = sim.connector_options(f"http://{host}:{port}")
         typer.echo("connector options (ROSTERHUB_CONNECTORS):")
         typer.echo(json.dumps({"locums_nest": options}))
@@ -404,8 +472,11 @@ def registered_doctors(sim: LocumsNestSimulator) -> list[Any]:
     """Every organisation's doctors, as the demo's workforce sees them (rosterhub.demo_market)."""
     from rosterhub.demo_market import DemoWorker
 
-    return [DemoWorker(ods, d["gmc_digits"], f"Dr {d['first_name']} {d['last_name']}", 0, register="gmc")
-            for ods, state in list(sim.platform.orgs.items()) for d in list(state.doctors.values())]  # fmt: skip
+    return [
+        DemoWorker(ods, d["gmc_digits"], f"Dr {d['first_name']} {d['last_name']}", 0, register="gmc")
+        for ods, state in list(sim.platform.orgs.items())
+        for d in list(state.doctors.values())
+    ]
 
 
 def demo_source(ctx: Any) -> Any:
@@ -420,7 +491,14 @@ def demo_source(ctx: Any) -> Any:
     workforce = getattr(ctx, "workforce", None)
     if workforce is not None:  # its registered doctors get their trust's checks from the demo's VC wallet
         workforce.add_source(lambda: registered_doctors(sim))
-    destinations = [{"name": f"locums_nest-{ods}", "trust": ods, "platform": "locums_nest", "url": url,
-                     "secret": sim.key_for(ods)} for ods in sim.organisations]  # fmt: skip
-    return DemoSource("locums_nest", lambda: None, sim.connector_options(url, poll_interval_s=2), stack.close,
-                      destinations=destinations)  # fmt: skip
+    destinations = [
+        {"name": f"locums_nest-{ods}", "trust": ods, "platform": "locums_nest", "url": url, "secret": sim.key_for(ods)}
+        for ods in sim.organisations
+    ]
+    return DemoSource(
+        "locums_nest",
+        lambda: None,
+        sim.connector_options(url, poll_interval_s=2),
+        stack.close,
+        destinations=destinations,
+    )

@@ -38,25 +38,84 @@ _NAMED = (
 )
 #: department -> cost code prefix
 _DEPARTMENTS = (
-    ("Emergency Medicine", "EM"), ("Acute Medicine", "AM"), ("General Medicine", "GM"),
-    ("Geriatric Medicine", "GE"), ("General Surgery", "GS"), ("Trauma and Orthopaedics", "TO"),
-    ("Paediatrics", "PA"), ("Obstetrics and Gynaecology", "OG"), ("Anaesthetics", "AN"), ("Psychiatry", "PS"),
-)  # fmt: skip
+    ("Emergency Medicine", "EM"),
+    ("Acute Medicine", "AM"),
+    ("General Medicine", "GM"),
+    ("Geriatric Medicine", "GE"),
+    ("General Surgery", "GS"),
+    ("Trauma and Orthopaedics", "TO"),
+    ("Paediatrics", "PA"),
+    ("Obstetrics and Gynaecology", "OG"),
+    ("Anaesthetics", "AN"),
+    ("Psychiatry", "PS"),
+)
 #: Locum's Nest grade label -> (weight among shifts, hourly rate range in GBP)
 _GRADES = {
-    "F1": (4, (38, 45)), "F2": (8, (42, 52)), "SHO": (14, (50, 65)), "CT1-2": (8, (50, 65)),
-    "ST1-2": (4, (50, 65)), "Registrar (ST3+)": (14, (70, 100)), "ST3-5": (6, (70, 95)), "ST6-8": (4, (85, 110)),
-    "Specialty Doctor": (6, (75, 100)), "Specialist": (2, (95, 125)), "Consultant": (5, (120, 165)),
-}  # fmt: skip
+    "F1": (4, (38, 45)),
+    "F2": (8, (42, 52)),
+    "SHO": (14, (50, 65)),
+    "CT1-2": (8, (50, 65)),
+    "ST1-2": (4, (50, 65)),
+    "Registrar (ST3+)": (14, (70, 100)),
+    "ST3-5": (6, (70, 95)),
+    "ST6-8": (4, (85, 110)),
+    "Specialty Doctor": (6, (75, 100)),
+    "Specialist": (2, (95, 125)),
+    "Consultant": (5, (120, 165)),
+}
 #: shift type -> (local start hour, minute, hours on the wall clock, break minutes, weight)
 _PATTERNS = {
-    "early": (7, 30, 8.0, 30, 2), "day": (9, 0, 8.0, 30, 4), "late": (14, 0, 8.5, 30, 2),
-    "long day": (8, 0, 12.5, 60, 5), "twilight": (16, 0, 8.0, 30, 2), "night": (21, 0, 12.0, 30, 5),
-}  # fmt: skip
-_FIRST = ("Priya", "Tom", "Aisha", "James", "Siobhán", "Oluwaseun", "Mei", "Gareth", "Zoë", "Ahmed", "Catrin",
-          "Raj", "Hannah", "Kwame", "Elif", "Niamh", "Daniel", "Fatima", "Łukasz", "Sarah")  # fmt: skip
-_LAST = ("Raman", "Ellis", "Khan", "O'Connor", "Adeyemi", "Chen", "Williams", "Patel", "Hughes", "Nowak",
-         "Okafor", "Jones", "MacLeod", "Begum", "Davies", "Öztürk", "Evans", "Murphy", "Singh", "Taylor")  # fmt: skip
+    "early": (7, 30, 8.0, 30, 2),
+    "day": (9, 0, 8.0, 30, 4),
+    "late": (14, 0, 8.5, 30, 2),
+    "long day": (8, 0, 12.5, 60, 5),
+    "twilight": (16, 0, 8.0, 30, 2),
+    "night": (21, 0, 12.0, 30, 5),
+}
+_FIRST = (
+    "Priya",
+    "Tom",
+    "Aisha",
+    "James",
+    "Siobhán",
+    "Oluwaseun",
+    "Mei",
+    "Gareth",
+    "Zoë",
+    "Ahmed",
+    "Catrin",
+    "Raj",
+    "Hannah",
+    "Kwame",
+    "Elif",
+    "Niamh",
+    "Daniel",
+    "Fatima",
+    "Łukasz",
+    "Sarah",
+)
+_LAST = (
+    "Raman",
+    "Ellis",
+    "Khan",
+    "O'Connor",
+    "Adeyemi",
+    "Chen",
+    "Williams",
+    "Patel",
+    "Hughes",
+    "Nowak",
+    "Okafor",
+    "Jones",
+    "MacLeod",
+    "Begum",
+    "Davies",
+    "Öztürk",
+    "Evans",
+    "Murphy",
+    "Singh",
+    "Taylor",
+)
 _CANCEL_REASONS = ("no longer required", "filled internally", "created in error")
 _CURSOR = re.compile(r"chg_(\d+)")
 
@@ -78,8 +137,10 @@ class Organisation:
 
 def organisations(count: int) -> list[Organisation]:
     """``count`` trusts: the named ones first, then generated codes (R + two letters)."""
-    found = [Organisation(code, name, tuple((f"{code}{i + 1:02d}", s) for i, s in enumerate(sites)))
-             for code, name, sites in _NAMED]  # fmt: skip
+    found = [
+        Organisation(code, name, tuple((f"{code}{i + 1:02d}", s) for i, s in enumerate(sites)))
+        for code, name, sites in _NAMED
+    ]
     letters = "ABCDEFGHJKLMNPQ"
     for a, b in itertools.product(letters, repeat=2):
         if len(found) >= count:
@@ -153,8 +214,13 @@ class Platform:
             now = max(self.clock(), self._last_time + timedelta(milliseconds=1))
             self._last_time = now
             self.last_change_id = next(self._ids)
-            change = {"change_id": self.last_change_id, "resource": resource, "action": action,
-                      "changed_at": changed_at or _instant(now), "data": data}  # fmt: skip
+            change = {
+                "change_id": self.last_change_id,
+                "resource": resource,
+                "action": action,
+                "changed_at": changed_at or _instant(now),
+                "data": data,
+            }
             if actor is not None:
                 change["actor"] = actor
             self.orgs[ods].changes.append(change)
@@ -177,8 +243,11 @@ class Platform:
                     raise PlatformError(400, "invalid_since", f"{since!r} is not an ISO 8601 instant") from None
                 if since_at.tzinfo is None:
                     raise PlatformError(400, "invalid_since", "since needs a UTC offset or Z")
-                pending = [c for c in state.changes
-                           if datetime.fromisoformat(c["changed_at"].replace("Z", "+00:00")) >= since_at]  # fmt: skip
+                pending = [
+                    c
+                    for c in state.changes
+                    if datetime.fromisoformat(c["changed_at"].replace("Z", "+00:00")) >= since_at
+                ]
             else:
                 pending = list(state.changes)
             chosen = pending[:limit]
@@ -248,15 +317,29 @@ class Platform:
         department, code = rng.choice(_DEPARTMENTS)
         site_code, site_name = rng.choice(state.org.sites)
         data: dict[str, Any] = {
-            "id": next(self._shift_ids), "revision": 1, "status": "open", "department": department,
-            "site": {"name": site_name, "ods_code": site_code}, "cost_code": f"{code}{rng.randint(1, 40):04d}",
-            "grade": grade, "shift_type": shift_type, "start": start.isoformat(), "end": end.isoformat(),
-            "break_minutes": break_minutes, "rate": {"amount": round(rate * 2) / 2, "per": "hour"},
+            "id": next(self._shift_ids),
+            "revision": 1,
+            "status": "open",
+            "department": department,
+            "site": {"name": site_name, "ods_code": site_code},
+            "cost_code": f"{code}{rng.randint(1, 40):04d}",
+            "grade": grade,
+            "shift_type": shift_type,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "break_minutes": break_minutes,
+            "rate": {"amount": round(rate * 2) / 2, "per": "hour"},
             "escalation": rng.choices(("internal", "collaborative"), weights=(4, 1))[0],
-        }  # fmt: skip
+        }
         if rng.random() < 0.2:
-            data["notes"] = rng.choice(("Resident on-call cover.", "Handover 08:30 in the department.",
-                                        "Rota gap: sickness.", "Weekend cover, senior support on site."))  # fmt: skip
+            data["notes"] = rng.choice(
+                (
+                    "Resident on-call cover.",
+                    "Handover 08:30 in the department.",
+                    "Rota gap: sickness.",
+                    "Weekend cover, senior support on site.",
+                )
+            )
         state.shifts[data["id"]] = data
         return self.append(state.org.ods_code, "shift", "created", dict(data))
 
@@ -276,19 +359,26 @@ class Platform:
     def _shift_cancelled(self, state: _OrgState, shift: dict[str, Any]) -> dict[str, Any]:
         shift["revision"] += 1
         shift["status"] = "cancelled"
-        data = {"id": shift["id"], "revision": shift["revision"], "start": shift["start"], "end": shift["end"],
-                "cancel_reason": self.rng.choice(_CANCEL_REASONS)}  # fmt: skip
+        data = {
+            "id": shift["id"],
+            "revision": shift["revision"],
+            "start": shift["start"],
+            "end": shift["end"],
+            "cancel_reason": self.rng.choice(_CANCEL_REASONS),
+        }
         return self.append(state.org.ods_code, "shift", "cancelled", data)
 
     def _doctor_created(self, state: _OrgState) -> dict[str, Any]:
         rng = self.rng
         gmc = str(rng.randint(3_000_000, 7_999_999))
         data = {
-            "id": f"doc_{next(self._other_ids)}", "first_name": rng.choice(_FIRST), "last_name": rng.choice(_LAST),
+            "id": f"doc_{next(self._other_ids)}",
+            "first_name": rng.choice(_FIRST),
+            "last_name": rng.choice(_LAST),
             "gmc_number": f"C{gmc}" if rng.random() < 0.3 else gmc,
             "grade": rng.choices(list(_GRADES), weights=[w for w, _ in _GRADES.values()])[0],
             "specialty": rng.choice(_DEPARTMENTS)[0],
-        }  # fmt: skip
+        }
         state.doctors[data["id"]] = {**data, "gmc_digits": gmc}
         return self.append(state.org.ods_code, "doctor", "created", data)
 
@@ -314,12 +404,17 @@ class Platform:
         gmc = doctor["gmc_digits"]
         applied = self.clock() - timedelta(seconds=rng.randint(1, 5))
         data = {
-            "id": f"bk_{next(self._other_ids)}", "shift_id": None if shift is None else shift["id"],
+            "id": f"bk_{next(self._other_ids)}",
+            "shift_id": None if shift is None else shift["id"],
             **({} if external_id is None else {"external_id": external_id}),
-            "doctor": {"id": doctor["id"], "gmc_number": f"C{gmc}" if rng.random() < 0.3 else gmc,
-                       "name": f"Dr {doctor['first_name']} {doctor['last_name']}", "grade": doctor["grade"]},
+            "doctor": {
+                "id": doctor["id"],
+                "gmc_number": f"C{gmc}" if rng.random() < 0.3 else gmc,
+                "name": f"Dr {doctor['first_name']} {doctor['last_name']}",
+                "grade": doctor["grade"],
+            },
             "applied_at": _instant(applied),
-        }  # fmt: skip
+        }
         state.bookings[data["id"]] = {**data, "status": "applied"}
         return self.append(state.org.ods_code, "booking", "applied", data)
 
@@ -364,8 +459,13 @@ class Platform:
             self.fills[idempotency_key] = {"shift_id": shift_id, "organisation": ods, **body}
             self._shift_updated(state, shift, ["status", "filled_by"], key=idempotency_key)
             doctor = body.get("doctor") or {}
-            self.state.apply(idempotency_key, "fill", f"locums_nest:{ods}:{shift_id}", booking_id=booking_id,
-                             worker=doctor.get("name") or doctor.get("gmc_number"))  # fmt: skip
+            self.state.apply(
+                idempotency_key,
+                "fill",
+                f"locums_nest:{ods}:{shift_id}",
+                booking_id=booking_id,
+                worker=doctor.get("name") or doctor.get("gmc_number"),
+            )
             return dict(shift)
 
     def decline(self, booking_id: str, body: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
@@ -389,8 +489,12 @@ class Platform:
         with self._lock:
             if withdraw and self.state.shift(hub_shift_id) is None:
                 raise PlatformError(404, "not_found", f"no external shift {hub_shift_id}")
-            self.state.apply(key, "withdraw" if withdraw else "offer", hub_shift_id,
-                             **{k: body[k] for k in ("department", "grade", "start", "end") if k in body})  # fmt: skip
+            self.state.apply(
+                key,
+                "withdraw" if withdraw else "offer",
+                hub_shift_id,
+                **{k: body[k] for k in ("department", "grade", "start", "end") if k in body},
+            )
             copy = self.state.shift(hub_shift_id)
             return {"external_id": hub_shift_id, "status": copy.status if copy else "open"}
 
@@ -409,8 +513,13 @@ class Platform:
             else:
                 shift["status"] = "no_show"
             self._shift_updated(state, shift, ["status", "filled_by"], key=key)
-            self.state.apply(key, "cancel" if op == "unfill" else "no_show", f"locums_nest:{ods}:{shift_id}",  # type: ignore[arg-type]
-                             booking_id=body.get("booking_id"), reopen=bool(body.get("reopen")))  # fmt: skip
+            self.state.apply(
+                key,
+                "cancel" if op == "unfill" else "no_show",
+                f"locums_nest:{ods}:{shift_id}",  # type: ignore[arg-type]
+                booking_id=body.get("booking_id"),
+                reopen=bool(body.get("reopen")),
+            )
             return dict(shift)
 
     def booking_update(self, booking_id: str, op: str, body: dict[str, Any], key: str) -> dict[str, Any]:

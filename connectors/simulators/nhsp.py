@@ -54,29 +54,76 @@ from rosterhub.connectors.simulators.platform_state import ShiftCopy
 __all__ = ["Booking", "NhspSimulator", "register_cli"]
 
 BOOKINGS_HEADER = [
-    "Booking Reference", "Request ID", "Trust Code", "Trust Name", "Ward", "Ward Code", "Cost Centre", "Staff Group",
-    "Grade", "Shift Date", "Start Time", "End Time", "Break (mins)", "Worker ID", "Worker Name", "Registration Body",
-    "Registration Number", "Status", "Status Date", "Cancelled By", "Cancellation Reason", "Cancellation Fee Hours",
-    "Pay Rate (£/hr)", "Hub Reference", "Hub Shift ID", "Bank Trust Code",
-]  # fmt: skip
-TIMESHEETS_HEADER = [
-    "Timesheet ID", "Booking Reference", "Request ID", "Trust Code", "Worker ID", "Worker Name", "Registration Body",
-    "Registration Number", "Shift Date", "Actual Start", "Actual End", "Break (mins)", "Hours Claimed",
-    "Submitted At", "Status", "Approver ID", "Approved At", "Approved Hours", "Query Reason", "Query Detail",
+    "Booking Reference",
+    "Request ID",
+    "Trust Code",
+    "Trust Name",
+    "Ward",
+    "Ward Code",
+    "Cost Centre",
+    "Staff Group",
+    "Grade",
+    "Shift Date",
+    "Start Time",
+    "End Time",
+    "Break (mins)",
+    "Worker ID",
+    "Worker Name",
+    "Registration Body",
+    "Registration Number",
+    "Status",
+    "Status Date",
+    "Cancelled By",
+    "Cancellation Reason",
+    "Cancellation Fee Hours",
+    "Pay Rate (£/hr)",
+    "Hub Reference",
     "Hub Shift ID",
-]  # fmt: skip
-_LABELS = {"Nursing and Midwifery Registered": "Registered Nurse", "Additional Clinical Services":
-           "Healthcare Support Worker", "Allied Health Professionals": "Allied Health Professional"}  # fmt: skip
+    "Bank Trust Code",
+]
+TIMESHEETS_HEADER = [
+    "Timesheet ID",
+    "Booking Reference",
+    "Request ID",
+    "Trust Code",
+    "Worker ID",
+    "Worker Name",
+    "Registration Body",
+    "Registration Number",
+    "Shift Date",
+    "Actual Start",
+    "Actual End",
+    "Break (mins)",
+    "Hours Claimed",
+    "Submitted At",
+    "Status",
+    "Approver ID",
+    "Approved At",
+    "Approved Hours",
+    "Query Reason",
+    "Query Detail",
+    "Hub Shift ID",
+]
+_LABELS = {
+    "Nursing and Midwifery Registered": "Registered Nurse",
+    "Additional Clinical Services": "Healthcare Support Worker",
+    "Allied Health Professionals": "Allied Health Professional",
+}
 #: Hub staff group codes -> NHSP labels (the older ShiftPosted documents carry the hub's codes).
-_GROUP_LABELS = {"NURSING_MIDWIFERY_REGISTERED": "Registered Nurse", "ADDITIONAL_CLINICAL_SERVICES":
-                 "Healthcare Support Worker", "ALLIED_HEALTH_PROFESSIONALS": "Allied Health Professional"}  # fmt: skip
+_GROUP_LABELS = {
+    "NURSING_MIDWIFERY_REGISTERED": "Registered Nurse",
+    "ADDITIONAL_CLINICAL_SERVICES": "Healthcare Support Worker",
+    "ALLIED_HEALTH_PROFESSIONALS": "Allied Health Professional",
+}
 _RATES = {2: "12.45", 3: "13.60", 4: "15.26", 5: "18.52", 6: "22.85", 7: "26.74"}  # GBP/hour, bank base rates
 #: (start, end, break minutes): early, late, long day, night
 _SHIFTS = (("07:00", "15:00", 30), ("14:00", "22:00", 30), ("07:30", "20:00", 60), ("20:00", "08:00", 60))
 _WORKER_CANCEL = ("Sickness", "Worker unavailable")
 _TRUST_CANCEL = ("Ward closed", "No longer required", "Filled by trust staff", "Booked in error")
-_QUERIES = (("Hours differ", "Rostered finish differs from the claim; please confirm"),
-            ("Break differs", "Break not taken on the ward record"))  # fmt: skip
+_QUERIES = (
+    ("Hours differ", "Rostered finish differs from the claim; please confirm"),
+    ("Break differs", "Break not taken on the ward record"),
+)
 _STAMP = "%d/%m/%Y %H:%M"
 
 
@@ -142,9 +189,14 @@ class NhspSimulator:
     """One managed bank for ``trusts`` member trusts; ``count`` bookings a day."""
 
     def __init__(
-        self, trusts: int | Sequence[Trust] = 3, *, seed: int = 0, start: date | None = None, count: int = 20,
+        self,
+        trusts: int | Sequence[Trust] = 3,
+        *,
+        seed: int = 0,
+        start: date | None = None,
+        count: int = 20,
         workers: int = 60,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.rng = random.Random(seed)
         self.trusts = pick_trusts(trusts) if isinstance(trusts, int) else tuple(trusts)
         self.today = start or date.today()
@@ -253,8 +305,14 @@ class NhspSimulator:
             wall = datetime.combine(actual_end.date(), actual_end.time()) - datetime.combine(start.date(), start.time())
             claimed = Decimal(wall.total_seconds() / 3600 - b.request.break_min / 60).quantize(Decimal("0.01"))
             submitted = min(now, actual_end + timedelta(minutes=40))
-            ts = Timesheet(f"TS-{self._id() * 100 + self.rng.randint(0, 99)}", b, b.request.start,
-                           actual_end.strftime("%H:%M"), claimed, submitted)  # fmt: skip
+            ts = Timesheet(
+                f"TS-{self._id() * 100 + self.rng.randint(0, 99)}",
+                b,
+                b.request.start,
+                actual_end.strftime("%H:%M"),
+                claimed,
+                submitted,
+            )
             self.timesheets[ts.id] = ts
             self._changed_t.add(ts.id)
 
@@ -288,7 +346,8 @@ class NhspSimulator:
         self.received[key] = row
         action, hub_id = row["Action"], row["Hub Shift ID"]
         req = self.requests.get(row["Request ID"]) or next(
-            (r for r in self.requests.values() if r.hub_shift_id == hub_id), None)  # fmt: skip
+            (r for r in self.requests.values() if r.hub_shift_id == hub_id), None
+        )
         booking = self.bookings.get(row["Booking Reference"])
         if action == "Offer" and req is None:
             trust = next((t for t in self.trusts if t.ods == row["Trust Code"]), None)
@@ -311,7 +370,11 @@ class NhspSimulator:
                 booking.status, booking.status_at = "Booked", at
             else:
                 booking.status, booking.status_at, booking.cancelled_by, booking.reason = (
-                    "Cancelled", at, "Trust", "Booked in error")  # fmt: skip
+                    "Cancelled",
+                    at,
+                    "Trust",
+                    "Booked in error",
+                )
             booking.hub_reference = key
             self._changed_b.add(booking.ref)
         elif action == "Cancel" and booking is not None and booking.status != "Cancelled":
@@ -329,8 +392,11 @@ class NhspSimulator:
 
     def _offered_open(self) -> list[Request]:
         """Requests made from the hub's offers that are open, ahead and not booked yet."""
-        return [r for r in self.requests.values() if r.hub_shift_id and r.status == "open"
-                and r.day > self.today and self._booked(r) is None]  # fmt: skip
+        return [
+            r
+            for r in self.requests.values()
+            if r.hub_shift_id and r.status == "open" and r.day > self.today and self._booked(r) is None
+        ]
 
     def book_offered(self, hub_shift_id: str, at: datetime | None = None) -> Booking | None:
         """A worker books the request NHSP made from the hub's offer of ``hub_shift_id`` (a partner's shift); its
@@ -348,8 +414,11 @@ class NhspSimulator:
 
     def open_shifts(self) -> set[str]:
         """Hub ids of requests its workers may book now: open, not booked, not past."""
-        return {self._hub_id(r) for r in self.requests.values()
-                if r.status == "open" and r.day > self.today and self._booked(r) is None}  # fmt: skip
+        return {
+            self._hub_id(r)
+            for r in self.requests.values()
+            if r.status == "open" and r.day > self.today and self._booked(r) is None
+        }
 
     def shift(self, shift_id: str) -> ShiftCopy | None:
         req = next((r for r in self.requests.values() if self._hub_id(r) == shift_id), None)
@@ -359,8 +428,13 @@ class NhspSimulator:
         status = "filled" if booked or req.status == "filled" else req.status
         if booked is not None and booked.no_show:
             status = "no_show"
-        return ShiftCopy(shift_id, status, own=req.hub_shift_id is None, booking_id=booked.ref if booked else None,
-                         filled_by=booked.worker.name if booked else None)  # fmt: skip
+        return ShiftCopy(
+            shift_id,
+            status,
+            own=req.hub_shift_id is None,
+            booking_id=booked.ref if booked else None,
+            filled_by=booked.worker.name if booked else None,
+        )
 
     def _apply(self, kind: str, data: dict[str, Any]) -> int:
         if kind == "ShiftPosted":
@@ -374,8 +448,11 @@ class NhspSimulator:
                 return 0
             start = datetime.fromisoformat(str(data["start"])).astimezone(LONDON)
             end = datetime.fromisoformat(str(data["end"])).astimezone(LONDON)
-            req = self._request(trust, start.date(), (start.strftime("%H:%M"), end.strftime("%H:%M"),
-                                                      int(data.get("break_minutes") or 0)))  # fmt: skip
+            req = self._request(
+                trust,
+                start.date(),
+                (start.strftime("%H:%M"), end.strftime("%H:%M"), int(data.get("break_minutes") or 0)),
+            )
             req.hub_shift_id = str(data.get("shift_id"))
             req.group, req.band = staffed
             return 1
@@ -409,10 +486,34 @@ class NhspSimulator:
     @staticmethod
     def _booking_row(b: Booking) -> list[str]:
         r, w = b.request, b.worker
-        return [b.ref, r.id, r.trust.ods, r.trust.name, r.ward.name, r.ward.code, r.ward.cost_centre, _LABELS[r.group],
-                f"Band {r.band}", r.day.strftime("%d/%m/%Y"), r.start, r.end, str(r.break_min), w.id, w.name, w.body,
-                w.number, b.status, b.status_at.strftime(_STAMP), b.cancelled_by, b.reason, b.fee_hours,
-                _RATES[r.band], b.hub_reference, r.hub_shift_id or "", r.bank_trust]  # fmt: skip
+        return [
+            b.ref,
+            r.id,
+            r.trust.ods,
+            r.trust.name,
+            r.ward.name,
+            r.ward.code,
+            r.ward.cost_centre,
+            _LABELS[r.group],
+            f"Band {r.band}",
+            r.day.strftime("%d/%m/%Y"),
+            r.start,
+            r.end,
+            str(r.break_min),
+            w.id,
+            w.name,
+            w.body,
+            w.number,
+            b.status,
+            b.status_at.strftime(_STAMP),
+            b.cancelled_by,
+            b.reason,
+            b.fee_hours,
+            _RATES[r.band],
+            b.hub_reference,
+            r.hub_shift_id or "",
+            r.bank_trust,
+        ]
 
     @staticmethod
     def _timesheet_row(t: Timesheet) -> list[str]:
@@ -420,11 +521,28 @@ class NhspSimulator:
         approved = t.status == "Approved"
         query = t.query or ("", "")
         approver = f"{r.trust.ods}-WM-{sum(map(ord, r.ward.code)) % 9000 + 1000}" if t.status != "Submitted" else ""
-        return [t.id, b.ref, r.id, r.trust.ods, w.id, w.name, w.body, w.number, r.day.strftime("%d/%m/%Y"),
-                t.actual_start, t.actual_end, str(r.break_min), str(t.claimed), t.submitted_at.strftime(_STAMP),
-                t.status, approver,
-                t.approved_at.strftime(_STAMP) if approved and t.approved_at else "",
-                str(t.claimed) if approved else "", *query, r.hub_shift_id or ""]  # fmt: skip
+        return [
+            t.id,
+            b.ref,
+            r.id,
+            r.trust.ods,
+            w.id,
+            w.name,
+            w.body,
+            w.number,
+            r.day.strftime("%d/%m/%Y"),
+            t.actual_start,
+            t.actual_end,
+            str(r.break_min),
+            str(t.claimed),
+            t.submitted_at.strftime(_STAMP),
+            t.status,
+            approver,
+            t.approved_at.strftime(_STAMP) if approved and t.approved_at else "",
+            str(t.claimed) if approved else "",
+            *query,
+            r.hub_shift_id or "",
+        ]
 
 
 def _staffed(group_label: str, grade_label: str) -> tuple[str, int] | None:
@@ -466,8 +584,13 @@ def register_cli(group: typer.Typer) -> None:
     ) -> None:
         """NHSP-style bookings and timesheets CSV files for a collaborative of N trusts."""
         sim = NhspSimulator(trusts, seed=seed, start=date.fromisoformat(start) if start else None, count=count)
-        feeder = FileFeeder(sim, out, interval_s=interval, outbound=outbound,
-                            on_export=lambda files: [typer.echo(str(f)) for f in files])  # fmt: skip
+        feeder = FileFeeder(
+            sim,
+            out,
+            interval_s=interval,
+            outbound=outbound,
+            on_export=lambda files: [typer.echo(str(f)) for f in files],
+        )
         run_batches(feeder, batches, interval)
 
 

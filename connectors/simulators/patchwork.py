@@ -62,8 +62,7 @@ def _band(grade: str) -> int | None:
 
 def nmc_pin(rng: random.Random) -> str:
     """NNANNNNA: e.g. 71A2998E (the checks the real register applies are not public; the shape is)."""
-    return (f"{rng.randint(0, 99):02d}{rng.choice(_NMC_LETTERS)}{rng.randint(0, 9999):04d}"
-            f"{rng.choice(_NMC_LETTERS)}")  # fmt: skip
+    return f"{rng.randint(0, 99):02d}{rng.choice(_NMC_LETTERS)}{rng.randint(0, 9999):04d}{rng.choice(_NMC_LETTERS)}"
 
 
 def gmc_number(rng: random.Random) -> str:
@@ -108,9 +107,17 @@ def shift_created(
 
 
 def booking_requested(
-    booking_id: str, shift_id: str | None, trust: str, nmc: str | None, at: datetime, *, gmc: str | None = None,
-    grade: str | None = None, staff_group: str | None = None, hub_shift_id: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    booking_id: str,
+    shift_id: str | None,
+    trust: str,
+    nmc: str | None,
+    at: datetime,
+    *,
+    gmc: str | None = None,
+    grade: str | None = None,
+    staff_group: str | None = None,
+    hub_shift_id: str | None = None,
+) -> dict[str, Any]:
     """A ``booking.requested`` webhook; ``grade``/``staff_group`` are the worker's own (Patchwork labels).
 
     A partner's shift (offered by the hub with ``shift.offered``) has no Patchwork ``shift_id``: the request
@@ -167,8 +174,13 @@ class PatchworkSimulator:
     def post(self, trust: str, payload: dict[str, Any] | bytes) -> int:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         try:
-            r = httpx.post(f"{self.target.rstrip('/')}/ingest/patchwork", params={"trust": trust}, content=body,
-                           headers=signed_headers(self.secret, body), timeout=10)  # fmt: skip
+            r = httpx.post(
+                f"{self.target.rstrip('/')}/ingest/patchwork",
+                params={"trust": trust},
+                content=body,
+                headers=signed_headers(self.secret, body),
+                timeout=10,
+            )
         except httpx.HTTPError:
             return 0
         self.sent[str(r.status_code)] = self.sent.get(str(r.status_code), 0) + 1
@@ -181,8 +193,9 @@ class PatchworkSimulator:
         day = date.today() + timedelta(days=1 + self.rng.randint(0, 27))  # includes weekends
         start = datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
         shift_id = f"S{self.run_id}-{n}"
-        payload = shift_created(shift_id, trust, start, hours, grade=self.rng.choice(grades),
-                                ward=self.rng.choice(wards), staff_group=group)  # fmt: skip
+        payload = shift_created(
+            shift_id, trust, start, hours, grade=self.rng.choice(grades), ward=self.rng.choice(wards), staff_group=group
+        )
         return trust, payload
 
     def _requester(self, trust: str, shift: dict[str, Any], *, only_trust: bool) -> dict[str, Any] | None:
@@ -194,8 +207,13 @@ class PatchworkSimulator:
         nurse = self.workforce.pick(self.rng, trust=trust, band=band, only_trust=only_trust)
         if nurse is None:
             return None
-        return {"nmc": nurse.number, "trust": nurse.trust, "grade": f"Band {nurse.band}", "name": nurse.name,
-                "staff_group": "Registered Nursing"}  # fmt: skip
+        return {
+            "nmc": nurse.number,
+            "trust": nurse.trust,
+            "grade": f"Band {nurse.band}",
+            "name": nurse.name,
+            "staff_group": "Registered Nursing",
+        }
 
     def batch(self) -> None:
         n = next(self.seq)
@@ -207,17 +225,31 @@ class PatchworkSimulator:
             at = datetime.now(UTC)
             nurse = self._requester(trust, shift["data"], only_trust=True)
             if nurse is not None:  # a bank nurse of this trust, known to the hub through ESR
-                payload = booking_requested(f"B{self.run_id}-{n}-{i}", shift_id, trust, nurse["nmc"], at,
-                                            grade=nurse["grade"], staff_group=nurse["staff_group"])  # fmt: skip
+                payload = booking_requested(
+                    f"B{self.run_id}-{n}-{i}",
+                    shift_id,
+                    trust,
+                    nurse["nmc"],
+                    at,
+                    grade=nurse["grade"],
+                    staff_group=nurse["staff_group"],
+                )
                 payload["data"]["worker"]["name"] = nurse["name"]
                 self.post(trust, payload)
                 continue
             if self.workforce is not None and self.rng.random() < 2 / 3:
                 continue  # in the demo's market most shifts no registered nurse takes get no request at all
             reg = gmc_number(self.rng) if medical else nmc_pin(self.rng)
-            payload = booking_requested(f"B{self.run_id}-{n}-{i}", shift_id, trust, None if medical else reg, at,
-                                        gmc=reg if medical else None, grade=shift["data"]["grade"],
-                                        staff_group=shift["data"]["staff_group"])  # fmt: skip
+            payload = booking_requested(
+                f"B{self.run_id}-{n}-{i}",
+                shift_id,
+                trust,
+                None if medical else reg,
+                at,
+                gmc=reg if medical else None,
+                grade=shift["data"]["grade"],
+                staff_group=shift["data"]["staff_group"],
+            )
             self.post(trust, payload)
         self.book_offered(n)
         if self.malformed_every and n % self.malformed_every == 0:
@@ -229,8 +261,11 @@ class PatchworkSimulator:
         if self.platform is None or self.workforce is None or self.rng.random() < 0.4:
             return
         offered = sorted(sid for sid in self.platform.open_shifts() if sid not in self.asked)
-        candidates = [sid for sid in offered if (copy := self.platform.shift(sid)) is not None
-                      and copy.detail.get("staff_group") in _NMC_GROUPS]  # fmt: skip
+        candidates = [
+            sid
+            for sid in offered
+            if (copy := self.platform.shift(sid)) is not None and copy.detail.get("staff_group") in _NMC_GROUPS
+        ]
         if not candidates:
             return
         hub_shift_id = self.rng.choice(candidates)
@@ -240,17 +275,30 @@ class PatchworkSimulator:
         nurse = self._requester(host or "", copy.detail if copy else {}, only_trust=False)
         if nurse is None:
             return
-        payload = booking_requested(f"B{self.run_id}-{n}-x", None, nurse["trust"], nurse["nmc"], datetime.now(UTC),
-                                    grade=nurse["grade"], staff_group=nurse["staff_group"],
-                                    hub_shift_id=hub_shift_id)  # fmt: skip
+        payload = booking_requested(
+            f"B{self.run_id}-{n}-x",
+            None,
+            nurse["trust"],
+            nurse["nmc"],
+            datetime.now(UTC),
+            grade=nurse["grade"],
+            staff_group=nurse["staff_group"],
+            hub_shift_id=hub_shift_id,
+        )
         payload["data"]["worker"]["name"] = nurse["name"]
         self.post(nurse["trust"], payload)
 
 
 #: Patchwork event of a hub update -> platform state operation
-UPDATE_OPS = {"shift.offered": "offer", "shift.withdrawn": "withdraw", "booking.confirmed": "confirm",
-              "booking.rejected": "reject", "shift.filled": "fill", "booking.cancelled": "cancel",
-              "booking.no_show": "no_show"}  # fmt: skip
+UPDATE_OPS = {
+    "shift.offered": "offer",
+    "shift.withdrawn": "withdraw",
+    "booking.confirmed": "confirm",
+    "booking.rejected": "reject",
+    "shift.filled": "fill",
+    "booking.cancelled": "cancel",
+    "booking.no_show": "no_show",
+}
 
 
 def apply_update(state: PlatformState, update: dict[str, Any]) -> bool:
@@ -260,11 +308,18 @@ def apply_update(state: PlatformState, update: dict[str, Any]) -> bool:
     if op is None:
         raise ValueError(f"unknown update event {update.get('event')!r}")
     worker = data.get("worker") or {}
-    detail = {k: data[k] for k in ("ward", "grade", "staff_group", "start_time", "end_time", "rate", "reasons")
-              if k in data}  # fmt: skip
-    return state.apply(str(update["id"]), op, str(data["hub_shift_id"]), booking_id=data.get("booking_id"),  # type: ignore[arg-type]
-                       worker=worker.get("name") or worker.get("registration_number"),
-                       reopen=bool(data.get("shift_reopened")), **detail)  # fmt: skip
+    detail = {
+        k: data[k] for k in ("ward", "grade", "staff_group", "start_time", "end_time", "rate", "reasons") if k in data
+    }
+    return state.apply(
+        str(update["id"]),
+        op,
+        str(data["hub_shift_id"]),
+        booking_id=data.get("booking_id"),  # type: ignore[arg-type]
+        worker=worker.get("name") or worker.get("registration_number"),
+        reopen=bool(data.get("shift_reopened")),
+        **detail,
+    )
 
 
 def echo_of(update: dict[str, Any], shift: dict[str, Any], *, version: int) -> dict[str, Any] | None:
@@ -279,10 +334,19 @@ def echo_of(update: dict[str, Any], shift: dict[str, Any], *, version: int) -> d
         status = "open" if data.get("shift_reopened") else "cancelled"
     if status is None:
         return None
-    return {"event": "shift.updated", "id": f"evt-{data['shift_id']}-v{version}", "api_version": "2025-11-01",
-            "created_at": datetime.now(UTC).isoformat(),
-            "data": {**shift, "version": version, "status": status, "changed_fields": ["status"],
-                     "hub_reference": data.get("hub_reference") or update.get("id")}}  # fmt: skip
+    return {
+        "event": "shift.updated",
+        "id": f"evt-{data['shift_id']}-v{version}",
+        "api_version": "2025-11-01",
+        "created_at": datetime.now(UTC).isoformat(),
+        "data": {
+            **shift,
+            "version": version,
+            "status": status,
+            "changed_fields": ["status"],
+            "hub_reference": data.get("hub_reference") or update.get("id"),
+        },
+    }
 
 
 def create_patchwork_platform(secret: bytes, state: PlatformState | None = None) -> FastAPI:
@@ -322,8 +386,10 @@ def create_patchwork_platform(secret: bytes, state: PlatformState | None = None)
 
     @app.get("/shifts")
     async def list_shifts() -> dict[str, Any]:
-        return {sid: {"status": s.status, "booking_id": s.booking_id, "filled_by": s.filled_by}
-                for sid, s in platform.shifts.items()}  # fmt: skip
+        return {
+            sid: {"status": s.status, "booking_id": s.booking_id, "filled_by": s.filled_by}
+            for sid, s in platform.shifts.items()
+        }
 
     return app
 
@@ -359,11 +425,21 @@ def demo_source(ctx: Any) -> Any:
     if not secret:
         return None
     platform = PlatformState()
-    sim = PatchworkSimulator(ctx.ingress, secret.encode(), ctx.trusts, ctx.seed, malformed_every=3,
-                             workforce=getattr(ctx, "workforce", None), platform=platform)  # fmt: skip
+    sim = PatchworkSimulator(
+        ctx.ingress,
+        secret.encode(),
+        ctx.trusts,
+        ctx.seed,
+        malformed_every=3,
+        workforce=getattr(ctx, "workforce", None),
+        platform=platform,
+    )
     stack = ExitStack()  # the platform side, receiving the hub's signed updates
     url = stack.enter_context(serving(create_patchwork_platform(secret.encode(), platform), free_port()))
-    destinations = [{"name": f"patchwork-{t}", "trust": t, "platform": "patchwork", "url": url, "secret": secret}
-                    for t in ctx.trusts]  # fmt: skip
-    return DemoSource("patchwork", sim.batch, close=stack.close, destinations=destinations,
-                      received=lambda: len(platform.applied))  # fmt: skip
+    destinations = [
+        {"name": f"patchwork-{t}", "trust": t, "platform": "patchwork", "url": url, "secret": secret}
+        for t in ctx.trusts
+    ]
+    return DemoSource(
+        "patchwork", sim.batch, close=stack.close, destinations=destinations, received=lambda: len(platform.applied)
+    )

@@ -79,14 +79,25 @@ class PlatformState:
             self.applied.append(key)
             current = self.shifts.get(shift_id)
             if booking_id is not None:
-                status = {"confirm": "confirmed", "reject": "rejected", "fill": "confirmed", "cancel": "cancelled",
-                          "no_show": "no_show"}.get(op)  # fmt: skip
+                status = {
+                    "confirm": "confirmed",
+                    "reject": "rejected",
+                    "fill": "confirmed",
+                    "cancel": "cancelled",
+                    "no_show": "no_show",
+                }.get(op)
                 if status:
                     self.bookings[booking_id] = status
             if op in ("post", "offer"):
                 base = current or ShiftCopy(shift_id, own=op == "post")
-                self.shifts[shift_id] = replace(base, status="open", booking_id=None, filled_by=None, reference=key,
-                                                detail={**base.detail, **detail})  # fmt: skip
+                self.shifts[shift_id] = replace(
+                    base,
+                    status="open",
+                    booking_id=None,
+                    filled_by=None,
+                    reference=key,
+                    detail={**base.detail, **detail},
+                )
                 return True
             if current is None:
                 if op not in ("fill", "cancel", "no_show", "withdraw"):

@@ -96,10 +96,13 @@ def read_content(spec: MappingSpec, payload: bytes) -> FileContent:
         elif values[0] == "ASG" and len(values) == len(asg) + 1:
             assignments[values[a_num]] = (values[a_per], values[a_act])
     return FileContent(
-        trust=head.get("trust", "").strip().upper(), frequency=head.get("frequency", "").strip().upper(),
-        sequence=head.get("sequence", "").strip(), file_date=head.get("file_date", "").strip(),
-        people=people, assignments=assignments,
-    )  # fmt: skip
+        trust=head.get("trust", "").strip().upper(),
+        frequency=head.get("frequency", "").strip().upper(),
+        sequence=head.get("sequence", "").strip(),
+        file_date=head.get("file_date", "").strip(),
+        people=people,
+        assignments=assignments,
+    )
 
 
 @dataclass
@@ -116,8 +119,14 @@ class Roster:
         return cls(**json.loads(text)) if text else cls()
 
     def dumps(self) -> str:
-        return json.dumps({"people": self.people, "assignments": self.assignments,
-                           "last_sequence": self.last_sequence, "last_refresh": self.last_refresh})  # fmt: skip
+        return json.dumps(
+            {
+                "people": self.people,
+                "assignments": self.assignments,
+                "last_sequence": self.last_sequence,
+                "last_refresh": self.last_refresh,
+            }
+        )
 
 
 def _seq(value: str | None) -> tuple[int, str]:
@@ -126,8 +135,15 @@ def _seq(value: str | None) -> tuple[int, str]:
 
 def apply_daily(roster: Roster, content: FileContent) -> dict[str, Any]:
     """Apply a change file's actions to the roster (idempotent); returns counts for the report."""
-    counts = {"people_new": 0, "people_updated": 0, "leavers": 0, "assignments_started": 0,
-              "assignments_changed": 0, "assignments_ended": 0, "reappeared": 0}  # fmt: skip
+    counts = {
+        "people_new": 0,
+        "people_updated": 0,
+        "leavers": 0,
+        "assignments_started": 0,
+        "assignments_changed": 0,
+        "assignments_ended": 0,
+        "reappeared": 0,
+    }
     on = content.file_date
     for person, action in content.people.items():
         before = roster.people.get(person, {}).get("status")
@@ -205,8 +221,10 @@ class EsrInterfaceFiles:
         trust = file.trust or content.trust
         name = f"roster:{trust}"
         roster = Roster.loads(state.position(file.vendor, name))
-        section: dict[str, Any] = {"file_type": "MONTHLY full refresh" if content.frequency == "MONTHLY"
-                                   else "DAILY change file", "sequence": content.sequence}  # fmt: skip
+        section: dict[str, Any] = {
+            "file_type": "MONTHLY full refresh" if content.frequency == "MONTHLY" else "DAILY change file",
+            "sequence": content.sequence,
+        }
         stale = roster.last_sequence is not None and _seq(content.sequence) < _seq(roster.last_sequence)
         if stale:
             section["warning"] = f"sequence {content.sequence} is older than the last applied {roster.last_sequence}"
@@ -236,12 +254,19 @@ def _announce(file: DroppedFile, trust: str, result: dict[str, Any], roster: Ros
     if gone["people"] or gone["assignments"] or result["still_missing"]["people"]:
         log.warning(
             "ESR full refresh: %d people and %d assignments disappeared (reported, nothing deleted)",
-            len(gone["people"]), len(gone["assignments"]),
-            extra={"vendor": file.vendor, "trust": trust, "file": file.name, "correlation_id": file.correlation_id,
-                   "people": gone["people"][:_LOG_IDS], "assignments": [a["assignment"] for a in
-                   gone["assignments"][:_LOG_IDS]], "still_missing": len(result["still_missing"]["people"]),
-                   "suspicious": result["suspicious"]},
-        )  # fmt: skip
+            len(gone["people"]),
+            len(gone["assignments"]),
+            extra={
+                "vendor": file.vendor,
+                "trust": trust,
+                "file": file.name,
+                "correlation_id": file.correlation_id,
+                "people": gone["people"][:_LOG_IDS],
+                "assignments": [a["assignment"] for a in gone["assignments"][:_LOG_IDS]],
+                "still_missing": len(result["still_missing"]["people"]),
+                "suspicious": result["suspicious"],
+            },
+        )
 
 
 SPEC = ConnectorSpec(

@@ -122,10 +122,14 @@ def _map_record(spec: MappingSpec, record: SourceRecord, base: Env, outcome: Map
     default_trust = base.ctx.trust
     trust = _trust(spec, record, base.with_vars(trust=default_trust)) or default_trust
     if trust is None:
-        raise _RejectedError(MappingError(
-            "the record's trust is not known: the mapping has no trust for it and none was given (--trust)",
-            record=record.ref, field="trust", rule="trust",
-        ))  # fmt: skip
+        raise _RejectedError(
+            MappingError(
+                "the record's trust is not known: the mapping has no trust for it and none was given (--trust)",
+                record=record.ref,
+                field="trust",
+                rule="trust",
+            )
+        )
     env = Env(replace(base.ctx, trust=trust), {**base.vars, "trust": trust})
     events: list[MappedEvent] = []
     for plan in spec.events:
@@ -138,9 +142,13 @@ def _map_record(spec: MappingSpec, record: SourceRecord, base: Env, outcome: Map
         if spec.unmatched == "skip":
             outcome.skipped.append(Skipped(record.ref, "no event rule matches", "unmatched: skip", record.raw))
             return
-        raise _RejectedError(MappingError(
-            "no event rule matches this record", record=record.ref, rule=f"{spec.path.name} events (unmatched: reject)"
-        ))  # fmt: skip
+        raise _RejectedError(
+            MappingError(
+                "no event rule matches this record",
+                record=record.ref,
+                rule=f"{spec.path.name} events (unmatched: reject)",
+            )
+        )
     outcome.events.extend(events)
 
 
@@ -175,10 +183,15 @@ def _event(spec: MappingSpec, plan: EventPlan, record: SourceRecord, env: Env) -
     for f in schema.parsed["fields"]:
         if data.get(f["name"]) is None and not _nullable(f["type"]):
             node = plan.fields[f["name"]]
-            raise _RejectedError(MappingError(
-                f"{f['name']} is required but the mapping gave no value", record=ref, field=f["name"], value=None,
-                rule=f"{node.where} {node.describe}",
-            ))  # fmt: skip
+            raise _RejectedError(
+                MappingError(
+                    f"{f['name']} is required but the mapping gave no value",
+                    record=ref,
+                    field=f["name"],
+                    value=None,
+                    rule=f"{node.where} {node.describe}",
+                )
+            )
     if any(p is None for p in parts):
         error = MappingError(
             "a part of the event id is empty", record=ref, field="id", value=parts, rule=f"{plan.where} id"
@@ -213,10 +226,15 @@ def _check_interval(data: dict[str, Any], ref: str, plan: EventPlan) -> None:
     start, end = data.get("start"), data.get("end")
     if isinstance(start, datetime) and isinstance(end, datetime) and end <= start:
         node = plan.fields["end"]
-        raise _RejectedError(MappingError(
-            f"end {end.isoformat()} is not after start {start.isoformat()}", record=ref, field="end",
-            value=end.isoformat(), rule=f"{node.where} end_after_start",
-        ))  # fmt: skip
+        raise _RejectedError(
+            MappingError(
+                f"end {end.isoformat()} is not after start {start.isoformat()}",
+                record=ref,
+                field="end",
+                value=end.isoformat(),
+                rule=f"{node.where} end_after_start",
+            )
+        )
 
 
 def _check_avro(data: dict[str, Any], ref: str, plan: EventPlan) -> None:
@@ -228,7 +246,12 @@ def _check_avro(data: dict[str, Any], ref: str, plan: EventPlan) -> None:
         name = first.split(" ", 1)[0].split(".", 1)[0]
         node = plan.fields.get(name)
         rule = f"{node.where} {node.describe}" if node else plan.where
-        raise _RejectedError(MappingError(
-            f"the value does not fit the {plan.schema.name} schema: {'; '.join(problems)}", record=ref,
-            field=name if node else None, value=data.get(name), rule=f"{rule} [avro]",
-        )) from None  # fmt: skip
+        raise _RejectedError(
+            MappingError(
+                f"the value does not fit the {plan.schema.name} schema: {'; '.join(problems)}",
+                record=ref,
+                field=name if node else None,
+                value=data.get(name),
+                rule=f"{rule} [avro]",
+            )
+        ) from None

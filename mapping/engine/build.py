@@ -114,11 +114,21 @@ class Builder:
         if self.errors:
             return None
         return MappingSpec(
-            vendor=m.vendor, format=m.format.type, path=self.path, description=m.description, reader=m.format,
-            trust=trust, timezone=m.timezone, constants=dict(m.constants), codelists=self.codelists,
-            secrets=tuple(m.secrets), sensitive=self.sensitive, skips=tuple(skips), unmatched=m.unmatched,
+            vendor=m.vendor,
+            format=m.format.type,
+            path=self.path,
+            description=m.description,
+            reader=m.format,
+            trust=trust,
+            timezone=m.timezone,
+            constants=dict(m.constants),
+            codelists=self.codelists,
+            secrets=tuple(m.secrets),
+            sensitive=self.sensitive,
+            skips=tuple(skips),
+            unmatched=m.unmatched,
             events=tuple(events),
-        )  # fmt: skip
+        )
 
     def _codelist(self, name: str, entries: dict[str, Any], default: Any, has_default: bool, case: bool) -> None:
         table = CodeList(name, entries, default, has_default, case)
@@ -126,8 +136,10 @@ class Builder:
         for key in entries:
             norm = table.normalise_key(key)
             if norm in seen:
-                self.error(f"{seen[norm]!r} and {key!r} are the same code once case and spaces are ignored",
-                           ("codelists", name, "entries", key))  # fmt: skip
+                self.error(
+                    f"{seen[norm]!r} and {key!r} are the same code once case and spaces are ignored",
+                    ("codelists", name, "entries", key),
+                )
             seen[norm] = key
         self.codelists[name] = table
 
@@ -162,9 +174,17 @@ class Builder:
         named = _named_types(schema.parsed)
         fields = self._record_fields(rule.fields, schema.parsed, named, (*at, "fields"), scope)
         return EventPlan(
-            name=rule.name, where=self.where(at), when=when, schema=schema, id_parts=tuple(ids), lets=lets,
-            checks=tuple(checks), fields=fields, defaults={}, go_on=rule.continue_,
-        )  # fmt: skip
+            name=rule.name,
+            where=self.where(at),
+            when=when,
+            schema=schema,
+            id_parts=tuple(ids),
+            lets=lets,
+            checks=tuple(checks),
+            fields=fields,
+            defaults={},
+            go_on=rule.continue_,
+        )
 
     def _record_fields(
         self, given: dict[str, Any], record: dict[str, Any], named: dict[str, Any], at: Path_, scope: set[str]
@@ -254,8 +274,10 @@ class Builder:
             if name in raw.with_:
                 self.error(f"{name!r} is given both in args and in with", (*at, "with", name))
             elif name not in allowed and not conv.takes_any_keyword:
-                self.error(f"{conv.name}() has no argument {name!r} (arguments: {', '.join(sorted(allowed))})",
-                           (*at, "args", name))  # fmt: skip
+                self.error(
+                    f"{conv.name}() has no argument {name!r} (arguments: {', '.join(sorted(allowed))})",
+                    (*at, "args", name),
+                )
         settings = self._settings(conv, raw.with_, (*at, "with"))
         missing = [p for p in conv.required if p not in args and p not in raw.with_]
         if conv.takes_value and "value" not in args:
@@ -297,8 +319,9 @@ class Builder:
         for key, value in given.items():
             param = conv.parameters.get(key)
             if param is None and not conv.takes_any_keyword:
-                self.error(f"{conv.name} has no setting {key!r} (settings: {', '.join(conv.parameters) or 'none'})",
-                           (*at, key))  # fmt: skip
+                self.error(
+                    f"{conv.name} has no setting {key!r} (settings: {', '.join(conv.parameters) or 'none'})", (*at, key)
+                )
                 continue
             hint = conv.hints.get(key, Any) if param is not None and param.kind != param.VAR_KEYWORD else Any
             try:
@@ -335,9 +358,18 @@ def _unwrap(avro: Any, named: dict[str, Any]) -> Any:
         avro = branches[0] if len(branches) == 1 else None
     if isinstance(avro, str):
         avro = named.get(avro)
-    if isinstance(avro, dict) and isinstance(avro.get("type"), dict | list | str) and avro.get("type") not in (
-        "record", "array", "enum", "map", "fixed",
-    ):  # fmt: skip
+    if (
+        isinstance(avro, dict)
+        and isinstance(avro.get("type"), dict | list | str)
+        and avro.get("type")
+        not in (
+            "record",
+            "array",
+            "enum",
+            "map",
+            "fixed",
+        )
+    ):
         return _unwrap(avro["type"], named) if isinstance(avro["type"], dict | list) else avro
     return avro
 

@@ -138,9 +138,11 @@ def replay(
     sink = EventSink(make_producer(bootstrap, client_id="rosterhub-replay"))
     catalogue = default_catalogue()
     ctx = IngestContext(
-        sink=sink, encoder=Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue), names=names,
+        sink=sink,
+        encoder=Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue),
+        names=names,
         state=ConnectorState(state_file(settings.state_dir, "ingress" if http else vendor), recover=False),
-    )  # fmt: skip
+    )
     only = dlq_origins(bootstrap, names.dlq("mapping"), vendor, names.raw(vendor)) if from_dlq else None
     try:
         summary = replay_raw(ctx, bootstrap, vendor, partition=partition, start=from_offset, stop=to_offset, only=only)

@@ -40,8 +40,9 @@ def _client() -> Iterator[Any]:
         raise typer.Exit(1) from exc
     names = TopicNames(settings.topic_prefix)
     sink = EventSink(make_producer(bootstrap, client_id="rosterhub-identity-cli"))
-    client = IdentityClient(bootstrap, names.events("identity"), names.identity_in, make_codec(settings, bootstrap),
-                            sink, "/rosterhub/cli").start()  # fmt: skip
+    client = IdentityClient(
+        bootstrap, names.events("identity"), names.identity_in, make_codec(settings, bootstrap), sink, "/rosterhub/cli"
+    ).start()
     try:
         yield client
     finally:
@@ -55,8 +56,10 @@ def _fail(message: str) -> None:
 
 
 @app.command()
-def conflicts(person: Annotated[str | None, typer.Option(help="Only conflicts involving this person.")] = None,
-              as_json: _Json = False) -> None:  # fmt: skip
+def conflicts(
+    person: Annotated[str | None, typer.Option(help="Only conflicts involving this person.")] = None,
+    as_json: _Json = False,
+) -> None:
     """List open identity conflicts (oldest first): kind, people and records involved."""
     with _client() as client:
         found = client.read(lambda v: v.open_conflicts(person))
@@ -74,8 +77,9 @@ def conflicts(person: Annotated[str | None, typer.Option(help="Only conflicts in
 
 
 @app.command()
-def show(person: Annotated[str, typer.Argument(help="Person id (p-...) or a local worker id.")],
-         as_json: _Json = False) -> None:  # fmt: skip
+def show(
+    person: Annotated[str, typer.Argument(help="Person id (p-...) or a local worker id.")], as_json: _Json = False
+) -> None:
     """Show a person: records, merged-into, open conflicts (a local worker id shows its person)."""
     with _client() as client:
         found = client.read(lambda v: v.person(person) or v.person(v.person_of(person) or ""))
@@ -100,21 +104,31 @@ def _submit(client: Any, cmd: Any, refusal: str | None, wait: float) -> None:
         return
     result = client.result(command_id, wait)
     if result is None:
-        _fail(f"no answer from the worker within {wait}s (is `rosterhub worker` running?); command {command_id} "
-              "stays queued on _rosterhub.identity-in")  # fmt: skip
+        _fail(
+            f"no answer from the worker within {wait}s (is `rosterhub worker` running?); command {command_id} "
+            "stays queued on _rosterhub.identity-in"
+        )
     if result["kind"] == "merge":
-        typer.echo(f"merged {result['merged_person_id']} into {result['person_id']}: {len(result['worker_ids'])} "
-                   f"record(s), {len(result['credential_ids'])} credential(s), resolved {len(result['resolves'])} "
-                   "conflict(s)")  # fmt: skip
+        typer.echo(
+            f"merged {result['merged_person_id']} into {result['person_id']}: {len(result['worker_ids'])} "
+            f"record(s), {len(result['credential_ids'])} credential(s), resolved {len(result['resolves'])} "
+            "conflict(s)"
+        )
     else:
-        typer.echo(f"split {len(result['worker_ids'])} record(s) off {result['person_id']} into "
-                   f"{result['new_person_id']}{' (revived)' if result['revived'] else ''}")  # fmt: skip
+        typer.echo(
+            f"split {len(result['worker_ids'])} record(s) off {result['person_id']} into "
+            f"{result['new_person_id']}{' (revived)' if result['revived'] else ''}"
+        )
 
 
 @app.command()
-def merge(into: Annotated[str, typer.Argument(help="Surviving person id.")],
-          other: Annotated[str, typer.Argument(help="Person id merged away into the first.")],
-          reason: _Reason, by: _By, wait: _Wait = 30.0) -> None:  # fmt: skip
+def merge(
+    into: Annotated[str, typer.Argument(help="Surviving person id.")],
+    other: Annotated[str, typer.Argument(help="Person id merged away into the first.")],
+    reason: _Reason,
+    by: _By,
+    wait: _Wait = 30.0,
+) -> None:
     """Merge person OTHER into person INTO (undo: split OTHER's records off INTO)."""
     from rosterhub.streams.identity.commands import MergeCommand
 
@@ -124,9 +138,13 @@ def merge(into: Annotated[str, typer.Argument(help="Surviving person id.")],
 
 
 @app.command()
-def split(person: Annotated[str, typer.Argument(help="Person id to split.")],
-          records: Annotated[list[str], typer.Option("--records", help="Local worker id leaving the person (repeat).")],
-          reason: _Reason, by: _By, wait: _Wait = 30.0) -> None:  # fmt: skip
+def split(
+    person: Annotated[str, typer.Argument(help="Person id to split.")],
+    records: Annotated[list[str], typer.Option("--records", help="Local worker id leaving the person (repeat).")],
+    reason: _Reason,
+    by: _By,
+    wait: _Wait = 30.0,
+) -> None:
     """Move RECORDS off PERSON to a new person (or back to the person an earlier merge absorbed)."""
     from rosterhub.streams.identity.commands import SplitCommand
 

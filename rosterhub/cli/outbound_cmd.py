@@ -32,18 +32,29 @@ def redrive(
     try:
         bootstrap = _prepare(settings)
         plan = run_redrive(
-            bootstrap, TopicNames(settings.topic_prefix), [d.name for d in destinations(settings)],
-            only=destination, since=parse_since(since, datetime.now(UTC)), dry_run=dry_run,
-        )  # fmt: skip
+            bootstrap,
+            TopicNames(settings.topic_prefix),
+            [d.name for d in destinations(settings)],
+            only=destination,
+            since=parse_since(since, datetime.now(UTC)),
+            dry_run=dry_run,
+        )
     except RosterhubError as exc:
         typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
     verb = "would send" if dry_run else "sent"
-    labels = {"send": verb, "delivered": "skipped (delivered since)", "repeat": "skipped (repeat)",
-              "unknown": "skipped (destination not configured)", "unreadable": "skipped (unreadable)"}  # fmt: skip
+    labels = {
+        "send": verb,
+        "delivered": "skipped (delivered since)",
+        "repeat": "skipped (repeat)",
+        "unknown": "skipped (destination not configured)",
+        "unreadable": "skipped (unreadable)",
+    }
     for c in plan:
-        typer.echo(f"{labels[c.action]:38} {c.destination:24} {c.kind:18} shift {c.shift_id} key {c.key} "
-                   f"(failed {c.failed_at}: {c.reason})")  # fmt: skip
+        typer.echo(
+            f"{labels[c.action]:38} {c.destination:24} {c.kind:18} shift {c.shift_id} key {c.key} "
+            f"(failed {c.failed_at}: {c.reason})"
+        )
     counts = {a: sum(1 for c in plan if c.action == a) for a in labels}
     typer.echo(f"{counts['send']} {verb}, {len(plan) - counts['send']} skipped, of {len(plan)} dead letters")
 

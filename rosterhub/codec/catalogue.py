@@ -177,9 +177,21 @@ def inline_named_types(raw: Any, shared: dict[str, dict[str, Any]]) -> Any:
 
 
 _KEYWORD_TYPES = {
-    "null", "boolean", "int", "long", "float", "double", "bytes", "string",
-    "record", "error", "enum", "array", "map", "fixed",
-}  # fmt: skip
+    "null",
+    "boolean",
+    "int",
+    "long",
+    "float",
+    "double",
+    "bytes",
+    "string",
+    "record",
+    "error",
+    "enum",
+    "array",
+    "map",
+    "fixed",
+}
 
 
 @cache

@@ -52,19 +52,30 @@ CLOUDEVENTS_HEADERS: dict[str, Any] = {
     "description": "CloudEvents 1.0 attributes in Kafka headers (binary content mode).",
     "required": ["ce_id", "ce_source", "ce_specversion", "ce_type", "content-type"],
     "properties": {
-        "ce_id": {"type": "string", "minLength": 1, "description": "Event id; deterministic (UUIDv5) when the "
-                  "input has an identity, so a redelivered input carries the same id and is deduplicated."},
-        "ce_source": {"type": "string", "format": "uri-reference", "minLength": 1,
-                      "description": "Producer: /vendors/<vendor>/<trust ods> or /rosterhub/<stage>."},
+        "ce_id": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Event id; deterministic (UUIDv5) when the "
+            "input has an identity, so a redelivered input carries the same id and is deduplicated.",
+        },
+        "ce_source": {
+            "type": "string",
+            "format": "uri-reference",
+            "minLength": 1,
+            "description": "Producer: /vendors/<vendor>/<trust ods> or /rosterhub/<stage>.",
+        },
         "ce_specversion": {"type": "string", "enum": ["1.0"]},
         "ce_type": {"type": "string", "minLength": 1, "description": "Avro full name of the body's schema."},
         "ce_time": {"type": "string", "format": "date-time", "description": "When the event was produced (RFC 3339)."},
         "ce_subject": {"type": "string", "description": "Value of the event's subject field."},
-        "ce_dataschema": {"type": "string", "description": "Writer schema of the body: urn:avro:crc64:<fingerprint "
-                          "hex> (single-object encoding) or urn:confluent:schema-id:<id> (registry)."},
+        "ce_dataschema": {
+            "type": "string",
+            "description": "Writer schema of the body: urn:avro:crc64:<fingerprint "
+            "hex> (single-object encoding) or urn:confluent:schema-id:<id> (registry).",
+        },
         "content-type": {"type": "string", "enum": ["application/avro"]},
     },
-}  # fmt: skip
+}
 
 
 def to_json_value(value: Any) -> Any:

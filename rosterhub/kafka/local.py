@@ -183,8 +183,18 @@ class LocalBroker:
         if (self.data / "meta.properties").exists():
             return
         cluster_id = _kafka_uuid()
-        cmd = [self._java(), "-cp", self._classpath(), f"-Dlog4j2.configurationFile={self.log4j}",
-               "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.props)]  # fmt: skip
+        cmd = [
+            self._java(),
+            "-cp",
+            self._classpath(),
+            f"-Dlog4j2.configurationFile={self.log4j}",
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(self.props),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise BrokerUnavailable(f"formatting the broker's storage failed: {proc.stdout}{proc.stderr}")
@@ -202,9 +212,19 @@ class LocalBroker:
         self._write_config()
         self._format()
         heap = self.settings.kafka_heap
-        cmd = [self._java(), f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-               f"-Dlog4j2.configurationFile={self.log4j}", f"-Dkafka.logs.dir={self.root}",
-               "-cp", self._classpath(), "kafka.Kafka", str(self.props)]  # fmt: skip
+        cmd = [
+            self._java(),
+            f"-Xmx{heap}",
+            f"-Xms{heap}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.log4j}",
+            f"-Dkafka.logs.dir={self.root}",
+            "-cp",
+            self._classpath(),
+            "kafka.Kafka",
+            str(self.props),
+        ]
         with open(self.root / "broker.out", "ab") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.pid_file.write_text(str(proc.pid))

@@ -125,8 +125,9 @@ def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | Non
     return rt
 
 
-def _cascade_timer(app: faust.App, interval: float, table: faust.types.TableT, schedule: Schedule,
-                   ticks: faust.TopicT) -> None:  # fmt: skip
+def _cascade_timer(
+    app: faust.App, interval: float, table: faust.types.TableT, schedule: Schedule, ticks: faust.TopicT
+) -> None:
     """Send a tick for every shift whose release or completion is due; only the agent acts on it."""
 
     @app.timer(interval=interval, name="availability-cascade-timer")

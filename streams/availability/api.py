@@ -65,9 +65,14 @@ def _filter(query: dict[str, str]) -> ShiftFilter:
     group = query.get("staff_group") or None
     if group is not None and group not in StaffGroup.__members__:
         raise _BadQuery(400, "bad_query", f"staff_group={group!r} is not a canonical staff group (docs/events.md)")
-    return ShiftFilter(trust=query.get("trust") or None, ward=query.get("ward") or None, staff_group=group,
-                       grade=query.get("grade") or None, start_from=_instant(query, "from"),
-                       start_to=_instant(query, "to"))  # fmt: skip
+    return ShiftFilter(
+        trust=query.get("trust") or None,
+        ward=query.get("ward") or None,
+        staff_group=group,
+        grade=query.get("grade") or None,
+        start_from=_instant(query, "from"),
+        start_to=_instant(query, "to"),
+    )
 
 
 def _worker(person: str, query: dict[str, str]) -> WorkerProfile:
@@ -82,18 +87,26 @@ def _worker(person: str, query: dict[str, str]) -> WorkerProfile:
         raise _BadQuery(400, "bad_query", "a bank or substantive worker needs home_trust (ODS code)")
     if membership == "AGENCY" and not query.get("agency"):
         raise _BadQuery(400, "bad_query", "an agency worker needs agency (agency id)")
-    return WorkerProfile(person_id=person, staff_group=StaffGroup(group), grade=grade,
-                         membership=MembershipType(membership), home_trust=home,
-                         substantive_employer=query.get("substantive_employer") or None,
-                         agency=query.get("agency") or None)  # fmt: skip
+    return WorkerProfile(
+        person_id=person,
+        staff_group=StaffGroup(group),
+        grade=grade,
+        membership=MembershipType(membership),
+        home_trust=home,
+        substantive_employer=query.get("substantive_employer") or None,
+        agency=query.get("agency") or None,
+    )
 
 
 def register(rt: AvailabilityRuntime) -> None:
     app, store = rt.app, rt.store
 
     def not_ready(web: Any) -> Any:
-        return web.json({"code": "unavailable", "message": "availability view still loading; retry"}, status=503,
-                        headers={"Retry-After": "1"})  # fmt: skip
+        return web.json(
+            {"code": "unavailable", "message": "availability view still loading; retry"},
+            status=503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.page("/availability/shifts")
     async def list_shifts(web: Any, request: Any) -> Any:
@@ -125,8 +138,11 @@ def register(rt: AvailabilityRuntime) -> None:
             return await _worker_shifts(rt, web, request, person)
         except (KeyError, TypeError, ServiceUnavailable, OSError) as exc:  # no owner known (yet)
             log.info("availability request for %s not routable yet: %r", person, exc)
-            return web.json({"code": "unavailable", "message": "partition owner not known yet; retry"},
-                            status=503, headers={"Retry-After": "1"})  # fmt: skip
+            return web.json(
+                {"code": "unavailable", "message": "partition owner not known yet; retry"},
+                status=503,
+                headers={"Retry-After": "1"},
+            )
 
 
 async def _worker_shifts(rt: AvailabilityRuntime, web: Any, request: Any, person: str) -> Any:
@@ -167,22 +183,39 @@ def _clearance(
     policy = rt.passport.policies.get(view["trust"]["ods_code"]) if rt.passport else None
     if policy is None:
         return None  # passport_clearance: PASSPORT_UNKNOWN
-    result = clearance(passport, policy, staff_group=view["staff_group"], grade=view["grade"], start=view["start"],
-                       end=view["end"], person=person)  # fmt: skip
+    result = clearance(
+        passport,
+        policy,
+        staff_group=view["staff_group"],
+        grade=view["grade"],
+        start=view["start"],
+        end=view["end"],
+        person=person,
+    )
     unmet = tuple((r.requirement, r.reason or "NOT_MET") for r in result.requirements if not r.met)
     if not result.cleared and not unmet:
         unmet = tuple(("passport", reason) for reason in result.reasons)
     return Clearance(cleared=result.cleared, unmet=unmet)
 
 
-async def _audit(rt: AvailabilityRuntime, person: str, caller: tuple[str, ...], query: dict[str, str], status: int,
-                 outcome: str) -> None:  # fmt: skip
+async def _audit(
+    rt: AvailabilityRuntime, person: str, caller: tuple[str, ...], query: dict[str, str], status: int, outcome: str
+) -> None:
     if rt.passport is None:
         return
     trust, user, purpose = caller
-    rec = AuditRecord(person=person, trust=trust, user=user, purpose=purpose, resource="availability",
-                      at=datetime.now(UTC), status=status, outcome=outcome, query=query,
-                      served_by=str(rt.app.conf.canonical_url))  # fmt: skip
+    rec = AuditRecord(
+        person=person,
+        trust=trust,
+        user=user,
+        purpose=purpose,
+        resource="availability",
+        at=datetime.now(UTC),
+        status=status,
+        outcome=outcome,
+        query=query,
+        served_by=str(rt.app.conf.canonical_url),
+    )
     key, value = rec.encode()
     fut = await rt.passport.topic(rt.ctx.names.audit).send(key=key, value=value)
     await fut  # on the audit trail before the answer leaves, as for the passport API

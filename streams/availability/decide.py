@@ -38,8 +38,9 @@ BOOKING_SOURCE = "/rosterhub/booking"
 VIEW = "rosterhub.view.v1.ShiftAvailability"
 _SHIFT = "rosterhub.shift.v1."
 _BOOKING = "rosterhub.booking.v1."
-POSTED, UPDATED, RELEASED, CANCELLED = (_SHIFT + n for n in ("ShiftPosted", "ShiftUpdated", "ShiftReleased",
-                                                             "ShiftCancelled"))  # fmt: skip
+POSTED, UPDATED, RELEASED, CANCELLED = (
+    _SHIFT + n for n in ("ShiftPosted", "ShiftUpdated", "ShiftReleased", "ShiftCancelled")
+)
 TERMINAL = frozenset({"CANCELLED", "NO_SHOW", "COMPLETED"})
 
 
@@ -70,8 +71,12 @@ def tick(state: ShiftView, *, policy: AvailabilityPolicy, now: datetime) -> Step
         current = replace(current, status="COMPLETED")
     start = from_ms(current.start_ms)
     while current.open and now < start:
-        release = next_release(policy.cascade(current.trust_ods), ReleaseTier(current.tier),
-                               tier_since=from_ms(current.tier_since_ms), start=start)  # fmt: skip
+        release = next_release(
+            policy.cascade(current.trust_ods),
+            ReleaseTier(current.tier),
+            tier_since=from_ms(current.tier_since_ms),
+            start=start,
+        )
         if release is None or release.at > now:
             break
         current, env = _release(current, release.to, now, policy)
@@ -92,15 +97,17 @@ def _apply(s: ShiftView, env: Envelope) -> ShiftView | None:
     if env.type == CANCELLED:
         if d["version"] <= s.vendor_version:
             return None
-        return replace(s, status="CANCELLED", pending=(), version=max(s.version, d["version"]),
-                       vendor_version=d["version"])  # fmt: skip
+        return replace(
+            s, status="CANCELLED", pending=(), version=max(s.version, d["version"]), vendor_version=d["version"]
+        )
     if env.type == RELEASED:
         own = env.source == SOURCE
         if d["version"] <= (s.version if own else s.vendor_version):
             return None
         moved = _to_tier(s, d["to_tier"], to_ms(d["released_at"]))
-        return replace(moved, version=max(s.version, d["version"]),
-                       vendor_version=s.vendor_version if own else d["version"])  # fmt: skip
+        return replace(
+            moved, version=max(s.version, d["version"]), vendor_version=s.vendor_version if own else d["version"]
+        )
     if env.type.startswith(_BOOKING):
         return _booking(s, env)
     return None
@@ -112,12 +119,22 @@ def _described(s: ShiftView, env: Envelope) -> ShiftView:
     since = d.get("posted_at") or env.time
     rate = d.get("hourly_rate")
     described = replace(
-        s, known=True, version=max(s.version, d["version"]), vendor_version=d["version"],
-        trust_ods=d["trust"]["ods_code"], trust_name=d["trust"].get("name"), vendor=d["vendor"],
-        vendor_shift_id=d["vendor_shift_id"], ward=d["ward"], staff_group=str(d["staff_group"]), grade=d["grade"],
-        shift_type=str(d["shift_type"]), start_ms=to_ms(d["start"]), end_ms=to_ms(d["end"]),
+        s,
+        known=True,
+        version=max(s.version, d["version"]),
+        vendor_version=d["version"],
+        trust_ods=d["trust"]["ods_code"],
+        trust_name=d["trust"].get("name"),
+        vendor=d["vendor"],
+        vendor_shift_id=d["vendor_shift_id"],
+        ward=d["ward"],
+        staff_group=str(d["staff_group"]),
+        grade=d["grade"],
+        shift_type=str(d["shift_type"]),
+        start_ms=to_ms(d["start"]),
+        end_ms=to_ms(d["end"]),
         hourly_rate=None if rate is None else str(rate),
-    )  # fmt: skip
+    )
     if fresh:  # the posting tier and the start of its clock; later updates never move the tier
         described = replace(described, tier=str(d.get("tier") or "OWN_BANK"), tier_since_ms=to_ms(since))
     return described
@@ -149,8 +166,15 @@ def _booking(s: ShiftView, env: Envelope) -> ShiftView | None:
         if s.status == "FILLED" and s.booking_id == booking_id:
             return None
         via = d.get("vendor") or (s.filled_via if s.booking_id == booking_id else None)
-        return replace(s, status="FILLED", booking_id=booking_id, filled_by=d.get("worker"), filled_via=via,
-                       pending=pending, decided=decided)  # fmt: skip
+        return replace(
+            s,
+            status="FILLED",
+            booking_id=booking_id,
+            filled_by=d.get("worker"),
+            filled_via=via,
+            pending=pending,
+            decided=decided,
+        )
     if kind == "BookingRejected":
         status = _reopened(s) if s.status == "REQUESTED" and not pending else s.status
         return replace(s, status=status, pending=pending, decided=decided)
@@ -170,12 +194,28 @@ def _release(s: ShiftView, to: ReleaseTier, now: datetime, policy: AvailabilityP
     cap = policy.price_cap(s.trust_ods, s.grade) if to in AGENCY_TIERS else None
     trigger = _trigger(s, to, policy)
     data = {
-        "shift_id": s.shift_id, "version": version, "trust": {"ods_code": s.trust_ods, "name": s.trust_name},
-        "from_tier": s.tier, "to_tier": str(to), "released_at": now, "automatic": True, "framework": None,
-        "agency_rate": None, "price_cap_rate": cap, "break_glass": False, "authoriser": None, "reason": trigger,
-    }  # fmt: skip
-    env = Envelope(type=RELEASED, source=SOURCE, data=data, id=event_id("availability-release", s.shift_id, version),
-                   subject=s.shift_id, time=now)  # fmt: skip
+        "shift_id": s.shift_id,
+        "version": version,
+        "trust": {"ods_code": s.trust_ods, "name": s.trust_name},
+        "from_tier": s.tier,
+        "to_tier": str(to),
+        "released_at": now,
+        "automatic": True,
+        "framework": None,
+        "agency_rate": None,
+        "price_cap_rate": cap,
+        "break_glass": False,
+        "authoriser": None,
+        "reason": trigger,
+    }
+    env = Envelope(
+        type=RELEASED,
+        source=SOURCE,
+        data=data,
+        id=event_id("availability-release", s.shift_id, version),
+        subject=s.shift_id,
+        time=now,
+    )
     moved = _to_tier(s, str(to), to_ms(now))
     return replace(moved, version=version, seen=(*s.seen, env.id)[-SEEN_KEPT:]), env
 
@@ -201,8 +241,9 @@ def _derive(s: ShiftView, policy: AvailabilityPolicy, now: datetime) -> ShiftVie
     nxt_ms = nxt_tier = None
     start = from_ms(s.start_ms)
     if s.open and now < start:  # a started shift moves no further down the cascade
-        r = next_release(policy.cascade(s.trust_ods), ReleaseTier(s.tier), tier_since=from_ms(s.tier_since_ms),
-                         start=start)  # fmt: skip
+        r = next_release(
+            policy.cascade(s.trust_ods), ReleaseTier(s.tier), tier_since=from_ms(s.tier_since_ms), start=start
+        )
         if r is not None and r.at < start:
             nxt_ms, nxt_tier = to_ms(r.at), str(r.to)
     due = nxt_ms if s.open else (s.end_ms if s.known and s.status == "FILLED" else None)
@@ -211,22 +252,37 @@ def _derive(s: ShiftView, policy: AvailabilityPolicy, now: datetime) -> ShiftVie
 
 def view_data(s: ShiftView, policy: AvailabilityPolicy) -> dict[str, Any]:
     """The ShiftAvailability record of ``s`` (Avro-ready), without ``revision`` and ``updated_at``."""
-    visible_to, agency = visibility(ReleaseTier(s.tier), host=s.trust_ods, members=policy.members(s.trust_ods),
-                                    open_=s.open)  # fmt: skip
+    visible_to, agency = visibility(
+        ReleaseTier(s.tier), host=s.trust_ods, members=policy.members(s.trust_ods), open_=s.open
+    )
     return {
-        "shift_id": s.shift_id, "version": s.version, "status": s.status, "open": s.open, "tier": s.tier,
-        "trust": {"ods_code": s.trust_ods, "name": s.trust_name}, "vendor": s.vendor,
-        "vendor_shift_id": s.vendor_shift_id, "ward": s.ward, "staff_group": s.staff_group, "grade": s.grade,
-        "shift_type": s.shift_type, "start": from_ms(s.start_ms), "end": from_ms(s.end_ms),
-        "hourly_rate": None if s.hourly_rate is None else Decimal(s.hourly_rate), "booking_id": s.booking_id,
-        "filled_by": s.filled_by, "filled_via": s.filled_via,
+        "shift_id": s.shift_id,
+        "version": s.version,
+        "status": s.status,
+        "open": s.open,
+        "tier": s.tier,
+        "trust": {"ods_code": s.trust_ods, "name": s.trust_name},
+        "vendor": s.vendor,
+        "vendor_shift_id": s.vendor_shift_id,
+        "ward": s.ward,
+        "staff_group": s.staff_group,
+        "grade": s.grade,
+        "shift_type": s.shift_type,
+        "start": from_ms(s.start_ms),
+        "end": from_ms(s.end_ms),
+        "hourly_rate": None if s.hourly_rate is None else Decimal(s.hourly_rate),
+        "booking_id": s.booking_id,
+        "filled_by": s.filled_by,
+        "filled_via": s.filled_via,
         "next_release_at": None if s.next_release_ms is None else from_ms(s.next_release_ms),
-        "visible_to": visible_to, "agency_visible": agency,
-    }  # fmt: skip
+        "visible_to": visible_to,
+        "agency_visible": agency,
+    }
 
 
-def _finish(before: ShiftView | None, after: ShiftView, outputs: list[Envelope], *, policy: AvailabilityPolicy,
-            now: datetime) -> Step:  # fmt: skip
+def _finish(
+    before: ShiftView | None, after: ShiftView, outputs: list[Envelope], *, policy: AvailabilityPolicy, now: datetime
+) -> Step:
     after = _derive(after, policy, now)
     if not after.known:
         return Step(after, outputs)
@@ -236,6 +292,12 @@ def _finish(before: ShiftView | None, after: ShiftView, outputs: list[Envelope],
         return Step(after, outputs)
     after = replace(after, revision=after.revision + 1)
     data = {**new, "revision": after.revision, "updated_at": now}
-    view = Envelope(type=VIEW, source=SOURCE, data=data, id=event_id("availability-view", after.shift_id,
-                    after.revision), subject=after.shift_id, time=now)  # fmt: skip
+    view = Envelope(
+        type=VIEW,
+        source=SOURCE,
+        data=data,
+        id=event_id("availability-view", after.shift_id, after.revision),
+        subject=after.shift_id,
+        time=now,
+    )
     return Step(after, [*outputs, view])

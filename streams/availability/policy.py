@@ -142,8 +142,9 @@ def _validate(raw: Any, path: Path) -> _File:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or None
-        raise ConfigError(f"invalid availability policy: {first['msg']}", file=str(path), key=key,
-                          errors=exc.error_count()) from exc  # fmt: skip
+        raise ConfigError(
+            f"invalid availability policy: {first['msg']}", file=str(path), key=key, errors=exc.error_count()
+        ) from exc
 
 
 def load_availability_policy(paths: Iterable[Path], booking: BookingPolicies | None = None) -> AvailabilityPolicy:
@@ -163,14 +164,16 @@ def load_availability_policy(paths: Iterable[Path], booking: BookingPolicies | N
         parsed = _validate(raw, f)
         if parsed.collaborative in seen:
             other = seen[parsed.collaborative]
-            raise ConfigError(f"collaborative {parsed.collaborative} is also configured in {other}", file=str(f),
-                              key="collaborative")  # fmt: skip
+            raise ConfigError(
+                f"collaborative {parsed.collaborative} is also configured in {other}", file=str(f), key="collaborative"
+            )
         seen[parsed.collaborative] = f
         members = {t for t, p in booking.trusts.items() if p.collaborative == parsed.collaborative}
         for trust in sorted(members | set(parsed.trusts)):
             if trust in where:
-                raise ConfigError(f"trust {trust} already has a cascade from {where[trust]}", file=str(f),
-                                  key=f"trusts.{trust}")  # fmt: skip
+                raise ConfigError(
+                    f"trust {trust} already has a cascade from {where[trust]}", file=str(f), key=f"trusts.{trust}"
+                )
             override = parsed.trusts.get(trust)
             cascades[trust] = tuple(override.cascade if override else parsed.cascade)
             where[trust] = f

@@ -78,22 +78,34 @@ def open_shifts(views: Iterable[dict[str, Any]], f: ShiftFilter, *, now: datetim
     return sorted(out, key=lambda v: (v["start"], v["shift_id"]))
 
 
-def worker_verdict(view: dict[str, Any], worker: WorkerProfile, policies: BookingPolicies,
-                   clearance: Clearance | None) -> list[RuleResult]:  # fmt: skip
+def worker_verdict(
+    view: dict[str, Any], worker: WorkerProfile, policies: BookingPolicies, clearance: Clearance | None
+) -> list[RuleResult]:
     """The failed list rules for this worker and shift (empty: the worker may book it)."""
     trust = view["trust"]["ods_code"]
     policy = policies.get(trust)
     if policy is None:
         return [fail("booking_policy", "NO_BOOKING_POLICY", f"no booking policy for trust {trust}")]
     request = BookingRequest(
-        booking_id="availability-query", person_id=worker.person_id, membership=worker.membership,
-        grade=worker.grade, staff_group=worker.staff_group, home_trust=worker.home_trust,
-        substantive_employer=worker.substantive_employer, agency=worker.agency,
-    )  # fmt: skip
+        booking_id="availability-query",
+        person_id=worker.person_id,
+        membership=worker.membership,
+        grade=worker.grade,
+        staff_group=worker.staff_group,
+        home_trust=worker.home_trust,
+        substantive_employer=worker.substantive_employer,
+        agency=worker.agency,
+    )
     shift = ShiftSpec(
-        shift_id=view["shift_id"], trust=trust, staff_group=StaffGroup(view["staff_group"]), grade=view["grade"],
-        start=view["start"], end=view["end"], tier=ReleaseTier(view["tier"]), shift_type=ShiftType(view["shift_type"]),
-    )  # fmt: skip
+        shift_id=view["shift_id"],
+        trust=trust,
+        staff_group=StaffGroup(view["staff_group"]),
+        grade=view["grade"],
+        start=view["start"],
+        end=view["end"],
+        tier=ReleaseTier(view["tier"]),
+        shift_type=ShiftType(view["shift_type"]),
+    )
     ctx = RuleContext(request=request, shift=shift, policy=policy, clearance=clearance)
     results = [rule(ctx) for rule_id, rule in LIST_RULES if policy.enabled(rule_id)]
     return [r for r in results if not r.passed]

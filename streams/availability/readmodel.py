@@ -78,8 +78,13 @@ async def follow(store: ViewStore, *, bootstrap: str, topic: str, codec: EventCo
 
 
 async def _follow(store: ViewStore, *, bootstrap: str, topic: str, codec: EventCodec) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                                auto_offset_reset="earliest", client_id="rosterhub-availability-view")  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
+        client_id="rosterhub-availability-view",
+    )
     await consumer.start()
     try:
         parts = await _partitions(bootstrap, topic)

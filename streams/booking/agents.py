@@ -67,12 +67,15 @@ HORIZON_MS = 24 * 3600 * 1000
 
 def register(app: faust.App, ctx: StreamContext) -> None:
     settings = ctx.settings
-    timers = HoldTimers(grace=timedelta(seconds=settings.booking_unknown_shift_grace_s),
-                        resend=timedelta(seconds=settings.booking_hold_resend_s),
-                        timeout=timedelta(seconds=settings.booking_hold_timeout_s))  # fmt: skip
+    timers = HoldTimers(
+        grace=timedelta(seconds=settings.booking_unknown_shift_grace_s),
+        resend=timedelta(seconds=settings.booking_hold_resend_s),
+        timeout=timedelta(seconds=settings.booking_hold_timeout_s),
+    )
     policies = _booking_policies(ctx)
-    passport_policies = (load_policies([settings.passport_policy_dir]) if settings.passport_policy_dir.exists()
-                         else PolicySet({}))  # fmt: skip
+    passport_policies = (
+        load_policies([settings.passport_policy_dir]) if settings.passport_policy_dir.exists() else PolicySet({})
+    )
     shifts = app.Table("booking-shift-state", default=None, key_type=str, partitions=settings.default_partitions)
     people = app.Table("booking-person-state", default=None, key_type=str, partitions=settings.default_partitions)
     names = ctx.names
@@ -133,8 +136,11 @@ def register(app: faust.App, ctx: StreamContext) -> None:
 def _booking_policies(ctx: StreamContext) -> BookingPolicies:
     """The booking policies, validated with the person stage's retention before any table or agent exists."""
     settings = ctx.settings
-    policies = (load_booking_policies([settings.booking_policy_dir]) if settings.booking_policy_dir.exists()
-                else BookingPolicies({}))  # fmt: skip
+    policies = (
+        load_booking_policies([settings.booking_policy_dir])
+        if settings.booking_policy_dir.exists()
+        else BookingPolicies({})
+    )
     if not policies.trusts:
         log.warning("no booking policies in %s: every request will be refused", settings.booking_policy_dir)
     retention.check_retention(settings.booking_person_retention_days, policies)
@@ -155,8 +161,9 @@ def _due(state: ShiftState | None, timers: HoldTimers) -> int | None:
     return due_ms(state, timers=timers) if state is not None else None
 
 
-def _timer(app: faust.App, shifts: faust.types.TableT, ticks: faust.TopicT, timers: HoldTimers,
-           interval: float) -> Schedule:  # fmt: skip
+def _timer(
+    app: faust.App, shifts: faust.types.TableT, ticks: faust.TopicT, timers: HoldTimers, interval: float
+) -> Schedule:
     """The timer and the schedule it reads; the agent keeps the schedule up to date after each input."""
     schedule = Schedule(HORIZON_MS)
 
@@ -191,8 +198,14 @@ async def _rebuild(shifts: faust.types.TableT, schedule: Schedule, timers: HoldT
     log.info("booking schedule rebuilt: %d of %d shifts have a hold or a parked request", len(schedule), len(entries))
 
 
-def _person_stage(app: faust.App, ctx: StreamContext, people: faust.types.TableT, policies: BookingPolicies,
-                  passport_policies: PolicySet, send: Any) -> None:  # fmt: skip
+def _person_stage(
+    app: faust.App,
+    ctx: StreamContext,
+    people: faust.types.TableT,
+    policies: BookingPolicies,
+    passport_policies: PolicySet,
+    send: Any,
+) -> None:
     """The person stage's agent: one writer per person, answers keyed by shift id."""
     to_shift = ctx.raw_topic(app, ctx.names.booking_requests)
     retention_days = ctx.settings.booking_person_retention_days
@@ -213,8 +226,13 @@ def _person_stage(app: faust.App, ctx: StreamContext, people: faust.types.TableT
                 after, clashed = person.retime(before, msg)
                 if clashed is not None:
                     await send(to_shift, msg["shift_id"], clashed)
-                    log.warning("booking %s: re-timed shift %s now clashes for person %s: %s", msg["booking_id"],
-                                msg["shift_id"], pid, clashed["detail"])  # fmt: skip
+                    log.warning(
+                        "booking %s: re-timed shift %s now clashes for person %s: %s",
+                        msg["booking_id"],
+                        msg["shift_id"],
+                        pid,
+                        clashed["detail"],
+                    )
             else:
                 policy = policies.get(msg["shift"]["trust"])
                 clear = _clearance(app, passport_policies, pid, msg)
@@ -237,6 +255,13 @@ def _clearance(app: faust.App, policies: PolicySet, pid: str, msg: dict[str, Any
         return None
     types = required_types(policy, shift["staff_group"], shift["grade"])
     passport = Passport.from_table(table.get(pid.encode()), types=types)
-    verdict = passport_clearance(passport, policy, staff_group=shift["staff_group"], grade=shift["grade"],
-                                 start=from_ms(shift["start"]), end=from_ms(shift["end"]), person=pid)  # fmt: skip
+    verdict = passport_clearance(
+        passport,
+        policy,
+        staff_group=shift["staff_group"],
+        grade=shift["grade"],
+        start=from_ms(shift["start"]),
+        end=from_ms(shift["end"]),
+        person=pid,
+    )
     return Clearance(cleared=verdict.cleared, unmet=tuple((r.requirement, r.reason or "") for r in verdict.unmet))

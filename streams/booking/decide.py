@@ -73,8 +73,14 @@ NO_SHOW = "rosterhub.booking.v1.NoShow"
 SOURCE = "/rosterhub/booking"
 
 #: Rules that need only the shift and the request: run by this stage before the hold.
-SHIFT_RULES = ("shift_open", "shift_visible", "grade_match", "agency_staff_group", "agency_framework",
-               "agency_price_cap")  # fmt: skip
+SHIFT_RULES = (
+    "shift_open",
+    "shift_visible",
+    "grade_match",
+    "agency_staff_group",
+    "agency_framework",
+    "agency_price_cap",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +181,7 @@ def due_ms(state: ShiftState, *, timers: HoldTimers) -> int | None:
     return min(instants, default=None)
 
 
-def tick(state: ShiftState, *, now: datetime, timers: HoldTimers,
-         policies: BookingPolicies | None = None) -> Step:  # fmt: skip
+def tick(state: ShiftState, *, now: datetime, timers: HoldTimers, policies: BookingPolicies | None = None) -> Step:
     """The timer's step: expire parked requests; re-send a waiting hold's check, or give up on it.
 
     A hold older than ``timeout`` is rejected ``PERSON_CHECK_TIMEOUT`` (with the shift rules' results) as if the
@@ -196,8 +201,11 @@ def tick(state: ShiftState, *, now: datetime, timers: HoldTimers,
         text = f"no answer from the person stage within {waited:.0f} s (timeout {timers.timeout.total_seconds():g} s)"
         timeout = fail("person_check", "PERSON_CHECK_TIMEOUT", text).to_avro()
         # "recorded": the person stage may have recorded it after all, so release it either way.
-        msg = {"booking_id": state.hold.booking_id, "results": [*state.hold_check["shift_results"], timeout],
-               "recorded": True}  # fmt: skip
+        msg = {
+            "booking_id": state.hold.booking_id,
+            "results": [*state.hold_check["shift_results"], timeout],
+            "recorded": True,
+        }
         gave_up = answer(state, msg, now=now, policies=policies)
         return Step(gave_up.state, [*parked.outputs, *gave_up.outputs], [*parked.person, *gave_up.person])
     resent = replace(state, hold_sent_ms=ms, hold_resends=state.hold_resends + 1)
@@ -212,12 +220,16 @@ def _hold_expired(state: ShiftState, ms: int, timers: HoldTimers) -> bool:
     """Held ``timeout`` ago, and the check has been sent often enough, ``resend`` apart, to span the timeout: a
     worker catching up on a backlog re-sends before it gives up, rather than failing holds it has just made."""
     sends = state.hold_resends + 1
-    return (state.held_at_ms is not None and state.held_at_ms <= ms - _ms(timers.timeout)
-            and sends * _ms(timers.resend) >= _ms(timers.timeout))  # fmt: skip
+    return (
+        state.held_at_ms is not None
+        and state.held_at_ms <= ms - _ms(timers.timeout)
+        and sends * _ms(timers.resend) >= _ms(timers.timeout)
+    )
 
 
-def conflict(state: ShiftState | None, msg: dict[str, Any], *, now: datetime,
-             policies: BookingPolicies | None = None) -> Step:  # fmt: skip
+def conflict(
+    state: ShiftState | None, msg: dict[str, Any], *, now: datetime, policies: BookingPolicies | None = None
+) -> Step:
     """The person stage found the filling booking's new times clash with another booking of the person.
 
     The hub cancels the re-timed booking (``cancelled_by: HUB``, ``WORKER_UNAVAILABLE``, the detail naming the
@@ -234,8 +246,9 @@ def conflict(state: ShiftState | None, msg: dict[str, Any], *, now: datetime,
     return _drain(freed, now, policies, [out], [_release(state.filled, "re-timed into a clash")])
 
 
-def answer(state: ShiftState | None, msg: dict[str, Any], *, now: datetime,
-           policies: BookingPolicies | None = None) -> Step:  # fmt: skip
+def answer(
+    state: ShiftState | None, msg: dict[str, Any], *, now: datetime, policies: BookingPolicies | None = None
+) -> Step:
     """The person stage's answer for the held request: decide it, release the hold, decide the queue."""
     booking_id = msg["booking_id"]
     if state is None or state.hold is None or state.hold.booking_id != booking_id:
@@ -316,8 +329,14 @@ def _retimed(before: ShiftState, after: ShiftState, cause: Envelope) -> tuple[Sh
         return after, []
     if after.status != "filled" and after.hold_check is not None:
         after = replace(after, hold_check={**after.hold_check, "shift": shift})
-    msg = {"kind": RETIME, "booking_id": booking.booking_id, "shift_id": after.shift_id,
-           "person_id": booking.person_id, "shift": shift, "cause": cause.id}  # fmt: skip
+    msg = {
+        "kind": RETIME,
+        "booking_id": booking.booking_id,
+        "shift_id": after.shift_id,
+        "person_id": booking.person_id,
+        "shift": shift,
+        "cause": cause.id,
+    }
     return after, [msg]
 
 
@@ -337,8 +356,9 @@ def _requested(state: ShiftState | None, env: Envelope, now: datetime, policies:
     return _drain(replace(state, queue=(*state.queue, req)), now, policies, [], [])
 
 
-def _drain(state: ShiftState, now: datetime, policies: BookingPolicies, outputs: list[Envelope],
-           person: list[dict[str, Any]]) -> Step:  # fmt: skip
+def _drain(
+    state: ShiftState, now: datetime, policies: BookingPolicies, outputs: list[Envelope], person: list[dict[str, Any]]
+) -> Step:
     """Decide queued requests in order until one holds the shift (or none is left)."""
     while state.hold is None and state.queue and state.status != "awaiting_shift":
         req, state = state.queue[0], replace(state, queue=state.queue[1:])
@@ -348,8 +368,9 @@ def _drain(state: ShiftState, now: datetime, policies: BookingPolicies, outputs:
     return Step(state, outputs, person)
 
 
-def _begin(state: ShiftState, req: ParkedRequest, now: datetime,
-           policies: BookingPolicies) -> tuple[ShiftState, list[Envelope], list[dict[str, Any]]]:  # fmt: skip
+def _begin(
+    state: ShiftState, req: ParkedRequest, now: datetime, policies: BookingPolicies
+) -> tuple[ShiftState, list[Envelope], list[dict[str, Any]]]:
     """Reject at once, or run the shift rules, hold the shift and ask the person stage."""
     opened = shift_open(state, req.booking_id)
     if not opened.passed:
@@ -365,9 +386,15 @@ def _begin(state: ShiftState, req: ParkedRequest, now: datetime,
     if req.person_id is None:  # nobody to check: every shift rule is reported, the person rules cannot run
         state, out = _reject(state, req, results, now)
         return state, [out], []
-    check = {"kind": CHECK, "booking_id": req.booking_id, "shift_id": state.shift_id, "person_id": req.person_id,
-             "request": {"extra": req.extra, "vendor": req.vendor}, "shift": shift_json(state),
-             "shift_results": [r.to_avro() for r in results]}  # fmt: skip
+    check = {
+        "kind": CHECK,
+        "booking_id": req.booking_id,
+        "shift_id": state.shift_id,
+        "person_id": req.person_id,
+        "request": {"extra": req.extra, "vendor": req.vendor},
+        "shift": shift_json(state),
+        "shift_results": [r.to_avro() for r in results],
+    }
     held = replace(state, hold=req, hold_check=check, held_at_ms=to_ms(now), hold_sent_ms=to_ms(now))
     return held, [], [check]
 
@@ -394,46 +421,72 @@ def _run(ctx: RuleContext, policy: BookingPolicy, rule_ids: tuple[str, ...]) -> 
 
 
 def _common(state: ShiftState, req: ParkedRequest, results: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    return {"booking_id": req.booking_id, "shift_id": state.shift_id, "worker": req.worker,
-            "rule_results": results, "decided_at": now, "vendor": req.vendor}  # fmt: skip
+    return {
+        "booking_id": req.booking_id,
+        "shift_id": state.shift_id,
+        "worker": req.worker,
+        "rule_results": results,
+        "decided_at": now,
+        "vendor": req.vendor,
+    }
 
 
 def _host(state: ShiftState) -> dict[str, Any] | None:
     return {"ods_code": state.trust_ods, "name": state.trust_name} if state.trust_ods else None
 
 
-def _event(type_: str, kind: str, state: ShiftState, req: ParkedRequest, data: dict[str, Any], now: datetime,
-           causation: str) -> Envelope:  # fmt: skip
-    return Envelope(type=type_, source=SOURCE, data=data, id=event_id(kind, req.booking_id), subject=req.booking_id,
-                    time=now, extensions={"causationid": causation})  # fmt: skip
+def _event(
+    type_: str, kind: str, state: ShiftState, req: ParkedRequest, data: dict[str, Any], now: datetime, causation: str
+) -> Envelope:
+    return Envelope(
+        type=type_,
+        source=SOURCE,
+        data=data,
+        id=event_id(kind, req.booking_id),
+        subject=req.booking_id,
+        time=now,
+        extensions={"causationid": causation},
+    )
 
 
-def _reject(state: ShiftState, req: ParkedRequest, results: list[RuleResult],
-            now: datetime) -> tuple[ShiftState, Envelope]:  # fmt: skip
+def _reject(
+    state: ShiftState, req: ParkedRequest, results: list[RuleResult], now: datetime
+) -> tuple[ShiftState, Envelope]:
     return _reject_raw(state, req, ordered([r.to_avro() for r in results]), now)
 
 
-def _reject_raw(state: ShiftState, req: ParkedRequest, results: list[dict[str, Any]],
-                now: datetime) -> tuple[ShiftState, Envelope]:  # fmt: skip
+def _reject_raw(
+    state: ShiftState, req: ParkedRequest, results: list[dict[str, Any]], now: datetime
+) -> tuple[ShiftState, Envelope]:
     codes = [r["reason_code"] for r in results if not r["passed"] and r["reason_code"]]
     data = {**_common(state, req, results, now), "host_trust": _host(state), "reason_codes": codes}
     decision = _event(BOOKING_REJECTED, "decision", state, req, data, now, req.event_id)
     return state.with_decision(req.booking_id, filled=False), decision
 
 
-def _confirm(state: ShiftState, req: ParkedRequest, results: list[dict[str, Any]],
-             now: datetime) -> tuple[ShiftState, list[Envelope]]:  # fmt: skip
+def _confirm(
+    state: ShiftState, req: ParkedRequest, results: list[dict[str, Any]], now: datetime
+) -> tuple[ShiftState, list[Envelope]]:
     assert state.start_ms is not None and state.end_ms is not None
     times = {"start": from_ms(state.start_ms), "end": from_ms(state.end_ms)}
     data = {**_common(state, req, results, now), "host_trust": _host(state), **times, "tier": state.tier}
     confirmed = _event(BOOKING_CONFIRMED, "decision", state, req, data, now, req.event_id)
     home = req.extra.get("home_trust")
-    filled = {"shift_id": state.shift_id, "booking_id": req.booking_id, "worker": req.worker,
-              "host_trust": _host(state), "home_trust": {"ods_code": home, "name": None} if home else None,
-              "staff_group": state.staff_group or "OTHER", "shift_type": state.shift_type, "tier": state.tier,
-              "membership_type": req.extra.get("membership") or "OTHER", **times,
-              "posted_at": from_ms(state.posted_at_ms) if state.posted_at_ms else None, "filled_at": now,
-              "vendor": req.vendor}  # fmt: skip
+    filled = {
+        "shift_id": state.shift_id,
+        "booking_id": req.booking_id,
+        "worker": req.worker,
+        "host_trust": _host(state),
+        "home_trust": {"ods_code": home, "name": None} if home else None,
+        "staff_group": state.staff_group or "OTHER",
+        "shift_type": state.shift_type,
+        "tier": state.tier,
+        "membership_type": req.extra.get("membership") or "OTHER",
+        **times,
+        "posted_at": from_ms(state.posted_at_ms) if state.posted_at_ms else None,
+        "filled_at": now,
+        "vendor": req.vendor,
+    }
     shift_filled = _event(SHIFT_FILLED, "filled", state, req, filled, now, confirmed.id)
     return state.with_decision(req.booking_id, filled=True, request=req), [confirmed, shift_filled]
 
@@ -449,8 +502,16 @@ def _minus(items: tuple[str, ...], item: str) -> tuple[str, ...]:
 # --- cancellations and no-shows -------------------------------------------------------------------------------
 
 
-def _cancelled_event(state: ShiftState, req: ParkedRequest, d: dict[str, Any], policies: BookingPolicies,
-                     cause: str, *, reopened: bool, now: datetime) -> Envelope:  # fmt: skip
+def _cancelled_event(
+    state: ShiftState,
+    req: ParkedRequest,
+    d: dict[str, Any],
+    policies: BookingPolicies,
+    cause: str,
+    *,
+    reopened: bool,
+    now: datetime,
+) -> Envelope:
     """The hub's BookingCancelled: notice recomputed from instants, the fee per the host trust's policy."""
     assert state.start_ms is not None
     start, at = from_ms(state.start_ms), d.get("cancelled_at") or now
@@ -458,12 +519,30 @@ def _cancelled_event(state: ShiftState, req: ParkedRequest, d: dict[str, Any], p
     party = _sym(d.get("cancelled_by") or "UNKNOWN")
     policy = policies.get(state.trust_ods or "")
     fee, fee_hours = late_fee(policy.cancellation, notice, party) if policy else (False, None)
-    data = {"booking_id": req.booking_id, "shift_id": state.shift_id, "worker": req.worker,
-            "host_trust": _host(state), "cancelled_by": party, "reason": _sym(d.get("reason") or "OTHER"),
-            "reason_detail": d.get("reason_detail"), "start": start, "cancelled_at": at, "notice_hours": notice,
-            "late_cancellation_fee": fee, "fee_hours": fee_hours, "shift_reopened": reopened}  # fmt: skip
-    return Envelope(type=BOOKING_CANCELLED, source=SOURCE, data=data, id=event_id("cancelled", req.booking_id),
-                    subject=req.booking_id, time=now, extensions={"causationid": cause})  # fmt: skip
+    data = {
+        "booking_id": req.booking_id,
+        "shift_id": state.shift_id,
+        "worker": req.worker,
+        "host_trust": _host(state),
+        "cancelled_by": party,
+        "reason": _sym(d.get("reason") or "OTHER"),
+        "reason_detail": d.get("reason_detail"),
+        "start": start,
+        "cancelled_at": at,
+        "notice_hours": notice,
+        "late_cancellation_fee": fee,
+        "fee_hours": fee_hours,
+        "shift_reopened": reopened,
+    }
+    return Envelope(
+        type=BOOKING_CANCELLED,
+        source=SOURCE,
+        data=data,
+        id=event_id("cancelled", req.booking_id),
+        subject=req.booking_id,
+        time=now,
+        extensions={"causationid": cause},
+    )
 
 
 def _withdraw(state: ShiftState, booking_id: str, now: datetime) -> Step | None:
@@ -522,6 +601,13 @@ def _no_show(state: ShiftState, env: Envelope, now: datetime) -> Step:
         "notice_hours": d.get("notice_hours"),
         "detail": d.get("detail"),
     }
-    out = Envelope(type=NO_SHOW, source=SOURCE, data=data, id=event_id("no-show", booking_id), subject=booking_id,
-                   time=now, extensions={"causationid": env.id})  # fmt: skip
+    out = Envelope(
+        type=NO_SHOW,
+        source=SOURCE,
+        data=data,
+        id=event_id("no-show", booking_id),
+        subject=booking_id,
+        time=now,
+        extensions={"causationid": env.id},
+    )
     return Step(replace(state, status="no_show"), [out], [_release(req, "no-show")])

@@ -30,8 +30,12 @@ from rosterhub.streams.booking.state import ParkedRequest, from_ms
 __all__ = ["PERSON_RULES", "PersonState", "check", "release", "retime"]
 
 #: Rules that need the person's other bookings or passport: run by this stage.
-PERSON_RULES = tuple(r for r in RULES if r not in {"shift_open", "shift_visible", "grade_match", "agency_staff_group",
-                                                   "agency_framework", "agency_price_cap"})  # fmt: skip
+PERSON_RULES = tuple(
+    r
+    for r in RULES
+    if r
+    not in {"shift_open", "shift_visible", "grade_match", "agency_staff_group", "agency_framework", "agency_price_cap"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +61,16 @@ class PersonState:
         return cls(value["p"], dict(value.get("b", {})), dict(value.get("a", {})), dict(value.get("e", {})))
 
     def others(self, booking_id: str) -> tuple[OtherBooking, ...]:
-        return tuple(OtherBooking(b, v["trust"], from_ms(v["start"]), from_ms(v["end"]))
-                     for b, v in sorted(self.bookings.items()) if b != booking_id)  # fmt: skip
+        return tuple(
+            OtherBooking(b, v["trust"], from_ms(v["start"]), from_ms(v["end"]))
+            for b, v in sorted(self.bookings.items())
+            if b != booking_id
+        )
 
 
-def check(state: PersonState, msg: dict[str, Any], *, clearance: Clearance | None,
-          policy: BookingPolicy | None) -> tuple[PersonState, dict[str, Any]]:  # fmt: skip
+def check(
+    state: PersonState, msg: dict[str, Any], *, clearance: Clearance | None, policy: BookingPolicy | None
+) -> tuple[PersonState, dict[str, Any]]:
     """Run the person rules for one check; record the booking when every rule passed; the answer to send."""
     booking_id = msg["booking_id"]
     given = state.answers.get(booking_id)
@@ -72,20 +80,35 @@ def check(state: PersonState, msg: dict[str, Any], *, clearance: Clearance | Non
     if policy is None:  # the shift stage checked it exists; a policy removed since refuses rather than guesses
         person_results: list[dict[str, Any]] = []
     else:
-        req = ParkedRequest("", "", booking_id, {"person_id": state.person_id}, msg["request"]["vendor"], 0, 0,
-                            msg["request"]["extra"])  # fmt: skip
+        req = ParkedRequest(
+            "", "", booking_id, {"person_id": state.person_id}, msg["request"]["vendor"], 0, 0, msg["request"]["extra"]
+        )
         spec = shift_spec(msg["shift"])
         ctx = RuleContext(booking_request(req), spec, policy, state.others(booking_id), clearance)
         person_results = [RULES[r](ctx).to_avro() for r in PERSON_RULES if policy.enabled(r)]
     results = ordered([*shift_results, *person_results])
     recorded = policy is not None and all(r["passed"] for r in results)
-    out = {"kind": ANSWER, "booking_id": booking_id, "shift_id": msg["shift_id"], "person_id": state.person_id,
-           "results": results, "recorded": recorded}  # fmt: skip
+    out = {
+        "kind": ANSWER,
+        "booking_id": booking_id,
+        "shift_id": msg["shift_id"],
+        "person_id": state.person_id,
+        "results": results,
+        "recorded": recorded,
+    }
     bookings = state.bookings
     if recorded:
         s = msg["shift"]
-        bookings = {**bookings, booking_id: {"trust": s["trust"], "shift": s["shift_id"], "start": s["start"],
-                                             "end": s["end"], "v": s.get("version", 0)}}  # fmt: skip
+        bookings = {
+            **bookings,
+            booking_id: {
+                "trust": s["trust"],
+                "shift": s["shift_id"],
+                "start": s["start"],
+                "end": s["end"],
+                "v": s.get("version", 0),
+            },
+        }
     ends = {**state.ends, booking_id: msg["shift"]["end"]}
     return replace(state, bookings=bookings, answers={**state.answers, booking_id: out}, ends=ends), out
 
@@ -110,14 +133,26 @@ def retime(state: PersonState, msg: dict[str, Any]) -> tuple[PersonState, dict[s
     if current is None or current.get("v", 0) >= shift.get("version", 0):
         return state, None
     start, end = from_ms(shift["start"]), from_ms(shift["end"])
-    clashes = [f"booking {o.booking_id} at {o.trust} ({fmt(o.start)}-{fmt(o.end)})"
-               for o in state.others(booking_id) if clash(start, end, o.start, o.end).total_seconds() > 0]  # fmt: skip
+    clashes = [
+        f"booking {o.booking_id} at {o.trust} ({fmt(o.start)}-{fmt(o.end)})"
+        for o in state.others(booking_id)
+        if clash(start, end, o.start, o.end).total_seconds() > 0
+    ]
     if not clashes:
         moved = {**current, "start": shift["start"], "end": shift["end"], "v": shift.get("version", 0)}
         return replace(state, bookings={**state.bookings, booking_id: moved}), None
-    detail = (f"shift {shift['shift_id']} was re-timed to {fmt(start)}-{fmt(end)}, which overlaps "
-              + "; ".join(clashes) + f": {state.person_id} cannot work both; the hub cancels this one")  # fmt: skip
-    out = {"kind": CONFLICT, "booking_id": booking_id, "shift_id": msg["shift_id"], "person_id": state.person_id,
-           "detail": detail, "cause": msg.get("cause", "")}  # fmt: skip
+    detail = (
+        f"shift {shift['shift_id']} was re-timed to {fmt(start)}-{fmt(end)}, which overlaps "
+        + "; ".join(clashes)
+        + f": {state.person_id} cannot work both; the hub cancels this one"
+    )
+    out = {
+        "kind": CONFLICT,
+        "booking_id": booking_id,
+        "shift_id": msg["shift_id"],
+        "person_id": state.person_id,
+        "detail": detail,
+        "cause": msg.get("cause", ""),
+    }
     dropped = {b: v for b, v in state.bookings.items() if b != booking_id}
     return replace(state, bookings=dropped), out

@@ -352,8 +352,9 @@ def _validate(model: type[_Model], raw: Mapping[str, Any], path: Path | str) -> 
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"] if p != "[key]") or None
-        raise ConfigError(f"invalid booking policy: {first['msg']}", file=str(path), key=key,
-                          errors=exc.error_count()) from exc  # fmt: skip
+        raise ConfigError(
+            f"invalid booking policy: {first['msg']}", file=str(path), key=key, errors=exc.error_count()
+        ) from exc
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -397,8 +398,9 @@ def load_booking_policies(paths: Iterable[Path]) -> BookingPolicies:
                 raise ConfigError(f"extends unknown collaborative {own.extends!r}", file=str(f), key="extends")
             cfile, craw, collab = collaboratives[own.extends]
             if own.trust not in collab.members:
-                raise ConfigError(f"{own.trust} is not listed in members of {collab.id} ({cfile})", file=str(f),
-                                  key="trust")  # fmt: skip
+                raise ConfigError(
+                    f"{own.trust} is not listed in members of {collab.id} ({cfile})", file=str(f), key="trust"
+                )
             base, members = {k: v for k, v in craw.items() if k not in _FILE_ONLY}, tuple(collab.members)
             where = f"{f} (merged over {cfile})"
         merged = _deep_merge(base, {k: v for k, v in raw.items() if k not in _FILE_ONLY - {"name"}})

@@ -34,8 +34,11 @@ _CLOCK_CHANGE_MARGIN_DAYS = 1
 
 def lookback_days(working_time: WorkingTimePolicy, junior_doctors: JuniorDoctorsPolicy) -> int:
     """How many days before a new shift's start a booking's end can still change a rule's verdict."""
-    runs = (junior_doctors.consecutive_long_shifts, junior_doctors.consecutive_nights,
-            junior_doctors.consecutive_shifts)  # fmt: skip
+    runs = (
+        junior_doctors.consecutive_long_shifts,
+        junior_doctors.consecutive_nights,
+        junior_doctors.consecutive_shifts,
+    )
     reach = [
         7 * working_time.reference_weeks,  # wtr_weekly_average, wtr_night_average: rolling windows
         14,  # wtr_weekly_rest: the fortnight the shift's week falls in
@@ -64,8 +67,11 @@ def check_retention(days: int, policies: BookingPolicies) -> None:
             f"booking_person_retention_days={days} is too short: the booking rules of {trust} look back "
             f"{minimum} days from a shift's start (WTR reference period, weekends, runs of shifts); "
             f"set ROSTERHUB_BOOKING_PERSON_RETENTION_DAYS to at least {minimum}",
-            setting="booking_person_retention_days", value=days, minimum=minimum, trust=trust,
-        )  # fmt: skip
+            setting="booking_person_retention_days",
+            value=days,
+            minimum=minimum,
+            trust=trust,
+        )
 
 
 def prune(state: PersonState, *, now_ms: int, retention_days: int) -> PersonState:

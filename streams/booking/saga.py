@@ -54,8 +54,19 @@ POST_CHECKS = ("person_check",)
 _ORDER = {rule: i for i, rule in enumerate((*PRE_CHECKS, *RULE_IDS, *POST_CHECKS))}
 
 #: Request fields the rules read, beyond the envelope's own (booking id, shift id, worker, vendor, time).
-EXTRA_FIELDS = ("membership", "grade", "staff_group", "home_trust", "substantive_employer", "agency", "framework",
-                "charge_rate", "break_glass", "break_glass_authoriser", "wtr_opt_out")  # fmt: skip
+EXTRA_FIELDS = (
+    "membership",
+    "grade",
+    "staff_group",
+    "home_trust",
+    "substantive_employer",
+    "agency",
+    "framework",
+    "charge_rate",
+    "break_glass",
+    "break_glass_authoriser",
+    "wtr_opt_out",
+)
 
 
 def dumps(message: dict[str, Any]) -> bytes:
@@ -79,9 +90,16 @@ def request_of(env: Envelope, *, parked_at_ms: int) -> ParkedRequest:
     d = env.data
     extra = {k: _plain(d.get(k)) for k in EXTRA_FIELDS if d.get(k) is not None}
     worker = {**d["worker"], "identifiers": [dict(i) for i in d["worker"].get("identifiers") or ()]}
-    return ParkedRequest(event_id=env.id, source=env.source, booking_id=d["booking_id"], worker=worker,
-                         vendor=d["vendor"], requested_at_ms=to_ms(d["requested_at"]), parked_at_ms=parked_at_ms,
-                         extra=extra)  # fmt: skip
+    return ParkedRequest(
+        event_id=env.id,
+        source=env.source,
+        booking_id=d["booking_id"],
+        worker=worker,
+        vendor=d["vendor"],
+        requested_at_ms=to_ms(d["requested_at"]),
+        parked_at_ms=parked_at_ms,
+        extra=extra,
+    )
 
 
 def missing_inputs(req: ParkedRequest) -> list[str]:
@@ -94,30 +112,54 @@ def booking_request(req: ParkedRequest) -> BookingRequest:
     x = req.extra
     rate = x.get("charge_rate")
     return BookingRequest(
-        booking_id=req.booking_id, person_id=req.person_id or "",
-        membership=MembershipType(x.get("membership") or "OTHER"), grade=x["grade"],
-        staff_group=StaffGroup(x["staff_group"]), home_trust=x.get("home_trust"),
-        substantive_employer=x.get("substantive_employer"), agency=x.get("agency"), framework=x.get("framework"),
-        charge_rate=Decimal(rate) if rate is not None else None, break_glass=bool(x.get("break_glass")),
-        break_glass_authoriser=x.get("break_glass_authoriser"), wtr_opt_out=bool(x.get("wtr_opt_out")),
-    )  # fmt: skip
+        booking_id=req.booking_id,
+        person_id=req.person_id or "",
+        membership=MembershipType(x.get("membership") or "OTHER"),
+        grade=x["grade"],
+        staff_group=StaffGroup(x["staff_group"]),
+        home_trust=x.get("home_trust"),
+        substantive_employer=x.get("substantive_employer"),
+        agency=x.get("agency"),
+        framework=x.get("framework"),
+        charge_rate=Decimal(rate) if rate is not None else None,
+        break_glass=bool(x.get("break_glass")),
+        break_glass_authoriser=x.get("break_glass_authoriser"),
+        wtr_opt_out=bool(x.get("wtr_opt_out")),
+    )
 
 
 def shift_json(state: ShiftState) -> dict[str, Any]:
     """What the person stage needs of the shift (it has no shift table of its own)."""
-    return {"shift_id": state.shift_id, "version": state.version, "trust": state.trust_ods,
-            "staff_group": state.staff_group, "grade": state.grade, "start": state.start_ms, "end": state.end_ms,
-            "tier": state.tier, "rate": state.rate, "shift_type": state.shift_type, "status": state.status,
-            "filled_by": state.filled_by}  # fmt: skip
+    return {
+        "shift_id": state.shift_id,
+        "version": state.version,
+        "trust": state.trust_ods,
+        "staff_group": state.staff_group,
+        "grade": state.grade,
+        "start": state.start_ms,
+        "end": state.end_ms,
+        "tier": state.tier,
+        "rate": state.rate,
+        "shift_type": state.shift_type,
+        "status": state.status,
+        "filled_by": state.filled_by,
+    }
 
 
 def shift_spec(s: dict[str, Any]) -> ShiftSpec:
     return ShiftSpec(
-        shift_id=s["shift_id"], trust=s["trust"], staff_group=StaffGroup(s["staff_group"]), grade=s["grade"],
-        start=from_ms(s["start"]), end=from_ms(s["end"]), tier=ReleaseTier(s["tier"]),
-        rate=Decimal(s["rate"]) if s.get("rate") is not None else None, shift_type=ShiftType(s["shift_type"]),
-        status=s.get("status", "open"), filled_by=s.get("filled_by"),
-    )  # fmt: skip
+        shift_id=s["shift_id"],
+        trust=s["trust"],
+        staff_group=StaffGroup(s["staff_group"]),
+        grade=s["grade"],
+        start=from_ms(s["start"]),
+        end=from_ms(s["end"]),
+        tier=ReleaseTier(s["tier"]),
+        rate=Decimal(s["rate"]) if s.get("rate") is not None else None,
+        shift_type=ShiftType(s["shift_type"]),
+        status=s.get("status", "open"),
+        filled_by=s.get("filled_by"),
+    )
 
 
 def result_of(d: dict[str, Any]) -> RuleResult:

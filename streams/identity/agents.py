@@ -46,9 +46,14 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     identity_in = ctx.raw_topic(app, ctx.names.identity_in)
     passport_topic = ctx.names.passport_in
     requests_topic = ctx.names.booking_requests
-    targets = {t.get_topic_name(): t for t in (ctx.raw_topic(app, ctx.names.events("identity")),
-                                                ctx.raw_topic(app, passport_topic),
-                                                ctx.raw_topic(app, requests_topic))}  # fmt: skip
+    targets = {
+        t.get_topic_name(): t
+        for t in (
+            ctx.raw_topic(app, ctx.names.events("identity")),
+            ctx.raw_topic(app, passport_topic),
+            ctx.raw_topic(app, requests_topic),
+        )
+    }
     dlq = ctx.raw_topic(app, ctx.names.dlq("decode"))
     bootstrap = ",".join(f"{url.host}:{url.port}" for url in app.conf.broker)
     reader = IdentityInReader(bootstrap, ctx.names.identity_in)
@@ -67,9 +72,16 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             try:
                 result = handle(store, event.value, event.headers, msg.offset, ctx.codec)
             except InputError as exc:
-                rec = dead_letter(topic=dlq.get_topic_name(), stage="decode", error=exc, original=event.value,
-                                  key=event.key, connector="identity-resolver", origin=(msg.topic, msg.partition,
-                                  msg.offset), original_headers=list(headers_dict(event.headers).items()))  # fmt: skip
+                rec = dead_letter(
+                    topic=dlq.get_topic_name(),
+                    stage="decode",
+                    error=exc,
+                    original=event.value,
+                    key=event.key,
+                    connector="identity-resolver",
+                    origin=(msg.topic, msg.partition, msg.offset),
+                    original_headers=list(headers_dict(event.headers).items()),
+                )
                 await dlq.send(key=rec.key, value=rec.value, headers=rec.headers)
                 log.warning("identity-in record at offset %s dead-lettered: %s", msg.offset, exc)
                 continue

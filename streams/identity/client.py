@@ -31,8 +31,9 @@ T = TypeVar("T")
 class IdentityClient:
     """Keeps a view of events.identity current; sends commands. ``start()`` before use, ``stop()`` after."""
 
-    def __init__(self, bootstrap: str, identity_topic: str, identity_in: str, codec: EventCodec, sink: EventSink,
-                 source: str) -> None:  # fmt: skip
+    def __init__(
+        self, bootstrap: str, identity_topic: str, identity_in: str, codec: EventCodec, sink: EventSink, source: str
+    ) -> None:
         self._bootstrap, self._topic, self._in, self._codec = bootstrap, identity_topic, identity_in, codec
         self._sink, self._source = sink, source
         self._view = IdentityView()

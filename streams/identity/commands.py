@@ -71,8 +71,14 @@ class ParsedCommand:
     command: MergeCommand | SplitCommand
 
 
-def command_record(cmd: MergeCommand | SplitCommand, topic: str, *, source: str, now: datetime | None = None,
-                   command_id: str | None = None) -> tuple[str, KafkaRecord]:  # fmt: skip
+def command_record(
+    cmd: MergeCommand | SplitCommand,
+    topic: str,
+    *,
+    source: str,
+    now: datetime | None = None,
+    command_id: str | None = None,
+) -> tuple[str, KafkaRecord]:
     """The record to produce (and its command id, which the resulting event names)."""
     command_id = command_id or str(uuid.uuid4())
     now = now or datetime.now(UTC)

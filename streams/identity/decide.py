@@ -55,8 +55,12 @@ def link_worker(store: Store, env: Envelope, offset: int) -> Step:
             return Step()  # a membership names an assignment, not who someone is: wait for the worker record
         presented = sorted({*rec.keys, *(k for k in presented if k.startswith("vid:"))})
     current = rec.person
-    m = match(presented, current=current, owners=store.owners,
-              other_registers=lambda p: store.registers_of(p, excluding=worker_id))  # fmt: skip
+    m = match(
+        presented,
+        current=current,
+        owners=store.owners,
+        other_registers=lambda p: store.registers_of(p, excluding=worker_id),
+    )
     person = m.person or _new_person_id(store, m.accepted, worker_id)
     outputs: list[Out] = []
     if current is None:
@@ -172,5 +176,8 @@ def _raise(store: Store, dispute: Dispute, worker_id: str, person: str, *, cause
     for p in persons:
         owner = store.person(p) or Person(p)
         store.put_person(owner.with_conflict(conflict_id))
-    return [conflict_event(conflict_id, dispute.kind, worker_id, persons, records, dispute.keys, dispute.detail,
-                           cause=cause, seq=seq)]  # fmt: skip
+    return [
+        conflict_event(
+            conflict_id, dispute.kind, worker_id, persons, records, dispute.keys, dispute.detail, cause=cause, seq=seq
+        )
+    ]

@@ -143,8 +143,14 @@ def match(
             by_register.setdefault(_register(key), []).append(key)
     for register, keys in by_register.items():
         if len(keys) > 1:  # one record, two numbers of one register
-            disputes.append(Dispute("REGISTER_NUMBERS_DIFFER", tuple(keys), (), f"the record presents {len(keys)} "
-                                    f"{register.upper()} numbers at once"))  # fmt: skip
+            disputes.append(
+                Dispute(
+                    "REGISTER_NUMBERS_DIFFER",
+                    tuple(keys),
+                    (),
+                    f"the record presents {len(keys)} {register.upper()} numbers at once",
+                )
+            )
             usable = [k for k in usable if k not in keys]
 
     target, via = current, None
@@ -169,8 +175,14 @@ def match(
                 apart = f"; not joined: that person holds another {_register(key).upper()} number"
                 target, via = None, None
                 break
-            disputes.append(Dispute("REGISTER_NUMBERS_DIFFER", (key, *sorted(held)), (),
-                                    f"the person already holds another {_register(key).upper()} number"))  # fmt: skip
+            disputes.append(
+                Dispute(
+                    "REGISTER_NUMBERS_DIFFER",
+                    (key, *sorted(held)),
+                    (),
+                    f"the person already holds another {_register(key).upper()} number",
+                )
+            )
             usable.remove(key)
 
     disputed = {k for d in disputes for k in d.keys}
@@ -183,8 +195,14 @@ def match(
         keys.append(key)
         others.update(people)
     for kind, (keys, others) in grouped.items():
-        disputes.append(Dispute(kind, tuple(keys), tuple(sorted(others)),
-                                f"{tier_of(keys[0])} identifiers point at another person{apart}"))  # fmt: skip
+        disputes.append(
+            Dispute(
+                kind,
+                tuple(keys),
+                tuple(sorted(others)),
+                f"{tier_of(keys[0])} identifiers point at another person{apart}",
+            )
+        )
         disputed.update(keys)
     accepted = tuple(k for k in usable if k not in disputed)
     return Match(target, via if current is None else None, accepted, tuple(disputes))

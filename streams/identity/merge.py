@@ -39,14 +39,24 @@ def merge(store: Store, cmd: MergeCommand, *, command_id: str, cause: Envelope, 
     store.put_person(replace(into, records=(*into.records, *moved), absorbed=absorbed, conflicts=()))
     store.put_person(replace(gone, records=(), merged_into=into.person_id, absorbed={}, conflicts=()))
     creds, offsets = _move(store, moved, into.person_id)
-    data = {"person_id": into.person_id, "merged_person_id": gone.person_id, "worker_ids": list(moved),
-            "credential_ids": creds, "resolves": resolves, "command_id": command_id, "reason": cmd.reason,
-            "requested_by": cmd.requested_by, "merged_at": cause.time, "sequence": seq}  # fmt: skip
+    data = {
+        "person_id": into.person_id,
+        "merged_person_id": gone.person_id,
+        "worker_ids": list(moved),
+        "credential_ids": creds,
+        "resolves": resolves,
+        "command_id": command_id,
+        "reason": cmd.reason,
+        "requested_by": cmd.requested_by,
+        "merged_at": cause.time,
+        "sequence": seq,
+    }
     env = command_event(MERGED, data, command_id=command_id, time=cause.time)
     outputs = [Out(env, "identity"), Out(env, "passport", key=gone.person_id)]
     for r in moved:
-        outputs.append(linked_event(r, into.person_id, "MERGE", _rec(store, r).keys, cause=cause, seq=seq,
-                                    previous=gone.person_id))  # fmt: skip
+        outputs.append(
+            linked_event(r, into.person_id, "MERGE", _rec(store, r).keys, cause=cause, seq=seq, previous=gone.person_id)
+        )
     return Step(outputs, [Replay(offsets, into.person_id, command_id)] if offsets else [])
 
 
@@ -73,15 +83,25 @@ def split(store: Store, cmd: SplitCommand, *, command_id: str, cause: Envelope, 
     store.put_person(replace(person, records=kept, absorbed=absorbed, conflicts=()))
     store.put_person(Person(new_id, records=moved, absorbed=taken))
     creds, offsets = _move(store, moved, new_id)
-    data = {"person_id": person.person_id, "new_person_id": new_id, "revived": revived is not None,
-            "worker_ids": list(moved), "credential_ids": creds, "resolves": resolves, "command_id": command_id,
-            "reason": cmd.reason, "requested_by": cmd.requested_by, "split_at": cause.time,
-            "sequence": seq}  # fmt: skip
+    data = {
+        "person_id": person.person_id,
+        "new_person_id": new_id,
+        "revived": revived is not None,
+        "worker_ids": list(moved),
+        "credential_ids": creds,
+        "resolves": resolves,
+        "command_id": command_id,
+        "reason": cmd.reason,
+        "requested_by": cmd.requested_by,
+        "split_at": cause.time,
+        "sequence": seq,
+    }
     env = command_event(SPLIT, data, command_id=command_id, time=cause.time)
     outputs = [Out(env, "identity"), Out(env, "passport")]
     for r in moved:
-        outputs.append(linked_event(r, new_id, "SPLIT", _rec(store, r).keys, cause=cause, seq=seq,
-                                    previous=person.person_id))  # fmt: skip
+        outputs.append(
+            linked_event(r, new_id, "SPLIT", _rec(store, r).keys, cause=cause, seq=seq, previous=person.person_id)
+        )
     return Step(outputs, [Replay(offsets, new_id, command_id)] if offsets else [])
 
 

@@ -85,32 +85,83 @@ def _identifiers(keys: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
 
 
 def linked_event(
-    worker_id: str, person: str, match: str, keys: tuple[str, ...], *, cause: Envelope, seq: int,
+    worker_id: str,
+    person: str,
+    match: str,
+    keys: tuple[str, ...],
+    *,
+    cause: Envelope,
+    seq: int,
     previous: str | None = None,
-) -> Out:  # fmt: skip
-    data = {"person_id": person, "worker_id": worker_id, "previous_person_id": previous, "match": match,
-            "identifiers": _identifiers(keys), "linked_at": cause.time, "sequence": seq}  # fmt: skip
-    env = Envelope(type=LINKED, source=SOURCE, data=data, id=event_id("identity.linked", worker_id, person, cause.id),
-                   subject=worker_id, time=cause.time, extensions={"causationid": cause.id})  # fmt: skip
+) -> Out:
+    data = {
+        "person_id": person,
+        "worker_id": worker_id,
+        "previous_person_id": previous,
+        "match": match,
+        "identifiers": _identifiers(keys),
+        "linked_at": cause.time,
+        "sequence": seq,
+    }
+    env = Envelope(
+        type=LINKED,
+        source=SOURCE,
+        data=data,
+        id=event_id("identity.linked", worker_id, person, cause.id),
+        subject=worker_id,
+        time=cause.time,
+        extensions={"causationid": cause.id},
+    )
     return Out(env, "identity")
 
 
 def conflict_event(
-    conflict_id: str, kind: str, worker_id: str, persons: list[str], records: list[str], keys: tuple[str, ...],
-    detail: str, *, cause: Envelope, seq: int,
-) -> Out:  # fmt: skip
-    data = {"conflict_id": conflict_id, "person_id": persons[0], "kind": kind, "worker_id": worker_id,
-            "person_ids": persons, "worker_ids": records, "identifiers": _identifiers(keys),
-            "match_key_involved": any(k.startswith("mk:") for k in keys), "detail": detail or None,
-            "raised_at": cause.time, "sequence": seq}  # fmt: skip
-    env = Envelope(type=CONFLICT, source=SOURCE, data=data, id=event_id("identity.conflict", conflict_id),
-                   subject=conflict_id, time=cause.time, extensions={"causationid": cause.id})  # fmt: skip
+    conflict_id: str,
+    kind: str,
+    worker_id: str,
+    persons: list[str],
+    records: list[str],
+    keys: tuple[str, ...],
+    detail: str,
+    *,
+    cause: Envelope,
+    seq: int,
+) -> Out:
+    data = {
+        "conflict_id": conflict_id,
+        "person_id": persons[0],
+        "kind": kind,
+        "worker_id": worker_id,
+        "person_ids": persons,
+        "worker_ids": records,
+        "identifiers": _identifiers(keys),
+        "match_key_involved": any(k.startswith("mk:") for k in keys),
+        "detail": detail or None,
+        "raised_at": cause.time,
+        "sequence": seq,
+    }
+    env = Envelope(
+        type=CONFLICT,
+        source=SOURCE,
+        data=data,
+        id=event_id("identity.conflict", conflict_id),
+        subject=conflict_id,
+        time=cause.time,
+        extensions={"causationid": cause.id},
+    )
     return Out(env, "identity")
 
 
 def command_event(type_: str, data: dict[str, Any], *, command_id: str, time: datetime) -> Envelope:
-    return Envelope(type=type_, source=SOURCE, data=data, id=event_id("identity.command", command_id),
-                    subject=command_id, time=time, extensions={"causationid": command_id})  # fmt: skip
+    return Envelope(
+        type=type_,
+        source=SOURCE,
+        data=data,
+        id=event_id("identity.command", command_id),
+        subject=command_id,
+        time=time,
+        extensions={"causationid": command_id},
+    )
 
 
 def passport_copy(env: Envelope, person: str, local: str | None, causation: str | None = None) -> Envelope:
@@ -123,12 +174,26 @@ def passport_copy(env: Envelope, person: str, local: str | None, causation: str 
     extensions = {**env.extensions, **({"localworker": local} if local else {})}
     if causation:
         extensions["causationid"] = causation
-    return Envelope(type=env.type, source=env.source, data=data, id=env.id, subject=env.subject, time=env.time,
-                    extensions=extensions)  # fmt: skip
+    return Envelope(
+        type=env.type,
+        source=env.source,
+        data=data,
+        id=env.id,
+        subject=env.subject,
+        time=env.time,
+        extensions=extensions,
+    )
 
 
 def booking_copy(env: Envelope, person: str | None) -> Envelope:
     """The same BookingRequested (same ce_id) with ``worker.person_id`` set to the resolved person, or null."""
     data = {**env.data, "worker": {**env.data["worker"], "person_id": person}}
-    return Envelope(type=env.type, source=env.source, data=data, id=env.id, subject=env.subject, time=env.time,
-                    extensions=dict(env.extensions))  # fmt: skip
+    return Envelope(
+        type=env.type,
+        source=env.source,
+        data=data,
+        id=env.id,
+        subject=env.subject,
+        time=env.time,
+        extensions=dict(env.extensions),
+    )

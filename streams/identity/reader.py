@@ -32,8 +32,9 @@ class IdentityInReader:
         """A fresh consumer for each re-read: a kept one prefetches at the log end between re-reads, and a seek
         racing that prefetch was seen to leave it fetching at the end forever (the resolver stalled)."""
         # fetch_max_wait_ms: a fetch at the log end must not hold a re-read for aiokafka's 500 ms default.
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None,
-                                    fetch_max_wait_ms=10)  # fmt: skip
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None, fetch_max_wait_ms=10
+        )
         await consumer.start()
         consumer.assign([self._tp])
         return consumer

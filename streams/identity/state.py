@@ -40,8 +40,12 @@ class Record:
     parked: tuple[tuple[int, str, str], ...] = ()  # (offset, ce_id, credential id) waiting for a link
 
     def to_json(self) -> dict[str, Any]:
-        return {"p": self.person, "k": list(self.keys), "c": {c: [list(e) for e in es] for c, es in self.creds.items()},
-                "q": [list(e) for e in self.parked]}  # fmt: skip
+        return {
+            "p": self.person,
+            "k": list(self.keys),
+            "c": {c: [list(e) for e in es] for c, es in self.creds.items()},
+            "q": [list(e) for e in self.parked],
+        }
 
     @classmethod
     def from_json(cls, worker_id: str, v: Mapping[str, Any]) -> Record:
@@ -62,8 +66,12 @@ class Person:
     conflicts: tuple[str, ...] = ()  # open conflict ids involving this person
 
     def to_json(self) -> dict[str, Any]:
-        return {"r": list(self.records), "m": self.merged_into, "a": {k: list(v) for k, v in self.absorbed.items()},
-                "x": list(self.conflicts)}  # fmt: skip
+        return {
+            "r": list(self.records),
+            "m": self.merged_into,
+            "a": {k: list(v) for k, v in self.absorbed.items()},
+            "x": list(self.conflicts),
+        }
 
     @classmethod
     def from_json(cls, person_id: str, v: Mapping[str, Any]) -> Person:
@@ -84,8 +92,13 @@ class Conflict:
     resolved_by: str | None = None  # command id
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "p": list(self.persons), "r": list(self.records), "s": self.status,
-                "by": self.resolved_by}  # fmt: skip
+        return {
+            "kind": self.kind,
+            "p": list(self.persons),
+            "r": list(self.records),
+            "s": self.status,
+            "by": self.resolved_by,
+        }
 
     @classmethod
     def from_json(cls, conflict_id: str, v: Mapping[str, Any]) -> Conflict:

@@ -88,8 +88,12 @@ class IdentityView:
     def person(self, person: str) -> dict[str, Any] | None:
         if not self.knows(person):
             return None
-        return {"person_id": person, "merged_into": self.merged_into(person), "records": self.records(person),
-                "open_conflicts": [c["conflict_id"] for c in self.open_conflicts(person)]}  # fmt: skip
+        return {
+            "person_id": person,
+            "merged_into": self.merged_into(person),
+            "records": self.records(person),
+            "open_conflicts": [c["conflict_id"] for c in self.open_conflicts(person)],
+        }
 
     def check_merge(self, into: str, merge: str) -> str | None:
         """Why the worker would refuse this merge, as far as this view knows (None: looks fine)."""

@@ -77,13 +77,24 @@ def register(app: faust.App, ctx: StreamContext) -> PassportRuntime:
     policies = load_policies([settings.passport_policy_dir]) if settings.passport_policy_dir.exists() else PolicySet({})
     if not policies.trusts:
         log.warning("no trust policies in %s: clearance answers will refuse every trust", settings.passport_policy_dir)
-    table = app.Table(TABLE, default=None, key_type=bytes, partitions=settings.default_partitions,
-                      options={"block_cache_size": settings.passport_block_cache_mb * 1024 * 1024})  # fmt: skip
+    table = app.Table(
+        TABLE,
+        default=None,
+        key_type=bytes,
+        partitions=settings.default_partitions,
+        options={"block_cache_size": settings.passport_block_cache_mb * 1024 * 1024},
+    )
     # Keys are the raw person-id bytes, exactly as on passport-in: faust's default JSON key
     # serializer would quote them, and the web router would then pick the wrong partition.
     table.key_serializer = "raw"
-    rt = PassportRuntime(app, ctx, policies, table, tuple(sorted(set(settings.passport_expiring_days), reverse=True)),
-                         Schedule(int(settings.passport_schedule_horizon_s * 1000)))  # fmt: skip
+    rt = PassportRuntime(
+        app,
+        ctx,
+        policies,
+        table,
+        tuple(sorted(set(settings.passport_expiring_days), reverse=True)),
+        Schedule(int(settings.passport_schedule_horizon_s * 1000)),
+    )
     ticks_name = ctx.names.prefix + PASSPORT_TICKS.name
     source = ctx.raw_topic(app, ctx.names.passport_in, ticks_name)
     ticks = ctx.raw_topic(app, ticks_name)
@@ -150,5 +161,8 @@ async def _rebuild(rt: PassportRuntime, now_ms: int) -> None:
         if n % 5000 == 4999:
             await asyncio.sleep(0)
     rt.schedule.rebuild(entries, now_ms)
-    log.info("passport schedule rebuilt: %d of %d passports have notices due within the horizon", len(rt.schedule),
-             len(entries))  # fmt: skip
+    log.info(
+        "passport schedule rebuilt: %d of %d passports have notices due within the horizon",
+        len(rt.schedule),
+        len(entries),
+    )

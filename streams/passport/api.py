@@ -87,8 +87,11 @@ def _routed(rt: PassportRuntime, fun: Any) -> Any:
             return await fun(web, request, person)
         except (KeyError, TypeError, ServiceUnavailable, OSError) as exc:  # no owner known (yet)
             log.info("passport request for %s not routable yet: %r", person, exc)
-            return web.json({"code": "unavailable", "message": "partition owner not known yet; retry"},
-                            status=503, headers={"Retry-After": "1"})  # fmt: skip
+            return web.json(
+                {"code": "unavailable", "message": "partition owner not known yet; retry"},
+                status=503,
+                headers={"Retry-After": "1"},
+            )
 
     view.__name__ = fun.__name__
     return view
@@ -97,18 +100,42 @@ def _routed(rt: PassportRuntime, fun: Any) -> Any:
 def register(rt: PassportRuntime) -> None:
     app, table = rt.app, rt.table
 
-    async def audit(person: str, caller: tuple[str, str, str] | None, resource: str, status: int, outcome: str,
-                    query: dict[str, str]) -> None:  # fmt: skip
+    async def audit(
+        person: str,
+        caller: tuple[str, str, str] | None,
+        resource: str,
+        status: int,
+        outcome: str,
+        query: dict[str, str],
+    ) -> None:
         trust, user, purpose = caller or ("", "", "")
-        rec = AuditRecord(person=person, trust=trust, user=user, purpose=purpose, resource=resource,
-                          at=datetime.now(UTC), status=status, outcome=outcome, query=query,
-                          served_by=str(app.conf.canonical_url))  # fmt: skip
+        rec = AuditRecord(
+            person=person,
+            trust=trust,
+            user=user,
+            purpose=purpose,
+            resource=resource,
+            at=datetime.now(UTC),
+            status=status,
+            outcome=outcome,
+            query=query,
+            served_by=str(app.conf.canonical_url),
+        )
         key, value = rec.encode()
         fut = await rt.topic(rt.ctx.names.audit).send(key=key, value=value)
         await fut  # the read is on the audit trail before the answer leaves
 
-    async def answer(web: Any, person: str, caller: tuple[str, str, str] | None, resource: str, query: dict[str, str],
-                     body: Any, status: int, outcome: str, content_type: str = "application/json") -> Any:  # fmt: skip
+    async def answer(
+        web: Any,
+        person: str,
+        caller: tuple[str, str, str] | None,
+        resource: str,
+        query: dict[str, str],
+        body: Any,
+        status: int,
+        outcome: str,
+        content_type: str = "application/json",
+    ) -> Any:
         await audit(person, caller, resource, status, outcome, query)
         return web.bytes(json.dumps(body).encode(), content_type=content_type, status=status)
 
@@ -156,8 +183,17 @@ def register(rt: PassportRuntime) -> None:
             r = _Refused(404, "no_passport", "no passport for this person")
             return await answer(web, person, caller, "fhir", query, r.body(), r.status, f"refused: {r.code}")
         bundle = passport_bundle(passport, viewer=caller[0])
-        return await answer(web, person, caller, "fhir", query, bundle, 200,
-                            f"{len(passport.credentials)} credentials", "application/fhir+json")  # fmt: skip
+        return await answer(
+            web,
+            person,
+            caller,
+            "fhir",
+            query,
+            bundle,
+            200,
+            f"{len(passport.credentials)} credentials",
+            "application/fhir+json",
+        )
 
     _register_vc(rt, keyring(rt.policies), answer)
 
@@ -188,6 +224,9 @@ def _register_vc(rt: PassportRuntime, keys: Any, answer: Any) -> None:
             for env in events:
                 await rt.send(env, wait=True)
             issued = events[0].data
-            body = {"credential_id": issued["credential_id"], "local_worker": issued["person_id"],
-                    "event_ids": [e.id for e in events]}  # fmt: skip
+            body = {
+                "credential_id": issued["credential_id"],
+                "local_worker": issued["person_id"],
+                "event_ids": [e.id for e in events],
+            }
             return await answer(self, issued["person_id"], caller, "vc", {}, body, 202, "accepted")

@@ -65,9 +65,13 @@ class CandidateResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "credential_id": self.credential_id, "issuer": self.issuer, "reasons": list(self.reasons),
-            "valid_until": _iso(self.valid_until), "accepted_under": self.accepted_under, "detail": self.detail,
-        }  # fmt: skip
+            "credential_id": self.credential_id,
+            "issuer": self.issuer,
+            "reasons": list(self.reasons),
+            "valid_until": _iso(self.valid_until),
+            "accepted_under": self.accepted_under,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +85,14 @@ class RequirementResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "requirement": self.requirement, "rules": list(self.rules), "met": self.met, "reason": self.reason,
+            "requirement": self.requirement,
+            "rules": list(self.rules),
+            "met": self.met,
+            "reason": self.reason,
             "credential_id": self.used.credential_id if self.used else None,
             "valid_until": _iso(self.used.valid_until) if self.used else None,
             "candidates": [c.as_dict() for c in self.candidates],
-        }  # fmt: skip
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +115,18 @@ class Clearance:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "person": self.person, "trust": self.trust, "staff_group": self.staff_group, "grade": self.grade,
-            "start": _iso(self.start), "end": _iso(self.end), "cleared": self.cleared, "reasons": list(self.reasons),
-            "valid_until": _iso(self.valid_until), "policy": self.policy,
+            "person": self.person,
+            "trust": self.trust,
+            "staff_group": self.staff_group,
+            "grade": self.grade,
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "cleared": self.cleared,
+            "reasons": list(self.reasons),
+            "valid_until": _iso(self.valid_until),
+            "policy": self.policy,
             "requirements": [r.as_dict() for r in self.requirements],
-        }  # fmt: skip
+        }
 
 
 def _iso(ms: int | None) -> str | None:
@@ -120,25 +134,55 @@ def _iso(ms: int | None) -> str | None:
 
 
 def clearance(
-    passport: Passport | None, policy: TrustPolicy, *, staff_group: str, grade: str, start: datetime, end: datetime,
+    passport: Passport | None,
+    policy: TrustPolicy,
+    *,
+    staff_group: str,
+    grade: str,
+    start: datetime,
+    end: datetime,
     person: str | None = None,
-) -> Clearance:  # fmt: skip
+) -> Clearance:
     """Clear or refuse ``passport`` for a shift ``start``..``end`` at ``policy.trust`` (times aware)."""
     start_ms, end_ms = to_ms(start), to_ms(end)
     pid = person or (passport.person if passport else "")
     required = required_for(policy, staff_group, grade)
     if not required:
-        return Clearance(pid, policy.trust, staff_group, grade, start_ms, end_ms, False, ("NO_RULE_FOR_ROLE",), (),
-                         None, policy.fingerprint)  # fmt: skip
+        return Clearance(
+            pid,
+            policy.trust,
+            staff_group,
+            grade,
+            start_ms,
+            end_ms,
+            False,
+            ("NO_RULE_FOR_ROLE",),
+            (),
+            None,
+            policy.fingerprint,
+        )
     by_kind: dict[tuple[str, str | None], list[Credential]] = {}
     for c in passport.credentials.values() if passport else ():
         by_kind.setdefault((c.type, c.subject if c.type == "CSTF_TRAINING" else None), []).append(c)
-    results = tuple(_requirement(req, names, by_kind.get((req.type, req.cstf_subject), []), policy, start_ms, end_ms)
-                    for req, names in required)  # fmt: skip
+    results = tuple(
+        _requirement(req, names, by_kind.get((req.type, req.cstf_subject), []), policy, start_ms, end_ms)
+        for req, names in required
+    )
     reasons = tuple(sorted({r.reason for r in results if r.reason}, key=_ORDER.__getitem__))
     untils = [r.used.valid_until for r in results if r.used and r.used.valid_until is not None]
-    return Clearance(pid, policy.trust, staff_group, grade, start_ms, end_ms, not reasons, reasons, results,
-                     min(untils) if untils else None, policy.fingerprint)  # fmt: skip
+    return Clearance(
+        pid,
+        policy.trust,
+        staff_group,
+        grade,
+        start_ms,
+        end_ms,
+        not reasons,
+        reasons,
+        results,
+        min(untils) if untils else None,
+        policy.fingerprint,
+    )
 
 
 _REQUIRED: dict[tuple[int, str, str], tuple[tuple[CredentialRequirement, tuple[str, ...]], ...]] = {}
@@ -182,9 +226,13 @@ def _kind_matches(cred: Credential, req: CredentialRequirement) -> bool:
 
 
 def _requirement(
-    req: CredentialRequirement, rules: tuple[str, ...], creds: list[Credential], policy: TrustPolicy,
-    start: int, end: int,
-) -> RequirementResult:  # fmt: skip
+    req: CredentialRequirement,
+    rules: tuple[str, ...],
+    creds: list[Credential],
+    policy: TrustPolicy,
+    start: int,
+    end: int,
+) -> RequirementResult:
     candidates = [_candidate(c, req, policy, start, end) for c in creds]
     good = [c for c in candidates if not c.reasons]
     if good:
@@ -228,8 +276,9 @@ def _candidate(c: Credential, req: CredentialRequirement, policy: TrustPolicy, s
     return _result(c, reasons, until, accepted, details)
 
 
-def _result(c: Credential, reasons: list[str], until: int | None, accepted: Agreement | bool | None,
-            details: list[str]) -> CandidateResult:  # fmt: skip
+def _result(
+    c: Credential, reasons: list[str], until: int | None, accepted: Agreement | bool | None, details: list[str]
+) -> CandidateResult:
     under = "own" if accepted is True else accepted.id if isinstance(accepted, Agreement) else None
     ordered = tuple(sorted(set(reasons), key=_ORDER.__getitem__))
     return CandidateResult(c.id, c.issuer, ordered, until, under, "; ".join(details) or None)
@@ -257,8 +306,11 @@ def _plus(ms: int, period: Period) -> int:
 
 
 def _verification(c: Credential, policy: TrustPolicy, start: int) -> list[str]:
-    trusted = [v for v in c.verifications
-               if v.verifier in (policy.trust, c.issuer) or policy.accepts(v.verifier, c.type) is not None]  # fmt: skip
+    trusted = [
+        v
+        for v in c.verifications
+        if v.verifier in (policy.trust, c.issuer) or policy.accepts(v.verifier, c.type) is not None
+    ]
     if any(v.status in ("VAL_FAIL", "REVAL_FAIL") for v in trusted):
         return ["VERIFICATION_FAILED"]
     passing = [v for v in trusted if v.passing]

@@ -27,12 +27,19 @@ __all__ = ["SOURCE", "Step", "step", "tick"]
 
 SOURCE = "/rosterhub/passport"
 _P = "rosterhub.passport.v1."
-PASSPORT_UPDATED, CREDENTIAL_EXPIRING, CLEARANCE_CHANGED = _P + "PassportUpdated", _P + "CredentialExpiring", \
-    _P + "ClearanceChanged"  # fmt: skip
+PASSPORT_UPDATED, CREDENTIAL_EXPIRING, CLEARANCE_CHANGED = (
+    _P + "PassportUpdated",
+    _P + "CredentialExpiring",
+    _P + "ClearanceChanged",
+)
 CREDENTIAL_EXPIRED = "rosterhub.credential.v1.CredentialExpired"
 PERSONS_MERGED, PERSON_SPLIT = "rosterhub.identity.v1.PersonsMerged", "rosterhub.identity.v1.PersonSplit"
-_CHANGE = {"CredentialIssued": "ISSUED", "CredentialVerified": "VERIFIED", "CredentialRevoked": "REVOKED",
-           "CredentialExpired": "EXPIRED"}  # fmt: skip
+_CHANGE = {
+    "CredentialIssued": "ISSUED",
+    "CredentialVerified": "VERIFIED",
+    "CredentialRevoked": "REVOKED",
+    "CredentialExpired": "EXPIRED",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +50,14 @@ class Step:
 
 
 def step(
-    before: Passport | None, env: Envelope, *, person: str, policies: PolicySet, thresholds: tuple[int, ...],
+    before: Passport | None,
+    env: Envelope,
+    *,
+    person: str,
+    policies: PolicySet,
+    thresholds: tuple[int, ...],
     now: datetime,
-) -> Step:  # fmt: skip
+) -> Step:
     """Apply one event from ``_rosterhub.passport-in`` keyed by ``person``."""
     if env.type == PERSONS_MERGED:
         merged_away = env.data.get("merged_person_id") == person
@@ -87,8 +99,11 @@ def _split(before: Passport | None, env: Envelope, person: str, now: datetime) -
 
 
 def _worker(p: Passport) -> dict[str, Any]:
-    return {"person_id": p.person, "identifiers": [{"system": s, "value": v} for s, v in p.identifiers],
-            "display_name": p.name}  # fmt: skip
+    return {
+        "person_id": p.person,
+        "identifiers": [{"system": s, "value": v} for s, v in p.identifiers],
+        "display_name": p.name,
+    }
 
 
 def _org(ods: str | None) -> dict[str, Any]:
@@ -106,17 +121,31 @@ def _status(c: Credential, now_ms: int) -> str:
 
 def _updated(p: Passport, c: Credential, change: str, cause: str | None, now: datetime) -> Envelope:
     data = {
-        "person_id": p.person, "version": p.version, "credential_id": c.id, "change": change,
-        "credential_type": c.type, "issuer": _org(c.issuer) if c.issuer else None, "status": _status(c, to_ms(now)),
-        "expires_at": from_ms(c.expires) if c.expires is not None else None, "credential_count": len(p.credentials),
-        "cause_id": cause, "updated_at": now,
-    }  # fmt: skip
-    return Envelope(type=PASSPORT_UPDATED, source=SOURCE, data=data, subject=c.id, time=now,
-                    id=event_id("passport-updated", p.person, p.version, cause or c.id))  # fmt: skip
+        "person_id": p.person,
+        "version": p.version,
+        "credential_id": c.id,
+        "change": change,
+        "credential_type": c.type,
+        "issuer": _org(c.issuer) if c.issuer else None,
+        "status": _status(c, to_ms(now)),
+        "expires_at": from_ms(c.expires) if c.expires is not None else None,
+        "credential_count": len(p.credentials),
+        "cause_id": cause,
+        "updated_at": now,
+    }
+    return Envelope(
+        type=PASSPORT_UPDATED,
+        source=SOURCE,
+        data=data,
+        subject=c.id,
+        time=now,
+        id=event_id("passport-updated", p.person, p.version, cause or c.id),
+    )
 
 
-def _withdrawn(p: Passport, old: Credential, new: Credential, policies: PolicySet, env: Envelope,
-               now: datetime) -> list[Envelope]:  # fmt: skip
+def _withdrawn(
+    p: Passport, old: Credential, new: Credential, policies: PolicySet, env: Envelope, now: datetime
+) -> list[Envelope]:
     """ClearanceChanged for every trust at which a revocation (or declared expiry) ends the credential's use."""
     if new.revoked is not None and old.revoked is None:
         at, reason, detail = new.revoked.at, "CREDENTIAL_REVOKED", new.revoked.reason
@@ -125,43 +154,76 @@ def _withdrawn(p: Passport, old: Credential, new: Credential, policies: PolicySe
     else:
         return []
     probe = min(at, to_ms(now)) - 1
-    return [_changed(p, new, policy, reason, detail, at, env.id)
-            for _, policy in sorted(policies.trusts.items())
-            if counts_at(old, policy, probe) and not counts_at(new, policy, max(at, to_ms(now)))]  # fmt: skip
+    return [
+        _changed(p, new, policy, reason, detail, at, env.id)
+        for _, policy in sorted(policies.trusts.items())
+        if counts_at(old, policy, probe) and not counts_at(new, policy, max(at, to_ms(now)))
+    ]
 
 
-def _changed(p: Passport, c: Credential, policy: TrustPolicy, reason: str, revocation: str | None, at: int,
-             cause: str | None) -> Envelope:  # fmt: skip
+def _changed(
+    p: Passport, c: Credential, policy: TrustPolicy, reason: str, revocation: str | None, at: int, cause: str | None
+) -> Envelope:
     trust = policy.trust
     accepted = policy.accepts(c.issuer, c.type)
     under = "own" if accepted is True else accepted.id if accepted else None
     data = {
-        "person_id": p.person, "trust": _org(trust), "credential_id": c.id, "credential_type": c.type,
-        "issuer": _org(c.issuer), "reason": reason, "revocation_reason": revocation, "accepted_under": under,
-        "changed_at": from_ms(at), "cause_id": cause,
-    }  # fmt: skip
-    return Envelope(type=CLEARANCE_CHANGED, source=SOURCE, data=data, subject=c.id, time=from_ms(at),
-                    id=event_id("clearance-changed", p.person, trust, c.id, reason, at))  # fmt: skip
+        "person_id": p.person,
+        "trust": _org(trust),
+        "credential_id": c.id,
+        "credential_type": c.type,
+        "issuer": _org(c.issuer),
+        "reason": reason,
+        "revocation_reason": revocation,
+        "accepted_under": under,
+        "changed_at": from_ms(at),
+        "cause_id": cause,
+    }
+    return Envelope(
+        type=CLEARANCE_CHANGED,
+        source=SOURCE,
+        data=data,
+        subject=c.id,
+        time=from_ms(at),
+        id=event_id("clearance-changed", p.person, trust, c.id, reason, at),
+    )
 
 
-def _notices(p: Passport, policies: PolicySet, thresholds: tuple[int, ...], now: datetime
-             ) -> tuple[Passport, list[Envelope]]:  # fmt: skip
+def _notices(
+    p: Passport, policies: PolicySet, thresholds: tuple[int, ...], now: datetime
+) -> tuple[Passport, list[Envelope]]:
     after, found = due(p, now, thresholds)
     outputs: list[Envelope] = []
     for d in found:
         c = d.credential
         assert c.expires is not None
-        common = {"credential_id": c.id, "person_id": p.person, "worker": _worker(p), "credential_type": c.type,
-                  "issuer": _org(c.issuer), "cstf_subject": c.subject, "level": c.level}  # fmt: skip
+        common = {
+            "credential_id": c.id,
+            "person_id": p.person,
+            "worker": _worker(p),
+            "credential_type": c.type,
+            "issuer": _org(c.issuer),
+            "cstf_subject": c.subject,
+            "level": c.level,
+        }
         if d.expiring is not None:
             data = {**common, "expires_at": from_ms(c.expires), "days_ahead": d.expiring, "notified_at": now}
-            outputs.append(Envelope(type=CREDENTIAL_EXPIRING, source=SOURCE, data=data, subject=c.id, time=now,
-                                    id=event_id("passport-expiring", c.id, c.expires, d.expiring)))  # fmt: skip
+            outputs.append(
+                Envelope(
+                    type=CREDENTIAL_EXPIRING,
+                    source=SOURCE,
+                    data=data,
+                    subject=c.id,
+                    time=now,
+                    id=event_id("passport-expiring", c.id, c.expires, d.expiring),
+                )
+            )
         if d.expired:
             data = {**common, "expired_at": from_ms(c.expires), "detected_at": now}
             cause = event_id("passport-expired", c.id, c.expires)
-            outputs.append(Envelope(type=CREDENTIAL_EXPIRED, source=SOURCE, data=data, subject=c.id, time=now,
-                                    id=cause))  # fmt: skip
+            outputs.append(
+                Envelope(type=CREDENTIAL_EXPIRED, source=SOURCE, data=data, subject=c.id, time=now, id=cause)
+            )
             after = replace(after, version=after.version + 1)
             outputs.append(_updated(after, after.credentials[c.id], "EXPIRED", cause, now))
             outputs += [

@@ -21,8 +21,14 @@ CREDENTIAL_SYSTEM = "https://rosterhub.org/CodeSystem/credential-type"
 CSTF_SYSTEM = "https://rosterhub.org/CodeSystem/cstf-subject"
 METHOD_SYSTEM = "https://rosterhub.org/CodeSystem/verification-method"
 ODS = IDENTIFIER_SYSTEMS["ods_organisation"]
-_FHIR_STATUS = {"ATTESTED": "attested", "VALIDATED": "validated", "IN_PROCESS": "in-process",
-                "REQ_REVALID": "req-revalid", "VAL_FAIL": "val-fail", "REVAL_FAIL": "reval-fail"}  # fmt: skip
+_FHIR_STATUS = {
+    "ATTESTED": "attested",
+    "VALIDATED": "validated",
+    "IN_PROCESS": "in-process",
+    "REQ_REVALID": "req-revalid",
+    "VAL_FAIL": "val-fail",
+    "REVAL_FAIL": "reval-fail",
+}
 
 
 def _iso(ms: int | None) -> str | None:

@@ -30,8 +30,9 @@ __all__ = [
 ]
 
 _NS = "rosterhub.credential.v1."
-ISSUED, VERIFIED, REVOKED, EXPIRED = (_NS + n for n in ("CredentialIssued", "CredentialVerified",
-                                                        "CredentialRevoked", "CredentialExpired"))  # fmt: skip
+ISSUED, VERIFIED, REVOKED, EXPIRED = (
+    _NS + n for n in ("CredentialIssued", "CredentialVerified", "CredentialRevoked", "CredentialExpired")
+)
 CREDENTIAL_EVENTS = (ISSUED, VERIFIED, REVOKED, EXPIRED)
 PASSING = ("VALIDATED", "ATTESTED")
 
@@ -129,17 +130,28 @@ class Credential:
             d["v"] = [[v.verifier, v.status, v.method, v.at, v.next_due, v.mou, v.evidence] for v in self.verifications]
         if self.revoked:
             d["r"] = [self.revoked.reason, self.revoked.at, self.revoked.detail]
-        return d  # fmt: skip
+        return d
 
     @classmethod
     def from_table(cls, cid: str, d: dict[str, Any]) -> Credential:
         return cls(
-            id=cid, type=d["t"], issuer=d.get("i"), issued=d.get("s"), expires=d.get("e"), subject=d.get("cs"),
-            level=d.get("l"), attrs=d.get("a", {}), evidence=d.get("ev"),
+            id=cid,
+            type=d["t"],
+            issuer=d.get("i"),
+            issued=d.get("s"),
+            expires=d.get("e"),
+            subject=d.get("cs"),
+            level=d.get("l"),
+            attrs=d.get("a", {}),
+            evidence=d.get("ev"),
             verifications=tuple(Verification(*v) for v in d.get("v", ())),
-            revoked=Revocation(*d["r"]) if "r" in d else None, expired_at=d.get("x"),
-            notified=tuple(d.get("n", ())), expired_sent=d.get("xs", False), source=d.get("src"), local=d.get("lw"),
-        )  # fmt: skip
+            revoked=Revocation(*d["r"]) if "r" in d else None,
+            expired_at=d.get("x"),
+            notified=tuple(d.get("n", ())),
+            expired_sent=d.get("xs", False),
+            source=d.get("src"),
+            local=d.get("lw"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +165,13 @@ class Passport:
 
     def to_table(self) -> dict[str, Any]:
         return {
-            "p": self.person, "v": self.version, "u": self.updated, "id": [list(i) for i in self.identifiers],
-            "nm": self.name, "c": {cid: c.to_table() for cid, c in self.credentials.items()},
-        }  # fmt: skip
+            "p": self.person,
+            "v": self.version,
+            "u": self.updated,
+            "id": [list(i) for i in self.identifiers],
+            "nm": self.name,
+            "c": {cid: c.to_table() for cid, c in self.credentials.items()},
+        }
 
     @classmethod
     def from_table(cls, value: dict[str, Any] | None, *, types: frozenset[str] | None = None) -> Passport | None:
@@ -164,11 +180,15 @@ class Passport:
             return None
         creds = value.get("c", {})
         return cls(
-            person=value["p"], version=value["v"], updated=value.get("u", 0),
-            identifiers=tuple(tuple(i) for i in value.get("id", ())), name=value.get("nm"),  # type: ignore[misc]
-            credentials={cid: Credential.from_table(cid, c) for cid, c in creds.items()
-                         if types is None or c["t"] in types},
-        )  # fmt: skip
+            person=value["p"],
+            version=value["v"],
+            updated=value.get("u", 0),
+            identifiers=tuple(tuple(i) for i in value.get("id", ())),
+            name=value.get("nm"),  # type: ignore[misc]
+            credentials={
+                cid: Credential.from_table(cid, c) for cid, c in creds.items() if types is None or c["t"] in types
+            },
+        )
 
     def with_credential(self, cred: Credential, now_ms: int) -> Passport:
         return replace(self, credentials={**self.credentials, cred.id: cred}, version=self.version + 1, updated=now_ms)
@@ -217,20 +237,34 @@ def _issued(c: Credential, d: dict[str, Any], env: Envelope) -> Credential:
     expired_at = c.expired_at if c.expired_at is not None and c.expired_at >= issued else None
     same_expiry = expires == c.expires
     return replace(
-        c, type=_enum(d["credential_type"]), issuer=_ods(d.get("issuer")), issued=issued, expires=expires,
-        subject=d.get("cstf_subject"), level=d.get("level"), attrs=dict(d.get("attributes") or {}),
-        evidence=d.get("evidence_ref"), revoked=revoked, expired_at=expired_at,
-        notified=c.notified if same_expiry else (), expired_sent=c.expired_sent if same_expiry else False,
-        source=env.source, local=env.extensions.get("localworker", c.local),
-    )  # fmt: skip
+        c,
+        type=_enum(d["credential_type"]),
+        issuer=_ods(d.get("issuer")),
+        issued=issued,
+        expires=expires,
+        subject=d.get("cstf_subject"),
+        level=d.get("level"),
+        attrs=dict(d.get("attributes") or {}),
+        evidence=d.get("evidence_ref"),
+        revoked=revoked,
+        expired_at=expired_at,
+        notified=c.notified if same_expiry else (),
+        expired_sent=c.expired_sent if same_expiry else False,
+        source=env.source,
+        local=env.extensions.get("localworker", c.local),
+    )
 
 
 def _verified(c: Credential, d: dict[str, Any]) -> Credential:
     v = Verification(
-        verifier=_ods(d["verifier"]) or "", status=_enum(d["status"]), method=_enum(d["method"]),
-        at=_ms(d["verified_at"]) or 0, next_due=_ms(d.get("next_check_due")), mou=d.get("mou"),
+        verifier=_ods(d["verifier"]) or "",
+        status=_enum(d["status"]),
+        method=_enum(d["method"]),
+        at=_ms(d["verified_at"]) or 0,
+        next_due=_ms(d.get("next_check_due")),
+        mou=d.get("mou"),
         evidence=d.get("evidence_ref"),
-    )  # fmt: skip
+    )
     current = next((x for x in c.verifications if x.verifier == v.verifier), None)
     if current is not None and current.at > v.at:
         return c

@@ -164,10 +164,18 @@ def verify_vc_jwt(token: str, keys: Keyring, *, now: datetime, leeway: timedelta
         raise VcRejected("NO_SUBJECT")
     vc_id = claims.get("id") or claims.get("jti")
     return VerifiedVc(
-        issuer=issuer, issuer_ods=ods, subject=sid, alg=alg, kid=kid, id=vc_id if isinstance(vc_id, str) else None,
-        types=types, valid_from=valid_from, valid_until=valid_until, claims=claims,
+        issuer=issuer,
+        issuer_ods=ods,
+        subject=sid,
+        alg=alg,
+        kid=kid,
+        id=vc_id if isinstance(vc_id, str) else None,
+        types=types,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        claims=claims,
         digest=hashlib.sha256(token.encode()).hexdigest(),
-    )  # fmt: skip
+    )
 
 
 def _signature_ok(token: str, jwk: dict[str, Any], alg: str) -> bool:
@@ -198,26 +206,58 @@ def credential_events(vc: VerifiedVc, *, now: datetime) -> list[Envelope]:
         raise VcRejected("UNSUPPORTED_CREDENTIAL", credential_type=ctype)
     local_id = vc.id or f"sha256:{vc.digest[:32]}"
     credential_id = f"{vc.issuer_ods}:{ctype}:vc:{hashlib.sha256(local_id.encode()).hexdigest()[:20]}"
-    worker = {"person_id": None, "identifiers": [{"system": IDENTIFIER_SYSTEMS[register], "value": number}],
-              "display_name": None}  # fmt: skip
+    worker = {
+        "person_id": None,
+        "identifiers": [{"system": IDENTIFIER_SYSTEMS[register], "value": number}],
+        "display_name": None,
+    }
     issuer = {"ods_code": vc.issuer_ods, "name": None}
-    common = {"credential_id": credential_id, "person_id": f"vc:{vc.issuer_ods}:{register}-{number}", "worker": worker,
-              "credential_type": ctype}  # fmt: skip
+    common = {
+        "credential_id": credential_id,
+        "person_id": f"vc:{vc.issuer_ods}:{register}-{number}",
+        "worker": worker,
+        "credential_type": ctype,
+    }
     attrs = {str(k): str(v) for k, v in (subject.get("attributes") or {}).items()}
     issued = {
-        **common, "issuer": issuer, "issued_at": vc.valid_from or now, "expires_at": vc.valid_until,
-        "cstf_subject": subject.get("cstfSubject"), "level": subject.get("level"), "attributes": attrs,
+        **common,
+        "issuer": issuer,
+        "issued_at": vc.valid_from or now,
+        "expires_at": vc.valid_until,
+        "cstf_subject": subject.get("cstfSubject"),
+        "level": subject.get("level"),
+        "attributes": attrs,
         "evidence_ref": vc.id or f"urn:sha256:{vc.digest}",
-    }  # fmt: skip
+    }
     verified = {
-        **common, "verifier": issuer, "method": "VERIFIABLE_CREDENTIAL", "status": "VALIDATED", "verified_at": now,
-        "next_check_due": None, "mou": None, "evidence_ref": vc.id,
+        **common,
+        "verifier": issuer,
+        "method": "VERIFIABLE_CREDENTIAL",
+        "status": "VALIDATED",
+        "verified_at": now,
+        "next_check_due": None,
+        "mou": None,
+        "evidence_ref": vc.id,
         "detail": f"issuer signature verified by the hub ({vc.alg}, kid {vc.kid})",
-    }  # fmt: skip
+    }
     ext = {"localworker": common["person_id"]}
     return [
-        Envelope(type="rosterhub.credential.v1.CredentialIssued", source=SOURCE, data=issued, subject=credential_id,
-                 id=event_id("vc-issued", vc.digest), time=now, extensions=ext),
-        Envelope(type="rosterhub.credential.v1.CredentialVerified", source=SOURCE, data=verified,
-                 subject=credential_id, id=event_id("vc-verified", vc.digest), time=now, extensions=ext),
-    ]  # fmt: skip
+        Envelope(
+            type="rosterhub.credential.v1.CredentialIssued",
+            source=SOURCE,
+            data=issued,
+            subject=credential_id,
+            id=event_id("vc-issued", vc.digest),
+            time=now,
+            extensions=ext,
+        ),
+        Envelope(
+            type="rosterhub.credential.v1.CredentialVerified",
+            source=SOURCE,
+            data=verified,
+            subject=credential_id,
+            id=event_id("vc-verified", vc.digest),
+            time=now,
+            extensions=ext,
+        ),
+    ]

@@ -60,8 +60,9 @@ def r4(name: str) -> dict[str, Any]:
 
 
 def batch(*resources: dict[str, Any]) -> bytes:
-    entries = [{"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
-               for r in resources]  # fmt: skip
+    entries = [
+        {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in resources
+    ]
     return json.dumps({"resourceType": "Bundle", "type": "batch", "entry": entries}).encode()
 
 
@@ -72,8 +73,10 @@ def xml_batch(*names: str) -> bytes:
         text = (UK / name).read_text(encoding="utf-8")
         rtype = re.match(r"<(\w+)", text).group(1)  # type: ignore[union-attr]
         rid = re.search(r'<id value="([^"]+)"', text).group(1)  # type: ignore[union-attr]
-        entries.append(f'<entry><resource>{text}</resource><request><method value="PUT"/>'
-                       f'<url value="{rtype}/{rid}"/></request></entry>')  # fmt: skip
+        entries.append(
+            f'<entry><resource>{text}</resource><request><method value="PUT"/>'
+            f'<url value="{rtype}/{rid}"/></request></entry>'
+        )
     return f'<Bundle xmlns="http://hl7.org/fhir"><type value="batch"/>{"".join(entries)}</Bundle>'.encode()
 
 
@@ -94,8 +97,11 @@ def test_every_uk_core_example_reads_as_xml(path: Path) -> None:
 
 
 def test_hl7_practitioners_register_workers(hub: Harness) -> None:
-    examples = [r4("practitioner-example.json"), r4("practitioner-example-f001-evdb.json"),
-                r4("practitioner-example-f201-ab.json")]  # fmt: skip
+    examples = [
+        r4("practitioner-example.json"),
+        r4("practitioner-example-f001-evdb.json"),
+        r4("practitioner-example-f201-ab.json"),
+    ]
     r = hub.client.post("/fhir/RXX/R4", content=batch(*examples), headers=JSON)
     assert r.status_code == 200, r.text
     answer = r.json()
@@ -109,14 +115,15 @@ def test_hl7_practitioners_register_workers(hub: Harness) -> None:
     assert careful.data["worker"]["display_name"] == "Adam Careful"
     assert (careful.data["staff_group"], careful.data["grade"]) == ("OTHER", "X-RXX-GRADE_NOT_STATED")
     assert events["fhir:RXX:f001"].data["worker"]["identifiers"][0] == {
-        "system": "urn:oid:2.16.528.1.1007.3.1", "value": "938273695"}  # fmt: skip
+        "system": "urn:oid:2.16.528.1.1007.3.1",
+        "value": "938273695",
+    }
     assert events["fhir:RXX:f201"].data["worker"]["display_name"] == "Dokter Bronsig"
     assert len(events) == 3
 
 
 def test_the_general_practitioner_collection_registers_59_workers(hub: Harness) -> None:
-    r = hub.client.post("/fhir/RXX/R4", content=(R4 / "practitioner-examples-general.json").read_bytes(),
-                        headers=JSON)  # fmt: skip
+    r = hub.client.post("/fhir/RXX/R4", content=(R4 / "practitioner-examples-general.json").read_bytes(), headers=JSON)
     assert r.status_code == 200, r.text
     outcome = r.json()
     assert outcome["resourceType"] == "OperationOutcome"
@@ -142,9 +149,14 @@ def test_free_slot_becomes_a_shift_in_the_schedules_location(hub: Harness) -> No
 
 @pytest.mark.parametrize(
     "name",
-    ["practitionerrole-example.json", "organization-example.json", "organization-example-f001-burgers.json",
-     "location-example.json", "verificationresult-example.json"],
-)  # fmt: skip
+    [
+        "practitionerrole-example.json",
+        "organization-example.json",
+        "organization-example-f001-burgers.json",
+        "location-example.json",
+        "verificationresult-example.json",
+    ],
+)
 def test_reference_data_and_the_minimal_verification_result_are_accepted_without_events(
     hub: Harness, name: str
 ) -> None:
@@ -179,8 +191,10 @@ def test_hl7_transaction_of_patients_is_refused_whole_and_kept(hub: Harness) -> 
 
 
 def test_uk_core_pharmacist_and_gp_register_with_their_uk_core_identifiers(hub: Harness) -> None:
-    for name in ("UKCore-Practitioner-PharmacistJimmyChuck-Example.xml",
-                 "UKCore-Practitioner-DoctorPaulRastall-Example.xml"):  # fmt: skip
+    for name in (
+        "UKCore-Practitioner-PharmacistJimmyChuck-Example.xml",
+        "UKCore-Practitioner-DoctorPaulRastall-Example.xml",
+    ):
         r = hub.client.post("/fhir/RXX/R4/Practitioner", content=(UK / name).read_bytes(), headers=XML)
         assert r.status_code == 201, r.text
         assert r.headers["location"].startswith("Practitioner/UKCore-Practitioner-")
@@ -211,9 +225,11 @@ def test_uk_core_gmc_example_is_accepted_with_its_number_marked_unverified(hub: 
 
 
 def test_uk_core_free_slot_keeps_its_plus_seven_offset(hub: Harness) -> None:
-    body = xml_batch("UKCore-Location-GeneralPracticeNurseClinic-Example.xml",
-                     "UKCore-Schedule-Immunization-Example.xml",
-                     "UKCore-Slot-AvailableWalkInVisit-Example.xml")  # fmt: skip
+    body = xml_batch(
+        "UKCore-Location-GeneralPracticeNurseClinic-Example.xml",
+        "UKCore-Schedule-Immunization-Example.xml",
+        "UKCore-Slot-AvailableWalkInVisit-Example.xml",
+    )
     r = hub.client.post("/fhir/RXX/R4", content=body, headers=XML)
     assert r.status_code == 200, r.text
     assert [e["response"]["status"] for e in r.json()["entry"]] == ["200 OK"] * 3
@@ -227,9 +243,11 @@ def test_uk_core_free_slot_keeps_its_plus_seven_offset(hub: Harness) -> None:
 
 def test_uk_core_reference_data_names_the_trust_by_ods_code(hub: Harness) -> None:
     """Posted to /fhir/R4 (no trust in the URL): the ODS organisation or site code names it."""
-    for name, rtype in (("UKCore-Organization-LeedsTeachingHospital-Example.xml", "Organization"),
-                        ("UKCore-Location-HospitalSJUH-Example.xml", "Location"),
-                        ("UKCore-Organization-WhiteRoseMedicalCentre-Example.xml", "Organization")):  # fmt: skip
+    for name, rtype in (
+        ("UKCore-Organization-LeedsTeachingHospital-Example.xml", "Organization"),
+        ("UKCore-Location-HospitalSJUH-Example.xml", "Location"),
+        ("UKCore-Organization-WhiteRoseMedicalCentre-Example.xml", "Organization"),
+    ):
         r = hub.client.post(f"/fhir/R4/{rtype}", content=(UK / name).read_bytes(), headers=XML)
         assert r.status_code == 200, r.text
         assert r.json()["issue"][0]["severity"] == "information"
@@ -239,8 +257,9 @@ def test_uk_core_reference_data_names_the_trust_by_ods_code(hub: Harness) -> Non
 
 def test_uk_core_practitioner_role_is_reference_data(hub: Harness) -> None:
     body = (UK / "UKCore-PractitionerRole-GeneralPractitioner-Example.xml").read_bytes()
-    r = hub.client.put("/fhir/RXX/R4/PractitionerRole/UKCore-PractitionerRole-GeneralPractitioner-Example",
-                       content=body, headers=XML)  # fmt: skip
+    r = hub.client.put(
+        "/fhir/RXX/R4/PractitionerRole/UKCore-PractitionerRole-GeneralPractitioner-Example", content=body, headers=XML
+    )
     assert r.status_code == 200, r.text
     assert "not published" in r.json()["issue"][0]["diagnostics"]
     assert hub.all_events() == []

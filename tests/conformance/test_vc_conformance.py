@@ -53,8 +53,9 @@ def ring() -> dict:
     return {ISSUER: ("XTEST", keys)}
 
 
-@pytest.mark.parametrize(("vector", "alg"), [("credential-jose-minimal.txt", "ES256"),
-                                             ("credential-issuer-match-signed.txt", "EdDSA")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("vector", "alg"), [("credential-jose-minimal.txt", "ES256"), ("credential-issuer-match-signed.txt", "EdDSA")]
+)
 def test_valid_vectors_verify(ring: dict, vector: str, alg: str) -> None:
     vc = verify_vc_jwt(_read(vector), ring, now=NOW)
     assert (vc.issuer, vc.alg, vc.subject) == (ISSUER, alg, "did:example:123")
@@ -65,8 +66,10 @@ def test_valid_vectors_verify(ring: dict, vector: str, alg: str) -> None:
     assert info.value.reason == "SUBJECT_NOT_A_WORKER"
 
 
-@pytest.mark.parametrize(("vector", "reason"), [("credential-jose-bad-signature.txt", "BAD_SIGNATURE"),
-                                                ("credential-jose-vc-vp-claims.txt", "VC_VP_CLAIMS")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("vector", "reason"),
+    [("credential-jose-bad-signature.txt", "BAD_SIGNATURE"), ("credential-jose-vc-vp-claims.txt", "VC_VP_CLAIMS")],
+)
 def test_negative_vectors_are_refused(ring: dict, vector: str, reason: str) -> None:
     with pytest.raises(VcRejected) as info:
         verify_vc_jwt(_read(vector), ring, now=NOW)
@@ -79,12 +82,15 @@ def test_without_the_issuer_configured_nothing_verifies(ring: dict) -> None:
     assert info.value.reason == "UNKNOWN_ISSUER"
 
 
-@pytest.mark.parametrize(("vector", "key", "alg", "valid"), [
-    ("credential-jose-minimal.txt", "vm-p256.json", "ES256", True),
-    ("credential-issuer-match-signed.txt", "vm-ed25519.json", "EdDSA", True),
-    ("credential-jose-vc-vp-claims.txt", "vm-ed25519.json", "EdDSA", True),  # the signature itself is fine
-    ("credential-jose-bad-signature.txt", "vm-ed25519.json", "EdDSA", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("vector", "key", "alg", "valid"),
+    [
+        ("credential-jose-minimal.txt", "vm-p256.json", "ES256", True),
+        ("credential-issuer-match-signed.txt", "vm-ed25519.json", "EdDSA", True),
+        ("credential-jose-vc-vp-claims.txt", "vm-ed25519.json", "EdDSA", True),  # the signature itself is fine
+        ("credential-jose-bad-signature.txt", "vm-ed25519.json", "EdDSA", False),
+    ],
+)
 def test_second_library_agrees_on_the_signatures(vector: str, key: str, alg: str, valid: bool) -> None:
     public = pyjwt.PyJWK(json.loads(_read(key))["publicKeyJwk"], algorithm=alg)
     token = _read(vector).strip()

@@ -44,14 +44,16 @@ def serve_in_thread(app: FastAPI, port: int) -> Iterator[str]:
 def settings_env(settings: Settings, **extra: Any) -> dict[str, str]:
     """Environment that makes a child process build the same settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSTERHUB_")}
-    env.update({
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
-        "ROSTERHUB_TOPIC_PREFIX": settings.topic_prefix,
-        "ROSTERHUB_APP_ID": settings.app_id,
-        "ROSTERHUB_STATE_DIR": str(settings.state_dir),
-        "ROSTERHUB_DEFAULT_PARTITIONS": str(settings.default_partitions),
-        "ROSTERHUB_OUTBOUND_ENDPOINTS": json.dumps(settings.outbound_endpoints),
-    })  # fmt: skip
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
+            "ROSTERHUB_TOPIC_PREFIX": settings.topic_prefix,
+            "ROSTERHUB_APP_ID": settings.app_id,
+            "ROSTERHUB_STATE_DIR": str(settings.state_dir),
+            "ROSTERHUB_DEFAULT_PARTITIONS": str(settings.default_partitions),
+            "ROSTERHUB_OUTBOUND_ENDPOINTS": json.dumps(settings.outbound_endpoints),
+        }
+    )
     env.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()})
     return env
 
@@ -59,8 +61,12 @@ def settings_env(settings: Settings, **extra: Any) -> dict[str, str]:
 @contextmanager
 def worker_process(settings: Settings, log_path: Path, **extra: Any) -> Iterator[subprocess.Popen[bytes]]:
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "rosterhub", "worker"], env=settings_env(settings, **extra),
-                                stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rosterhub", "worker"],
+            env=settings_env(settings, **extra),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         yield proc
     finally:

@@ -50,8 +50,7 @@ class Receiver:
         return app
 
     def start(self) -> None:
-        self._server = uvicorn.Server(uvicorn.Config(self.app(), host="127.0.0.1", port=self.port,
-                                                     log_level="warning"))  # fmt: skip
+        self._server = uvicorn.Server(uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 30

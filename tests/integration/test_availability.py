@@ -71,22 +71,40 @@ class Hub:
         self.producer.send(topic, key=key.encode(), value=rec.value, headers=rec.headers)
         self.producer.flush()
 
-    def shift(self, trust: str, version: int = 1, *, ward: str = "Ward 1", shift_id: str | None = None,
-              kind: str = "ShiftPosted", **extra: object) -> str:  # fmt: skip
+    def shift(
+        self,
+        trust: str,
+        version: int = 1,
+        *,
+        ward: str = "Ward 1",
+        shift_id: str | None = None,
+        kind: str = "ShiftPosted",
+        **extra: object,
+    ) -> str:
         sid = shift_id or f"healthroster:{trust}:{uuid.uuid4().hex[:8]}"
         start = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0)
         data = {
-            "shift_id": sid, "version": version, "vendor": "healthroster", "vendor_shift_id": sid.rsplit(":", 1)[-1],
-            "trust": {"ods_code": trust, "name": None}, "ward": ward, "staff_group": NURSE["staff_group"],
-            "grade": NURSE["grade"], "shift_type": "DAY", "start": start, "end": start + timedelta(hours=12),
-            "hourly_rate": Decimal("21.50"), **extra,
-        }  # fmt: skip
+            "shift_id": sid,
+            "version": version,
+            "vendor": "healthroster",
+            "vendor_shift_id": sid.rsplit(":", 1)[-1],
+            "trust": {"ods_code": trust, "name": None},
+            "ward": ward,
+            "staff_group": NURSE["staff_group"],
+            "grade": NURSE["grade"],
+            "shift_type": "DAY",
+            "start": start,
+            "end": start + timedelta(hours=12),
+            "hourly_rate": Decimal("21.50"),
+            **extra,
+        }
         if kind == "ShiftPosted":
             data["posted_at"] = datetime.now(UTC)
         else:
             data["updated_at"] = datetime.now(UTC)
-        self.send(self.names.events("shift"), Envelope(f"rosterhub.shift.v1.{kind}", "/vendors/healthroster/x",
-                                                       data), sid)  # fmt: skip
+        self.send(
+            self.names.events("shift"), Envelope(f"rosterhub.shift.v1.{kind}", "/vendors/healthroster/x", data), sid
+        )
         return sid
 
     def views(self, shift_id: str, at_least: int = 1) -> list[dict]:
@@ -105,12 +123,21 @@ class Hub:
 def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     tmp = tmp_path_factory.mktemp("availability")
     unique = uuid.uuid4().hex[:10]
-    settings = Settings(kafka_bootstrap_servers=kafka.bootstrap, topic_prefix=f"t{unique}.",
-                        app_id=f"rosterhub-test-{unique}", state_dir=tmp / "state", default_partitions=3)  # fmt: skip
+    settings = Settings(
+        kafka_bootstrap_servers=kafka.bootstrap,
+        topic_prefix=f"t{unique}.",
+        app_id=f"rosterhub-test-{unique}",
+        state_dir=tmp / "state",
+        default_partitions=3,
+    )
     names = TopicNames(settings.topic_prefix)
     codec = SingleObjectCodec(default_catalogue())
-    ensure_topics(kafka.bootstrap, declared_topics(connectors(), settings.topic_prefix), default_partitions=3,
-                  replication_factor=1)  # fmt: skip
+    ensure_topics(
+        kafka.bootstrap,
+        declared_topics(connectors(), settings.topic_prefix),
+        default_partitions=3,
+        replication_factor=1,
+    )
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=0)
     publish_schemas(producer, names.schemas, list(codec.catalogue))
     (tmp / "cascade").mkdir()
@@ -153,12 +180,29 @@ def test_posted_shift_appears_on_the_compacted_view_readable_by_kafkas_console_c
         admin.close()
     assert "'cleanup.policy'" in repr(res) and "'compact'" in repr(res), res  # {type: {name: {key: {data}}}}
     out = subprocess.run(
-        ["java", "-cp", f"{jars_dir(Settings())}/*", "org.apache.kafka.tools.consumer.ConsoleConsumer",
-         "--bootstrap-server", hub.bootstrap, "--topic", hub.names.availability_view, "--from-beginning",
-         "--max-messages", "1",
-         "--property", "print.headers=true", "--property", "print.key=true", "--timeout-ms", "30000"],
-        capture_output=True, timeout=90, check=False,  # exits 1 when --timeout-ms ends the read
-    )  # fmt: skip
+        [
+            "java",
+            "-cp",
+            f"{jars_dir(Settings())}/*",
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            "--bootstrap-server",
+            hub.bootstrap,
+            "--topic",
+            hub.names.availability_view,
+            "--from-beginning",
+            "--max-messages",
+            "1",
+            "--property",
+            "print.headers=true",
+            "--property",
+            "print.key=true",
+            "--timeout-ms",
+            "30000",
+        ],
+        capture_output=True,
+        timeout=90,
+        check=False,  # exits 1 when --timeout-ms ends the read
+    )
     stdout = out.stdout.decode("utf-8", errors="replace")
     line = next(ln for ln in stdout.splitlines() if f"\t{sid}\t" in ln)
     assert "ce_type:rosterhub.view.v1.ShiftAvailability" in line and "ce_source:/rosterhub/availability" in line
@@ -176,13 +220,19 @@ def test_cascade_timer_releases_without_any_other_event(hub: Hub) -> None:
     first, second = wait_for(released, timeout=30, interval=0.5, what="two automatic releases")
     assert first.source == "/rosterhub/availability" and first.data["automatic"] is True
     assert [(e.data["from_tier"], e.data["to_tier"], e.data["version"]) for e in (first, second)] == [
-        ("OWN_BANK", "COLLABORATIVE_BANK", 2), ("COLLABORATIVE_BANK", "AGENCY_TIER_1", 3)]  # fmt: skip
+        ("OWN_BANK", "COLLABORATIVE_BANK", 2),
+        ("COLLABORATIVE_BANK", "AGENCY_TIER_1", 3),
+    ]
     assert second.data["price_cap_rate"] == Decimal("23.76")  # RHQ's BAND_5 basic pay + 55 %
-    last = wait_for(lambda: (v := hub.views(sid, 3)[-1])["tier"] == "AGENCY_TIER_1" and v, timeout=20,
-                    what="view at AGENCY_TIER_1")  # fmt: skip
+    last = wait_for(
+        lambda: (v := hub.views(sid, 3)[-1])["tier"] == "AGENCY_TIER_1" and v, timeout=20, what="view at AGENCY_TIER_1"
+    )
     assert (last["status"], last["agency_visible"], last["visible_to"]) == ("RELEASED", True, ["RCU", "RFR", "RHQ"])
-    api = wait_for(lambda: (r := hub.get(f"/availability/shifts/{sid}").json())["tier"] == "AGENCY_TIER_1" and r,
-                   timeout=20, what="HTTP view at AGENCY_TIER_1")  # fmt: skip
+    api = wait_for(
+        lambda: (r := hub.get(f"/availability/shifts/{sid}").json())["tier"] == "AGENCY_TIER_1" and r,
+        timeout=20,
+        what="HTTP view at AGENCY_TIER_1",
+    )
     assert api["revision"] == last["revision"] and api["next_release_at"] is None
 
 
@@ -193,8 +243,11 @@ def test_replayed_older_version_leaves_the_view_unchanged(hub: Hub) -> None:
     hub.shift("RCU", 1, ward="Ward OLD", shift_id=sid)  # a replayed ShiftPosted v1 (new event id)
     hub.shift("RCU", 3, ward="Ward C", shift_id=sid, kind="ShiftUpdated")  # then a newer one, same partition
     views = hub.views(sid, 3)
-    assert [(v["revision"], v["version"], v["ward"]) for v in views] == [(1, 1, "Ward A"), (2, 2, "Ward B"),
-                                                                         (3, 3, "Ward C")]  # fmt: skip
+    assert [(v["revision"], v["version"], v["ward"]) for v in views] == [
+        (1, 1, "Ward A"),
+        (2, 2, "Ward B"),
+        (3, 3, "Ward C"),
+    ]
 
 
 def test_open_shifts_for_workers_and_a_hub_confirmation_fills_the_shift(hub: Hub) -> None:
@@ -206,13 +259,19 @@ def test_open_shifts_for_workers_and_a_hub_confirmation_fills_the_shift(hub: Hub
     hub.views(sid)
 
     def listed(person: str, home: str) -> dict:
-        r = hub.get(f"/availability/workers/{person}/shifts", params={**NURSE, "home_trust": home, "trust": "RCU"},
-                    headers=CALLER)  # fmt: skip
+        r = hub.get(
+            f"/availability/workers/{person}/shifts",
+            params={**NURSE, "home_trust": home, "trust": "RCU"},
+            headers=CALLER,
+        )
         assert r.status_code == 200, r.text
         return r.json()
 
-    mine = wait_for(lambda: (b := listed(cleared, "RCU")) and sid in [s["shift_id"] for s in b["shifts"]] and b,
-                    timeout=30, what="the shift in the cleared worker's list")  # fmt: skip
+    mine = wait_for(
+        lambda: (b := listed(cleared, "RCU")) and sid in [s["shift_id"] for s in b["shifts"]] and b,
+        timeout=30,
+        what="the shift in the cleared worker's list",
+    )
     shown = next(s for s in mine["shifts"] if s["shift_id"] == sid)
     assert (shown["ward"], shown["status"], shown["visible_to"]) == ("Ward Q", "POSTED", ["RCU"])
     other_trust = listed(cleared, "RHQ")  # cleared, but RCU's own bank still holds the shift
@@ -222,16 +281,28 @@ def test_open_shifts_for_workers_and_a_hub_confirmation_fills_the_shift(hub: Hub
     assert sid not in [s["shift_id"] for s in uncleared["shifts"]]
     assert uncleared["excluded"].get("PASSPORT_NOT_CLEARED", 0) >= 1
 
-    open_ids = lambda: [s["shift_id"] for s in hub.get("/availability/shifts", params={"trust": "RCU"}).json()[  # noqa: E731
-        "shifts"]]  # fmt: skip
+    def open_ids() -> list[str]:
+        listing = hub.get("/availability/shifts", params={"trust": "RCU"}).json()
+        return [s["shift_id"] for s in listing["shifts"]]
+
     assert sid in open_ids()
     worker = {"person_id": cleared, "identifiers": [], "display_name": None}
     start = datetime.fromisoformat(shown["start"])
-    confirmed = Envelope("rosterhub.booking.v1.BookingConfirmed", "/rosterhub/booking", {
-        "booking_id": f"patchwork:RCU:{uuid.uuid4().hex[:6]}", "shift_id": sid, "worker": worker,
-        "host_trust": {"ods_code": "RCU", "name": None}, "start": start, "end": start + timedelta(hours=12),
-        "rule_results": [], "decided_at": now, "vendor": "patchwork",
-    })  # fmt: skip
+    confirmed = Envelope(
+        "rosterhub.booking.v1.BookingConfirmed",
+        "/rosterhub/booking",
+        {
+            "booking_id": f"patchwork:RCU:{uuid.uuid4().hex[:6]}",
+            "shift_id": sid,
+            "worker": worker,
+            "host_trust": {"ods_code": "RCU", "name": None},
+            "start": start,
+            "end": start + timedelta(hours=12),
+            "rule_results": [],
+            "decided_at": now,
+            "vendor": "patchwork",
+        },
+    )
     hub.send(hub.names.events("booking"), confirmed, sid)
     filled = hub.views(sid, 2)[-1]
     assert (filled["status"], filled["open"], filled["filled_via"]) == ("FILLED", False, "patchwork")

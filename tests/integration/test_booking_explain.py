@@ -35,8 +35,12 @@ pytestmark = pytest.mark.integration
 def test_a_decision_on_events_booking_is_explained_by_booking_id(hub_settings: Settings) -> None:
     bootstrap = hub_settings.kafka_bootstrap_servers
     assert bootstrap
-    ensure_topics(bootstrap, declared_topics(connectors(), hub_settings.topic_prefix),
-                  default_partitions=hub_settings.default_partitions, replication_factor=1)  # fmt: skip
+    ensure_topics(
+        bootstrap,
+        declared_topics(connectors(), hub_settings.topic_prefix),
+        default_partitions=hub_settings.default_partitions,
+        replication_factor=1,
+    )
     encoder = Encoder(
         SingleObjectCodec(default_catalogue()), TopicNames(hub_settings.topic_prefix), default_catalogue()
     )

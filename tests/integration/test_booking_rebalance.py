@@ -46,8 +46,13 @@ def _pin(i: int) -> str:
 
 def _hub(kafka: Any, tmp: Path) -> SagaHub:
     unique = uuid.uuid4().hex[:10]
-    settings = Settings(kafka_bootstrap_servers=kafka.bootstrap, topic_prefix=f"t{unique}.",
-                        app_id=f"rosterhub-test-{unique}", state_dir=tmp / "state", default_partitions=4)  # fmt: skip
+    settings = Settings(
+        kafka_bootstrap_servers=kafka.bootstrap,
+        topic_prefix=f"t{unique}.",
+        app_id=f"rosterhub-test-{unique}",
+        state_dir=tmp / "state",
+        default_partitions=4,
+    )
     return SagaHub(settings, tmp)
 
 
@@ -60,8 +65,10 @@ def test_one_worker_stopped_mid_stream_the_other_finishes_with_every_invariant(k
     hub.publish(*(worker(local, nmc=pins[local]) for local in locals_))
     for local in [*RACERS, *(p[0] for p in TWO_TRUST)]:
         hub.publish(*nurse_passport(local, "RHQ", now))
-    env = {"ROSTERHUB_BOOKING_POLICY_DIR": str(REPO / "policies" / "booking"),
-           "ROSTERHUB_PASSPORT_POLICY_DIR": str(POLICIES)}  # fmt: skip
+    env = {
+        "ROSTERHUB_BOOKING_POLICY_DIR": str(REPO / "policies" / "booking"),
+        "ROSTERHUB_PASSPORT_POLICY_DIR": str(POLICIES),
+    }
     try:
         with ExitStack() as stack:
             first = ExitStack()
@@ -72,16 +79,18 @@ def test_one_worker_stopped_mid_stream_the_other_finishes_with_every_invariant(k
                 wait_for(lambda p=proc, u=url, n=name: _ready(hub, p, u, n), timeout=120, what=f"worker {name}")
             for pin in sorted(set(pins.values())):
                 person = person_id_for(f"reg:nmc:{pin}")
-                wait_for(lambda p=person: hub.clearance(two[1], p, "RHQ", now + timedelta(days=10))["cleared"],
-                         timeout=60, what=f"passport of {person} cleared at RHQ")  # fmt: skip
+                wait_for(
+                    lambda p=person: hub.clearance(two[1], p, "RHQ", now + timedelta(days=10))["cleared"],
+                    timeout=60,
+                    what=f"passport of {person} cleared at RHQ",
+                )
             t1 = time.monotonic()
             print(f"two workers up, passports cleared: {t1 - t0:.1f} s")
             shifts, requests, pairs = _workload(now)
             hub.publish(*shifts)
             wave = len(requests) // 3
             hub.publish(*requests[:wave])
-            wait_for(lambda: _decided_by(tmp_path / "one.log"), timeout=60, interval=0.2,
-                     what="worker one deciding")  # fmt: skip
+            wait_for(lambda: _decided_by(tmp_path / "one.log"), timeout=60, interval=0.2, what="worker one deciding")
             hub.publish(*requests[wave:])
             # Counted from both workers' logs at the instant of the SIGTERM (reading events.booking takes seconds,
             # during which the survivor may finish everything): what was still undecided when one was stopped.
@@ -114,8 +123,12 @@ def _start(hub: SagaHub, stack: ExitStack, name: str, env: dict[str, str]) -> tu
 def _ready(hub: SagaHub, proc: subprocess.Popen[bytes], url: str, name: str) -> bool:
     assert proc.poll() is None, (hub.tmp / f"{name}.log").read_text()[-3000:]
     try:
-        return httpx.get(f"{url}/passport/nobody/clearance", headers=hub.caller("RHQ"), params=NURSE,
-                         timeout=2).status_code == 200  # fmt: skip
+        return (
+            httpx.get(
+                f"{url}/passport/nobody/clearance", headers=hub.caller("RHQ"), params=NURSE, timeout=2
+            ).status_code
+            == 200
+        )
     except httpx.HTTPError:
         return False
 
@@ -143,8 +156,10 @@ def _workload(now: datetime) -> tuple[list[Envelope], list[Envelope], list[tuple
         start = base + timedelta(days=2 * N_SHIFTS + 2 * k)
         a, b = f"patchwork:RHQ:tw-shift-{k}", f"locumsnest:RCU:tl-shift-{k}"
         shifts += [_shift(a, "RHQ", start, 12), _shift(b, "RCU", start + timedelta(hours=10), 8)]
-        ra, rb = _request(f"patchwork:RHQ:twb-{k}", a, rhq, "RHQ", now), _request(f"locumsnest:RCU:tlb-{k}", b, rcu,
-                                                                                   "RCU", now)  # fmt: skip
+        ra, rb = (
+            _request(f"patchwork:RHQ:twb-{k}", a, rhq, "RHQ", now),
+            _request(f"locumsnest:RCU:tlb-{k}", b, rcu, "RCU", now),
+        )
         requests += [ra, rb]
         pairs.append((ra.data["booking_id"], rb.data["booking_id"]))
     return shifts, requests, pairs

@@ -61,17 +61,25 @@ class SagaHub(EndToEnd):
 def saga(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SagaHub, datetime]]:
     tmp = tmp_path_factory.mktemp("saga")
     unique = uuid.uuid4().hex[:10]
-    settings = Settings(kafka_bootstrap_servers=kafka.bootstrap, topic_prefix=f"t{unique}.",
-                        app_id=f"rosterhub-test-{unique}", state_dir=tmp / "state", default_partitions=3)  # fmt: skip
+    settings = Settings(
+        kafka_bootstrap_servers=kafka.bootstrap,
+        topic_prefix=f"t{unique}.",
+        app_id=f"rosterhub-test-{unique}",
+        state_dir=tmp / "state",
+        default_partitions=3,
+    )
     hub = SagaHub(settings, tmp)
     now = datetime.now(UTC)
     # People: A (Patchwork) and B (NHSP) race; C is known through Patchwork at RHQ and Locum's Nest at RCU;
     # D is cleared, E has no credentials. Each passport is issued at RHQ, which RCU accepts.
     hub.publish(
-        worker("patchwork:RHQ:pw-a", nmc="11A1111A"), worker("nhsp:RHQ:nh-b", nmc="22B2222B"),
-        worker("patchwork:RHQ:pw-c", nmc="33C3333C"), worker("locumsnest:RCU:ln-c", nmc="33C3333C"),
-        worker("patchwork:RHQ:pw-d", nmc="44D4444D"), worker("patchwork:RHQ:pw-e", nmc="55E5555E"),
-    )  # fmt: skip
+        worker("patchwork:RHQ:pw-a", nmc="11A1111A"),
+        worker("nhsp:RHQ:nh-b", nmc="22B2222B"),
+        worker("patchwork:RHQ:pw-c", nmc="33C3333C"),
+        worker("locumsnest:RCU:ln-c", nmc="33C3333C"),
+        worker("patchwork:RHQ:pw-d", nmc="44D4444D"),
+        worker("patchwork:RHQ:pw-e", nmc="55E5555E"),
+    )
     for local in ("patchwork:RHQ:pw-a", "nhsp:RHQ:nh-b", "patchwork:RHQ:pw-c", "patchwork:RHQ:pw-d"):
         hub.publish(*nurse_passport(local, "RHQ", now))
     try:
@@ -80,8 +88,11 @@ def saga(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
             # credentials published above have been resolved and applied, as a real rota would.
             for pin in ("11A1111A", "22B2222B", "33C3333C", "44D4444D"):
                 person = person_id_for(f"reg:nmc:{pin}")
-                wait_for(lambda p=person: hub.clearance(url, p, "RHQ", now + timedelta(days=10))["cleared"],
-                         timeout=60, what=f"passport of {person} cleared at RHQ")  # fmt: skip
+                wait_for(
+                    lambda p=person: hub.clearance(url, p, "RHQ", now + timedelta(days=10))["cleared"],
+                    timeout=60,
+                    what=f"passport of {person} cleared at RHQ",
+                )
             yield hub, now
     finally:
         hub.close()
@@ -89,21 +100,50 @@ def saga(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
 
 def _shift(shift_id: str, trust: str, start: datetime, hours: float = 8) -> Envelope:
     vendor, _, local = shift_id.split(":", 2)
-    data = {"shift_id": shift_id, "version": 1, "vendor": vendor, "vendor_shift_id": local,
-            "trust": {"ods_code": trust, "name": None}, "ward": "Ward 3B", "shift_type": "DAY", **NURSE,
-            "start": start, "end": start + timedelta(hours=hours)}  # fmt: skip
-    return Envelope(type="rosterhub.shift.v1.ShiftPosted", source=f"/vendors/{vendor}/{trust}", data=data,
-                    id=event_id("test-shift", shift_id), subject=shift_id)  # fmt: skip
+    data = {
+        "shift_id": shift_id,
+        "version": 1,
+        "vendor": vendor,
+        "vendor_shift_id": local,
+        "trust": {"ods_code": trust, "name": None},
+        "ward": "Ward 3B",
+        "shift_type": "DAY",
+        **NURSE,
+        "start": start,
+        "end": start + timedelta(hours=hours),
+    }
+    return Envelope(
+        type="rosterhub.shift.v1.ShiftPosted",
+        source=f"/vendors/{vendor}/{trust}",
+        data=data,
+        id=event_id("test-shift", shift_id),
+        subject=shift_id,
+    )
 
 
 def _request(booking_id: str, shift_id: str, local: str, home: str, at: datetime) -> Envelope:
     vendor, trust, worker_id = local.split(":", 2)
-    data = {"booking_id": booking_id, "shift_id": shift_id, "vendor": vendor, "requested_at": at,
-            "worker": {"person_id": None, "display_name": None,
-                       "identifiers": [{"system": vendor_system(vendor, trust), "value": worker_id}]},
-            "membership": "BANK", "home_trust": home, **NURSE}  # fmt: skip
-    return Envelope(type="rosterhub.booking.v1.BookingRequested", source=f"/vendors/{vendor}/{trust}", data=data,
-                    id=event_id("test-request", booking_id), subject=booking_id)  # fmt: skip
+    data = {
+        "booking_id": booking_id,
+        "shift_id": shift_id,
+        "vendor": vendor,
+        "requested_at": at,
+        "worker": {
+            "person_id": None,
+            "display_name": None,
+            "identifiers": [{"system": vendor_system(vendor, trust), "value": worker_id}],
+        },
+        "membership": "BANK",
+        "home_trust": home,
+        **NURSE,
+    }
+    return Envelope(
+        type="rosterhub.booking.v1.BookingRequested",
+        source=f"/vendors/{vendor}/{trust}",
+        data=data,
+        id=event_id("test-request", booking_id),
+        subject=booking_id,
+    )
 
 
 def _codes(env: Envelope) -> list[str]:
@@ -134,10 +174,14 @@ def test_two_platforms_racing_for_twenty_shifts_get_one_confirmation_each(saga: 
 def test_one_person_through_two_platforms_cannot_overlap_at_two_trusts(saga: tuple[SagaHub, datetime]) -> None:
     hub, now = saga
     start = (now + timedelta(days=60)).replace(hour=8, minute=0, second=0, microsecond=0)
-    hub.publish(_shift("patchwork:RHQ:ov-1", "RHQ", start, 12), _shift("locumsnest:RCU:ov-2", "RCU",
-                                                                           start + timedelta(hours=6), 8))  # fmt: skip
-    reqs = [_request("patchwork:RHQ:ovb-1", "patchwork:RHQ:ov-1", "patchwork:RHQ:pw-c", "RHQ", now),
-            _request("locumsnest:RCU:ovb-2", "locumsnest:RCU:ov-2", "locumsnest:RCU:ln-c", "RCU", now)]  # fmt: skip
+    hub.publish(
+        _shift("patchwork:RHQ:ov-1", "RHQ", start, 12),
+        _shift("locumsnest:RCU:ov-2", "RCU", start + timedelta(hours=6), 8),
+    )
+    reqs = [
+        _request("patchwork:RHQ:ovb-1", "patchwork:RHQ:ov-1", "patchwork:RHQ:pw-c", "RHQ", now),
+        _request("locumsnest:RCU:ovb-2", "locumsnest:RCU:ov-2", "locumsnest:RCU:ln-c", "RCU", now),
+    ]
     hub.publish(*reqs)
     got = hub.wait_decided([r.data["booking_id"] for r in reqs])
     pair = list(got[r.data["booking_id"]] for r in reqs)
@@ -154,9 +198,11 @@ def test_cleared_and_uncleared_workers_decide_differently(saga: tuple[SagaHub, d
     hub, now = saga
     start = (now + timedelta(days=90)).replace(hour=8, minute=0, second=0, microsecond=0)
     hub.publish(*(_shift(f"patchwork:RHQ:pp-{i}", "RHQ", start + timedelta(days=i)) for i in range(3)))
-    reqs = [_request("patchwork:RHQ:ppb-d", "patchwork:RHQ:pp-0", "patchwork:RHQ:pw-d", "RHQ", now),
-            _request("patchwork:RHQ:ppb-e", "patchwork:RHQ:pp-1", "patchwork:RHQ:pw-e", "RHQ", now),
-            _request("patchwork:RHQ:ppb-x", "patchwork:RHQ:pp-2", "patchwork:RHQ:pw-nobody", "RHQ", now)]  # fmt: skip
+    reqs = [
+        _request("patchwork:RHQ:ppb-d", "patchwork:RHQ:pp-0", "patchwork:RHQ:pw-d", "RHQ", now),
+        _request("patchwork:RHQ:ppb-e", "patchwork:RHQ:pp-1", "patchwork:RHQ:pw-e", "RHQ", now),
+        _request("patchwork:RHQ:ppb-x", "patchwork:RHQ:pp-2", "patchwork:RHQ:pw-nobody", "RHQ", now),
+    ]
     hub.publish(*reqs)
     got = hub.wait_decided([r.data["booking_id"] for r in reqs])
     cleared, uncleared, unknown = (got[r.data["booking_id"]] for r in reqs)
@@ -182,13 +228,19 @@ def test_an_nhsp_booking_of_an_nhsp_request_is_confirmed(saga: tuple[SagaHub, da
         f"{day:%d/%m/%Y},08:00,16:00,30,nh-b,B,NMC,22B2222B,Booked,{now.astimezone(day.tzinfo):%d/%m/%Y %H:%M},"
         ",,,26.14,"
     )
-    outcome = apply_mapping(packaged_mapping("nhsp", None), f"{header}\r\n{row}\r\n".encode("cp1252"),
-                            received_at=now)  # fmt: skip
+    outcome = apply_mapping(packaged_mapping("nhsp", None), f"{header}\r\n{row}\r\n".encode("cp1252"), received_at=now)
     assert not outcome.rejected and [e.type.rsplit(".", 1)[-1] for e in outcome.events] == [
-        "ShiftPosted", "ShiftUpdated", "BookingRequested"]  # fmt: skip
+        "ShiftPosted",
+        "ShiftUpdated",
+        "BookingRequested",
+    ]
     # the booking first: the saga parks it until the shift arrives, as when the topics are read out of step
-    hub.publish(*(Envelope(type=e.type, source=e.source, data=e.data, id=e.id, subject=e.subject)
-                  for e in [outcome.events[2], *outcome.events[:2]]))  # fmt: skip
+    hub.publish(
+        *(
+            Envelope(type=e.type, source=e.source, data=e.data, id=e.id, subject=e.subject)
+            for e in [outcome.events[2], *outcome.events[:2]]
+        )
+    )
     got = hub.wait_decided(["nhsp:RHQ:NHSP-BK-77001"])["nhsp:RHQ:NHSP-BK-77001"]
     assert got.type.endswith("BookingConfirmed"), _codes(got)
     assert got.data["shift_id"] == "nhsp:RHQ:NHSP-RQ-77001" and got.data["vendor"] == "nhsp"

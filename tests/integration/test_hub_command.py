@@ -33,16 +33,24 @@ def _port_open(port: int) -> bool:
 def test_run_starts_everything_shows_flow_and_stops_cleanly(tmp_path: Path) -> None:
     kafka_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSTERHUB_") and k != "KAFKA_BOOTSTRAP_SERVERS"}
-    env.update({
-        "ROSTERHUB_KAFKA_PORT": str(kafka_port),
-        "ROSTERHUB_KAFKA_CONTROLLER_PORT": str(free_port()),
-        "ROSTERHUB_HTTP_PORT": str(free_port()),
-        "ROSTERHUB_DEMO_TRUST_PORT": str(free_port()),
-        "ROSTERHUB_DEFAULT_PARTITIONS": "2",
-        "PYTHONUNBUFFERED": "1",
-    })  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "rosterhub", "run", "--interval", "1.5"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    env.update(
+        {
+            "ROSTERHUB_KAFKA_PORT": str(kafka_port),
+            "ROSTERHUB_KAFKA_CONTROLLER_PORT": str(free_port()),
+            "ROSTERHUB_HTTP_PORT": str(free_port()),
+            "ROSTERHUB_DEMO_TRUST_PORT": str(free_port()),
+            "ROSTERHUB_DEFAULT_PARTITIONS": "2",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rosterhub", "run", "--interval", "1.5"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     delivered = re.compile(r"delivered=(\d+)")
     flowing = re.compile(r"(\w+) raw=(\d+) ev=(\d+) dlq=(\d+)")

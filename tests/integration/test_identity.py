@@ -43,8 +43,12 @@ class Feed:
         assert settings.kafka_bootstrap_servers
         self.bootstrap = settings.kafka_bootstrap_servers
         self.names = TopicNames(settings.topic_prefix)
-        ensure_topics(self.bootstrap, declared_topics(connectors(), settings.topic_prefix),
-                      default_partitions=settings.default_partitions, replication_factor=1)  # fmt: skip
+        ensure_topics(
+            self.bootstrap,
+            declared_topics(connectors(), settings.topic_prefix),
+            default_partitions=settings.default_partitions,
+            replication_factor=1,
+        )
         self.encoder = Encoder(CODEC, self.names, default_catalogue())
         self.sink = EventSink(make_producer(self.bootstrap))
         self.env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "ROSTERHUB_TOPIC_PREFIX": settings.topic_prefix}
@@ -60,8 +64,10 @@ class Feed:
     def passport(self, at_least: int, timeout: float = 90) -> list[tuple[str, dict[str, bytes], Envelope]]:
         records = read_topic(self.bootstrap, self.names.passport_in, at_least=at_least, timeout=timeout)
         assert len(records) >= at_least, f"only {len(records)} passport-in records"
-        return [((r.key or b"").decode(), headers_dict(r.headers), decode_record(r.value, r.headers, CODEC))
-                for r in records]  # fmt: skip
+        return [
+            ((r.key or b"").decode(), headers_dict(r.headers), decode_record(r.value, r.headers, CODEC))
+            for r in records
+        ]
 
     def cli(self, *args: str) -> str:
         result = CliRunner().invoke(cli, ["identity", *args], env=self.env)
@@ -137,8 +143,11 @@ def test_conflict_is_raised_not_merged_then_a_human_merges_by_cli_and_splits_by_
             assert r.json()["result"]["new_person_id"] == q and r.json()["result"]["revived"] is True
             assert httpx.get(f"{api}/identity/records/esr:RCU:2", timeout=30).json()["person_id"] == q
             assert httpx.get(f"{api}/identity/persons/{q}", timeout=30).json()["records"] == ["esr:RCU:2"]
-            bad = httpx.post(f"{api}/identity/merge", json={"into": p, "merge": "p-nobody", "reason": "x",
-                                                            "requested_by": "y"}, timeout=30)  # fmt: skip
+            bad = httpx.post(
+                f"{api}/identity/merge",
+                json={"into": p, "merge": "p-nobody", "reason": "x", "requested_by": "y"},
+                timeout=30,
+            )
             assert bad.status_code == 404
         split_id = r.json()["command_id"].encode()
         back = [
@@ -175,8 +184,10 @@ def test_restart_mid_stream_gives_the_same_answers_and_emits_no_event_twice(
     feed.send(*inputs)
     log = tmp_path / "worker.log"
     with worker_process(hub_settings, log):
-        seen = wait_for(lambda: len(read_topic(feed.bootstrap, feed.names.events("identity"), at_least=1,
-                                               timeout=1)) >= 40 or None, what="a first batch")  # fmt: skip
+        seen = wait_for(
+            lambda: len(read_topic(feed.bootstrap, feed.names.events("identity"), at_least=1, timeout=1)) >= 40 or None,
+            what="a first batch",
+        )
     del seen
     stopped_at = len(read_topic(feed.bootstrap, feed.names.events("identity"), at_least=1, timeout=2))
     shutil.rmtree(hub_settings.state_dir, ignore_errors=True)  # local RocksDB gone: rebuilt from the changelogs

@@ -73,8 +73,9 @@ def test_kafka_python_and_aiokafka_interoperate(kafka: Resolved, unique: str) ->
 
     value, headers = asyncio.run(aio())
     assert value == b"from kafka-python" and headers == [("ce_id", b"1")]
-    consumer = KafkaConsumer(topic, bootstrap_servers=kafka.bootstrap, auto_offset_reset="earliest",
-                             consumer_timeout_ms=10000)  # fmt: skip
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=kafka.bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=10000
+    )
     assert [m.value for m in consumer] == [b"from kafka-python", b"from aiokafka"]
     consumer.close()
 
@@ -86,20 +87,45 @@ def test_kafkas_own_console_consumer_reads_our_events(kafka: Resolved, unique: s
     topic = f"t{unique}.events.booking"
     ensure_topics(kafka.bootstrap, [TopicSpec(topic, partitions=1)], default_partitions=1, replication_factor=1)
     env = Envelope(
-        type="rosterhub.booking.v1.BookingRequested", source="/vendors/patchwork/RHQ", subject="b1",
-        data={"booking_id": "b1", "shift_id": "s1", "vendor": "patchwork", "requested_at": datetime.now(UTC),
-              "worker": {"person_id": None, "identifiers": [], "display_name": None}},
-    )  # fmt: skip
+        type="rosterhub.booking.v1.BookingRequested",
+        source="/vendors/patchwork/RHQ",
+        subject="b1",
+        data={
+            "booking_id": "b1",
+            "shift_id": "s1",
+            "vendor": "patchwork",
+            "requested_at": datetime.now(UTC),
+            "worker": {"person_id": None, "identifiers": [], "display_name": None},
+        },
+    )
     rec = encode_event(env, cat.get(env.type), codec, topic)
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap)
     producer.send(topic, key=rec.key, value=rec.value, headers=rec.headers).get(timeout=30)
     producer.close()
     out = subprocess.run(
-        ["java", "-cp", f"{jars_dir(Settings())}/*", "org.apache.kafka.tools.consumer.ConsoleConsumer",
-         "--bootstrap-server", kafka.bootstrap, "--topic", topic, "--from-beginning", "--max-messages", "1",
-         "--property", "print.headers=true", "--property", "print.key=true", "--timeout-ms", "30000"],
-        capture_output=True, timeout=90, check=True,
-    )  # fmt: skip
+        [
+            "java",
+            "-cp",
+            f"{jars_dir(Settings())}/*",
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            "--bootstrap-server",
+            kafka.bootstrap,
+            "--topic",
+            topic,
+            "--from-beginning",
+            "--max-messages",
+            "1",
+            "--property",
+            "print.headers=true",
+            "--property",
+            "print.key=true",
+            "--timeout-ms",
+            "30000",
+        ],
+        capture_output=True,
+        timeout=90,
+        check=True,
+    )
     stdout = out.stdout.decode("utf-8", errors="replace")  # the Avro body is binary
     assert "ce_type:rosterhub.booking.v1.BookingRequested" in stdout
     assert f"ce_id:{env.id}" in stdout
@@ -115,8 +141,13 @@ def test_unknown_fingerprint_is_resolved_from_the_schemas_topic(kafka: Resolved,
     producer.close()
     schema = full.get("rosterhub.booking.v1.BookingRequested")
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    data = {"booking_id": "b1", "shift_id": "s1", "vendor": "patchwork", "requested_at": at,
-            "worker": {"person_id": "p1", "identifiers": [], "display_name": None}}  # fmt: skip
+    data = {
+        "booking_id": "b1",
+        "shift_id": "s1",
+        "vendor": "patchwork",
+        "requested_at": at,
+        "worker": {"person_id": "p1", "identifiers": [], "display_name": None},
+    }
     body = SingleObjectCodec(full).encode(schema, data)
 
     empty = SchemaCatalogue({})  # a consumer that ships none of our schemas
@@ -132,9 +163,17 @@ def test_unknown_fingerprint_is_resolved_from_the_schemas_topic(kafka: Resolved,
 def test_decode_record_through_the_schemas_topic(kafka: Resolved) -> None:
     # decode_record is the consumer path: headers + body; covered above for the body, here for symmetry
     cat = default_catalogue()
-    env = Envelope(type="rosterhub.booking.v1.BookingRequested", source="/x",
-                   data={"booking_id": "b", "shift_id": "s", "vendor": "v", "requested_at": NEW_YEAR,
-                         "worker": {"person_id": None, "identifiers": [], "display_name": None}})  # fmt: skip
+    env = Envelope(
+        type="rosterhub.booking.v1.BookingRequested",
+        source="/x",
+        data={
+            "booking_id": "b",
+            "shift_id": "s",
+            "vendor": "v",
+            "requested_at": NEW_YEAR,
+            "worker": {"person_id": None, "identifiers": [], "display_name": None},
+        },
+    )
     rec = encode_event(env, cat.get(env.type), SingleObjectCodec(cat), "x")
     assert _sent(decode_record(rec.value, rec.headers, SingleObjectCodec(cat)).data, env.data)
 
@@ -146,23 +185,35 @@ def test_confluent_wire_format_through_the_broker(kafka: Resolved, unique: str) 
 
     from rosterhub.runtime import Encoder, TopicNames, make_codec
 
-    settings = Settings(kafka_bootstrap_servers=kafka.bootstrap, topic_prefix=f"t{unique}.",
-                        schema_registry_url=f"mock://{unique}")  # fmt: skip
+    settings = Settings(
+        kafka_bootstrap_servers=kafka.bootstrap, topic_prefix=f"t{unique}.", schema_registry_url=f"mock://{unique}"
+    )
     names = TopicNames(settings.topic_prefix)
-    ensure_topics(kafka.bootstrap, [TopicSpec(names.events("booking"), partitions=1)], default_partitions=1,
-                  replication_factor=1)  # fmt: skip
+    ensure_topics(
+        kafka.bootstrap, [TopicSpec(names.events("booking"), partitions=1)], default_partitions=1, replication_factor=1
+    )
     codec = make_codec(settings, kafka.bootstrap)
     cat = default_catalogue()
-    env = Envelope(type="rosterhub.booking.v1.BookingRequested", source="/vendors/patchwork/RHQ", subject="b1",
-                   data={"booking_id": "b1", "shift_id": "s1", "vendor": "patchwork", "requested_at": NEW_YEAR,
-                         "worker": {"person_id": None, "identifiers": [], "display_name": None}})  # fmt: skip
+    env = Envelope(
+        type="rosterhub.booking.v1.BookingRequested",
+        source="/vendors/patchwork/RHQ",
+        subject="b1",
+        data={
+            "booking_id": "b1",
+            "shift_id": "s1",
+            "vendor": "patchwork",
+            "requested_at": NEW_YEAR,
+            "worker": {"person_id": None, "identifiers": [], "display_name": None},
+        },
+    )
     rec = Encoder(codec, names, cat).encode(env)
     assert rec.value[:1] == b"\x00" and dict(rec.headers)["ce_dataschema"].startswith(b"urn:confluent:schema-id:")
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap)
     producer.send(rec.topic, key=rec.key, value=rec.value, headers=rec.headers).get(timeout=30)
     producer.close()
-    consumer = KafkaConsumer(rec.topic, bootstrap_servers=kafka.bootstrap, auto_offset_reset="earliest",
-                             consumer_timeout_ms=10000)  # fmt: skip
+    consumer = KafkaConsumer(
+        rec.topic, bootstrap_servers=kafka.bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=10000
+    )
     [msg] = list(consumer)
     consumer.close()
     assert _sent(decode_record(msg.value, msg.headers, codec).data, env.data)

@@ -68,53 +68,85 @@ class Hub:
         return next((float(x.rsplit(" ", 1)[1]) for x in text.splitlines() if x.startswith(line)), None)
 
     def redrive(self, *args: str) -> str:
-        out = subprocess.run([sys.executable, "-m", "rosterhub", "redrive", *args], env=self.env, capture_output=True,
-                             text=True, timeout=120, check=False)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-m", "rosterhub", "redrive", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert out.returncode == 0, out.stderr + out.stdout
         return out.stdout
 
     def queued_keys(self, destination: str, at_least: int) -> list[tuple[str, str]]:
         """(shift id, idempotency key) of every update the router queued for a destination, in queue order."""
-        records = read_topic(self.settings.kafka_bootstrap_servers or "", self.names.outbound(destination),
-                             at_least=at_least)  # fmt: skip
+        records = read_topic(
+            self.settings.kafka_bootstrap_servers or "", self.names.outbound(destination), at_least=at_least
+        )
         records.sort(key=lambda r: (r.partition, r.offset))
         return [(r.key.decode(), headers_dict(r.headers)["rh_out_key"].decode()) for r in records]
 
     def receipts(self, at_least: int) -> list[tuple[str, dict]]:
-        records = read_topic(self.settings.kafka_bootstrap_servers or "", self.names.events("delivery"),
-                             at_least=at_least)  # fmt: skip
-        return [(e.type.rsplit(".", 1)[-1], e.data) for e in (decode_record(r.value, r.headers, self.codec)
-                                                              for r in records)]  # fmt: skip
+        records = read_topic(
+            self.settings.kafka_bootstrap_servers or "", self.names.events("delivery"), at_least=at_least
+        )
+        return [
+            (e.type.rsplit(".", 1)[-1], e.data)
+            for e in (decode_record(r.value, r.headers, self.codec) for r in records)
+        ]
 
 
 @pytest.fixture(scope="module")
 def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     tmp = tmp_path_factory.mktemp("outbound")
     unique = uuid.uuid4().hex[:10]
-    settings = Settings(kafka_bootstrap_servers=kafka.bootstrap, topic_prefix=f"t{unique}.",
-                        app_id=f"rosterhub-test-{unique}", state_dir=tmp / "state", default_partitions=3)  # fmt: skip
-    ensure_topics(kafka.bootstrap, declared_topics(connectors(), settings.topic_prefix), default_partitions=3,
-                  replication_factor=1)  # fmt: skip
+    settings = Settings(
+        kafka_bootstrap_servers=kafka.bootstrap,
+        topic_prefix=f"t{unique}.",
+        app_id=f"rosterhub-test-{unique}",
+        state_dir=tmp / "state",
+        default_partitions=3,
+    )
+    ensure_topics(
+        kafka.bootstrap,
+        declared_topics(connectors(), settings.topic_prefix),
+        default_partitions=3,
+        replication_factor=1,
+    )
     receivers = {name: Receiver(free_port()) for name in ("A", "B", "C")}
     for r in receivers.values():
         r.start()
-    dests = [{"name": n, "trust": t, "platform": "echo", "url": receivers[n].url}
-             for n, t in (("A", "RHQ"), ("B", "RXX"), ("C", "RYY"))]  # fmt: skip
+    dests = [
+        {"name": n, "trust": t, "platform": "echo", "url": receivers[n].url}
+        for n, t in (("A", "RHQ"), ("B", "RXX"), ("C", "RYY"))
+    ]
     web_port = free_port()
     extra = {
         "ROSTERHUB_OUTBOUND_DESTINATIONS": json.dumps(dests),
         "ROSTERHUB_OUTBOUND_ADAPTER_MODULES": json.dumps(["tests.integration.outbound_support"]),
-        "ROSTERHUB_OUTBOUND_BACKOFF_BASE_S": "0.2", "ROSTERHUB_OUTBOUND_BACKOFF_CAP_S": "2",
-        "ROSTERHUB_OUTBOUND_BREAKER_FAILURES": "3", "ROSTERHUB_OUTBOUND_BREAKER_RESET_S": "1",
-        "ROSTERHUB_OUTBOUND_TIMEOUT_S": "2", "ROSTERHUB_WORKER_WEB_PORT": str(web_port),
-    }  # fmt: skip
+        "ROSTERHUB_OUTBOUND_BACKOFF_BASE_S": "0.2",
+        "ROSTERHUB_OUTBOUND_BACKOFF_CAP_S": "2",
+        "ROSTERHUB_OUTBOUND_BREAKER_FAILURES": "3",
+        "ROSTERHUB_OUTBOUND_BREAKER_RESET_S": "1",
+        "ROSTERHUB_OUTBOUND_TIMEOUT_S": "2",
+        "ROSTERHUB_WORKER_WEB_PORT": str(web_port),
+    }
     log = tmp / "worker.log"
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=0)
     codec = SingleObjectCodec(default_catalogue())
     try:
         with worker_process(settings, log, **extra) as proc:
-            h = Hub(settings, TopicNames(settings.topic_prefix), codec, producer, receivers,
-                    settings_env(settings, **extra), f"http://127.0.0.1:{web_port}", log)  # fmt: skip
+            h = Hub(
+                settings,
+                TopicNames(settings.topic_prefix),
+                codec,
+                producer,
+                receivers,
+                settings_env(settings, **extra),
+                f"http://127.0.0.1:{web_port}",
+                log,
+            )
 
             def ready() -> bool:
                 assert proc.poll() is None, log.read_text()[-3000:]
@@ -159,19 +191,32 @@ def test_a_dead_destination_holds_up_nobody_and_gets_everything_in_order_once_ba
     wait_for(lambda: hub.breaker("A") == 2.0, timeout=30, what="A's circuit breaker open")
 
     # C: dead-lettered (refused) and parked; fixed; redrive delivers both, once, in order
-    dlq = wait_for(lambda: [r for r in read_topic(hub.settings.kafka_bootstrap_servers or "", hub.names.dlq("outbound"),
-                                                  at_least=2, timeout=5)
-                            if headers_dict(r.headers).get("dlq_destination") == b"C"] or None,
-                   timeout=30, what="C's dead letters")  # fmt: skip
+    dlq = wait_for(
+        lambda: (
+            [
+                r
+                for r in read_topic(
+                    hub.settings.kafka_bootstrap_servers or "", hub.names.dlq("outbound"), at_least=2, timeout=5
+                )
+                if headers_dict(r.headers).get("dlq_destination") == b"C"
+            ]
+            or None
+        ),
+        timeout=30,
+        what="C's dead letters",
+    )
     dlq.sort(key=lambda r: r.offset)
     assert [headers_dict(r.headers)["dlq_reason"] for r in dlq] == [b"permanent", b"parked"]
     c_queue = hub.queued_keys("C", at_least=2)
-    assert [r.value for r in dlq] == [r.value for r in read_topic(hub.settings.kafka_bootstrap_servers or "",
-                                                                  hub.names.outbound("C"), at_least=2)]  # fmt: skip
+    assert [r.value for r in dlq] == [
+        r.value for r in read_topic(hub.settings.kafka_bootstrap_servers or "", hub.names.outbound("C"), at_least=2)
+    ]
     assert [headers_dict(r.headers)["rh_out_key"].decode() for r in dlq] == [k for _, k in c_queue]
     assert len(c.refused) == 1  # the parked one was never sent
-    blocks = {r.key: r.value for r in read_topic(hub.settings.kafka_bootstrap_servers or "",
-                                                 hub.names.outbound_blocks, at_least=1)}  # fmt: skip
+    blocks = {
+        r.key: r.value
+        for r in read_topic(hub.settings.kafka_bootstrap_servers or "", hub.names.outbound_blocks, at_least=1)
+    }
     assert blocks == {b"C\x1fecho:RHQ:S9": c_queue[0][1].encode()}  # survives a restart: read back on assignment
     c.refuse = False
     dry = hub.redrive("--destination", "C", "--dry-run")

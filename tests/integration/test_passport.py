@@ -56,8 +56,12 @@ class PassportHub:
         self.names = TopicNames(settings.topic_prefix)
         self.catalogue = default_catalogue()
         self.codec = SingleObjectCodec(self.catalogue)
-        ensure_topics(self.bootstrap, declared_topics(connectors(), settings.topic_prefix),
-                      default_partitions=settings.default_partitions, replication_factor=1)  # fmt: skip
+        ensure_topics(
+            self.bootstrap,
+            declared_topics(connectors(), settings.topic_prefix),
+            default_partitions=settings.default_partitions,
+            replication_factor=1,
+        )
         self.producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=0)
         publish_schemas(self.producer, self.names.schemas, list(self.catalogue))
         self.ports: list[int] = []
@@ -70,16 +74,24 @@ class PassportHub:
         """A worker process with its web server; ``state``: its RocksDB folder (shared by default, so that a
         restarted worker finds its files; a new folder makes it rebuild every table from the changelogs)."""
         port = free_port()
-        env = {"ROSTERHUB_WORKER_WEB_PORT": str(port), "ROSTERHUB_PASSPORT_POLICY_DIR": str(POLICIES),
-               "ROSTERHUB_STATE_DIR": str(self.tmp / state), **extra}  # fmt: skip
+        env = {
+            "ROSTERHUB_WORKER_WEB_PORT": str(port),
+            "ROSTERHUB_PASSPORT_POLICY_DIR": str(POLICIES),
+            "ROSTERHUB_STATE_DIR": str(self.tmp / state),
+            **extra,
+        }
         with worker_process(self.settings, self.tmp / f"{name}.log", **env) as proc:
             url = f"http://127.0.0.1:{port}"
 
             def ready() -> bool:
                 assert proc.poll() is None, (self.tmp / f"{name}.log").read_text()[-3000:]
                 try:
-                    return httpx.get(f"{url}/passport/nobody/clearance", headers=self.caller("RHQ"),
-                                     params={**NURSE}, timeout=2).status_code == 200  # fmt: skip
+                    return (
+                        httpx.get(
+                            f"{url}/passport/nobody/clearance", headers=self.caller("RHQ"), params={**NURSE}, timeout=2
+                        ).status_code
+                        == 200
+                    )
                 except httpx.HTTPError:
                     return False
 
@@ -97,8 +109,7 @@ class PassportHub:
     def caller(trust: str, user: str = "rota-manager-1", purpose: str = PURPOSE) -> dict[str, str]:
         return {"X-Rosterhub-Trust": trust, "X-Rosterhub-User": user, "X-Rosterhub-Purpose": purpose}
 
-    def clearance(self, url: str, person: str, trust: str, at: datetime, end: datetime | None = None,
-                  **q: str) -> dict:  # fmt: skip
+    def clearance(self, url: str, person: str, trust: str, at: datetime, end: datetime | None = None, **q: str) -> dict:
         params = {**NURSE, **q, "at": at.isoformat(), **({"end": end.isoformat()} if end else {})}
         r = httpx.get(f"{url}/passport/{person}/clearance", params=params, headers=self.caller(trust), timeout=10)
         assert r.status_code == 200, r.text
@@ -131,8 +142,11 @@ def test_partner_dbs_clears_at_b_not_c_revocation_reaches_b_within_a_second(hub:
     hub.send(*nurse_passport(person, "RHQ", now))
     start, end = _shift()
     with hub.worker() as url:
-        at_b = wait_for(lambda: (c := hub.clearance(url, person, "RCU", start, end))["cleared"] and c, timeout=60,
-                        what="clearance at B")  # fmt: skip
+        at_b = wait_for(
+            lambda: (c := hub.clearance(url, person, "RCU", start, end))["cleared"] and c,
+            timeout=60,
+            what="clearance at B",
+        )
         dbs = next(r for r in at_b["requirements"] if r["requirement"].startswith("DBS"))
         assert dbs["met"] and dbs["candidates"][0]["accepted_under"] == "SYB-MOU-2025-01"
         assert hub.clearance(url, person, "RHQ", start, end)["cleared"]  # A's own checks
@@ -188,8 +202,9 @@ def test_partner_dbs_clears_at_b_not_c_revocation_reaches_b_within_a_second(hub:
         # refusals: no caller headers, asking about another trust, unknown trust
         r = httpx.get(f"{url}/passport/{person}/clearance", params=NURSE, timeout=5)
         assert r.status_code == 400 and r.json()["code"] == "caller_unidentified"
-        r = httpx.get(f"{url}/passport/{person}/clearance", params={**NURSE, "trust": "RHQ"},
-                      headers=hub.caller("RCU"), timeout=5)  # fmt: skip
+        r = httpx.get(
+            f"{url}/passport/{person}/clearance", params={**NURSE, "trust": "RHQ"}, headers=hub.caller("RCU"), timeout=5
+        )
         assert r.status_code == 403
 
         # FHIR: B sees every qualification but none of A's evidence; A sees its own
@@ -216,14 +231,17 @@ def test_training_expiry_flips_clearance_at_the_instant_and_emits_once_across_re
     fire = cred_id("RHQ", "CSTF_TRAINING", "FIRE_SAFETY")
     expires = (now + timedelta(seconds=25)).replace(microsecond=0)
     events = [e for e in nurse_passport(person, "RHQ", now) if e.data["credential_id"] != fire]
-    events.append(issued(person, fire, "CSTF_TRAINING", "RHQ", now - timedelta(days=300), expires,
-                         subject="FIRE_SAFETY", level=1))  # fmt: skip
+    events.append(
+        issued(person, fire, "CSTF_TRAINING", "RHQ", now - timedelta(days=300), expires, subject="FIRE_SAFETY", level=1)
+    )
     hub.send(*events)
     start = expires - timedelta(hours=12)
     passport_topic = hub.names.events("passport")
     with hub.worker("first") as url:
-        wait_for(lambda: hub.clearance(url, person, "RHQ", start, expires - timedelta(milliseconds=1))["cleared"],
-                 what="cleared for a shift ending just before the expiry")  # fmt: skip
+        wait_for(
+            lambda: hub.clearance(url, person, "RHQ", start, expires - timedelta(milliseconds=1))["cleared"],
+            what="cleared for a shift ending just before the expiry",
+        )
         ends_at_expiry = hub.clearance(url, person, "RHQ", start, expires)
         assert ends_at_expiry["reasons"] == ["EXPIRES_DURING_SHIFT"]
         after = hub.clearance(url, person, "RHQ", expires, expires + timedelta(hours=8))
@@ -259,8 +277,15 @@ def test_worker_stopped_mid_stream_resumes_with_identical_answers_and_no_duplica
     for i, person in enumerate(people):
         stream += nurse_passport(person, ("RHQ", "RCU")[i % 2], now)
         if i % 3 == 0:
-            stream.append(revoked(person, cred_id(("RHQ", "RCU")[i % 2], "DBS", None), "DBS", ("RHQ", "RCU")[i % 2],
-                                  now - timedelta(days=1)))  # fmt: skip
+            stream.append(
+                revoked(
+                    person,
+                    cred_id(("RHQ", "RCU")[i % 2], "DBS", None),
+                    "DBS",
+                    ("RHQ", "RCU")[i % 2],
+                    now - timedelta(days=1),
+                )
+            )
         if i % 4 == 0:
             cid = cred_id(("RHQ", "RCU")[i % 2], "OCCUPATIONAL_HEALTH", None)
             stream.append(verified(person, cid, "OCCUPATIONAL_HEALTH", "RCU", now - timedelta(hours=1), "VAL_FAIL"))
@@ -278,15 +303,21 @@ def test_worker_stopped_mid_stream_resumes_with_identical_answers_and_no_duplica
             expected[person] = apply(expected.get(person), env, person=person, now=now)  # type: ignore[arg-type]
 
         def all_caught_up() -> bool:
-            return all(hub.clearance(url, p, "RCU", start, end).get("passport_version") == expected[p].version
-                       for p in people)  # type: ignore[attr-defined]  # fmt: skip
+            return all(
+                hub.clearance(url, p, "RCU", start, end).get("passport_version") == expected[p].version for p in people
+            )  # type: ignore[attr-defined]
 
         wait_for(all_caught_up, timeout=90, what="every passport at its final version")
         for person in people:
             for trust in ("RHQ", "RCU", "RFR"):
                 got = hub.clearance(url, person, trust, start, end)
-                want = clearance(expected[person], policies.trusts[trust], start=start, end=end,  # type: ignore[arg-type]
-                                 **NURSE).as_dict()  # fmt: skip
+                want = clearance(
+                    expected[person],
+                    policies.trusts[trust],
+                    start=start,
+                    end=end,  # type: ignore[arg-type]
+                    **NURSE,
+                ).as_dict()
                 assert {k: got[k] for k in ("cleared", "reasons")} == {k: want[k] for k in ("cleared", "reasons")}
         answers = {p: hub.clearance(url, p, "RCU", start, end) for p in people}
     out = hub.events(hub.names.events("passport"), at_least=1)
@@ -316,23 +347,38 @@ def test_verifiable_credential_enters_through_the_api_and_tampered_or_unknown_ne
     for f in POLICIES.glob("*.yaml"):
         text = f.read_text()
         if f.name == "RHQ.yaml":
-            text = text.split("vc_issuer:")[0] + "vc_issuer:\n  id: https://vc.sth.nhs.uk/issuer\n  keys:\n    - " + \
-                json.dumps(key.as_dict(private=False)) + "\n"  # fmt: skip
+            text = (
+                text.split("vc_issuer:")[0]
+                + "vc_issuer:\n  id: https://vc.sth.nhs.uk/issuer\n  keys:\n    - "
+                + json.dumps(key.as_dict(private=False))
+                + "\n"
+            )
         (policies / f.name).write_text(text)
     now = datetime.now(UTC)
     claims = {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
         "type": ["VerifiableCredential", "NHSStaffPassportCredential"],
-        "id": "urn:uuid:6a1c7d2e-0000-4000-8000-000000000001", "issuer": "https://vc.sth.nhs.uk/issuer",
-        "validFrom": (now - timedelta(days=10)).isoformat(), "validUntil": (now + timedelta(days=700)).isoformat(),
-        "credentialSubject": {"id": "urn:rosterhub:nmc:71A2998E", "credentialType": "DBS",
-                              "attributes": {"dbs_level": "ENHANCED_BARRED"}},
-    }  # fmt: skip
+        "id": "urn:uuid:6a1c7d2e-0000-4000-8000-000000000001",
+        "issuer": "https://vc.sth.nhs.uk/issuer",
+        "validFrom": (now - timedelta(days=10)).isoformat(),
+        "validUntil": (now + timedelta(days=700)).isoformat(),
+        "credentialSubject": {
+            "id": "urn:rosterhub:nmc:71A2998E",
+            "credentialType": "DBS",
+            "attributes": {"dbs_level": "ENHANCED_BARRED"},
+        },
+    }
     good = _sign(claims, key, kid)
     header, _payload, sig = good.split(".")
-    tampered = ".".join([header, _sign({**claims, "credentialSubject": {**claims["credentialSubject"],
-                                                                        "credentialType": "IDENTITY"}}, key, kid)
-                         .split(".")[1], sig])  # fmt: skip
+    tampered = ".".join(
+        [
+            header,
+            _sign(
+                {**claims, "credentialSubject": {**claims["credentialSubject"], "credentialType": "IDENTITY"}}, key, kid
+            ).split(".")[1],
+            sig,
+        ]
+    )
     stranger = _sign({**claims, "issuer": "https://vc.example.org/issuer"}, key, kid)
     person = "p-vc-holder"
     start, end = _shift()
@@ -389,6 +435,7 @@ def test_requests_are_routed_to_the_worker_that_owns_the_person(hub: PassportHub
             return all(hub.clearance(u, p, "RCU", start, end)["cleared"] for u in (first, second) for p in people)
 
         wait_for(both_answer_everyone, timeout=120, what="both workers answering for every person")
-    served = {a["served_by"] for a in (json.loads(r.value) for r in read_topic(hub.bootstrap, hub.names.audit,
-                                                                                 at_least=48))}  # fmt: skip
+    served = {
+        a["served_by"] for a in (json.loads(r.value) for r in read_topic(hub.bootstrap, hub.names.audit, at_least=48))
+    }
     assert len(served) == 2, "each worker answered for the people it owns"

@@ -56,8 +56,11 @@ def test_done_when_one_person_partner_checks_expiry_revocation_and_conflict(e2e:
         now = datetime.now(UTC)
         expires = (now + timedelta(seconds=30)).replace(microsecond=0)
         creds = [e for e in nurse_passport(AT_A, "RHQ", now) if e.data["credential_id"] != FIRE]
-        creds.append(issued(AT_A, FIRE, "CSTF_TRAINING", "RHQ", now - timedelta(days=300), expires,
-                            subject="FIRE_SAFETY", level=1))  # fmt: skip
+        creds.append(
+            issued(
+                AT_A, FIRE, "CSTF_TRAINING", "RHQ", now - timedelta(days=300), expires, subject="FIRE_SAFETY", level=1
+            )
+        )
         # credentials first (parked until their worker is known), then the two platforms' records
         e2e.publish(*creds)
         e2e.publish(worker(AT_A, nmc=PIN, mk=match_key("nurse")), worker(AT_B, nmc=PIN))
@@ -78,8 +81,11 @@ def test_done_when_one_person_partner_checks_expiry_revocation_and_conflict(e2e:
         assert not [e for e in events if e.type.endswith("PersonsMerged")]
 
         start, end = expires - timedelta(hours=12), expires - timedelta(seconds=1)
-        at_b = wait_for(lambda: (c := e2e.clearance(url, person, "RCU", start, end))["cleared"] and c, timeout=60,
-                        what="A's checks clearing the nurse at B")  # fmt: skip
+        at_b = wait_for(
+            lambda: (c := e2e.clearance(url, person, "RCU", start, end))["cleared"] and c,
+            timeout=60,
+            what="A's checks clearing the nurse at B",
+        )
         dbs = next(r for r in at_b["requirements"] if r["requirement"].startswith("DBS"))
         assert dbs["candidates"][0]["accepted_under"] == "SYB-MOU-2025-01"
         at_c = e2e.clearance(url, person, "RFR", start, end)
@@ -100,8 +106,9 @@ def test_done_when_one_person_partner_checks_expiry_revocation_and_conflict(e2e:
         # a revocation at A (published with A's local id) reaches B's clearance within a second
         later = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
         shift = (later, later + timedelta(hours=12))
-        renewed = issued(AT_A, FIRE, "CSTF_TRAINING", "RHQ", now, now + timedelta(days=365), subject="FIRE_SAFETY",
-                         level=1)  # fmt: skip
+        renewed = issued(
+            AT_A, FIRE, "CSTF_TRAINING", "RHQ", now, now + timedelta(days=365), subject="FIRE_SAFETY", level=1
+        )
         e2e.publish(renewed)
         wait_for(lambda: e2e.clearance(url, person, "RCU", *shift)["cleared"], what="cleared again after renewal")
         t0 = time.monotonic()

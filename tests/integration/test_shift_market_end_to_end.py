@@ -96,17 +96,26 @@ class Market:
             self.nhsp.receive_outbound(self.nhsp_out)
             return self.nhsp.open_shifts()
 
-        return {"patchwork": self.patchwork.open_shifts, "locums_nest": self.locums_nest.platform.state.open_shifts,
-                "nhsp": nhsp, "fhir": self.fhir.open_shifts}  # fmt: skip
+        return {
+            "patchwork": self.patchwork.open_shifts,
+            "locums_nest": self.locums_nest.platform.state.open_shifts,
+            "nhsp": nhsp,
+            "fhir": self.fhir.open_shifts,
+        }
 
 
 @pytest.fixture(scope="module")
 def market(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     tmp = tmp_path_factory.mktemp("market")
     unique = uuid.uuid4().hex[:10]
-    settings = Settings(kafka_bootstrap_servers=kafka.bootstrap, topic_prefix=f"t{unique}.",
-                        app_id=f"rosterhub-test-{unique}", state_dir=tmp / "state", default_partitions=3,
-                        webhook_secrets={"patchwork": PW_SECRET})  # fmt: skip
+    settings = Settings(
+        kafka_bootstrap_servers=kafka.bootstrap,
+        topic_prefix=f"t{unique}.",
+        app_id=f"rosterhub-test-{unique}",
+        state_dir=tmp / "state",
+        default_partitions=3,
+        webhook_secrets={"patchwork": PW_SECRET},
+    )
     hub = SagaHub(settings, tmp)
     (tmp / "cascade").mkdir()
     (tmp / "cascade" / "syb.yaml").write_text(CASCADE)
@@ -128,22 +137,44 @@ def market(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             {"name": f"healthroster-{A}", "trust": A, "platform": "healthroster", "folder": str(roster_out)},
             {"name": f"patchwork-{B}", "trust": B, "platform": "patchwork", "url": pw_url, "secret": PW_SECRET},
             {"name": f"nhsp-{B}", "trust": B, "platform": "nhsp", "folder": str(nhsp_out)},
-            {"name": f"locums_nest-{C}", "trust": C, "platform": "locums_nest", "url": ln_url,
-             "secret": locums_nest.key_for(C)},
+            {
+                "name": f"locums_nest-{C}",
+                "trust": C,
+                "platform": "locums_nest",
+                "url": ln_url,
+                "secret": locums_nest.key_for(C),
+            },
             {"name": f"fhir-{C}", "trust": C, "platform": "fhir", "url": f"{fhir_url}/fhir/R4"},
-        ]  # fmt: skip
-        url = stack.enter_context(hub.worker(
-            ROSTERHUB_BOOKING_POLICY_DIR=str(REPO / "policies" / "booking"),
-            ROSTERHUB_AVAILABILITY_POLICY_DIR=str(tmp / "cascade"),
-            ROSTERHUB_AVAILABILITY_TIMER_INTERVAL_S="0.3",
-            ROSTERHUB_OUTBOUND_DESTINATIONS=json.dumps(destinations),
-            ROSTERHUB_OUTBOUND_BACKOFF_BASE_S="0.2", ROSTERHUB_OUTBOUND_BACKOFF_CAP_S="2",
-        ))  # fmt: skip
+        ]
+        url = stack.enter_context(
+            hub.worker(
+                ROSTERHUB_BOOKING_POLICY_DIR=str(REPO / "policies" / "booking"),
+                ROSTERHUB_AVAILABILITY_POLICY_DIR=str(tmp / "cascade"),
+                ROSTERHUB_AVAILABILITY_TIMER_INTERVAL_S="0.3",
+                ROSTERHUB_OUTBOUND_DESTINATIONS=json.dumps(destinations),
+                ROSTERHUB_OUTBOUND_BACKOFF_BASE_S="0.2",
+                ROSTERHUB_OUTBOUND_BACKOFF_CAP_S="2",
+            )
+        )
         person = person_id_for(f"reg:nmc:{NMC}")
-        wait_for(lambda: hub.clearance(url, person, A, now + timedelta(days=12))["cleared"], timeout=60,
-                 what=f"the nurse's passport (issued at {B}) cleared at {A}")  # fmt: skip
-        yield Market(hub, url, ingress, tmp / "sftp", roster, roster_out, nhsp, nhsp_out,
-                     patchwork_app.state.platform, locums_nest, fhir_app.state.platform)  # fmt: skip
+        wait_for(
+            lambda: hub.clearance(url, person, A, now + timedelta(days=12))["cleared"],
+            timeout=60,
+            what=f"the nurse's passport (issued at {B}) cleared at {A}",
+        )
+        yield Market(
+            hub,
+            url,
+            ingress,
+            tmp / "sftp",
+            roster,
+            roster_out,
+            nhsp,
+            nhsp_out,
+            patchwork_app.state.platform,
+            locums_nest,
+            fhir_app.state.platform,
+        )
 
 
 def _export_duty(m: Market) -> str:
@@ -169,12 +200,21 @@ def _connect_healthroster(m: Market) -> dict[str, Any]:
 
 def _request(m: Market, booking: str, offered_as: str) -> httpx.Response:
     """The nurse books the partner shift in Patchwork at B: Patchwork's signed webhook to the ingress."""
-    payload = booking_requested(booking, None, B, NMC, datetime.now(UTC), grade="Band 5",
-                                staff_group="Registered Nursing", hub_shift_id=offered_as)  # fmt: skip
+    payload = booking_requested(
+        booking,
+        None,
+        B,
+        NMC,
+        datetime.now(UTC),
+        grade="Band 5",
+        staff_group="Registered Nursing",
+        hub_shift_id=offered_as,
+    )
     payload["data"]["worker"]["name"] = NURSE_NAME
     body = json.dumps(payload).encode()
-    return httpx.post(f"{m.ingress}/ingest/patchwork", content=body, timeout=30,
-                      headers=signed_headers(PW_SECRET.encode(), body))  # fmt: skip
+    return httpx.post(
+        f"{m.ingress}/ingest/patchwork", content=body, timeout=30, headers=signed_headers(PW_SECRET.encode(), body)
+    )
 
 
 def test_a_shift_posted_at_a_is_released_booked_through_b_and_filled_everywhere(market: Market) -> None:
@@ -187,12 +227,19 @@ def test_a_shift_posted_at_a_is_released_booked_through_b_and_filled_everywhere(
         return all(sid in open_now() for open_now in m.partners().values())
 
     _wait(m, sid, offered, f"{sid} open on every partner platform after the release")
-    releases = [e for e in m.hub.events(m.hub.names.events("shift"), timeout=2)
-                if e.subject == sid and e.type.endswith("ShiftReleased")]  # fmt: skip
+    releases = [
+        e
+        for e in m.hub.events(m.hub.names.events("shift"), timeout=2)
+        if e.subject == sid and e.type.endswith("ShiftReleased")
+    ]
     assert [(e.source, e.data["to_tier"], e.data["automatic"]) for e in releases] == [
-        ("/rosterhub/availability", "COLLABORATIVE_BANK", True)]  # fmt: skip
-    views = [(v.data["status"], v.data["tier"], v.data["visible_to"])
-             for v in m.hub.events(m.hub.names.availability_view, timeout=2) if v.subject == sid]  # fmt: skip
+        ("/rosterhub/availability", "COLLABORATIVE_BANK", True)
+    ]
+    views = [
+        (v.data["status"], v.data["tier"], v.data["visible_to"])
+        for v in m.hub.events(m.hub.names.availability_view, timeout=2)
+        if v.subject == sid
+    ]
     assert views[:2] == [("POSTED", "OWN_BANK", [A]), ("RELEASED", "COLLABORATIVE_BANK", sorted([A, B, C]))]
     offer = m.patchwork.shift(sid)
     assert offer is not None and not offer.own and offer.detail["grade"] == "Band 5"
@@ -209,11 +256,15 @@ def test_a_shift_posted_at_a_is_released_booked_through_b_and_filled_everywhere(
     assert (decision.data["vendor"], decision.data["host_trust"]["ods_code"]) == ("patchwork", A)
 
     # Trust A's roster shows the duty filled by that nurse; Patchwork has the confirmation.
-    filled = wait_for(lambda: (c := m.roster_copy(sid)) is not None and c.status == "filled" and c, timeout=30,
-                      what=f"{sid} filled in A's HealthRoster")  # fmt: skip
+    filled = wait_for(
+        lambda: (c := m.roster_copy(sid)) is not None and c.status == "filled" and c,
+        timeout=30,
+        what=f"{sid} filled in A's HealthRoster",
+    )
     assert (filled.filled_by, filled.booking_id) == (NURSE_NAME, booking_id)
-    wait_for(lambda: m.patchwork.bookings.get(booking_id) == "confirmed", timeout=30,
-             what="the confirmation at Patchwork")  # fmt: skip
+    wait_for(
+        lambda: m.patchwork.bookings.get(booking_id) == "confirmed", timeout=30, what="the confirmation at Patchwork"
+    )
 
     # No platform lists it as open any more.
     def gone() -> dict[str, bool] | None:
@@ -241,17 +292,27 @@ def _wait(m: Market, sid: str, check: Callable[[], Any], what: str, timeout: flo
     try:
         return wait_for(check, timeout=timeout, what=what)
     except AssertionError as exc:
-        views = [(v.data["revision"], v.data["status"], v.data["tier"], v.data["visible_to"])
-                 for v in m.hub.events(m.hub.names.availability_view, timeout=2) if v.subject == sid]  # fmt: skip
-        shift = [e.type.rsplit(".", 1)[-1] for e in m.hub.events(m.hub.names.events("shift"), timeout=2)
-                 if e.data.get("shift_id") == sid]  # fmt: skip
+        views = [
+            (v.data["revision"], v.data["status"], v.data["tier"], v.data["visible_to"])
+            for v in m.hub.events(m.hub.names.availability_view, timeout=2)
+            if v.subject == sid
+        ]
+        shift = [
+            e.type.rsplit(".", 1)[-1]
+            for e in m.hub.events(m.hub.names.events("shift"), timeout=2)
+            if e.data.get("shift_id") == sid
+        ]
         where = {name: sid in open_now() for name, open_now in m.partners().items()}
         raise AssertionError(f"{exc}\nviews: {views}\nshift events: {shift}\nopen on: {where}") from None
 
 
 def _no_second_decision(m: Market, booking_id: str) -> None:
     """One decision for the request on events.booking (a duplicate would be a second record)."""
-    mine: list[Envelope] = [e for e in m.hub.events(m.hub.names.events("booking"), timeout=2)
-                            if e.source == "/rosterhub/booking" and e.data.get("booking_id") == booking_id
-                            and e.type.endswith(("BookingConfirmed", "BookingRejected"))]  # fmt: skip
+    mine: list[Envelope] = [
+        e
+        for e in m.hub.events(m.hub.names.events("booking"), timeout=2)
+        if e.source == "/rosterhub/booking"
+        and e.data.get("booking_id") == booking_id
+        and e.type.endswith(("BookingConfirmed", "BookingRejected"))
+    ]
     assert len(mine) == 1, [e.type for e in mine]

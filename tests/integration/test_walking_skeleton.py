@@ -43,8 +43,13 @@ SECRET = "integration-secret"
 
 def _post(ingress: str, payload: dict | bytes, *, secret: str = SECRET, trust: str = "RHQ") -> httpx.Response:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return httpx.post(f"{ingress}/ingest/patchwork", params={"trust": trust}, content=body,
-                      headers=signed_headers(secret.encode(), body), timeout=30)  # fmt: skip
+    return httpx.post(
+        f"{ingress}/ingest/patchwork",
+        params={"trust": trust},
+        content=body,
+        headers=signed_headers(secret.encode(), body),
+        timeout=30,
+    )
 
 
 def _passport_cleared(port: int, person: str, at: datetime) -> None:
@@ -54,8 +59,9 @@ def _passport_cleared(port: int, person: str, at: datetime) -> None:
 
     def cleared() -> bool:
         try:
-            r = httpx.get(f"http://127.0.0.1:{port}/passport/{person}/clearance", params=params, headers=headers,
-                          timeout=5)  # fmt: skip
+            r = httpx.get(
+                f"http://127.0.0.1:{port}/passport/{person}/clearance", params=params, headers=headers, timeout=5
+            )
         except httpx.HTTPError:
             return False
         return r.status_code == 200 and r.json()["cleared"]
@@ -67,8 +73,12 @@ def test_shift_to_delivered_confirmation(hub_settings: Settings, tmp_path: Path)
     bootstrap = hub_settings.kafka_bootstrap_servers
     assert bootstrap
     names = TopicNames(hub_settings.topic_prefix)
-    ensure_topics(bootstrap, declared_topics(connectors(), hub_settings.topic_prefix),
-                  default_partitions=hub_settings.default_partitions, replication_factor=1)  # fmt: skip
+    ensure_topics(
+        bootstrap,
+        declared_topics(connectors(), hub_settings.topic_prefix),
+        default_partitions=hub_settings.default_partitions,
+        replication_factor=1,
+    )
     codec = SingleObjectCodec(default_catalogue())
     # The first worker is a Patchwork bank nurse at RHQ with a passport RHQ clears (issued long enough
     # ago to cover the March shift); the second is unknown to the hub.
@@ -85,8 +95,13 @@ def test_shift_to_delivered_confirmation(hub_settings: Settings, tmp_path: Path)
     producer.close()
     web = free_port()
     with serve_in_thread(create_trust_endpoint(), free_port()) as trust_url:
-        settings = Settings(**{**hub_settings.model_dump(), "outbound_endpoints": {"RHQ": f"{trust_url}/outcomes/RHQ"},
-                               "webhook_secrets": {"patchwork": SECRET}})  # fmt: skip
+        settings = Settings(
+            **{
+                **hub_settings.model_dump(),
+                "outbound_endpoints": {"RHQ": f"{trust_url}/outcomes/RHQ"},
+                "webhook_secrets": {"patchwork": SECRET},
+            }
+        )
         with (
             worker_process(settings, tmp_path / "worker.log", ROSTERHUB_WORKER_WEB_PORT=str(web)),
             serve_in_thread(create_api(settings, bootstrap), free_port()) as ingress,
@@ -131,8 +146,12 @@ def test_malformed_input_is_dead_lettered_with_original_bytes(hub_settings: Sett
     bootstrap = hub_settings.kafka_bootstrap_servers
     assert bootstrap
     names = TopicNames(hub_settings.topic_prefix)
-    ensure_topics(bootstrap, declared_topics(connectors(), hub_settings.topic_prefix),
-                  default_partitions=hub_settings.default_partitions, replication_factor=1)  # fmt: skip
+    ensure_topics(
+        bootstrap,
+        declared_topics(connectors(), hub_settings.topic_prefix),
+        default_partitions=hub_settings.default_partitions,
+        replication_factor=1,
+    )
     settings = Settings(**{**hub_settings.model_dump(), "webhook_secrets": {"patchwork": SECRET}})
     with serve_in_thread(create_api(settings, bootstrap), free_port()) as ingress:
         broken = b'{"event": "shift.created", "data": {"shift_id": '
@@ -180,8 +199,12 @@ def test_redelivery_is_not_published_twice_and_replay_publishes_after_a_fix(
     bootstrap = hub_settings.kafka_bootstrap_servers
     assert bootstrap
     names = TopicNames(hub_settings.topic_prefix)
-    ensure_topics(bootstrap, declared_topics(connectors(), hub_settings.topic_prefix),
-                  default_partitions=hub_settings.default_partitions, replication_factor=1)  # fmt: skip
+    ensure_topics(
+        bootstrap,
+        declared_topics(connectors(), hub_settings.topic_prefix),
+        default_partitions=hub_settings.default_partitions,
+        replication_factor=1,
+    )
     settings = Settings(**{**hub_settings.model_dump(), "webhook_secrets": {"patchwork": SECRET}})
     start = datetime(2026, 6, 1, 7, tzinfo=LONDON)
     good = shift_created("S-20", "RHQ", start, 12.5, grade="Band 5", ward="AMU")
@@ -207,10 +230,12 @@ def test_redelivery_is_not_published_twice_and_replay_publishes_after_a_fix(
     from rosterhub.runtime import make_codec
 
     ctx = IngestContext(
-        sink=sink, encoder=Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue), names=names,
+        sink=sink,
+        encoder=Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue),
+        names=names,
         state=ConnectorState(state_file(settings.state_dir, "ingress"), recover=False),
         mapping_for=lambda vendor, trust: fixed if vendor == "patchwork" else packaged_mapping(vendor, trust),
-    )  # fmt: skip
+    )
     try:
         only = dlq_origins(bootstrap, names.dlq("mapping"), "patchwork", names.raw("patchwork"))
         assert len(only) == 1

@@ -21,3 +21,15 @@ def test_ruff_check_is_clean() -> None:
 def test_ruff_format_is_clean() -> None:
     result = _ruff("format", "--check", "--no-cache", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_formatter_is_configured_once_not_switched_off_per_line() -> None:
+    """The formatter's settings live in pyproject.toml; per-line opt-outs would let layout drift back."""
+    markers = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in ROOT.rglob("*.py")
+        if ".venv" not in path.parts and "released" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "# fmt: " + "skip" in line or "# fmt: " + "off" in line
+    ]
+    assert markers == [], markers

@@ -20,10 +20,23 @@ __all__ = ["ACTIONS", "ADAPTER", "BKG_FIELDS", "EsrAdapter", "lines"]
 
 ACTIONS = {"shift_filled": "F", "booking_cancelled": "C", "no_show": "N"}
 BKG_FIELDS = (
-    "hub_reference", "action", "hub_shift_id", "booking_id", "person_number", "register", "registration_number",
-    "worker_name", "duty_date", "start_time", "end_time", "hours", "staff_group", "grade", "notice_hours",
+    "hub_reference",
+    "action",
+    "hub_shift_id",
+    "booking_id",
+    "person_number",
+    "register",
+    "registration_number",
+    "worker_name",
+    "duty_date",
+    "start_time",
+    "end_time",
+    "hours",
+    "staff_group",
+    "grade",
+    "notice_hours",
     "late_cancellation_fee",
-)  # fmt: skip
+)
 
 
 def _oracle(f: Facts) -> str:
@@ -39,14 +52,28 @@ def lines(f: Facts, action: str) -> list[list[str]]:
     person = f.worker_ids.get(f"system:https://rosterhub.org/Id/esr-person/{f.trust}", "")
     hours = "" if f.start is None or f.end is None else f"{(f.end - f.start).total_seconds() / 3600:.2f}"
     bkg = [
-        f.key, action, f.shift_id, f.booking_id or "", person, register[0].upper() if register else "",
-        register[1] if register else "", f.worker_name or "", _oracle(f), start.strftime("%H:%M") if start else "",
-        end.strftime("%H:%M") if end else "", hours, f.staff_group or "", f.grade or "",
+        f.key,
+        action,
+        f.shift_id,
+        f.booking_id or "",
+        person,
+        register[0].upper() if register else "",
+        register[1] if register else "",
+        f.worker_name or "",
+        _oracle(f),
+        start.strftime("%H:%M") if start else "",
+        end.strftime("%H:%M") if end else "",
+        hours,
+        f.staff_group or "",
+        f.grade or "",
         "" if f.notice_hours is None or action != "C" else f"{f.notice_hours:.2f}",
         ("Y" if f.late_fee else "N") if action == "C" else "",
-    ]  # fmt: skip
-    return [["HDR", f.trust or "", "RHUB", made.strftime("%Y%m%d"), made.strftime("%H%M%S"), "BOOKING"],
-            ["BKG", *(v.replace("|", "/") for v in bkg)], ["TRL", "1"]]  # fmt: skip
+    ]
+    return [
+        ["HDR", f.trust or "", "RHUB", made.strftime("%Y%m%d"), made.strftime("%H%M%S"), "BOOKING"],
+        ["BKG", *(v.replace("|", "/") for v in bkg)],
+        ["TRL", "1"],
+    ]
 
 
 class EsrAdapter:

@@ -54,11 +54,17 @@ def _slot(f: Facts, status: str) -> dict[str, Any]:
     if f.hourly_rate is not None:
         ext.append({"url": f"{EXT}hourly-rate", "valueMoney": {"value": float(f.hourly_rate), "currency": "GBP"}})
     slot: dict[str, Any] = {
-        "resourceType": "Slot", "id": slot_id(f), "identifier": [{"system": HUB_SHIFT, "value": f.shift_id}],
-        "status": status, "schedule": {"identifier": {"system": "https://rosterhub.org/Id/ward",
-                                                      "value": f"{f.trust}|{f.ward}"}, "display": f.ward},
-        "start": f.start.isoformat() if f.start else None, "end": f.end.isoformat() if f.end else None,
-    }  # fmt: skip
+        "resourceType": "Slot",
+        "id": slot_id(f),
+        "identifier": [{"system": HUB_SHIFT, "value": f.shift_id}],
+        "status": status,
+        "schedule": {
+            "identifier": {"system": "https://rosterhub.org/Id/ward", "value": f"{f.trust}|{f.ward}"},
+            "display": f.ward,
+        },
+        "start": f.start.isoformat() if f.start else None,
+        "end": f.end.isoformat() if f.end else None,
+    }
     if ext:
         slot["extension"] = ext
     if f.staff_group:
@@ -72,11 +78,13 @@ def _appointment(f: Facts, status: str) -> dict[str, Any]:
     if register:
         actor["identifier"] = {"system": REGISTERS[register[0]], "value": register[1]}
     appt: dict[str, Any] = {
-        "resourceType": "Appointment", "id": appointment_id(f.booking_id or f.shift_id), "status": status,
+        "resourceType": "Appointment",
+        "id": appointment_id(f.booking_id or f.shift_id),
+        "status": status,
         "identifier": [{"system": HUB_BOOKING, "value": f.booking_id or ""}],
         "slot": [{"reference": f"Slot/{slot_id(f)}"}],
         "participant": [{"actor": {**actor, "type": "Practitioner"}, "status": "accepted"}],
-    }  # fmt: skip
+    }
     if f.start and f.end:
         appt["start"], appt["end"] = f.start.isoformat(), f.end.isoformat()
     if status == "cancelled" and f.cancel_reason:
@@ -99,10 +107,16 @@ def bundle(f: Facts) -> dict[str, Any] | None:
     resources = _entries(f)
     if not resources:
         return None
-    entries = [{"resource": r,
-                "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in resources]  # fmt: skip
-    return {"resourceType": "Bundle", "type": "transaction", "identifier": {"system": UPDATE_SYSTEM, "value": f.key},
-            "timestamp": f.at.isoformat(), "entry": entries}  # fmt: skip
+    entries = [
+        {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in resources
+    ]
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "identifier": {"system": UPDATE_SYSTEM, "value": f.key},
+        "timestamp": f.at.isoformat(),
+        "entry": entries,
+    }
 
 
 class FhirAdapter:

@@ -35,8 +35,12 @@ def _action(f: Facts) -> str | None:
 def document(f: Facts, duty: str, action: str) -> bytes:
     """One ``BankBookingUpdates`` document with one ``Update``."""
     created = local(f.at)
-    attrs = {"xmlns": NS, "trustCode": f.trust or "", "system": "rosterhub",
-             "createdAt": "" if created is None else created.isoformat()}  # fmt: skip
+    attrs = {
+        "xmlns": NS,
+        "trustCode": f.trust or "",
+        "system": "rosterhub",
+        "createdAt": "" if created is None else created.isoformat(),
+    }
     root = ET.Element("BankBookingUpdates", attrs)
     el = ET.SubElement(root, "Update", {"reference": f.key, "action": action})
     values = [("DutyId", duty), ("HubShiftId", f.shift_id), ("BookingReference", f.booking_id or "")]
@@ -44,8 +48,11 @@ def document(f: Facts, duty: str, action: str) -> bytes:
         ET.SubElement(el, tag).text = text
     if action in ("Fill", "NoShow"):
         register = f.register()
-        attrs = {"gmc": f.worker_ids.get("gmc", ""), "nmc": f.worker_ids.get("nmc", ""),
-                 "hcpc": f.worker_ids.get("hcpc", "")}  # fmt: skip
+        attrs = {
+            "gmc": f.worker_ids.get("gmc", ""),
+            "nmc": f.worker_ids.get("nmc", ""),
+            "hcpc": f.worker_ids.get("hcpc", ""),
+        }
         ET.SubElement(el, "Person", attrs).text = f.worker_name or (register[1] if register else "")
     if action in ("Reopen", "Cancel"):
         ET.SubElement(el, "Reason").text = f.cancel_reason or ""

@@ -51,11 +51,18 @@ def _plan(f: Facts) -> HttpCall | None:
     if f.kind == "shift_open":
         if own:
             return None  # its own shift: listed there already (a re-opening arrives as booking_cancelled)
-        body = {"external_id": f.shift_id, "organisation": f.trust, "department": f.ward,
-                "grade": label(PLATFORM, "grade", f.grade), "shift_type": label(PLATFORM, "shift_type", f.shift_type),
-                "start": _wall(f.start), "end": _wall(f.end), "escalation": label(PLATFORM, "tier", f.tier),
-                "rate": None if f.hourly_rate is None else {"amount": float(f.hourly_rate), "per": "hour"},
-                **ref}  # fmt: skip
+        body = {
+            "external_id": f.shift_id,
+            "organisation": f.trust,
+            "department": f.ward,
+            "grade": label(PLATFORM, "grade", f.grade),
+            "shift_type": label(PLATFORM, "shift_type", f.shift_type),
+            "start": _wall(f.start),
+            "end": _wall(f.end),
+            "escalation": label(PLATFORM, "tier", f.tier),
+            "rate": None if f.hourly_rate is None else {"amount": float(f.hourly_rate), "per": "hour"},
+            **ref,
+        }
         return _call(external, body, "PUT")
     if f.kind == "shift_withdrawn":
         return None if own else _call(f"{external}/withdraw", ref)
@@ -64,8 +71,11 @@ def _plan(f: Facts) -> HttpCall | None:
             return None  # its own shift: the shift_filled fill confirms the booking
         return _call(f"/api/v2/bookings/{booking}/confirm", {"external_id": f.shift_id, **ref})
     if f.kind == "booking_rejected":
-        return None if booking is None else _call(f"/api/v2/bookings/{booking}/decline",
-                                                  {"reasons": list(f.reason_codes), **ref})  # fmt: skip
+        return (
+            None
+            if booking is None
+            else _call(f"/api/v2/bookings/{booking}/decline", {"reasons": list(f.reason_codes), **ref})
+        )
     if f.kind == "shift_filled":
         if own is None:
             return None  # a partner's shift: shift_withdrawn takes it off the list

@@ -34,10 +34,25 @@ __all__ = ["ADAPTER", "HEADER", "NhspAdapter", "row", "staffs"]
 
 PLATFORM = "nhsp"
 HEADER = [
-    "Hub Reference", "Action", "Hub Shift ID", "Request ID", "Booking Reference", "Trust Code", "Bank Trust Code",
-    "Ward", "Staff Group", "Grade", "Shift Date", "Start Time", "End Time", "Worker Name", "Registration Body",
-    "Registration Number", "Reasons", "Pay Rate (£/hr)",
-]  # fmt: skip
+    "Hub Reference",
+    "Action",
+    "Hub Shift ID",
+    "Request ID",
+    "Booking Reference",
+    "Trust Code",
+    "Bank Trust Code",
+    "Ward",
+    "Staff Group",
+    "Grade",
+    "Shift Date",
+    "Start Time",
+    "End Time",
+    "Worker Name",
+    "Registration Body",
+    "Registration Number",
+    "Reasons",
+    "Pay Rate (£/hr)",
+]
 
 
 def _action(f: Facts) -> str | None:
@@ -77,15 +92,25 @@ def row(f: Facts, action: str, bank_trust: str = "") -> list[str]:
     cancelled = label(PLATFORM, "cancel_reason", f.cancel_reason) or ""
     reasons = ";".join(f.reason_codes) if action == "Reject" else cancelled if action == "Cancel" else ""
     return [
-        f.key, action, f.shift_id, f.own_shift(PLATFORM) or "", local_id(f.booking_id, PLATFORM) or f.booking_id or "",
-        f.trust or "", bank_trust, f.ward or "", label(PLATFORM, "staff_group", f.staff_group) or "",
+        f.key,
+        action,
+        f.shift_id,
+        f.own_shift(PLATFORM) or "",
+        local_id(f.booking_id, PLATFORM) or f.booking_id or "",
+        f.trust or "",
+        bank_trust,
+        f.ward or "",
+        label(PLATFORM, "staff_group", f.staff_group) or "",
         label(PLATFORM, "grade", f.grade) or "",
-        start.strftime("%d/%m/%Y") if start else "", start.strftime("%H:%M") if start else "",
-        end.strftime("%H:%M") if end else "", (f.worker_name or "") if person else "",
-        register[0].upper() if register else "", register[1] if register else "",
+        start.strftime("%d/%m/%Y") if start else "",
+        start.strftime("%H:%M") if start else "",
+        end.strftime("%H:%M") if end else "",
+        (f.worker_name or "") if person else "",
+        register[0].upper() if register else "",
+        register[1] if register else "",
         reasons,
         "" if f.hourly_rate is None or action != "Offer" else f"{f.hourly_rate:.2f}",
-    ]  # fmt: skip
+    ]
 
 
 class NhspAdapter:
@@ -94,8 +119,9 @@ class NhspAdapter:
     def render(self, update: Update, destination: Destination) -> FileDrop | None:
         f = facts(update)
         action = _action(f)
-        if action is None or (action in ("Offer", "Withdraw") and f.own_shift(PLATFORM) is None
-                              and not staffs(f, destination)):  # fmt: skip
+        if action is None or (
+            action in ("Offer", "Withdraw") and f.own_shift(PLATFORM) is None and not staffs(f, destination)
+        ):
             return None
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")

@@ -36,8 +36,13 @@ class OutcomesAdapter:
         if update.kind not in ("booking_confirmed", "booking_rejected"):
             return None
         env = update.event
-        body = {"id": env.id, "type": env.type, "time": env.time.isoformat(), "subject": env.subject,
-                "data": _jsonable(env.data)}  # fmt: skip
+        body = {
+            "id": env.id,
+            "type": env.type,
+            "time": env.time.isoformat(),
+            "subject": env.subject,
+            "data": _jsonable(env.data),
+        }
         return HttpCall("POST", "", json.dumps(body).encode())
 
 

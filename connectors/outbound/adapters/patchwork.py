@@ -43,20 +43,33 @@ def _data(f: Facts) -> dict[str, Any]:
         "organisation_ods": f.trust,
     }
     if f.kind == "shift_open":
-        data |= {"ward": f.ward, "staff_group": label(PLATFORM, "staff_group", f.staff_group),
-                 "grade": label(PLATFORM, "grade", f.grade), "start_time": local(f.start), "end_time": local(f.end),
-                 "rate": f.hourly_rate, "visibility": label(PLATFORM, "tier", f.tier)}  # fmt: skip
+        data |= {
+            "ward": f.ward,
+            "staff_group": label(PLATFORM, "staff_group", f.staff_group),
+            "grade": label(PLATFORM, "grade", f.grade),
+            "start_time": local(f.start),
+            "end_time": local(f.end),
+            "rate": f.hourly_rate,
+            "visibility": label(PLATFORM, "tier", f.tier),
+        }
     if f.booking_id is not None and f.kind != "shift_open":
         data["booking_id"] = f.booking_id
     if f.kind in ("booking_confirmed", "shift_filled", "booking_cancelled", "no_show"):
         register = f.register()
-        data["worker"] = {"name": f.worker_name, "register": register[0] if register else None,
-                          "registration_number": register[1] if register else None}  # fmt: skip
+        data["worker"] = {
+            "name": f.worker_name,
+            "register": register[0] if register else None,
+            "registration_number": register[1] if register else None,
+        }
     if f.kind == "booking_rejected":
         data["reasons"] = list(f.reason_codes)
     if f.kind == "booking_cancelled":
-        data |= {"reason": label(PLATFORM, "cancel_reason", f.cancel_reason), "shift_reopened": f.shift_reopened,
-                 "notice_hours": f.notice_hours, "late_cancellation_fee": f.late_fee}  # fmt: skip
+        data |= {
+            "reason": label(PLATFORM, "cancel_reason", f.cancel_reason),
+            "shift_reopened": f.shift_reopened,
+            "notice_hours": f.notice_hours,
+            "late_cancellation_fee": f.late_fee,
+        }
     return data
 
 
@@ -65,8 +78,13 @@ class PatchworkAdapter:
 
     def render(self, update: Update, destination: Destination) -> HttpCall | None:
         f = facts(update)
-        body = {"event": EVENTS[f.kind], "id": f.key, "created_at": f.at, "api_version": "rosterhub-1",
-                "data": _data(f)}  # fmt: skip
+        body = {
+            "event": EVENTS[f.kind],
+            "id": f.key,
+            "created_at": f.at,
+            "api_version": "rosterhub-1",
+            "data": _data(f),
+        }
         return HttpCall("POST", PATH, dumps(body), headers={SIGN: "hmac-sha256"})
 
 

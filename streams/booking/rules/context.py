@@ -126,9 +126,15 @@ class RuleContext:
         """The person's shifts with this one, by start; their own re-sent booking of this id is left out."""
         night = self.policy.night
         items = [
-            WorkInterval(o.booking_id, o.trust, o.start, o.end,
-                         o.is_night if o.is_night is not None else is_night(o.start, o.end, night), new=False)
+            WorkInterval(
+                o.booking_id,
+                o.trust,
+                o.start,
+                o.end,
+                o.is_night if o.is_night is not None else is_night(o.start, o.end, night),
+                new=False,
+            )
             for o in self.others
             if o.booking_id != self.request.booking_id
-        ]  # fmt: skip
+        ]
         return sorted([*items, self.new], key=lambda w: (w.start, w.end, w.booking_id))

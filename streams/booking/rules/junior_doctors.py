@@ -85,8 +85,14 @@ def jd_72h_in_7_days(ctx: RuleContext) -> RuleResult:
 def jd_consecutive_long_shifts(ctx: RuleContext) -> RuleResult:
     """At most 5 long shifts on consecutive days, then 48 h rest."""
     jd = ctx.policy.junior_doctors
-    return _run_rule(ctx, "jd_consecutive_long_shifts", "long shifts", "LONG_SHIFTS", jd.consecutive_long_shifts,
-                     lambda iv: iv.hours > jd.long_shift_over_hours)  # fmt: skip
+    return _run_rule(
+        ctx,
+        "jd_consecutive_long_shifts",
+        "long shifts",
+        "LONG_SHIFTS",
+        jd.consecutive_long_shifts,
+        lambda iv: iv.hours > jd.long_shift_over_hours,
+    )
 
 
 def jd_consecutive_nights(ctx: RuleContext) -> RuleResult:

@@ -49,12 +49,14 @@ def wtr_daily_rest(ctx: RuleContext) -> RuleResult:
             continue
         if other.end <= new.start:
             gap = new.start - other.end
-            gaps.append((gap, f"booking {other.booking_id} ending {fmt(other.end)} and this shift starting "
-                              f"{fmt(new.start)}"))  # fmt: skip
+            gaps.append(
+                (gap, f"booking {other.booking_id} ending {fmt(other.end)} and this shift starting {fmt(new.start)}")
+            )
         elif other.start >= new.end:
             gap = other.start - new.end
-            gaps.append((gap, f"this shift ending {fmt(new.end)} and booking {other.booking_id} starting "
-                              f"{fmt(other.start)}"))  # fmt: skip
+            gaps.append(
+                (gap, f"this shift ending {fmt(new.end)} and booking {other.booking_id} starting {fmt(other.start)}")
+            )
     if not gaps:
         return ok(rule, "no other booking either side")
     gap, between = min(gaps, key=lambda g: g[0])
@@ -78,8 +80,11 @@ def wtr_weekly_rest(ctx: RuleContext) -> RuleResult:
             short.append(f"longest rest in the week from {fmt(w0)} is {fmt_h(hours(longest))}")
     assert shortest is not None  # the shift touches at least one week
     if not short:
-        return ok(rule, f"longest rest in the week from {shortest[1]} is {fmt_h(hours(shortest[0]))} "
-                        f"(minimum {fmt_h(wt.weekly_rest_hours)})")  # fmt: skip
+        return ok(
+            rule,
+            f"longest rest in the week from {shortest[1]} is {fmt_h(hours(shortest[0]))} "
+            f"(minimum {fmt_h(wt.weekly_rest_hours)})",
+        )
     minimum = f"minimum {fmt_h(wt.weekly_rest_hours)}"
     if not wt.allow_fortnightly_rest:
         return fail(rule, "WTR_WEEKLY_REST", f"{'; '.join(short)} ({minimum})")
@@ -91,11 +96,18 @@ def wtr_weekly_rest(ctx: RuleContext) -> RuleResult:
         if longest < timedelta(hours=wt.fortnightly_rest_hours) and sum(r >= weekly for r in rests) < 2:
             fortnight_fails.append(f"longest rest in the fortnight from {fmt(f0)} is {fmt_h(hours(longest))}")
     if fortnight_fails:
-        return fail(rule, "WTR_WEEKLY_REST", f"{'; '.join(short)} ({minimum}); {'; '.join(fortnight_fails)} "
-                                             f"(minimum {fmt_h(wt.fortnightly_rest_hours)} or two of "
-                                             f"{fmt_h(wt.weekly_rest_hours)})")  # fmt: skip
-    return ok(rule, f"{'; '.join(short)}, but the fortnight has its {fmt_h(wt.fortnightly_rest_hours)} "
-                    f"(or two {fmt_h(wt.weekly_rest_hours)}) rest")  # fmt: skip
+        return fail(
+            rule,
+            "WTR_WEEKLY_REST",
+            f"{'; '.join(short)} ({minimum}); {'; '.join(fortnight_fails)} "
+            f"(minimum {fmt_h(wt.fortnightly_rest_hours)} or two of "
+            f"{fmt_h(wt.weekly_rest_hours)})",
+        )
+    return ok(
+        rule,
+        f"{'; '.join(short)}, but the fortnight has its {fmt_h(wt.fortnightly_rest_hours)} "
+        f"(or two {fmt_h(wt.weekly_rest_hours)}) rest",
+    )
 
 
 def wtr_weekly_average(ctx: RuleContext) -> RuleResult:
@@ -104,8 +116,10 @@ def wtr_weekly_average(ctx: RuleContext) -> RuleResult:
     weeks, limit = wt.reference_weeks, wt.average_weekly_hours
     worst = max(windows(ctx.timeline(), ctx.new, 7 * weeks), key=lambda w: w.worked)
     avg = hours(worst.worked) / weeks
-    text = (f"{fmt_h(avg)} average week over the {weeks} weeks from {fmt(worst.start)} "
-            f"({fmt_h(hours(worst.worked))} worked; limit {fmt_h(limit)})")  # fmt: skip
+    text = (
+        f"{fmt_h(avg)} average week over the {weeks} weeks from {fmt(worst.start)} "
+        f"({fmt_h(hours(worst.worked))} worked; limit {fmt_h(limit)})"
+    )
     if worst.worked <= timedelta(hours=limit * weeks):
         return ok(rule, text + (", opt-out on record, not needed" if ctx.request.wtr_opt_out else ""))
     if ctx.request.wtr_opt_out:

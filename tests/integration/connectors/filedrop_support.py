@@ -68,8 +68,12 @@ class Hub:
 def prepare(settings: Settings) -> Hub:
     bootstrap = settings.kafka_bootstrap_servers
     assert bootstrap
-    ensure_topics(bootstrap, declared_topics(connectors(), settings.topic_prefix),
-                  default_partitions=settings.default_partitions, replication_factor=1)  # fmt: skip
+    ensure_topics(
+        bootstrap,
+        declared_topics(connectors(), settings.topic_prefix),
+        default_partitions=settings.default_partitions,
+        replication_factor=1,
+    )
     return Hub(settings, bootstrap, TopicNames(settings.topic_prefix))
 
 
@@ -127,8 +131,12 @@ def run_once(hub: Hub, vendor: str, options: Mapping[str, Any], **kw: Any) -> No
         runner("filedrop")(connector(vendor), ctx, {"settle_s": 0, **options}, threading.Event(), once=True)
 
 
-def expected_ids(files: Sequence[Path], mapping_of: Mapping[str, str], trust_of: Mapping[Path, str | None],
-                 secrets: Mapping[str, bytes] | None = None) -> Counter[str]:  # fmt: skip
+def expected_ids(
+    files: Sequence[Path],
+    mapping_of: Mapping[str, str],
+    trust_of: Mapping[Path, str | None],
+    secrets: Mapping[str, bytes] | None = None,
+) -> Counter[str]:
     """Event ids the mapping layer makes of these files, by the pure path (what the topics must hold once)."""
     ids: Counter[str] = Counter()
     for f in files:

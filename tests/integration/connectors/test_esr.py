@@ -44,8 +44,11 @@ def secret_env(monkeypatch: pytest.MonkeyPatch) -> dict:
 
 
 def _options(root: Path, secret_env: dict, **extra: object) -> dict:
-    return {"inboxes": [{"path": str(root / "RXX"), "trust": "RXX"}, {"path": str(root / "RXY"), "trust": "RXY"}],
-            **secret_env, **extra}  # fmt: skip
+    return {
+        "inboxes": [{"path": str(root / "RXX"), "trust": "RXX"}, {"path": str(root / "RXY"), "trust": "RXY"}],
+        **secret_env,
+        **extra,
+    }
 
 
 def _day(sim: EsrSimulator, root: Path, tmp_path: Path) -> list[Path]:
@@ -64,8 +67,12 @@ def _personal_data(sim: EsrSimulator) -> set[bytes]:
 
 def _assert_nothing_personal(hub: Hub, sim: EsrSimulator) -> None:
     secrets = _personal_data(sim)
-    topics = [hub.names.raw("esr"), hub.names.dlq("mapping"), hub.names.dlq("ingest"),
-              *(hub.names.events(d) for d in ("worker", "credential"))]  # fmt: skip
+    topics = [
+        hub.names.raw("esr"),
+        hub.names.dlq("mapping"),
+        hub.names.dlq("ingest"),
+        *(hub.names.events(d) for d in ("worker", "credential")),
+    ]
     for topic in topics:
         for rec in hub.records(topic):
             blob = rec.value + b"".join(v for _, v in rec.headers)
@@ -150,9 +157,13 @@ def test_bad_files_fail_whole_or_per_record_and_dead_letters_carry_no_personal_d
             "ESR_RXX_MONTHLY_20260505_short.dat": "".join(short_per).encode(),  # a record missing a field
             "ESR_RXX_DAILY_20260505_named_daily.dat": rxx,  # the name says DAILY, the header MONTHLY
         },
-        "RXY": {"ESR_RXY_MONTHLY_20260505_big.dat": rxy * 3, "ESR_RXY_MONTHLY_20260505_band10.dat": "".join(
-            line.replace("|RXX|", "|RXY|", 1) if line.startswith("HDR") else line for line in band10).encode()},
-    }  # fmt: skip
+        "RXY": {
+            "ESR_RXY_MONTHLY_20260505_big.dat": rxy * 3,
+            "ESR_RXY_MONTHLY_20260505_band10.dat": "".join(
+                line.replace("|RXX|", "|RXY|", 1) if line.startswith("HDR") else line for line in band10
+            ).encode(),
+        },
+    }
     for trust, files in bad.items():
         for name, data in files.items():
             drop(root / trust, name, data)
@@ -161,9 +172,13 @@ def test_bad_files_fail_whole_or_per_record_and_dead_letters_carry_no_personal_d
 
     failed = {**reports(root / "RXX" / "failed"), **reports(root / "RXY" / "failed")}
     processed = {**reports(root / "RXX" / "processed"), **reports(root / "RXY" / "processed")}
-    assert set(failed) == {"ESR_RXX_MONTHLY_20260505_truncated.dat", "ESR_RXX_MONTHLY_20260505_utf16.dat",
-                           "ESR_RXX_MONTHLY_20260505_rxy.dat", "ESR_RXX_DAILY_20260505_named_daily.dat",
-                           "ESR_RXY_MONTHLY_20260505_big.dat"}  # fmt: skip
+    assert set(failed) == {
+        "ESR_RXX_MONTHLY_20260505_truncated.dat",
+        "ESR_RXX_MONTHLY_20260505_utf16.dat",
+        "ESR_RXX_MONTHLY_20260505_rxy.dat",
+        "ESR_RXX_DAILY_20260505_named_daily.dat",
+        "ESR_RXY_MONTHLY_20260505_big.dat",
+    }
     truncated = failed["ESR_RXX_MONTHLY_20260505_truncated.dat"]
     assert "trailer declares" in truncated["reason"]["message"] and truncated["records"]["events_published"] == 0
     assert "not valid utf-8" in failed["ESR_RXX_MONTHLY_20260505_utf16.dat"]["reason"]["message"]
@@ -172,14 +187,15 @@ def test_bad_files_fail_whole_or_per_record_and_dead_letters_carry_no_personal_d
     assert failed["ESR_RXY_MONTHLY_20260505_big.dat"]["reason"]["code"] == "payload_too_large"
     short = processed["ESR_RXX_MONTHLY_20260505_short.dat"]
     assert [(r["record"], r["code"]) for r in short["rejected"]] == [
-        (f"line {per + 1}", "parse_error"), (f"line {other + 1}", "parse_error")]  # fmt: skip
+        (f"line {per + 1}", "parse_error"),
+        (f"line {other + 1}", "parse_error"),
+    ]
     band = processed["ESR_RXY_MONTHLY_20260505_band10.dat"]
     assert band["rejected"] and {r["value"] for r in band["rejected"]} == {"Band 10"}
     # nothing of the failed files was published: only the two processed files' events are on the topics
     assert sum(hub.event_ids().values()) == sum(r["records"]["events_published"] for r in processed.values())
 
-    dlq = {(h.get("rh_file_name", b""), h["dlq_record"]): (h, v)
-           for h, v in hub.dead_letters("mapping")}  # fmt: skip
+    dlq = {(h.get("rh_file_name", b""), h["dlq_record"]): (h, v) for h, v in hub.dead_letters("mapping")}
     whole = dlq[(b"ESR_RXX_MONTHLY_20260505_truncated.dat", b"payload")]
     assert whole[0]["dlq_code"] == b"parse_error" and whole[1].count(b"\n") == len(lines) - 3  # the file, redacted
     assert b"|REDACTED|" in whole[1]
@@ -222,8 +238,11 @@ def test_full_refresh_reports_who_disappeared_and_deletes_nothing(
     # nothing deleted or ended on their behalf: no leaver update, no ended membership since the refresh
     after = [e for e in hub.events() if e not in before]
     subjects = {f"esr:RXX:{n}" for n in gone}
-    assert not [e for e in after if e[2].get("worker_id") in subjects and (
-        e[2].get("change") == "ENDED" or e[2].get("active") is False)]  # fmt: skip
+    assert not [
+        e
+        for e in after
+        if e[2].get("worker_id") in subjects and (e[2].get("change") == "ENDED" or e[2].get("active") is False)
+    ]
 
     sim.force_refresh()  # next month they are back
     back = [f for f in _day(sim, root, tmp_path) if f.parent.name == "RXX" and "MONTHLY" in f.name]

@@ -40,8 +40,12 @@ EXT = "https://rosterhub.org/fhir/StructureDefinition/"
 @pytest.fixture
 def settings(hub_settings: Settings) -> Settings:
     assert hub_settings.kafka_bootstrap_servers
-    ensure_topics(hub_settings.kafka_bootstrap_servers, declared_topics(connectors(), hub_settings.topic_prefix),
-                  default_partitions=hub_settings.default_partitions, replication_factor=1)  # fmt: skip
+    ensure_topics(
+        hub_settings.kafka_bootstrap_servers,
+        declared_topics(connectors(), hub_settings.topic_prefix),
+        default_partitions=hub_settings.default_partitions,
+        replication_factor=1,
+    )
     return Settings(**{**hub_settings.model_dump(), "max_payload_bytes": 256 * 1024})
 
 
@@ -71,8 +75,13 @@ def events(settings: Settings) -> list[Any]:
 
 def expected_counts(bundle: dict[str, Any]) -> Counter[str]:
     kinds = Counter(e["resource"]["resourceType"] for e in bundle["entry"])
-    return Counter({"WorkerRegistered": kinds["Practitioner"], "ShiftPosted": kinds["Slot"],
-                    "CredentialVerified": kinds["VerificationResult"]})  # fmt: skip
+    return Counter(
+        {
+            "WorkerRegistered": kinds["Practitioner"],
+            "ShiftPosted": kinds["Slot"],
+            "CredentialVerified": kinds["VerificationResult"],
+        }
+    )
 
 
 def test_each_bundle_type_publishes_its_events(settings: Settings, ingress: str) -> None:
@@ -100,8 +109,15 @@ def test_each_bundle_type_publishes_its_events(settings: Settings, ingress: str)
     assert Counter(e.type.rsplit(".", 1)[-1] for e in got) == want
     assert all(e.source == "/vendors/fhir/RHQ" for e in got)
     shifts = [e for e in got if e.type.endswith("ShiftPosted")]
-    assert {s.data["ward"] for s in shifts} <= {"Ward 7 Acute Medicine", "Labour Ward", "Critical Care Unit",
-        "Emergency Department", "Acute Medical Unit", "Physiotherapy Outpatients", "Inpatient Pharmacy"}  # fmt: skip
+    assert {s.data["ward"] for s in shifts} <= {
+        "Ward 7 Acute Medicine",
+        "Labour Ward",
+        "Critical Care Unit",
+        "Emergency Department",
+        "Acute Medical Unit",
+        "Physiotherapy Outpatients",
+        "Inpatient Pharmacy",
+    }
     raw = read_topic(settings.kafka_bootstrap_servers or "", names.raw("fhir"), at_least=3)
     assert [r.value for r in raw] == sent  # untouched, and in order: raw.fhir is keyed by trust
     assert {headers_dict(r.headers)["rh_trust"] for r in raw} == {b"RHQ"}
@@ -109,8 +125,12 @@ def test_each_bundle_type_publishes_its_events(settings: Settings, ingress: str)
 
 def test_uk_core_xml_slot_is_posted_as_xml_and_keeps_its_offset(settings: Settings, ingress: str) -> None:
     body = (CONFORMANCE / "uk-core" / "UKCore-Slot-AvailableWalkInVisit-Example.xml").read_bytes()
-    r = httpx.post(f"{ingress}/fhir/RXX/R4/Slot", content=body, headers={"content-type": "application/fhir+xml",
-                   "accept": "application/fhir+xml"}, timeout=30)  # fmt: skip
+    r = httpx.post(
+        f"{ingress}/fhir/RXX/R4/Slot",
+        content=body,
+        headers={"content-type": "application/fhir+xml", "accept": "application/fhir+xml"},
+        timeout=30,
+    )
     assert r.status_code == 201, r.text
     assert r.headers["content-type"].startswith("application/fhir+xml")
     assert b"<OperationOutcome" in r.content
@@ -140,14 +160,21 @@ def test_redelivered_bundle_publishes_nothing_twice(settings: Settings, ingress:
 
 
 def _slot(sid: str, status: str = "free", start: str = "2026-04-02T07:30:00+01:00") -> dict[str, Any]:
-    return {"resourceType": "Slot", "id": sid, "status": status, "start": start, "end": "2026-04-02T20:00:00+01:00",
-            "schedule": {"reference": "Schedule/w1", "display": "Ward 1"},
-            "extension": [{"url": f"{EXT}grade", "valueCode": "BAND_5"}]}  # fmt: skip
+    return {
+        "resourceType": "Slot",
+        "id": sid,
+        "status": status,
+        "start": start,
+        "end": "2026-04-02T20:00:00+01:00",
+        "schedule": {"reference": "Schedule/w1", "display": "Ward 1"},
+        "extension": [{"url": f"{EXT}grade", "valueCode": "BAND_5"}],
+    }
 
 
 def _bundle(kind: str, *resources: dict[str, Any]) -> bytes:
-    entries = [{"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
-               for r in resources]  # fmt: skip
+    entries = [
+        {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in resources
+    ]
     return json.dumps({"resourceType": "Bundle", "type": kind, "entry": entries}).encode()
 
 
@@ -239,8 +266,9 @@ def test_crash_mid_bundle_then_resend_completes_without_loss(settings: Settings,
     body = json.dumps(bundle).encode()
     total = sum(expected_counts(bundle).values())
     with connector_context(settings, settings.kafka_bootstrap_servers) as ctx:
-        crashing = type(ctx)(sink=_CrashingSink(ctx.sink, survive), encoder=ctx.encoder, names=ctx.names,
-                             state=ctx.state)  # fmt: skip
+        crashing = type(ctx)(
+            sink=_CrashingSink(ctx.sink, survive), encoder=ctx.encoder, names=ctx.names, state=ctx.state
+        )
         with pytest.raises(SystemExit):
             FhirEndpoint(settings, crashing).process(body, "application/fhir+json", trust, "bundle", None, None, "c1")
     # a new process on the same durable state; the sender retries because it never saw its response
@@ -249,8 +277,9 @@ def test_crash_mid_bundle_then_resend_completes_without_loss(settings: Settings,
         assert reply.status == 200
         assert all(e["response"]["status"] == "200 OK" for e in reply.body["entry"])
         again = FhirEndpoint(settings, ctx).process(body, "application/fhir+json", trust, "bundle", None, None, "c3")
-    assert {e["response"]["outcome"]["issue"][0]["code"] for e in again.body["entry"]
-            if "outcome" in e["response"]} <= {"duplicate", "informational"}  # fmt: skip
+    assert {
+        e["response"]["outcome"]["issue"][0]["code"] for e in again.body["entry"] if "outcome" in e["response"]
+    } <= {"duplicate", "informational"}
     got = events(settings)
     ids = Counter(e.id for e in got)
     assert len(ids) == total  # every event of the Bundle, none lost

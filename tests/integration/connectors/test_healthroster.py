@@ -66,8 +66,11 @@ def test_exports_become_shift_events_once(hub_settings: Settings, tmp_path: Path
     events = hub.events()
     rxy = [d for _, _, d in events if d["trust"]["ods_code"] == "RXY" and "grade" in d]
     assert rxy and all(d["grade"].startswith("BAND_") for d in rxy)  # RXY's titles, through its variant
-    nights = [d for t, _, d in events if t == "ShiftPosted" and d["shift_type"] == "NIGHT"
-              and d["start"].date() == date(2026, 3, 28)]  # fmt: skip
+    nights = [
+        d
+        for t, _, d in events
+        if t == "ShiftPosted" and d["shift_type"] == "NIGHT" and d["start"].date() == date(2026, 3, 28)
+    ]
     assert nights and all(d["end"] - d["start"] == timedelta(hours=11) for d in nights)  # clocks go forward
     for trust in ("RXX", "RXY"):
         assert not list((out / trust).glob("bank_requests_*"))  # nothing left behind

@@ -55,8 +55,12 @@ FAST = {"poll_interval_s": 0.2, "backoff_base_s": 0.05, "backoff_cap_s": 0.5, "t
 @pytest.fixture
 def settings(hub_settings: Settings) -> Settings:
     assert hub_settings.kafka_bootstrap_servers
-    ensure_topics(hub_settings.kafka_bootstrap_servers, declared_topics(connectors(), hub_settings.topic_prefix),
-                  default_partitions=hub_settings.default_partitions, replication_factor=1)  # fmt: skip
+    ensure_topics(
+        hub_settings.kafka_bootstrap_servers,
+        declared_topics(connectors(), hub_settings.topic_prefix),
+        default_partitions=hub_settings.default_partitions,
+        replication_factor=1,
+    )
     return hub_settings
 
 
@@ -241,8 +245,11 @@ def test_bad_changes_in_a_good_page_are_rejected_records_and_the_cursor_moves(se
     sim = LocumsNestSimulator(["RXX"], seed=8, initial_changes=5)
     shift = next(c["data"] for c in sim.platform.changes("RXX") if c["resource"] == "shift")
     sim.platform.append("RXX", "shift", "created", {**shift, "id": 99001, "grade": "Registrar (ST4+)"})  # unknown code
-    no_shift_id = {"id": "bk_9", "doctor": {"id": "doc_9", "name": "Dr A", "gmc_number": "7012345"},
-                   "applied_at": "2026-10-20T09:12:01Z"}  # fmt: skip
+    no_shift_id = {
+        "id": "bk_9",
+        "doctor": {"id": "doc_9", "name": "Dr A", "gmc_number": "7012345"},
+        "applied_at": "2026-10-20T09:12:01Z",
+    }
     sim.platform.append("RXX", "booking", "applied", no_shift_id)  # a missing field
     sim.platform.append("RXX", "timesheet", "submitted", {"id": "ts_1"})  # no rule for it
     sim.platform.generate("RXX", 4)
@@ -397,8 +404,12 @@ def test_sigkill_of_the_connector_mid_poll_loses_nothing(settings: Settings, tmp
             with open(tmp_path / "connect.log", "ab") as out:
                 proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
             try:
-                wait_for(lambda n=kill_after: count(settings, names.raw(VENDOR))[0] >= n, timeout=60, interval=0.05,
-                         what=f"{kill_after} raw pages")  # fmt: skip
+                wait_for(
+                    lambda n=kill_after: count(settings, names.raw(VENDOR))[0] >= n,
+                    timeout=60,
+                    interval=0.05,
+                    what=f"{kill_after} raw pages",
+                )
             finally:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait()

@@ -69,8 +69,11 @@ def test_bookings_and_timesheets_become_events_once(hub_settings: Settings, tmp_
     late = [d for t, _, d in events if t == "BookingCancelled" and d["late_cancellation_fee"]]
     assert late and all(d["notice_hours"] < 4 and d["fee_hours"] == Decimal("2.00") for d in late)
     # the night across the spring clock change is paid on its real length (11 h less the break)
-    nights = [d for t, _, d in events if t == "TimesheetSubmitted" and d["actual_start"].date() == date(2026, 3, 28)
-              and d["actual_start"].hour == 20]  # fmt: skip
+    nights = [
+        d
+        for t, _, d in events
+        if t == "TimesheetSubmitted" and d["actual_start"].date() == date(2026, 3, 28) and d["actual_start"].hour == 20
+    ]
     assert nights and all(d["hours"] == Decimal("10.00") for d in nights if d["actual_end"].minute == 0)
     done = reports(inbox / "processed")
     assert set(done) == {f.name for f in dropped} and all(r["status"] == "processed" for r in done.values())
@@ -113,8 +116,9 @@ def test_bad_files_are_reported_and_dead_lettered(hub_settings: Settings, tmp_pa
     agency = rows.copy()
     agency[cancelled] = agency[cancelled].replace(",Worker,", ",Agency,").replace(",Trust,", ",Agency,")
     header = rows[0].split(",")
-    no_status_date = "\r\n".join(",".join(c for i, c in enumerate(r.split(",")) if i != header.index("Status Date"))
-                                 for r in rows if r)  # fmt: skip
+    no_status_date = "\r\n".join(
+        ",".join(c for i, c in enumerate(r.split(",")) if i != header.index("Status Date")) for r in rows if r
+    )
     bad = {
         "timesheets_latin1.csv": timesheets.replace(b"Query Detail", "D\u00e9tail".encode("latin-1")),  # not UTF-8
         "bookings_unknown_party.csv": "\r\n".join(agency).encode("cp1252"),  # "Cancelled By" nobody mapped
@@ -129,8 +133,12 @@ def test_bad_files_are_reported_and_dead_lettered(hub_settings: Settings, tmp_pa
     run_once(hub, "nhsp", {"inboxes": [{"path": str(inbox)}], "max_file_bytes": 250_000})
 
     failed, processed = reports(inbox / "failed"), reports(inbox / "processed")
-    assert set(failed) == {"timesheets_latin1.csv", "bookings_no_status_date.csv", "bookings_big.csv",
-                           "payments_20260324.csv"}  # fmt: skip
+    assert set(failed) == {
+        "timesheets_latin1.csv",
+        "bookings_no_status_date.csv",
+        "bookings_big.csv",
+        "payments_20260324.csv",
+    }
     assert "not valid utf-8" in failed["timesheets_latin1.csv"]["reason"]["message"]
     assert failed["bookings_no_status_date.csv"]["reason"]["code"] == "all_records_rejected"
     assert failed["bookings_big.csv"]["reason"]["code"] == "payload_too_large"
@@ -175,8 +183,12 @@ def test_a_file_moved_to_reprocess_after_a_mapping_fix_publishes_only_what_faile
     fixed = load_mapping(fixed_file)
     (inbox / "processed" / "bookings_20260329.csv").rename(inbox / "reprocess" / "bookings_20260329.csv")
 
-    run_once(hub, "nhsp", {"inboxes": [{"path": str(inbox)}]},
-             mapping_for=lambda m, t: fixed if m == "nhsp" else packaged_mapping(m, t))  # fmt: skip
+    run_once(
+        hub,
+        "nhsp",
+        {"inboxes": [{"path": str(inbox)}]},
+        mapping_for=lambda m, t: fixed if m == "nhsp" else packaged_mapping(m, t),
+    )
 
     again = reports(inbox / "processed")["bookings_20260329-1.csv"]
     assert again["status"] == "processed" and "reprocessed on request" in " ".join(again["notes"])
@@ -196,8 +208,9 @@ def test_killed_connector_process_resumes_without_loss_or_duplicates(hub_setting
     options = {"nhsp": {"inboxes": [{"path": str(inbox)}], "settle_s": 0, "poll_interval_s": 0.2}}
     env = settings_env(hub_settings, ROSTERHUB_CONNECTORS=json.dumps(options))
     log = (tmp_path / "connect.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "rosterhub", "connect", "nhsp"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rosterhub", "connect", "nhsp"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         wait_for(lambda: hub.count(hub.names.raw("nhsp")) >= 4, timeout=120, interval=0.05, what="four files taken")
         os.kill(proc.pid, signal.SIGKILL)  # no clean-up of any kind
@@ -207,8 +220,13 @@ def test_killed_connector_process_resumes_without_loss_or_duplicates(hub_setting
             proc.kill()
     assert list(inbox.glob("*.csv"))  # it died with work left
 
-    done = subprocess.run([sys.executable, "-m", "rosterhub", "connect", "nhsp", "--once"], env=env,
-                          capture_output=True, timeout=300, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "rosterhub", "connect", "nhsp", "--once"],
+        env=env,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout.decode()[-3000:]
 
     assert hub.event_ids() == want

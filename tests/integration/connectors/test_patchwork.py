@@ -47,10 +47,15 @@ SECRET = "pw-secret"
 @pytest.fixture
 def settings(hub_settings: Settings) -> Settings:
     assert hub_settings.kafka_bootstrap_servers
-    ensure_topics(hub_settings.kafka_bootstrap_servers, declared_topics(connectors(), hub_settings.topic_prefix),
-                  default_partitions=hub_settings.default_partitions, replication_factor=1)  # fmt: skip
-    return Settings(**{**hub_settings.model_dump(), "webhook_secrets": {"patchwork": SECRET},
-                       "max_payload_bytes": 64 * 1024})  # fmt: skip
+    ensure_topics(
+        hub_settings.kafka_bootstrap_servers,
+        declared_topics(connectors(), hub_settings.topic_prefix),
+        default_partitions=hub_settings.default_partitions,
+        replication_factor=1,
+    )
+    return Settings(
+        **{**hub_settings.model_dump(), "webhook_secrets": {"patchwork": SECRET}, "max_payload_bytes": 64 * 1024}
+    )
 
 
 @pytest.fixture
@@ -62,8 +67,9 @@ def ingress(settings: Settings) -> Iterator[str]:
 
 def post(ingress: str, payload: dict | bytes, *, secret: str = SECRET, now: float | None = None) -> httpx.Response:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return httpx.post(f"{ingress}/ingest/patchwork", content=body, timeout=30,
-                      headers=signed_headers(secret.encode(), body, now))  # fmt: skip
+    return httpx.post(
+        f"{ingress}/ingest/patchwork", content=body, timeout=30, headers=signed_headers(secret.encode(), body, now)
+    )
 
 
 def count(settings: Settings, *topics: str) -> list[int]:
@@ -155,10 +161,17 @@ def test_an_echo_of_the_hubs_own_update_is_kept_raw_but_not_taken_in(settings: S
     platform = TestClient(create_patchwork_platform(SECRET.encode()))
     platform.app.state.shifts["P-E1"] = dict(shift["data"])  # type: ignore[attr-defined]
     dest = Destination("patchwork-RHQ", "RHQ", "patchwork", url="http://patchwork", secret=SECRET)
-    view = {"shift_id": "patchwork:RHQ:P-E1", "vendor": "patchwork", "vendor_shift_id": "P-E1",
-            "trust": {"ods_code": "RHQ", "name": "RHQ"}}  # fmt: skip
-    event = Envelope(type="rosterhub.booking.v1.ShiftFilled", source="/rosterhub/booking",
-                     data={"booking_id": "patchwork:RHQ:PB-9", "host_trust": view["trust"]})  # fmt: skip
+    view = {
+        "shift_id": "patchwork:RHQ:P-E1",
+        "vendor": "patchwork",
+        "vendor_shift_id": "P-E1",
+        "trust": {"ods_code": "RHQ", "name": "RHQ"},
+    }
+    event = Envelope(
+        type="rosterhub.booking.v1.ShiftFilled",
+        source="/rosterhub/booking",
+        data={"booking_id": "patchwork:RHQ:PB-9", "host_trust": view["trust"]},
+    )
     update = Update("fill-1", dest.name, "shift_filled", view["shift_id"], view["shift_id"], event, view)
     call = ADAPTER.render(update, dest)
     headers = wire_headers(call, dest, update.key, now=time.time())

@@ -22,8 +22,9 @@ def org(ods: str) -> dict[str, Any]:
     return {"ods_code": ods, "name": None}
 
 
-def outcome(kind: str, shift: str, booking: str, host: str = "RHQ", *, n: int = 0, source: str = HUB,
-            **extra: Any) -> Envelope:  # fmt: skip
+def outcome(
+    kind: str, shift: str, booking: str, host: str = "RHQ", *, n: int = 0, source: str = HUB, **extra: Any
+) -> Envelope:
     """A hub outcome (``kind``: BookingConfirmed, BookingRejected, ShiftFilled, BookingCancelled, NoShow)."""
     common = {"booking_id": booking, "shift_id": shift, "worker": worker()}
     end = T0 + timedelta(hours=11)
@@ -31,41 +32,97 @@ def outcome(kind: str, shift: str, booking: str, host: str = "RHQ", *, n: int = 
     if kind == "BookingConfirmed":
         data = {**common, "host_trust": org(host), "start": T0, "end": end, "rule_results": [], "decided_at": T0}
     elif kind == "BookingRejected":
-        data = {**common, "host_trust": org(host), "reason_codes": ["SHIFT_ALREADY_FILLED"], "rule_results": [],
-                "decided_at": T0}  # fmt: skip
+        data = {
+            **common,
+            "host_trust": org(host),
+            "reason_codes": ["SHIFT_ALREADY_FILLED"],
+            "rule_results": [],
+            "decided_at": T0,
+        }
     elif kind == "ShiftFilled":
-        data = {**common, "host_trust": org(host), "staff_group": "NURSING_MIDWIFERY_REGISTERED", "shift_type": "NIGHT",
-                "tier": "OWN_BANK", "start": T0, "end": end, "filled_at": T0}  # fmt: skip
+        data = {
+            **common,
+            "host_trust": org(host),
+            "staff_group": "NURSING_MIDWIFERY_REGISTERED",
+            "shift_type": "NIGHT",
+            "tier": "OWN_BANK",
+            "start": T0,
+            "end": end,
+            "filled_at": T0,
+        }
     elif kind == "BookingCancelled":
-        data = {**common, "host_trust": org(host), "cancelled_by": "TRUST", "start": T0, "cancelled_at": T0,
-                "notice_hours": Decimal("0.00")}  # fmt: skip
+        data = {
+            **common,
+            "host_trust": org(host),
+            "cancelled_by": "TRUST",
+            "start": T0,
+            "cancelled_at": T0,
+            "notice_hours": Decimal("0.00"),
+        }
     elif kind == "NoShow":
         data = {**common, "host_trust": org(host), "start": T0, "recorded_at": T0}
     else:
         raise ValueError(kind)
     data.update(extra)
-    return Envelope(type=f"rosterhub.booking.v1.{kind}", source=source, data=data, id=event_id(kind, shift, booking, n),
-                    subject=booking, time=T0)  # fmt: skip
+    return Envelope(
+        type=f"rosterhub.booking.v1.{kind}",
+        source=source,
+        data=data,
+        id=event_id(kind, shift, booking, n),
+        subject=booking,
+        time=T0,
+    )
 
 
-def view(shift: str, revision: int, *, version: int = 1, open_: bool = True, visible_to: tuple[str, ...] = ("RHQ",),
-         host: str = "RHQ", vendor: str = "healthroster", status: str | None = None) -> dict[str, Any]:  # fmt: skip
+def view(
+    shift: str,
+    revision: int,
+    *,
+    version: int = 1,
+    open_: bool = True,
+    visible_to: tuple[str, ...] = ("RHQ",),
+    host: str = "RHQ",
+    vendor: str = "healthroster",
+    status: str | None = None,
+) -> dict[str, Any]:
     """A ``rosterhub.view.v1.ShiftAvailability`` record (fields as in common.md)."""
     return {
-        "shift_id": shift, "version": version, "revision": revision,
-        "status": status or ("POSTED" if open_ else "FILLED"), "open": open_,
-        "tier": "OWN_BANK" if visible_to == (host,) else "COLLABORATIVE_BANK", "trust": org(host), "vendor": vendor,
-        "vendor_shift_id": shift.rsplit(":", 1)[-1], "ward": "Ward 3B", "staff_group": "NURSING_MIDWIFERY_REGISTERED",
-        "grade": "BAND_5", "shift_type": "NIGHT", "start": T0, "end": T0 + timedelta(hours=11), "hourly_rate": None,
-        "booking_id": None, "filled_by": None, "filled_via": None, "next_release_at": None,
-        "visible_to": list(visible_to) if open_ else [], "agency_visible": False, "updated_at": T0,
-    }  # fmt: skip
+        "shift_id": shift,
+        "version": version,
+        "revision": revision,
+        "status": status or ("POSTED" if open_ else "FILLED"),
+        "open": open_,
+        "tier": "OWN_BANK" if visible_to == (host,) else "COLLABORATIVE_BANK",
+        "trust": org(host),
+        "vendor": vendor,
+        "vendor_shift_id": shift.rsplit(":", 1)[-1],
+        "ward": "Ward 3B",
+        "staff_group": "NURSING_MIDWIFERY_REGISTERED",
+        "grade": "BAND_5",
+        "shift_type": "NIGHT",
+        "start": T0,
+        "end": T0 + timedelta(hours=11),
+        "hourly_rate": None,
+        "booking_id": None,
+        "filled_by": None,
+        "filled_via": None,
+        "next_release_at": None,
+        "visible_to": list(visible_to) if open_ else [],
+        "agency_visible": False,
+        "updated_at": T0,
+    }
 
 
 def view_event(data: Mapping[str, Any]) -> Envelope:
     shift = data["shift_id"]
-    return Envelope(type="rosterhub.view.v1.ShiftAvailability", source="/rosterhub/availability", data=dict(data),
-                    id=event_id("view", shift, data["revision"]), subject=shift, time=T0)  # fmt: skip
+    return Envelope(
+        type="rosterhub.view.v1.ShiftAvailability",
+        source="/rosterhub/availability",
+        data=dict(data),
+        id=event_id("view", shift, data["revision"]),
+        subject=shift,
+        time=T0,
+    )
 
 
 def dest(name: str, trust: str, platform: str, **kw: Any) -> Destination:
@@ -80,6 +137,11 @@ class EchoAdapter:
     def render(self, update: Update, destination: Destination) -> Rendered | None:
         import json
 
-        body = {"key": update.key, "kind": update.kind, "shift_id": update.shift_id, "event": update.event.id,
-                "type": update.event.type}  # fmt: skip
+        body = {
+            "key": update.key,
+            "kind": update.kind,
+            "shift_id": update.shift_id,
+            "event": update.event.id,
+            "type": update.event.type,
+        }
         return HttpCall("POST", "/updates", json.dumps(body).encode())

@@ -21,8 +21,15 @@ from rosterhub.errors import ParseError
 
 
 def slot(sid: str = "s1", **extra: Any) -> dict[str, Any]:
-    return {"resourceType": "Slot", "id": sid, "status": "free", "schedule": {"reference": "Schedule/w1"},
-            "start": "2026-04-02T07:30:00+01:00", "end": "2026-04-02T20:00:00+01:00", **extra}  # fmt: skip
+    return {
+        "resourceType": "Slot",
+        "id": sid,
+        "status": "free",
+        "schedule": {"reference": "Schedule/w1"},
+        "start": "2026-04-02T07:30:00+01:00",
+        "end": "2026-04-02T20:00:00+01:00",
+        **extra,
+    }
 
 
 def bundle(kind: str, *entries: dict[str, Any]) -> dict[str, Any]:
@@ -39,14 +46,17 @@ def put(resource: dict[str, Any]) -> dict[str, Any]:
         (b"[1, 2]", "application/fhir+json", "structure"),
         (b'{"id": "x"}', "application/fhir+json", "required"),
         (b"\xff\xfe{}", "application/json", "structure"),
-        (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><Slot xmlns="http://hl7.org/fhir">&e;</Slot>',
-         "application/fhir+xml", "security"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><Slot xmlns="http://hl7.org/fhir">&e;</Slot>',
+            "application/fhir+xml",
+            "security",
+        ),
         (b'<Slot xmlns="urn:not-fhir"/>', "application/fhir+xml", "structure"),
         (b'<Nonsense xmlns="http://hl7.org/fhir"/>', "application/fhir+xml", "not-supported"),
         (b"<Slot", "application/fhir+xml", "structure"),
     ],
     ids=["json-array", "no-resource-type", "not-utf8", "xml-entities", "xml-namespace", "xml-unknown-type", "xml-cut"],
-)  # fmt: skip
+)
 def test_unreadable_bodies_are_refused_with_an_issue_code(body: bytes, content_type: str, code: str) -> None:
     with pytest.raises(FhirRequestError) as info:
         read_document(body, content_type)
@@ -55,9 +65,11 @@ def test_unreadable_bodies_are_refused_with_an_issue_code(body: bytes, content_t
 
 
 def test_xml_becomes_fhir_json() -> None:
-    xml = (b'<Slot xmlns="http://hl7.org/fhir"><id value="s9"/><schedule><reference value="Schedule/w1"/></schedule>'
-           b'<status value="free"/><start value="2022-12-20T11:20:00+07:00"/><end value="2022-12-20T11:40:00+07:00"/>'
-           b"</Slot>")  # fmt: skip
+    xml = (
+        b'<Slot xmlns="http://hl7.org/fhir"><id value="s9"/><schedule><reference value="Schedule/w1"/></schedule>'
+        b'<status value="free"/><start value="2022-12-20T11:20:00+07:00"/><end value="2022-12-20T11:40:00+07:00"/>'
+        b"</Slot>"
+    )
     doc = read_document(xml, "application/fhir+xml; charset=utf-8")
     assert doc["resourceType"] == "Slot" and doc["id"] == "s9"
     assert doc["start"] == "2022-12-20T11:20:00+07:00"  # the offset is kept
@@ -79,14 +91,17 @@ def test_resource_issues_name_the_element() -> None:
 
 
 def test_plan_request_checks_every_entry_of_a_batch() -> None:
-    plan = plan_request(bundle("batch",
-        put(slot("a")),
-        {"resource": slot("b"), "request": {"method": "PUT", "url": "Slot/other"}},
-        {"resource": slot("c"), "request": {"method": "POST", "url": "Slot?identifier=x"}},
-        {"resource": slot("d")},
-        {"request": {"method": "DELETE", "url": "Slot/e"}},
-        {"resource": slot("f", status="open"), "request": {"method": "POST", "url": "Slot"}},
-    ))  # fmt: skip
+    plan = plan_request(
+        bundle(
+            "batch",
+            put(slot("a")),
+            {"resource": slot("b"), "request": {"method": "PUT", "url": "Slot/other"}},
+            {"resource": slot("c"), "request": {"method": "POST", "url": "Slot?identifier=x"}},
+            {"resource": slot("d")},
+            {"request": {"method": "DELETE", "url": "Slot/e"}},
+            {"resource": slot("f", status="open"), "request": {"method": "POST", "url": "Slot"}},
+        )
+    )
     assert plan.kind == "batch"
     assert [e.ok for e in plan.entries] == [True, False, False, False, False, False]
     codes = [[i.code for i in e.issues] for e in plan.entries]
@@ -104,7 +119,7 @@ def test_plan_request_checks_every_entry_of_a_batch() -> None:
         ({"resourceType": "Bundle", "type": "batch", "timestamp": "yesterday"}, 400, "structure"),
     ],
     ids=["resource-at-base", "searchset", "entry-not-list", "too-many", "bad-timestamp"],
-)  # fmt: skip
+)
 def test_requests_refused_as_a_whole(document: dict[str, Any], status: int, code: str) -> None:
     with pytest.raises(FhirRequestError) as info:
         plan_request(document, max_entries=3)
@@ -120,8 +135,11 @@ def test_single_resource_interactions() -> None:
 
 
 def test_mapping_resources_fill_ids_versions_and_wards() -> None:
-    created = {"fullUrl": "urn:uuid:6b3e6d0c-0f43-4bd1-9b8e-2f1f5a2b9c11", "resource": slot(None),
-               "request": {"method": "POST", "url": "Slot"}}  # fmt: skip
+    created = {
+        "fullUrl": "urn:uuid:6b3e6d0c-0f43-4bd1-9b8e-2f1f5a2b9c11",
+        "resource": slot(None),
+        "request": {"method": "POST", "url": "Slot"},
+    }
     del created["resource"]["id"]
     location = {"resourceType": "Location", "id": "w1-loc", "name": "Ward 1 (Surgical)"}
     schedule = {"resourceType": "Schedule", "id": "w1", "actor": [{"reference": "Location/w1-loc"}]}
@@ -137,16 +155,23 @@ def test_mapping_resources_fill_ids_versions_and_wards() -> None:
 
 def test_content_version_ignores_meta_and_narrative_only() -> None:
     a = slot()
-    assert content_version(a) == content_version({**a, "meta": {"lastUpdated": "2026-01-01T00:00:00Z"},
-                                                    "text": {"status": "generated", "div": "<div/>"}})  # fmt: skip
+    assert content_version(a) == content_version(
+        {**a, "meta": {"lastUpdated": "2026-01-01T00:00:00Z"}, "text": {"status": "generated", "div": "<div/>"}}
+    )
     assert content_version(a) != content_version({**a, "comment": "now a night shift"})
 
 
 def test_trust_from_organisation_else_site_code() -> None:
-    org = {"resourceType": "Organization", "id": "o",
-           "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "rr8"}]}  # fmt: skip
-    site = {"resourceType": "Location", "id": "l",
-            "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-site-code", "value": "RTH01"}]}  # fmt: skip
+    org = {
+        "resourceType": "Organization",
+        "id": "o",
+        "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "rr8"}],
+    }
+    site = {
+        "resourceType": "Location",
+        "id": "l",
+        "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-site-code", "value": "RTH01"}],
+    }
     assert bundle_trusts(plan_request(bundle("collection", {"resource": org}, {"resource": site}))) == {"RR8"}
     assert bundle_trusts(plan_request(bundle("collection", {"resource": site}))) == {"RTH"}
     assert bundle_trusts(plan_request(bundle("collection", {"resource": slot()}))) == set()
@@ -160,8 +185,11 @@ def test_mapping_input_is_what_the_endpoint_accepted() -> None:
     with pytest.raises(ParseError, match="transaction rejected as a whole"):
         mapping_input(transaction, [("content-type", b"application/fhir+json")])
     single = json.dumps(slot("one")).encode()
-    headers = [("content-type", b"application/fhir+json"), ("rh_fhir_interaction", b"create"),
-               ("rh_fhir_type", b"Slot")]  # fmt: skip
+    headers = [
+        ("content-type", b"application/fhir+json"),
+        ("rh_fhir_interaction", b"create"),
+        ("rh_fhir_type", b"Slot"),
+    ]
     assert json.loads(mapping_input(single, headers))["entry"][0]["resource"]["id"] == "one"
     with pytest.raises(ParseError):  # the same bytes posted to the base were refused: a replay refuses them too
         mapping_input(single, [("content-type", b"application/fhir+json")])
@@ -177,6 +205,8 @@ def test_outcomes_and_statuses() -> None:
     OperationOutcome.model_validate(operation_outcome([]))
     created = EntryOutcome(0, "POST", "Slot/a", "1", event_ids=["e"], published=1)
     assert created.status == 201 and created.response_entry(with_outcome=False)["response"] == {
-        "status": "201 Created", "location": "Slot/a/_history/1"}  # fmt: skip
+        "status": "201 Created",
+        "location": "Slot/a/_history/1",
+    }
     again = EntryOutcome(0, "POST", "Slot/a", "1", event_ids=["e"], duplicates=1)
     assert again.status == 200 and again.note().code == "duplicate"

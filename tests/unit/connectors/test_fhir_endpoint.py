@@ -25,15 +25,19 @@ def org(code: str) -> dict[str, Any]:
 
 
 def practitioner(pid: str, gmc: str = "C1234567", grade: str = "ST3_5") -> dict[str, Any]:
-    return {"resourceType": "Practitioner", "id": pid, "name": [{"text": f"Dr {pid}"}],
-            "identifier": [{"system": "https://fhir.hl7.org.uk/Id/gmc-number", "value": gmc}],
-            "qualification": [{"code": {"coding": [{"system": "https://rosterhub.org/CodeSystem/grade",
-                                                    "code": grade}]}}]}  # fmt: skip
+    return {
+        "resourceType": "Practitioner",
+        "id": pid,
+        "name": [{"text": f"Dr {pid}"}],
+        "identifier": [{"system": "https://fhir.hl7.org.uk/Id/gmc-number", "value": gmc}],
+        "qualification": [{"code": {"coding": [{"system": "https://rosterhub.org/CodeSystem/grade", "code": grade}]}}],
+    }
 
 
 def collection(*resources: dict[str, Any]) -> bytes:
-    return json.dumps({"resourceType": "Bundle", "type": "collection",
-                       "entry": [{"resource": r} for r in resources]}).encode()  # fmt: skip
+    return json.dumps(
+        {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+    ).encode()
 
 
 @pytest.fixture
@@ -107,18 +111,36 @@ def test_xml_answers_when_asked(hub: Harness) -> None:
 
 def test_replay_of_the_raw_record_maps_exactly_what_the_endpoint_published(hub: Harness) -> None:
     """The mapping_input quirk runs in map_and_publish, so ``rosterhub replay`` sees what the endpoint saw."""
-    body = json.dumps({"resourceType": "Bundle", "type": "batch", "entry": [
-        {"resource": practitioner("p1"), "request": {"method": "PUT", "url": "Practitioner/p1"}},
-        {"resource": practitioner("p2", grade="NOPE"), "request": {"method": "PUT", "url": "Practitioner/p2"}},
-        {"resource": {"resourceType": "Slot", "id": "x", "status": "busy"},
-         "request": {"method": "PUT", "url": "Slot/x"}},
-    ]}).encode()  # fmt: skip
+    body = json.dumps(
+        {
+            "resourceType": "Bundle",
+            "type": "batch",
+            "entry": [
+                {"resource": practitioner("p1"), "request": {"method": "PUT", "url": "Practitioner/p1"}},
+                {"resource": practitioner("p2", grade="NOPE"), "request": {"method": "PUT", "url": "Practitioner/p2"}},
+                {
+                    "resource": {"resourceType": "Slot", "id": "x", "status": "busy"},
+                    "request": {"method": "PUT", "url": "Slot/x"},
+                },
+            ],
+        }
+    ).encode()
     r = hub.client.post("/fhir/RXX/R4", content=body, headers=JSON)
-    assert [e["response"]["status"] for e in r.json()["entry"]] == ["200 OK", "422 Unprocessable Entity",
-                                                                    "400 Bad Request"]  # fmt: skip
+    assert [e["response"]["status"] for e in r.json()["entry"]] == [
+        "200 OK",
+        "422 Unprocessable Entity",
+        "400 Bad Request",
+    ]
     [raw] = hub.sink.on(hub.names.raw("fhir"))
     h = headers_dict(raw.headers)
-    replay = map_and_publish(hub.ctx, "fhir", raw.value, trust=h["rh_trust"].decode(), received_at=datetime.now(UTC),
-                             origin=(raw.topic, 0, 0), original_headers=list(h.items()))  # fmt: skip
+    replay = map_and_publish(
+        hub.ctx,
+        "fhir",
+        raw.value,
+        trust=h["rh_trust"].decode(),
+        received_at=datetime.now(UTC),
+        origin=(raw.topic, 0, 0),
+        original_headers=list(h.items()),
+    )
     assert replay.event_ids == [] and replay.duplicates == 1  # p1 again: already published
     assert [x.record.split(" ")[-1] for x in replay.rejected] == ["Practitioner/p2"]  # the invalid Slot never maps

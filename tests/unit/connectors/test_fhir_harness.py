@@ -46,8 +46,12 @@ class Harness:
         self.names = TopicNames("")
         self.sink = MemorySink()
         self.state = ConnectorState(tmp / "state.sqlite")
-        self.ctx = IngestContext(sink=self.sink, encoder=Encoder(self.codec, self.names, catalogue),  # type: ignore[arg-type]
-                                 names=self.names, state=self.state)  # fmt: skip
+        self.ctx = IngestContext(
+            sink=self.sink,
+            encoder=Encoder(self.codec, self.names, catalogue),  # type: ignore[arg-type]
+            names=self.names,
+            state=self.state,
+        )
         self.settings = Settings(state_dir=tmp, **settings)  # type: ignore[arg-type]
         app = FastAPI()
         app.include_router(fhir_router(self.settings, self.ctx))

@@ -23,8 +23,15 @@ def test_same_seed_same_bundles_and_all_are_valid_r4() -> None:
         plan = plan_request(bundle)
         assert plan.problems == []
         kinds = {e.resource_type for e in plan.entries}
-        assert kinds == {"Organization", "Location", "Schedule", "Practitioner", "PractitionerRole", "Slot",
-                         "VerificationResult"}  # fmt: skip
+        assert kinds == {
+            "Organization",
+            "Location",
+            "Schedule",
+            "Practitioner",
+            "PractitionerRole",
+            "Slot",
+            "VerificationResult",
+        }
 
 
 def test_register_numbers_are_valid_in_format() -> None:
@@ -37,17 +44,26 @@ def test_register_numbers_are_valid_in_format() -> None:
 
 def test_fhir_server_keeps_slots_and_conditional_creates() -> None:
     client = TestClient(create_fhir_server())
-    slot = {"resourceType": "Slot", "id": "s1", "status": "busy", "schedule": {"reference": "Schedule/w"},
-            "start": "2026-04-02T07:30:00+01:00", "end": "2026-04-02T20:00:00+01:00"}  # fmt: skip
+    slot = {
+        "resourceType": "Slot",
+        "id": "s1",
+        "status": "busy",
+        "schedule": {"reference": "Schedule/w"},
+        "start": "2026-04-02T07:30:00+01:00",
+        "end": "2026-04-02T20:00:00+01:00",
+    }
     r = client.put("/fhir/R4/Slot/s1", json=slot)
     assert r.status_code == 201 and r.headers["etag"] == 'W/"1"'
     assert client.put("/fhir/R4/Slot/s1", json=slot).status_code == 200
     assert client.get("/fhir/R4/Slot/s1").json()["status"] == "busy"
     assert client.put("/fhir/R4/Slot/s2", json=slot).status_code == 400
-    appointment = {"resourceType": "Appointment", "status": "booked",
-                   "identifier": [{"system": "https://rosterhub.org/Id/booking", "value": "B-1"}],
-                   "slot": [{"reference": "Slot/s1"}],
-                   "participant": [{"actor": {"display": "Amara Okafor"}, "status": "accepted"}]}  # fmt: skip
+    appointment = {
+        "resourceType": "Appointment",
+        "status": "booked",
+        "identifier": [{"system": "https://rosterhub.org/Id/booking", "value": "B-1"}],
+        "slot": [{"reference": "Slot/s1"}],
+        "participant": [{"actor": {"display": "Amara Okafor"}, "status": "accepted"}],
+    }
     cond = {"If-None-Exist": "identifier=https://rosterhub.org/Id/booking|B-1"}
     first = client.post("/fhir/R4/Appointment", json=appointment, headers=cond)
     again = client.post("/fhir/R4/Appointment", json=appointment, headers=cond)

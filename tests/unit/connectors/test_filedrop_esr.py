@@ -25,8 +25,10 @@ def _file(name: str = "ESR_RXX_20260401_000500_MONTHLY.dat", trust: str | None =
 
 
 def _payload(freq: str, records: list[str], trust: str = "RXX", seq: str = "000500") -> bytes:
-    return "\n".join([f"HDR|{trust}|ESR-INT-0117|20260401|021500|{freq}|{seq}", *records,
-                      f"TRL|{len(records)}"]).encode() + b"\n"  # fmt: skip
+    return (
+        "\n".join([f"HDR|{trust}|ESR-INT-0117|20260401|021500|{freq}|{seq}", *records, f"TRL|{len(records)}"]).encode()
+        + b"\n"
+    )
 
 
 def _per(number: str, action: str = "U") -> str:
@@ -36,8 +38,10 @@ def _per(number: str, action: str = "U") -> str:
 
 
 def _asg(number: str, person: str, action: str = "U") -> str:
-    return (f"ASG|{person}|{number}|{action}|W7AM01|Ward 7|HCA|Band 3|Additional Clinical Services|Permanent|"
-            "01-JAN-2020||37.50")  # fmt: skip
+    return (
+        f"ASG|{person}|{number}|{action}|W7AM01|Ward 7|HCA|Band 3|Additional Clinical Services|Permanent|"
+        "01-JAN-2020||37.50"
+    )
 
 
 def _content(freq: str, people: dict[str, str], asg: dict[str, tuple[str, str]], seq: str = "1") -> FileContent:
@@ -45,8 +49,17 @@ def _content(freq: str, people: dict[str, str], asg: dict[str, tuple[str, str]],
 
 
 def test_read_content_takes_the_last_action_per_person_and_assignment() -> None:
-    payload = _payload("DAILY", [_per("1", "N"), _asg("1-1", "1", "N"), _per("2", "L"), _asg("2-1", "2", "T"),
-                                 _per("1", "U"), "CMP|1|NHS|CSTF|Fire Safety|01-JAN-2026|01-JAN-2027"])  # fmt: skip
+    payload = _payload(
+        "DAILY",
+        [
+            _per("1", "N"),
+            _asg("1-1", "1", "N"),
+            _per("2", "L"),
+            _asg("2-1", "2", "T"),
+            _per("1", "U"),
+            "CMP|1|NHS|CSTF|Fire Safety|01-JAN-2026|01-JAN-2027",
+        ],
+    )
     content = read_content(SPEC, payload)
     assert (content.trust, content.frequency, content.sequence) == ("RXX", "DAILY", "000500")
     assert content.people == {"1": "U", "2": "L"}

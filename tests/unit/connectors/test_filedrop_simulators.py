@@ -23,8 +23,9 @@ SECRETS = {"esr_identity": b"unit"}
 
 
 def _map(path: Path, mapping: str, trust: str | None = None) -> Counter[str]:
-    out = apply_mapping(packaged_mapping(mapping, trust), path.read_bytes(), received_at=datetime.now(UTC),
-                        trust=trust, secrets=SECRETS)  # fmt: skip
+    out = apply_mapping(
+        packaged_mapping(mapping, trust), path.read_bytes(), received_at=datetime.now(UTC), trust=trust, secrets=SECRETS
+    )
     assert not out.rejected, [r.error for r in out.rejected][:3]
     return Counter(e.type.rsplit(".", 1)[-1] for e in out.events)
 
@@ -62,15 +63,19 @@ def test_healthroster_exports_map_cleanly_and_receive_bookings(tmp_path: Path) -
     assert any(d.code == "N" and d.day == date(2026, 10, 24) for d in sim.duties.values())  # clocks go back
     # the hub books a duty on the bank platform: HealthRoster marks it Filled (a new revision)
     duty = next(d for d in sim.duties.values() if d.state == "Approve Temp Staff Request")
-    confirmed = {"id": "ev-1", "type": "rosterhub.booking.v1.BookingConfirmed",
-                 "data": {"shift_id": f"healthroster:{duty.trust.ods}:{duty.id}", "booking_id": "b-1"}}  # fmt: skip
+    confirmed = {
+        "id": "ev-1",
+        "type": "rosterhub.booking.v1.BookingConfirmed",
+        "data": {"shift_id": f"healthroster:{duty.trust.ods}:{duty.id}", "booking_id": "b-1"},
+    }
     _outbound(tmp_path / "outbound", confirmed, {**confirmed, "id": "ev-2", "data": {"shift_id": "nope:X:1"}})
     assert sim.receive_outbound(tmp_path / "outbound") == 1
     assert sim.receive_outbound(tmp_path / "outbound") == 0  # files moved to received/
     assert (duty.state, duty.revision) == ("Filled", 2)
     [export] = [f for f in sim.export(tmp_path / "out2") if f.parent.name == duty.trust.ods]
     assert f'id="{duty.id}" revision="2"'.encode() in export.read_bytes() or f"{duty.id},2,".encode() in (
-        export.read_bytes())  # fmt: skip
+        export.read_bytes()
+    )
     assert sorted(p.name for p in (tmp_path / "outbound" / "received").iterdir()) == ["000-ev-1.json", "001-ev-2.json"]
 
 
@@ -87,12 +92,24 @@ def test_nhsp_files_map_cleanly_and_receive_updates(tmp_path: Path) -> None:
     assert b"Pay Rate (\xa3/hr),Hub Reference,Hub Shift ID,Bank Trust Code\r\n" in bookings
     assert all(normalise_hcpc(w.number) for w in sim.workers if w.body == "HCPC")
     provisional = next(b for b in sim.bookings.values() if b.status == "Provisional")
-    posted = {"id": "s-1", "type": "rosterhub.shift.v1.ShiftPosted", "data": {
-        "shift_id": "healthroster:RXX:1", "trust": {"ods_code": "RXX"}, "start": "2026-04-02T19:00:00+00:00",
-        "end": "2026-04-03T07:00:00+00:00", "break_minutes": 60, "staff_group": "NURSING_MIDWIFERY_REGISTERED",
-        "grade": "BAND_5"}}  # fmt: skip
-    confirmed = {"id": "b-1", "type": "rosterhub.booking.v1.BookingConfirmed",
-                 "data": {"booking_id": f"nhsp:{provisional.request.trust.ods}:{provisional.ref}"}}  # fmt: skip
+    posted = {
+        "id": "s-1",
+        "type": "rosterhub.shift.v1.ShiftPosted",
+        "data": {
+            "shift_id": "healthroster:RXX:1",
+            "trust": {"ods_code": "RXX"},
+            "start": "2026-04-02T19:00:00+00:00",
+            "end": "2026-04-03T07:00:00+00:00",
+            "break_minutes": 60,
+            "staff_group": "NURSING_MIDWIFERY_REGISTERED",
+            "grade": "BAND_5",
+        },
+    }
+    confirmed = {
+        "id": "b-1",
+        "type": "rosterhub.booking.v1.BookingConfirmed",
+        "data": {"booking_id": f"nhsp:{provisional.request.trust.ods}:{provisional.ref}"},
+    }
     _outbound(tmp_path / "out", posted, confirmed)
     requests = len(sim.requests)
     assert sim.receive_outbound(tmp_path / "out") == 2
@@ -116,9 +133,14 @@ def test_esr_files_map_cleanly_and_receive_payroll_and_bank_memberships(tmp_path
     rxx = [n for n in names if n.startswith("ESR_RXX_")]
     assert rxx == sorted(rxx)  # name order is the order ESR produced them in (the connector relies on it)
     person = next(p for p in sim.esr["RXX"].people.values() if p.active)
-    pay = {"id": "p-1", "type": "rosterhub.timesheet.v1.PayrollLine",
-           "data": {"worker": {"identifiers": [{"system": "https://rosterhub.org/Id/esr-person/RXX",
-                                                "value": person.number}]}, "amount": "120.50"}}  # fmt: skip
+    pay = {
+        "id": "p-1",
+        "type": "rosterhub.timesheet.v1.PayrollLine",
+        "data": {
+            "worker": {"identifiers": [{"system": "https://rosterhub.org/Id/esr-person/RXX", "value": person.number}]},
+            "amount": "120.50",
+        },
+    }
     bank = {
         "id": "m-1",
         "type": "rosterhub.worker.v1.MembershipChanged",
@@ -191,8 +213,26 @@ def test_demo_sources_feed_their_connector_options(
 def test_simulate_commands_write_files(vendor: str, tmp_path: Path) -> None:
     from rosterhub.cli.simulate_cmd import app
 
-    result = CliRunner().invoke(app, [vendor, "--trusts", "2", "--out", str(tmp_path), "--count", "5", "--seed", "1",
-                                      "--start", "2026-03-27", "--batches", "2", "--interval", "0"])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            vendor,
+            "--trusts",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--count",
+            "5",
+            "--seed",
+            "1",
+            "--start",
+            "2026-03-27",
+            "--batches",
+            "2",
+            "--interval",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     written = [Path(line) for line in result.output.split()]
     assert written and all(p.is_file() for p in written) and not list(tmp_path.rglob("*.part"))

@@ -86,8 +86,9 @@ def test_esr_needs_a_trust_per_inbox_and_the_secret(tmp_path: Path) -> None:
         build_plans(spec, _ctx(tmp_path), opts, environ={})
     [plan] = build_plans(spec, _ctx(tmp_path), opts, environ={"ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY": "s3cret"})
     assert plan.secrets == {"esr_identity": b"s3cret"} and plan.max_file_bytes == 7 * 1024 * 1024
-    named = parse_options(spec, {"inboxes": [{"path": str(tmp_path / "rxx"), "trust": "RXX"}],
-                                 "secrets": {"esr_identity": "MY_VAR"}})  # fmt: skip
+    named = parse_options(
+        spec, {"inboxes": [{"path": str(tmp_path / "rxx"), "trust": "RXX"}], "secrets": {"esr_identity": "MY_VAR"}}
+    )
     assert build_plans(spec, _ctx(tmp_path), named, environ={"MY_VAR": "x"})[0].secrets == {"esr_identity": b"x"}
     given = build_plans(spec, _ctx(tmp_path, secrets={"esr_identity": b"ctx"}), opts, environ={})
     assert given[0].secrets == {"esr_identity": b"ctx"}  # the runtime's secrets win
@@ -185,10 +186,16 @@ def test_moves_never_overwrite_and_carry_report_and_marker(tmp_path: Path) -> No
         target = unique_destination(done, "export.v1.xml")
         move_with_report(inbox / "export.v1.xml", target, {"n": n}, marker=inbox / "export.v1.xml.done")
     assert sorted(p.name for p in done.iterdir()) == [
-        "export-1.v1.xml", "export-1.v1.xml.done", "export-1.v1.xml.report.json",
-        "export-2.v1.xml", "export-2.v1.xml.done", "export-2.v1.xml.report.json",
-        "export.v1.xml", "export.v1.xml.done", "export.v1.xml.report.json",
-    ]  # fmt: skip
+        "export-1.v1.xml",
+        "export-1.v1.xml.done",
+        "export-1.v1.xml.report.json",
+        "export-2.v1.xml",
+        "export-2.v1.xml.done",
+        "export-2.v1.xml.report.json",
+        "export.v1.xml",
+        "export.v1.xml.done",
+        "export.v1.xml.report.json",
+    ]
     assert json.loads((done / "export-2.v1.xml.report.json").read_text()) == {"n": 2}
     assert (done / "export-2.v1.xml").read_text() == "2" and not list(inbox.glob("export*"))
 

@@ -34,12 +34,23 @@ SEEDS = range(6)  # the simulator's ward (and so its own staff group) is random:
 def _offer(shift_id: str, staff_group: str, grade: str) -> Update:
     """The hub's ``shift_open`` of ``shift_id``."""
     vendor, trust, own = shift_id.split(":")
-    view = {"shift_id": shift_id, "vendor": vendor, "vendor_shift_id": own, "trust": {"ods_code": trust, "name": None},
-            "ward": "Emergency Department", "staff_group": staff_group, "grade": grade, "shift_type": "NIGHT",
-            "start": datetime(2026, 10, 24, 19, tzinfo=UTC), "end": datetime(2026, 10, 25, 8, tzinfo=UTC),
-            "hourly_rate": Decimal("24.50"), "tier": "COLLABORATIVE_BANK"}  # fmt: skip
-    env = Envelope(type="rosterhub.view.v1.ShiftAvailability", source="/rosterhub/availability", data=view,
-                   id="ev-open", time=AT)  # fmt: skip
+    view = {
+        "shift_id": shift_id,
+        "vendor": vendor,
+        "vendor_shift_id": own,
+        "trust": {"ods_code": trust, "name": None},
+        "ward": "Emergency Department",
+        "staff_group": staff_group,
+        "grade": grade,
+        "shift_type": "NIGHT",
+        "start": datetime(2026, 10, 24, 19, tzinfo=UTC),
+        "end": datetime(2026, 10, 25, 8, tzinfo=UTC),
+        "hourly_rate": Decimal("24.50"),
+        "tier": "COLLABORATIVE_BANK",
+    }
+    env = Envelope(
+        type="rosterhub.view.v1.ShiftAvailability", source="/rosterhub/availability", data=view, id="ev-open", time=AT
+    )
     return Update(f"k-open-{shift_id}", "dest", "shift_open", shift_id, shift_id, env, view)  # type: ignore[arg-type]
 
 
@@ -58,9 +69,13 @@ def _sim(seed: int) -> NhspSimulator:
 
 @pytest.mark.parametrize(
     ("staff_group", "grade"),
-    [("NURSING_MIDWIFERY_REGISTERED", "BAND_5"), ("NURSING_MIDWIFERY_REGISTERED", "BAND_7"),
-     ("ADDITIONAL_CLINICAL_SERVICES", "BAND_3"), ("ALLIED_HEALTH_PROFESSIONALS", "BAND_6")],
-)  # fmt: skip
+    [
+        ("NURSING_MIDWIFERY_REGISTERED", "BAND_5"),
+        ("NURSING_MIDWIFERY_REGISTERED", "BAND_7"),
+        ("ADDITIONAL_CLINICAL_SERVICES", "BAND_3"),
+        ("ALLIED_HEALTH_PROFESSIONALS", "BAND_6"),
+    ],
+)
 def test_a_booking_of_an_offered_shift_is_at_its_staff_group_and_grade(
     tmp_path: Path, staff_group: str, grade: str
 ) -> None:
@@ -86,9 +101,14 @@ def test_a_booking_of_an_offered_shift_is_at_its_staff_group_and_grade(
 
 @pytest.mark.parametrize(
     ("staff_group", "grade"),
-    [("MEDICAL_DENTAL", "ST3_5"), ("ADMIN_CLERICAL", "BAND_3"), ("ADD_PROF_SCIENTIFIC_TECHNICAL", "BAND_6"),
-     ("NURSING_MIDWIFERY_REGISTERED", "BAND_8A"), ("NURSING_MIDWIFERY_REGISTERED", "X-RXX-BAND_5_PRECEPTOR")],
-)  # fmt: skip
+    [
+        ("MEDICAL_DENTAL", "ST3_5"),
+        ("ADMIN_CLERICAL", "BAND_3"),
+        ("ADD_PROF_SCIENTIFIC_TECHNICAL", "BAND_6"),
+        ("NURSING_MIDWIFERY_REGISTERED", "BAND_8A"),
+        ("NURSING_MIDWIFERY_REGISTERED", "X-RXX-BAND_5_PRECEPTOR"),
+    ],
+)
 def test_an_offer_nhsp_cannot_staff_makes_no_request_and_no_booking(
     tmp_path: Path, staff_group: str, grade: str
 ) -> None:
@@ -112,13 +132,24 @@ def test_an_offer_nhsp_cannot_staff_makes_no_request_and_no_booking(
 def test_an_older_shift_posted_document_makes_a_request_at_its_own_staff_group_and_band(tmp_path: Path) -> None:
     sim = _sim(1)
     ods = sim.trusts[0].ods
-    docs = {f"healthroster:{ods}:{n}": (group, grade) for n, group, grade in (
-        (1, "ADDITIONAL_CLINICAL_SERVICES", "BAND_4"), (2, "MEDICAL_DENTAL", "ST3_5"))}  # fmt: skip
+    docs = {
+        f"healthroster:{ods}:{n}": (group, grade)
+        for n, group, grade in ((1, "ADDITIONAL_CLINICAL_SERVICES", "BAND_4"), (2, "MEDICAL_DENTAL", "ST3_5"))
+    }
     (tmp_path / "out").mkdir()
     for i, (shift_id, (group, grade)) in enumerate(docs.items()):
-        doc = {"id": f"s-{i}", "type": "rosterhub.shift.v1.ShiftPosted", "data": {
-            "shift_id": shift_id, "trust": {"ods_code": ods}, "start": "2026-10-24T19:00:00+00:00",
-            "end": "2026-10-25T07:00:00+00:00", "staff_group": group, "grade": grade}}  # fmt: skip
+        doc = {
+            "id": f"s-{i}",
+            "type": "rosterhub.shift.v1.ShiftPosted",
+            "data": {
+                "shift_id": shift_id,
+                "trust": {"ods_code": ods},
+                "start": "2026-10-24T19:00:00+00:00",
+                "end": "2026-10-25T07:00:00+00:00",
+                "staff_group": group,
+                "grade": grade,
+            },
+        }
         (tmp_path / "out" / f"s-{i}.json").write_text(json.dumps(doc))
     assert sim.receive_outbound(tmp_path / "out") == 1  # the doctor's shift is not NHSP's to staff
     [req] = [r for r in sim.requests.values() if r.hub_shift_id]
@@ -127,10 +158,15 @@ def test_an_older_shift_posted_document_makes_a_request_at_its_own_staff_group_a
 
 @pytest.mark.parametrize(
     ("staff_group", "offered"),
-    [("NURSING_MIDWIFERY_REGISTERED", True), ("ADDITIONAL_CLINICAL_SERVICES", True),
-     ("ALLIED_HEALTH_PROFESSIONALS", True), ("MEDICAL_DENTAL", False), ("ADMIN_CLERICAL", False),
-     ("HEALTHCARE_SCIENTISTS", False)],
-)  # fmt: skip
+    [
+        ("NURSING_MIDWIFERY_REGISTERED", True),
+        ("ADDITIONAL_CLINICAL_SERVICES", True),
+        ("ALLIED_HEALTH_PROFESSIONALS", True),
+        ("MEDICAL_DENTAL", False),
+        ("ADMIN_CLERICAL", False),
+        ("HEALTHCARE_SCIENTISTS", False),
+    ],
+)
 def test_by_default_nhsp_is_offered_the_staff_groups_of_its_code_list(staff_group: str, offered: bool) -> None:
     drop = ADAPTER.render(_offer("patchwork:RXX:1", staff_group, "BAND_5"), Destination("n", "RXY", "nhsp"))
     assert (drop is not None) is offered

@@ -24,13 +24,23 @@ AT = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
 
 def _offer(shift_id: str) -> Update:
     vendor, trust, own = shift_id.split(":")
-    view = {"shift_id": shift_id, "vendor": vendor, "vendor_shift_id": own, "trust": {"ods_code": trust, "name": None},
-            "ward": "Ward 7 Acute Medicine", "staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5",
-            "shift_type": "NIGHT", "start": datetime(2026, 10, 24, 19, tzinfo=UTC),
-            "end": datetime(2026, 10, 25, 8, tzinfo=UTC), "hourly_rate": Decimal("24.50"),
-            "tier": "COLLABORATIVE_BANK"}  # fmt: skip
-    env = Envelope(type="rosterhub.view.v1.ShiftAvailability", source="/rosterhub/availability", data=view,
-                   id="ev-open", time=AT)  # fmt: skip
+    view = {
+        "shift_id": shift_id,
+        "vendor": vendor,
+        "vendor_shift_id": own,
+        "trust": {"ods_code": trust, "name": None},
+        "ward": "Ward 7 Acute Medicine",
+        "staff_group": "NURSING_MIDWIFERY_REGISTERED",
+        "grade": "BAND_5",
+        "shift_type": "NIGHT",
+        "start": datetime(2026, 10, 24, 19, tzinfo=UTC),
+        "end": datetime(2026, 10, 25, 8, tzinfo=UTC),
+        "hourly_rate": Decimal("24.50"),
+        "tier": "COLLABORATIVE_BANK",
+    }
+    env = Envelope(
+        type="rosterhub.view.v1.ShiftAvailability", source="/rosterhub/availability", data=view, id="ev-open", time=AT
+    )
     return Update(f"k-open-{shift_id}", "dest", "shift_open", shift_id, shift_id, env, view)  # type: ignore[arg-type]
 
 
@@ -57,7 +67,11 @@ def test_nhsps_own_requests_keep_the_rows_trust_as_home_trust(tmp_path: Path) ->
     sim = NhspSimulator(trusts=2, seed=4, start=date(2026, 10, 12), count=4)
     sim.step()
     spec = packaged_mapping("nhsp", None)
-    events = [e for f in sim.export(tmp_path) if f.name.startswith("bookings_")
-              for e in apply_mapping(spec, f.read_bytes(), received_at=AT).events]  # fmt: skip
+    events = [
+        e
+        for f in sim.export(tmp_path)
+        if f.name.startswith("bookings_")
+        for e in apply_mapping(spec, f.read_bytes(), received_at=AT).events
+    ]
     booked = [e for e in events if e.type.endswith("BookingRequested")]
     assert booked and all(e.data["home_trust"] == e.data["shift_id"].split(":")[1] for e in booked)

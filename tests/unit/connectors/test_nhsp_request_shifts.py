@@ -22,9 +22,15 @@ HEADER = (
 SHIFT = "nhsp:RHQ:NHSP-RQ-5001"
 
 
-def _row(booking: str = "NHSP-BK-9001", *, status: str = "Booked", at: str = "24/10/2026 09:00",
-         times: tuple[str, str] = ("20:00", "08:00"), cancel: tuple[str, str, str] = ("", "", ""),
-         hub_shift: str = "") -> str:  # fmt: skip
+def _row(
+    booking: str = "NHSP-BK-9001",
+    *,
+    status: str = "Booked",
+    at: str = "24/10/2026 09:00",
+    times: tuple[str, str] = ("20:00", "08:00"),
+    cancel: tuple[str, str, str] = ("", "", ""),
+    hub_shift: str = "",
+) -> str:
     return (
         f"{booking},NHSP-RQ-5001,RHQ,Harbour Quay Hospitals NHS Trust,Ward 4 Respiratory,W4RS,W4RS01,"
         f"Registered Nurse,Band 5,24/10/2026,{times[0]},{times[1]},60,NHSP-W-1,Ava Patel,NMC,71A2998E,{status},"

@@ -53,31 +53,61 @@ def destination(platform: str, trust: str = "RXX") -> Destination:
 
 def view(shift_id: str, **extra: Any) -> dict[str, Any]:
     vendor, trust, own = shift_id.split(":")
-    return {"shift_id": shift_id, "vendor": vendor, "vendor_shift_id": own, "trust": {"ods_code": trust, "name": trust},
-            "ward": "Ward 7 Acute Medicine", "staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5",
-            "shift_type": "NIGHT", "start": datetime(2026, 10, 24, 19, tzinfo=UTC),
-            "end": datetime(2026, 10, 25, 8, tzinfo=UTC), "hourly_rate": Decimal("24.50"),
-            "tier": "COLLABORATIVE_BANK", **extra}  # fmt: skip
+    return {
+        "shift_id": shift_id,
+        "vendor": vendor,
+        "vendor_shift_id": own,
+        "trust": {"ods_code": trust, "name": trust},
+        "ward": "Ward 7 Acute Medicine",
+        "staff_group": "NURSING_MIDWIFERY_REGISTERED",
+        "grade": "BAND_5",
+        "shift_type": "NIGHT",
+        "start": datetime(2026, 10, 24, 19, tzinfo=UTC),
+        "end": datetime(2026, 10, 25, 8, tzinfo=UTC),
+        "hourly_rate": Decimal("24.50"),
+        "tier": "COLLABORATIVE_BANK",
+        **extra,
+    }
 
 
-WORKER = {"person_id": "person-1", "display_name": "Jo Bloggs",
-          "identifiers": [{"system": NMC, "value": "71A2998E"}, {"system": GMC, "value": "7012345"},
-                          {"system": "https://rosterhub.org/Id/patchwork/RHQ", "value": "w-9"}]}  # fmt: skip
+WORKER = {
+    "person_id": "person-1",
+    "display_name": "Jo Bloggs",
+    "identifiers": [
+        {"system": NMC, "value": "71A2998E"},
+        {"system": GMC, "value": "7012345"},
+        {"system": "https://rosterhub.org/Id/patchwork/RHQ", "value": "w-9"},
+    ],
+}
 
 
-def update(kind: str, shift_id: str, booking_id: str = "patchwork:RHQ:55012", key: str | None = None,
-           **data: Any) -> Update:  # fmt: skip
+def update(
+    kind: str, shift_id: str, booking_id: str = "patchwork:RHQ:55012", key: str | None = None, **data: Any
+) -> Update:
     shift = view(shift_id)
-    event_data = {"booking_id": booking_id, "shift_id": shift_id, "worker": WORKER, "host_trust": shift["trust"],
-                  "start": shift["start"], "end": shift["end"], **data}  # fmt: skip
-    types = {"shift_open": "view.v1.ShiftAvailability", "shift_withdrawn": "view.v1.ShiftAvailability",
-             "booking_confirmed": "booking.v1.BookingConfirmed", "booking_rejected": "booking.v1.BookingRejected",
-             "shift_filled": "booking.v1.ShiftFilled", "booking_cancelled": "booking.v1.BookingCancelled",
-             "no_show": "booking.v1.NoShow"}  # fmt: skip
+    event_data = {
+        "booking_id": booking_id,
+        "shift_id": shift_id,
+        "worker": WORKER,
+        "host_trust": shift["trust"],
+        "start": shift["start"],
+        "end": shift["end"],
+        **data,
+    }
+    types = {
+        "shift_open": "view.v1.ShiftAvailability",
+        "shift_withdrawn": "view.v1.ShiftAvailability",
+        "booking_confirmed": "booking.v1.BookingConfirmed",
+        "booking_rejected": "booking.v1.BookingRejected",
+        "shift_filled": "booking.v1.ShiftFilled",
+        "booking_cancelled": "booking.v1.BookingCancelled",
+        "no_show": "booking.v1.NoShow",
+    }
     if kind in ("shift_open", "shift_withdrawn"):
         event_data = shift
-    env = Envelope(type=f"rosterhub.{types[kind]}", source="/rosterhub/booking", data=event_data, id=f"ev-{kind}",
-                   time=AT)  # fmt: skip
+    env = Envelope(
+        type=f"rosterhub.{types[kind]}", source="/rosterhub/booking", data=event_data, id=f"ev-{kind}", time=AT
+    )
     return Update(key or f"{kind}:{shift_id}", "dest", kind, shift_id, shift_id, env, shift)  # type: ignore[arg-type]
 
 
@@ -90,18 +120,23 @@ HOSTED = {
     "nhsp": {"shift_withdrawn", "shift_filled", "booking_cancelled"},
     "esr": {"shift_filled", "booking_cancelled", "no_show"},
     "fhir": {"shift_open", "shift_withdrawn", "shift_filled", "booking_cancelled", "no_show"},
-}  # fmt: skip
+}
 PARTNER = {
     "patchwork": set(UPDATE_KINDS),
     "locums_nest": {"shift_open", "shift_withdrawn", "booking_confirmed", "booking_rejected", "booking_cancelled"},
     "healthroster": set(),
-    "nhsp": {"shift_open", "shift_withdrawn", "booking_confirmed", "booking_rejected", "booking_cancelled",
-             "no_show"},
+    "nhsp": {"shift_open", "shift_withdrawn", "booking_confirmed", "booking_rejected", "booking_cancelled", "no_show"},
     "esr": {"shift_filled", "booking_cancelled", "no_show"},
     "fhir": {"shift_open", "shift_withdrawn", "shift_filled", "booking_cancelled", "no_show"},
-}  # fmt: skip
-OWN_IDS = {"patchwork": "RXX:884213", "locums_nest": "RXX:77120", "healthroster": "RXX:7731904",
-           "nhsp": "RXX:NHSP-RQ-100201", "esr": "RXX:1", "fhir": "RXX:slot-1"}  # fmt: skip
+}
+OWN_IDS = {
+    "patchwork": "RXX:884213",
+    "locums_nest": "RXX:77120",
+    "healthroster": "RXX:7731904",
+    "nhsp": "RXX:NHSP-RQ-100201",
+    "esr": "RXX:1",
+    "fhir": "RXX:slot-1",
+}
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -136,14 +171,23 @@ def test_patchwork_webhook_body_and_signature() -> None:
     body = json.loads(call.body)
     assert body["event"] == "shift.filled" and body["id"] == "shift_filled:patchwork:RXX:884213"
     assert body["data"] == {
-        "hub_reference": body["id"], "hub_shift_id": "patchwork:RXX:884213", "shift_id": "884213",
-        "organisation_ods": "RXX", "booking_id": "patchwork:RHQ:55012",
+        "hub_reference": body["id"],
+        "hub_shift_id": "patchwork:RXX:884213",
+        "shift_id": "884213",
+        "organisation_ods": "RXX",
+        "booking_id": "patchwork:RHQ:55012",
         "worker": {"name": "Jo Bloggs", "register": "gmc", "registration_number": "7012345"},
-    }  # fmt: skip
+    }
     headers = wire_headers(call, destination("patchwork"), body["id"], now=AT.timestamp())
     assert SIGN not in headers and headers["Idempotency-Key"] == body["id"]
-    verify(b"s3cret", headers["X-Rosterhub-Timestamp"], headers["X-Rosterhub-Signature"], call.body, now=AT,
-           tolerance_s=300)  # fmt: skip
+    verify(
+        b"s3cret",
+        headers["X-Rosterhub-Timestamp"],
+        headers["X-Rosterhub-Signature"],
+        call.body,
+        now=AT,
+        tolerance_s=300,
+    )
     with pytest.raises(ValueError, match="secret"):
         wire_headers(call, Destination("p", "RXX", "patchwork", url="http://x"), "k", now=0)
 
@@ -152,8 +196,11 @@ def test_locums_nest_calls() -> None:
     fill = adapter("locums_nest").render(update("shift_filled", "locums_nest:RXX:77120"), destination("locums_nest"))
     assert (fill.method, fill.path, fill.headers) == ("POST", "/api/v2/shifts/77120/fill", {AUTH: "bearer"})
     doctor = {"id": None, "gmc_number": "7012345", "name": "Jo Bloggs"}
-    assert json.loads(fill.body) == {"booking_id": "patchwork:RHQ:55012", "doctor": doctor,
-                                     "reference": "shift_filled:locums_nest:RXX:77120"}  # fmt: skip
+    assert json.loads(fill.body) == {
+        "booking_id": "patchwork:RHQ:55012",
+        "doctor": doctor,
+        "reference": "shift_filled:locums_nest:RXX:77120",
+    }
     headers = wire_headers(fill, destination("locums_nest"), "k-1", now=0)
     assert headers["Authorization"] == "Bearer s3cret" and AUTH not in headers
     decline = adapter("locums_nest").render(
@@ -171,10 +218,14 @@ def test_locums_nest_calls() -> None:
 
 
 def test_platform_labels_come_from_the_platforms_own_mapping() -> None:
-    offered = json.loads(adapter("patchwork").render(update("shift_open", "healthroster:RXX:1"),
-                                                     destination("patchwork")).body)["data"]  # fmt: skip
+    offered = json.loads(
+        adapter("patchwork").render(update("shift_open", "healthroster:RXX:1"), destination("patchwork")).body
+    )["data"]
     assert (offered["grade"], offered["staff_group"], offered["visibility"]) == (
-        "Band 5", "Registered Nursing", "collaborative")  # fmt: skip
+        "Band 5",
+        "Registered Nursing",
+        "collaborative",
+    )
     assert offered["start_time"] == "2026-10-24T20:00:00+01:00"  # with its offset, as Patchwork writes times
     row = adapter("nhsp").render(update("shift_open", "healthroster:RXX:1"), destination("nhsp")).content
     assert b",Registered Nurse,Band 5," in row
@@ -196,23 +247,40 @@ def test_fhir_bundles_are_valid_r4() -> None:
 
 
 def test_file_drops_parse_back() -> None:
-    u = update("booking_cancelled", "healthroster:RXX:7731904", reason="DEMAND_CHANGED", shift_reopened=True,
-               notice_hours=30.5)  # fmt: skip
+    u = update(
+        "booking_cancelled", "healthroster:RXX:7731904", reason="DEMAND_CHANGED", shift_reopened=True, notice_hours=30.5
+    )
     drop = adapter("healthroster").render(u, destination("healthroster"))
     assert drop.name.startswith("hub_booking_updates_20261020T090000") and drop.name.endswith(".xml")
     [parsed] = parse_updates(drop.content)
-    assert parsed == {"reference": u.key, "action": "Reopen", "DutyId": "7731904",
-                      "HubShiftId": "healthroster:RXX:7731904", "BookingReference": "patchwork:RHQ:55012",
-                      "Reason": "DEMAND_CHANGED", "NoticeHours": "30.50", "DutyDate": "24/10/2026"}  # fmt: skip
+    assert parsed == {
+        "reference": u.key,
+        "action": "Reopen",
+        "DutyId": "7731904",
+        "HubShiftId": "healthroster:RXX:7731904",
+        "BookingReference": "patchwork:RHQ:55012",
+        "Reason": "DEMAND_CHANGED",
+        "NoticeHours": "30.50",
+        "DutyDate": "24/10/2026",
+    }
     offer = adapter("nhsp").render(update("shift_open", "healthroster:RXX:7731904"), destination("nhsp"))
     assert b"Pay Rate (\xa3/hr)\r\n" in offer.content  # cp1252 and CRLF, like NHSP's own files
     [row] = list(csv.DictReader(io.StringIO(offer.content.decode("cp1252"))))
     assert (row["Action"], row["Shift Date"], row["Start Time"], row["End Time"], row["Pay Rate (£/hr)"]) == (
-        "Offer", "24/10/2026", "20:00", "08:00", "24.50")  # fmt: skip
+        "Offer",
+        "24/10/2026",
+        "20:00",
+        "08:00",
+        "24.50",
+    )
     esr = adapter("esr").render(update("shift_filled", "healthroster:RXX:7731904"), destination("esr"))
     [bkg] = parse_bookings(esr.content)
     assert (bkg["action"], bkg["duty_date"], bkg["hours"], bkg["registration_number"]) == (
-        "F", "24-OCT-2026", "13.00", "7012345")  # fmt: skip
+        "F",
+        "24-OCT-2026",
+        "13.00",
+        "7012345",
+    )
     assert adapter("esr").render(update("shift_filled", "healthroster:RXY:1"), destination("esr")) is None
 
 
@@ -267,8 +335,12 @@ def test_every_platform_converges_to_the_hubs_view(tmp_path: Path) -> None:
     offered = update("shift_open", shift_id, key="k-open")
     for _ in range(2):  # the second time is a redelivery
         deliver(offered, "patchwork", "locums_nest", "nhsp", "fhir")
-    views = {"patchwork": pw.app.state.platform, "locums_nest": ln.platform.state, "fhir": fh.app.state.platform,
-             "nhsp": nhsp}  # fmt: skip
+    views = {
+        "patchwork": pw.app.state.platform,
+        "locums_nest": ln.platform.state,
+        "fhir": fh.app.state.platform,
+        "nhsp": nhsp,
+    }
     assert all(shift_id in v.open_shifts() for v in views.values())
     assert shift_id in hr.open_shifts()
 
@@ -282,7 +354,11 @@ def test_every_platform_converges_to_the_hubs_view(tmp_path: Path) -> None:
     assert all(shift_id not in v.open_shifts() for v in views.values()) and shift_id not in hr.open_shifts()
     shown = hr.shift(shift_id)
     assert (shown.status, shown.booking_id, shown.filled_by, shown.reference) == (
-        "filled", "patchwork:RHQ:55012", "Jo Bloggs", "k-fill")  # fmt: skip
+        "filled",
+        "patchwork:RHQ:55012",
+        "Jo Bloggs",
+        "k-fill",
+    )
     assert esr.shift(shift_id).status == "filled"
     assert fh.app.state.platform.shift(shift_id).status == "filled"
     assert pw.app.state.platform.bookings["patchwork:RHQ:55012"] == "confirmed"
@@ -321,8 +397,9 @@ def test_healthroster_export_after_a_hub_update_is_an_echo(tmp_path: Path, fmt: 
     duty.hub_reference = None
     hr._dirty.add(duty.id)
     [again] = hr.export(tmp_path / "third")
-    assert not any(s.echo for s in _map(again.read_bytes(), "healthroster" if fmt == "xml" else "healthroster_csv",
-                                        "RXX").skipped)  # fmt: skip
+    assert not any(
+        s.echo for s in _map(again.read_bytes(), "healthroster" if fmt == "xml" else "healthroster_csv", "RXX").skipped
+    )
 
 
 def test_nhsp_export_after_a_hub_update_is_an_echo(tmp_path: Path) -> None:

@@ -32,8 +32,12 @@ FAST = EngineConfig(max_age_s=60, backoff_base_s=0.001, backoff_cap_s=0.005, bre
 
 
 class Harness:
-    def __init__(self, respond: Callable[[httpx.Request], httpx.Response], config: EngineConfig = FAST,
-                 adapter: object | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        respond: Callable[[httpx.Request], httpx.Response],
+        config: EngineConfig = FAST,
+        adapter: object | None = None,
+    ) -> None:
         self.requests: list[httpx.Request] = []
         self.published: list[KafkaRecord] = []
         self.respond = respond
@@ -45,25 +49,46 @@ class Harness:
 
         self.client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
         self.loop = DeliveryLoop(
-            dest("echo-A", "RHQ", "echo"), adapter or EchoAdapter(), topic="out.echo-a", group_id="g",
-            bootstrap="unused:9092", dlq_topic="dlq.outbound", codec=CODEC,
-            encode=Encoder(CODEC, TopicNames(""), CATALOGUE).encode, publish=self._publish, client=self.client,
-            config=config, blocks_topic="blocks",
-        )  # fmt: skip
+            dest("echo-A", "RHQ", "echo"),
+            adapter or EchoAdapter(),
+            topic="out.echo-a",
+            group_id="g",
+            bootstrap="unused:9092",
+            dlq_topic="dlq.outbound",
+            codec=CODEC,
+            encode=Encoder(CODEC, TopicNames(""), CATALOGUE).encode,
+            publish=self._publish,
+            client=self.client,
+            config=config,
+            blocks_topic="blocks",
+        )
 
     async def _publish(self, rec: KafkaRecord) -> None:
         self.published.append(rec)
 
-    def record(self, shift: str, n: int, *, redrive: bool = False, value: bytes | None = None,
-               age_s: float = 0) -> ConsumerRecord:  # fmt: skip
+    def record(
+        self, shift: str, n: int, *, redrive: bool = False, value: bytes | None = None, age_s: float = 0
+    ) -> ConsumerRecord:
         env = outcome("ShiftFilled", shift, f"patchwork:RXX:B{n}", n=n)
         ev = encode_event(env, CATALOGUE.get(env.type), CODEC, "events.booking")
-        q = Queued(idempotency_key(env.id, "echo-A"), "echo-A", "shift_filled", shift, StoredRecord.of(ev.value,
-                   ev.headers))  # fmt: skip
+        q = Queued(
+            idempotency_key(env.id, "echo-A"), "echo-A", "shift_filled", shift, StoredRecord.of(ev.value, ev.headers)
+        )
         rec = encode_queued(q, "out.echo-a", [(REDRIVE_HEADER, b"1")] if redrive else [])
         self.offset += 1
-        return ConsumerRecord("out.echo-a", 0, self.offset, int((time.time() - age_s) * 1000), 0, rec.key,
-                              value if value is not None else rec.value, None, 0, 0, rec.headers)  # fmt: skip
+        return ConsumerRecord(
+            "out.echo-a",
+            0,
+            self.offset,
+            int((time.time() - age_s) * 1000),
+            0,
+            rec.key,
+            value if value is not None else rec.value,
+            None,
+            0,
+            0,
+            rec.headers,
+        )
 
     def receipts(self) -> list[tuple[str, dict]]:
         out = []
@@ -109,8 +134,11 @@ def test_a_permanent_refusal_is_dead_lettered_and_later_updates_of_that_shift_pa
     dl = h.dead_letters()
     assert [r.value for r in dl] == [first.value, second.value]  # the queued records, byte for byte
     first_h, second_h = headers_dict(dl[0].headers), headers_dict(dl[1].headers)
-    assert (first_h["dlq_reason"], first_h["dlq_destination"], first_h["dlq_stage"]) == (b"permanent", b"echo-A",
-                                                                                         b"outbound")  # fmt: skip
+    assert (first_h["dlq_reason"], first_h["dlq_destination"], first_h["dlq_stage"]) == (
+        b"permanent",
+        b"echo-A",
+        b"outbound",
+    )
     assert b"422" in first_h["dlq_message"]
     head_key = headers_dict(first.headers)["rh_out_key"]
     assert second_h["dlq_reason"] == b"parked" and second_h["dlq_parked_behind"] == head_key
@@ -132,14 +160,22 @@ def test_a_permanent_refusal_is_dead_lettered_and_later_updates_of_that_shift_pa
 
 
 def test_blocks_are_folded_per_destination_last_record_wins() -> None:
-    records = [(b"A\x1fS1", b"k1"), (b"B\x1fS1", b"k9"), (b"A\x1fS2", b"k2"), (b"A\x1fS1", b""), (None, b"x"),
-               (b"A\x1fS3", b"k3"), (b"AB\x1fS4", b"k4")]  # fmt: skip
+    records = [
+        (b"A\x1fS1", b"k1"),
+        (b"B\x1fS1", b"k9"),
+        (b"A\x1fS2", b"k2"),
+        (b"A\x1fS1", b""),
+        (None, b"x"),
+        (b"A\x1fS3", b"k3"),
+        (b"AB\x1fS4", b"k4"),
+    ]
     assert fold_blocks(records, "A") == {"S2": "k2", "S3": "k3"}
 
 
 def test_an_update_older_than_max_age_is_given_up_as_expired() -> None:
-    h = Harness(_status(503), EngineConfig(max_age_s=0.05, backoff_base_s=0.01, backoff_cap_s=0.02,
-                                           breaker_failures=100))  # fmt: skip
+    h = Harness(
+        _status(503), EngineConfig(max_age_s=0.05, backoff_base_s=0.01, backoff_cap_s=0.02, breaker_failures=100)
+    )
     run(h.loop.handle(h.record("S1", 1)))
     [(kind, data)] = h.receipts()
     assert kind == "DeliveryFailed" and data["reason"] == "expired" and data["attempts"] >= 1
@@ -153,8 +189,10 @@ def test_max_attempts_gives_up_after_that_many() -> None:
 
 
 def test_the_breaker_opens_after_consecutive_failures_and_holds_calls_until_it_half_opens() -> None:
-    h = Harness(_status(503, 503, 200), EngineConfig(backoff_base_s=0.001, backoff_cap_s=0.001, breaker_failures=2,
-                                                     breaker_reset_s=0.3))  # fmt: skip
+    h = Harness(
+        _status(503, 503, 200),
+        EngineConfig(backoff_base_s=0.001, backoff_cap_s=0.001, breaker_failures=2, breaker_reset_s=0.3),
+    )
     started = time.monotonic()
     run(h.loop.handle(h.record("S1", 1)))
     assert len(h.requests) == 3 and time.monotonic() - started >= 0.3  # the third call waited for half-open
@@ -222,8 +260,14 @@ def test_http_call_is_signed_at_send_time_with_the_destination_secret() -> None:
     assert SIGN not in req.headers and "s3cret" not in str(req.headers)
     from datetime import UTC, datetime
 
-    verify(b"s3cret", req.headers["X-Rosterhub-Timestamp"], req.headers["X-Rosterhub-Signature"], req.content,
-           now=datetime.now(UTC), tolerance_s=60)  # fmt: skip
+    verify(
+        b"s3cret",
+        req.headers["X-Rosterhub-Timestamp"],
+        req.headers["X-Rosterhub-Signature"],
+        req.content,
+        now=datetime.now(UTC),
+        tolerance_s=60,
+    )
 
 
 @pytest.mark.parametrize(("status", "retriable"), [(500, True), (408, True), (429, True), (404, False), (301, False)])

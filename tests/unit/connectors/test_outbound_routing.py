@@ -47,17 +47,25 @@ FEED = "outcomes-RHQ"  # RHQ's trust-wide feed: every outcome about a shift RHQ 
     [
         # the requesting platform (from the booking id, or `vendor` when the event carries it) hears the decision
         ("BookingConfirmed", "patchwork:RXX:B1", {}, {("pw-RXX", "booking_confirmed"), (FEED, "booking_confirmed")}),
-        ("BookingConfirmed", "x:RXX:B1", {"vendor": "patchwork"},
-         {("pw-RXX", "booking_confirmed"), (FEED, "booking_confirmed")}),
+        (
+            "BookingConfirmed",
+            "x:RXX:B1",
+            {"vendor": "patchwork"},
+            {("pw-RXX", "booking_confirmed"), (FEED, "booking_confirmed")},
+        ),
         ("BookingRejected", "locums_nest:RYY:B2", {}, {("ln-RYY", "booking_rejected"), (FEED, "booking_rejected")}),
         ("BookingConfirmed", "patchwork:RHQ:B3", {}, {("pw-RHQ", "booking_confirmed"), (FEED, "booking_confirmed")}),
         # the host platform hears fills, cancellations and no-shows; the booking's platform hears its booking ended
         ("ShiftFilled", "patchwork:RXX:B1", {}, {("hr-RHQ", "shift_filled"), (FEED, "shift_filled")}),
-        ("BookingCancelled", "patchwork:RXX:B1", {},
-         {("hr-RHQ", "booking_cancelled"), ("pw-RXX", "booking_cancelled"), (FEED, "booking_cancelled")}),
+        (
+            "BookingCancelled",
+            "patchwork:RXX:B1",
+            {},
+            {("hr-RHQ", "booking_cancelled"), ("pw-RXX", "booking_cancelled"), (FEED, "booking_cancelled")},
+        ),
         ("NoShow", "patchwork:RXX:B1", {}, {("hr-RHQ", "no_show"), ("pw-RXX", "no_show"), (FEED, "no_show")}),
     ],
-)  # fmt: skip
+)
 def test_outcomes_go_to_the_requesting_and_host_platforms(kind: str, booking: str, extra: dict, expected: set) -> None:
     assert _routed(outcome(kind, "healthroster:RHQ:S1", booking, **extra)) == expected
 
@@ -74,8 +82,11 @@ def test_vendor_authored_cancellations_are_inputs_not_news() -> None:
 
 def test_without_a_view_every_destination_at_the_host_trust_is_host() -> None:
     env = outcome("ShiftFilled", "healthroster:RHQ:S1", "patchwork:RXX:B1")
-    assert _routed(env, None) == {("hr-RHQ", "shift_filled"), ("pw-RHQ", "shift_filled"),
-                                  ("outcomes-RHQ", "shift_filled")}  # fmt: skip
+    assert _routed(env, None) == {
+        ("hr-RHQ", "shift_filled"),
+        ("pw-RHQ", "shift_filled"),
+        ("outcomes-RHQ", "shift_filled"),
+    }
 
 
 def test_a_rejection_for_an_unknown_shift_goes_to_the_requester_only() -> None:
@@ -89,20 +100,29 @@ def test_a_rejection_for_an_unknown_shift_goes_to_the_requester_only() -> None:
         # posted at its own bank: RHQ's Patchwork sees it; the host HealthRoster is never offered its own shift
         (None, view("S", 1), {("pw-RHQ", "shift_open"), ("outcomes-RHQ", "shift_open")}),
         # released to the collaborative: RXX now sees it, RHQ already did
-        (ShiftMemory(1, 1, ("RHQ",), ("healthroster", "RHQ")), view("S", 2, visible_to=("RHQ", "RXX")),
-         {("pw-RXX", "shift_open")}),
+        (
+            ShiftMemory(1, 1, ("RHQ",), ("healthroster", "RHQ")),
+            view("S", 2, visible_to=("RHQ", "RXX")),
+            {("pw-RXX", "shift_open")},
+        ),
         # times changed while open (new version): everyone it is open to gets the new details
-        (ShiftMemory(2, 1, ("RHQ", "RXX"), ("healthroster", "RHQ")), view("S", 3, version=2, visible_to=("RHQ", "RXX")),
-         {("pw-RHQ", "shift_open"), ("outcomes-RHQ", "shift_open"), ("pw-RXX", "shift_open")}),
+        (
+            ShiftMemory(2, 1, ("RHQ", "RXX"), ("healthroster", "RHQ")),
+            view("S", 3, version=2, visible_to=("RHQ", "RXX")),
+            {("pw-RHQ", "shift_open"), ("outcomes-RHQ", "shift_open"), ("pw-RXX", "shift_open")},
+        ),
         # filled: withdrawn wherever it was open
-        (ShiftMemory(3, 2, ("RHQ", "RXX"), ("healthroster", "RHQ")), view("S", 4, version=2, open_=False),
-         {("pw-RHQ", "shift_withdrawn"), ("outcomes-RHQ", "shift_withdrawn"), ("pw-RXX", "shift_withdrawn")}),
+        (
+            ShiftMemory(3, 2, ("RHQ", "RXX"), ("healthroster", "RHQ")),
+            view("S", 4, version=2, open_=False),
+            {("pw-RHQ", "shift_withdrawn"), ("outcomes-RHQ", "shift_withdrawn"), ("pw-RXX", "shift_withdrawn")},
+        ),
         # a change that does not change who may book (e.g. REQUESTED while open): nothing to tell
         (ShiftMemory(4, 2, ("RHQ",), ("healthroster", "RHQ")), view("S", 5, version=2, status="REQUESTED"), set()),
         # never open: nothing
         (None, view("S", 1, open_=False, status="CANCELLED"), set()),
     ],
-)  # fmt: skip
+)
 def test_view_changes_open_and_withdraw_shifts(before: ShiftMemory | None, record: dict, expected: set) -> None:
     routed, after = route_view(before, record, DESTS)
     assert {(r.destination, r.kind) for r in routed} == expected
@@ -134,8 +154,9 @@ def test_idempotency_key_is_a_stable_uuid5_per_event_and_destination() -> None:
 
 def test_idempotency_key_does_not_change_between_releases() -> None:
     # receivers dedupe on these keys across hub upgrades: this value must never change
-    assert idempotency_key("ev-1", "pw-RXX") == str(uuid.uuid5(uuid.UUID("2a7d0c4e-8f51-5b2a-b6c3-5e9d1f0a7c21"),
-                                                                "ev-1\x1fpw-RXX"))  # fmt: skip
+    assert idempotency_key("ev-1", "pw-RXX") == str(
+        uuid.uuid5(uuid.UUID("2a7d0c4e-8f51-5b2a-b6c3-5e9d1f0a7c21"), "ev-1\x1fpw-RXX")
+    )
 
 
 # --- back-off -------------------------------------------------------------------------------------------------
@@ -161,10 +182,12 @@ def test_backoff_attempts_count_from_one() -> None:
         ([("f", 0), ("f", 1), ("s", 2), ("f", 3), ("f", 4)], ["closed", "closed", "closed", "closed", "closed"]),
         ([("f", 0), ("f", 0), ("f", 0), ("a", 9.9)], ["closed", "closed", "open", "open"]),
         ([("f", 0), ("f", 0), ("f", 0), ("a", 10), ("s", 10.5)], ["closed", "closed", "open", "half_open", "closed"]),
-        ([("f", 0), ("f", 0), ("f", 0), ("a", 10), ("f", 11), ("a", 20)], ["closed", "closed", "open", "half_open",
-                                                                            "open", "open"]),
+        (
+            [("f", 0), ("f", 0), ("f", 0), ("a", 10), ("f", 11), ("a", 20)],
+            ["closed", "closed", "open", "half_open", "open", "open"],
+        ),
     ],
-)  # fmt: skip
+)
 def test_breaker_state_machine(steps: list[tuple[str, float]], states: list[str]) -> None:
     b = Breaker(failure_threshold=3, reset_after_s=10)
     for (op, at), expected in zip(steps, states, strict=True):
@@ -193,8 +216,14 @@ def test_queued_update_keeps_the_event_bytes_and_decodes_for_the_adapter() -> No
     rec = encode_event(env, catalogue.get(env.type), codec, "events.booking")
     shown = view_event(view("healthroster:RHQ:S1", 3))
     vrec = encode_event(shown, catalogue.get(shown.type), codec, "views.availability")
-    q = Queued("k-1", "hr-RHQ", "shift_filled", "healthroster:RHQ:S1", StoredRecord.of(rec.value, rec.headers),
-               StoredRecord.of(vrec.value, vrec.headers))  # fmt: skip
+    q = Queued(
+        "k-1",
+        "hr-RHQ",
+        "shift_filled",
+        "healthroster:RHQ:S1",
+        StoredRecord.of(rec.value, rec.headers),
+        StoredRecord.of(vrec.value, vrec.headers),
+    )
     out = encode_queued(q, "out.hr-rhq")
     assert out.key == b"healthroster:RHQ:S1" and ("rh_out_key", b"k-1") in out.headers
     back = decode_queued(out.value)
@@ -206,10 +235,13 @@ def test_queued_update_keeps_the_event_bytes_and_decodes_for_the_adapter() -> No
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [(b"\xff", "not JSON"), (b"[]", "unknown format"),
-     (b'{"format": "rosterhub.outbound.queued/1", "kind": "teleport"}', "unknown kind"),
-     (b'{"format": "rosterhub.outbound.queued/1", "kind": "no_show"}', "incomplete")],
-)  # fmt: skip
+    [
+        (b"\xff", "not JSON"),
+        (b"[]", "unknown format"),
+        (b'{"format": "rosterhub.outbound.queued/1", "kind": "teleport"}', "unknown kind"),
+        (b'{"format": "rosterhub.outbound.queued/1", "kind": "no_show"}', "incomplete"),
+    ],
+)
 def test_a_broken_queued_record_is_named(value: bytes, message: str) -> None:
     with pytest.raises(DecodeError, match=message):
         decode_queued(value)
@@ -217,18 +249,28 @@ def test_a_broken_queued_record_is_named(value: bytes, message: str) -> None:
 
 # --- destinations and adapters ----------------------------------------------------------------------------------
 def test_legacy_endpoints_become_trust_wide_outcome_feeds() -> None:
-    s = Settings(outbound_endpoints={"RHQ": "http://trust/outcomes"}, outbound_destinations=[
-        {"name": "pw-RXX", "trust": "rxx", "platform": "patchwork", "url": "http://pw", "secret": "hush"}])  # fmt: skip
+    s = Settings(
+        outbound_endpoints={"RHQ": "http://trust/outcomes"},
+        outbound_destinations=[
+            {"name": "pw-RXX", "trust": "rxx", "platform": "patchwork", "url": "http://pw", "secret": "hush"}
+        ],
+    )
     got = destinations(s)
-    assert [(d.name, d.trust, d.platform) for d in got] == [("pw-RXX", "RXX", "patchwork"),
-                                                            ("outcomes-RHQ", "RHQ", "outcomes")]  # fmt: skip
+    assert [(d.name, d.trust, d.platform) for d in got] == [
+        ("pw-RXX", "RXX", "patchwork"),
+        ("outcomes-RHQ", "RHQ", "outcomes"),
+    ]
     assert got[0].secret == "hush" and "hush" not in repr(got[0]) and "hush" not in repr(s)
     assert got[1].options == {"all_platforms": True}
 
 
 def test_destination_names_are_unique_ignoring_case() -> None:
-    s = Settings(outbound_destinations=[{"name": "a", "trust": "R", "platform": "p", "url": "http://x"},
-                                        {"name": "A", "trust": "R", "platform": "p", "url": "http://y"}])  # fmt: skip
+    s = Settings(
+        outbound_destinations=[
+            {"name": "a", "trust": "R", "platform": "p", "url": "http://x"},
+            {"name": "A", "trust": "R", "platform": "p", "url": "http://y"},
+        ]
+    )
     with pytest.raises(ConfigError, match="share a name"):
         destinations(s)
 

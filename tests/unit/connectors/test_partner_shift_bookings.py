@@ -31,12 +31,23 @@ HOST_SHIFT = "healthroster:RXX:7742445"  # a HealthRoster duty at RXX, released 
 def _offer(shift_id: str, staff_group: str, grade: str) -> Update:
     """The hub's ``shift_open`` update of ``shift_id`` (its availability view as the event)."""
     vendor, trust, own = shift_id.split(":")
-    view = {"shift_id": shift_id, "vendor": vendor, "vendor_shift_id": own, "trust": {"ods_code": trust, "name": None},
-            "ward": "Ward 7 Acute Medicine", "staff_group": staff_group, "grade": grade, "shift_type": "NIGHT",
-            "start": datetime(2026, 10, 24, 19, tzinfo=UTC), "end": datetime(2026, 10, 25, 8, tzinfo=UTC),
-            "hourly_rate": Decimal("24.50"), "tier": "COLLABORATIVE_BANK"}  # fmt: skip
-    env = Envelope(type="rosterhub.view.v1.ShiftAvailability", source="/rosterhub/availability", data=view,
-                   id="ev-open", time=AT)  # fmt: skip
+    view = {
+        "shift_id": shift_id,
+        "vendor": vendor,
+        "vendor_shift_id": own,
+        "trust": {"ods_code": trust, "name": None},
+        "ward": "Ward 7 Acute Medicine",
+        "staff_group": staff_group,
+        "grade": grade,
+        "shift_type": "NIGHT",
+        "start": datetime(2026, 10, 24, 19, tzinfo=UTC),
+        "end": datetime(2026, 10, 25, 8, tzinfo=UTC),
+        "hourly_rate": Decimal("24.50"),
+        "tier": "COLLABORATIVE_BANK",
+    }
+    env = Envelope(
+        type="rosterhub.view.v1.ShiftAvailability", source="/rosterhub/availability", data=view, id="ev-open", time=AT
+    )
     return Update(f"k-open-{shift_id}", "dest", "shift_open", shift_id, shift_id, env, view)  # type: ignore[arg-type]
 
 
@@ -83,8 +94,11 @@ def test_locums_nest_traffic_books_offered_partner_shifts_too() -> None:
 def test_nhsp_booking_of_an_offered_partner_shift_names_the_hosts_shift(tmp_path: Path) -> None:
     sim = NhspSimulator(trusts=1, seed=3, start=date(2026, 10, 12), count=0)
     host = HOST_SHIFT.replace("RXX", sim.trusts[0].ods)
-    drop = _render("nhsp", _offer(host, "NURSING_MIDWIFERY_REGISTERED", "BAND_5"), Destination(
-        "nhsp-RXY", "RXY", "nhsp", folder=str(tmp_path)))  # fmt: skip
+    drop = _render(
+        "nhsp",
+        _offer(host, "NURSING_MIDWIFERY_REGISTERED", "BAND_5"),
+        Destination("nhsp-RXY", "RXY", "nhsp", folder=str(tmp_path)),
+    )
     assert isinstance(drop, FileDrop)
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / drop.name).write_bytes(drop.content)

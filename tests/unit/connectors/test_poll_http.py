@@ -16,8 +16,14 @@ def client(handler: httpx.MockTransport) -> httpx.Client:
 
 
 def call(c: httpx.Client, limit: int = 1024) -> Answer:
-    return fetch(c, "/api/v2/changes", {"cursor": "chg_1"}, {"Authorization": "Bearer k"}, max_page_bytes=limit,
-                 clock=lambda: NOW)  # fmt: skip
+    return fetch(
+        c,
+        "/api/v2/changes",
+        {"cursor": "chg_1"},
+        {"Authorization": "Bearer k"},
+        max_page_bytes=limit,
+        clock=lambda: NOW,
+    )
 
 
 def test_a_page_is_read_with_its_headers_and_the_request_carries_cursor_and_key() -> None:

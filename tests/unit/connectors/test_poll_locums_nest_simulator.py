@@ -26,8 +26,11 @@ def client(sim: LocumsNestSimulator) -> TestClient:
 
 
 def feed(c: TestClient, sim: LocumsNestSimulator, ods: str = "RXX", **params: Any) -> Any:
-    return c.get("/api/v2/changes", params={"organisation": ods, **params},
-                 headers={"Authorization": f"Bearer {sim.key_for(ods)}"})  # fmt: skip
+    return c.get(
+        "/api/v2/changes",
+        params={"organisation": ods, **params},
+        headers={"Authorization": f"Bearer {sim.key_for(ods)}"},
+    )
 
 
 def test_pages_cover_every_change_once_in_order_then_stay_at_the_end() -> None:
@@ -134,8 +137,14 @@ def test_traffic_looks_like_a_doctors_locum_platform() -> None:
     sim = LocumsNestSimulator(3, seed=7, initial_changes=400)
     changes = [ch for ods in sim.organisations for ch in sim.platform.changes(ods)]
     kinds = Counter((ch["resource"], ch["action"]) for ch in changes)
-    assert {("shift", "created"), ("shift", "updated"), ("shift", "cancelled"), ("booking", "applied"),
-            ("doctor", "created"), ("doctor", "viewed_profile")} <= set(kinds)  # fmt: skip
+    assert {
+        ("shift", "created"),
+        ("shift", "updated"),
+        ("shift", "cancelled"),
+        ("booking", "applied"),
+        ("doctor", "created"),
+        ("doctor", "viewed_profile"),
+    } <= set(kinds)
     shifts = [ch["data"] for ch in changes if ch["resource"] == "shift" and ch["action"] == "created"]
     assert {s["grade"] for s in shifts} <= GRADES and {"F1", "Consultant"} <= {s["grade"] for s in shifts}
     assert {"day", "long day", "night"} <= {s["shift_type"] for s in shifts}
@@ -173,15 +182,19 @@ def test_the_platform_takes_fills_and_declines_from_the_hub_idempotently() -> No
     assert (update["action"], update["data"]["changed"]) == ("updated", ["status", "filled_by"])
     again = c.post(f"/api/v2/shifts/{target}/fill", json=body, headers={**auth, "Idempotency-Key": "o-1"})
     assert again.status_code == 200 and sim.platform.repeats == 1 and sim.platform.last_change_id == update["change_id"]
-    other = c.post(f"/api/v2/shifts/{target}/fill", json={**body, "booking_id": "bk_2"},
-                   headers={**auth, "Idempotency-Key": "o-2"})  # fmt: skip
+    other = c.post(
+        f"/api/v2/shifts/{target}/fill", json={**body, "booking_id": "bk_2"}, headers={**auth, "Idempotency-Key": "o-2"}
+    )
     assert (other.status_code, other.json()["error"]["code"]) == (409, "already_filled")
     assert c.get(f"/api/v2/shifts/{target}", headers=auth).json()["filled_by"]["booking_id"] == "bk_1"
     assert c.post("/api/v2/shifts/1/fill", json=body, headers={**auth, "Idempotency-Key": "o-3"}).status_code == 404
     assert c.post(f"/api/v2/shifts/{target}/fill", json=body, headers={"Idempotency-Key": "o-4"}).status_code == 401
     booking = next(ch["data"]["id"] for ch in sim.platform.changes("RXX") if ch["resource"] == "booking")
-    declined = c.post(f"/api/v2/bookings/{booking}/decline", json={"reasons": ["SHIFT_ALREADY_FILLED"]},
-                      headers={**auth, "Idempotency-Key": "o-5"})  # fmt: skip
+    declined = c.post(
+        f"/api/v2/bookings/{booking}/decline",
+        json={"reasons": ["SHIFT_ALREADY_FILLED"]},
+        headers={**auth, "Idempotency-Key": "o-5"},
+    )
     assert declined.status_code == 200
     state = c.get("/_sim/state").json()
     assert len(state["fills"]) == 1 and state["declines"][0]["reasons"] == ["SHIFT_ALREADY_FILLED"]

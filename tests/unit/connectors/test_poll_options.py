@@ -28,8 +28,17 @@ def test_per_trust_keys() -> None:
 
 
 def test_one_shared_key_and_a_list_of_trusts() -> None:
-    opts = parse_options("locums_nest", {"base_url": URL, "api_key": "shared", "trusts": ["RXX", "RHQ01"],
-                                         "poll_interval_s": 5, "page_size": 50, "max_retries": 0})  # fmt: skip
+    opts = parse_options(
+        "locums_nest",
+        {
+            "base_url": URL,
+            "api_key": "shared",
+            "trusts": ["RXX", "RHQ01"],
+            "poll_interval_s": 5,
+            "page_size": 50,
+            "max_retries": 0,
+        },
+    )
     assert opts.key_for("RHQ01") == "shared" and opts.page_size == 50
     assert opts.retry_policy.max_retries == 0
 

@@ -27,14 +27,27 @@ HEADERS = {"x-next-cursor": "chg_9", "x-has-more": "true"}
 
 
 def check(body: bytes, content_type: str | None = JSON, headers: dict[str, str] | None = None, **kw: Any) -> PageCheck:
-    return check_page(body, content_type, HEADERS if headers is None else headers, FMT,
-                      trust=kw.get("trust", "RXX"), max_bytes=kw.get("max_bytes", 1 << 20))  # fmt: skip
+    return check_page(
+        body,
+        content_type,
+        HEADERS if headers is None else headers,
+        FMT,
+        trust=kw.get("trust", "RXX"),
+        max_bytes=kw.get("max_bytes", 1 << 20),
+    )
 
 
 def page(**fields: Any) -> bytes:
-    body = {"object": "change_list", "organisation": {"ods_code": "RXX"}, "next_cursor": "chg_5", "has_more": False,
-            "changes": [{"change_id": 5, "changed_at": "2026-10-20T08:01:12.553Z"},
-                        {"change_id": 4, "changed_at": "2026-10-20T07:00:00Z"}]}  # fmt: skip
+    body = {
+        "object": "change_list",
+        "organisation": {"ods_code": "RXX"},
+        "next_cursor": "chg_5",
+        "has_more": False,
+        "changes": [
+            {"change_id": 5, "changed_at": "2026-10-20T08:01:12.553Z"},
+            {"change_id": 4, "changed_at": "2026-10-20T07:00:00Z"},
+        ],
+    }
     body.update(fields)
     return json.dumps({k: v for k, v in body.items() if v is not ...}).encode()
 

@@ -76,11 +76,19 @@ def test_most_nurses_clear_at_home_and_where_the_home_trusts_checks_are_accepted
 def test_doctors_from_locums_nest_get_medical_checks_that_clear_at_home(market) -> None:
     wallet, env = market
     policies = load_policies([Path(env["ROSTERHUB_PASSPORT_POLICY_DIR"])])
-    results = [_cleared(_passport(wallet, policies, DemoWorker("RCU", f"{4000000 + seed}", "Dr D", 0, "gmc"), seed),
-                        policies, "RCU", DOCTOR) for seed in range(20)]  # fmt: skip
+    results = [
+        _cleared(
+            _passport(wallet, policies, DemoWorker("RCU", f"{4000000 + seed}", "Dr D", 0, "gmc"), seed),
+            policies,
+            "RCU",
+            DOCTOR,
+        )
+        for seed in range(20)
+    ]
     assert sum(ok for ok, _ in results) >= 12, results
-    assert not _cleared(_passport(wallet, policies, DemoWorker("RCU", "4000001", "Dr D", 0, "gmc"), 1), policies,
-                        "RCU")[0]  # a doctor's passport has no NMC registration  # fmt: skip
+    assert not _cleared(
+        _passport(wallet, policies, DemoWorker("RCU", "4000001", "Dr D", 0, "gmc"), 1), policies, "RCU"
+    )[0]  # a doctor's passport has no NMC registration
 
 
 def test_demo_policies_load_with_a_cascade_in_seconds_and_the_real_booking_rules(market) -> None:

@@ -28,9 +28,17 @@ def test_check_ok_and_broken(tmp_path: Path) -> None:
 
 def test_apply_prints_events_and_exits_0() -> None:
     result = runner.invoke(
-        app, ["apply", "--mapping", "patchwork", "--input", str(SAMPLES / "patchwork/shift_created.input.json"),
-              "--received-at", "2026-03-25T10:00:00Z"],
-    )  # fmt: skip
+        app,
+        [
+            "apply",
+            "--mapping",
+            "patchwork",
+            "--input",
+            str(SAMPLES / "patchwork/shift_created.input.json"),
+            "--received-at",
+            "2026-03-25T10:00:00Z",
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     [line] = result.stdout.splitlines()
     event = json.loads(line)

@@ -65,9 +65,14 @@ def test_pipe_records_trailer_and_unknown_types() -> None:
 
 @pytest.mark.parametrize(
     ("body", "message"),
-    [(b"PER|1|x\nTRL|1\n", "not a HDR"), (b"HDR|RXX\nPER|1|x\n", "without a TRL"),
-     (b"HDR|RXX\nPER|1|x\nTRL|2\n", "declares 2"), (b"HDR|RXX\nTRL|x\n", "no record count"), (b"", "empty")],
-)  # fmt: skip
+    [
+        (b"PER|1|x\nTRL|1\n", "not a HDR"),
+        (b"HDR|RXX\nPER|1|x\n", "without a TRL"),
+        (b"HDR|RXX\nPER|1|x\nTRL|2\n", "declares 2"),
+        (b"HDR|RXX\nTRL|x\n", "no record count"),
+        (b"", "empty"),
+    ],
+)
 def test_pipe_file_level_problems_reject_the_whole_file(body: bytes, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         read_payload(PIPE, body)

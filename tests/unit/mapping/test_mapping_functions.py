@@ -29,9 +29,15 @@ def call(conv: str, value: object = None, /, **kwargs: object) -> object:
 
 @pytest.mark.parametrize(
     ("raw", "want"),
-    [("1234567", "1234567"), ("C1234567", "1234567"), ("c 123 4567", "1234567"), ("GMC 1234567", "1234567"),
-     ("L123456", "L123456"), (1234567, "1234567")],
-)  # fmt: skip
+    [
+        ("1234567", "1234567"),
+        ("C1234567", "1234567"),
+        ("c 123 4567", "1234567"),
+        ("GMC 1234567", "1234567"),
+        ("L123456", "L123456"),
+        (1234567, "1234567"),
+    ],
+)
 def test_gmc_accepts_the_spellings_in_the_wild(raw: object, want: str) -> None:
     assert normalise_gmc(raw) == want
 

@@ -8,10 +8,21 @@ from rosterhub.mapping.engine import apply_mapping, find_mapping, load_mapping
 
 def test_missing_required_path_is_named() -> None:
     spec = load_mapping(find_mapping("patchwork"))
-    payload = {"event": "shift.created", "id": "e1", "created_at": "2026-03-25T09:14:02Z",
-               "data": {"shift_id": "1", "version": 1, "organisation_ods": "RXX", "ward": "W",
-                        "staff_group": "Registered Nursing", "grade": "Band 5",
-                        "end_time": "2026-03-29T08:00:00+01:00", "rate": "24.50"}}  # fmt: skip
+    payload = {
+        "event": "shift.created",
+        "id": "e1",
+        "created_at": "2026-03-25T09:14:02Z",
+        "data": {
+            "shift_id": "1",
+            "version": 1,
+            "organisation_ods": "RXX",
+            "ward": "W",
+            "staff_group": "Registered Nursing",
+            "grade": "Band 5",
+            "end_time": "2026-03-29T08:00:00+01:00",
+            "rate": "24.50",
+        },
+    }
     outcome = apply_mapping(spec, json.dumps(payload).encode(), received_at=datetime.now(UTC))
     [rejection] = outcome.rejected
     assert rejection.error.message == "data.start_time is required but missing"

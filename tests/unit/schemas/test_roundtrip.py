@@ -27,12 +27,30 @@ def test_every_event_has_a_model_and_an_example(catalogue: SchemaCatalogue, exam
     names = {e.full_name for e in catalogue}
     assert names == set(EVENT_MODELS) == set(examples)
     required = {
-        "ShiftPosted", "ShiftUpdated", "ShiftCancelled", "ShiftReleased", "BookingRequested", "BookingConfirmed",
-        "BookingRejected", "ShiftFilled", "BookingCancelled", "NoShow", "WorkerRegistered", "WorkerUpdated",
-        "MembershipChanged", "CredentialIssued", "CredentialVerified", "CredentialRevoked", "CredentialExpired",
-        "AvailabilityDeclared", "TimesheetSubmitted", "TimesheetApproved", "TimesheetQueried", "PayrollLine",
+        "ShiftPosted",
+        "ShiftUpdated",
+        "ShiftCancelled",
+        "ShiftReleased",
+        "BookingRequested",
+        "BookingConfirmed",
+        "BookingRejected",
+        "ShiftFilled",
+        "BookingCancelled",
+        "NoShow",
+        "WorkerRegistered",
+        "WorkerUpdated",
+        "MembershipChanged",
+        "CredentialIssued",
+        "CredentialVerified",
+        "CredentialRevoked",
+        "CredentialExpired",
+        "AvailabilityDeclared",
+        "TimesheetSubmitted",
+        "TimesheetApproved",
+        "TimesheetQueried",
+        "PayrollLine",
         "RechargeRaised",
-    }  # fmt: skip
+    }
     assert required <= {n.rsplit(".", 1)[1] for n in names}
 
 
@@ -103,8 +121,9 @@ def _identifiers(event: AvroEvent) -> list:
     return list(worker.identifiers) if worker is not None else []
 
 
-def test_a_record_that_does_not_fit_names_the_event_field_and_value(catalogue: SchemaCatalogue,
-                                                                   examples: dict[str, AvroEvent]) -> None:  # fmt: skip
+def test_a_record_that_does_not_fit_names_the_event_field_and_value(
+    catalogue: SchemaCatalogue, examples: dict[str, AvroEvent]
+) -> None:
     """fastavro's ValidationError carries its errors as a JSON list; the EncodeError must spell them out."""
     from rosterhub.errors import EncodeError
 

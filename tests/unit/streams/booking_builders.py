@@ -73,17 +73,24 @@ def policy(**sections: Any) -> BookingPolicy:
 
 def request(**kw: Any) -> BookingRequest:
     base: dict[str, Any] = dict(
-        booking_id="b-new", person_id="p1", membership=MembershipType.BANK, grade="BAND_5",
-        staff_group=NURSING, home_trust="RHQ",
-    )  # fmt: skip
+        booking_id="b-new",
+        person_id="p1",
+        membership=MembershipType.BANK,
+        grade="BAND_5",
+        staff_group=NURSING,
+        home_trust="RHQ",
+    )
     return BookingRequest(**{**base, **kw})
 
 
 def agency_request(**kw: Any) -> BookingRequest:
     base: dict[str, Any] = dict(
-        membership=MembershipType.AGENCY, home_trust=None, agency="northern-care-staffing",
-        framework="CCS-RM6161", charge_rate=Decimal("22.00"),
-    )  # fmt: skip
+        membership=MembershipType.AGENCY,
+        home_trust=None,
+        agency="northern-care-staffing",
+        framework="CCS-RM6161",
+        charge_rate=Decimal("22.00"),
+    )
     return request(**{**base, **kw})
 
 
@@ -91,8 +98,12 @@ def shift(start: datetime | None = None, end: datetime | None = None, **kw: Any)
     if start is None or end is None:
         start, end = span("2026-03-04", "07:30", "20:00")
     base: dict[str, Any] = dict(
-        shift_id="patchwork:RHQ:s1", trust="RHQ", staff_group=NURSING, grade="BAND_5", tier=ReleaseTier.OWN_BANK,
-    )  # fmt: skip
+        shift_id="patchwork:RHQ:s1",
+        trust="RHQ",
+        staff_group=NURSING,
+        grade="BAND_5",
+        tier=ReleaseTier.OWN_BANK,
+    )
     return ShiftSpec(start=start, end=end, **{**base, **kw})
 
 

@@ -33,9 +33,15 @@ def match_key(who: str) -> str:
 
 
 def worker(
-    worker_id: str, *, nmc: str | list[str] | None = None, gmc: str | None = None, mk: str | None = None,
-    vids: tuple[tuple[str, str, str], ...] = (), kind: str = "WorkerRegistered", n: int = 1,
-) -> Envelope:  # fmt: skip
+    worker_id: str,
+    *,
+    nmc: str | list[str] | None = None,
+    gmc: str | None = None,
+    mk: str | None = None,
+    vids: tuple[tuple[str, str, str], ...] = (),
+    kind: str = "WorkerRegistered",
+    n: int = 1,
+) -> Envelope:
     vendor, trust, local = worker_id.split(":", 2)
     ids = [{"system": vendor_system(vendor, trust), "value": local}]
     for number in [nmc] if isinstance(nmc, str) else nmc or []:
@@ -44,41 +50,82 @@ def worker(
         ids.append({"system": IDENTIFIER_SYSTEMS["gmc"], "value": gmc})
     ids += [{"system": vendor_system(v, t), "value": x} for v, t, x in vids]
     data: dict[str, Any] = {
-        "worker_id": worker_id, "vendor": vendor, "trust": {"ods_code": trust, "name": None},
+        "worker_id": worker_id,
+        "vendor": vendor,
+        "trust": {"ods_code": trust, "name": None},
         "worker": {"person_id": None, "identifiers": ids, "display_name": "A Nurse"},
-        "staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5", "identity_match_key": mk,
-    }  # fmt: skip
+        "staff_group": "NURSING_MIDWIFERY_REGISTERED",
+        "grade": "BAND_5",
+        "identity_match_key": mk,
+    }
     if kind == "WorkerRegistered":
         data["registered_at"] = T0
     else:
         data.update(active=True, changed_fields=[], updated_at=T0)
-    return Envelope(type=f"rosterhub.worker.v1.{kind}", source=f"/vendors/{vendor}/{trust}", data=data,
-                    id=event_id("test-worker", worker_id, kind, n), subject=worker_id, time=T0)  # fmt: skip
+    return Envelope(
+        type=f"rosterhub.worker.v1.{kind}",
+        source=f"/vendors/{vendor}/{trust}",
+        data=data,
+        id=event_id("test-worker", worker_id, kind, n),
+        subject=worker_id,
+        time=T0,
+    )
 
 
 def membership(worker_id: str, assignment: str, n: int = 1) -> Envelope:
     vendor, trust, _ = worker_id.split(":", 2)
-    data = {"worker_id": worker_id, "worker": {"person_id": None, "display_name": None,
-            "identifiers": [{"system": vendor_system(vendor, trust), "value": assignment}]},
-            "change": "JOINED", "membership_type": "BANK", "home_trust": {"ods_code": trust, "name": None},
-            "staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5", "effective_from": T0.date(),
-            "changed_at": T0}  # fmt: skip
-    return Envelope(type="rosterhub.worker.v1.MembershipChanged", source=f"/vendors/{vendor}/{trust}", data=data,
-                    id=event_id("test-membership", worker_id, assignment, n), subject=worker_id, time=T0)  # fmt: skip
+    data = {
+        "worker_id": worker_id,
+        "worker": {
+            "person_id": None,
+            "display_name": None,
+            "identifiers": [{"system": vendor_system(vendor, trust), "value": assignment}],
+        },
+        "change": "JOINED",
+        "membership_type": "BANK",
+        "home_trust": {"ods_code": trust, "name": None},
+        "staff_group": "NURSING_MIDWIFERY_REGISTERED",
+        "grade": "BAND_5",
+        "effective_from": T0.date(),
+        "changed_at": T0,
+    }
+    return Envelope(
+        type="rosterhub.worker.v1.MembershipChanged",
+        source=f"/vendors/{vendor}/{trust}",
+        data=data,
+        id=event_id("test-membership", worker_id, assignment, n),
+        subject=worker_id,
+        time=T0,
+    )
 
 
-def credential(local: str, cred: str, *, kind: str = "CredentialIssued", identifiers: list[dict] | None = None,
-               n: int = 1) -> Envelope:  # fmt: skip
+def credential(
+    local: str, cred: str, *, kind: str = "CredentialIssued", identifiers: list[dict] | None = None, n: int = 1
+) -> Envelope:
     trust = local.split(":")[1]
-    common = {"credential_id": cred, "person_id": local, "credential_type": "DBS",
-              "worker": {"person_id": None, "identifiers": identifiers or [], "display_name": None}}  # fmt: skip
+    common = {
+        "credential_id": cred,
+        "person_id": local,
+        "credential_type": "DBS",
+        "worker": {"person_id": None, "identifiers": identifiers or [], "display_name": None},
+    }
     if kind == "CredentialIssued":
         data = {**common, "issuer": {"ods_code": trust, "name": None}, "issued_at": T0}
     else:
-        data = {**common, "issuer": {"ods_code": trust, "name": None}, "reason": "LeavingOrganisation",
-                "revoked_at": T0}  # fmt: skip
-    return Envelope(type=f"rosterhub.credential.v1.{kind}", source=f"/vendors/esr/{trust}", data=data,
-                    id=event_id("test-cred", cred, kind, n), subject=cred, time=T0)  # fmt: skip
+        data = {
+            **common,
+            "issuer": {"ods_code": trust, "name": None},
+            "reason": "LeavingOrganisation",
+            "revoked_at": T0,
+        }
+    return Envelope(
+        type=f"rosterhub.credential.v1.{kind}",
+        source=f"/vendors/esr/{trust}",
+        data=data,
+        id=event_id("test-cred", cred, kind, n),
+        subject=cred,
+        time=T0,
+    )
 
 
 @dataclass

@@ -15,22 +15,43 @@ NMC = "71A2998E"
 
 
 def worker(person: str, nmc: str = NMC) -> dict:
-    return {"person_id": person, "identifiers": [{"system": IDENTIFIER_SYSTEMS["nmc"], "value": nmc}],
-            "display_name": "Priya Natarajan"}  # fmt: skip
+    return {
+        "person_id": person,
+        "identifiers": [{"system": IDENTIFIER_SYSTEMS["nmc"], "value": nmc}],
+        "display_name": "Priya Natarajan",
+    }
 
 
 def _org(ods: str) -> dict:
     return {"ods_code": ods, "name": None}
 
 
-def issued(person: str, cid: str, ctype: str, issuer: str, at: datetime, expires: datetime | None = None, *,
-           subject: str | None = None, level: int | None = None, attrs: dict | None = None,
-           evidence: str | None = None) -> Envelope:  # fmt: skip
+def issued(
+    person: str,
+    cid: str,
+    ctype: str,
+    issuer: str,
+    at: datetime,
+    expires: datetime | None = None,
+    *,
+    subject: str | None = None,
+    level: int | None = None,
+    attrs: dict | None = None,
+    evidence: str | None = None,
+) -> Envelope:
     data = {
-        "credential_id": cid, "person_id": person, "worker": worker(person), "credential_type": ctype,
-        "issuer": _org(issuer), "issued_at": at, "expires_at": expires, "cstf_subject": subject, "level": level,
-        "attributes": attrs or {}, "evidence_ref": evidence or f"https://evidence.{issuer.lower()}.nhs.uk/{cid}",
-    }  # fmt: skip
+        "credential_id": cid,
+        "person_id": person,
+        "worker": worker(person),
+        "credential_type": ctype,
+        "issuer": _org(issuer),
+        "issued_at": at,
+        "expires_at": expires,
+        "cstf_subject": subject,
+        "level": level,
+        "attributes": attrs or {},
+        "evidence_ref": evidence or f"https://evidence.{issuer.lower()}.nhs.uk/{cid}",
+    }
     return Envelope(
         type=NS + "CredentialIssued",
         source=f"/vendors/esr/{issuer}",
@@ -41,23 +62,58 @@ def issued(person: str, cid: str, ctype: str, issuer: str, at: datetime, expires
     )
 
 
-def verified(person: str, cid: str, ctype: str, verifier: str, at: datetime, status: str = "VALIDATED", *,
-             method: str = "DOCUMENT_SEEN", next_due: datetime | None = None) -> Envelope:  # fmt: skip
+def verified(
+    person: str,
+    cid: str,
+    ctype: str,
+    verifier: str,
+    at: datetime,
+    status: str = "VALIDATED",
+    *,
+    method: str = "DOCUMENT_SEEN",
+    next_due: datetime | None = None,
+) -> Envelope:
     data = {
-        "credential_id": cid, "person_id": person, "worker": worker(person), "credential_type": ctype,
-        "verifier": _org(verifier), "method": method, "status": status, "verified_at": at,
-        "next_check_due": next_due, "mou": None, "evidence_ref": f"https://checks.{verifier.lower()}.nhs.uk/{cid}",
+        "credential_id": cid,
+        "person_id": person,
+        "worker": worker(person),
+        "credential_type": ctype,
+        "verifier": _org(verifier),
+        "method": method,
+        "status": status,
+        "verified_at": at,
+        "next_check_due": next_due,
+        "mou": None,
+        "evidence_ref": f"https://checks.{verifier.lower()}.nhs.uk/{cid}",
         "detail": None,
-    }  # fmt: skip
-    return Envelope(type=NS + "CredentialVerified", source=f"/vendors/esr/{verifier}", data=data, subject=cid,
-                    id=event_id("t-verified", cid, verifier, at.isoformat(), status))  # fmt: skip
+    }
+    return Envelope(
+        type=NS + "CredentialVerified",
+        source=f"/vendors/esr/{verifier}",
+        data=data,
+        subject=cid,
+        id=event_id("t-verified", cid, verifier, at.isoformat(), status),
+    )
 
 
 def revoked(person: str, cid: str, ctype: str, issuer: str, at: datetime, reason: str = "NoLongerValid") -> Envelope:
-    data = {"credential_id": cid, "person_id": person, "worker": worker(person), "credential_type": ctype,
-            "issuer": _org(issuer), "reason": reason, "revoked_at": at, "detail": None}  # fmt: skip
-    return Envelope(type=NS + "CredentialRevoked", source=f"/vendors/esr/{issuer}", data=data, subject=cid,
-                    id=event_id("t-revoked", cid, at.isoformat()))  # fmt: skip
+    data = {
+        "credential_id": cid,
+        "person_id": person,
+        "worker": worker(person),
+        "credential_type": ctype,
+        "issuer": _org(issuer),
+        "reason": reason,
+        "revoked_at": at,
+        "detail": None,
+    }
+    return Envelope(
+        type=NS + "CredentialRevoked",
+        source=f"/vendors/esr/{issuer}",
+        data=data,
+        subject=cid,
+        id=event_id("t-revoked", cid, at.isoformat()),
+    )
 
 
 #: (type, cstf subject, level, attributes, needs a verification) of a registered nurse's passport.
@@ -79,14 +135,21 @@ def cred_id(issuer: str, ctype: str, subject: str | None) -> str:
     return f"{issuer}:{ctype}:{subject or 'X'}-1"
 
 
-def nurse_passport(person: str, issuer: str, now: datetime, *, age: timedelta = timedelta(days=60),
-                   expires_in: timedelta = timedelta(days=300)) -> list[Envelope]:  # fmt: skip
+def nurse_passport(
+    person: str,
+    issuer: str,
+    now: datetime,
+    *,
+    age: timedelta = timedelta(days=60),
+    expires_in: timedelta = timedelta(days=300),
+) -> list[Envelope]:
     """Every credential a registered nurse needs, issued and (where needed) verified by ``issuer``."""
     events: list[Envelope] = []
     for ctype, subject, level, attrs, verify in NURSE_CREDENTIALS:
         cid = cred_id(issuer, ctype, subject)
-        events.append(issued(person, cid, ctype, issuer, now - age, now + expires_in, subject=subject, level=level,
-                             attrs=attrs))  # fmt: skip
+        events.append(
+            issued(person, cid, ctype, issuer, now - age, now + expires_in, subject=subject, level=level, attrs=attrs)
+        )
         if verify:
             events.append(verified(person, cid, ctype, issuer, now - age + timedelta(hours=2)))
     return events

@@ -24,26 +24,61 @@ CLEARED = Clearance(cleared=True)
 POLICIES = BookingPolicies({"RHQ": POLICY, "RCU": POLICY.model_copy(update={"trust": "RCU"})})
 
 
-def posted(shift_id: str = "patchwork:RHQ:s1", *, version: int = 1, trust: str = "RHQ", start: datetime | None = None,
-           hours: int = 13, tier: str = "OWN_BANK") -> Envelope:  # fmt: skip
+def posted(
+    shift_id: str = "patchwork:RHQ:s1",
+    *,
+    version: int = 1,
+    trust: str = "RHQ",
+    start: datetime | None = None,
+    hours: int = 13,
+    tier: str = "OWN_BANK",
+) -> Envelope:
     # Default: a night across the October clock change: 20:00 BST -> 08:00 GMT is 13 hours.
     start = start or datetime(2026, 10, 24, 20, 0, tzinfo=LONDON)
     end = datetime.fromtimestamp(start.timestamp() + hours * 3600, tz=UTC)
     return Envelope(
-        type=decide.SHIFT_POSTED, source=f"/vendors/patchwork/{trust}",
-        data={"shift_id": shift_id, "version": version, "trust": {"ods_code": trust, "name": "Trust " + trust},
-              "start": start, "end": end, "staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5",
-              "shift_type": "NIGHT", "tier": tier, "vendor": "patchwork", "hourly_rate": None},
-    )  # fmt: skip
+        type=decide.SHIFT_POSTED,
+        source=f"/vendors/patchwork/{trust}",
+        data={
+            "shift_id": shift_id,
+            "version": version,
+            "trust": {"ods_code": trust, "name": "Trust " + trust},
+            "start": start,
+            "end": end,
+            "staff_group": "NURSING_MIDWIFERY_REGISTERED",
+            "grade": "BAND_5",
+            "shift_type": "NIGHT",
+            "tier": tier,
+            "vendor": "patchwork",
+            "hourly_rate": None,
+        },
+    )
 
 
-def request(booking: str, shift_id: str = "patchwork:RHQ:s1", *, person_id: str | None = "p1",
-            vendor: str = "patchwork", **extra: Any) -> Envelope:  # fmt: skip
-    data = {"booking_id": booking, "shift_id": shift_id, "vendor": vendor, "requested_at": NOW,
-            "worker": {"person_id": person_id, "identifiers": [{"system": "nmc", "value": "71A2998E"}],
-                       "display_name": None},
-            "membership": "BANK", "grade": "BAND_5", "staff_group": "NURSING_MIDWIFERY_REGISTERED",
-            "home_trust": "RHQ", **extra}  # fmt: skip
+def request(
+    booking: str,
+    shift_id: str = "patchwork:RHQ:s1",
+    *,
+    person_id: str | None = "p1",
+    vendor: str = "patchwork",
+    **extra: Any,
+) -> Envelope:
+    data = {
+        "booking_id": booking,
+        "shift_id": shift_id,
+        "vendor": vendor,
+        "requested_at": NOW,
+        "worker": {
+            "person_id": person_id,
+            "identifiers": [{"system": "nmc", "value": "71A2998E"}],
+            "display_name": None,
+        },
+        "membership": "BANK",
+        "grade": "BAND_5",
+        "staff_group": "NURSING_MIDWIFERY_REGISTERED",
+        "home_trust": "RHQ",
+        **extra,
+    }
     return Envelope(type=decide.BOOKING_REQUESTED, source=f"/vendors/{vendor}/RHQ", id=f"req-{booking}", data=data)
 
 
@@ -103,8 +138,11 @@ class Saga:
                 self.shift_step()
 
     def decisions(self) -> dict[str, tuple[str, list[str]]]:
-        return {e.data["booking_id"]: (e.type.rsplit(".", 1)[-1], e.data.get("reason_codes", []))
-                for e in self.events if e.type in (decide.BOOKING_CONFIRMED, decide.BOOKING_REJECTED)}  # fmt: skip
+        return {
+            e.data["booking_id"]: (e.type.rsplit(".", 1)[-1], e.data.get("reason_codes", []))
+            for e in self.events
+            if e.type in (decide.BOOKING_CONFIRMED, decide.BOOKING_REJECTED)
+        }
 
 
 def deliver(saga: Saga, action: str, reqs: dict[str, Envelope]) -> bool:

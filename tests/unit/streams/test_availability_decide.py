@@ -36,22 +36,44 @@ CASCADE = _policy(
 )
 
 
-def shift_event(kind: str = "ShiftPosted", version: int = 1, *, ward: str = "Ward 1", eid: str | None = None,
-                source: str = VENDOR, **extra: object) -> Envelope:  # fmt: skip
+def shift_event(
+    kind: str = "ShiftPosted",
+    version: int = 1,
+    *,
+    ward: str = "Ward 1",
+    eid: str | None = None,
+    source: str = VENDOR,
+    **extra: object,
+) -> Envelope:
     data: dict[str, object] = {
-        "shift_id": SHIFT, "version": version, "vendor": "healthroster", "vendor_shift_id": "SH-1",
-        "trust": {"ods_code": "RHQ", "name": None}, "ward": ward, "staff_group": "NURSING_MIDWIFERY_REGISTERED",
-        "grade": "BAND_5", "shift_type": "DAY", "start": START, "end": START + timedelta(hours=12), "tier": "OWN_BANK",
-        "hourly_rate": Decimal("21.50"), "posted_at": T0,
-    }  # fmt: skip
+        "shift_id": SHIFT,
+        "version": version,
+        "vendor": "healthroster",
+        "vendor_shift_id": "SH-1",
+        "trust": {"ods_code": "RHQ", "name": None},
+        "ward": ward,
+        "staff_group": "NURSING_MIDWIFERY_REGISTERED",
+        "grade": "BAND_5",
+        "shift_type": "DAY",
+        "start": START,
+        "end": START + timedelta(hours=12),
+        "tier": "OWN_BANK",
+        "hourly_rate": Decimal("21.50"),
+        "posted_at": T0,
+    }
     if kind == "ShiftCancelled":
         data = {"shift_id": SHIFT, "version": version, "trust": {"ods_code": "RHQ", "name": None}}
     if kind == "ShiftReleased":
-        data = {"shift_id": SHIFT, "version": version, "trust": {"ods_code": "RHQ", "name": None},
-                "from_tier": "OWN_BANK", "to_tier": "COLLABORATIVE_BANK", "released_at": T0}  # fmt: skip
+        data = {
+            "shift_id": SHIFT,
+            "version": version,
+            "trust": {"ods_code": "RHQ", "name": None},
+            "from_tier": "OWN_BANK",
+            "to_tier": "COLLABORATIVE_BANK",
+            "released_at": T0,
+        }
     data.update(extra)
-    return Envelope(type=f"rosterhub.shift.v1.{kind}", source=source, data=data,
-                    id=eid or f"{kind}-{version}-{ward}")  # fmt: skip
+    return Envelope(type=f"rosterhub.shift.v1.{kind}", source=source, data=data, id=eid or f"{kind}-{version}-{ward}")
 
 
 def booking_event(kind: str, booking: str = "b-1", *, source: str = HUB, **extra: object) -> Envelope:
@@ -59,8 +81,9 @@ def booking_event(kind: str, booking: str = "b-1", *, source: str = HUB, **extra
     return Envelope(type=f"rosterhub.booking.v1.{kind}", source=source, data=data, id=f"{kind}-{booking}-{source}")
 
 
-def run(*events: Envelope, policy: AvailabilityPolicy = CASCADE, state: ShiftView | None = None,
-        now: datetime = T0) -> tuple[ShiftView | None, list[Envelope]]:  # fmt: skip
+def run(
+    *events: Envelope, policy: AvailabilityPolicy = CASCADE, state: ShiftView | None = None, now: datetime = T0
+) -> tuple[ShiftView | None, list[Envelope]]:
     outputs: list[Envelope] = []
     for env in events:
         result: Step = step(state, env, policy=policy, now=now)
@@ -91,27 +114,39 @@ def test_posted_shift_is_open_at_own_bank_with_its_next_release() -> None:
         ([booking_event("BookingConfirmed")], "FILLED", False),
         ([booking_event("ShiftFilled")], "FILLED", False),
         ([booking_event("BookingConfirmed"), booking_event("BookingCancelled", shift_reopened=True)], "POSTED", True),
-        ([booking_event("BookingConfirmed"), booking_event("BookingCancelled", shift_reopened=False)], "CANCELLED",
-         False),
+        (
+            [booking_event("BookingConfirmed"), booking_event("BookingCancelled", shift_reopened=False)],
+            "CANCELLED",
+            False,
+        ),
         ([booking_event("BookingConfirmed"), booking_event("NoShow")], "NO_SHOW", False),
         ([shift_event("ShiftCancelled", 2)], "CANCELLED", False),
         ([shift_event("ShiftReleased", 2)], "RELEASED", True),
-        ([shift_event("ShiftReleased", 2), booking_event("BookingConfirmed"), booking_event("BookingCancelled")],
-         "RELEASED", True),
+        (
+            [shift_event("ShiftReleased", 2), booking_event("BookingConfirmed"), booking_event("BookingCancelled")],
+            "RELEASED",
+            True,
+        ),
         # vendor-authored outcomes are inputs to the booking processor only
         ([booking_event("BookingConfirmed", source=VENDOR)], "POSTED", True),
         ([booking_event("BookingConfirmed"), booking_event("BookingCancelled", source=VENDOR)], "FILLED", False),
         # two pending requests: one rejection leaves the shift REQUESTED
-        ([booking_event("BookingRequested", "b-1", source=VENDOR), booking_event("BookingRequested", "b-2",
-          source=VENDOR), booking_event("BookingRejected", "b-1")], "REQUESTED", True),
+        (
+            [
+                booking_event("BookingRequested", "b-1", source=VENDOR),
+                booking_event("BookingRequested", "b-2", source=VENDOR),
+                booking_event("BookingRejected", "b-1"),
+            ],
+            "REQUESTED",
+            True,
+        ),
         # a cancellation of another booking does not free the shift
         ([booking_event("BookingConfirmed", "b-1"), booking_event("BookingCancelled", "b-9")], "FILLED", False),
         # a late request for a filled shift does not make it REQUESTED; cancelled is terminal
-        ([booking_event("BookingConfirmed"), booking_event("BookingRequested", "b-2", source=VENDOR)], "FILLED",
-         False),
+        ([booking_event("BookingConfirmed"), booking_event("BookingRequested", "b-2", source=VENDOR)], "FILLED", False),
         ([shift_event("ShiftCancelled", 2), booking_event("BookingConfirmed")], "CANCELLED", False),
     ],
-)  # fmt: skip
+)
 def test_transitions(events: list[Envelope], status: str, open_: bool) -> None:
     state, out = run(shift_event(), *events)
     assert state is not None and (state.status, state.open) == (status, open_)
@@ -131,8 +166,12 @@ def test_redelivered_event_changes_nothing() -> None:
     assert again.state == state and again.outputs == []
     # a redelivered request with a new event id, for a booking already decided, is still ignored
     state2, _ = run(shift_event(), booking_event("BookingRequested", source=VENDOR), booking_event("BookingRejected"))
-    re = Envelope(type="rosterhub.booking.v1.BookingRequested", source=VENDOR,
-                  data={"shift_id": SHIFT, "booking_id": "b-1", "worker": WORKER}, id="other-id")  # fmt: skip
+    re = Envelope(
+        type="rosterhub.booking.v1.BookingRequested",
+        source=VENDOR,
+        data={"shift_id": SHIFT, "booking_id": "b-1", "worker": WORKER},
+        id="other-id",
+    )
     assert step(state2, re, policy=CASCADE, now=T0).outputs == []
 
 
@@ -172,7 +211,10 @@ def test_timer_releases_when_due_and_not_before() -> None:
     released, view = result.outputs
     assert released.type == "rosterhub.shift.v1.ShiftReleased" and released.source == SOURCE
     assert (released.data["from_tier"], released.data["to_tier"], released.data["automatic"]) == (
-        "OWN_BANK", "COLLABORATIVE_BANK", True)  # fmt: skip
+        "OWN_BANK",
+        "COLLABORATIVE_BANK",
+        True,
+    )
     assert released.data["version"] == 2 and "48 h at OWN_BANK" in released.data["reason"]
     assert (view.data["tier"], view.data["status"], view.data["version"]) == ("COLLABORATIVE_BANK", "RELEASED", 2)
     assert view.data["visible_to"] == ["RCU", "RFR", "RHQ"]

@@ -26,9 +26,14 @@ def test_shipped_cascade_applies_to_every_member_and_a_trust_may_replace_it() ->
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("48h", timedelta(hours=48)), ("90m", timedelta(minutes=90)), ("2d", timedelta(days=2)),
-     ("1h30m", timedelta(minutes=90)), ("0.5s", timedelta(seconds=0.5))],
-)  # fmt: skip
+    [
+        ("48h", timedelta(hours=48)),
+        ("90m", timedelta(minutes=90)),
+        ("2d", timedelta(days=2)),
+        ("1h30m", timedelta(minutes=90)),
+        ("0.5s", timedelta(seconds=0.5)),
+    ],
+)
 def test_durations(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
@@ -36,20 +41,36 @@ def test_durations(text: str, expected: timedelta) -> None:
 @pytest.mark.parametrize(
     ("body", "key", "message"),
     [
-        ("collaborative: south-yorkshire-bassetlaw\ncascade:\n  - {to: AGENCY_TIER_1, after: 48}\n",
-         "cascade.0.after", "write a unit"),
-        ("collaborative: south-yorkshire-bassetlaw\ncascade:\n  - {to: AGENCY_TIER_1, after: 2 days}\n",
-         "cascade.0.after", "not a duration"),
-        ("collaborative: south-yorkshire-bassetlaw\ncascade:\n  - {to: COLLABORATIVE_BANK}\n", "cascade.0",
-         "needs after, within or both"),
-        ("collaborative: south-yorkshire-bassetlaw\ncascade:\n  - {to: AGENCY_TIER_1, after: 1h}\n"
-         "  - {to: COLLABORATIVE_BANK, after: 1h}\n", "cascade", "strictly wider tiers"),
-        ("collaborative: south-yorkshire-bassetlaw\ncascade:\n  - {to: AGENCY_TIER_9, after: 1h}\n",
-         "cascade.0.to", "AGENCY_TIER_1"),
+        (
+            "collaborative: south-yorkshire-bassetlaw\ncascade:\n  - {to: AGENCY_TIER_1, after: 48}\n",
+            "cascade.0.after",
+            "write a unit",
+        ),
+        (
+            "collaborative: south-yorkshire-bassetlaw\ncascade:\n  - {to: AGENCY_TIER_1, after: 2 days}\n",
+            "cascade.0.after",
+            "not a duration",
+        ),
+        (
+            "collaborative: south-yorkshire-bassetlaw\ncascade:\n  - {to: COLLABORATIVE_BANK}\n",
+            "cascade.0",
+            "needs after, within or both",
+        ),
+        (
+            "collaborative: south-yorkshire-bassetlaw\ncascade:\n  - {to: AGENCY_TIER_1, after: 1h}\n"
+            "  - {to: COLLABORATIVE_BANK, after: 1h}\n",
+            "cascade",
+            "strictly wider tiers",
+        ),
+        (
+            "collaborative: south-yorkshire-bassetlaw\ncascade:\n  - {to: AGENCY_TIER_9, after: 1h}\n",
+            "cascade.0.to",
+            "AGENCY_TIER_1",
+        ),
         ("collaborative: south-yorkshire-bassetlaw\ntrusts:\n  rhq: {cascade: []}\n", "trusts", "ODS code"),
         ("collaborative: south-yorkshire-bassetlaw\ncascades: []\n", "cascades", "Extra inputs"),
     ],
-)  # fmt: skip
+)
 def test_errors_name_file_and_key(tmp_path: Path, body: str, key: str, message: str) -> None:
     f = tmp_path / "syb.yaml"
     f.write_text(body)

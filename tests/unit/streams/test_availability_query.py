@@ -19,25 +19,48 @@ CLEARED = Clearance(cleared=True)
 TIER_1_AGENCY = "northern-care-staffing"  # RHQ's agency.tiers
 
 
-def view(shift_id: str = "s-1", *, trust: str = "RHQ", tier: str = "OWN_BANK", open_: bool = True,
-         start: datetime = NOW + timedelta(days=2), grade: str = "BAND_5", ward: str = "Ward P3",
-         group: str = "NURSING_MIDWIFERY_REGISTERED") -> dict:  # fmt: skip
-    return {"shift_id": shift_id, "open": open_, "tier": tier, "trust": {"ods_code": trust, "name": None},
-            "ward": ward, "staff_group": group, "grade": grade, "shift_type": "DAY", "start": start,
-            "end": start + timedelta(hours=12), "revision": 1}  # fmt: skip
+def view(
+    shift_id: str = "s-1",
+    *,
+    trust: str = "RHQ",
+    tier: str = "OWN_BANK",
+    open_: bool = True,
+    start: datetime = NOW + timedelta(days=2),
+    grade: str = "BAND_5",
+    ward: str = "Ward P3",
+    group: str = "NURSING_MIDWIFERY_REGISTERED",
+) -> dict:
+    return {
+        "shift_id": shift_id,
+        "open": open_,
+        "tier": tier,
+        "trust": {"ods_code": trust, "name": None},
+        "ward": ward,
+        "staff_group": group,
+        "grade": grade,
+        "shift_type": "DAY",
+        "start": start,
+        "end": start + timedelta(hours=12),
+        "revision": 1,
+    }
 
 
 def nurse(home: str = "RCU", grade: str = "BAND_5", **kw: object) -> WorkerProfile:
-    return WorkerProfile(person_id="p-1", staff_group=StaffGroup.NURSING_MIDWIFERY_REGISTERED, grade=grade,
-                         home_trust=home, **kw)  # type: ignore[arg-type]  # fmt: skip
+    return WorkerProfile(
+        person_id="p-1", staff_group=StaffGroup.NURSING_MIDWIFERY_REGISTERED, grade=grade, home_trust=home, **kw
+    )  # type: ignore[arg-type]
 
 
 def test_filters_and_order() -> None:
     views = [
-        view("late", start=NOW + timedelta(days=5)), view("early", start=NOW + timedelta(days=1)),
-        view("closed", open_=False), view("started", start=NOW - timedelta(hours=1)), view("rcu", trust="RCU"),
-        view("ward", ward="Ward Q1"), view("doc", group="MEDICAL_DENTAL", grade="FY1"),
-    ]  # fmt: skip
+        view("late", start=NOW + timedelta(days=5)),
+        view("early", start=NOW + timedelta(days=1)),
+        view("closed", open_=False),
+        view("started", start=NOW - timedelta(hours=1)),
+        view("rcu", trust="RCU"),
+        view("ward", ward="Ward Q1"),
+        view("doc", group="MEDICAL_DENTAL", grade="FY1"),
+    ]
     ids = lambda f: [v["shift_id"] for v in open_shifts(views, f, now=NOW)]  # noqa: E731
     assert ids(ShiftFilter()) == ["early", "doc", "rcu", "ward", "late"]  # same start: by shift id
     nursing_p3 = ShiftFilter(trust="RHQ", ward="ward p3", staff_group="NURSING_MIDWIFERY_REGISTERED")
@@ -59,16 +82,26 @@ def test_filters_and_order() -> None:
         # RHQ lets a band 5 nurse act up one band; a band 7 shift is too far
         (view(tier="COLLABORATIVE_BANK", grade="BAND_6"), nurse(), CLEARED, []),
         (view(tier="COLLABORATIVE_BANK", grade="BAND_7"), nurse(), CLEARED, ["GRADE_TOO_LOW"]),
-        (view(tier="AGENCY_TIER_1", group="ADMIN_CLERICAL", grade="BAND_3"),
-         WorkerProfile("p-2", StaffGroup.ADMIN_CLERICAL, "BAND_3", MembershipType.AGENCY, agency=TIER_1_AGENCY),
-         CLEARED, ["AGENCY_BANK_ONLY_STAFF_GROUP"]),
-        (view(tier="AGENCY_TIER_1"), WorkerProfile("p-2", StaffGroup.NURSING_MIDWIFERY_REGISTERED, "BAND_5",
-         MembershipType.AGENCY, agency="pennine-locums"), CLEARED, ["AGENCY_TIER_NOT_REACHED"]),
+        (
+            view(tier="AGENCY_TIER_1", group="ADMIN_CLERICAL", grade="BAND_3"),
+            WorkerProfile("p-2", StaffGroup.ADMIN_CLERICAL, "BAND_3", MembershipType.AGENCY, agency=TIER_1_AGENCY),
+            CLEARED,
+            ["AGENCY_BANK_ONLY_STAFF_GROUP"],
+        ),
+        (
+            view(tier="AGENCY_TIER_1"),
+            WorkerProfile(
+                "p-2", StaffGroup.NURSING_MIDWIFERY_REGISTERED, "BAND_5", MembershipType.AGENCY, agency="pennine-locums"
+            ),
+            CLEARED,
+            ["AGENCY_TIER_NOT_REACHED"],
+        ),
         (view(trust="ZZZ"), nurse(), CLEARED, ["NO_BOOKING_POLICY"]),
     ],
-)  # fmt: skip
-def test_worker_verdict_uses_the_booking_rules(shift: dict, worker: WorkerProfile, clearance: Clearance | None,
-                                               codes: list[str]) -> None:  # fmt: skip
+)
+def test_worker_verdict_uses_the_booking_rules(
+    shift: dict, worker: WorkerProfile, clearance: Clearance | None, codes: list[str]
+) -> None:
     assert [r.reason_code for r in worker_verdict(shift, worker, POLICIES, clearance)] == codes
 
 

@@ -137,9 +137,18 @@ def test_release_moves_the_tier_so_a_collaborative_worker_can_book() -> None:
     saga.send(request("b1", home_trust="RCU"))
     saga.settle()
     assert saga.decisions()["b1"] == ("BookingRejected", ["NOT_RELEASED_TO_COLLABORATIVE"])
-    release = Envelope(type=decide.SHIFT_RELEASED, source="/rosterhub/availability",
-                       data={"shift_id": "patchwork:RHQ:s1", "version": 1, "trust": {"ods_code": "RHQ"},
-                             "from_tier": "OWN_BANK", "to_tier": "COLLABORATIVE_BANK", "released_at": NOW})  # fmt: skip
+    release = Envelope(
+        type=decide.SHIFT_RELEASED,
+        source="/rosterhub/availability",
+        data={
+            "shift_id": "patchwork:RHQ:s1",
+            "version": 1,
+            "trust": {"ods_code": "RHQ"},
+            "from_tier": "OWN_BANK",
+            "to_tier": "COLLABORATIVE_BANK",
+            "released_at": NOW,
+        },
+    )
     saga.send(release)
     saga.send(request("b2", home_trust="RCU"))
     saga.settle()
@@ -151,8 +160,14 @@ def test_a_platform_update_after_a_release_never_narrows_the_tier() -> None:
     """ShiftUpdated's ``tier`` defaults to OWN_BANK: the platform's v2 must not take the shift back."""
     saga = Saga()
     saga.send(posted())
-    release = {"shift_id": "patchwork:RHQ:s1", "version": 2, "trust": {"ods_code": "RHQ"},
-               "from_tier": "OWN_BANK", "to_tier": "COLLABORATIVE_BANK", "released_at": NOW}  # fmt: skip
+    release = {
+        "shift_id": "patchwork:RHQ:s1",
+        "version": 2,
+        "trust": {"ods_code": "RHQ"},
+        "from_tier": "OWN_BANK",
+        "to_tier": "COLLABORATIVE_BANK",
+        "released_at": NOW,
+    }
     saga.send(Envelope(type=decide.SHIFT_RELEASED, source="/rosterhub/availability", data=release))
     updated = posted(version=2)
     saga.send(Envelope(type=decide.SHIFT_UPDATED, source=updated.source, data=updated.data))
@@ -180,9 +195,18 @@ def test_shift_cancelled_during_the_hold_rejects_and_releases_the_person() -> No
     saga.send(request("b1"))
     saga.send(request("b2", person_id="p2"))
     saga.person_step()  # p1 passes and is recorded
-    cancel = Envelope(type=decide.SHIFT_CANCELLED, source="/vendors/patchwork/RHQ",
-                      data={"shift_id": "patchwork:RHQ:s1", "version": 2, "trust": {"ods_code": "RHQ"},
-                            "start": NOW, "cancelled_at": NOW, "notice_hours": Decimal(0)})  # fmt: skip
+    cancel = Envelope(
+        type=decide.SHIFT_CANCELLED,
+        source="/vendors/patchwork/RHQ",
+        data={
+            "shift_id": "patchwork:RHQ:s1",
+            "version": 2,
+            "trust": {"ods_code": "RHQ"},
+            "start": NOW,
+            "cancelled_at": NOW,
+            "notice_hours": Decimal(0),
+        },
+    )
     saga.send(cancel)
     assert saga.decisions() == {"b2": ("BookingRejected", ["SHIFT_NOT_OPEN"])}
     saga.settle()
@@ -191,10 +215,21 @@ def test_shift_cancelled_during_the_hold_rejects_and_releases_the_person() -> No
 
 
 def _vendor_cancel(booking: str, cancelled_at: datetime, by: str = "TRUST") -> Envelope:
-    return Envelope(type=decide.BOOKING_CANCELLED, source="/vendors/patchwork/RHQ",
-                    data={"booking_id": booking, "shift_id": "patchwork:RHQ:s1", "worker": {"person_id": None},
-                          "host_trust": {"ods_code": "RHQ"}, "cancelled_by": by, "reason": "OTHER", "start": NOW,
-                          "cancelled_at": cancelled_at, "notice_hours": Decimal(0)})  # fmt: skip
+    return Envelope(
+        type=decide.BOOKING_CANCELLED,
+        source="/vendors/patchwork/RHQ",
+        data={
+            "booking_id": booking,
+            "shift_id": "patchwork:RHQ:s1",
+            "worker": {"person_id": None},
+            "host_trust": {"ods_code": "RHQ"},
+            "cancelled_by": by,
+            "reason": "OTHER",
+            "start": NOW,
+            "cancelled_at": cancelled_at,
+            "notice_hours": Decimal(0),
+        },
+    )
 
 
 def test_vendor_cancellation_reopens_the_shift_with_notice_and_fee() -> None:
@@ -206,7 +241,10 @@ def test_vendor_cancellation_reopens_the_shift_with_notice_and_fee() -> None:
     hub = saga.events[-1]
     assert hub.type == decide.BOOKING_CANCELLED and hub.source == decide.SOURCE
     assert (hub.data["notice_hours"], hub.data["late_cancellation_fee"], hub.data["fee_hours"]) == (
-        Decimal("3.00"), True, Decimal("2.00"))  # fmt: skip
+        Decimal("3.00"),
+        True,
+        Decimal("2.00"),
+    )
     assert hub.data["shift_reopened"] is True and saga.state().status == "open"  # type: ignore[union-attr]
     saga.settle()
     assert saga.people["p1"]["b"] == {}
@@ -220,9 +258,13 @@ def test_no_show_closes_the_shift_and_drops_the_booking() -> None:
     saga.send(posted())
     saga.send(request("b1"))
     saga.settle()
-    saga.send(Envelope(type=decide.NO_SHOW, source="/vendors/patchwork/RHQ",
-                       data={"booking_id": "b1", "shift_id": "patchwork:RHQ:s1", "recorded_at": NOW,
-                             "notice_hours": None}))  # fmt: skip
+    saga.send(
+        Envelope(
+            type=decide.NO_SHOW,
+            source="/vendors/patchwork/RHQ",
+            data={"booking_id": "b1", "shift_id": "patchwork:RHQ:s1", "recorded_at": NOW, "notice_hours": None},
+        )
+    )
     assert kinds(saga)[-1] == "NoShow" and saga.events[-1].source == decide.SOURCE
     assert saga.state().status == "no_show"  # type: ignore[union-attr]
     saga.settle()
@@ -241,8 +283,9 @@ def test_no_show_closes_the_shift_and_drops_the_booking() -> None:
         (datetime(2026, 3, 29, 4, 0, tzinfo=LONDON), "TRUST", Decimal("-1.00"), True),
     ],
 )
-def test_notice_hours_are_real_hours_across_the_clock_change(cancelled_at: datetime, by: str, notice: Decimal,
-                                                            fee: bool) -> None:  # fmt: skip
+def test_notice_hours_are_real_hours_across_the_clock_change(
+    cancelled_at: datetime, by: str, notice: Decimal, fee: bool
+) -> None:
     start = datetime(2026, 3, 29, 3, 0, tzinfo=LONDON)
     assert notice_hours(start, cancelled_at) == notice
     assert late_fee(CancellationPolicy(), notice, by) == (fee, Decimal("2.00") if fee else None)
@@ -307,8 +350,22 @@ def test_shift_open_rule_table(status: str, filled_by: str | None, passed: bool,
 
 def test_state_survives_table_serialisation() -> None:
     parked = ParkedRequest("e", "/x", "b3", {"person_id": None, "identifiers": []}, "patchwork", 5, 6, {"grade": "X"})
-    state = ShiftState("s", "filled", 3, "RHQ", 10, 20, "Trust", "b1", ("b1", "b2"), (parked,), hold=parked,
-                       queue=(parked,), filled=parked, withdrawn=("b3",))  # fmt: skip
+    state = ShiftState(
+        "s",
+        "filled",
+        3,
+        "RHQ",
+        10,
+        20,
+        "Trust",
+        "b1",
+        ("b1", "b2"),
+        (parked,),
+        hold=parked,
+        queue=(parked,),
+        filled=parked,
+        withdrawn=("b3",),
+    )
     assert ShiftState.from_table(state.to_table()) == state
 
 
@@ -319,13 +376,16 @@ ACTIONS = st.lists(st.sampled_from(["r1", "r2", "person", "person-dup", "shift",
 
 @settings(max_examples=300, deadline=None)
 @given(order=ACTIONS, same_person=st.booleans(), post_first=st.booleans())
-def test_any_interleaving_of_two_requests_confirms_exactly_one(order: list[str], same_person: bool,
-                                                               post_first: bool) -> None:  # fmt: skip
+def test_any_interleaving_of_two_requests_confirms_exactly_one(
+    order: list[str], same_person: bool, post_first: bool
+) -> None:
     saga = Saga()
     if post_first:
         saga.send(posted())
-    reqs = {"r1": request("b1", vendor="patchwork"),
-            "r2": request("b2", person_id="p1" if same_person else "p2", vendor="nhsp")}  # fmt: skip
+    reqs = {
+        "r1": request("b1", vendor="patchwork"),
+        "r2": request("b2", person_id="p1" if same_person else "p2", vendor="nhsp"),
+    }
     for action in order:
         if action in reqs:
             saga.send(reqs[action])  # a request may arrive more than once
@@ -358,8 +418,12 @@ def test_person_checks_are_co_partitioned_with_the_passport() -> None:
     from rosterhub.topics import BOOKING_PERSON, BOOKING_REQUESTS, BOOKING_TICKS, CANONICAL, PASSPORT_IN
 
     assert BOOKING_PERSON.partitions == PASSPORT_IN.partitions
-    shift_keyed = {BOOKING_REQUESTS.partitions, BOOKING_TICKS.partitions, CANONICAL["shift"].partitions,
-                   CANONICAL["booking"].partitions}  # fmt: skip
+    shift_keyed = {
+        BOOKING_REQUESTS.partitions,
+        BOOKING_TICKS.partitions,
+        CANONICAL["shift"].partitions,
+        CANONICAL["booking"].partitions,
+    }
     assert len(shift_keyed) == 1
 
 
@@ -392,11 +456,23 @@ def test_every_hub_output_fits_its_avro_schema() -> None:
     saga.send(_vendor_cancel("b1", NOW))
     saga.send(request("b2", person_id="p2"))
     saga.settle()
-    saga.send(Envelope(type=decide.NO_SHOW, source="/vendors/patchwork/RHQ",
-                       data={"booking_id": "b2", "shift_id": "patchwork:RHQ:s1", "recorded_at": NOW}))  # fmt: skip
+    saga.send(
+        Envelope(
+            type=decide.NO_SHOW,
+            source="/vendors/patchwork/RHQ",
+            data={"booking_id": "b2", "shift_id": "patchwork:RHQ:s1", "recorded_at": NOW},
+        )
+    )
     saga.send(request("b3", person_id=None))
-    assert kinds(saga) == ["BookingConfirmed", "ShiftFilled", "BookingCancelled", "BookingConfirmed", "ShiftFilled",
-                           "NoShow", "BookingRejected"]  # fmt: skip
+    assert kinds(saga) == [
+        "BookingConfirmed",
+        "ShiftFilled",
+        "BookingCancelled",
+        "BookingConfirmed",
+        "ShiftFilled",
+        "NoShow",
+        "BookingRejected",
+    ]
     for env in saga.events:
         rec = encode_event(env, catalogue.get(env.type), codec, "events.booking")
         assert rec.key == b"patchwork:RHQ:s1"

@@ -19,10 +19,15 @@ DECIDED = datetime(2026, 3, 5, 10, 15, tzinfo=UTC)
 def rejected_decision(booking_id: str = "patchwork:RHQ:90412", shift_id: str = "patchwork:RHQ:ED-0306-N") -> Envelope:
     """The registrar's fifth night of docs/booking.md as the booking processor emits it."""
     results = evaluate(registrar_fifth_night())
-    data = {"booking_id": booking_id, "shift_id": shift_id, "worker": {"person_id": "p-4711"},
-            "host_trust": {"ods_code": "RHQ", "name": "Sheffield Teaching Hospitals"},
-            "reason_codes": failed_codes(results), "rule_results": [r.to_avro() for r in results],
-            "decided_at": DECIDED}  # fmt: skip
+    data = {
+        "booking_id": booking_id,
+        "shift_id": shift_id,
+        "worker": {"person_id": "p-4711"},
+        "host_trust": {"ods_code": "RHQ", "name": "Sheffield Teaching Hospitals"},
+        "reason_codes": failed_codes(results),
+        "rule_results": [r.to_avro() for r in results],
+        "decided_at": DECIDED,
+    }
     return Envelope(
         "rosterhub.booking.v1.BookingRejected", "/rosterhub/booking", data, subject=booking_id, time=DECIDED
     )
@@ -31,10 +36,16 @@ def rejected_decision(booking_id: str = "patchwork:RHQ:90412", shift_id: str = "
 def confirmed_decision(booking_id: str = "patchwork:RCU:5513", shift_id: str = "patchwork:RHQ:W6-0304-LD") -> Envelope:
     """The partner trust's nurse acting up, confirmed (a grade tolerance noted)."""
     results = evaluate(partner_nurse_acting_up())
-    data = {"booking_id": booking_id, "shift_id": shift_id, "worker": {"person_id": "p-0815"},
-            "host_trust": {"ods_code": "RHQ", "name": None}, "rule_results": [r.to_avro() for r in results],
-            "start": datetime(2026, 3, 4, 7, 30, tzinfo=UTC), "end": datetime(2026, 3, 4, 20, tzinfo=UTC),
-            "decided_at": DECIDED}  # fmt: skip
+    data = {
+        "booking_id": booking_id,
+        "shift_id": shift_id,
+        "worker": {"person_id": "p-0815"},
+        "host_trust": {"ods_code": "RHQ", "name": None},
+        "rule_results": [r.to_avro() for r in results],
+        "start": datetime(2026, 3, 4, 7, 30, tzinfo=UTC),
+        "end": datetime(2026, 3, 4, 20, tzinfo=UTC),
+        "decided_at": DECIDED,
+    }
     return Envelope(
         "rosterhub.booking.v1.BookingConfirmed", "/rosterhub/booking", data, subject=booking_id, time=DECIDED
     )
@@ -49,8 +60,16 @@ def test_only_the_hubs_decisions_are_indexed_by_booking_id_from_headers() -> Non
     assert decision_booking_id(headers_of(decision)) == "patchwork:RHQ:90412"
     vendor_said = Envelope(decision.type, "/vendors/patchwork/RHQ", decision.data, subject="patchwork:RHQ:90412")
     assert decision_booking_id(headers_of(vendor_said)) is None  # an input, not the hub's decision
-    assert decision_booking_id([("ce_type", b"rosterhub.booking.v1.BookingCancelled"),
-                                ("ce_source", b"/rosterhub/booking"), ("ce_subject", b"b1")]) is None  # fmt: skip
+    assert (
+        decision_booking_id(
+            [
+                ("ce_type", b"rosterhub.booking.v1.BookingCancelled"),
+                ("ce_source", b"/rosterhub/booking"),
+                ("ce_subject", b"b1"),
+            ]
+        )
+        is None
+    )
     assert decision_booking_id(None) is None
     assert decision_booking_id({"ce_type": b"rosterhub.booking.v1.BookingConfirmed"}) is None
 

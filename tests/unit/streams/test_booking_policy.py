@@ -61,17 +61,29 @@ BAD_TRUST_FILES = [
     ("shift_open switched off", "rules: {shift_open: false}", "rules", "cannot be disabled"),
     ("unquoted time", "night: {start: 23:00, end: '06:00'}", "night.start", "write times quoted"),
     ("night time missing 00:00-05:00", "night: {start: '01:00', end: '08:00'}", "night", "midnight to 05:00"),
-    ("fortnights from a Tuesday", "working_time: {fortnight_anchor: 2024-01-02}", "working_time.fortnight_anchor",
-     "not a Monday"),
-    ("weekend limit that never applies", "junior_doctors: {weekends: {max: 2, in: 2}}", "junior_doctors.weekends",
-     "must be smaller"),
+    (
+        "fortnights from a Tuesday",
+        "working_time: {fortnight_anchor: 2024-01-02}",
+        "working_time.fortnight_anchor",
+        "not a Monday",
+    ),
+    (
+        "weekend limit that never applies",
+        "junior_doctors: {weekends: {max: 2, in: 2}}",
+        "junior_doctors.weekends",
+        "must be smaller",
+    ),
     ("agency tier 4", "agency: {tiers: {a2: 4}}", "agency.tiers", "1, 2 or 3"),
     ("grade tolerance of 3", "grades: {default: {up: 3}}", "grades.default.up", "less than or equal to 2"),
-    ("unknown staff group", "grades: {staff_groups: {NURSES: {up: 1}}}", "grades.staff_groups.NURSES",
-     "Input should be"),
+    (
+        "unknown staff group",
+        "grades: {staff_groups: {NURSES: {up: 1}}}",
+        "grades.staff_groups.NURSES",
+        "Input should be",
+    ),
     ("local grade mapped to a local grade", "grades: {local: {X-RHQ-A: X-RHQ-B}}", "grades.local", "national grade"),
     ("unknown collaborative", "extends: other", "extends", "unknown collaborative"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(

@@ -28,19 +28,41 @@ HOUR_MS = 3600 * 1000
 
 
 def _check(booking: str, start_ms: int, hours: int, grade: str) -> dict[str, Any]:
-    shift = {"shift_id": "s-" + booking, "version": 1, "trust": POLICY.trust, "staff_group": "MEDICAL_DENTAL",
-             "grade": grade, "start": start_ms, "end": start_ms + hours * HOUR_MS, "tier": "OWN_BANK", "rate": None,
-             "shift_type": "OTHER", "status": "open", "filled_by": None}  # fmt: skip
+    shift = {
+        "shift_id": "s-" + booking,
+        "version": 1,
+        "trust": POLICY.trust,
+        "staff_group": "MEDICAL_DENTAL",
+        "grade": grade,
+        "start": start_ms,
+        "end": start_ms + hours * HOUR_MS,
+        "tier": "OWN_BANK",
+        "rate": None,
+        "shift_type": "OTHER",
+        "status": "open",
+        "filled_by": None,
+    }
     extra = {"membership": "BANK", "grade": grade, "staff_group": "MEDICAL_DENTAL", "home_trust": POLICY.trust}
-    return {"kind": "check", "booking_id": booking, "shift_id": shift["shift_id"], "person_id": "p1", "shift": shift,
-            "request": {"vendor": "patchwork", "extra": extra}, "shift_results": []}  # fmt: skip
+    return {
+        "kind": "check",
+        "booking_id": booking,
+        "shift_id": shift["shift_id"],
+        "person_id": "p1",
+        "shift": shift,
+        "request": {"vendor": "patchwork", "extra": extra},
+        "shift_results": [],
+    }
 
 
 def _state(bookings: list[tuple[int, int]]) -> person.PersonState:
     """Bookings as (start ms, hours), recorded as the person stage records them."""
-    return person.PersonState("p1", {f"o{i}": {"trust": POLICY.trust, "shift": f"s-o{i}", "start": s,
-                                               "end": s + h * HOUR_MS, "v": 1}
-                                     for i, (s, h) in enumerate(bookings)})  # fmt: skip
+    return person.PersonState(
+        "p1",
+        {
+            f"o{i}": {"trust": POLICY.trust, "shift": f"s-o{i}", "start": s, "end": s + h * HOUR_MS, "v": 1}
+            for i, (s, h) in enumerate(bookings)
+        },
+    )
 
 
 def _verdicts(state: person.PersonState, msg: dict[str, Any]) -> list[tuple[str, bool, str | None]]:
@@ -86,8 +108,12 @@ BOOKINGS = st.lists(st.tuples(st.integers(-200 * 24, 30 * 24), st.sampled_from([
 
 
 @settings(max_examples=120, deadline=None)
-@given(bookings=BOOKINGS, grade=st.sampled_from(["FY1", "ST3_5", "BAND_5"]), hours=st.sampled_from([8, 12, 13]),
-       ahead_days=st.integers(0, 60))  # fmt: skip
+@given(
+    bookings=BOOKINGS,
+    grade=st.sampled_from(["FY1", "ST3_5", "BAND_5"]),
+    hours=st.sampled_from([8, 12, 13]),
+    ahead_days=st.integers(0, 60),
+)
 def test_every_rule_answers_the_same_after_pruning_for_a_shift_inside_the_window(
     bookings: list[tuple[int, int]], grade: str, hours: int, ahead_days: int
 ) -> None:

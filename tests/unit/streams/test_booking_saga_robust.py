@@ -83,7 +83,11 @@ def test_retimed_into_a_clash_the_hub_cancels_the_retimed_booking_and_reopens_it
     assert cancelled.type == decide.BOOKING_CANCELLED and cancelled.source == decide.SOURCE
     d = cancelled.data
     assert (d["booking_id"], d["cancelled_by"], d["reason"], d["shift_reopened"]) == (
-        "b2", "HUB", "WORKER_UNAVAILABLE", True)  # fmt: skip
+        "b2",
+        "HUB",
+        "WORKER_UNAVAILABLE",
+        True,
+    )
     assert "b1 at RHQ" in d["reason_detail"] and "Sun 25 Oct 06:00" in d["reason_detail"]
     assert cancelled.extensions["causationid"] == retimed.id
     assert d["late_cancellation_fee"] is False  # the hub is not a fee-paying party
@@ -112,8 +116,13 @@ def test_an_older_retime_never_moves_a_booking_back() -> None:
     saga.settle()
     v3 = bookings(saga)
     st_ = person.PersonState.from_table("p1", saga.people["p1"])
-    stale = {"kind": "retime", "booking_id": "b1", "shift_id": S1, "person_id": "p1",
-             "shift": {"shift_id": S1, "version": 2, "start": 0, "end": 1}}  # fmt: skip
+    stale = {
+        "kind": "retime",
+        "booking_id": "b1",
+        "shift_id": S1,
+        "person_id": "p1",
+        "shift": {"shift_id": S1, "version": 2, "start": 0, "end": 1},
+    }
     assert person.retime(st_, stale) == (st_, None) and bookings(saga) == v3
 
 
@@ -149,8 +158,12 @@ def test_a_lost_check_is_resent_with_the_same_ids_after_the_resend_interval() ->
     saga.settle()
     assert saga.decisions() == {"b1": ("BookingConfirmed", [])}
     state = saga.state()
-    assert state is not None and state.hold is None and state.hold_check is None and not due(
-        state, now=NOW + timedelta(hours=1), timers=TIMERS)  # fmt: skip
+    assert (
+        state is not None
+        and state.hold is None
+        and state.hold_check is None
+        and not due(state, now=NOW + timedelta(hours=1), timers=TIMERS)
+    )
 
 
 def test_a_lost_answer_is_given_again_from_the_person_stages_stored_answer() -> None:
@@ -281,8 +294,7 @@ def test_with_lost_messages_and_timeouts_at_most_one_confirmation_and_only_it_re
     assert recorded == confirmed  # never a person holding a booking the shift stage did not confirm
     state = saga.state()
     assert state is not None and state.hold is None and state.filled_by == (confirmed[0] if confirmed else None)
-    assert all(r["rule"] in RULES or r["rule"] in POST_CHECKS for e in decided.values()
-               for r in e.data["rule_results"])  # fmt: skip
+    assert all(r["rule"] in RULES or r["rule"] in POST_CHECKS for e in decided.values() for r in e.data["rule_results"])
 
 
 def test_restamp_puts_the_workers_clock_on_new_timers_only() -> None:
@@ -294,7 +306,9 @@ def test_restamp_puts_the_workers_clock_on_new_timers_only() -> None:
     again = decide.step(stamped, request("b2", "patchwork:RHQ:later", person_id="p2"), now=NOW).state
     both = decide.restamp(stamped, again, clock=clock + timedelta(seconds=5))
     assert both is not None and [p.parked_at_ms for p in both.parked] == [
-        int(clock.timestamp() * 1000), int((clock + timedelta(seconds=5)).timestamp() * 1000)]  # fmt: skip
+        int(clock.timestamp() * 1000),
+        int((clock + timedelta(seconds=5)).timestamp() * 1000),
+    ]
     assert not due(both, now=clock + timedelta(seconds=299), timers=TIMERS)
     opened = decide.step(None, posted(), now=NOW).state
     held = decide.step(opened, request("b3"), now=NOW, policies=POLICIES).state

@@ -24,13 +24,23 @@ def _parked(booking: str, at_ms: int) -> ParkedRequest:
 
 
 @settings(max_examples=200, deadline=None)
-@given(status=st.sampled_from(["awaiting_shift", "open", "filled"]),
-       parked=st.lists(st.integers(0, 10**6), max_size=3), sent=st.none() | st.integers(0, 10**6),
-       held=st.booleans(), at=st.integers(0, 2 * 10**6))  # fmt: skip
-def test_due_ms_is_the_first_instant_due_holds(status: str, parked: list[int], sent: int | None, held: bool,
-                                               at: int) -> None:  # fmt: skip
-    state = ShiftState("s", status, parked=tuple(_parked(f"b{i}", p) for i, p in enumerate(parked)),
-                       hold=_parked("h", 0) if held else None, hold_sent_ms=sent)  # fmt: skip
+@given(
+    status=st.sampled_from(["awaiting_shift", "open", "filled"]),
+    parked=st.lists(st.integers(0, 10**6), max_size=3),
+    sent=st.none() | st.integers(0, 10**6),
+    held=st.booleans(),
+    at=st.integers(0, 2 * 10**6),
+)
+def test_due_ms_is_the_first_instant_due_holds(
+    status: str, parked: list[int], sent: int | None, held: bool, at: int
+) -> None:
+    state = ShiftState(
+        "s",
+        status,
+        parked=tuple(_parked(f"b{i}", p) for i, p in enumerate(parked)),
+        hold=_parked("h", 0) if held else None,
+        hold_sent_ms=sent,
+    )
     instant = due_ms(state, timers=TIMERS)
     now = datetime.fromtimestamp(at / 1000, NOW.tzinfo)
     assert due(state, now=now, timers=TIMERS) is (instant is not None and instant <= to_ms(now))
@@ -59,14 +69,16 @@ class ScheduledSaga(Saga):
         return found
 
 
-ACTIONS = st.lists(st.sampled_from(["r1", "r2", "r3", "person", "person-lost", "shift", "shift-lost", "beat",
-                                    "restart"]), max_size=40)  # fmt: skip
+ACTIONS = st.lists(
+    st.sampled_from(["r1", "r2", "r3", "person", "person-lost", "shift", "shift-lost", "beat", "restart"]), max_size=40
+)
 
 
 @settings(max_examples=150, deadline=None)
 @given(order=ACTIONS, step_s=st.sampled_from([5, 17, 30, 301]))
-def test_each_beat_ticks_exactly_the_shifts_a_scan_finds_due_even_after_a_restart(order: list[str],
-                                                                                  step_s: int) -> None:  # fmt: skip
+def test_each_beat_ticks_exactly_the_shifts_a_scan_finds_due_even_after_a_restart(
+    order: list[str], step_s: int
+) -> None:
     saga = ScheduledSaga()
     saga.send(posted(S1))
     saga.send(posted(S2, start=datetime(2026, 10, 26, 20, 0, tzinfo=NOW.tzinfo)))

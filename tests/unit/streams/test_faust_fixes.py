@@ -55,17 +55,23 @@ def test_the_fixed_method_holds_deliveries_until_the_seek_has_landed() -> None:
         resume_flow=lambda: calls.append("flow"),
     )
     app = SimpleNamespace(
-        consumer=consumer, consumer_generation_id=3, conf=SimpleNamespace(broker_request_timeout=1.0),
+        consumer=consumer,
+        consumer_generation_id=3,
+        conf=SimpleNamespace(broker_request_timeout=1.0),
         on_rebalance_complete=SimpleNamespace(send=nothing),
         flow_control=SimpleNamespace(suspend=lambda: calls.append("hold"), resume=lambda: calls.append("release")),
-        _fetcher=SimpleNamespace(maybe_start=nothing), assignor=SimpleNamespace(assigned_standbys=set),
+        _fetcher=SimpleNamespace(maybe_start=nothing),
+        assignor=SimpleNamespace(assigned_standbys=set),
         on_rebalance_end=lambda: calls.append("end"),
-    )  # fmt: skip
+    )
     recovery = SimpleNamespace(
-        app=app, log=SimpleNamespace(info=lambda *a: None, dev=lambda *a: None, warning=lambda *a: None),
-        _set_recovery_ended=lambda: None, tables=SimpleNamespace(values=lambda: [], on_actives_ready=lambda: None,
-        on_standbys_ready=lambda: None), _wait=wait, _is_changelog_tp=lambda tp: tp.startswith("changelog"),
+        app=app,
+        log=SimpleNamespace(info=lambda *a: None, dev=lambda *a: None, warning=lambda *a: None),
+        _set_recovery_ended=lambda: None,
+        tables=SimpleNamespace(values=lambda: [], on_actives_ready=lambda: None, on_standbys_ready=lambda: None),
+        _wait=wait,
+        _is_changelog_tp=lambda tp: tp.startswith("changelog"),
         completed=SimpleNamespace(set=lambda: None),
-    )  # fmt: skip
+    )
     asyncio.run(faust_fixes._on_recovery_completed(recovery, generation_id=3))
     assert calls == ["hold", "resume ['stream-0']", "seek", "release", "flow", "end"]

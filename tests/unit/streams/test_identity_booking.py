@@ -12,10 +12,21 @@ PIN = "71A2998E"
 
 
 def booking(booking_id: str, *ids: dict[str, str], vendor: str = "nhsp", source: str | None = None) -> Envelope:
-    data = {"booking_id": booking_id, "shift_id": "patchwork:RHQ:S-1", "vendor": vendor, "requested_at": T0,
-            "worker": {"person_id": None, "identifiers": list(ids), "display_name": None}}  # fmt: skip
-    return Envelope(type="rosterhub.booking.v1.BookingRequested", source=source or f"/vendors/{vendor}/RHQ",
-                    data=data, id=event_id("test-booking", booking_id), subject=booking_id, time=T0)  # fmt: skip
+    data = {
+        "booking_id": booking_id,
+        "shift_id": "patchwork:RHQ:S-1",
+        "vendor": vendor,
+        "requested_at": T0,
+        "worker": {"person_id": None, "identifiers": list(ids), "display_name": None},
+    }
+    return Envelope(
+        type="rosterhub.booking.v1.BookingRequested",
+        source=source or f"/vendors/{vendor}/RHQ",
+        data=data,
+        id=event_id("test-booking", booking_id),
+        subject=booking_id,
+        time=T0,
+    )
 
 
 def test_a_request_through_a_second_platform_is_stamped_with_the_person_the_pin_links() -> None:

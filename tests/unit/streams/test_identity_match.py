@@ -50,8 +50,12 @@ def test_person_ids_are_deterministic_uuid5() -> None:
 
 
 def _match(presented: list[str], owners: dict[str, list[str]], current: str | None = None, regs=None):
-    return match(presented, current=current, owners=lambda k: owners.get(k, []),
-                 other_registers=lambda p: (regs or {}).get(p, {}))  # fmt: skip
+    return match(
+        presented,
+        current=current,
+        owners=lambda k: owners.get(k, []),
+        other_registers=lambda p: (regs or {}).get(p, {}),
+    )
 
 
 def test_register_numbers_decide_before_the_match_key_and_vendor_ids() -> None:

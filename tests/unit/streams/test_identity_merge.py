@@ -54,8 +54,9 @@ def test_split_undoes_a_merge_and_revives_the_merged_person_id() -> None:
     hub, p, q = _conflicted()
     before = _links(hub)
     hub.command(MergeCommand(into=p, merge=q, **BY))
-    split, linked = hub.command(SplitCommand(person=p, records=["esr:RCU:2"], reason="merged in error",
-                                             requested_by="RHQ-user-0207"))  # fmt: skip
+    split, linked = hub.command(
+        SplitCommand(person=p, records=["esr:RCU:2"], reason="merged in error", requested_by="RHQ-user-0207")
+    )
     assert split.data["new_person_id"] == q and split.data["revived"] is True
     assert linked.data["person_id"] == q and linked.data["match"] == "SPLIT"
     assert _links(hub) == before

@@ -31,8 +31,15 @@ def nurse(issuer: str = "RHQ", **kw) -> list:
     return nurse_passport(P, issuer, NOW, **kw)
 
 
-def check(passport: Passport | None, trust: str, *, group: str = "NURSING_MIDWIFERY_REGISTERED", grade: str = "BAND_5",
-          start: datetime = START, end: datetime = END):  # fmt: skip
+def check(
+    passport: Passport | None,
+    trust: str,
+    *,
+    group: str = "NURSING_MIDWIFERY_REGISTERED",
+    grade: str = "BAND_5",
+    start: datetime = START,
+    end: datetime = END,
+):
     return clearance(passport, POL.trusts[trust], staff_group=group, grade=grade, start=start, end=end, person=P)
 
 
@@ -80,30 +87,73 @@ def test_c_refuses_exactly_the_checks_it_has_no_agreement_for_and_accepts_the_tr
 DBS_CASES = [
     ("missing", lambda evs: without(evs, DBS), "RHQ", "MISSING"),
     ("revoked", lambda evs: [*evs, revoked(P, DBS, "DBS", "RHQ", NOW - timedelta(hours=1))], "RCU", "REVOKED"),
-    ("basic where enhanced needed",
-     lambda evs: [*without(evs, DBS),
-                  issued(P, DBS, "DBS", "RHQ", NOW - timedelta(days=10), attrs={"dbs_level": "BASIC"}),
-                  verified(P, DBS, "DBS", "RHQ", NOW)], "RHQ", "ATTRIBUTE_MISMATCH"),
-    ("never verified", lambda evs: [e for e in evs if not (e.data["credential_id"] == DBS and "Verified" in e.type)],
-     "RHQ", "UNVERIFIED"),
-    ("verification failed", lambda evs: [*evs, verified(P, DBS, "DBS", "RCU", NOW, "VAL_FAIL")], "RCU",
-     "VERIFICATION_FAILED"),
-    ("a failure by a verifier the trust does not accept is ignored",
-     lambda evs: [*evs, verified(P, DBS, "DBS", "RFR", NOW, "VAL_FAIL")], "RCU", None),
-    ("2.5 years old: within the collaborative's 3 years at A", lambda evs: nurse_passport(
-        P, "RHQ", NOW, age=timedelta(days=913), expires_in=timedelta(days=900)), "RHQ", None),
-    ("2.5 years old: over B's 2-year limit for partners' DBS", lambda evs: nurse_passport(
-        P, "RHQ", NOW, age=timedelta(days=913), expires_in=timedelta(days=900)), "RCU", "MAX_AGE_EXCEEDED"),
-    ("recheck overdue", lambda evs: [*without(evs, DBS), issued(P, DBS, "DBS", "RHQ", NOW - timedelta(days=10),
-                                                                attrs={"dbs_level": "ENHANCED"}),
-                                     verified(P, DBS, "DBS", "RHQ", NOW - timedelta(days=40),
-                                              next_due=NOW - timedelta(days=10))], "RHQ", "VERIFICATION_OVERDUE"),
-    ("issued after the shift starts", lambda evs: [*without(evs, DBS), issued(
-        P, DBS, "DBS", "RHQ", START + timedelta(hours=1), attrs={"dbs_level": "ENHANCED"}),
-        verified(P, DBS, "DBS", "RHQ", NOW)], "RHQ", "NOT_YET_VALID"),
-    ("only a verification arrived", lambda evs: [*without(evs, DBS), verified(P, DBS, "DBS", "RHQ", NOW)], "RHQ",
-     "NOT_ISSUED"),
-]  # fmt: skip
+    (
+        "basic where enhanced needed",
+        lambda evs: [
+            *without(evs, DBS),
+            issued(P, DBS, "DBS", "RHQ", NOW - timedelta(days=10), attrs={"dbs_level": "BASIC"}),
+            verified(P, DBS, "DBS", "RHQ", NOW),
+        ],
+        "RHQ",
+        "ATTRIBUTE_MISMATCH",
+    ),
+    (
+        "never verified",
+        lambda evs: [e for e in evs if not (e.data["credential_id"] == DBS and "Verified" in e.type)],
+        "RHQ",
+        "UNVERIFIED",
+    ),
+    (
+        "verification failed",
+        lambda evs: [*evs, verified(P, DBS, "DBS", "RCU", NOW, "VAL_FAIL")],
+        "RCU",
+        "VERIFICATION_FAILED",
+    ),
+    (
+        "a failure by a verifier the trust does not accept is ignored",
+        lambda evs: [*evs, verified(P, DBS, "DBS", "RFR", NOW, "VAL_FAIL")],
+        "RCU",
+        None,
+    ),
+    (
+        "2.5 years old: within the collaborative's 3 years at A",
+        lambda evs: nurse_passport(P, "RHQ", NOW, age=timedelta(days=913), expires_in=timedelta(days=900)),
+        "RHQ",
+        None,
+    ),
+    (
+        "2.5 years old: over B's 2-year limit for partners' DBS",
+        lambda evs: nurse_passport(P, "RHQ", NOW, age=timedelta(days=913), expires_in=timedelta(days=900)),
+        "RCU",
+        "MAX_AGE_EXCEEDED",
+    ),
+    (
+        "recheck overdue",
+        lambda evs: [
+            *without(evs, DBS),
+            issued(P, DBS, "DBS", "RHQ", NOW - timedelta(days=10), attrs={"dbs_level": "ENHANCED"}),
+            verified(P, DBS, "DBS", "RHQ", NOW - timedelta(days=40), next_due=NOW - timedelta(days=10)),
+        ],
+        "RHQ",
+        "VERIFICATION_OVERDUE",
+    ),
+    (
+        "issued after the shift starts",
+        lambda evs: [
+            *without(evs, DBS),
+            issued(P, DBS, "DBS", "RHQ", START + timedelta(hours=1), attrs={"dbs_level": "ENHANCED"}),
+            verified(P, DBS, "DBS", "RHQ", NOW),
+        ],
+        "RHQ",
+        "NOT_YET_VALID",
+    ),
+    (
+        "only a verification arrived",
+        lambda evs: [*without(evs, DBS), verified(P, DBS, "DBS", "RHQ", NOW)],
+        "RHQ",
+        "NOT_ISSUED",
+    ),
+]
 
 
 @pytest.mark.parametrize(("name", "change", "trust", "reason"), DBS_CASES, ids=[c[0] for c in DBS_CASES])
@@ -115,34 +165,79 @@ def test_dbs_reasons(name: str, change, trust: str, reason: str | None) -> None:
 
 
 def _fire(issued_at: datetime, expires: datetime | None) -> list:
-    return [*without(nurse(), FIRE), issued(P, FIRE, "CSTF_TRAINING", "RHQ", issued_at, expires, subject="FIRE_SAFETY",
-                                            level=1)]  # fmt: skip
+    return [
+        *without(nurse(), FIRE),
+        issued(P, FIRE, "CSTF_TRAINING", "RHQ", issued_at, expires, subject="FIRE_SAFETY", level=1),
+    ]
 
 
 # (name, issued, issuer's expiry, trust, shift start, shift end, reason for fire safety)
 FIRE_CASES = [
     ("valid all shift", NOW - timedelta(days=100), NOW + timedelta(days=300), "RCU", START, END, None),
-    ("expires in the middle of the night shift: must be valid at the end",
-     NOW - timedelta(days=100), datetime(2026, 6, 9, 3, tzinfo=UTC), "RCU", START, END, "EXPIRES_DURING_SHIFT"),
+    (
+        "expires in the middle of the night shift: must be valid at the end",
+        NOW - timedelta(days=100),
+        datetime(2026, 6, 9, 3, tzinfo=UTC),
+        "RCU",
+        START,
+        END,
+        "EXPIRES_DURING_SHIFT",
+    ),
     ("expires exactly at the shift end", NOW - timedelta(days=100), END, "RCU", START, END, "EXPIRES_DURING_SHIFT"),
-    ("expires a millisecond after the end", NOW - timedelta(days=100), END + timedelta(milliseconds=1), "RCU", START,
-     END, None),
+    (
+        "expires a millisecond after the end",
+        NOW - timedelta(days=100),
+        END + timedelta(milliseconds=1),
+        "RCU",
+        START,
+        END,
+        None,
+    ),
     ("expired before the shift", NOW - timedelta(days=100), NOW, "RCU", START, END, "EXPIRED"),
     # 18 months ago, issuer says 2 years: B's renewal period is 2 years (fine), A's and C's is 1 year
-    ("18 months: within B's two-year renewal", NOW - timedelta(days=548), NOW + timedelta(days=182), "RCU", START, END,
-     None),
-    ("18 months: past A's one-year renewal", NOW - timedelta(days=548), NOW + timedelta(days=182), "RHQ", START, END,
-     "CSTF_RENEWAL_DUE"),
-    ("18 months: past C's one-year renewal", NOW - timedelta(days=548), NOW + timedelta(days=182), "RFR", START, END,
-     "CSTF_RENEWAL_DUE"),
-    ("A's renewal falls in the shift", datetime(2025, 6, 9, 2, tzinfo=UTC), None, "RHQ", START, END,
-     "EXPIRES_DURING_SHIFT"),
+    (
+        "18 months: within B's two-year renewal",
+        NOW - timedelta(days=548),
+        NOW + timedelta(days=182),
+        "RCU",
+        START,
+        END,
+        None,
+    ),
+    (
+        "18 months: past A's one-year renewal",
+        NOW - timedelta(days=548),
+        NOW + timedelta(days=182),
+        "RHQ",
+        START,
+        END,
+        "CSTF_RENEWAL_DUE",
+    ),
+    (
+        "18 months: past C's one-year renewal",
+        NOW - timedelta(days=548),
+        NOW + timedelta(days=182),
+        "RFR",
+        START,
+        END,
+        "CSTF_RENEWAL_DUE",
+    ),
+    (
+        "A's renewal falls in the shift",
+        datetime(2025, 6, 9, 2, tzinfo=UTC),
+        None,
+        "RHQ",
+        START,
+        END,
+        "EXPIRES_DURING_SHIFT",
+    ),
     ("no issuer expiry: renewal period alone", NOW - timedelta(days=200), None, "RCU", START, END, None),
-]  # fmt: skip
+]
 
 
-@pytest.mark.parametrize(("name", "issued_at", "expires", "trust", "start", "end", "reason"), FIRE_CASES,
-                         ids=[c[0] for c in FIRE_CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "issued_at", "expires", "trust", "start", "end", "reason"), FIRE_CASES, ids=[c[0] for c in FIRE_CASES]
+)
 def test_training_validity(name, issued_at, expires, trust, start, end, reason) -> None:
     result = check(build(*_fire(issued_at, expires)), trust, start=start, end=end)
     fire = next(r for r in result.requirements if r.requirement == "CSTF_TRAINING:FIRE_SAFETY")
@@ -158,29 +253,50 @@ def test_renewal_periods_come_from_the_policy_not_the_code(tmp_path: Path) -> No
     passport = build(*_fire(NOW - timedelta(days=200), None))
     fire = "CSTF_TRAINING:FIRE_SAFETY"
     assert unmet(check(passport, "RCU")).get(fire) is None
-    stricter = clearance(passport, changed.trusts["RCU"], staff_group="NURSING_MIDWIFERY_REGISTERED", grade="BAND_5",
-                         start=START, end=END)  # fmt: skip
+    stricter = clearance(
+        passport,
+        changed.trusts["RCU"],
+        staff_group="NURSING_MIDWIFERY_REGISTERED",
+        grade="BAND_5",
+        start=START,
+        end=END,
+    )
     assert unmet(stricter)[fire] == "CSTF_RENEWAL_DUE"
 
 
 def test_levels_and_per_level_renewal() -> None:
     ipc = cred_id("RHQ", "CSTF_TRAINING", "INFECTION_PREVENTION_CONTROL")
     base = without(nurse(), ipc)
-    level1 = build(*base, issued(P, ipc, "CSTF_TRAINING", "RHQ", NOW - timedelta(days=30),
-                                 subject="INFECTION_PREVENTION_CONTROL", level=1))  # fmt: skip
+    level1 = build(
+        *base,
+        issued(
+            P, ipc, "CSTF_TRAINING", "RHQ", NOW - timedelta(days=30), subject="INFECTION_PREVENTION_CONTROL", level=1
+        ),
+    )
     assert unmet(check(level1, "RHQ"))["CSTF_TRAINING:INFECTION_PREVENTION_CONTROL@L2"] == "LEVEL_TOO_LOW"
-    old_l2 = build(*base, issued(P, ipc, "CSTF_TRAINING", "RHQ", NOW - timedelta(days=400),
-                                 subject="INFECTION_PREVENTION_CONTROL", level=2))  # fmt: skip
+    old_l2 = build(
+        *base,
+        issued(
+            P, ipc, "CSTF_TRAINING", "RHQ", NOW - timedelta(days=400), subject="INFECTION_PREVENTION_CONTROL", level=2
+        ),
+    )
     assert unmet(check(old_l2, "RHQ"))["CSTF_TRAINING:INFECTION_PREVENTION_CONTROL@L2"] == "CSTF_RENEWAL_DUE"  # L2: P1Y
-    level3 = build(*base, issued(P, ipc, "CSTF_TRAINING", "RHQ", NOW - timedelta(days=30),
-                                 subject="INFECTION_PREVENTION_CONTROL", level=3))  # fmt: skip
+    level3 = build(
+        *base,
+        issued(
+            P, ipc, "CSTF_TRAINING", "RHQ", NOW - timedelta(days=30), subject="INFECTION_PREVENTION_CONTROL", level=3
+        ),
+    )
     assert check(level3, "RHQ").cleared  # a higher level counts
 
 
 def test_the_best_candidate_is_used_and_every_candidate_is_reported() -> None:
     old = cred_id("RHQ", "DBS", "old")
-    events = [*nurse(), issued(P, old, "DBS", "RHQ", NOW - timedelta(days=2000), attrs={"dbs_level": "ENHANCED"}),
-              revoked(P, old, "DBS", "RHQ", NOW - timedelta(days=1000))]  # fmt: skip
+    events = [
+        *nurse(),
+        issued(P, old, "DBS", "RHQ", NOW - timedelta(days=2000), attrs={"dbs_level": "ENHANCED"}),
+        revoked(P, old, "DBS", "RHQ", NOW - timedelta(days=1000)),
+    ]
     dbs = next(r for r in check(build(*events), "RCU").requirements if r.requirement.startswith("DBS"))
     assert dbs.met and dbs.used is not None and dbs.used.credential_id == DBS
     assert {c.credential_id: c.reasons for c in dbs.candidates}[old] == ("REVOKED", "MAX_AGE_EXCEEDED", "UNVERIFIED")

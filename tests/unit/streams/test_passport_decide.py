@@ -73,8 +73,9 @@ def test_reissue_after_revocation_restores_the_credential() -> None:
 def test_expiring_once_per_threshold_and_expired_once_by_the_timer() -> None:
     fire = cred_id("RHQ", "CSTF_TRAINING", "FIRE_SAFETY")
     expires = NOW + timedelta(days=40)
-    passport, out = run([issued(P, fire, "CSTF_TRAINING", "RHQ", NOW - timedelta(days=300), expires,
-                                subject="FIRE_SAFETY", level=1)])  # fmt: skip
+    passport, out = run(
+        [issued(P, fire, "CSTF_TRAINING", "RHQ", NOW - timedelta(days=300), expires, subject="FIRE_SAFETY", level=1)]
+    )
     assert kinds(out) == ["PassportUpdated"]
     assert passport is not None and next_due(passport, THRESHOLDS) == to_ms(expires) - 30 * DAY_MS
     seen: list[Envelope] = []
@@ -84,8 +85,15 @@ def test_expiring_once_per_threshold_and_expired_once_by_the_timer() -> None:
             result = tick(passport, policies=POL, thresholds=THRESHOLDS, now=at)
             passport = result.passport
             seen += result.outputs
-    assert kinds(seen) == ["CredentialExpiring", "CredentialExpiring", "CredentialExpired", "PassportUpdated",
-                           "ClearanceChanged", "ClearanceChanged", "ClearanceChanged"]  # fmt: skip
+    assert kinds(seen) == [
+        "CredentialExpiring",
+        "CredentialExpiring",
+        "CredentialExpired",
+        "PassportUpdated",
+        "ClearanceChanged",
+        "ClearanceChanged",
+        "ClearanceChanged",
+    ]
     assert [e.data["days_ahead"] for e in seen[:2]] == [30, 7]
     assert seen[2].data["expired_at"] == expires and seen[2].source == "/rosterhub/passport"
     assert {e.data["trust"]["ods_code"] for e in seen[4:]} == {"RHQ", "RCU", "RFR"}
@@ -94,18 +102,44 @@ def test_expiring_once_per_threshold_and_expired_once_by_the_timer() -> None:
 
 def test_a_credential_issued_close_to_expiry_gets_only_the_tightest_notice_and_renewal_starts_afresh() -> None:
     fire = cred_id("RHQ", "CSTF_TRAINING", "FIRE_SAFETY")
-    passport, out = run([issued(P, fire, "CSTF_TRAINING", "RHQ", NOW - timedelta(days=300), NOW + timedelta(days=5),
-                                subject="FIRE_SAFETY", level=1)])  # fmt: skip
+    passport, out = run(
+        [
+            issued(
+                P,
+                fire,
+                "CSTF_TRAINING",
+                "RHQ",
+                NOW - timedelta(days=300),
+                NOW + timedelta(days=5),
+                subject="FIRE_SAFETY",
+                level=1,
+            )
+        ]
+    )
     assert kinds(out) == ["PassportUpdated", "CredentialExpiring"] and out[1].data["days_ahead"] == 7
-    _renewed, out = run([issued(P, fire, "CSTF_TRAINING", "RHQ", NOW, NOW + timedelta(days=20), subject="FIRE_SAFETY",
-                               level=1)], passport)  # fmt: skip
+    _renewed, out = run(
+        [issued(P, fire, "CSTF_TRAINING", "RHQ", NOW, NOW + timedelta(days=20), subject="FIRE_SAFETY", level=1)],
+        passport,
+    )
     assert kinds(out) == ["PassportUpdated", "CredentialExpiring"] and out[1].data["days_ahead"] == 30
 
 
 def test_our_own_expiry_looping_back_and_foreign_domains_are_ignored() -> None:
     fire = cred_id("RHQ", "CSTF_TRAINING", "FIRE_SAFETY")
-    passport, _ = run([issued(P, fire, "CSTF_TRAINING", "RHQ", NOW - timedelta(days=300), NOW + timedelta(days=1),
-                              subject="FIRE_SAFETY", level=1)])  # fmt: skip
+    passport, _ = run(
+        [
+            issued(
+                P,
+                fire,
+                "CSTF_TRAINING",
+                "RHQ",
+                NOW - timedelta(days=300),
+                NOW + timedelta(days=1),
+                subject="FIRE_SAFETY",
+                level=1,
+            )
+        ]
+    )
     result = tick(passport, policies=POL, thresholds=THRESHOLDS, now=NOW + timedelta(days=2))
     expired = next(e for e in result.outputs if e.type.endswith("CredentialExpired"))
     assert run([expired], result.passport) == (result.passport, [])
@@ -115,10 +149,21 @@ def test_our_own_expiry_looping_back_and_foreign_domains_are_ignored() -> None:
 
 def test_an_issuer_declared_expiry_withdraws_clearance_without_a_second_expired_event() -> None:
     passport, _ = run(nurse_passport(P, "RHQ", NOW))
-    declared = Envelope(type="rosterhub.credential.v1.CredentialExpired", source="/vendors/esr/RHQ", data={
-        "credential_id": DBS, "person_id": P, "worker": {"person_id": P, "identifiers": [], "display_name": None},
-        "credential_type": "DBS", "issuer": {"ods_code": "RHQ", "name": None}, "cstf_subject": None, "level": None,
-        "expired_at": NOW, "detected_at": NOW})  # fmt: skip
+    declared = Envelope(
+        type="rosterhub.credential.v1.CredentialExpired",
+        source="/vendors/esr/RHQ",
+        data={
+            "credential_id": DBS,
+            "person_id": P,
+            "worker": {"person_id": P, "identifiers": [], "display_name": None},
+            "credential_type": "DBS",
+            "issuer": {"ods_code": "RHQ", "name": None},
+            "cstf_subject": None,
+            "level": None,
+            "expired_at": NOW,
+            "detected_at": NOW,
+        },
+    )
     after, out = run([declared], passport)
     assert kinds(out) == ["PassportUpdated", "ClearanceChanged", "ClearanceChanged"]
     later = tick(after, policies=POL, thresholds=THRESHOLDS, now=NOW + timedelta(days=400)).outputs
@@ -127,14 +172,20 @@ def test_an_issuer_declared_expiry_withdraws_clearance_without_a_second_expired_
 
 def test_merge_drops_the_merged_away_key_and_split_drops_the_credentials_that_left() -> None:
     passport, _ = run(nurse_passport(P, "RHQ", NOW))
-    merged = Envelope(type="rosterhub.identity.v1.PersonsMerged", source="/rosterhub/identity",
-                      data={"person_id": "p-survivor", "merged_person_id": P})  # fmt: skip
+    merged = Envelope(
+        type="rosterhub.identity.v1.PersonsMerged",
+        source="/rosterhub/identity",
+        data={"person_id": "p-survivor", "merged_person_id": P},
+    )
     result = step(passport, merged, person=P, policies=POL, thresholds=THRESHOLDS, now=NOW)
     assert result.delete and result.passport is None
     survivor = step(passport, merged, person="p-survivor", policies=POL, thresholds=THRESHOLDS, now=NOW)
     assert not survivor.delete and survivor.passport == passport
-    split = Envelope(type="rosterhub.identity.v1.PersonSplit", source="/rosterhub/identity",
-                     data={"person_id": P, "new_person_id": "p-new", "credential_ids": [DBS]})  # fmt: skip
+    split = Envelope(
+        type="rosterhub.identity.v1.PersonSplit",
+        source="/rosterhub/identity",
+        data={"person_id": P, "new_person_id": "p-new", "credential_ids": [DBS]},
+    )
     after = step(passport, split, person=P, policies=POL, thresholds=THRESHOLDS, now=NOW).passport
     assert after is not None and DBS not in after.credentials and len(after.credentials) == 9
 

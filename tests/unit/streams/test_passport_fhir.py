@@ -15,10 +15,11 @@ NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
 
 
 def _passport():
-    events = [*nurse_passport("p-1", "RHQ", NOW),
-              verified("p-1", cred_id("RHQ", "DBS", None), "DBS", "RCU", NOW, next_due=NOW + timedelta(days=30)),
-              revoked("p-1", cred_id("RHQ", "OCCUPATIONAL_HEALTH", None), "OCCUPATIONAL_HEALTH", "RHQ",
-                      NOW)]  # fmt: skip
+    events = [
+        *nurse_passport("p-1", "RHQ", NOW),
+        verified("p-1", cred_id("RHQ", "DBS", None), "DBS", "RCU", NOW, next_due=NOW + timedelta(days=30)),
+        revoked("p-1", cred_id("RHQ", "OCCUPATIONAL_HEALTH", None), "OCCUPATIONAL_HEALTH", "RHQ", NOW),
+    ]
     passport = None
     for env in events:
         passport = apply(passport, env, person="p-1", now=NOW)
@@ -54,8 +55,18 @@ def test_a_trust_sees_evidence_only_of_its_own_checks() -> None:
 
 
 def test_audit_records_are_keyed_by_person_and_carry_who_when_why() -> None:
-    rec = AuditRecord(person="p-1", trust="RCU", user="u-7", purpose="booking", resource="clearance", at=NOW,
-                      status=200, outcome="cleared", query={"grade": "BAND_5"}, served_by="http://w1")  # fmt: skip
+    rec = AuditRecord(
+        person="p-1",
+        trust="RCU",
+        user="u-7",
+        purpose="booking",
+        resource="clearance",
+        at=NOW,
+        status=200,
+        outcome="cleared",
+        query={"grade": "BAND_5"},
+        served_by="http://w1",
+    )
     key, value = rec.encode()
     assert key == b"p-1"
     assert b'"purpose": "booking"' in value and b'"at": "2026-06-01T09:00:00+00:00"' in value

@@ -47,21 +47,37 @@ def test_enum_symbols_follow_the_avro_schemas() -> None:
     assert tuple(json.loads((common / "StaffGroup.avsc").read_text())["symbols"]) == STAFF_GROUPS
 
 
-@pytest.mark.parametrize(("text", "key", "message"), [
-    ("kind: trust\ntrust: rhq\n", "trust", "ODS code"),
-    ("kind: trust\ntrust: RHQ\ncstf_renewal: {FIRE_SAFETY: 1 year}\n", "cstf_renewal", "ISO 8601"),
-    ("kind: trust\ntrust: RHQ\ncstf_renewal: {FIRE_DRILL: P1Y}\n", "cstf_renewal", "unknown CSTF subject"),
-    ("kind: trust\ntrust: RHQ\nagreements: [{id: M, issuers: [RCU], credential_types: [DBX]}]\n",
-     "agreements.0.credential_types", "unknown credential type"),
-    ("kind: trust\ntrust: RHQ\nrequirements: [{name: r, staff_groups: [NURSES], credentials: [{type: DBS}]}]\n",
-     "requirements.0.staff_groups", "unknown staff group"),
-    ("kind: trust\ntrust: RHQ\nrequirements: [{name: r, credentials: [{type: CSTF_TRAINING}]}]\n",
-     "requirements.0.credentials.0", "cstf_subject is required"),
-    ("kind: trust\ntrust: RHQ\nrequirements: [{name: r, credentials: [{type: DBS, attributes: {level: [X]}}]}]\n",
-     "requirements.0.credentials.0.attributes", "unknown credential attribute"),
-    ("kind: trust\ntrust: RHQ\nmoo: 1\n", "moo", "Extra inputs"),
-    ("- just a list\n", None, "a mapping"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        ("kind: trust\ntrust: rhq\n", "trust", "ODS code"),
+        ("kind: trust\ntrust: RHQ\ncstf_renewal: {FIRE_SAFETY: 1 year}\n", "cstf_renewal", "ISO 8601"),
+        ("kind: trust\ntrust: RHQ\ncstf_renewal: {FIRE_DRILL: P1Y}\n", "cstf_renewal", "unknown CSTF subject"),
+        (
+            "kind: trust\ntrust: RHQ\nagreements: [{id: M, issuers: [RCU], credential_types: [DBX]}]\n",
+            "agreements.0.credential_types",
+            "unknown credential type",
+        ),
+        (
+            "kind: trust\ntrust: RHQ\nrequirements: [{name: r, staff_groups: [NURSES], credentials: [{type: DBS}]}]\n",
+            "requirements.0.staff_groups",
+            "unknown staff group",
+        ),
+        (
+            "kind: trust\ntrust: RHQ\nrequirements: [{name: r, credentials: [{type: CSTF_TRAINING}]}]\n",
+            "requirements.0.credentials.0",
+            "cstf_subject is required",
+        ),
+        (
+            "kind: trust\ntrust: RHQ\n"
+            "requirements: [{name: r, credentials: [{type: DBS, attributes: {level: [X]}}]}]\n",
+            "requirements.0.credentials.0.attributes",
+            "unknown credential attribute",
+        ),
+        ("kind: trust\ntrust: RHQ\nmoo: 1\n", "moo", "Extra inputs"),
+        ("- just a list\n", None, "a mapping"),
+    ],
+)
 def test_invalid_files_name_the_file_and_key(tmp_path: Path, text: str, key: str | None, message: str) -> None:
     f = tmp_path / "RHQ.yaml"
     f.write_text(text)

@@ -29,9 +29,12 @@ def claims(**over: Any) -> dict[str, Any]:
         "issuer": ISSUER,
         "validFrom": "2026-01-10T09:00:00Z",
         "validUntil": "2029-01-10T09:00:00Z",
-        "credentialSubject": {"id": "urn:rosterhub:nmc:71A2998E", "credentialType": "DBS",
-                              "attributes": {"dbs_level": "ENHANCED_BARRED"}},
-    }  # fmt: skip
+        "credentialSubject": {
+            "id": "urn:rosterhub:nmc:71A2998E",
+            "credentialType": "DBS",
+            "attributes": {"dbs_level": "ENHANCED_BARRED"},
+        },
+    }
     base.update(over)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -40,13 +43,17 @@ def claims(**over: Any) -> dict[str, Any]:
 def keys() -> dict[str, Any]:
     ec_key = ECKey.generate_key("P-256", auto_kid=True)
     ed_key = OKPKey.generate_key("Ed25519", auto_kid=True)
-    return {"ec": ec_key, "ed": ed_key,
-            "ring": {ISSUER: ("RHQ", [ec_key.as_dict(private=False), ed_key.as_dict(private=False)])}}  # fmt: skip
+    return {
+        "ec": ec_key,
+        "ed": ed_key,
+        "ring": {ISSUER: ("RHQ", [ec_key.as_dict(private=False), ed_key.as_dict(private=False)])},
+    }
 
 
 def sign_joserfc(payload: dict, key: Any, alg: str, **header: Any) -> str:
-    return jws.serialize_compact({"alg": alg, "typ": "vc+jwt", "kid": key.kid, **header}, json.dumps(payload), key,
-                                 algorithms=[alg])  # fmt: skip
+    return jws.serialize_compact(
+        {"alg": alg, "typ": "vc+jwt", "kid": key.kid, **header}, json.dumps(payload), key, algorithms=[alg]
+    )
 
 
 def sign_pyjwt(payload: dict, key: Any, alg: str) -> str:
@@ -86,31 +93,65 @@ def _foreign_key_token(_keys: dict) -> str:
 CASES = [
     ("tampered payload", lambda k: _tamper(sign_joserfc(claims(), k["ec"], "ES256")), "BAD_SIGNATURE"),
     ("signed by someone else's key", _foreign_key_token, "BAD_SIGNATURE"),
-    ("unknown issuer", lambda k: sign_joserfc(claims(issuer="https://evil.example/issuer"), k["ec"], "ES256"),
-     "UNKNOWN_ISSUER"),
-    ("iss names another issuer", lambda k: sign_joserfc(claims(iss="https://other.example"), k["ec"], "ES256"),
-     "ISSUER_MISMATCH"),
+    (
+        "unknown issuer",
+        lambda k: sign_joserfc(claims(issuer="https://evil.example/issuer"), k["ec"], "ES256"),
+        "UNKNOWN_ISSUER",
+    ),
+    (
+        "iss names another issuer",
+        lambda k: sign_joserfc(claims(iss="https://other.example"), k["ec"], "ES256"),
+        "ISSUER_MISMATCH",
+    ),
     ("unknown kid", lambda k: sign_joserfc(claims(), k["ec"], "ES256", kid="nope"), "UNKNOWN_KEY"),
-    ("HS256 with the public key as secret", lambda k: pyjwt.encode(claims(), HMAC_SECRET, algorithm="HS256"),
-     "UNSUPPORTED_ALG"),
-    ("alg none", lambda k: ".".join([pyjwt.utils.base64url_encode(b'{"alg":"none"}').decode(),
-                                     pyjwt.utils.base64url_encode(json.dumps(claims()).encode()).decode(), ""]),
-     "UNSUPPORTED_ALG"),
+    (
+        "HS256 with the public key as secret",
+        lambda k: pyjwt.encode(claims(), HMAC_SECRET, algorithm="HS256"),
+        "UNSUPPORTED_ALG",
+    ),
+    (
+        "alg none",
+        lambda k: ".".join(
+            [
+                pyjwt.utils.base64url_encode(b'{"alg":"none"}').decode(),
+                pyjwt.utils.base64url_encode(json.dumps(claims()).encode()).decode(),
+                "",
+            ]
+        ),
+        "UNSUPPORTED_ALG",
+    ),
     ("expired", lambda k: sign_joserfc(claims(validUntil="2026-05-01T00:00:00Z"), k["ec"], "ES256"), "EXPIRED"),
-    ("expired by exp", lambda k: sign_joserfc(claims(validUntil=None, exp=int((NOW - timedelta(days=1)).timestamp())),
-                                              k["ec"], "ES256"), "EXPIRED"),
-    ("not yet valid", lambda k: sign_joserfc(claims(validFrom="2026-07-01T00:00:00Z"), k["ec"], "ES256"),
-     "NOT_YET_VALID"),
-    ("no subject id", lambda k: sign_joserfc(claims(credentialSubject={"credentialType": "DBS"}), k["ec"], "ES256"),
-     "NO_SUBJECT"),
+    (
+        "expired by exp",
+        lambda k: sign_joserfc(
+            claims(validUntil=None, exp=int((NOW - timedelta(days=1)).timestamp())), k["ec"], "ES256"
+        ),
+        "EXPIRED",
+    ),
+    (
+        "not yet valid",
+        lambda k: sign_joserfc(claims(validFrom="2026-07-01T00:00:00Z"), k["ec"], "ES256"),
+        "NOT_YET_VALID",
+    ),
+    (
+        "no subject id",
+        lambda k: sign_joserfc(claims(credentialSubject={"credentialType": "DBS"}), k["ec"], "ES256"),
+        "NO_SUBJECT",
+    ),
     ("sub disagrees", lambda k: sign_joserfc(claims(sub="urn:rosterhub:nmc:00A0000A"), k["ec"], "ES256"), "NO_SUBJECT"),
-    ("legacy vc claim", lambda k: sign_joserfc(claims(vc={"type": ["VerifiableCredential"]}), k["ec"], "ES256"),
-     "VC_VP_CLAIMS"),
-    ("not a credential", lambda k: sign_joserfc(claims(type=["VerifiablePresentation"]), k["ec"], "ES256"),
-     "NOT_A_CREDENTIAL"),
+    (
+        "legacy vc claim",
+        lambda k: sign_joserfc(claims(vc={"type": ["VerifiableCredential"]}), k["ec"], "ES256"),
+        "VC_VP_CLAIMS",
+    ),
+    (
+        "not a credential",
+        lambda k: sign_joserfc(claims(type=["VerifiablePresentation"]), k["ec"], "ES256"),
+        "NOT_A_CREDENTIAL",
+    ),
     ("wrong typ", lambda k: sign_joserfc(claims(), k["ec"], "ES256", typ="JWT"), "WRONG_TYP"),
     ("garbage", lambda k: "not.a.jwt", "MALFORMED"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("name", "make", "reason"), CASES, ids=[c[0] for c in CASES])
@@ -124,8 +165,9 @@ def test_refusals_carry_their_reason(keys: dict, name: str, make, reason: str) -
 def test_a_verified_vc_becomes_credential_events_that_fill_the_passport(keys: dict) -> None:
     vc = verify_vc_jwt(sign_joserfc(claims(), keys["ed"], "EdDSA"), keys["ring"], now=NOW)
     issued_env, verified_env = credential_events(vc, now=NOW)
-    assert issued_env.data["worker"]["identifiers"] == [{"system": "https://fhir.hl7.org.uk/Id/nmc-number",
-                                                         "value": "71A2998E"}]  # fmt: skip
+    assert issued_env.data["worker"]["identifiers"] == [
+        {"system": "https://fhir.hl7.org.uk/Id/nmc-number", "value": "71A2998E"}
+    ]
     assert issued_env.data["person_id"] == "vc:RHQ:nmc-71A2998E" == issued_env.extensions["localworker"]
     assert verified_env.data["method"] == "VERIFIABLE_CREDENTIAL" and verified_env.data["verifier"]["ods_code"] == "RHQ"
     again = credential_events(vc, now=NOW + timedelta(hours=1))
@@ -139,10 +181,13 @@ def test_a_verified_vc_becomes_credential_events_that_fill_the_passport(keys: di
     assert got == ("RHQ", "ENHANCED_BARRED", "VERIFIABLE_CREDENTIAL")
 
 
-@pytest.mark.parametrize(("subject", "reason"), [
-    ({"id": "did:example:123", "credentialType": "DBS"}, "SUBJECT_NOT_A_WORKER"),
-    ({"id": "urn:rosterhub:nmc:71A2998E", "credentialType": "Degree"}, "UNSUPPORTED_CREDENTIAL"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("subject", "reason"),
+    [
+        ({"id": "did:example:123", "credentialType": "DBS"}, "SUBJECT_NOT_A_WORKER"),
+        ({"id": "urn:rosterhub:nmc:71A2998E", "credentialType": "Degree"}, "UNSUPPORTED_CREDENTIAL"),
+    ],
+)
 def test_credentials_that_verify_but_cannot_enter_a_passport(keys: dict, subject: dict, reason: str) -> None:
     vc = verify_vc_jwt(sign_joserfc(claims(credentialSubject=subject), keys["ec"], "ES256"), keys["ring"], now=NOW)
     with pytest.raises(VcRejected) as info:

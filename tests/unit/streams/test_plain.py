@@ -18,14 +18,29 @@ json_values = st.recursive(
     scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=12
 )
 json_dicts = st.dictionaries(text, json_values, max_size=4)
-parked = st.builds(ParkedRequest, event_id=text, source=text, booking_id=text, worker=json_dicts, vendor=text,
-                   requested_at_ms=st.integers(), parked_at_ms=st.integers(), extra=json_dicts)  # fmt: skip
+parked = st.builds(
+    ParkedRequest,
+    event_id=text,
+    source=text,
+    booking_id=text,
+    worker=json_dicts,
+    vendor=text,
+    requested_at_ms=st.integers(),
+    parked_at_ms=st.integers(),
+    extra=json_dicts,
+)
 shift_states = st.builds(
-    ShiftState, shift_id=text, status=text, decided=st.lists(text, max_size=3).map(tuple),
-    parked=st.lists(parked, max_size=2).map(tuple), queue=st.lists(parked, max_size=2).map(tuple),
-    hold=st.none() | parked, filled=st.none() | parked, withdrawn=st.lists(text, max_size=2).map(tuple),
+    ShiftState,
+    shift_id=text,
+    status=text,
+    decided=st.lists(text, max_size=3).map(tuple),
+    parked=st.lists(parked, max_size=2).map(tuple),
+    queue=st.lists(parked, max_size=2).map(tuple),
+    hold=st.none() | parked,
+    filled=st.none() | parked,
+    withdrawn=st.lists(text, max_size=2).map(tuple),
     hold_check=st.none() | json_dicts,
-)  # fmt: skip
+)
 ids = st.lists(text, max_size=3).map(tuple)
 views = st.builds(ShiftView, shift_id=text, filled_by=st.none() | json_dicts, pending=ids, decided=ids, seen=ids)
 

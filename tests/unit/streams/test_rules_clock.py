@@ -31,11 +31,21 @@ NIGHTS = [
     ("00:00-02:30 on an ordinary Sunday", span("2026-10-18", "00:00", "02:30"), DEFAULT, 2.5, False),
     ("00:00-02:30 as the clocks go back: 3.5 real hours", span("2026-10-25", "00:00", "02:30"), DEFAULT, 3.5, True),
     ("early 05:00-13:00", span("2026-03-02", "05:00", "13:00"), DEFAULT, 1, False),
-    ("a trust's 22:00-07:00 night time", span("2026-03-02", "19:00", "01:00"),
-     NightPeriod(start=time(22, 0), end=time(7, 0)), 3, True),
-    ("a trust's 00:00-07:00 night time", span("2026-03-02", "19:00", "01:00"),
-     NightPeriod(start=time(0, 0), end=time(7, 0)), 1, False),
-]  # fmt: skip
+    (
+        "a trust's 22:00-07:00 night time",
+        span("2026-03-02", "19:00", "01:00"),
+        NightPeriod(start=time(22, 0), end=time(7, 0)),
+        3,
+        True,
+    ),
+    (
+        "a trust's 00:00-07:00 night time",
+        span("2026-03-02", "19:00", "01:00"),
+        NightPeriod(start=time(0, 0), end=time(7, 0)),
+        1,
+        False,
+    ),
+]
 
 
 @pytest.mark.parametrize(("new", "night", "hours", "expected"), [c[1:] for c in NIGHTS], ids=[c[0] for c in NIGHTS])

@@ -65,9 +65,13 @@ def test_every_rule_runs_even_after_failures() -> None:
     results = evaluate(bad)
     assert len(results) == len(RULE_IDS)
     assert failed_codes(results) == [
-        "SHIFT_ALREADY_FILLED", "PASSPORT_UNKNOWN", "DOUBLE_BOOKED", "AGENCY_FRAMEWORK_NOT_APPROVED",
-        "AGENCY_PRICE_CAP_EXCEEDED", "MOONLIGHTING_ROUTE_TO_BANK",
-    ]  # fmt: skip
+        "SHIFT_ALREADY_FILLED",
+        "PASSPORT_UNKNOWN",
+        "DOUBLE_BOOKED",
+        "AGENCY_FRAMEWORK_NOT_APPROVED",
+        "AGENCY_PRICE_CAP_EXCEEDED",
+        "MOONLIGHTING_ROUTE_TO_BANK",
+    ]
 
 
 def test_results_fit_the_avro_rule_result() -> None:
@@ -77,9 +81,20 @@ def test_results_fit_the_avro_rule_result() -> None:
 
 
 def test_every_reason_code_is_documented_and_unique() -> None:
-    modules = [m.CODES for m in (engine.visibility, engine.passport, engine.overlap,
-                                 engine.working_time, engine.junior_doctors, engine.grade,
-                                 engine.agency, engine.moonlighting, engine.checks)]  # fmt: skip
+    modules = [
+        m.CODES
+        for m in (
+            engine.visibility,
+            engine.passport,
+            engine.overlap,
+            engine.working_time,
+            engine.junior_doctors,
+            engine.grade,
+            engine.agency,
+            engine.moonlighting,
+            engine.checks,
+        )
+    ]
     assert sum(len(m) for m in modules) == len(REASON_CODES)
     table = dict(re.findall(r"^\| `([A-Z0-9_]+)` \| `([a-z0-9_]+)`", DOC, flags=re.M))
     assert set(table) == set(REASON_CODES)
@@ -91,14 +106,25 @@ def test_every_reason_code_is_documented_and_unique() -> None:
 def partner_nurse_acting_up() -> RuleContext:
     """A band 5 nurse from Sheffield Children's (RCU) takes a band 6 long day at RHQ on the collaborative tier."""
     return RuleContext(
-        request=BookingRequest(booking_id="loop:RHQ:88231", person_id="person-4f2a", membership=MembershipType.BANK,
-                               grade="BAND_5", staff_group=NURSING, home_trust="RCU", substantive_employer="RCU"),
-        shift=shift(*span("2026-03-04", "07:30", "20:00"), shift_id="healthroster:RHQ:W12-0304-LD", grade="BAND_6",
-                    tier=ReleaseTier.COLLABORATIVE_BANK),
+        request=BookingRequest(
+            booking_id="loop:RHQ:88231",
+            person_id="person-4f2a",
+            membership=MembershipType.BANK,
+            grade="BAND_5",
+            staff_group=NURSING,
+            home_trust="RCU",
+            substantive_employer="RCU",
+        ),
+        shift=shift(
+            *span("2026-03-04", "07:30", "20:00"),
+            shift_id="healthroster:RHQ:W12-0304-LD",
+            grade="BAND_6",
+            tier=ReleaseTier.COLLABORATIVE_BANK,
+        ),
         policy=POLICIES.get("RHQ"),
         others=(other("patchwork:RCU:5512", *span("2026-03-02", "07:30", "20:00"), trust="RCU"),),
         clearance=Clearance(cleared=True),
-    )  # fmt: skip
+    )
 
 
 def registrar_fifth_night() -> RuleContext:
@@ -107,23 +133,37 @@ def registrar_fifth_night() -> RuleContext:
     weekend = other("patchwork:RFR:7781", *span("2026-02-28", "08:00", "20:00"), trust="RFR")
     return RuleContext(
         request=request(booking_id="patchwork:RHQ:90412", grade="ST3_5", staff_group=MEDICAL),
-        shift=shift(*span("2026-03-06", "20:00", "08:00"), shift_id="patchwork:RHQ:ED-0306-N", grade="ST3_5",
-                    staff_group=MEDICAL),
+        shift=shift(
+            *span("2026-03-06", "20:00", "08:00"),
+            shift_id="patchwork:RHQ:ED-0306-N",
+            grade="ST3_5",
+            staff_group=MEDICAL,
+        ),
         policy=POLICIES.get("RHQ"),
         others=(*nights, weekend),
         clearance=Clearance(False, (("DBS", "EXPIRED"),)),
-    )  # fmt: skip
+    )
 
 
 def agency_break_glass(trust: str) -> RuleContext:
     """An off-framework agency nurse over the cap, break glass authorised by the director of nursing."""
     return ctx(
-        shift(*span("2026-03-07", "19:30", "08:00"), shift_id=f"healthroster:{trust}:NICU-0307-N", trust=trust,
-              tier=ReleaseTier.AGENCY_TIER_3),
-        agency_request(booking_id=f"nhsp:{trust}:A-1193", agency="cityline-nursing", framework="OFF-FRAMEWORK",
-                       charge_rate=Decimal("41.50"), break_glass=True, break_glass_authoriser="Director of Nursing"),
+        shift(
+            *span("2026-03-07", "19:30", "08:00"),
+            shift_id=f"healthroster:{trust}:NICU-0307-N",
+            trust=trust,
+            tier=ReleaseTier.AGENCY_TIER_3,
+        ),
+        agency_request(
+            booking_id=f"nhsp:{trust}:A-1193",
+            agency="cityline-nursing",
+            framework="OFF-FRAMEWORK",
+            charge_rate=Decimal("41.50"),
+            break_glass=True,
+            break_glass_authoriser="Director of Nursing",
+        ),
         policy_=POLICIES.get(trust),
-    )  # fmt: skip
+    )
 
 
 EXAMPLES = {
@@ -143,11 +183,13 @@ def test_worked_examples_in_the_docs(name) -> None:
 
 
 def test_explain_lines_up_marks_codes_and_details() -> None:
-    text = explain([
-        RuleResult("shift_open", True),
-        RuleResult("wtr_weekly_average", True, "WTR_OPTED_OUT", "opted out"),
-        RuleResult("no_overlap", False, "DOUBLE_BOOKED", "overlaps booking b1"),
-    ])  # fmt: skip
+    text = explain(
+        [
+            RuleResult("shift_open", True),
+            RuleResult("wtr_weekly_average", True, "WTR_OPTED_OUT", "opted out"),
+            RuleResult("no_overlap", False, "DOUBLE_BOOKED", "overlaps booking b1"),
+        ]
+    )
     assert text.splitlines() == [
         "Rejected: 1 of 3 rules failed (DOUBLE_BOOKED).",
         "pass  shift_open",
@@ -161,10 +203,15 @@ def test_explain_a_decision_event() -> None:
     results = evaluate(registrar_fifth_night())
     event = {
         "type": "rosterhub.booking.v1.BookingRejected",
-        "data": {"booking_id": "patchwork:RHQ:90412", "shift_id": "patchwork:RHQ:ED-0306-N",
-                 "host_trust": {"ods_code": "RHQ", "name": None}, "reason_codes": failed_codes(results),
-                 "rule_results": [r.to_avro() for r in results], "decided_at": "2026-03-05T10:15:00Z"},
-    }  # fmt: skip
+        "data": {
+            "booking_id": "patchwork:RHQ:90412",
+            "shift_id": "patchwork:RHQ:ED-0306-N",
+            "host_trust": {"ods_code": "RHQ", "name": None},
+            "reason_codes": failed_codes(results),
+            "rule_results": [r.to_avro() for r in results],
+            "decided_at": "2026-03-05T10:15:00Z",
+        },
+    }
     text = explain_decision(event)
     assert text.startswith(
         "Booking patchwork:RHQ:90412 for shift patchwork:RHQ:ED-0306-N at RHQ: REJECTED (decided Thu 05 Mar 10:15)\n"
@@ -190,8 +237,14 @@ _length = st.integers(min_value=30, max_value=16 * 60).map(lambda m: timedelta(m
     st.booleans(),
 )
 def test_any_request_gets_every_result_with_documented_codes(start, length, near, membership, tier, grade, glass):
-    req = request(membership=membership, grade=grade, staff_group=MEDICAL if grade[0] in "SFC" else NURSING,
-                  agency="swift-medical-agency", break_glass=glass, charge_rate=Decimal("30"))  # fmt: skip
+    req = request(
+        membership=membership,
+        grade=grade,
+        staff_group=MEDICAL if grade[0] in "SFC" else NURSING,
+        agency="swift-medical-agency",
+        break_glass=glass,
+        charge_rate=Decimal("30"),
+    )
     c = ctx(
         shift(start, start + length, tier=tier), req, others=[other(f"o{i}", s, s + d) for i, (s, d) in enumerate(near)]
     )

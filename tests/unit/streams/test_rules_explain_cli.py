@@ -19,12 +19,20 @@ def app() -> typer.Typer:
 
 def test_explains_a_rejection_as_delivered_to_a_trust(tmp_path) -> None:
     results = evaluate(registrar_fifth_night())
-    body = {"id": "e1", "type": "rosterhub.booking.v1.BookingRejected", "time": "2026-03-05T10:15:00+00:00",
-            "subject": "patchwork:RHQ:90412",
-            "data": {"booking_id": "patchwork:RHQ:90412", "shift_id": "patchwork:RHQ:ED-0306-N",
-                     "host_trust": {"ods_code": "RHQ", "name": None}, "reason_codes": failed_codes(results),
-                     "rule_results": [r.to_avro() for r in results],
-                     "decided_at": "2026-03-05T10:15:00+00:00"}}  # fmt: skip
+    body = {
+        "id": "e1",
+        "type": "rosterhub.booking.v1.BookingRejected",
+        "time": "2026-03-05T10:15:00+00:00",
+        "subject": "patchwork:RHQ:90412",
+        "data": {
+            "booking_id": "patchwork:RHQ:90412",
+            "shift_id": "patchwork:RHQ:ED-0306-N",
+            "host_trust": {"ods_code": "RHQ", "name": None},
+            "reason_codes": failed_codes(results),
+            "rule_results": [r.to_avro() for r in results],
+            "decided_at": "2026-03-05T10:15:00+00:00",
+        },
+    }
     path = tmp_path / "decision.json"
     path.write_text(json.dumps(body), encoding="utf-8")
     out = CliRunner().invoke(app(), ["explain", "--from-file", str(path)])

@@ -9,11 +9,14 @@ from tests.unit.streams.booking_builders import ctx, shift
 CASES = [
     ("cleared", Clearance(cleared=True), None, "cleared by the passport for RCU"),
     ("no answer yet", None, "PASSPORT_UNKNOWN", "no clearance yet from the passport for RCU"),
-    ("not cleared, with reasons",
-     Clearance(False, (("DBS", "EXPIRED"), ("CSTF_TRAINING:FIRE_SAFETY", "CSTF_RENEWAL_DUE"))),
-     "PASSPORT_NOT_CLEARED", "not cleared for RCU: DBS: EXPIRED; CSTF_TRAINING:FIRE_SAFETY: CSTF_RENEWAL_DUE"),
+    (
+        "not cleared, with reasons",
+        Clearance(False, (("DBS", "EXPIRED"), ("CSTF_TRAINING:FIRE_SAFETY", "CSTF_RENEWAL_DUE"))),
+        "PASSPORT_NOT_CLEARED",
+        "not cleared for RCU: DBS: EXPIRED; CSTF_TRAINING:FIRE_SAFETY: CSTF_RENEWAL_DUE",
+    ),
     ("not cleared, no reasons given", Clearance(cleared=False), "PASSPORT_NOT_CLEARED", "no reason given"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("clearance", "code", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

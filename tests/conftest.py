@@ -21,8 +21,8 @@ from tests.support import free_port
 log = logging.getLogger("tests")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-CONFORMANCE = SHARED / "conformance"
+#: Third-party conformance examples, vendored byte for byte with their sources and licences (data/MANIFEST.md).
+CONFORMANCE = REPO / "tests" / "conformance" / "data"
 
 _KAFKA_KEY = pytest.StashKey[str]()
 

@@ -1,4 +1,4 @@
-"""Every HL7 FHIR R4 example and UK Core example in ../shared/conformance is posted to the
+"""Every HL7 FHIR R4 example and UK Core example in tests/conformance/data is posted to the
 FHIR endpoint exactly as published (single resources wrapped in a batch Bundle, or posted
 to ``[base]/{type}``), and answers and canonical events are what a person would expect.
 
@@ -42,9 +42,9 @@ JSON = {"content-type": "application/fhir+json"}
 XML = {"content-type": "application/fhir+xml"}
 
 
-def test_the_shared_conformance_folder_is_there() -> None:
+def test_the_vendored_conformance_folder_is_there() -> None:
     # fail, never skip: the conformance data is part of the test suite
-    assert R4.is_dir(), f"missing {R4} (the shared folder must sit beside the repository)"
+    assert R4.is_dir(), f"missing {R4} (vendored conformance data)"
     assert UK.is_dir(), f"missing {UK}"
     assert len(list(R4.glob("*.json"))) == 13
     assert len(list(UK.glob("*.xml"))) == 10

@@ -1,4 +1,4 @@
-"""The W3C VC-JOSE-COSE test-suite vectors in ../shared/conformance/w3c-vc, read exactly as published.
+"""The W3C VC-JOSE-COSE test-suite vectors in tests/conformance/data/w3c-vc, read exactly as published.
 
 Findings (also in docs/passport.md, "Verifiable credentials"):
 
@@ -27,7 +27,7 @@ import pytest
 
 from rosterhub.streams.passport.vc import VcRejected, credential_events, verify_vc_jwt
 
-SUITE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "w3c-vc"
+SUITE = Path(__file__).resolve().parent / "data" / "w3c-vc"
 JOSE = SUITE / "vc-jose-cose-test-suite"
 ISSUER = "https://example.issuer/vc-jose-cose"
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

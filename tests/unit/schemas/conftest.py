@@ -1,4 +1,4 @@
-"""Fixtures of the schema tests: the catalogue, the examples, and the shared conformance folder."""
+"""Fixtures of the schema tests: the catalogue, the examples, and the vendored conformance folder."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from rosterhub.events.base import AvroEvent
 from rosterhub.events.examples import example_events
 
 REPO = Path(__file__).resolve().parents[3]
-#: ``shared/`` sits beside the repository root (``<repo>/../shared``), in CI as on a developer's machine.
-SHARED = Path(__file__).resolve().parents[3] / ".." / "shared"
-CONFORMANCE = SHARED / "conformance"
+#: Third-party conformance examples, vendored in the repository (tests/conformance/data/MANIFEST.md).
+CONFORMANCE = REPO / "tests" / "conformance" / "data"
 
 
 @pytest.fixture(scope="session")
@@ -30,5 +29,5 @@ def examples() -> dict[str, AvroEvent]:
 @pytest.fixture(scope="session")
 def conformance() -> Path:
     if not CONFORMANCE.is_dir():
-        pytest.fail(f"conformance data not found at {CONFORMANCE.resolve()} (shared/ must sit beside the repo)")
+        pytest.fail(f"conformance data not found at {CONFORMANCE.resolve()} (vendored under tests/conformance/data)")
     return CONFORMANCE

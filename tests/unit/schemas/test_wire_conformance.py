@@ -1,4 +1,4 @@
-"""SingleObjectCodec and our fingerprints against the Apache Avro conformance vectors (shared/conformance/avro).
+"""SingleObjectCodec and our fingerprints against the Apache Avro conformance vectors (tests/conformance/data/avro).
 
 The vectors are read exactly as shipped. ``schema-tests.txt`` prints each CRC-64-AVRO
 fingerprint as a signed Java ``long``; on the wire (and in our catalogue) the same 64

@@ -15,7 +15,10 @@ Catch a family or a leaf; every class has a stable ``code`` documented in
     │   └── PayloadTooLarge         payload over the configured limit
     ├── SignatureError              a signed request fails verification
     ├── DeliveryError               an outbound delivery failed (``retriable`` says whether to retry)
-    └── BrokerUnavailable           no Kafka broker could be reached or started
+    ├── BrokerUnavailable           no Kafka broker could be reached or started
+    └── ProcessError                a process of ``rosterhub run`` failed to start (names it and why)
+        ├── ProcessExited           it exited (the signal that killed it, or its status and reported error)
+        └── ProcessNotReady         it did not answer in time
 
 A refused booking is *not* an error: it is a ``BookingRejected`` event with reason codes.
 """
@@ -35,6 +38,9 @@ __all__ = [
     "MappingFileError",
     "ParseError",
     "PayloadTooLarge",
+    "ProcessError",
+    "ProcessExited",
+    "ProcessNotReady",
     "RosterhubError",
     "SignatureError",
     "UnknownSchemaError",
@@ -132,3 +138,15 @@ class DeliveryError(RosterhubError):
 
 class BrokerUnavailable(RosterhubError):
     code = "broker_unavailable"
+
+
+class ProcessError(RosterhubError):
+    code = "process_error"
+
+
+class ProcessExited(ProcessError):
+    code = "process_exited"
+
+
+class ProcessNotReady(ProcessError):
+    code = "process_not_ready"

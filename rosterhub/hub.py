@@ -5,80 +5,92 @@ ingress, a ``rosterhub connect`` process per polled or file-drop connector and a
 trust endpoint as child processes (logs in ``.rosterhub/logs``); every vendor simulator
 feeds its connector (``rosterhub.demo``), around a working shift market (``rosterhub.demo_market``: known,
 credentialed workers, a cascade in minutes); it prints counts per topic, per connector and of the market's
-decisions, fills and deliveries. Ctrl-C
-(or SIGTERM, or ``--duration``) stops the children cleanly, then the broker if this
-command started it.
+decisions, fills and deliveries.
+
+The children are supervised (``rosterhub.children``, policy in ``rosterhub.supervise``): one that dies
+is logged with the real cause (the signal that killed it, or the error it reported) and started again
+after a back-off; the hub stops only when asked. Ctrl-C (or SIGTERM or SIGHUP, or ``--duration``)
+stops the children within ``stop_timeout_s`` (a second Ctrl-C kills them at once), then the broker if
+this command started it.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import secrets
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from types import FrameType
 
 import httpx
 
+from rosterhub.children import Children, ChildSpec
 from rosterhub.connectors.kinds import HTTP_KINDS
 from rosterhub.connectors.registry import connectors
 from rosterhub.demo import DEMO_TRUSTS, DemoContext, DemoSource, demo_sources, free_port
 from rosterhub.demo_market import CredentialWallet, Workforce, demo_policies, repo_policies
-from rosterhub.errors import BrokerUnavailable
+from rosterhub.errors import ProcessExited, ProcessNotReady
 from rosterhub.flow import FlowCounter
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.kafka.resolve import resolve_broker
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
+from rosterhub.supervise import RestartPolicy
 from rosterhub.topics import CANONICAL, DLQ_STAGES, declared_topics
 
-__all__ = ["run_hub"]
+__all__ = ["STOP_MARGIN_S", "run_hub"]
+
+log = logging.getLogger(__name__)
 
 
 class _Stop(Exception):
     pass
 
 
-def _raise_stop(_sig: int, _frame: FrameType | None) -> None:
-    raise _Stop
+#: Seconds the supervisor waits for children after SIGTERM beyond their own bound (``stop_timeout_s``),
+#: before it SIGKILLs them: a worker exits by itself at ``stop_timeout_s`` whatever it was doing.
+STOP_MARGIN_S = 5.0
 
 
-def _spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
-    log_dir.mkdir(parents=True, exist_ok=True)
-    out = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-    return subprocess.Popen([sys.executable, "-m", "rosterhub", *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+class _Signals:
+    """SIGINT, SIGTERM and SIGHUP: the first stops the hub (raised as :class:`_Stop` in the main loop), a second
+    one during the stop SIGKILLs every child at once."""
+
+    HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self, children: Children) -> None:
+        self.children, self.stopping = children, False
+        self.previous = {sig: signal.signal(sig, self._on_signal) for sig in self.HANDLED}
+
+    def _on_signal(self, sig: int, _frame: FrameType | None) -> None:
+        if not self.stopping:
+            self.stopping = True
+            raise _Stop(signal.Signals(sig).name)
+        print(f"{signal.Signals(sig).name} again: killing every process now", flush=True)
+        self.children.kill()
+
+    def restore(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], name: str, timeout: float = 180.0) -> None:
+def _wait_http(url: str, children: Children, name: str, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
+    log = children.log_dir / f"{name}.log"
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BrokerUnavailable(f"{name} exited with {proc.returncode}; see .rosterhub/logs/{name}.log")
+        if children.dead(name):
+            raise ProcessExited(f"{name} {children.cause(name)}", process=name, log=str(log))
         try:
             if httpx.get(url, timeout=1).status_code < 500:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise BrokerUnavailable(f"{name} did not answer at {url} within {timeout}s")
-
-
-def _stop_children(children: dict[str, subprocess.Popen[bytes]], timeout: float = 30.0) -> None:
-    for proc in children.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for proc in children.values():
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    raise ProcessNotReady(f"{name} did not answer at {url} within {timeout:.0f} s", process=name, log=str(log))
 
 
 def _status_line(bootstrap: str, topics: list[str], trust_url: str, elapsed: float) -> str:
@@ -91,18 +103,14 @@ def _status_line(bootstrap: str, topics: list[str], trust_url: str, elapsed: flo
     return f"[{elapsed:5.0f}s] {counts} | trust endpoint: {delivered}"
 
 
-def _start_children(
-    children: dict[str, subprocess.Popen[bytes]], settings: Settings, env: dict[str, str], pulled: list[str]
-) -> None:
+def _child_specs(settings: Settings, pulled: list[str]) -> list[ChildSpec]:
     """Trust endpoint, stream worker, ingress, and one `connect` process per polled/file-drop vendor."""
-    log_dir = Path(".rosterhub/logs")
-    children["trust-endpoint"] = _spawn(
-        "trust-endpoint", ["simulate", "trust", "--port", str(settings.demo_trust_port)], env, log_dir
-    )
-    children["worker"] = _spawn("worker", ["worker"], env, log_dir)
-    children["ingress"] = _spawn("ingress", ["serve"], env, log_dir)
-    for vendor in pulled:
-        children[f"connect-{vendor}"] = _spawn(f"connect-{vendor}", ["connect", vendor], env, log_dir)
+    return [
+        ChildSpec("trust-endpoint", ["simulate", "trust", "--port", str(settings.demo_trust_port)]),
+        ChildSpec("worker", ["worker"]),
+        ChildSpec("ingress", ["serve"]),
+        *(ChildSpec(f"connect-{vendor}", ["connect", vendor]) for vendor in pulled),
+    ]
 
 
 def _demo_destinations(settings: Settings, sources: list[DemoSource]) -> dict[str, str]:
@@ -116,12 +124,6 @@ def _demo_destinations(settings: Settings, sources: list[DemoSource]) -> dict[st
 def _demo_env(extras: list[dict[str, str]]) -> dict[str, str]:
     """Demo-only values (a demo identity secret, demo policy folders); settings from the environment win."""
     return {k: v for extra in extras for k, v in extra.items() if k not in os.environ}
-
-
-def _check_children(children: dict[str, subprocess.Popen[bytes]], log_dir: Path) -> None:
-    for name, proc in children.items():
-        if proc.poll() is not None:
-            raise BrokerUnavailable(f"{name} exited with {proc.returncode}; see {log_dir}/{name}.log")
 
 
 def _flow_line(flow: FlowCounter, sources: list[DemoSource], specs: dict[str, object]) -> str:
@@ -184,60 +186,89 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
         **_demo_destinations(settings, sources),
         **_demo_env([market_env, *(s.env for s in sources)]),
     }
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    previous = signal.signal(signal.SIGTERM, _raise_stop)
-    started = time.monotonic()
+    pulled = [v for v in sorted(options) if specs[v].kind not in HTTP_KINDS]
+    children = Children(env, log_dir, RestartPolicy(cap_s=settings.restart_backoff_max_s), _say)
+    signals = _Signals(children)
     flow: FlowCounter | None = None
     try:
-        _start_children(children, settings, env, [v for v in sorted(options) if specs[v].kind not in HTTP_KINDS])
-        _wait_http(f"{trust_base}/outcomes", children["trust-endpoint"], "trust-endpoint")
-        _wait_http(f"{ingress}/health", children["ingress"], "ingress")
+        for spec in _child_specs(settings, pulled):
+            children.start(spec)
+        _wait_http(f"{trust_base}/outcomes", children, "trust-endpoint")
+        _wait_http(f"{ingress}/health", children, "ingress")
         print(
             f"ingress {ingress}/ingest/<vendor>  fhir {ingress}/fhir/<ODS>/R4  metrics {ingress}/metrics  "
             f"trust endpoint {trust_base}/outcomes"
         )
         print(
             f"connectors: {', '.join(sorted(s.vendor for s in sources)) or 'none (no demo)'}; "
-            f"logs in {log_dir}/; Ctrl-C stops everything"
+            f"logs in {log_dir}/; Ctrl-C stops everything (twice: at once)"
         )
         if wallet is not None:
             wallet.start()
-        watched = [
-            names.raw("patchwork"),
-            names.events("shift"),
-            names.events("booking"),
-            names.dlq("mapping"),
-            names.dlq("outbound"),
-        ]
         flow = FlowCounter(
             resolved.bootstrap,
             events=[names.events(d) for d in CANONICAL],
             dlq=[names.dlq(s) for s in DLQ_STAGES],
             raw={names.raw(v): v for v in specs},
         )
-        for round_no in itertools.count(1):
-            if duration > 0 and time.monotonic() - started >= duration:
-                break
-            _check_children(children, log_dir)
-            for source in sources:
-                if round_no % source.every == 0:
-                    source.tick()
-            elapsed = time.monotonic() - started
-            print(_status_line(resolved.bootstrap, watched, f"{trust_base}/outcomes", elapsed), flush=True)
-            nurses = f" | {wallet.summary()}" if wallet is not None else ""
-            print(f"        {_flow_line(flow, sources, specs)}{nurses}", flush=True)
-            time.sleep(interval)
+        outcomes = f"{trust_base}/outcomes"
+        _rounds(resolved.bootstrap, names, children, sources, wallet, flow, dict(specs), outcomes, duration, interval)
         return 0
-    except (KeyboardInterrupt, _Stop):
-        print("\nstopping...")
+    except (KeyboardInterrupt, _Stop) as stop:
+        print(f"\nstopping ({stop or 'SIGINT'})...", flush=True)
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signals.stopping = True  # from here a signal SIGKILLs the children instead of interrupting the cleanup
         for closeable in (flow, wallet):
             if closeable is not None:
                 closeable.close()
         for source in sources:
             source.close()
-        _stop_children(children)
+        children.stop(settings.stop_timeout_s + STOP_MARGIN_S)
         resolved.close()
-        print("stopped")
+        signals.restore()
+        print("stopped", flush=True)
+
+
+def _rounds(
+    bootstrap: str,
+    names: TopicNames,
+    children: Children,
+    sources: list[DemoSource],
+    wallet: CredentialWallet | None,
+    flow: FlowCounter,
+    specs: dict[str, object],
+    outcomes_url: str,
+    duration: float,
+    interval: float,
+) -> None:
+    """Until ``duration`` is over (or a signal): supervise the children, feed the demo, print the status."""
+    watched = [names.raw("patchwork"), names.events("shift"), names.events("booking")]
+    watched += [names.dlq("mapping"), names.dlq("outbound")]
+    started = time.monotonic()
+    for round_no in itertools.count(1):
+        if duration > 0 and time.monotonic() - started >= duration:
+            return
+        children.supervise()
+        for source in sources:
+            if round_no % source.every == 0:
+                _tick(source)
+        elapsed = time.monotonic() - started
+        restarts = f" | restarts={children.restarts()}" if children.restarts() else ""
+        print(_status_line(bootstrap, watched, outcomes_url, elapsed) + restarts, flush=True)
+        nurses = f" | {wallet.summary()}" if wallet is not None else ""
+        print(f"        {_flow_line(flow, sources, specs)}{nurses}", flush=True)
+        time.sleep(interval)
+
+
+def _say(line: str) -> None:
+    print(f"[supervisor] {line}", flush=True)
+    log.info("%s", line)
+
+
+def _tick(source: DemoSource) -> None:
+    """One demo batch; a hub process being restarted (the ingress) costs that batch, not the demo."""
+    try:
+        source.tick()
+    except httpx.HTTPError as exc:
+        print(f"demo {source.vendor}: batch not sent: {type(exc).__name__}: {exc}", flush=True)

@@ -269,6 +269,22 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Vendor id -> HMAC-SHA256 secret for signed webhooks; a vendor without one accepts unsigned posts.",
     )
+    # --- Processes ------------------------------------------------------------------------
+    stop_timeout_s: float = Field(
+        default=30.0,
+        ge=2.0,
+        description="A stop or a rebalance finishes within this time, whatever is in flight. A worker waits at "
+        "most half of it for records its agents have started (the rest are read again, after a restart or by the "
+        "partition's new owner), abandons outbound retries at once (they resume on restart, same idempotency key), "
+        "and exits by itself when still running this long after SIGTERM; a second SIGTERM/SIGINT exits at once. "
+        "`rosterhub run` kills a child still running 5 s after that.",
+    )
+    restart_backoff_max_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="`rosterhub run` starts a child that died again after 1 s, doubling for each death in a row "
+        "within a minute of its start, up to this many seconds (docs/deploy.md).",
+    )
     # --- Logging -------------------------------------------------------------------------
     log_level: str = Field(default="INFO", description="Log level of every rosterhub process.")
     log_json: bool = Field(default=False, description="Structured JSON logs (for production) instead of console lines.")

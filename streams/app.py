@@ -62,7 +62,7 @@ def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamCon
     from rosterhub.streams.identity import agents as identity_agents
     from rosterhub.streams.passport import agents as passport_agents
 
-    faust_fixes.apply()
+    faust_fixes.apply(wait_limit_s=settings.stop_timeout_s / 2)
     app = faust.App(
         settings.app_id,
         broker=";".join(f"kafka://{hp.strip()}" for hp in bootstrap.split(",")),

@@ -1,8 +1,9 @@
-"""A correction to faust-streaming's table recovery that the hub cannot run safely without.
+"""Two corrections to faust-streaming that the hub cannot run safely without.
 
-**The bug.** In faust-streaming 0.15.3, ``Recovery.on_recovery_completed`` resumes the
-stream partitions *before* it seeks them to their committed offsets, while the fetcher
-is already running (it was started to read the changelogs). The fetcher then starts
+**The first bug: records skipped after recovery.** In faust-streaming 0.15.3,
+``Recovery.on_recovery_completed`` resumes the stream partitions *before* it seeks them to
+their committed offsets, while the fetcher is already running (it was started to read the
+changelogs). The fetcher then starts
 delivering records from where the consumer happened to be; the seek lands in the
 middle of that, and faust's read-offset bookkeeping (``Consumer._read_offset``) ends up
 ahead of what the agents actually received. Records between the two are dropped as
@@ -22,19 +23,38 @@ landed. What really lost the records was faust's ``flow_control.resume()`` at th
 which clears the agents' queues after deliveries had begun (their offsets already counted
 as read). Everything else in the method is faust's own code, in faust's order. (A first
 form, seeking before resuming the partitions, sometimes left a restarted worker
-processing nothing.) The replacement is applied only to the faust version it was written against; another version logs a
-warning and is left alone, and ``tests/unit/streams/test_faust_fixes.py`` fails until
-someone re-checks the new version's code (pinned in ``uv.lock``).
+processing nothing.)
+
+**The second bug: a stop or a rebalance waits for ever** (issue #17: a worker hung on
+``wait_empty: Waiting for tasks [...]`` until SIGKILLed; another hung in a rebalance for 2.5 min
+with every agent idle, holding up the whole consumer group). Before a worker gives up its
+partitions faust suspends the flow, *clears every agent's input queue* and then waits
+(``Consumer.wait_empty``) until every message a stream has started is acked. The conductor
+counts one reference per agent reading the topic (``events.booking`` feeds four); a copy cleared
+from a queue is never processed, so never acked, so the message never is, and ``wait_empty``
+loops until the process is killed. The fix counts the copies a queue clear drops, and
+``wait_empty`` stops waiting for a message once every reference left on it is a dropped copy; it
+also stops waiting after a bound (half of ``stop_timeout_s``) whatever is in flight. Either way
+the message is *not* acked: its offset is not committed, so it is read again after the restart
+or by the partition's new owner (processors are idempotent, docs/decisions/0004).
+
+Both replacements are applied only to the faust version they were written against; another
+version logs a warning and is left alone, and ``tests/unit/streams/test_faust_fixes.py`` fails
+until someone re-checks the new version's code (pinned in ``requirements.lock``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import weakref
 from typing import Any, cast
 
 import faust
 from faust.tables import recovery as _recovery
+from faust.transport import consumer as _consumer
+from mode.utils import queues as _queues
 
 __all__ = ["FIXED_FAUST_VERSION", "applied", "apply"]
 
@@ -44,6 +64,13 @@ log = logging.getLogger(__name__)
 FIXED_FAUST_VERSION = "0.15.3"
 
 _original = _recovery.Recovery.on_recovery_completed
+_original_wait_empty = _consumer.Consumer.wait_empty
+_original_clears = {cls: cls.__dict__["clear"] for cls in (_queues.FlowControlQueue, _queues.ThrowableQueue)}
+
+#: Copies of a message dropped from agents' input queues by a flow-control clear, per message.
+_dropped: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+#: How long ``wait_empty`` waits at most for records agents have started (set by :func:`apply`).
+_wait_limit_s: list[float] = [15.0]
 
 
 async def _on_recovery_completed(self: Any, generation_id: int = 0) -> None:
@@ -85,19 +112,82 @@ async def _on_recovery_completed(self: Any, generation_id: int = 0) -> None:
     self.log.info("Worker ready")
 
 
+def _counting(original: Any) -> Any:
+    def clear(self: Any) -> None:
+        """The queue's own ``clear``, after counting the faust events it drops, per message."""
+        for item in list(self._queue):
+            message = getattr(item, "message", None)
+            if message is not None:
+                _dropped[message] = _dropped.get(message, 0) + 1
+        original(self)
+
+    return clear
+
+
+#: faust's channels use ``ThrowableQueue``, which has its own ``clear``; both are replaced.
+_clears = {cls: _counting(original) for cls, original in _original_clears.items()}
+
+
+def idle(message: Any) -> bool:
+    """No stream holds this un-acked message any more: every reference left is a dropped queue copy."""
+    return not message.acked and message.refcount <= _dropped.get(message, 0)
+
+
+async def _wait_empty(self: Any) -> None:
+    """faust 0.15.3's ``Consumer.wait_empty``, not waiting for messages only dropped copies hold, nor for longer
+    than the bound: what is still un-acked then is left un-committed, to be read again."""
+    wait_count = 0
+    deadline = time.monotonic() + _wait_limit_s[0]
+    while not self.should_stop and self._unacked_messages:
+        self._unacked_messages -= {m for m in self._unacked_messages if idle(m)}
+        if not self._unacked_messages:
+            break
+        if time.monotonic() >= deadline:
+            left = sorted((m.topic, m.partition, m.offset) for m in self._unacked_messages)
+            self.log.warning(
+                "wait_empty: stopped waiting after %.0f s for %d record(s) agents had started %s; not committed, "
+                "they are read again (after a restart, or by the partition's new owner)",
+                _wait_limit_s[0],
+                len(left),
+                left[:10],
+            )
+            self._unacked_messages.clear()
+            break
+        wait_count += 1
+        if not wait_count % 10:
+            remaining = [(m.refcount, m) for m in self._unacked_messages]
+            self.log.warning("wait_empty: Waiting for tasks %r", remaining)
+            self.log.info("Agent tracebacks:\n%s", self.app.agents.human_tracebacks())
+        await self.commit()
+        if not self._unacked_messages:
+            break
+        await self._wait_for_ack(timeout=1)
+        self._clean_unacked_messages()
+    await self.commit_and_end_transactions()
+
+
 def applied() -> bool:
-    return _recovery.Recovery.on_recovery_completed is _on_recovery_completed  # type: ignore[comparison-overlap]
+    return (
+        _recovery.Recovery.on_recovery_completed is _on_recovery_completed  # type: ignore[comparison-overlap]
+        and _consumer.Consumer.wait_empty is _wait_empty  # type: ignore[comparison-overlap]
+        and all(cls.clear is clear for cls, clear in _clears.items())
+    )
 
 
-def apply() -> bool:
-    """Install the corrected method (idempotent); False, with a warning, on a faust version it was not written for."""
+def apply(wait_limit_s: float = 15.0) -> bool:
+    """Install the corrected methods (idempotent); False, with a warning, on a faust version they were not
+    written for. ``wait_limit_s`` bounds how long a stop or a rebalance waits for records agents have started."""
+    _wait_limit_s[0] = wait_limit_s
     if faust.__version__ != FIXED_FAUST_VERSION:
         log.warning(
-            "faust-streaming %s is not %s: recovery seek-order fix not applied; re-check "
-            "Recovery.on_recovery_completed (streams/faust_fixes.py)",
+            "faust-streaming %s is not %s: recovery seek-order and wait_empty fixes not applied; re-check "
+            "Recovery.on_recovery_completed and Consumer.wait_empty (streams/faust_fixes.py)",
             faust.__version__,
             FIXED_FAUST_VERSION,
         )
         return False
     _recovery.Recovery.on_recovery_completed = _on_recovery_completed  # type: ignore[method-assign]
+    _consumer.Consumer.wait_empty = _wait_empty  # type: ignore[method-assign]
+    for cls, clear in _clears.items():
+        cls.clear = clear  # type: ignore[method-assign]
     return True

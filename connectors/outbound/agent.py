@@ -15,7 +15,9 @@ another. Nothing here runs when no destination is configured.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import faust
@@ -171,4 +173,25 @@ def _register_delivery(
                 for d in dests
             ]
             log.info("outbound: delivering to %s", ", ".join(sorted(d.name for d in dests)))
-            await asyncio.gather(*(loop.run() for loop in loops))
+            await until_stopping(app, asyncio.gather(*(loop.run() for loop in loops)))
+
+
+async def until_stopping(app: faust.App, work: Awaitable[Any]) -> None:
+    """Run ``work`` until the app begins to stop, then abandon it at once (issue #17).
+
+    faust cancels app tasks only at the end of its stop, after the consumer and tables: deliveries
+    kept retrying meanwhile, for minutes when that stop hung. Abandoning is safe: a delivery loop
+    commits a batch only once it is delivered, so what was in flight is read again after the
+    restart and sent with the same idempotency key (receivers dedupe on it).
+    """
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(app.wait_until_stopped())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            log.info("outbound: worker stopping; deliveries in flight abandoned, they resume on restart")
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -56,9 +56,8 @@ def run(
 def worker() -> None:
     """Run one stream-processing worker (faust): booking decisions and outbound delivery.
     Start more on other machines to scale out; partitions rebalance between them."""
-    from faust.worker import Worker
-
     from rosterhub.streams.app import create_app
+    from rosterhub.streams.stopping import BoundedWorker
 
     settings = load_settings()
     try:
@@ -66,7 +65,7 @@ def worker() -> None:
     except RosterhubError as exc:
         _fail(exc)
     app, _ = create_app(settings, bootstrap)
-    runner = Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    runner = BoundedWorker(app, stop_timeout_s=settings.stop_timeout_s, loglevel=settings.log_level.lower(), quiet=True)
     # faust's terminal spinner, kept at WARNING and above, sets the root logger to DEBUG to spin on every record:
     # every aiokafka/faust debug call then builds a LogRecord that the WARNING handler drops (~5 % of the
     # worker's profile under load, docs/benchmarks.md). Without it the root logger stays at the configured level.
@@ -87,7 +86,13 @@ def serve() -> None:
         bootstrap = _prepare(settings)
     except RosterhubError as exc:
         _fail(exc)
-    uvicorn.run(create_api(settings, bootstrap), host=settings.http_host, port=settings.http_port, log_config=None)
+    uvicorn.run(
+        create_api(settings, bootstrap),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.stop_timeout_s),  # a second Ctrl-C/SIGTERM exits at once (uvicorn)
+    )
 
 
 def topics() -> None:

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import faust
+import pytest
 
 from rosterhub.settings import Settings
 from rosterhub.streams import faust_fixes
@@ -75,3 +76,100 @@ def test_the_fixed_method_holds_deliveries_until_the_seek_has_landed() -> None:
     )
     asyncio.run(faust_fixes._on_recovery_completed(recovery, generation_id=3))
     assert calls == ["hold", "resume ['stream-0']", "seek", "release", "flow", "end"]
+
+
+# ---------------------------------------------------------------- second fix: wait_empty, cleared copies, a bound
+
+
+def _message(offset: int) -> Any:
+    from faust.types.tuples import Message
+
+    return Message("events.booking", 0, offset, 0.0, 0, [], b"k", b"v", None)
+
+
+def _consumer(messages: list[Any]) -> Any:
+    from weakref import WeakSet
+
+    async def commit(**_: Any) -> None:
+        return None
+
+    async def wait_for_ack(timeout: float) -> None:
+        await asyncio.sleep(0.01)
+
+    consumer = SimpleNamespace(
+        should_stop=False,
+        _unacked_messages=WeakSet(messages),
+        commit=commit,
+        commit_and_end_transactions=commit,
+        _wait_for_ack=wait_for_ack,
+        log=SimpleNamespace(warning=lambda *a: None, info=lambda *a: None, dev=lambda *a: None),
+        app=SimpleNamespace(agents=SimpleNamespace(human_tracebacks=lambda: "")),
+        diag=SimpleNamespace(set_flag=lambda *a: None, unset_flag=lambda *a: None),
+    )
+    consumer._clean_unacked_messages = lambda: consumer._unacked_messages.difference_update(
+        {m for m in consumer._unacked_messages if m.acked}
+    )
+    return consumer
+
+
+def _two_agents_one_cleared(message: Any) -> None:
+    """The conductor hands one message to two agents; one takes it, the other's queued copy is cleared."""
+    from mode.utils.queues import FlowControlEvent, ThrowableQueue
+
+    assert faust_fixes.apply()
+    flow = FlowControlEvent()
+    queue: ThrowableQueue[Any] = ThrowableQueue(flow_control=flow, clear_on_resume=True)  # faust's channel queue
+    message.incref(2)
+    queue.put_nowait(SimpleNamespace(message=message))  # the second agent's copy, not taken yet
+    flow.suspend()
+    flow.clear()  # what faust does before waiting, on a stop or a rebalance
+    assert queue.empty()
+
+
+def test_faust_s_own_wait_empty_still_waits_for_ever_on_a_cleared_copy() -> None:
+    """The hang of issue #17, with faust's own objects. If this starts failing, faust fixed it: drop the
+    wait_empty and queue-clear replacements."""
+    message = _message(7)
+    _two_agents_one_cleared(message)
+    message.ack(SimpleNamespace())  # the first agent is done with it
+    with pytest.raises(TimeoutError):
+        asyncio.run(asyncio.wait_for(faust_fixes._original_wait_empty(_consumer([message])), timeout=1.5))
+
+
+def test_a_message_only_a_cleared_queue_still_holds_no_longer_blocks_a_stop() -> None:
+    message = _message(5)
+    _two_agents_one_cleared(message)
+    assert not faust_fixes.idle(message)  # the first agent is still working on it: wait for that
+    message.ack(SimpleNamespace())
+    assert faust_fixes.idle(message)
+    assert not message.acked, "never acked, so its offset is not committed and it is read again"
+    consumer = _consumer([message])
+    asyncio.run(asyncio.wait_for(faust_fixes._wait_empty(consumer), timeout=5))
+    assert len(consumer._unacked_messages) == 0
+
+
+def test_a_message_an_agent_is_still_working_on_is_waited_for() -> None:
+    message = _message(6)
+    _two_agents_one_cleared(message)
+    consumer = _consumer([message])
+
+    async def stop_while_the_agent_works() -> None:
+        waiting = asyncio.ensure_future(faust_fixes._wait_empty(consumer))
+        await asyncio.sleep(0.2)
+        assert not waiting.done(), "returned while an agent still held the message"
+        message.ack(SimpleNamespace())
+        await asyncio.wait_for(waiting, timeout=5)
+
+    asyncio.run(stop_while_the_agent_works())
+
+
+def test_an_agent_that_never_finishes_holds_the_stop_only_up_to_the_bound() -> None:
+    message = _message(8)
+    message.incref(1)  # taken by an agent that never acks it (stuck on a call that does not return)
+    consumer = _consumer([message])
+    assert faust_fixes.apply(wait_limit_s=0.5)
+    try:
+        asyncio.run(asyncio.wait_for(faust_fixes._wait_empty(consumer), timeout=10))
+    finally:
+        faust_fixes.apply()
+    assert len(consumer._unacked_messages) == 0 and not message.acked  # given up on, not committed

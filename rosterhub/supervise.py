@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 __all__ = ["Life", "RestartPolicy", "after_death", "exit_cause", "restart_delay"]
 
 _ERROR_LINE = re.compile(r"error \[(?P<code>[a-z_]+)\]: (?P<message>.+)")
+_ERROR_WORD = re.compile(r"\b(error|exception|errno|fatal|critical)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,9 @@ def exit_cause(returncode: int, log_tail: str = "") -> str:
     """Why a child stopped, in words: the signal that killed it, or its status and the error it reported.
 
     A rosterhub command that fails on purpose prints ``error [<code>]: <message>`` (``rosterhub.cli``):
-    the last such line of its log names the real cause. Without one, the log's last line is given.
+    the last such line of its log names the real cause. Without one, the last line that reports an error
+    (a library's, e.g. uvicorn's "address already in use", is often followed by its shutdown lines),
+    else the log's last line.
     """
     if returncode < 0:
         try:
@@ -68,6 +71,8 @@ def exit_cause(returncode: int, log_tail: str = "") -> str:
     errors = [m for line in lines if (m := _ERROR_LINE.search(line))]
     if errors:
         detail = f": error [{errors[-1]['code']}]: {errors[-1]['message']}"
+    elif reported := [line for line in lines if _ERROR_WORD.search(line)]:
+        detail = f"; last error in its log: {reported[-1][:300]}"
     elif lines:
         detail = f"; last log line: {lines[-1][:300]}"
     else:

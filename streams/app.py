@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import faust
 
@@ -93,4 +94,15 @@ def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamCon
     passport = passport_agents.register(app, ctx)
     identity_agents.register(app, ctx)
     availability_agents.register(app, ctx, passport)  # reads the passport table for workers' open-shift lists
+    if settings.worker_web_port is not None:
+        _health(app)
     return app, ctx
+
+
+def _health(app: faust.App) -> None:
+    """``GET /health`` on the worker's web server, for container healthchecks (docker/compose.yaml): 200 while
+    the worker runs, saying whether it is in a rebalance (a rebalance is bounded, so not a failure)."""
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok", "rebalancing": bool(app.rebalancing)})

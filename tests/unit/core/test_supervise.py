@@ -30,10 +30,12 @@ def test_an_error_the_child_reported_is_the_cause() -> None:
     )
 
 
-def test_without_a_reported_error_the_last_log_line_is_given() -> None:
-    assert exit_cause(1, "Traceback ...\nOSError: [Errno 98] address already in use\n") == (
-        "exited with status 1; last log line: OSError: [Errno 98] address already in use"
+def test_without_a_reported_error_the_last_error_logged_is_given() -> None:
+    tail = "[error] [Errno 98] address already in use\n[info] Waiting for application shutdown.\n[info] complete.\n"
+    assert exit_cause(1, tail) == (
+        "exited with status 1; last error in its log: [error] [Errno 98] address already in use"
     )
+    assert exit_cause(1, "starting\nstopping\n") == "exited with status 1; last log line: stopping"
     assert exit_cause(75) == "exited with status 75"
     assert exit_cause(0, "bye") == "exited with status 0 without being asked to stop; last log line: bye"
 

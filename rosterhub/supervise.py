@@ -20,7 +20,12 @@ from dataclasses import dataclass, replace
 __all__ = ["Life", "RestartPolicy", "after_death", "exit_cause", "restart_delay"]
 
 _ERROR_LINE = re.compile(r"error \[(?P<code>[a-z_]+)\]: (?P<message>.+)")
-_ERROR_WORD = re.compile(r"\b(error|exception|errno|fatal|critical)\b", re.IGNORECASE)
+#: A line that reports an error: a log level (console ``[error  ]`` or JSON ``"level": "error"``), an errno, or
+#: an exception's ``SomethingError:``; not merely a logger's name such as ``[uvicorn.error]``.
+_ERROR_WORD = re.compile(
+    r'\[\s*(?:error|critical|fatal)\s*\]|"level":\s*"(?:error|critical)"|\b(?:ERROR|CRITICAL|FATAL)\b'
+    r"|\[Errno \d+\]|\b\w+(?:Error|Exception):"
+)
 
 
 @dataclass(frozen=True, slots=True)

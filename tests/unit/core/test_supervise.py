@@ -36,6 +36,12 @@ def test_without_a_reported_error_the_last_error_logged_is_given() -> None:
         "exited with status 1; last error in its log: [error] [Errno 98] address already in use"
     )
     assert exit_cause(1, "starting\nstopping\n") == "exited with status 1; last log line: stopping"
+    uvicorn = (
+        "2026-12-06T18:49:31Z [error    ] [Errno 98] error while attempting to bind: address already in use "
+        "[uvicorn.error]\n2026-12-06T18:49:31Z [info     ] Application shutdown complete. [uvicorn.error]\n"
+    )
+    assert "address already in use" in exit_cause(3, uvicorn)  # not the logger name of the line after it
+    assert "KeyError: 'x'" in exit_cause(1, "Traceback (most recent call last):\nKeyError: 'x'\nbye\n")
     assert exit_cause(75) == "exited with status 75"
     assert exit_cause(0, "bye") == "exited with status 0 without being asked to stop; last log line: bye"
 

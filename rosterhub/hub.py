@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 import os
 import secrets
 import signal
@@ -43,8 +42,6 @@ from rosterhub.supervise import RestartPolicy
 from rosterhub.topics import CANONICAL, DLQ_STAGES, declared_topics
 
 __all__ = ["STOP_MARGIN_S", "run_hub"]
-
-log = logging.getLogger(__name__)
 
 
 class _Stop(Exception):
@@ -262,8 +259,8 @@ def _rounds(
 
 
 def _say(line: str) -> None:
+    """The supervisor's news (starts, deaths and their causes, restarts, kills) on the hub's own output."""
     print(f"[supervisor] {line}", flush=True)
-    log.info("%s", line)
 
 
 def _tick(source: DemoSource) -> None:

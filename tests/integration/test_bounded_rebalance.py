@@ -28,8 +28,8 @@ from tests.integration.test_booking_saga import REPO, SagaHub, _request
 
 pytestmark = pytest.mark.integration
 
-FIRST_WAVE = 2000
-MAX_REQUESTS = 8000
+FIRST_WAVE = 800
+MAX_REQUESTS = 3000
 
 
 def _ready(log: Path) -> bool:
@@ -87,7 +87,7 @@ def test_a_second_worker_joining_under_load_gets_its_partitions_and_nothing_is_s
 
     def keep_feeding() -> None:  # as fast as it goes until the second worker is in: the agents' queues fill up
         while not joined.is_set() and len(requests) < MAX_REQUESTS:
-            feed(300)
+            feed(200)
 
     one_log, two_log = tmp_path / "one.log", tmp_path / "two.log"
     booking = hub.names.events("booking")

@@ -16,9 +16,10 @@ Catch a family or a leaf; every class has a stable ``code`` documented in
     ├── SignatureError              a signed request fails verification
     ├── DeliveryError               an outbound delivery failed (``retriable`` says whether to retry)
     ├── BrokerUnavailable           no Kafka broker could be reached or started
-    └── ProcessError                a process of ``rosterhub run`` failed to start (names it and why)
-        ├── ProcessExited           it exited (the signal that killed it, or its status and reported error)
-        └── ProcessNotReady         it did not answer in time
+    ├── ProcessError                a process of ``rosterhub run`` failed to start (names it and why)
+    │   ├── ProcessExited           it exited (the signal that killed it, or its status and reported error)
+    │   └── ProcessNotReady         it did not answer in time
+    └── ToolUnavailable             an external checker (HAPI FHIR, the AsyncAPI parser) cannot be fetched or run
 
 A refused booking is *not* an error: it is a ``BookingRejected`` event with reason codes.
 """
@@ -43,6 +44,7 @@ __all__ = [
     "ProcessNotReady",
     "RosterhubError",
     "SignatureError",
+    "ToolUnavailable",
     "UnknownSchemaError",
 ]
 
@@ -150,3 +152,7 @@ class ProcessExited(ProcessError):
 
 class ProcessNotReady(ProcessError):
     code = "process_not_ready"
+
+
+class ToolUnavailable(RosterhubError):
+    code = "tool_unavailable"

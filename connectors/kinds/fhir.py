@@ -7,6 +7,7 @@ Bundle's Organization ODS code, else the ``default_trust`` option)::
     POST /fhir[/{trust}]/R4                   Bundle: transaction | batch | collection
     POST /fhir[/{trust}]/R4/{type}            create one resource
     PUT  /fhir[/{trust}]/R4/{type}/{id}       update one resource
+    anything else under /fhir[/{trust}]/R4    405 and an OperationOutcome (not-supported): write-only
 
 Order of work, and what the sender hears: over ``max_payload_bytes`` -> 413, wrong
 content type -> 415, bad trust in the URL -> 400 (each refused before the raw write, kept
@@ -90,6 +91,7 @@ class Reply:
     status: int
     body: dict[str, Any]
     location: str | None = None
+    allow: str | None = None  # the Allow header of a 405
 
 
 class FhirEndpoint:
@@ -342,12 +344,30 @@ def fhir_router(settings: Settings, ctx: IngestContext, vendor: str = "fhir") ->
     async def update(request: Request, rtype: str, rid: str, trust: str | None = None) -> Response:
         return await receive(request, trust, "update", rtype, rid)
 
+    def not_supported(request: Request, trust: str | None = None, rest: str = "") -> Response:
+        return _render(request, _not_supported(request.method, request.url.path, rest))
+
+    anything = ["GET", "POST", "PUT", "DELETE", "PATCH"]
     for prefix in ("/fhir/R4", "/fhir/{trust}/R4"):
         router.add_api_route(f"{prefix}/metadata", metadata, methods=["GET"], summary="CapabilityStatement")
         router.add_api_route(prefix, bundle, methods=["POST"], summary="Post a transaction, batch or collection")
         router.add_api_route(f"{prefix}/{{rtype}}", create, methods=["POST"], summary="Create one resource")
         router.add_api_route(f"{prefix}/{{rtype}}/{{rid}}", update, methods=["PUT"], summary="Update one resource")
+        # last, so they only answer what the routes above do not serve (reads, searches, deletes, ...)
+        router.add_api_route(prefix, not_supported, methods=anything, include_in_schema=False)
+        router.add_api_route(f"{prefix}/{{rest:path}}", not_supported, methods=anything, include_in_schema=False)
     return router
+
+
+def _not_supported(method: str, path: str, rest: str) -> Reply:
+    """405 with an OperationOutcome: the endpoint is write-only (its CapabilityStatement says so)."""
+    depth = len([p for p in rest.split("/") if p])
+    allow = {0: "POST", 1: "POST", 2: "PUT"}.get(depth, "")
+    text = (
+        f"{method} {path}: not supported; this FHIR endpoint is write-only (POST a Bundle to the base, POST "
+        "[base]/{type}, PUT [base]/{type}/{id}); it offers no read or search, see [base]/metadata"
+    )
+    return Reply(405, operation_outcome([Issue("error", "not-supported", text)]), allow=allow or None)
 
 
 def _answer(plan: FhirRequest, outcomes: list[EntryOutcome], now: datetime) -> Reply:
@@ -368,6 +388,8 @@ def _render(request: Request, reply: Reply, correlation_id: str | None = None) -
     headers = {"X-Correlation-Id": correlation_id} if correlation_id else {}
     if reply.location:
         headers["Location"] = reply.location
+    if reply.status == 405:
+        headers["Allow"] = reply.allow or ""
     if "xml" in wants and "json" not in wants:
         from fhir.resources.R4B import get_fhir_model_class
 

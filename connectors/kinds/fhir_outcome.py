@@ -22,6 +22,7 @@ from typing import Any
 
 from rosterhub.connectors.kinds.fhir_read import SUPPORTED_TYPES, Issue
 from rosterhub.errors import RosterhubError
+from rosterhub.fhir_narrative import narrative
 
 __all__ = [
     "EntryOutcome",
@@ -69,7 +70,11 @@ def issue_json(issue: Issue) -> dict[str, Any]:
 def operation_outcome(issues: Sequence[Issue]) -> dict[str, Any]:
     """An OperationOutcome; at least one issue (the resource requires one)."""
     issues = list(issues) or [Issue("information", "informational", "All OK")]
-    return {"resourceType": "OperationOutcome", "issue": [issue_json(i) for i in issues]}
+    return {
+        "resourceType": "OperationOutcome",
+        "text": narrative(f"{i.severity} ({i.code}): {i.diagnostics}" for i in issues),
+        "issue": [issue_json(i) for i in issues],
+    }
 
 
 _ENTRY_INDEX = re.compile(r"\[(\d+)\](?=\s|$)")
@@ -151,11 +156,28 @@ def response_bundle(kind: str, outcomes: Sequence[EntryOutcome], *, now: datetim
     }
 
 
+#: What the CapabilityStatement says about reading: the endpoint is write-only (docs/vendors/fhir.md).
+WRITE_ONLY = (
+    "Bundles of type transaction (all or nothing), batch (entry by entry) and collection are posted to the "
+    "base; single resources to [base]/{type} or [base]/{type}/{id}. Accepted data becomes rosterhub canonical "
+    "events. This endpoint is write-only: it offers no read, vread, search or history interaction, and any GET "
+    "other than [base]/metadata is answered 405 with an OperationOutcome (not-supported). Shifts and bookings "
+    "reach a trust's FHIR server as transaction Bundles the hub posts to it."
+)
+
+
 def capability_statement(base: str, *, now: datetime, max_entries: int, max_bytes: int) -> dict[str, Any]:
     """A minimal R4 CapabilityStatement: what this endpoint takes, and nothing it does not."""
     interactions = [{"code": "create"}, {"code": "update"}]
     return {
         "resourceType": "CapabilityStatement",
+        "text": narrative(
+            [
+                f"rosterhub FHIR R4 inbound endpoint at {base}: create and update of "
+                f"{', '.join(SUPPORTED_TYPES)}; transaction and batch.",
+                WRITE_ONLY,
+            ]
+        ),
         "status": "active",
         "date": now.date().isoformat(),
         "kind": "instance",
@@ -170,9 +192,7 @@ def capability_statement(base: str, *, now: datetime, max_entries: int, max_byte
         "rest": [
             {
                 "mode": "server",
-                "documentation": "Bundles of type transaction (all or nothing), batch (entry by entry) and "
-                "collection are posted to the base; single resources to [base]/{type} or [base]/{type}/{id}. "
-                "Accepted data becomes rosterhub canonical events; nothing can be read back.",
+                "documentation": WRITE_ONLY,
                 "resource": [
                     {"type": t, "interaction": interactions, "versioning": "versioned"} for t in SUPPORTED_TYPES
                 ],

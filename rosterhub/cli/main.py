@@ -18,6 +18,7 @@ from rosterhub.cli import (
     outbound_cmd,
     passport_cmd,
     schemas_cmd,
+    tools_cmd,
 )
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.add_typer(mapping_cmd.app, name="mapping", help="Check mapping files; map a 
 app.add_typer(schemas_cmd.app, name="schemas", help="Event schemas: list, generate models/docs, check compatibility.")
 app.add_typer(identity_cmd.app, name="identity", help="Identity resolution: conflicts, people, merge and split.")
 app.add_typer(passport_cmd.app, name="passport", help="Trust policies and clearance of the credential passport.")
+app.add_typer(tools_cmd.app, name="tools", help="External checkers: HAPI FHIR validator, AsyncAPI parser (fetch, run).")
 hub_cmd.register(app)
 explain_cmd.register(app)
 outbound_cmd.register(app)

@@ -3,7 +3,11 @@
 ``POST`` to the destination's base URL (``.../fhir/R4``), ``application/fhir+json``: a Bundle of
 type ``transaction`` whose ``identifier`` is the update key (system
 ``https://rosterhub.org/Id/update``), so the server dedupes a redelivered Bundle, and whose
-entries are ``PUT``s with ids derived from hub ids, so applying one twice changes nothing:
+entries are ``PUT``s with ids derived from hub ids, so applying one twice changes nothing. Each
+entry's ``fullUrl`` is the resource's URL on the destination (``<base>/Slot/<id>``), so the
+Appointment's relative ``Slot/<id>`` reference resolves inside the Bundle (HAPI FHIR refuses a
+relative reference in a Bundle whose entries have no ``fullUrl``); every resource carries a
+generated narrative:
 
 | update | entries |
 |---|---|
@@ -26,6 +30,7 @@ from typing import Any
 from rosterhub.connectors.outbound.adapters._facts import REGISTERS, Facts, facts, short_hash
 from rosterhub.connectors.outbound.adapters._json import dumps
 from rosterhub.connectors.outbound.contract import Destination, HttpCall, Update
+from rosterhub.fhir_narrative import narrative
 
 __all__ = ["ADAPTER", "UPDATE_SYSTEM", "FhirAdapter", "appointment_id", "bundle", "slot_id"]
 
@@ -69,6 +74,14 @@ def _slot(f: Facts, status: str) -> dict[str, Any]:
         slot["extension"] = ext
     if f.staff_group:
         slot["serviceCategory"] = [{"coding": [{"system": STAFF_GROUP, "code": f.staff_group}]}]
+    slot["text"] = narrative(
+        [
+            f"Shift {f.shift_id}: {status}",
+            f"{f.ward or ''} {f.trust or ''}".strip(),
+            " ".join(x for x in (f.staff_group, f.grade) if x),
+            f"{slot.get('start', '')} to {slot.get('end', '')}" if f.start and f.end else "",
+        ]
+    )
     return {k: v for k, v in slot.items() if v is not None}
 
 
@@ -89,6 +102,14 @@ def _appointment(f: Facts, status: str) -> dict[str, Any]:
         appt["start"], appt["end"] = f.start.isoformat(), f.end.isoformat()
     if status == "cancelled" and f.cancel_reason:
         appt["cancelationReason"] = {"text": f.cancel_reason}
+    appt["text"] = narrative(
+        [
+            f"Booking {f.booking_id or ''} of shift {f.shift_id}: {status}",
+            f"Worker: {actor['display']}",
+            f"{appt['start']} to {appt['end']}" if "start" in appt else "",
+            f"Reason: {f.cancel_reason}" if status == "cancelled" and f.cancel_reason else "",
+        ]
+    )
     return appt
 
 
@@ -103,13 +124,16 @@ def _entries(f: Facts) -> list[dict[str, Any]]:
     return resources
 
 
-def bundle(f: Facts) -> dict[str, Any] | None:
+def bundle(f: Facts, base: str) -> dict[str, Any] | None:
+    """The transaction Bundle for one update to the FHIR server at ``base`` (``.../fhir/R4``), or None."""
     resources = _entries(f)
     if not resources:
         return None
-    entries = [
-        {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in resources
-    ]
+    base = base.rstrip("/")
+    entries = []
+    for r in resources:
+        url = f"{r['resourceType']}/{r['id']}"
+        entries.append({"fullUrl": f"{base}/{url}", "resource": r, "request": {"method": "PUT", "url": url}})
     return {
         "resourceType": "Bundle",
         "type": "transaction",
@@ -123,7 +147,7 @@ class FhirAdapter:
     platform = PLATFORM
 
     def render(self, update: Update, destination: Destination) -> HttpCall | None:
-        doc = bundle(facts(update))
+        doc = bundle(facts(update), destination.url or "")
         if doc is None:
             return None
         return HttpCall("POST", "", dumps(doc), content_type="application/fhir+json")

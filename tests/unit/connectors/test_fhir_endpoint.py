@@ -63,6 +63,43 @@ def test_metadata_is_a_valid_capability_statement(hub: Harness) -> None:
     assert xml.headers["content-type"].startswith("application/fhir+xml") and b"<CapabilityStatement" in xml.content
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/fhir/RXX/R4/Slot/slot-1", "PUT"),
+        ("GET", "/fhir/R4/Slot", "POST"),
+        ("GET", "/fhir/RXX/R4/Slot?identifier=x", "POST"),
+        ("GET", "/fhir/RXX/R4", "POST"),
+        ("GET", "/fhir/RXX/R4/Slot/slot-1/_history/2", ""),
+        ("DELETE", "/fhir/RXX/R4/Slot/slot-1", "PUT"),
+        ("POST", "/fhir/RXX/R4/Slot/slot-1", "PUT"),
+        ("PUT", "/fhir/RXX/R4", "POST"),
+    ],
+)
+def test_what_the_endpoint_does_not_serve_is_answered_with_an_operation_outcome(
+    hub: Harness, method: str, path: str, allow: str
+) -> None:
+    """Defect 5b of issue 15: a GET used to get FastAPI's {"detail": "Method Not Allowed"}."""
+    r = hub.client.request(method, path)
+    assert r.status_code == 405 and r.headers["content-type"].startswith("application/fhir+json")
+    assert r.headers["allow"] == allow
+    outcome = r.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    [issue] = outcome["issue"]
+    assert issue["severity"] == "error" and issue["code"] == "not-supported"
+    assert "write-only" in issue["diagnostics"] and "metadata" in issue["diagnostics"]
+    assert not hub.sink.records  # nothing written for a request the endpoint does not take
+
+
+def test_capability_statement_says_the_endpoint_is_write_only(hub: Harness) -> None:
+    cs = hub.client.get("/fhir/RXX/R4/metadata").json()
+    [rest] = cs["rest"]
+    codes = {i["code"] for r in rest["resource"] for i in r["interaction"]}
+    assert codes == {"create", "update"}  # no read, vread, search-type, history
+    assert "write-only" in rest["documentation"] and "405" in rest["documentation"]
+    assert "write-only" in cs["text"]["div"]
+
+
 def test_trust_comes_from_the_url_else_the_bundles_organisation(hub: Harness) -> None:
     r = hub.client.post("/fhir/R4", content=collection(org("RTH"), practitioner("p1")), headers=JSON)
     assert r.status_code == 200, r.text

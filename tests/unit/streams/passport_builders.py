@@ -72,6 +72,7 @@ def verified(
     *,
     method: str = "DOCUMENT_SEEN",
     next_due: datetime | None = None,
+    evidence: str | None = None,
 ) -> Envelope:
     data = {
         "credential_id": cid,
@@ -84,7 +85,7 @@ def verified(
         "verified_at": at,
         "next_check_due": next_due,
         "mou": None,
-        "evidence_ref": f"https://checks.{verifier.lower()}.nhs.uk/{cid}",
+        "evidence_ref": evidence or f"https://checks.{verifier.lower()}.nhs.uk/{cid}",
         "detail": None,
     }
     return Envelope(

@@ -5,8 +5,9 @@
 // documents; for 3.x it converts Avro payloads without checking them. So after the
 // parser's own diagnostics, every Avro payload (and Avro Kafka key) is also passed to
 // @asyncapi/avro-schema-parser's validate(), the check the parser runs for 2.x.
-// Prints every diagnostic as "severity path: message"; exits 1 when any is an error
-// (or the document cannot be read), 0 otherwise.
+// Prints every diagnostic as "severity path: message", then "FILE: E error(s), W warning(s), O other
+// diagnostic(s)" (others: information and hints); exits 1 when any is an error (or the document cannot
+// be read), 0 otherwise.
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Parser, fromFile, DiagnosticSeverity } from "@asyncapi/parser";
@@ -59,12 +60,14 @@ async function main(file) {
   const { document, diagnostics } = await fromFile(parser, path).parse();
   const all = [...diagnostics, ...(await avroDiagnostics(raw, avro))];
   let errors = 0;
+  let warnings = 0;
   for (const d of all) {
     if (d.severity === DiagnosticSeverity.Error) errors += 1;
+    if (d.severity === DiagnosticSeverity.Warning) warnings += 1;
     console.log(`${SEVERITY[d.severity] ?? d.severity} ${(d.path ?? []).join(".")}: ${d.message} [${d.code}]`);
   }
   if (document === undefined && errors === 0) errors = 1;
-  console.log(`${path}: ${errors} error(s), ${all.length - errors} other diagnostic(s)`);
+  console.log(`${path}: ${errors} error(s), ${warnings} warning(s), ${all.length - errors - warnings} other diagnostic(s)`);
   return errors === 0 ? 0 : 1;
 }
 

@@ -1,0 +1,64 @@
+"""``rosterhub tools ...``: fetch and run the external checkers (HAPI FHIR validator, AsyncAPI parser)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from rosterhub.errors import RosterhubError
+from rosterhub.settings import load_settings
+from rosterhub.tools import asyncapi, hapi
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _fail(exc: RosterhubError) -> None:
+    typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def fetch() -> None:
+    """Fetch HAPI FHIR's validator (Maven Central) and the AsyncAPI parser (npm) into the cache."""
+    settings = load_settings()
+    try:
+        jars = hapi.fetch_jars(settings, quiet=False)
+        parser = asyncapi.install(settings, quiet=False)
+    except RosterhubError as exc:
+        _fail(exc)
+    typer.echo(f"HAPI FHIR {hapi.HAPI_VERSION} validator in {jars}")
+    typer.echo(f"AsyncAPI parser in {parser}")
+
+
+@app.command("fhir-validate")
+def fhir_validate(
+    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="FHIR R4 JSON files."),
+) -> None:
+    """Validate FHIR R4 JSON files with HAPI FHIR, offline (R4 core); exit 1 when any has an error."""
+    try:
+        reports = hapi.validate_files(files, load_settings())
+    except RosterhubError as exc:
+        _fail(exc)
+    for report in reports:
+        typer.echo(f"{report.name}: {len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+        for finding in report.findings:
+            typer.echo(f"  {finding}")
+    if any(r.errors for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command("asyncapi-validate")
+def asyncapi_validate(
+    file: Path = typer.Argument(Path("docs/asyncapi.yaml"), exists=True, dir_okay=False),
+) -> None:
+    """Run the official AsyncAPI parser on a document; exit 1 on errors, 2 on warnings only."""
+    try:
+        result = asyncapi.validate(file, load_settings())
+    except RosterhubError as exc:
+        _fail(exc)
+    typer.echo(result.output.rstrip())
+    if result.returncode != 0 or result.errors != 0:
+        raise typer.Exit(1)
+    if result.warnings != 0:
+        raise typer.Exit(2)

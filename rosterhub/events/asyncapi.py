@@ -5,7 +5,8 @@ Nothing in the document is written by hand: channels come from the declared topi
 schemas (the standalone Avro schema as payload, with its Kafka key and CloudEvents
 subject), examples from :mod:`rosterhub.events.examples`. The tests validate the
 result against the AsyncAPI 3.0.0 JSON Schema and with the official ``@asyncapi/parser``
-(``rosterhub/tools/asyncapi``, run by ``rosterhub tools asyncapi-validate``), and fail when the committed file is stale.
+(``rosterhub/tools/asyncapi-parser``, run by ``rosterhub tools asyncapi-validate``), and fail
+when the committed file is stale.
 
 CloudEvents attributes travel as Kafka headers (binary content mode, see
 :mod:`rosterhub.envelope`), so every canonical message declares them as ``headers``,

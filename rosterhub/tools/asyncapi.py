@@ -1,7 +1,7 @@
 """The official AsyncAPI parser (``@asyncapi/parser`` + the Avro schema parser) from npm, cached.
 
 The tool's ``package.json``, ``package-lock.json`` (exact versions and integrity hashes) and
-``validate.mjs`` ship in ``asyncapi/``. ``install`` copies them to
+``validate.mjs`` ship in ``asyncapi-parser/``. ``install`` copies them to
 ``<cache_dir>/npm/asyncapi-<hash of the three files>`` and runs ``npm ci`` there once, so a
 fresh clone needs no ``node_modules`` of its own and a changed lock file installs afresh.
 ``validate.mjs`` prints every diagnostic and a closing line
@@ -28,7 +28,7 @@ _MARKER = ".complete"
 
 
 def _sources() -> dict[str, bytes]:
-    root = resources.files("rosterhub.tools") / "asyncapi"
+    root = resources.files("rosterhub.tools") / "asyncapi-parser"
     return {name: (root / name).read_bytes() for name in _FILES}
 
 

@@ -2,9 +2,9 @@
 
 ``fetch_jars`` copies ``hapi-fhir-validation``, ``hapi-fhir-structures-r4``,
 ``hapi-fhir-validation-resources-r4`` (the R4 core profiles, value sets and code systems) and
-``hapi-fhir-caching-caffeine`` with their dependencies (``hapi/pom.xml``) into
+``hapi-fhir-caching-caffeine`` with their dependencies (``hapi-validator/pom.xml``) into
 ``<cache_dir>/hapi/<version>/libs`` once, like Kafka's jars (:mod:`rosterhub.kafka.local`).
-``validate`` writes the resources to files and runs ``hapi/FhirValidate.java`` as a single-file
+``validate`` writes the resources to files and runs ``hapi-validator/FhirValidate.java`` as a single-file
 source program (``java -cp <libs>/* FhirValidate.java``): no build step, one JVM start (~7 s).
 
 The validation support chain is the R4 core only, with no terminology server: codes from systems
@@ -49,7 +49,7 @@ def fetch_jars(settings: Settings, *, version: str = HAPI_VERSION, quiet: bool =
     if mvn is None:
         raise ToolUnavailable("Maven (`mvn`) is needed to fetch HAPI FHIR's validator and is not on PATH")
     target.mkdir(parents=True, exist_ok=True)
-    with resources.as_file(resources.files("rosterhub.tools") / "hapi" / "pom.xml") as pom:
+    with resources.as_file(resources.files("rosterhub.tools") / "hapi-validator" / "pom.xml") as pom:
         cmd = [
             mvn,
             "-B",
@@ -137,7 +137,7 @@ def validate_files(
 def _run(libs: Path, files: list[str], timeout: float) -> list[FileReport]:
     if not files:
         return []
-    with resources.as_file(resources.files("rosterhub.tools") / "hapi" / _SOURCE) as source:
+    with resources.as_file(resources.files("rosterhub.tools") / "hapi-validator" / _SOURCE) as source:
         cmd = [_java(), "-Xss4m", "-cp", f"{libs}/*", str(source), *files]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     if proc.returncode != 0:

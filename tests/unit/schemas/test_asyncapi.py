@@ -1,7 +1,7 @@
 """docs/asyncapi.yaml is fresh, valid AsyncAPI 3.0 (JSON Schema and the official parser), and complete.
 
 The official parser (``@asyncapi/parser`` plus the Avro schema parser, pinned by
-``rosterhub/tools/asyncapi/package-lock.json``) is installed from npm into the cache by
+``rosterhub/tools/asyncapi-parser/package-lock.json``) is installed from npm into the cache by
 ``rosterhub tools fetch`` (``./dev test`` runs it; :mod:`rosterhub.tools.asyncapi`). These tests
 FAIL, never skip, when node or npm are missing: an unvalidated contract is not a passing one.
 """

@@ -26,6 +26,7 @@ import json
 import logging
 import random
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,7 @@ __all__ = [
     "DemoWorker",
     "Workforce",
     "demo_policies",
+    "demo_vc_id",
     "nurse_credentials",
     "repo_policies",
 ]
@@ -210,6 +212,17 @@ def _round_robin(workers: list[DemoWorker]) -> list[DemoWorker]:
     return [lane[i] for i in range(max(map(len, lanes), default=0)) for lane in lanes if i < len(lane)]
 
 
+#: Namespace of the demo's credential ids (UUIDv5 of the nurse and the check, so a retry presents the same id).
+_VC_NAMESPACE = uuid.UUID("3b0f8d4e-5f2a-5c61-9e07-7d6a1c2b9f40")
+
+
+def demo_vc_id(worker: DemoWorker, cred: dict[str, Any]) -> str:
+    """An RFC 4122 ``urn:uuid:`` (version 5) naming one nurse's one credential: the same every time it is signed."""
+    subject = cred["subject"]
+    name = "|".join((worker.register, worker.number, subject["credentialType"], subject.get("cstfSubject") or ""))
+    return f"urn:uuid:{uuid.uuid5(_VC_NAMESPACE, name)}"
+
+
 class CredentialWallet:
     """Each demo trust's VC issuer, presenting its nurses' checks to the passport in a background thread.
 
@@ -248,8 +261,7 @@ class CredentialWallet:
         claims = {
             "@context": ["https://www.w3.org/ns/credentials/v2"],
             "type": ["VerifiableCredential", "NHSStaffPassportCredential"],
-            "id": f"urn:uuid:demo-{worker.register}-{worker.number}-{cred['subject']['credentialType']}-"
-            f"{cred['subject'].get('cstfSubject', 'X')}",
+            "id": demo_vc_id(worker, cred),
             "issuer": self.issuers[worker.trust],
             "validFrom": cred["valid_from"].isoformat(),
             "validUntil": cred["valid_until"].isoformat(),

@@ -19,7 +19,6 @@ from pathlib import Path
 import httpx
 import pytest
 from fhir.resources.R4B.bundle import Bundle
-from joserfc import jws
 from joserfc.jwk import ECKey
 from kafka import KafkaProducer
 from typer.testing import CliRunner
@@ -39,7 +38,15 @@ from rosterhub.streams.passport.state import apply
 from rosterhub.topics import declared_topics
 from tests.integration.helpers import read_topic, wait_for, worker_process
 from tests.support import free_port
-from tests.unit.streams.passport_builders import POLICIES, cred_id, issued, nurse_passport, revoked, verified
+from tests.unit.streams.passport_builders import (
+    POLICIES,
+    cred_id,
+    issued,
+    nurse_passport,
+    revoked,
+    sign_vc,
+    verified,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -333,10 +340,6 @@ def test_worker_stopped_mid_stream_resumes_with_identical_answers_and_no_duplica
     assert max(Counter(e.id for e in out).values()) == 1, "an event was emitted twice"
 
 
-def _sign(claims: dict, key: ECKey, kid: str) -> str:
-    return jws.serialize_compact({"alg": "ES256", "typ": "vc+jwt", "kid": kid}, json.dumps(claims), key)
-
-
 def test_verifiable_credential_enters_through_the_api_and_tampered_or_unknown_never_does(
     hub: PassportHub, tmp_path: Path
 ) -> None:
@@ -368,18 +371,18 @@ def test_verifiable_credential_enters_through_the_api_and_tampered_or_unknown_ne
             "attributes": {"dbs_level": "ENHANCED_BARRED"},
         },
     }
-    good = _sign(claims, key, kid)
+    good = sign_vc(claims, key, kid)
     header, _payload, sig = good.split(".")
     tampered = ".".join(
         [
             header,
-            _sign(
+            sign_vc(
                 {**claims, "credentialSubject": {**claims["credentialSubject"], "credentialType": "IDENTITY"}}, key, kid
             ).split(".")[1],
             sig,
         ]
     )
-    stranger = _sign({**claims, "issuer": "https://vc.example.org/issuer"}, key, kid)
+    stranger = sign_vc({**claims, "issuer": "https://vc.example.org/issuer"}, key, kid)
     person = "p-vc-holder"
     start, end = _shift()
     with hub.worker(ROSTERHUB_PASSPORT_POLICY_DIR=str(policies)) as url:

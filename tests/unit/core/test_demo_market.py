@@ -124,3 +124,28 @@ def test_nhsp_books_the_trusts_own_nurses_as_most_bank_workers_are() -> None:
     pool = [w for w in sim.workers if w.body == "NMC"]
     known = {n.number for n in nurses}
     assert 0 < enrolled < len(pool) and sum(w.number in known for w in pool) == enrolled  # some stay NHSP-only
+
+
+def test_demo_credential_ids_are_rfc_4122_uuids_stable_per_credential(market) -> None:
+    """Defect 5c of issue 15: ids were ``urn:uuid:demo-nmc-...``, not UUIDs, and reappeared in the FHIR export."""
+    import base64
+    import json
+    import uuid
+
+    def claims_of(token: str) -> dict:
+        payload = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+    wallet, _env = market
+    nurse = DemoWorker("RCU", "12B3456C", "Demo Nurse", 5)
+    creds = nurse_credentials(nurse, random.Random(3), NOW)
+    ids = []
+    for cred in creds:
+        claims = claims_of(wallet.token(nurse, cred))
+        assert claims["id"].startswith("urn:uuid:")
+        parsed = uuid.UUID(claims["id"].removeprefix("urn:uuid:"))  # ValueError if not a UUID
+        assert str(parsed) == claims["id"].removeprefix("urn:uuid:")  # canonical lower-case form
+        assert parsed.variant == uuid.RFC_4122 and parsed.version == 5
+        ids.append(claims["id"])
+        assert claims_of(wallet.token(nurse, cred))["id"] == claims["id"]  # a retry presents the same credential
+    assert len(set(ids)) == len(creds)  # one id per credential

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from joserfc import jws
+from joserfc.jwk import ECKey
 
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.events.codes import IDENTIFIER_SYSTEMS
@@ -154,3 +158,8 @@ def nurse_passport(
         if verify:
             events.append(verified(person, cid, ctype, issuer, now - age + timedelta(hours=2)))
     return events
+
+
+def sign_vc(claims: dict, key: ECKey, kid: str) -> str:
+    """A ``vc+jwt`` (ES256) as the integration tests' issuer signs it."""
+    return jws.serialize_compact({"alg": "ES256", "typ": "vc+jwt", "kid": kid}, json.dumps(claims), key)

@@ -75,7 +75,7 @@ class _PassThrough:
 
 
 def encode_event(env: Envelope, schema: EventSchema, codec: EventCodec, topic: str) -> KafkaRecord:
-    """Encode one event for ``topic``; the message key is the schema's declared key field."""
+    """Encode one event for ``topic``; the message key and ``ce_subject`` are the schema's declared fields."""
     body = codec.encode(schema, env.data)
     attributes: dict[str, Any] = {
         "id": env.id,
@@ -86,7 +86,12 @@ def encode_event(env: Envelope, schema: EventSchema, codec: EventCodec, topic: s
         "dataschema": codec.dataschema(schema),
         **env.extensions,
     }
-    if env.subject is not None:
+    # The subject, like the key, is the field the schema declares (``rosterhub.subject``): the one
+    # place it is said, so no producer can put another id there (ShiftFilled once carried the booking id).
+    subject = env.data.get(schema.subject_field)
+    if subject is not None:
+        attributes["subject"] = str(subject)
+    elif env.subject is not None:
         attributes["subject"] = env.subject
     key = env.data.get(schema.key_field)
     message = ce_kafka.to_binary(

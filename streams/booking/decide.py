@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.streams.booking.cancellation import late_fee, notice_hours
 from rosterhub.streams.booking.policy import BookingPolicies, BookingPolicy
@@ -443,7 +444,7 @@ def _event(
         source=SOURCE,
         data=data,
         id=event_id(kind, req.booking_id),
-        subject=req.booking_id,
+        subject=str(data[default_catalogue().get(type_).subject_field]),  # ShiftFilled: the shift, not the booking
         time=now,
         extensions={"causationid": causation},
     )

@@ -4,6 +4,9 @@ It must start its own local broker, run worker + ingress + simulated trust endpo
 traffic, print counts per topic, show the shift market working (a booking confirmed for a worker
 registered through ESR with credentials the host trust accepts, and the hub's updates applied by
 a simulator), and stop everything (broker included) on Ctrl-C.
+
+While it runs, a consumer written from the Avro specification alone (independent_consumer.py)
+reads every canonical topic it filled, as another team's consumer would.
 """
 
 from __future__ import annotations
@@ -14,11 +17,19 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.schema_topic import SchemaTopicReader
+from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.topics import CANONICAL, SCHEMAS
+from tests.integration.independent_consumer import check_topic, read_schemas
 from tests.support import free_port
 
 pytestmark = pytest.mark.integration
@@ -30,7 +41,49 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_run_starts_everything_shows_flow_and_stops_cleanly(tmp_path: Path) -> None:
+FLOWING = re.compile(r"(\w+) raw=(\d+) ev=(\d+) dlq=(\d+)")
+
+
+@dataclass
+class HubRun:
+    proc: subprocess.Popen[str]
+    lines: list[str]
+    kafka_port: int
+    home: Path
+    reader: threading.Thread | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    def keep_reading(self) -> None:
+        """Drain the hub's output in the background (a full pipe would block it) while tests look at topics."""
+
+        def drain() -> None:
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
+                self.lines.append(line)
+
+        self.reader = threading.Thread(target=drain, daemon=True)
+        self.reader.start()
+
+    def stop(self, signum: int = signal.SIGINT, timeout: float = 90) -> None:
+        """Ctrl-C (or a kill when it does not stop in time), then the rest of its output."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.reader is not None:
+            self.reader.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def hub_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubRun]:
+    """``rosterhub run`` until every connector flowed and the market confirmed, filled and delivered."""
+    tmp_path = tmp_path_factory.mktemp("hub")
     kafka_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSTERHUB_") and k != "KAFKA_BOOTSTRAP_SERVERS"}
     env.update(
@@ -53,8 +106,8 @@ def test_run_starts_everything_shows_flow_and_stops_cleanly(tmp_path: Path) -> N
     )
     lines: list[str] = []
     delivered = re.compile(r"delivered=(\d+)")
-    flowing = re.compile(r"(\w+) raw=(\d+) ev=(\d+) dlq=(\d+)")
     last_delivered = 0
+    run = HubRun(proc, lines, kafka_port, tmp_path)
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + 300
@@ -65,22 +118,47 @@ def test_run_starts_everything_shows_flow_and_stops_cleanly(tmp_path: Path) -> N
             lines.append(line)
             if m := delivered.search(line):
                 last_delivered = int(m.group(1))
-            per_connector = flowing.findall(line)
+            per_connector = FLOWING.findall(line)
             market = [int(n) for n in re.findall(r"(?:confirmed|patchwork [^|]* upd)=(\d+)", line)]
             flowed = per_connector and all(int(ev) > 0 for _, _, ev, _ in per_connector)
             if flowed and last_delivered >= 3 and len(market) == 2 and min(market) > 0:
                 break
         else:
             pytest.fail("no confirmation, or not every connector flowed, within 300 s:\n" + "".join(lines[-20:]))
-        assert _port_open(kafka_port), "the hub should have started its own broker"
-        proc.send_signal(signal.SIGINT)  # Ctrl-C
-        rest, _ = proc.communicate(timeout=90)
-        lines.append(rest)
+        run.keep_reading()
+        yield run
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    out = "".join(lines)
+        run.stop(signal.SIGINT)  # a no-op when a test already stopped it
+
+
+#: Canonical topics nothing in the demo writes to yet (no connector maps AvailabilityDeclared).
+NO_PRODUCER_YET = {"events.availability"}
+
+
+def test_an_independent_avro_consumer_reads_every_canonical_topic(hub_run: HubRun) -> None:
+    """Issue 15: records decoded by the spec-only reader, fingerprints computed independently, and the
+    key and ``ce_subject`` are the fields each schema declares (ShiftFilled once carried the booking id)."""
+    schemas, problems = read_schemas(hub_run.bootstrap, SCHEMAS.name)
+    assert not problems, problems
+    codec = SingleObjectCodec(default_catalogue(), SchemaTopicReader(hub_run.bootstrap, SCHEMAS.name))
+    reports = {
+        spec.name: check_topic(hub_run.bootstrap, spec.name, schemas, hub_decode=lambda v: codec.decode(v).record)
+        for spec in CANONICAL.values()
+    }
+    summary = {t: (r.records, r.decoded, dict(r.types)) for t, r in reports.items()}
+    print("\n".join(f"{t}: {n} records, {d} decoded {types}" for t, (n, d, types) in summary.items()))
+    assert {t for t, r in reports.items() if r.records == 0} <= NO_PRODUCER_YET, summary
+    assert {t: r.problems[:5] for t, r in reports.items() if r.problems} == {}
+    assert all(r.decoded == r.sampled and (r.sampled == r.records or r.sampled >= 2000) for r in reports.values())
+    assert reports["events.booking"].types["ShiftFilled"] > 0, summary  # the market filled a shift
+    assert sum(r.decoded for r in reports.values()) >= 1000, summary
+
+
+def test_run_starts_everything_shows_flow_and_stops_cleanly(hub_run: HubRun) -> None:
+    proc, kafka_port, tmp_path = hub_run.proc, hub_run.kafka_port, hub_run.home
+    assert _port_open(kafka_port), "the hub should have started its own broker"
+    hub_run.stop(signal.SIGINT)  # Ctrl-C
+    out = "".join(hub_run.lines)
     logs = tmp_path / ".rosterhub" / "logs"
     assert proc.returncode == 0, out + "".join(p.read_text() for p in logs.glob("*.log"))
     assert "(local, 4." in out  # the broker's version is announced
@@ -91,7 +169,7 @@ def test_run_starts_everything_shows_flow_and_stops_cleanly(tmp_path: Path) -> N
     assert int(counts["events.booking"]) > 0
     assert int(counts["dlq.mapping"]) > 0  # the demo's malformed payloads
     connectors_line = [line for line in out.splitlines() if " ev=" in line][-1]
-    vendors = {v for v, *_ in flowing.findall(connectors_line)}
+    vendors = {v for v, *_ in FLOWING.findall(connectors_line)}
     assert vendors == {"patchwork", "locums_nest", "fhir", "healthroster", "nhsp", "esr"}  # all six, each fed
     assert int(re.findall(r"decisions=(\d+)", connectors_line)[0]) > 0  # the booking processor decided
     # the market works: a known, cleared worker's request was confirmed and filled the shift, and the hub's

@@ -75,3 +75,19 @@ def test_missing_cloudevents_headers_is_a_decode_error() -> None:
 def test_event_ids_are_deterministic() -> None:
     assert event_id("patchwork", "x", 1) == event_id("patchwork", "x", 1)
     assert event_id("patchwork", "x", 1) != event_id("patchwork", "x", 2)
+
+
+def test_subject_and_key_are_the_fields_the_schema_declares_whatever_the_producer_says() -> None:
+    """Declared once (``rosterhub.subject``, ``rosterhub.key``): a producer naming another subject cannot
+    put it on the wire (issue 15: ShiftFilled went out with the booking id as its subject)."""
+    from rosterhub.events.examples import example_events
+
+    cat = default_catalogue()
+    codec = SingleObjectCodec(cat)
+    for name, event in example_events().items():
+        es = cat.get(name)
+        env = event.to_envelope("/tests")
+        wrong = Envelope(type=env.type, source=env.source, data=env.data, subject="something-else")
+        rec = encode_event(wrong, es, codec, "t")
+        assert dict(rec.headers)["ce_subject"].decode() == str(env.data[es.subject_field]), name
+        assert rec.key == str(env.data[es.key_field]).encode(), name

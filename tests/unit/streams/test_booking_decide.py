@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rosterhub.envelope import Envelope
+from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.envelope import Envelope, encode_event
 from rosterhub.streams.booking import decide
 from rosterhub.streams.booking.cancellation import late_fee, notice_hours
 from rosterhub.streams.booking.decide import expire, step
@@ -47,6 +49,23 @@ def test_first_request_holds_the_shift_later_ones_queue_then_one_winner() -> Non
     assert filled.data["vendor"] == "patchwork" and filled.data["membership_type"] == "BANK"
     assert "b1" in rejected.data["rule_results"][0]["detail"]
     assert saga.people["p1"]["b"]["b1"]["trust"] == "RHQ" and "p2" not in saga.people  # p2 never held it
+
+
+def test_shift_filled_is_about_the_shift_and_the_decisions_about_the_booking() -> None:
+    """Defect 1 of issue 15: ShiftFilled's CloudEvents subject was the booking id; its schema says shift_id."""
+    saga = Saga()
+    saga.send(posted())
+    saga.send(request("b1"))
+    saga.settle()
+    confirmed, filled = saga.events
+    assert filled.type.endswith("ShiftFilled") and filled.subject == filled.data["shift_id"] != "b1"
+    assert confirmed.subject == "b1"
+    catalogue = default_catalogue()
+    for env in saga.events:
+        record = encode_event(env, catalogue.get(env.type), SingleObjectCodec(catalogue), "t")
+        headers = dict(record.headers)
+        field = catalogue.get(env.type).subject_field
+        assert headers["ce_subject"].decode() == env.data[field] == env.subject
 
 
 def test_a_rejected_hold_lets_the_next_request_in() -> None:

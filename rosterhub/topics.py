@@ -74,7 +74,8 @@ SCHEMAS = TopicSpec(
     "_rosterhub.schemas",
     partitions=1,
     compacted=True,
-    key="CRC-64-AVRO fingerprint of the schema's Parsing Canonical Form, 16 lower-case hex digits",
+    key="CRC-64-AVRO fingerprint of the schema's Parsing Canonical Form: the hex of its 8 little-endian wire bytes "
+    "(as they follow C3 01 in a record), not of the CRC's numeric value",
     doc="Writer schemas of every event ever produced, so any consumer can resolve a fingerprint.",
 )
 
@@ -85,8 +86,21 @@ CANONICAL: dict[str, TopicSpec] = {
     "booking": TopicSpec(
         "events.booking", key="shift id", doc="Booking requests and decisions, keyed by shift so races serialise."
     ),
-    "worker": TopicSpec("events.worker", key="person or local worker id", doc="Worker registration and membership."),
-    "credential": TopicSpec("events.credential", key="person id", doc="Credential issue, verification, revocation."),
+    "worker": TopicSpec(
+        "events.worker",
+        key="local worker id (<vendor>:<trust ods>:<vendor worker id>)",
+        doc="Worker registration and membership, as each platform knows the worker.",
+    ),
+    # Connectors and the passport's VC route publish here before identity resolution: the holder is named
+    # as the issuing platform knows them. Identity resolution re-publishes each event keyed by the hub
+    # person id on _rosterhub.passport-in (the passport's input); events.passport is keyed by person id.
+    "credential": TopicSpec(
+        "events.credential",
+        key="local worker id of the holder as the issuer names them (<vendor>:<trust ods>:<id>), not a person id",
+        doc="Credential issue, verification, revocation and issuers' expiries, as published by the issuers, "
+        "before identity resolution. A consumer wanting them per hub person joins on events.identity "
+        "(PersonLinked: worker_id -> person_id) or reads events.passport.",
+    ),
     "availability": TopicSpec("events.availability", key="person id", doc="Declared availability of workers."),
     "timesheet": TopicSpec("events.timesheet", key="booking id", doc="Timesheets, payroll lines and recharges."),
     "identity": TopicSpec(
@@ -200,7 +214,7 @@ LARGE_RECORDS = {"max.message.bytes": str(8 * 1024 * 1024)}
 def raw_topic(vendor: str) -> TopicSpec:
     return TopicSpec(
         f"raw.{vendor}",
-        key="vendor record id (or content hash)",
+        key="the sending trust's ODS code (FHIR, polled APIs), the file's SHA-256 (file drops) or none (webhooks)",
         doc=f"Untouched payloads received from {vendor}, with receipt metadata in headers; replayable.",
         extra=LARGE_RECORDS,
     )

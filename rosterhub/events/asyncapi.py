@@ -28,7 +28,7 @@ from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue
 from rosterhub.events.base import AvroEvent
 from rosterhub.events.examples import example_events
 from rosterhub.settings import KAFKA_VERSION, Settings
-from rosterhub.topics import CANONICAL, DLQ_STAGES, SCHEMAS, TopicSpec
+from rosterhub.topics import CANONICAL, DLQ_STAGES, SCHEMAS, TopicSpec, dlq_topic, raw_topic
 
 __all__ = ["AVRO_FORMAT", "CLOUDEVENTS_HEADERS", "asyncapi_document", "render_asyncapi", "to_json_value"]
 
@@ -37,12 +37,12 @@ _KAFKA_BINDING = "0.5.0"
 # Per-vendor and per-stage topics, described once with an address parameter.
 _RAW = TopicSpec(
     "raw.{vendor}",
-    key="vendor record id (or content hash)",
+    key=raw_topic("x").key,
     doc="Untouched payloads received from one vendor, with receipt metadata in headers; replayable.",
 )
 _DLQ = TopicSpec(
     "dlq.{stage}",
-    key="same key as the failed record",
+    key=dlq_topic(DLQ_STAGES[0]).key,
     doc="Records a stage could not handle: the original bytes plus dlq_* reason headers.",
 )
 _VENDOR_PARAM = "Vendor id (healthroster, patchwork, locums_nest...)."
@@ -71,8 +71,9 @@ CLOUDEVENTS_HEADERS: dict[str, Any] = {
         "ce_subject": {"type": "string", "description": "Value of the event's subject field."},
         "ce_dataschema": {
             "type": "string",
-            "description": "Writer schema of the body: urn:avro:crc64:<fingerprint "
-            "hex> (single-object encoding) or urn:confluent:schema-id:<id> (registry).",
+            "description": "Writer schema of the body: urn:avro:crc64:<fingerprint hex> (single-object "
+            "encoding; the hex of the 8 little-endian fingerprint bytes as on the wire, not of the CRC's numeric "
+            "value) or urn:confluent:schema-id:<id> (registry).",
         },
         "content-type": {"type": "string", "enum": ["application/avro"]},
     },

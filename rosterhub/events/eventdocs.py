@@ -38,9 +38,20 @@ Conventions that hold for every event:
   fingerprint, or the Confluent format when a registry is configured); CloudEvents 1.0
   attributes travel in Kafka headers (`ce_id`, `ce_type` = the Avro full name, `ce_source`,
   `ce_time`, `ce_subject`, `ce_dataschema`, `content-type`).
-- **Key and subject**: each event names the field used as Kafka key and as `ce_subject`.
-  Shift and booking events share the key `shift_id`, so every decision about one shift
-  is ordered on one partition.
+- **Fingerprints** are CRC-64-AVRO of the schema's Parsing Canonical Form. On the wire they
+  are 8 bytes, little-endian (after `C3 01`), as the Avro specification says. Wherever the hub
+  writes a fingerprint as text (`fingerprint` below, `ce_dataschema`, the keys of
+  `_rosterhub.schemas`) it is the **hex of those 8 wire bytes, in wire order**, not the CRC's
+  numeric value: ShiftPosted's `a8182e05b06da4b7` is the number `0xb7a46db0052e18a8`. A reader
+  that prints the CRC as a number (Java's `SchemaNormalization.parsingFingerprint64` and
+  `Long.toHexString`) must reverse the bytes before comparing.
+- **Key and subject**: each event names the field used as Kafka key and as `ce_subject`
+  (the encoder takes both from the schema, never from the producer). Shift and booking
+  events share the key `shift_id`, so every decision about one shift is ordered on one
+  partition. Worker and credential events are published before identity resolution and
+  name the worker as the publishing platform does (`<vendor>:<trust ods>:<id>`); the hub
+  person id is on `events.identity` (`PersonLinked`), `events.passport` and the internal
+  `_rosterhub.passport-in`.
 - **Instants** are `timestamp-millis`: UTC milliseconds on the wire, timezone-aware in
   Python (naive datetimes are refused), shown in Europe/London. Calendar dates (`date`)
   are days, without time zone.

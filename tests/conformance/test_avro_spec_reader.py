@@ -19,6 +19,7 @@ from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import encode_event
 from rosterhub.events.examples import example_events
+from rosterhub.topics import SCHEMAS
 from tests.conformance.avro_spec_reader import (
     AvroReadError,
     canonical_form,
@@ -102,6 +103,11 @@ def test_the_hubs_schemas_fingerprints_and_their_documented_hex() -> None:
     crc = fingerprint64(canonical_form(posted.source).encode())
     assert posted.fingerprint_hex == struct.pack("<Q", crc).hex() == "a8182e05b06da4b7"
     assert f"{crc:016x}" == "b7a46db0052e18a8" != posted.fingerprint_hex
+    said = f"`{posted.fingerprint_hex}` is the number `0x{crc:016x}`"
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    assert said in (docs / "events.md").read_text(encoding="utf-8")
+    assert said in (docs / "topics.md").read_text(encoding="utf-8")
+    assert "8 little-endian wire bytes" in SCHEMAS.key
     for es in catalogue:
         mine = canonical_form(es.source)
         assert mine == es.canonical, es.full_name

@@ -36,7 +36,10 @@ class CredentialExpired(AvroEvent):
     """Hub credential id."""
 
     person_id: str
-    """Hub person id (partition key)."""
+    """The holder's id and the partition key: on events.credential (an issuer's expiry) the issuer's local worker
+    id (<vendor>:<trust ods>:<id>); the hub person id on _rosterhub.passport-in and on events.passport (an
+    expiry found by the passport's timer).
+    """
 
     worker: WorkerRef
     """The holder."""
@@ -75,8 +78,10 @@ class CredentialIssued(AvroEvent):
     """
 
     person_id: str
-    """Hub person id, the partition key: credential events are published after identity resolution, so one person's
-    credentials are ordered on one partition.
+    """The holder's id and the partition key. On events.credential (where issuers publish, before identity
+    resolution) it is the issuer's local worker id, <vendor>:<trust ods>:<id> (e.g. esr:RHQ:18300082,
+    vc:RFR:nmc-76W7601T); identity resolution re-publishes the event on _rosterhub.passport-in with the hub
+    person id here, so one person's credentials are ordered on one partition there.
     """
 
     worker: WorkerRef
@@ -138,7 +143,9 @@ class CredentialRevoked(AvroEvent):
     """Hub credential id."""
 
     person_id: str
-    """Hub person id (partition key)."""
+    """The holder's id and the partition key: on events.credential the issuer's local worker id (<vendor>:<trust
+    ods>:<id>); the hub person id on _rosterhub.passport-in, after identity resolution.
+    """
 
     worker: WorkerRef
     """The holder."""
@@ -204,7 +211,9 @@ class CredentialVerified(AvroEvent):
     """Hub credential id."""
 
     person_id: str
-    """Hub person id (partition key)."""
+    """The holder's id and the partition key: on events.credential the issuer's local worker id (<vendor>:<trust
+    ods>:<id>); the hub person id on _rosterhub.passport-in, after identity resolution.
+    """
 
     worker: WorkerRef
     """The holder."""

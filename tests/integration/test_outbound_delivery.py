@@ -183,7 +183,7 @@ def test_a_dead_destination_holds_up_nobody_and_gets_everything_in_order_once_ba
     # B: open, confirmed, withdrawn, cancelled for each shift - all delivered while A is still down
     b_queue = hub.queued_keys("B", at_least=4 * len(SHIFTS))
     wait_for(lambda: len(b.got) >= len(b_queue), timeout=45, what="B's updates while A is down")
-    assert time.monotonic() - down_at < OUTAGE_S and not a.is_up
+    assert not a.is_up  # B had everything while A was still down (A restarts only after the outage below)
     assert sorted(b.keys()) == sorted(k for _, k in b_queue)
     kinds = [body["kind"] for _, body in b.got if body["shift_id"] == SHIFTS[0]]
     assert sorted(kinds) == ["booking_cancelled", "booking_confirmed", "shift_open", "shift_withdrawn"]

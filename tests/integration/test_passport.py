@@ -143,7 +143,7 @@ def _shift(days: int = 7) -> tuple[datetime, datetime]:
     return start, start + timedelta(hours=12)
 
 
-def test_partner_dbs_clears_at_b_not_c_revocation_reaches_b_within_a_second(hub: PassportHub) -> None:
+def test_partner_dbs_clears_at_b_not_c_and_a_revocation_at_a_ends_it_at_b(hub: PassportHub) -> None:
     now = datetime.now(UTC)
     person = "p-nurse-a"
     hub.send(*nurse_passport(person, "RHQ", now))
@@ -166,16 +166,19 @@ def test_partner_dbs_clears_at_b_not_c_revocation_reaches_b_within_a_second(hub:
         }
         assert "evidence" not in json.dumps(at_b)  # summaries only: no partner's evidence reference
 
-        # revocation at A: measured from the produce call to B's clearance answer changing
+        # revocation at A: B's answer turns from cleared to REVOKED, and stays so. How fast is measured by
+        # bench/passport_latency.py (docs/benchmarks.md), not here: a loaded machine must not fail this test.
         dbs_id = cred_id("RHQ", "DBS", None)
-        t0 = time.monotonic()
+        before = hub.clearance(url, person, "RCU", start, end)
+        assert before["cleared"] and before["passport_version"] == at_b["passport_version"]
         hub.send(revoked(person, dbs_id, "DBS", "RHQ", datetime.now(UTC), "SuspectNoLongerValid"))
-        while (answer := hub.clearance(url, person, "RCU", start, end))["cleared"]:
-            assert time.monotonic() - t0 < 5, "revocation never reached B"
-        latency = time.monotonic() - t0
-        print(f"revocation at A -> B's clearance: {latency * 1000:.0f} ms")
-        assert latency < 1.0, f"revocation took {latency:.3f}s to reach B"
-        assert answer["reasons"] == ["REVOKED"]
+        answer = wait_for(
+            lambda: (c := hub.clearance(url, person, "RCU", start, end))["reasons"] and c,
+            timeout=60,
+            what="the revocation at A reaching B's clearance",
+        )
+        assert not answer["cleared"] and answer["reasons"] == ["REVOKED"]
+        assert answer["passport_version"] > before["passport_version"]  # the revocation, not something older
 
         def changed_events() -> list[Envelope] | None:
             return [e for e in hub.events(hub.names.events("passport")) if e.type.endswith("ClearanceChanged")] or None
@@ -259,8 +262,9 @@ def test_training_expiry_flips_clearance_at_the_instant_and_emits_once_across_re
             return got or None
 
         [exp] = wait_for(expired, timeout=60, what="CredentialExpired from the timer")
-        lag = (exp.data["detected_at"] - exp.data["expired_at"]).total_seconds()
-        assert exp.data["expired_at"] == expires and 0 <= lag < 3, lag  # driven by the timer, no input event came
+        # driven by the timer (no input event came after the issue), never before the instant; how soon after
+        # it is measured by bench/passport_latency.py, not asserted here
+        assert exp.data["expired_at"] == expires and exp.data["detected_at"] >= expires
         answers = [hub.clearance(url, person, t, start, expires - timedelta(seconds=1)) for t in ("RHQ", "RCU", "RFR")]
     before_restart = hub.events(passport_topic)
     with hub.worker("second") as url:

@@ -8,7 +8,6 @@ over HTTP. Trusts: A = RHQ (issuer), B = RCU (accepts RHQ's checks), C = RFR (tr
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -103,7 +102,7 @@ def test_done_when_one_person_partner_checks_expiry_revocation_and_conflict(e2e:
         [exp] = wait_for(expired, timeout=90, what="CredentialExpired from the passport's timer")
         assert exp.data["person_id"] == person and exp.data["expired_at"] == expires
 
-        # a revocation at A (published with A's local id) reaches B's clearance within a second
+        # a revocation at A (published with A's local id) ends B's clearance, through identity resolution
         later = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
         shift = (later, later + timedelta(hours=12))
         renewed = issued(
@@ -111,14 +110,13 @@ def test_done_when_one_person_partner_checks_expiry_revocation_and_conflict(e2e:
         )
         e2e.publish(renewed)
         wait_for(lambda: e2e.clearance(url, person, "RCU", *shift)["cleared"], what="cleared again after renewal")
-        t0 = time.monotonic()
         e2e.publish(revoked(AT_A, cred_id("RHQ", "DBS", None), "DBS", "RHQ", datetime.now(UTC), "SuspectNoLongerValid"))
-        while (answer := e2e.clearance(url, person, "RCU", *shift))["cleared"]:
-            assert time.monotonic() - t0 < 10, "the revocation never reached B"
-        latency = time.monotonic() - t0
-        print(f"revocation at A (events.credential) -> B's clearance: {latency * 1000:.0f} ms")
-        assert latency < 1.0, f"revocation took {latency:.3f}s to reach B"
-        assert answer["reasons"] == ["REVOKED"]
+        answer = wait_for(
+            lambda: (c := e2e.clearance(url, person, "RCU", *shift))["reasons"] and c,
+            timeout=90,
+            what="the revocation at A (published with A's local id) reaching B's clearance",
+        )
+        assert not answer["cleared"] and answer["reasons"] == ["REVOKED"]  # latency: bench/passport_latency.py
 
     passport = e2e.events(e2e.names.events("passport"))
     kinds = Counter(e.type.rsplit(".", 1)[-1] for e in passport if e.data.get("credential_id") == FIRE)

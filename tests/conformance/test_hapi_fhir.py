@@ -117,3 +117,25 @@ def test_every_kind_the_hub_emits_was_validated(reports: dict[str, hapi.FileRepo
         "OperationOutcome",
         "xml",
     } <= set(kinds), kinds
+
+
+def test_the_cli_validates_files_and_fails_on_errors(tmp_path: Path) -> None:
+    """``rosterhub tools fhir-validate``: what a trust's developer runs on a Bundle before sending it."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from rosterhub.cli.main import app
+
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    control = next(iter(CONTROLS.values()))
+    fixed = json.loads(json.dumps(control).replace("VerificationResult/rhq-pr1-3-reg", "https://checks.rhq.nhs.uk/1"))
+    good.write_text(json.dumps(fixed), encoding="utf-8")
+    bad.write_text(json.dumps(control), encoding="utf-8")
+    result = CliRunner().invoke(app, ["tools", "fhir-validate", str(good), str(bad)])
+    assert result.exit_code == 1, result.output
+    assert f"{good}: 0 error(s)" in result.output
+    assert (
+        f"{bad}: 1 error(s)" in result.output
+        and "TYPE_SPECIFIC_CHECKS_DT_IDENTIFIER_IETF_SYSTEM_VALUE" in result.output
+    )

@@ -32,7 +32,8 @@ from rosterhub.topics import CANONICAL, SCHEMAS
 from tests.integration.independent_consumer import check_topic, read_schemas
 from tests.support import free_port
 
-pytestmark = pytest.mark.integration
+# the fixture waits up to 300 s for the market to fill a shift; its setup counts against the first test
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(480)]
 
 
 def _port_open(port: int) -> bool:

@@ -40,12 +40,19 @@ def fhir_validate(
         reports = hapi.validate_files(files, load_settings())
     except RosterhubError as exc:
         _fail(exc)
+    text, code = render_reports(reports)
+    typer.echo(text)
+    if code:
+        raise typer.Exit(code)
+
+
+def render_reports(reports: list[hapi.FileReport]) -> tuple[str, int]:
+    """What ``fhir-validate`` prints, and its exit status: 1 when any file has an error."""
+    lines = []
     for report in reports:
-        typer.echo(f"{report.name}: {len(report.errors)} error(s), {len(report.warnings)} warning(s)")
-        for finding in report.findings:
-            typer.echo(f"  {finding}")
-    if any(r.errors for r in reports):
-        raise typer.Exit(1)
+        lines.append(f"{report.name}: {len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+        lines += [f"  {finding}" for finding in report.findings]
+    return "\n".join(lines), 1 if any(r.errors for r in reports) else 0
 
 
 @app.command("asyncapi-validate")

@@ -122,7 +122,8 @@ def validate(
             path = Path(tmp) / f"{i:04d}.{'xml' if text.lstrip().startswith('<') else 'json'}"
             path.write_text(text, encoding="utf-8")
             files.append(str(path))
-        return dict(zip(resources_by_name, _run(libs, files, timeout), strict=True))
+        reports = _run(libs, files, timeout)
+        return {name: FileReport(name, r.findings) for name, r in zip(resources_by_name, reports, strict=True)}
 
 
 def validate_files(

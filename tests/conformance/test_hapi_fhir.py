@@ -119,23 +119,14 @@ def test_every_kind_the_hub_emits_was_validated(reports: dict[str, hapi.FileRepo
     } <= set(kinds), kinds
 
 
-def test_the_cli_validates_files_and_fails_on_errors(tmp_path: Path) -> None:
-    """``rosterhub tools fhir-validate``: what a trust's developer runs on a Bundle before sending it."""
-    import json
+def test_the_cli_prints_every_finding_and_fails_on_errors(reports: dict[str, hapi.FileReport]) -> None:
+    """``rosterhub tools fhir-validate`` renders the same reports (no second JVM for it)."""
+    from rosterhub.cli.tools_cmd import render_reports
 
-    from typer.testing import CliRunner
-
-    from rosterhub.cli.main import app
-
-    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
-    control = next(iter(CONTROLS.values()))
-    fixed = json.loads(json.dumps(control).replace("VerificationResult/rhq-pr1-3-reg", "https://checks.rhq.nhs.uk/1"))
-    good.write_text(json.dumps(fixed), encoding="utf-8")
-    bad.write_text(json.dumps(control), encoding="utf-8")
-    result = CliRunner().invoke(app, ["tools", "fhir-validate", str(good), str(bad)])
-    assert result.exit_code == 1, result.output
-    assert f"{good}: 0 error(s)" in result.output
-    assert (
-        f"{bad}: 1 error(s)" in result.output
-        and "TYPE_SPECIFIC_CHECKS_DT_IDENTIFIER_IETF_SYSTEM_VALUE" in result.output
-    )
+    bad = reports["control/relative evidence under urn:ietf:rfc:3986"]
+    good = reports["endpoint/metadata (json)"]
+    text, code = render_reports([good, bad])
+    assert code == 1
+    assert f"{good.name}: 0 error(s)" in text
+    assert f"{bad.name}: 1 error(s)" in text and "TYPE_SPECIFIC_CHECKS_DT_IDENTIFIER_IETF_SYSTEM_VALUE" in text
+    assert render_reports([good])[1] == 0

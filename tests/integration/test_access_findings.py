@@ -1,0 +1,222 @@
+"""Issue #12's probe, replayed against the real ingress, worker and broker: findings 1, 3, 4, 5, 6 and 11b.
+
+Each test sends what the attacker sent and checks that the hub now refuses it, and that nothing
+was written for a refused request (an unauthenticated body is not the hub's to keep).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from rosterhub.api import create_api
+from rosterhub.connectors.registry import connectors
+from rosterhub.connectors.simulators.patchwork import shift_created, signed_headers
+from rosterhub.kafka.admin import ensure_topics, topic_counts
+from rosterhub.runtime import TopicNames
+from rosterhub.settings import Settings
+from rosterhub.topics import declared_topics
+from tests.integration.helpers import serve_in_thread, wait_for, worker_process
+from tests.support import free_port
+from tests.unit.streams.passport_builders import POLICIES, nurse_passport
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "mapping" / "samples"
+LONDON = ZoneInfo("Europe/London")
+SECRET = "pw-secret-rhq"
+
+
+@pytest.fixture
+def settings(hub_settings: Settings) -> Settings:
+    assert hub_settings.kafka_bootstrap_servers
+    ensure_topics(
+        hub_settings.kafka_bootstrap_servers,
+        declared_topics(connectors(), hub_settings.topic_prefix),
+        default_partitions=hub_settings.default_partitions,
+        replication_factor=1,
+    )
+    return Settings(
+        **{**hub_settings.model_dump(), "webhook_secrets": {"patchwork": SECRET}, "max_payload_bytes": 64 * 1024}
+    )
+
+
+@pytest.fixture
+def ingress(settings: Settings) -> Iterator[str]:
+    assert settings.kafka_bootstrap_servers
+    with serve_in_thread(create_api(settings, settings.kafka_bootstrap_servers), free_port()) as url:
+        yield url
+
+
+def every_topic(settings: Settings) -> dict[str, int]:
+    """Records on every topic the hub declares (raw, events, dlq, internal), by name."""
+    assert settings.kafka_bootstrap_servers
+    names = [t.name for t in declared_topics(connectors(), settings.topic_prefix)]
+    return {c.topic: c.messages for c in topic_counts(settings.kafka_bootstrap_servers, names)}
+
+
+PROBES = [
+    ("nhsp", None, SAMPLES / "nhsp" / "bookings.input.csv", "text/csv"),
+    ("healthroster", "RXX", SAMPLES / "healthroster" / "bank_requests.input.xml", "application/xml"),
+    ("locums_nest", "RHQ", SAMPLES / "locums_nest" / "changes_page.input.json", "application/json"),
+    ("esr", "RHQ", SAMPLES / "esr" / "daily_change.input.txt", "text/plain"),
+]
+
+
+@pytest.mark.parametrize(("vendor", "trust", "sample", "content_type"), PROBES, ids=[p[0] for p in PROBES])
+def test_finding_1_unauthenticated_push_is_refused_before_anything_is_written(
+    settings: Settings, ingress: str, vendor: str, trust: str | None, sample: Path, content_type: str
+) -> None:
+    before = every_topic(settings)
+    r = httpx.post(
+        f"{ingress}/ingest/{vendor}",
+        params={"trust": trust} if trust else None,
+        content=sample.read_bytes(),
+        headers={"content-type": content_type},
+        timeout=30,
+    )
+    assert r.status_code == 401, r.text
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    assert every_topic(settings) == before
+
+
+def test_finding_1_unauthenticated_fhir_create_is_refused_before_anything_is_written(
+    settings: Settings, ingress: str
+) -> None:
+    before = every_topic(settings)
+    practitioner = {
+        "resourceType": "Practitioner",
+        "id": "probe-1",
+        "identifier": [{"system": "https://fhir.hl7.org.uk/Id/nmc-number", "value": "99Z9999Z"}],
+        "name": [{"family": "Probe", "given": ["Pat"]}],
+    }
+    r = httpx.post(
+        f"{ingress}/fhir/RHQ/R4/Practitioner",
+        json=practitioner,
+        headers={"content-type": "application/fhir+json"},
+        timeout=30,
+    )
+    assert r.status_code == 401, r.text
+    assert every_topic(settings) == before
+
+
+def test_finding_11b_oversized_unauthenticated_body_is_not_kept(settings: Settings, ingress: str) -> None:
+    names = TopicNames(settings.topic_prefix)
+    before = every_topic(settings)
+    big = b'{"event": "shift.created", "data": {"notes": "' + b"x" * (settings.max_payload_bytes + 10) + b'"}}'
+    unsigned = httpx.post(f"{ingress}/ingest/patchwork", content=big, timeout=30)
+    badly_signed = httpx.post(
+        f"{ingress}/ingest/patchwork", content=big, headers=signed_headers(b"not-the-secret", big), timeout=30
+    )
+    no_token = httpx.post(f"{ingress}/ingest/nhsp", content=big, headers={"content-type": "text/csv"}, timeout=30)
+    assert [unsigned.status_code, badly_signed.status_code, no_token.status_code] == [401, 401, 401]
+    after = every_topic(settings)
+    assert after[names.dlq("ingest")] == before[names.dlq("ingest")]
+    assert after == before
+
+
+def test_finding_3_the_trust_query_parameter_cannot_retarget_a_signed_body(settings: Settings, ingress: str) -> None:
+    start = datetime(2026, 10, 24, 20, 0, tzinfo=LONDON)
+    shift = shift_created("probeA-8", "RHQ", start, 12, grade="Band 5", ward="AMU")
+    del shift["data"]["organisation_ods"]  # the probe's body named no trust: the query parameter chose it
+    body = json.dumps(shift).encode()
+    before = every_topic(settings)
+    other = httpx.post(
+        f"{ingress}/ingest/patchwork",
+        params={"trust": "RCU"},
+        content=body,
+        headers=signed_headers(SECRET.encode(), body),
+        timeout=30,
+    )
+    assert other.status_code == 403, other.text
+    assert every_topic(settings) == before
+
+
+def test_finding_6_identity_and_booking_routes_need_credentials(settings: Settings, ingress: str) -> None:
+    names = TopicNames(settings.topic_prefix)
+    before = every_topic(settings)
+    merge = httpx.post(
+        f"{ingress}/identity/merge",
+        json={"into": "p-1", "merge": "p-2", "reason": "probe", "requested_by": "probe"},
+        params={"wait": 0},
+        timeout=30,
+    )
+    split = httpx.post(
+        f"{ingress}/identity/split",
+        json={"person": "p-1", "records": ["esr:RHQ:1"], "reason": "probe", "requested_by": "probe"},
+        params={"wait": 0},
+        timeout=30,
+    )
+    explain = httpx.get(f"{ingress}/bookings/patchwork:RHQ:1/explain", timeout=30)
+    reads = [httpx.get(f"{ingress}{p}", timeout=30) for p in ("/identity/conflicts", "/identity/persons/p-1")]
+    assert [r.status_code for r in (merge, split, explain, *reads)] == [401] * 5
+    assert every_topic(settings)[names.identity_in] == before[names.identity_in]
+    status = httpx.get(f"{ingress}/status/topics", timeout=30)
+    metrics = httpx.get(f"{ingress}/metrics", timeout=30)
+    assert [status.status_code, metrics.status_code] == [401, 401]
+    assert httpx.get(f"{ingress}/health", timeout=30).status_code == 200
+
+
+@pytest.fixture
+def worker_url(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """A stream worker with its web server, holding one passport (person ``p-probe``, checks issued by RHQ)."""
+    from tests.integration.test_passport import PassportHub
+
+    hub = PassportHub(settings, tmp_path)
+    hub.send(*nurse_passport("p-probe", "RHQ", datetime.now(UTC)))
+    port = free_port()
+    env = {"ROSTERHUB_WORKER_WEB_PORT": str(port), "ROSTERHUB_PASSPORT_POLICY_DIR": str(POLICIES)}
+    try:
+        with worker_process(settings, tmp_path / "worker.log", **env) as proc:
+            url = f"http://127.0.0.1:{port}"
+
+            def ready() -> bool:
+                assert proc.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+                try:
+                    # up, and past the start-up 503 of the partition map
+                    return httpx.get(f"{url}/passport/p-probe/fhir", timeout=2).status_code != 503
+                except httpx.HTTPError:
+                    return False
+
+            wait_for(ready, timeout=120, what="worker web server")
+            yield url
+    finally:
+        hub.close()
+
+
+def test_findings_4_and_5_the_worker_serves_nothing_without_a_token_and_no_raw_table_views(
+    settings: Settings, worker_url: str
+) -> None:
+    names = TopicNames(settings.topic_prefix)
+    audit_before = every_topic(settings)[names.audit]
+    self_asserted = {"X-Rosterhub-Trust": "RCU", "X-Rosterhub-User": "probe", "X-Rosterhub-Purpose": "booking"}
+    for path in (
+        "/passport/p-probe/fhir",
+        "/passport/p-probe/clearance?staff_group=NURSING_MIDWIFERY_REGISTERED&grade=BAND_5",
+        "/availability/workers/p-probe/shifts?staff_group=NURSING_MIDWIFERY_REGISTERED&grade=BAND_5&home_trust=RCU",
+        "/availability/shifts",
+        "/metrics",
+    ):
+        r = httpx.get(f"{worker_url}{path}", headers=self_asserted, timeout=10)
+        assert r.status_code == 401, (path, r.status_code, r.text[:300])
+        assert "evidence" not in r.text and "p-probe" not in r.text
+    for path in (
+        "/table/passport/p-probe/",
+        "/table/identity-records/esr:RHQ:1/",
+        "/table/booking-person-state/p-probe/",
+        "/router/",
+        "/stats/",
+        "/graph/",
+        "/",
+    ):
+        r = httpx.get(f"{worker_url}{path}", timeout=10)
+        assert r.status_code == 404, (path, r.status_code, r.text[:300])
+    # nothing was read, so nothing is audited; an unauthenticated caller cannot fill the audit trail either
+    assert every_topic(settings)[names.audit] == audit_before

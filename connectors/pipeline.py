@@ -6,6 +6,10 @@
 3. Mapped events go to their ``events.<domain>`` topics; records that could not be
    mapped go to ``dlq.mapping`` with their original bytes and the reason.
 
+A payload pushed by an authenticated sender carries the sender's trust on its raw record
+(``rh_sender_trust``); a record it holds for another trust is rejected (``trust_mismatch``),
+live and on replay alike, so a trust's credentials publish only that trust's events.
+
 ``rosterhub replay`` re-runs steps 2-3 over records already on ``raw.<vendor>``.
 """
 
@@ -24,10 +28,10 @@ from rosterhub.connectors import metrics
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import Envelope, KafkaRecord
-from rosterhub.errors import EncodeError, RosterhubError
+from rosterhub.errors import EncodeError, RosterhubError, TrustMismatch
 from rosterhub.kafka.producer import EventSink, PartialSend
 from rosterhub.mapping.engine import MappingSpec, apply_mapping, find_mapping, load_mapping
-from rosterhub.mapping.engine.apply import Skipped
+from rosterhub.mapping.engine.apply import MappingOutcome, Rejection, Skipped
 from rosterhub.runtime import Encoder, TopicNames
 
 __all__ = [
@@ -123,8 +127,11 @@ def ingest(
     correlation_id: str,
     received_at: datetime | None = None,
     key: bytes | None = None,
+    sender_trust: str | None = None,
 ) -> IngestResult:
-    """Write the raw payload, map it and publish the outcome. Blocking (kafka-python): run in a thread."""
+    """Write the raw payload, map it and publish the outcome. Blocking (kafka-python): run in a thread.
+
+    ``sender_trust``: the trust the sender authenticated for; records of other trusts are rejected."""
     received_at = received_at or datetime.now(UTC)
     raw = raw_record(
         ctx.names,
@@ -135,6 +142,7 @@ def ingest(
         content_type=content_type,
         received_at=received_at,
         correlation_id=correlation_id,
+        extra={SENDER_TRUST: sender_trust} if sender_trust else None,
     )
     [(partition, offset)] = ctx.sink.send([raw])
     result = map_and_publish(
@@ -178,6 +186,9 @@ def map_and_publish(
     except RosterhubError as exc:  # no usable mapping file: keep the payload, say why
         publish_rejects(ctx, vendor, [(exc, payload, "payload")], origin, original_headers, result)
         return result
+    sender = next((v.decode() for k, v in original_headers if k == f"rh_{SENDER_TRUST}"), None)
+    if sender:
+        outcome = only_trust(outcome, sender)
     _count_echoes(vendor, outcome.skipped, origin, result)
     encoded: list[tuple[str, str, KafkaRecord]] = []
     failures: list[tuple[RosterhubError, bytes, str]] = []
@@ -196,6 +207,28 @@ def map_and_publish(
     result.event_types = [etype for _, etype, _ in fresh]
     publish_rejects(ctx, vendor, failures, origin, original_headers, result)
     return result
+
+
+SENDER_TRUST = "sender_trust"  # raw record header rh_sender_trust: the trust the sender authenticated for
+
+
+def only_trust(outcome: MappingOutcome, trust: str) -> MappingOutcome:
+    """The outcome with every event of another trust than ``trust`` turned into a rejection (pure)."""
+    kept = MappingOutcome(rejected=list(outcome.rejected), skipped=list(outcome.skipped))
+    for event in outcome.events:
+        of = event.source.rsplit("/", 1)[-1]
+        if of == trust:
+            kept.events.append(event)
+        else:
+            error = TrustMismatch(
+                f"the record is for trust {of}, but the sender is authenticated for {trust} only",
+                record=event.record_ref,
+                field="trust",
+                value=of,
+            )
+            if not any(r.record_ref == event.record_ref for r in kept.rejected):
+                kept.rejected.append(Rejection(error, event.record_ref, event.raw))
+    return kept
 
 
 def _count_echoes(vendor: str, skipped: list[Skipped], origin: tuple[str, int, int], result: IngestResult) -> None:

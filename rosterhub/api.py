@@ -1,7 +1,9 @@
 """The hub's HTTP face: vendor ingress, health, topic counts, Prometheus metrics, booking explanations.
 
 Built by :func:`create_api` from settings and a resolved bootstrap address, so tests
-and ``rosterhub serve`` build exactly the same application.
+and ``rosterhub serve`` build exactly the same application. Every route but ``/health`` and
+FHIR ``metadata`` needs a bearer token (:mod:`rosterhub.auth`; who may call what:
+docs/security.md); reads of personal data are audited on ``_rosterhub.audit``.
 """
 
 from __future__ import annotations
@@ -9,17 +11,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from rosterhub.auth.audit import AuditRecord
+from rosterhub.auth.roles import Role
+from rosterhub.auth.tokens import TokenVerifier
+from rosterhub.auth.web import Access, Authenticate, install_access
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import publish_schemas
 from rosterhub.connectors.kinds.fhir import fhir_router
 from rosterhub.connectors.kinds.webhook import webhook_router
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.state import ConnectorState, state_file
+from rosterhub.envelope import KafkaRecord
 from rosterhub.kafka.admin import topic_counts
 from rosterhub.kafka.producer import EventSink, make_producer
 from rosterhub.runtime import Encoder, TopicNames, make_codec
@@ -46,17 +53,24 @@ def create_api(settings: Settings, bootstrap: str) -> FastAPI:
         yield
         await run_in_threadpool(sink.close)
 
+    async def write_audit(record: AuditRecord) -> None:
+        key, value = record.encode()
+        await run_in_threadpool(sink.send, [KafkaRecord(names.audit, key, value, [])])  # acknowledged
+
     app = FastAPI(title="rosterhub", version="0.1.0", lifespan=lifespan)
+    served_by = f"http://{settings.http_host}:{settings.http_port}"
+    install_access(app, Access(TokenVerifier.from_settings(settings), served_by, write_audit))
+    operator = Security(Authenticate(), scopes=[Role.OPERATOR])
     app.include_router(webhook_router(settings, ctx))
     app.include_router(identity_router(bootstrap, names, encoder.codec, sink))
     app.include_router(fhir_router(settings, ctx))
     app.include_router(booking_router(bootstrap, names, encoder.codec))
 
-    @app.get("/health", summary="Liveness")
+    @app.get("/health", summary="Liveness (no credentials needed)")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/status/topics", summary="Records per hub topic")
+    @app.get("/status/topics", summary="Records per hub topic", dependencies=[operator])
     async def status_topics() -> dict[str, int]:
         from rosterhub.connectors.registry import connectors
         from rosterhub.topics import declared_topics
@@ -65,7 +79,7 @@ def create_api(settings: Settings, bootstrap: str) -> FastAPI:
         counts = await run_in_threadpool(topic_counts, bootstrap, topics)
         return {c.topic: c.messages for c in counts}
 
-    @app.get("/metrics", include_in_schema=False)
+    @app.get("/metrics", summary="Prometheus metrics", dependencies=[operator], response_class=PlainTextResponse)
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 

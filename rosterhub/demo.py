@@ -31,15 +31,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _anonymous(_trust: str) -> dict[str, str]:
+    return {}
+
+
 @dataclass(frozen=True)
 class DemoContext:
     ingress: str  # the hub's HTTP base URL
     base_dir: Path  # where file-drop simulators may create inboxes
-    secrets: dict[str, str]  # webhook secrets by vendor
+    secrets: dict[str, dict[str, str]]  # webhook secrets by vendor, then by trust (each trust signs with its own)
     trusts: tuple[str, ...] = DEMO_TRUSTS
     seed: int = 7
     #: the demo's registered nurses, shared by the simulators: ESR adds its staff, bank apps pick requesters
     workforce: Workforce = field(default_factory=Workforce)
+    #: trust -> the Authorization header of that trust's integration (role trust_integration), for pushes
+    bearer: Callable[[str], dict[str, str]] = _anonymous
 
 
 def _noop() -> None:

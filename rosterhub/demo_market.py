@@ -229,8 +229,17 @@ class CredentialWallet:
     ``worker_url`` is the stream worker's web server; until it answers, presentation is retried.
     A nurse becomes ready in the :class:`Workforce` once every one of their credentials was accepted."""
 
-    def __init__(self, workforce: Workforce, worker_url: str, policy_dir: Path, *, seed: int = 7) -> None:
+    def __init__(
+        self,
+        workforce: Workforce,
+        worker_url: str,
+        policy_dir: Path,
+        *,
+        seed: int = 7,
+        auth: Callable[[str], dict[str, str]] | None = None,
+    ) -> None:
         self.workforce = workforce
+        self.auth = auth or (lambda _trust: {})  # trust -> its integration's Authorization header
         self.worker_url = worker_url.rstrip("/")
         self.issuers = _issuer_ids(policy_dir)
         self.keys = {ods: ECKey.generate_key("P-256", auto_kid=True) for ods in self.issuers}
@@ -273,8 +282,7 @@ class CredentialWallet:
     def present(self, client: httpx.Client, worker: DemoWorker) -> bool:
         """Present every credential of ``worker``; True when all were accepted (202)."""
         headers = {
-            "X-Rosterhub-Trust": worker.trust,
-            "X-Rosterhub-User": "demo-vc-wallet",
+            **self.auth(worker.trust),  # the home trust's integration presents its own workers' credentials
             "X-Rosterhub-Purpose": "credential",
             "content-type": "application/vc+jwt",
         }

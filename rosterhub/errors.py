@@ -9,11 +9,15 @@ Catch a family or a leaf; every class has a stable ``code`` documented in
     ├── InputError                  one bad record; never stops a worker, goes to a DLQ
     │   ├── ParseError              bytes are not the format they claim (JSON, XML, CSV)
     │   ├── MappingError            a record cannot become a canonical event (record/field/value/rule)
+    │   │   └── TrustMismatch       a pushed record is for a trust the sender is not authenticated for
     │   ├── EncodeError             a canonical event does not fit its Avro schema
     │   ├── DecodeError             bytes on a topic cannot be decoded
     │   │   └── UnknownSchemaError  the writer schema's fingerprint/id cannot be resolved
     │   └── PayloadTooLarge         payload over the configured limit
     ├── SignatureError              a signed request fails verification
+    ├── AccessError                 an HTTP caller may not do this
+    │   ├── Unauthenticated         no usable credentials (401)
+    │   └── Forbidden               authenticated, but not with this role or for this trust (403)
     ├── DeliveryError               an outbound delivery failed (``retriable`` says whether to retry)
     ├── BrokerUnavailable           no Kafka broker could be reached or started
     ├── ProcessError                a process of ``rosterhub run`` failed to start (names it and why)
@@ -29,11 +33,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "AccessError",
     "BrokerUnavailable",
     "ConfigError",
     "DecodeError",
     "DeliveryError",
     "EncodeError",
+    "Forbidden",
     "InputError",
     "MappingError",
     "MappingFileError",
@@ -45,6 +51,8 @@ __all__ = [
     "RosterhubError",
     "SignatureError",
     "ToolUnavailable",
+    "TrustMismatch",
+    "Unauthenticated",
     "UnknownSchemaError",
 ]
 
@@ -110,6 +118,10 @@ class MappingError(InputError):
         self.record, self.field, self.value, self.rule = record, field, value, rule
 
 
+class TrustMismatch(MappingError):
+    code = "trust_mismatch"
+
+
 class EncodeError(InputError):
     code = "encode_error"
 
@@ -128,6 +140,18 @@ class PayloadTooLarge(InputError):
 
 class SignatureError(RosterhubError):
     code = "signature_error"
+
+
+class AccessError(RosterhubError):
+    code = "access_error"
+
+
+class Unauthenticated(AccessError):
+    code = "unauthenticated"
+
+
+class Forbidden(AccessError):
+    code = "forbidden"
 
 
 class DeliveryError(RosterhubError):

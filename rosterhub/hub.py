@@ -12,6 +12,12 @@ is logged with the real cause (the signal that killed it, or the error it report
 after a back-off; the hub stops only when asked. Ctrl-C (or SIGTERM or SIGHUP, or ``--duration``)
 stops the children within ``stop_timeout_s`` (a second Ctrl-C kills them at once), then the broker if
 this command started it.
+
+Access: a local token issuer (``auth_local_issuer_dir``, :mod:`rosterhub.auth.issuer`) is made or
+reused, the children accept its tokens (besides any configured ``auth_issuers``), and the demo
+traffic authenticates as each trust's integration: Patchwork webhooks signed with a per-trust
+secret, FHIR posts and verifiable credentials with tokens minted here. ``rosterhub token`` mints
+more from the same issuer for a newcomer's own requests.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from types import FrameType
 
 import httpx
 
+from rosterhub.auth.issuer import BearerTokens, LocalIssuer
+from rosterhub.auth.roles import Role
 from rosterhub.children import Children, ChildSpec
 from rosterhub.connectors.kinds import HTTP_KINDS
 from rosterhub.connectors.registry import connectors
@@ -130,7 +138,9 @@ def _flow_line(flow: FlowCounter, sources: list[DemoSource], specs: dict[str, ob
     return flow.line(sorted(s.vendor for s in sources) or specs, received)
 
 
-def _market(settings: Settings, workforce: Workforce) -> tuple[CredentialWallet | None, dict[str, str]]:
+def _market(
+    settings: Settings, workforce: Workforce, bearer: BearerTokens
+) -> tuple[CredentialWallet | None, dict[str, str]]:
     """The demo's shift market (rosterhub.demo_market): the trusts' VC wallet and the settings for the hub's
     children (demo policies with the wallet's keys and a cascade in minutes; a web port on the worker, where
     the passport takes VCs). Nothing when the source tree's policies are not there (an installed wheel)."""
@@ -138,20 +148,53 @@ def _market(settings: Settings, workforce: Workforce) -> tuple[CredentialWallet 
     if not (source / "booking").is_dir():
         return None, {}
     web_port = settings.worker_web_port or free_port()
-    wallet = CredentialWallet(workforce, f"http://127.0.0.1:{web_port}", source)
+    wallet = CredentialWallet(workforce, f"http://127.0.0.1:{web_port}", source, auth=bearer)
     env = demo_policies(source, Path(".rosterhub/demo/policies").resolve(), wallet.keys)
     return wallet, {**env, "ROSTERHUB_WORKER_WEB_PORT": str(web_port)}
 
 
 def _demo(
-    settings: Settings, ingress: str, webhook_secrets: dict[str, str]
+    settings: Settings, ingress: str, webhook_secrets: dict[str, dict[str, str]], issuer: LocalIssuer
 ) -> tuple[list[DemoSource], CredentialWallet | None, dict[str, str]]:
     """Every simulator, sharing one workforce, and the market around them (:func:`_market`)."""
     workforce = Workforce()
-    ctx = DemoContext(ingress, Path(".rosterhub/demo").resolve(), webhook_secrets, workforce=workforce)
+    bearer = BearerTokens(issuer, Role.TRUST_INTEGRATION, "demo-integration")
+    ctx = DemoContext(ingress, Path(".rosterhub/demo").resolve(), webhook_secrets, workforce=workforce, bearer=bearer)
     sources = demo_sources(ctx)
-    wallet, env = _market(settings, workforce)
+    wallet, env = _market(settings, workforce, bearer)
     return sources, wallet, env
+
+
+def _access_env(settings: Settings, issuer: LocalIssuer) -> dict[str, str]:
+    """The children accept the configured issuers and the local one."""
+    accepted = [*settings.auth_issuers, issuer.accepted()]
+    unique = {i.issuer: i for i in accepted}.values()
+    return {"ROSTERHUB_AUTH_ISSUERS": json.dumps([i.model_dump(mode="json") for i in unique])}
+
+
+def _webhook_secrets(settings: Settings) -> dict[str, dict[str, str]]:
+    """Configured per-trust webhook secrets, and a fresh secret for each demo trust of Patchwork's when none is set."""
+    configured = {
+        vendor: {trust: s.get_secret_value() for trust, s in by_trust.items()}
+        for vendor, by_trust in settings.webhook_secrets.items()
+    }
+    configured.setdefault("patchwork", {t: secrets.token_hex(16) for t in DEMO_TRUSTS})
+    return configured
+
+
+def _banner(ingress: str, trust_base: str, log_dir: Path, sources: list[DemoSource]) -> None:
+    print(
+        f"ingress {ingress}/ingest/<vendor>  fhir {ingress}/fhir/<ODS>/R4  metrics {ingress}/metrics  "
+        f"trust endpoint {trust_base}/outcomes"
+    )
+    print(
+        "every route but /health wants a token (docs/security.md): "
+        f'curl -H "Authorization: Bearer $(rosterhub token --role operator)" {ingress}/status/topics'
+    )
+    print(
+        f"connectors: {', '.join(sorted(s.vendor for s in sources)) or 'none (no demo)'}; "
+        f"logs in {log_dir}/; Ctrl-C stops everything (twice: at once)"
+    )
 
 
 def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float) -> int:
@@ -168,10 +211,10 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
     trust_base = f"http://127.0.0.1:{settings.demo_trust_port}"
     ingress = f"http://{settings.http_host}:{settings.http_port}"
     endpoints = settings.outbound_endpoints or {ods: f"{trust_base}/outcomes/{ods}" for ods in DEMO_TRUSTS}
-    webhook_secrets = {k: v.get_secret_value() for k, v in settings.webhook_secrets.items()}
-    webhook_secrets.setdefault("patchwork", secrets.token_hex(16))
+    webhook_secrets = _webhook_secrets(settings)
+    issuer = LocalIssuer(settings.auth_local_issuer_dir)
     log_dir = Path(".rosterhub/logs")
-    sources, wallet, market_env = _demo(settings, ingress, webhook_secrets) if demo else ([], None, {})
+    sources, wallet, market_env = _demo(settings, ingress, webhook_secrets, issuer) if demo else ([], None, {})
     options = {s.vendor: s.connector_options for s in sources if s.connector_options is not None}
     options.update(settings.connectors)  # configured connectors win over the demo's
     env = {
@@ -179,6 +222,7 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
         "KAFKA_BOOTSTRAP_SERVERS": resolved.bootstrap,
         "ROSTERHUB_OUTBOUND_ENDPOINTS": json.dumps(endpoints),
         "ROSTERHUB_WEBHOOK_SECRETS": json.dumps(webhook_secrets),
+        **_access_env(settings, issuer),
         "ROSTERHUB_CONNECTORS": json.dumps(options),
         **_demo_destinations(settings, sources),
         **_demo_env([market_env, *(s.env for s in sources)]),
@@ -192,14 +236,7 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
             children.start(spec)
         _wait_http(f"{trust_base}/outcomes", children, "trust-endpoint")
         _wait_http(f"{ingress}/health", children, "ingress")
-        print(
-            f"ingress {ingress}/ingest/<vendor>  fhir {ingress}/fhir/<ODS>/R4  metrics {ingress}/metrics  "
-            f"trust endpoint {trust_base}/outcomes"
-        )
-        print(
-            f"connectors: {', '.join(sorted(s.vendor for s in sources)) or 'none (no demo)'}; "
-            f"logs in {log_dir}/; Ctrl-C stops everything (twice: at once)"
-        )
+        _banner(ingress, trust_base, log_dir, sources)
         if wallet is not None:
             wallet.start()
         flow = FlowCounter(

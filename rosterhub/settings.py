@@ -25,7 +25,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["KAFKA_VERSION", "OutboundDestinationConfig", "Settings", "load_settings"]
+__all__ = [
+    "KAFKA_VERSION",
+    "TOKEN_ALGORITHMS",
+    "AcceptedIssuer",
+    "OutboundDestinationConfig",
+    "Settings",
+    "load_settings",
+]
 
 #: The Apache Kafka release the local broker runs. Why this one: docs/decisions/0002-kafka-version.md.
 KAFKA_VERSION = "4.3.1"
@@ -53,6 +60,39 @@ class OutboundDestinationConfig(BaseModel):
     def _reachable(self) -> OutboundDestinationConfig:
         if not self.url and not self.folder:
             raise ValueError(f"outbound destination {self.name!r} needs a url or a folder")
+        return self
+
+
+#: Signature algorithms a bearer token may use: asymmetric only (no ``none``, no HMAC that a published
+#: public key could be abused as the secret of).
+TOKEN_ALGORITHMS = ("ES256", "ES384", "EdDSA", "Ed25519", "RS256", "PS256")
+
+
+class AcceptedIssuer(BaseModel):
+    """One issuer whose bearer tokens the hub accepts (``[[auth_issuers]]`` in TOML, JSON in env)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str = Field(min_length=1, description="The tokens' `iss`, compared exactly.")
+    audience: str = Field(default="rosterhub", min_length=1, description="The `aud` the tokens must name.")
+    jwks_url: str | None = Field(
+        default=None, description="HTTPS URL of the issuer's JWKS (cached, re-read on an unknown `kid`)."
+    )
+    jwks_file: Path | None = Field(default=None, description="A JWKS file (the local issuer's `jwks.json`).")
+    algorithms: list[str] = Field(
+        default_factory=lambda: ["ES256", "EdDSA", "RS256", "PS256"],
+        description=f"Signature algorithms accepted from this issuer; a subset of {', '.join(TOKEN_ALGORITHMS)}.",
+    )
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> AcceptedIssuer:
+        if (self.jwks_url is None) == (self.jwks_file is None):
+            raise ValueError(f"issuer {self.issuer!r} needs exactly one of jwks_url and jwks_file")
+        refused = [a for a in self.algorithms if a not in TOKEN_ALGORITHMS]
+        if refused or not self.algorithms:
+            raise ValueError(
+                f"issuer {self.issuer!r}: algorithms {refused or '[]'} are not accepted ({TOKEN_ALGORITHMS})"
+            )
         return self
 
 
@@ -265,9 +305,30 @@ class Settings(BaseSettings):
     connector_state_retention_days: float = Field(
         default=35.0, gt=0, description="How long connectors remember published event ids for deduplication."
     )
-    webhook_secrets: dict[str, SecretStr] = Field(
+    webhook_secrets: dict[str, dict[str, SecretStr]] = Field(
         default_factory=dict,
-        description="Vendor id -> HMAC-SHA256 secret for signed webhooks; a vendor without one accepts unsigned posts.",
+        description="Vendor id -> trust ODS code -> that trust's HMAC-SHA256 secret for the vendor's signed webhooks "
+        '(`{"patchwork": {"RHQ": "..."}}`). The secret that verifies a push names its trust, so each trust\'s '
+        "secret must differ; a vendor pushing without a signature authenticates with a bearer token instead "
+        "(docs/security.md).",
+    )
+    # --- Access ----------------------------------------------------------------------------
+    auth_issuers: list[AcceptedIssuer] = Field(
+        default_factory=list,
+        description="Token issuers whose bearer tokens (JWT access tokens) the hub's HTTP routes accept, each "
+        "`{issuer, audience, jwks_url or jwks_file, algorithms}`. None configured: every route but /health and "
+        "FHIR metadata answers 401. `rosterhub run` adds its local issuer (docs/security.md).",
+    )
+    auth_leeway_s: float = Field(
+        default=30.0, ge=0, le=300, description="Clock skew allowed when checking a token's exp, nbf and iat."
+    )
+    auth_jwks_cache_s: float = Field(
+        default=300.0, gt=0, description="How long a JWKS fetched from a URL is used before it is fetched again."
+    )
+    auth_local_issuer_dir: Path = Field(
+        default=Path(".rosterhub/issuer"),
+        description="Key folder of the local token issuer that `rosterhub run` and `rosterhub token` use (private "
+        "key, `jwks.json`); created on first use.",
     )
     # --- Processes ------------------------------------------------------------------------
     stop_timeout_s: float = Field(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import faust
 
@@ -22,6 +21,7 @@ from rosterhub.errors import InputError
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
 from rosterhub.streams import faust_fixes
+from rosterhub.streams.web import WorkerWeb
 
 __all__ = ["StreamContext", "create_app"]
 
@@ -35,6 +35,7 @@ class StreamContext:
     codec: EventCodec
     catalogue: SchemaCatalogue
     encoder: Encoder
+    web: WorkerWeb  # features add their HTTP routers here (served when worker_web_port is set)
 
     def raw_topic(self, app: faust.App, *names: str) -> faust.TopicT:
         return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
@@ -75,7 +76,8 @@ def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamCon
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_linger=settings.stream_producer_linger_s,
-        # The worker's web server serves the passport API, routed to the partition owner (docs/passport.md).
+        # The worker's web server (streams/web.py: the hub's own authenticated routes, in place of faust's web
+        # stack) serves the passport and availability APIs, routed to the partition owner (docs/passport.md).
         web_enabled=settings.worker_web_port is not None,
         web_port=settings.worker_web_port or 6066,
         web_bind=settings.worker_web_host,
@@ -88,21 +90,12 @@ def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamCon
     catalogue = default_catalogue()
     names = TopicNames(settings.topic_prefix)
     codec = make_codec(settings, bootstrap, catalogue)
-    ctx = StreamContext(settings, names, codec, catalogue, Encoder(codec, names, catalogue))
+    web = WorkerWeb(app, settings, names)
+    ctx = StreamContext(settings, names, codec, catalogue, Encoder(codec, names, catalogue), web)
     booking_agents.register(app, ctx)
     outbound_agent.register(app, ctx)
     passport = passport_agents.register(app, ctx)
     identity_agents.register(app, ctx)
     availability_agents.register(app, ctx, passport)  # reads the passport table for workers' open-shift lists
-    if settings.worker_web_port is not None:
-        _health(app)
+    web.serve()
     return app, ctx
-
-
-def _health(app: faust.App) -> None:
-    """``GET /health`` on the worker's web server, for container healthchecks (docker/compose.yaml): 200 while
-    the worker runs, saying whether it is in a rebalance (a rebalance is bounded, so not a failure)."""
-
-    @app.page("/health")
-    async def health(web: Any, request: Any) -> Any:
-        return web.json({"status": "ok", "rebalancing": bool(app.rebalancing)})

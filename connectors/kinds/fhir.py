@@ -9,6 +9,11 @@ Bundle's Organization ODS code, else the ``default_trust`` option)::
     PUT  /fhir[/{trust}]/R4/{type}/{id}       update one resource
     anything else under /fhir[/{trust}]/R4    405 and an OperationOutcome (not-supported): write-only
 
+Who may post: a bearer token with the role ``trust_integration``; every event is the token's trust's.
+A ``{trust}`` in the URL must be it (403); without one, the trust a Bundle's Organization (or
+Location site) names must be it (403). Refused: nothing written. No credentials or a bad token ->
+401, nothing written. ``metadata`` is public.
+
 Order of work, and what the sender hears: over ``max_payload_bytes`` -> 413, wrong
 content type -> 415, bad trust in the URL -> 400 (each refused before the raw write, kept
 on ``dlq.ingest``); otherwise the untouched body goes to ``raw.fhir`` first, then it is
@@ -29,10 +34,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, Security
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rosterhub.auth.caller import Caller
+from rosterhub.auth.roles import Role
+from rosterhub.auth.web import Authenticate
 from rosterhub.connectors import metrics
 from rosterhub.connectors.kinds.fhir_bundle import (
     FhirRequest,
@@ -51,7 +59,14 @@ from rosterhub.connectors.kinds.fhir_outcome import (
     response_bundle,
 )
 from rosterhub.connectors.kinds.fhir_read import FhirRequestError, Issue, media_type, read_document
-from rosterhub.connectors.pipeline import IngestContext, IngestResult, map_and_publish, publish_rejects, raw_record
+from rosterhub.connectors.pipeline import (
+    SENDER_TRUST,
+    IngestContext,
+    IngestResult,
+    map_and_publish,
+    publish_rejects,
+    raw_record,
+)
 from rosterhub.deadletter import dead_letter
 from rosterhub.errors import ConfigError, MappingError, ParseError, PayloadTooLarge, RosterhubError
 from rosterhub.mapping.engine import apply_mapping
@@ -125,11 +140,16 @@ class FhirEndpoint:
         rtype: str | None,
         rid: str | None,
         correlation_id: str,
+        *,
+        sender_trust: str | None = None,
     ) -> Reply:
         """Blocking: read (pure), raw write, mapping, publishing. Runs in a worker thread.
 
         Reading comes before the raw write only to learn the trust for the raw record's
         headers (so a replay maps it for the same trust); nothing is published before it.
+        ``sender_trust``: the trust the sender authenticated for, and the trust of every event; posted
+        without a trust in the URL, a request whose Organization (or Location site) names other trusts
+        only is refused (403) before anything is written.
         """
         received_at = datetime.now(UTC)
         plan: FhirRequest | None = None
@@ -144,6 +164,15 @@ class FhirEndpoint:
             )
         except FhirRequestError as exc:
             failure = exc
+        if plan is not None and sender_trust is not None and trust is None:  # no trust in the URL
+            named = bundle_trusts(plan)
+            if named and sender_trust not in named:
+                msg = (
+                    f"the request names {', '.join(sorted(named))}; the sender is authenticated for {sender_trust} only"
+                )
+                metrics.REFUSED.labels(self.vendor, "other_trust").inc()
+                return Reply(403, operation_outcome([Issue("error", "forbidden", msg)]))
+            trust = sender_trust
         if plan is not None and trust is None:
             found = bundle_trusts(plan) or ({self.options.default_trust} if self.options.default_trust else set())
             if len(found) == 1:
@@ -155,7 +184,16 @@ class FhirEndpoint:
                     else f"the Bundle names several trusts ({', '.join(sorted(found))}); post to /fhir/{{ODS}}/R4"
                 )
                 failure = FhirRequestError(422, [Issue("error", "required" if not found else "business-rule", msg)])
-        extra = {k: v for k, v in {"fhir_interaction": interaction, "fhir_type": rtype, "fhir_id": rid}.items() if v}
+        extra = {
+            k: v
+            for k, v in {
+                "fhir_interaction": interaction,
+                "fhir_type": rtype,
+                "fhir_id": rid,
+                SENDER_TRUST: sender_trust,
+            }.items()
+            if v
+        }
         key = trust.encode() if trust else None  # one trust's payloads stay in order on one partition
         raw = raw_record(
             self.ctx.names,
@@ -292,6 +330,7 @@ def fhir_router(settings: Settings, ctx: IngestContext, vendor: str = "fhir") ->
     """Routes of the module docstring, for ``rosterhub serve`` (mounted by ``rosterhub.api``)."""
     endpoint = FhirEndpoint(settings, ctx, vendor)
     router = APIRouter(tags=["fhir"])
+    sender = Security(Authenticate(trust_param="trust", render=_refusal), scopes=[Role.TRUST_INTEGRATION])
 
     def metadata(request: Request, trust: str | None = None) -> Response:
         base = str(request.url).removesuffix("/metadata")
@@ -301,13 +340,14 @@ def fhir_router(settings: Settings, ctx: IngestContext, vendor: str = "fhir") ->
         return _render(request, Reply(200, cs))
 
     async def receive(
-        request: Request, trust: str | None, interaction: str, rtype: str | None, rid: str | None
+        request: Request, caller: Caller, interaction: str, rtype: str | None, rid: str | None
     ) -> Response:
         started = time.perf_counter()
         correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())
         body = await request.body()
         metrics.RECEIVED.labels(vendor).inc()
         content_type = request.headers.get("content-type", "")
+        trust = caller.trust if "trust" in request.path_params else None  # the URL's is the caller's (Authenticate)
         refusal = endpoint.refusal(body, content_type, trust)
         if refusal is not None:
             reason, status, issue, error = refusal
@@ -326,23 +366,25 @@ def fhir_router(settings: Settings, ctx: IngestContext, vendor: str = "fhir") ->
             endpoint.process,
             body,
             content_type,
-            trust.upper() if trust else None,
+            trust,
             interaction,
             rtype,
             rid,
             correlation_id,
+            sender_trust=caller.trust,
         )
         metrics.LATENCY.labels(vendor).observe(time.perf_counter() - started)
         return _render(request, reply, correlation_id)
 
-    async def bundle(request: Request, trust: str | None = None) -> Response:
-        return await receive(request, trust, "bundle", None, None)
+    # the trust in the URL, when there is one, must be the caller's (Authenticate's trust_param)
+    async def bundle(request: Request, caller: Caller = sender) -> Response:
+        return await receive(request, caller, "bundle", None, None)
 
-    async def create(request: Request, rtype: str, trust: str | None = None) -> Response:
-        return await receive(request, trust, "create", rtype, None)
+    async def create(request: Request, rtype: str, caller: Caller = sender) -> Response:
+        return await receive(request, caller, "create", rtype, None)
 
-    async def update(request: Request, rtype: str, rid: str, trust: str | None = None) -> Response:
-        return await receive(request, trust, "update", rtype, rid)
+    async def update(request: Request, rtype: str, rid: str, caller: Caller = sender) -> Response:
+        return await receive(request, caller, "update", rtype, rid)
 
     def not_supported(request: Request, trust: str | None = None, rest: str = "") -> Response:
         return _render(request, _not_supported(request.method, request.url.path, rest))
@@ -368,6 +410,15 @@ def _not_supported(method: str, path: str, rest: str) -> Reply:
         "[base]/{type}, PUT [base]/{type}/{id}); it offers no read or search, see [base]/metadata"
     )
     return Reply(405, operation_outcome([Issue("error", "not-supported", text)]), allow=allow or None)
+
+
+_ISSUE_OF_STATUS = {401: "login", 403: "forbidden"}
+
+
+def _refusal(status: int, code: str, message: str) -> Response:
+    """An access refusal as FHIR clients expect it: an OperationOutcome."""
+    body = operation_outcome([Issue("error", _ISSUE_OF_STATUS.get(status, "required"), f"{code}: {message}")])
+    return Response(json.dumps(body).encode(), status_code=status, media_type="application/fhir+json")
 
 
 def _answer(plan: FhirRequest, outcomes: list[EntryOutcome], now: datetime) -> Reply:

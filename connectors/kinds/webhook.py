@@ -1,28 +1,34 @@
-"""Inbound webhooks: ``POST /ingest/{vendor}[?trust=ODS]``.
+"""Inbound pushes: ``POST /ingest/{vendor}``, one route per registered vendor.
 
-Order of checks, and what the sender hears:
-size over the limit -> 413 (payload kept on ``dlq.ingest``); bad or stale signature ->
-401 and *nothing* is written (an unauthenticated body is not ours to keep); otherwise the
-raw write happens first, then mapping: 202 when every record mapped, 422 with each
-rejected record's reason when some did not (those went to ``dlq.mapping``).
+Order of checks, and what the sender hears: no credentials, a bad token or a bad or stale
+signature -> 401 and *nothing* is written (an unauthenticated body is not ours to keep); a
+token without the ``trust_integration`` role, or ``?trust=`` naming another trust than the
+credentials' -> 403, nothing written (:mod:`rosterhub.auth.push`); size over the limit -> 413
+(payload kept on ``dlq.ingest``: the sender is known); otherwise the raw write happens first,
+then mapping: 202 when every record mapped, 422 with each rejected record's reason when some
+did not (those went to ``dlq.mapping``; a record for another trust than the sender's is one of
+them, ``trust_mismatch``).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from rosterhub.auth.push import Pusher, push_authenticator
+from rosterhub.auth.roles import Role
 from rosterhub.connectors import metrics
+from rosterhub.connectors.base import ConnectorSpec
 from rosterhub.connectors.pipeline import IngestContext, ingest
-from rosterhub.connectors.registry import connector
-from rosterhub.connectors.signing import verify
+from rosterhub.connectors.registry import connectors
 from rosterhub.deadletter import dead_letter
-from rosterhub.errors import ConfigError, PayloadTooLarge, SignatureError
+from rosterhub.errors import PayloadTooLarge
 from rosterhub.settings import Settings
 
 __all__ = ["webhook_router"]
@@ -36,16 +42,32 @@ def _error(status: int, exc: Exception, correlation_id: str) -> JSONResponse:
 
 
 def webhook_router(settings: Settings, ctx: IngestContext) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(tags=["ingest"])
+    for spec in connectors().values():
+        router.add_api_route(
+            f"/ingest/{spec.id}",
+            _receiver(settings, ctx, spec),
+            methods=["POST"],
+            status_code=202,
+            summary=f"Receive one {spec.title} payload",
+        )
+    return router
 
-    @router.post("/ingest/{vendor}", status_code=202, summary="Receive one vendor payload")
-    async def receive(vendor: str, request: Request, trust: str | None = None) -> JSONResponse:
+
+def _receiver(settings: Settings, ctx: IngestContext, spec: ConnectorSpec) -> Callable[..., Awaitable[JSONResponse]]:
+    authenticate = push_authenticator(spec, settings.webhook_secrets)
+    vendor = spec.id
+
+    async def receive(
+        request: Request,
+        pusher: Pusher = Security(authenticate, scopes=[Role.TRUST_INTEGRATION]),
+        trust: Annotated[
+            str | None,
+            Query(description="Optional: the sending trust's ODS code, which must be the credentials' trust (403)."),
+        ] = None,
+    ) -> JSONResponse:
         started = time.perf_counter()
         correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())
-        try:
-            spec = connector(vendor)
-        except ConfigError as exc:
-            return _error(404, exc, correlation_id)
         body = await request.body()
         metrics.RECEIVED.labels(vendor).inc()
         if len(body) > settings.max_payload_bytes:
@@ -63,29 +85,13 @@ def webhook_router(settings: Settings, ctx: IngestContext) -> APIRouter:
             await run_in_threadpool(ctx.sink.send, [record])
             metrics.REFUSED.labels(vendor, "too_large").inc()
             return _error(413, exc, correlation_id)
-        if spec.signature is not None:
-            secret = settings.webhook_secrets.get(vendor)
-            if secret is None:
-                metrics.REFUSED.labels(vendor, "no_secret").inc()
-                return _error(503, ConfigError(f"no webhook secret is configured for {vendor}"), correlation_id)
-            try:
-                verify(
-                    secret.get_secret_value().encode(),
-                    request.headers.get(spec.signature.timestamp_header),
-                    request.headers.get(spec.signature.signature_header),
-                    body,
-                    now=datetime.now(UTC),
-                    tolerance_s=spec.signature.tolerance_s,
-                )
-            except SignatureError as exc:
-                metrics.REFUSED.labels(vendor, "signature").inc()
-                return _error(401, exc, correlation_id)
         result = await run_in_threadpool(
             ingest,
             ctx,
             vendor,
             body,
-            trust=trust,
+            trust=pusher.trust,
+            sender_trust=pusher.trust,
             correlation_id=correlation_id,
             content_type=request.headers.get("content-type", spec.content_type),
         )
@@ -97,4 +103,5 @@ def webhook_router(settings: Settings, ctx: IngestContext) -> APIRouter:
         status = 202 if not result.rejected else 422
         return JSONResponse({**result.as_dict(), "correlation_id": correlation_id}, status_code=status)
 
-    return router
+    receive.__name__ = f"receive_{vendor}"
+    return receive

@@ -87,15 +87,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
         replication_factor=settings.replication_factor,
     )
     _register_router(app, ctx, dests)
-    _register_delivery(app, ctx, dests, adapter_of, bootstrap)
-    if settings.worker_web_port is not None:
-
-        @app.page("/metrics")
-        async def metrics_page(web: Any, request: Any) -> Any:
-            from prometheus_client import generate_latest
-
-            # aiohttp refuses a charset parameter in content_type; the exposition format is UTF-8 text
-            return web.bytes(generate_latest(), content_type="text/plain")
+    _register_delivery(app, ctx, dests, adapter_of, bootstrap)  # metrics: the worker's /metrics (streams/web.py)
 
 
 def _register_router(app: faust.App, ctx: StreamContext, dests: list[Destination]) -> None:

@@ -20,6 +20,7 @@ import itertools
 import json
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -248,6 +249,8 @@ class FhirSimulator:
     start: date = field(default_factory=lambda: date.today() + timedelta(days=1))
     bundle_types: tuple[str, ...] = ("batch", "transaction", "collection")
     sent: dict[str, int] = field(default_factory=dict)
+    #: trust -> headers authenticating that trust's integration to the hub (a bearer token)
+    auth: Callable[[str], dict[str, str]] = lambda _trust: {}
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -261,7 +264,7 @@ class FhirSimulator:
     def post(self, trust: str, bundle: dict[str, Any] | bytes, client: httpx.Client | None = None) -> httpx.Response:
         body = bundle if isinstance(bundle, bytes) else json.dumps(bundle).encode()
         url = f"{self.target.rstrip('/')}/fhir/{trust}/R4"
-        headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+        headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json", **self.auth(trust)}
         r = (client or httpx).post(url, content=body, headers=headers, timeout=60)
         self.sent[str(r.status_code)] = self.sent.get(str(r.status_code), 0) + 1
         return r
@@ -460,10 +463,16 @@ def register_cli(group: typer.Typer) -> None:
         interval: float = typer.Option(2.0, help="Seconds between rounds."),
         seed: int = typer.Option(7, help="Random seed (same seed and date, same Bundles)."),
     ) -> None:
-        """Post realistic FHIR R4 workforce Bundles (batch, transaction, collection in turn) for N trusts."""
+        """Post realistic FHIR R4 workforce Bundles (batch, transaction, collection in turn) for N trusts, each
+        with a trust_integration token of that trust from the local issuer (the one `rosterhub run` trusts)."""
         import time
 
-        sim = FhirSimulator(target, TRUSTS[:trusts], seed)
+        from rosterhub.auth.issuer import BearerTokens, LocalIssuer
+        from rosterhub.auth.roles import Role
+        from rosterhub.settings import load_settings
+
+        tokens = BearerTokens(LocalIssuer(load_settings().auth_local_issuer_dir), Role.TRUST_INTEGRATION, "fhir-sim")
+        sim = FhirSimulator(target, TRUSTS[:trusts], seed, auth=tokens)
         for n in itertools.count(1):
             if count and n > count:
                 break
@@ -490,7 +499,7 @@ def demo_source(ctx: Any) -> Any:
     from rosterhub.connectors.simulators.serving import serving
     from rosterhub.demo import DemoSource, free_port
 
-    sim = FhirSimulator(ctx.ingress, ctx.trusts, ctx.seed)
+    sim = FhirSimulator(ctx.ingress, ctx.trusts, ctx.seed, auth=ctx.bearer)
     stack = ExitStack()  # the FHIR roster receiving the hub's transaction Bundles
     url = stack.enter_context(serving(create_fhir_server(), free_port()))
     destinations = [{"name": f"fhir-{t}", "trust": t, "platform": "fhir", "url": f"{url}/fhir/R4"} for t in ctx.trusts]

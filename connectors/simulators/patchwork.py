@@ -13,6 +13,7 @@ import itertools
 import json
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -152,10 +153,12 @@ def signed_headers(secret: bytes, body: bytes, now: float | None = None) -> dict
 
 @dataclass
 class PatchworkSimulator:
-    """Sends webhooks for ``trusts`` to ``target`` (the hub's base URL); :meth:`batch` is one tick of traffic."""
+    """Sends webhooks for ``trusts`` to ``target`` (the hub's base URL); :meth:`batch` is one tick of traffic.
+
+    Each trust signs with its own secret (``secrets``): the hub learns the trust from the secret that verifies."""
 
     target: str
-    secret: bytes
+    secrets: Mapping[str, bytes]
     trusts: tuple[str, ...] = ("RHQ", "RCU", "RFR")
     seed: int = 7
     malformed_every: int = 0  # every n-th batch also sends a truncated payload (0: never)
@@ -176,9 +179,8 @@ class PatchworkSimulator:
         try:
             r = httpx.post(
                 f"{self.target.rstrip('/')}/ingest/patchwork",
-                params={"trust": trust},
                 content=body,
-                headers=signed_headers(self.secret, body),
+                headers=signed_headers(self.secrets[trust], body),
                 timeout=10,
             )
         except httpx.HTTPError:
@@ -398,14 +400,21 @@ def register_cli(group: typer.Typer) -> None:
     @group.command("patchwork")
     def simulate_patchwork(
         target: str = typer.Option("http://127.0.0.1:8080", help="The hub's ingress base URL."),
-        secret: str = typer.Option(..., envvar="PATCHWORK_WEBHOOK_SECRET", help="Shared HMAC secret."),
-        trusts: str = typer.Option("RHQ,RCU,RFR", help="Comma-separated ODS codes of the simulated trusts."),
+        secrets: str = typer.Option(
+            ...,
+            envvar="PATCHWORK_WEBHOOK_SECRETS",
+            help="Each trust's HMAC secret, as in the hub's webhook_secrets.patchwork: RHQ=s1,RCU=s2.",
+        ),
         count: int = typer.Option(0, help="Batches to send (0: until Ctrl-C)."),
         interval: float = typer.Option(1.0, help="Seconds between batches."),
         seed: int = typer.Option(7, help="Random seed (same seed, same traffic)."),
     ) -> None:
         """Send realistic signed Patchwork-style webhooks (shifts, booking requests) for N trusts to the hub."""
-        sim = PatchworkSimulator(target, secret.encode(), tuple(trusts.split(",")), seed)
+        by_trust = dict(pair.split("=", 1) for pair in secrets.split(",") if "=" in pair)
+        if not by_trust:
+            raise typer.BadParameter("give TRUST=SECRET pairs, e.g. RHQ=s1,RCU=s2", param_hint="--secrets")
+        keys = {t.strip().upper(): s.strip().encode() for t, s in by_trust.items()}
+        sim = PatchworkSimulator(target, keys, tuple(keys), seed)
         for n in itertools.count(1):
             if count and n > count:
                 break
@@ -416,19 +425,21 @@ def register_cli(group: typer.Typer) -> None:
 
 def demo_source(ctx: Any) -> Any:
     """Patchwork in ``rosterhub run``: webhooks to the ingress, a malformed one every third batch."""
+    import secrets as random_secrets
     from contextlib import ExitStack
 
     from rosterhub.connectors.simulators.serving import serving
     from rosterhub.demo import DemoSource, free_port
 
-    secret = ctx.secrets.get("patchwork")
-    if not secret:
+    signing = {t: s.encode() for t, s in ctx.secrets.get("patchwork", {}).items() if t in ctx.trusts}
+    if not signing:
         return None
+    secret = random_secrets.token_hex(16)  # the platform's own secret for the hub's updates to it
     platform = PlatformState()
     sim = PatchworkSimulator(
         ctx.ingress,
-        secret.encode(),
-        ctx.trusts,
+        signing,
+        tuple(t for t in ctx.trusts if t in signing),
         ctx.seed,
         malformed_every=3,
         workforce=getattr(ctx, "workforce", None),

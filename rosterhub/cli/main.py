@@ -18,6 +18,7 @@ from rosterhub.cli import (
     outbound_cmd,
     passport_cmd,
     schemas_cmd,
+    token_cmd,
     tools_cmd,
 )
 
@@ -38,6 +39,7 @@ app.add_typer(tools_cmd.app, name="tools", help="External checkers: HAPI FHIR va
 hub_cmd.register(app)
 explain_cmd.register(app)
 outbound_cmd.register(app)
+token_cmd.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

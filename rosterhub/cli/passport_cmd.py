@@ -1,9 +1,11 @@
 """``rosterhub passport ...``: check trust policy files; ask a worker for a person's clearance.
 
 ``policy-check`` runs the same loader a worker runs at start, so a file it accepts is one
-the worker accepts. ``clearance`` is an HTTP client of the worker's passport API (the
-read is audited like any other: say who you are and why). Exit codes: 0 ok (cleared),
-1 unusable input or no answer, 2 answered but not cleared.
+the worker accepts. ``clearance`` is an HTTP client of the worker's passport API: the
+bearer token (``--token`` or ``ROSTERHUB_TOKEN``; ``rosterhub token --role trust_user --trust
+ODS`` mints one) says who asks and for which trust, and the read is audited like any other,
+with the purpose given. Exit codes: 0 ok (cleared), 1 unusable input or no answer, 2 answered
+but not cleared.
 """
 
 from __future__ import annotations
@@ -47,10 +49,15 @@ def policy_check(
 @app.command()
 def clearance(
     person: Annotated[str, typer.Argument(help="Hub person id.")],
-    trust: Annotated[str, typer.Option(help="Your trust (ODS code): clearance is answered for it.")],
     staff_group: Annotated[str, typer.Option(help="Staff group of the role, e.g. NURSING_MIDWIFERY_REGISTERED.")],
     grade: Annotated[str, typer.Option(help="Canonical grade of the role, e.g. BAND_5.")],
-    user: Annotated[str, typer.Option(help="Who is asking (recorded in the audit trail).")],
+    token: Annotated[
+        str,
+        typer.Option(
+            envvar="ROSTERHUB_TOKEN",
+            help="Bearer token (role trust_user): clearance is answered for its trust, and its subject is audited.",
+        ),
+    ],
     purpose: Annotated[str, typer.Option(help="Why (recorded in the audit trail), e.g. booking.")] = "booking",
     at: Annotated[str | None, typer.Option(help="Shift start, ISO 8601 with offset (default: now).")] = None,
     end: Annotated[str | None, typer.Option(help="Shift end, ISO 8601 with offset (default: the start).")] = None,
@@ -66,13 +73,16 @@ def clearance(
     params = {"staff_group": staff_group, "grade": grade, "at": at or datetime.now(UTC).isoformat()}
     if end:
         params["end"] = end
-    headers = {"X-Rosterhub-Trust": trust, "X-Rosterhub-User": user, "X-Rosterhub-Purpose": purpose}
+    headers = {"Authorization": f"Bearer {token}", "X-Rosterhub-Purpose": purpose}
     try:
         r = httpx.get(f"{base}/passport/{person}/clearance", params=params, headers=headers, timeout=10)
     except httpx.HTTPError as exc:
         typer.secho(f"error: no answer from {base}: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
-    typer.echo(json.dumps(r.json(), indent=2))
+    try:
+        typer.echo(json.dumps(r.json(), indent=2))
+    except ValueError:
+        typer.echo(r.text)
     if r.status_code != 200:
         raise typer.Exit(1)
     if not r.json()["cleared"]:

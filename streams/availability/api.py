@@ -1,19 +1,20 @@
-"""The availability queries over HTTP, on the stream workers' own web server (faust web).
+"""The availability queries over HTTP, on the stream workers' own web server (:mod:`rosterhub.streams.web`).
 
 Every worker answers the shift lists from its read model of views.availability (the
 whole topic). A worker's own list needs their passport, which lives in the passport
 table partition of one worker: that request is forwarded to the owner of the person's
-partition (faust's table router, as the passport API does), which holds the whole view
-too, so clearance is computed next to the passport and nothing is copied.
+partition (as the passport API does), which holds the whole view too, so clearance is
+computed next to the passport and nothing is copied.
 
-Routes (docs/availability.md has examples):
+Every route needs a bearer token with the role ``trust_user``; a trust sees its own shifts and the
+ones released to it (``visible_to``). Routes (docs/availability.md has examples):
 
 * ``GET /availability/shifts?trust=&ward=&staff_group=&grade=&from=&to=``: open shifts.
-* ``GET /availability/shifts/{shift_id}``: one shift's view, whatever its status.
+* ``GET /availability/shifts/{shift_id}``: one shift's view, whatever its status; it may name the
+  booked worker, so the caller states a purpose and a shown worker is audited.
 * ``GET /availability/workers/{person}/shifts?staff_group=&grade=&home_trust=[&membership=]
-  [&agency=][&substantive_employer=][&from=&to=]``: open shifts this worker may book.
-  Needs the caller headers of the passport API (``X-Rosterhub-Trust``, ``-User``,
-  ``-Purpose``) and leaves an audit record, since it reads the person's passport.
+  [&agency=][&substantive_employer=][&from=&to=]``: open shifts this worker may book. It reads the
+  person's passport: the caller states a purpose and the read is audited.
 """
 
 from __future__ import annotations
@@ -21,17 +22,26 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from faust.exceptions import SameNode
-from faust.web.exceptions import ServiceUnavailable
+from fastapi import APIRouter, Query, Request, Security
+from fastapi.responses import JSONResponse, Response
 
+from rosterhub.auth.caller import Caller
+from rosterhub.auth.roles import Role
+from rosterhub.auth.web import Authenticate, audit
 from rosterhub.events.codes import GRADES
 from rosterhub.events.models.common import MembershipType, StaffGroup
 from rosterhub.instants import parse_instant
-from rosterhub.streams.availability.query import ShiftFilter, WorkerProfile, as_json, open_shifts, worker_verdict
+from rosterhub.streams.availability.query import (
+    ShiftFilter,
+    WorkerProfile,
+    as_json,
+    open_shifts,
+    seen_by,
+    worker_verdict,
+)
 from rosterhub.streams.booking.rules.passport import Clearance
-from rosterhub.streams.passport.audit import AuditRecord
 from rosterhub.streams.passport.clearance import clearance
 from rosterhub.streams.passport.state import Passport
 
@@ -42,7 +52,10 @@ __all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
-CALLER = ("X-Rosterhub-Trust", "X-Rosterhub-User", "X-Rosterhub-Purpose")
+_LIST = Security(Authenticate(), scopes=[Role.TRUST_USER])
+_ONE = Security(Authenticate(audit="shift", person_param=None), scopes=[Role.TRUST_USER])
+_WORKER = Security(Authenticate(audit="availability"), scopes=[Role.TRUST_USER])
+_Q = Annotated[str | None, Query()]
 
 
 class _BadQuery(Exception):
@@ -98,66 +111,91 @@ def _worker(person: str, query: dict[str, str]) -> WorkerProfile:
     )
 
 
+def _not_ready() -> JSONResponse:
+    return JSONResponse(
+        {"code": "unavailable", "message": "availability view still loading; retry"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
 def register(rt: AvailabilityRuntime) -> None:
-    app, store = rt.app, rt.store
+    rt.ctx.web.include_router(availability_router(rt))
 
-    def not_ready(web: Any) -> Any:
-        return web.json(
-            {"code": "unavailable", "message": "availability view still loading; retry"},
-            status=503,
-            headers={"Retry-After": "1"},
-        )
 
-    @app.page("/availability/shifts")
-    async def list_shifts(web: Any, request: Any) -> Any:
+def availability_router(rt: AvailabilityRuntime) -> APIRouter:
+    store, web = rt.store, rt.ctx.web
+    router = APIRouter(prefix="/availability", tags=["availability"])
+
+    @router.get("/shifts", summary="Open shifts the caller's trust can see, earliest first")
+    async def list_shifts(
+        request: Request,
+        trust: Annotated[str | None, Query(description="Host trust (ODS code) of the shifts.")] = None,
+        ward: _Q = None,
+        staff_group: _Q = None,
+        grade: _Q = None,
+        from_: Annotated[str | None, Query(alias="from")] = None,
+        to: _Q = None,
+        caller: Caller = _LIST,
+    ) -> Response:
         if not store.ready:
-            return not_ready(web)
+            return _not_ready()
         try:
-            f = _filter(dict(request.query))
+            f = _filter(dict(request.query_params))
         except _BadQuery as bad:
-            return web.json(bad.body, status=bad.status)
-        shifts = open_shifts(store.all(), f, now=datetime.now(UTC))
-        return web.json({"shifts": [as_json(v) for v in shifts], "count": len(shifts)})
+            return JSONResponse(bad.body, status_code=bad.status)
+        shifts = [v for v in open_shifts(store.all(), f, now=datetime.now(UTC)) if seen_by(v, caller.trust)]
+        return JSONResponse({"shifts": [as_json(v) for v in shifts], "count": len(shifts)})
 
-    @app.page("/availability/shifts/{shift_id}")
-    async def one_shift(web: Any, request: Any, shift_id: str) -> Any:
+    @router.get("/shifts/{shift_id}", summary="One shift's view, whatever its status (own trust's, or released to it)")
+    async def one_shift(request: Request, shift_id: str, caller: Caller = _ONE) -> Response:
         if not store.ready:
-            return not_ready(web)
+            return _not_ready()
         view = store.get(shift_id)
         if view is None:
-            return web.json({"code": "unknown_shift", "message": f"no shift {shift_id}"}, status=404)
-        return web.json(as_json(view))
-
-    @app.page("/availability/workers/{person}/shifts")
-    async def worker_shifts(web: Any, request: Any, person: str) -> Any:
-        if rt.passport is None:
-            return await _worker_shifts(rt, web, request, person)
-        try:
-            return await app.router.route_req(rt.passport.table.name, person.encode(), web.web, request)
-        except SameNode:
-            return await _worker_shifts(rt, web, request, person)
-        except (KeyError, TypeError, ServiceUnavailable, OSError) as exc:  # no owner known (yet)
-            log.info("availability request for %s not routable yet: %r", person, exc)
-            return web.json(
-                {"code": "unavailable", "message": "partition owner not known yet; retry"},
-                status=503,
-                headers={"Retry-After": "1"},
+            return JSONResponse({"code": "unknown_shift", "message": f"no shift {shift_id}"}, status_code=404)
+        shown = (view.get("filled_by") or {}).get("person_id") or ""
+        if not seen_by(view, caller.trust):
+            await audit(request, 403, "refused: other_trust", person=shown)
+            return JSONResponse(
+                {"code": "other_trust", "message": f"shift {shift_id} is not {caller.trust}'s nor released to it"},
+                status_code=403,
             )
+        if view.get("filled_by"):
+            await audit(request, 200, f"shift {shift_id} filled", person=shown)
+        return JSONResponse(as_json(view))
+
+    @router.get("/workers/{person}/shifts", summary="Open shifts this worker may book (reads their passport)")
+    async def worker_shifts(
+        request: Request,
+        person: str,
+        staff_group: _Q = None,
+        grade: _Q = None,
+        home_trust: _Q = None,
+        membership: _Q = None,
+        agency: _Q = None,
+        substantive_employer: _Q = None,
+        caller: Caller = _WORKER,
+    ) -> Response:
+        if rt.passport is not None:
+            forwarded = await web.owner_or_forward(request, rt.passport.table, person.encode())
+            if forwarded is not None:
+                return forwarded
+        return await _worker_shifts(rt, request, person)
+
+    return router
 
 
-async def _worker_shifts(rt: AvailabilityRuntime, web: Any, request: Any, person: str) -> Any:
+async def _worker_shifts(rt: AvailabilityRuntime, request: Request, person: str) -> Response:
     """Answer on the worker that owns the person's passport partition."""
-    query = dict(request.query)
-    caller = tuple((request.headers.get(h) or "").strip() for h in CALLER)
+    query = dict(request.query_params)
     try:
-        if not all(caller):
-            raise _BadQuery(400, "caller_unidentified", f"headers {', '.join(CALLER)} are required")
         if not rt.store.ready:
             raise _BadQuery(503, "unavailable", "availability view still loading; retry")
         f, worker = _filter(query), _worker(person, query)
     except _BadQuery as bad:
-        await _audit(rt, person, caller, query, bad.status, f"refused: {bad.body['code']}")
-        return web.json(bad.body, status=bad.status)
+        await audit(request, bad.status, f"refused: {bad.body['code']}", person=person)
+        return JSONResponse(bad.body, status_code=bad.status)
     passport = _passport(rt, person)
     shown, excluded = [], Counter[str]()
     for view in open_shifts(rt.store.all(), f, now=datetime.now(UTC)):
@@ -166,8 +204,8 @@ async def _worker_shifts(rt: AvailabilityRuntime, web: Any, request: Any, person
             excluded.update(r.reason_code or r.rule for r in failed[:1])
         else:
             shown.append(as_json(view))
-    await _audit(rt, person, caller, query, 200, f"{len(shown)} shifts")
-    return web.json({"person": person, "shifts": shown, "count": len(shown), "excluded": dict(excluded)})
+    await audit(request, 200, f"{len(shown)} shifts", person=person)
+    return JSONResponse({"person": person, "shifts": shown, "count": len(shown), "excluded": dict(excluded)})
 
 
 def _passport(rt: AvailabilityRuntime, person: str) -> Passport | None:
@@ -196,26 +234,3 @@ def _clearance(
     if not result.cleared and not unmet:
         unmet = tuple(("passport", reason) for reason in result.reasons)
     return Clearance(cleared=result.cleared, unmet=unmet)
-
-
-async def _audit(
-    rt: AvailabilityRuntime, person: str, caller: tuple[str, ...], query: dict[str, str], status: int, outcome: str
-) -> None:
-    if rt.passport is None:
-        return
-    trust, user, purpose = caller
-    rec = AuditRecord(
-        person=person,
-        trust=trust,
-        user=user,
-        purpose=purpose,
-        resource="availability",
-        at=datetime.now(UTC),
-        status=status,
-        outcome=outcome,
-        query=query,
-        served_by=str(rt.app.conf.canonical_url),
-    )
-    key, value = rec.encode()
-    fut = await rt.passport.topic(rt.ctx.names.audit).send(key=key, value=value)
-    await fut  # on the audit trail before the answer leaves, as for the passport API

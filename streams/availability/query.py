@@ -27,7 +27,7 @@ from rosterhub.streams.booking.rules.passport import Clearance, passport_clearan
 from rosterhub.streams.booking.rules.result import RuleResult, fail
 from rosterhub.streams.booking.rules.visibility import shift_visible
 
-__all__ = ["ShiftFilter", "WorkerProfile", "as_json", "open_shifts", "worker_verdict"]
+__all__ = ["ShiftFilter", "WorkerProfile", "as_json", "open_shifts", "seen_by", "worker_verdict"]
 
 #: Booking rules a worker's open-shift list applies, in the decision's order.
 LIST_RULES: tuple[tuple[str, Callable[[RuleContext], RuleResult]], ...] = (
@@ -76,6 +76,11 @@ def open_shifts(views: Iterable[dict[str, Any]], f: ShiftFilter, *, now: datetim
             continue
         out.append(v)
     return sorted(out, key=lambda v: (v["start"], v["shift_id"]))
+
+
+def seen_by(view: dict[str, Any], trust: str | None) -> bool:
+    """A trust sees its own shifts, and another trust's while it is released to that trust (``visible_to``)."""
+    return trust is not None and (view["trust"]["ods_code"] == trust or trust in (view.get("visible_to") or ()))
 
 
 def worker_verdict(

@@ -242,13 +242,17 @@ def test_uk_core_free_slot_keeps_its_plus_seven_offset(hub: Harness) -> None:
 
 
 def test_uk_core_reference_data_names_the_trust_by_ods_code(hub: Harness) -> None:
-    """Posted to /fhir/R4 (no trust in the URL): the ODS organisation or site code names it."""
-    for name, rtype in (
-        ("UKCore-Organization-LeedsTeachingHospital-Example.xml", "Organization"),
-        ("UKCore-Location-HospitalSJUH-Example.xml", "Location"),
-        ("UKCore-Organization-WhiteRoseMedicalCentre-Example.xml", "Organization"),
+    """Posted to /fhir/R4 (no trust in the URL): the ODS organisation or site code names the trust, which must be
+    the sender's (its token's); another trust's token is refused."""
+    for name, rtype, sender in (
+        ("UKCore-Organization-LeedsTeachingHospital-Example.xml", "Organization", "RR8"),
+        ("UKCore-Location-HospitalSJUH-Example.xml", "Location", "RR8"),
+        ("UKCore-Organization-WhiteRoseMedicalCentre-Example.xml", "Organization", "GP5"),
     ):
-        r = hub.client.post(f"/fhir/R4/{rtype}", content=(UK / name).read_bytes(), headers=XML)
+        body = (UK / name).read_bytes()
+        other = hub.client.post(f"/fhir/R4/{rtype}", content=body, headers={**XML, **hub.as_trust("RXX")})
+        assert other.status_code == 403, other.text
+        r = hub.client.post(f"/fhir/R4/{rtype}", content=body, headers={**XML, **hub.as_trust(sender)})
         assert r.status_code == 200, r.text
         assert r.json()["issue"][0]["severity"] == "information"
     trusts = [headers_dict(rec.headers)["rh_trust"] for rec in hub.sink.on(hub.names.raw("fhir"))]

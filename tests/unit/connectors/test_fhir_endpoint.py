@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
-from rosterhub.connectors.kinds.fhir import parse_options
+from rosterhub.connectors.kinds.fhir import FhirEndpoint, parse_options
 from rosterhub.connectors.pipeline import map_and_publish
 from rosterhub.envelope import headers_dict
 from rosterhub.errors import ConfigError
@@ -100,26 +100,39 @@ def test_capability_statement_says_the_endpoint_is_write_only(hub: Harness) -> N
     assert "write-only" in cs["text"]["div"]
 
 
-def test_trust_comes_from_the_url_else_the_bundles_organisation(hub: Harness) -> None:
+def test_trust_comes_from_the_token_and_the_url_and_bundle_must_name_it(tmp_path: Path) -> None:
+    hub = Harness(tmp_path, trust="RTH")
     r = hub.client.post("/fhir/R4", content=collection(org("RTH"), practitioner("p1")), headers=JSON)
     assert r.status_code == 200, r.text
     [worker] = hub.events("worker")
     assert worker.data["worker_id"] == "fhir:RTH:p1" and worker.data["worker"]["identifiers"][0]["value"] == "1234567"
-    r = hub.client.post("/fhir/R4", content=collection(practitioner("p2")), headers=JSON)
-    assert r.status_code == 422 and r.json()["issue"][0]["code"] == "required"
-    r = hub.client.post("/fhir/R4", content=collection(org("RTH"), org("RJ1"), practitioner("p3")), headers=JSON)
-    assert r.status_code == 422 and "several trusts" in r.json()["issue"][0]["diagnostics"]
-    r = hub.client.post("/fhir/not-an-ods/R4", content=collection(practitioner("p4")), headers=JSON)
-    assert r.status_code == 400 and r.json()["issue"][0]["code"] == "value"
-    assert len(hub.events("worker")) == 1
-    assert [headers_dict(d.headers)["dlq_code"] for d in hub.sink.on(hub.names.dlq("ingest"))] == [b"parse_error"]
-    assert len(hub.sink.on(hub.names.dlq("mapping"))) == 2  # the two refused after their raw write
+    r = hub.client.post(
+        "/fhir/R4", content=collection(practitioner("p2")), headers=JSON
+    )  # no Organization: the token's
+    assert r.status_code == 200 and hub.events("worker")[-1].data["worker_id"] == "fhir:RTH:p2"
+    written = len(hub.sink.records)
+    r = hub.client.post("/fhir/R4", content=collection(org("RJ1"), practitioner("p3")), headers=JSON)
+    assert r.status_code == 403 and r.json()["issue"][0]["code"] == "forbidden" and "RJ1" in r.text
+    r = hub.client.post("/fhir/RJ1/R4", content=collection(practitioner("p4")), headers=JSON)
+    assert r.status_code == 403 and r.json()["issue"][0]["code"] == "forbidden"
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    r = hub.client.post("/fhir/not-an-ods/R4", content=collection(practitioner("p5")), headers=JSON)
+    assert r.status_code == 403
+    anonymous = hub.client.post(
+        "/fhir/RTH/R4", content=collection(practitioner("p6")), headers={**JSON, "authorization": ""}
+    )
+    assert anonymous.status_code == 401 and anonymous.json()["issue"][0]["code"] == "login"
+    assert len(hub.sink.records) == written  # refused: nothing written, not even to a DLQ
+    assert [w.data["worker_id"] for w in hub.events("worker")] == ["fhir:RTH:p1", "fhir:RTH:p2"]
 
 
 def test_options_default_trust_and_entry_limit(tmp_path: Path) -> None:
     hub = Harness(tmp_path, connectors={"fhir": {"default_trust": "RJ1", "max_entries": 2}})
-    r = hub.client.post("/fhir/R4", content=collection(practitioner("p1")), headers=JSON)
-    assert r.status_code == 200 and hub.events("worker")[0].data["trust"]["ods_code"] == "RJ1"
+    # default_trust serves callers of the endpoint that authenticated nobody (tools); HTTP senders are their token's
+    reply = FhirEndpoint(hub.settings, hub.ctx).process(
+        collection(practitioner("p1")), "application/fhir+json", None, "bundle", None, None, "c1"
+    )
+    assert reply.status == 200 and hub.events("worker")[0].data["trust"]["ods_code"] == "RJ1"
     r = hub.client.post("/fhir/R4", content=collection(*[practitioner(f"p{i}") for i in range(3)]), headers=JSON)
     assert r.status_code == 413 and r.json()["issue"][0]["code"] == "too-costly"
     with pytest.raises(ConfigError, match=r"connectors\.fhir"):

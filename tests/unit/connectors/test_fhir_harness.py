@@ -12,6 +12,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from rosterhub.auth.roles import Role
+from rosterhub.auth.tokens import TokenVerifier
+from rosterhub.auth.web import Access, install_access
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.kinds.fhir import fhir_router
@@ -20,6 +23,7 @@ from rosterhub.connectors.state import ConnectorState
 from rosterhub.envelope import KafkaRecord, decode_record
 from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.settings import Settings
+from tests.auth_support import Tokens
 
 
 class MemorySink:
@@ -40,7 +44,9 @@ class MemorySink:
 
 
 class Harness:
-    def __init__(self, tmp: Path, **settings: object) -> None:
+    """The FHIR router on an app with the hub's access control; ``client`` sends as ``trust``'s integration."""
+
+    def __init__(self, tmp: Path, trust: str = "RXX", **settings: object) -> None:
         catalogue = default_catalogue()
         self.codec = SingleObjectCodec(catalogue)
         self.names = TopicNames("")
@@ -52,10 +58,16 @@ class Harness:
             names=self.names,
             state=self.state,
         )
-        self.settings = Settings(state_dir=tmp, **settings)  # type: ignore[arg-type]
+        self.tokens = Tokens(tmp / "issuer")
+        self.settings = Settings(state_dir=tmp, auth_issuers=[self.tokens.issuer.accepted()], **settings)  # type: ignore[arg-type]
         app = FastAPI()
+        install_access(app, Access(TokenVerifier.from_settings(self.settings), "test"))
         app.include_router(fhir_router(self.settings, self.ctx))
-        self.client = TestClient(app)
+        self.client = TestClient(app, headers=self.as_trust(trust))
+
+    def as_trust(self, trust: str) -> dict[str, str]:
+        """Headers of ``trust``'s integration (role trust_integration)."""
+        return self.tokens.bearer(Role.TRUST_INTEGRATION, trust)
 
     def events(self, domain: str) -> list:
         return [decode_record(r.value, r.headers, self.codec) for r in self.sink.on(self.names.events(domain))]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from fhir.resources.R4B.bundle import Bundle
 
-from rosterhub.streams.passport.audit import AuditRecord
+from rosterhub.auth.audit import AuditRecord
 from rosterhub.streams.passport.fhir_export import EVIDENCE_SYSTEM, evidence_identifier, passport_bundle
 from rosterhub.streams.passport.state import apply
 from tests.unit.streams.passport_builders import cred_id, nurse_passport, revoked, verified

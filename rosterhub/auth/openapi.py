@@ -1,0 +1,72 @@
+"""The OpenAPI document says who may call each operation; the access matrix test is generated from it.
+
+FastAPI already puts each operation's roles in its ``security`` (the ``scopes`` of its ``Security``
+dependency). This adds what FastAPI cannot know:
+
+* a requirement naming several roles becomes one alternative per role (OpenAPI lists *alternatives*
+  as separate requirement objects; the roles inside one are all required, and the hub asks for any);
+* ``x-rosterhub-trust-scope``: the parameter that must equal the caller's trust, from the route's own
+  declaration (:class:`~rosterhub.auth.web.Authenticate` ``trust_param``);
+* ``x-rosterhub-audit``: the audit resource of a route that reads personal data;
+* ``security: []`` on an operation anyone may call, so "public" is said, not implied;
+* ``x-rosterhub-roles``: every role with its meaning (:class:`~rosterhub.auth.roles.Role`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from rosterhub.auth.roles import Role
+
+__all__ = ["access_declarations", "install_openapi"]
+
+
+def _walk(dependant: Dependant) -> Iterator[Any]:
+    for dep in dependant.dependencies:
+        yield dep.call
+        yield from _walk(dep)
+
+
+def access_declarations(route: APIRoute) -> list[Any]:
+    """The access dependencies (objects with ``rosterhub_access``) a route declares, outermost first."""
+    return [call for call in _walk(route.dependant) if getattr(call, "rosterhub_access", False)]
+
+
+def decorate(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
+    schema["x-rosterhub-roles"] = {role.value: role.description for role in Role}
+    paths = schema.get("paths", {})
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema or route.path_format not in paths:
+            continue
+        declared = access_declarations(route)
+        for method in route.methods:
+            op = paths[route.path_format].get(method.lower())
+            if op is None:
+                continue
+            alternatives = []
+            for requirement in op.get("security", []):
+                for name, roles in requirement.items():
+                    alternatives += [{name: [r]} for r in roles] if len(roles) > 1 else [{name: roles}]
+            op["security"] = alternatives
+            for decl in declared:
+                if getattr(decl, "trust_param", None):
+                    op["x-rosterhub-trust-scope"] = decl.trust_param
+                if getattr(decl, "audit", None):
+                    op["x-rosterhub-audit"] = decl.audit
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = decorate(generate(), app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -16,13 +16,18 @@ import httpx
 import pytest
 
 from rosterhub.api import create_api
+from rosterhub.auth.roles import Role
+from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.simulators.patchwork import shift_created, signed_headers
+from rosterhub.envelope import decode_record, headers_dict
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
-from tests.integration.helpers import serve_in_thread, wait_for, worker_process
+from tests.auth_support import Tokens
+from tests.integration.helpers import read_topic, serve_in_thread, wait_for, worker_process
 from tests.support import free_port
 from tests.unit.streams.passport_builders import POLICIES, nurse_passport
 
@@ -32,10 +37,16 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "mapping" / "samples"
 LONDON = ZoneInfo("Europe/London")
 SECRET = "pw-secret-rhq"
+SECRETS = {"RHQ": SECRET, "RCU": "pw-secret-rcu"}  # each trust signs with its own
 
 
 @pytest.fixture
-def settings(hub_settings: Settings) -> Settings:
+def tokens(tmp_path: Path) -> Tokens:
+    return Tokens(tmp_path / "issuer")
+
+
+@pytest.fixture
+def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
     assert hub_settings.kafka_bootstrap_servers
     ensure_topics(
         hub_settings.kafka_bootstrap_servers,
@@ -43,9 +54,7 @@ def settings(hub_settings: Settings) -> Settings:
         default_partitions=hub_settings.default_partitions,
         replication_factor=1,
     )
-    return Settings(
-        **{**hub_settings.model_dump(), "webhook_secrets": {"patchwork": SECRET}, "max_payload_bytes": 64 * 1024}
-    )
+    return tokens.accepting(hub_settings, webhook_secrets={"patchwork": SECRETS}, max_payload_bytes=64 * 1024)
 
 
 @pytest.fixture
@@ -87,8 +96,43 @@ def test_finding_1_unauthenticated_push_is_refused_before_anything_is_written(
     assert every_topic(settings) == before
 
 
+def test_finding_1_a_push_needs_the_trust_integration_role_and_publishes_only_its_trusts_records(
+    settings: Settings, ingress: str, tokens: Tokens
+) -> None:
+    """NHSP's BankShare file carries rows of several trusts: a trust's token publishes its own rows only."""
+    names = TopicNames(settings.topic_prefix)
+    sample = (SAMPLES / "nhsp" / "bookings.input.csv").read_bytes().splitlines(keepends=True)
+    other = sample[1].replace(b",RXX,Riverside Hospitals NHS FT,", b",RHQ,Sheffield Teaching Hospitals,")
+    body = b"".join([*sample, other.replace(b"NHSP-BK-4410021", b"NHSP-BK-9990001")])
+    before = every_topic(settings)
+    reader = httpx.post(
+        f"{ingress}/ingest/nhsp", content=body, headers=tokens.bearer(Role.TRUST_USER, "RXX"), timeout=30
+    )
+    assert reader.status_code == 403 and reader.json()["error"]["code"] == "wrong_role"
+    assert every_topic(settings) == before
+    r = httpx.post(
+        f"{ingress}/ingest/nhsp", content=body, headers=tokens.bearer(Role.TRUST_INTEGRATION, "RXX"), timeout=30
+    )
+    assert r.status_code == 422, r.text
+    [foreign] = [x for x in r.json()["rejected"] if x["code"] == "trust_mismatch"]
+    assert foreign["field"] == "trust" and foreign["value"] == "RHQ" and foreign["record"] == f"line {len(sample) + 1}"
+    assert settings.kafka_bootstrap_servers
+    events = [
+        decode_record(rec.value, rec.headers, codec(settings))
+        for topic in (names.events("shift"), names.events("booking"))
+        for rec in read_topic(settings.kafka_bootstrap_servers, topic, at_least=1, timeout=10)
+    ]
+    assert len(events) == 10 and {e.source for e in events} == {"/vendors/nhsp/RXX"}
+    [raw] = read_topic(settings.kafka_bootstrap_servers, names.raw("nhsp"), at_least=1, timeout=10)
+    assert headers_dict(raw.headers)["rh_sender_trust"] == b"RXX"  # so a replay holds to the same trust
+
+
+def codec(_settings: Settings) -> SingleObjectCodec:
+    return SingleObjectCodec(default_catalogue())
+
+
 def test_finding_1_unauthenticated_fhir_create_is_refused_before_anything_is_written(
-    settings: Settings, ingress: str
+    settings: Settings, ingress: str, tokens: Tokens
 ) -> None:
     before = every_topic(settings)
     practitioner = {
@@ -105,9 +149,26 @@ def test_finding_1_unauthenticated_fhir_create_is_refused_before_anything_is_wri
     )
     assert r.status_code == 401, r.text
     assert every_topic(settings) == before
+    other = httpx.post(
+        f"{ingress}/fhir/RHQ/R4/Practitioner",
+        json=practitioner,
+        headers={"content-type": "application/fhir+json", **tokens.bearer(Role.TRUST_INTEGRATION, "RCU")},
+        timeout=30,
+    )
+    assert other.status_code == 403 and other.json()["resourceType"] == "OperationOutcome"
+    assert every_topic(settings) == before
+    own = httpx.post(
+        f"{ingress}/fhir/RHQ/R4/Practitioner",
+        json=practitioner,
+        headers={"content-type": "application/fhir+json", **tokens.bearer(Role.TRUST_INTEGRATION, "RHQ")},
+        timeout=30,
+    )
+    assert own.status_code == 201, own.text
 
 
-def test_finding_11b_oversized_unauthenticated_body_is_not_kept(settings: Settings, ingress: str) -> None:
+def test_finding_11b_oversized_unauthenticated_body_is_not_kept(
+    settings: Settings, ingress: str, tokens: Tokens
+) -> None:
     names = TopicNames(settings.topic_prefix)
     before = every_topic(settings)
     big = b'{"event": "shift.created", "data": {"notes": "' + b"x" * (settings.max_payload_bytes + 10) + b'"}}'
@@ -120,6 +181,13 @@ def test_finding_11b_oversized_unauthenticated_body_is_not_kept(settings: Settin
     after = every_topic(settings)
     assert after[names.dlq("ingest")] == before[names.dlq("ingest")]
     assert after == before
+    # an authenticated sender's oversized body is kept (413), so its sender can be told what happened to it
+    signed = httpx.post(f"{ingress}/ingest/patchwork", content=big, headers=signed_headers(SECRET.encode(), big))
+    token = httpx.post(
+        f"{ingress}/ingest/nhsp", content=big, headers=tokens.bearer(Role.TRUST_INTEGRATION, "RHQ"), timeout=30
+    )
+    assert [signed.status_code, token.status_code] == [413, 413]
+    assert every_topic(settings)[names.dlq("ingest")] == before[names.dlq("ingest")] + 2
 
 
 def test_finding_3_the_trust_query_parameter_cannot_retarget_a_signed_body(settings: Settings, ingress: str) -> None:
@@ -137,9 +205,28 @@ def test_finding_3_the_trust_query_parameter_cannot_retarget_a_signed_body(setti
     )
     assert other.status_code == 403, other.text
     assert every_topic(settings) == before
+    # signed with RHQ's secret, the push is RHQ's: without ?trust= the shift is RHQ's
+    own = httpx.post(f"{ingress}/ingest/patchwork", content=body, headers=signed_headers(SECRET.encode(), body))
+    assert own.status_code == 202, own.text
+    # a body naming another trust, signed with RHQ's secret, publishes nothing for that trust
+    shift["data"]["organisation_ods"] = "RCU"
+    shift["data"]["shift_id"] = "probeA-9"
+    body = json.dumps(shift).encode()
+    foreign = httpx.post(f"{ingress}/ingest/patchwork", content=body, headers=signed_headers(SECRET.encode(), body))
+    assert foreign.status_code == 422 and foreign.json()["rejected"][0]["code"] == "trust_mismatch"
+    assert settings.kafka_bootstrap_servers
+    names = TopicNames(settings.topic_prefix)
+    shifts = read_topic(settings.kafka_bootstrap_servers, names.events("shift"), at_least=1, timeout=10)
+    ids = [decode_record(r.value, r.headers, codec(settings)).data["shift_id"] for r in shifts]
+    assert ids == ["patchwork:RHQ:probeA-8"]
+    # and RCU's own secret makes it RCU's
+    rcu = httpx.post(f"{ingress}/ingest/patchwork", content=body, headers=signed_headers(SECRETS["RCU"].encode(), body))
+    assert rcu.status_code == 202, rcu.text
 
 
-def test_finding_6_identity_and_booking_routes_need_credentials(settings: Settings, ingress: str) -> None:
+def test_finding_6_identity_and_booking_routes_need_credentials(
+    settings: Settings, ingress: str, tokens: Tokens
+) -> None:
     names = TopicNames(settings.topic_prefix)
     before = every_topic(settings)
     merge = httpx.post(
@@ -162,17 +249,36 @@ def test_finding_6_identity_and_booking_routes_need_credentials(settings: Settin
     metrics = httpx.get(f"{ingress}/metrics", timeout=30)
     assert [status.status_code, metrics.status_code] == [401, 401]
     assert httpx.get(f"{ingress}/health", timeout=30).status_code == 200
+    # a trust user may not merge people, nor read operations' counts
+    user = tokens.bearer(Role.TRUST_USER, "RHQ")
+    merge = httpx.post(
+        f"{ingress}/identity/merge",
+        json={"into": "p-1", "merge": "p-2", "reason": "probe"},
+        params={"wait": 0},
+        headers=user,
+        timeout=30,
+    )
+    assert merge.status_code == 403 and merge.headers["www-authenticate"].startswith("Bearer")
+    assert httpx.get(f"{ingress}/status/topics", headers=user, timeout=30).status_code == 403
+    assert every_topic(settings)[names.identity_in] == before[names.identity_in]
+    operator = tokens.bearer(Role.OPERATOR)
+    assert httpx.get(f"{ingress}/status/topics", headers=operator, timeout=30).status_code == 200
+    assert "rosterhub_connector" in httpx.get(f"{ingress}/metrics", headers=operator, timeout=30).text
 
 
 @pytest.fixture
-def worker_url(settings: Settings, tmp_path: Path) -> Iterator[str]:
+def worker_url(settings: Settings, tmp_path: Path, tokens: Tokens) -> Iterator[str]:
     """A stream worker with its web server, holding one passport (person ``p-probe``, checks issued by RHQ)."""
     from tests.integration.test_passport import PassportHub
 
     hub = PassportHub(settings, tmp_path)
     hub.send(*nurse_passport("p-probe", "RHQ", datetime.now(UTC)))
     port = free_port()
-    env = {"ROSTERHUB_WORKER_WEB_PORT": str(port), "ROSTERHUB_PASSPORT_POLICY_DIR": str(POLICIES)}
+    env = {
+        "ROSTERHUB_WORKER_WEB_PORT": str(port),
+        "ROSTERHUB_PASSPORT_POLICY_DIR": str(POLICIES),
+        **tokens.env(),
+    }
     try:
         with worker_process(settings, tmp_path / "worker.log", **env) as proc:
             url = f"http://127.0.0.1:{port}"
@@ -181,7 +287,8 @@ def worker_url(settings: Settings, tmp_path: Path) -> Iterator[str]:
                 assert proc.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
                 try:
                     # up, and past the start-up 503 of the partition map
-                    return httpx.get(f"{url}/passport/p-probe/fhir", timeout=2).status_code != 503
+                    headers = tokens.caller("RHQ")
+                    return httpx.get(f"{url}/passport/p-probe/fhir", headers=headers, timeout=2).status_code == 200
                 except httpx.HTTPError:
                     return False
 
@@ -192,7 +299,7 @@ def worker_url(settings: Settings, tmp_path: Path) -> Iterator[str]:
 
 
 def test_findings_4_and_5_the_worker_serves_nothing_without_a_token_and_no_raw_table_views(
-    settings: Settings, worker_url: str
+    settings: Settings, worker_url: str, tokens: Tokens
 ) -> None:
     names = TopicNames(settings.topic_prefix)
     audit_before = every_topic(settings)[names.audit]
@@ -220,3 +327,20 @@ def test_findings_4_and_5_the_worker_serves_nothing_without_a_token_and_no_raw_t
         assert r.status_code == 404, (path, r.status_code, r.text[:300])
     # nothing was read, so nothing is audited; an unauthenticated caller cannot fill the audit trail either
     assert every_topic(settings)[names.audit] == audit_before
+
+    # finding 4 with tokens: RCU's token reads the passport without RHQ's evidence; a header naming RHQ changes
+    # nothing; the audit names the token's trust and subject
+    rcu = {**tokens.caller("RCU", user="rcu-bank-office"), "X-Rosterhub-Trust": "RHQ"}
+    seen = httpx.get(f"{worker_url}/passport/p-probe/fhir", headers=rcu, timeout=10)
+    assert seen.status_code == 200 and "evidence.rhq" not in seen.text and "checks.rhq" not in seen.text
+    own = httpx.get(f"{worker_url}/passport/p-probe/fhir", headers=tokens.caller("RHQ"), timeout=10)
+    assert own.status_code == 200 and "evidence.rhq" in own.text
+    assert settings.kafka_bootstrap_servers
+    audit = [json.loads(r.value) for r in read_topic(settings.kafka_bootstrap_servers, names.audit, at_least=2)]
+    reads = [a for a in audit if a["person"] == "p-probe" and a["user"] == "rcu-bank-office"]
+    assert [(a["trust"], a["resource"], a["status"]) for a in reads] == [("RCU", "fhir", 200)]
+    assert reads[0]["issuer"] == tokens.issuer.issuer and reads[0]["token_id"] and reads[0]["roles"] == ["trust_user"]
+    # the faust views stay unreachable with a token too, and /metrics is the operator's
+    assert httpx.get(f"{worker_url}/table/passport/p-probe/", headers=rcu, timeout=10).status_code == 404
+    assert httpx.get(f"{worker_url}/metrics", headers=rcu, timeout=10).status_code == 403
+    assert httpx.get(f"{worker_url}/metrics", headers=tokens.bearer(Role.OPERATOR), timeout=10).status_code == 200

@@ -23,7 +23,7 @@ from fastapi.routing import APIRoute
 
 from rosterhub.auth.roles import Role
 
-__all__ = ["access_declarations", "install_openapi"]
+__all__ = ["access_declarations", "access_table", "install_openapi"]
 
 
 def _walk(dependant: Dependant) -> Iterator[Any]:
@@ -70,3 +70,34 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def access_table(documents: dict[str, dict[str, Any]]) -> str:
+    """Who may call what, as the Markdown table docs/security.md carries (checked against the served documents by
+    tests/integration/test_access_matrix.py): one row per operation of each named document."""
+    rows = []
+    for app, doc in sorted(documents.items()):
+        for path, item in sorted(doc.get("paths", {}).items()):
+            for method, op in sorted(item.items()):
+                if method not in ("get", "post", "put", "patch", "delete"):
+                    continue
+                who = sorted({f"`{r}`" for req in op.get("security", []) for rs in req.values() for r in rs})
+                signed = sorted(
+                    {
+                        f"{n.removesuffix('_signature')} signature"
+                        for req in op.get("security", [])
+                        for n in req
+                        if n.endswith("_signature")
+                    }
+                )
+                anyone = "anyone" if not op.get("security") else ", ".join(who + (["or " + s for s in signed]))
+                scope = op.get("x-rosterhub-trust-scope")
+                rows.append(
+                    f"| {app} | {method.upper()} | `{path}` | {anyone} | {f'`{scope}`' if scope else ''} "
+                    f"| {op.get('x-rosterhub-audit', '')} |"
+                )
+    head = [
+        "| app | method | path | who may call | must be the caller's trust | audited as |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    return "\n".join([*head, *rows]) + "\n"

@@ -54,6 +54,8 @@ def settings_env(settings: Settings, **extra: Any) -> dict[str, str]:
             "ROSTERHUB_OUTBOUND_ENDPOINTS": json.dumps(settings.outbound_endpoints),
         }
     )
+    if settings.auth_issuers:  # the child accepts the same tokens
+        env["ROSTERHUB_AUTH_ISSUERS"] = json.dumps([i.model_dump(mode="json") for i in settings.auth_issuers])
     env.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()})
     return env
 

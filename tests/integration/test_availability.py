@@ -10,6 +10,7 @@ shipped hours, so their shifts stay where they are during the module.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from rosterhub.kafka.resolve import Resolved
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
+from tests.auth_support import Tokens
 from tests.integration.helpers import read_topic, wait_for, worker_process
 from tests.support import free_port
 from tests.unit.streams.passport_builders import POLICIES, nurse_passport
@@ -51,7 +53,6 @@ trusts:
       - {to: AGENCY_TIER_1, after: 2s}
 """
 NURSE = {"staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5"}
-CALLER = {"X-Rosterhub-Trust": "RCU", "X-Rosterhub-User": "bank-office-1", "X-Rosterhub-Purpose": "booking"}
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Hub:
     codec: SingleObjectCodec
     producer: KafkaProducer
     url: str
+    tokens: Tokens
 
     @property
     def bootstrap(self) -> str:
@@ -115,20 +117,24 @@ class Hub:
 
         return wait_for(found, timeout=30, interval=0.3, what=f"{at_least} view records of {shift_id}")
 
-    def get(self, path: str, **kw: object) -> httpx.Response:
-        return httpx.get(f"{self.url}{path}", timeout=10, **kw)  # type: ignore[arg-type]
+    def get(self, path: str, trust: str = "RCU", **kw: object) -> httpx.Response:
+        """GET as a bank office user of ``trust`` (token and purpose)."""
+        headers = self.tokens.caller(trust, "bank-office-1")
+        return httpx.get(f"{self.url}{path}", timeout=10, headers=headers, **kw)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
 def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     tmp = tmp_path_factory.mktemp("availability")
     unique = uuid.uuid4().hex[:10]
+    tokens = Tokens(tmp / "issuer")
     settings = Settings(
         kafka_bootstrap_servers=kafka.bootstrap,
         topic_prefix=f"t{unique}.",
         app_id=f"rosterhub-test-{unique}",
         state_dir=tmp / "state",
         default_partitions=3,
+        auth_issuers=[tokens.issuer.accepted()],
     )
     names = TopicNames(settings.topic_prefix)
     codec = SingleObjectCodec(default_catalogue())
@@ -152,7 +158,7 @@ def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[H
     }
     log = tmp / "worker.log"
     with worker_process(settings, log, **env) as proc:
-        h = Hub(settings, names, codec, producer, f"http://127.0.0.1:{port}")
+        h = Hub(settings, names, codec, producer, f"http://127.0.0.1:{port}", tokens)
 
         def ready() -> bool:
             assert proc.poll() is None, log.read_text()[-3000:]
@@ -229,7 +235,7 @@ def test_cascade_timer_releases_without_any_other_event(hub: Hub) -> None:
     )
     assert (last["status"], last["agency_visible"], last["visible_to"]) == ("RELEASED", True, ["RCU", "RFR", "RHQ"])
     api = wait_for(
-        lambda: (r := hub.get(f"/availability/shifts/{sid}").json())["tier"] == "AGENCY_TIER_1" and r,
+        lambda: (r := hub.get(f"/availability/shifts/{sid}", trust="RHQ").json())["tier"] == "AGENCY_TIER_1" and r,
         timeout=20,
         what="HTTP view at AGENCY_TIER_1",
     )
@@ -262,7 +268,6 @@ def test_open_shifts_for_workers_and_a_hub_confirmation_fills_the_shift(hub: Hub
         r = hub.get(
             f"/availability/workers/{person}/shifts",
             params={**NURSE, "home_trust": home, "trust": "RCU"},
-            headers=CALLER,
         )
         assert r.status_code == 200, r.text
         return r.json()
@@ -286,6 +291,9 @@ def test_open_shifts_for_workers_and_a_hub_confirmation_fills_the_shift(hub: Hub
         return [s["shift_id"] for s in listing["shifts"]]
 
     assert sid in open_ids()
+    # RCU's own bank holds it: RHQ neither lists it nor reads it
+    assert sid not in [s["shift_id"] for s in hub.get("/availability/shifts", trust="RHQ").json()["shifts"]]
+    assert hub.get(f"/availability/shifts/{sid}", trust="RHQ").status_code == 403
     worker = {"person_id": cleared, "identifiers": [], "display_name": None}
     start = datetime.fromisoformat(shown["start"])
     confirmed = Envelope(
@@ -309,3 +317,9 @@ def test_open_shifts_for_workers_and_a_hub_confirmation_fills_the_shift(hub: Hub
     assert filled["filled_by"]["person_id"] == cleared and filled["visible_to"] == []
     wait_for(lambda: sid not in open_ids(), timeout=20, what="the filled shift gone from the open list")
     assert sid not in [s["shift_id"] for s in listed(cleared, "RCU")["shifts"]]
+    # the host reads who filled it, and that read of a worker is audited under the token's trust and subject
+    one = wait_for(lambda: (r := hub.get(f"/availability/shifts/{sid}").json()).get("filled_by") and r, timeout=20)
+    assert one["filled_by"]["person_id"] == cleared
+    audit = [json.loads(r.value) for r in read_topic(hub.bootstrap, hub.names.audit, at_least=1)]
+    reads = [(a["resource"], a["trust"], a["user"]) for a in audit if a["person"] == cleared]
+    assert ("shift", "RCU", "bank-office-1") in reads and ("availability", "RCU", "bank-office-1") in reads

@@ -8,6 +8,7 @@ them from the rule results they carry. No worker is needed: the read model reads
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,7 +25,8 @@ from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.settings import Settings
 from rosterhub.streams.booking.rules import evaluate, explain, failed_codes
 from rosterhub.topics import declared_topics
-from tests.integration.helpers import serve_in_thread, settings_env
+from tests.auth_support import Tokens
+from tests.integration.helpers import read_topic, serve_in_thread, settings_env
 from tests.support import free_port
 from tests.unit.streams.test_booking_decisions import confirmed_decision, rejected_decision
 from tests.unit.streams.test_rules_evaluate import registrar_fifth_night
@@ -32,7 +34,9 @@ from tests.unit.streams.test_rules_evaluate import registrar_fifth_night
 pytestmark = pytest.mark.integration
 
 
-def test_a_decision_on_events_booking_is_explained_by_booking_id(hub_settings: Settings) -> None:
+def test_a_decision_on_events_booking_is_explained_by_booking_id(hub_settings: Settings, tmp_path: Path) -> None:
+    tokens = Tokens(tmp_path / "issuer")
+    settings = tokens.accepting(hub_settings)
     bootstrap = hub_settings.kafka_bootstrap_servers
     assert bootstrap
     ensure_topics(
@@ -47,14 +51,23 @@ def test_a_decision_on_events_booking_is_explained_by_booking_id(hub_settings: S
     sink = EventSink(make_producer(bootstrap))
     try:
         sink.send([encoder.encode(rejected_decision())])
-        with serve_in_thread(create_api(hub_settings, bootstrap), free_port()) as url:
+        with serve_in_thread(create_api(settings, bootstrap), free_port()) as url:
             # produced after the API started, asked for at once: the read model catches up before saying 404
             sink.send([encoder.encode(confirmed_decision())])
-            with httpx.Client(base_url=url, timeout=60) as http:
+            # the host trust's bank office (the rejected booking concerns RHQ only; the confirmed one RHQ, the
+            # host, and RCU, whose platform asked)
+            with httpx.Client(base_url=url, timeout=60, headers=tokens.caller("RHQ", "bank-office-9")) as http:
                 confirmed = http.get("/bookings/patchwork:RCU:5513/explain")
                 rejected = http.get("/bookings/patchwork:RHQ:90412/explain")
                 text = http.get("/bookings/patchwork:RHQ:90412/explain", params={"format": "text"})
                 unknown = http.get("/bookings/patchwork:RHQ:nope/explain")
+            with httpx.Client(base_url=url, timeout=60, headers=tokens.caller("RCU", "bank-office-3")) as http:
+                partner = http.get("/bookings/patchwork:RCU:5513/explain")
+                not_theirs = http.get("/bookings/patchwork:RHQ:90412/explain")
+            stranger = httpx.get(
+                f"{url}/bookings/patchwork:RHQ:90412/explain", headers=tokens.caller("RFR", "x"), timeout=60
+            )
+            anonymous = httpx.get(f"{url}/bookings/patchwork:RHQ:90412/explain", timeout=60)
     finally:
         sink.close()
 
@@ -74,6 +87,22 @@ def test_a_decision_on_events_booking_is_explained_by_booking_id(hub_settings: S
     assert doc["explanation"].endswith(explain(results))
     assert unknown.status_code == 404
     assert "patchwork:RHQ:nope" in unknown.json()["detail"]
+    # the explanation names the worker: only the trusts the booking concerns may read it, and each read is audited
+    assert partner.status_code == 200 and partner.json()["outcome"] == "CONFIRMED"
+    assert not_theirs.status_code == 403 and stranger.status_code == 403 and anonymous.status_code == 401
+    assert "p-4711" not in not_theirs.text + stranger.text + anonymous.text
+    audit = [json.loads(r.value) for r in read_topic(bootstrap, TopicNames(settings.topic_prefix).audit, at_least=6)]
+    reads = sorted((a["person"], a["trust"], a["user"], a["status"]) for a in audit)
+    assert reads == sorted(
+        [
+            ("p-0815", "RHQ", "bank-office-9", 200),
+            ("p-4711", "RHQ", "bank-office-9", 200),
+            ("p-4711", "RHQ", "bank-office-9", 200),
+            ("p-0815", "RCU", "bank-office-3", 200),
+            ("p-4711", "RCU", "bank-office-3", 403),
+            ("p-4711", "RFR", "x", 403),
+        ]
+    )
 
     env = settings_env(hub_settings)
     out = CliRunner().invoke(cli, ["explain", "patchwork:RHQ:90412"], env=env)

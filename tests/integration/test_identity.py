@@ -7,6 +7,7 @@ events.identity and _rosterhub.passport-in. The CLI and the HTTP API merge and s
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rosterhub.api import create_api
+from rosterhub.auth.roles import Role
 from rosterhub.cli.main import app as cli
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
@@ -26,6 +28,7 @@ from rosterhub.kafka.producer import EventSink, make_producer
 from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
+from tests.auth_support import Tokens
 from tests.integration.helpers import read_topic, serve_in_thread, wait_for, worker_process
 from tests.support import free_port
 from tests.unit.streams.identity_harness import Hub, credential, match_key, worker
@@ -135,20 +138,35 @@ def test_conflict_is_raised_not_merged_then_a_human_merges_by_cli_and_splits_by_
             (p, "CredentialIssued"),
         ]
 
-        settings = Settings(**{**hub_settings.model_dump(), "state_dir": tmp_path / "api-state"})
+        tokens = Tokens(tmp_path / "issuer")
+        settings = tokens.accepting(hub_settings, state_dir=tmp_path / "api-state")
+        admin = {**tokens.bearer(Role.IDENTITY_ADMIN, subject="RHQ-user-0207"), "X-Rosterhub-Purpose": "merge review"}
         with serve_in_thread(create_api(settings, feed.bootstrap), free_port()) as api:
-            body = {"person": p, "records": ["esr:RCU:2"], "reason": "merged in error", "requested_by": "RHQ-user-0207"}
-            r = httpx.post(f"{api}/identity/split", json=body, params={"wait": 30}, timeout=60)
+            body = {"person": p, "records": ["esr:RCU:2"], "reason": "merged in error", "requested_by": "someone-else"}
+            user = tokens.bearer(Role.TRUST_USER, "RCU")
+            refused = httpx.post(f"{api}/identity/split", json=body, params={"wait": 0}, headers=user, timeout=60)
+            assert refused.status_code == 403  # a trust user may not split people
+            r = httpx.post(f"{api}/identity/split", json=body, params={"wait": 30}, headers=admin, timeout=60)
             assert r.status_code == 200, r.text
             assert r.json()["result"]["new_person_id"] == q and r.json()["result"]["revived"] is True
-            assert httpx.get(f"{api}/identity/records/esr:RCU:2", timeout=30).json()["person_id"] == q
-            assert httpx.get(f"{api}/identity/persons/{q}", timeout=30).json()["records"] == ["esr:RCU:2"]
+            assert r.json()["result"]["requested_by"] == "RHQ-user-0207"  # the token's subject, not the body's
+            got = httpx.get(f"{api}/identity/records/esr:RCU:2", headers=admin, timeout=30)
+            assert got.json()["person_id"] == q
+            assert httpx.get(f"{api}/identity/persons/{q}", headers=admin, timeout=30).json()["records"] == [
+                "esr:RCU:2"
+            ]
             bad = httpx.post(
                 f"{api}/identity/merge",
-                json={"into": p, "merge": "p-nobody", "reason": "x", "requested_by": "y"},
+                json={"into": p, "merge": "p-nobody", "reason": "x"},
+                headers=admin,
                 timeout=30,
             )
             assert bad.status_code == 404
+        audit = [
+            json.loads(r.value) for r in read_topic(feed.bootstrap, TopicNames(settings.topic_prefix).audit, at_least=2)
+        ]
+        reads = [(a["person"], a["resource"], a["user"], a["purpose"]) for a in audit]
+        assert (q, "identity", "RHQ-user-0207", "merge review") in reads  # each read of a person is audited
         split_id = r.json()["command_id"].encode()
         back = [
             (k, e.type.rsplit(".", 1)[-1])

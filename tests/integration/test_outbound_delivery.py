@@ -27,6 +27,7 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
+from rosterhub.auth.roles import Role
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
@@ -36,6 +37,7 @@ from rosterhub.kafka.resolve import Resolved
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
+from tests.auth_support import Tokens
 from tests.integration.helpers import read_topic, settings_env, wait_for, worker_process
 from tests.integration.outbound_support import Receiver
 from tests.support import free_port
@@ -57,13 +59,14 @@ class Hub:
     env: dict[str, str]
     web: str
     log: Path
+    metrics_headers: dict[str, str]
 
     def send(self, env: Envelope, topic: str) -> None:
         rec = encode_event(env, self.codec.catalogue.get(env.type), self.codec, topic)
         self.producer.send(topic, key=env.data["shift_id"].encode(), value=rec.value, headers=rec.headers)
 
     def breaker(self, destination: str) -> float | None:
-        text = httpx.get(f"{self.web}/metrics", timeout=5).text
+        text = httpx.get(f"{self.web}/metrics", headers=self.metrics_headers, timeout=5).text
         line = f'rosterhub_outbound_breaker_state{{destination="{destination}"}}'
         return next((float(x.rsplit(" ", 1)[1]) for x in text.splitlines() if x.startswith(line)), None)
 
@@ -101,12 +104,14 @@ class Hub:
 def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     tmp = tmp_path_factory.mktemp("outbound")
     unique = uuid.uuid4().hex[:10]
+    tokens = Tokens(tmp / "issuer")
     settings = Settings(
         kafka_bootstrap_servers=kafka.bootstrap,
         topic_prefix=f"t{unique}.",
         app_id=f"rosterhub-test-{unique}",
         state_dir=tmp / "state",
         default_partitions=3,
+        auth_issuers=[tokens.issuer.accepted()],
     )
     ensure_topics(
         kafka.bootstrap,
@@ -146,6 +151,7 @@ def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[H
                 settings_env(settings, **extra),
                 f"http://127.0.0.1:{web_port}",
                 log,
+                tokens.bearer(Role.OPERATOR),  # /metrics is the operator's
             )
 
             def ready() -> bool:

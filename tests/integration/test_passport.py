@@ -23,6 +23,7 @@ from joserfc.jwk import ECKey
 from kafka import KafkaProducer
 from typer.testing import CliRunner
 
+from rosterhub.auth.roles import Role
 from rosterhub.cli.main import app as cli_app
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import publish_schemas
@@ -36,6 +37,7 @@ from rosterhub.streams.passport.clearance import clearance
 from rosterhub.streams.passport.policy import load_policies
 from rosterhub.streams.passport.state import apply
 from rosterhub.topics import declared_topics
+from tests.auth_support import Tokens
 from tests.integration.helpers import read_topic, wait_for, worker_process
 from tests.support import free_port
 from tests.unit.streams.passport_builders import (
@@ -58,7 +60,8 @@ class PassportHub:
     """One test's view of the hub: topics, a producer to passport-in, worker processes and HTTP calls."""
 
     def __init__(self, settings: Settings, tmp: Path) -> None:
-        self.settings, self.tmp = settings, tmp
+        self.tokens = Tokens(tmp / "issuer")
+        self.settings, self.tmp = self.tokens.accepting(settings), tmp
         self.bootstrap = settings.kafka_bootstrap_servers or ""
         self.names = TopicNames(settings.topic_prefix)
         self.catalogue = default_catalogue()
@@ -112,9 +115,13 @@ class PassportHub:
             self.producer.send(rec.topic, key=person.encode(), value=rec.value, headers=rec.headers)
         self.producer.flush()
 
-    @staticmethod
-    def caller(trust: str, user: str = "rota-manager-1", purpose: str = PURPOSE) -> dict[str, str]:
-        return {"X-Rosterhub-Trust": trust, "X-Rosterhub-User": user, "X-Rosterhub-Purpose": purpose}
+    def caller(self, trust: str, user: str = "rota-manager-1", purpose: str = PURPOSE) -> dict[str, str]:
+        """A trust user's token (subject ``user``) and the purpose of the read."""
+        return self.tokens.caller(trust, user, purpose)
+
+    def integration(self, trust: str) -> dict[str, str]:
+        """The trust's integration (role trust_integration): presents verifiable credentials."""
+        return {**self.tokens.bearer(Role.TRUST_INTEGRATION, trust), "X-Rosterhub-Purpose": "credential"}
 
     def clearance(self, url: str, person: str, trust: str, at: datetime, end: datetime | None = None, **q: str) -> dict:
         params = {**NURSE, **q, "at": at.isoformat(), **({"end": end.isoformat()} if end else {})}
@@ -192,30 +199,32 @@ def test_partner_dbs_clears_at_b_not_c_and_a_revocation_at_a_ends_it_at_b(hub: P
             "passport",
             "clearance",
             person,
-            "--trust",
-            "RCU",
             "--staff-group",
             NURSE["staff_group"],
             "--grade",
             NURSE["grade"],
-            "--user",
-            "cli-user",
             "--at",
             start.isoformat(),
             "--end",
             end.isoformat(),
         ]
-        cli = CliRunner().invoke(cli_app, [*args, "--url", url])
+        cli_token = hub.tokens.token(Role.TRUST_USER, "RCU", subject="cli-user")
+        cli = CliRunner().invoke(cli_app, [*args, "--url", url, "--token", cli_token])
         assert cli.exit_code == 2, cli.output
         assert json.loads(cli.output)["reasons"] == ["REVOKED"]
 
-        # refusals: no caller headers, asking about another trust, unknown trust
-        r = httpx.get(f"{url}/passport/{person}/clearance", params=NURSE, timeout=5)
-        assert r.status_code == 400 and r.json()["code"] == "caller_unidentified"
+        # refusals: no token (even with the headers callers used to assert who they were), no purpose, asking
+        # about another trust
+        asserted = {"X-Rosterhub-Trust": "RCU", "X-Rosterhub-User": "rota-manager-1", "X-Rosterhub-Purpose": PURPOSE}
+        r = httpx.get(f"{url}/passport/{person}/clearance", params=NURSE, headers=asserted, timeout=5)
+        assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+        no_purpose = {k: v for k, v in hub.caller("RCU").items() if k != "X-Rosterhub-Purpose"}
+        r = httpx.get(f"{url}/passport/{person}/clearance", params=NURSE, headers=no_purpose, timeout=5)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "purpose_required"
         r = httpx.get(
             f"{url}/passport/{person}/clearance", params={**NURSE, "trust": "RHQ"}, headers=hub.caller("RCU"), timeout=5
         )
-        assert r.status_code == 403
+        assert r.status_code == 403 and r.json()["error"]["code"] == "other_trust"
 
         # FHIR: B sees every qualification but none of A's evidence; A sees its own
         r = httpx.get(f"{url}/passport/{person}/fhir", headers=hub.caller("RCU"), timeout=5)
@@ -230,8 +239,12 @@ def test_partner_dbs_clears_at_b_not_c_and_a_revocation_at_a_ends_it_at_b(hub: P
     audit = [json.loads(r.value) for r in read_topic(hub.bootstrap, hub.names.audit, at_least=6)]
     mine = [a for a in audit if a["person"] == person]
     assert {a["trust"] for a in mine} >= {"RHQ", "RCU", "RFR"}
-    assert all(a["user"] in ("rota-manager-1", "cli-user") and a["purpose"] == PURPOSE for a in mine if a["trust"])
-    assert any(a["status"] == 400 and a["outcome"] == "refused: caller_unidentified" for a in mine)
+    assert all(a["user"] in ("rota-manager-1", "cli-user") for a in mine)
+    assert all(a["purpose"] == PURPOSE for a in mine if a["outcome"] != "refused: purpose_required")
+    # refusals of an authenticated caller are audited under the token's trust; an unauthenticated request is not
+    assert any(a["status"] == 403 and a["outcome"] == "refused: other_trust" and a["trust"] == "RCU" for a in mine)
+    assert any(a["status"] == 400 and a["outcome"] == "refused: purpose_required" for a in mine)
+    assert all(a["trust"] and a["token_id"] for a in mine)
     assert {a["resource"] for a in mine} == {"clearance", "fhir"}
 
 
@@ -399,7 +412,7 @@ def test_verifiable_credential_enters_through_the_api_and_tampered_or_unknown_ne
             return httpx.post(
                 f"{url}/passport/credentials/vc",
                 content=body,
-                headers={**hub.caller("RHQ"), "content-type": "application/vc+jwt"},
+                headers={**hub.integration("RHQ"), "content-type": "application/vc+jwt"},
                 timeout=10,
             )
 

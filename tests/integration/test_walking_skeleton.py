@@ -30,6 +30,7 @@ from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.settings import Settings
 from rosterhub.streams.identity.match import person_id_for
 from rosterhub.topics import declared_topics
+from tests.auth_support import Tokens
 from tests.integration.helpers import read_topic, serve_in_thread, wait_for, worker_process
 from tests.support import free_port
 from tests.unit.streams.identity_harness import worker
@@ -39,22 +40,19 @@ pytestmark = pytest.mark.integration
 
 LONDON = ZoneInfo("Europe/London")
 SECRET = "integration-secret"
+SECRETS = {"patchwork": {"RHQ": SECRET}}  # RHQ's own signing secret: the webhook is RHQ's
 
 
-def _post(ingress: str, payload: dict | bytes, *, secret: str = SECRET, trust: str = "RHQ") -> httpx.Response:
+def _post(ingress: str, payload: dict | bytes, *, secret: str = SECRET) -> httpx.Response:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return httpx.post(
-        f"{ingress}/ingest/patchwork",
-        params={"trust": trust},
-        content=body,
-        headers=signed_headers(secret.encode(), body),
-        timeout=30,
+        f"{ingress}/ingest/patchwork", content=body, headers=signed_headers(secret.encode(), body), timeout=30
     )
 
 
-def _passport_cleared(port: int, person: str, at: datetime) -> None:
+def _passport_cleared(port: int, person: str, at: datetime, tokens: Tokens) -> None:
     """Wait until the worker's passport clears ``person`` at RHQ (credentials travel through identity first)."""
-    headers = {"X-Rosterhub-Trust": "RHQ", "X-Rosterhub-User": "test", "X-Rosterhub-Purpose": "booking"}
+    headers = tokens.caller("RHQ", user="test")
     params = {"staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5", "at": at.isoformat()}
 
     def cleared() -> bool:
@@ -94,19 +92,17 @@ def test_shift_to_delivered_confirmation(hub_settings: Settings, tmp_path: Path)
         producer.send(rec.topic, key=rec.key, value=rec.value, headers=rec.headers)
     producer.close()
     web = free_port()
+    tokens = Tokens(tmp_path / "issuer")
     with serve_in_thread(create_trust_endpoint(), free_port()) as trust_url:
-        settings = Settings(
-            **{
-                **hub_settings.model_dump(),
-                "outbound_endpoints": {"RHQ": f"{trust_url}/outcomes/RHQ"},
-                "webhook_secrets": {"patchwork": SECRET},
-            }
+        settings = tokens.accepting(
+            hub_settings, outbound_endpoints={"RHQ": f"{trust_url}/outcomes/RHQ"}, webhook_secrets=SECRETS
         )
         with (
-            worker_process(settings, tmp_path / "worker.log", ROSTERHUB_WORKER_WEB_PORT=str(web)),
+            worker_process(settings, tmp_path / "worker.log", ROSTERHUB_WORKER_WEB_PORT=str(web), **tokens.env()),
             serve_in_thread(create_api(settings, bootstrap), free_port()) as ingress,
         ):
-            _passport_cleared(web, person_id_for("reg:nmc:71A2998E"), datetime(2026, 3, 28, 20, tzinfo=LONDON))
+            person = person_id_for("reg:nmc:71A2998E")
+            _passport_cleared(web, person, datetime(2026, 3, 28, 20, tzinfo=LONDON), tokens)
             # a night shift across the spring clock change: 20:00 GMT -> 08:00 BST is 11 hours
             start = datetime(2026, 3, 28, 20, 0, tzinfo=LONDON)
             r = _post(ingress, shift_created("S-1", "RHQ", start, 11, grade="Band 5", ward="Ward 3B"))
@@ -152,7 +148,7 @@ def test_malformed_input_is_dead_lettered_with_original_bytes(hub_settings: Sett
         default_partitions=hub_settings.default_partitions,
         replication_factor=1,
     )
-    settings = Settings(**{**hub_settings.model_dump(), "webhook_secrets": {"patchwork": SECRET}})
+    settings = Settings(**{**hub_settings.model_dump(), "webhook_secrets": SECRETS})
     with serve_in_thread(create_api(settings, bootstrap), free_port()) as ingress:
         broken = b'{"event": "shift.created", "data": {"shift_id": '
         r = _post(ingress, broken)
@@ -205,7 +201,7 @@ def test_redelivery_is_not_published_twice_and_replay_publishes_after_a_fix(
         default_partitions=hub_settings.default_partitions,
         replication_factor=1,
     )
-    settings = Settings(**{**hub_settings.model_dump(), "webhook_secrets": {"patchwork": SECRET}})
+    settings = Settings(**{**hub_settings.model_dump(), "webhook_secrets": SECRETS})
     start = datetime(2026, 6, 1, 7, tzinfo=LONDON)
     good = shift_created("S-20", "RHQ", start, 12.5, grade="Band 5", ward="AMU")
     bad = shift_created("S-21", "RHQ", start, 12.5, grade="Band 5 (Enhanced)", ward="AMU")

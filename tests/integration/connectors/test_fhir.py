@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from rosterhub.api import create_api
+from rosterhub.auth.roles import Role
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.kinds.fhir import FhirEndpoint
@@ -25,6 +27,7 @@ from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
+from tests.auth_support import Tokens
 from tests.conftest import CONFORMANCE
 from tests.integration.helpers import read_topic, serve_in_thread
 from tests.support import free_port
@@ -38,7 +41,17 @@ EXT = "https://rosterhub.org/fhir/StructureDefinition/"
 
 
 @pytest.fixture
-def settings(hub_settings: Settings) -> Settings:
+def tokens(tmp_path: Path) -> Tokens:
+    return Tokens(tmp_path / "issuer")
+
+
+def sender(tokens: Tokens) -> Callable[[str], dict[str, str]]:
+    """trust -> the headers of that trust's integration (role trust_integration)."""
+    return lambda trust: tokens.bearer(Role.TRUST_INTEGRATION, trust)
+
+
+@pytest.fixture
+def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
     assert hub_settings.kafka_bootstrap_servers
     ensure_topics(
         hub_settings.kafka_bootstrap_servers,
@@ -46,7 +59,7 @@ def settings(hub_settings: Settings) -> Settings:
         default_partitions=hub_settings.default_partitions,
         replication_factor=1,
     )
-    return Settings(**{**hub_settings.model_dump(), "max_payload_bytes": 256 * 1024})
+    return tokens.accepting(hub_settings, max_payload_bytes=256 * 1024)
 
 
 @pytest.fixture
@@ -84,9 +97,9 @@ def expected_counts(bundle: dict[str, Any]) -> Counter[str]:
     )
 
 
-def test_each_bundle_type_publishes_its_events(settings: Settings, ingress: str) -> None:
+def test_each_bundle_type_publishes_its_events(settings: Settings, ingress: str, tokens: Tokens) -> None:
     names = TopicNames(settings.topic_prefix)
-    sim = FhirSimulator(ingress, ("RHQ",), seed=11, start=START)
+    sim = FhirSimulator(ingress, ("RHQ",), seed=11, start=START, auth=sender(tokens))
     want: Counter[str] = Counter()
     sent: list[bytes] = []
     for n, kind in enumerate(("batch", "transaction", "collection"), start=1):
@@ -123,12 +136,14 @@ def test_each_bundle_type_publishes_its_events(settings: Settings, ingress: str)
     assert {headers_dict(r.headers)["rh_trust"] for r in raw} == {b"RHQ"}
 
 
-def test_uk_core_xml_slot_is_posted_as_xml_and_keeps_its_offset(settings: Settings, ingress: str) -> None:
+def test_uk_core_xml_slot_is_posted_as_xml_and_keeps_its_offset(
+    settings: Settings, ingress: str, tokens: Tokens
+) -> None:
     body = (CONFORMANCE / "uk-core" / "UKCore-Slot-AvailableWalkInVisit-Example.xml").read_bytes()
     r = httpx.post(
         f"{ingress}/fhir/RXX/R4/Slot",
         content=body,
-        headers={"content-type": "application/fhir+xml", "accept": "application/fhir+xml"},
+        headers={"content-type": "application/fhir+xml", "accept": "application/fhir+xml", **sender(tokens)("RXX")},
         timeout=30,
     )
     assert r.status_code == 201, r.text
@@ -141,9 +156,9 @@ def test_uk_core_xml_slot_is_posted_as_xml_and_keeps_its_offset(settings: Settin
     assert raw.value == body and headers_dict(raw.headers)["content-type"] == b"application/fhir+xml"
 
 
-def test_redelivered_bundle_publishes_nothing_twice(settings: Settings, ingress: str) -> None:
+def test_redelivered_bundle_publishes_nothing_twice(settings: Settings, ingress: str, tokens: Tokens) -> None:
     names = TopicNames(settings.topic_prefix)
-    sim = FhirSimulator(ingress, ("RCU",), seed=5, start=START, bundle_types=("batch",))
+    sim = FhirSimulator(ingress, ("RCU",), seed=5, start=START, bundle_types=("batch",), auth=sender(tokens))
     [(trust, bundle)] = sim.bundles(1)
     body = json.dumps(bundle).encode()
     first = sim.post(trust, body)
@@ -178,12 +193,14 @@ def _bundle(kind: str, *resources: dict[str, Any]) -> bytes:
     return json.dumps({"resourceType": "Bundle", "type": kind, "entry": entries}).encode()
 
 
-def test_invalid_fhir_is_answered_with_operation_outcomes_and_dead_lettered(settings: Settings, ingress: str) -> None:
+def test_invalid_fhir_is_answered_with_operation_outcomes_and_dead_lettered(
+    settings: Settings, ingress: str, tokens: Tokens
+) -> None:
     names = TopicNames(settings.topic_prefix)
     base = f"{ingress}/fhir/RHQ/R4"
 
     def post(body: bytes, headers: dict[str, str] = JSON) -> httpx.Response:
-        return httpx.post(base, content=body, headers=headers, timeout=30)
+        return httpx.post(base, content=body, headers={**headers, **sender(tokens)("RHQ")}, timeout=30)
 
     broken = b'{"resourceType": "Bundle", "type": "batch", "entry": ['
     r = post(broken)

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rosterhub.api import create_api
+from rosterhub.auth.roles import Role
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors import metrics
@@ -35,6 +36,7 @@ from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
+from tests.auth_support import Tokens
 from tests.integration.helpers import read_topic, serve_in_thread
 from tests.support import free_port
 
@@ -45,7 +47,12 @@ SECRET = "pw-secret"
 
 
 @pytest.fixture
-def settings(hub_settings: Settings) -> Settings:
+def tokens(tmp_path: Path) -> Tokens:
+    return Tokens(tmp_path / "issuer")
+
+
+@pytest.fixture
+def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
     assert hub_settings.kafka_bootstrap_servers
     ensure_topics(
         hub_settings.kafka_bootstrap_servers,
@@ -53,9 +60,8 @@ def settings(hub_settings: Settings) -> Settings:
         default_partitions=hub_settings.default_partitions,
         replication_factor=1,
     )
-    return Settings(
-        **{**hub_settings.model_dump(), "webhook_secrets": {"patchwork": SECRET}, "max_payload_bytes": 64 * 1024}
-    )
+    # RHQ's own secret: the trust of a signed webhook is the one whose secret verifies it
+    return tokens.accepting(hub_settings, webhook_secrets={"patchwork": {"RHQ": SECRET}}, max_payload_bytes=64 * 1024)
 
 
 @pytest.fixture
@@ -220,11 +226,13 @@ def test_crash_mid_request_then_vendor_retry_publishes_exactly_once(settings: Se
     assert count(settings, names.raw("patchwork"))[0] >= 2  # every receipt is kept
 
 
-def test_ingress_metrics_count_by_vendor(settings: Settings, ingress: str, tmp_path: Path) -> None:
+def test_ingress_metrics_count_by_vendor(settings: Settings, ingress: str, tokens: Tokens) -> None:
     post(ingress, night("P-30"))
     post(ingress, night("P-30"))
     post(ingress, b"{")
-    metrics = httpx.get(f"{ingress}/metrics", timeout=10).text
+    post(ingress, night("P-31"), secret="not-the-secret")
+    metrics = httpx.get(f"{ingress}/metrics", headers=tokens.bearer(Role.OPERATOR), timeout=10).text
+    assert 'rosterhub_connector_refused_total{reason="signature_error",vendor="patchwork"}' in metrics
     assert 'rosterhub_connector_received_total{vendor="patchwork"}' in metrics
     assert 'rosterhub_connector_duplicates_total{vendor="patchwork"}' in metrics
     assert 'rosterhub_connector_rejected_total{code="parse_error",vendor="patchwork"}' in metrics

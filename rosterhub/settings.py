@@ -207,9 +207,10 @@ class Settings(BaseSettings):
     )
     worker_web_port: int | None = Field(
         default=None,
-        description="Port of the stream worker's own web server (faust web), which serves the passport API "
-        "(`/passport/...`, docs/passport.md) and routes each request to the worker owning that person. Unset: "
-        "no web server on the worker. Every worker needs its own port.",
+        description="Port of the stream worker's own web server (the hub's FastAPI app inside the worker, "
+        "docs/decisions/0008-worker-web-server.md), which serves the passport and availability APIs "
+        "(docs/passport.md) to bearer tokens (docs/security.md) and forwards each request to the worker owning "
+        "that person. Unset: no web server on the worker. Every worker needs its own port.",
     )
     worker_web_host: str = Field(
         default="127.0.0.1",

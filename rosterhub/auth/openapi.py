@@ -23,7 +23,7 @@ from fastapi.routing import APIRoute
 
 from rosterhub.auth.roles import Role
 
-__all__ = ["access_declarations", "access_table", "install_openapi"]
+__all__ = ["access_declarations", "access_table", "api_routes", "install_openapi"]
 
 
 def _walk(dependant: Dependant) -> Iterator[Any]:
@@ -32,7 +32,18 @@ def _walk(dependant: Dependant) -> Iterator[Any]:
         yield from _walk(dep)
 
 
-def access_declarations(route: APIRoute) -> list[Any]:
+def api_routes(app: FastAPI) -> list[Any]:
+    """Every API route of ``app``, those of included routers too (FastAPI >= 0.13x keeps an included router as one
+    entry of ``app.routes``; its route contexts carry the effective path, methods and dependencies)."""
+    from fastapi import routing
+
+    iterate = getattr(routing, "iter_route_contexts", None)
+    if iterate is None:  # older FastAPI: included routes are copied into app.routes
+        return [r for r in app.routes if isinstance(r, APIRoute)]
+    return [ctx for ctx in iterate(app.routes) if isinstance(getattr(ctx, "original_route", ctx), APIRoute)]
+
+
+def access_declarations(route: Any) -> list[Any]:
     """The access dependencies (objects with ``rosterhub_access``) a route declares, outermost first."""
     return [call for call in _walk(route.dependant) if getattr(call, "rosterhub_access", False)]
 
@@ -40,8 +51,8 @@ def access_declarations(route: APIRoute) -> list[Any]:
 def decorate(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
     schema["x-rosterhub-roles"] = {role.value: role.description for role in Role}
     paths = schema.get("paths", {})
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema or route.path_format not in paths:
+    for route in api_routes(app):
+        if not route.include_in_schema or route.path_format not in paths:
             continue
         declared = access_declarations(route)
         for method in route.methods:
@@ -53,8 +64,9 @@ def decorate(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
                 for name, roles in requirement.items():
                     alternatives += [{name: [r]} for r in roles] if len(roles) > 1 else [{name: roles}]
             op["security"] = alternatives
+            named = {p["name"] for p in op.get("parameters", [])}
             for decl in declared:
-                if getattr(decl, "trust_param", None):
+                if getattr(decl, "trust_param", None) in named:  # e.g. /fhir/{trust}/R4, not /fhir/R4
                     op["x-rosterhub-trust-scope"] = decl.trust_param
                 if getattr(decl, "audit", None):
                     op["x-rosterhub-audit"] = decl.audit

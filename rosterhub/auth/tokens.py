@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from collections.abc import Sequence
@@ -38,6 +39,8 @@ from rosterhub.errors import RosterhubError
 from rosterhub.settings import AcceptedIssuer, Settings
 
 __all__ = ["ACCESS_TOKEN_TYPES", "InvalidToken", "TokenVerifier", "read_unverified"]
+
+log = logging.getLogger(__name__)
 
 #: ``typ`` header values taken for an access token (compared case-insensitively).
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt", "jwt"})
@@ -123,6 +126,8 @@ class TokenVerifier:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
+        if not settings.auth_issuers:
+            log.warning("no auth_issuers configured: every route that needs a token answers 401 (docs/security.md)")
         return cls(settings.auth_issuers, leeway_s=settings.auth_leeway_s, jwks_cache_s=settings.auth_jwks_cache_s)
 
     @property

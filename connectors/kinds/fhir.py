@@ -32,9 +32,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, Security
+from fastapi import APIRouter, Path, Request, Response, Security
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -81,6 +81,7 @@ ACCEPTED_MEDIA = frozenset(
 )
 _DLQ_VALUE_LIMIT = 4 * 1024 * 1024
 _ODS = re.compile(r"^[A-Z0-9]{3,5}$")
+_Trust = Annotated[str, Path(description="The sending trust's ODS code: the caller's own (403 otherwise).")]
 
 
 class FhirOptions(BaseModel):
@@ -376,25 +377,38 @@ def fhir_router(settings: Settings, ctx: IngestContext, vendor: str = "fhir") ->
         metrics.LATENCY.labels(vendor).observe(time.perf_counter() - started)
         return _render(request, reply, correlation_id)
 
-    # the trust in the URL, when there is one, must be the caller's (Authenticate's trust_param)
+    # Posted under /fhir/{trust}/R4, the URL's trust must be the caller's (Authenticate's trust_param); the
+    # parameter is declared, so the OpenAPI document shows which operations are trust-scoped.
     async def bundle(request: Request, caller: Caller = sender) -> Response:
+        return await receive(request, caller, "bundle", None, None)
+
+    async def bundle_at(request: Request, trust: _Trust, caller: Caller = sender) -> Response:
         return await receive(request, caller, "bundle", None, None)
 
     async def create(request: Request, rtype: str, caller: Caller = sender) -> Response:
         return await receive(request, caller, "create", rtype, None)
 
+    async def create_at(request: Request, rtype: str, trust: _Trust, caller: Caller = sender) -> Response:
+        return await receive(request, caller, "create", rtype, None)
+
     async def update(request: Request, rtype: str, rid: str, caller: Caller = sender) -> Response:
+        return await receive(request, caller, "update", rtype, rid)
+
+    async def update_at(request: Request, rtype: str, rid: str, trust: _Trust, caller: Caller = sender) -> Response:
         return await receive(request, caller, "update", rtype, rid)
 
     def not_supported(request: Request, trust: str | None = None, rest: str = "") -> Response:
         return _render(request, _not_supported(request.method, request.url.path, rest))
 
     anything = ["GET", "POST", "PUT", "DELETE", "PATCH"]
-    for prefix in ("/fhir/R4", "/fhir/{trust}/R4"):
+    for prefix, post, one, put in (
+        ("/fhir/R4", bundle, create, update),
+        ("/fhir/{trust}/R4", bundle_at, create_at, update_at),
+    ):
         router.add_api_route(f"{prefix}/metadata", metadata, methods=["GET"], summary="CapabilityStatement")
-        router.add_api_route(prefix, bundle, methods=["POST"], summary="Post a transaction, batch or collection")
-        router.add_api_route(f"{prefix}/{{rtype}}", create, methods=["POST"], summary="Create one resource")
-        router.add_api_route(f"{prefix}/{{rtype}}/{{rid}}", update, methods=["PUT"], summary="Update one resource")
+        router.add_api_route(prefix, post, methods=["POST"], summary="Post a transaction, batch or collection")
+        router.add_api_route(f"{prefix}/{{rtype}}", one, methods=["POST"], summary="Create one resource")
+        router.add_api_route(f"{prefix}/{{rtype}}/{{rid}}", put, methods=["PUT"], summary="Update one resource")
         # last, so they only answer what the routes above do not serve (reads, searches, deletes, ...)
         router.add_api_route(prefix, not_supported, methods=anything, include_in_schema=False)
         router.add_api_route(f"{prefix}/{{rest:path}}", not_supported, methods=anything, include_in_schema=False)

@@ -208,7 +208,7 @@ class Settings(BaseSettings):
     worker_web_port: int | None = Field(
         default=None,
         description="Port of the stream worker's own web server (the hub's FastAPI app inside the worker, "
-        "docs/decisions/0008-worker-web-server.md), which serves the passport and availability APIs "
+        "docs/decisions/0009-worker-web-server.md), which serves the passport and availability APIs "
         "(docs/passport.md) to bearer tokens (docs/security.md) and forwards each request to the worker owning "
         "that person. Unset: no web server on the worker. Every worker needs its own port.",
     )
@@ -330,6 +330,12 @@ class Settings(BaseSettings):
         default=Path(".rosterhub/issuer"),
         description="Key folder of the local token issuer that `rosterhub run` and `rosterhub token` use (private "
         "key, `jwks.json`); created on first use.",
+    )
+    auth_accept_local_issuer: bool = Field(
+        default=False,
+        description="Also accept the tokens of the local issuer in `auth_local_issuer_dir` (made on first use): for "
+        "a demo whose processes share that folder (docker/compose.yaml). A production hub lists its identity "
+        "providers in `auth_issuers` instead.",
     )
     # --- Processes ------------------------------------------------------------------------
     stop_timeout_s: float = Field(

@@ -5,7 +5,7 @@ replaces faust's aiohttp web stack: none of its built-in views — ``/table/``, 
 ``/stats/``, ``/graph/`` — exist), started by faust after table recovery and stopped with the
 worker. Features add their routers (:meth:`WorkerWeb.include_router`); this module adds
 ``/health`` (public), ``/metrics`` (role ``operator``) and ``/openapi.json`` (the access matrix
-test reads it). Why this shape: docs/decisions/0008-worker-web-server.md.
+test reads it). Why this shape: docs/decisions/0009-worker-web-server.md.
 
 **Partition owners.** A person's passport lives in one worker's table partition. A request about a
 person is answered by the worker owning that partition: any other worker forwards it there

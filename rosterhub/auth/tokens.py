@@ -126,9 +126,14 @@ class TokenVerifier:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
-        if not settings.auth_issuers:
+        issuers = list(settings.auth_issuers)
+        if settings.auth_accept_local_issuer:
+            from rosterhub.auth.issuer import LocalIssuer
+
+            issuers.append(LocalIssuer(settings.auth_local_issuer_dir).accepted())
+        if not issuers:
             log.warning("no auth_issuers configured: every route that needs a token answers 401 (docs/security.md)")
-        return cls(settings.auth_issuers, leeway_s=settings.auth_leeway_s, jwks_cache_s=settings.auth_jwks_cache_s)
+        return cls(issuers, leeway_s=settings.auth_leeway_s, jwks_cache_s=settings.auth_jwks_cache_s)
 
     @property
     def issuers(self) -> list[str]:

@@ -200,10 +200,11 @@ def test_every_environment_variable_is_a_real_setting_and_the_values_validate(mo
 def _routes(service: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> set[str]:
     command = _hub_services()[service]["command"]
     if command[0] == "worker":
+        from rosterhub.auth.openapi import api_routes
         from rosterhub.streams.app import create_app
 
-        app, _ = create_app(Settings(worker_web_port=int(env["ROSTERHUB_WORKER_WEB_PORT"])), "127.0.0.1:9")
-        return set(app.web.views)
+        _app, ctx = create_app(Settings(worker_web_port=int(env["ROSTERHUB_WORKER_WEB_PORT"])), "127.0.0.1:9")
+        return {r.path_format for r in api_routes(ctx.web.api)}  # the worker's own web app (streams/web.py)
     if command[0] == "serve":
         from rosterhub import api
 

@@ -65,7 +65,7 @@ def _passport(person: str, events: list[Envelope]) -> Passport:
 
 def _fhir_verifications(tmp: Path) -> list[Envelope]:
     """CredentialVerified events as the FHIR endpoint publishes a trust's VerificationResults."""
-    hub = Harness(tmp / "verifications")
+    hub = Harness(tmp / "verifications", trust="RHQ")
     bundle = trust_bundle("RHQ", random.Random(3), start=date(2026, 6, 2), bundle_type="collection")
     r = hub.client.post("/fhir/RHQ/R4", content=json.dumps(bundle).encode(), headers=FHIR_JSON)
     assert r.status_code == 200, r.text
@@ -109,7 +109,7 @@ def passport_exports(tmp: Path) -> dict[str, dict[str, Any]]:
 
 def endpoint_answers(tmp: Path) -> dict[str, dict[str, Any] | str]:
     """The inbound endpoint's answers to good, bad and unsupported requests (over its HTTP routes)."""
-    hub = Harness(tmp / "endpoint")
+    hub = Harness(tmp / "endpoint", trust="RHQ")
     rng = random.Random(11)
     start = date(2026, 6, 2)
     out: dict[str, dict[str, Any] | str] = {}
@@ -137,6 +137,11 @@ def endpoint_answers(tmp: Path) -> dict[str, dict[str, Any] | str]:
     for path in ("/fhir/RHQ/R4/Slot/x", "/fhir/RHQ/R4/Slot", "/fhir/RHQ/R4"):
         r = hub.client.get(path)
         out[f"endpoint/GET {path} ({r.status_code})"] = r.json()
+    # access refusals are OperationOutcomes too: no token, and another trust's token
+    r = hub.client.post("/fhir/RHQ/R4", content=b"{}", headers={**FHIR_JSON, "Authorization": ""})
+    out[f"endpoint/no credentials ({r.status_code})"] = r.json()
+    r = hub.client.post("/fhir/RHQ/R4", content=b"{}", headers={**FHIR_JSON, **hub.as_trust("RCU")})
+    out[f"endpoint/another trust's token ({r.status_code})"] = r.json()
     return out
 
 

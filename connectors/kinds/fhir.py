@@ -397,21 +397,31 @@ def fhir_router(settings: Settings, ctx: IngestContext, vendor: str = "fhir") ->
     async def update_at(request: Request, rtype: str, rid: str, trust: _Trust, caller: Caller = sender) -> Response:
         return await receive(request, caller, "update", rtype, rid)
 
-    def not_supported(request: Request, trust: str | None = None, rest: str = "") -> Response:
+    # What the endpoint does not serve (reads, searches, deletes, ...) is answered with 405 and an
+    # OperationOutcome, to the same callers as the rest: an unauthenticated probe learns nothing.
+    def not_supported(request: Request, rest: str = "", caller: Caller = sender) -> Response:
+        return _render(request, _not_supported(request.method, request.url.path, rest))
+
+    def not_supported_at(request: Request, trust: _Trust, rest: str = "", caller: Caller = sender) -> Response:
         return _render(request, _not_supported(request.method, request.url.path, rest))
 
     anything = ["GET", "POST", "PUT", "DELETE", "PATCH"]
-    for prefix, post, one, put in (
-        ("/fhir/R4", bundle, create, update),
-        ("/fhir/{trust}/R4", bundle_at, create_at, update_at),
+    unsupported = "Not supported (write-only endpoint): 405 with an OperationOutcome"
+    for prefix, post, one, put, other in (
+        ("/fhir/R4", bundle, create, update, not_supported),
+        ("/fhir/{trust}/R4", bundle_at, create_at, update_at, not_supported_at),
     ):
         router.add_api_route(f"{prefix}/metadata", metadata, methods=["GET"], summary="CapabilityStatement")
         router.add_api_route(prefix, post, methods=["POST"], summary="Post a transaction, batch or collection")
         router.add_api_route(f"{prefix}/{{rtype}}", one, methods=["POST"], summary="Create one resource")
         router.add_api_route(f"{prefix}/{{rtype}}/{{rid}}", put, methods=["PUT"], summary="Update one resource")
-        # last, so they only answer what the routes above do not serve (reads, searches, deletes, ...)
-        router.add_api_route(prefix, not_supported, methods=anything, include_in_schema=False)
-        router.add_api_route(f"{prefix}/{{rest:path}}", not_supported, methods=anything, include_in_schema=False)
+        # last, so they only answer what the routes above do not serve; one route per method, so that each
+        # operation has its own id in the OpenAPI document
+        for method in anything:
+            named = f"{other.__name__}_{method.lower()}"
+            if method != "POST":
+                router.add_api_route(prefix, other, methods=[method], summary=unsupported, name=named)
+            router.add_api_route(f"{prefix}/{{rest:path}}", other, methods=[method], summary=unsupported, name=named)
     return router
 
 

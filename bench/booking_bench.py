@@ -209,13 +209,14 @@ def feeder_main(cfg: dict[str, Any]) -> None:
     from rosterhub.codec.wire import SingleObjectCodec
     from rosterhub.connectors.pipeline import IngestContext, map_and_publish, packaged_mapping, raw_record
     from rosterhub.envelope import Envelope
+    from rosterhub.kafka.access import KafkaAccess
     from rosterhub.kafka.producer import make_producer
     from rosterhub.mapping.engine import apply_mapping
     from rosterhub.runtime import Encoder, TopicNames
 
     names = TopicNames(cfg["prefix"])
     encoder = Encoder(SingleObjectCodec(default_catalogue()), names, default_catalogue())
-    producer = make_producer(cfg["bootstrap"], client_id="rosterhub-bench-feeder")
+    producer = make_producer(KafkaAccess(cfg["bootstrap"]), client_id="rosterhub-bench-feeder")
     sink = _NoWaitSink(producer)
     ctx = IngestContext(sink=sink, encoder=encoder, names=names)  # type: ignore[arg-type]
     pool = nurse_pool(cfg["people"], cfg["seed"]) if cfg["people"] else None
@@ -429,6 +430,7 @@ class BenchConfig:
 
 def run_baseline(cfg: BenchConfig, prefix: str, bodies: list[bytes], rate: int, records: int) -> dict[str, Any]:
     """kafka-producer-perf-test with our payloads at ``rate`` (0: flat out), then kafka-consumer-perf-test."""
+    from rosterhub.kafka.access import KafkaAccess
     from rosterhub.kafka.admin import ensure_topics
     from rosterhub.kafka.local import fetch_jars
     from rosterhub.settings import Settings
@@ -437,7 +439,10 @@ def run_baseline(cfg: BenchConfig, prefix: str, bodies: list[bytes], rate: int, 
     libs = fetch_jars(Settings())
     topic = f"{prefix}bench.baseline.{rate or 'max'}"
     ensure_topics(
-        cfg.bootstrap, [TopicSpec(topic, cfg.partitions)], default_partitions=cfg.partitions, replication_factor=1
+        KafkaAccess(cfg.bootstrap),
+        [TopicSpec(topic, cfg.partitions)],
+        default_partitions=cfg.partitions,
+        replication_factor=1,
     )
     payload_file = cfg.log_dir / f"{prefix}payloads.txt"
     payload_file.write_bytes(b"\n".join(bodies))
@@ -550,6 +555,7 @@ def _receiver(seen: Seen) -> Iterator[str]:
 def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
     """One load run at ``rate`` (0: flat out) against fresh topics and fresh worker(s)."""
     from rosterhub.connectors.registry import connectors
+    from rosterhub.kafka.access import KafkaAccess
     from rosterhub.kafka.admin import ensure_topics
     from rosterhub.topics import declared_topics
 
@@ -557,7 +563,10 @@ def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
     app_id = f"rosterhub-bench-{token}"
     state = cfg.log_dir / f"state-{token}"
     ensure_topics(
-        cfg.bootstrap, declared_topics(connectors(), prefix), default_partitions=cfg.partitions, replication_factor=1
+        KafkaAccess(cfg.bootstrap),
+        declared_topics(connectors(), prefix),
+        default_partitions=cfg.partitions,
+        replication_factor=1,
     )
     seen = Seen()
     pool = nurse_pool(cfg.people_per_trust, cfg.seed) if cfg.people_per_trust else None
@@ -665,11 +674,12 @@ def _warm_up(
     from rosterhub.codec.wire import SingleObjectCodec
     from rosterhub.connectors.pipeline import IngestContext, map_and_publish
     from rosterhub.connectors.simulators.patchwork import booking_requested, shift_created
-    from rosterhub.kafka.producer import EventSink, make_producer
+    from rosterhub.kafka.access import KafkaAccess
+    from rosterhub.kafka.producer import EventSink
     from rosterhub.runtime import Encoder, TopicNames
 
     names = TopicNames(prefix)
-    sink = EventSink(make_producer(cfg.bootstrap, client_id="rosterhub-bench-warmup"))
+    sink = EventSink(KafkaAccess(cfg.bootstrap), client_id="rosterhub-bench-warmup")
     ctx = IngestContext(
         sink=sink, encoder=Encoder(SingleObjectCodec(default_catalogue()), names, default_catalogue()), names=names
     )
@@ -722,12 +732,13 @@ def load_population(cfg: BenchConfig, prefix: str, pool: dict[str, list[str]]) -
     """Produce the nurses' worker records and passports (before the worker starts); returns how many events."""
     from rosterhub.codec.catalogue import default_catalogue
     from rosterhub.codec.wire import SingleObjectCodec
-    from rosterhub.kafka.producer import EventSink, make_producer
+    from rosterhub.kafka.access import KafkaAccess
+    from rosterhub.kafka.producer import EventSink
     from rosterhub.runtime import Encoder, TopicNames
 
     encoder = Encoder(SingleObjectCodec(default_catalogue()), TopicNames(prefix), default_catalogue())
     events = population_events(pool)
-    sink = EventSink(make_producer(cfg.bootstrap, client_id="rosterhub-bench-population"))
+    sink = EventSink(KafkaAccess(cfg.bootstrap), client_id="rosterhub-bench-population")
     try:
         sink.send([encoder.encode(e) for e in events])
     finally:

@@ -209,13 +209,16 @@ def watch(bootstrap: str, topic: str, n: int, pid: int, timeout: float) -> dict[
 
 
 def run_variant(bootstrap: str, variant: str, records: list[Any], log_dir: Path, timeout: float) -> dict[str, Any]:
+    from rosterhub.kafka.access import KafkaAccess
     from rosterhub.kafka.admin import ensure_topics
     from rosterhub.topics import TopicSpec
     from tests.support import stop
 
     token = uuid.uuid4().hex[:8]
     source, sink = f"ceiling-{token}-in", f"ceiling-{token}-out"
-    ensure_topics(bootstrap, [TopicSpec(source, 6), TopicSpec(sink, 6)], default_partitions=6, replication_factor=1)
+    ensure_topics(
+        KafkaAccess(bootstrap), [TopicSpec(source, 6), TopicSpec(sink, 6)], default_partitions=6, replication_factor=1
+    )
     preload(bootstrap, source, records)
     state = log_dir / f"state-{token}"
     cmd = [

@@ -19,6 +19,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from rosterhub.connectors.pipeline import IngestContext, map_and_publish
 from rosterhub.envelope import headers_dict
+from rosterhub.kafka.access import KafkaAccess
 
 __all__ = ["ReplaySummary", "dlq_origins", "replay_raw"]
 
@@ -32,9 +33,9 @@ class ReplaySummary:
 
 
 def _records(
-    bootstrap: str, topic: str, *, partition: int | None, start: int | None, stop: int | None
+    kafka: KafkaAccess, topic: str, *, partition: int | None, start: int | None, stop: int | None
 ) -> Iterator[ConsumerRecord]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="rosterhub-replay")
+    consumer = KafkaConsumer(**kafka.kafka_python(), enable_auto_commit=False, client_id="rosterhub-replay")
     try:
         parts = sorted(consumer.partitions_for_topic(topic) or set())
         tps = [TopicPartition(topic, p) for p in parts if partition is None or p == partition]
@@ -63,7 +64,7 @@ def _records(
 
 def replay_raw(
     ctx: IngestContext,
-    bootstrap: str,
+    kafka: KafkaAccess,
     vendor: str,
     *,
     partition: int | None = None,
@@ -74,7 +75,7 @@ def replay_raw(
     """Replay ``raw.<vendor>`` (optionally one partition, offsets [start, stop), or just ``only``)."""
     summary = ReplaySummary()
     topic = ctx.names.raw(vendor)
-    for rec in _records(bootstrap, topic, partition=partition, start=start, stop=stop):
+    for rec in _records(kafka, topic, partition=partition, start=start, stop=stop):
         if only is not None and (rec.partition, rec.offset) not in only:
             continue
         headers = headers_dict(rec.headers)
@@ -97,10 +98,10 @@ def replay_raw(
     return summary
 
 
-def dlq_origins(bootstrap: str, dlq_topic: str, vendor: str, raw_topic: str) -> set[tuple[int, int]]:
+def dlq_origins(kafka: KafkaAccess, dlq_topic: str, vendor: str, raw_topic: str) -> set[tuple[int, int]]:
     """(partition, offset) of every raw payload that a dead letter of ``vendor`` points at."""
     origins: set[tuple[int, int]] = set()
-    for rec in _records(bootstrap, dlq_topic, partition=None, start=None, stop=None):
+    for rec in _records(kafka, dlq_topic, partition=None, start=None, stop=None):
         h = headers_dict(rec.headers)
         if h.get("dlq_connector") == vendor.encode() and h.get("dlq_origin_topic") == raw_topic.encode():
             origins.add((int(h["dlq_origin_partition"]), int(h["dlq_origin_offset"])))

@@ -9,7 +9,8 @@ from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import publish_schemas
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.state import ConnectorState, state_file
-from rosterhub.kafka.producer import EventSink, make_producer
+from rosterhub.kafka.access import KafkaAccess
+from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
 
@@ -18,18 +19,23 @@ __all__ = ["connector_context"]
 
 @contextmanager
 def connector_context(
-    settings: Settings, bootstrap: str, *, client_id: str = "rosterhub", owner: str | None = None, recover: bool = True
+    settings: Settings,
+    kafka: KafkaAccess,
+    *,
+    client_id: str = "rosterhub",
+    owner: str | None = None,
+    recover: bool = True,
 ) -> Iterator[IngestContext]:
     names = TopicNames(settings.topic_prefix)
     catalogue = default_catalogue()
-    sink = EventSink(make_producer(bootstrap, client_id=client_id))
+    sink = EventSink(kafka, client_id=client_id)
     state = ConnectorState(state_file(settings.state_dir, owner), recover=recover)
     if not settings.schema_registry_url:
         publish_schemas(sink.producer, names.schemas, list(catalogue))
     state.prune(settings.connector_state_retention_days * 86400)
     ctx = IngestContext(
         sink=sink,
-        encoder=Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue),
+        encoder=Encoder(make_codec(settings, kafka, catalogue), names, catalogue),
         names=names,
         state=state,
     )

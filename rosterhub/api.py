@@ -1,6 +1,6 @@
 """The hub's HTTP face: vendor ingress, health, topic counts, Prometheus metrics, booking explanations.
 
-Built by :func:`create_api` from settings and a resolved bootstrap address, so tests
+Built by :func:`create_api` from settings and the resolved Kafka access, so tests
 and ``rosterhub serve`` build exactly the same application. Every route but ``/health`` and
 FHIR ``metadata`` needs a bearer token (:mod:`rosterhub.auth`; who may call what:
 docs/security.md); reads of personal data are audited on ``_rosterhub.audit``.
@@ -27,8 +27,9 @@ from rosterhub.connectors.kinds.webhook import webhook_router
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.state import ConnectorState, state_file
 from rosterhub.envelope import KafkaRecord
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.admin import topic_counts
-from rosterhub.kafka.producer import EventSink, make_producer
+from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
 from rosterhub.streams.booking.api import booking_router
@@ -37,11 +38,11 @@ from rosterhub.streams.identity.api import identity_router
 __all__ = ["create_api"]
 
 
-def create_api(settings: Settings, bootstrap: str) -> FastAPI:
+def create_api(settings: Settings, kafka: KafkaAccess) -> FastAPI:
     names = TopicNames(settings.topic_prefix)
     catalogue = default_catalogue()
-    sink = EventSink(make_producer(bootstrap, client_id="rosterhub-ingress"))
-    encoder = Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue)
+    sink = EventSink(kafka, client_id="rosterhub-ingress")
+    encoder = Encoder(make_codec(settings, kafka, catalogue), names, catalogue)
     ctx = IngestContext(
         sink=sink, encoder=encoder, names=names, state=ConnectorState(state_file(settings.state_dir, "ingress"))
     )
@@ -62,9 +63,9 @@ def create_api(settings: Settings, bootstrap: str) -> FastAPI:
     install_access(app, Access(TokenVerifier.from_settings(settings), served_by, write_audit))
     operator = Security(Authenticate(), scopes=[Role.OPERATOR])
     app.include_router(webhook_router(settings, ctx))
-    app.include_router(identity_router(bootstrap, names, encoder.codec, sink))
+    app.include_router(identity_router(kafka, names, encoder.codec, sink))
     app.include_router(fhir_router(settings, ctx))
-    app.include_router(booking_router(bootstrap, names, encoder.codec))
+    app.include_router(booking_router(kafka, names, encoder.codec))
 
     @app.get("/health", summary="Liveness (no credentials needed)")
     async def health() -> dict[str, str]:
@@ -76,7 +77,7 @@ def create_api(settings: Settings, bootstrap: str) -> FastAPI:
         from rosterhub.topics import declared_topics
 
         topics = [t.name for t in declared_topics(connectors(), settings.topic_prefix)]
-        counts = await run_in_threadpool(topic_counts, bootstrap, topics)
+        counts = await run_in_threadpool(topic_counts, kafka, topics)
         return {c.topic: c.messages for c in counts}
 
     @app.get("/metrics", summary="Prometheus metrics", dependencies=[operator], response_class=PlainTextResponse)

@@ -20,6 +20,7 @@ Catch a family or a leaf; every class has a stable ``code`` documented in
     │   └── Forbidden               authenticated, but not with this role or for this trust (403)
     ├── DeliveryError               an outbound delivery failed (``retriable`` says whether to retry)
     ├── BrokerUnavailable           no Kafka broker could be reached or started
+    │   └── KafkaAuthenticationFailed  the cluster refused the hub's login (SASL or TLS)
     ├── ProcessError                a process of ``rosterhub run`` failed to start (names it and why)
     │   ├── ProcessExited           it exited (the signal that killed it, or its status and reported error)
     │   └── ProcessNotReady         it did not answer in time
@@ -41,6 +42,7 @@ __all__ = [
     "EncodeError",
     "Forbidden",
     "InputError",
+    "KafkaAuthenticationFailed",
     "MappingError",
     "MappingFileError",
     "ParseError",
@@ -164,6 +166,12 @@ class DeliveryError(RosterhubError):
 
 class BrokerUnavailable(RosterhubError):
     code = "broker_unavailable"
+
+
+class KafkaAuthenticationFailed(BrokerUnavailable):
+    """The cluster answered but refused who the hub is: wrong SCRAM password, unknown user, untrusted certificate."""
+
+    code = "kafka_auth_failed"
 
 
 class ProcessError(RosterhubError):

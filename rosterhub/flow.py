@@ -16,13 +16,14 @@ from collections.abc import Iterable, Mapping
 from kafka import KafkaConsumer, TopicPartition
 
 from rosterhub.envelope import headers_dict
+from rosterhub.kafka.access import KafkaAccess
 
 __all__ = ["FlowCounter"]
 
 
 class FlowCounter:
-    def __init__(self, bootstrap: str, *, events: Iterable[str], dlq: Iterable[str], raw: dict[str, str]) -> None:
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="rosterhub-flow")
+    def __init__(self, kafka: KafkaAccess, *, events: Iterable[str], dlq: Iterable[str], raw: dict[str, str]) -> None:
+        self.consumer = KafkaConsumer(**kafka.kafka_python(), enable_auto_commit=False, client_id="rosterhub-flow")
         self.raw_topics = raw  # topic -> vendor
         self.event_topics = set(events)
         self.dlq_topics = set(dlq)

@@ -42,6 +42,7 @@ from rosterhub.demo import DEMO_TRUSTS, DemoContext, DemoSource, demo_sources, f
 from rosterhub.demo_market import CredentialWallet, Workforce, demo_policies, repo_policies
 from rosterhub.errors import ProcessExited, ProcessNotReady
 from rosterhub.flow import FlowCounter
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.kafka.resolve import resolve_broker
 from rosterhub.runtime import TopicNames
@@ -98,8 +99,8 @@ def _wait_http(url: str, children: Children, name: str, timeout: float = 180.0) 
     raise ProcessNotReady(f"{name} did not answer at {url} within {timeout:.0f} s", process=name, log=str(log))
 
 
-def _status_line(bootstrap: str, topics: list[str], trust_url: str, elapsed: float) -> str:
-    counts = " ".join(f"{c.topic}={c.messages}" for c in topic_counts(bootstrap, topics))
+def _status_line(kafka: KafkaAccess, topics: list[str], trust_url: str, elapsed: float) -> str:
+    counts = " ".join(f"{c.topic}={c.messages}" for c in topic_counts(kafka, topics))
     try:
         outcomes = httpx.get(trust_url, timeout=2).json()
         delivered = f"delivered={len(outcomes['received'])} repeats={outcomes['repeats']}"
@@ -199,11 +200,14 @@ def _banner(ingress: str, trust_base: str, log_dir: Path, sources: list[DemoSour
 
 def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float) -> int:
     resolved = resolve_broker(settings)
-    print(f"Kafka at {resolved.bootstrap} ({resolved.origin}{', ' + resolved.version if resolved.version else ''})")
+    print(
+        f"Kafka at {resolved.bootstrap} ({resolved.origin}{', ' + resolved.version if resolved.version else ''}, "
+        f"{resolved.access.security_protocol})"
+    )
     names = TopicNames(settings.topic_prefix)
     specs = connectors()
     ensure_topics(
-        resolved.bootstrap,
+        resolved.access,
         declared_topics(specs, settings.topic_prefix),
         default_partitions=settings.default_partitions,
         replication_factor=settings.replication_factor,
@@ -220,6 +224,7 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": resolved.bootstrap,
+        **resolved.access.env(),  # the children reach the broker exactly as this process does (SASL, TLS files)
         "ROSTERHUB_OUTBOUND_ENDPOINTS": json.dumps(endpoints),
         "ROSTERHUB_WEBHOOK_SECRETS": json.dumps(webhook_secrets),
         **_access_env(settings, issuer),
@@ -240,13 +245,13 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
         if wallet is not None:
             wallet.start()
         flow = FlowCounter(
-            resolved.bootstrap,
+            resolved.access,
             events=[names.events(d) for d in CANONICAL],
             dlq=[names.dlq(s) for s in DLQ_STAGES],
             raw={names.raw(v): v for v in specs},
         )
         outcomes = f"{trust_base}/outcomes"
-        _rounds(resolved.bootstrap, names, children, sources, wallet, flow, dict(specs), outcomes, duration, interval)
+        _rounds(resolved.access, names, children, sources, wallet, flow, dict(specs), outcomes, duration, interval)
         return 0
     except (KeyboardInterrupt, _Stop) as stop:
         print(f"\nstopping ({stop or 'SIGINT'})...", flush=True)
@@ -265,7 +270,7 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
 
 
 def _rounds(
-    bootstrap: str,
+    kafka: KafkaAccess,
     names: TopicNames,
     children: Children,
     sources: list[DemoSource],
@@ -289,7 +294,7 @@ def _rounds(
                 _tick(source)
         elapsed = time.monotonic() - started
         restarts = f" | restarts={children.restarts()}" if children.restarts() else ""
-        print(_status_line(bootstrap, watched, outcomes_url, elapsed) + restarts, flush=True)
+        print(_status_line(kafka, watched, outcomes_url, elapsed) + restarts, flush=True)
         nurses = f" | {wallet.summary()}" if wallet is not None else ""
         print(f"        {_flow_line(flow, sources, specs)}{nurses}", flush=True)
         time.sleep(interval)

@@ -8,6 +8,7 @@ from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue, default_cata
 from rosterhub.codec.schema_topic import SchemaTopicReader
 from rosterhub.codec.wire import ConfluentCodec, EventCodec, SingleObjectCodec
 from rosterhub.envelope import Envelope, KafkaRecord, encode_event
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.settings import Settings
 from rosterhub.topics import (
     AUDIT,
@@ -88,7 +89,7 @@ class TopicNames:
         return self.prefix + OUTBOUND_BLOCKS.name
 
 
-def make_codec(settings: Settings, bootstrap: str, catalogue: SchemaCatalogue | None = None) -> EventCodec:
+def make_codec(settings: Settings, kafka: KafkaAccess, catalogue: SchemaCatalogue | None = None) -> EventCodec:
     """Confluent wire format when a registry is configured, else single-object encoding."""
     catalogue = catalogue or default_catalogue()
     names = TopicNames(settings.topic_prefix)
@@ -98,7 +99,7 @@ def make_codec(settings: Settings, bootstrap: str, catalogue: SchemaCatalogue | 
         # new_client: a mock:// URL gives confluent-kafka's in-process registry (tests, demos).
         client = SchemaRegistryClient.new_client({"url": settings.schema_registry_url})
         return ConfluentCodec(catalogue, client, topic_of=lambda s: names.events(s.domain))
-    return SingleObjectCodec(catalogue, SchemaTopicReader(bootstrap, names.schemas))
+    return SingleObjectCodec(catalogue, SchemaTopicReader(kafka, names.schemas))
 
 
 @dataclass(frozen=True, slots=True)

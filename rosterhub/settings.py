@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -123,6 +123,44 @@ class Settings(BaseSettings):
     )
     replication_factor: int = Field(
         default=1, ge=1, description="Replication factor for topics the hub creates (3 in production)."
+    )
+    # --- Kafka security (every client of the hub; docs/kafka-security.md) ------------
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = Field(
+        default="PLAINTEXT",
+        description="How every client of the hub talks to Kafka: `PLAINTEXT`, `SASL_PLAINTEXT` (SCRAM, loopback or "
+        "a private network only), `SASL_SSL` (SCRAM or PLAIN over TLS) or `SSL` (TLS; with `kafka_ssl_certfile`: "
+        "mutual TLS). The local broker opens its client listener with the same protocol.",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = Field(
+        default="SCRAM-SHA-512",
+        description="SASL mechanism for the `SASL_*` protocols. `PLAIN` sends the password itself, so it is "
+        "accepted only over `SASL_SSL` (managed services such as Confluent Cloud or Azure Event Hubs use it); "
+        "the local broker supports the SCRAM mechanisms.",
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None, description="SASL user of the hub's processes (required by the `SASL_*` protocols)."
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="Password of `kafka_sasl_username`; never logged."
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        description="PEM file of the CA(s) that signed the brokers' certificates. Unset: the system's trust store "
+        "(the local broker's own CA when it generated one).",
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None,
+        description="PEM client certificate (chain) for mutual TLS; needs `kafka_ssl_keyfile`. Unset with `SSL`: "
+        "TLS without a client certificate (the local broker then generates one for the hub).",
+    )
+    kafka_ssl_keyfile: Path | None = Field(default=None, description="PEM private key of `kafka_ssl_certfile`.")
+    kafka_ssl_key_password: SecretStr | None = Field(
+        default=None, description="Password of an encrypted `kafka_ssl_keyfile`; never logged."
+    )
+    kafka_ssl_check_hostname: bool = Field(
+        default=True,
+        description="Check that a broker's certificate names the host connected to. Turn off only for a test "
+        "cluster whose certificates do not name its hosts.",
     )
     # --- Local broker (used only when kafka_bootstrap_servers is unset) ----------
     kafka_version: str = Field(
@@ -356,6 +394,22 @@ class Settings(BaseSettings):
     # --- Logging -------------------------------------------------------------------------
     log_level: str = Field(default="INFO", description="Log level of every rosterhub process.")
     log_json: bool = Field(default=False, description="Structured JSON logs (for production) instead of console lines.")
+
+    @model_validator(mode="after")
+    def _kafka_security_consistent(self) -> Settings:
+        protocol = self.kafka_security_protocol
+        if protocol.startswith("SASL_") and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(f"kafka_security_protocol={protocol} needs kafka_sasl_username and kafka_sasl_password")
+        if self.kafka_sasl_mechanism == "PLAIN" and protocol == "SASL_PLAINTEXT":
+            raise ValueError(
+                "kafka_sasl_mechanism=PLAIN sends the password in clear over SASL_PLAINTEXT: use SASL_SSL or SCRAM"
+            )
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("kafka_ssl_certfile and kafka_ssl_keyfile go together (mutual TLS needs both)")
+        tls_files = [self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile]
+        if not protocol.endswith("SSL") and any(tls_files):
+            raise ValueError(f"kafka_ssl_* files are set but kafka_security_protocol={protocol} does not use TLS")
+        return self
 
     @property
     def kafka_url(self) -> str:

@@ -18,6 +18,7 @@ from rosterhub.codec.wire import EventCodec
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import headers_dict
 from rosterhub.errors import InputError
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
 from rosterhub.streams import faust_fixes
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class StreamContext:
     settings: Settings
+    kafka: KafkaAccess  # what the worker's own clients beside faust (readers, delivery loops) connect with
     names: TopicNames
     codec: EventCodec
     catalogue: SchemaCatalogue
@@ -57,7 +59,7 @@ class StreamContext:
         log.warning("%s: undecodable record dead-lettered: %s", processor, exc)
 
 
-def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamContext]:
+def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, StreamContext]:
     from rosterhub.connectors.outbound import agent as outbound_agent
     from rosterhub.streams.availability import agents as availability_agents
     from rosterhub.streams.booking import agents as booking_agents
@@ -67,7 +69,7 @@ def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamCon
     faust_fixes.apply(wait_limit_s=settings.stop_timeout_s / 2)
     app = faust.App(
         settings.app_id,
-        broker=";".join(f"kafka://{hp.strip()}" for hp in bootstrap.split(",")),
+        **kafka.faust(),  # broker URL and broker_credentials (SASL or SSL)
         store=settings.store,
         datadir=str(settings.state_dir),
         topic_partitions=settings.default_partitions,
@@ -89,9 +91,9 @@ def create_app(settings: Settings, bootstrap: str) -> tuple[faust.App, StreamCon
     )
     catalogue = default_catalogue()
     names = TopicNames(settings.topic_prefix)
-    codec = make_codec(settings, bootstrap, catalogue)
+    codec = make_codec(settings, kafka, catalogue)
     web = WorkerWeb(app, settings, names)
-    ctx = StreamContext(settings, names, codec, catalogue, Encoder(codec, names, catalogue), web)
+    ctx = StreamContext(settings, kafka, names, codec, catalogue, Encoder(codec, names, catalogue), web)
     booking_agents.register(app, ctx)
     outbound_agent.register(app, ctx)
     passport = passport_agents.register(app, ctx)

@@ -42,7 +42,7 @@ def kafka(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         resolved = resolve_broker(settings, allow_docker=True)
     except RosterhubError as exc:
         pytest.fail(f"no Kafka broker could be had for the integration tests: {exc}", pytrace=False)
-    protocol = api_version(resolved.bootstrap)
+    protocol = api_version(resolved.access)
     line = (
         f"Kafka broker at {resolved.bootstrap} ({resolved.origin}); "
         f"version {resolved.version or 'unknown'}; protocol level {protocol}"

@@ -151,11 +151,6 @@ def _secrets(
     return out
 
 
-def _bootstrap(ctx: IngestContext) -> str:
-    servers = ctx.sink.producer.config["bootstrap_servers"]
-    return servers if isinstance(servers, str) else ",".join(servers)
-
-
 def build_plans(
     spec: ConnectorSpec, ctx: IngestContext, opts: FileDropOptions, environ: Mapping[str, str] | None = None
 ) -> list[InboxPlan]:
@@ -192,7 +187,7 @@ def build_plans(
                 specs=specs,
                 secrets=_secrets(spec, needed, ctx, opts, environ),
                 max_file_bytes=max_bytes,
-                bootstrap=_bootstrap(ctx),
+                kafka=ctx.sink.kafka,
                 hook=hook,
             )
         )

@@ -38,6 +38,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.envelope import headers_dict
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import TopicNames
 from rosterhub.topics import CANONICAL
 
@@ -159,7 +160,7 @@ def _scan(
 
 
 def recover(
-    state: ConnectorState, vendor: str, sha256: str, inflight: Inflight, *, bootstrap: str, names: TopicNames
+    state: ConnectorState, vendor: str, sha256: str, inflight: Inflight, *, kafka: KafkaAccess, names: TopicNames
 ) -> Recovery:
     """Set a failed attempt's claims to what the broker holds (found: kept, missing: released); clear its record."""
     events_wanted = set(inflight.events)
@@ -167,7 +168,7 @@ def recover(
     dead_letters = 0
     dlq = names.dlq("mapping")
     origin = inflight.raw
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="rosterhub-fence")
+    consumer = KafkaConsumer(**kafka.kafka_python(), enable_auto_commit=False, client_id="rosterhub-fence")
     try:
         topics = [names.events(d) for d in CANONICAL]
         if inflight.rejects:

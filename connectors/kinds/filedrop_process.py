@@ -47,6 +47,7 @@ from rosterhub.connectors.kinds.filedrop_scan import Candidate
 from rosterhub.connectors.pipeline import IngestContext, IngestResult, map_and_publish, raw_record
 from rosterhub.deadletter import dead_letter
 from rosterhub.errors import InputError, ParseError, PayloadTooLarge
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.mapping.engine import MappingSpec
 from rosterhub.mapping.engine.formats import read_payload
 
@@ -69,7 +70,7 @@ class InboxPlan:
     specs: dict[str, MappingSpec]  # mapping name -> loaded spec (trust variant applied)
     secrets: dict[str, bytes]
     max_file_bytes: int
-    bootstrap: str
+    kafka: KafkaAccess  # the fence reads the broker with the connector's own access
     hook: FileHook | None = None
 
 
@@ -120,7 +121,7 @@ def process_file(ctx: IngestContext, plan: InboxPlan, cand: Candidate, *, now: d
     if inflight is not None and not (inflight.events or inflight.rejects):
         clear_inflight(ctx.state, plan.vendor, report.sha256)  # it died before publishing anything
     elif inflight is not None:
-        found = recover(ctx.state, plan.vendor, report.sha256, inflight, bootstrap=plan.bootstrap, names=ctx.names)
+        found = recover(ctx.state, plan.vendor, report.sha256, inflight, kafka=plan.kafka, names=ctx.names)
         report.notes.append(
             f"an earlier attempt was interrupted; {found.found_events} of its events were already on the broker, "
             f"{found.released_events} are published now"

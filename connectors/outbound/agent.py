@@ -67,10 +67,6 @@ def _dump(mem: ShiftMemory) -> dict[str, Any]:
     }
 
 
-def _bootstrap(app: faust.App) -> str:
-    return ",".join(f"{url.host}:{url.port}" for url in app.conf.broker)
-
-
 def register(app: faust.App, ctx: StreamContext) -> None:
     settings = ctx.settings
     dests = destinations(settings)
@@ -79,15 +75,14 @@ def register(app: faust.App, ctx: StreamContext) -> None:
         return
     # a destination without an adapter stops the worker at start, named
     adapter_of = resolve(dests, adapters(tuple(settings.outbound_adapter_modules)))
-    bootstrap = _bootstrap(app)
     ensure_topics(
-        bootstrap,
+        ctx.kafka,
         [outbound_topic(d.name).prefixed(settings.topic_prefix) for d in dests],
         default_partitions=settings.default_partitions,
         replication_factor=settings.replication_factor,
     )
     _register_router(app, ctx, dests)
-    _register_delivery(app, ctx, dests, adapter_of, bootstrap)  # metrics: the worker's /metrics (streams/web.py)
+    _register_delivery(app, ctx, dests, adapter_of)  # metrics: the worker's /metrics (streams/web.py)
 
 
 def _register_router(app: faust.App, ctx: StreamContext, dests: list[Destination]) -> None:
@@ -135,7 +130,7 @@ def _register_router(app: faust.App, ctx: StreamContext, dests: list[Destination
 
 
 def _register_delivery(
-    app: faust.App, ctx: StreamContext, dests: list[Destination], adapter_of: dict[str, Adapter], bootstrap: str
+    app: faust.App, ctx: StreamContext, dests: list[Destination], adapter_of: dict[str, Adapter]
 ) -> None:
     settings, names = ctx.settings, ctx.names
 
@@ -153,7 +148,7 @@ def _register_delivery(
                     adapter_of[d.name],
                     topic=names.outbound(d.name),
                     group_id=f"{settings.app_id}.outbound.{d.name.lower()}",
-                    bootstrap=bootstrap,
+                    kafka=ctx.kafka,
                     dlq_topic=names.dlq("outbound"),
                     codec=ctx.codec,
                     encode=ctx.encoder.encode,

@@ -45,6 +45,7 @@ from rosterhub.connectors.outbound.transport import drop_file, send_http
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import Envelope, KafkaRecord, event_id, headers_dict
 from rosterhub.errors import DeliveryError, InputError
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.settings import Settings
 
 __all__ = ["RECEIPT_SOURCE", "REDRIVE_HEADER", "DeliveryLoop", "EngineConfig", "Publish", "fold_blocks"]
@@ -115,7 +116,7 @@ class DeliveryLoop:
         *,
         topic: str,
         group_id: str,
-        bootstrap: str,
+        kafka: KafkaAccess,
         dlq_topic: str,
         codec: EventCodec,
         encode: Callable[[Envelope], KafkaRecord],
@@ -125,7 +126,7 @@ class DeliveryLoop:
         blocks_topic: str | None = None,
     ) -> None:
         self.destination, self.adapter, self.topic, self.group_id = destination, adapter, topic, group_id
-        self.bootstrap, self.dlq_topic, self.codec, self.encode = bootstrap, dlq_topic, codec, encode
+        self.kafka, self.dlq_topic, self.codec, self.encode = kafka, dlq_topic, codec, encode
         self.publish, self.client, self.config, self.blocks_topic = publish, client, config, blocks_topic
         self.breaker = Breaker(config.breaker_failures, config.breaker_reset_s)
         self.blocked: dict[str, str] = {}  # shift id -> idempotency key of the given-up update it waits behind
@@ -147,7 +148,7 @@ class DeliveryLoop:
 
     async def _consume(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+            **self.kafka.aiokafka(),
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -316,9 +317,7 @@ class DeliveryLoop:
             return
         # no group: a fresh position starts at the earliest offset (an explicit seek_to_beginning right after
         # assign() was overridden by the default "latest" reset in aiokafka 0.14)
-        reader = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-        )
+        reader = AIOKafkaConsumer(**self.kafka.aiokafka(), enable_auto_commit=False, auto_offset_reset="earliest")
         await reader.start()
         try:
             tps = [TopicPartition(self.blocks_topic, 0)]  # declared with one partition (topics.OUTBOUND_BLOCKS)

@@ -24,6 +24,7 @@ from rosterhub.connectors.outbound.engine import REDRIVE_HEADER
 from rosterhub.connectors.outbound.queue import decode_queued
 from rosterhub.envelope import KafkaRecord, headers_dict
 from rosterhub.errors import ConfigError, InputError
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import TopicNames
 
 __all__ = ["Candidate", "parse_since", "plan_redrive", "read_topic_to_end", "redrive"]
@@ -102,10 +103,10 @@ def plan_redrive(
 
 
 def read_topic_to_end(
-    bootstrap: str, topic: str, timeout_s: float = 60.0
+    kafka: KafkaAccess, topic: str, timeout_s: float = 60.0
 ) -> Iterator[tuple[bytes | None, bytes, list]]:
     """Every record of ``topic`` up to its end offsets at the time of the call, partition by partition."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka.kafka_python(), enable_auto_commit=False, client_id="rosterhub-redrive")
     try:
         parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
@@ -131,9 +132,9 @@ def read_topic_to_end(
         consumer.close()
 
 
-def _delivered_keys(bootstrap: str, topic: str) -> set[str]:
+def _delivered_keys(kafka: KafkaAccess, topic: str) -> set[str]:
     out = set()
-    for _k, _v, headers in read_topic_to_end(bootstrap, topic):
+    for _k, _v, headers in read_topic_to_end(kafka, topic):
         h = headers_dict(headers)
         if h.get("ce_type") == b"rosterhub.delivery.v1.DeliverySucceeded" and "ce_subject" in h:
             out.add(h["ce_subject"].decode())
@@ -141,7 +142,7 @@ def _delivered_keys(bootstrap: str, topic: str) -> set[str]:
 
 
 def redrive(
-    bootstrap: str,
+    kafka: KafkaAccess,
     names: TopicNames,
     destinations: Iterable[str],
     *,
@@ -150,22 +151,22 @@ def redrive(
     dry_run: bool = False,
 ) -> list[Candidate]:
     """Plan from the broker's dlq.outbound and events.delivery; unless ``dry_run``, send and wait for acks."""
-    from rosterhub.kafka.producer import EventSink, make_producer
+    from rosterhub.kafka.producer import EventSink
 
     known = list(destinations)
     if only is not None and only not in known:
         raise ConfigError(f"unknown outbound destination {only!r}; configured: {', '.join(known) or 'none'}")
     plan = plan_redrive(
-        read_topic_to_end(bootstrap, names.dlq("outbound")),
+        read_topic_to_end(kafka, names.dlq("outbound")),
         names=names,
         destinations=known,
-        delivered=_delivered_keys(bootstrap, names.events("delivery")),
+        delivered=_delivered_keys(kafka, names.events("delivery")),
         only=only,
         since=since,
     )
     to_send = [c.record for c in plan if c.record is not None]
     if to_send and not dry_run:
-        sink = EventSink(make_producer(bootstrap, client_id="rosterhub-redrive"))
+        sink = EventSink(kafka, client_id="rosterhub-redrive")
         try:
             sink.send(to_send)
         finally:

@@ -32,7 +32,7 @@ def connect(
         spec = connector(vendor)
         if spec.kind in HTTP_KINDS:
             raise RosterhubError(f"{vendor} is a {spec.kind} connector: it is served by `rosterhub serve`")
-        bootstrap = _prepare(settings)
+        kafka = _prepare(settings)
     except RosterhubError as exc:
         _fail(exc)
     stop = threading.Event()
@@ -42,7 +42,7 @@ def connect(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    with connector_context(settings, bootstrap, client_id=f"rosterhub-connect-{vendor}", owner=vendor) as ctx:
+    with connector_context(settings, kafka, client_id=f"rosterhub-connect-{vendor}", owner=vendor) as ctx:
         try:
             runner(spec.kind)(spec, ctx, settings.connectors.get(vendor, {}), stop, once=once)
         except RosterhubError as exc:

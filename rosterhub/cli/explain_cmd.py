@@ -65,12 +65,12 @@ def _from_broker(booking_id: str, as_json: bool, timeout: float) -> None:
 
     settings = load_settings()
     try:
-        bootstrap = resolve_broker(settings, keep_running=True).bootstrap
+        kafka = resolve_broker(settings, keep_running=True).access
     except RosterhubError as exc:
         _fail(f"[{exc.code}] {exc}")
     topic = TopicNames(settings.topic_prefix).events("booking")
     try:
-        with DecisionReader(bootstrap, topic, make_codec(settings, bootstrap)) as reader:
+        with DecisionReader(kafka, topic, make_codec(settings, kafka)) as reader:
             found = reader.lookup(booking_id, timeout=timeout)
     except (TimeoutError, RosterhubError, LookupError) as exc:
         _fail(str(exc))

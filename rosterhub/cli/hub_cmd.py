@@ -7,6 +7,7 @@ import typer
 from rosterhub.cli import simulate_cmd
 from rosterhub.cli.connect_cmd import connect
 from rosterhub.errors import RosterhubError
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.settings import Settings, load_settings
 
 __all__ = ["register"]
@@ -17,8 +18,9 @@ def _fail(exc: RosterhubError) -> None:
     raise typer.Exit(1)
 
 
-def _prepare(settings: Settings) -> str:
-    """Resolve (or start) the broker and create the declared topics; return the bootstrap address."""
+def _prepare(settings: Settings) -> KafkaAccess:
+    """Resolve (or start) the broker and create the declared topics; return how to reach it (address and
+    security). A refused login stops the process here, named (``kafka_auth_failed``), before any client starts."""
     from rosterhub.connectors.registry import connectors
     from rosterhub.kafka.admin import ensure_topics
     from rosterhub.kafka.resolve import resolve_broker
@@ -26,12 +28,12 @@ def _prepare(settings: Settings) -> str:
 
     resolved = resolve_broker(settings, keep_running=True)
     ensure_topics(
-        resolved.bootstrap,
+        resolved.access,
         declared_topics(connectors(), settings.topic_prefix),
         default_partitions=settings.default_partitions,
         replication_factor=settings.replication_factor,
     )
-    return resolved.bootstrap
+    return resolved.access
 
 
 def run(
@@ -61,10 +63,10 @@ def worker() -> None:
 
     settings = load_settings()
     try:
-        bootstrap = _prepare(settings)
+        kafka = _prepare(settings)
     except RosterhubError as exc:
         _fail(exc)
-    app, _ = create_app(settings, bootstrap)
+    app, _ = create_app(settings, kafka)
     runner = BoundedWorker(app, stop_timeout_s=settings.stop_timeout_s, loglevel=settings.log_level.lower(), quiet=True)
     # faust's terminal spinner, kept at WARNING and above, sets the root logger to DEBUG to spin on every record:
     # every aiokafka/faust debug call then builds a LogRecord that the WARNING handler drops (~5 % of the
@@ -83,11 +85,11 @@ def serve() -> None:
     settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     try:
-        bootstrap = _prepare(settings)
+        kafka = _prepare(settings)
     except RosterhubError as exc:
         _fail(exc)
     uvicorn.run(
-        create_api(settings, bootstrap),
+        create_api(settings, kafka),
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
@@ -103,11 +105,11 @@ def topics() -> None:
 
     settings = load_settings()
     try:
-        bootstrap = _prepare(settings)
+        kafka = _prepare(settings)
     except RosterhubError as exc:
         _fail(exc)
     specs = declared_topics(connectors(), settings.topic_prefix)
-    for count, spec in zip(topic_counts(bootstrap, [s.name for s in specs]), specs, strict=True):
+    for count, spec in zip(topic_counts(kafka, [s.name for s in specs]), specs, strict=True):
         policy = "compact" if spec.compacted else "delete"
         typer.echo(f"{spec.name:40} {policy:8} {count.messages:>8}  key: {spec.key}")
 
@@ -127,12 +129,12 @@ def replay(
     from rosterhub.connectors.registry import connector
     from rosterhub.connectors.replay import dlq_origins, replay_raw
     from rosterhub.connectors.state import ConnectorState, state_file
-    from rosterhub.kafka.producer import EventSink, make_producer
+    from rosterhub.kafka.producer import EventSink
     from rosterhub.runtime import Encoder, TopicNames, make_codec
 
     settings = load_settings()
     try:
-        bootstrap = _prepare(settings)
+        kafka = _prepare(settings)
     except RosterhubError as exc:
         _fail(exc)
     names = TopicNames(settings.topic_prefix)
@@ -140,17 +142,17 @@ def replay(
         http = connector(vendor).kind in HTTP_KINDS  # whose dedupe state knows what was published
     except RosterhubError as exc:
         _fail(exc)
-    sink = EventSink(make_producer(bootstrap, client_id="rosterhub-replay"))
+    sink = EventSink(kafka, client_id="rosterhub-replay")
     catalogue = default_catalogue()
     ctx = IngestContext(
         sink=sink,
-        encoder=Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue),
+        encoder=Encoder(make_codec(settings, kafka, catalogue), names, catalogue),
         names=names,
         state=ConnectorState(state_file(settings.state_dir, "ingress" if http else vendor), recover=False),
     )
-    only = dlq_origins(bootstrap, names.dlq("mapping"), vendor, names.raw(vendor)) if from_dlq else None
+    only = dlq_origins(kafka, names.dlq("mapping"), vendor, names.raw(vendor)) if from_dlq else None
     try:
-        summary = replay_raw(ctx, bootstrap, vendor, partition=partition, start=from_offset, stop=to_offset, only=only)
+        summary = replay_raw(ctx, kafka, vendor, partition=partition, start=from_offset, stop=to_offset, only=only)
     finally:
         sink.close()
     typer.echo(

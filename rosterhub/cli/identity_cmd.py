@@ -26,7 +26,7 @@ _Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.
 
 @contextmanager
 def _client() -> Iterator[Any]:
-    from rosterhub.kafka.producer import EventSink, make_producer
+    from rosterhub.kafka.producer import EventSink
     from rosterhub.kafka.resolve import resolve_broker
     from rosterhub.runtime import TopicNames, make_codec
     from rosterhub.settings import load_settings
@@ -34,14 +34,14 @@ def _client() -> Iterator[Any]:
 
     settings = load_settings()
     try:
-        bootstrap = resolve_broker(settings, keep_running=True).bootstrap
+        kafka = resolve_broker(settings, keep_running=True).access
     except RosterhubError as exc:
         typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc
     names = TopicNames(settings.topic_prefix)
-    sink = EventSink(make_producer(bootstrap, client_id="rosterhub-identity-cli"))
+    sink = EventSink(kafka, client_id="rosterhub-identity-cli")
     client = IdentityClient(
-        bootstrap, names.events("identity"), names.identity_in, make_codec(settings, bootstrap), sink, "/rosterhub/cli"
+        kafka, names.events("identity"), names.identity_in, make_codec(settings, kafka), sink, "/rosterhub/cli"
     ).start()
     try:
         yield client

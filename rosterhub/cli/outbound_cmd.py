@@ -30,9 +30,9 @@ def redrive(
 
     settings = load_settings()
     try:
-        bootstrap = _prepare(settings)
+        kafka = _prepare(settings)
         plan = run_redrive(
-            bootstrap,
+            kafka,
             TopicNames(settings.topic_prefix),
             [d.name for d in destinations(settings)],
             only=destination,

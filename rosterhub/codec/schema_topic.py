@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from rosterhub.codec.catalogue import EventSchema
+from rosterhub.kafka.access import KafkaAccess
 
 __all__ = ["SchemaTopicReader", "publish_schemas"]
 
@@ -38,16 +39,14 @@ def publish_schemas(producer: KafkaProducer, topic: str, schemas: Iterable[Event
 class SchemaTopicReader:
     """Reads the schemas topic to its end on demand; usable as a ``SchemaLookup``."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, kafka: KafkaAccess, topic: str) -> None:
+        self.kafka = kafka
         self.topic = topic
         self._known: dict[bytes, str] = {}
         self._lock = threading.Lock()
 
     def refresh(self) -> int:
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, client_id="rosterhub-schemas"
-        )
+        consumer = KafkaConsumer(**self.kafka.kafka_python(), enable_auto_commit=False, client_id="rosterhub-schemas")
         try:
             tp = TopicPartition(self.topic, 0)
             consumer.assign([tp])

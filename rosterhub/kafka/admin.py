@@ -7,41 +7,100 @@ See docs/decisions/0003-kafka-clients.md.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from aiokafka.errors import KafkaError as AioKafkaError
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from rosterhub.errors import BrokerUnavailable
+from rosterhub.errors import BrokerUnavailable, KafkaAuthenticationFailed
+from rosterhub.kafka.access import KafkaAccess
+from rosterhub.kafka.failures import authentication_failure
 from rosterhub.topics import TopicSpec
 
-__all__ = ["TopicCount", "api_version", "broker_answers", "ensure_topics", "topic_counts"]
+__all__ = ["TopicCount", "api_version", "broker_answers", "ensure_topics", "probe", "refused_login", "topic_counts"]
 
 log = logging.getLogger(__name__)
 
 
-def broker_answers(bootstrap: str, timeout_s: float = 2.0) -> bool:
-    """True when the cluster answers a metadata request (used as the readiness probe)."""
+def probe(kafka: KafkaAccess, timeout_s: float = 10.0) -> None:
+    """Ask the cluster for its metadata; raise :class:`BrokerUnavailable` naming why it did not answer.
+
+    A refused login (wrong SCRAM password, unknown user, untrusted certificate) raises
+    :class:`KafkaAuthenticationFailed` within a second: kafka-python retries a refused login until
+    its bootstrap time-out and then reports only "Unable to bootstrap", so the login is first tried
+    once on its own (:func:`refused_login`).
+    """
+    refused = refused_login(kafka, timeout_s)
+    if refused is not None:
+        raise KafkaAuthenticationFailed(
+            f"the Kafka cluster at {kafka.bootstrap_servers} refused the hub's login ({kafka.who}, "
+            f"{kafka.security_protocol}): {refused}"
+        )
+    timeout_ms = int(timeout_s * 1000)
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000), client_id="rosterhub-probe"
+            **kafka.kafka_python(),
+            request_timeout_ms=timeout_ms,
+            bootstrap_timeout_ms=timeout_ms,
+            client_id="rosterhub-probe",
         )
-    except (KafkaError, OSError):
-        return False
+    except (KafkaError, OSError) as exc:
+        raise _unavailable(kafka, exc) from exc
     try:
         admin.describe_cluster()
-        return True
-    except (KafkaError, OSError):
-        return False
+    except (KafkaError, OSError) as exc:
+        raise _unavailable(kafka, exc) from exc
     finally:
         admin.close()
 
 
-def api_version(bootstrap: str) -> str:
+def refused_login(kafka: KafkaAccess, timeout_s: float = 10.0) -> str | None:
+    """Open one connection to the first bootstrap server that accepts one; the cause if it refused the login.
+
+    None when the login succeeded or no server could be reached (that is for the caller's probe to report).
+    Uses aiokafka's connection, which authenticates once and raises the broker's own answer. Call it from
+    synchronous code only (it runs its own event loop).
+    """
+    from aiokafka.conn import create_conn
+
+    options = {k: v for k, v in kafka.aiokafka().items() if k != "bootstrap_servers"}
+
+    async def attempt() -> str | None:
+        for hostport in kafka.bootstrap_servers.split(","):
+            host, _, port = hostport.strip().rpartition(":")
+            try:
+                conn = await asyncio.wait_for(
+                    create_conn(host.strip("[]"), int(port), request_timeout_ms=int(timeout_s * 1000), **options),
+                    timeout_s,
+                )
+            except (KafkaError, AioKafkaError, OSError, TimeoutError) as exc:
+                cause = authentication_failure(exc)
+                if cause is not None:
+                    return cause
+                continue
+            conn.close()
+            return None
+        return None
+
+    return asyncio.run(attempt())
+
+
+def broker_answers(kafka: KafkaAccess, timeout_s: float = 2.0) -> bool:
+    """True when the cluster answers a metadata request with the hub's credentials (the readiness probe)."""
+    try:
+        probe(kafka, timeout_s)
+    except BrokerUnavailable:
+        return False
+    return True
+
+
+def api_version(kafka: KafkaAccess) -> str:
     """The broker protocol level kafka-python negotiates (e.g. ``4.1``), for logs and tests."""
-    admin = _admin(bootstrap)
+    admin = _admin(kafka)
     try:
         data = admin._manager.broker_version_data
         return ".".join(str(p) for p in data.broker_version)
@@ -49,18 +108,31 @@ def api_version(bootstrap: str) -> str:
         admin.close()
 
 
-def _admin(bootstrap: str) -> KafkaAdminClient:
+def _admin(kafka: KafkaAccess) -> KafkaAdminClient:
     try:
-        return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="rosterhub-admin", request_timeout_ms=30000)
+        return KafkaAdminClient(**kafka.kafka_python(), client_id="rosterhub-admin", request_timeout_ms=30000)
     except (KafkaError, OSError) as exc:
-        raise BrokerUnavailable(f"no Kafka broker answers at {bootstrap}", cause=str(exc)) from exc
+        raise _unavailable(kafka, exc) from exc
+
+
+def _unavailable(kafka: KafkaAccess, exc: BaseException) -> BrokerUnavailable:
+    """The error to report for a failed connection: an authentication failure is named as such."""
+    auth = authentication_failure(exc)
+    if auth is not None:
+        return KafkaAuthenticationFailed(
+            f"the Kafka cluster at {kafka.bootstrap_servers} refused the hub's login ({kafka.who}, "
+            f"{kafka.security_protocol}): {auth}"
+        )
+    return BrokerUnavailable(
+        f"no Kafka broker answers at {kafka.bootstrap_servers} ({kafka.security_protocol})", cause=str(exc)
+    )
 
 
 def ensure_topics(
-    bootstrap: str, specs: Sequence[TopicSpec], *, default_partitions: int, replication_factor: int
+    kafka: KafkaAccess, specs: Sequence[TopicSpec], *, default_partitions: int, replication_factor: int
 ) -> list[str]:
     """Create the topics that do not exist yet; return the names created. Safe to call at every start."""
-    admin = _admin(bootstrap)
+    admin = _admin(kafka)
     try:
         existing = set(admin.list_topics())
         new = {
@@ -92,9 +164,9 @@ class TopicCount:
     messages: int  # sum over partitions of (end offset - start offset)
 
 
-def topic_counts(bootstrap: str, topics: Iterable[str]) -> list[TopicCount]:
+def topic_counts(kafka: KafkaAccess, topics: Iterable[str]) -> list[TopicCount]:
     """How many records each topic holds now (end minus beginning offsets)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="rosterhub-status", enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka.kafka_python(), client_id="rosterhub-status", enable_auto_commit=False)
     try:
         result = []
         for topic in topics:

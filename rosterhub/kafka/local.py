@@ -24,6 +24,8 @@ from importlib import resources
 from pathlib import Path
 
 from rosterhub.errors import BrokerUnavailable, ConfigError
+from rosterhub.kafka.access import KafkaAccess
+from rosterhub.kafka.local_security import LocalSecurity
 from rosterhub.settings import Settings
 
 __all__ = ["BrokerStatus", "LocalBroker", "fetch_jars", "jars_dir"]
@@ -121,10 +123,16 @@ class LocalBroker:
         self.pid_file = self.root / "broker.pid"
         self.props = self.root / "server.properties"
         self.log4j = self.root / "log4j2.properties"
+        self.security = LocalSecurity(settings, self.root, self.host)
 
     @property
     def bootstrap(self) -> str:
         return f"{self.host}:{self.settings.kafka_port}"
+
+    @property
+    def access(self) -> KafkaAccess:
+        """How the hub's clients reach this broker (its listener's protocol, SCRAM user, generated TLS files)."""
+        return self.security.access(self.bootstrap)
 
     # -- state ---------------------------------------------------------------------
     def pid(self) -> int | None:
@@ -143,15 +151,17 @@ class LocalBroker:
     def _write_config(self) -> None:
         s = self.settings
         self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o700)  # server.properties holds the broker's own SCRAM secret when SASL is on
+        client = self.security.listener
         props = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@{self.host}:{s.kafka_controller_port}",
-            "listeners": f"PLAINTEXT://{self.host}:{s.kafka_port},CONTROLLER://{self.host}:{s.kafka_controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{self.host}:{s.kafka_port}",
+            "listeners": f"{client}://{self.host}:{s.kafka_port},CONTROLLER://{self.host}:{s.kafka_controller_port}",
+            "advertised.listeners": f"{client}://{self.host}:{s.kafka_port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": client,
+            "listener.security.protocol.map": f"{client}:{client},CONTROLLER:PLAINTEXT",
             "log.dirs": str(self.data),
             "num.partitions": "1",
             "auto.create.topics.enable": "false",
@@ -164,7 +174,9 @@ class LocalBroker:
             "group.initial.rebalance.delay.ms": "0",
             "log.segment.bytes": str(64 * 1024 * 1024),
             "message.max.bytes": str(8 * 1024 * 1024),
+            **self.security.server_properties(),
         }
+        self.props.touch(mode=0o600, exist_ok=True)
         self.props.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         self.log4j.write_text(_LOG4J2.format(log_file=self.log_file))
 
@@ -194,10 +206,12 @@ class LocalBroker:
             cluster_id,
             "-c",
             str(self.props),
+            *self.security.format_args(),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise BrokerUnavailable(f"formatting the broker's storage failed: {proc.stdout}{proc.stderr}")
+        self.security.record_format()
 
     def start(self, *, wait: bool = True) -> BrokerStatus:
         """Start the broker unless it already runs; idempotent."""
@@ -211,6 +225,7 @@ class LocalBroker:
             )
         self._write_config()
         self._format()
+        self.security.check_format()
         heap = self.settings.kafka_heap
         cmd = [
             self._java(),
@@ -240,7 +255,7 @@ class LocalBroker:
         while time.monotonic() < deadline:
             if proc is not None and proc.poll() is not None:
                 raise BrokerUnavailable(f"the local broker exited with {proc.returncode}:\n{self.tail(40)}")
-            if _port_open(self.host, self.settings.kafka_port) and broker_answers(self.bootstrap):
+            if _port_open(self.host, self.settings.kafka_port) and broker_answers(self.access):
                 return
             time.sleep(0.25)
         raise BrokerUnavailable(

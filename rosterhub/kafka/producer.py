@@ -13,6 +13,7 @@ from kafka.errors import KafkaError
 
 from rosterhub.envelope import KafkaRecord
 from rosterhub.errors import BrokerUnavailable
+from rosterhub.kafka.access import KafkaAccess
 
 __all__ = ["EventSink", "PartialSend", "make_producer"]
 
@@ -25,9 +26,9 @@ class PartialSend(BrokerUnavailable):
         self.acked = acked
 
 
-def make_producer(bootstrap: str, client_id: str = "rosterhub") -> KafkaProducer:
+def make_producer(kafka: KafkaAccess, client_id: str = "rosterhub") -> KafkaProducer:
     return KafkaProducer(
-        bootstrap_servers=bootstrap,
+        **kafka.kafka_python(),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -37,10 +38,14 @@ def make_producer(bootstrap: str, client_id: str = "rosterhub") -> KafkaProducer
 
 
 class EventSink:
-    """Sends :class:`KafkaRecord` s and waits for their acknowledgements."""
+    """Sends :class:`KafkaRecord` s and waits for their acknowledgements.
 
-    def __init__(self, producer: KafkaProducer, timeout_s: float = 30.0) -> None:
-        self.producer = producer
+    ``kafka`` is kept so that what a connector does beside sending (a fence read) uses the same access.
+    """
+
+    def __init__(self, kafka: KafkaAccess, *, client_id: str = "rosterhub", timeout_s: float = 30.0) -> None:
+        self.kafka = kafka
+        self.producer = make_producer(kafka, client_id=client_id)
         self.timeout_s = timeout_s
 
     def send(self, records: Iterable[KafkaRecord]) -> list[tuple[int, int]]:

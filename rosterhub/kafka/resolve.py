@@ -1,8 +1,10 @@
 """Where is Kafka? One answer for the hub, the tools and the tests.
 
 Order: ``KAFKA_BOOTSTRAP_SERVERS`` (an existing cluster) > a testcontainers broker when a
-Docker engine answers (tests only: ``allow_docker``) > the local KRaft broker started
-from Maven jars. The caller owns what was started and must call :meth:`Resolved.close`.
+Docker engine answers (tests only: ``allow_docker``; PLAINTEXT only) > the local KRaft broker
+started from Maven jars. The answer is a :class:`KafkaAccess` (address and security) that every
+client of the process is built from. The caller owns what was started and must call
+:meth:`Resolved.close`.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rosterhub.errors import BrokerUnavailable
-from rosterhub.kafka.admin import broker_answers
+from rosterhub.kafka.access import KafkaAccess, access_from_settings
+from rosterhub.kafka.admin import probe
 from rosterhub.kafka.local import LocalBroker
 from rosterhub.settings import Settings
 
@@ -23,10 +25,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Resolved:
-    bootstrap: str
+    access: KafkaAccess  # address and security: what every client of the hub is given
     origin: str  # "configured" | "docker" | "local"
     version: str | None = None  # broker version when the hub knows it (local jars)
     _close: Callable[[], None] | None = field(default=None, repr=False)
+
+    @property
+    def bootstrap(self) -> str:
+        return self.access.bootstrap_servers
 
     def close(self) -> None:
         if self._close is not None:
@@ -51,17 +57,16 @@ def _start_container() -> Resolved:
 
     container = KafkaContainer().with_kraft()
     container.start()
-    return Resolved(container.get_bootstrap_server(), "docker", None, container.stop)
+    return Resolved(KafkaAccess(container.get_bootstrap_server()), "docker", None, container.stop)
 
 
 def resolve_broker(settings: Settings, *, allow_docker: bool = False, keep_running: bool = False) -> Resolved:
     """Find or start a broker. ``keep_running`` leaves a started local broker up on close."""
     if settings.kafka_bootstrap_servers:
-        bootstrap = settings.kafka_bootstrap_servers
-        if not broker_answers(bootstrap, timeout_s=10):
-            raise BrokerUnavailable(f"KAFKA_BOOTSTRAP_SERVERS={bootstrap} does not answer")
-        return Resolved(bootstrap, "configured")
-    if allow_docker and docker_available():
+        access = access_from_settings(settings)
+        probe(access, timeout_s=10)  # names a refused login (kafka_auth_failed) instead of hanging on it
+        return Resolved(access, "configured")
+    if allow_docker and settings.kafka_security_protocol == "PLAINTEXT" and docker_available():
         log.info("starting Kafka in Docker (testcontainers)")
         return _start_container()
     broker = LocalBroker(settings)
@@ -69,4 +74,4 @@ def resolve_broker(settings: Settings, *, allow_docker: bool = False, keep_runni
     status = broker.start(wait=True)
     log.info("local Kafka %s at %s (%s)", status.version, status.bootstrap, "reused" if already else "started")
     stop = None if (already or keep_running) else broker.stop
-    return Resolved(status.bootstrap, "local", status.version, stop)
+    return Resolved(broker.access, "local", status.version, stop)

@@ -117,9 +117,10 @@ def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | Non
 
     @app.task
     async def read_model() -> None:
-        bootstrap = ",".join(f"{u.host}:{u.port}" for u in app.conf.broker)
-        log.info("availability read model: following %s at %s", ctx.names.availability_view, bootstrap)
-        await follow(rt.store, bootstrap=bootstrap, topic=ctx.names.availability_view, codec=ctx.codec)
+        log.info(
+            "availability read model: following %s at %s", ctx.names.availability_view, ctx.kafka.bootstrap_servers
+        )
+        await follow(rt.store, kafka=ctx.kafka, topic=ctx.names.availability_view, codec=ctx.codec)
 
     api.register(rt)
     return rt

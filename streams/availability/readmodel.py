@@ -22,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from rosterhub.codec.wire import EventCodec
 from rosterhub.envelope import decode_record
 from rosterhub.errors import InputError
+from rosterhub.kafka.access import KafkaAccess
 
 __all__ = ["ViewStore", "follow"]
 
@@ -50,9 +51,9 @@ class ViewStore:
         return list(self.views.values())
 
 
-async def _partitions(bootstrap: str, topic: str) -> list[int]:
+async def _partitions(kafka: KafkaAccess, topic: str) -> list[int]:
     """The topic's partition ids (the worker creates the topic at start; wait for it)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="rosterhub-availability-view")
+    admin = AIOKafkaAdminClient(**kafka.aiokafka(), client_id="rosterhub-availability-view")
     await admin.start()
     try:
         while True:
@@ -65,11 +66,11 @@ async def _partitions(bootstrap: str, topic: str) -> list[int]:
         await admin.close()
 
 
-async def follow(store: ViewStore, *, bootstrap: str, topic: str, codec: EventCodec) -> None:
+async def follow(store: ViewStore, *, kafka: KafkaAccess, topic: str, codec: EventCodec) -> None:
     """Read ``topic`` from the beginning into ``store`` for as long as the worker runs (restarting on errors)."""
     while True:
         try:
-            await _follow(store, bootstrap=bootstrap, topic=topic, codec=codec)
+            await _follow(store, kafka=kafka, topic=topic, codec=codec)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -77,9 +78,9 @@ async def follow(store: ViewStore, *, bootstrap: str, topic: str, codec: EventCo
             await asyncio.sleep(1)
 
 
-async def _follow(store: ViewStore, *, bootstrap: str, topic: str, codec: EventCodec) -> None:
+async def _follow(store: ViewStore, *, kafka: KafkaAccess, topic: str, codec: EventCodec) -> None:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka.aiokafka(),
         enable_auto_commit=False,
         group_id=None,
         auto_offset_reset="earliest",
@@ -87,7 +88,7 @@ async def _follow(store: ViewStore, *, bootstrap: str, topic: str, codec: EventC
     )
     await consumer.start()
     try:
-        parts = await _partitions(bootstrap, topic)
+        parts = await _partitions(kafka, topic)
         tps = [TopicPartition(topic, p) for p in parts]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)

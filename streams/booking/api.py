@@ -26,6 +26,7 @@ from rosterhub.auth.roles import Role
 from rosterhub.auth.web import Authenticate, audit, forbidden
 from rosterhub.codec.wire import EventCodec
 from rosterhub.errors import InputError
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import TopicNames
 from rosterhub.streams.booking.decision_reader import DecisionReader
 from rosterhub.streams.booking.decisions import decision_document
@@ -42,8 +43,8 @@ def concerned_trusts(doc: dict[str, Any]) -> set[str]:
     return {t for t in (host, parts[1] if len(parts) > 2 else None) if t}
 
 
-def booking_router(bootstrap: str, names: TopicNames, codec: EventCodec) -> APIRouter:
-    reader = DecisionReader(bootstrap, names.events("booking"), codec)
+def booking_router(kafka: KafkaAccess, names: TopicNames, codec: EventCodec) -> APIRouter:
+    reader = DecisionReader(kafka, names.events("booking"), codec)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

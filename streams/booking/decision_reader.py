@@ -20,6 +20,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from rosterhub.codec.wire import EventCodec
 from rosterhub.envelope import Envelope, decode_record
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.streams.booking.decisions import DecisionIndex, DecisionRef
 
 __all__ = ["DecisionReader"]
@@ -30,8 +31,8 @@ log = logging.getLogger(__name__)
 class DecisionReader:
     """``start()`` before use, ``stop()`` after (or use as a context manager)."""
 
-    def __init__(self, bootstrap: str, topic: str, codec: EventCodec) -> None:
-        self._bootstrap, self._topic, self._codec = bootstrap, topic, codec
+    def __init__(self, kafka: KafkaAccess, topic: str, codec: EventCodec) -> None:
+        self._kafka, self._topic, self._codec = kafka, topic, codec
         self._index = DecisionIndex()
         self._positions: dict[int, int] = {}  # partition -> next offset the follower will read
         self._changed = threading.Condition()
@@ -90,7 +91,7 @@ class DecisionReader:
 
     def _consumer(self) -> KafkaConsumer:
         if self._fetcher is None:
-            self._fetcher = KafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None)
+            self._fetcher = KafkaConsumer(**self._kafka.kafka_python(), enable_auto_commit=False, group_id=None)
         return self._fetcher
 
     def _end_offsets(self) -> dict[int, int]:
@@ -115,7 +116,7 @@ class DecisionReader:
         raise TimeoutError(f"offset {ref.offset} of {self._topic}[{ref.partition}] could not be read")
 
     def _follow(self) -> None:
-        consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None)
+        consumer = KafkaConsumer(**self._kafka.kafka_python(), enable_auto_commit=False, group_id=None)
         try:
             parts: set[int] | None = None
             while not parts and not self._stop.is_set():

@@ -55,8 +55,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
         )
     }
     dlq = ctx.raw_topic(app, ctx.names.dlq("decode"))
-    bootstrap = ",".join(f"{url.host}:{url.port}" for url in app.conf.broker)
-    reader = IdentityInReader(bootstrap, ctx.names.identity_in)
+    reader = IdentityInReader(ctx.kafka, ctx.names.identity_in)
 
     @app.agent(inbound, name="identity-forward", concurrency=1)
     async def forward(stream: faust.StreamT) -> None:

@@ -27,6 +27,7 @@ from rosterhub.auth.caller import Caller
 from rosterhub.auth.roles import Role
 from rosterhub.auth.web import Authenticate, audit
 from rosterhub.codec.wire import EventCodec
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import TopicNames
 from rosterhub.streams.identity.client import IdentityClient
@@ -54,8 +55,8 @@ _READ = Security(Authenticate(audit="identity", person_param="person_id"), scope
 _DECIDE = Security(Authenticate(), scopes=[Role.IDENTITY_ADMIN])
 
 
-def identity_router(bootstrap: str, names: TopicNames, codec: EventCodec, sink: EventSink) -> APIRouter:
-    client = IdentityClient(bootstrap, names.events("identity"), names.identity_in, codec, sink, "/rosterhub/api")
+def identity_router(kafka: KafkaAccess, names: TopicNames, codec: EventCodec, sink: EventSink) -> APIRouter:
+    client = IdentityClient(kafka, names.events("identity"), names.identity_in, codec, sink, "/rosterhub/api")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -18,6 +18,7 @@ from kafka import KafkaConsumer, TopicPartition
 from rosterhub.codec.wire import EventCodec
 from rosterhub.envelope import decode_record
 from rosterhub.errors import InputError
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.producer import EventSink
 from rosterhub.streams.identity.commands import MergeCommand, SplitCommand, command_record
 from rosterhub.streams.identity.view import IdentityView
@@ -32,9 +33,9 @@ class IdentityClient:
     """Keeps a view of events.identity current; sends commands. ``start()`` before use, ``stop()`` after."""
 
     def __init__(
-        self, bootstrap: str, identity_topic: str, identity_in: str, codec: EventCodec, sink: EventSink, source: str
+        self, kafka: KafkaAccess, identity_topic: str, identity_in: str, codec: EventCodec, sink: EventSink, source: str
     ) -> None:
-        self._bootstrap, self._topic, self._in, self._codec = bootstrap, identity_topic, identity_in, codec
+        self._kafka, self._topic, self._in, self._codec = kafka, identity_topic, identity_in, codec
         self._sink, self._source = sink, source
         self._view = IdentityView()
         self._changed = threading.Condition()
@@ -74,7 +75,7 @@ class IdentityClient:
             return self._view.results[command_id]
 
     def _follow(self) -> None:
-        consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None)
+        consumer = KafkaConsumer(**self._kafka.kafka_python(), enable_auto_commit=False, group_id=None)
         try:
             parts = None
             while not parts and not self._stop.is_set():

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from rosterhub.kafka.access import KafkaAccess
+
 __all__ = ["Fetched", "IdentityInReader"]
 
 
@@ -24,8 +26,8 @@ class Fetched:
 
 
 class IdentityInReader:
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaAccess, topic: str) -> None:
+        self._kafka = kafka
         self._tp = TopicPartition(topic, 0)
 
     async def _open(self) -> AIOKafkaConsumer:
@@ -33,7 +35,7 @@ class IdentityInReader:
         racing that prefetch was seen to leave it fetching at the end forever (the resolver stalled)."""
         # fetch_max_wait_ms: a fetch at the log end must not hold a re-read for aiokafka's 500 ms default.
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None, fetch_max_wait_ms=10
+            **self._kafka.aiokafka(), enable_auto_commit=False, group_id=None, fetch_max_wait_ms=10
         )
         await consumer.start()
         consumer.assign([self._tp])

@@ -139,7 +139,7 @@ def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[H
     names = TopicNames(settings.topic_prefix)
     codec = SingleObjectCodec(default_catalogue())
     ensure_topics(
-        kafka.bootstrap,
+        kafka.access,
         declared_topics(connectors(), settings.topic_prefix),
         default_partitions=3,
         replication_factor=1,

@@ -19,8 +19,9 @@ from rosterhub.cli.main import app as cli
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
+from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics
-from rosterhub.kafka.producer import EventSink, make_producer
+from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.settings import Settings
 from rosterhub.streams.booking.rules import evaluate, explain, failed_codes
@@ -37,10 +38,9 @@ pytestmark = pytest.mark.integration
 def test_a_decision_on_events_booking_is_explained_by_booking_id(hub_settings: Settings, tmp_path: Path) -> None:
     tokens = Tokens(tmp_path / "issuer")
     settings = tokens.accepting(hub_settings)
-    bootstrap = hub_settings.kafka_bootstrap_servers
-    assert bootstrap
+    kafka = access_from_settings(hub_settings)
     ensure_topics(
-        bootstrap,
+        kafka,
         declared_topics(connectors(), hub_settings.topic_prefix),
         default_partitions=hub_settings.default_partitions,
         replication_factor=1,
@@ -48,10 +48,10 @@ def test_a_decision_on_events_booking_is_explained_by_booking_id(hub_settings: S
     encoder = Encoder(
         SingleObjectCodec(default_catalogue()), TopicNames(hub_settings.topic_prefix), default_catalogue()
     )
-    sink = EventSink(make_producer(bootstrap))
+    sink = EventSink(kafka)
     try:
         sink.send([encoder.encode(rejected_decision())])
-        with serve_in_thread(create_api(settings, bootstrap), free_port()) as url:
+        with serve_in_thread(create_api(settings, kafka), free_port()) as url:
             # produced after the API started, asked for at once: the read model catches up before saying 404
             sink.send([encoder.encode(confirmed_decision())])
             # the host trust's bank office (the rejected booking concerns RHQ only; the confirmed one RHQ, the
@@ -91,7 +91,7 @@ def test_a_decision_on_events_booking_is_explained_by_booking_id(hub_settings: S
     assert partner.status_code == 200 and partner.json()["outcome"] == "CONFIRMED"
     assert not_theirs.status_code == 403 and stranger.status_code == 403 and anonymous.status_code == 401
     assert "p-4711" not in not_theirs.text + stranger.text + anonymous.text
-    audit = [json.loads(r.value) for r in read_topic(bootstrap, TopicNames(settings.topic_prefix).audit, at_least=6)]
+    audit = [json.loads(r.value) for r in read_topic(kafka, TopicNames(settings.topic_prefix).audit, at_least=6)]
     reads = sorted((a["person"], a["trust"], a["user"], a["status"]) for a in audit)
     assert reads == sorted(
         [

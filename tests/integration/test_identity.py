@@ -23,8 +23,9 @@ from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
 from rosterhub.envelope import Envelope, decode_record, headers_dict
+from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics
-from rosterhub.kafka.producer import EventSink, make_producer
+from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
@@ -45,15 +46,16 @@ class Feed:
     def __init__(self, settings: Settings) -> None:
         assert settings.kafka_bootstrap_servers
         self.bootstrap = settings.kafka_bootstrap_servers
+        self.kafka = access_from_settings(settings)
         self.names = TopicNames(settings.topic_prefix)
         ensure_topics(
-            self.bootstrap,
+            self.kafka,
             declared_topics(connectors(), settings.topic_prefix),
             default_partitions=settings.default_partitions,
             replication_factor=1,
         )
         self.encoder = Encoder(CODEC, self.names, default_catalogue())
-        self.sink = EventSink(make_producer(self.bootstrap))
+        self.sink = EventSink(self.kafka)
         self.env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "ROSTERHUB_TOPIC_PREFIX": settings.topic_prefix}
 
     def send(self, *envs: Envelope) -> None:
@@ -141,7 +143,7 @@ def test_conflict_is_raised_not_merged_then_a_human_merges_by_cli_and_splits_by_
         tokens = Tokens(tmp_path / "issuer")
         settings = tokens.accepting(hub_settings, state_dir=tmp_path / "api-state")
         admin = {**tokens.bearer(Role.IDENTITY_ADMIN, subject="RHQ-user-0207"), "X-Rosterhub-Purpose": "merge review"}
-        with serve_in_thread(create_api(settings, feed.bootstrap), free_port()) as api:
+        with serve_in_thread(create_api(settings, feed.kafka), free_port()) as api:
             body = {"person": p, "records": ["esr:RCU:2"], "reason": "merged in error", "requested_by": "someone-else"}
             user = tokens.bearer(Role.TRUST_USER, "RCU")
             refused = httpx.post(f"{api}/identity/split", json=body, params={"wait": 0}, headers=user, timeout=60)

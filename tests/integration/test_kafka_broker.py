@@ -27,7 +27,7 @@ NEW_YEAR = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_broker_speaks_the_pinned_version(kafka: Resolved) -> None:
-    protocol = api_version(kafka.bootstrap)
+    protocol = api_version(kafka.access)
     if kafka.origin == "local":
         assert kafka.version == KAFKA_VERSION
         assert protocol == ".".join(KAFKA_VERSION.split(".")[:2])
@@ -37,8 +37,8 @@ def test_broker_speaks_the_pinned_version(kafka: Resolved) -> None:
 
 def test_topics_are_created_idempotently_with_their_configs(kafka: Resolved, unique: str) -> None:
     specs = [SCHEMAS.prefixed(f"t{unique}."), TopicSpec(f"t{unique}.events.x", partitions=2)]
-    assert ensure_topics(kafka.bootstrap, specs, default_partitions=1, replication_factor=1) == [s.name for s in specs]
-    assert ensure_topics(kafka.bootstrap, specs, default_partitions=1, replication_factor=1) == []
+    assert ensure_topics(kafka.access, specs, default_partitions=1, replication_factor=1) == [s.name for s in specs]
+    assert ensure_topics(kafka.access, specs, default_partitions=1, replication_factor=1) == []
     from kafka import KafkaAdminClient
 
     admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
@@ -51,7 +51,7 @@ def test_topics_are_created_idempotently_with_their_configs(kafka: Resolved, uni
 
 def test_kafka_python_and_aiokafka_interoperate(kafka: Resolved, unique: str) -> None:
     topic = f"t{unique}.interop"
-    ensure_topics(kafka.bootstrap, [TopicSpec(topic, partitions=1)], default_partitions=1, replication_factor=1)
+    ensure_topics(kafka.access, [TopicSpec(topic, partitions=1)], default_partitions=1, replication_factor=1)
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
     producer.send(topic, key=b"k", value=b"from kafka-python", headers=[("ce_id", b"1")]).get(timeout=30)
     producer.close()
@@ -85,7 +85,7 @@ def test_kafkas_own_console_consumer_reads_our_events(kafka: Resolved, unique: s
     cat = default_catalogue()
     codec = SingleObjectCodec(cat)
     topic = f"t{unique}.events.booking"
-    ensure_topics(kafka.bootstrap, [TopicSpec(topic, partitions=1)], default_partitions=1, replication_factor=1)
+    ensure_topics(kafka.access, [TopicSpec(topic, partitions=1)], default_partitions=1, replication_factor=1)
     env = Envelope(
         type="rosterhub.booking.v1.BookingRequested",
         source="/vendors/patchwork/RHQ",
@@ -135,7 +135,7 @@ def test_kafkas_own_console_consumer_reads_our_events(kafka: Resolved, unique: s
 def test_unknown_fingerprint_is_resolved_from_the_schemas_topic(kafka: Resolved, unique: str) -> None:
     full = default_catalogue()
     topic = f"t{unique}._rosterhub.schemas"
-    ensure_topics(kafka.bootstrap, [SCHEMAS.prefixed(f"t{unique}.")], default_partitions=1, replication_factor=1)
+    ensure_topics(kafka.access, [SCHEMAS.prefixed(f"t{unique}.")], default_partitions=1, replication_factor=1)
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap)
     assert publish_schemas(producer, topic, list(full)) == len(full)
     producer.close()
@@ -153,11 +153,11 @@ def test_unknown_fingerprint_is_resolved_from_the_schemas_topic(kafka: Resolved,
     empty = SchemaCatalogue({})  # a consumer that ships none of our schemas
     with pytest.raises(UnknownSchemaError, match=schema.fingerprint_hex):
         SingleObjectCodec(empty).decode(body)
-    decoded = SingleObjectCodec(empty, SchemaTopicReader(kafka.bootstrap, topic)).decode(body)
+    decoded = SingleObjectCodec(empty, SchemaTopicReader(kafka.access, topic)).decode(body)
     assert decoded.full_name == schema.full_name
     assert decoded.record == SingleObjectCodec(full).decode(body).record  # as a consumer shipping the schema reads it
     assert _sent(decoded.record, data)
-    assert topic_counts(kafka.bootstrap, [topic])[0].messages == len(full)
+    assert topic_counts(kafka.access, [topic])[0].messages == len(full)
 
 
 def test_decode_record_through_the_schemas_topic(kafka: Resolved) -> None:
@@ -190,9 +190,9 @@ def test_confluent_wire_format_through_the_broker(kafka: Resolved, unique: str) 
     )
     names = TopicNames(settings.topic_prefix)
     ensure_topics(
-        kafka.bootstrap, [TopicSpec(names.events("booking"), partitions=1)], default_partitions=1, replication_factor=1
+        kafka.access, [TopicSpec(names.events("booking"), partitions=1)], default_partitions=1, replication_factor=1
     )
-    codec = make_codec(settings, kafka.bootstrap)
+    codec = make_codec(settings, kafka.access)
     cat = default_catalogue()
     env = Envelope(
         type="rosterhub.booking.v1.BookingRequested",

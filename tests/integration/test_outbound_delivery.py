@@ -114,7 +114,7 @@ def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[H
         auth_issuers=[tokens.issuer.accepted()],
     )
     ensure_topics(
-        kafka.bootstrap,
+        kafka.access,
         declared_topics(connectors(), settings.topic_prefix),
         default_partitions=3,
         replication_factor=1,

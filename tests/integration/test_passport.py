@@ -30,6 +30,7 @@ from rosterhub.codec.schema_topic import publish_schemas
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
 from rosterhub.envelope import Envelope, decode_record, encode_event, headers_dict
+from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
@@ -63,11 +64,12 @@ class PassportHub:
         self.tokens = Tokens(tmp / "issuer")
         self.settings, self.tmp = self.tokens.accepting(settings), tmp
         self.bootstrap = settings.kafka_bootstrap_servers or ""
+        self.kafka = access_from_settings(settings)
         self.names = TopicNames(settings.topic_prefix)
         self.catalogue = default_catalogue()
         self.codec = SingleObjectCodec(self.catalogue)
         ensure_topics(
-            self.bootstrap,
+            self.kafka,
             declared_topics(connectors(), settings.topic_prefix),
             default_partitions=settings.default_partitions,
             replication_factor=1,

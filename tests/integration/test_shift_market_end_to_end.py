@@ -132,7 +132,7 @@ def market(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         pw_url = stack.enter_context(serving(patchwork_app, free_port()))
         fhir_url = stack.enter_context(serving(fhir_app, free_port()))
         ln_url = stack.enter_context(locums_nest.running(free_port()))
-        ingress = stack.enter_context(serve_in_thread(create_api(hub.settings, kafka.bootstrap), free_port()))
+        ingress = stack.enter_context(serve_in_thread(create_api(hub.settings, kafka.access), free_port()))
         destinations = [
             {"name": f"healthroster-{A}", "trust": A, "platform": "healthroster", "folder": str(roster_out)},
             {"name": f"patchwork-{B}", "trust": B, "platform": "patchwork", "url": pw_url, "secret": PW_SECRET},

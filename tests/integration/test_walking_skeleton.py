@@ -25,6 +25,7 @@ from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.simulators.patchwork import booking_requested, shift_created, signed_headers
 from rosterhub.connectors.simulators.trust_endpoint import create_trust_endpoint
 from rosterhub.envelope import decode_record, headers_dict
+from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.settings import Settings
@@ -70,9 +71,10 @@ def _passport_cleared(port: int, person: str, at: datetime, tokens: Tokens) -> N
 def test_shift_to_delivered_confirmation(hub_settings: Settings, tmp_path: Path) -> None:
     bootstrap = hub_settings.kafka_bootstrap_servers
     assert bootstrap
+    kafka = access_from_settings(hub_settings)
     names = TopicNames(hub_settings.topic_prefix)
     ensure_topics(
-        bootstrap,
+        kafka,
         declared_topics(connectors(), hub_settings.topic_prefix),
         default_partitions=hub_settings.default_partitions,
         replication_factor=1,
@@ -99,7 +101,7 @@ def test_shift_to_delivered_confirmation(hub_settings: Settings, tmp_path: Path)
         )
         with (
             worker_process(settings, tmp_path / "worker.log", ROSTERHUB_WORKER_WEB_PORT=str(web), **tokens.env()),
-            serve_in_thread(create_api(settings, bootstrap), free_port()) as ingress,
+            serve_in_thread(create_api(settings, kafka), free_port()) as ingress,
         ):
             person = person_id_for("reg:nmc:71A2998E")
             _passport_cleared(web, person, datetime(2026, 3, 28, 20, tzinfo=LONDON), tokens)
@@ -141,15 +143,16 @@ def test_shift_to_delivered_confirmation(hub_settings: Settings, tmp_path: Path)
 def test_malformed_input_is_dead_lettered_with_original_bytes(hub_settings: Settings) -> None:
     bootstrap = hub_settings.kafka_bootstrap_servers
     assert bootstrap
+    kafka = access_from_settings(hub_settings)
     names = TopicNames(hub_settings.topic_prefix)
     ensure_topics(
-        bootstrap,
+        kafka,
         declared_topics(connectors(), hub_settings.topic_prefix),
         default_partitions=hub_settings.default_partitions,
         replication_factor=1,
     )
     settings = Settings(**{**hub_settings.model_dump(), "webhook_secrets": SECRETS})
-    with serve_in_thread(create_api(settings, bootstrap), free_port()) as ingress:
+    with serve_in_thread(create_api(settings, kafka), free_port()) as ingress:
         broken = b'{"event": "shift.created", "data": {"shift_id": '
         r = _post(ingress, broken)
         assert r.status_code == 422
@@ -164,9 +167,9 @@ def test_malformed_input_is_dead_lettered_with_original_bytes(hub_settings: Sett
         assert "patchwork.yaml" in rejection["rule"]
 
         # a bad signature is refused and nothing is written
-        before = topic_counts(bootstrap, [names.raw("patchwork")])[0].messages
+        before = topic_counts(kafka, [names.raw("patchwork")])[0].messages
         assert _post(ingress, unknown_grade, secret="wrong").status_code == 401
-        assert topic_counts(bootstrap, [names.raw("patchwork")])[0].messages == before
+        assert topic_counts(kafka, [names.raw("patchwork")])[0].messages == before
 
     raw = {(r.partition, r.offset): r.value for r in read_topic(bootstrap, names.raw("patchwork"), at_least=2)}
     assert broken in raw.values()  # raw first: the untouched payload is kept
@@ -188,15 +191,16 @@ def test_redelivery_is_not_published_twice_and_replay_publishes_after_a_fix(
     from rosterhub.connectors.pipeline import IngestContext, packaged_mapping
     from rosterhub.connectors.replay import dlq_origins, replay_raw
     from rosterhub.connectors.state import ConnectorState, state_file
-    from rosterhub.kafka.producer import EventSink, make_producer
+    from rosterhub.kafka.producer import EventSink
     from rosterhub.mapping.engine import find_mapping, load_mapping
     from rosterhub.runtime import Encoder
 
     bootstrap = hub_settings.kafka_bootstrap_servers
     assert bootstrap
+    kafka = access_from_settings(hub_settings)
     names = TopicNames(hub_settings.topic_prefix)
     ensure_topics(
-        bootstrap,
+        kafka,
         declared_topics(connectors(), hub_settings.topic_prefix),
         default_partitions=hub_settings.default_partitions,
         replication_factor=1,
@@ -205,14 +209,14 @@ def test_redelivery_is_not_published_twice_and_replay_publishes_after_a_fix(
     start = datetime(2026, 6, 1, 7, tzinfo=LONDON)
     good = shift_created("S-20", "RHQ", start, 12.5, grade="Band 5", ward="AMU")
     bad = shift_created("S-21", "RHQ", start, 12.5, grade="Band 5 (Enhanced)", ward="AMU")
-    with serve_in_thread(create_api(settings, bootstrap), free_port()) as ingress:
+    with serve_in_thread(create_api(settings, kafka), free_port()) as ingress:
         first = _post(ingress, good)
         again = _post(ingress, good)  # the vendor redelivers the same webhook
         assert first.status_code == again.status_code == 202
         assert (first.json()["accepted"], again.json()["accepted"], again.json()["duplicates"]) == (1, 0, 1)
         assert _post(ingress, bad).status_code == 422
-    assert topic_counts(bootstrap, [names.events("shift")])[0].messages == 1
-    assert topic_counts(bootstrap, [names.raw("patchwork")])[0].messages == 3  # raw keeps every receipt
+    assert topic_counts(kafka, [names.events("shift")])[0].messages == 1
+    assert topic_counts(kafka, [names.raw("patchwork")])[0].messages == 3  # raw keeps every receipt
 
     # The trust tells us "Band 5 (Enhanced)" is their Band 5: fix the mapping, replay the dead letters.
     band5 = "      Band 5: BAND_5\n"
@@ -221,23 +225,23 @@ def test_redelivery_is_not_published_twice_and_replay_publishes_after_a_fix(
     fixed_file = tmp_path / "patchwork.yaml"
     fixed_file.write_text(text)
     fixed = load_mapping(fixed_file)
-    sink = EventSink(make_producer(bootstrap))
+    sink = EventSink(kafka)
     catalogue = default_catalogue()
     from rosterhub.runtime import make_codec
 
     ctx = IngestContext(
         sink=sink,
-        encoder=Encoder(make_codec(settings, bootstrap, catalogue), names, catalogue),
+        encoder=Encoder(make_codec(settings, kafka, catalogue), names, catalogue),
         names=names,
         state=ConnectorState(state_file(settings.state_dir, "ingress"), recover=False),
         mapping_for=lambda vendor, trust: fixed if vendor == "patchwork" else packaged_mapping(vendor, trust),
     )
     try:
-        only = dlq_origins(bootstrap, names.dlq("mapping"), "patchwork", names.raw("patchwork"))
+        only = dlq_origins(kafka, names.dlq("mapping"), "patchwork", names.raw("patchwork"))
         assert len(only) == 1
-        summary = replay_raw(ctx, bootstrap, "patchwork", only=only)
+        summary = replay_raw(ctx, kafka, "patchwork", only=only)
         assert (summary.payloads, summary.published, summary.rejected) == (1, 1, 0)
-        everything = replay_raw(ctx, bootstrap, "patchwork")  # replaying it all publishes nothing new
+        everything = replay_raw(ctx, kafka, "patchwork")  # replaying it all publishes nothing new
         assert (everything.payloads, everything.published, everything.duplicates) == (3, 0, 3)
     finally:
         sink.close()

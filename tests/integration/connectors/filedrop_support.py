@@ -22,6 +22,7 @@ from rosterhub.connectors.pipeline import IngestContext, packaged_mapping
 from rosterhub.connectors.registry import connector, connectors
 from rosterhub.connectors.runtime import connector_context
 from rosterhub.envelope import KafkaRecord, decode_record, headers_dict
+from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.mapping.engine import MappingSpec, apply_mapping
 from rosterhub.runtime import TopicNames
@@ -39,10 +40,10 @@ class Hub:
     names: TopicNames
 
     def count(self, topic: str) -> int:
-        return topic_counts(self.bootstrap, [topic])[0].messages
+        return topic_counts(access_from_settings(self.settings), [topic])[0].messages
 
     def counts(self, *topics: str) -> dict[str, int]:
-        return {c.topic: c.messages for c in topic_counts(self.bootstrap, topics)}
+        return {c.topic: c.messages for c in topic_counts(access_from_settings(self.settings), topics)}
 
     def records(self, topic: str) -> list[ConsumerRecord]:
         n = self.count(topic)
@@ -69,7 +70,7 @@ def prepare(settings: Settings) -> Hub:
     bootstrap = settings.kafka_bootstrap_servers
     assert bootstrap
     ensure_topics(
-        bootstrap,
+        access_from_settings(settings),
         declared_topics(connectors(), settings.topic_prefix),
         default_partitions=settings.default_partitions,
         replication_factor=1,
@@ -109,7 +110,7 @@ def context(
     crash_after: int | None = None,
     mapping_for: Callable[[str, str | None], MappingSpec] | None = None,
 ) -> Iterator[IngestContext]:
-    with connector_context(hub.settings, hub.bootstrap) as ctx:
+    with connector_context(hub.settings, access_from_settings(hub.settings)) as ctx:
         if secrets:
             ctx.secrets = dict(secrets)
         if mapping_for:

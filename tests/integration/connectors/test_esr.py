@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY
 
 from rosterhub.connectors.replay import replay_raw
 from rosterhub.connectors.simulators.esr import EsrSimulator
+from rosterhub.kafka.access import access_from_settings
 from rosterhub.settings import Settings
 from tests.integration.connectors.filedrop_support import (
     Hub,
@@ -107,7 +108,7 @@ def test_refresh_and_change_files_become_events_once_without_personal_data(
     assert monthly["esr"]["reconciliation"]["new_in_refresh"]["people"] == 40
     # replay from raw.esr (personal fields redacted there) maps every record again: nothing new, nothing rejected
     with context(hub, secrets=SECRETS) as ctx:
-        summary = replay_raw(ctx, hub.bootstrap, "esr")
+        summary = replay_raw(ctx, access_from_settings(hub.settings), "esr")
     assert (summary.payloads, summary.published, summary.rejected) == (len(dropped), 0, 0)
     assert summary.duplicates == sum(want.values())
 

@@ -22,6 +22,7 @@ from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.runtime import connector_context
 from rosterhub.connectors.simulators.fhir import FhirSimulator
 from rosterhub.envelope import KafkaRecord, decode_record, headers_dict
+from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import TopicNames
@@ -54,7 +55,7 @@ def sender(tokens: Tokens) -> Callable[[str], dict[str, str]]:
 def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
     assert hub_settings.kafka_bootstrap_servers
     ensure_topics(
-        hub_settings.kafka_bootstrap_servers,
+        access_from_settings(hub_settings),
         declared_topics(connectors(), hub_settings.topic_prefix),
         default_partitions=hub_settings.default_partitions,
         replication_factor=1,
@@ -65,13 +66,13 @@ def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
 @pytest.fixture
 def ingress(settings: Settings) -> Iterator[str]:
     assert settings.kafka_bootstrap_servers
-    with serve_in_thread(create_api(settings, settings.kafka_bootstrap_servers), free_port()) as url:
+    with serve_in_thread(create_api(settings, access_from_settings(settings)), free_port()) as url:
         yield url
 
 
 def count(settings: Settings, *topics: str) -> list[int]:
     assert settings.kafka_bootstrap_servers
-    return [c.messages for c in topic_counts(settings.kafka_bootstrap_servers, topics)]
+    return [c.messages for c in topic_counts(access_from_settings(settings), topics)]
 
 
 def events(settings: Settings) -> list[Any]:
@@ -282,14 +283,14 @@ def test_crash_mid_bundle_then_resend_completes_without_loss(settings: Settings,
     [(trust, bundle)] = FhirSimulator("-", ("RFR",), seed=2, start=START, bundle_types=("transaction",)).bundles(1)
     body = json.dumps(bundle).encode()
     total = sum(expected_counts(bundle).values())
-    with connector_context(settings, settings.kafka_bootstrap_servers) as ctx:
+    with connector_context(settings, access_from_settings(settings)) as ctx:
         crashing = type(ctx)(
             sink=_CrashingSink(ctx.sink, survive), encoder=ctx.encoder, names=ctx.names, state=ctx.state
         )
         with pytest.raises(SystemExit):
             FhirEndpoint(settings, crashing).process(body, "application/fhir+json", trust, "bundle", None, None, "c1")
     # a new process on the same durable state; the sender retries because it never saw its response
-    with connector_context(settings, settings.kafka_bootstrap_servers) as ctx:
+    with connector_context(settings, access_from_settings(settings)) as ctx:
         reply = FhirEndpoint(settings, ctx).process(body, "application/fhir+json", trust, "bundle", None, None, "c2")
         assert reply.status == 200
         assert all(e["response"]["status"] == "200 OK" for e in reply.body["entry"])

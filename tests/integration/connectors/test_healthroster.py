@@ -17,6 +17,7 @@ import pytest
 
 from rosterhub.connectors.replay import replay_raw
 from rosterhub.connectors.simulators.healthroster import HealthRosterSimulator
+from rosterhub.kafka.access import access_from_settings
 from rosterhub.settings import Settings
 from tests.integration.connectors.filedrop_support import (
     SimulatedCrash,
@@ -83,7 +84,7 @@ def test_exports_become_shift_events_once(hub_settings: Settings, tmp_path: Path
     assert {r.value for r in raw} == {f.read_bytes() for f in files}  # untouched payloads
     # replay maps each raw file with the mapping it was taken with (CSV, XML, RXY's variant): all known already
     with context(hub) as ctx:
-        summary = replay_raw(ctx, hub.bootstrap, "healthroster")
+        summary = replay_raw(ctx, access_from_settings(hub.settings), "healthroster")
     assert (summary.payloads, summary.published, summary.rejected) == (4, 0, 0)
 
 

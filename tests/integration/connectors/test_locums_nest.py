@@ -35,6 +35,7 @@ from rosterhub.connectors.simulators.locums_nest import LocumsNestSimulator
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.connectors.vendors.locums_nest import SPEC
 from rosterhub.envelope import KafkaRecord, headers_dict
+from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.kafka.producer import EventSink
 from rosterhub.mapping.engine import apply_mapping
@@ -56,7 +57,7 @@ FAST = {"poll_interval_s": 0.2, "backoff_base_s": 0.05, "backoff_cap_s": 0.5, "t
 def settings(hub_settings: Settings) -> Settings:
     assert hub_settings.kafka_bootstrap_servers
     ensure_topics(
-        hub_settings.kafka_bootstrap_servers,
+        access_from_settings(hub_settings),
         declared_topics(connectors(), hub_settings.topic_prefix),
         default_partitions=hub_settings.default_partitions,
         replication_factor=1,
@@ -71,7 +72,7 @@ def bootstrap(settings: Settings) -> str:
 
 def poll(settings: Settings, options: dict[str, Any], *, sink: type[EventSink] | None = None, **sink_args: Any) -> None:
     """One `rosterhub connect locums_nest --once`, in process (optionally through a crashing sink)."""
-    with connector_context(settings, bootstrap(settings)) as real:
+    with connector_context(settings, access_from_settings(settings)) as real:
         ctx = real
         if sink is not None:
             crashing = sink(real.sink, **sink_args)
@@ -92,7 +93,7 @@ def expected(sim: LocumsNestSimulator, *, leave_out: Iterable[int] = ()) -> Coun
 
 
 def count(settings: Settings, *topics: str) -> list[int]:
-    return [c.messages for c in topic_counts(bootstrap(settings), topics)]
+    return [c.messages for c in topic_counts(access_from_settings(settings), topics)]
 
 
 def published(settings: Settings) -> Counter[str]:
@@ -364,7 +365,7 @@ def test_crash_after_a_page_was_ingested_but_before_its_cursor_was_stored(settin
     sim = LocumsNestSimulator(["RXX"], seed=13, initial_changes=12)
     with sim.running(free_port()) as url:
         options = sim.connector_options(url, page_size=4, **FAST)
-        with connector_context(settings, bootstrap(settings)) as real:
+        with connector_context(settings, access_from_settings(settings)) as real:
             assert real.state is not None
             real.state.close()
             crashing = _CrashBeforeCursor(settings.state_dir / "connectors.sqlite", n=2)

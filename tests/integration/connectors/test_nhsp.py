@@ -21,6 +21,7 @@ from rosterhub.connectors.kinds import filedrop_process
 from rosterhub.connectors.pipeline import packaged_mapping
 from rosterhub.connectors.replay import replay_raw
 from rosterhub.connectors.simulators.nhsp import NhspSimulator
+from rosterhub.kafka.access import access_from_settings
 from rosterhub.mapping.engine import find_mapping, load_mapping
 from rosterhub.settings import Settings
 from tests.integration.connectors.filedrop_support import (
@@ -84,7 +85,7 @@ def test_bookings_and_timesheets_become_events_once(hub_settings: Settings, tmp_
     mappings = {dict(r.headers)["rh_file_name"].decode(): dict(r.headers)["rh_mapping"].decode() for r in raw}
     assert mappings == {f.name: "nhsp" if f.name.startswith("bookings") else "nhsp_timesheets" for f in dropped}
     with context(hub) as ctx:  # replay picks each file's mapping from its rh_mapping header
-        summary = replay_raw(ctx, hub.bootstrap, "nhsp")
+        summary = replay_raw(ctx, access_from_settings(hub.settings), "nhsp")
     assert (summary.payloads, summary.published, summary.rejected) == (len(dropped), 0, 0)
 
 

@@ -31,6 +31,7 @@ from rosterhub.connectors.simulators.patchwork import (
     signed_headers,
 )
 from rosterhub.envelope import Envelope, KafkaRecord, decode_record, headers_dict
+from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import TopicNames
@@ -55,7 +56,7 @@ def tokens(tmp_path: Path) -> Tokens:
 def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
     assert hub_settings.kafka_bootstrap_servers
     ensure_topics(
-        hub_settings.kafka_bootstrap_servers,
+        access_from_settings(hub_settings),
         declared_topics(connectors(), hub_settings.topic_prefix),
         default_partitions=hub_settings.default_partitions,
         replication_factor=1,
@@ -67,7 +68,7 @@ def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
 @pytest.fixture
 def ingress(settings: Settings) -> Iterator[str]:
     assert settings.kafka_bootstrap_servers
-    with serve_in_thread(create_api(settings, settings.kafka_bootstrap_servers), free_port()) as url:
+    with serve_in_thread(create_api(settings, access_from_settings(settings)), free_port()) as url:
         yield url
 
 
@@ -80,7 +81,7 @@ def post(ingress: str, payload: dict | bytes, *, secret: str = SECRET, now: floa
 
 def count(settings: Settings, *topics: str) -> list[int]:
     assert settings.kafka_bootstrap_servers
-    return [c.messages for c in topic_counts(settings.kafka_bootstrap_servers, topics)]
+    return [c.messages for c in topic_counts(access_from_settings(settings), topics)]
 
 
 def night(shift_id: str, grade: str = "Band 5") -> dict:
@@ -213,13 +214,13 @@ def test_crash_mid_request_then_vendor_retry_publishes_exactly_once(settings: Se
     names = TopicNames(settings.topic_prefix)
     assert settings.kafka_bootstrap_servers
     payload = json.dumps(night("P-20")).encode()
-    with connector_context(settings, settings.kafka_bootstrap_servers) as ctx:
+    with connector_context(settings, access_from_settings(settings)) as ctx:
         crashing = _CrashingSink(ctx.sink, survive)
         ctx_crash = type(ctx)(sink=crashing, encoder=ctx.encoder, names=ctx.names, state=ctx.state)
         with pytest.raises(SystemExit):
             ingest(ctx_crash, "patchwork", payload, trust=None, content_type="application/json", correlation_id="c1")
     # A new process on the same durable state; the vendor retries because it never saw a 2xx.
-    with connector_context(settings, settings.kafka_bootstrap_servers) as ctx:
+    with connector_context(settings, access_from_settings(settings)) as ctx:
         retry = ingest(ctx, "patchwork", payload, trust=None, content_type="application/json", correlation_id="c2")
     assert len(retry.event_ids) + retry.duplicates == 1
     assert count(settings, names.events("shift"))[0] == 1

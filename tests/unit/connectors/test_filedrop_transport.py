@@ -26,13 +26,14 @@ from rosterhub.connectors.pipeline import IngestContext, packaged_mapping
 from rosterhub.connectors.registry import connector
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.errors import ConfigError
+from rosterhub.kafka.access import KafkaAccess
 
 ESR_SAMPLE = Path(__file__).resolve().parents[3] / "mapping" / "samples" / "esr" / "daily_change.input.txt"
 
 
 def _ctx(tmp_path: Path, **kw: object) -> IngestContext:
-    """Enough of a context to plan inboxes: the producer is only asked for its bootstrap address."""
-    sink = SimpleNamespace(producer=SimpleNamespace(config={"bootstrap_servers": ["127.0.0.1:9092"]}))
+    """Enough of a context to plan inboxes: the sink is only asked for its Kafka access (the fence's)."""
+    sink = SimpleNamespace(kafka=KafkaAccess("127.0.0.1:9092"))
     return IngestContext(sink=sink, encoder=None, names=None, state=ConnectorState(tmp_path / "s.sqlite"), **kw)  # type: ignore[arg-type]
 
 
@@ -64,7 +65,7 @@ def test_inbox_defaults_and_plans(tmp_path: Path) -> None:
     [plan] = build_plans(spec, _ctx(tmp_path), opts, environ={})
     assert plan.specs["healthroster"].path.name == "healthroster.RXY.yaml"  # the trust's variant
     assert plan.specs["healthroster_csv"].path.name == "healthroster_csv.yaml"
-    assert plan.max_file_bytes == 1_048_576 and plan.bootstrap == "127.0.0.1:9092"
+    assert plan.max_file_bytes == 1_048_576 and plan.kafka == KafkaAccess("127.0.0.1:9092")
     assert all(p.is_dir() for p in (inbox.path, inbox.processed, inbox.failed, inbox.reprocess))
     variant = parse_options(spec, {"inboxes": [{"path": str(tmp_path / "a"), "trust": "RHQ", "variant": "RXY"}]})
     assert build_plans(spec, _ctx(tmp_path), variant, environ={})[0].specs["healthroster"].path.stem.endswith("RXY")

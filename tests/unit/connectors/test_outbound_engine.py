@@ -23,6 +23,7 @@ from rosterhub.connectors.outbound.transport import drop_file, file_name, send_h
 from rosterhub.connectors.signing import verify
 from rosterhub.envelope import KafkaRecord, decode_record, encode_event, headers_dict
 from rosterhub.errors import DeliveryError
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import Encoder, TopicNames
 from tests.unit.connectors.outbound_builders import EchoAdapter, dest, outcome
 
@@ -53,7 +54,7 @@ class Harness:
             adapter or EchoAdapter(),
             topic="out.echo-a",
             group_id="g",
-            bootstrap="unused:9092",
+            kafka=KafkaAccess("unused:9092"),
             dlq_topic="dlq.outbound",
             codec=CODEC,
             encode=Encoder(CODEC, TopicNames(""), CATALOGUE).encode,

@@ -14,6 +14,7 @@ from typing import Any
 import faust
 import pytest
 
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.settings import Settings
 from rosterhub.streams import faust_fixes
 from rosterhub.streams.app import create_app
@@ -33,7 +34,7 @@ def test_the_installed_faust_still_resumes_stream_partitions_before_seeking() ->
 
 
 def test_creating_the_app_applies_the_fix(tmp_path: Any) -> None:
-    create_app(Settings(state_dir=tmp_path), "127.0.0.1:9")
+    create_app(Settings(state_dir=tmp_path), KafkaAccess("127.0.0.1:9"))
     assert faust_fixes.applied()
 
 

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from rosterhub.kafka.access import KafkaAccess, access_from_settings
 from rosterhub.settings import Settings
 from tests.support import stop
 
@@ -42,8 +43,10 @@ def serve_in_thread(app: FastAPI, port: int) -> Iterator[str]:
 
 
 def settings_env(settings: Settings, **extra: Any) -> dict[str, str]:
-    """Environment that makes a child process build the same settings."""
+    """Environment that makes a child process build the same settings (Kafka security included)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSTERHUB_")}
+    if settings.kafka_bootstrap_servers:
+        env.update(access_from_settings(settings).env())
     env.update(
         {
             "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
@@ -75,9 +78,14 @@ def worker_process(settings: Settings, log_path: Path, **extra: Any) -> Iterator
         stop(proc)
 
 
-def read_topic(bootstrap: str, topic: str, *, at_least: int, timeout: float = 60.0) -> list[ConsumerRecord]:
-    """Every record of ``topic`` from the beginning, once at least ``at_least`` are there (or timeout)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+def read_topic(
+    bootstrap: str | KafkaAccess, topic: str, *, at_least: int, timeout: float = 60.0
+) -> list[ConsumerRecord]:
+    """Every record of ``topic`` from the beginning, once at least ``at_least`` are there (or timeout).
+
+    ``bootstrap``: an address (PLAINTEXT) or the hub's :class:`KafkaAccess` (a secured cluster)."""
+    access = bootstrap if isinstance(bootstrap, KafkaAccess) else KafkaAccess(bootstrap)
+    consumer = KafkaConsumer(**access.kafka_python(), enable_auto_commit=False)
     try:
         parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(parts)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from rosterhub.errors import RosterhubError
@@ -37,7 +39,10 @@ def start(
         status = LocalBroker(settings).start(wait=wait)
     except RosterhubError as exc:
         _fail(exc)
-    typer.echo(f"Kafka {status.version} running (pid {status.pid}) at {status.bootstrap}; data in {status.data_dir}")
+    typer.echo(
+        f"Kafka {status.version} running (pid {status.pid}) at {status.bootstrap} "
+        f"({settings.kafka_security_protocol}); data in {status.data_dir}"
+    )
 
 
 @app.command()
@@ -61,3 +66,19 @@ def status() -> None:
 def logs(lines: int = typer.Option(50, "-n", "--lines", help="How many lines from the end.")) -> None:
     """Print the end of the local broker's log."""
     typer.echo(LocalBroker(load_settings()).tail(lines))
+
+
+@app.command("client-properties")
+def client_properties(
+    output: Path = typer.Option(Path("client.properties"), "--output", "-o", help="Where to write it (mode 0600)."),
+) -> None:
+    """Write a client.properties for Kafka's own tools (console consumer, kafka-topics...) that connects exactly as
+    the hub does: same address, protocol, SASL user and TLS files (docs/kafka-security.md). Holds the password."""
+    from rosterhub.kafka.resolve import resolve_broker
+
+    try:
+        access = resolve_broker(load_settings(), keep_running=True).access
+    except RosterhubError as exc:
+        _fail(exc)
+    access.write_java_properties(output)
+    typer.echo(f"wrote {output} for {access.bootstrap_servers} ({access.security_protocol}); use --command-config")

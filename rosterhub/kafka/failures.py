@@ -35,7 +35,8 @@ def authentication_failure(exc: BaseException) -> str | None:
         if isinstance(current, _AUTH_ERRORS):
             return f"{type(current).__name__}: {current}"
         if isinstance(current, ssl.SSLCertVerificationError):
-            return f"the broker's TLS certificate was not trusted: {current.verify_message or current}"
+            detail = getattr(current, "verify_message", None) or current
+            return f"the broker's TLS certificate was not trusted: {detail}"
         if isinstance(current, ssl.SSLError) and _tls_refusal(current):
             return f"the broker refused the TLS handshake (client certificate missing or not trusted): {current}"
         current = current.__cause__ or current.__context__

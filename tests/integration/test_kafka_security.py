@@ -34,6 +34,7 @@ from rosterhub.api import create_api
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import SchemaTopicReader
 from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.connectors.kinds.filedrop_fence import Inflight, recover
 from rosterhub.connectors.outbound.redrive import redrive
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.registry import connectors
@@ -42,6 +43,7 @@ from rosterhub.connectors.simulators.nhsp import NhspSimulator
 from rosterhub.connectors.simulators.patchwork import booking_requested, shift_created, signed_headers
 from rosterhub.connectors.simulators.trust_endpoint import create_trust_endpoint
 from rosterhub.connectors.state import ConnectorState, state_file
+from rosterhub.envelope import headers_dict
 from rosterhub.errors import BrokerUnavailable, KafkaAuthenticationFailed, RosterhubError
 from rosterhub.flow import FlowCounter
 from rosterhub.kafka.access import KafkaAccess
@@ -198,6 +200,7 @@ def test_the_secured_broker_has_no_plaintext_client_listener(secured: Secured) -
 
 def test_every_client_of_the_hub_authenticates(secured: Secured, tmp_path: Path) -> None:
     kafka = secured.kafka
+    test_started_ms = int(time.time() * 1000)
     catalogue = default_catalogue()
     codec = SingleObjectCodec(catalogue)
     with serve_in_thread(create_trust_endpoint(), free_port()) as trust_url:
@@ -305,6 +308,20 @@ def test_every_client_of_the_hub_authenticates(secured: Secured, tmp_path: Path)
         assert topic_counts(kafka, [names.raw("nhsp")])[0].messages > 0
         assert not list(inbox.glob("*.csv"))
 
+        # the file-drop fence (kafka-python consumer), which settles a crashed file's claims from what the broker holds
+        nhsp_ids = [
+            h["ce_id"].decode()
+            for h in (headers_dict(r.headers) for r in read_topic(kafka, names.events("shift"), at_least=2))
+            if h["ce_source"].startswith(b"/vendors/nhsp/")
+        ]
+        fence_state = ConnectorState(tmp_path / "fence.sqlite")
+        try:
+            crashed = Inflight(started_ms=test_started_ms, events=[nhsp_ids[0], "never-sent"])
+            recovery = recover(fence_state, "nhsp", "0" * 64, crashed, kafka=kafka, names=names)
+        finally:
+            fence_state.close()
+        assert (recovery.found_events, recovery.released_events) == (1, 1)
+
         # replay (kafka-python consumer on raw.patchwork): everything it maps again was published before
         state = ConnectorState(state_file(settings.state_dir, "ingress"), recover=False)
         sink = EventSink(kafka, client_id="rosterhub-replay")
@@ -319,8 +336,17 @@ def test_every_client_of_the_hub_authenticates(secured: Secured, tmp_path: Path)
         # redrive (kafka-python consumers on dlq.outbound and events.delivery): nothing was dead-lettered
         assert redrive(kafka, names, ["outcomes-RHQ"], dry_run=True) == []
 
-        # Kafka's own console consumer, configured by the client.properties the hub writes
-        props = kafka.write_java_properties(tmp_path / "client.properties")
+        # Kafka's own console consumer, configured by the client.properties `rosterhub kafka client-properties` writes
+        props = tmp_path / "client.properties"
+        wrote = subprocess.run(
+            [sys.executable, "-m", "rosterhub", "kafka", "client-properties", "--output", str(props)],
+            env=settings_env(settings),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert wrote.returncode == 0, wrote.stderr[-2000:]
         assert props.stat().st_mode & 0o077 == 0  # holds a password or a key: owner only
         out = _console_consumer(secured, props, names.events("shift"))
         assert out.returncode == 0, out.stderr[-3000:]

@@ -50,5 +50,39 @@ def render_configuration_md() -> str:
         'RHQ = "https://rostering.sth.nhs.uk/rosterhub/outcomes"',
         "```",
         "",
+        *_kafka_security_section(),
     ]
     return "\n".join(lines)
+
+
+def _kafka_security_section() -> list[str]:
+    """How the Kafka security settings go together; their names come from the model, the why from the guide."""
+    names = [n for n in Settings.model_fields if n.startswith(("kafka_security", "kafka_sasl", "kafka_ssl"))]
+    return [
+        "## Kafka security",
+        "",
+        f"{', '.join(f'`{n}`' for n in names)} describe how every Kafka client of a process connects",
+        "(kafka-python, aiokafka, faust, and Kafka's Java tools through `rosterhub kafka client-properties`).",
+        "Without `KAFKA_BOOTSTRAP_SERVERS` the local broker opens its listener with the same protocol.",
+        "SCRAM, mutual TLS, ACLs per process and the local broker's modes: [kafka-security.md](kafka-security.md).",
+        "",
+        "SASL/SCRAM over TLS (the password in `ROSTERHUB_KAFKA_SASL_PASSWORD`, not in the file):",
+        "",
+        "```toml",
+        'kafka_bootstrap_servers = "kafka-1.hub.nhs.uk:9094,kafka-2.hub.nhs.uk:9094"',
+        'kafka_security_protocol = "SASL_SSL"',
+        'kafka_sasl_mechanism = "SCRAM-SHA-512"',
+        'kafka_sasl_username = "rosterhub-worker"',
+        'kafka_ssl_cafile = "/etc/rosterhub/kafka-ca.pem"',
+        "```",
+        "",
+        "Mutual TLS:",
+        "",
+        "```toml",
+        'kafka_security_protocol = "SSL"',
+        'kafka_ssl_cafile = "/etc/rosterhub/kafka-ca.pem"',
+        'kafka_ssl_certfile = "/etc/rosterhub/worker.pem"',
+        'kafka_ssl_keyfile = "/etc/rosterhub/worker.key"',
+        "```",
+        "",
+    ]

@@ -174,7 +174,10 @@ class Settings(BaseSettings):
         default=Path(".rosterhub/kafka"),
         description="Data, logs and pid file of the local broker.",
     )
-    kafka_port: int = Field(default=19092, description="PLAINTEXT listener port of the local broker.")
+    kafka_port: int = Field(
+        default=19092,
+        description="Client listener port of the local broker (its protocol is `kafka_security_protocol`).",
+    )
     kafka_controller_port: int = Field(default=19093, description="KRaft controller port of the local broker.")
     kafka_heap: str = Field(default="512m", description="-Xmx/-Xms of the local broker JVM.")
     kafka_start_timeout_s: float = Field(default=60.0, description="How long to wait for the local broker to answer.")

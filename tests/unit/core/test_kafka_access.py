@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import inspect
 import ssl
+import tomllib
 from pathlib import Path
 
 import aiokafka
@@ -279,3 +280,16 @@ def test_every_kafka_client_of_the_hub_takes_its_connection_from_kafka_access() 
         if not spread or named or explicit:
             wrong.append(where)
     assert wrong == []
+
+
+def test_the_configuration_guide_examples_are_valid_settings() -> None:
+    from rosterhub.config_docs import render_configuration_md
+
+    section = render_configuration_md().split("## Kafka security", 1)[1]
+    blocks = [b.split("```", 1)[0] for b in section.split("```toml\n")[1:]]
+    assert len(blocks) == 2
+    scram, mtls = (tomllib.loads(b) for b in blocks)
+    access = access_from_settings(Settings(**scram, kafka_sasl_password=SECRET))
+    assert access.uses_sasl and access.uses_tls and access.sasl_mechanism == "SCRAM-SHA-512"
+    access = access_from_settings(Settings(**mtls, kafka_bootstrap_servers="k:9093"))
+    assert access.security_protocol == "SSL" and access.ssl_certfile is not None

@@ -215,6 +215,7 @@ class LocalBroker:
 
     def start(self, *, wait: bool = True) -> BrokerStatus:
         """Start the broker unless it already runs; idempotent."""
+        self.security.check()
         current = self.status()
         if current.running:
             return current

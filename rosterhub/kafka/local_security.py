@@ -46,9 +46,9 @@ class LocalSecurity:
         self.root = root
         self.host = host
         self.marker = root / "security.json"
-        self._check()
 
-    def _check(self) -> None:
+    def check(self) -> None:
+        """Refuse what the local broker cannot do (at start, not when merely asking for its status)."""
         s = self.settings
         if self.protocol.startswith("SASL_"):
             if s.kafka_sasl_mechanism not in _SCRAM_HASH:
@@ -163,6 +163,7 @@ class LocalSecurity:
     # -- what the hub's clients are told ----------------------------------------------------
     def access(self, bootstrap: str) -> KafkaAccess:
         """The hub's access to this broker: the settings, plus the generated CA (and client certificate for SSL)."""
+        self.check()
         access = access_from_settings(self.settings, bootstrap)
         tls = self.tls()
         if tls is None:

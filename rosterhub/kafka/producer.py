@@ -41,11 +41,19 @@ class EventSink:
     """Sends :class:`KafkaRecord` s and waits for their acknowledgements.
 
     ``kafka`` is kept so that what a connector does beside sending (a fence read) uses the same access.
+    ``producer``: share one already made with that access (a wrapper around another sink).
     """
 
-    def __init__(self, kafka: KafkaAccess, *, client_id: str = "rosterhub", timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        kafka: KafkaAccess,
+        *,
+        client_id: str = "rosterhub",
+        timeout_s: float = 30.0,
+        producer: KafkaProducer | None = None,
+    ) -> None:
         self.kafka = kafka
-        self.producer = make_producer(kafka, client_id=client_id)
+        self.producer = producer if producer is not None else make_producer(kafka, client_id=client_id)
         self.timeout_s = timeout_s
 
     def send(self, records: Iterable[KafkaRecord]) -> list[tuple[int, int]]:

@@ -87,7 +87,7 @@ class CrashingSink:
 
     def __init__(self, inner: Any, after: int) -> None:
         self.inner, self.left = inner, after
-        self.producer = inner.producer
+        self.producer, self.kafka = inner.producer, inner.kafka
 
     def send(self, records: Sequence[KafkaRecord]) -> list[tuple[int, int]]:
         records = list(records)

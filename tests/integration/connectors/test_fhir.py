@@ -262,7 +262,7 @@ class _CrashingSink(EventSink):
     """Acknowledges ``survive`` records, then the process 'dies' in the middle of a send."""
 
     def __init__(self, inner: EventSink, survive: int) -> None:
-        super().__init__(inner.producer)
+        super().__init__(inner.kafka, producer=inner.producer)
         self.survive = survive
 
     def send(self, records: Iterable[KafkaRecord]) -> list[tuple[int, int]]:

@@ -198,7 +198,7 @@ class _CrashingSink(EventSink):
     """Acknowledges the first ``survive`` sends, then 'crashes' (the process dies mid-request)."""
 
     def __init__(self, inner: EventSink, survive: int) -> None:
-        super().__init__(inner.producer)
+        super().__init__(inner.kafka, producer=inner.producer)
         self.survive = survive
 
     def send(self, records: Iterable[KafkaRecord]) -> list[tuple[int, int]]:

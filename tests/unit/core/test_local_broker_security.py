@@ -109,8 +109,12 @@ def test_sasl_ssl_broker_uses_scram_over_tls_without_client_certificates(tmp_pat
 def test_what_the_local_broker_cannot_do_is_refused(
     tmp_path: Path, protocol: str, options: dict[str, object], message: str
 ) -> None:
+    broker = _broker(tmp_path, protocol, **options)
+    assert not broker.status().running  # asking for the status of such a broker is fine
     with pytest.raises(ConfigError, match=message):
-        _broker(tmp_path, protocol, **options)
+        broker.start()
+    with pytest.raises(ConfigError, match=message):
+        _ = broker.access
 
 
 def test_data_formatted_for_other_scram_users_is_refused(tmp_path: Path) -> None:

@@ -76,9 +76,6 @@ class KafkaAccess:
             out[f"ROSTERHUB_{name.upper()}"] = str(plain).lower() if isinstance(plain, bool) else str(plain)
         return out
 
-    def with_bootstrap(self, bootstrap_servers: str) -> KafkaAccess:
-        return dataclasses.replace(self, bootstrap_servers=bootstrap_servers)
-
     # -- one method per client library ---------------------------------------------------
     def ssl_context(self) -> ssl.SSLContext | None:
         """The TLS context every Python client uses (None without TLS): CA, client certificate, hostname check."""

@@ -59,7 +59,7 @@ def test_sigterm_during_failing_deliveries_abandons_them_and_they_resume_after_r
         default_partitions=2,
     )
     topics = declared_topics(connectors(), settings.topic_prefix)
-    ensure_topics(kafka.bootstrap, topics, default_partitions=2, replication_factor=1)
+    ensure_topics(kafka.access, topics, default_partitions=2, replication_factor=1)
     receiver = Receiver(free_port())  # not started: connection refused
     destination = {"name": "A", "trust": "RHQ", "platform": "echo", "url": receiver.url}
     env = settings_env(

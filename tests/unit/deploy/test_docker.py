@@ -23,6 +23,7 @@ import typer
 import yaml
 
 from rosterhub.cli.main import app as cli_app
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.settings import KAFKA_VERSION, Settings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -203,13 +204,14 @@ def _routes(service: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) 
         from rosterhub.auth.openapi import api_routes
         from rosterhub.streams.app import create_app
 
-        _app, ctx = create_app(Settings(worker_web_port=int(env["ROSTERHUB_WORKER_WEB_PORT"])), "127.0.0.1:9")
+        _app, ctx = create_app(Settings(worker_web_port=int(env["ROSTERHUB_WORKER_WEB_PORT"])), KafkaAccess("127.0.0.1:9"))
         return {r.path_format for r in api_routes(ctx.web.api)}  # the worker's own web app (streams/web.py)
     if command[0] == "serve":
         from rosterhub import api
+        from rosterhub.kafka import producer
 
-        monkeypatch.setattr(api, "make_producer", lambda *a, **k: None)  # routes only: no broker needed
-        return {getattr(r, "path", "") for r in api.create_api(Settings(), "127.0.0.1:9").routes}
+        monkeypatch.setattr(producer, "make_producer", lambda *a, **k: None)  # routes only: no broker needed
+        return {getattr(r, "path", "") for r in api.create_api(Settings(), KafkaAccess("127.0.0.1:9")).routes}
     if command[:2] == ["simulate", "trust"]:
         from rosterhub.connectors.simulators.trust_endpoint import create_trust_endpoint
 

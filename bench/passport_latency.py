@@ -48,6 +48,7 @@ from rosterhub.codec.schema_topic import publish_schemas  # noqa: E402
 from rosterhub.codec.wire import SingleObjectCodec  # noqa: E402
 from rosterhub.connectors.registry import connectors  # noqa: E402
 from rosterhub.envelope import Envelope, decode_record, encode_event  # noqa: E402
+from rosterhub.kafka.access import KafkaAccess  # noqa: E402
 from rosterhub.kafka.admin import ensure_topics  # noqa: E402
 from rosterhub.runtime import TopicNames  # noqa: E402
 from rosterhub.settings import Settings  # noqa: E402
@@ -101,7 +102,7 @@ class Hub:
         self.codec = SingleObjectCodec(self.catalogue)
         self.rtt_topic = f"{self.settings.topic_prefix}bench.rtt"
         specs = [*declared_topics(connectors(), self.settings.topic_prefix), TopicSpec(self.rtt_topic, partitions=1)]
-        ensure_topics(cfg.bootstrap, specs, default_partitions=3, replication_factor=1)
+        ensure_topics(KafkaAccess(cfg.bootstrap), specs, default_partitions=3, replication_factor=1)
         self.producer = KafkaProducer(bootstrap_servers=cfg.bootstrap, acks="all", linger_ms=0)
         publish_schemas(self.producer, self.names.schemas, list(self.catalogue))
         self.http = httpx.Client(timeout=10)

@@ -28,6 +28,7 @@ import pytest
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import SchemaTopicReader
 from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.topics import CANONICAL, SCHEMAS
 from tests.integration.independent_consumer import check_topic, read_schemas
 from tests.support import free_port
@@ -141,7 +142,7 @@ def test_an_independent_avro_consumer_reads_every_canonical_topic(hub_run: HubRu
     key and ``ce_subject`` are the fields each schema declares (ShiftFilled once carried the booking id)."""
     schemas, problems = read_schemas(hub_run.bootstrap, SCHEMAS.name)
     assert not problems, problems
-    codec = SingleObjectCodec(default_catalogue(), SchemaTopicReader(hub_run.bootstrap, SCHEMAS.name))
+    codec = SingleObjectCodec(default_catalogue(), SchemaTopicReader(KafkaAccess(hub_run.bootstrap), SCHEMAS.name))
     reports = {
         spec.name: check_topic(hub_run.bootstrap, spec.name, schemas, hub_decode=lambda v: codec.decode(v).record)
         for spec in CANONICAL.values()

@@ -362,11 +362,10 @@ def _sizes() -> dict[str, int]:
 def test_a_wrong_credential_is_refused_and_named(secured: Secured, tmp_path: Path) -> None:
     stranger = _stranger(secured, tmp_path)
 
-    # the hub's probe names the refusal at once (kafka-python alone would retry until its bootstrap time-out)
-    started = time.monotonic()
+    # the hub's probe names the refusal (kafka-python alone retries a refused login until its bootstrap time-out,
+    # then reports only "Unable to bootstrap": a BrokerUnavailable naming no cause, which the checks below refuse)
     with pytest.raises(KafkaAuthenticationFailed) as refused:
         probe(stranger, timeout_s=30)
-    assert time.monotonic() - started < 25  # a guard against a hang, far above the ~1 s it takes
     message = str(refused.value)
     assert "refused the hub's login" in message and secured.protocol in message
     cause = {"SASL_PLAINTEXT": "SaslAuthenticationFailed", "SSL": "TLS handshake"}[secured.protocol]

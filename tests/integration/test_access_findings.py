@@ -22,6 +22,7 @@ from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.simulators.patchwork import shift_created, signed_headers
 from rosterhub.envelope import decode_record, headers_dict
+from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
@@ -49,7 +50,7 @@ def tokens(tmp_path: Path) -> Tokens:
 def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
     assert hub_settings.kafka_bootstrap_servers
     ensure_topics(
-        hub_settings.kafka_bootstrap_servers,
+        access_from_settings(hub_settings),
         declared_topics(connectors(), hub_settings.topic_prefix),
         default_partitions=hub_settings.default_partitions,
         replication_factor=1,
@@ -60,7 +61,7 @@ def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
 @pytest.fixture
 def ingress(settings: Settings) -> Iterator[str]:
     assert settings.kafka_bootstrap_servers
-    with serve_in_thread(create_api(settings, settings.kafka_bootstrap_servers), free_port()) as url:
+    with serve_in_thread(create_api(settings, access_from_settings(settings)), free_port()) as url:
         yield url
 
 
@@ -68,7 +69,7 @@ def every_topic(settings: Settings) -> dict[str, int]:
     """Records on every topic the hub declares (raw, events, dlq, internal), by name."""
     assert settings.kafka_bootstrap_servers
     names = [t.name for t in declared_topics(connectors(), settings.topic_prefix)]
-    return {c.topic: c.messages for c in topic_counts(settings.kafka_bootstrap_servers, names)}
+    return {c.topic: c.messages for c in topic_counts(access_from_settings(settings), names)}
 
 
 PROBES = [

@@ -30,6 +30,7 @@ from rosterhub.api import create_api
 from rosterhub.auth.openapi import access_table
 from rosterhub.auth.roles import Role
 from rosterhub.connectors.registry import connectors
+from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
@@ -111,7 +112,7 @@ def hub(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
         webhook_secrets={"patchwork": {OWN: "matrix-secret"}},
     )
     ensure_topics(
-        kafka.bootstrap,
+        kafka.access,
         declared_topics(connectors(), settings.topic_prefix),
         default_partitions=2,
         replication_factor=1,
@@ -120,7 +121,7 @@ def hub(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     env = {"ROSTERHUB_WORKER_WEB_PORT": str(port), "ROSTERHUB_PASSPORT_POLICY_DIR": str(POLICIES)}
     with (
         worker_process(settings, tmp / "worker.log", **env) as proc,
-        serve_in_thread(create_api(settings, kafka.bootstrap), free_port()) as ingress,
+        serve_in_thread(create_api(settings, kafka.access), free_port()) as ingress,
     ):
         worker = f"http://127.0.0.1:{port}"
 
@@ -208,8 +209,8 @@ def test_every_route_of_both_apps_is_in_its_openapi_document(hub: tuple[Settings
     worker_settings = Settings(
         **{**settings.model_dump(), "worker_web_port": free_port(), "passport_policy_dir": Path(POLICIES)}
     )
-    _app, ctx = create_app(worker_settings, settings.kafka_bootstrap_servers)
-    for app in (create_api(settings, settings.kafka_bootstrap_servers), ctx.web.api):
+    _app, ctx = create_app(worker_settings, access_from_settings(settings))
+    for app in (create_api(settings, access_from_settings(settings)), ctx.web.api):
         routes = api_routes(app)
         assert len(routes) >= 8
         assert [r.path_format for r in routes if not r.include_in_schema] == []

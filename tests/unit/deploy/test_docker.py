@@ -204,7 +204,9 @@ def _routes(service: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) 
         from rosterhub.auth.openapi import api_routes
         from rosterhub.streams.app import create_app
 
-        _app, ctx = create_app(Settings(worker_web_port=int(env["ROSTERHUB_WORKER_WEB_PORT"])), KafkaAccess("127.0.0.1:9"))
+        _app, ctx = create_app(
+            Settings(worker_web_port=int(env["ROSTERHUB_WORKER_WEB_PORT"])), KafkaAccess("127.0.0.1:9")
+        )
         return {r.path_format for r in api_routes(ctx.web.api)}  # the worker's own web app (streams/web.py)
     if command[0] == "serve":
         from rosterhub import api

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,10 +26,11 @@ from functools import cache
 from typing import Any
 
 from rosterhub.connectors import metrics
+from rosterhub.connectors.receipt import Received, mapping_name, raw_record, receipt_headers, write_raw
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import Envelope, KafkaRecord
-from rosterhub.errors import EncodeError, RosterhubError, TrustMismatch
+from rosterhub.errors import BrokerUnavailable, EncodeError, InternalError, RosterhubError, TrustMismatch
 from rosterhub.kafka.producer import EventSink, PartialSend
 from rosterhub.mapping.engine import MappingSpec, apply_mapping, find_mapping, load_mapping
 from rosterhub.mapping.engine.apply import MappingOutcome, Rejection, Skipped
@@ -36,11 +38,16 @@ from rosterhub.runtime import Encoder, TopicNames
 
 __all__ = [
     "IngestContext",
+    "IngestFailed",
     "IngestResult",
+    "Mapped",
     "Rejected",
     "ingest",
+    "internal_error",
     "map_and_publish",
+    "map_payload",
     "packaged_mapping",
+    "publish_mapped",
     "publish_rejects",
     "raw_record",
 ]
@@ -93,28 +100,67 @@ def packaged_mapping(vendor: str, trust: str | None) -> MappingSpec:
     return load_mapping(find_mapping(vendor, trust))
 
 
-def raw_record(
-    names: TopicNames,
+class IngestFailed(InternalError):
+    """The hub failed on a payload after keeping it: it is on the raw topic, and a dead letter says why."""
+
+    def __init__(self, message: str, *, raw: tuple[str, int, int], correlation_id: str) -> None:
+        super().__init__(message)
+        self.raw, self.correlation_id = raw, correlation_id
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """A payload read by its mapping (pure): the outcome, or why there is none."""
+
+    spec: MappingSpec | None
+    outcome: MappingOutcome | None
+    error: RosterhubError | None = None
+
+
+def map_payload(
+    ctx: IngestContext,
     vendor: str,
     payload: bytes,
     *,
-    key: bytes | None,
     trust: str | None,
-    content_type: str,
     received_at: datetime,
-    correlation_id: str,
-    extra: Mapping[str, str] | None = None,
-) -> KafkaRecord:
-    headers = [
-        ("rh_vendor", vendor.encode()),
-        ("rh_received_at", received_at.isoformat().encode()),
-        ("rh_correlation_id", correlation_id.encode()),
-        ("content-type", content_type.encode()),
-    ]
-    if trust:
-        headers.append(("rh_trust", trust.encode()))
-    headers += [(f"rh_{k}", v.encode()) for k, v in (extra or {}).items()]
-    return KafkaRecord(names.raw(vendor), key, payload, headers)
+    headers: list[tuple[str, bytes]],
+) -> Mapped:
+    """Step 2 (pure, no I/O): the payload's mapping applied; never raises.
+
+    A problem of the mapping itself (no mapping file, a secret not configured) is ``error``; so is
+    any failure the mapping engine was not written to expect (a bug), as an ``internal_error``.
+    """
+    spec: MappingSpec | None = None
+    try:
+        spec = ctx.mapping_for(mapping_name(vendor, headers), trust)
+        mapped_input = _mapping_input(vendor, payload, headers)
+        outcome = apply_mapping(
+            spec, mapped_input, received_at=received_at, trust=trust, secrets=ctx.secrets, keyed=_keyed(headers)
+        )
+    except RosterhubError as exc:
+        return Mapped(spec, None, exc)
+    except Exception as exc:  # a bug must not lose the payload: it is dead-lettered with this reason
+        log.error("mapping failed unexpectedly", exc_info=True, extra={"vendor": vendor})
+        return Mapped(spec, None, internal_error(exc, "mapping"))
+    return Mapped(spec, outcome)
+
+
+def internal_error(exc: BaseException, stage: str) -> InternalError:
+    """The reason a dead letter gives for an unexpected failure: the exception's type and message, nothing else."""
+    return InternalError(f"the hub failed while {stage} this payload: {type(exc).__name__}: {exc}"[:1000])
+
+
+def _keyed(headers: list[tuple[str, bytes]]) -> dict[str, dict[str, str]] | None:
+    """The keyed values a redacted raw copy carries (``rh_keyed``), for a replay of it."""
+    raw = next((v for k, v in headers if k == "rh_keyed"), None)
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def ingest(
@@ -128,32 +174,40 @@ def ingest(
     received_at: datetime | None = None,
     key: bytes | None = None,
     sender_trust: str | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> IngestResult:
-    """Write the raw payload, map it and publish the outcome. Blocking (kafka-python): run in a thread.
+    """Map (in memory), write the redacted raw copy, publish the outcome. Blocking (kafka-python): run in a thread.
 
-    ``sender_trust``: the trust the sender authenticated for; records of other trusts are rejected."""
+    ``sender_trust``: the trust the sender authenticated for; records of other trusts are rejected (the raw
+    record keeps it as ``rh_sender_trust``, so a replay holds to it too). Raises :class:`BrokerUnavailable`
+    when the raw write fails (nothing kept: the sender must retry), and :class:`IngestFailed` when anything
+    fails after it (the payload is kept, a dead letter says why).
+    """
+    if sender_trust:
+        extra = {**(extra or {}), SENDER_TRUST: sender_trust}
     received_at = received_at or datetime.now(UTC)
-    raw = raw_record(
-        ctx.names,
+    preview = receipt_headers(
         vendor,
-        payload,
-        key=key,
         trust=trust,
         content_type=content_type,
         received_at=received_at,
         correlation_id=correlation_id,
-        extra={SENDER_TRUST: sender_trust} if sender_trust else None,
+        extra=extra,
     )
-    [(partition, offset)] = ctx.sink.send([raw])
-    result = map_and_publish(
+    mapped = map_payload(ctx, vendor, payload, trust=trust, received_at=received_at, headers=preview)
+    received = write_raw(
         ctx,
         vendor,
         payload,
         trust=trust,
+        content_type=content_type,
         received_at=received_at,
-        origin=(raw.topic, partition, offset),
-        original_headers=raw.headers,
+        correlation_id=correlation_id,
+        key=key,
+        extra=extra,
+        keyed=mapped.outcome.keyed if mapped.outcome is not None else None,
     )
+    result = publish_mapped(ctx, vendor, mapped, received, correlation_id=correlation_id)
     log.info(
         "ingested",
         extra={
@@ -161,10 +215,26 @@ def ingest(
             "correlation_id": correlation_id,
             "events": len(result.event_ids),
             "rejected": len(result.rejected),
-            "raw_offset": offset,
+            "raw_offset": received.origin[2],
         },
     )
     return result
+
+
+def publish_mapped(
+    ctx: IngestContext, vendor: str, mapped: Mapped, received: Received, *, correlation_id: str
+) -> IngestResult:
+    """Steps 3-4 for a payload already on its raw topic; whatever fails, the payload ends with a dead letter."""
+    try:
+        return _publish(ctx, vendor, mapped, received.origin, received.record.headers, received.kept.value)
+    except BrokerUnavailable:
+        raise  # the caller retries (file drop, poll) or answers 503; the raw copy is kept either way
+    except Exception as exc:  # no 500 that keeps nothing: say why on the dead-letter topic
+        log.error("publishing failed after the raw write", exc_info=True, extra={"vendor": vendor})
+        error = internal_error(exc, "publishing")
+        dead = [(error, received.kept.value, "payload")]
+        publish_rejects(ctx, vendor, dead, received.origin, received.record.headers, IngestResult())
+        raise IngestFailed(str(error), raw=received.origin, correlation_id=correlation_id) from None
 
 
 def map_and_publish(
@@ -176,16 +246,31 @@ def map_and_publish(
     received_at: datetime,
     origin: tuple[str, int, int],
     original_headers: list[tuple[str, bytes]],
+    kept: bytes | None = None,
 ) -> IngestResult:
-    """Steps 2-3 above; also what ``rosterhub replay`` runs for records already on the raw topic."""
+    """Steps 2-4; also what ``rosterhub replay`` runs for records already on the raw topic.
+
+    ``payload`` is what the mapping reads (the bytes as received, or a raw record's value on
+    replay); ``kept`` is what a dead letter of the whole payload may hold (default ``payload``).
+    """
+    mapped = map_payload(ctx, vendor, payload, trust=trust, received_at=received_at, headers=original_headers)
+    return _publish(ctx, vendor, mapped, origin, original_headers, payload if kept is None else kept)
+
+
+def _publish(
+    ctx: IngestContext,
+    vendor: str,
+    mapped: Mapped,
+    origin: tuple[str, int, int],
+    original_headers: list[tuple[str, bytes]],
+    kept: bytes,
+) -> IngestResult:
     result = IngestResult(raw_position=origin)
-    try:
-        spec = ctx.mapping_for(_mapping_name(vendor, original_headers), trust)
-        mapped_input = _mapping_input(vendor, payload, original_headers)
-        outcome = apply_mapping(spec, mapped_input, received_at=received_at, trust=trust, secrets=ctx.secrets)
-    except RosterhubError as exc:  # no usable mapping file: keep the payload, say why
-        publish_rejects(ctx, vendor, [(exc, payload, "payload")], origin, original_headers, result)
+    if mapped.outcome is None:  # no usable mapping: keep the payload, say why
+        assert mapped.error is not None
+        publish_rejects(ctx, vendor, [(mapped.error, kept, "payload")], origin, original_headers, result)
         return result
+    outcome = mapped.outcome
     sender = next((v.decode() for k, v in original_headers if k == f"rh_{SENDER_TRUST}"), None)
     if sender:
         outcome = only_trust(outcome, sender)
@@ -198,7 +283,11 @@ def map_and_publish(
             encoded.append((event.id, event.type, ctx.encoder.encode(env)))
         except EncodeError as exc:
             failures.append((exc, event.raw, event.record_ref))
-    failures += [(rej.error, rej.raw, rej.record_ref) for rej in outcome.rejected]
+        except Exception as exc:  # e.g. a value fastavro cannot write: this record fails, not the others
+            error = EncodeError(f"{event.type} cannot be encoded: {type(exc).__name__}: {exc}"[:1000])
+            failures.append((error, event.raw, event.record_ref))
+    # a whole-payload rejection (unreadable, wrong encoding) is dead-lettered as the kept (redacted) copy
+    failures += [(r.error, kept if r.record_ref == "payload" else r.raw, r.record_ref) for r in outcome.rejected]
     fresh_ids = set(_claim(ctx, vendor, [eid for eid, _, _ in encoded]))
     fresh = [(eid, etype, rec) for eid, etype, rec in encoded if eid in fresh_ids]
     result.duplicates = len(encoded) - len(fresh)
@@ -214,7 +303,7 @@ SENDER_TRUST = "sender_trust"  # raw record header rh_sender_trust: the trust th
 
 def only_trust(outcome: MappingOutcome, trust: str) -> MappingOutcome:
     """The outcome with every event of another trust than ``trust`` turned into a rejection (pure)."""
-    kept = MappingOutcome(rejected=list(outcome.rejected), skipped=list(outcome.skipped))
+    kept = MappingOutcome(rejected=list(outcome.rejected), skipped=list(outcome.skipped), keyed=dict(outcome.keyed))
     for event in outcome.events:
         of = event.source.rsplit("/", 1)[-1]
         if of == trust:
@@ -238,12 +327,6 @@ def _count_echoes(vendor: str, skipped: list[Skipped], origin: tuple[str, int, i
     if result.echoes:
         metrics.ECHOES.labels(vendor).inc(len(result.echoes))
         log.info("echo suppressed", extra={"vendor": vendor, "records": result.echoes, "raw": origin})
-
-
-def _mapping_name(vendor: str, headers: list[tuple[str, bytes]]) -> str:
-    """The mapping the payload was taken with: the raw record's ``rh_mapping`` header when the transport set one
-    (a vendor with several file kinds: NHSP bookings and timesheets, HealthRoster XML and CSV), else the vendor's."""
-    return next((v.decode() for k, v in headers if k == "rh_mapping"), vendor)
 
 
 def _mapping_input(vendor: str, payload: bytes, headers: list[tuple[str, bytes]]) -> bytes:

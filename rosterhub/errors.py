@@ -13,7 +13,9 @@ Catch a family or a leaf; every class has a stable ``code`` documented in
     │   ├── EncodeError             a canonical event does not fit its Avro schema
     │   ├── DecodeError             bytes on a topic cannot be decoded
     │   │   └── UnknownSchemaError  the writer schema's fingerprint/id cannot be resolved
-    │   └── PayloadTooLarge         payload over the configured limit
+    │   ├── PayloadTooLarge         payload over the configured limit
+    │   └── FileRefused             an inbox entry the hub does not read (bad name, hidden, link)
+    ├── InternalError               the hub failed on one payload in a way it was not written to expect
     ├── SignatureError              a signed request fails verification
     ├── AccessError                 an HTTP caller may not do this
     │   ├── Unauthenticated         no usable credentials (401)
@@ -40,8 +42,10 @@ __all__ = [
     "DecodeError",
     "DeliveryError",
     "EncodeError",
+    "FileRefused",
     "Forbidden",
     "InputError",
+    "InternalError",
     "KafkaAuthenticationFailed",
     "MappingError",
     "MappingFileError",
@@ -138,6 +142,18 @@ class UnknownSchemaError(DecodeError):
 
 class PayloadTooLarge(InputError):
     code = "payload_too_large"
+
+
+class InternalError(RosterhubError):
+    """A bug met while handling one payload: the payload is kept (raw topic, dead letter) with this reason."""
+
+    code = "internal_error"
+
+
+class FileRefused(InputError):
+    """An inbox entry that is not a file the hub reads: moved to failed/ and reported, never left silently."""
+
+    code = "file_refused"
 
 
 class SignatureError(RosterhubError):

@@ -63,13 +63,14 @@ from rosterhub.connectors.pipeline import (
     SENDER_TRUST,
     IngestContext,
     IngestResult,
+    internal_error,
     map_and_publish,
     publish_rejects,
-    raw_record,
 )
-from rosterhub.deadletter import dead_letter
-from rosterhub.errors import ConfigError, MappingError, ParseError, PayloadTooLarge, RosterhubError
+from rosterhub.connectors.receipt import refused, write_raw
+from rosterhub.errors import BrokerUnavailable, ConfigError, MappingError, ParseError, PayloadTooLarge, RosterhubError
 from rosterhub.mapping.engine import apply_mapping
+from rosterhub.mapping.engine.redact import drop_sensitive
 from rosterhub.settings import Settings
 
 __all__ = ["FhirEndpoint", "FhirOptions", "Reply", "fhir_router"]
@@ -79,7 +80,6 @@ log = logging.getLogger(__name__)
 ACCEPTED_MEDIA = frozenset(
     {"application/fhir+json", "application/json", "application/fhir+xml", "application/xml", "text/xml"}
 )
-_DLQ_VALUE_LIMIT = 4 * 1024 * 1024
 _ODS = re.compile(r"^[A-Z0-9]{3,5}$")
 _Trust = Annotated[str, Path(description="The sending trust's ODS code: the caller's own (403 otherwise).")]
 
@@ -153,38 +153,12 @@ class FhirEndpoint:
         only is refused (403) before anything is written.
         """
         received_at = datetime.now(UTC)
-        plan: FhirRequest | None = None
-        failure: FhirRequestError | None = None
-        try:
-            plan = plan_request(
-                read_document(body, content_type),
-                interaction,
-                type_=rtype,
-                id_=rid,
-                max_entries=self.options.max_entries,
-            )
-        except FhirRequestError as exc:
-            failure = exc
-        if plan is not None and sender_trust is not None and trust is None:  # no trust in the URL
-            named = bundle_trusts(plan)
-            if named and sender_trust not in named:
-                msg = (
-                    f"the request names {', '.join(sorted(named))}; the sender is authenticated for {sender_trust} only"
-                )
-                metrics.REFUSED.labels(self.vendor, "other_trust").inc()
-                return Reply(403, operation_outcome([Issue("error", "forbidden", msg)]))
-            trust = sender_trust
-        if plan is not None and trust is None:
-            found = bundle_trusts(plan) or ({self.options.default_trust} if self.options.default_trust else set())
-            if len(found) == 1:
-                trust = found.pop()
-            else:
-                msg = (
-                    "no trust: post to /fhir/{ODS}/R4 or include the sending trust's Organization with its ODS code"
-                    if not found
-                    else f"the Bundle names several trusts ({', '.join(sorted(found))}); post to /fhir/{{ODS}}/R4"
-                )
-                failure = FhirRequestError(422, [Issue("error", "required" if not found else "business-rule", msg)])
+        plan, failure, trust = self._plan(
+            body, content_type, trust, interaction, rtype, rid, correlation_id, sender_trust=sender_trust
+        )
+        if failure is not None and failure.status == 403:  # another trust's request: refused, nothing written
+            metrics.REFUSED.labels(self.vendor, "other_trust").inc()
+            return Reply(403, operation_outcome(failure.issues))
         extra = {
             k: v
             for k, v in {
@@ -196,8 +170,8 @@ class FhirEndpoint:
             if v
         }
         key = trust.encode() if trust else None  # one trust's payloads stay in order on one partition
-        raw = raw_record(
-            self.ctx.names,
+        received = write_raw(
+            self.ctx,
             self.vendor,
             body,
             key=key,
@@ -207,11 +181,11 @@ class FhirEndpoint:
             correlation_id=correlation_id,
             extra=extra,
         )
-        [(partition, offset)] = self.ctx.sink.send([raw])
-        origin = (raw.topic, partition, offset)
+        raw, origin, kept = received.record, received.origin, received.kept.value
+        offset = origin[2]
 
         def refuse(status: int, issues: list[Issue], error: RosterhubError) -> Reply:
-            publish_rejects(self.ctx, self.vendor, [(error, body, "payload")], origin, raw.headers, IngestResult())
+            publish_rejects(self.ctx, self.vendor, [(error, kept, "payload")], origin, raw.headers, IngestResult())
             for i in issues:
                 metrics.REJECTED.labels(self.vendor, i.code).inc()
             log.info(
@@ -233,31 +207,33 @@ class FhirEndpoint:
             outcomes = self._dry_run(plan, body, raw.headers, trust, received_at)
         except RosterhubError as exc:
             return refuse(500, [Issue("fatal", "exception", f"the hub could not map this request: {exc}")], exc)
+        except Exception as exc:  # a bug: the request is kept (raw.fhir) and dead-lettered with the reason
+            log.error("FHIR request could not be mapped", exc_info=True, extra={"correlation_id": correlation_id})
+            error = internal_error(exc, "mapping")
+            return refuse(500, [Issue("fatal", "exception", str(error))], error)
         if plan.kind == "transaction" and any(not o.ok for o in outcomes):
             issues = [i for o in outcomes for i in o.issues]
             text = "; ".join(i.diagnostics for i in issues)
             return refuse(422, issues, MappingError(f"transaction rejected: {text}", record="payload"))
-        result = map_and_publish(
-            self.ctx,
-            self.vendor,
-            body,
-            trust=trust,
-            received_at=received_at,
-            origin=origin,
-            original_headers=raw.headers,
-        )
-        self._settle(outcomes, result)
-        bad_entries = [
-            (
-                ParseError("; ".join(i.diagnostics for i in e.issues)),
-                json.dumps(e.resource if e.resource is not None else {}).encode(),
-                f"Bundle.entry[{e.index}]",
+        try:
+            result = map_and_publish(
+                self.ctx,
+                self.vendor,
+                body,
+                trust=trust,
+                received_at=received_at,
+                origin=origin,
+                original_headers=raw.headers,
+                kept=kept,
             )
-            for e in plan.entries
-            if not e.ok
-        ]
-        if bad_entries:
-            publish_rejects(self.ctx, self.vendor, bad_entries, origin, raw.headers, IngestResult())
+        except BrokerUnavailable:
+            raise
+        except Exception as exc:  # a bug after the raw write: never a 500 that keeps nothing
+            log.error("FHIR request could not be published", exc_info=True, extra={"correlation_id": correlation_id})
+            error = internal_error(exc, "publishing")
+            return refuse(500, [Issue("fatal", "exception", str(error))], error)
+        self._settle(outcomes, result)
+        self._dead_letter_entries(plan, trust, origin, raw.headers)
         metrics.MAPPED.labels(self.vendor).inc(len(result.event_ids))
         metrics.DUPLICATES.labels(self.vendor).inc(result.duplicates)
         for o in outcomes:
@@ -277,6 +253,78 @@ class FhirEndpoint:
             },
         )
         return _answer(plan, outcomes, received_at)
+
+    def _plan(
+        self,
+        body: bytes,
+        content_type: str,
+        trust: str | None,
+        interaction: str,
+        rtype: str | None,
+        rid: str | None,
+        correlation_id: str,
+        *,
+        sender_trust: str | None = None,
+    ) -> tuple[FhirRequest | None, FhirRequestError | None, str | None]:
+        """Read and check the request (pure) and settle its trust: (plan, why it is refused, trust).
+
+        Posted without a trust in the URL by a sender authenticated for ``sender_trust``, a request whose
+        Organization (or Location site) names other trusts only is refused with 403; otherwise it is the
+        sender's."""
+        plan: FhirRequest | None = None
+        try:
+            plan = plan_request(
+                read_document(body, content_type),
+                interaction,
+                type_=rtype,
+                id_=rid,
+                max_entries=self.options.max_entries,
+            )
+        except FhirRequestError as exc:
+            return None, exc, trust
+        except Exception as exc:  # a bug must not lose the request: kept on raw.fhir with this reason
+            log.error("FHIR request could not be read", exc_info=True, extra={"correlation_id": correlation_id})
+            return (
+                None,
+                FhirRequestError(500, [Issue("fatal", "exception", str(internal_error(exc, "reading")))]),
+                trust,
+            )
+        if trust is None and sender_trust is not None:
+            named = bundle_trusts(plan)
+            if named and sender_trust not in named:
+                msg = (
+                    f"the request names {', '.join(sorted(named))}; the sender is authenticated for {sender_trust} only"
+                )
+                return plan, FhirRequestError(403, [Issue("error", "forbidden", msg)]), None
+            trust = sender_trust
+        if trust is not None:
+            return plan, None, trust
+        found = bundle_trusts(plan) or ({self.options.default_trust} if self.options.default_trust else set())
+        if len(found) == 1:
+            return plan, None, found.pop()
+        msg = (
+            "no trust: post to /fhir/{ODS}/R4 or include the sending trust's Organization with its ODS code"
+            if not found
+            else f"the Bundle names several trusts ({', '.join(sorted(found))}); post to /fhir/{{ODS}}/R4"
+        )
+        return plan, FhirRequestError(422, [Issue("error", "required" if not found else "business-rule", msg)]), None
+
+    def _dead_letter_entries(
+        self, plan: FhirRequest, trust: str, origin: tuple[str, int, int], headers: list[tuple[str, bytes]]
+    ) -> None:
+        """Refused entries of a batch or collection, each dead-lettered alone (personal elements taken out)."""
+        sensitive = self.ctx.mapping_for(self.vendor, trust).sensitive
+        bad_entries: list[tuple[RosterhubError, bytes, str]] = [
+            (
+                ParseError("; ".join(i.diagnostics for i in e.issues)),
+                json.dumps(drop_sensitive(e.resource if e.resource is not None else {}, sensitive)[0]).encode(),
+                f"Bundle.entry[{e.index}]",
+            )
+            for e in plan.entries
+            if not e.ok
+        ]
+        if bad_entries:
+            publish_rejects(self.ctx, self.vendor, bad_entries, origin, headers, IngestResult())
 
     def _dry_run(
         self, plan: FhirRequest, body: bytes, headers: list[tuple[str, bytes]], trust: str, received_at: datetime
@@ -352,28 +400,36 @@ def fhir_router(settings: Settings, ctx: IngestContext, vendor: str = "fhir") ->
         refusal = endpoint.refusal(body, content_type, trust)
         if refusal is not None:
             reason, status, issue, error = refusal
-            record = dead_letter(
-                topic=ctx.names.dlq("ingest"),
-                stage="ingest",
-                error=error,
-                original=body[:_DLQ_VALUE_LIMIT],
-                connector=vendor,
-                record_ref="payload",
+            record = await run_in_threadpool(
+                refused,
+                ctx,
+                vendor,
+                body,
+                error,
+                trust=trust.upper() if trust and status != 400 else None,
+                content_type=content_type,
+                received_at=datetime.now(UTC),
+                correlation_id=correlation_id,
             )
             await run_in_threadpool(ctx.sink.send, [record])
             metrics.REFUSED.labels(vendor, reason).inc()
             return _render(request, Reply(status, operation_outcome([issue])), correlation_id)
-        reply = await run_in_threadpool(
-            endpoint.process,
-            body,
-            content_type,
-            trust,
-            interaction,
-            rtype,
-            rid,
-            correlation_id,
-            sender_trust=caller.trust,
-        )
+        try:
+            reply = await run_in_threadpool(
+                endpoint.process,
+                body,
+                content_type,
+                trust,
+                interaction,
+                rtype,
+                rid,
+                correlation_id,
+                sender_trust=caller.trust,
+            )
+        except BrokerUnavailable as exc:  # nothing could be kept: the sender keeps the request and retries
+            metrics.REFUSED.labels(vendor, "broker").inc()
+            outcome = operation_outcome([Issue("fatal", "transient", f"the hub cannot store requests now: {exc}")])
+            return _render(request, Reply(503, outcome), correlation_id)
         metrics.LATENCY.labels(vendor).observe(time.perf_counter() - started)
         return _render(request, reply, correlation_id)
 

@@ -23,6 +23,9 @@ from defusedxml.common import DefusedXmlException
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from rosterhub.errors import ParseError
+from rosterhub.mapping.engine import strict_json
+
 __all__ = [
     "BUNDLE_TYPES",
     "SUPPORTED_TYPES",
@@ -98,13 +101,13 @@ def read_document(body: bytes, content_type: str | None) -> dict[str, Any]:
     if is_xml(content_type):
         return _read_xml(body)
     try:
-        document = json.loads(body.decode("utf-8"))
+        body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _structure(f"the body is not UTF-8 text: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise _structure(f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except RecursionError:
-        raise _structure("the body is JSON nested too deeply to read") from None
+    try:
+        document = strict_json.loads(body)
+    except ParseError as exc:
+        raise _structure(exc.message.replace("payload", "the body", 1)) from None
     if not isinstance(document, dict):
         raise _structure(f"the body is a JSON {type(document).__name__}, not a FHIR resource (an object)")
     if not isinstance(document.get("resourceType"), str):

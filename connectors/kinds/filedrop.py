@@ -40,13 +40,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rosterhub.connectors import metrics
 from rosterhub.connectors.base import ConnectorSpec
-from rosterhub.connectors.kinds.filedrop_process import InboxPlan, process_file
-from rosterhub.connectors.kinds.filedrop_routes import (
-    DEFAULT_PARTIAL_SUFFIXES,
-    FileHook,
-    file_kinds,
-    redaction_fields,
-)
+from rosterhub.connectors.kinds.filedrop_process import InboxPlan, give_up, process_file
+from rosterhub.connectors.kinds.filedrop_routes import DEFAULT_PARTIAL_SUFFIXES, FileHook, file_kinds
 from rosterhub.connectors.kinds.filedrop_scan import Candidate, Settler
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.errors import BrokerUnavailable, ConfigError
@@ -172,8 +167,6 @@ def build_plans(
             elif not folder.is_dir():
                 raise ConfigError(f"connectors.{spec.id}: folder {folder} does not exist", vendor=spec.id)
         specs = {k.mapping: ctx.mapping_for(k.mapping, inbox.variant or inbox.trust) for k in kinds}
-        for mapping in specs.values():
-            redaction_fields(mapping)  # refuses sensitive layouts it cannot redact
         needed = {name for mapping in specs.values() for name in mapping.secrets}
         plans.append(
             InboxPlan(
@@ -237,22 +230,24 @@ class _Loop:
         started = time.perf_counter()
         try:
             report = process_file(self.ctx, plan, cand)
-        except Exception as exc:
-            if self.once or isinstance(exc, ConfigError):
+        except (BrokerUnavailable, OSError) as exc:  # may pass: the file stays and is tried again
+            if self.once:
                 raise
             failures = retry.failures + 1 if retry else 1
             delay = min(_RETRY_CAP_S, self.opts.poll_interval_s * 2**failures)
             self.retries[cand.path] = _Retry(time.monotonic() + delay, failures)
-            level = logging.WARNING if isinstance(exc, BrokerUnavailable) else logging.ERROR
-            log.log(
-                level,
+            log.warning(
                 "file left in the inbox, retried in %.0f s: %s",
                 delay,
                 exc,
-                extra={"vendor": plan.vendor, "file": cand.path.name},
-                exc_info=level == logging.ERROR,
+                extra={"vendor": plan.vendor, "file": cand.name},
             )
             return
+        except ConfigError:
+            raise
+        except Exception as exc:  # will not pass by retrying: failed/ with the reason, the other files go on
+            log.error("file failed: %s", exc, extra={"vendor": plan.vendor, "file": cand.name}, exc_info=True)
+            report = give_up(self.ctx, plan, cand, exc)
         self.retries.pop(cand.path, None)
         self.settlers[cand.path.parent].forget(cand.path)
         metrics.LATENCY.labels(plan.vendor).observe(time.perf_counter() - started)

@@ -35,25 +35,24 @@ from typing import Any
 from rosterhub.connectors import metrics
 from rosterhub.connectors.kinds.filedrop_fence import InflightClaims, clear_inflight, load_inflight, recover
 from rosterhub.connectors.kinds.filedrop_report import FileReport, move_with_report, unique_destination
-from rosterhub.connectors.kinds.filedrop_routes import (
-    DroppedFile,
-    FileHook,
-    FileKind,
-    blank_unknown_records,
-    redact_copy,
-    route,
-)
+from rosterhub.connectors.kinds.filedrop_routes import DroppedFile, FileHook, FileKind, route
 from rosterhub.connectors.kinds.filedrop_scan import Candidate
-from rosterhub.connectors.pipeline import IngestContext, IngestResult, map_and_publish, raw_record
+from rosterhub.connectors.pipeline import (
+    IngestContext,
+    IngestFailed,
+    IngestResult,
+    internal_error,
+    map_payload,
+    publish_mapped,
+)
+from rosterhub.connectors.receipt import DLQ_VALUE_LIMIT, Received, receipt_headers, write_raw
 from rosterhub.deadletter import dead_letter
-from rosterhub.errors import InputError, ParseError, PayloadTooLarge
+from rosterhub.errors import FileRefused, InputError, PayloadTooLarge, RosterhubError
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.mapping.engine import MappingSpec
-from rosterhub.mapping.engine.formats import read_payload
+from rosterhub.mapping.engine.redact import redact_payload
 
-__all__ = ["DLQ_VALUE_LIMIT", "InboxPlan", "process_file"]
-
-DLQ_VALUE_LIMIT = 4 * 1024 * 1024  # a dead letter must fit the broker's message limit
+__all__ = ["DLQ_VALUE_LIMIT", "InboxPlan", "give_up", "process_file"]
 
 
 @dataclass(frozen=True)
@@ -74,19 +73,33 @@ class InboxPlan:
     hook: FileHook | None = None
 
 
-def _file_key(sha256: str) -> str:
+def _file_key(kind: FileKind, sha256: str) -> str:
+    return f"file:{kind.mapping}:{sha256}"
+
+
+def _legacy_file_key(sha256: str) -> str:
     return f"file:{sha256}"
+
+
+_REFUSALS = {
+    "name": "the file name is not valid UTF-8, so it cannot be named in a report, a header or a log; "
+    "rename it (it is shown with %xx for the bytes that are not UTF-8)",
+    "hidden": "hidden files (a name starting with '.') are not taken: rename it if it is an export",
+    "symlink": "symbolic links are not followed (a link could point anywhere on the host): put the file itself "
+    "in the inbox",
+    "special": "not a regular file (a FIFO, socket or device): only files are taken",
+}
 
 
 def process_file(ctx: IngestContext, plan: InboxPlan, cand: Candidate, *, now: datetime | None = None) -> FileReport:
     """Take one settled file all the way to processed/ or failed/. Broker errors propagate (the file stays)."""
     assert ctx.state is not None, "the file-drop transport needs the dedupe store"
     received_at = now or datetime.now(UTC)
-    path = cand.path
-    kind = route(path.name, plan.kinds)
+    name = cand.name
+    kind = route(name, plan.kinds) if cand.problem is None else None
     spec = plan.specs[kind.mapping] if kind else None
     report = FileReport(
-        file=path.name,
+        file=name,
         inbox=str(plan.path),
         vendor=plan.vendor,
         trust=plan.trust,
@@ -98,20 +111,23 @@ def process_file(ctx: IngestContext, plan: InboxPlan, cand: Candidate, *, now: d
         mapping=spec.path.name if spec else None,
     )
     metrics.RECEIVED.labels(plan.vendor).inc()
+    if cand.problem is not None:
+        refusal = FileRefused(f"{name}: {_REFUSALS[cand.problem]}", problem=cand.problem)
+        return _refuse(ctx, plan, cand, report, refusal, None, cand.problem, read=cand.problem in ("name", "hidden"))
     if cand.size > plan.max_file_bytes:
         error: InputError = PayloadTooLarge(
-            f"{path.name} is {cand.size} bytes, over the limit of {plan.max_file_bytes} (max_file_bytes)"
+            f"{name} is {cand.size} bytes, over the limit of {plan.max_file_bytes} (max_file_bytes)"
         )
         return _refuse(ctx, plan, cand, report, error, spec, "too_large")
-    payload = path.read_bytes()
+    payload = cand.path.read_bytes()
     report.size = len(payload)
     report.sha256 = hashlib.sha256(payload).hexdigest()
     if kind is None or spec is None:
         patterns = ", ".join(k.pattern for k in plan.kinds)
-        error = InputError(f"{path.name} matches none of this connector's file name patterns ({patterns})")
+        error = InputError(f"{name} matches none of this connector's file name patterns ({patterns})")
         return _refuse(ctx, plan, cand, report, error, None, "unknown_file")
 
-    earlier = _earlier(ctx, plan, report.sha256)
+    earlier = _earlier(ctx, plan, kind, report.sha256)
     if earlier is not None and not cand.reprocess:
         return _already_seen(plan, cand, report, earlier)
     if cand.reprocess:
@@ -128,66 +144,50 @@ def process_file(ctx: IngestContext, plan: InboxPlan, cand: Candidate, *, now: d
         )
     claims = InflightClaims(ctx.state, plan.vendor, report.sha256)
     file = DroppedFile(
-        plan.vendor, path.name, plan.path, plan.trust, kind, spec, report.sha256, report.correlation_id, received_at
+        plan.vendor, name, plan.path, plan.trust, kind, spec, report.sha256, report.correlation_id, received_at
     )
-    # the mapping is named by the raw record's rh_mapping header: live and `rosterhub replay` pick the same file
-    fenced = replace(ctx, state=claims, secrets=plan.secrets)  # type: ignore[arg-type]
-    raw = raw_record(
-        ctx.names,
-        plan.vendor,
-        redact_copy(spec, payload),
-        key=report.sha256.encode(),
-        trust=plan.trust,
-        content_type=kind.content_type,
-        received_at=received_at,
-        correlation_id=report.correlation_id,
-        extra=_raw_extra(file),
-    )
-    [(partition, offset)] = ctx.sink.send([raw])
-    origin = (raw.topic, partition, offset)
-    claims.set_raw(origin)
-    report.raw = {"topic": raw.topic, "partition": partition, "offset": offset}
-
-    whole_file_error = _whole_file_error(plan.hook, spec, payload, file)
-    if whole_file_error is not None:
-        _dead_letter_file(fenced, plan, report, whole_file_error, redact_copy(spec, payload), origin, raw.headers)
-    else:
-        mapped = blank_unknown_records(spec, payload) if spec.sensitive else payload
-        result = map_and_publish(
-            fenced,
-            plan.vendor,
-            mapped,
-            trust=plan.trust,
-            received_at=received_at,
-            origin=origin,
-            original_headers=raw.headers,
-        )
-        _record_result(report, result)
+    _take(ctx, plan, file, payload, claims, report)
     if report.status == "processed" and plan.hook is not None:
         report.sections.update(plan.hook.after(payload, file, ctx.state))
     claims.done()
-    return _finish(ctx, plan, cand, report)
+    return _finish(ctx, plan, cand, kind, report)
+
+
+def _take(
+    ctx: IngestContext, plan: InboxPlan, file: DroppedFile, payload: bytes, claims: InflightClaims, report: FileReport
+) -> None:
+    """Steps 4-6: map in memory, write the redacted raw copy (with its keyed values), check, publish."""
+    # the mapping is named by the raw record's rh_mapping header: live and `rosterhub replay` pick the same file
+    fenced = replace(ctx, state=claims, secrets=plan.secrets)  # type: ignore[arg-type]
+    receipt: dict[str, Any] = {
+        "trust": plan.trust,
+        "content_type": file.kind.content_type,
+        "received_at": file.received_at,
+        "correlation_id": file.correlation_id,
+        "extra": _raw_extra(file),
+    }
+    headers = receipt_headers(plan.vendor, **receipt)
+    mapped = map_payload(fenced, plan.vendor, payload, trust=plan.trust, received_at=file.received_at, headers=headers)
+    keyed = mapped.outcome.keyed if mapped.outcome is not None else None
+    received = write_raw(ctx, plan.vendor, payload, key=file.sha256.encode(), keyed=keyed, **receipt)
+    claims.set_raw(received.origin)
+    report.raw = dict(zip(("topic", "partition", "offset"), received.origin, strict=True))
+    whole_file_error = plan.hook.check(payload, file) if plan.hook is not None else None
+    if whole_file_error is not None:
+        _dead_letter_file(fenced, plan, report, whole_file_error, received)
+        return
+    try:
+        result = publish_mapped(fenced, plan.vendor, mapped, received, correlation_id=file.correlation_id)
+    except IngestFailed as exc:  # kept (raw topic) and dead-lettered with the reason: the file fails
+        report.status, report.reason = "failed", exc.as_dict()
+        report.rejected = [{"record": "payload", **exc.as_dict()}]
+        return
+    _record_result(report, result)
 
 
 def _raw_extra(file: DroppedFile) -> dict[str, str]:
     # mapping: the file's stem, trust variant included (healthroster.RXY), so a replay finds that very file
-    extra = {"file_name": file.name, "file_sha256": file.sha256, "mapping": file.spec.path.stem}
-    if file.spec.sensitive:
-        extra["redacted"] = ",".join(sorted(file.spec.sensitive))
-    return extra
-
-
-def _whole_file_error(hook: FileHook | None, spec: MappingSpec, payload: bytes, file: DroppedFile) -> InputError | None:
-    if hook is not None:
-        error = hook.check(payload, file)
-        if error is not None:
-            return error
-    if spec.sensitive:  # the pipeline would dead-letter an unreadable file in clear: check it here instead
-        try:
-            read_payload(spec.reader, payload, spec.sensitive)
-        except ParseError as exc:
-            return exc
-    return None
+    return {"file_name": file.name, "file_sha256": file.sha256, "mapping": file.spec.path.stem}
 
 
 def _record_result(report: FileReport, result: IngestResult) -> None:
@@ -205,13 +205,7 @@ def _record_result(report: FileReport, result: IngestResult) -> None:
 
 
 def _dead_letter_file(
-    ctx: IngestContext,
-    plan: InboxPlan,
-    report: FileReport,
-    error: InputError,
-    redacted: bytes,
-    origin: tuple[str, int, int],
-    headers: list[tuple[str, bytes]],
+    ctx: IngestContext, plan: InboxPlan, report: FileReport, error: InputError, received: Received
 ) -> None:
     """A whole-file failure after the raw write: one dead letter on dlq.mapping, claimed like the pipeline's."""
     assert ctx.state is not None
@@ -222,11 +216,11 @@ def _dead_letter_file(
             topic=topic,
             stage="mapping",
             error=error,
-            original=redacted[:DLQ_VALUE_LIMIT],
+            original=received.kept.value[:DLQ_VALUE_LIMIT],
             connector=plan.vendor,
-            origin=origin,
+            origin=received.origin,
             record_ref="payload",
-            original_headers=headers,
+            original_headers=received.record.headers,
         )
         ctx.sink.send([record])
         ctx.state.confirm(plan.vendor, [key])
@@ -240,53 +234,103 @@ def _refuse(
     plan: InboxPlan,
     cand: Candidate,
     report: FileReport,
-    error: InputError,
+    error: RosterhubError,
     spec: MappingSpec | None,
     reason: str,
+    *,
+    read: bool = True,
 ) -> FileReport:
-    with open(cand.path, "rb") as fh:
-        head = fh.read(DLQ_VALUE_LIMIT)
-    if not report.sha256:
-        report.sha256 = hashlib.sha256(head).hexdigest() + ("-first-4MiB" if cand.size > len(head) else "")
-    if spec is None and any(s.sensitive for s in plan.specs.values()):
+    """Refused before the raw write: the file to failed/, its (redacted) bytes and the reason to dlq.ingest.
+
+    ``read=False`` (links, FIFOs): nothing is read; the dead letter holds no bytes.
+    """
+    head = b""
+    if read:
+        with open(cand.path, "rb") as fh:
+            head = fh.read(DLQ_VALUE_LIMIT)
+        if not report.sha256:
+            report.sha256 = hashlib.sha256(head).hexdigest() + ("-first-4MiB" if cand.size > len(head) else "")
+    else:
+        report.notes.append("the dead letter carries no bytes: the entry was not read")
+    extra = {"file_name": cand.name}
+    if head and spec is None and any(s.sensitive for s in plan.specs.values()):
         head = b""  # which layout applies is unknown, and this vendor's files carry personal data
         report.notes.append("the dead letter carries no bytes: this vendor's files hold personal data")
-    elif spec is not None:
-        head = redact_copy(spec, head)
-    headers = [("rh_file_name", cand.path.name.encode()), ("rh_correlation_id", report.correlation_id.encode())]
-    topic = ctx.names.dlq("ingest")
-    ctx.sink.send(
-        [
-            dead_letter(
-                topic=topic,
-                stage="ingest",
-                error=error,
-                original=head,
-                connector=plan.vendor,
-                record_ref="payload",
-                original_headers=headers,
-            )
-        ]
+    elif head and spec is not None:
+        kept = redact_payload(spec, head)
+        head = kept.value
+        if kept.fields:
+            extra["redacted"] = kept.header
+    headers = receipt_headers(
+        plan.vendor,
+        trust=plan.trust,
+        content_type="application/octet-stream",
+        received_at=report.received_at,
+        correlation_id=report.correlation_id,
+        extra=extra,
     )
+    topic = ctx.names.dlq("ingest")
+    record = dead_letter(
+        topic=topic,
+        stage="ingest",
+        error=error,
+        original=head,
+        connector=plan.vendor,
+        record_ref="payload",
+        original_headers=headers,
+    )
+    ctx.sink.send([record])
     report.status, report.reason = "failed", error.as_dict()
     report.dead_letters.append({"topic": topic, "code": error.code, "bytes": len(head)})
     metrics.REFUSED.labels(plan.vendor, reason).inc()
     return _move(plan, cand, report)
 
 
-def _earlier(ctx: IngestContext, plan: InboxPlan, sha256: str) -> dict[str, Any] | None:
+def give_up(ctx: IngestContext, plan: InboxPlan, cand: Candidate, exc: BaseException) -> FileReport:
+    """A file the hub failed on in a way it was not written to expect: to failed/ with the reason, never
+    retried for ever (issue #12: one bad file held up every trust's files). Its bytes go to dlq.ingest."""
+    report = FileReport(
+        file=cand.name,
+        inbox=str(plan.path),
+        vendor=plan.vendor,
+        trust=plan.trust,
+        sha256="",
+        size=cand.size,
+        correlation_id=str(uuid.uuid4()),
+        received_at=datetime.now(UTC),
+    )
+    kind = route(cand.name, plan.kinds) if cand.problem is None else None
+    spec = plan.specs[kind.mapping] if kind else None
+    error = internal_error(exc, "processing")
+    readable = cand.problem in (None, "name", "hidden")
+    return _refuse(ctx, plan, cand, report, error, spec, "internal_error", read=readable)
+
+
+def _earlier(ctx: IngestContext, plan: InboxPlan, kind: FileKind, sha256: str) -> dict[str, Any] | None:
+    """What became of a file of this kind with these bytes before, if one was processed.
+
+    The key is the kind's mapping and the content hash: an empty CSV is not a repeat of an
+    empty XML. Files finished before the kind was part of the key (``file:<sha256>``) still
+    count when their recorded name is of the same kind.
+    """
     assert ctx.state is not None
-    text = ctx.state.position(plan.vendor, _file_key(sha256))
+    key = _file_key(kind, sha256)
+    text = ctx.state.position(plan.vendor, key)
     if text:
         return dict(json.loads(text))
-    if ctx.state.seen(plan.vendor, _file_key(sha256)):
+    if ctx.state.seen(plan.vendor, key):
         return {"file": "(unknown: processed before this connector kept file details)"}
+    legacy = ctx.state.position(plan.vendor, _legacy_file_key(sha256))
+    if legacy:
+        earlier = dict(json.loads(legacy))
+        if route(str(earlier.get("file", "")), plan.kinds) == kind:
+            return earlier
     return None
 
 
 def _already_seen(plan: InboxPlan, cand: Candidate, report: FileReport, earlier: dict[str, Any]) -> FileReport:
     moved = earlier.get("moved_to")
-    same_file = earlier.get("file") == cand.path.name and earlier.get("inbox") == str(plan.path)
+    same_file = earlier.get("file") == cand.name and earlier.get("inbox") == str(plan.path)
     if same_file and moved and not Path(moved).exists():
         # this very file was finished but the connector stopped before moving it: finish the move
         report.status = earlier.get("status", "processed")
@@ -306,16 +350,17 @@ def _already_seen(plan: InboxPlan, cand: Candidate, report: FileReport, earlier:
     return _move(plan, cand, report, _folder(plan, str(earlier.get("status", "processed"))))
 
 
-def _finish(ctx: IngestContext, plan: InboxPlan, cand: Candidate, report: FileReport) -> FileReport:
+def _finish(ctx: IngestContext, plan: InboxPlan, cand: Candidate, kind: FileKind, report: FileReport) -> FileReport:
     assert ctx.state is not None
     metrics.MAPPED.labels(plan.vendor).inc(report.events)
     metrics.DUPLICATES.labels(plan.vendor).inc(report.duplicates)
     for rejected in report.rejected:
         metrics.REJECTED.labels(plan.vendor, rejected.get("code", "unknown")).inc()
-    report.moved_to = str(unique_destination(_folder(plan, report.status), cand.path.name))
-    ctx.state.claim(plan.vendor, [_file_key(report.sha256)])
-    ctx.state.confirm(plan.vendor, [_file_key(report.sha256)])
-    ctx.state.set_position(plan.vendor, _file_key(report.sha256), json.dumps(report.summary()))
+    report.moved_to = str(unique_destination(_folder(plan, report.status), cand.name))
+    key = _file_key(kind, report.sha256)
+    ctx.state.claim(plan.vendor, [key])
+    ctx.state.confirm(plan.vendor, [key])
+    ctx.state.set_position(plan.vendor, key, json.dumps(report.summary()))
     return _move(plan, cand, report)
 
 
@@ -327,7 +372,7 @@ def _move(plan: InboxPlan, cand: Candidate, report: FileReport, folder: Path | N
     if report.moved_to:
         destination = Path(report.moved_to)
     else:
-        destination = unique_destination(folder or _folder(plan, report.status), cand.path.name)
+        destination = unique_destination(folder or _folder(plan, report.status), cand.name)
     report.moved_to = str(destination)
     report.finished_at = datetime.now(UTC)
     move_with_report(cand.path, destination, report.as_dict(), marker=cand.marker)

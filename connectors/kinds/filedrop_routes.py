@@ -11,9 +11,8 @@ A vendor's ``ConnectorSpec.quirks`` tell the file-drop transport (``filedrop.py`
 * ``partial_suffixes`` (optional): names of files still being uploaded.
 * ``inbox_trust_required`` (optional): every inbox must name its trust.
 
-This module also holds the one redaction the transport does itself: mappings that list
-``sensitive`` source fields (ESR's NI number, date of birth, address) must not have them
-reach a topic in clear, and the raw topic takes the whole file; see :func:`redact_copy`.
+Redaction of personal data is not the transport's: every transport writes through
+``rosterhub.connectors.receipt``, which redacts (``rosterhub.mapping.engine.redact``).
 """
 
 from __future__ import annotations
@@ -28,18 +27,13 @@ from typing import Any, Protocol
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.errors import ConfigError, InputError
 from rosterhub.mapping.engine import MappingSpec
-from rosterhub.mapping.engine.formats import REDACTED
-from rosterhub.mapping.engine.model import PipeFormat
 
 __all__ = [
     "DEFAULT_PARTIAL_SUFFIXES",
     "DroppedFile",
     "FileHook",
     "FileKind",
-    "blank_unknown_records",
     "file_kinds",
-    "redact_copy",
-    "redaction_fields",
     "route",
 ]
 
@@ -97,74 +91,3 @@ def file_kinds(quirks: Mapping[str, Any], vendor: str) -> tuple[FileKind, ...]:
 def route(name: str, kinds: Sequence[FileKind]) -> FileKind | None:
     """The first kind whose pattern matches the file name, or None (the file is refused)."""
     return next((k for k in kinds if k.matches(name)), None)
-
-
-def redaction_fields(spec: MappingSpec) -> tuple[str, ...]:
-    """The sensitive fields the transport must blank in copies it puts on topics; checks it can.
-
-    Only pipe-delimited files are supported: fields sit at fixed positions per record type,
-    so they are blanked byte for byte without re-serialising the file. A sensitive CSV, XML
-    or JSON mapping on a file drop is a configuration error rather than a silent leak.
-    """
-    if not spec.sensitive:
-        return ()
-    if not isinstance(spec.reader, PipeFormat):
-        raise ConfigError(
-            f"mapping {spec.path.name} lists sensitive fields but the file-drop transport can only redact "
-            f"pipe-delimited files before the raw write (this one is {spec.format})",
-            file=str(spec.path),
-        )
-    return tuple(sorted(spec.sensitive))
-
-
-def redact_copy(spec: MappingSpec, payload: bytes) -> bytes:
-    """``payload`` with every sensitive field of every known record replaced by ``REDACTED``.
-
-    Works on bytes, so a file in the wrong encoding is redacted too (the delimiter is
-    ASCII and never part of a UTF-8 multi-byte sequence). Lines of unknown record types
-    are blanked entirely: their layout is unknown, so any field might be personal data.
-    Line ends, record order and every other byte are kept, so line numbers in errors
-    still point at the same lines.
-    """
-    return _redact(spec, payload, blank_fields=True)
-
-
-def blank_unknown_records(spec: MappingSpec, payload: bytes) -> bytes:
-    """Only the unknown-record-type lines blanked: what the mapping reads when its layout has personal data.
-
-    The mapping's reader dead-letters a line of unknown type with its bytes as they are (it
-    knows no layout to redact); a corrupted record tag (``PRR|...``) would otherwise put a
-    whole person record on ``dlq.mapping`` in clear. Known records keep every field, so
-    ``identity_match_key`` is still computed from the real values.
-    """
-    return _redact(spec, payload, blank_fields=False)
-
-
-def _redact(spec: MappingSpec, payload: bytes, *, blank_fields: bool) -> bytes:
-    fmt = spec.reader
-    if not spec.sensitive or not isinstance(fmt, PipeFormat):
-        return payload
-    delim = fmt.delimiter.encode()
-    positions = {
-        tag.encode(): {i + 1 for i, name in enumerate(names) if name in spec.sensitive}
-        for tag, names in fmt.record_types.items()
-    }
-    keep_whole = {fmt.header_tag.encode(), fmt.trailer_tag.encode()}
-    out: list[bytes] = []
-    for line in payload.splitlines(keepends=True):
-        body = line.rstrip(b"\r\n")
-        end = line[len(body) :]
-        values = body.split(delim)
-        tag = values[0].strip()
-        if tag in keep_whole or not body.strip():
-            out.append(line)
-            continue
-        blank = positions.get(tag)
-        if blank is None:
-            out.append(REDACTED.encode() + end)
-            continue
-        if not blank_fields:
-            out.append(line)
-            continue
-        out.append(delim.join(REDACTED.encode() if i in blank and v else v for i, v in enumerate(values)) + end)
-    return b"".join(out)

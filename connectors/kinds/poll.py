@@ -61,7 +61,8 @@ from rosterhub.connectors.kinds.poll_page import (
     page_action,
 )
 from rosterhub.connectors.kinds.poll_policy import decide, rate_limit_pause
-from rosterhub.connectors.pipeline import IngestContext, ingest, raw_record
+from rosterhub.connectors.pipeline import IngestContext, IngestFailed, ingest
+from rosterhub.connectors.receipt import refused, write_raw
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.deadletter import dead_letter
 from rosterhub.errors import BrokerUnavailable, ConfigError, PayloadTooLarge, RosterhubError
@@ -365,16 +366,23 @@ class Poller:
             self._in_flight[trust] = check.oldest_change
             self._report_lag()
         started = time.perf_counter()
-        result = ingest(
-            self.ctx,
-            self.vendor,
-            response.body,
-            trust=trust,
-            correlation_id=correlation_id,
-            content_type=response.headers.get("content-type", "application/json"),
-            received_at=response.received_at,
-            key=trust.encode(),
-        )
+        try:
+            result = ingest(
+                self.ctx,
+                self.vendor,
+                response.body,
+                trust=trust,
+                correlation_id=correlation_id,
+                content_type=response.headers.get("content-type", "application/json"),
+                received_at=response.received_at,
+                key=trust.encode(),
+            )
+        except IngestFailed as exc:  # kept on the raw topic with a dead letter saying why: the feed goes on
+            self._remember(key)
+            self._in_flight.pop(trust, None)
+            metrics.REJECTED.labels(self.vendor, exc.code).inc()
+            log.error("page kept but not published", extra={**where, "reason": str(exc), "raw": exc.raw})
+            return 0
         self._remember(key)
         self._in_flight.pop(trust, None)
         metrics.MAPPED.labels(self.vendor).inc(len(result.event_ids))
@@ -411,32 +419,29 @@ class Poller:
         }
         if response.truncated:
             extra["truncated"] = "true"
-        raw = raw_record(
-            self.ctx.names,
-            self.vendor,
-            response.body,
-            key=trust.encode(),
-            trust=trust,
-            content_type=response.headers.get("content-type", ""),
-            received_at=response.received_at,
-            correlation_id=correlation_id,
-            extra=extra,
-        )
-        origin = None
-        if not isinstance(error, PayloadTooLarge):  # raw first, as for any page; an over-size one only on the DLQ
-            [(partition, offset)] = self.ctx.sink.send([raw])
-            origin = (raw.topic, partition, offset)
-        record = dead_letter(
-            topic=self.ctx.names.dlq("ingest"),
-            stage="ingest",
-            error=error,
-            original=response.body,
-            key=trust.encode(),
-            connector=self.vendor,
-            origin=origin,
-            record_ref="page",
-            original_headers=raw.headers,
-        )
+        receipt = {
+            "trust": trust,
+            "content_type": response.headers.get("content-type", ""),
+            "received_at": response.received_at,
+            "correlation_id": correlation_id,
+            "key": trust.encode(),
+            "extra": extra,
+        }
+        if isinstance(error, PayloadTooLarge):  # an over-size page only on the DLQ (the webhook's 413)
+            record = refused(self.ctx, self.vendor, response.body, error, record_ref="page", **receipt)
+        else:  # raw first, as for any page, then the reason pointing at it
+            received = write_raw(self.ctx, self.vendor, response.body, **receipt)
+            record = dead_letter(
+                topic=self.ctx.names.dlq("ingest"),
+                stage="ingest",
+                error=error,
+                original=received.kept.value,
+                key=trust.encode(),
+                connector=self.vendor,
+                origin=received.origin,
+                record_ref="page",
+                original_headers=received.record.headers,
+            )
         self.ctx.sink.send([record])
         self._remember(key)
         metrics.REJECTED.labels(self.vendor, error.code).inc()

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rosterhub.errors import ConfigError, InputError, ParseError, PayloadTooLarge
+from rosterhub.mapping.engine import strict_json
 
 __all__ = ["PageAction", "PageCheck", "PageFormat", "Position", "check_page", "lag_seconds", "page_action"]
 
@@ -155,13 +156,13 @@ def check_page(
     if problem:
         return poison(ParseError(problem))
     try:
-        document = json.loads(body.decode("utf-8"))
+        body.decode("utf-8")
     except UnicodeDecodeError as exc:
         return poison(ParseError(f"the page is not valid UTF-8: {exc.reason} at byte {exc.start}"))
-    except json.JSONDecodeError as exc:
-        return poison(ParseError(f"the page is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"))
-    except RecursionError:
-        return poison(ParseError("the page is JSON nested too deeply to read"))
+    try:
+        document = strict_json.loads(body)
+    except ParseError as exc:
+        return poison(exc)
     if not isinstance(document, dict):
         return poison(ParseError(f"the page is a JSON {type(document).__name__}, not an object"))
     changes = document.get(fmt.changes_field)

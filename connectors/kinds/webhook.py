@@ -4,10 +4,12 @@ Order of checks, and what the sender hears: no credentials, a bad token or a bad
 signature -> 401 and *nothing* is written (an unauthenticated body is not ours to keep); a
 token without the ``trust_integration`` role, or ``?trust=`` naming another trust than the
 credentials' -> 403, nothing written (:mod:`rosterhub.auth.push`); size over the limit -> 413
-(payload kept on ``dlq.ingest``: the sender is known); otherwise the raw write happens first,
-then mapping: 202 when every record mapped, 422 with each rejected record's reason when some
-did not (those went to ``dlq.mapping``; a record for another trust than the sender's is one of
-them, ``trust_mismatch``).
+(payload kept on ``dlq.ingest`` with the request's correlation id: the sender is known); otherwise
+the pipeline (``pipeline.ingest``): the redacted raw copy first, then mapping: 202 when every record
+mapped, 422 with each rejected record's reason when some did not (those went to ``dlq.mapping``; a
+record for another trust than the sender's is one of them, ``trust_mismatch``), 500
+``internal_error`` when the hub failed after keeping the payload (the answer names its raw record; a
+dead letter says why), 503 when the broker could not take it (nothing kept: retry).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Security
@@ -25,15 +28,13 @@ from rosterhub.auth.push import Pusher, push_authenticator
 from rosterhub.auth.roles import Role
 from rosterhub.connectors import metrics
 from rosterhub.connectors.base import ConnectorSpec
-from rosterhub.connectors.pipeline import IngestContext, ingest
+from rosterhub.connectors.pipeline import SENDER_TRUST, IngestContext, IngestFailed, ingest
+from rosterhub.connectors.receipt import refused
 from rosterhub.connectors.registry import connectors
-from rosterhub.deadletter import dead_letter
-from rosterhub.errors import PayloadTooLarge
+from rosterhub.errors import BrokerUnavailable, PayloadTooLarge
 from rosterhub.settings import Settings
 
 __all__ = ["webhook_router"]
-
-_DLQ_VALUE_LIMIT = 4 * 1024 * 1024  # keep under the broker's message.max.bytes
 
 
 def _error(status: int, exc: Exception, correlation_id: str) -> JSONResponse:
@@ -69,32 +70,49 @@ def _receiver(settings: Settings, ctx: IngestContext, spec: ConnectorSpec) -> Ca
         started = time.perf_counter()
         correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())
         body = await request.body()
+        received_at = datetime.now(UTC)
+        content_type = request.headers.get("content-type", spec.content_type)
         metrics.RECEIVED.labels(vendor).inc()
         if len(body) > settings.max_payload_bytes:
             exc = PayloadTooLarge(
                 f"payload of {len(body)} bytes is over the limit of {settings.max_payload_bytes}", vendor=vendor
             )
-            record = dead_letter(
-                topic=ctx.names.dlq("ingest"),
-                stage="ingest",
-                error=exc,
-                original=body[:_DLQ_VALUE_LIMIT],
-                connector=vendor,
-                record_ref="payload",
+            record = await run_in_threadpool(
+                refused,
+                ctx,
+                vendor,
+                body,
+                exc,
+                trust=pusher.trust,
+                content_type=content_type,
+                received_at=received_at,
+                correlation_id=correlation_id,
+                extra={SENDER_TRUST: pusher.trust},
             )
             await run_in_threadpool(ctx.sink.send, [record])
             metrics.REFUSED.labels(vendor, "too_large").inc()
             return _error(413, exc, correlation_id)
-        result = await run_in_threadpool(
-            ingest,
-            ctx,
-            vendor,
-            body,
-            trust=pusher.trust,
-            sender_trust=pusher.trust,
-            correlation_id=correlation_id,
-            content_type=request.headers.get("content-type", spec.content_type),
-        )
+        try:
+            result = await run_in_threadpool(
+                ingest,
+                ctx,
+                vendor,
+                body,
+                trust=pusher.trust,
+                sender_trust=pusher.trust,
+                correlation_id=correlation_id,
+                content_type=content_type,
+                received_at=received_at,
+            )
+        except IngestFailed as exc:  # kept on the raw topic, the reason on dlq.mapping
+            metrics.REJECTED.labels(vendor, exc.code).inc()
+            raw = dict(zip(("topic", "partition", "offset"), exc.raw, strict=True))
+            return JSONResponse({"error": exc.as_dict(), "raw": raw, "correlation_id": correlation_id}, status_code=500)
+        except BrokerUnavailable as exc:  # nothing could be kept: the sender keeps it and retries
+            metrics.REFUSED.labels(vendor, "broker").inc()
+            response = _error(503, exc, correlation_id)
+            response.headers["Retry-After"] = "30"
+            return response
         metrics.MAPPED.labels(vendor).inc(len(result.event_ids))
         metrics.DUPLICATES.labels(vendor).inc(result.duplicates)
         for r in result.rejected:

@@ -15,6 +15,7 @@ redelivered record yields the same ids (downstream deduplicates on them).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -23,10 +24,13 @@ from typing import Any
 from fastavro.validation import ValidationError as AvroValidationError
 from fastavro.validation import validate
 
+from rosterhub.codec.catalogue import EventSchema
 from rosterhub.envelope import event_id
 from rosterhub.errors import ConfigError, MappingError, ParseError
-from rosterhub.mapping.engine.expr import Env, EvalError, truthy
+from rosterhub.mapping.engine.build import named_types
+from rosterhub.mapping.engine.expr import REDACTED_VALUE, Env, EvalError, KeyedValues, truthy
 from rosterhub.mapping.engine.formats import SourceRecord, read_payload
+from rosterhub.mapping.engine.limits import first_problem
 from rosterhub.mapping.engine.spec import EventPlan, MappingSpec
 from rosterhub.mapping.functions import ConversionError, RunContext
 from rosterhub.mapping.functions.identifiers import normalise_ods
@@ -66,6 +70,8 @@ class MappingOutcome:
     events: list[MappedEvent] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    #: keyed values derived from personal data, per record ref (expr.KeyedValues): kept with the redacted raw copy
+    keyed: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class _RejectedError(Exception):
@@ -80,8 +86,13 @@ def apply_mapping(
     received_at: datetime,
     trust: str | None = None,
     secrets: Mapping[str, bytes] | None = None,
+    keyed: Mapping[str, Mapping[str, str]] | None = None,
 ) -> MappingOutcome:
-    """Map one payload. Bad input never raises: it becomes rejections. A missing secret does (configuration)."""
+    """Map one payload. Bad input never raises: it becomes rejections. A missing secret does (configuration).
+
+    ``keyed``: the keyed values kept with a redacted raw copy (``MappingOutcome.keyed`` of its first mapping),
+    used instead of computing them again from personal fields the copy no longer holds.
+    """
     if received_at.tzinfo is None:
         raise ConfigError("received_at must be an aware datetime")
     secrets = dict(secrets or {})
@@ -89,6 +100,7 @@ def apply_mapping(
     if missing:
         raise ConfigError(f"mapping {spec.path.name} needs the secret(s) {', '.join(missing)}", file=str(spec.path))
     outcome = MappingOutcome()
+    values = KeyedValues(given=keyed or {}, made=outcome.keyed)
     try:
         content = read_payload(spec.reader, payload, spec.sensitive)
     except ParseError as exc:
@@ -108,7 +120,7 @@ def apply_mapping(
         }
         ctx = RunContext(spec.vendor, default_trust, received_at, spec.timezone, spec.codelists, secrets)
         try:
-            _map_record(spec, record, Env(ctx, variables), outcome)
+            _map_record(spec, record, Env(ctx, variables, values), outcome)
         except _RejectedError as rej:
             outcome.rejected.append(Rejection(rej.error, record.ref, record.raw))
     return outcome
@@ -130,7 +142,7 @@ def _map_record(spec: MappingSpec, record: SourceRecord, base: Env, outcome: Map
                 rule="trust",
             )
         )
-    env = Env(replace(base.ctx, trust=trust), {**base.vars, "trust": trust})
+    env = Env(replace(base.ctx, trust=trust), {**base.vars, "trust": trust}, base.keyed)
     events: list[MappedEvent] = []
     for plan in spec.events:
         if plan.when is not None and not truthy(plan.when, record.data):
@@ -197,6 +209,7 @@ def _event(spec: MappingSpec, plan: EventPlan, record: SourceRecord, env: Env) -
             "a part of the event id is empty", record=ref, field="id", value=parts, rule=f"{plan.where} id"
         )
         raise _RejectedError(error)
+    _check_limits(data, ref, plan)
     _check_interval(data, ref, plan)
     _check_avro(data, ref, plan)
     subject = data.get(schema.subject_field)
@@ -237,11 +250,39 @@ def _check_interval(data: dict[str, Any], ref: str, plan: EventPlan) -> None:
         )
 
 
+_NAMED: dict[bytes, dict[str, Any]] = {}
+
+
+def _named(schema: EventSchema) -> dict[str, Any]:
+    """The schema's named types by full name (computed once per schema version)."""
+    found = _NAMED.get(schema.fingerprint)
+    if found is None:
+        found = _NAMED[schema.fingerprint] = named_types(schema.parsed)
+    return found
+
+
+def _check_limits(data: dict[str, Any], ref: str, plan: EventPlan) -> None:
+    problem = first_problem(data, plan.schema.parsed, _named(plan.schema), plan.fields)
+    if problem is None:
+        return
+    node = problem.node
+    rule = f"{node.where} {node.describe}" if node is not None else plan.where
+    raise _RejectedError(
+        MappingError(
+            problem.message,
+            record=ref,
+            field=problem.path,
+            value=REDACTED_VALUE if node is not None and node.sensitive else problem.value,
+            rule=f"{rule} [{problem.check}]",
+        )
+    )
+
+
 def _check_avro(data: dict[str, Any], ref: str, plan: EventPlan) -> None:
     try:
         validate(data, plan.schema.parsed, raise_errors=True)
     except AvroValidationError as exc:
-        problems = [str(p) for p in (exc.args[0] if exc.args and isinstance(exc.args[0], list) else [exc])]
+        problems = [str(p) for p in _avro_problems(exc)]
         first = problems[0].removeprefix(plan.schema.full_name + ".")
         name = first.split(" ", 1)[0].split(".", 1)[0]
         node = plan.fields.get(name)
@@ -255,3 +296,17 @@ def _check_avro(data: dict[str, Any], ref: str, plan: EventPlan) -> None:
                 rule=f"{rule} [avro]",
             )
         ) from None
+
+
+def _avro_problems(exc: AvroValidationError) -> list[Any]:
+    """fastavro's problems: a list, or (fastavro >= 1.9) that list as JSON text."""
+    first = exc.args[0] if exc.args else None
+    if isinstance(first, list):
+        return first
+    if isinstance(first, str) and first.lstrip().startswith("["):
+        try:
+            found = json.loads(first)
+        except ValueError:
+            return [exc]
+        return found if isinstance(found, list) and found else [exc]
+    return [exc]

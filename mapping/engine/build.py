@@ -45,6 +45,9 @@ __all__ = ["BUILTIN_VARS", "Builder"]
 BUILTIN_VARS = ("vendor", "trust", "received_at", "record_ref", "document", "header")
 #: Converters whose inputs are personal data: their errors never show the value.
 SENSITIVE_CONVERTERS = frozenset({"identity_match_key"})
+#: Converters that derive a keyed value from personal data: computed from the payload as received and kept
+#: with its redacted copy, so a replay makes the same value without the personal data (expr.KeyedValues).
+KEYED_CONVERTERS = frozenset({"identity_match_key"})
 
 Path_ = tuple[str | int, ...]
 
@@ -171,7 +174,7 @@ class Builder:
                 checks.append(CheckPlan(that, check.message, self.where((*at, "checks", j))))
         if schema is None:
             return None
-        named = _named_types(schema.parsed)
+        named = named_types(schema.parsed)
         fields = self._record_fields(rule.fields, schema.parsed, named, (*at, "fields"), scope)
         return EventPlan(
             name=rule.name,
@@ -221,6 +224,7 @@ class Builder:
             "required": raw.required,
             "steps": steps,
             "when": self.jmes(raw.when, (*at, "when")) if raw.when else None,
+            "max_length": raw.max_length,
         }
         if isinstance(raw, PathExpr):
             sensitive = self._path_sensitive(raw.path)
@@ -285,7 +289,10 @@ class Builder:
         if missing:
             self.error(f"{conv.name}() needs {', '.join(missing)}", (*at, "fn"))
         sensitive = conv.name in SENSITIVE_CONVERTERS or any(n.sensitive for n in args.values())
-        return Node("fn", where, (conv, args, settings), sensitive=sensitive, describe=f"{conv.name}()", **common)
+        keyed = conv.name if conv.name in KEYED_CONVERTERS else None
+        return Node(
+            "fn", where, (conv, args, settings), sensitive=sensitive, describe=f"{conv.name}()", keyed=keyed, **common
+        )
 
     def _converter(self, name: str, at: Path_) -> Converter | None:
         conv = REGISTRY.get(name)
@@ -336,19 +343,20 @@ class Builder:
         return out
 
 
-def _named_types(schema: Any, out: dict[str, Any] | None = None) -> dict[str, Any]:
+def named_types(schema: Any, out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every record, enum and fixed type declared in ``schema``, by (full) name."""
     out = {} if out is None else out
     if isinstance(schema, dict):
         if schema.get("type") in ("record", "enum", "fixed") and "name" in schema:
             out[schema["name"]] = schema
         for f in schema.get("fields", []):
-            _named_types(f["type"], out)
+            named_types(f["type"], out)
         for key in ("items", "values"):
             if key in schema:
-                _named_types(schema[key], out)
+                named_types(schema[key], out)
     elif isinstance(schema, list):
         for branch in schema:
-            _named_types(branch, out)
+            named_types(branch, out)
     return out
 
 

@@ -19,7 +19,7 @@ from jmespath.parser import ParsedResult
 
 from rosterhub.mapping.functions import ConversionError, Converter, RunContext
 
-__all__ = ["REDACTED_VALUE", "Env", "EvalError", "Node", "Step"]
+__all__ = ["REDACTED_VALUE", "Env", "EvalError", "KeyedValues", "Node", "Step"]
 
 REDACTED_VALUE = "<redacted>"
 
@@ -40,13 +40,42 @@ class EvalError(Exception):
         return self
 
 
+@dataclass(slots=True)
+class KeyedValues:
+    """Values a mapping derives from personal data with a secret (``identity_match_key``), per record.
+
+    ``made`` collects them while mapping the payload as received; the pipeline stores them
+    with the redacted raw copy (header ``rh_keyed``). ``given`` are those stored values on a
+    replay of that copy, where the personal fields are gone: a keyed value found there is
+    used as it is instead of being computed again (its ``when`` is not evaluated either).
+    """
+
+    given: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # record ref -> {converter: value}
+    made: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    #: A value that could not be made is kept as this prefix and the reason (never the inputs), so a replay
+    #: refuses the record as the first mapping did instead of taking it without the value.
+    FAILED = "!"
+
+    def known(self, ref: str, name: str) -> str | None:
+        return self.given.get(ref, {}).get(name)
+
+    def keep(self, ref: str, name: str, value: Any) -> None:
+        if isinstance(value, str):
+            self.made.setdefault(ref, {})[name] = value
+
+    def keep_failure(self, ref: str, name: str, message: str) -> None:
+        self.made.setdefault(ref, {})[name] = self.FAILED + message
+
+
 @dataclass(frozen=True, slots=True)
 class Env:
     ctx: RunContext
     vars: Mapping[str, Any]
+    keyed: KeyedValues | None = None
 
     def with_vars(self, **more: Any) -> Env:
-        return Env(self.ctx, {**self.vars, **more})
+        return Env(self.ctx, {**self.vars, **more}, self.keyed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +119,23 @@ class Node:
     sensitive: bool = False
     describe: str = ""
     when: ParsedResult | None = None
+    max_length: int | None = None  # the mapping's own limit on this value's text (docs/mapping.md, "Limits")
+    keyed: str | None = None  # a keyed value's converter name (identity_match_key): see KeyedValues
 
     def evaluate(self, data: Any, env: Env) -> Any:
         try:
-            if self.when is not None and not truthy(self.when, data):
+            ref = str(env.vars.get("record_ref", ""))
+            known = env.keyed.known(ref, self.keyed) if self.keyed and env.keyed is not None else None
+            if known is not None and known.startswith(KeyedValues.FAILED):
+                raise EvalError(known[1:], value=REDACTED_VALUE, rule=f"{self.where} {self.describe} [kept]")
+            if known is not None:
+                value = known
+            elif self.when is not None and not truthy(self.when, data):
                 value = None
             else:
-                value = getattr(self, f"_eval_{self.kind}")(data, env)
+                value = (
+                    self._eval_keyed(data, env, ref) if self.keyed else getattr(self, f"_eval_{self.kind}")(data, env)
+                )
             if value is None and self.has_default:
                 value = self.default
             if value is None and self.required:
@@ -107,6 +146,18 @@ class Node:
             if self.sensitive:
                 exc.value = REDACTED_VALUE
             raise
+        return value
+
+    def _eval_keyed(self, data: Any, env: Env, ref: str) -> Any:
+        """A keyed value made from the record as received, and kept (or why it could not be made)."""
+        try:
+            value = getattr(self, f"_eval_{self.kind}")(data, env)
+        except EvalError as exc:
+            if env.keyed is not None and self.keyed:
+                env.keyed.keep_failure(ref, self.keyed, exc.message)
+            raise
+        if env.keyed is not None and self.keyed:
+            env.keyed.keep(ref, self.keyed, value)
         return value
 
     def _search(self, compiled: ParsedResult, data: Any) -> Any:

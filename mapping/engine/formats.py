@@ -8,8 +8,9 @@ mapping expressions. A payload that cannot be read at all raises
 error so that the rest of the payload still maps.
 
 Blank cells (CSV, pipe) and empty elements (XML) read as null: those formats have no
-other way to say "no value". Names listed as ``sensitive`` in the mapping are replaced
-by ``REDACTED`` in every ``raw`` the readers return.
+other way to say "no value". Names listed as ``sensitive`` in the mapping are taken out
+of every ``raw`` the readers return: ``REDACTED`` in CSV cells and pipe fields (their
+positions are the layout), removed from JSON and XML (what is left stays a valid record).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from defusedxml.common import DefusedXmlException
 from jmespath.exceptions import JMESPathError
 
 from rosterhub.errors import ParseError
+from rosterhub.mapping.engine import strict_json
 from rosterhub.mapping.engine.model import CsvFormat, FormatSpec, JsonFormat, PipeFormat, XmlFormat
 
 __all__ = ["REDACTED", "Payload", "SourceRecord", "read_payload"]
@@ -63,7 +65,33 @@ def read_payload(fmt: FormatSpec, payload: bytes, sensitive: frozenset[str] = fr
     return _read_pipe(fmt, payload, sensitive)
 
 
+#: Byte-order marks of the wide Unicode encodings, longest first (UTF-32 LE starts like UTF-16 LE).
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
 def _decode(payload: bytes, encoding: str) -> str:
+    """The payload as text in ``encoding``, or a :class:`ParseError` for the whole payload.
+
+    A UTF-16/32 file is refused whole, by its byte-order mark (or, without one, by its NUL
+    bytes), where a single-byte encoding such as cp1252 would decode it "successfully" as
+    garbage and every line would be rejected on its own.
+    """
+    wide = encoding.lower().replace("_", "-").startswith(("utf-16", "utf-32", "utf16", "utf32"))
+    if not wide:
+        found = next((name for bom, name in _WIDE_BOMS if payload.startswith(bom)), None)
+        if found is not None:
+            raise ParseError(f"payload is {found} text (it starts with a {found} byte-order mark), not {encoding}")
+        if b"\x00" in payload:
+            where = payload.index(b"\x00")
+            raise ParseError(
+                f"payload is not {encoding} text: it holds NUL bytes (from byte {where}); UTF-16 without a byte-order "
+                "mark?"
+            )
     try:
         return payload.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
@@ -74,8 +102,9 @@ def _decode(payload: bytes, encoding: str) -> str:
 
 
 def _redact_json(node: Any, sensitive: frozenset[str]) -> Any:
+    """``node`` without the sensitive keys, at any depth (what is left is still a valid record of its kind)."""
     if isinstance(node, dict):
-        return {k: REDACTED if k in sensitive else _redact_json(v, sensitive) for k, v in node.items()}
+        return {k: _redact_json(v, sensitive) for k, v in node.items() if k not in sensitive}
     if isinstance(node, list):
         return [_redact_json(v, sensitive) for v in node]
     return node
@@ -96,12 +125,7 @@ def _json_ref(template: str | None, item: Any, fallback: str) -> str:
 
 
 def _read_json(fmt: JsonFormat, payload: bytes, sensitive: frozenset[str]) -> Payload:
-    try:
-        document = json.loads(_decode(payload, fmt.encoding))
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"payload is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except RecursionError:
-        raise ParseError("payload is JSON nested too deeply to read") from None
+    document = strict_json.loads(_decode(payload, fmt.encoding))
     try:
         found = jmespath.search(fmt.records, document)
     except JMESPathError as exc:
@@ -212,13 +236,12 @@ def element_value(el: Element, force_list: frozenset[str], empty_as_null: bool =
 
 
 def _redact_xml(el: Element, sensitive: frozenset[str]) -> None:
-    for name in list(el.attrib):
-        if _local(name) in sensitive:
-            el.attrib[name] = REDACTED
-    for child in el:
+    """Sensitive attributes and child elements removed, at any depth."""
+    for name in [n for n in el.attrib if _local(n) in sensitive]:
+        del el.attrib[name]
+    for child in list(el):
         if _local(child.tag) in sensitive:
-            child.text = REDACTED
-            child[:] = []
+            el.remove(child)
         else:
             _redact_xml(child, sensitive)
 
@@ -282,7 +305,9 @@ def _read_pipe(fmt: PipeFormat, payload: bytes, sensitive: frozenset[str]) -> Pa
         ref = f"line {n}"
         if names is None:
             err = ParseError(f"{ref}: unknown record type {values[0]!r} (known: {', '.join(fmt.record_types)})")
-            records.append(SourceRecord(ref, line.encode(fmt.encoding), None, err))
+            # with personal data in the layout, a line of unknown type (a corrupted tag) may be a person: blank it
+            kept = REDACTED.encode() if sensitive else line.encode(fmt.encoding)
+            records.append(SourceRecord(ref, kept, None, err))
             continue
         masked = [REDACTED if i and i <= len(names) and names[i - 1] in sensitive else v for i, v in enumerate(values)]
         raw = fmt.delimiter.join(masked).encode(fmt.encoding)

@@ -61,6 +61,11 @@ class _ExprBase(_Strict):
         False, description="Reject the record, naming this path, when the value is missing (after `default`)."
     )
     then: list[Step] = Field(default_factory=list, description="Converter steps applied in order.")
+    max_length: int | None = Field(
+        None,
+        ge=1,
+        description="Longest text this value may be, in characters (default: the schema field's, else 200).",
+    )
 
     @field_validator("then")
     @classmethod

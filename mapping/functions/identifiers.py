@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 
 from rosterhub.mapping.functions.registry import ConversionError, RunContext, converter
+from rosterhub.mapping.functions.values import vendor_id
 
 __all__ = [
     "REGISTER_SYSTEMS",
@@ -187,7 +188,10 @@ def vendor_identifier(value: object, ctx: RunContext, namespace: str | None = No
     the sending platform (e.g. ``esr`` assignment numbers forwarded by a roster).
     """
     trust = ctx.trust or "unknown"
-    return {"system": f"https://rosterhub.org/Id/{namespace or ctx.vendor}/{trust}", "value": str(value).strip()}
+    return {
+        "system": f"https://rosterhub.org/Id/{namespace or ctx.vendor}/{trust}",
+        "value": vendor_id(value, "vendor_identifier"),
+    }
 
 
 def normalise_ods(value: object) -> str:

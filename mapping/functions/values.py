@@ -13,15 +13,58 @@ from typing import Any
 
 from rosterhub.mapping.functions.registry import ConversionError, RunContext, converter
 
-__all__: list[str] = []
+__all__ = ["VENDOR_ID", "scalar_text", "vendor_id"]
 
 _PENCE = Decimal("0.01")
+
+
+#: What a vendor's own id may look like (the last part of a hub id, a vendor identifier's value):
+#: 1-128 characters, a letter or digit first, then letters, digits and ``. _ : / @ # + = ~ -``.
+#: No spaces, no control characters, nothing that is not an id (a JSON object, a list, true/false, 7.5).
+VENDOR_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@#+=~-]{0,127}")
+
+
+def scalar_text(value: Any, rule: str) -> str:
+    """Text of a scalar vendor value; a JSON object or list is refused, never turned into its repr."""
+    if isinstance(value, dict | list | tuple | set | bytes):
+        kind = (
+            "a JSON object"
+            if isinstance(value, dict)
+            else "a list"
+            if isinstance(value, list | tuple | set)
+            else "bytes"
+        )
+        raise ConversionError(f"{kind} where text was expected", rule=rule)
+    return str(value)
+
+
+def vendor_id(value: Any, rule: str) -> str:
+    """A vendor id of the declared shape (:data:`VENDOR_ID`): text or a whole number, trimmed."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        what = (
+            "a JSON object"
+            if isinstance(value, dict)
+            else "a list"
+            if isinstance(value, list)
+            else type(value).__name__
+        )
+        raise ConversionError(f"an id must be text or a whole number, not {what}", rule=rule)
+    text = str(value).strip()
+    if not text:
+        raise ConversionError("the vendor id is empty", rule=rule)
+    if not VENDOR_ID.fullmatch(text):
+        raise ConversionError(
+            "not an id: ids are 1-128 letters, digits and . _ : / @ # + = ~ - (a letter or digit first; "
+            "no spaces or control characters)",
+            rule=rule,
+        )
+    return text
 
 
 @converter("str")
 def to_str(value: Any) -> str:
     """The value as text, surrounding whitespace removed."""
-    return str(value).strip()
+    return scalar_text(value, "str").strip()
 
 
 @converter("int")
@@ -96,19 +139,19 @@ def to_bool(
 @converter()
 def upper(value: Any) -> str:
     """Upper case."""
-    return str(value).upper()
+    return scalar_text(value, "upper").upper()
 
 
 @converter()
 def lower(value: Any) -> str:
     """Lower case."""
-    return str(value).lower()
+    return scalar_text(value, "lower").lower()
 
 
 @converter()
 def collapse_spaces(value: Any) -> str:
     """Trim and collapse inner runs of whitespace to one space."""
-    return " ".join(str(value).split())
+    return " ".join(scalar_text(value, "collapse_spaces").split())
 
 
 @converter()
@@ -122,7 +165,7 @@ def blank_as_null(value: Any) -> Any:
 @converter()
 def split(value: Any, sep: str, index: int) -> str:
     """Part ``index`` (0-based) of the text split on ``sep``, trimmed: "19:30-08:00" -> "19:30"."""
-    parts = str(value).split(sep)
+    parts = scalar_text(value, "split").split(sep)
     try:
         return parts[index].strip()
     except IndexError:
@@ -132,7 +175,7 @@ def split(value: Any, sep: str, index: int) -> str:
 @converter()
 def pattern(value: Any, regex: str, group: int = 0) -> str:
     """The match of ``regex`` (full match required) or one of its groups; refuses a mismatch."""
-    m = re.fullmatch(regex, str(value).strip())
+    m = re.fullmatch(regex, scalar_text(value, "pattern").strip())
     if not m:
         raise ConversionError(f"{value!r} does not match {regex!r}", rule="pattern")
     return m.group(group)
@@ -144,7 +187,7 @@ def template(text: str, **parts: Any) -> str | None:
     if any(v is None for v in parts.values()):
         return None
     try:
-        return text.format(**{k: str(v).strip() for k, v in parts.items()})
+        return text.format(**{k: scalar_text(v, "template").strip() for k, v in parts.items()})
     except (KeyError, IndexError) as exc:
         raise ConversionError(f"template {text!r} names a part that is not given: {exc}", rule="template") from None
 
@@ -163,10 +206,7 @@ def hub_id(value: Any, ctx: RunContext) -> str:
     """The hub id of a vendor object: ``<vendor>:<trust ods>:<vendor id>`` (shift_id, booking_id)."""
     if ctx.trust is None:
         raise ConversionError("the trust is not known, so no hub id can be made", rule="trust")
-    text = str(value).strip()
-    if not text:
-        raise ConversionError("the vendor id is empty", rule="hub_id")
-    return f"{ctx.vendor}:{ctx.trust}:{text}"
+    return f"{ctx.vendor}:{ctx.trust}:{vendor_id(value, 'hub_id')}"
 
 
 @converter()

@@ -23,11 +23,11 @@ def connect(
     from rosterhub.connectors.kinds import HTTP_KINDS, runner
     from rosterhub.connectors.registry import connector
     from rosterhub.connectors.runtime import connector_context
-    from rosterhub.logs import configure_logging
+    from rosterhub.logs import configure_logging, secret_values
     from rosterhub.settings import load_settings
 
     settings = load_settings()
-    configure_logging(settings.log_level, json=settings.log_json)
+    configure_logging(settings.log_level, json=settings.log_json, secrets=secret_values(settings))
     try:
         spec = connector(vendor)
         if spec.kind in HTTP_KINDS:

@@ -44,10 +44,10 @@ def run(
     """Run the whole hub: local broker if none is configured, topics, stream worker, HTTP ingress,
     a simulated trust endpoint and demo traffic, with a status line of counts per topic. Ctrl-C stops all."""
     from rosterhub.hub import run_hub
-    from rosterhub.logs import configure_logging
+    from rosterhub.logs import configure_logging, secret_values
 
     settings = load_settings()
-    configure_logging(settings.log_level, json=settings.log_json)
+    configure_logging(settings.log_level, json=settings.log_json, secrets=secret_values(settings))
     try:
         code = run_hub(settings, demo=demo, duration=duration, interval=interval)
     except RosterhubError as exc:
@@ -80,10 +80,10 @@ def serve() -> None:
     import uvicorn
 
     from rosterhub.api import create_api
-    from rosterhub.logs import configure_logging
+    from rosterhub.logs import configure_logging, secret_values
 
     settings = load_settings()
-    configure_logging(settings.log_level, json=settings.log_json)
+    configure_logging(settings.log_level, json=settings.log_json, secrets=secret_values(settings))
     try:
         kafka = _prepare(settings)
     except RosterhubError as exc:

@@ -61,6 +61,11 @@ Conventions that hold for every event:
   built reads the default instead of failing.
 - **Code lists** (grades, CSTF subjects, pay codes) are validated strings, because trusts
   extend them: a trust-local code is `X-<ODS>-<CODE>` (pattern `{local}`).
+- **Text limits**: a connector refuses (never truncates) a text value longer than its
+  field's limit: the mapping's `max_length`, else the field's `rosterhub.max_length`
+  (shown below as "at most N characters"; free text such as `notes` takes 2000), else 200
+  characters; and any control character other than tab and line ends. Arrays hold at most
+  100 items unless the field says otherwise (`docs/mapping.md`, "Limits and strictness").
 - **Personal data**: no NI number, date of birth or address, ever; workers are identified
   by register numbers and vendor ids, and matched across trusts by `identity_match_key`.
 - **Compatibility**: every change must let the current schemas read all data written with
@@ -108,7 +113,8 @@ def _fields_table(fields: list[dict[str, Any]]) -> list[str]:
     lines = ["| Field | Type | Default | Description |", "|---|---|---|---|"]
     for f in fields:
         default = "required" if "default" not in f else f"`{json.dumps(f['default'])}`"
-        lines.append(f"| `{f['name']}` | {_type(f['type'], f)} | {default} | {_cell(f.get('doc', ''))} |")
+        limit = f" (at most {f['rosterhub.max_length']} characters)" if "rosterhub.max_length" in f else ""
+        lines.append(f"| `{f['name']}` | {_type(f['type'], f)}{limit} | {default} | {_cell(f.get('doc', ''))} |")
     return lines
 
 

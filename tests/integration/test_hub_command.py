@@ -6,7 +6,8 @@ registered through ESR with credentials the host trust accepts, and the hub's up
 a simulator), and stop everything (broker included) on Ctrl-C.
 
 While it runs, a consumer written from the Avro specification alone (independent_consumer.py)
-reads every canonical topic it filled, as another team's consumer would.
+reads every canonical topic it filled, as another team's consumer would, and issue #12's scan
+reads every record of every topic (Avro bodies and headers decoded) for personal data in clear.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import SchemaTopicReader
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.kafka.access import KafkaAccess
+from rosterhub.pii_scan import scan_topics
 from rosterhub.topics import CANONICAL, SCHEMAS
 from tests.integration.independent_consumer import check_topic, read_schemas
 from tests.support import free_port
@@ -154,6 +156,16 @@ def test_an_independent_avro_consumer_reads_every_canonical_topic(hub_run: HubRu
     assert all(r.decoded == r.sampled and (r.sampled == r.records or r.sampled >= 2000) for r in reports.values())
     assert reports["events.booking"].types["ShiftFilled"] > 0, summary  # the market filled a shift
     assert sum(r.decoded for r in reports.values()) >= 1000, summary
+
+
+def test_no_topic_holds_personal_data_in_clear(hub_run: HubRun) -> None:
+    """Issue 12: after the whole demo flow (ESR's people with NI numbers, dates of birth and addresses
+    included), no record of any topic holds one in clear (rosterhub.pii_scan; it catches each kind when planted,
+    tests/unit/core/test_pii_scan.py)."""
+    findings, scanned = scan_topics(hub_run.bootstrap)
+    print(f"scanned {sum(scanned.values())} records on {len(scanned)} topics")
+    assert scanned.get("raw.esr", 0) > 0 and scanned.get("events.worker", 0) > 0, scanned  # ESR's people were there
+    assert findings == [], "\n".join(map(str, findings[:20]))
 
 
 def test_run_starts_everything_shows_flow_and_stops_cleanly(hub_run: HubRun) -> None:

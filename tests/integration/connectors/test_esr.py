@@ -182,7 +182,7 @@ def test_bad_files_fail_whole_or_per_record_and_dead_letters_carry_no_personal_d
     }
     truncated = failed["ESR_RXX_MONTHLY_20260505_truncated.dat"]
     assert "trailer declares" in truncated["reason"]["message"] and truncated["records"]["events_published"] == 0
-    assert "not valid utf-8" in failed["ESR_RXX_MONTHLY_20260505_utf16.dat"]["reason"]["message"]
+    assert "UTF-16" in failed["ESR_RXX_MONTHLY_20260505_utf16.dat"]["reason"]["message"]  # refused by its BOM
     assert "belongs to RXX" in failed["ESR_RXX_MONTHLY_20260505_rxy.dat"]["reason"]["message"]
     assert "name says DAILY" in failed["ESR_RXX_DAILY_20260505_named_daily.dat"]["reason"]["message"]
     assert failed["ESR_RXY_MONTHLY_20260505_big.dat"]["reason"]["code"] == "payload_too_large"

@@ -136,7 +136,7 @@ def test_bad_exports_end_in_failed_or_processed_with_dead_letters(hub_settings: 
     processed = {**reports(rxx / "processed"), **reports(rxy / "processed")}
     assert set(failed) == {"malformed.xml", "utf16.csv", "no_grade.csv", "huge.xml", "notes.txt"}
     assert failed["malformed.xml"]["reason"]["code"] == "parse_error"
-    assert "not valid utf-8" in failed["utf16.csv"]["reason"]["message"]
+    assert "UTF-16" in failed["utf16.csv"]["reason"]["message"]  # refused whole, by its byte-order mark
     assert failed["no_grade.csv"]["reason"]["code"] == "all_records_rejected"
     assert {r["field"] for r in failed["no_grade.csv"]["rejected"]} == {"grade"}
     assert failed["huge.xml"]["reason"]["code"] == "payload_too_large" and failed["huge.xml"]["raw"] is None

@@ -1,8 +1,7 @@
-"""File-drop transport without a broker: options, routing, redaction, settling, reports and moves."""
+"""File-drop transport without a broker: options, routing, settling, reports and moves."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -14,21 +13,13 @@ import pytest
 from rosterhub.connectors.kinds.filedrop import MAX_FILE_BYTES_CAP, build_plans, parse_options
 from rosterhub.connectors.kinds.filedrop_fence import InflightClaims, clear_inflight, load_inflight
 from rosterhub.connectors.kinds.filedrop_report import move_with_report, unique_destination
-from rosterhub.connectors.kinds.filedrop_routes import (
-    FileKind,
-    blank_unknown_records,
-    redact_copy,
-    redaction_fields,
-    route,
-)
+from rosterhub.connectors.kinds.filedrop_routes import FileKind, route
 from rosterhub.connectors.kinds.filedrop_scan import Settler
-from rosterhub.connectors.pipeline import IngestContext, packaged_mapping
+from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.registry import connector
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.errors import ConfigError
 from rosterhub.kafka.access import KafkaAccess
-
-ESR_SAMPLE = Path(__file__).resolve().parents[3] / "mapping" / "samples" / "esr" / "daily_change.input.txt"
 
 
 def _ctx(tmp_path: Path, **kw: object) -> IngestContext:
@@ -95,20 +86,7 @@ def test_esr_needs_a_trust_per_inbox_and_the_secret(tmp_path: Path) -> None:
     assert given[0].secrets == {"esr_identity": b"ctx"}  # the runtime's secrets win
 
 
-def test_a_sensitive_layout_the_transport_cannot_redact_is_refused() -> None:
-    csv_spec = dataclasses.replace(packaged_mapping("nhsp", None), sensitive=frozenset({"Worker Name"}))
-    with pytest.raises(ConfigError, match="can only redact pipe-delimited"):
-        redaction_fields(csv_spec)
-    assert redaction_fields(packaged_mapping("esr", None)) == (
-        "address_line_1",
-        "date_of_birth",
-        "ni_number",
-        "postcode",
-        "town",
-    )
-
-
-# --- routing and redaction -----------------------------------------------------------------------
+# --- routing -----------------------------------------------------------------------------------
 
 
 def test_file_names_route_to_mappings_case_insensitively() -> None:
@@ -117,30 +95,6 @@ def test_file_names_route_to_mappings_case_insensitively() -> None:
     assert route("TIMESHEETS_20260320.CSV", kinds).mapping == "nhsp_timesheets"
     assert route("payments_20260320.csv", kinds) is None
     assert FileKind("*.xml", "x").matches("EXPORT.XML")
-
-
-def test_redaction_blanks_personal_fields_and_keeps_everything_else() -> None:
-    spec = packaged_mapping("esr", None)
-    original = ESR_SAMPLE.read_bytes()
-    redacted = redact_copy(spec, original)
-    for secret in (b"AB 12 34 56 C", b"AB123456D", b"12-APR-1990", b"12 River Lane", b"S1 2AB", b"Sheffield"):
-        assert secret in original and secret not in redacted
-    assert redacted.count(b"\n") == original.count(b"\n")
-    assert redacted.splitlines()[0] == original.splitlines()[0] and redacted.splitlines()[-1] == b"TRL|9"
-    assert b"PER|10045871|N|MRS|AMARA|OKAFOR|REDACTED|REDACTED|REDACTED|REDACTED|REDACTED|NMC|12a3456e|" in redacted
-    assert b"|Ward 7 Acute Medicine|" in redacted  # assignments carry no personal data
-    # whatever the encoding or damage, nothing personal survives
-    for broken in (
-        original.decode().encode("utf-16"),
-        original.replace(b"PER|", b"PRR|"),
-        original.replace(b"\n", b"\r\n"),
-    ):
-        out = redact_copy(spec, broken)
-        assert b"AB 12 34 56 C" not in out and "AB 12 34 56 C".encode("utf-16-le") not in out
-    assert redact_copy(packaged_mapping("nhsp", None), b"a,b\n1,2\n") == b"a,b\n1,2\n"
-    corrupted = original.replace(b"PER|10045871", b"PRR|10045871")
-    mapped = blank_unknown_records(spec, corrupted)  # what the mapping reads: known records intact
-    assert b"AB 12 34 56 C" not in mapped and b"AB123456D" in mapped and b"\nREDACTED\n" in mapped
 
 
 # --- settling ---------------------------------------------------------------------------------------
@@ -158,7 +112,8 @@ def test_only_complete_uploads_are_taken(tmp_path: Path) -> None:
     t0 = time.time() + 1000  # a clock of the test's own, mtimes set to match
     os.utime(fresh, (t0, t0))
     ready, waiting = settler.scan(tmp_path, t0 + 1)
-    assert [c.path.name for c in ready] == ["a.csv", "b.csv"] and [c.path.name for c in waiting] == ["d.csv"]
+    assert [c.path.name for c in ready] == [".hidden", "a.csv", "b.csv"] and [c.path.name for c in waiting] == ["d.csv"]
+    assert [c.problem for c in ready] == ["hidden", None, None]  # reported (failed/), not taken and not left
     assert "d.csv" not in [c.path.name for c in settler.scan(tmp_path, t0 + 3)[0]]
     fresh.write_text("still being written, more")  # it grew: the clock starts again
     os.utime(fresh, (t0 + 4, t0 + 4))

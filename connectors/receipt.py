@@ -1,0 +1,209 @@
+"""Receipt: the one place where what a vendor sent is first written to a topic, whatever the transport.
+
+Webhooks, FHIR, poll pages and dropped files all come through here, so every rule about
+what the hub keeps holds for all of them at once:
+
+* **raw first**: the payload goes to ``raw.<vendor>`` (acknowledged) before anything is
+  published from it, with receipt headers (``rh_vendor``, ``rh_received_at``,
+  ``rh_correlation_id``, ``content-type``, ``rh_trust``, transport extras);
+* **redacted before the write**: the copy written is the mapping's redaction
+  (:mod:`rosterhub.mapping.engine.redact`: NI number, date of birth, address never reach a
+  topic in clear); ``rh_redacted`` names the fields, and ``rh_keyed`` carries the keyed
+  values the mapping derived from them (``identity_match_key``), so a replay of the
+  redacted copy makes the same events (docs/security-personal-data.md);
+* **refusals keep their bytes and their sender's trail**: a payload refused before the raw
+  write (too large, wrong content type) is dead-lettered on ``dlq.ingest``, redacted the
+  same way, with the same receipt headers, so the sender's correlation id finds it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from rosterhub.deadletter import dead_letter
+from rosterhub.envelope import KafkaRecord
+from rosterhub.errors import RosterhubError
+from rosterhub.mapping.engine import MappingSpec
+from rosterhub.mapping.engine.redact import Redacted, redact_payload
+from rosterhub.runtime import TopicNames
+
+if TYPE_CHECKING:
+    from rosterhub.connectors.pipeline import IngestContext
+
+__all__ = [
+    "DLQ_VALUE_LIMIT",
+    "Received",
+    "kept_copy",
+    "mapping_name",
+    "raw_record",
+    "receipt_headers",
+    "refused",
+    "write_raw",
+]
+
+#: A dead letter must fit the broker's message limit (the raw topics take 8 MiB; dlq.* the default 1 MiB+).
+DLQ_VALUE_LIMIT = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A payload as written to its raw topic."""
+
+    record: KafkaRecord  # as written: the redacted copy and the receipt headers
+    origin: tuple[str, int, int]  # topic, partition, offset
+    kept: Redacted  # what topics may hold of the payload (record.value)
+
+
+def receipt_headers(
+    vendor: str,
+    *,
+    trust: str | None,
+    content_type: str,
+    received_at: datetime,
+    correlation_id: str,
+    extra: Mapping[str, str] | None = None,
+) -> list[tuple[str, bytes]]:
+    headers = [
+        ("rh_vendor", vendor.encode()),
+        ("rh_received_at", received_at.isoformat().encode()),
+        ("rh_correlation_id", correlation_id.encode()),
+        ("content-type", content_type.encode()),
+    ]
+    if trust:
+        headers.append(("rh_trust", trust.encode()))
+    headers += [(f"rh_{k}", v.encode()) for k, v in (extra or {}).items()]
+    return headers
+
+
+def raw_record(
+    names: TopicNames,
+    vendor: str,
+    payload: bytes,
+    *,
+    key: bytes | None,
+    trust: str | None,
+    content_type: str,
+    received_at: datetime,
+    correlation_id: str,
+    extra: Mapping[str, str] | None = None,
+) -> KafkaRecord:
+    """A record for ``raw.<vendor>``: ``payload`` exactly as given (callers give a kept copy)."""
+    headers = receipt_headers(
+        vendor,
+        trust=trust,
+        content_type=content_type,
+        received_at=received_at,
+        correlation_id=correlation_id,
+        extra=extra,
+    )
+    return KafkaRecord(names.raw(vendor), key, payload, headers)
+
+
+def mapping_name(vendor: str, headers: Mapping[str, str] | list[tuple[str, bytes]] | None = None) -> str:
+    """The mapping a payload is read with: the ``mapping`` extra / ``rh_mapping`` header when the transport
+    set one (NHSP bookings and timesheets, HealthRoster XML and CSV), else the vendor's declared mapping."""
+    if isinstance(headers, Mapping) and headers.get("mapping"):
+        return str(headers["mapping"])
+    if isinstance(headers, list):
+        found = next((v.decode() for k, v in headers if k == "rh_mapping"), None)
+        if found:
+            return found
+    from rosterhub.connectors.registry import connectors
+
+    spec = connectors().get(vendor)
+    return spec.mapping_name if spec is not None else vendor
+
+
+def _spec(ctx: IngestContext, name: str, trust: str | None) -> MappingSpec | None:
+    try:
+        return ctx.mapping_for(name, trust)
+    except RosterhubError:  # no mapping file: nothing is known to be sensitive in this vendor's data
+        return None
+
+
+def kept_copy(
+    ctx: IngestContext, vendor: str, payload: bytes, *, trust: str | None, mapping: str | None = None
+) -> Redacted:
+    """What a topic may hold of ``payload``: its mapping's sensitive fields taken out."""
+    return redact_payload(_spec(ctx, mapping or mapping_name(vendor), trust), payload)
+
+
+def write_raw(
+    ctx: IngestContext,
+    vendor: str,
+    payload: bytes,
+    *,
+    trust: str | None,
+    content_type: str,
+    received_at: datetime,
+    correlation_id: str,
+    key: bytes | None = None,
+    extra: Mapping[str, str] | None = None,
+    keyed: Mapping[str, Mapping[str, str]] | None = None,
+) -> Received:
+    """Write the kept copy of ``payload`` to ``raw.<vendor>`` and wait for the broker's acknowledgement."""
+    extra = dict(extra or {})
+    kept = kept_copy(ctx, vendor, payload, trust=trust, mapping=extra.get("mapping"))
+    if kept.fields:
+        extra["redacted"] = kept.header
+    if keyed:
+        extra["keyed"] = json.dumps(keyed, separators=(",", ":"), sort_keys=True)
+    record = raw_record(
+        ctx.names,
+        vendor,
+        kept.value,
+        key=key,
+        trust=trust,
+        content_type=content_type,
+        received_at=received_at,
+        correlation_id=correlation_id,
+        extra=extra,
+    )
+    [(partition, offset)] = ctx.sink.send([record])
+    return Received(record, (record.topic, partition, offset), kept)
+
+
+def refused(
+    ctx: IngestContext,
+    vendor: str,
+    payload: bytes,
+    error: RosterhubError,
+    *,
+    trust: str | None,
+    content_type: str,
+    received_at: datetime,
+    correlation_id: str,
+    key: bytes | None = None,
+    extra: Mapping[str, str] | None = None,
+    record_ref: str = "payload",
+) -> KafkaRecord:
+    """The ``dlq.ingest`` record of a payload refused before its raw write: the kept copy (at most
+    :data:`DLQ_VALUE_LIMIT` bytes), the reason, and the receipt headers a raw record would have had."""
+    extra = dict(extra or {})
+    kept = kept_copy(ctx, vendor, payload, trust=trust, mapping=extra.get("mapping"))
+    if kept.fields:
+        extra["redacted"] = kept.header
+    if len(kept.value) > DLQ_VALUE_LIMIT:
+        extra["truncated"] = f"{len(kept.value)} bytes, the first {DLQ_VALUE_LIMIT} kept"
+    headers = receipt_headers(
+        vendor,
+        trust=trust,
+        content_type=content_type,
+        received_at=received_at,
+        correlation_id=correlation_id,
+        extra=extra,
+    )
+    return dead_letter(
+        topic=ctx.names.dlq("ingest"),
+        stage="ingest",
+        error=error,
+        original=kept.value[:DLQ_VALUE_LIMIT],
+        key=key,
+        connector=vendor,
+        record_ref=record_ref,
+        original_headers=headers,
+    )

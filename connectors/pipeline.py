@@ -1,16 +1,19 @@
 """Raw first, then map: the one path every inbound payload takes, whatever its transport.
 
-1. The untouched payload goes to ``raw.<vendor>`` with receipt metadata in headers, and
-   the broker acknowledges it before anything else happens: nothing received is lost.
-2. The vendor's mapping turns it into canonical events (pure, ``rosterhub.mapping``).
+1. The vendor's mapping reads the payload as received, in memory (pure, ``rosterhub.mapping``).
+2. The payload's redacted copy goes to ``raw.<vendor>`` with receipt metadata in headers
+   (``connectors/receipt.py``), and the broker acknowledges it before anything is
+   published: nothing received is lost, nothing personal is written in clear.
 3. Mapped events go to their ``events.<domain>`` topics; records that could not be
-   mapped go to ``dlq.mapping`` with their original bytes and the reason.
+   mapped go to ``dlq.mapping`` with their (redacted) bytes and the reason.
+4. Whatever fails after step 2 ends as a dead letter naming the reason (``internal_error``),
+   never as an exception that keeps nothing (issue #12).
 
 A payload pushed by an authenticated sender carries the sender's trust on its raw record
 (``rh_sender_trust``); a record it holds for another trust is rejected (``trust_mismatch``),
 live and on replay alike, so a trust's credentials publish only that trust's events.
 
-``rosterhub replay`` re-runs steps 2-3 over records already on ``raw.<vendor>``.
+``rosterhub replay`` re-runs steps 1, 3 and 4 over records already on ``raw.<vendor>``.
 """
 
 from __future__ import annotations

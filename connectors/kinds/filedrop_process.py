@@ -1,22 +1,26 @@
 """Process one dropped file, exactly once: the steps and the order they happen in.
 
-1. **Refuse** what cannot be taken at all: over ``max_file_bytes``, or a name no file
-   kind matches. The file goes to ``failed/``; its bytes (up to 4 MiB, redacted when the
-   mapping has personal data) go to ``dlq.ingest``. Nothing reaches the raw topic: this
-   is the file-drop twin of the webhook's 413.
-2. **Duplicate?** The content hash is the file's identity (``file:<sha256>`` in the
-   dedupe store): a byte-identical file dropped again goes to ``processed/`` with a
-   report naming the earlier file, and nothing is published. Files in ``reprocess/``
-   skip this check (an operator's request after a mapping fix); event ids still dedupe.
+1. **Refuse** what cannot be taken at all: an entry that is not a file the hub reads
+   (a name that is not UTF-8, a hidden file, a symbolic link, a FIFO: ``file_refused``),
+   over ``max_file_bytes``, or a name no file kind matches. The file goes to ``failed/``;
+   its bytes (up to 4 MiB, redacted when the mapping has personal data; none for links and
+   special files, which are never read) go to ``dlq.ingest``. Nothing reaches the raw
+   topic: this is the file-drop twin of the webhook's 413.
+2. **Duplicate?** The file kind and content hash are the file's identity
+   (``file:<mapping>:<sha256>`` in the dedupe store): a byte-identical file of the same kind
+   dropped again goes to ``processed/`` with a report naming the earlier file, and nothing
+   is published. Files in ``reprocess/`` skip this check (an operator's request after a
+   mapping fix); event ids still dedupe.
 3. **Recover** an earlier attempt that died mid-publish (``filedrop_fence``).
-4. **Raw first**: the whole file, one payload, to ``raw.<vendor>`` with ``rh_file_name``,
-   ``rh_file_sha256`` and ``rh_mapping`` headers (sensitive fields redacted, see
-   ``filedrop_routes.redact_copy``).
-5. **Whole-file checks** (vendor hook; for mappings with personal data also the reader's
-   own structure check, so that a whole-file dead letter is the redacted copy). A failure
-   sends that reason to ``dlq.mapping`` and the file to ``failed/``.
-6. **Map and publish** through the shared pipeline: canonical events (deduplicated by
-   event id), rejected records to ``dlq.mapping``.
+4. **Raw first**: the file is mapped in memory, then the whole file, one payload, goes to
+   ``raw.<vendor>`` through the one inbound path (``connectors/receipt.py``: personal fields
+   redacted, keyed values in ``rh_keyed``) with ``rh_file_name``, ``rh_file_sha256`` and
+   ``rh_mapping`` headers.
+5. **Whole-file checks** (vendor hook). A failure sends that reason to ``dlq.mapping``
+   and the file to ``failed/``.
+6. **Publish** through the shared pipeline: canonical events (deduplicated by event id),
+   rejected records to ``dlq.mapping`` (a whole-file rejection as the redacted copy); a
+   failure the hub did not expect is dead-lettered (``internal_error``) and fails the file.
 7. **Hook follow-up** (ESR reconciliation), then the file's key is claimed, the report
    written and the file moved. A crash anywhere before the move repeats the file;
    the dedupe store and the fence make the repeat publish nothing twice.

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import KafkaRecord
-from rosterhub.errors import RosterhubError
+from rosterhub.errors import PayloadTooLarge, RosterhubError
 from rosterhub.mapping.engine import MappingSpec
 from rosterhub.mapping.engine.redact import Redacted, redact_payload
 from rosterhub.runtime import TopicNames
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DLQ_VALUE_LIMIT",
+    "RAW_RECORD_LIMIT",
     "Received",
     "kept_copy",
     "mapping_name",
@@ -47,6 +48,9 @@ __all__ = [
 
 #: A dead letter must fit the broker's message limit (the raw topics take 8 MiB; dlq.* the default 1 MiB+).
 DLQ_VALUE_LIMIT = 4 * 1024 * 1024
+#: A raw record, value and headers (``rh_keyed`` grows with the records of a file), must fit the 8 MiB the
+#: producer sends and raw topics take (``rosterhub.topics.LARGE_RECORDS``), with room for Kafka's framing.
+RAW_RECORD_LIMIT = 8 * 1024 * 1024 - 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +167,13 @@ def write_raw(
         correlation_id=correlation_id,
         extra=extra,
     )
+    size = len(record.value or b"") + sum(len(k) + len(v) for k, v in record.headers)
+    if size > RAW_RECORD_LIMIT:  # refused as a payload too large, rather than retried for ever by the broker
+        raise PayloadTooLarge(
+            f"the raw copy would be {size} bytes with its headers, over the {RAW_RECORD_LIMIT} bytes a raw record "
+            "may be: split the file",
+            vendor=vendor,
+        )
     [(partition, offset)] = ctx.sink.send([record])
     return Received(record, (record.topic, partition, offset), kept)
 

@@ -150,7 +150,11 @@ def process_file(ctx: IngestContext, plan: InboxPlan, cand: Candidate, *, now: d
     file = DroppedFile(
         plan.vendor, name, plan.path, plan.trust, kind, spec, report.sha256, report.correlation_id, received_at
     )
-    _take(ctx, plan, file, payload, claims, report)
+    try:
+        _take(ctx, plan, file, payload, claims, report)
+    except PayloadTooLarge as exc:  # the raw copy with its keyed values would not fit a record
+        claims.done()
+        return _refuse(ctx, plan, cand, report, exc, spec, "too_large")
     if report.status == "processed" and plan.hook is not None:
         report.sections.update(plan.hook.after(payload, file, ctx.state))
     claims.done()

@@ -42,6 +42,55 @@ def _error(status: int, exc: Exception, correlation_id: str) -> JSONResponse:
     return JSONResponse({"error": body, "correlation_id": correlation_id}, status_code=status)
 
 
+async def _too_large(
+    ctx: IngestContext,
+    vendor: str,
+    body: bytes,
+    exc: PayloadTooLarge,
+    trust: str | None,
+    content_type: str,
+    received_at: datetime,
+    correlation_id: str,
+) -> JSONResponse:
+    """413, the payload (redacted, at most 4 MiB) kept on dlq.ingest with the request's receipt headers."""
+    receipt = {
+        "trust": trust,
+        "content_type": content_type,
+        "received_at": received_at,
+        "correlation_id": correlation_id,
+    }
+    record = await run_in_threadpool(lambda: refused(ctx, vendor, body, exc, **receipt))
+    await run_in_threadpool(ctx.sink.send, [record])
+    metrics.REFUSED.labels(vendor, "too_large").inc()
+    return _error(413, exc, correlation_id)
+
+
+async def _too_large(
+    ctx: IngestContext,
+    vendor: str,
+    body: bytes,
+    exc: PayloadTooLarge,
+    trust: str,
+    content_type: str,
+    received_at: datetime,
+    correlation_id: str,
+) -> JSONResponse:
+    """413, the payload (redacted, at most 4 MiB) kept on dlq.ingest with the request's receipt headers.
+
+    Only an authenticated sender gets here (finding 11 of issue #12): what a stranger sends is not kept."""
+    receipt = {
+        "trust": trust,
+        "content_type": content_type,
+        "received_at": received_at,
+        "correlation_id": correlation_id,
+        "extra": {SENDER_TRUST: trust},
+    }
+    record = await run_in_threadpool(lambda: refused(ctx, vendor, body, exc, **receipt))
+    await run_in_threadpool(ctx.sink.send, [record])
+    metrics.REFUSED.labels(vendor, "too_large").inc()
+    return _error(413, exc, correlation_id)
+
+
 def webhook_router(settings: Settings, ctx: IngestContext) -> APIRouter:
     router = APIRouter(tags=["ingest"])
     for spec in connectors().values():
@@ -77,21 +126,7 @@ def _receiver(settings: Settings, ctx: IngestContext, spec: ConnectorSpec) -> Ca
             exc = PayloadTooLarge(
                 f"payload of {len(body)} bytes is over the limit of {settings.max_payload_bytes}", vendor=vendor
             )
-            record = await run_in_threadpool(
-                refused,
-                ctx,
-                vendor,
-                body,
-                exc,
-                trust=pusher.trust,
-                content_type=content_type,
-                received_at=received_at,
-                correlation_id=correlation_id,
-                extra={SENDER_TRUST: pusher.trust},
-            )
-            await run_in_threadpool(ctx.sink.send, [record])
-            metrics.REFUSED.labels(vendor, "too_large").inc()
-            return _error(413, exc, correlation_id)
+            return await _too_large(ctx, vendor, body, exc, pusher.trust, content_type, received_at, correlation_id)
         try:
             result = await run_in_threadpool(
                 ingest,
@@ -108,6 +143,10 @@ def _receiver(settings: Settings, ctx: IngestContext, spec: ConnectorSpec) -> Ca
             metrics.REJECTED.labels(vendor, exc.code).inc()
             raw = dict(zip(("topic", "partition", "offset"), exc.raw, strict=True))
             return JSONResponse({"error": exc.as_dict(), "raw": raw, "correlation_id": correlation_id}, status_code=500)
+        except PayloadTooLarge as exc:  # its raw copy would not fit a record: refused as the size check would
+            return await _too_large(ctx, vendor, body, exc, trust, content_type, received_at, correlation_id)
+        except PayloadTooLarge as exc:  # its raw copy would not fit a record: refused as the size check would
+            return await _too_large(ctx, vendor, body, exc, pusher.trust, content_type, received_at, correlation_id)
         except BrokerUnavailable as exc:  # nothing could be kept: the sender keeps it and retries
             metrics.REFUSED.labels(vendor, "broker").inc()
             response = _error(503, exc, correlation_id)

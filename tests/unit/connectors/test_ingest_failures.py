@@ -136,3 +136,19 @@ def test_fhir_failures_the_hub_did_not_expect_are_kept_and_answered(
     [dead] = hub.sink.on(hub.names.dlq("mapping"))
     h = headers_dict(dead.headers)
     assert dead.value == body and h["rh_correlation_id"] == b"c-fhir" and b"planning blew up" in h["dlq_message"]
+
+
+def test_a_raw_copy_that_would_not_fit_a_record_is_refused_not_retried_for_ever(hub: Harness) -> None:
+    from datetime import UTC, datetime
+
+    from rosterhub.connectors.receipt import RAW_RECORD_LIMIT, write_raw
+    from rosterhub.errors import PayloadTooLarge
+
+    keyed = {f"line {n}": {"identity_match_key": "f" * 64} for n in range(2, 40_000)}
+    payload = b"x" * (RAW_RECORD_LIMIT - 2 * 1024 * 1024)  # fits alone; not with its keyed values
+    receipt = {"trust": "RXX", "content_type": "text/plain", "received_at": datetime.now(UTC), "correlation_id": "c"}
+    with pytest.raises(PayloadTooLarge, match="split the file"):
+        write_raw(hub.ctx, "patchwork", payload, keyed=keyed, **receipt)
+    assert hub.sink.records == []
+    write_raw(hub.ctx, "patchwork", payload, **receipt)  # without them it fits
+    assert len(hub.sink.on(hub.names.raw("patchwork"))) == 1

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from rosterhub.codec.catalogue import default_catalogue
@@ -14,7 +15,19 @@ from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
 
-__all__ = ["connector_context"]
+__all__ = ["SECRET_ENV_PREFIX", "connector_context", "mapping_secrets"]
+
+#: Where the secrets mappings declare are found: ROSTERHUB_MAPPING_SECRET_<NAME> (as for `rosterhub mapping`).
+SECRET_ENV_PREFIX = "ROSTERHUB_MAPPING_SECRET_"  # noqa: S105  (a variable-name prefix, not a secret)
+
+
+def mapping_secrets(environ: Mapping[str, str] | None = None) -> dict[str, bytes]:
+    """Every mapping secret the environment holds, by the name mappings declare (``esr_identity``), so the
+    ingress and ``rosterhub replay`` map ESR pushes and raw copies with the collaborative's key."""
+    env = os.environ if environ is None else environ
+    return {
+        k[len(SECRET_ENV_PREFIX) :].lower(): v.encode() for k, v in env.items() if k.startswith(SECRET_ENV_PREFIX) and v
+    }
 
 
 @contextmanager

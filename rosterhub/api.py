@@ -25,6 +25,7 @@ from rosterhub.codec.schema_topic import publish_schemas
 from rosterhub.connectors.kinds.fhir import fhir_router
 from rosterhub.connectors.kinds.webhook import webhook_router
 from rosterhub.connectors.pipeline import IngestContext
+from rosterhub.connectors.runtime import mapping_secrets
 from rosterhub.connectors.state import ConnectorState, state_file
 from rosterhub.envelope import KafkaRecord
 from rosterhub.kafka.access import KafkaAccess
@@ -44,7 +45,11 @@ def create_api(settings: Settings, kafka: KafkaAccess) -> FastAPI:
     sink = EventSink(kafka, client_id="rosterhub-ingress")
     encoder = Encoder(make_codec(settings, kafka, catalogue), names, catalogue)
     ctx = IngestContext(
-        sink=sink, encoder=encoder, names=names, state=ConnectorState(state_file(settings.state_dir, "ingress"))
+        sink=sink,
+        encoder=encoder,
+        names=names,
+        state=ConnectorState(state_file(settings.state_dir, "ingress")),
+        secrets=mapping_secrets(),
     )
 
     @asynccontextmanager

@@ -44,6 +44,7 @@ from rosterhub.connectors.kinds.filedrop_process import InboxPlan, give_up, proc
 from rosterhub.connectors.kinds.filedrop_routes import DEFAULT_PARTIAL_SUFFIXES, FileHook, file_kinds
 from rosterhub.connectors.kinds.filedrop_scan import Candidate, Settler
 from rosterhub.connectors.pipeline import IngestContext
+from rosterhub.connectors.runtime import SECRET_ENV_PREFIX
 from rosterhub.errors import BrokerUnavailable, ConfigError
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "MAX_FILE_BYTES_CAP", "FileDropOptions", "InboxOptions", "build_plans", "run"]
@@ -54,7 +55,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_FILE_BYTES = 1_048_576
 #: The raw topic takes the whole file as one record: the hub's producer sends at most 8 MiB per request.
 MAX_FILE_BYTES_CAP = 7_864_320
-SECRET_ENV_PREFIX = "ROSTERHUB_MAPPING_SECRET_"  # noqa: S105  (a variable-name prefix, as for `rosterhub mapping`)
 _RETRY_CAP_S = 300.0
 
 

@@ -128,6 +128,7 @@ def replay(
     from rosterhub.connectors.pipeline import IngestContext
     from rosterhub.connectors.registry import connector
     from rosterhub.connectors.replay import dlq_origins, replay_raw
+    from rosterhub.connectors.runtime import mapping_secrets
     from rosterhub.connectors.state import ConnectorState, state_file
     from rosterhub.kafka.producer import EventSink
     from rosterhub.runtime import Encoder, TopicNames, make_codec
@@ -149,6 +150,7 @@ def replay(
         encoder=Encoder(make_codec(settings, kafka, catalogue), names, catalogue),
         names=names,
         state=ConnectorState(state_file(settings.state_dir, "ingress" if http else vendor), recover=False),
+        secrets=mapping_secrets(),
     )
     only = dlq_origins(kafka, names.dlq("mapping"), vendor, names.raw(vendor)) if from_dlq else None
     try:

@@ -19,9 +19,13 @@ import httpx
 import pytest
 
 from rosterhub.api import create_api
+from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
+from rosterhub.connectors.replay import replay_raw
+from rosterhub.connectors.runtime import connector_context
 from rosterhub.connectors.simulators.patchwork import shift_created, signed_headers
-from rosterhub.envelope import headers_dict
+from rosterhub.envelope import decode_record, headers_dict
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
@@ -57,9 +61,13 @@ def settings(hub_settings: Settings) -> Settings:
     )
 
 
+ESR_SECRET = "ingress-test-collaborative-secret"
+
+
 @pytest.fixture
-def ingress(settings: Settings) -> Iterator[str]:
+def ingress(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     assert settings.kafka_bootstrap_servers
+    monkeypatch.setenv("ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY", ESR_SECRET)  # the ingress maps ESR with the key
     with serve_in_thread(create_api(settings, settings.kafka_bootstrap_servers), free_port()) as url:
         yield url
 
@@ -117,6 +125,20 @@ def test_esr_pushed_to_the_ingress_reaches_no_topic_in_clear(settings: Settings,
             seen = rec.value + b"".join(v for _, v in rec.headers)
             leaked = [p for p in ESR_PERSONAL if p in seen or p in seen.replace(b" ", b"")]
             assert not leaked, f"{topic} holds {leaked} in clear"
+    # mapped with the key, and the key kept with the redacted copy: a replay makes the same events
+    assert r.status_code == 422 and r.json()["accepted"] > 0  # the sample has one person with a bad NI number
+    codec = SingleObjectCodec(default_catalogue())
+    workers = [decode_record(x.value, x.headers, codec) for x in _records(settings, names.events("worker"))]
+    keys = {w.data["identity_match_key"] for w in workers if w.type.endswith("WorkerRegistered")}
+    assert keys and all(k and len(k) == 64 for k in keys)
+    kept = json.loads(headers_dict(raw.headers)["rh_keyed"])  # per record: the key, or why there is none
+    assert len(kept) > len(keys) and all(set(v) == {"identity_match_key"} for v in kept.values())
+    assert settings.kafka_bootstrap_servers
+    with connector_context(settings, settings.kafka_bootstrap_servers, owner="ingress") as ctx:
+        ctx.secrets = {"esr_identity": ESR_SECRET.encode()}
+        summary = replay_raw(ctx, settings.kafka_bootstrap_servers, "esr")
+    assert (summary.payloads, summary.published) == (1, 0)  # nothing new: the same events, key included
+    assert summary.duplicates == r.json()["accepted"] and summary.rejected == len(r.json()["rejected"])
 
 
 # --- finding 7: unhandled exceptions lose payloads ------------------------------------------------

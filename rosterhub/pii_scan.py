@@ -154,10 +154,11 @@ def find_in_record(
         if _BIRTH_KEY.search(name) and raw and _text(raw).strip() not in _BLANK:
             add(f"header {name}", [("date_of_birth", _text(raw))])
     if value:
-        add("value", find_in_text(_text(value), today=today))
         data = _structured(value, decode)
-        if data is not None:
+        if data is not None:  # its texts, each on its own (binary framing read as text would match by chance)
             out.extend(Finding(topic, partition, offset, f"value.{p}", k, t) for p, k, t in _walk(data, "", today))
+        if data is None or not value.startswith(b"\xc3\x01"):
+            add("value", find_in_text(_text(value), today=today))
         add("value", [("date_of_birth", f"{c}={v}") for c, v in _csv_columns(value) if v not in _BLANK])
     unique: dict[tuple[str, str, str], Finding] = {(f.where, f.kind, f.text): f for f in out}
     return list(unique.values())
@@ -179,7 +180,13 @@ def scan_topics(
     from rosterhub.codec.wire import SingleObjectCodec
 
     codec = SingleObjectCodec(default_catalogue())
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="rosterhub-pii-scan")
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        client_id="rosterhub-pii-scan",
+        fetch_max_wait_ms=100,
+        max_poll_records=2000,
+    )
     findings: list[Finding] = []
     counts: dict[str, int] = {}
     try:
@@ -191,6 +198,7 @@ def scan_topics(
         consumer.seek_to_beginning(*parts)
         ends = consumer.end_offsets(parts)
         remaining = {tp for tp in parts if ends[tp] > consumer.position(tp)}
+        consumer.pause(*(set(parts) - remaining))  # fetch only from partitions with records left to read
         counts = dict.fromkeys(names, 0)
         deadline = time.monotonic() + timeout_s
         while remaining and time.monotonic() < deadline:
@@ -204,6 +212,7 @@ def scan_topics(
                     )
                 if consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
+                    consumer.pause(tp)
         if remaining:
             raise TimeoutError(f"the scan could not read to the end of {sorted({tp.topic for tp in remaining})}")
     finally:

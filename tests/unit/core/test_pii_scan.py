@@ -84,6 +84,22 @@ def test_planted_personal_data_is_found_wherever_it_sits() -> None:
     assert ("date_of_birth", "1985") in _kinds(b"{}", headers=[("rh_date_of_birth", b"1985")])
 
 
+def test_avro_framing_is_not_read_as_text() -> None:
+    """A 36-character string is written after its length byte 0x48 ("H"): "H" + "a231771c-..." read as text
+    looks like an NI number (seen in a real run on events.passport); decoded, the string is clean."""
+    uuid_like = "a231771c-5f7d-4c1e-9a2b-0d6e8f1a2c3b"
+    env = Envelope(
+        type="rosterhub.shift.v1.ShiftPosted",
+        source="/vendors/patchwork/RXX",
+        data=_shift(notes=uuid_like),
+        id="e-2",
+        subject="patchwork:RXX:P-1",
+    )
+    avro = ENCODER.encode(env).value
+    assert b"H" + uuid_like.encode() in avro and find_in_text(avro.decode("latin-1"), today=TODAY)
+    assert find_in_record("events.shift", 0, 2, None, avro, [], decode=CODEC.decode, today=TODAY) == []
+
+
 def test_the_hubs_own_redacted_copies_and_events_come_out_clean() -> None:
     spec = packaged_mapping("esr", None)
     assert _kinds(redact_payload(spec, ESR_SAMPLE).value) == set()

@@ -247,7 +247,14 @@ class _Loop:
             raise
         except Exception as exc:  # will not pass by retrying: failed/ with the reason, the other files go on
             log.error("file failed: %s", exc, extra={"vendor": plan.vendor, "file": cand.name}, exc_info=True)
-            report = give_up(self.ctx, plan, cand, exc)
+            try:
+                report = give_up(self.ctx, plan, cand, exc)
+            except (BrokerUnavailable, OSError) as again:  # could not even be moved or dead-lettered: later
+                self.retries[cand.path] = _Retry(time.monotonic() + _RETRY_CAP_S, (retry.failures if retry else 0) + 1)
+                log.warning(
+                    "failed file left in the inbox: %s", again, extra={"vendor": plan.vendor, "file": cand.name}
+                )
+                return
         self.retries.pop(cand.path, None)
         self.settlers[cand.path.parent].forget(cand.path)
         metrics.LATENCY.labels(plan.vendor).observe(time.perf_counter() - started)

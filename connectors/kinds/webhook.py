@@ -144,8 +144,6 @@ def _receiver(settings: Settings, ctx: IngestContext, spec: ConnectorSpec) -> Ca
             raw = dict(zip(("topic", "partition", "offset"), exc.raw, strict=True))
             return JSONResponse({"error": exc.as_dict(), "raw": raw, "correlation_id": correlation_id}, status_code=500)
         except PayloadTooLarge as exc:  # its raw copy would not fit a record: refused as the size check would
-            return await _too_large(ctx, vendor, body, exc, trust, content_type, received_at, correlation_id)
-        except PayloadTooLarge as exc:  # its raw copy would not fit a record: refused as the size check would
             return await _too_large(ctx, vendor, body, exc, pusher.trust, content_type, received_at, correlation_id)
         except BrokerUnavailable as exc:  # nothing could be kept: the sender keeps it and retries
             metrics.REFUSED.labels(vendor, "broker").inc()

@@ -27,7 +27,10 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rosterhub.kafka.access import KafkaAccess
 
 __all__ = ["ADULT_YEARS", "Finding", "find_in_record", "find_in_text", "scan_topics"]
 
@@ -165,7 +168,7 @@ def find_in_record(
 
 
 def scan_topics(
-    bootstrap: str, *, topics: Iterable[str] | None = None, timeout_s: float = 60.0
+    kafka: KafkaAccess, *, topics: Iterable[str] | None = None, timeout_s: float = 60.0
 ) -> tuple[list[Finding], dict[str, int]]:
     """Read every record of every topic (Kafka's own ``__*`` topics aside) and scan it.
 
@@ -181,7 +184,7 @@ def scan_topics(
 
     codec = SingleObjectCodec(default_catalogue())
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka.kafka_python(),
         enable_auto_commit=False,
         client_id="rosterhub-pii-scan",
         fetch_max_wait_ms=100,

@@ -162,7 +162,7 @@ def test_no_topic_holds_personal_data_in_clear(hub_run: HubRun) -> None:
     """Issue 12: after the whole demo flow (ESR's people with NI numbers, dates of birth and addresses
     included), no record of any topic holds one in clear (rosterhub.pii_scan; it catches each kind when planted,
     tests/unit/core/test_pii_scan.py)."""
-    findings, scanned = scan_topics(hub_run.bootstrap)
+    findings, scanned = scan_topics(KafkaAccess(hub_run.bootstrap))
     print(f"scanned {sum(scanned.values())} records on {len(scanned)} topics")
     assert scanned.get("raw.esr", 0) > 0 and scanned.get("events.worker", 0) > 0, scanned  # ESR's people were there
     assert findings == [], "\n".join(map(str, findings[:20]))

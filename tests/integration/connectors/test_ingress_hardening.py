@@ -26,6 +26,7 @@ from rosterhub.connectors.replay import replay_raw
 from rosterhub.connectors.runtime import connector_context
 from rosterhub.connectors.simulators.patchwork import shift_created, signed_headers
 from rosterhub.envelope import decode_record, headers_dict
+from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.pii_scan import scan_topics
 from rosterhub.runtime import TopicNames
@@ -129,7 +130,7 @@ def test_esr_pushed_to_the_ingress_reaches_no_topic_in_clear(settings: Settings,
     # the topic scan of the end-to-end test, over every topic of this test: nothing in clear
     assert settings.kafka_bootstrap_servers
     mine = [t.name for t in declared_topics(connectors(), settings.topic_prefix)]
-    findings, scanned = scan_topics(settings.kafka_bootstrap_servers, topics=mine)
+    findings, scanned = scan_topics(access_from_settings(settings), topics=mine)
     assert scanned[names.raw("esr")] == 1 and findings == [], findings
     # mapped with the key, and the key kept with the redacted copy: a replay makes the same events
     assert r.status_code == 422 and r.json()["accepted"] > 0  # the sample has one person with a bad NI number

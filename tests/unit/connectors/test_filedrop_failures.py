@@ -20,6 +20,7 @@ from rosterhub.connectors.registry import connector
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.envelope import headers_dict
 from rosterhub.errors import BrokerUnavailable
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import Encoder, TopicNames
 from tests.unit.connectors.test_fhir_harness import MemorySink
 
@@ -27,7 +28,7 @@ SAMPLE = Path(__file__).resolve().parents[3] / "mapping" / "samples" / "healthro
 
 
 class _Sink(MemorySink):
-    producer = type("P", (), {"config": {"bootstrap_servers": "127.0.0.1:9"}})()
+    kafka = KafkaAccess("127.0.0.1:9")  # what the plans name for their fence; nothing connects to it here
 
 
 def _ctx(tmp_path: Path) -> IngestContext:

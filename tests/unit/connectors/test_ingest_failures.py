@@ -18,12 +18,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from rosterhub.connectors.kinds.fhir import fhir_router
 from rosterhub.connectors.kinds.webhook import webhook_router
 from rosterhub.connectors.simulators.patchwork import signed_headers
 from rosterhub.envelope import headers_dict
 from rosterhub.errors import BrokerUnavailable
-from rosterhub.settings import Settings
 from tests.unit.connectors.test_fhir_harness import Harness
 
 SAMPLES = Path(__file__).resolve().parents[3] / "mapping" / "samples"
@@ -37,7 +35,7 @@ class _Boom(RuntimeError):
 
 @pytest.fixture
 def hub(tmp_path: Path) -> Harness:
-    return Harness(tmp_path, webhook_secrets={"patchwork": SecretStr(SECRET)})
+    return Harness(tmp_path, webhook_secrets={"patchwork": {"RXX": SecretStr(SECRET)}})  # the sample shift is RXX's
 
 
 def _webhook(hub: Harness) -> TestClient:
@@ -122,9 +120,7 @@ def test_fhir_failures_the_hub_did_not_expect_are_kept_and_answered(
 
     monkeypatch.setattr(fhir, "plan_request", explode)
     body = json.dumps({"resourceType": "Practitioner", "id": "p1"}).encode()
-    app = FastAPI()
-    app.include_router(fhir_router(Settings(state_dir=hub.settings.state_dir), hub.ctx))
-    r = TestClient(app, raise_server_exceptions=False).post(
+    r = hub.client.post(  # with RXX's integration token
         "/fhir/RXX/R4/Practitioner",
         content=body,
         headers={"content-type": "application/fhir+json", "X-Correlation-Id": "c-fhir"},

@@ -44,7 +44,7 @@ def _deep(n: int) -> None:
 @pytest.mark.parametrize("as_json", [False, True])
 def test_tracebacks_carry_no_locals_and_no_secrets(out: io.StringIO, as_json: bool) -> None:
     settings = Settings(
-        webhook_secrets={"patchwork": SecretStr("pw-webhook-secret")},
+        webhook_secrets={"patchwork": {"RHQ": SecretStr("pw-webhook-secret")}},
         connectors={"locums_nest": {"trusts": {"RHQ": {"api_key": API_KEY}}}},
     )
     configure_logging("INFO", json=as_json, secrets=secret_values(settings, environ={}), stream=out)
@@ -64,7 +64,7 @@ def test_tracebacks_carry_no_locals_and_no_secrets(out: io.StringIO, as_json: bo
 
 def test_secret_values_come_from_settings_and_the_environment() -> None:
     settings = Settings(
-        webhook_secrets={"patchwork": SecretStr("pw-webhook-secret")},
+        webhook_secrets={"patchwork": {"RHQ": SecretStr("pw-webhook-secret")}},
         connectors={"locums_nest": {"trusts": {"RHQ": {"api_key": API_KEY}}, "base_url": "http://x/api"}},
     )
     found = secret_values(settings, environ={"ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY": "esr-collab-secret"})

@@ -10,7 +10,7 @@ what the hub keeps holds for all of them at once:
   (:mod:`rosterhub.mapping.engine.redact`: NI number, date of birth, address never reach a
   topic in clear); ``rh_redacted`` names the fields, and ``rh_keyed`` carries the keyed
   values the mapping derived from them (``identity_match_key``), so a replay of the
-  redacted copy makes the same events (docs/security-personal-data.md);
+  redacted copy makes the same events (docs/security.md, "Personal data");
 * **refusals keep their bytes and their sender's trail**: a payload refused before the raw
   write (too large, wrong content type) is dead-lettered on ``dlq.ingest``, redacted the
   same way, with the same receipt headers, so the sender's correlation id finds it.

@@ -1,6 +1,6 @@
 """A scan of topics for personal data in clear: NI numbers, dates of birth, postal addresses.
 
-The hub's rule is that none of these ever travels on a topic in clear (docs/security-personal-data.md).
+The hub's rule is that none of these ever travels on a topic in clear (docs/security.md, "Personal data").
 This checks it from the outside, the way an auditor would: every record of every topic is
 read (key, value, headers); values the hub can decode are decoded (Avro single-object bodies
 with the shipped schemas, JSON), and each text is searched for:

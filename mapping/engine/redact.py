@@ -23,7 +23,7 @@ bytes as received, in memory only. How each format is redacted:
 
 Values derived from personal data with a key (``identity_match_key``) are computed from
 the bytes as received and travel with the redacted copy (``rh_keyed``), so a replay
-makes the same events without the personal data: see ``docs/security-personal-data.md``.
+makes the same events without the personal data: see ``docs/security.md, "Personal data"``.
 """
 
 from __future__ import annotations

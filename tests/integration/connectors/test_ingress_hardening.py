@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from rosterhub.api import create_api
+from rosterhub.auth.roles import Role
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
@@ -32,6 +33,7 @@ from rosterhub.pii_scan import scan_topics
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
+from tests.auth_support import Tokens
 from tests.integration.helpers import read_topic, serve_in_thread
 from tests.support import free_port
 
@@ -46,20 +48,22 @@ ESR_PERSONAL = [b"AB 12 34 56 C", b"AB123456C", b"12-APR-1990", b"12 River Lane"
 
 
 @pytest.fixture
-def settings(hub_settings: Settings) -> Settings:
+def tokens(tmp_path: Path) -> Tokens:
+    return Tokens(tmp_path / "issuer")
+
+
+@pytest.fixture
+def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
     assert hub_settings.kafka_bootstrap_servers
     ensure_topics(
-        hub_settings.kafka_bootstrap_servers,
+        access_from_settings(hub_settings),
         declared_topics(connectors(), hub_settings.topic_prefix),
         default_partitions=hub_settings.default_partitions,
         replication_factor=1,
     )
-    return Settings(
-        **{
-            **hub_settings.model_dump(),
-            "webhook_secrets": {"patchwork": SECRET},
-            "max_payload_bytes": 2 * 1024 * 1024,
-        }
+    # RHQ signs its Patchwork webhooks with its own secret; other vendors push with RHQ's (or RXX's) token
+    return tokens.accepting(
+        hub_settings, webhook_secrets={"patchwork": {"RHQ": SECRET}}, max_payload_bytes=2 * 1024 * 1024
     )
 
 
@@ -70,13 +74,13 @@ ESR_SECRET = "ingress-test-collaborative-secret"
 def ingress(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     assert settings.kafka_bootstrap_servers
     monkeypatch.setenv("ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY", ESR_SECRET)  # the ingress maps ESR with the key
-    with serve_in_thread(create_api(settings, settings.kafka_bootstrap_servers), free_port()) as url:
+    with serve_in_thread(create_api(settings, access_from_settings(settings)), free_port()) as url:
         yield url
 
 
 def _records(settings: Settings, topic: str) -> list:
     assert settings.kafka_bootstrap_servers
-    [n] = [c.messages for c in topic_counts(settings.kafka_bootstrap_servers, [topic])]
+    [n] = [c.messages for c in topic_counts(access_from_settings(settings), [topic])]
     return read_topic(settings.kafka_bootstrap_servers, topic, at_least=n, timeout=30) if n else []
 
 
@@ -110,11 +114,16 @@ def _kept_with_reason(settings: Settings, vendor: str, code: str) -> tuple[dict[
 # --- finding 2: ESR personal data pushed to the ingress --------------------------------------------
 
 
-def test_esr_pushed_to_the_ingress_reaches_no_topic_in_clear(settings: Settings, ingress: str) -> None:
+def test_esr_pushed_to_the_ingress_reaches_no_topic_in_clear(settings: Settings, ingress: str, tokens: Tokens) -> None:
     names = TopicNames(settings.topic_prefix)
     body = ESR_SAMPLE.read_bytes()
     assert all(p in body.replace(b" ", b"") or p in body for p in ESR_PERSONAL)
-    r = httpx.post(f"{ingress}/ingest/esr?trust=RXX", content=body, timeout=60, headers={"content-type": "text/plain"})
+    r = httpx.post(
+        f"{ingress}/ingest/esr",
+        content=body,
+        timeout=60,
+        headers={"content-type": "text/plain", **tokens.bearer(Role.TRUST_INTEGRATION, "RXX")},
+    )
     assert r.status_code != 500, r.text
     [raw] = _records(settings, names.raw("esr"))
     assert headers_dict(raw.headers)["rh_redacted"] == b"address_line_1,date_of_birth,ni_number,postcode,town"
@@ -141,9 +150,9 @@ def test_esr_pushed_to_the_ingress_reaches_no_topic_in_clear(settings: Settings,
     kept = json.loads(headers_dict(raw.headers)["rh_keyed"])  # per record: the key, or why there is none
     assert len(kept) > len(keys) and all(set(v) == {"identity_match_key"} for v in kept.values())
     assert settings.kafka_bootstrap_servers
-    with connector_context(settings, settings.kafka_bootstrap_servers, owner="ingress") as ctx:
+    with connector_context(settings, access_from_settings(settings), owner="ingress") as ctx:
         ctx.secrets = {"esr_identity": ESR_SECRET.encode()}
-        summary = replay_raw(ctx, settings.kafka_bootstrap_servers, "esr")
+        summary = replay_raw(ctx, access_from_settings(settings), "esr")
     assert (summary.payloads, summary.published) == (1, 0)  # nothing new: the same events, key included
     assert summary.duplicates == r.json()["accepted"] and summary.rejected == len(r.json()["rejected"])
 
@@ -156,22 +165,23 @@ HUGE = "9" * 5000
 
 @pytest.mark.parametrize("vendor", ["patchwork", "locums_nest", "fhir"])
 def test_a_5000_digit_integer_is_refused_and_kept_with_its_reason(
-    settings: Settings, ingress: str, vendor: str
+    settings: Settings, ingress: str, tokens: Tokens, vendor: str
 ) -> None:
+    rhq = tokens.bearer(Role.TRUST_INTEGRATION, "RHQ")
     if vendor == "patchwork":
         body = json.dumps(_shift(break_minutes=0)).replace('"break_minutes": 0', f'"break_minutes": {HUGE}').encode()
         r = _signed(ingress, body)
     elif vendor == "locums_nest":
         body = '{"object": "change_list", "organisation": {"ods_code": "RHQ"}, "changes": [{"change_id": HUGE}]}'
         body = body.replace("HUGE", HUGE)
-        r = httpx.post(f"{ingress}/ingest/locums_nest?trust=RHQ", content=body.encode(), timeout=60)
+        r = httpx.post(f"{ingress}/ingest/locums_nest", content=body.encode(), timeout=60, headers=rhq)
     else:
         body = '{"resourceType": "Practitioner", "id": "probe-1", "birthDate": HUGE}'.replace("HUGE", HUGE)
         r = httpx.post(
             f"{ingress}/fhir/RHQ/R4/Practitioner",
             content=body.encode(),
             timeout=60,
-            headers={"content-type": "application/fhir+json"},
+            headers={"content-type": "application/fhir+json", **rhq},
         )
     assert 400 <= r.status_code < 500, r.text
     h, raw = _kept_with_reason(settings, vendor, "parse_error")
@@ -244,7 +254,9 @@ def test_odd_values_are_refused_not_coerced(
 # --- finding 11, first bullet: dlq.ingest records carry the correlation id ------------------------
 
 
-def test_refused_requests_are_dead_lettered_with_their_correlation_id(settings: Settings, ingress: str) -> None:
+def test_refused_requests_are_dead_lettered_with_their_correlation_id(
+    settings: Settings, ingress: str, tokens: Tokens
+) -> None:
     names = TopicNames(settings.topic_prefix)
     big = json.dumps(_shift(notes="x" * (2 * 1024 * 1024))).encode()
     r = _signed(ingress, big, **{"X-Correlation-Id": "probe-11a-webhook"})
@@ -253,7 +265,11 @@ def test_refused_requests_are_dead_lettered_with_their_correlation_id(settings: 
         f"{ingress}/fhir/RHQ/R4/Practitioner",
         content=b"<not fhir/>",
         timeout=30,
-        headers={"content-type": "text/plain", "X-Correlation-Id": "probe-11a-fhir"},
+        headers={
+            "content-type": "text/plain",
+            "X-Correlation-Id": "probe-11a-fhir",
+            **tokens.bearer(Role.TRUST_INTEGRATION, "RHQ"),
+        },
     )
     assert r.status_code == 415
     dead = [headers_dict(d.headers) for d in _records(settings, names.dlq("ingest"))]

@@ -53,12 +53,12 @@ from rosterhub.kafka.admin import ensure_topics  # noqa: E402
 from rosterhub.runtime import TopicNames  # noqa: E402
 from rosterhub.settings import Settings  # noqa: E402
 from rosterhub.topics import TopicSpec, declared_topics  # noqa: E402
+from tests.auth_support import Tokens  # noqa: E402
 from tests.integration.helpers import wait_for, worker_process  # noqa: E402
 from tests.support import free_port  # noqa: E402
 from tests.unit.streams.passport_builders import POLICIES, cred_id, issued, nurse_passport, revoked  # noqa: E402
 
 NURSE = {"staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5"}
-CALLER = {"X-Rosterhub-Trust": "RCU", "X-Rosterhub-User": "bench", "X-Rosterhub-Purpose": "booking"}
 FIRE = cred_id("RHQ", "CSTF_TRAINING", "FIRE_SAFETY")
 
 
@@ -90,13 +90,18 @@ class Hub:
 
     def __init__(self, cfg: BenchConfig, token: str) -> None:
         self.cfg = cfg
-        self.settings = Settings(
-            kafka_bootstrap_servers=cfg.bootstrap,
-            topic_prefix=f"pbench{token}.",
-            app_id=f"passport-bench-{token}",
-            state_dir=cfg.log_dir / f"state-{token}",
-            default_partitions=3,
+        tokens = Tokens(cfg.log_dir / f"issuer-{token}")
+        self.settings = tokens.accepting(
+            Settings(
+                kafka_bootstrap_servers=cfg.bootstrap,
+                topic_prefix=f"pbench{token}.",
+                app_id=f"passport-bench-{token}",
+                state_dir=cfg.log_dir / f"state-{token}",
+                default_partitions=3,
+            )
         )
+        #: RCU's rota manager reading clearances (a trust user's token and the purpose of the read)
+        self.caller = tokens.caller("RCU", "bench", "booking")
         self.names = TopicNames(self.settings.topic_prefix)
         self.catalogue = default_catalogue()
         self.codec = SingleObjectCodec(self.catalogue)
@@ -120,7 +125,7 @@ class Hub:
 
     def clearance(self, person: str, start: datetime, end: datetime) -> dict[str, Any]:
         params = {**NURSE, "at": start.isoformat(), "end": end.isoformat()}
-        r = self.http.get(f"{self.url}/passport/{person}/clearance", params=params, headers=CALLER)
+        r = self.http.get(f"{self.url}/passport/{person}/clearance", params=params, headers=self.caller)
         r.raise_for_status()
         answer: dict[str, Any] = r.json()
         return answer
@@ -140,11 +145,11 @@ class Hub:
             def ready() -> bool:
                 assert proc.poll() is None, log.read_text()[-3000:]
                 try:
-                    return self.http.get(
-                        f"{self.url}/passport/nobody/clearance", params=NURSE, headers=CALLER
-                    ).is_success
+                    answer = self.http.get(f"{self.url}/passport/nobody/clearance", params=NURSE, headers=self.caller)
                 except httpx.HTTPError:
                     return False
+                assert answer.status_code not in (401, 403), f"the worker refused the bench's token: {answer.text}"
+                return answer.is_success
 
             wait_for(ready, timeout=180, interval=0.5, what="the worker's web server")
             yield

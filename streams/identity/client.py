@@ -83,6 +83,8 @@ class IdentityClient:
                 if not parts:
                     time.sleep(0.5)
             tps = [TopicPartition(self._topic, p) for p in sorted(parts or ())]
+            if not tps:  # stopped before the topic existed (e.g. the process failed to bind its port)
+                return
             consumer.assign(tps)
             consumer.seek_to_beginning(*tps)
             ends = consumer.end_offsets(tps)

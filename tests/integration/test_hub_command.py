@@ -30,6 +30,7 @@ from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import SchemaTopicReader
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.kafka.access import KafkaAccess
+from rosterhub.kafka.admin import topic_counts
 from rosterhub.pii_scan import scan_topics
 from rosterhub.topics import CANONICAL, SCHEMAS
 from tests.integration.independent_consumer import check_topic, read_schemas
@@ -130,6 +131,7 @@ def hub_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubRun]:
         else:
             pytest.fail("no confirmation, or not every connector flowed, within 300 s:\n" + "".join(lines[-20:]))
         run.keep_reading()
+        _wait_for_every_producing_topic(run, max(deadline, time.monotonic() + 90))
         yield run
     finally:
         run.stop(signal.SIGINT)  # a no-op when a test already stopped it
@@ -137,6 +139,19 @@ def hub_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubRun]:
 
 #: Canonical topics nothing in the demo writes to yet (no connector maps AvailabilityDeclared).
 NO_PRODUCER_YET = {"events.availability"}
+
+
+def _wait_for_every_producing_topic(run: HubRun, deadline: float) -> None:
+    """Timesheets come only after a simulated shift has ended (NHSP's second day): on a slow machine the
+    market fills before that, so the topic checks wait for every topic the demo writes, within the budget."""
+    wanted = [spec.name for spec in CANONICAL.values() if spec.name not in NO_PRODUCER_YET]
+    empty = wanted
+    while time.monotonic() < deadline:
+        empty = [c.topic for c in topic_counts(KafkaAccess(run.bootstrap), wanted) if c.messages == 0]
+        if not empty:
+            return
+        time.sleep(3)
+    pytest.fail(f"nothing reached {empty} in time:\n" + "".join(run.lines[-20:]))
 
 
 def test_an_independent_avro_consumer_reads_every_canonical_topic(hub_run: HubRun) -> None:

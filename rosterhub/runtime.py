@@ -72,6 +72,11 @@ class TopicNames:
         """``views.availability``: the compacted ShiftAvailability view (schema domain ``view``)."""
         return self.events("view")
 
+    @property
+    def kpi_view(self) -> str:
+        """``views.kpi``: the compacted ShiftKpi / PersonKpi facts (schema domain ``kpi``)."""
+        return self.events("kpi")
+
     def raw(self, vendor: str) -> str:
         return self.prefix + raw_topic(vendor).name
 

@@ -122,6 +122,14 @@ CANONICAL: dict[str, TopicSpec] = {
         key="shift id",
         doc="Latest availability of every shift (state, tier, who may book it), one record per change; compacted.",
     ),
+    # The KPI processor's facts per shift (and first-credential instants per person), compacted (docs/kpi.md).
+    "kpi": TopicSpec(
+        "views.kpi",
+        compacted=True,
+        key="shift id (ShiftKpi) or person id (PersonKpi)",
+        doc="Latest KPI facts of every shift (dimensions, demand, fill, cost, outcomes), one record per change; "
+        "compacted. Day, week and month figures are sums over it.",
+    ),
 }
 
 DLQ_STAGES = ("ingest", "mapping", "decode", "outbound")

@@ -162,6 +162,8 @@ def _booking_events() -> list[AvroEvent]:
         end=END,
         posted_at=_at(20, 9, 15),
         filled_at=_at(24, 19, 41),
+        hourly_rate=Decimal("25.10"),
+        passport_cleared=True,
     )
     cancelled = m.BookingCancelled(
         booking_id="healthroster:RHQ:BK-551870",
@@ -464,6 +466,54 @@ def _view_events() -> list[AvroEvent]:
     return [view]
 
 
+def _kpi_events() -> list[AvroEvent]:
+    """The night of the story as the KPI processor records it: 11 real hours at £25.10, filled by the
+    collaborative bank 4 days 10 h 26 min after posting; a doctor's request refused on the way."""
+    fill = m.KpiFill(
+        booking_id=BOOKING_ID,
+        tier=m.ReleaseTier.COLLABORATIVE_BANK,
+        membership=m.MembershipType.BANK,
+        home_trust="RCU",
+        person_id=NURSE.person_id,
+        filled_at=_at(24, 19, 41),
+        time_to_fill_s=383160,
+        hourly_rate=Decimal("25.10"),
+        cost=Decimal("276.10"),
+        above_cap=Decimal("0.00"),
+        savings=Decimal("183.15"),
+    )
+    shift = m.ShiftKpi(
+        shift_id=SHIFT_ID,
+        revision=4,
+        collaborative="south-yorkshire-bassetlaw",
+        host_trust="RHQ",
+        site="RHQ01",
+        ward="Ward P3 Acute Medicine",
+        staff_group=m.StaffGroup.NURSING_MIDWIFERY_REGISTERED,
+        grade="BAND_5",
+        shift_type=m.ShiftType.NIGHT,
+        day_kind=m.DayKind.WEEKEND,
+        kpi_shift_type=m.KpiShiftType.WEEKEND,
+        day=date(2026, 3, 28),
+        start=START,
+        end=END,
+        paid_minutes=660,
+        posted=True,
+        posted_at=_at(20, 9, 15),
+        tier=m.ReleaseTier.COLLABORATIVE_BANK,
+        fill=fill,
+        rejections=[
+            m.KpiRejection(
+                booking_id="patchwork:RHQ:bk-90017", reason_codes=["CREDENTIAL_EXPIRED"], decided_at=_at(24, 19, 40)
+            )
+        ],
+        cleared=[m.KpiClearanceSeen(person_id=NURSE.person_id or "", decided_at=_at(24, 19, 41))],
+        updated_at=_at(24, 19, 41),
+    )
+    person = m.PersonKpi(person_id=NURSE.person_id or "", first_credential_at=_at(2, 11, 20))
+    return [shift, person]
+
+
 def _delivery_events() -> list[AvroEvent]:
     common = dict(
         destination="healthroster-RHQ",
@@ -499,6 +549,7 @@ def example_events() -> dict[str, AvroEvent]:
         *_passport_events(),
         *_identity_events(),
         *_view_events(),
+        *_kpi_events(),
         *_delivery_events(),
     ]
     return {e.AVRO_NAME: e for e in events}

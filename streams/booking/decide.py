@@ -28,6 +28,7 @@ from typing import Any
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.streams.booking.cancellation import late_fee, notice_hours
+from rosterhub.streams.booking.fill_facts import fill_facts
 from rosterhub.streams.booking.policy import BookingPolicies, BookingPolicy
 from rosterhub.streams.booking.rules import RULES, RuleContext, RuleResult, shift_open
 from rosterhub.streams.booking.rules.result import fail
@@ -268,7 +269,7 @@ def answer(
         state, out = _reject_raw(state, req, results, now)
         return _drain(state, now, policies or BookingPolicies({}), [out], release)
     if all(r["passed"] for r in results) and msg.get("recorded"):
-        state, outs = _confirm(state, req, results, now)
+        state, outs = _confirm(state, req, results, now, (policies or BookingPolicies({})).get(state.trust_ods or ""))
         return _drain(state, now, policies or BookingPolicies({}), outs, [])
     state, out = _reject_raw(state, req, results, now)
     return _drain(state, now, policies or BookingPolicies({}), [out], release)
@@ -466,7 +467,7 @@ def _reject_raw(
 
 
 def _confirm(
-    state: ShiftState, req: ParkedRequest, results: list[dict[str, Any]], now: datetime
+    state: ShiftState, req: ParkedRequest, results: list[dict[str, Any]], now: datetime, policy: BookingPolicy | None
 ) -> tuple[ShiftState, list[Envelope]]:
     assert state.start_ms is not None and state.end_ms is not None
     times = {"start": from_ms(state.start_ms), "end": from_ms(state.end_ms)}
@@ -487,6 +488,7 @@ def _confirm(
         "posted_at": from_ms(state.posted_at_ms) if state.posted_at_ms else None,
         "filled_at": now,
         "vendor": req.vendor,
+        **fill_facts(state, req, results, policy),  # rate, cap, framework, break glass: the KPIs' facts
     }
     shift_filled = _event(SHIFT_FILLED, "filled", state, req, filled, now, confirmed.id)
     return state.with_decision(req.booking_id, filled=True, request=req), [confirmed, shift_filled]

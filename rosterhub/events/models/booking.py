@@ -299,3 +299,44 @@ class ShiftFilled(AvroEvent):
     """Platform the booking request came through (the requesting platform, which may differ from the shift's host
     platform).
     """
+
+    hourly_rate: Annotated[Decimal, Field(max_digits=9, decimal_places=2)] | None = None
+    """GBP per hour the host trust pays for this fill, as booked: the agency's all-in charge rate for an AGENCY
+    booking, the shift's bank rate otherwise; null when the booking carried neither. Cost of the fill = paid
+    hours x this rate.
+    """
+
+    price_cap_rate: Annotated[Decimal, Field(max_digits=9, decimal_places=2)] | None = None
+    """For AGENCY fills: the agency price cap for the shift's grade at the host trust when booked (basic pay from
+    the trust's rate card + the uplift, 55 %), GBP per hour; null for other fills or when the rate card has no
+    basic pay for the grade.
+    """
+
+    agency: str | None = None
+    """Agency id, for AGENCY fills."""
+
+    framework: str | None = None
+    """Framework the agency supplies under, for AGENCY fills, as the request named it."""
+
+    framework_approved: bool | None = None
+    """For AGENCY fills: true when the host trust approves the framework, false when break glass overrode the
+    framework rule; null for other fills or when the rule is switched off.
+    """
+
+    break_glass: bool = False
+    """True when break glass overrode an agency rule (framework or price cap) for this booking (the rule passed
+    with AGENCY_BREAK_GLASS).
+    """
+
+    break_glass_authoriser: str | None = None
+    """Who authorised break glass, when break_glass is true: a staff user id, not a name."""
+
+    substantive_employer: str | None = None
+    """ODS code of the trust employing the worker substantively, as the booking request said (moonlighting
+    visibility); null when none or unknown.
+    """
+
+    passport_cleared: bool | None = None
+    """True when the passport_clearance rule ran for this booking and passed (the worker was cleared at the host
+    trust); null when the rule is switched off at the host trust.
+    """

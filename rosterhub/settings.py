@@ -294,6 +294,13 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the availability timer looks for shifts whose release or completion is due.",
     )
+    # --- KPIs ---------------------------------------------------------------------------
+    kpi_policy_dir: Path = Field(
+        default=Path("policies/kpi"),
+        description="Folder of KPI settings per collaborative (`<collaborative>.yaml`: late-cancellation notice, "
+        "agency reference rates, bank-holiday calendar), validated when a worker starts; a collaborative without a "
+        "file gets the documented defaults (docs/kpi.md).",
+    )
     # --- Outbound ----------------------------------------------------------------------
     outbound_endpoints: dict[str, str] = Field(
         default_factory=dict,

@@ -64,6 +64,7 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
     from rosterhub.streams.availability import agents as availability_agents
     from rosterhub.streams.booking import agents as booking_agents
     from rosterhub.streams.identity import agents as identity_agents
+    from rosterhub.streams.kpi import agents as kpi_agents
     from rosterhub.streams.passport import agents as passport_agents
 
     faust_fixes.apply(wait_limit_s=settings.stop_timeout_s / 2)
@@ -99,5 +100,6 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
     passport = passport_agents.register(app, ctx)
     identity_agents.register(app, ctx)
     availability_agents.register(app, ctx, passport)  # reads the passport table for workers' open-shift lists
+    kpi_agents.register(app, ctx)
     web.serve()
     return app, ctx

@@ -1,0 +1,99 @@
+"""The thin faust layer around :mod:`.facts` and :mod:`.view`: canonical events in, views.kpi out.
+
+``kpi`` reads events.shift and events.booking, both keyed by shift id, so one writer owns each
+shift's row of the ``kpi-shift-facts`` table. It looks at the CloudEvents headers first and skips,
+without decoding, every event the KPIs do not read (booking requests, confirmations, vendors'
+own cancellations...) and an exact redelivery of a recent event; otherwise it folds the event
+into the shift's facts and, when they changed, publishes the shift's new ShiftKpi record before
+writing the table (a crash in between publishes the same record again: the same revision, which
+a reader keeps once). ``kpi-people`` turns each person's first PassportUpdated into a PersonKpi.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import faust
+
+from rosterhub.envelope import Envelope, decode_record, event_id, headers_dict
+from rosterhub.errors import InputError
+from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
+from rosterhub.streams.kpi.facts import HUB_SOURCE, TYPES, ShiftFacts, apply
+from rosterhub.streams.kpi.policy import KpiPolicies, load_kpi_policies
+from rosterhub.streams.kpi.view import person_kpi, shift_kpi
+
+if TYPE_CHECKING:
+    from rosterhub.streams.app import StreamContext
+
+__all__ = ["PERSON_KPI", "SHIFT_KPI", "SOURCE", "kpi_policies", "register"]
+
+log = logging.getLogger(__name__)
+
+TABLE = "kpi-shift-facts"
+SOURCE = "/rosterhub/kpi"
+SHIFT_KPI = "rosterhub.kpi.v1.ShiftKpi"
+PERSON_KPI = "rosterhub.kpi.v1.PersonKpi"
+_PASSPORT_UPDATED = b"rosterhub.passport.v1.PassportUpdated"
+_READ = {t.encode(): hub_only for t, hub_only in TYPES.items()}
+_HUB = HUB_SOURCE.encode()
+
+
+def kpi_policies(ctx: StreamContext) -> KpiPolicies:
+    """KPI settings (``kpi_policy_dir``) over the booking policies' membership; a bad file stops the worker."""
+    s = ctx.settings
+    booking = load_booking_policies([s.booking_policy_dir]) if s.booking_policy_dir.exists() else BookingPolicies({})
+    return load_kpi_policies([s.kpi_policy_dir], booking)
+
+
+def register(app: faust.App, ctx: StreamContext) -> None:
+    policies = kpi_policies(ctx)
+    table = app.Table(TABLE, default=None, key_type=str, partitions=ctx.settings.default_partitions)
+    source = ctx.raw_topic(app, ctx.names.events("shift"), ctx.names.events("booking"))
+    view = ctx.raw_topic(app, ctx.names.kpi_view)
+
+    async def publish(type_: str, data: dict[str, Any], key: str, revision: int) -> None:
+        env = Envelope(type_, SOURCE, data, event_id("kpi", type_, key, revision), subject=key)
+        rec = ctx.encoder.encode(env)
+        await view.send(key=rec.key, value=rec.value, headers=rec.headers)
+
+    @app.agent(source, name="kpi", concurrency=1)
+    async def kpi(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            headers = headers_dict(event.headers)
+            hub_only = _READ.get(headers.get("ce_type", b""))
+            if hub_only is None or (hub_only and headers.get("ce_source") != _HUB):
+                continue  # not a fact the KPIs read: never decoded
+            key = (event.key or b"").decode()
+            before = ShiftFacts.from_table(table.get(key))
+            if before is not None and headers.get("ce_id", b"").decode() in before.seen:
+                continue  # an exact redelivery
+            try:
+                env = decode_record(event.value, headers, ctx.codec)
+            except InputError as exc:
+                await ctx.dead_letter(app, event, exc, "kpi")
+                continue
+            after = apply(before, env.type, env.data, event_id=env.id, at=env.time)
+            if before is None or after.revision != before.revision:
+                row = shift_kpi(after, policies)
+                if row is not None:
+                    await publish(SHIFT_KPI, row, after.shift_id, after.revision)
+            if after != before:
+                table[after.shift_id] = after.to_table()
+
+    people = ctx.raw_topic(app, ctx.names.events("passport"))
+
+    @app.agent(people, name="kpi-people", concurrency=1)
+    async def kpi_people(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            headers = headers_dict(event.headers)
+            if headers.get("ce_type") != _PASSPORT_UPDATED:
+                continue
+            try:
+                env = decode_record(event.value, headers, ctx.codec)
+            except InputError as exc:
+                await ctx.dead_letter(app, event, exc, "kpi-people")
+                continue
+            row = person_kpi(env.data)
+            if row is not None:
+                await publish(PERSON_KPI, row, row["person_id"], 1)

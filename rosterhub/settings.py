@@ -246,6 +246,13 @@ class Settings(BaseSettings):
         "`producer_linger`). 0 sends at once: lowest latency per hop, one produce request per few records. A few "
         "milliseconds batch more records per request when the worker is busy; see docs/benchmarks.md.",
     )
+    worker_processors: list[Literal["booking", "outbound", "passport", "identity", "availability", "kpi"]] = Field(
+        default_factory=lambda: ["booking", "outbound", "passport", "identity", "availability", "kpi"],
+        min_length=1,
+        description="Which stream processors a worker runs (default: all). Lets a deployment give a processor its "
+        'own workers (e.g. `["kpi"]` for reporting, scaled apart from booking); every processor must run on some '
+        "worker of the app id.",
+    )
     worker_web_port: int | None = Field(
         default=None,
         description="Port of the stream worker's own web server (the hub's FastAPI app inside the worker, "

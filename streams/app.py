@@ -95,11 +95,17 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
     codec = make_codec(settings, kafka, catalogue)
     web = WorkerWeb(app, settings, names)
     ctx = StreamContext(settings, kafka, names, codec, catalogue, Encoder(codec, names, catalogue), web)
-    booking_agents.register(app, ctx)
-    outbound_agent.register(app, ctx)
-    passport = passport_agents.register(app, ctx)
-    identity_agents.register(app, ctx)
-    availability_agents.register(app, ctx, passport)  # reads the passport table for workers' open-shift lists
-    kpi_agents.register(app, ctx)
+    run = set(settings.worker_processors)
+    if "booking" in run:
+        booking_agents.register(app, ctx)
+    if "outbound" in run:
+        outbound_agent.register(app, ctx)
+    passport = passport_agents.register(app, ctx) if "passport" in run else None
+    if "identity" in run:
+        identity_agents.register(app, ctx)
+    if "availability" in run:
+        availability_agents.register(app, ctx, passport)  # reads the passport table for workers' open-shift lists
+    if "kpi" in run:
+        kpi_agents.register(app, ctx)
     web.serve()
     return app, ctx

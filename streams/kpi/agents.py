@@ -64,22 +64,24 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             hub_only = _READ.get(headers.get("ce_type", b""))
             if hub_only is None or (hub_only and headers.get("ce_source") != _HUB):
                 continue  # not a fact the KPIs read: never decoded
-            key = (event.key or b"").decode()
-            before = ShiftFacts.from_table(table.get(key))
-            if before is not None and headers.get("ce_id", b"").decode() in before.seen:
+            key = (event.key or b"").decode()  # the shift id: events.shift and events.booking are keyed by it
+            before: ShiftFacts | None = table.get(key) if key else None
+            if before is not None and headers.get("ce_id", b"").decode() in before["seen"]:
                 continue  # an exact redelivery
             try:
                 env = decode_record(event.value, headers, ctx.codec)
             except InputError as exc:
                 await ctx.dead_letter(app, event, exc, "kpi")
                 continue
+            if key != env.data["shift_id"]:  # a record keyed otherwise: its own shift id decides
+                key = str(env.data["shift_id"])
+                before = table.get(key)
             after = apply(before, env.type, env.data, event_id=env.id, at=env.time)
-            if before is None or after.revision != before.revision:
+            if before is None or after["revision"] != before["revision"]:
                 row = shift_kpi(after, policies)
                 if row is not None:
-                    await publish(SHIFT_KPI, row, after.shift_id, after.revision)
-            if after != before:
-                table[after.shift_id] = after.to_table()
+                    await publish(SHIFT_KPI, row, key, after["revision"])
+            table[key] = after
 
     people = ctx.raw_topic(app, ctx.names.events("passport"))
 

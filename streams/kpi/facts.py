@@ -18,14 +18,11 @@ before its body is decoded; anything older is absorbed by the rules above.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from rosterhub.streams.plain import plain
-
-__all__ = ["HUB_SOURCE", "SEEN_KEPT", "TYPES", "ShiftFacts", "apply", "reads", "to_ms"]
+__all__ = ["HUB_SOURCE", "SEEN_KEPT", "TYPES", "ShiftFacts", "apply", "known", "new_facts", "reads", "to_ms"]
 
 #: ce_source of the booking processor's outcomes: vendors' own cancellations and no-shows are its inputs.
 HUB_SOURCE = "/rosterhub/booking"
@@ -67,81 +64,74 @@ def _dec(v: Decimal | None) -> str | None:
     return None if v is None else str(v)
 
 
-@dataclass(frozen=True, slots=True)
-class ShiftFacts:
-    shift_id: str
-    revision: int = 0
-    version: int = 0  # highest ShiftPosted/ShiftUpdated version applied (0: the facts come from a fill)
-    posted: bool = False  # a ShiftPosted/ShiftUpdated was seen
-    posted_at_ms: int | None = None
-    trust: str = ""
-    site: str | None = None
-    ward: str = ""
-    staff_group: str = "OTHER"
-    grade: str = ""
-    shift_type: str = "OTHER"
-    start_ms: int = 0
-    end_ms: int = 0
-    break_minutes: int = 0
-    hourly_rate: str | None = None  # the shift's bank rate (decimal text)
-    tier: str = "OWN_BANK"
-    tier_version: int = 0
-    withdrawn: bool = False
-    fills: dict[str, dict[str, Any]] = field(default_factory=dict)  # booking id -> ShiftFilled facts
-    cancelled: dict[str, dict[str, Any]] = field(default_factory=dict)  # booking id -> cancellation
-    no_shows: tuple[str, ...] = ()
-    rejections: dict[str, dict[str, Any]] = field(default_factory=dict)  # booking id -> codes, decided_at
-    cleared: dict[str, int] = field(default_factory=dict)  # person id -> earliest decided_at (ms)
-    updated_ms: int = 0
-    seen: tuple[str, ...] = ()
+#: A shift's facts: the table value itself (a JSON-able dict), so nothing is converted per event.
+ShiftFacts = dict[str, Any]
 
-    @property
-    def known(self) -> bool:
-        """Enough is known to place the shift: a trust and a start (from a posting, or from a fill)."""
-        return bool(self.trust) and self.start_ms > 0
+_DEFAULTS: dict[str, Any] = {
+    "revision": 0,
+    "version": 0,  # highest ShiftPosted/ShiftUpdated version applied (0: the facts come from a fill)
+    "posted": False,  # a ShiftPosted/ShiftUpdated was seen
+    "posted_at_ms": None,
+    "trust": "",
+    "site": None,
+    "ward": "",
+    "staff_group": "OTHER",
+    "grade": "",
+    "shift_type": "OTHER",
+    "start_ms": 0,
+    "end_ms": 0,
+    "break_minutes": 0,
+    "tier": "OWN_BANK",
+    "tier_version": 0,
+    "withdrawn": False,
+    "fills": {},  # booking id -> ShiftFilled facts
+    "cancelled": {},  # booking id -> cancellation
+    "no_shows": [],  # booking ids, sorted
+    "rejections": {},  # booking id -> {codes, decided_at}
+    "cleared": {},  # person id -> earliest decision seen cleared (ms)
+    "updated_ms": 0,
+    "seen": [],  # recent event ids
+}
+#: Keys that are not facts: bookkeeping a semantic comparison ignores.
+_BOOKKEEPING = ("revision", "seen", "updated_ms")
 
-    def to_table(self) -> dict[str, Any]:
-        d = plain(self)
-        d["no_shows"], d["seen"] = list(self.no_shows), list(self.seen)
-        return d
 
-    @classmethod
-    def from_table(cls, value: dict[str, Any] | None) -> ShiftFacts | None:
-        if value is None:
-            return None
-        data = dict(value)
-        data["no_shows"], data["seen"] = tuple(data.get("no_shows", ())), tuple(data.get("seen", ()))
-        return cls(**data)
+def new_facts(shift_id: str) -> ShiftFacts:
+    return {"shift_id": shift_id, **_DEFAULTS}
 
-    def semantically_equal(self, other: ShiftFacts | None) -> bool:
-        """Equal but for the remembered event ids (and the revision that counts changes)."""
-        return other is not None and replace(self, seen=other.seen, revision=other.revision) == other
+
+def known(f: ShiftFacts) -> bool:
+    """Enough is known to place the shift: a trust and a start (from a posting, or from a fill)."""
+    return bool(f["trust"]) and f["start_ms"] > 0
+
+
+def _same(a: ShiftFacts, b: ShiftFacts) -> bool:
+    return all(a[k] == b[k] for k in a if k not in _BOOKKEEPING)
 
 
 def apply(state: ShiftFacts | None, type_: str, data: dict[str, Any], *, event_id: str, at: datetime) -> ShiftFacts:
-    """``state`` after one decoded event of :data:`TYPES` (source already checked by the caller)."""
-    shift_id = str(data["shift_id"])
-    s = state or ShiftFacts(shift_id)
-    name = type_.rsplit(".", 1)[-1]
-    handler = _HANDLERS[name]
-    new = handler(s, data)
-    seen = (*s.seen[-(SEEN_KEPT - 1) :], event_id)
-    if new.semantically_equal(s):
-        return replace(s, seen=seen)
-    return replace(new, seen=seen, revision=s.revision + 1, updated_ms=max(s.updated_ms, to_ms(at) or 0))
+    """``state`` after one decoded event of :data:`TYPES` (source already checked by the caller).
+
+    Never changes ``state``: a changed shift is a new dict (values shared where unchanged)."""
+    s = state if state is not None else new_facts(str(data["shift_id"]))
+    new = _HANDLERS[type_.rsplit(".", 1)[-1]](s, data)
+    seen = [*s["seen"][-(SEEN_KEPT - 1) :], event_id]
+    if new is s or _same(new, s):
+        return {**s, "seen": seen}
+    return {**new, "seen": seen, "revision": s["revision"] + 1, "updated_ms": max(s["updated_ms"], to_ms(at) or 0)}
 
 
 def _shift(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
+    s = {**s, "posted": True}
     posted_at = to_ms(d.get("posted_at"))  # ShiftPosted only: the earliest one seen starts the clock
     if posted_at is not None:
-        s = replace(s, posted_at_ms=posted_at if s.posted_at_ms is None else min(s.posted_at_ms, posted_at))
+        held = s["posted_at_ms"]
+        s["posted_at_ms"] = posted_at if held is None else min(held, posted_at)
     version = int(d.get("version") or 1)
-    if version <= s.version:
-        return replace(s, posted=True)
-    return replace(
-        s,
+    if version <= s["version"]:
+        return s
+    s.update(
         version=version,
-        posted=True,
         trust=_ods(d["trust"]) or "",
         site=_ods(d.get("site")),
         ward=str(d.get("ward") or ""),
@@ -151,20 +141,21 @@ def _shift(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
         start_ms=to_ms(d["start"]) or 0,
         end_ms=to_ms(d["end"]) or 0,
         break_minutes=int(d.get("break_minutes") or 0),
-        hourly_rate=_dec(d.get("hourly_rate")),
-        tier=s.tier if s.tier_version else str(d.get("tier") or "OWN_BANK"),
     )
+    if not s["tier_version"]:
+        s["tier"] = str(d.get("tier") or "OWN_BANK")
+    return s
 
 
 def _released(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
     version = int(d["version"])
-    if version <= s.tier_version:
+    if version <= s["tier_version"]:
         return s
-    return replace(s, tier=str(d["to_tier"]), tier_version=version, trust=s.trust or (_ods(d["trust"]) or ""))
+    return {**s, "tier": str(d["to_tier"]), "tier_version": version, "trust": s["trust"] or (_ods(d["trust"]) or "")}
 
 
 def _withdrawn(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
-    return replace(s, withdrawn=True, trust=s.trust or (_ods(d["trust"]) or ""))
+    return {**s, "withdrawn": True, "trust": s["trust"] or (_ods(d["trust"]) or "")}
 
 
 def _filled(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
@@ -186,18 +177,19 @@ def _filled(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
         "authoriser": d.get("break_glass_authoriser"),
         "substantive_employer": d.get("substantive_employer"),
     }
-    s = replace(s, fills={**s.fills, booking: fill})
+    s = {**s, "fills": {**s["fills"], booking: fill}}
     if d.get("passport_cleared") and fill["person_id"]:
-        s = _clear(s, fill["person_id"], fill["filled_at"])
-    if s.version == 0:  # no posting seen yet: place the shift by what the fill says (a posting overrides)
-        s = replace(
-            s,
-            trust=_ods(d["host_trust"]) or s.trust,
-            staff_group=str(d["staff_group"]),
-            shift_type=str(d["shift_type"]),
-            start_ms=to_ms(d["start"]) or 0,
-            end_ms=to_ms(d["end"]) or 0,
-        )
+        _clear(s, fill["person_id"], fill["filled_at"])
+    if s["version"] == 0:  # no posting seen yet: place the shift by the latest fill (a posting overrides)
+        latest = max(s["fills"].values(), key=lambda x: x["filled_at"] or 0)
+        if latest is fill:
+            s.update(
+                trust=_ods(d["host_trust"]) or s["trust"],
+                staff_group=str(d["staff_group"]),
+                shift_type=str(d["shift_type"]),
+                start_ms=to_ms(d["start"]) or 0,
+                end_ms=to_ms(d["end"]) or 0,
+            )
     return s
 
 
@@ -209,31 +201,32 @@ def _cancelled(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
         "reason": str(d.get("reason") or "OTHER"),
         "reopened": bool(d.get("shift_reopened", True)),
     }
-    return replace(s, cancelled={**s.cancelled, str(d["booking_id"]): entry})
+    return {**s, "cancelled": {**s["cancelled"], str(d["booking_id"]): entry}}
 
 
 def _no_show(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
     booking = str(d["booking_id"])
-    return s if booking in s.no_shows else replace(s, no_shows=tuple(sorted((*s.no_shows, booking))))
+    return s if booking in s["no_shows"] else {**s, "no_shows": sorted([*s["no_shows"], booking])}
 
 
 def _rejected(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
     decided = to_ms(d["decided_at"])
     entry = {"codes": [str(c) for c in d.get("reason_codes") or []], "decided_at": decided}
-    s = replace(s, rejections={**s.rejections, str(d["booking_id"]): entry})
+    s = {**s, "rejections": {**s["rejections"], str(d["booking_id"]): entry}}
     person = (d.get("worker") or {}).get("person_id")
     cleared = any(r["rule"] == "passport_clearance" and r["passed"] for r in d.get("rule_results") or [])
     if cleared and person:
-        s = _clear(s, person, decided)
-    if not s.trust and d.get("host_trust"):
-        s = replace(s, trust=_ods(d["host_trust"]) or "")
+        _clear(s, person, decided)
+    if not s["trust"] and d.get("host_trust"):
+        s["trust"] = _ods(d["host_trust"]) or ""
     return s
 
 
-def _clear(s: ShiftFacts, person: str, at: int | None) -> ShiftFacts:
-    if at is None or (person in s.cleared and s.cleared[person] <= at):
-        return s
-    return replace(s, cleared={**s.cleared, person: at})
+def _clear(s: ShiftFacts, person: str, at: int | None) -> None:
+    """Record the earliest clearance seen (``s`` is already a fresh copy owned by the caller)."""
+    held = s["cleared"].get(person)
+    if at is not None and (held is None or at < held):
+        s["cleared"] = {**s["cleared"], person: at}
 
 
 _HANDLERS = {

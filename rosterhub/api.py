@@ -1,4 +1,5 @@
-"""The hub's HTTP face: vendor ingress, health, topic counts, Prometheus metrics, booking explanations.
+"""The hub's HTTP face: vendor ingress, health, topic counts, Prometheus metrics, booking explanations, KPIs and
+the programme managers' dashboard.
 
 Built by :func:`create_api` from settings and the resolved Kafka access, so tests
 and ``rosterhub serve`` build exactly the same application. Every route but ``/health`` and
@@ -14,7 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from rosterhub.auth.audit import AuditRecord
 from rosterhub.auth.roles import Role
@@ -29,12 +30,15 @@ from rosterhub.connectors.runtime import mapping_secrets
 from rosterhub.connectors.state import ConnectorState, state_file
 from rosterhub.envelope import KafkaRecord
 from rosterhub.kafka.access import KafkaAccess
+from rosterhub.dashboard.router import mount_dashboard
 from rosterhub.kafka.admin import topic_counts
 from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
 from rosterhub.streams.booking.api import booking_router
 from rosterhub.streams.identity.api import identity_router
+from rosterhub.streams.kpi.api import kpi_router
+from rosterhub.streams.kpi.metrics import KpiCollector
 
 __all__ = ["create_api"]
 
@@ -52,11 +56,16 @@ def create_api(settings: Settings, kafka: KafkaAccess) -> FastAPI:
         secrets=mapping_secrets(),
     )
 
+    kpis, kpi_service = kpi_router(bootstrap, names, encoder.codec)
+    collector = KpiCollector(kpi_service.queries, lambda: kpi_service.ready)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if not settings.schema_registry_url:
             await run_in_threadpool(publish_schemas, sink.producer, names.schemas, list(catalogue))
+        REGISTRY.register(collector)  # the headline KPIs on /metrics (streams/kpi/metrics.py)
         yield
+        REGISTRY.unregister(collector)
         await run_in_threadpool(sink.close)
 
     async def write_audit(record: AuditRecord) -> None:
@@ -71,6 +80,8 @@ def create_api(settings: Settings, kafka: KafkaAccess) -> FastAPI:
     app.include_router(identity_router(kafka, names, encoder.codec, sink))
     app.include_router(fhir_router(settings, ctx))
     app.include_router(booking_router(kafka, names, encoder.codec))
+    app.include_router(kpis)
+    mount_dashboard(app)
 
     @app.get("/health", summary="Liveness (no credentials needed)")
     async def health() -> dict[str, str]:

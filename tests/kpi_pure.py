@@ -11,11 +11,11 @@ from rosterhub.streams.kpi.view import person_kpi, shift_kpi
 __all__ = ["run_pure"]
 
 
-def run_pure(delivered: list[tuple[str, str, Envelope]], policies: KpiPolicies) -> tuple[KpiStore, dict]:
-    """Fold every event (skipping what the agent skips), publish each changed record to a store as views.kpi."""
+def run_pure(delivered: list[tuple[str, str, Envelope]], policies: KpiPolicies) -> tuple[KpiStore, int]:
+    """Fold every event (skipping what the agent skips) into a store as views.kpi; how many ShiftKpi it published."""
     table: dict[str, dict] = {}
     store = KpiStore()
-    published: dict[str, dict] = {}
+    published = 0
     for domain, key, env in delivered:
         if domain == "passport":
             if env.type.endswith("PassportUpdated") and (row := person_kpi(env.data)) is not None:
@@ -31,6 +31,6 @@ def run_pure(delivered: list[tuple[str, str, Envelope]], policies: KpiPolicies) 
             row = shift_kpi(after, policies)
             if row is not None:
                 store.apply("rosterhub.kpi.v1.ShiftKpi", row)
-                published[key] = row
+                published += 1
         table[key] = after
     return store, published

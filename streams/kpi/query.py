@@ -154,9 +154,15 @@ class KpiQueries:
         parts = self._partials(f, grain)
         return [{"period": label, **figures(parts[label])} for label in sorted(parts)]
 
-    def split(self, f: KpiFilter, by: str) -> list[dict[str, Any]]:
-        """The headline figures per value of a dimension (trust, staff_group, shift_type, tier, ...)."""
+    def split(self, f: KpiFilter, by: str, relabel: Callable[[Any], Any] | None = None) -> list[dict[str, Any]]:
+        """The headline figures per value of a dimension (trust, staff_group, shift_type, tier, ...); ``relabel``
+        merges values (a workforce lead's split by trust: their own trust and all others as one row)."""
         parts = self._partials(f, by)
+        if relabel is not None:
+            merged: dict[Any, list[Partial]] = {}
+            for label, p in parts.items():
+                merged.setdefault(relabel(label), []).append(p)
+            parts = {label: merge(ps) for label, ps in merged.items()}
         return [{by: label, **figures(parts[label])} for label in sorted(parts, key=lambda x: (x is None, x or ""))]
 
     def migration(self, f: KpiFilter) -> dict[str, Any]:

@@ -1,0 +1,214 @@
+"""The KPI processor's events/s against the empty faust hop of ``bench/hop_ceiling.py``, in the same run.
+
+Both read the same records: a generated month of three trusts' canonical events (``tests/kpi_traffic.py``:
+shifts posted, released, updated, withdrawn; the booking processor's fills, cancellations, no-shows and
+refusals; the vendors' requests and cancellations the KPIs skip; duplicates and late versions), Avro
+single-object encoded, from a backlog on one broker:
+
+=====================  =================================================================================
+row                    what runs
+=====================  =================================================================================
+``faust``              hop_ceiling's empty hop: one agent, ``concurrency=1``, each record sent on unchanged
+``kpi``                ``rosterhub worker`` running only the KPI processor (``worker_processors=["kpi"]``),
+                       its RocksDB table and changelog, reading events.shift + events.booking, writing views.kpi
+``kpi-memory``         the same with ``store=memory://`` (as hop_ceiling's table rows)
+=====================  =================================================================================
+
+A row's events/s is the number of input records over the time from its first to its last output record
+(broker timestamps): the empty hop writes one record per input, the KPI processor one per change of a
+shift's facts (``outputs``), spread over the whole backlog. Target (issue 13): ``kpi`` at least half
+of ``faust``.
+
+    .venv/bin/python bench/kpi_bench.py                      # the month: ~10,000 records
+    .venv/bin/python bench/kpi_bench.py --per-day 3          # a smoke run (~1,800 records)
+
+Run by hand (the tests only smoke it: tests/integration/test_kpi_bench.py); figures in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+
+def traffic_records(per_day: int, seed: int) -> tuple[list[tuple[str, bytes, bytes, list]], int]:
+    """(domain, key, value, headers) of every delivered event, and how many views.kpi records they make."""
+    from rosterhub.codec.catalogue import default_catalogue
+    from rosterhub.codec.wire import SingleObjectCodec
+    from rosterhub.envelope import encode_event
+    from rosterhub.streams.booking.policy import load_booking_policies
+    from rosterhub.streams.kpi.policy import load_kpi_policies
+    from tests.kpi_pure import run_pure
+    from tests.kpi_traffic import generate
+
+    catalogue = default_catalogue()
+    codec = SingleObjectCodec(catalogue)
+    traffic = generate(seed=seed, shifts_per_trust_day=per_day)
+    delivered = [d for d in traffic.delivered() if d[0] != "passport"]
+    out = []
+    for domain, key, env in delivered:
+        rec = encode_event(env, catalogue.get(env.type), codec, domain)
+        out.append((domain, key.encode(), rec.value, list(rec.headers)))
+    policies = load_kpi_policies([REPO / "policies/kpi"], load_booking_policies([REPO / "policies/booking"]))
+    _, published = run_pure(delivered, policies)
+    return out, published
+
+
+def _preload(bootstrap: str, records: list[tuple[str, bytes, bytes, list]], topic_of: dict[str, str]) -> None:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, batch_size=256 * 1024)
+    for domain, key, value, headers in records:
+        producer.send(topic_of[domain], key=key, value=value, headers=headers)
+    producer.flush()
+    producer.close()
+
+
+def run_kpi(
+    bootstrap: str, records: list, outputs: int, log_dir: Path, *, store: str, timeout: float
+) -> dict[str, Any]:
+    """A KPI-only worker over a preloaded backlog: input records per second from its first to its last output."""
+    from rosterhub.kafka.admin import ensure_topics
+    from rosterhub.runtime import TopicNames
+    from rosterhub.topics import declared_topics
+    from tests.support import stop
+
+    token = uuid.uuid4().hex[:8]
+    prefix = f"kpibench{token}."
+    names = TopicNames(prefix)
+    ensure_topics(bootstrap, declared_topics([], prefix), default_partitions=6, replication_factor=1)
+    _preload(bootstrap, records, {"shift": names.events("shift"), "booking": names.events("booking")})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSTERHUB_")}
+    env.update(
+        KAFKA_BOOTSTRAP_SERVERS=bootstrap,
+        ROSTERHUB_TOPIC_PREFIX=prefix,
+        ROSTERHUB_APP_ID=f"kpibench-{token}",
+        ROSTERHUB_STATE_DIR=str(log_dir / f"state-{token}"),
+        ROSTERHUB_STORE=store,
+        ROSTERHUB_DEFAULT_PARTITIONS="6",
+        ROSTERHUB_WORKER_PROCESSORS='["kpi"]',
+        ROSTERHUB_LOG_LEVEL="WARNING",
+    )
+    with (log_dir / f"kpi-{token}.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rosterhub", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
+        )
+    try:
+        seen = watch_outputs(bootstrap, names, f"kpibench-{token}", proc.pid, timeout)
+    finally:
+        stop(proc)
+    if not seen.get("seconds"):
+        return {**seen, "inputs": len(records), "outputs_pure_core": outputs}
+    return {
+        "inputs": len(records),
+        "outputs": seen["records"],
+        "outputs_pure_core": outputs,
+        "seconds": seen["seconds"],
+        "per_s": round(len(records) / seen["seconds"]),
+        "cpu_ms_per_input": round(seen["cpu_s"] * 1000 / len(records), 3),
+    }
+
+
+def watch_outputs(bootstrap: str, names: Any, group: str, pid: int, timeout: float) -> dict[str, Any]:
+    """Follow views.kpi until the worker's group has committed the end of both input topics; the span of
+    its outputs' broker timestamps and its CPU in that span. (How many records the worker writes depends on the
+    order it meets the events in, across two topics and six partitions, so it cannot be waited for.)"""
+    from booking_bench import cpu_seconds
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+    inputs = [names.events("shift"), names.events("booking")]
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    ends = consumer.end_offsets(
+        [TopicPartition(t, p) for t in inputs for p in sorted(consumer.partitions_for_topic(t) or ())]
+    )
+    out = [TopicPartition(names.kpi_view, p) for p in sorted(consumer.partitions_for_topic(names.kpi_view) or ())]
+    consumer.assign(out)
+    consumer.seek_to_beginning(*out)
+    stamps: list[int] = []
+    cpu_first = 0.0
+    deadline = time.monotonic() + timeout
+    done_at: float | None = None
+    try:
+        while time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=300).values():
+                if not stamps and batch:
+                    cpu_first = cpu_seconds(pid)
+                stamps += [m.timestamp for m in batch]
+            if done_at is None:
+                committed = admin.list_group_offsets({group: None}).get(group, {})
+                if all(committed.get(tp) and committed[tp].offset >= end for tp, end in ends.items()):
+                    done_at = time.monotonic()
+            elif time.monotonic() - done_at > 3:  # outputs of the last inputs are on the broker before the commit
+                break
+        cpu = cpu_seconds(pid) - cpu_first
+    finally:
+        consumer.close()
+        admin.close()
+    if len(stamps) < 2 or done_at is None:
+        return {"records": len(stamps), "per_s": None, "finished": done_at is not None}
+    return {"records": len(stamps), "seconds": round((max(stamps) - min(stamps)) / 1000, 2), "cpu_s": cpu}
+
+
+def run(
+    bootstrap: str, per_day: int, seed: int, log_dir: Path, rows: tuple[str, ...], timeout: float = 900
+) -> dict[str, Any]:
+    from hop_ceiling import run_variant
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    records, outputs = traffic_records(per_day, seed)
+    report: dict[str, Any] = {
+        "inputs": len(records),
+        "kpi_outputs": outputs,
+        "bytes_avg": sum(len(v) for _, _, v, _ in records) // len(records),
+        "load_before": os.getloadavg(),
+        "rows": {},
+    }
+    hop_records = [(key, value, headers) for _, key, value, headers in records]
+    for row in rows:
+        started = time.monotonic()
+        if row == "faust":
+            report["rows"][row] = run_variant(bootstrap, "faust", hop_records, log_dir, timeout)
+        else:
+            store = "memory://" if row == "kpi-memory" else "rocksdb://"
+            report["rows"][row] = run_kpi(bootstrap, records, outputs, log_dir, store=store, timeout=timeout)
+        report["rows"][row]["wall_s"] = round(time.monotonic() - started, 1)
+    hop = report["rows"].get("faust", {}).get("per_s")
+    for row in ("kpi", "kpi-memory"):
+        kpi = report["rows"].get(row, {}).get("per_s")
+        if hop and kpi:
+            report[f"{row}_vs_empty_hop"] = round(kpi / hop, 3)
+    report["load_after"] = os.getloadavg()
+    return report
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--per-day", type=int, default=18, help="shifts per trust per day of the generated month")
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--rows", default="faust,kpi,kpi-memory")
+    ap.add_argument("--json-out", type=Path)
+    args = ap.parse_args()
+    from rosterhub.kafka.resolve import resolve_broker
+    from rosterhub.settings import load_settings
+
+    bootstrap = resolve_broker(load_settings(), keep_running=True).bootstrap
+    report = run(bootstrap, args.per_day, args.seed, Path("/tmp/rosterhub-bench/kpi"), tuple(args.rows.split(",")))
+    print(json.dumps(report, indent=2))
+    if args.json_out:
+        args.json_out.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""The KPI HTTP API (``/kpi/...``), mounted on the hub's FastAPI app by ``rosterhub.api.create_api``.
+
+Every route answers from the process's read model of views.kpi (:mod:`.reader`), in JSON, or as CSV with
+``format=csv``; ``503`` (Retry-After) until the view has been read to its end. Filters, on every route:
+
+* ``period``: ``2026-11`` (month), ``2026-W45`` (ISO week) or ``2026-11-10`` (day); or ``from`` and ``to``
+  (ISO dates, ``to`` exclusive); the Europe/London day a shift starts on decides its period;
+* ``trust``, ``staff_group``, ``shift_type`` (the KPI shift type: DAY, LONG_DAY, NIGHT, WEEKEND,
+  BANK_HOLIDAY, OTHER), ``grade``, ``ward``, ``site``: repeatable, any value matches.
+
+Who may see what (:mod:`.access`) is decided from the caller (:func:`kpi_viewer`). docs/kpi.md defines
+every figure; docs/dashboard.md shows the page built on these routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
+
+from rosterhub.codec.wire import EventCodec
+from rosterhub.runtime import TopicNames
+from rosterhub.streams.kpi.access import AccessDenied, Viewer, narrow, redact_matrix, trust_label
+from rosterhub.streams.kpi.board import CHART_BUILDERS
+from rosterhub.streams.kpi.calendar import LONDON
+from rosterhub.streams.kpi.query import DRILL, GRAINS, GROUPS, KpiFilter, KpiQueries, period_of
+from rosterhub.streams.kpi.reader import KpiReader
+from rosterhub.streams.kpi.store import KpiStore
+from rosterhub.streams.kpi.tables import to_csv
+from rosterhub.streams.kpi.viewer import kpi_viewer
+
+__all__ = ["KpiService", "kpi_router"]
+
+Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
+Caller = Annotated[Viewer, Depends(kpi_viewer)]
+
+
+class KpiService:
+    """The read model and its questions, shared by the routes, the dashboard and the Prometheus collector."""
+
+    def __init__(self, reader: KpiReader) -> None:
+        self.reader = reader
+        self.queries = KpiQueries(reader.store)
+
+    @property
+    def ready(self) -> bool:
+        return self.reader.store.ready
+
+
+def _set(values: list[str] | None) -> frozenset[str] | None:
+    return frozenset(values) if values else None
+
+
+def kpi_filter(
+    period: Annotated[str | None, Query(description="2026-11, 2026-W45 or 2026-11-10")] = None,
+    from_: Annotated[date | None, Query(alias="from", description="first day (ISO date)")] = None,
+    to: Annotated[date | None, Query(description="day after the last (ISO date)")] = None,
+    trust: Annotated[list[str] | None, Query(description="host trust ODS code(s)")] = None,
+    staff_group: Annotated[list[str] | None, Query()] = None,
+    shift_type: Annotated[
+        list[str] | None, Query(description="DAY, LONG_DAY, NIGHT, WEEKEND, BANK_HOLIDAY, OTHER")
+    ] = None,
+    grade: Annotated[list[str] | None, Query()] = None,
+    ward: Annotated[list[str] | None, Query()] = None,
+    site: Annotated[list[str] | None, Query()] = None,
+) -> KpiFilter:
+    """The request's filter (the period defaults to the current Europe/London month)."""
+    try:
+        if period:
+            start, end = period_of(period)
+        elif from_ or to:
+            start = from_ or date(2000, 1, 1)
+            end = to or date(2100, 1, 1)
+        else:
+            start, end = period_of(datetime.now(UTC).astimezone(LONDON).strftime("%Y-%m"))
+    except ValueError as exc:
+        raise HTTPException(400, f"period={period!r}: {exc}; write 2026-11, 2026-W45 or 2026-11-10") from None
+    if end <= start:
+        raise HTTPException(400, f"the period is empty: from {start} to {end}")
+    return KpiFilter(
+        start=start,
+        end=end,
+        trusts=_set(trust),
+        staff_groups=_set(staff_group),
+        shift_types=_set(shift_type),
+        grades=_set(grade),
+        wards=_set(ward),
+        sites=_set(site),
+    )
+
+
+Filter = Annotated[KpiFilter, Depends(kpi_filter)]
+
+
+def _answer(rows: Any, fmt: str, name: str) -> Any:
+    if fmt == "csv":
+        table = rows if isinstance(rows, list) else [rows]
+        return PlainTextResponse(
+            to_csv(table), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'}
+        )
+    return rows
+
+
+def kpi_router(
+    bootstrap: str, names: TopicNames, codec: EventCodec, store: KpiStore | None = None
+) -> tuple[APIRouter, KpiService]:
+    """The routes and the service behind them; ``store``: a read model to use instead of a fresh one (tests)."""
+    reader = KpiReader(bootstrap, names.kpi_view, codec, store)
+    service = KpiService(reader)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(reader.run(), name="kpi-view-follower")
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    router = APIRouter(prefix="/kpi", tags=["kpi"], lifespan=lifespan)
+
+    def allowed(viewer: Viewer, f: KpiFilter, *, detail: bool = False) -> KpiFilter:
+        if not service.ready:
+            raise HTTPException(503, "the KPI view is still loading; retry", headers={"Retry-After": "1"})
+        try:
+            return narrow(viewer, f, detail=detail)
+        except AccessDenied as exc:
+            raise HTTPException(403, f"{exc.code}: {exc}") from None
+
+    @router.get("/summary", summary="Headline KPIs of a period (docs/kpi.md)")
+    async def summary(viewer: Caller, f: Filter, format: Format = "json") -> Any:
+        return _answer(service.queries.summary(allowed(viewer, f)), format, "summary")
+
+    @router.get("/series", summary="Headline KPIs per day, week or month: the trend lines")
+    async def series(
+        viewer: Caller,
+        f: Filter,
+        grain: Annotated[Literal["day", "week", "month"], Query()] = "month",
+        format: Format = "json",
+    ) -> Any:
+        assert grain in GRAINS
+        return _answer(service.queries.series(allowed(viewer, f), grain), format, f"series-{grain}")
+
+    @router.get("/split", summary="Headline KPIs per trust, staff group, shift type, tier, grade, ward...")
+    async def split(viewer: Caller, f: Filter, by: Annotated[str, Query()] = "trust", format: Format = "json") -> Any:
+        if by not in GROUPS:
+            raise HTTPException(400, f"by={by!r}: one of {', '.join(GROUPS)}")
+        relabel = trust_label(viewer) if by in ("trust", "home_trust") else None
+        return _answer(service.queries.split(allowed(viewer, f), by, relabel), format, f"by-{by}")
+
+    @router.get("/migration", summary="Worker migration: home trust x host trust, shifts and people")
+    async def migration(viewer: Caller, f: Filter, by_shift_type: bool = False, format: Format = "json") -> Any:
+        m = service.queries.migration(allowed(viewer, f))
+        cells = redact_matrix(
+            viewer, m["by_shift_type" if by_shift_type else "cells"], extra=("shift_type",) if by_shift_type else ()
+        )
+        return _answer(cells, format, "migration")
+
+    @router.get("/open", summary="Open shifts now (needed, unfilled, not started) per release tier")
+    async def open_now(viewer: Caller, f: Filter, format: Format = "json") -> Any:
+        return _answer(service.queries.open_now(allowed(viewer, f), datetime.now(UTC)), format, "open-by-tier")
+
+    @router.get("/rejections", summary="Refused booking requests per reason code")
+    async def rejections(viewer: Caller, f: Filter, format: Format = "json") -> Any:
+        s = service.queries.summary(allowed(viewer, f))
+        rows = [{"reason_code": k, "rejections": v} for k, v in s["rejections_by_reason"].items()]
+        return _answer(rows, format, "rejections-by-reason")
+
+    @router.get("/break-glass", summary="Break-glass fills and who authorised each (staff user ids)")
+    async def break_glass(viewer: Caller, f: Filter, format: Format = "json") -> Any:
+        return _answer(service.queries.break_glass(allowed(viewer, f, detail=True)), format, "break-glass")
+
+    @router.get("/shifts", summary="The shifts behind a figure: shift and booking ids, never names")
+    async def shifts(
+        viewer: Caller,
+        f: Filter,
+        metric: Annotated[str, Query()] = "filled",
+        limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        format: Format = "json",
+    ) -> Any:
+        if metric not in DRILL:
+            raise HTTPException(400, f"metric={metric!r}: one of {', '.join(DRILL)}")
+        answer = service.queries.shifts(allowed(viewer, f, detail=True), metric, limit, offset)
+        return _answer(answer["shifts"] if format == "csv" else answer, format, f"shifts-{metric}")
+
+    @router.get("/charts/{name}", summary="A dashboard chart as a Vega-Lite specification (data inline)")
+    async def chart(viewer: Caller, f: Filter, name: str) -> dict[str, Any]:
+        builder = CHART_BUILDERS.get(name)
+        if builder is None:
+            raise HTTPException(404, f"no chart {name!r}; charts: {', '.join(CHART_BUILDERS)}")
+        return builder(service.queries, viewer, allowed(viewer, f))
+
+    @router.get("/stream", summary="Server-sent events: 'change' whenever the figures may have changed")
+    async def stream(request: Request, viewer: Caller) -> StreamingResponse:
+        async def events() -> AsyncIterator[str]:
+            version = -1
+            yield "retry: 1000\n\n"
+            while not await request.is_disconnected():
+                now = await reader.changed(version, timeout=15)
+                if now != version:
+                    version = now
+                    yield f"event: change\ndata: {json.dumps({'version': now, 'ready': service.ready})}\n\n"
+                else:
+                    yield ": keep-alive\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    return router, service

@@ -74,9 +74,12 @@ class _PassThrough:
         return self._ct
 
 
-def encode_event(env: Envelope, schema: EventSchema, codec: EventCodec, topic: str) -> KafkaRecord:
-    """Encode one event for ``topic``; the message key and ``ce_subject`` are the schema's declared fields."""
-    body = codec.encode(schema, env.data)
+def encode_event(
+    env: Envelope, schema: EventSchema, codec: EventCodec, topic: str, *, validate: bool = True
+) -> KafkaRecord:
+    """Encode one event for ``topic``; the message key and ``ce_subject`` are the schema's declared fields
+    (``validate``: see :func:`rosterhub.codec.wire._write_body`)."""
+    body = codec.encode(schema, env.data, validate=validate)
     attributes: dict[str, Any] = {
         "id": env.id,
         "type": env.type,

@@ -118,6 +118,6 @@ class Encoder:
     def schema(self, full_name: str) -> EventSchema:
         return self.catalogue.get(full_name)
 
-    def encode(self, env: Envelope) -> KafkaRecord:
+    def encode(self, env: Envelope, *, validate: bool = True) -> KafkaRecord:
         schema = self.catalogue.get(env.type)
-        return encode_event(env, schema, self.codec, self.names.events(schema.domain))
+        return encode_event(env, schema, self.codec, self.names.events(schema.domain), validate=validate)

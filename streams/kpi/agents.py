@@ -54,7 +54,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
 
     async def publish(type_: str, data: dict[str, Any], key: str, revision: int) -> None:
         env = Envelope(type_, SOURCE, data, event_id("kpi", type_, key, revision), subject=key)
-        rec = ctx.encoder.encode(env)
+        rec = ctx.encoder.encode(env, validate=False)  # built by view.py, whose tests check it against the schema
         await view.send(key=rec.key, value=rec.value, headers=rec.headers)
 
     @app.agent(source, name="kpi", concurrency=1)

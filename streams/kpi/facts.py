@@ -26,7 +26,7 @@ __all__ = ["HUB_SOURCE", "SEEN_KEPT", "TYPES", "ShiftFacts", "apply", "known", "
 
 #: ce_source of the booking processor's outcomes: vendors' own cancellations and no-shows are its inputs.
 HUB_SOURCE = "/rosterhub/booking"
-SEEN_KEPT = 16
+SEEN_KEPT = 4
 
 _SHIFT = "rosterhub.shift.v1."
 _BOOKING = "rosterhub.booking.v1."

@@ -38,6 +38,7 @@ from rosterhub.auth.roles import Role
 from rosterhub.children import Children, ChildSpec
 from rosterhub.connectors.kinds import HTTP_KINDS
 from rosterhub.connectors.registry import connectors
+from rosterhub.dashboard.router import dashboard_url
 from rosterhub.demo import DEMO_TRUSTS, DemoContext, DemoSource, demo_sources, free_port
 from rosterhub.demo_market import CredentialWallet, Workforce, demo_policies, repo_policies
 from rosterhub.errors import ProcessExited, ProcessNotReady
@@ -198,6 +199,19 @@ def _banner(ingress: str, trust_base: str, log_dir: Path, sources: list[DemoSour
     )
 
 
+def _collaborative(settings: Settings) -> str | None:
+    """The collaborative the dashboard opens on: the first one the booking policies declare (docs/kpi.md)."""
+    from rosterhub.streams.booking.policy import load_booking_policies
+
+    folder = settings.booking_policy_dir
+    if not folder.is_dir():
+        folder = repo_policies() / "booking"
+    if not folder.is_dir():
+        return None
+    found = sorted({p.collaborative for p in load_booking_policies([folder]).trusts.values() if p.collaborative})
+    return found[0] if found else None
+
+
 def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float) -> int:
     resolved = resolve_broker(settings)
     print(
@@ -242,6 +256,7 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
         _wait_http(f"{trust_base}/outcomes", children, "trust-endpoint")
         _wait_http(f"{ingress}/health", children, "ingress")
         _banner(ingress, trust_base, log_dir, sources)
+        print(f"dashboard {dashboard_url(ingress, _collaborative(settings))}", flush=True)
         if wallet is not None:
             wallet.start()
         flow = FlowCounter(

@@ -15,9 +15,20 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-__all__ = ["STATIC", "mount_dashboard"]
+__all__ = ["STATIC", "dashboard_url", "mount_dashboard"]
 
 STATIC = Path(str(resources.files("rosterhub.dashboard") / "static"))
+
+
+def dashboard_url(base: str, collaborative: str | None, role: str = "programme_manager") -> str:
+    """The page's address for a programme manager of ``collaborative`` (what ``rosterhub run`` prints).
+
+    The caller travels in the URL fragment, which the browser never sends: the page turns it into the
+    caller headers of every /kpi request (streams/kpi/viewer.py)."""
+    fragment = f"user=demo-{role.replace('_', '-')}&role={role}"
+    if collaborative:
+        fragment += f"&collaborative={collaborative}"
+    return f"{base}/dashboard#{fragment}"
 
 
 def mount_dashboard(app: FastAPI) -> None:

@@ -19,7 +19,7 @@ from rosterhub.envelope import decode_record
 from rosterhub.errors import InputError
 from rosterhub.streams.kpi.store import KpiStore
 
-__all__ = ["KpiReader"]
+__all__ = ["KpiReader", "read_view"]
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +107,37 @@ class KpiReader:
                     self._notify()
         finally:
             await consumer.stop()
+
+
+def read_view(bootstrap: str, topic: str, codec: EventCodec, timeout: float = 600.0) -> KpiStore:
+    """The whole view read once, to the end offsets found at start (the monthly report's way in; blocking)."""
+    import time
+
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as Partition
+
+    store = KpiStore()
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="rosterhub-kpi-report")
+    try:
+        tps = [Partition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not tps:
+            raise InputError(f"topic {topic} does not exist on {bootstrap}: is the hub's prefix right?")
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic} not read to its end within {timeout}s")
+            for batch in consumer.poll(timeout_ms=500, max_records=5000).values():
+                for rec in batch:
+                    try:
+                        env = decode_record(rec.value, rec.headers, codec)
+                    except InputError as exc:
+                        log.warning("views.kpi record %s/%s unreadable: %s", rec.partition, rec.offset, exc)
+                        continue
+                    store.apply(env.type, env.data)
+    finally:
+        consumer.close()
+    store.ready = True
+    return store

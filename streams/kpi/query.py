@@ -167,36 +167,54 @@ class KpiQueries:
 
     def migration(self, f: KpiFilter) -> dict[str, Any]:
         """Home trust x host trust: filled shifts and distinct people, overall and per shift type."""
-        cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+        d = self.store.dims
+        keys, people = [], []
         for block in self.store.months(f.start, f.end - timedelta(days=1)):
             mask = self._mask(block, f.clipped(block.month)) & block.col("filled") & ~block.col("withdrawn")
             rows = np.nonzero(mask)[0]
-            if not len(rows):
-                continue
-            home, host = block.col("home")[rows], block.col("host")[rows]
-            kind, person = block.col("shift_type")[rows], block.col("person")[rows]
-            d = self.store.dims
-            for h, t, k, p in zip(home.tolist(), host.tolist(), kind.tolist(), person.tolist(), strict=True):
-                key = (d["home"].value(h) or "UNKNOWN", d["host"].value(t) or "", d["shift_type"].value(k) or "")
-                cell = cells.setdefault(key, {"shifts": 0, "people": set()})
-                cell["shifts"] += 1
-                if p >= 0:
-                    cell["people"].add(p)
-        rows_out = []
-        totals: dict[tuple[str, str], dict[str, Any]] = {}
-        for (home, host, kind), cell in sorted(cells.items()):
-            people = len(cell["people"])
-            rows_out.append(
-                {"home_trust": home, "host_trust": host, "shift_type": kind, "shifts": cell["shifts"], "people": people}
+            if len(rows):
+                # One integer per (home, host, shift type) cell: codes shifted into their own bit ranges.
+                home = block.col("home")[rows].astype(np.int64) + 1  # -1 (unknown) -> 0
+                key = (home << 40) | (block.col("host")[rows].astype(np.int64) << 20) | block.col("shift_type")[rows]
+                keys.append(key)
+                people.append(block.col("person")[rows].astype(np.int64))
+        if not keys:
+            return {"cells": [], "by_shift_type": []}
+        key, person = np.concatenate(keys), np.concatenate(people)
+        cells, shifts = np.unique(key, return_counts=True)
+        known = person >= 0
+        pairs = np.unique(np.stack([key[known], person[known]], axis=1), axis=0) if known.any() else np.empty((0, 2))
+        people_per_cell = dict(zip(*np.unique(pairs[:, 0], return_counts=True), strict=True)) if len(pairs) else {}
+
+        def names(k: int) -> tuple[str, str, str]:
+            home = d["home"].value(int(k >> 40) - 1) or "UNKNOWN"
+            return home, d["host"].value(int((k >> 20) & 0xFFFFF)) or "", d["shift_type"].value(int(k & 0xFFFFF)) or ""
+
+        by_type = []
+        totals: dict[tuple[str, str], int] = {}
+        for k, n in zip(cells.tolist(), shifts.tolist(), strict=True):
+            home, host, kind = names(k)
+            people_n = int(people_per_cell.get(k, 0))
+            by_type.append(
+                {"home_trust": home, "host_trust": host, "shift_type": kind, "shifts": n, "people": people_n}
             )
-            t = totals.setdefault((home, host), {"shifts": 0, "people": set()})
-            t["shifts"] += cell["shifts"]
-            t["people"] |= cell["people"]
+            totals[(home, host)] = totals.get((home, host), 0) + n
+        # People per (home, host) over every shift type: distinct across the types, not summed.
+        pair = key[known] >> 20
+        distinct = np.unique(np.stack([pair, person[known]], axis=1), axis=0) if known.any() else np.empty((0, 2))
+        per_pair = dict(zip(*np.unique(distinct[:, 0], return_counts=True), strict=True)) if len(distinct) else {}
+        people_of = {
+            (d["home"].value((int(pk) >> 20) - 1) or "UNKNOWN", d["host"].value(int(pk) & 0xFFFFF) or ""): int(n)
+            for pk, n in per_pair.items()
+        }
         overall = [
-            {"home_trust": h, "host_trust": t, "shifts": v["shifts"], "people": len(v["people"])}
-            for (h, t), v in sorted(totals.items())
+            {"home_trust": h, "host_trust": t, "shifts": n, "people": people_of.get((h, t), 0)}
+            for (h, t), n in sorted(totals.items())
         ]
-        return {"cells": overall, "by_shift_type": rows_out}
+        return {
+            "cells": overall,
+            "by_shift_type": sorted(by_type, key=lambda c: (c["home_trust"], c["host_trust"], c["shift_type"])),
+        }
 
     def open_now(self, f: KpiFilter, now: datetime) -> list[dict[str, Any]]:
         """Shifts needed, not filled and not yet started, per current release tier (the period is ignored)."""

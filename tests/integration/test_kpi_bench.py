@@ -1,0 +1,32 @@
+"""Smoke test of ``bench/kpi_bench.py`` on the real broker: both rows consume the whole backlog (no timing)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from rosterhub.kafka.resolve import Resolved
+
+pytestmark = pytest.mark.integration
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def test_the_kpi_bench_runs_both_rows_over_the_same_records(kafka: Resolved, tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location("kpi_bench", BENCH / "kpi_bench.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["kpi_bench"] = bench
+    spec.loader.exec_module(bench)
+
+    report = bench.run(kafka.bootstrap, 1, 5, tmp_path, ("faust", "kpi"), timeout=300)
+
+    inputs = report["inputs"]
+    assert inputs > 300 and report["rows"]["faust"]["records"] == inputs
+    kpi = report["rows"]["kpi"]
+    assert kpi["inputs"] == inputs and kpi["outputs"] > 0 and kpi["per_s"] > 0
+    assert report["kpi_vs_empty_hop"] > 0

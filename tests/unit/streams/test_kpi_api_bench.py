@@ -1,0 +1,44 @@
+"""Smoke test of bench/kpi_api_bench.py: the harness builds a read model and every question answers (no timing)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.runtime import TopicNames
+from rosterhub.streams.kpi.api import kpi_router
+from tests.support import free_port
+
+BENCH = Path(__file__).resolve().parents[3] / "bench" / "kpi_api_bench.py"
+
+
+def test_the_api_bench_builds_a_year_and_asks_every_question() -> None:
+    spec = importlib.util.spec_from_file_location("kpi_api_bench", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["kpi_api_bench"] = bench
+    spec.loader.exec_module(bench)
+    store, model = bench.build(trusts=3, per_day=2, month="2026-11", seed=1)
+    assert model["shifts"] == 3 * 2 * 365 and len(store) == model["shifts"] and len(store.blocks) >= 12
+    router, _ = kpi_router("127.0.0.1:9", TopicNames(), SingleObjectCodec(default_catalogue()), store)
+    app = FastAPI()
+    app.include_router(router)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        result = bench.ask(f"http://127.0.0.1:{server.config.port}", store, "2026-11", rounds=1, seed=1)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert result["overall"]["n"] == 2 * len(bench.QUESTIONS)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -27,6 +27,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from rosterhub.codec.wire import EventCodec
 from rosterhub.runtime import TopicNames
 from rosterhub.streams.kpi.access import AccessDenied, Viewer, narrow, redact_matrix, trust_label
+from rosterhub.streams.kpi.answers import Answers
 from rosterhub.streams.kpi.board import CHART_BUILDERS
 from rosterhub.streams.kpi.calendar import LONDON
 from rosterhub.streams.kpi.query import DRILL, GRAINS, GROUPS, KpiFilter, KpiQueries, period_of
@@ -42,11 +43,15 @@ Caller = Annotated[Viewer, Depends(kpi_viewer)]
 
 
 class KpiService:
-    """The read model and its questions, shared by the routes, the dashboard and the Prometheus collector."""
+    """The read model, its questions and their held answers, shared by the routes and the Prometheus collector."""
 
     def __init__(self, reader: KpiReader) -> None:
         self.reader = reader
         self.queries = KpiQueries(reader.store)
+        self.answers = Answers(reader.store)
+
+    def answer(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        return self.answers.get(key, compute)
 
     @property
     def ready(self) -> bool:
@@ -116,10 +121,13 @@ def kpi_router(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(reader.run(), name="kpi-view-follower")
+        tasks = [asyncio.create_task(service.answers.run(), name="kpi-answers-refresh")]
+        if store is None:  # a read model given by the caller (tests, benches) is fed by the caller
+            tasks.append(asyncio.create_task(reader.run(), name="kpi-view-follower"))
         yield
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     router = APIRouter(prefix="/kpi", tags=["kpi"], lifespan=lifespan)
 
@@ -133,7 +141,8 @@ def kpi_router(
 
     @router.get("/summary", summary="Headline KPIs of a period (docs/kpi.md)")
     async def summary(viewer: Caller, f: Filter, format: Format = "json") -> Any:
-        return _answer(service.queries.summary(allowed(viewer, f)), format, "summary")
+        g = allowed(viewer, f)
+        return _answer(service.answer(("summary", g), lambda: service.queries.summary(g)), format, "summary")
 
     @router.get("/series", summary="Headline KPIs per day, week or month: the trend lines")
     async def series(
@@ -143,18 +152,23 @@ def kpi_router(
         format: Format = "json",
     ) -> Any:
         assert grain in GRAINS
-        return _answer(service.queries.series(allowed(viewer, f), grain), format, f"series-{grain}")
+        g = allowed(viewer, f)
+        rows = service.answer(("series", g, grain), lambda: service.queries.series(g, grain))
+        return _answer(rows, format, f"series-{grain}")
 
     @router.get("/split", summary="Headline KPIs per trust, staff group, shift type, tier, grade, ward...")
     async def split(viewer: Caller, f: Filter, by: Annotated[str, Query()] = "trust", format: Format = "json") -> Any:
         if by not in GROUPS:
             raise HTTPException(400, f"by={by!r}: one of {', '.join(GROUPS)}")
         relabel = trust_label(viewer) if by in ("trust", "home_trust") else None
-        return _answer(service.queries.split(allowed(viewer, f), by, relabel), format, f"by-{by}")
+        g, own = allowed(viewer, f), viewer.trust if relabel else None
+        rows = service.answer(("split", g, by, own), lambda: service.queries.split(g, by, relabel))
+        return _answer(rows, format, f"by-{by}")
 
     @router.get("/migration", summary="Worker migration: home trust x host trust, shifts and people")
     async def migration(viewer: Caller, f: Filter, by_shift_type: bool = False, format: Format = "json") -> Any:
-        m = service.queries.migration(allowed(viewer, f))
+        g = allowed(viewer, f)
+        m = service.answer(("migration", g), lambda: service.queries.migration(g))
         cells = redact_matrix(
             viewer, m["by_shift_type" if by_shift_type else "cells"], extra=("shift_type",) if by_shift_type else ()
         )
@@ -162,17 +176,30 @@ def kpi_router(
 
     @router.get("/open", summary="Open shifts now (needed, unfilled, not started) per release tier")
     async def open_now(viewer: Caller, f: Filter, format: Format = "json") -> Any:
-        return _answer(service.queries.open_now(allowed(viewer, f), datetime.now(UTC)), format, "open-by-tier")
+        g = allowed(viewer, f)
+        rows = service.answer(("open", g), lambda: service.queries.open_now(g, datetime.now(UTC)))
+        return _answer(rows, format, "open-by-tier")
 
     @router.get("/rejections", summary="Refused booking requests per reason code")
     async def rejections(viewer: Caller, f: Filter, format: Format = "json") -> Any:
-        s = service.queries.summary(allowed(viewer, f))
+        g = allowed(viewer, f)
+        s = service.answer(("summary", g), lambda: service.queries.summary(g))
         rows = [{"reason_code": k, "rejections": v} for k, v in s["rejections_by_reason"].items()]
         return _answer(rows, format, "rejections-by-reason")
 
     @router.get("/break-glass", summary="Break-glass fills and who authorised each (staff user ids)")
     async def break_glass(viewer: Caller, f: Filter, format: Format = "json") -> Any:
-        return _answer(service.queries.break_glass(allowed(viewer, f, detail=True)), format, "break-glass")
+        g = allowed(viewer, f, detail=True)
+        return _answer(
+            service.answer(("break-glass", g), lambda: service.queries.break_glass(g)), format, "break-glass"
+        )
+
+    _detail_routes(router, service, allowed)
+    return router, service
+
+
+def _detail_routes(router: APIRouter, service: KpiService, allowed: Callable[..., KpiFilter]) -> None:
+    """The drill-down, the charts and the live stream (beside the figures' routes of :func:`kpi_router`)."""
 
     @router.get("/shifts", summary="The shifts behind a figure: shift and booking ids, never names")
     async def shifts(
@@ -193,15 +220,18 @@ def kpi_router(
         builder = CHART_BUILDERS.get(name)
         if builder is None:
             raise HTTPException(404, f"no chart {name!r}; charts: {', '.join(CHART_BUILDERS)}")
-        return builder(service.queries, viewer, allowed(viewer, f))
+        g = allowed(viewer, f)
+        return service.answer(
+            ("chart", name, g, viewer.role, viewer.trust), lambda: builder(service.queries, viewer, g)
+        )
 
-    @router.get("/stream", summary="Server-sent events: 'change' whenever the figures may have changed")
+    @router.get("/stream", summary="Server-sent events: 'change' whenever the figures changed (and are ready)")
     async def stream(request: Request, viewer: Caller) -> StreamingResponse:
         async def events() -> AsyncIterator[str]:
             version = -1
             yield "retry: 1000\n\n"
             while not await request.is_disconnected():
-                now = await reader.changed(version, timeout=15)
+                now = await service.answers.changed(version, timeout=15)
                 if now != version:
                     version = now
                     yield f"event: change\ndata: {json.dumps({'version': now, 'ready': service.ready})}\n\n"
@@ -209,5 +239,3 @@ def kpi_router(
                     yield ": keep-alive\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-
-    return router, service

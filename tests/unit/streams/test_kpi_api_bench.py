@@ -28,7 +28,7 @@ def test_the_api_bench_builds_a_year_and_asks_every_question() -> None:
     spec.loader.exec_module(bench)
     store, model = bench.build(trusts=3, per_day=2, month="2026-11", seed=1)
     assert model["shifts"] == 3 * 2 * 365 and len(store) == model["shifts"] and len(store.blocks) >= 12
-    router, _ = kpi_router("127.0.0.1:9", TopicNames(), SingleObjectCodec(default_catalogue()), store)
+    router, service = kpi_router("127.0.0.1:9", TopicNames(), SingleObjectCodec(default_catalogue()), store)
     app = FastAPI()
     app.include_router(router)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
@@ -37,8 +37,10 @@ def test_the_api_bench_builds_a_year_and_asks_every_question() -> None:
     while not server.started:
         time.sleep(0.05)
     try:
-        result = bench.ask(f"http://127.0.0.1:{server.config.port}", store, "2026-11", rounds=1, seed=1)
+        result = bench.ask(
+            f"http://127.0.0.1:{server.config.port}", store, service.answers, "2026-11", rounds=2, seed=1
+        )
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-    assert result["overall"]["n"] == 2 * len(bench.QUESTIONS)
+    assert result["overall"]["n"] == 2 * 2 * len(bench.QUESTIONS) and result["change_to_fresh_answers"]["n"] == 2

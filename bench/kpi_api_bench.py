@@ -29,6 +29,7 @@ import random
 import resource
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -173,7 +174,7 @@ QUESTIONS = (
 )
 
 
-def ask(url: str, store: Any, answers: Any, month: str, rounds: int, seed: int) -> dict[str, Any]:
+def ask(url: str, store: Any, answers: Any, month: str, rounds: int, seed: int, issuer: Any) -> dict[str, Any]:
     """A warm-up round (every question's first, computed at request time), then ``rounds`` rounds of: one live
     change in the current month, the wait until the held answers are refreshed (what a live page waits for
     before it refetches), every question as a programme manager and as a workforce lead."""
@@ -183,8 +184,10 @@ def ask(url: str, store: Any, answers: Any, month: str, rounds: int, seed: int) 
 
     _, end = period_of(month)
     year = {"from": (end - timedelta(days=365)).isoformat(), "to": end.isoformat()}
-    pm = {"X-Rosterhub-User": "pm", "X-Rosterhub-Role": "programme_manager", "X-Rosterhub-Collaborative": "collab-a"}
-    lead = {**pm, "X-Rosterhub-Role": "workforce_lead", "X-Rosterhub-Trust": "R00", "X-Rosterhub-User": "wl"}
+    from rosterhub.auth.roles import Role
+
+    pm = {"Authorization": "Bearer " + issuer.mint("pm", [Role.PROGRAMME_MANAGER], collaborative="collab-a")}
+    lead = {"Authorization": "Bearer " + issuer.mint("wl", [Role.WORKFORCE_LEAD], trust="R00")}
     rng = random.Random(seed)
     times: dict[str, list[float]] = {}
     first: dict[str, float] = {}
@@ -238,6 +241,26 @@ def ask(url: str, store: Any, answers: Any, month: str, rounds: int, seed: int) 
     }
 
 
+def api_app(store: Any, issuer: Any) -> Any:
+    """The /kpi routes over ``store``, verifying ``issuer``'s tokens as the hub's app does (``app.state.kpi``)."""
+    from fastapi import FastAPI
+
+    from rosterhub.auth.tokens import TokenVerifier
+    from rosterhub.auth.web import Access, install_access
+    from rosterhub.codec.catalogue import default_catalogue
+    from rosterhub.codec.wire import SingleObjectCodec
+    from rosterhub.runtime import TopicNames
+    from rosterhub.settings import Settings
+    from rosterhub.streams.kpi.api import kpi_router
+
+    router, service = kpi_router("127.0.0.1:9", TopicNames(), SingleObjectCodec(default_catalogue()), store)
+    app = FastAPI()
+    install_access(app, Access(TokenVerifier.from_settings(Settings(auth_issuers=[issuer.accepted()])), "bench"))
+    app.include_router(router)
+    app.state.kpi = service
+    return app
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--trusts", type=int, default=10)
@@ -249,18 +272,14 @@ def main() -> None:
     args = ap.parse_args()
 
     import uvicorn
-    from fastapi import FastAPI
 
-    from rosterhub.codec.catalogue import default_catalogue
-    from rosterhub.codec.wire import SingleObjectCodec
-    from rosterhub.runtime import TopicNames
-    from rosterhub.streams.kpi.api import kpi_router
+    from rosterhub.auth.issuer import LocalIssuer
     from tests.support import free_port
 
     store, model = build(args.trusts, args.shifts_per_day, args.month, args.seed)
-    router, service = kpi_router("127.0.0.1:9", TopicNames(), SingleObjectCodec(default_catalogue()), store)
-    app = FastAPI()
-    app.include_router(router)
+    issuer = LocalIssuer(Path(tempfile.mkdtemp(prefix="kpi-bench-issuer-")))
+    app = api_app(store, issuer)
+    service = app.state.kpi
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -268,7 +287,7 @@ def main() -> None:
     while not server.started:
         time.sleep(0.05)
     try:
-        latencies = ask(f"http://127.0.0.1:{port}", store, service.answers, args.month, args.rounds, args.seed)
+        latencies = ask(f"http://127.0.0.1:{port}", store, service.answers, args.month, args.rounds, args.seed, issuer)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

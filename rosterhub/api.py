@@ -28,9 +28,9 @@ from rosterhub.connectors.kinds.webhook import webhook_router
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.runtime import mapping_secrets
 from rosterhub.connectors.state import ConnectorState, state_file
-from rosterhub.envelope import KafkaRecord
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.dashboard.router import mount_dashboard
+from rosterhub.envelope import KafkaRecord
 from rosterhub.kafka.admin import topic_counts
 from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import Encoder, TopicNames, make_codec

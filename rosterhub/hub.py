@@ -28,6 +28,7 @@ import os
 import secrets
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -199,6 +200,16 @@ def _banner(ingress: str, trust_base: str, log_dir: Path, sources: list[DemoSour
     )
 
 
+def _dashboard_token(settings: Settings, issuer: LocalIssuer) -> str:
+    """A demo programme manager's token for the dashboard (12 hours), from the run's local issuer."""
+    return issuer.mint(
+        "demo-programme-manager",
+        [Role.PROGRAMME_MANAGER],
+        collaborative=_collaborative(settings),
+        ttl=timedelta(hours=12),
+    )
+
+
 def _collaborative(settings: Settings) -> str | None:
     """The collaborative the dashboard opens on: the first one the booking policies declare (docs/kpi.md)."""
     from rosterhub.streams.booking.policy import load_booking_policies
@@ -256,7 +267,7 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
         _wait_http(f"{trust_base}/outcomes", children, "trust-endpoint")
         _wait_http(f"{ingress}/health", children, "ingress")
         _banner(ingress, trust_base, log_dir, sources)
-        print(f"dashboard {dashboard_url(ingress, _collaborative(settings))}", flush=True)
+        print(f"dashboard {dashboard_url(ingress, _dashboard_token(settings, issuer))}", flush=True)
         if wallet is not None:
             wallet.start()
         flow = FlowCounter(

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 __all__ = ["STATIC", "dashboard_url", "mount_dashboard"]
@@ -20,27 +20,21 @@ __all__ = ["STATIC", "dashboard_url", "mount_dashboard"]
 STATIC = Path(str(resources.files("rosterhub.dashboard") / "static"))
 
 
-def dashboard_url(base: str, collaborative: str | None, role: str = "programme_manager") -> str:
-    """The page's address for a programme manager of ``collaborative`` (what ``rosterhub run`` prints).
+def dashboard_url(base: str, token: str) -> str:
+    """The page's address with the caller's bearer token (what ``rosterhub run`` prints).
 
-    The caller travels in the URL fragment, which the browser never sends: the page turns it into the
-    caller headers of every /kpi request (streams/kpi/viewer.py)."""
-    fragment = f"user=demo-{role.replace('_', '-')}&role={role}"
-    if collaborative:
-        fragment += f"&collaborative={collaborative}"
-    return f"{base}/dashboard#{fragment}"
+    The token travels in the URL fragment, which the browser never sends to a server or a log: the page keeps
+    it for the session and sends it as ``Authorization: Bearer`` with every /kpi request."""
+    return f"{base}/dashboard#token={token}"
 
 
 def mount_dashboard(app: FastAPI) -> None:
-    router = APIRouter(tags=["dashboard"], include_in_schema=False)
+    router = APIRouter(tags=["dashboard"])
 
-    @router.get("/dashboard")
+    # Public on purpose (security: []): the page holds no figure; its script asks /kpi with the caller's token.
+    @router.get("/dashboard", summary="The programme managers' dashboard page (no data: it asks /kpi as the caller)")
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"})
-
-    @router.get("/dashboard/")
-    async def slash() -> RedirectResponse:
-        return RedirectResponse("/dashboard")
 
     app.include_router(router)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")

@@ -8,7 +8,7 @@ Every route answers from the process's read model of views.kpi (:mod:`.reader`),
 * ``trust``, ``staff_group``, ``shift_type`` (the KPI shift type: DAY, LONG_DAY, NIGHT, WEEKEND,
   BANK_HOLIDAY, OTHER), ``grade``, ``ward``, ``site``: repeatable, any value matches.
 
-Who may see what (:mod:`.access`) is decided from the caller (:func:`kpi_viewer`). docs/kpi.md defines
+Who may see what (:mod:`.access`) is decided from the caller's bearer token (:mod:`.viewer`). docs/kpi.md defines
 every figure; docs/dashboard.md shows the page built on these routes.
 """
 
@@ -34,12 +34,11 @@ from rosterhub.streams.kpi.query import DRILL, GRAINS, GROUPS, KpiFilter, KpiQue
 from rosterhub.streams.kpi.reader import KpiReader
 from rosterhub.streams.kpi.store import KpiStore
 from rosterhub.streams.kpi.tables import to_csv
-from rosterhub.streams.kpi.viewer import kpi_viewer
+from rosterhub.streams.kpi.viewer import viewer_dependency
 
 __all__ = ["KpiService", "kpi_router"]
 
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
-Caller = Annotated[Viewer, Depends(kpi_viewer)]
 
 
 class KpiService:
@@ -130,6 +129,7 @@ def kpi_router(
         await asyncio.gather(*tasks, return_exceptions=True)
 
     router = APIRouter(prefix="/kpi", tags=["kpi"], lifespan=lifespan)
+    caller = Depends(viewer_dependency(reader.store.collaborative_of))
 
     def allowed(viewer: Viewer, f: KpiFilter, *, detail: bool = False) -> KpiFilter:
         if not service.ready:
@@ -140,16 +140,16 @@ def kpi_router(
             raise HTTPException(403, f"{exc.code}: {exc}") from None
 
     @router.get("/summary", summary="Headline KPIs of a period (docs/kpi.md)")
-    async def summary(viewer: Caller, f: Filter, format: Format = "json") -> Any:
+    async def summary(f: Filter, viewer: Viewer = caller, format: Format = "json") -> Any:
         g = allowed(viewer, f)
         return _answer(service.answer(("summary", g), lambda: service.queries.summary(g)), format, "summary")
 
     @router.get("/series", summary="Headline KPIs per day, week or month: the trend lines")
     async def series(
-        viewer: Caller,
         f: Filter,
         grain: Annotated[Literal["day", "week", "month"], Query()] = "month",
         format: Format = "json",
+        viewer: Viewer = caller,
     ) -> Any:
         assert grain in GRAINS
         g = allowed(viewer, f)
@@ -157,7 +157,9 @@ def kpi_router(
         return _answer(rows, format, f"series-{grain}")
 
     @router.get("/split", summary="Headline KPIs per trust, staff group, shift type, tier, grade, ward...")
-    async def split(viewer: Caller, f: Filter, by: Annotated[str, Query()] = "trust", format: Format = "json") -> Any:
+    async def split(
+        f: Filter, viewer: Viewer = caller, by: Annotated[str, Query()] = "trust", format: Format = "json"
+    ) -> Any:
         if by not in GROUPS:
             raise HTTPException(400, f"by={by!r}: one of {', '.join(GROUPS)}")
         relabel = trust_label(viewer) if by in ("trust", "home_trust") else None
@@ -166,7 +168,9 @@ def kpi_router(
         return _answer(rows, format, f"by-{by}")
 
     @router.get("/migration", summary="Worker migration: home trust x host trust, shifts and people")
-    async def migration(viewer: Caller, f: Filter, by_shift_type: bool = False, format: Format = "json") -> Any:
+    async def migration(
+        f: Filter, viewer: Viewer = caller, by_shift_type: bool = False, format: Format = "json"
+    ) -> Any:
         g = allowed(viewer, f)
         m = service.answer(("migration", g), lambda: service.queries.migration(g))
         cells = redact_matrix(
@@ -175,40 +179,40 @@ def kpi_router(
         return _answer(cells, format, "migration")
 
     @router.get("/open", summary="Open shifts now (needed, unfilled, not started) per release tier")
-    async def open_now(viewer: Caller, f: Filter, format: Format = "json") -> Any:
+    async def open_now(f: Filter, viewer: Viewer = caller, format: Format = "json") -> Any:
         g = allowed(viewer, f)
         rows = service.answer(("open", g), lambda: service.queries.open_now(g, datetime.now(UTC)))
         return _answer(rows, format, "open-by-tier")
 
     @router.get("/rejections", summary="Refused booking requests per reason code")
-    async def rejections(viewer: Caller, f: Filter, format: Format = "json") -> Any:
+    async def rejections(f: Filter, viewer: Viewer = caller, format: Format = "json") -> Any:
         g = allowed(viewer, f)
         s = service.answer(("summary", g), lambda: service.queries.summary(g))
         rows = [{"reason_code": k, "rejections": v} for k, v in s["rejections_by_reason"].items()]
         return _answer(rows, format, "rejections-by-reason")
 
     @router.get("/break-glass", summary="Break-glass fills and who authorised each (staff user ids)")
-    async def break_glass(viewer: Caller, f: Filter, format: Format = "json") -> Any:
+    async def break_glass(f: Filter, viewer: Viewer = caller, format: Format = "json") -> Any:
         g = allowed(viewer, f, detail=True)
         return _answer(
             service.answer(("break-glass", g), lambda: service.queries.break_glass(g)), format, "break-glass"
         )
 
-    _detail_routes(router, service, allowed)
+    _detail_routes(router, service, allowed, caller)
     return router, service
 
 
-def _detail_routes(router: APIRouter, service: KpiService, allowed: Callable[..., KpiFilter]) -> None:
+def _detail_routes(router: APIRouter, service: KpiService, allowed: Callable[..., KpiFilter], caller: Any) -> None:
     """The drill-down, the charts and the live stream (beside the figures' routes of :func:`kpi_router`)."""
 
     @router.get("/shifts", summary="The shifts behind a figure: shift and booking ids, never names")
     async def shifts(
-        viewer: Caller,
         f: Filter,
         metric: Annotated[str, Query()] = "filled",
         limit: Annotated[int, Query(ge=1, le=5000)] = 200,
         offset: Annotated[int, Query(ge=0)] = 0,
         format: Format = "json",
+        viewer: Viewer = caller,
     ) -> Any:
         if metric not in DRILL:
             raise HTTPException(400, f"metric={metric!r}: one of {', '.join(DRILL)}")
@@ -216,7 +220,7 @@ def _detail_routes(router: APIRouter, service: KpiService, allowed: Callable[...
         return _answer(answer["shifts"] if format == "csv" else answer, format, f"shifts-{metric}")
 
     @router.get("/charts/{name}", summary="A dashboard chart as a Vega-Lite specification (data inline)")
-    async def chart(viewer: Caller, f: Filter, name: str) -> dict[str, Any]:
+    async def chart(name: str, f: Filter, viewer: Viewer = caller) -> dict[str, Any]:
         builder = CHART_BUILDERS.get(name)
         if builder is None:
             raise HTTPException(404, f"no chart {name!r}; charts: {', '.join(CHART_BUILDERS)}")
@@ -226,7 +230,7 @@ def _detail_routes(router: APIRouter, service: KpiService, allowed: Callable[...
         )
 
     @router.get("/stream", summary="Server-sent events: 'change' whenever the figures changed (and are ready)")
-    async def stream(request: Request, viewer: Caller) -> StreamingResponse:
+    async def stream(request: Request, viewer: Viewer = caller) -> StreamingResponse:
         async def events() -> AsyncIterator[str]:
             version = -1
             yield "retry: 1000\n\n"

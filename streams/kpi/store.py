@@ -167,6 +167,7 @@ class KpiStore:
         self.codes = Interner()  # rejection reason codes
         self.parties = Interner()  # cancelling parties
         self.first_credential: dict[str, int] = {}  # person id -> ms
+        self.collaboratives: dict[str, str] = {}  # host trust -> its collaborative, as the records say
         self.cleared: dict[tuple[str, str], int] = {}  # (person id, trust) -> earliest decision seen cleared (ms)
         self.version = 0  # bumps on every applied change: what live pages wait for
         self.ready = False
@@ -209,6 +210,8 @@ class KpiStore:
             self._drop_outcomes(block, row)
         self.where[sid] = (month, row)
         self._write(block, row, r, d)
+        if r.get("collaborative"):
+            self.collaboratives[r["host_trust"]] = r["collaborative"]
         for c in r.get("cleared") or ():
             key = (c["person_id"], r["host_trust"])
             ms = _ms(c["decided_at"])
@@ -329,6 +332,9 @@ class KpiStore:
         self.blocks[block.month] = fresh
 
     # ------------------------------------------------------------------ lookups for queries
+
+    def collaborative_of(self, trust: str) -> str | None:
+        return self.collaboratives.get(trust)
 
     def code_of(self, dim: str, value: str) -> int:
         """The code of ``value`` in ``dim``; -2 (matches nothing) when never seen."""

@@ -48,7 +48,12 @@ OWN, OTHER = "RHQ", "RCU"
 METHODS = ("get", "post", "put", "patch", "delete")
 #: operations anyone may call; any other unauthenticated answer fails the test
 PUBLIC = {
-    "ingress": {("GET", "/health"), ("GET", "/fhir/R4/metadata"), ("GET", "/fhir/{trust}/R4/metadata")},
+    "ingress": {
+        ("GET", "/health"),
+        ("GET", "/fhir/R4/metadata"),
+        ("GET", "/fhir/{trust}/R4/metadata"),
+        ("GET", "/dashboard"),  # the page only: its figures come from /kpi with the caller's token
+    },
     "worker": {("GET", "/health")},
 }
 

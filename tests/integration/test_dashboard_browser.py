@@ -33,6 +33,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from rosterhub.api import create_api
+from rosterhub.auth.roles import Role
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
@@ -43,6 +44,7 @@ from rosterhub.kafka.resolve import Resolved
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
+from tests.auth_support import Tokens
 from tests.integration.helpers import serve_in_thread, wait_for, worker_process
 from tests.kpi_traffic import generate
 from tests.support import free_port
@@ -53,7 +55,6 @@ REPO = Path(__file__).resolve().parents[2]
 LONDON = ZoneInfo("Europe/London")
 SECRET = "browser-test-secret"
 COLLAB = "south-yorkshire-bassetlaw"
-CALLER = {"X-Rosterhub-User": "pm-1", "X-Rosterhub-Role": "programme_manager", "X-Rosterhub-Collaborative": COLLAB}
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -116,13 +117,16 @@ def test_the_dashboard_shows_the_apis_figures_and_follows_a_fill_live(
     kafka: Resolved, tmp_path: Path, browser: webdriver.Chrome
 ) -> None:
     unique = os.urandom(5).hex()
+    tokens = Tokens(tmp_path / "issuer")
+    pm_token = tokens.issuer.mint("pm-1", [Role.PROGRAMME_MANAGER], collaborative=COLLAB)
     settings = Settings(
         kafka_bootstrap_servers=kafka.bootstrap,
         topic_prefix=f"t{unique}.",
         app_id=f"rosterhub-test-{unique}",
         state_dir=tmp_path / "state",
         default_partitions=3,
-        webhook_secrets={"patchwork": SECRET},
+        webhook_secrets={"patchwork": {"RHQ": SECRET}},  # RHQ's own signing secret
+        auth_issuers=[tokens.issuer.accepted()],
     )
     names = TopicNames(settings.topic_prefix)
     ensure_topics(
@@ -134,10 +138,10 @@ def test_the_dashboard_shows_the_apis_figures_and_follows_a_fill_live(
     _produce(kafka.bootstrap, names, generate(seed=7, shifts_per_trust_day=4, people_per_trust=20).delivered())
     port = free_port()
     with (
-        worker_process(settings, tmp_path / "worker.log", ROSTERHUB_WORKER_PROCESSORS=["kpi"]),
+        worker_process(settings, tmp_path / "worker.log", ROSTERHUB_WORKER_PROCESSORS=["kpi"], **tokens.env()),
         serve_in_thread(create_api(settings, kafka.bootstrap), port) as url,
     ):
-        api = httpx.Client(base_url=url, headers=CALLER, timeout=30)
+        api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {pm_token}"}, timeout=30)
 
         def summary() -> dict | None:
             answer = api.get("/kpi/summary", params={"period": "2026-10"})
@@ -145,10 +149,7 @@ def test_the_dashboard_shows_the_apis_figures_and_follows_a_fill_live(
 
         wait_for(summary, timeout=300, what="the KPI view of the generated month")
         time.sleep(3)  # let the worker finish the backlog, so the page and the API see the same figures
-        fragment = "&".join(
-            f"{k}={v}" for k, v in {"user": "pm-1", "role": "programme_manager", "collaborative": COLLAB}.items()
-        )
-        browser.get(f"{url}/dashboard?period=2026-10#{fragment}")
+        browser.get(f"{url}/dashboard?period=2026-10#token={pm_token}")
         wait_for(lambda: _tiles(browser).get("shifts_posted"), timeout=60, what="the headline tiles")
         wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#chart-migration svg"), timeout=60, what="charts")
         wait_for(lambda: browser.find_element(By.ID, "live").get_attribute("data-state") == "live", timeout=30)
@@ -180,7 +181,6 @@ def test_the_dashboard_shows_the_apis_figures_and_follows_a_fill_live(
         body = json.dumps(payload).encode()
         posted = httpx.post(
             f"{url}/ingest/patchwork",
-            params={"trust": "RHQ"},
             content=body,
             headers=signed_headers(SECRET.encode(), body),
             timeout=30,

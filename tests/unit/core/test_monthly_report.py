@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -22,10 +21,11 @@ from rosterhub.streams.kpi.policy import load_kpi_policies
 from rosterhub.streams.kpi.query import KpiQueries
 from tests.kpi_pure import run_pure
 from tests.kpi_traffic import generate
+from tests.unit.streams import test_kpi_api
 
 REPO = Path(__file__).resolve().parents[3]
 COLLAB = "south-yorkshire-bassetlaw"
-PM = {"X-Rosterhub-User": "pm-1", "X-Rosterhub-Role": "programme_manager", "X-Rosterhub-Collaborative": COLLAB}
+PM = test_kpi_api.PM
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +36,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], TestC
     report = build_report(KpiQueries(store), COLLAB, "2026-10")
     paths = write_report(report, tmp_path_factory.mktemp("report"))
     router, _ = kpi_router("127.0.0.1:9", TopicNames(), SingleObjectCodec(default_catalogue()), store)
-    api = FastAPI()
-    api.include_router(router)
-    return paths, TestClient(api)
+    return paths, TestClient(test_kpi_api.kpi_app(router))
 
 
 def _csv(paths: list[Path], table: str) -> list[dict[str, str]]:

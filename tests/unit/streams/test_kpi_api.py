@@ -4,29 +4,37 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, generate_latest
 
+from rosterhub.auth.roles import Role
+from rosterhub.auth.tokens import TokenVerifier
+from rosterhub.auth.web import Access, install_access
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.dashboard.router import mount_dashboard
 from rosterhub.runtime import TopicNames
+from rosterhub.settings import Settings
 from rosterhub.streams.booking.policy import load_booking_policies
 from rosterhub.streams.kpi.api import kpi_router
 from rosterhub.streams.kpi.metrics import KpiCollector
 from rosterhub.streams.kpi.policy import load_kpi_policies
 from rosterhub.streams.kpi.query import KpiFilter, KpiQueries, period_of
+from tests.auth_support import Tokens
 from tests.kpi_pure import run_pure
 from tests.kpi_traffic import generate
 
 REPO = Path(__file__).resolve().parents[3]
 COLLAB = "south-yorkshire-bassetlaw"
-PM = {"X-Rosterhub-User": "pm-1", "X-Rosterhub-Role": "programme_manager", "X-Rosterhub-Collaborative": COLLAB}
-LEAD = {**PM, "X-Rosterhub-User": "wl-rcu", "X-Rosterhub-Role": "workforce_lead", "X-Rosterhub-Trust": "RCU"}
+TOKENS = Tokens(Path(tempfile.mkdtemp(prefix="kpi-api-issuer-")))
+PM = {"Authorization": "Bearer " + TOKENS.issuer.mint("pm-1", [Role.PROGRAMME_MANAGER], collaborative=COLLAB)}
+LEAD = TOKENS.bearer(Role.WORKFORCE_LEAD, "RCU", subject="wl-rcu")  # no collaborative claim: RCU's is found
 
 
 @pytest.fixture(scope="module")
@@ -35,17 +43,29 @@ def client() -> TestClient:
     store, _ = run_pure(generate(shifts_per_trust_day=4).delivered(), policies)
     store.ready = True
     router, service = kpi_router("127.0.0.1:9", TopicNames(), SingleObjectCodec(default_catalogue()), store)
-    app = FastAPI()
-    app.include_router(router)
-    mount_dashboard(app)
+    app = kpi_app(router)
     app.state.service = service
     return TestClient(app)  # no lifespan: the store is filled already, nothing follows Kafka
 
 
-def test_the_caller_must_say_who_they_are_and_be_allowed_kpis(client: TestClient) -> None:
+def kpi_app(router: Any) -> FastAPI:
+    """The KPI routes and the dashboard on an app that verifies this module's tokens, as create_api's does."""
+    app = FastAPI()
+    settings = TOKENS.accepting(Settings())
+    install_access(app, Access(TokenVerifier.from_settings(settings), "test"))
+    app.include_router(router)
+    mount_dashboard(app)
+    return app
+
+
+def test_the_caller_needs_a_token_with_a_kpi_role(client: TestClient) -> None:
     assert client.get("/kpi/summary", params={"period": "2026-10"}).status_code == 401
-    other = {**PM, "X-Rosterhub-Role": "trust_user"}
+    other = TOKENS.bearer(Role.TRUST_USER, "RHQ")
     assert client.get("/kpi/summary", params={"period": "2026-10"}, headers=other).status_code == 403
+    nameless = TOKENS.bearer(Role.PROGRAMME_MANAGER)  # a programme manager's token naming no collaborative
+    assert client.get("/kpi/summary", params={"period": "2026-10"}, headers=nameless).status_code == 422
+    elsewhere = {"Authorization": "Bearer " + TOKENS.issuer.mint("pm-2", [Role.PROGRAMME_MANAGER], collaborative="x")}
+    assert client.get("/kpi/summary", params={"period": "2026-10"}, headers=elsewhere).json()["shifts_posted"] == 0
 
 
 def test_summary_json_is_the_queries_answer_and_csv_has_the_same_figures(client: TestClient) -> None:

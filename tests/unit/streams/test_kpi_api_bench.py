@@ -9,18 +9,14 @@ import time
 from pathlib import Path
 
 import uvicorn
-from fastapi import FastAPI
 
-from rosterhub.codec.catalogue import default_catalogue
-from rosterhub.codec.wire import SingleObjectCodec
-from rosterhub.runtime import TopicNames
-from rosterhub.streams.kpi.api import kpi_router
+from rosterhub.auth.issuer import LocalIssuer
 from tests.support import free_port
 
 BENCH = Path(__file__).resolve().parents[3] / "bench" / "kpi_api_bench.py"
 
 
-def test_the_api_bench_builds_a_year_and_asks_every_question() -> None:
+def test_the_api_bench_builds_a_year_and_asks_every_question(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("kpi_api_bench", BENCH)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
@@ -28,18 +24,16 @@ def test_the_api_bench_builds_a_year_and_asks_every_question() -> None:
     spec.loader.exec_module(bench)
     store, model = bench.build(trusts=3, per_day=2, month="2026-11", seed=1)
     assert model["shifts"] == 3 * 2 * 365 and len(store) == model["shifts"] and len(store.blocks) >= 12
-    router, service = kpi_router("127.0.0.1:9", TopicNames(), SingleObjectCodec(default_catalogue()), store)
-    app = FastAPI()
-    app.include_router(router)
+    issuer = LocalIssuer(tmp_path / "issuer")
+    app = bench.api_app(store, issuer)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.05)
     try:
-        result = bench.ask(
-            f"http://127.0.0.1:{server.config.port}", store, service.answers, "2026-11", rounds=2, seed=1
-        )
+        url = f"http://127.0.0.1:{server.config.port}"
+        result = bench.ask(url, store, app.state.kpi.answers, "2026-11", 2, 1, issuer)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

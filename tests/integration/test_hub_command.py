@@ -191,6 +191,7 @@ def test_run_starts_everything_shows_flow_and_stops_cleanly(hub_run: HubRun) -> 
     logs = tmp_path / ".rosterhub" / "logs"
     assert proc.returncode == 0, out + "".join(p.read_text() for p in logs.glob("*.log"))
     assert "(local, 4." in out  # the broker's version is announced
+    assert re.search(r"dashboard http://\S+/dashboard#token=\S+", out)  # the KPI dashboard, with a token
     status = [line for line in out.splitlines() if "raw.patchwork=" in line]
     assert status, out
     counts = dict(re.findall(r"(\S+)=(\d+)", status[-1]))

@@ -249,11 +249,14 @@ def api_app(store: Any, issuer: Any) -> Any:
     from rosterhub.auth.web import Access, install_access
     from rosterhub.codec.catalogue import default_catalogue
     from rosterhub.codec.wire import SingleObjectCodec
+    from rosterhub.kafka.access import KafkaAccess
     from rosterhub.runtime import TopicNames
     from rosterhub.settings import Settings
     from rosterhub.streams.kpi.api import kpi_router
 
-    router, service = kpi_router("127.0.0.1:9", TopicNames(), SingleObjectCodec(default_catalogue()), store)
+    router, service = kpi_router(
+        KafkaAccess("127.0.0.1:9"), TopicNames(), SingleObjectCodec(default_catalogue()), store
+    )
     app = FastAPI()
     install_access(app, Access(TokenVerifier.from_settings(Settings(auth_issuers=[issuer.accepted()])), "bench"))
     app.include_router(router)

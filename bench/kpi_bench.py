@@ -79,6 +79,7 @@ def run_kpi(
     bootstrap: str, records: list, outputs: int, log_dir: Path, *, store: str, timeout: float
 ) -> dict[str, Any]:
     """A KPI-only worker over a preloaded backlog: input records per second from its first to its last output."""
+    from rosterhub.kafka.access import KafkaAccess
     from rosterhub.kafka.admin import ensure_topics
     from rosterhub.runtime import TopicNames
     from rosterhub.topics import declared_topics
@@ -87,7 +88,7 @@ def run_kpi(
     token = uuid.uuid4().hex[:8]
     prefix = f"kpibench{token}."
     names = TopicNames(prefix)
-    ensure_topics(bootstrap, declared_topics([], prefix), default_partitions=6, replication_factor=1)
+    ensure_topics(KafkaAccess(bootstrap), declared_topics([], prefix), default_partitions=6, replication_factor=1)
     _preload(bootstrap, records, {"shift": names.events("shift"), "booking": names.events("booking")})
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSTERHUB_")}
     env.update(

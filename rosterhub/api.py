@@ -28,9 +28,9 @@ from rosterhub.connectors.kinds.webhook import webhook_router
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.runtime import mapping_secrets
 from rosterhub.connectors.state import ConnectorState, state_file
-from rosterhub.kafka.access import KafkaAccess
 from rosterhub.dashboard.router import mount_dashboard
 from rosterhub.envelope import KafkaRecord
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.admin import topic_counts
 from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import Encoder, TopicNames, make_codec
@@ -56,7 +56,7 @@ def create_api(settings: Settings, kafka: KafkaAccess) -> FastAPI:
         secrets=mapping_secrets(),
     )
 
-    kpis, kpi_service = kpi_router(bootstrap, names, encoder.codec)
+    kpis, kpi_service = kpi_router(kafka, names, encoder.codec)
     collector = KpiCollector(kpi_service.queries, lambda: kpi_service.ready)
 
     @asynccontextmanager

@@ -40,7 +40,7 @@ def monthly(
     try:
         resolved = resolve_broker(settings, keep_running=True)
         store = read_view(
-            resolved.bootstrap, TopicNames(settings.topic_prefix).kpi_view, make_codec(settings, resolved.bootstrap)
+            resolved.access, TopicNames(settings.topic_prefix).kpi_view, make_codec(settings, resolved.access)
         )
     except (RosterhubError, TimeoutError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

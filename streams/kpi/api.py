@@ -25,6 +25,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from rosterhub.codec.wire import EventCodec
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import TopicNames
 from rosterhub.streams.kpi.access import AccessDenied, Viewer, narrow, redact_matrix, trust_label
 from rosterhub.streams.kpi.answers import Answers
@@ -112,10 +113,10 @@ def _answer(rows: Any, fmt: str, name: str) -> Any:
 
 
 def kpi_router(
-    bootstrap: str, names: TopicNames, codec: EventCodec, store: KpiStore | None = None
+    kafka: KafkaAccess, names: TopicNames, codec: EventCodec, store: KpiStore | None = None
 ) -> tuple[APIRouter, KpiService]:
     """The routes and the service behind them; ``store``: a read model to use instead of a fresh one (tests)."""
-    reader = KpiReader(bootstrap, names.kpi_view, codec, store)
+    reader = KpiReader(kafka, names.kpi_view, codec, store)
     service = KpiService(reader)
 
     @asynccontextmanager

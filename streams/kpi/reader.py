@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from rosterhub.codec.wire import EventCodec
 from rosterhub.envelope import decode_record
 from rosterhub.errors import InputError
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.streams.kpi.store import KpiStore
 
 __all__ = ["KpiReader", "read_view"]
@@ -25,8 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class KpiReader:
-    def __init__(self, bootstrap: str, topic: str, codec: EventCodec, store: KpiStore | None = None) -> None:
-        self.bootstrap, self.topic, self.codec = bootstrap, topic, codec
+    def __init__(self, kafka: KafkaAccess, topic: str, codec: EventCodec, store: KpiStore | None = None) -> None:
+        self.kafka, self.topic, self.codec = kafka, topic, codec
         self.store = store or KpiStore()
         self._event = asyncio.Event()
 
@@ -60,7 +61,7 @@ class KpiReader:
                 await asyncio.sleep(1)
 
     async def _partitions(self) -> list[int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="rosterhub-kpi-view")
+        admin = AIOKafkaAdminClient(**self.kafka.aiokafka(), client_id="rosterhub-kpi-view")
         await admin.start()
         try:
             while True:
@@ -74,7 +75,7 @@ class KpiReader:
 
     async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+            **self.kafka.aiokafka(),
             enable_auto_commit=False,
             group_id=None,
             auto_offset_reset="earliest",
@@ -109,7 +110,7 @@ class KpiReader:
             await consumer.stop()
 
 
-def read_view(bootstrap: str, topic: str, codec: EventCodec, timeout: float = 600.0) -> KpiStore:
+def read_view(kafka: KafkaAccess, topic: str, codec: EventCodec, timeout: float = 600.0) -> KpiStore:
     """The whole view read once, to the end offsets found at start (the monthly report's way in; blocking)."""
     import time
 
@@ -117,11 +118,11 @@ def read_view(bootstrap: str, topic: str, codec: EventCodec, timeout: float = 60
     from kafka import TopicPartition as Partition
 
     store = KpiStore()
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="rosterhub-kpi-report")
+    consumer = KafkaConsumer(**kafka.kafka_python(), enable_auto_commit=False, client_id="rosterhub-kpi-report")
     try:
         tps = [Partition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         if not tps:
-            raise InputError(f"topic {topic} does not exist on {bootstrap}: is the hub's prefix right?")
+            raise InputError(f"topic {topic} does not exist on {kafka.bootstrap_servers}: is the hub's prefix right?")
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         ends = consumer.end_offsets(tps)

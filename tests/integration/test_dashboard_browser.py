@@ -130,7 +130,7 @@ def test_the_dashboard_shows_the_apis_figures_and_follows_a_fill_live(
     )
     names = TopicNames(settings.topic_prefix)
     ensure_topics(
-        kafka.bootstrap,
+        kafka.access,
         declared_topics(connectors(), settings.topic_prefix),
         default_partitions=3,
         replication_factor=1,
@@ -139,7 +139,7 @@ def test_the_dashboard_shows_the_apis_figures_and_follows_a_fill_live(
     port = free_port()
     with (
         worker_process(settings, tmp_path / "worker.log", ROSTERHUB_WORKER_PROCESSORS=["kpi"], **tokens.env()),
-        serve_in_thread(create_api(settings, kafka.bootstrap), port) as url,
+        serve_in_thread(create_api(settings, kafka.access), port) as url,
     ):
         api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {pm_token}"}, timeout=30)
 

@@ -98,9 +98,7 @@ def test_the_processor_on_the_broker_equals_the_oracle(kafka: Resolved, tmp_path
         default_partitions=3,
     )
     names = TopicNames(settings.topic_prefix)
-    ensure_topics(
-        kafka.bootstrap, declared_topics([], settings.topic_prefix), default_partitions=3, replication_factor=1
-    )
+    ensure_topics(kafka.access, declared_topics([], settings.topic_prefix), default_partitions=3, replication_factor=1)
     traffic = generate(seed=29, shifts_per_trust_day=5, people_per_trust=25)
     delivered = traffic.delivered()
     _produce(kafka.bootstrap, names, delivered)

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from rosterhub.cli.main import app as cli
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.report.monthly import REPORT_CHARTS, build_report, write_report
 from rosterhub.runtime import TopicNames
 from rosterhub.streams.booking.policy import load_booking_policies
@@ -35,7 +36,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], TestC
     store.ready = True
     report = build_report(KpiQueries(store), COLLAB, "2026-10")
     paths = write_report(report, tmp_path_factory.mktemp("report"))
-    router, _ = kpi_router("127.0.0.1:9", TopicNames(), SingleObjectCodec(default_catalogue()), store)
+    router, _ = kpi_router(KafkaAccess("127.0.0.1:9"), TopicNames(), SingleObjectCodec(default_catalogue()), store)
     return paths, TestClient(test_kpi_api.kpi_app(router))
 
 

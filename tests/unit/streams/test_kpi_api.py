@@ -19,6 +19,7 @@ from rosterhub.auth.web import Access, install_access
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.dashboard.router import mount_dashboard
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.streams.booking.policy import load_booking_policies
@@ -42,7 +43,9 @@ def client() -> TestClient:
     policies = load_kpi_policies([REPO / "policies/kpi"], load_booking_policies([REPO / "policies/booking"]))
     store, _ = run_pure(generate(shifts_per_trust_day=4).delivered(), policies)
     store.ready = True
-    router, service = kpi_router("127.0.0.1:9", TopicNames(), SingleObjectCodec(default_catalogue()), store)
+    router, service = kpi_router(
+        KafkaAccess("127.0.0.1:9"), TopicNames(), SingleObjectCodec(default_catalogue()), store
+    )
     app = kpi_app(router)
     app.state.service = service
     return TestClient(app)  # no lifespan: the store is filled already, nothing follows Kafka

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
@@ -58,7 +59,12 @@ def _consumed(bootstrap: str, group: str, topics: list[str], timeout: float) -> 
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            committed = admin.list_group_offsets({group: None}).get(group, {})
+            try:
+                committed = admin.list_group_offsets({group: None}).get(group, {})
+            except KafkaError as exc:  # a fresh broker makes its offsets topic on the group's first use
+                if not exc.retriable:
+                    raise
+                committed = {}
             if all(committed.get(tp) and committed[tp].offset >= end for tp, end in ends.items()):
                 return
             time.sleep(1)

@@ -294,6 +294,19 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the availability timer looks for shifts whose release or completion is due.",
     )
+    # --- Payroll -----------------------------------------------------------------------
+    payroll_policy_dir: Path = Field(
+        default=Path("policies/payroll"),
+        description="Folder of payroll policy files (`collaborative.yaml`, `<ODS>.yaml`: tolerances, approval, "
+        "rate cards, enhancements, cut-offs, employment model), validated when a worker starts; see docs/payroll.md. "
+        "Missing: the payroll processor does not run.",
+    )
+    payroll_timer_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often the payroll timer looks for unmatched timesheets past their grace and bookings whose "
+        "timesheet is missing.",
+    )
     # --- Outbound ----------------------------------------------------------------------
     outbound_endpoints: dict[str, str] = Field(
         default_factory=dict,

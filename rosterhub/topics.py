@@ -110,7 +110,9 @@ CANONICAL: dict[str, TopicSpec] = {
     ),
     # Keyed by batch: each employing trust's batch is in order on one partition (docs/payroll.md).
     "payroll": TopicSpec(
-        "events.payroll", key="payroll batch id", doc="Payroll lines of each employing trust's batches, and batch closes."
+        "events.payroll",
+        key="payroll batch id",
+        doc="Payroll lines of each employing trust's batches, and batch closes.",
     ),
     # Keyed by statement (raised by, charged to, month): one pair's month is in order on one partition.
     "recharge": TopicSpec(

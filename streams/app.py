@@ -65,6 +65,7 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
     from rosterhub.streams.booking import agents as booking_agents
     from rosterhub.streams.identity import agents as identity_agents
     from rosterhub.streams.passport import agents as passport_agents
+    from rosterhub.streams.payroll import agents as payroll_agents
 
     faust_fixes.apply(wait_limit_s=settings.stop_timeout_s / 2)
     app = faust.App(
@@ -99,5 +100,6 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
     passport = passport_agents.register(app, ctx)
     identity_agents.register(app, ctx)
     availability_agents.register(app, ctx, passport)  # reads the passport table for workers' open-shift lists
+    payroll_agents.register(app, ctx)
     web.serve()
     return app, ctx

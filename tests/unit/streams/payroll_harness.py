@@ -129,12 +129,12 @@ class Pipeline:
         break_minutes: int = 60,
         version: int = 1,
     ) -> None:
-        vendor = shift_id.split(":")[0]
+        vendor = shift_id.split(":", maxsplit=1)[0]
         data = {
             "shift_id": shift_id,
             "version": version,
             "vendor": vendor,
-            "vendor_shift_id": shift_id.split(":")[-1],
+            "vendor_shift_id": shift_id.rsplit(":", maxsplit=1)[-1],
             "trust": {"ods_code": host, "name": None},
             "ward": "Ward 3B",
             "staff_group": staff_group,
@@ -222,7 +222,7 @@ class Pipeline:
         at: datetime | None = None,
         host: str = "RHQ",
     ) -> None:
-        vendor = timesheet_id.split(":")[0]
+        vendor = timesheet_id.split(":", maxsplit=1)[0]
         secs = (end.timestamp() - start.timestamp()) - break_minutes * 60
         data = {
             "timesheet_id": timesheet_id,

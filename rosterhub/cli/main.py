@@ -17,6 +17,7 @@ from rosterhub.cli import (
     mapping_cmd,
     outbound_cmd,
     passport_cmd,
+    payroll_cmd,
     schemas_cmd,
     token_cmd,
     tools_cmd,
@@ -36,6 +37,9 @@ app.add_typer(schemas_cmd.app, name="schemas", help="Event schemas: list, genera
 app.add_typer(identity_cmd.app, name="identity", help="Identity resolution: conflicts, people, merge and split.")
 app.add_typer(passport_cmd.app, name="passport", help="Trust policies and clearance of the credential passport.")
 app.add_typer(tools_cmd.app, name="tools", help="External checkers: HAPI FHIR validator, AsyncAPI parser (fetch, run).")
+app.add_typer(
+    payroll_cmd.app, name="payroll", help="Payroll batches: list, lines, CSV export, close, re-send; statements."
+)
 hub_cmd.register(app)
 explain_cmd.register(app)
 outbound_cmd.register(app)

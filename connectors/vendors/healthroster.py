@@ -1,9 +1,9 @@
 """HealthRoster-style e-rostering (RLDatix/Allocate): scheduled exports of Temp Staff Requests.
 
 Each trust's HealthRoster drops XML or CSV exports into that trust's inbox (SFTP); the
-file name picks the mapping (``timesheets_*.csv``: the timesheet export), the inbox's trust picks the trust variant (RXY's
-HealthRoster uses job titles as grades: ``healthroster.RXY.yaml``). Reference wire
-format: docs/vendors/healthroster.md.
+file name picks the mapping (``timesheets_*.csv``: the timesheet export), the inbox's trust
+picks the trust variant (RXY's HealthRoster uses job titles as grades:
+``healthroster.RXY.yaml``). Reference wire format: docs/vendors/healthroster.md.
 """
 
 from rosterhub.connectors.base import ConnectorSpec

@@ -25,6 +25,9 @@ from rosterhub.events.models import EVENT_MODELS
 from rosterhub.streams.payroll import batches, bookings, timesheets
 from rosterhub.streams.payroll.load import PayrollPolicies, load_payroll_policies
 from rosterhub.streams.payroll.state import BookingSheets
+from rosterhub.streams.payroll.timesheets import API_SOURCE
+
+__all__ = ["API_SOURCE", "REPO", "Pipeline", "local", "nurse", "repo_policies"]
 
 REPO = Path(__file__).resolve().parents[3]
 LONDON = ZoneInfo("Europe/London")

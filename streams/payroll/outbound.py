@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from rosterhub.connectors.outbound.contract import Destination
 from rosterhub.connectors.outbound.kinds import OutboundKind, ods, platform_of_id
-from rosterhub.connectors.outbound.routing import ShiftMemory, all_platforms
+from rosterhub.connectors.outbound.routing import ShiftMemory
 from rosterhub.envelope import Envelope
 from rosterhub.events.models.payroll import PayrollBatchClosed, PayrollLineIssued
 from rosterhub.events.models.timesheet import TimesheetApproved, TimesheetQueried
@@ -23,11 +23,13 @@ __all__ = ["OUTBOUND_KINDS"]
 
 def timesheet_platform(env: Envelope, dest: Destination, _memory: ShiftMemory | None) -> bool:
     platform, trust = platform_of_id(env.data.get("timesheet_id"))
-    return not all_platforms(dest) and (dest.platform, dest.trust) == (platform, trust)
+    return (dest.platform, dest.trust) == (platform, trust)
 
 
 def employing_trust(env: Envelope, dest: Destination, _memory: ShiftMemory | None) -> bool:
-    return not all_platforms(dest) and dest.trust == ods(env.data.get("employing_trust"))
+    """Every destination at the employing trust (trust-wide observers too: an ESR destination usually is one);
+    the adapters' declared kinds keep pay updates away from platforms that have no use for them."""
+    return dest.trust == ods(env.data.get("employing_trust"))
 
 
 OUTBOUND_KINDS = (

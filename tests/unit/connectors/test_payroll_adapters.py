@@ -82,9 +82,10 @@ def test_pay_lines_go_to_the_employing_trusts_destinations_ordered_by_batch() ->
     p = _paid()
     line = next(e for e in p.payroll if e.type.endswith("PayrollLineIssued"))
     routed = {(r.destination, r.kind) for r in route_outcome(line, None, DESTS)}
-    assert routed == {("pw-RCU", "pay_line"), ("esr-RCU", "pay_line")}
-    # the router queues a pay line only where the adapter takes it: ESR does, Patchwork does not
-    assert "pay_line" in adapter("esr").kinds and "pay_line" not in adapter("patchwork").kinds
+    # every destination at the employing trust; the router then queues it only where the adapter takes it
+    assert routed == {("pw-RCU", "pay_line"), ("esr-RCU", "pay_line"), ("outcomes-RCU", "pay_line")}
+    assert "pay_line" in adapter("esr").kinds
+    assert "pay_line" not in adapter("patchwork").kinds and "pay_line" not in adapter("outcomes").kinds
     assert _update(line, "pay_line", "esr-RCU").order_key == "RCU-BANK-2026-W13"
 
 

@@ -35,6 +35,7 @@ from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
 from rosterhub.streams.booking.api import booking_router
 from rosterhub.streams.identity.api import identity_router
+from rosterhub.streams.payroll.api import payroll_router
 
 __all__ = ["create_api"]
 
@@ -71,6 +72,7 @@ def create_api(settings: Settings, kafka: KafkaAccess) -> FastAPI:
     app.include_router(identity_router(kafka, names, encoder.codec, sink))
     app.include_router(fhir_router(settings, ctx))
     app.include_router(booking_router(kafka, names, encoder.codec))
+    app.include_router(payroll_router(kafka, names, encoder.codec, sink, encoder, settings.payroll_policy_dir))
 
     @app.get("/health", summary="Liveness (no credentials needed)")
     async def health() -> dict[str, str]:

@@ -26,6 +26,7 @@ def entry(env: Envelope) -> dict[str, Any]:
         "step": int(d.get("approval_step") or 1),
         "approver": d.get("approver"),
         "role": d.get("approver_role"),
+        "trust": d.get("approver_trust"),
         "at": d["approved_at"].isoformat(),
         "hours": str(d["approved_hours"]),
         "final": bool(d.get("final_approval", True)),
@@ -41,13 +42,14 @@ def required_steps(policy: PayrollPolicy | None) -> list[str]:
     return list(policy.approval.steps) if policy.approval.mode == "steps" else list(policy.approval.steps[:1])
 
 
-def accepts(policy: PayrollPolicy | None, approval: dict[str, Any], *, via_api: bool) -> bool:
-    """Whether an approval can count at its step: within the policy's steps, and (through the API) by its role."""
+def accepts(policy: PayrollPolicy | None, approval: dict[str, Any], *, via_api: bool, host: str | None) -> bool:
+    """Whether an approval can count at its step: within the policy's steps and, through the API, by the step's
+    role at the host trust (the caller's token says both; the API checked them, this checks them again)."""
     roles = required_steps(policy)
     step = approval["step"]
-    if not 1 <= step <= max(len(roles), 1):
-        return step == 1 and not via_api  # a platform's single approval under a one-step policy
-    return not via_api or approval.get("role") == roles[step - 1]
+    if not 1 <= step <= len(roles):
+        return False
+    return not via_api or (approval.get("role") == roles[step - 1] and approval.get("trust") == host)
 
 
 def final(policy: PayrollPolicy | None, approvals: dict[str, dict[str, Any]], *, by_hub: bool) -> dict | None:

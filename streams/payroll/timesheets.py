@@ -145,7 +145,8 @@ def _approved(st: BookingSheets, env: Envelope, policies: PayrollPolicies, now: 
         if any(a["event"] == env.id for a in st.early):
             return Stage2(st)
         return Stage2(replace(st, early=(*st.early, entry)))
-    if not approval.accepts(policies.get(_host(st, sheet)), entry, via_api=env.source == API_SOURCE):
+    host = _host(st, sheet)
+    if not approval.accepts(policies.get(host), entry, via_api=env.source == API_SOURCE, host=host):
         return Stage2(st)
     if (sheet["approvals"].get(str(entry["step"])) or {}).get("event") == env.id:
         return Stage2(st)

@@ -168,6 +168,11 @@ class TimesheetApproved(AvroEvent):
     hub's API carry it; a platform's own approvals usually do not.
     """
 
+    approver_trust: str | None = None
+    """ODS code of the trust the approver acts for, when the hub knows it (approvals through its API, from the
+    caller's token); the hub pays an API approval only when it is the host trust.
+    """
+
 
 class TimesheetMissing(AvroEvent):
     """A confirmed booking ended more than the host trust's allowed days ago and no timesheet has arrived for it:

@@ -256,6 +256,7 @@ class Pipeline:
         final: bool = True,
         source: str = "/vendors/patchwork/RCU",
         role: str | None = None,
+        trust: str | None = None,
     ) -> None:
         data = {
             "timesheet_id": timesheet_id,
@@ -267,6 +268,7 @@ class Pipeline:
             "approved_hours": Decimal(hours),
             "approved_at": at,
             "approver_role": role,
+            "approver_trust": trust,
         }
         env = Envelope(
             "rosterhub.timesheet.v1.TimesheetApproved", source, data, event_id("ap", timesheet_id, step, hours, at)

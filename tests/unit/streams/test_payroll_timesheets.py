@@ -97,10 +97,18 @@ def test_two_step_approval_pays_only_when_both_named_roles_have_approved() -> No
     assert p.of_type("TimesheetApproved") == [] and p.lines() == []
     p.approve(ts, bid, sid, "11.00", END + timedelta(hours=5), step=1, final=False)
     assert p.lines() == []
-    # through the API, the second step must carry its role
-    p.approve(ts, bid, sid, "11.00", END + timedelta(hours=6), step=2, source=API_SOURCE, role="ward_manager")
+    # through the API, the second step must carry its role, at the host trust
+    p.approve(
+        ts, bid, sid, "11.00", END + timedelta(hours=6), step=2, source=API_SOURCE, role="ward_manager", trust="RFR"
+    )
+    p.approve(
+        ts, bid, sid, "11.00", END + timedelta(hours=6), step=2, source=API_SOURCE, role="bank_office", trust="RCU"
+    )
+    p.approve(ts, bid, sid, "11.00", END + timedelta(hours=6), step=3, final=True)  # no third step at RFR
     assert p.lines() == []
-    p.approve(ts, bid, sid, "11.00", END + timedelta(hours=7), step=2, source=API_SOURCE, role="bank_office")
+    p.approve(
+        ts, bid, sid, "11.00", END + timedelta(hours=7), step=2, source=API_SOURCE, role="bank_office", trust="RFR"
+    )
     assert [d["pay_code"] for d in p.lines()] == ["BASIC", "NIGHT", "HOLIDAY_PAY"]
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from rosterhub.envelope import Envelope, decode_record
+from rosterhub.envelope import Envelope, decode_record, headers_dict
 from rosterhub.errors import InputError
 from rosterhub.streams.payroll import batches, bookings, metrics, timesheets
 from rosterhub.streams.payroll.bookings import ShiftFacts
@@ -45,7 +45,21 @@ log = logging.getLogger(__name__)
 _TICK = b"tick"
 HORIZON_MS = 24 * 3600 * 1000
 _TIMESHEET_TYPES = frozenset(
-    f"rosterhub.timesheet.v1.{n}" for n in ("TimesheetSubmitted", "TimesheetApproved", "TimesheetQueried")
+    f"rosterhub.timesheet.v1.{n}".encode() for n in ("TimesheetSubmitted", "TimesheetApproved", "TimesheetQueried")
+)
+#: What stage 1 reads of events.shift and events.booking (anything else is passed over on its ce_type header,
+#: without decoding the body).
+_STAGE1_TYPES = frozenset(
+    t.encode()
+    for t in (
+        "rosterhub.shift.v1.ShiftPosted",
+        "rosterhub.shift.v1.ShiftUpdated",
+        "rosterhub.booking.v1.BookingRequested",
+        "rosterhub.booking.v1.BookingConfirmed",
+        "rosterhub.booking.v1.BookingRejected",
+        "rosterhub.booking.v1.BookingCancelled",
+        "rosterhub.booking.v1.NoShow",
+    )
 )
 
 
@@ -90,6 +104,8 @@ def _stage1(app: faust.App, ctx: StreamContext, table: faust.types.TableT) -> No
     )
     async def stage1(stream: faust.StreamT) -> None:
         async for event in stream.events():
+            if headers_dict(event.headers).get("ce_type") not in _STAGE1_TYPES:
+                continue
             try:
                 env = decode_record(event.value, event.headers, ctx.codec)
             except InputError:
@@ -130,12 +146,15 @@ def _stage2(
                 msg = json.loads(event.value)
                 result = timesheets.step(before, msg, policies=policies, now=now)
             else:
+                hdrs = headers_dict(event.headers)
+                if hdrs.get("ce_source") == timesheets.SOURCE.encode() or (
+                    "ce_type" in hdrs and hdrs["ce_type"] not in _TIMESHEET_TYPES
+                ):
+                    continue  # our own queries and approvals read back; events the stage does not take
                 try:
                     env = decode_record(event.value, event.headers, ctx.codec)
                 except InputError as exc:
                     await ctx.dead_letter(app, event, exc, "payroll-timesheets")
-                    continue
-                if env.type not in _TIMESHEET_TYPES:
                     continue
                 key = str(env.data["booking_id"])
                 before = BookingSheets.from_table(table.get(key))

@@ -191,7 +191,8 @@ def _stage3(
                 continue
             state = batches.TrustBatches.from_table(trust, table.get(f"trust:{trust}"))
             if msg["kind"] == "close":
-                result = batches.close(state, msg["batch_id"], policy.pay, by=msg.get("by") or "unknown", now=now)
+                by = msg.get("by") or "unknown"
+                result = batches.close(state, msg["batch_id"], policy.pay, by=by, now=now, name=policy.name)
                 if not result.events and msg["batch_id"] not in state.closed:
                     log.warning("payroll: %s is not a batch of %s; nothing closed", msg["batch_id"], trust)
             else:

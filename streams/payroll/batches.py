@@ -222,7 +222,7 @@ def _line_events(
     return out
 
 
-def close(b: TrustBatches, batch_id: str, pay: PayPolicy, *, by: str, now: datetime) -> Stage3:
+def close(b: TrustBatches, batch_id: str, pay: PayPolicy, *, by: str, now: datetime, name: str | None = None) -> Stage3:
     """Seal a batch; a closed or unknown batch id changes nothing (an unknown one is reported by the caller)."""
     if batch_id in b.closed:
         return Stage3(b)
@@ -241,7 +241,7 @@ def close(b: TrustBatches, batch_id: str, pay: PayPolicy, *, by: str, now: datet
         time=now,
         data={
             "batch_id": batch_id,
-            "employing_trust": {"ods_code": b.trust, "name": None},
+            "employing_trust": {"ods_code": b.trust, "name": name},
             "cycle": period.cycle,
             "period_start": period.start,
             "period_end": period.end,

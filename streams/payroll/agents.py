@@ -28,6 +28,15 @@ import faust
 
 from rosterhub.envelope import Envelope, decode_record, headers_dict
 from rosterhub.errors import InputError
+from rosterhub.events.models.booking import (
+    BookingCancelled,
+    BookingConfirmed,
+    BookingRejected,
+    BookingRequested,
+    NoShow,
+)
+from rosterhub.events.models.shift import ShiftPosted, ShiftUpdated
+from rosterhub.events.models.timesheet import TimesheetApproved, TimesheetQueried, TimesheetSubmitted
 from rosterhub.streams.payroll import batches, bookings, metrics, timesheets
 from rosterhub.streams.payroll.bookings import ShiftFacts
 from rosterhub.streams.payroll.load import PayrollPolicies, load_payroll_policies
@@ -44,22 +53,12 @@ log = logging.getLogger(__name__)
 
 _TICK = b"tick"
 HORIZON_MS = 24 * 3600 * 1000
-_TIMESHEET_TYPES = frozenset(
-    f"rosterhub.timesheet.v1.{n}".encode() for n in ("TimesheetSubmitted", "TimesheetApproved", "TimesheetQueried")
-)
+_TIMESHEET_TYPES = frozenset(m.AVRO_NAME.encode() for m in (TimesheetSubmitted, TimesheetApproved, TimesheetQueried))
 #: What stage 1 reads of events.shift and events.booking (anything else is passed over on its ce_type header,
 #: without decoding the body).
 _STAGE1_TYPES = frozenset(
-    t.encode()
-    for t in (
-        "rosterhub.shift.v1.ShiftPosted",
-        "rosterhub.shift.v1.ShiftUpdated",
-        "rosterhub.booking.v1.BookingRequested",
-        "rosterhub.booking.v1.BookingConfirmed",
-        "rosterhub.booking.v1.BookingRejected",
-        "rosterhub.booking.v1.BookingCancelled",
-        "rosterhub.booking.v1.NoShow",
-    )
+    m.AVRO_NAME.encode()
+    for m in (ShiftPosted, ShiftUpdated, BookingRequested, BookingConfirmed, BookingRejected, BookingCancelled, NoShow)
 )
 
 

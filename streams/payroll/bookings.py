@@ -21,7 +21,13 @@ from datetime import datetime
 from typing import Any
 
 from rosterhub.envelope import Envelope
-from rosterhub.events.models.booking import BookingCancelled, BookingConfirmed, BookingRequested, NoShow
+from rosterhub.events.models.booking import (
+    BookingCancelled,
+    BookingConfirmed,
+    BookingRejected,
+    BookingRequested,
+    NoShow,
+)
 from rosterhub.events.models.shift import ShiftPosted, ShiftUpdated
 from rosterhub.streams.plain import plain
 
@@ -82,7 +88,7 @@ def step(state: ShiftFacts | None, env: Envelope) -> Stage1:
         return _confirmed(st, data)
     if env.type in (_CANCELLED, _NO_SHOW):
         return _ended(st, data, "cancelled" if env.type == _CANCELLED else "no_show")
-    if env.type.endswith("BookingRejected"):
+    if env.type == BookingRejected.AVRO_NAME:
         requests = {k: v for k, v in st.requests.items() if k != data.get("booking_id")}
         return Stage1(replace(st, requests=requests) if state else None)
     return Stage1(state)

@@ -304,6 +304,12 @@ def test_a_night_at_a_booked_through_patchwork_is_queried_approved_paid_in_batch
         ("NIGHT", "9.00", m.night, NMC),
     ]
 
+    # the payroll office sees the batch and exports it
+    [listed] = [b for b in json.loads(_cli(p, "list", "--trust", m.payer, "--json")) if b["batch_id"] == batch]
+    assert (listed["status"], listed["cycle"]) == ("open", m.cycle) and Decimal(listed["amount"]) >= total
+    exported = list(csv.DictReader(_cli(p, "export", batch).splitlines()))
+    assert [r["line_id"] for r in exported if r["booking_id"] == booking_id] == [d["line_id"] for d in data]
+
     # the batch closed by its payroll office: ESR gets the control totals
     out = _cli(p, "close", batch, "--by", "payroll-officer-7", "--wait", "60")
     assert f"{batch} closed by payroll-officer-7" in out

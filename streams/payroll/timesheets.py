@@ -94,11 +94,13 @@ def _booking(st: BookingSheets, msg: dict[str, Any], policies: PayrollPolicies, 
     out = Stage2(st)
     if msg["status"] == "cancelled" and msg.get("fee_hours"):
         out = _merge(out, priced.fee(st, msg, policies, now))
-    for ts_id in sorted(st.sheets):
-        current = out.state or st
-        sheet = current.sheets[ts_id]
-        if sheet["status"] in ("unmatched", "received") or (sheet["status"] == "queried" and sheet.get("by_hub")):
-            out = _merge(out, _evaluate(current, sheet, policies, now))
+    current = out.state or st
+    sheet = current.sheets.get(current.active or "")
+    # only the timesheet being paid is matched again: a duplicate stays queried, whatever the booking does
+    if sheet is not None and (
+        sheet["status"] in ("unmatched", "received") or (sheet["status"] == "queried" and sheet.get("by_hub"))
+    ):
+        out = _merge(out, _evaluate(current, sheet, policies, now))
     return out
 
 
@@ -152,8 +154,8 @@ def _approved(st: BookingSheets, env: Envelope, policies: PayrollPolicies, now: 
         return Stage2(st)
     sheet = {**sheet, "approvals": {**sheet["approvals"], str(entry["step"]): entry}}
     st = _put(st, sheet)
-    if sheet["status"] == "unmatched":
-        return Stage2(st)  # paid once its booking is known
+    if sheet["status"] == "unmatched" or st.active != ts_id:
+        return Stage2(st)  # paid once its booking is known; a duplicate is never paid
     return _evaluate(st, sheet, policies, now)
 
 

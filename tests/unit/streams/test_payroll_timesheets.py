@@ -86,6 +86,9 @@ def test_a_second_timesheet_for_a_booking_is_queried_as_a_duplicate() -> None:
     p.submit(TS, BID, SID, START, END)
     p.submit("patchwork:RCU:TS2", BID, SID, START, END)
     assert [q.data["reason"] for q in p.of_type("TimesheetQueried")] == ["DUPLICATE"]
+    # approving the duplicate, or the booking's facts changing, does not pay it
+    p.approve("patchwork:RCU:TS2", BID, SID, "11.00", END + timedelta(days=1))
+    p.shift(SID, "RHQ", START, END + timedelta(minutes=5), version=2)
     assert len([d for d in p.lines() if d["pay_code"] == "BASIC"]) == 1
 
 

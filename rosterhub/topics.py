@@ -111,12 +111,14 @@ CANONICAL: dict[str, TopicSpec] = {
     # Keyed by batch: each employing trust's batch is in order on one partition (docs/payroll.md).
     "payroll": TopicSpec(
         "events.payroll",
-        key="payroll batch id",
+        key="batch id",
         doc="Payroll lines of each employing trust's batches, and batch closes.",
     ),
     # Keyed by statement (raised by, charged to, month): one pair's month is in order on one partition.
     "recharge": TopicSpec(
-        "events.recharge", key="recharge statement id", doc="Recharges between trusts, one per payroll line."
+        "events.recharge",
+        key="statement id, <raised by>:<charged to>:<YYYY-MM>",
+        doc="Recharges between trusts, one per payroll line.",
     ),
     "identity": TopicSpec(
         "events.identity", key="person id", doc="Who is who: links, conflicts, merges and splits of people."

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rosterhub.auth.roles import Role
 from rosterhub.events.codes import GRADES, PAY_CODES
 from rosterhub.events.models.common import StaffGroup
 
@@ -92,14 +93,16 @@ class ApprovalPolicy(_Model):
     """
 
     mode: Literal["auto", "steps"] = "auto"
-    steps: list[str] = Field(default_factory=lambda: ["ward_manager"], min_length=1, max_length=2)
+    steps: list[str] = Field(default_factory=lambda: [Role.WARD_MANAGER.value], min_length=1, max_length=2)
 
     @field_validator("steps")
     @classmethod
     def _roles(cls, v: list[str]) -> list[str]:
-        bad = [r for r in v if not re.fullmatch(r"[a-z][a-z0-9_]{1,40}", r)]
+        """Each step is a role the hub's tokens carry (rosterhub/auth/roles.py), so the API can check it."""
+        known = {r.value for r in Role}
+        bad = [r for r in v if r not in known]
         if bad or len(set(v)) != len(v):
-            raise ValueError(f"steps are distinct role names (lower_snake_case), got {v}")
+            raise ValueError(f"steps are distinct roles of the hub ({', '.join(sorted(known))}), got {v}")
         return v
 
 

@@ -1,21 +1,28 @@
-"""The payroll API's rules: only the employing trust's payroll role reads its batches, a statement only by its two
-trusts, an approval only by the host trust's named role; and nobody at all until callers can be verified."""
+"""The payroll API with the hub's access control (real tokens from the local issuer): only the employing trust's
+payroll role reads its batches, every read audited; a statement only by its two trusts; an approval only by the
+host trust's named role; nobody without a token."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from rosterhub.auth.audit import AuditRecord
+from rosterhub.auth.roles import Role
+from rosterhub.auth.tokens import TokenVerifier
+from rosterhub.auth.web import Access, install_access
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import KafkaRecord, decode_record
 from rosterhub.runtime import Encoder, TopicNames
-from rosterhub.streams.payroll.access import Caller, current_caller
+from rosterhub.settings import Settings
 from rosterhub.streams.payroll.api import payroll_router
 from rosterhub.streams.payroll.ledger import Ledger
+from tests.auth_support import Tokens
 from tests.unit.streams.payroll_harness import REPO, Pipeline, local
 
 CODEC = SingleObjectCodec(default_catalogue())
@@ -46,8 +53,34 @@ class _Sent:
         return [(0, n) for n in range(len(records))]
 
 
+class Api:
+    def __init__(self, tmp: Path, ledger: Ledger) -> None:
+        self.tokens = Tokens(tmp / "issuer")
+        self.sent = _Sent()
+        self.audits: list[AuditRecord] = []
+        settings = Settings(state_dir=tmp, auth_issuers=[self.tokens.issuer.accepted()])
+        encoder = Encoder(CODEC, NAMES, default_catalogue())
+        app = FastAPI()
+
+        async def write(record: AuditRecord) -> None:
+            self.audits.append(record)
+
+        install_access(app, Access(TokenVerifier.from_settings(settings), "test", write))
+        folder = REPO / "policies" / "payroll"
+        app.include_router(payroll_router("unused:9092", NAMES, CODEC, self.sent, encoder, folder, _Ready(ledger)))  # type: ignore[arg-type]
+        self.client = TestClient(app)
+
+    def get(self, path: str, role: Role, caller_trust: str | None, **params: str) -> Any:
+        token = self.tokens.bearer(role, caller_trust, subject=f"user-at-{caller_trust}")
+        headers = {**token, "X-Rosterhub-Purpose": "payroll"}
+        return self.client.get(path, params=params, headers=headers)
+
+    def post(self, path: str, role: Role, trust: str, body: dict[str, Any]) -> Any:
+        return self.client.post(path, json=body, headers=self.tokens.bearer(role, trust, subject=f"user-at-{trust}"))
+
+
 @pytest.fixture
-def api() -> tuple[FastAPI, _Sent]:
+def api(tmp_path: Path) -> Api:
     p = Pipeline()
     start, end = local("2026-03-24 20:00"), local("2026-03-25 08:00")
     p.shift("healthroster:RHQ:D1", "RHQ", start, end)
@@ -56,51 +89,46 @@ def api() -> tuple[FastAPI, _Sent]:
     ledger = Ledger()
     for env in [*p.payroll, *p.recharges]:
         ledger.apply(env)
-    sent = _Sent()
-    encoder = Encoder(CODEC, NAMES, default_catalogue())
-    app = FastAPI()
-    router = payroll_router("unused:9092", NAMES, CODEC, sent, encoder, REPO / "policies" / "payroll", _Ready(ledger))  # type: ignore[arg-type]
-    app.include_router(router)
-    return app, sent
+    return Api(tmp_path, ledger)
 
 
-def _as(app: FastAPI, trust: str | None, *roles: str) -> TestClient:
-    app.dependency_overrides[current_caller] = lambda: Caller(f"user-at-{trust}", trust, frozenset(roles))
-    return TestClient(app)
+def test_nobody_without_a_token(api: Api) -> None:
+    answer = api.client.get("/payroll/batches", params={"trust": "RCU"})
+    assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_nothing_is_served_until_callers_can_be_verified(api: tuple[FastAPI, _Sent]) -> None:
-    answer = TestClient(api[0]).get("/payroll/batches", params={"trust": "RCU"})
-    assert answer.status_code == 503 and answer.json()["detail"]["code"] == "access_control_unavailable"
-
-
-def test_only_the_employing_trusts_payroll_reads_its_batch(api: tuple[FastAPI, _Sent]) -> None:
-    app, _ = api
-    mine = _as(app, "RCU", "payroll")
-    [summary] = mine.get("/payroll/batches").json()
+def test_only_the_employing_trusts_payroll_reads_its_batch_and_every_read_is_audited(api: Api) -> None:
+    [summary] = api.get("/payroll/batches", Role.PAYROLL, "RCU").json()
     assert (summary["batch_id"], summary["lines"], summary["status"]) == (BATCH, 3, "open")
-    lines = mine.get(f"/payroll/batches/{BATCH}").json()["lines"]
+    lines = api.get(f"/payroll/batches/{BATCH}", Role.PAYROLL, "RCU").json()["lines"]
     assert [d["pay_code"] for d in lines] == ["BASIC", "NIGHT", "HOLIDAY_PAY"]
-    csv = mine.get(f"/payroll/batches/{BATCH}", params={"format": "csv"}).text
+    csv = api.get(f"/payroll/batches/{BATCH}", Role.PAYROLL, "RCU", format="csv").text
     assert csv.splitlines()[0].startswith("batch_id,line_number,line_id") and len(csv.splitlines()) == 4
     # the host trust's payroll, RCU's staff without the payroll role: refused
-    assert _as(app, "RHQ", "payroll").get(f"/payroll/batches/{BATCH}").status_code == 403
-    assert _as(app, "RHQ", "payroll").get("/payroll/batches", params={"trust": "RCU"}).status_code == 403
-    assert _as(app, "RCU", "trust_user").get(f"/payroll/batches/{BATCH}").status_code == 403
+    assert api.get(f"/payroll/batches/{BATCH}", Role.PAYROLL, "RHQ").status_code == 403
+    assert api.get("/payroll/batches", Role.PAYROLL, "RHQ", trust="RCU").status_code == 403
+    assert api.get(f"/payroll/batches/{BATCH}", Role.TRUST_USER, "RCU").status_code == 403
+    assert [(a.user, a.status, a.resource) for a in api.audits] == [
+        ("user-at-RCU", 200, "payroll"),
+        ("user-at-RCU", 200, "payroll"),
+        ("user-at-RCU", 200, "payroll"),
+        ("user-at-RHQ", 403, "payroll"),
+        ("user-at-RHQ", 403, "payroll"),
+        ("user-at-RCU", 403, "payroll"),
+    ]
 
 
-def test_a_statement_is_shown_to_its_two_trusts_only(api: tuple[FastAPI, _Sent]) -> None:
-    app, _ = api
+def test_a_statement_is_shown_to_its_two_trusts_only(api: Api) -> None:
     for trust, other in (("RHQ", "RCU"), ("RCU", "RHQ")):
-        [statement] = _as(app, trust, "payroll").get("/payroll/statements/2026-03", params={"with": other}).json()
+        [statement] = api.get("/payroll/statements/2026-03", Role.PAYROLL, trust, **{"with": other}).json()
         assert (statement["raised_by"], statement["charged_to"], statement["recharges"]) == ("RCU", "RHQ", 3)
     # RFR asks about RCU: its own pair with RCU has nothing; RCU and RHQ's pair is not shown to it
-    assert _as(app, "RFR", "payroll").get("/payroll/statements/2026-03", params={"with": "RCU"}).json() == []
-    assert _as(app, "RFR", "trust_user").get("/payroll/statements/2026-03", params={"with": "RCU"}).status_code == 403
+    assert api.get("/payroll/statements/2026-03", Role.PAYROLL, "RFR", **{"with": "RCU"}).json() == []
+    assert api.get("/payroll/statements/2026-03", Role.TRUST_USER, "RFR", **{"with": "RCU"}).status_code == 403
 
 
-def test_an_approval_needs_the_host_trusts_named_role_and_carries_who_gave_it(api: tuple[FastAPI, _Sent]) -> None:
-    app, sent = api
+def test_an_approval_needs_the_host_trusts_named_role_and_carries_who_gave_it(api: Api) -> None:
+    sent = api.sent
     body = {
         "booking_id": "patchwork:RCU:PB2",
         "shift_id": "healthroster:RFR:D2",
@@ -108,15 +136,11 @@ def test_an_approval_needs_the_host_trusts_named_role_and_carries_who_gave_it(ap
         "step": 2,
         "approved_hours": "11.00",
     }
-    assert (
-        _as(app, "RFR", "ward_manager").post("/payroll/timesheets/patchwork:RCU:TS2/approvals", json=body).status_code
-        == 403
-    )
-    assert (
-        _as(app, "RCU", "bank_office").post("/payroll/timesheets/patchwork:RCU:TS2/approvals", json=body).status_code
-        == 403
-    )
-    answer = _as(app, "RFR", "bank_office").post("/payroll/timesheets/patchwork:RCU:TS2/approvals", json=body)
+    path = "/payroll/timesheets/patchwork:RCU:TS2/approvals"
+    assert api.post(path, Role.WARD_MANAGER, "RFR", body).status_code == 403  # RFR's step 2 is the bank office's
+    assert api.post(path, Role.BANK_OFFICE, "RCU", body).status_code == 403  # another trust's bank office
+    assert api.post(path, Role.PAYROLL, "RFR", body).status_code == 403  # not an approver role
+    answer = api.post(path, Role.BANK_OFFICE, "RFR", body)
     assert answer.status_code == 202 and answer.json()["role"] == "bank_office"
     [record] = sent.records
     env = decode_record(record.value, record.headers, CODEC)
@@ -129,4 +153,4 @@ def test_an_approval_needs_the_host_trusts_named_role_and_carries_who_gave_it(ap
     )
     assert env.data["approval_step"] == 2 and env.data["final_approval"] is True
     third = {**body, "step": 3}
-    assert _as(app, "RFR", "bank_office").post("/payroll/timesheets/x/approvals", json=third).status_code == 422
+    assert api.post("/payroll/timesheets/x/approvals", Role.BANK_OFFICE, "RFR", third).status_code == 422

@@ -38,6 +38,7 @@ import httpx
 import pytest
 
 from rosterhub.api import create_api
+from rosterhub.auth.roles import Role
 from rosterhub.connectors.simulators.esr import EsrSimulator
 from rosterhub.connectors.simulators.files import trusts_named
 from rosterhub.connectors.simulators.healthroster import HealthRosterSimulator
@@ -135,7 +136,7 @@ def payroll(
         app_id=f"rosterhub-test-{unique}",
         state_dir=tmp / "state",
         default_partitions=3,
-        webhook_secrets={"patchwork": PW_SECRET},
+        webhook_secrets={"patchwork": {B: PW_SECRET}},  # B's own secret: its webhooks are B's
     )
     hub = SagaHub(settings, tmp)
     (tmp / "cascade").mkdir()
@@ -150,7 +151,7 @@ def payroll(
     with ExitStack() as stack:
         stack.callback(hub.close)
         pw_url = stack.enter_context(serving(patchwork_app, free_port()))
-        ingress = stack.enter_context(serve_in_thread(create_api(settings, kafka.bootstrap), free_port()))
+        ingress = stack.enter_context(serve_in_thread(create_api(hub.settings, kafka.bootstrap), free_port()))
         destinations = [
             {"name": f"healthroster-{A}", "trust": A, "platform": "healthroster", "folder": str(tmp / "out" / "hr")},
             {"name": f"patchwork-{B}", "trust": B, "platform": "patchwork", "url": pw_url, "secret": PW_SECRET},
@@ -331,6 +332,20 @@ def test_a_night_at_a_booked_through_patchwork_is_queried_approved_paid_in_batch
     mine = [r for r in statement["lines"] if r["booking_id"] == booking_id]
     assert [r["line_id"] for r in mine] == [d["line_id"] for d in data]
     assert sum((Decimal(r["pay_amount"]) for r in mine), Decimal(0)) == total
+
+    # over HTTP, with the hub's tokens: each trust's payroll sees its own pair and its own batches only
+    third = ({A, B, C} - {A, m.payer}).pop()
+
+    def api(trust: str, path: str, **params: str) -> httpx.Response:
+        headers = {**p.hub.tokens.bearer(Role.PAYROLL, trust), "X-Rosterhub-Purpose": "payroll"}
+        return httpx.get(f"{p.ingress}/payroll/{path}", params=params, headers=headers, timeout=60)
+
+    [seen_by_a] = api(A, f"statements/{month}", **{"with": m.payer}).json()
+    assert seen_by_a["statement_id"] == statement["statement_id"] and seen_by_a["amount"] == statement["amount"]
+    assert api(third, f"statements/{month}", **{"with": A}).json() == []  # not its pair
+    assert api(A, f"batches/{batch}").status_code == 403  # the host reads the recharge, not the pay lines
+    lines_by_api = api(m.payer, f"batches/{batch}").json()["lines"]
+    assert [d["line_id"] for d in lines_by_api if d["booking_id"] == booking_id] == [d["line_id"] for d in data]
 
     # a re-sent batch changes nothing ESR holds (same keys: repeats), and the example consumer's CSV agrees
     before = (esr.batch(batch), esr.repeats)

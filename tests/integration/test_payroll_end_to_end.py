@@ -58,6 +58,7 @@ from rosterhub.streams.identity.match import person_id_for
 from rosterhub.streams.payroll.hours import bank_holiday
 from tests.integration.connectors.filedrop_support import prepare, run_once
 from tests.integration.helpers import serve_in_thread, settings_env, wait_for
+from tests.integration.independent_consumer import check_topic, read_schemas
 from tests.integration.test_booking_saga import SagaHub
 from tests.support import free_port
 from tests.unit.streams.identity_harness import worker
@@ -374,3 +375,16 @@ def test_a_night_at_a_booked_through_patchwork_is_queried_approved_paid_in_batch
     assert [(r["line_id"], r["pay_code"], r["amount"]) for r in rows] == [
         (d["line_id"], d["pay_code"], f"{d['amount']:.2f}") for d in data
     ]
+
+    # a consumer that trusts nothing the hub wrote about itself reads the payroll topics (the spec-only Avro reader)
+    schemas, problems = read_schemas(p.hub.settings.kafka_bootstrap_servers or "", p.hub.names.schemas)
+    assert not problems, problems
+    reports = {
+        domain: check_topic(p.hub.settings.kafka_bootstrap_servers or "", p.hub.names.events(domain), schemas)
+        for domain in ("payroll", "recharge", "timesheet")
+    }
+    assert {d: r.problems[:3] for d, r in reports.items() if r.problems} == {}
+    assert all(r.decoded == r.records > 0 for r in reports.values()), reports
+    assert {"PayrollLineIssued", "PayrollBatchClosed"} <= set(reports["payroll"].types)
+    assert set(reports["recharge"].types) == {"RechargeLineRaised"}
+    assert {"TimesheetSubmitted", "TimesheetQueried", "TimesheetApproved"} <= set(reports["timesheet"].types)

@@ -50,11 +50,13 @@ def worker_main(prefix: str, app_id: str, bootstrap: str, state: str) -> None:
     import faust
 
     from rosterhub.codec.catalogue import default_catalogue
+    from rosterhub.kafka.access import KafkaAccess
     from rosterhub.runtime import Encoder, TopicNames, make_codec
     from rosterhub.settings import Settings
     from rosterhub.streams import faust_fixes
     from rosterhub.streams.app import StreamContext
     from rosterhub.streams.payroll import agents
+    from rosterhub.streams.web import WorkerWeb
 
     settings = Settings(
         kafka_bootstrap_servers=bootstrap,
@@ -65,9 +67,10 @@ def worker_main(prefix: str, app_id: str, bootstrap: str, state: str) -> None:
         payroll_policy_dir=REPO / "policies" / "payroll",
     )
     faust_fixes.apply()
+    kafka = KafkaAccess(bootstrap)
     app = faust.App(
         app_id,
-        broker=f"kafka://{bootstrap}",
+        **kafka.faust(),
         store="rocksdb://",
         datadir=state,
         topic_partitions=6,
@@ -80,8 +83,10 @@ def worker_main(prefix: str, app_id: str, bootstrap: str, state: str) -> None:
     )
     catalogue = default_catalogue()
     names = TopicNames(prefix)
-    codec = make_codec(settings, bootstrap, catalogue)
-    agents.register(app, StreamContext(settings, names, codec, catalogue, Encoder(codec, names, catalogue)))
+    codec = make_codec(settings, kafka, catalogue)
+    web = WorkerWeb(app, settings, names)  # not served: web_enabled is off and the payroll agents add no route
+    encoder = Encoder(codec, names, catalogue)
+    agents.register(app, StreamContext(settings, kafka, names, codec, catalogue, encoder, web))
     from hop_ceiling import _run
 
     sys.argv = [sys.argv[0], "worker"]
@@ -171,6 +176,7 @@ def run_payroll(bootstrap: str, n: int, log_dir: Path, timeout: float) -> dict[s
     from kafka import KafkaProducer
 
     from rosterhub.connectors.registry import connectors
+    from rosterhub.kafka.access import KafkaAccess
     from rosterhub.kafka.admin import ensure_topics
     from rosterhub.runtime import TopicNames
     from rosterhub.topics import PAYROLL_BOOKINGS, declared_topics
@@ -179,9 +185,10 @@ def run_payroll(bootstrap: str, n: int, log_dir: Path, timeout: float) -> dict[s
     token = uuid.uuid4().hex[:8]
     prefix = f"pb{token}."
     names = TopicNames(prefix)
-    ensure_topics(bootstrap, declared_topics(connectors(), prefix), default_partitions=6, replication_factor=1)
+    kafka = KafkaAccess(bootstrap)
+    ensure_topics(kafka, declared_topics(connectors(), prefix), default_partitions=6, replication_factor=1)
     facts, sheets = workload(n)
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, batch_size=256 * 1024)
+    producer = KafkaProducer(acks="all", linger_ms=5, batch_size=256 * 1024, **kafka.kafka_python())
     for key, value in facts:
         producer.send(names.of(PAYROLL_BOOKINGS), key=key, value=value)
     producer.flush()

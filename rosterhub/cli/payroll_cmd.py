@@ -15,11 +15,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from rosterhub.errors import RosterhubError
+
+if TYPE_CHECKING:
+    from rosterhub.kafka.access import KafkaAccess
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -29,14 +32,14 @@ _Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.
 @dataclass
 class _Hub:
     settings: Any
-    bootstrap: str
+    kafka: KafkaAccess
     names: Any
     codec: Any
 
     def ledger(self) -> Any:
         from rosterhub.streams.payroll.reader import read_ledger
 
-        return read_ledger(self.bootstrap, [self.names.events("payroll"), self.names.events("recharge")], self.codec)
+        return read_ledger(self.kafka, [self.names.events("payroll"), self.names.events("recharge")], self.codec)
 
 
 @contextmanager
@@ -47,11 +50,11 @@ def _hub() -> Iterator[_Hub]:
 
     settings = load_settings()
     try:
-        bootstrap = _prepare(settings)
+        kafka = _prepare(settings)
     except RosterhubError as exc:
         typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc
-    yield _Hub(settings, bootstrap, TopicNames(settings.topic_prefix), make_codec(settings, bootstrap))
+    yield _Hub(settings, kafka, TopicNames(settings.topic_prefix), make_codec(settings, kafka))
 
 
 def _fail(message: str) -> None:
@@ -145,7 +148,7 @@ def close(
                 batch_trust(b)
         except ValueError as exc:
             _fail(str(exc))
-        sink = EventSink(make_producer(hub.bootstrap, client_id="rosterhub-payroll-cli"))
+        sink = EventSink(make_producer(hub.kafka, client_id="rosterhub-payroll-cli"))
         try:
             now = datetime.now(UTC)
             sink.send([close_command(hub.names.of(PAYROLL_PRICED), b, by=by, at=now) for b in wanted])
@@ -194,7 +197,7 @@ def resend(batch: Annotated[str, typer.Argument(help="Batch id to publish again.
 
     with _hub() as hub:
         topic = hub.names.events("payroll")
-        consumer = KafkaConsumer(bootstrap_servers=hub.bootstrap, enable_auto_commit=False)
+        consumer = KafkaConsumer(enable_auto_commit=False, **hub.kafka.kafka_python())
         try:
             tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
             ends = consumer.end_offsets(tps)
@@ -209,7 +212,7 @@ def resend(batch: Annotated[str, typer.Argument(help="Batch id to publish again.
         again = resend_records(found, batch)
         if not again:
             _fail(f"no records of batch {batch!r} on {topic}")
-        sink = EventSink(make_producer(hub.bootstrap, client_id="rosterhub-payroll-cli"))
+        sink = EventSink(make_producer(hub.kafka, client_id="rosterhub-payroll-cli"))
         try:
             sink.send(again)
         finally:

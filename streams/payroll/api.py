@@ -29,6 +29,7 @@ from rosterhub.auth.web import Authenticate, audit, forbidden
 from rosterhub.codec.wire import EventCodec
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.events.models.timesheet import TimesheetApproved
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.streams.payroll import approval
@@ -60,7 +61,7 @@ class ApprovalRequest(BaseModel):
 
 
 def payroll_router(
-    bootstrap: str,
+    kafka: KafkaAccess,
     names: TopicNames,
     codec: EventCodec,
     sink: EventSink,
@@ -69,7 +70,7 @@ def payroll_router(
     reader: LedgerReader | None = None,
 ) -> APIRouter:
     """``reader``: where the ledger comes from (default: following the topics; tests pass one already read)."""
-    reader = reader or LedgerReader(bootstrap, [names.events("payroll"), names.events("recharge")], codec)
+    reader = reader or LedgerReader(kafka, [names.events("payroll"), names.events("recharge")], codec)
     policies = load_payroll_policies([policy_dir]) if policy_dir.exists() else PayrollPolicies({})
 
     @asynccontextmanager

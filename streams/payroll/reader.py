@@ -19,6 +19,7 @@ from kafka import KafkaConsumer, TopicPartition
 from rosterhub.codec.wire import EventCodec
 from rosterhub.envelope import decode_record
 from rosterhub.errors import InputError
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.streams.payroll.ledger import Ledger
 
 __all__ = ["LedgerReader", "read_ledger"]
@@ -29,8 +30,8 @@ log = logging.getLogger(__name__)
 class LedgerReader:
     """``start()`` before use, ``stop()`` after (or use as a context manager)."""
 
-    def __init__(self, bootstrap: str, topics: list[str], codec: EventCodec) -> None:
-        self._bootstrap, self._topics, self._codec = bootstrap, topics, codec
+    def __init__(self, kafka: KafkaAccess, topics: list[str], codec: EventCodec) -> None:
+        self._kafka, self._topics, self._codec = kafka, topics, codec
         self._ledger = Ledger()
         self._positions: dict[TopicPartition, int] = {}
         self._changed = threading.Condition()
@@ -64,7 +65,7 @@ class LedgerReader:
             return read(self._ledger)
 
     def _end_offsets(self) -> dict[TopicPartition, int]:
-        consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        consumer = KafkaConsumer(enable_auto_commit=False, **self._kafka.kafka_python())
         try:
             tps = [TopicPartition(t, p) for t in self._topics for p in consumer.partitions_for_topic(t) or ()]
             return dict(consumer.end_offsets(tps)) if tps else {}
@@ -72,7 +73,7 @@ class LedgerReader:
             consumer.close()
 
     def _follow(self) -> None:
-        consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        consumer = KafkaConsumer(enable_auto_commit=False, **self._kafka.kafka_python())
         try:
             tps: list[TopicPartition] = []
             while not tps and not self._stop.is_set():
@@ -99,7 +100,7 @@ class LedgerReader:
             consumer.close()
 
 
-def read_ledger(bootstrap: str, topics: list[str], codec: EventCodec, *, timeout: float = 60.0) -> Ledger:
+def read_ledger(kafka: KafkaAccess, topics: list[str], codec: EventCodec, *, timeout: float = 60.0) -> Ledger:
     """Everything on the topics now, folded (the CLI's one-shot read)."""
-    with LedgerReader(bootstrap, topics, codec) as reader:
+    with LedgerReader(kafka, topics, codec) as reader:
         return reader.current(lambda ledger: ledger, timeout=timeout)  # type: ignore[return-value]

@@ -152,7 +152,7 @@ def payroll(
     with ExitStack() as stack:
         stack.callback(hub.close)
         pw_url = stack.enter_context(serving(patchwork_app, free_port()))
-        ingress = stack.enter_context(serve_in_thread(create_api(hub.settings, kafka.bootstrap), free_port()))
+        ingress = stack.enter_context(serve_in_thread(create_api(hub.settings, kafka.access), free_port()))
         destinations = [
             {"name": f"healthroster-{A}", "trust": A, "platform": "healthroster", "folder": str(tmp / "out" / "hr")},
             {"name": f"patchwork-{B}", "trust": B, "platform": "patchwork", "url": pw_url, "secret": PW_SECRET},

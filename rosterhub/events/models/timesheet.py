@@ -37,7 +37,7 @@ class PayFrequency(StrEnum):
 
 class PayrollLine(AvroEvent):
     """Superseded, never produced: the hub issues rosterhub.payroll.v1.PayrollLineIssued instead (its own topic,
-    keyed so a batch or statement stays in order; docs/decisions/0010-payroll.md). Kept so the released contract
+    keyed so a batch or statement stays in order; docs/decisions/0011-payroll.md). Kept so the released contract
     still resolves. One line of a payroll batch (weekly or monthly) for the employing trust's payroll: hours x
     rate = amount, under one pay code. A booking yields several lines (basic, enhancements, holiday pay).
     Amounts are GBP decimals, never floats.
@@ -90,7 +90,7 @@ class PayrollLine(AvroEvent):
 
 class RechargeRaised(AvroEvent):
     """Superseded, never produced: the hub issues rosterhub.recharge.v1.RechargeLineRaised instead (its own topic,
-    keyed so a batch or statement stays in order; docs/decisions/0010-payroll.md). Kept so the released contract
+    keyed so a batch or statement stays in order; docs/decisions/0011-payroll.md). Kept so the released contract
     still resolves. In a distributed collaborative bank the trust that paid the worker and the trust that had
     the work done differ, and one recharges the other for the shift's cost. raised_by is owed the amount,
     charged_to pays it; both are explicit so no convention has to be remembered.

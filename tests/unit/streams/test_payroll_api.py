@@ -5,7 +5,7 @@ host trust's named role; nobody without a token."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
@@ -18,6 +18,7 @@ from rosterhub.auth.web import Access, install_access
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import KafkaRecord, decode_record
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.settings import Settings
 from rosterhub.streams.payroll.api import payroll_router
@@ -67,7 +68,9 @@ class Api:
 
         install_access(app, Access(TokenVerifier.from_settings(settings), "test", write))
         folder = REPO / "policies" / "payroll"
-        app.include_router(payroll_router("unused:9092", NAMES, CODEC, self.sent, encoder, folder, _Ready(ledger)))  # type: ignore[arg-type]
+        kafka = KafkaAccess("unused:9092")  # never reached: the reader is given, already read
+        sent, reader = cast(Any, self.sent), cast(Any, _Ready(ledger))
+        app.include_router(payroll_router(kafka, NAMES, CODEC, sent, encoder, folder, reader))
         self.client = TestClient(app)
 
     def get(self, path: str, role: Role, caller_trust: str | None, **params: str) -> Any:

@@ -131,7 +131,7 @@ def close(
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for the close (0: do not wait).")] = 60.0,
 ) -> None:
     """Close batches: nothing is added to a closed batch; a later correction goes to the next one."""
-    from rosterhub.kafka.producer import EventSink, make_producer
+    from rosterhub.kafka.producer import EventSink
     from rosterhub.streams.payroll.commands import batch_trust, close_command
     from rosterhub.topics import PAYROLL_PRICED
 
@@ -148,7 +148,7 @@ def close(
                 batch_trust(b)
         except ValueError as exc:
             _fail(str(exc))
-        sink = EventSink(make_producer(hub.kafka, client_id="rosterhub-payroll-cli"))
+        sink = EventSink(hub.kafka, client_id="rosterhub-payroll-cli")
         try:
             now = datetime.now(UTC)
             sink.send([close_command(hub.names.of(PAYROLL_PRICED), b, by=by, at=now) for b in wanted])
@@ -192,7 +192,7 @@ def resend(batch: Annotated[str, typer.Argument(help="Batch id to publish again.
     from kafka import KafkaConsumer, TopicPartition
 
     from rosterhub.envelope import KafkaRecord
-    from rosterhub.kafka.producer import EventSink, make_producer
+    from rosterhub.kafka.producer import EventSink
     from rosterhub.streams.payroll.commands import resend_records
 
     with _hub() as hub:
@@ -212,7 +212,7 @@ def resend(batch: Annotated[str, typer.Argument(help="Batch id to publish again.
         again = resend_records(found, batch)
         if not again:
             _fail(f"no records of batch {batch!r} on {topic}")
-        sink = EventSink(make_producer(hub.kafka, client_id="rosterhub-payroll-cli"))
+        sink = EventSink(hub.kafka, client_id="rosterhub-payroll-cli")
         try:
             sink.send(again)
         finally:

@@ -39,6 +39,7 @@ from rosterhub.streams.booking.api import booking_router
 from rosterhub.streams.identity.api import identity_router
 from rosterhub.streams.kpi.api import kpi_router
 from rosterhub.streams.kpi.metrics import KpiCollector
+from rosterhub.streams.payroll.api import payroll_router
 
 __all__ = ["create_api"]
 
@@ -80,6 +81,7 @@ def create_api(settings: Settings, kafka: KafkaAccess) -> FastAPI:
     app.include_router(identity_router(kafka, names, encoder.codec, sink))
     app.include_router(fhir_router(settings, ctx))
     app.include_router(booking_router(kafka, names, encoder.codec))
+    app.include_router(payroll_router(kafka, names, encoder.codec, sink, encoder, settings.payroll_policy_dir))
     app.include_router(kpis)
     mount_dashboard(app)
 

@@ -181,7 +181,7 @@ def demo_policies(source: Path, out: Path, keys: dict[str, ECKey]) -> dict[str, 
 
     Passport: the trust files with each demo issuer's public key in place of the example keys.
     Availability: each collaborative's cascade replaced by :data:`DEMO_CASCADE` (no per-trust
-    overrides). Booking: the source's own files, unchanged."""
+    overrides). Booking and payroll: the source's own files, unchanged."""
     passport, availability = out / "passport", out / "availability"
     for folder in (passport, availability):
         folder.mkdir(parents=True, exist_ok=True)
@@ -200,6 +200,7 @@ def demo_policies(source: Path, out: Path, keys: dict[str, ECKey]) -> dict[str, 
         "ROSTERHUB_PASSPORT_POLICY_DIR": str(passport),
         "ROSTERHUB_AVAILABILITY_POLICY_DIR": str(availability),
         "ROSTERHUB_BOOKING_POLICY_DIR": str(source / "booking"),
+        "ROSTERHUB_PAYROLL_POLICY_DIR": str(source / "payroll"),
     }
 
 

@@ -20,6 +20,7 @@ from rosterhub.topics import (
     OUTBOUND_BLOCKS,
     PASSPORT_IN,
     SCHEMAS,
+    TopicSpec,
     canonical_topic,
     dlq_topic,
     outbound_topic,
@@ -76,6 +77,10 @@ class TopicNames:
     def kpi_view(self) -> str:
         """``views.kpi``: the compacted ShiftKpi / PersonKpi facts (schema domain ``kpi``)."""
         return self.events("kpi")
+
+    def of(self, spec: TopicSpec) -> str:
+        """Any declared topic's name with the prefix (internal topics need no property of their own)."""
+        return self.prefix + spec.name
 
     def raw(self, vendor: str) -> str:
         return self.prefix + raw_topic(vendor).name

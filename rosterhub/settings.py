@@ -246,8 +246,10 @@ class Settings(BaseSettings):
         "`producer_linger`). 0 sends at once: lowest latency per hop, one produce request per few records. A few "
         "milliseconds batch more records per request when the worker is busy; see docs/benchmarks.md.",
     )
-    worker_processors: list[Literal["booking", "outbound", "passport", "identity", "availability", "kpi"]] = Field(
-        default_factory=lambda: ["booking", "outbound", "passport", "identity", "availability", "kpi"],
+    worker_processors: list[
+        Literal["booking", "outbound", "passport", "identity", "availability", "kpi", "payroll"]
+    ] = Field(
+        default_factory=lambda: ["booking", "outbound", "passport", "identity", "availability", "kpi", "payroll"],
         min_length=1,
         description="Which stream processors a worker runs (default: all). Lets a deployment give a processor its "
         'own workers (e.g. `["kpi"]` for reporting, scaled apart from booking); every processor must run on some '
@@ -307,6 +309,19 @@ class Settings(BaseSettings):
         description="Folder of KPI settings per collaborative (`<collaborative>.yaml`: late-cancellation notice, "
         "agency reference rates, bank-holiday calendar), validated when a worker starts; a collaborative without a "
         "file gets the documented defaults (docs/kpi.md).",
+    )
+    # --- Payroll -----------------------------------------------------------------------
+    payroll_policy_dir: Path = Field(
+        default=Path("policies/payroll"),
+        description="Folder of payroll policy files (`collaborative.yaml`, `<ODS>.yaml`: tolerances, approval, "
+        "rate cards, enhancements, cut-offs, employment model), validated when a worker starts; see docs/payroll.md. "
+        "Missing: the payroll processor does not run.",
+    )
+    payroll_timer_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often the payroll timer looks for unmatched timesheets past their grace and bookings whose "
+        "timesheet is missing.",
     )
     # --- Outbound ----------------------------------------------------------------------
     outbound_endpoints: dict[str, str] = Field(

@@ -31,6 +31,9 @@ __all__ = [
     "OUTBOUND_BLOCKS",
     "PASSPORT_IN",
     "PASSPORT_TICKS",
+    "PAYROLL_BOOKINGS",
+    "PAYROLL_PRICED",
+    "PAYROLL_TICKS",
     "SCHEMAS",
     "TopicSpec",
     "canonical_topic",
@@ -102,7 +105,21 @@ CANONICAL: dict[str, TopicSpec] = {
         "(PersonLinked: worker_id -> person_id) or reads events.passport.",
     ),
     "availability": TopicSpec("events.availability", key="person id", doc="Declared availability of workers."),
-    "timesheet": TopicSpec("events.timesheet", key="booking id", doc="Timesheets, payroll lines and recharges."),
+    "timesheet": TopicSpec(
+        "events.timesheet", key="booking id", doc="Timesheets: submitted, queried, approved, missing."
+    ),
+    # Keyed by batch: each employing trust's batch is in order on one partition (docs/payroll.md).
+    "payroll": TopicSpec(
+        "events.payroll",
+        key="batch id",
+        doc="Payroll lines of each employing trust's batches, and batch closes.",
+    ),
+    # Keyed by statement (raised by, charged to, month): one pair's month is in order on one partition.
+    "recharge": TopicSpec(
+        "events.recharge",
+        key="statement id, <raised by>:<charged to>:<YYYY-MM>",
+        doc="Recharges between trusts, one per payroll line.",
+    ),
     "identity": TopicSpec(
         "events.identity", key="person id", doc="Who is who: links, conflicts, merges and splits of people."
     ),
@@ -201,6 +218,27 @@ OUTBOUND_BLOCKS = TopicSpec(
     doc="Internal: idempotency key of the dead-lettered update a shift's later updates park behind; empty: unblocked.",
 )
 
+#: The payroll processor (docs/payroll.md). Confirmed, cancelled and re-timed bookings with the facts pay needs,
+#: re-keyed from the shift to the booking id: they land on the partition that holds the booking's timesheet.
+PAYROLL_BOOKINGS = TopicSpec(
+    "_rosterhub.payroll-bookings",
+    key="booking id",
+    doc="Internal: booking facts for payroll (JSON), keyed by booking id like events.timesheet.",
+)
+#: Priced timesheets, fees and batch commands keyed by employing trust: one writer numbers each trust's batches.
+PAYROLL_PRICED = TopicSpec(
+    "_rosterhub.payroll-priced",
+    key="employing trust ODS code",
+    doc="Internal: priced timesheets and batch commands (close, re-send) for the employing trust's batches (JSON).",
+)
+#: Timer ticks for the timesheet stage (unmatched grace, missing timesheets), keyed by booking id.
+PAYROLL_TICKS = TopicSpec(
+    "_rosterhub.payroll-ticks",
+    retention_ms=3600 * 1000,
+    key="booking id",
+    doc="Internal: 'this booking's timesheet is overdue or still unmatched' ticks from the payroll timer.",
+)
+
 INTERNAL = (
     BOOKING_TICKS,
     BOOKING_REQUESTS,
@@ -211,6 +249,9 @@ INTERNAL = (
     AUDIT,
     AVAILABILITY_TICKS,
     OUTBOUND_BLOCKS,
+    PAYROLL_BOOKINGS,
+    PAYROLL_PRICED,
+    PAYROLL_TICKS,
 )
 
 

@@ -66,6 +66,7 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
     from rosterhub.streams.identity import agents as identity_agents
     from rosterhub.streams.kpi import agents as kpi_agents
     from rosterhub.streams.passport import agents as passport_agents
+    from rosterhub.streams.payroll import agents as payroll_agents
 
     faust_fixes.apply(wait_limit_s=settings.stop_timeout_s / 2)
     app = faust.App(
@@ -107,5 +108,7 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
         availability_agents.register(app, ctx, passport)  # reads the passport table for workers' open-shift lists
     if "kpi" in run:
         kpi_agents.register(app, ctx)
+    if "payroll" in run:
+        payroll_agents.register(app, ctx)
     web.serve()
     return app, ctx

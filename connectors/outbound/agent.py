@@ -1,11 +1,14 @@
 """The faust side of outbound delivery: the router agent and the per-destination delivery loops.
 
-The **router** (agent ``outbound-router``) reads hub outcomes on events.booking and the
-availability view on views.availability - both keyed by shift id, so one agent instance owns
-a shift - decides with the pure functions in ``routing.py`` who must be told what, and
-queues one record per (update, destination) on ``out.<destination>`` keyed by shift id. Its
-table ``outbound-router`` remembers per shift the view revision applied, who the shift was
-open to, and the latest view record (attached to outcome updates as ``Update.shift``).
+The **router** (agent ``outbound-router``) reads the availability view on views.availability
+and the topics of every declared update kind's event (:mod:`.kinds`: events.booking,
+events.timesheet, events.payroll...), decides with the pure functions in ``routing.py`` who
+must be told what, and queues one record per (update, destination) on ``out.<destination>``,
+keyed by the kind's order field (the shift id, or a pay update's batch id). Its table
+``outbound-router`` remembers per shift (views and booking events are keyed by shift id, so
+one agent instance owns a shift) the view revision applied, who the shift was open to, and
+the latest view record (attached to booking updates as ``Update.shift``). Destinations whose
+adapter declares ``kinds`` are queued only those.
 
 The **delivery loops** (``engine.DeliveryLoop``, one per destination, started as an app task)
 each consume their own queue with their own consumer group, so no destination waits for
@@ -27,6 +30,7 @@ from rosterhub.connectors.outbound.contract import Adapter, Destination
 from rosterhub.connectors.outbound.delivery import idempotency_key
 from rosterhub.connectors.outbound.destinations import adapters, destinations, resolve
 from rosterhub.connectors.outbound.engine import DeliveryLoop, EngineConfig
+from rosterhub.connectors.outbound.kinds import declared, for_event, source_domains
 from rosterhub.connectors.outbound.queue import Queued, StoredRecord, encode_queued
 from rosterhub.connectors.outbound.routing import ShiftMemory, route_outcome, route_view
 from rosterhub.envelope import KafkaRecord, decode_record
@@ -81,16 +85,20 @@ def register(app: faust.App, ctx: StreamContext) -> None:
         default_partitions=settings.default_partitions,
         replication_factor=settings.replication_factor,
     )
-    _register_router(app, ctx, dests)
+    _register_router(app, ctx, dests, adapter_of)
     _register_delivery(app, ctx, dests, adapter_of)  # metrics: the worker's /metrics (streams/web.py)
 
 
-def _register_router(app: faust.App, ctx: StreamContext, dests: list[Destination]) -> None:
+def _register_router(
+    app: faust.App, ctx: StreamContext, dests: list[Destination], adapter_of: dict[str, Adapter]
+) -> None:
     names = ctx.names
     view_topic = names.events("view")
-    source = ctx.raw_topic(app, names.events("booking"), view_topic)
+    source = ctx.raw_topic(app, *sorted({names.events(d) for d in source_domains()} | {view_topic}))
     queues = {d.name: ctx.raw_topic(app, names.outbound(d.name)) for d in dests}
     memory = app.Table("outbound-router", default=None, key_type=str, partitions=ctx.settings.default_partitions)
+    kinds = declared()
+    takes = {d.name: getattr(adapter_of[d.name], "kinds", None) for d in dests}
 
     @app.agent(source, name="outbound-router", concurrency=1)
     async def route(stream: faust.StreamT) -> None:
@@ -98,14 +106,18 @@ def _register_router(app: faust.App, ctx: StreamContext, dests: list[Destination
             try:
                 env = decode_record(event.value, event.headers, ctx.codec)
             except InputError:
-                continue  # the booking and availability processors dead-letter undecodable records once
+                continue  # the processors reading these topics dead-letter undecodable records once
+            is_view = event.message.topic == view_topic
+            if not is_view and not for_event(env):
+                continue  # an input, or an event nobody declared a kind for
             shift_id = str(env.data.get("shift_id") or "")
-            if not shift_id:
+            uses_view = is_view or any(k.uses_view for k in for_event(env))
+            if uses_view and not shift_id:
                 continue
-            before = _load(memory.get(shift_id))
+            before = _load(memory.get(shift_id)) if uses_view else None
             stored = StoredRecord.of(event.value, event.headers)
             after: ShiftMemory | None = None
-            if event.message.topic == view_topic:
+            if is_view:
                 if env.type != VIEW_TYPE:
                     continue
                 routed, after = route_view(before, env.data, dests)
@@ -121,10 +133,14 @@ def _register_router(app: faust.App, ctx: StreamContext, dests: list[Destination
                 shift = StoredRecord.from_json(view) if view else None
             # Queue before remembering: a crash in between routes the record again with the same keys.
             for r in routed:
-                q = Queued(idempotency_key(env.id, r.destination), r.destination, r.kind, shift_id, stored, shift)
+                accepted = takes[r.destination]
+                if accepted is not None and r.kind not in accepted:
+                    continue
+                order = str(env.data.get(kinds[r.kind].order_field) or shift_id)
+                q = Queued(idempotency_key(env.id, r.destination), r.destination, r.kind, order, stored, shift)
                 rec = encode_queued(q, queues[r.destination].get_topic_name())
                 await queues[r.destination].send(key=rec.key, value=rec.value, headers=rec.headers)
-                log.info("outbound: %s %s -> %s (%s)", r.kind, shift_id, r.destination, q.key)
+                log.info("outbound: %s %s -> %s (%s)", r.kind, order, r.destination, q.key)
             if after is not None:
                 memory[shift_id] = _dump(after)
 

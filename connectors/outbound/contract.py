@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from rosterhub.connectors.signing import sign
 from rosterhub.envelope import Envelope
@@ -19,7 +19,6 @@ __all__ = [
     "AUTH",
     "IDEMPOTENCY_HEADER",
     "SIGN",
-    "UPDATE_KINDS",
     "Adapter",
     "Destination",
     "FileDrop",
@@ -30,16 +29,10 @@ __all__ = [
     "wire_headers",
 ]
 
-UpdateKind = Literal[
-    "shift_open",  # a shift this destination's workers may now book (posted to / released to their tier)
-    "shift_withdrawn",  # a shift it listed as open is no longer open (filled elsewhere, cancelled): drop it
-    "booking_confirmed",  # a request made through this platform was confirmed
-    "booking_rejected",  # a request made through this platform was refused (reason codes)
-    "shift_filled",  # the host platform's own shift is filled (by whom, which booking)
-    "booking_cancelled",  # a confirmed booking was cancelled (shift re-opened or withdrawn)
-    "no_show",  # the booked worker did not arrive
-]
-UPDATE_KINDS: tuple[str, ...] = UpdateKind.__args__  # type: ignore[attr-defined]
+#: An update kind's name (``booking_confirmed``, ``shift_open``, ``timesheet_queried``, ``pay_line``...). Each kind
+#: is declared once, by the processor whose event it carries (:mod:`rosterhub.connectors.outbound.kinds`); an
+#: adapter renders the kinds it knows and returns None for any other, including kinds declared after it was written.
+UpdateKind = str
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +54,9 @@ class Update:
 
     ``key`` is the idempotency key the receiver dedupes on: stable for the same source event
     and destination, so a retry or a redrive carries the same key. Updates with the same
-    ``order_key`` (the shift id) are delivered in order; others never wait for them.
+    ``order_key`` are delivered in order; others never wait for them. ``shift_id`` is the value
+    of the kind's ``order_field``: the shift id for shift and booking updates, the batch id for
+    pay updates.
     """
 
     key: str
@@ -96,6 +91,10 @@ Rendered = HttpCall | FileDrop
 
 
 class Adapter(Protocol):
+    """``platform`` names it; ``render`` is pure. An adapter may also declare ``kinds`` (the update kinds it ever
+    renders): the router then queues nothing else for its destinations. Without it every kind is queued, and the
+    adapter must return None for a kind it does not know."""
+
     platform: str
 
     def render(self, update: Update, destination: Destination) -> Rendered | None:

@@ -1,8 +1,10 @@
 """Queued updates on ``out.<destination>``: the wire format between the router and delivery loops.
 
 A queued update keeps the hub event it came from **byte for byte** (value and headers as read
-from events.booking or views.availability) plus, for booking outcomes, the availability view
-record of the shift at routing time. So a dead letter is the queued record unchanged, redrive
+from events.booking, views.availability, events.timesheet or events.payroll) plus, for booking
+outcomes, the availability view record of the shift at routing time. Its ``shift_id`` is the
+value of its kind's ``order_field`` (the shift id, or the batch id of a pay update): the record's
+Kafka key, and what the delivery loop keeps in order. So a dead letter is the queued record unchanged, redrive
 re-queues those very bytes (same idempotency key), and the adapter always sees the decoded
 event exactly as it was. JSON (with base64 for the bytes) rather than Avro: it is an internal
 topic read only by this engine, and a human reading ``dlq.outbound`` can see the routing.
@@ -17,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rosterhub.codec.wire import EventCodec
-from rosterhub.connectors.outbound.contract import UPDATE_KINDS, Update
+from rosterhub.connectors.outbound.contract import Update
+from rosterhub.connectors.outbound.kinds import declared
 from rosterhub.envelope import KafkaRecord, decode_record, headers_dict
 from rosterhub.errors import DecodeError
 
@@ -89,7 +92,7 @@ def decode_queued(value: bytes) -> Queued:
         raise DecodeError(f"queued update is not JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise DecodeError("queued update has an unknown format", field="format", value=str(doc)[:80])
-    if doc.get("kind") not in UPDATE_KINDS:
+    if doc.get("kind") not in declared():
         raise DecodeError("queued update has an unknown kind", field="kind", value=doc.get("kind"))
     try:
         return Queued(

@@ -1,27 +1,24 @@
-"""Who must be told what: pure routing of hub outcomes and availability changes to destinations.
+"""Who must be told what: pure routing of hub events and availability changes to destinations.
 
 Inputs are decoded values (an :class:`~rosterhub.envelope.Envelope` and the availability view
 as a mapping); outputs are ``(destination, kind)`` pairs plus the router's small per-shift
 memory. No Kafka, no clock: the faust agent in ``agent.py`` does the I/O around it.
 
-The rules (docs/outbound.md, "Routing"):
+What an event becomes, and for whom, is declared by the processor that emits it
+(:mod:`.kinds`: ``rosterhub.streams.<processor>.outbound``): the booking processor's outcomes
+go to the requesting and host platforms (``streams/booking/outbound.py``), the payroll
+processor's queries back to the platform a timesheet came from and its pay lines to the
+employing trust (``streams/payroll/outbound.py``). Only a processor's own events are routed
+(its CloudEvents source): a vendor-authored cancellation is an input to the hub, not news.
 
-* Only the booking processor's own outcomes (CloudEvents source ``/rosterhub/booking``) are
-  routed; vendor-authored cancellations and no-shows are inputs to the hub, not news for it.
-* The **requesting platform** (the platform and trust a booking came through: ``data.vendor``,
-  else the ``<vendor>:<trust>:<id>`` booking id) gets ``booking_confirmed`` / ``booking_rejected``.
-* The **host platform** (``view.vendor`` at ``view.trust``) gets ``shift_filled``,
-  ``booking_cancelled`` and ``no_show``. While the hub holds no view of the shift yet, every
-  destination at the event's ``host_trust`` is treated as host (a trust usually runs one
-  rostering platform; an adapter with no use for an update renders nothing).
-  The booking's own platform, when it is not the host, is told of cancellations and
-  no-shows too (its worker's booking has ended).
-* Every other destination whose trust is in ``visible_to`` gets ``shift_open`` when the shift
-  becomes open to it (again when the shift's version changes while open: times or rate
-  changed) and ``shift_withdrawn`` when it stops being open to it. The host platform itself is
-  never offered its own shift.
-* A destination with option ``all_platforms`` (the legacy ``outbound_endpoints`` feeds) is a
-  trust-wide observer: it gets every outcome whose host or requesting trust is its trust.
+Availability is routed here, from the view's transitions (docs/outbound.md): every destination
+whose trust is in ``visible_to`` gets ``shift_open`` when the shift becomes open to it (again
+when its version changes while open: times or rate changed) and ``shift_withdrawn`` when it
+stops being open to it. The host platform itself is never offered its own shift.
+
+A destination with option ``all_platforms`` (the legacy ``outbound_endpoints`` feeds) is a
+trust-wide observer of booking outcomes: it gets every outcome whose host or requesting trust
+is its trust.
 """
 
 from __future__ import annotations
@@ -31,20 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rosterhub.connectors.outbound.contract import Destination, UpdateKind
+from rosterhub.connectors.outbound.kinds import for_event, ods
 from rosterhub.envelope import Envelope
 
-__all__ = ["HUB_SOURCE", "OUTCOME_KINDS", "Routed", "ShiftMemory", "requester_of", "route_outcome", "route_view"]
-
-HUB_SOURCE = "/rosterhub/booking"
-
-#: Hub outcome type -> (update kind, who gets it).
-OUTCOME_KINDS: dict[str, tuple[UpdateKind, str]] = {
-    "rosterhub.booking.v1.BookingConfirmed": ("booking_confirmed", "requester"),
-    "rosterhub.booking.v1.BookingRejected": ("booking_rejected", "requester"),
-    "rosterhub.booking.v1.ShiftFilled": ("shift_filled", "host"),
-    "rosterhub.booking.v1.BookingCancelled": ("booking_cancelled", "host"),
-    "rosterhub.booking.v1.NoShow": ("no_show", "host"),
-}
+__all__ = ["Routed", "ShiftMemory", "all_platforms", "requester_of", "route_outcome", "route_view"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +51,8 @@ class ShiftMemory:
     extra: Mapping[str, Any] = field(default_factory=dict)  # room for the agent (e.g. the stored view record)
 
 
-def _all_platforms(dest: Destination) -> bool:
+def all_platforms(dest: Destination) -> bool:
+    """A trust-wide observer (the legacy outcome feeds), rather than one platform."""
     return bool(dest.options.get("all_platforms"))
 
 
@@ -76,33 +64,13 @@ def requester_of(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return vendor, trust
 
 
-def _ods(ref: Any) -> str | None:
-    return ref.get("ods_code") if isinstance(ref, Mapping) else None
-
-
 def route_outcome(env: Envelope, memory: ShiftMemory | None, destinations: Sequence[Destination]) -> list[Routed]:
-    """Destinations and update kinds for one event on events.booking (empty for anything not routed)."""
-    if env.source != HUB_SOURCE or env.type not in OUTCOME_KINDS:
-        return []
-    kind, audience = OUTCOME_KINDS[env.type]
-    req_platform, req_trust = requester_of(env.data)
-    host_trust = _ods(env.data.get("host_trust"))
-    host = memory.host if memory is not None and memory.host else None
-    if host is not None:
-        host_trust = host[1]
+    """Destinations and update kinds for one hub event (empty for an input, or an event no kind declares)."""
     out: list[Routed] = []
-    for dest in destinations:
-        if _all_platforms(dest):
-            wanted = dest.trust == host_trust or (audience == "requester" and dest.trust == req_trust)
-        elif audience == "requester":
-            wanted = (dest.platform, dest.trust) == (req_platform, req_trust)
-        else:
-            is_host = (dest.platform, dest.trust) == host if host else dest.trust == host_trust
-            is_booker = (dest.platform, dest.trust) == (req_platform, req_trust)
-            booker = kind in ("booking_cancelled", "no_show") and is_booker
-            wanted = is_host or booker
-        if wanted:
-            out.append(Routed(dest.name, kind))
+    for kind in for_event(env):
+        assert kind.audience is not None
+        mem = memory if kind.uses_view else None
+        out += [Routed(d.name, kind.name) for d in destinations if kind.audience(env, d, mem)]
     return out
 
 
@@ -120,7 +88,7 @@ def route_view(
         return [], None
     version = int(view["version"])
     open_to = set(view.get("visible_to") or ()) if view.get("open") else set()
-    host = (str(view["vendor"]), str(_ods(view.get("trust")) or ""))
+    host = (str(view["vendor"]), str(ods(view.get("trust")) or ""))
     was = set(prev.open_to)
     out: list[Routed] = []
     for dest in destinations:

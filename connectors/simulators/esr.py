@@ -47,7 +47,7 @@ from rosterhub.connectors.simulators.files import (
 )
 from rosterhub.connectors.simulators.platform_state import ShiftCopy
 
-__all__ = ["EsrSimulator", "Person", "parse_bookings", "register_cli"]
+__all__ = ["EsrSimulator", "Person", "parse_bookings", "parse_pay", "register_cli"]
 
 #: ESR competence name -> refresher period in years (trusts differ; these are common ones).
 CSTF = {
@@ -151,6 +151,8 @@ class EsrSimulator:
         self.received: dict[str, Any] = {}
         self.repeats = 0  # hub booking records received again (same hub reference)
         self.bank_bookings: dict[str, dict[str, str]] = {}  # booking id -> the latest BKG record
+        self.pay_lines: dict[str, dict[str, str]] = {}  # line id -> the PAY record (the employing trust's payroll)
+        self.pay_batches: dict[str, dict[str, str]] = {}  # batch id -> the CTL record of its close
         for t in self.esr.values():
             for _ in range(count):
                 self._hire(t, self.today - timedelta(days=self.rng.randint(30, 3650)), record=False)
@@ -325,6 +327,9 @@ class EsrSimulator:
         for path, content in take_drops(folder, ".dat"):
             if not path.name.startswith("RHUB_"):
                 continue
+            if path.name.startswith("RHUB_PAY"):
+                applied += self._receive_pay(content)
+                continue
             for record in parse_bookings(content):
                 key = record["hub_reference"]
                 if key in self.received:
@@ -334,6 +339,29 @@ class EsrSimulator:
                 self.bank_bookings[record["booking_id"]] = record
                 applied += 1
         return applied
+
+    def _receive_pay(self, content: bytes) -> int:
+        """A pay file (``PAY``: one payroll line) or a batch control file (``CTL``: the batch closed)."""
+        applied = 0
+        for record in parse_pay(content):
+            key = record["hub_reference"]
+            if key in self.received:
+                self.repeats += 1
+                continue
+            self.received[key] = record
+            if record["record_type"] == "PAY":
+                self.pay_lines[record["line_id"]] = record
+            else:
+                self.pay_batches[record["batch_id"]] = record
+            applied += 1
+        return applied
+
+    def batch(self, batch_id: str) -> tuple[list[dict[str, str]], dict[str, str] | None]:
+        """A batch as ESR holds it: its lines in line order, and its control record once closed."""
+        lines = sorted(
+            (r for r in self.pay_lines.values() if r["batch_id"] == batch_id), key=lambda r: int(r["line_number"])
+        )
+        return lines, self.pay_batches.get(batch_id)
 
     def open_shifts(self) -> set[str]:
         """ESR lists no shifts: it pays the bookings it is told of."""
@@ -422,6 +450,26 @@ def parse_bookings(content: bytes) -> list[dict[str, str]]:
         if fields[0] != "BKG" or len(fields) != len(BKG_FIELDS) + 1:
             raise ValueError(f"not a BKG record of {len(BKG_FIELDS)} fields: {fields[0]}")
         out.append(dict(zip(BKG_FIELDS, fields[1:], strict=True)))
+    return out
+
+
+def parse_pay(content: bytes) -> list[dict[str, str]]:
+    """The records of a hub pay file (``PAY``) or batch control file (``CTL``) as dicts with ``record_type``;
+    checks HDR (kind PAY or PAYCTL) and the TRL count, as ESR refuses a short file."""
+    from rosterhub.connectors.outbound.adapters._pay_file import CTL_FIELDS, PAY_FIELDS
+
+    lines = [line.split("|") for line in content.decode("utf-8").splitlines() if line.strip()]
+    if len(lines) < 2 or lines[0][0] != "HDR" or lines[-1][0] != "TRL" or lines[0][5] not in ("PAY", "PAYCTL"):
+        raise ValueError("a hub pay file needs a HDR (kind PAY or PAYCTL) first and a TRL last")
+    body = lines[1:-1]
+    if lines[-1][1:] != [str(len(body))]:
+        raise ValueError(f"the trailer counts {lines[-1][1:]} records; the file has {len(body)}")
+    out = []
+    for fields in body:
+        names = PAY_FIELDS if fields[0] == "PAY" else CTL_FIELDS if fields[0] == "CTL" else None
+        if names is None or len(fields) != len(names) + 1:
+            raise ValueError(f"not a PAY or CTL record: {fields[0]}")
+        out.append({"record_type": fields[0], **dict(zip(names, fields[1:], strict=True))})
     return out
 
 

@@ -31,6 +31,7 @@ from xml.etree import ElementTree as ET
 import typer
 from defusedxml import ElementTree as DefusedET
 
+from rosterhub.connectors.simulators import healthroster_timesheets as timesheets
 from rosterhub.connectors.simulators.files import (
     BANDS,
     LONDON,
@@ -117,6 +118,8 @@ class Duty:
     booked_by: str | None = None
     filled_by: str | None = None
     hub_reference: str | None = None  # the hub update that last changed the duty (exported until the roster changes it)
+    filled_nmc: str | None = None  # the NMC PIN of whoever filled it (Fill update's Person nmc)
+    timesheet: dict[str, Any] | None = None  # once the filled duty is over (healthroster_timesheets.py)
 
     @property
     def times(self) -> tuple[str, str, str]:
@@ -146,6 +149,7 @@ class HealthRosterSimulator:
         self._steps = 0
         self.received: dict[str, Any] = {}
         self.repeats = 0  # hub updates received again (same reference)
+        self._dirty_ts: set[int] = set()  # duties whose timesheet changed since the last export
 
     # --- the roster changing over a day --------------------------------------------------------
     def _clock(self) -> datetime:
@@ -190,6 +194,7 @@ class HealthRosterSimulator:
             if first:
                 for saturday in clock_change_dates(horizon[0], self.days):
                     self._new(trust, saturday, "N")
+        self._timesheets()
         if first:
             return
         live = [d for d in self.duties.values() if d.day > self.today and d.state in (_OPEN, "Send to Bank")]
@@ -208,6 +213,30 @@ class HealthRosterSimulator:
             duty.changed = self._clock() - timedelta(minutes=self.rng.randint(1, 300))
             duty.hub_reference = None
             self._dirty.add(duty.id)
+
+    def _timesheets(self) -> None:
+        """Filled duties that are over get a timesheet; submitted ones are authorised (or queried) a day later."""
+        now = self._clock()
+        for duty in sorted(self.duties.values(), key=lambda d: d.id):
+            start, end = self.instants(duty)
+            if duty.state == "Filled" and duty.timesheet is None and end <= now:
+                duty.timesheet = timesheets.new_timesheet(self.rng, duty.id, duty.day, duty.times, start, end, now)
+                self._dirty_ts.add(duty.id)
+            elif (
+                duty.timesheet is not None
+                and duty.timesheet["status"] == "Submitted"
+                and end + timedelta(days=1) <= now
+            ):
+                timesheets.authorise(duty.timesheet, self.rng, now, f"{duty.trust.ods}-WM-0388")
+                self._dirty_ts.add(duty.id)
+
+    def instants(self, duty: Duty) -> tuple[datetime, datetime]:
+        """The duty's start and end instants (an end not after the start is the next day)."""
+        start_t, end_t, _ = duty.times
+        start = datetime.combine(duty.day, time.fromisoformat(start_t), LONDON)
+        end_day = duty.day + timedelta(days=1) if end_t <= start_t or end_t == "24:00" else duty.day
+        end = datetime.combine(end_day, time(0) if end_t == "24:00" else time.fromisoformat(end_t), LONDON)
+        return start, end
 
     # --- receiving the hub's updates ------------------------------------------------------------
     def receive_outbound(self, folder: Path) -> int:
@@ -254,9 +283,12 @@ class HealthRosterSimulator:
         if duty is None:
             return 0
         action = update["action"]
+        if action in ("QueryTimesheet", "AuthoriseTimesheet"):
+            return int(duty.timesheet is not None and timesheets.apply_hub_answer(duty.timesheet, update))
         if action == "Fill" and duty.state == _OPEN:
             duty.state, duty.booked_by = "Filled", update.get("BookingReference") or None
             duty.filled_by = update.get("Person") or None
+            duty.filled_nmc = update.get("nmc") or None
         elif action == "Reopen" and duty.state in ("Filled", "No Show"):
             duty.state, duty.booked_by, duty.filled_by = _OPEN, None, None
         elif action == "Cancel" and duty.state != "Cancelled":
@@ -316,6 +348,13 @@ class HealthRosterSimulator:
             body = self._xml(trust, duties, i) if fmt == "xml" else self._csv(trust, duties, i)
             written.append(write_atomic(out / trust.ods / f"bank_requests_{trust.ods}_{stamp}.{fmt}", body))
         self._dirty.clear()
+        for trust in self.trusts:
+            rows = [(self.duties[d], self.duties[d].timesheet) for d in sorted(self._dirty_ts)]
+            rows = [(d, ts) for d, ts in rows if d.trust == trust and ts is not None]
+            if rows:
+                body = timesheets.csv_file(trust.ods, rows)
+                written.append(write_atomic(out / trust.ods / f"timesheets_{trust.ods}_{stamp}.csv", body))
+        self._dirty_ts.clear()
         return written
 
     def _grade(self, duty: Duty, index: int) -> str:
@@ -411,6 +450,9 @@ def parse_updates(content: bytes) -> list[dict[str, str]]:
     out = []
     for el in root.findall(f"{{{UPDATES_NS}}}Update"):
         fields = {child.tag.removeprefix(f"{{{UPDATES_NS}}}"): (child.text or "").strip() for child in el}
+        person = el.find(f"{{{UPDATES_NS}}}Person")
+        if person is not None:
+            fields["nmc"] = person.get("nmc", "")
         out.append({**fields, "reference": el.get("reference", ""), "action": el.get("action", "")})
     return out
 

@@ -206,6 +206,7 @@ class LocumsNestSimulator:
             if due > self._generated[ods]:
                 self.platform.generate(ods, due - self._generated[ods])
                 self._generated[ods] = due
+        self.platform.submit_timesheets()  # doctors whose booked shift is over submit their hours
 
     def _rewound(self, ods: str, cursor: str | None, by: int) -> str | None:
         after = int(cursor.removeprefix("chg_")) if cursor and cursor.startswith("chg_") else 0
@@ -406,6 +407,23 @@ class LocumsNestSimulator:
             body = await request.json()
             return await hub_update(
                 authorization, idempotency_key, lambda: platform.booking_update(booking_id, op, body, idempotency_key)
+            )
+
+        @app.post("/api/v2/timesheets/{timesheet_id}/{op}")
+        async def timesheet(
+            timesheet_id: str,
+            op: str,
+            request: Request,
+            authorization: str | None = Header(None),
+            idempotency_key: str = Header(...),
+        ) -> Any:
+            if op not in ("query", "approve"):
+                return _error(404, "not_found", f"no operation {op!r} on timesheets")
+            body = await request.json()
+            return await hub_update(
+                authorization,
+                idempotency_key,
+                lambda: platform.timesheet_update(timesheet_id, op, body, idempotency_key),
             )
 
         @app.get("/_sim/state")

@@ -172,6 +172,7 @@ class _OrgState:
     shifts: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> latest data (with status)
     doctors: dict[str, dict[str, Any]] = field(default_factory=dict)
     bookings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    timesheets: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> data, with the booking's id
 
 
 class Platform:
@@ -482,6 +483,95 @@ class Platform:
                     self.state.apply(idempotency_key, "reject", shift_id, booking_id=booking_id)
                     return self.declines[idempotency_key]
         raise PlatformError(404, "not_found", f"no booking {booking_id}")
+
+    # --- timesheets: doctors submit the hours of confirmed bookings once the shift is over --------------------
+    def submit_timesheets(self, now: datetime | None = None, *, approve: bool = True) -> list[dict[str, Any]]:
+        """A ``timesheet`` / ``submitted`` change (and, with ``approve``, an ``approved`` one) for every booking the
+        platform holds confirmed whose shift has ended and has no timesheet yet; the changes made."""
+        now = now or self.clock()
+        made = []
+        with self._lock:
+            for ods, state in self.orgs.items():
+                done = {t["booking_id"] for t in state.timesheets.values()}
+                for booking_id, booking in sorted(state.bookings.items()):
+                    confirmed = (
+                        booking.get("status") == "confirmed" or self.state.bookings.get(booking_id) == "confirmed"
+                    )
+                    times = self._booked_times(ods, booking)
+                    if booking_id in done or not confirmed or times is None:
+                        continue
+                    start, end, brk = times
+                    if datetime.fromisoformat(end).replace(tzinfo=LONDON) > now:
+                        continue
+                    made += self._timesheet(state, booking, start, end, brk, approve=approve)
+        return made
+
+    def _booked_times(self, ods: str, booking: dict[str, Any]) -> tuple[str, str, int] | None:
+        """(start, end, break minutes) of the booking's shift as the platform writes them (local, no offset)."""
+        if booking.get("shift_id") is not None:
+            shift = self.orgs[ods].shifts.get(booking["shift_id"])
+            return None if shift is None else (shift["start"], shift["end"], int(shift.get("break_minutes") or 0))
+        copy = self.state.shift(str(booking.get("external_id")))
+        if copy is None or "start" not in copy.detail:
+            return None
+        return str(copy.detail["start"]), str(copy.detail["end"]), 30
+
+    def _timesheet(
+        self, state: _OrgState, booking: dict[str, Any], start: str, end: str, brk: int, *, approve: bool
+    ) -> list[dict[str, Any]]:
+        late = self.rng.choice((0, 0, 5, 15))
+        actual_end = (datetime.fromisoformat(end) + timedelta(minutes=late)).isoformat()
+        data = {
+            "id": f"ts_{next(self._other_ids)}",
+            "revision": 1,
+            "booking_id": booking["id"],
+            "shift_id": booking.get("shift_id"),
+            **({"external_id": booking["external_id"]} if booking.get("external_id") else {}),
+            "doctor": booking["doctor"],
+            "start": start,
+            "end": actual_end,
+            "break_minutes": brk,
+            "submitted_at": _instant(self.clock()),
+        }
+        state.timesheets[data["id"]] = {**data, "status": "submitted"}
+        made = [self.append(state.org.ods_code, "timesheet", "submitted", data)]
+        if approve:
+            worked = datetime.fromisoformat(actual_end).replace(tzinfo=LONDON) - datetime.fromisoformat(start).replace(
+                tzinfo=LONDON
+            )
+            hours = round((worked.total_seconds() / 60 - brk) / 60, 2)
+            approval = {
+                "id": data["id"],
+                "booking_id": booking["id"],
+                "shift_id": booking.get("shift_id"),
+                **({"external_id": booking["external_id"]} if booking.get("external_id") else {}),
+                "approved_by": "ln-approver-1",
+                "approval_step": 1,
+                "final": True,
+                "approved_hours": hours,
+                "approved_at": _instant(self.clock()),
+            }
+            state.timesheets[data["id"]]["status"] = "approved"
+            made.append(self.append(state.org.ods_code, "timesheet", "approved", approval))
+        return made
+
+    def timesheet_update(self, timesheet_id: str, op: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """``POST /api/v2/timesheets/{id}/query`` or ``.../approve``: what the hub made of a doctor's timesheet."""
+        with self._lock:
+            for ods, state in self.orgs.items():
+                if timesheet_id in state.timesheets:
+                    status = "queried" if op == "query" else "approved"
+                    if self.state.timesheet(
+                        key,
+                        f"locums_nest:{ods}:{timesheet_id}",
+                        status,
+                        reason=body.get("reason"),
+                        detail=body.get("comment"),
+                        hours=body.get("approved_hours"),
+                    ):
+                        state.timesheets[timesheet_id]["status"] = status
+                    return {"id": timesheet_id, "status": state.timesheets[timesheet_id]["status"]}
+        raise PlatformError(404, "not_found", f"no timesheet {timesheet_id}")
 
     # --- the hub's other updates: partner shifts offered to this platform's doctors, cancellations ---------
     def external(self, hub_shift_id: str, body: dict[str, Any], key: str, *, withdraw: bool = False) -> dict:

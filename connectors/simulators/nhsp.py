@@ -183,6 +183,7 @@ class Timesheet:
     status: str = "Submitted"
     approved_at: datetime | None = None
     query: tuple[str, str] | None = None
+    hub_status: dict[str, str] | None = None  # what the hub said of it (hub_timesheets_*.csv): queried / approved
 
 
 class NhspSimulator:
@@ -332,11 +333,28 @@ class NhspSimulator:
         """Apply the hub's ``hub_updates_*.csv`` files (cp1252); a ``Hub Reference`` seen before changes nothing."""
         applied = 0
         for path, content in take_drops(folder, ".csv"):
-            if not path.name.startswith("hub_updates_"):
-                continue
-            for row in csv.DictReader(io.StringIO(content.decode("cp1252"))):
-                applied += self._apply_update(row)
+            rows = csv.DictReader(io.StringIO(content.decode("cp1252")))
+            if path.name.startswith("hub_updates_"):
+                applied += sum(self._apply_update(row) for row in rows)
+            elif path.name.startswith("hub_timesheets_"):
+                applied += sum(self._apply_timesheet_answer(row) for row in rows)
         return applied
+
+    def _apply_timesheet_answer(self, row: dict[str, str]) -> int:
+        """The hub queried (with a reason) or approved one of NHSP's timesheets; a reference seen before is a repeat."""
+        key = row["Hub Reference"]
+        if key in self.received:
+            self.repeats += 1
+            return 0
+        self.received[key] = row
+        ts = self.timesheets.get(row["Timesheet ID"])
+        if ts is None:
+            return 0
+        if row["Action"] == "Query":
+            ts.hub_status = {"status": "queried", "reason": row["Query Reason"], "detail": row["Query Detail"]}
+        else:
+            ts.hub_status = {"status": "approved", "hours": row["Approved Hours"]}
+        return 1
 
     def _apply_update(self, row: dict[str, str]) -> int:
         key = row["Hub Reference"]

@@ -24,6 +24,7 @@ import typer
 from fastapi import FastAPI, Header, HTTPException, Request
 
 from rosterhub.connectors.signing import sign, verify
+from rosterhub.connectors.simulators.patchwork_timesheets import timesheet_approved, timesheet_submitted
 from rosterhub.connectors.simulators.platform_state import PlatformState
 from rosterhub.errors import SignatureError
 
@@ -37,6 +38,8 @@ __all__ = [
     "register_cli",
     "shift_created",
     "signed_headers",
+    "timesheet_approved",
+    "timesheet_submitted",
 ]
 
 LONDON = ZoneInfo("Europe/London")
@@ -168,6 +171,11 @@ class PatchworkSimulator:
     #: Patchwork's own view of shifts, fed by the hub's updates: where offered partner shifts are found
     platform: PlatformState | None = None
     asked: set[str] = field(default_factory=set)
+    #: hub booking id -> what the worker asked for: (trust, Patchwork booking id, hub shift id, start, end, worker)
+    requests: dict[str, tuple[str, str, str, datetime, datetime, dict[str, Any]]] = field(default_factory=dict)
+    timesheets_sent: set[str] = field(default_factory=set)
+    #: approval steps the trusts' Patchwork asks for (1 or 2)
+    approval_steps: int = 1
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -254,6 +262,7 @@ class PatchworkSimulator:
             )
             self.post(trust, payload)
         self.book_offered(n)
+        self.timesheets()
         if self.malformed_every and n % self.malformed_every == 0:
             self.post(trust, b'{"event": "shift.created", "data": {"shift_id": ')
 
@@ -288,7 +297,50 @@ class PatchworkSimulator:
             hub_shift_id=hub_shift_id,
         )
         payload["data"]["worker"]["name"] = nurse["name"]
-        self.post(nurse["trust"], payload)
+        if self.post(nurse["trust"], payload) == 202 and copy is not None:
+            start, end = (copy.detail.get(k) for k in ("start_time", "end_time"))
+            if start and end:
+                booking = payload["data"]["booking_id"]
+                when = (datetime.fromisoformat(str(start)), datetime.fromisoformat(str(end)))
+                self.requests[f"patchwork:{nurse['trust']}:{booking}"] = (
+                    nurse["trust"],
+                    booking,
+                    hub_shift_id,
+                    *when,
+                    payload["data"]["worker"],
+                )
+
+    def timesheets(self, now: datetime | None = None) -> int:
+        """The worker's timesheet, and the ward's approval (one or two steps), for every booking Patchwork holds
+        confirmed whose shift has ended: clocked in on time, out up to 20 minutes late. Returns how many sent."""
+        if self.platform is None:
+            return 0
+        now = now or datetime.now(UTC)
+        sent = 0
+        for hub_id, (trust, booking, shift, start, end, worker) in sorted(self.requests.items()):
+            if hub_id in self.timesheets_sent or self.platform.bookings.get(hub_id) != "confirmed" or end > now:
+                continue
+            self.timesheets_sent.add(hub_id)
+            out = end + timedelta(minutes=self.rng.choice((0, 5, 10, 20)))
+            ts = f"TS{booking}"
+            brk = 60 if (end - start) > timedelta(hours=8) else 30
+            self.post(
+                trust,
+                timesheet_submitted(
+                    ts, booking, trust, start, out, worker=worker, break_minutes=brk, hub_shift_id=shift
+                ),
+            )
+            hours = f"{((out - start).total_seconds() / 60 - brk) / 60:.2f}"
+            for step in range(1, self.approval_steps + 1):
+                at = out + timedelta(hours=step)
+                self.post(
+                    trust,
+                    timesheet_approved(
+                        ts, booking, trust, hours, at, step=step, of=self.approval_steps, hub_shift_id=shift
+                    ),
+                )
+            sent += 1
+        return sent
 
 
 #: Patchwork event of a hub update -> platform state operation
@@ -303,9 +355,24 @@ UPDATE_OPS = {
 }
 
 
+#: Patchwork event of a hub update about one of its timesheets -> the status it shows the worker and the ward
+TIMESHEET_STATUS = {"timesheet.queried": "queried", "timesheet.approved": "approved"}
+
+
 def apply_update(state: PlatformState, update: dict[str, Any]) -> bool:
     """Apply one hub update (the body of ``POST /webhooks/rosterhub``); False for a repeat. Pure but for ``state``."""
     data = update.get("data") or {}
+    status = TIMESHEET_STATUS.get(str(update.get("event")))
+    if status is not None:
+        query, approval = data.get("query") or {}, data.get("approval") or {}
+        return state.timesheet(
+            str(update["id"]),
+            f"patchwork:{data['organisation_ods']}:{data['timesheet_id']}",
+            status,
+            reason=query.get("reason"),
+            detail=query.get("detail"),
+            hours=approval.get("hours"),
+        )
     op = UPDATE_OPS.get(str(update.get("event")))
     if op is None:
         raise ValueError(f"unknown update event {update.get('event')!r}")
@@ -385,6 +452,10 @@ def create_patchwork_platform(secret: bytes, state: PlatformState | None = None)
             echo = echo_of(update, own[local], version=own[local]["version"])
             if echo is not None:
                 outbox.append(echo)
+
+    @app.get("/timesheets")
+    async def list_timesheets() -> dict[str, Any]:
+        return dict(platform.timesheets)
 
     @app.get("/shifts")
     async def list_shifts() -> dict[str, Any]:

@@ -41,6 +41,8 @@ class PlatformState:
     shifts: dict[str, ShiftCopy] = field(default_factory=dict)
     bookings: dict[str, str] = field(default_factory=dict)  # hub or platform booking id -> status
     applied: list[str] = field(default_factory=list)  # keys in the order they were applied
+    #: hub timesheet id -> what the hub said of it (``status`` queried | approved, ``reason``, ``detail``...)
+    timesheets: dict[str, dict[str, Any]] = field(default_factory=dict)
     repeats: int = 0
     _keys: set[str] = field(default_factory=set)
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -56,6 +58,17 @@ class PlatformState:
     def seen(self, key: str) -> bool:
         with self._lock:
             return key in self._keys
+
+    def timesheet(self, key: str, timesheet_id: str, status: str, **detail: Any) -> bool:
+        """The hub queried or approved one of this platform's timesheets; False for a repeat (same key)."""
+        with self._lock:
+            if key in self._keys:
+                self.repeats += 1
+                return False
+            self._keys.add(key)
+            self.applied.append(key)
+            self.timesheets[timesheet_id] = {"status": status, "reference": key, **detail}
+            return True
 
     def apply(
         self,

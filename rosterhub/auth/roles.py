@@ -21,6 +21,8 @@ class Role(StrEnum):
     WORKFORCE_LEAD = "workforce_lead"
     PROGRAMME_MANAGER = "programme_manager"
     PAYROLL = "payroll"
+    WARD_MANAGER = "ward_manager"
+    BANK_OFFICE = "bank_office"
     IDENTITY_ADMIN = "identity_admin"
     AUDITOR = "auditor"
     OPERATOR = "operator"
@@ -41,8 +43,12 @@ _DESCRIPTIONS = {
     Role.WORKFORCE_LEAD: "A trust's workforce lead: the trust's own detail plus the collaborative's aggregates.",
     Role.PROGRAMME_MANAGER: "A collaborative's programme manager: the collaborative's aggregates only.",
     Role.PAYROLL: "The employing trust's pay lines.",
+    Role.WARD_MANAGER: "Signs off timesheets of shifts worked at the trust (an approval step of its payroll policy).",
+    Role.BANK_OFFICE: "The trust's bank office: signs off timesheets where its payroll policy asks for that step.",
     Role.IDENTITY_ADMIN: "Identity resolution across trusts: people, conflicts, merge and split.",
     Role.AUDITOR: "Reads of the audit trail.",
     Role.OPERATOR: "Runs the hub: metrics and topic counts, no personal data.",
 }
-_TRUST_BOUND = frozenset({Role.TRUST_INTEGRATION, Role.TRUST_USER, Role.WORKFORCE_LEAD, Role.PAYROLL})
+_TRUST_BOUND = frozenset(
+    {Role.TRUST_INTEGRATION, Role.TRUST_USER, Role.WORKFORCE_LEAD, Role.PAYROLL, Role.WARD_MANAGER, Role.BANK_OFFICE}
+)

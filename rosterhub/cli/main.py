@@ -17,6 +17,7 @@ from rosterhub.cli import (
     mapping_cmd,
     outbound_cmd,
     passport_cmd,
+    payroll_cmd,
     report_cmd,
     schemas_cmd,
     token_cmd,
@@ -38,6 +39,9 @@ app.add_typer(identity_cmd.app, name="identity", help="Identity resolution: conf
 app.add_typer(passport_cmd.app, name="passport", help="Trust policies and clearance of the credential passport.")
 app.add_typer(tools_cmd.app, name="tools", help="External checkers: HAPI FHIR validator, AsyncAPI parser (fetch, run).")
 app.add_typer(report_cmd.app, name="report", help="Reports for programme managers: the monthly KPI report.")
+app.add_typer(
+    payroll_cmd.app, name="payroll", help="Payroll batches: list, lines, CSV export, close, re-send; statements."
+)
 hub_cmd.register(app)
 explain_cmd.register(app)
 outbound_cmd.register(app)

@@ -344,7 +344,78 @@ def _money_events() -> list[AvroEvent]:
         period_end=date(2026, 4, 30),
         raised_at=_at(5, 9, month=5),
     )
-    return [submitted, queried, approved, payroll, recharge]
+    missing = m.TimesheetMissing(
+        booking_id="patchwork:RCU:PB-55230",
+        shift_id="healthroster:RHQ:SH-2026-118907",
+        worker=NURSE,
+        host_trust=RHQ,
+        vendor="patchwork",
+        shift_end=_at(22, 20),
+        due_by=_at(29, 20),
+        reported_at=_at(29, 20, 1),
+    )
+    return [submitted, queried, approved, payroll, recharge, missing, *_payroll_events()]
+
+
+def _payroll_events() -> list[AvroEvent]:
+    """RCU pays its bank nurse weekly for the night at RHQ (distributed model) and recharges RHQ."""
+    line = m.PayrollLineIssued(
+        line_id="RCU-BANK-2026-W14:17",
+        batch_id="RCU-BANK-2026-W14",
+        line_number=17,
+        cycle=m.PayCycle.WEEKLY,
+        period_start=date(2026, 3, 30),
+        period_end=date(2026, 4, 5),
+        employing_trust=RCU,
+        host_trust=RHQ,
+        employment_model=m.EmploymentModel.DISTRIBUTED,
+        booking_id=BOOKING_ID,
+        shift_id=SHIFT_ID,
+        timesheet_id=TIMESHEET_ID,
+        worker=NURSE,
+        staff_group=m.StaffGroup.NURSING_MIDWIFERY_REGISTERED,
+        grade="BAND_5",
+        pay_code="NIGHT",
+        hours=Decimal("8.25"),
+        rate=Decimal("6.92"),
+        amount=Decimal("57.09"),
+        worked_start=START,
+        worked_end=_at(29, 8, 15),
+        pricing_version=1,
+        policy_fingerprint="3b1f0c9a2d4e",
+        created_at=_at(30, 15, 21),
+    )
+    closed = m.PayrollBatchClosed(
+        batch_id="RCU-BANK-2026-W14",
+        employing_trust=RCU,
+        cycle=m.PayCycle.WEEKLY,
+        period_start=date(2026, 3, 30),
+        period_end=date(2026, 4, 5),
+        line_count=212,
+        hours=Decimal("1432.50"),
+        amount=Decimal("31877.42"),
+        closed_by="RCU-payroll-0042",
+        closed_at=_at(6, 10, month=4),
+    )
+    recharge = m.RechargeLineRaised(
+        recharge_id="RCU-BANK-2026-W14:17:recharge",
+        statement_id="RCU:RHQ:2026-04",
+        line_id="RCU-BANK-2026-W14:17",
+        batch_id="RCU-BANK-2026-W14",
+        booking_id=BOOKING_ID,
+        timesheet_id=TIMESHEET_ID,
+        raised_by=RCU,
+        charged_to=RHQ,
+        employment_model=m.EmploymentModel.DISTRIBUTED,
+        pay_code="NIGHT",
+        hours=Decimal("8.25"),
+        pay_amount=Decimal("57.09"),
+        on_cost_amount=Decimal("12.85"),
+        amount=Decimal("69.94"),
+        month="2026-04",
+        raised_at=_at(30, 15, 21),
+    )
+    return [line, closed, recharge]
 
 
 def _identity_events() -> list[AvroEvent]:

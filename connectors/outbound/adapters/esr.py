@@ -2,7 +2,9 @@
 
 ESR is the trust's HR and payroll: it hosts no shifts and takes no bookings, but pays bank
 work. So it is told only what changes pay at its trust: a shift filled (``F``), a booking
-cancelled (``C``, with the notice and the late-cancellation fee flag) and a no-show (``N``).
+cancelled (``C``, with the notice and the late-cancellation fee flag) and a no-show (``N``);
+and, as the **employing trust's** payroll, every pay line of its batches (a ``PAY`` file, see
+:mod:`._pay_file`) and each batch's close with its control totals (a ``CTL`` file).
 Offers, withdrawals and booking decisions are None; so is anything at another trust.
 
 The layout is ESR's own inbound layout turned around: ``HDR``, one ``BKG`` record, ``TRL``
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local
 from rosterhub.connectors.outbound.adapters._files import drop_name
+from rosterhub.connectors.outbound.adapters._pay_file import PAY_KINDS, pay_file
 from rosterhub.connectors.outbound.contract import Destination, FileDrop, Update
 
 __all__ = ["ACTIONS", "ADAPTER", "BKG_FIELDS", "EsrAdapter", "lines"]
@@ -78,8 +81,11 @@ def lines(f: Facts, action: str) -> list[list[str]]:
 
 class EsrAdapter:
     platform = "esr"
+    kinds = frozenset({*ACTIONS, *PAY_KINDS})
 
     def render(self, update: Update, destination: Destination) -> FileDrop | None:
+        if update.kind in PAY_KINDS:
+            return pay_file(update, destination)
         f = facts(update)
         action = ACTIONS.get(f.kind)
         if action is None or (f.trust and f.trust != destination.trust):

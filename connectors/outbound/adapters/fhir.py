@@ -145,8 +145,11 @@ def bundle(f: Facts, base: str) -> dict[str, Any] | None:
 
 class FhirAdapter:
     platform = PLATFORM
+    kinds = frozenset({*SLOT_STATUS, *APPOINTMENT_STATUS})
 
     def render(self, update: Update, destination: Destination) -> HttpCall | None:
+        if update.kind not in self.kinds:
+            return None
         doc = bundle(facts(update), destination.url or "")
         if doc is None:
             return None

@@ -3,7 +3,8 @@
 
 HealthRoster is where a trust's duties live; bank workers book them elsewhere. So it is told
 what happened to its own duties: filled (by whom, through which booking), re-opened or
-cancelled after a cancellation, a no-show. Offers, withdrawals and booking decisions are for
+cancelled after a cancellation, a no-show; and what the hub made of a timesheet it exported
+(queried, with the reason, or authorised). Offers, withdrawals and booking decisions are for
 the platforms workers book on (None here), and so is anything about another system's shifts.
 
 The file (``BankBookingUpdates``, namespace ``urn:rosterhub:vendor:healthroster:booking-import:1``)
@@ -17,6 +18,7 @@ from xml.etree import ElementTree as ET
 
 from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local
 from rosterhub.connectors.outbound.adapters._files import drop_name
+from rosterhub.connectors.outbound.adapters._timesheet import TIMESHEET_KINDS, TimesheetFacts, timesheet_facts
 from rosterhub.connectors.outbound.contract import Destination, FileDrop, Update
 
 __all__ = ["ACTIONS", "ADAPTER", "NS", "HealthRosterAdapter", "document"]
@@ -64,10 +66,36 @@ def document(f: Facts, duty: str, action: str) -> bytes:
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
 
 
+def timesheet_document(t: TimesheetFacts) -> bytes:
+    """A timesheet the hub queried or approved: ``Update`` with action ``QueryTimesheet`` / ``AuthoriseTimesheet``."""
+    created = local(t.at)
+    attrs = {"xmlns": NS, "trustCode": t.trust or "", "system": "rosterhub", "createdAt": created.isoformat()}
+    root = ET.Element("BankBookingUpdates", attrs)
+    action = "QueryTimesheet" if t.kind == "timesheet_queried" else "AuthoriseTimesheet"
+    el = ET.SubElement(root, "Update", {"reference": t.key, "action": action})
+    values = [("TimesheetId", t.own_timesheet or ""), ("HubShiftId", t.shift_id), ("BookingReference", t.booking_id)]
+    if t.kind == "timesheet_queried":
+        values += [("Reason", t.reason or ""), ("Comment", t.detail or "")]
+    else:
+        values += [("AuthorisedHours", "" if t.hours is None else f"{t.hours:.2f}")]
+    for tag, text in values:
+        ET.SubElement(el, tag).text = text
+    ET.indent(root)
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+
+
 class HealthRosterAdapter:
     platform = PLATFORM
+    kinds = frozenset({"shift_filled", "booking_cancelled", "no_show", *TIMESHEET_KINDS})
 
     def render(self, update: Update, destination: Destination) -> FileDrop | None:
+        if update.kind in TIMESHEET_KINDS:
+            t = timesheet_facts(update, PLATFORM)
+            if t is None:
+                return None
+            return FileDrop(drop_name("hub_booking_updates", t.at, t.key, "xml"), timesheet_document(t))
+        if update.kind not in self.kinds:
+            return None
         f = facts(update)
         duty, action = f.own_shift(PLATFORM), _action(f)
         if duty is None or action is None:

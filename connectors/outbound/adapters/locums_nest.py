@@ -18,6 +18,7 @@ from urllib.parse import quote
 from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local, local_id
 from rosterhub.connectors.outbound.adapters._json import dumps
 from rosterhub.connectors.outbound.adapters._labels import label
+from rosterhub.connectors.outbound.adapters._timesheet import TIMESHEET_KINDS, timesheet_facts
 from rosterhub.connectors.outbound.contract import AUTH, Destination, HttpCall, Update
 
 __all__ = ["ADAPTER", "LocumsNestAdapter"]
@@ -98,11 +99,41 @@ def _plan(f: Facts) -> HttpCall | None:
     return None
 
 
+#: Every kind it is told: its shifts and bookings, and its doctors' timesheets.
+KINDS = frozenset(
+    {
+        "shift_open",
+        "shift_withdrawn",
+        "booking_confirmed",
+        "booking_rejected",
+        "shift_filled",
+        "booking_cancelled",
+        "no_show",
+        *TIMESHEET_KINDS,
+    }
+)
+
+
+def _timesheet(update: Update) -> HttpCall | None:
+    """``POST /api/v2/timesheets/{id}/query`` or ``.../approve``: a timesheet of one of its doctors."""
+    t = timesheet_facts(update, PLATFORM)
+    if t is None:
+        return None
+    if t.kind == "timesheet_queried":
+        body = {"reason": label(PLATFORM, "query_reason", t.reason), "comment": t.detail, "reference": t.key}
+        return _call(f"/api/v2/timesheets/{quote(t.own_timesheet or '')}/query", body)
+    body = {"approved_hours": t.hours, "approved_by": t.by, "reference": t.key}
+    return _call(f"/api/v2/timesheets/{quote(t.own_timesheet or '')}/approve", body)
+
+
 class LocumsNestAdapter:
     platform = PLATFORM
+    kinds = KINDS
 
     def render(self, update: Update, destination: Destination) -> HttpCall | None:
-        return _plan(facts(update))
+        if update.kind in TIMESHEET_KINDS:
+            return _timesheet(update)
+        return _plan(facts(update)) if update.kind in KINDS else None
 
 
 ADAPTER = LocumsNestAdapter()

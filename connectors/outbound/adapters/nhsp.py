@@ -28,9 +28,10 @@ import io
 from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local, local_id
 from rosterhub.connectors.outbound.adapters._files import drop_name
 from rosterhub.connectors.outbound.adapters._labels import codes, label
+from rosterhub.connectors.outbound.adapters._timesheet import TIMESHEET_KINDS, TimesheetFacts, timesheet_facts
 from rosterhub.connectors.outbound.contract import Destination, FileDrop, Update
 
-__all__ = ["ADAPTER", "HEADER", "NhspAdapter", "row", "staffs"]
+__all__ = ["ADAPTER", "HEADER", "TIMESHEET_HEADER", "NhspAdapter", "row", "staffs", "timesheet_row"]
 
 PLATFORM = "nhsp"
 HEADER = [
@@ -53,6 +54,47 @@ HEADER = [
     "Reasons",
     "Pay Rate (£/hr)",
 ]
+
+
+#: The hub's answer to a timesheet NHSP exported: a ``hub_timesheets_*.csv`` file of its own, like its timesheets file.
+TIMESHEET_HEADER = [
+    "Hub Reference",
+    "Action",
+    "Timesheet ID",
+    "Booking Reference",
+    "Trust Code",
+    "Query Reason",
+    "Query Detail",
+    "Approved Hours",
+]
+#: Update kinds NHSP is told about (its requests, its bookings, its workers' timesheets).
+KINDS = frozenset(
+    {
+        "shift_open",
+        "shift_withdrawn",
+        "booking_confirmed",
+        "booking_rejected",
+        "shift_filled",
+        "booking_cancelled",
+        "no_show",
+        *TIMESHEET_KINDS,
+    }
+)
+
+
+def timesheet_row(t: TimesheetFacts) -> list[str]:
+    """``Query`` (with NHSP's query reason label) or ``Approve``, naming NHSP's own timesheet and booking ids."""
+    query = t.kind == "timesheet_queried"
+    return [
+        t.key,
+        "Query" if query else "Approve",
+        t.own_timesheet or "",
+        t.own_booking or t.booking_id,
+        t.trust or "",
+        (label("nhsp_timesheets", "query_reason", t.reason) or "") if query else "",
+        (t.detail or "") if query else "",
+        "" if query or t.hours is None else f"{t.hours:.2f}",
+    ]
 
 
 def _action(f: Facts) -> str | None:
@@ -113,20 +155,31 @@ def row(f: Facts, action: str, bank_trust: str = "") -> list[str]:
     ]
 
 
+def _csv(rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode("cp1252", errors="replace")
+
+
 class NhspAdapter:
     platform = PLATFORM
+    kinds = KINDS
 
     def render(self, update: Update, destination: Destination) -> FileDrop | None:
+        if update.kind in TIMESHEET_KINDS:
+            t = timesheet_facts(update, PLATFORM)
+            if t is None:
+                return None
+            return FileDrop(drop_name("hub_timesheets", t.at, t.key, "csv"), _csv([TIMESHEET_HEADER, timesheet_row(t)]))
+        if update.kind not in KINDS:
+            return None
         f = facts(update)
         action = _action(f)
         if action is None or (
             action in ("Offer", "Withdraw") and f.own_shift(PLATFORM) is None and not staffs(f, destination)
         ):
             return None
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerows([HEADER, row(f, action, destination.trust or "")])
-        content = out.getvalue().encode("cp1252", errors="replace")
+        content = _csv([HEADER, row(f, action, destination.trust or "")])
         return FileDrop(drop_name("hub_updates", f.at, f.key, "csv"), content)
 
 

@@ -31,9 +31,10 @@ def _jsonable(value: Any) -> Any:
 
 class OutcomesAdapter:
     platform = "outcomes"
+    kinds = frozenset({"booking_confirmed", "booking_rejected"})
 
     def render(self, update: Update, destination: Destination) -> Rendered | None:
-        if update.kind not in ("booking_confirmed", "booking_rejected"):
+        if update.kind not in self.kinds:
             return None
         env = update.event
         body = {

@@ -16,9 +16,11 @@ __all__ = [
     "CancellationReason",
     "CancellingParty",
     "CredentialType",
+    "EmploymentModel",
     "Identifier",
     "MembershipType",
     "OrganisationRef",
+    "PayCycle",
     "ReleaseTier",
     "RuleResult",
     "ShiftType",
@@ -80,6 +82,19 @@ class CredentialType(StrEnum):
     OTHER = "OTHER"
 
 
+class EmploymentModel(StrEnum):
+    """How a collaborative bank employs and pays its workers: LEAD_EMPLOYER (one trust pays everyone and recharges
+    the trusts where shifts were worked), DISTRIBUTED (each trust pays its own pool and recharges the trust
+    where its worker worked), MANAGED_SERVICE (a third party pays and invoices the trusts). OTHER is the reader
+    default.
+    """
+
+    LEAD_EMPLOYER = "LEAD_EMPLOYER"
+    DISTRIBUTED = "DISTRIBUTED"
+    MANAGED_SERVICE = "MANAGED_SERVICE"
+    OTHER = "OTHER"
+
+
 class Identifier(AvroRecord):
     """An identifier as a (system URI, value) pair, FHIR-style. Register numbers use the UK Core systems
     (https://fhir.hl7.org.uk/Id/gmc-number, .../nmc-number, .../hcpc-number, .../gphc-number); vendor ids use
@@ -120,6 +135,13 @@ class OrganisationRef(AvroRecord):
 
     name: str | None = None
     """Display name, informational only."""
+
+
+class PayCycle(StrEnum):
+    """Payroll cycle of a batch. MONTHLY is the reader default."""
+
+    WEEKLY = "WEEKLY"
+    MONTHLY = "MONTHLY"
 
 
 class ReleaseTier(StrEnum):

@@ -86,12 +86,14 @@ class DeliverySucceeded(AvroEvent):
     """Adapter (platform kind) that rendered the update."""
 
     kind: str
-    """Update kind: shift_open, shift_withdrawn, booking_confirmed, booking_rejected, shift_filled,
-    booking_cancelled or no_show.
+    """Update kind, as the processor that sent it declares it (docs/outbound.md): shift_open, booking_confirmed,
+    timesheet_queried, pay_line...
     """
 
     shift_id: str
-    """Hub shift id the update is about (updates of one shift are delivered in order)."""
+    """Hub shift id the update is about (updates of one shift are delivered in order); for a pay update, the batch
+    id (a batch's updates are delivered in order).
+    """
 
     source_event_id: str
     """CloudEvents id of the hub event the update came from."""

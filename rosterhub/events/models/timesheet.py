@@ -22,6 +22,7 @@ __all__ = [
     "QueryReason",
     "RechargeRaised",
     "TimesheetApproved",
+    "TimesheetMissing",
     "TimesheetQueried",
     "TimesheetSubmitted",
 ]
@@ -35,9 +36,11 @@ class PayFrequency(StrEnum):
 
 
 class PayrollLine(AvroEvent):
-    """One line of a payroll batch (weekly or monthly) for the employing trust's payroll: hours x rate = amount,
-    under one pay code. A booking yields several lines (basic, enhancements, holiday pay). Amounts are GBP
-    decimals, never floats.
+    """Superseded, never produced: the hub issues rosterhub.payroll.v1.PayrollLineIssued instead (its own topic,
+    keyed so a batch or statement stays in order; docs/decisions/0011-payroll.md). Kept so the released contract
+    still resolves. One line of a payroll batch (weekly or monthly) for the employing trust's payroll: hours x
+    rate = amount, under one pay code. A booking yields several lines (basic, enhancements, holiday pay).
+    Amounts are GBP decimals, never floats.
     """
 
     AVRO_NAME: ClassVar[str] = "rosterhub.timesheet.v1.PayrollLine"
@@ -86,9 +89,11 @@ class PayrollLine(AvroEvent):
 
 
 class RechargeRaised(AvroEvent):
-    """In a distributed collaborative bank the trust that paid the worker and the trust that had the work done
-    differ, and one recharges the other for the shift's cost. raised_by is owed the amount, charged_to pays it;
-    both are explicit so no convention has to be remembered.
+    """Superseded, never produced: the hub issues rosterhub.recharge.v1.RechargeLineRaised instead (its own topic,
+    keyed so a batch or statement stays in order; docs/decisions/0011-payroll.md). Kept so the released contract
+    still resolves. In a distributed collaborative bank the trust that paid the worker and the trust that had
+    the work done differ, and one recharges the other for the shift's cost. raised_by is owed the amount,
+    charged_to pays it; both are explicit so no convention has to be remembered.
     """
 
     AVRO_NAME: ClassVar[str] = "rosterhub.timesheet.v1.RechargeRaised"
@@ -158,9 +163,55 @@ class TimesheetApproved(AvroEvent):
     approved_at: UtcInstant
     """When it was approved."""
 
+    approver_role: str | None = None
+    """Role the approver signed as (the trust policy's named role for this step), when known: approvals through the
+    hub's API carry it; a platform's own approvals usually do not.
+    """
+
+    approver_trust: str | None = None
+    """ODS code of the trust the approver acts for, when the hub knows it (approvals through its API, from the
+    caller's token); the hub pays an API approval only when it is the host trust.
+    """
+
+
+class TimesheetMissing(AvroEvent):
+    """A confirmed booking ended more than the host trust's allowed days ago and no timesheet has arrived for it:
+    reported once, so the bank office can chase the worker (or record a no-show). A timesheet that arrives later
+    is handled as usual.
+    """
+
+    AVRO_NAME: ClassVar[str] = "rosterhub.timesheet.v1.TimesheetMissing"
+
+    booking_id: str
+    """Booking without a timesheet (partition key)."""
+
+    shift_id: str
+    """Hub shift id."""
+
+    worker: WorkerRef
+    """The booked worker."""
+
+    host_trust: OrganisationRef
+    """Trust where the shift was to be worked."""
+
+    vendor: str | None = None
+    """Platform the booking came through (where the timesheet is expected)."""
+
+    shift_end: UtcInstant
+    """End of the booked shift."""
+
+    due_by: UtcInstant
+    """Shift end + the host trust's missing_after_days."""
+
+    reported_at: UtcInstant
+    """When the hub reported it."""
+
 
 class QueryReason(StrEnum):
-    """Why a timesheet was queried. OTHER is the reader default."""
+    """Why a timesheet was queried: HOURS_DIFFER / BREAK_DIFFERS outside the host trust's tolerance, NO_BOOKING
+    (the hub knows no confirmed booking for it), BOOKING_CANCELLED (the booking was cancelled), NOT_WORKED (a
+    no-show). OTHER is the reader default.
+    """
 
     HOURS_DIFFER = "HOURS_DIFFER"
     BREAK_DIFFERS = "BREAK_DIFFERS"
@@ -168,12 +219,16 @@ class QueryReason(StrEnum):
     WRONG_GRADE = "WRONG_GRADE"
     WRONG_RATE = "WRONG_RATE"
     DUPLICATE = "DUPLICATE"
+    NO_BOOKING = "NO_BOOKING"
+    BOOKING_CANCELLED = "BOOKING_CANCELLED"
     OTHER = "OTHER"
 
 
 class TimesheetQueried(AvroEvent):
-    """An approver sent a timesheet back with a question instead of approving it; the worker answers with a new
-    TimesheetSubmitted.
+    """A timesheet was sent back with a question instead of being approved: by an approver on the platform, or by
+    the hub (source /rosterhub/payroll) when it does not match its confirmed booking within the host trust's
+    tolerance. The worker answers with a new TimesheetSubmitted (same timesheet id), or an approver approves it
+    as it is.
     """
 
     AVRO_NAME: ClassVar[str] = "rosterhub.timesheet.v1.TimesheetQueried"
@@ -188,7 +243,7 @@ class TimesheetQueried(AvroEvent):
     """Hub shift id."""
 
     queried_by: str
-    """User id of the approver who queried."""
+    """User id of the approver who queried; rosterhub when the hub queried it."""
 
     reason: QueryReason
     """Why."""

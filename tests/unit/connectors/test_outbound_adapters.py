@@ -20,13 +20,13 @@ from fhir.resources.R4B.bundle import Bundle
 from rosterhub.connectors.outbound.contract import (
     AUTH,
     SIGN,
-    UPDATE_KINDS,
     Destination,
     FileDrop,
     HttpCall,
     Update,
     wire_headers,
 )
+from rosterhub.connectors.outbound.kinds import declared
 from rosterhub.connectors.signing import verify
 from rosterhub.connectors.simulators.esr import EsrSimulator, parse_bookings
 from rosterhub.connectors.simulators.fhir import create_fhir_server
@@ -38,6 +38,11 @@ from rosterhub.connectors.simulators.platform_state import PlatformState
 from rosterhub.envelope import Envelope
 
 PLATFORMS = ("patchwork", "locums_nest", "healthroster", "nhsp", "esr", "fhir")
+#: The kinds the booking and availability processors declare: about shifts and bookings (this table's subject;
+#: the payroll kinds are tested in test_payroll_adapters.py).
+UPDATE_KINDS = tuple(
+    k.name for k in declared().values() if k.source in ("/rosterhub/booking", "/rosterhub/availability")
+)
 NMC = "https://fhir.hl7.org.uk/Id/nmc-number"
 GMC = "https://fhir.hl7.org.uk/Id/gmc-number"
 AT = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)

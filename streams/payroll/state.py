@@ -1,0 +1,40 @@
+"""What the timesheet stage keeps per booking, and what one of its steps produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rosterhub.envelope import Envelope
+from rosterhub.streams.plain import plain
+
+__all__ = ["BookingSheets", "Stage2"]
+
+
+@dataclass(frozen=True, slots=True)
+class BookingSheets:
+    """Stage 2's state for one booking: its facts, its timesheets, what was priced, what is due."""
+
+    booking_id: str
+    booking: dict[str, Any] | None = None
+    sheets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    active: str | None = None
+    priced: dict[str, str] = field(default_factory=dict)  # ref -> digest of the lines handed on
+    early: tuple[dict[str, Any], ...] = ()  # approvals read before their timesheet
+    missing_reported: bool = False
+
+    def to_table(self) -> dict[str, Any]:
+        d = plain(self)
+        d["early"] = list(d["early"])
+        return d
+
+    @classmethod
+    def from_table(cls, value: dict[str, Any] | None) -> BookingSheets | None:
+        return None if value is None else cls(**{**value, "early": tuple(value.get("early", ()))})
+
+
+@dataclass(frozen=True, slots=True)
+class Stage2:
+    state: BookingSheets | None
+    events: list[Envelope] = field(default_factory=list)  # TimesheetQueried / Approved / Missing
+    priced: list[dict[str, Any]] = field(default_factory=list)  # for the batch stage, key "employer"

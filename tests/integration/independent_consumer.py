@@ -57,15 +57,18 @@ def _consumer(bootstrap: str) -> KafkaConsumer:
     return KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="independent-consumer")
 
 
-def _read_all(consumer: KafkaConsumer, topic: str, limit: int | None = None) -> list[Any]:
-    """Every record of ``topic`` up to its end offsets when called (at most ``limit`` per partition)."""
+def _read_all(
+    consumer: KafkaConsumer, topic: str, limit: int | None = None, ends: dict[TopicPartition, int] | None = None
+) -> list[Any]:
+    """Every record of ``topic`` up to ``ends`` (default: its end offsets when called; at most ``limit`` per
+    partition). A topic the hub is still writing is read to the offsets it was counted at."""
     partitions = consumer.partitions_for_topic(topic) or set()
     tps = [TopicPartition(topic, p) for p in sorted(partitions)]
     if not tps:
         return []
     consumer.assign(tps)
     consumer.seek_to_beginning(*tps)
-    ends = consumer.end_offsets(tps)
+    ends = ends if ends is not None else consumer.end_offsets(tps)
     out: list[Any] = []
     wanted = {tp: ends[tp] if limit is None else min(ends[tp], limit) for tp in tps}
     while any(consumer.position(tp) < wanted[tp] for tp in tps):
@@ -74,12 +77,13 @@ def _read_all(consumer: KafkaConsumer, topic: str, limit: int | None = None) -> 
     return out
 
 
-def record_count(consumer: KafkaConsumer, topic: str) -> int:
+def record_count(consumer: KafkaConsumer, topic: str) -> tuple[int, dict[TopicPartition, int]]:
+    """How many records ``topic`` holds now, and the end offsets they were counted to."""
     tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]
     if not tps:
-        return 0
+        return 0, {}
     begins, ends = consumer.beginning_offsets(tps), consumer.end_offsets(tps)
-    return sum(ends[tp] - begins[tp] for tp in tps)
+    return sum(ends[tp] - begins[tp] for tp in tps), ends
 
 
 def read_schemas(bootstrap: str, topic: str) -> tuple[dict[bytes, WriterSchema], list[str]]:
@@ -117,9 +121,9 @@ def check_topic(
     report = TopicReport(topic)
     consumer = _consumer(bootstrap)
     try:
-        report.records = record_count(consumer, topic)
+        report.records, ends = record_count(consumer, topic)
         trees = {fp: ws.tree for fp, ws in schemas.items()}
-        for r in _read_all(consumer, topic, sample_per_partition):
+        for r in _read_all(consumer, topic, sample_per_partition, ends):
             report.sampled += 1
             where = f"{topic}[{r.partition}]@{r.offset}"
             headers = {k: v.decode() for k, v in r.headers or []}

@@ -113,7 +113,8 @@ def apply(
     for event in outcome.events:
         typer.echo(json.dumps(event_json(event), ensure_ascii=False))
     for rejection in outcome.rejected:
-        typer.echo(json.dumps(rejection_json(rejection), ensure_ascii=False), err=True)
+        for line in rejection_json(rejection):
+            typer.echo(json.dumps(line, ensure_ascii=False), err=True)
     for skipped in outcome.skipped:
         typer.echo(json.dumps(skipped_json(skipped), ensure_ascii=False), err=True)
     if outcome.rejected:

@@ -259,7 +259,7 @@ def test_bad_changes_in_a_good_page_are_rejected_records_and_the_cursor_moves(se
     assert published(settings) == expected(sim)
     rejected = {json.loads(r.value)["data"]["id"]: headers_dict(r.headers) for r in dead_letters(settings, "mapping")}
     assert set(rejected) == {99001, "bk_9", "ts_1"}
-    assert rejected[99001]["dlq_field"] == b"grade" and rejected[99001]["dlq_value"] == b"Registrar (ST4+)"
+    assert rejected[99001]["dlq_field"] == b"data.grade" and rejected[99001]["dlq_value"] == b"Registrar (ST4+)"
     assert all(h["dlq_code"] == b"mapping_error" for h in rejected.values())
     assert cursor(settings, "RXX").cursor == f"chg_{sim.platform.last_change_id}"
 

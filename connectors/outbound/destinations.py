@@ -92,7 +92,7 @@ def resolve(dests: Sequence[Destination], known: Mapping[str, Adapter] | None = 
         if name not in known:
             raise ConfigError(
                 f"outbound destination {d.name!r}: no adapter {name!r} for platform {d.platform!r}; "
-                f"known: {', '.join(known)} (a platform without its own adapter: adapter = \"rosterhub_webhook\")"
+                f'known: {", ".join(known)} (a platform without its own adapter: adapter = "rosterhub_webhook")'
             )
         out[d.name] = known[name]
     return out

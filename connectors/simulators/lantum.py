@@ -32,17 +32,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import typer
-from fastapi import FastAPI, Header, HTTPException, Query, Request
+from fastapi import FastAPI, Header, HTTPException, Query
 from fastapi.responses import JSONResponse
 
-from rosterhub.connectors.signing import verify
+from rosterhub.connectors.simulators.hub_webhook import UPDATE_PATH, mount_updates
 from rosterhub.connectors.simulators.platform_state import PlatformState
 from rosterhub.connectors.simulators.serving import serving
-from rosterhub.errors import SignatureError
 
 __all__ = ["UPDATE_PATH", "Clinician", "LantumPlatform", "LantumSimulator", "create_lantum_app", "register_cli"]
 
-UPDATE_PATH = "/rosterhub/updates"
 FEED_PATH = "/v2/activity"
 
 #: (staff group label, grades, departments) as Lantum labels them
@@ -50,15 +48,6 @@ _ROLES = (
     ("Nursing", ("Band 5", "Band 6"), ("Ward 3B", "Acute Medical Unit")),
     ("Medical", ("FY2", "ST4", "Specialty Doctor"), ("Emergency Department",)),
 )
-_OPS = {
-    "shift_open": "offer",
-    "shift_withdrawn": "withdraw",
-    "booking_confirmed": "confirm",
-    "booking_rejected": "reject",
-    "shift_filled": "fill",
-    "booking_cancelled": "cancel",
-    "no_show": "no_show",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,21 +214,14 @@ class LantumPlatform:
                 "has_more": start + limit < len(items),
             }
 
-    def receive(self, body: dict[str, Any]) -> bool:
-        """One update from the hub (the rosterhub_webhook shape); False when it repeats one applied before."""
-        kind, key = body["update"], body["id"]
-        shift = body["hub_shift_id"]
-        worker = (body.get("worker") or {}).get("name")
-        booking = body.get("hub_booking_id")
-        detail = body.get("shift") or {}
-        reopen = bool((body.get("cancellation") or {}).get("shift_reopened"))
-        applied = self.state.apply(key, _OPS[kind], shift, booking_id=booking, worker=worker, reopen=reopen, **detail)
-        own = body.get("shift_id")
-        if applied and own and kind in ("shift_filled", "booking_cancelled"):
-            ods = body.get("organisation_ods") or shift.split(":")[1]
-            change = "session.filled" if kind == "shift_filled" else "session.reopened"
-            self._activity(ods, change, hub_reference=key, session={"id": own})
-        return applied
+    def echo(self, update: dict[str, Any]) -> None:
+        """Lantum changed its own session because of the hub's update: the change is on its feed, with the
+        hub's reference (the mapping's echo rule skips it)."""
+        own = update.get("shift_id")
+        if own and update["update"] in ("shift_filled", "booking_cancelled"):
+            ods = update.get("organisation_ods") or update["hub_shift_id"].split(":")[1]
+            change = "session.filled" if update["update"] == "shift_filled" else "session.reopened"
+            self._activity(ods, change, hub_reference=update["id"], session={"id": own})
 
 
 def create_lantum_app(platform: LantumPlatform) -> FastAPI:
@@ -261,25 +243,7 @@ def create_lantum_app(platform: LantumPlatform) -> FastAPI:
         headers = {"X-Next-Cursor": page["next_cursor"], "X-Has-More": str(page["has_more"]).lower()}
         return JSONResponse(page, headers=headers)
 
-    @app.post(UPDATE_PATH, status_code=204)
-    async def updates(
-        request: Request,
-        x_rosterhub_timestamp: str | None = Header(None),
-        x_rosterhub_signature: str | None = Header(None),
-    ) -> None:
-        body = await request.body()
-        try:
-            verify(
-                platform.secret,
-                x_rosterhub_timestamp,
-                x_rosterhub_signature,
-                body,
-                now=datetime.now(UTC),
-                tolerance_s=300,
-            )
-        except SignatureError as exc:
-            raise HTTPException(401, str(exc)) from None
-        platform.receive(json.loads(body))
+    mount_updates(app, platform.secret, platform.state, on_applied=platform.echo)
 
     return app
 

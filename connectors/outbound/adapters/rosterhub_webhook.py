@@ -20,7 +20,9 @@ backwards); ``booking_rejected`` adds ``reasons``; ``booking_cancelled`` adds ``
 Options: ``path`` (``/rosterhub/updates``), ``auth`` (``hmac-sha256``, the default, signs with the
 destination's secret as :data:`~rosterhub.connectors.outbound.contract.SIGN` says; ``bearer``;
 ``none``), ``mapping`` (whose code lists give the labels; default the platform's), ``kinds``
-(the update kinds the platform takes; default all).
+(the update kinds the platform takes; default all), ``tiers`` (the release tiers at which it is
+offered shifts: a master vendor that supplies agencies only wants shifts released to agency tiers;
+default every tier).
 """
 
 from __future__ import annotations
@@ -97,11 +99,15 @@ class RosterhubWebhookAdapter:
         kinds = options.get("kinds")
         if kinds and update.kind not in kinds:
             return None
+        f = facts(update)
+        tiers = options.get("tiers")
+        if tiers and update.kind == "shift_open" and f.tier not in tiers:
+            return None  # not released to the tiers this platform serves (yet)
         auth = str(options.get("auth", "hmac-sha256"))
         if auth not in _AUTH:
             raise ValueError(f"{destination.name}: auth {auth!r} is not one of {', '.join(_AUTH)}")
         mapping = str(options.get("mapping") or destination.platform)
-        body = _body(facts(update), destination.platform, mapping)
+        body = _body(f, destination.platform, mapping)
         return HttpCall("POST", str(options.get("path", DEFAULT_PATH)), dumps(body), headers=dict(_AUTH[auth]))
 
 

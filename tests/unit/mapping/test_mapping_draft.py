@@ -53,8 +53,9 @@ def _fill(path: Path, text: str, codes: dict[str, str]) -> None:
         entry = re.match(r'^(\s{6})("?)(.+?)\2: null   # TODO$', line)
         if entry and current in used:
             value = json.loads(f'"{entry.group(3)}"') if entry.group(2) else entry.group(3)
-            line = f"{entry.group(1)}{json.dumps(value)}: {codes[value]}"
-        out.append(line)
+            out.append(f"{entry.group(1)}{json.dumps(value)}: {codes[value]}")
+        else:
+            out.append(line)
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
 
 

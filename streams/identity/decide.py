@@ -100,6 +100,7 @@ def route_credential(store: Store, env: Envelope, offset: int) -> Step:
     ):
         return Step()  # redelivered
     outputs: list[Out] = []
+    linked_now = rec.person is None
     if rec.person is None:
         person, via = _by_own_identifiers(store, d["worker"].get("identifiers") or ())
         if person is None:
@@ -118,7 +119,9 @@ def route_credential(store: Store, env: Envelope, offset: int) -> Step:
     store.put_record(replace(rec, creds={**rec.creds, cred: (*rec.creds.get(cred, ()), (offset, env.id))}))
     assert rec.person is not None
     outputs.append(Out(passport_copy(env, rec.person, local), "passport"))
-    return Step(outputs, replays)
+    # a record linked by its credential may have brought memberships that were waiting for a person
+    employment = [employment_message(store, rec.person, offset)] if linked_now and rec.memberships else []
+    return Step(outputs, replays, person=employment)
 
 
 def resolve_booking(store: Store, env: Envelope) -> Step:

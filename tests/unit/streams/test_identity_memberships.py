@@ -78,3 +78,18 @@ def test_the_person_stage_keeps_the_newest_memberships_only() -> None:
     assert [e.trust for e in state.employments() or ()] == ["RCU"]
     assert PersonState.from_table("p1", state.to_table()) == state
     assert "m" not in PersonState("p1").to_table()  # unchanged table values for people without memberships
+
+
+def test_a_record_linked_by_its_credential_brings_its_memberships() -> None:
+    from rosterhub.events.codes import IDENTIFIER_SYSTEMS
+    from tests.unit.streams.identity_harness import credential
+
+    hub = Hub()
+    hub.feed(worker("patchwork:RCU:w1", nmc="71A2998E"))
+    hub.feed(membership("esr:RCU:1004", "1004-2", kind="SUBSTANTIVE"))  # ESR's assignment, before any worker record
+    assert hub.person == []
+    nmc = [{"system": IDENTIFIER_SYSTEMS["nmc"], "value": "71A2998E"}]
+    hub.feed(credential("esr:RCU:1004", "RCU:DBS:1", identifiers=nmc))  # links esr:RCU:1004 by its NMC
+    [message] = hub.person
+    assert message["person_id"] == hub.person_of("patchwork:RCU:w1") == hub.person_of("esr:RCU:1004")
+    assert _trusts(message) == [("RCU", "SUBSTANTIVE", False)]

@@ -90,9 +90,10 @@ def resolve(dests: Sequence[Destination], known: Mapping[str, Adapter] | None = 
     for d in dests:
         name = d.adapter or d.platform
         if name not in known:
+            what = f"adapter {name!r}" if d.adapter else f"adapter for platform {d.platform!r}"
             raise ConfigError(
-                f"outbound destination {d.name!r}: no adapter {name!r} for platform {d.platform!r}; "
-                f'known: {", ".join(known)} (a platform without its own adapter: adapter = "rosterhub_webhook")'
+                f"outbound destination {d.name!r}: no {what}; known: {', '.join(known)} "
+                '(a platform without an adapter of its own: adapter = "rosterhub_webhook")'
             )
         out[d.name] = known[name]
     return out

@@ -9,13 +9,11 @@ JMESPath syntax. Every problem is collected with its file, line and key, so
 
 from __future__ import annotations
 
-import codecs
 import difflib
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import Element
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jmespath.exceptions import JMESPathError
@@ -24,8 +22,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue
 from rosterhub.errors import MappingFileError
-from rosterhub.mapping.engine.expr import Node, Step, compile_path
-from rosterhub.mapping.engine.formats import ref_placeholders
+from rosterhub.mapping.engine.expr import Node, Step, compile_path, source_name
+from rosterhub.mapping.engine.format_checks import format_problems
 from rosterhub.mapping.engine.model import (
     ColumnExpr,
     ConstExpr,
@@ -135,48 +133,8 @@ class Builder:
         fmt = self.model.format
         if fmt.type == "json":
             self.jmes(fmt.records, ("format", "records"))
-        elif fmt.type == "xml":
-            self._xml_records(fmt.records)
-        encoding = getattr(fmt, "encoding", None)
-        if encoding is not None:
-            try:
-                codecs.lookup(encoding)
-            except LookupError:
-                self.error(
-                    f"unknown encoding {encoding!r} (e.g. utf-8, utf-8-sig, cp1252, utf-16)", ("format", "encoding")
-                )
-        if fmt.ref is not None:
-            self._ref(fmt.ref)
-
-    def _xml_records(self, path: str) -> None:
-        at = ("format", "records")
-        prefixed = re.findall(r"(?:^|/)(\{[^}]*\}|[A-Za-z_][\w.-]*:)", path)
-        if prefixed:
-            local = re.sub(r"\{[^}]*\}|[A-Za-z_][\w.-]*:(?=[A-Za-z_*])", "", path)
-            self.error(
-                f"records path {path!r} names a namespace ({prefixed[0].rstrip(':')}): the hub drops namespaces "
-                f"when it reads XML, so write the local names only: {local!r}",
-                at,
-            )
-            return
-        try:
-            Element("root").findall(path)
-        except (SyntaxError, TypeError, KeyError) as exc:  # ElementPath reports bad paths all three ways
-            self.error(f"invalid ElementTree path {path!r}: {exc}", at)
-
-    def _ref(self, template: str) -> None:
-        at = ("format", "ref")
-        names = ref_placeholders(template)
-        if template.count("{") != template.count("}") or not names or any(not n for n in names):
-            self.error(
-                f"ref {template!r} must name the record's own values in braces, e.g. '{{Shift Ref}}' or "
-                "'{resourceType}/{id}'",
-                at,
-            )
-            return
-        for name in names:
-            if name in self.sensitive or self._path_sensitive(name):
-                self.error(f"ref names {name!r}, which is listed as sensitive: references are not redacted", at)
+        for message, key in format_problems(fmt, lambda name: name in self.sensitive or self._path_sensitive(name)):
+            self.error(message, ("format", key))
 
     def _codelist(self, name: str, entries: dict[str, Any], default: Any, has_default: bool, case: bool) -> None:
         table = CodeList(name, entries, default, has_default, case)
@@ -432,18 +390,6 @@ class Builder:
             if key == "secret" and value not in self.model.secrets:
                 self.error(f"secret {value!r} is not declared under secrets", (*at, key))
         return out
-
-
-_SIMPLE_PATH = re.compile(r'(?:[A-Za-z_@#][\w@#-]*|"[^"]*")(?:\.(?:[A-Za-z_@#][\w@#-]*|"[^"]*"))*')
-
-
-def source_name(path: str) -> str:
-    """The vendor's name for what a JMESPath reads: ``data.grade``, ``Booking Ref`` (no JMESPath quoting),
-    ``RosterLocation.#text``; anything more than a chain of keys is shown as written."""
-    text = path.strip()
-    if _SIMPLE_PATH.fullmatch(text):
-        return ".".join(part.strip('"') for part in re.findall(r'"[^"]*"|[^.]+', text))
-    return text
 
 
 def _uses(nodes: Any) -> frozenset[str]:

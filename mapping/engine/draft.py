@@ -23,123 +23,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from rosterhub.codec.catalogue import EventSchema
 from rosterhub.events.codes import GRADES
-from rosterhub.events.models.common import StaffGroup
+from rosterhub.mapping.engine.draft_pick import ENUM_KINDS, HINTS, canonical, flat, pick, pick_among, words
 from rosterhub.mapping.engine.model import CsvFormat, JsonFormat, PipeFormat, XmlFormat
 from rosterhub.mapping.engine.sniff import Field, Sample
 
 __all__ = ["draft_mapping"]
-
-#: Words that name a canonical field in vendor exports, strongest first.
-HINTS: dict[str, tuple[str, ...]] = {
-    "id": (
-        "shift ref",
-        "shift id",
-        "duty id",
-        "session id",
-        "booking ref",
-        "booking reference",
-        "reference",
-        "ref",
-        "id",
-    ),
-    "trust": ("trust code", "trust", "trust ods", "organisation ods", "ods code", "organisation", "org code", "ods"),
-    "ward": ("ward", "department", "roster location", "location", "unit", "service"),
-    "staff_group": ("staff group", "profession", "discipline"),
-    "grade": ("grade", "band"),
-    "shift_type": ("shift type", "shift code", "shift"),
-    "start": ("start time", "start", "from", "begin"),
-    "end": ("end time", "end", "to", "finish", "until"),
-    "date": ("shift date", "duty date", "date", "day"),
-    "times": ("times", "hours", "time"),
-    "break_minutes": ("unpaid break", "break minutes", "break"),
-    "hourly_rate": ("hourly rate", "pay rate", "rate", "pay"),
-    "cost_centre": ("cost centre", "cost center", "cost code"),
-    "site": ("site code", "site ods", "site"),
-    "notes": ("notes", "comments", "comment"),
-    "posted_at": ("posted", "created", "last changed", "changed", "updated"),
-    "version": ("version", "revision"),
-    "tier": ("visibility", "tier", "escalation", "release"),
-}
-_ENUM_KINDS = ("text", "ods", "integer")
-_STAFF_GROUPS = [g.value for g in StaffGroup if g.value != "OTHER"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Pick:
-    field: Field
-    score: int
-
-
-def _words(path: str) -> str:
-    """A field's name as words: ``RosterLocation."#text"`` -> ``roster location``, ``start_time`` -> ``start time``."""
-    parts = [p.strip('"') for p in re.findall(r'"[^"]*"|[^.]+', path)]
-    parts = [p for p in parts if p not in ("#text",)] or parts
-    name = parts[-1]
-    if name.startswith("@"):
-        name = name[1:]
-    name = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", name.lower()).split())
-
-
-def _pick(
-    sample: Sample, hint: str, kinds: Iterable[str] | None = None, *, avoid: set[str] | None = None
-) -> Field | None:
-    """The field whose name best matches the hints for ``hint`` (and, when given, is of one of ``kinds``)."""
-    best: _Pick | None = None
-    wanted = set(kinds) if kinds is not None else None
-    for f in sample.fields:
-        if (avoid and f.path in avoid) or (wanted is not None and f.kind not in wanted) or f.kind == "empty":
-            continue
-        words = _words(f.path)
-        for rank, phrase in enumerate(HINTS[hint]):
-            exact = words == phrase
-            inside = re.search(rf"\b{re.escape(phrase)}\b", words) is not None
-            if exact or inside:
-                score = (100 if exact else 50) - rank - (0 if "." not in f.path else 1)
-                if best is None or score > best.score:
-                    best = _Pick(f, score)
-                break
-    if best is not None:
-        return best.field
-    return _by_content(sample, hint, wanted, avoid or set())
-
-
-#: Canonical codes a field's values are compared with when its name says nothing (pipe fields, cryptic columns).
-_VALUE_HINTS: dict[str, list[str]] = {"grade": sorted(GRADES.codes)}
-_KIND_HINTS = {"id": None, "trust": "ods", "date": "date", "start": "time", "end": "time", "hourly_rate": "money"}
-
-
-def _by_content(sample: Sample, hint: str, wanted: set[str] | None, avoid: set[str]) -> Field | None:
-    """When no name fits: the field whose kind or values do (the first date, the first two local times,
-    the text whose values spell canonical grades or staff groups), for exports whose names say nothing."""
-    free = [f for f in sample.fields if f.path not in avoid and f.kind != "empty" and (not wanted or f.kind in wanted)]
-    if hint == "id":
-        return next((f for f in free if f.unique and f.kind in ("text", "integer")), None)
-    if hint in _KIND_HINTS:
-        return next((f for f in free if f.kind == _KIND_HINTS[hint]), None)
-    symbols = _VALUE_HINTS.get(hint) or (_STAFF_GROUPS if hint == "staff_group" else None)
-    if symbols:
-        for f in free:
-            if (
-                f.kind == "text"
-                and f.values
-                and sum(_canonical(v, symbols) is not None for v in f.values) * 2 >= len(f.values)
-            ):
-                return f
-    if hint == "ward":
-        text = [f for f in free if f.kind == "text" and f.codes and not _looks_coded(f)]
-        return max(text, key=lambda f: sum(len(v) for v in f.values) / len(f.values), default=None)
-    return None
-
-
-def _looks_coded(f: Field) -> bool:
-    return any(_canonical(v, symbols) for v in f.values for symbols in (_VALUE_HINTS["grade"], _STAFF_GROUPS))
 
 
 def _yaml(value: Any) -> str:
@@ -188,19 +80,19 @@ class _Writer:
     def id_field(self) -> Field | None:
         unique = [f for f in self.sample.fields if f.unique and f.kind in ("text", "integer")]
         return (
-            _pick(self.sample, "id", ("text", "integer"))
+            pick(self.sample, "id", ("text", "integer"))
             if not unique
-            else (_pick_among(unique, self.sample) or unique[0])
+            else (pick_among(unique, self.sample) or unique[0])
         )
 
     def trust(self) -> str | None:
-        f = _pick(self.sample, "trust", ("ods",))
+        f = pick(self.sample, "trust", ("ods",))
         if f is not None:
             self.used.add(f.path)
             return _read(f)
-        for key, value in _flat(self.sample.document).items():
+        for key, value in flat(self.sample.document).items():
             ods = isinstance(value, str) and re.fullmatch(r"[A-Z][A-Z0-9]{2}(?:[A-Z0-9]{2})?", value)
-            if ods and any(w in _words(key) for w in ("trust", "ods", "org")):
+            if ods and any(w in words(key) for w in ("trust", "ods", "org")):
                 return f"{{var: document, path: {_yaml(key)}}}"
         return None
 
@@ -213,15 +105,15 @@ class _Writer:
         """(let lines, start expression, end expression)."""
         s = self.sample
         for kinds, step in ((("instant",), "instant"), (("local_datetime",), None)):
-            start = _pick(s, "start", kinds)
-            end = _pick(s, "end", kinds, avoid={start.path} if start else None)
+            start = pick(s, "start", kinds)
+            end = pick(s, "end", kinds, avoid={start.path} if start else None)
             if start is not None and end is not None:
                 self.used |= {start.path, end.path}
                 lets = {"start": self._instant(start, step), "end": self._instant(end, step)}
                 return lets, "{var: start}", "{var: end}"
-        date = _pick(s, "date", ("date",))
-        start = _pick(s, "start", ("time",))
-        end = _pick(s, "end", ("time",), avoid={start.path} if start else None)
+        date = pick(s, "date", ("date",))
+        start = pick(s, "start", ("time",))
+        end = pick(s, "end", ("time",), avoid={start.path} if start else None)
         if date is not None and start is not None and end is not None:
             self.used |= {date.path, start.path, end.path}
             formats = f"date_format: {{const: {_yaml(date.layout)}}}, time_format: {{const: {_yaml(start.layout)}}}"
@@ -231,7 +123,7 @@ class _Writer:
                 "end": f"{{fn: shift_end, args: {{{args}, end: {_read(end)}, {formats}}}}}",
             }
             return lets, "{var: start}", "{var: end}"
-        span = _pick(s, "times", ("time_range",))
+        span = pick(s, "times", ("time_range",))
         if date is not None and span is not None:
             self.used |= {date.path, span.path}
             first = _with(_read(span), '{split: {sep: "-", index: 0}}')
@@ -251,38 +143,11 @@ class _Writer:
         return f"{{fn: local_datetime, args: {{value: {_read(f)}, format: {{const: {_yaml(f.layout)}}}}}}}"
 
     def datetime_of(self, hint: str) -> str | None:
-        f = _pick(self.sample, hint, ("instant", "local_datetime"), avoid=self.used)
+        f = pick(self.sample, hint, ("instant", "local_datetime"), avoid=self.used)
         if f is None:
             return None
         self.used.add(f.path)
         return self._instant(f, "instant" if f.kind == "instant" else None)
-
-
-def _pick_among(fields: list[Field], sample: Sample) -> Field | None:
-    chosen = _pick(Sample(sample.format, sample.encoding, sample.records, fields, {}), "id")
-    return chosen
-
-
-def _flat(value: Any, path: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out.update(_flat(v, f"{path}.{k}" if path else str(k)))
-    elif path:
-        out[path] = value
-    return out
-
-
-def _canonical(value: str, symbols: list[str]) -> str | None:
-    """The canonical code a vendor value spells: itself (``night`` -> ``NIGHT``), or the one code whose every
-    word it holds (``AfC Band 5`` -> ``BAND_5``, ``Nursing and Midwifery Registered`` ->
-    ``NURSING_MIDWIFERY_REGISTERED``)."""
-    norm = re.sub(r"[^A-Z0-9]+", "_", value.upper()).strip("_")
-    if norm in symbols:
-        return norm
-    words = set(norm.split("_"))
-    found = [s for s in symbols if s != "OTHER" and set(s.split("_")) <= words]
-    return found[0] if len(found) == 1 else None
 
 
 def _enum_symbols(schema: EventSchema, name: str) -> list[str]:
@@ -363,38 +228,38 @@ def _field(w: _Writer, name: str, f: dict[str, Any], id_field: Field | None, sta
     if name in ("trust", "host_trust", "home_trust", "issuer"):
         return "{record: {ods_code: {var: trust}}}"
     if name == "shift_type" and start and "{const: null}" not in start:
-        pick = _pick(s, "shift_type", ("text",), avoid=w.used)
+        found = pick(s, "shift_type", ("text",), avoid=w.used)
         symbols = _enum_symbols(w.schema, name)
-        if pick is not None and pick.codes:
-            return w.codelist("shift_type", pick, symbols)
+        if found is not None and found.codes:
+            return w.codelist("shift_type", found, symbols)
         return "{fn: shift_type, args: {start: {var: start}, end: {var: end}}}"
     if name == "site":
-        pick = _pick(s, "site", ("ods",), avoid=w.used)
-        if pick is None:
+        found = pick(s, "site", ("ods",), avoid=w.used)
+        if found is None:
             return None
-        w.used.add(pick.path)
-        return f"{{null_when_missing: [ods_code], record: {{ods_code: {_with(_read(pick), 'ods_code')}}}}}"
+        w.used.add(found.path)
+        return f"{{null_when_missing: [ods_code], record: {{ods_code: {_with(_read(found), 'ods_code')}}}}}"
     symbols = _enum_symbols(w.schema, name)
     if name == "grade" or symbols:
-        pick = _pick(s, name, _ENUM_KINDS, avoid=w.used) if name in HINTS else None
-        if pick is None:
+        found = pick(s, name, ENUM_KINDS, avoid=w.used) if name in HINTS else None
+        if found is None:
             return None
-        return w.codelist(name, pick, symbols or sorted(GRADES.codes))
+        return w.codelist(name, found, symbols or sorted(GRADES.codes))
     if name not in HINTS:
         return None
     if name == "posted_at":
         return w.datetime_of(name)
-    pick = _pick(s, name, avoid=w.used)
-    if pick is None:
+    found = pick(s, name, avoid=w.used)
+    if found is None:
         return None
-    w.used.add(pick.path)
+    w.used.add(found.path)
     if name == "break_minutes":
-        return _with(_read(pick), "minutes" if pick.kind == "time" else "int")
+        return _with(_read(found), "minutes" if found.kind == "time" else "int")
     if name == "hourly_rate":
-        return _with(_read(pick), "money")
+        return _with(_read(found), "money")
     if name == "version":
-        return _with(_read(pick), "int")
-    return _read(pick)
+        return _with(_read(found), "int")
+    return _read(found)
 
 
 def _format_lines(sample: Sample, id_field: Field | None) -> list[str]:
@@ -433,7 +298,7 @@ def _codelist_lines(w: _Writer, sample: Sample) -> list[str]:
     for f in sample.fields:
         repeated = f.codes and len(f.codes) < f.count  # a value seen twice: a code, not a name or an id
         if repeated and f.path not in w.used and f.path not in {spec[0].path for spec in offered.values()}:
-            key = _snake_words(f.path)
+            key = _snakewords(f.path)
             if key and key not in offered:
                 offered[key] = (f, [])
     if not offered:
@@ -445,15 +310,15 @@ def _codelist_lines(w: _Writer, sample: Sample) -> list[str]:
         note = f"from {f.path}" + ("" if used else " (not used yet)") + (f"; {what}" if what else "")
         lines += [f"  {name}:   # {note}", "    entries:"]
         for value in f.codes or f.values:
-            code = _canonical(value, symbols) if symbols else None
+            code = canonical(value, symbols) if symbols else None
             lines.append(f"      {_yaml(value)}: " + (code if code else "null   # TODO"))
     lines.append("")
     return lines
 
 
-def _snake_words(path: str) -> str:
+def _snakewords(path: str) -> str:
     parts = [p.strip('"') for p in re.findall(r'"[^"]*"|[^.]+', path) if p.strip('"') != "#text"]
-    return "_".join("_".join(_words(p).split()) for p in parts if _words(p))
+    return "_".join("_".join(words(p).split()) for p in parts if words(p))
 
 
 def _header(sample: Sample, schema: EventSchema, vendor: str, source: str, w: _Writer) -> list[str]:

@@ -15,6 +15,7 @@ rather than the mapping's own names (``let.start``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,17 @@ from jmespath.parser import ParsedResult
 
 from rosterhub.mapping.functions import ConversionError, Converter, RunContext
 
-__all__ = ["REDACTED_VALUE", "Env", "EvalError", "KeyedValues", "Node", "Step", "VendorSide", "vendor_side"]
+__all__ = [
+    "REDACTED_VALUE",
+    "Env",
+    "EvalError",
+    "KeyedValues",
+    "Node",
+    "Step",
+    "VendorSide",
+    "source_name",
+    "vendor_side",
+]
 
 REDACTED_VALUE = "<redacted>"
 
@@ -324,6 +335,18 @@ def vendor_side(node: Node | None, data: Any, record: Any, env: Env | None) -> V
             shown = REDACTED_VALUE if sensitive else {f.field: f.value for f in named}
             return VendorSide(", ".join(dict.fromkeys(f.field for f in named if f.field)), shown, sensitive)
     return VendorSide(None, None)
+
+
+_SIMPLE_PATH = re.compile(r'(?:[A-Za-z_@#][\w@#-]*|"[^"]*")(?:\.(?:[A-Za-z_@#][\w@#-]*|"[^"]*"))*')
+
+
+def source_name(path: str) -> str:
+    """The vendor's name for what a JMESPath reads: ``data.grade``, ``Booking Ref`` (no JMESPath quoting),
+    ``RosterLocation.#text``; anything more than a chain of keys is shown as written."""
+    text = path.strip()
+    if _SIMPLE_PATH.fullmatch(text):
+        return ".".join(part.strip('"') for part in re.findall(r'"[^"]*"|[^.]+', text))
+    return text
 
 
 def compile_path(text: str) -> ParsedResult:

@@ -110,3 +110,9 @@ def test_text_converters_refuse_objects_rather_than_print_them() -> None:
     assert (rej.error.field, rej.error.target) == ("data.ward", "ward")
     [rej] = _map(shift_id=5, grade={"band": 5}).rejected  # through a code list: refused, never "{'band': 5}"
     assert (rej.error.field, rej.error.target) == ("data.grade", "grade")
+
+
+def test_every_field_over_a_limit_is_reported_in_one_run() -> None:
+    [rej] = _map(ward="w" * (DEFAULT_MAX_LENGTH + 1), notes="n\x00").rejected
+    found = {(p.field, p.target, p.rule.rsplit(" ", 1)[-1]) for p in rej.error.problems}
+    assert found == {("data.ward", "ward", "[max_length]"), ("data.notes", "notes", "[control_character]")}

@@ -186,3 +186,22 @@ def test_personal_data_stays_out_of_errors() -> None:
     [rej] = apply_mapping(spec, body, received_at=RECEIVED, secrets={"esr_identity": b"k"}).rejected
     assert (rej.error.field, rej.error.value) == ("ni_number", "<redacted>")
     assert b"NOT-AN-NI" not in json.dumps(rejection_json(rej)).encode()
+
+
+def test_a_personal_argument_not_listed_as_sensitive_is_still_redacted(tmp_path: Path) -> None:
+    """identity_match_key's inputs are personal whatever the mapping's ``sensitive:`` says: the vendor's field is
+    named, its value never shown (the failing argument read from a column not listed as sensitive)."""
+    mapping = _csv_mapping("").replace("trust: {column: Trust}\n", "trust: {column: Trust}\nsecrets: [k]\n")
+    mapping = mapping.replace(
+        "      reason: {const: OTHER}\n",
+        "      reason: {const: OTHER}\n"
+        "      reason_detail:\n"
+        "        fn: identity_match_key\n"
+        "        args: {ni: {column: NI}, dob: {column: DOB}, surname: {column: Surname}}\n"
+        "        with: {secret: k, date_format: '%d/%m/%Y'}\n",
+    )
+    spec = load_mapping(write(tmp_path, mapping))
+    body = b"Id;Trust;NI;DOB;Surname\nA1;RXX;NOT-AN-NI;01/01/1990;Smith\n"
+    [rej] = apply_mapping(spec, body, received_at=RECEIVED, secrets={"k": b"s"}).rejected
+    assert rej.error.field == "NI" and rej.error.value == "<redacted>" and rej.error.target == "reason_detail"
+    assert b"NOT-AN-NI" not in json.dumps(rejection_json(rej)).encode()

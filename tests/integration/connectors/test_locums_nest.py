@@ -144,7 +144,8 @@ def test_happy_path_sample_page_and_generated_traffic(settings: Settings) -> Non
         # the sample's doctor with a 5-digit GMC number is a rejected record, kept with its bytes
         [rejected] = dead_letters(settings, "mapping")
         assert json.loads(rejected.value)["data"]["gmc_number"] == "70123"
-        assert headers_dict(rejected.headers)["dlq_record"] == b"changes[1] 100235"  # 5th change: 2nd of page 2
+        change = json.loads(rejected.value)["change_id"]  # 5th change: 2nd of page 2, named by its own id
+        assert headers_dict(rejected.headers)["dlq_record"] == f"changes[1] {change}".encode()
         # pages: RXX 7 changes in pages of 3 -> 3, RXW 40 -> 14; one correlation id per trust pass
         raw = raw_pages(settings)
         assert len(raw) == 17

@@ -23,6 +23,9 @@ destination's secret as :data:`~rosterhub.connectors.outbound.contract.SIGN` say
 (the update kinds the platform takes; default all), ``tiers`` (the release tiers at which it is
 offered shifts: a master vendor that supplies agencies only wants shifts released to agency tiers;
 default every tier).
+
+It renders the update kinds listed in :data:`KINDS` and no other (None: nothing to send), so a
+kind declared later (pay lines, timesheet queries) reaches no platform until this shape says how.
 """
 
 from __future__ import annotations
@@ -35,9 +38,21 @@ from rosterhub.connectors.outbound.adapters._labels import label
 from rosterhub.connectors.outbound.contract import AUTH, SIGN, Destination, HttpCall, Update
 from rosterhub.errors import ConfigError
 
-__all__ = ["ADAPTER", "DEFAULT_PATH", "RosterhubWebhookAdapter"]
+__all__ = ["ADAPTER", "DEFAULT_PATH", "KINDS", "RosterhubWebhookAdapter"]
 
 DEFAULT_PATH = "/rosterhub/updates"
+#: The update kinds this webhook shape carries (docs/outbound-adapters.md, "rosterhub_webhook").
+KINDS = frozenset(
+    {
+        "shift_open",
+        "shift_withdrawn",
+        "booking_confirmed",
+        "booking_rejected",
+        "shift_filled",
+        "booking_cancelled",
+        "no_show",
+    }
+)
 _AUTH = {"hmac-sha256": {SIGN: "hmac-sha256"}, "bearer": {AUTH: "bearer"}, "none": {}}
 
 
@@ -93,11 +108,12 @@ def _body(f: Facts, platform: str, mapping: str) -> dict[str, Any]:
 
 class RosterhubWebhookAdapter:
     platform = "rosterhub_webhook"
+    kinds = KINDS
 
     def render(self, update: Update, destination: Destination) -> HttpCall | None:
         options = destination.options
         kinds = options.get("kinds")
-        if kinds and update.kind not in kinds:
+        if update.kind not in KINDS or (kinds and update.kind not in kinds):
             return None
         f = facts(update)
         tiers = options.get("tiers")

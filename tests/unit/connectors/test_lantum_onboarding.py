@@ -116,3 +116,10 @@ def test_partner_shifts_are_offered_in_lantums_own_labels() -> None:
         "Nursing",
         "network",
     )
+
+
+def test_a_kind_the_webhook_shape_does_not_carry_is_not_sent() -> None:
+    dest = Destination("lantum-RHQ", "RHQ", "lantum", url="http://sim", secret="s", adapter="rosterhub_webhook")
+    env = outcome("ShiftFilled", "lantum:RHQ:ses_55004", "x")
+    assert ADAPTER.render(_update("shift_filled", env, None), dest) is not None
+    assert ADAPTER.render(_update("pay_line", env, None), dest) is None  # a kind declared after this shape

@@ -1,4 +1,5 @@
-"""Finds every connector: modules in ``connectors/vendors/`` plus the ``rosterhub.connectors`` entry points.
+"""Finds every connector: modules and YAML files in ``connectors/vendors/``, plus the ``rosterhub.connectors``
+entry points. A YAML file declares a connector that needs no Python (``connectors/declared.py``).
 
 A duplicate id stops start-up rather than letting one vendor silently shadow another.
 """
@@ -9,9 +10,11 @@ import importlib
 import pkgutil
 from functools import cache
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from rosterhub.connectors import vendors
 from rosterhub.connectors.base import ConnectorSpec
+from rosterhub.connectors.declared import load_declared
 from rosterhub.errors import ConfigError
 
 __all__ = ["connector", "connectors"]
@@ -32,6 +35,9 @@ def connectors() -> dict[str, ConnectorSpec]:
         module = importlib.import_module(f"{vendors.__name__}.{info.name}")
         if hasattr(module, "SPEC"):
             add(module.SPEC, module.__name__)
+    for folder in vendors.__path__:
+        for path in sorted(Path(folder).glob("*.yaml")):
+            add(load_declared(path), f"connectors/vendors/{path.name}")
     for ep in entry_points(group="rosterhub.connectors"):
         add(ep.load(), f"entry point {ep.name}")
     return {k: v[0] for k, v in sorted(found.items())}

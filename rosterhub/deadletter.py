@@ -2,12 +2,15 @@
 
 Headers follow Kafka Connect's DeadLetterQueueReporter in spirit: stage, error code and
 message, connector, and the origin topic/partition/offset, plus the mapping error's
-record/field/value/rule when there is one. The original record's headers are kept, so
-``rosterhub replay`` can re-run the record after a fix.
+record/field/value/rule/target when there is one (``dlq_field`` is the vendor's own name for
+what failed), and, when the record failed in several places, every problem as JSON in
+``dlq_problems``. The original record's headers are kept, so ``rosterhub replay`` can re-run
+the record after a fix.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -41,10 +44,13 @@ def dead_letter(
     if record_ref:
         headers.append(("dlq_record", record_ref.encode()))
     if isinstance(error, MappingError):
-        for name in ("field", "value", "rule"):
+        for name in ("field", "value", "rule", "target"):
             value = getattr(error, name)
             if value is not None:
                 headers.append((f"dlq_{name}", str(value).encode()))
+        if len(error.problems) > 1:
+            problems = error.as_dict()["problems"]
+            headers.append(("dlq_problems", json.dumps(problems, ensure_ascii=False).encode()))
     if origin is not None:
         headers += [
             ("dlq_origin_topic", origin[0].encode()),

@@ -109,6 +109,16 @@ class ParseError(InputError):
 
 
 class MappingError(InputError):
+    """A record that cannot become a canonical event, in the vendor's words.
+
+    ``field`` is the vendor's own name for what failed (a column, a JSON path, an XML element)
+    and ``value`` what the vendor sent there; ``target`` is what the mapping was making from it
+    (an event field such as ``grade``, or a ``let`` value such as ``let.start``); ``rule`` is the
+    mapping file's line and the check that refused it. A record can fail in several places at
+    once: ``problems`` then holds every failure (this error is the first of them), so one run
+    reports them all.
+    """
+
     code = "mapping_error"
 
     def __init__(
@@ -119,9 +129,24 @@ class MappingError(InputError):
         field: str | None = None,
         value: Any = None,
         rule: str | None = None,
+        target: str | None = None,
     ) -> None:
-        super().__init__(message, record=record, field=field, value=value, rule=rule)
-        self.record, self.field, self.value, self.rule = record, field, value, rule
+        super().__init__(message, record=record, field=field, value=value, rule=rule, target=target)
+        self.record, self.field, self.value, self.rule, self.target = record, field, value, rule, target
+        self.problems: tuple[MappingError, ...] = (self,)
+
+    @classmethod
+    def of(cls, problems: list[MappingError]) -> MappingError:
+        """One error standing for every problem of a record: the first, carrying them all."""
+        first = problems[0]
+        first.problems = tuple(problems)
+        return first
+
+    def as_dict(self) -> dict[str, Any]:
+        out = super().as_dict()
+        if len(self.problems) > 1:
+            out["problems"] = [RosterhubError.as_dict(p) for p in self.problems]
+        return out
 
 
 class TrustMismatch(MappingError):

@@ -50,7 +50,14 @@ class OutboundDestinationConfig(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Unique; names out.<name> and metrics.")
     trust: str = Field(description="ODS code of the trust whose system this is.")
-    platform: str = Field(description="Adapter name (connectors/outbound/adapters/<platform>.py or entry point).")
+    platform: str = Field(
+        description="The platform (vendor id) this system is; also the adapter's name unless `adapter` says another."
+    )
+    adapter: str | None = Field(
+        default=None,
+        description="Adapter that renders the updates, when the platform has none of its own: `rosterhub_webhook` "
+        "(the hub's standard update webhook, docs/outbound-adapters.md).",
+    )
     url: str | None = Field(default=None, description="Base URL for HTTP platforms.")
     folder: str | None = Field(default=None, description="Drop folder for file platforms.")
     secret: SecretStr | None = Field(default=None, description="HMAC secret or bearer token; never logged.")

@@ -347,7 +347,8 @@ class FhirEndpoint:
         for r in result.rejected:
             k = entry_index(r.record_ref)
             if k is not None and k < len(accepted):
-                accepted[k].issues.append(mapping_issue(r.error, f"Bundle.entry[{accepted[k].index}].resource"))
+                at = f"Bundle.entry[{accepted[k].index}].resource"
+                accepted[k].issues += [mapping_issue(e, at) for e in r.errors]  # every problem of the resource
         for ev in result.events:
             k = entry_index(ev.record_ref)
             if k is not None and k < len(accepted):

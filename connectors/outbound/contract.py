@@ -46,6 +46,7 @@ class Destination:
     folder: str | None = None  # drop folder for file platforms
     secret: str | None = field(default=None, repr=False)  # HMAC secret or bearer token, from settings (never logged)
     options: Mapping[str, Any] = field(default_factory=dict)  # platform-specific, documented by the adapter
+    adapter: str | None = None  # the adapter rendering its updates when not the platform's own (rosterhub_webhook)
 
 
 @dataclass(frozen=True, slots=True)

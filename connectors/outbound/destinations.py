@@ -66,6 +66,7 @@ def destinations(settings: Settings) -> list[Destination]:
             folder=c.folder,
             secret=c.secret.get_secret_value() if c.secret else None,
             options=dict(c.options),
+            adapter=c.adapter,
         )
         for c in settings.outbound_destinations
     ]
@@ -87,9 +88,12 @@ def resolve(dests: Sequence[Destination], known: Mapping[str, Adapter] | None = 
     known = adapters() if known is None else known
     out: dict[str, Adapter] = {}
     for d in dests:
-        if d.platform not in known:
+        name = d.adapter or d.platform
+        if name not in known:
+            what = f"adapter {name!r}" if d.adapter else f"adapter for platform {d.platform!r}"
             raise ConfigError(
-                f"outbound destination {d.name!r}: no adapter for platform {d.platform!r}; known: {', '.join(known)}"
+                f"outbound destination {d.name!r}: no {what}; known: {', '.join(known)} "
+                '(a platform without an adapter of its own: adapter = "rosterhub_webhook")'
             )
-        out[d.name] = known[d.platform]
+        out[d.name] = known[name]
     return out

@@ -120,6 +120,9 @@ class Duty:
     hub_reference: str | None = None  # the hub update that last changed the duty (exported until the roster changes it)
     filled_nmc: str | None = None  # the NMC PIN of whoever filled it (Fill update's Person nmc)
     timesheet: dict[str, Any] | None = None  # once the filled duty is over (healthroster_timesheets.py)
+    #: booked on the trust's own bank module (BankStaff): staff number, NMC PIN, name, grade label, home trust
+    bankstaff: tuple[str, str, str, str, str] | None = None
+    rejected: str | None = None  # the reason codes of the hub's last refusal of a BankStaff booking
 
     @property
     def times(self) -> tuple[str, str, str]:
@@ -238,6 +241,20 @@ class HealthRosterSimulator:
         end = datetime.combine(end_day, time(0) if end_t == "24:00" else time.fromisoformat(end_t), LONDON)
         return start, end
 
+    def book_bank(self, duty_id: int, staff: str, nmc: str, name: str, *, home: str | None = None) -> str:
+        """A bank worker books an approved duty on BankStaff, the trust's own bank module: the duty is
+        ``Booked`` in the next export, with the person; returns the hub's booking id for it (the mapping's)."""
+        duty = self.duties[duty_id]
+        if duty.state != _OPEN:
+            raise ValueError(f"duty {duty_id} is {duty.state!r}, not open to bank workers")
+        grade = f"Band {duty.band}"
+        duty.state, duty.bankstaff = "Booked", (staff, nmc, name, grade, home or duty.trust.ods)
+        duty.revision += 1
+        duty.changed = datetime.now(LONDON).replace(second=0, microsecond=0)
+        duty.hub_reference = None
+        self._dirty.add(duty.id)
+        return f"healthroster:{duty.trust.ods}:{duty.id}-{staff}"
+
     # --- receiving the hub's updates ------------------------------------------------------------
     def receive_outbound(self, folder: Path) -> int:
         """Apply what the hub dropped in ``folder``: ``BankBookingUpdates`` XML files (the hub's outbound
@@ -285,12 +302,15 @@ class HealthRosterSimulator:
         action = update["action"]
         if action in ("QueryTimesheet", "AuthoriseTimesheet"):
             return int(duty.timesheet is not None and timesheets.apply_hub_answer(duty.timesheet, update))
-        if action == "Fill" and duty.state == _OPEN:
+        if action == "Fill" and duty.state in (_OPEN, "Booked"):
             duty.state, duty.booked_by = "Filled", update.get("BookingReference") or None
             duty.filled_by = update.get("Person") or None
             duty.filled_nmc = update.get("nmc") or None
+        elif action == "Reject" and duty.state == "Booked":  # the hub refused the BankStaff booking: open again
+            duty.state, duty.bankstaff, duty.booked_by = _OPEN, None, None
+            duty.rejected = update.get("Reasons") or ""
         elif action == "Reopen" and duty.state in ("Filled", "No Show"):
-            duty.state, duty.booked_by, duty.filled_by = _OPEN, None, None
+            duty.state, duty.booked_by, duty.filled_by, duty.bankstaff = _OPEN, None, None, None
         elif action == "Cancel" and duty.state != "Cancelled":
             duty.state, duty.cancel_reason = "Cancelled", update.get("Reason") or "Cancelled through the bank"
         elif action == "NoShow" and duty.state == "Filled":
@@ -312,7 +332,7 @@ class HealthRosterSimulator:
         duty = self._duty_of(shift_id)
         if duty is None:
             return None
-        states = {_OPEN: "open", "Filled": "filled", "Cancelled": "cancelled", "No Show": "no_show"}
+        states = {_OPEN: "open", "Booked": "booked", "Filled": "filled", "Cancelled": "cancelled", "No Show": "no_show"}
         status = states.get(duty.state, duty.state)
         return ShiftCopy(
             shift_id,
@@ -400,6 +420,11 @@ class HealthRosterSimulator:
             if d.preferred:
                 staff, pin, name = d.preferred
                 ET.SubElement(el, "PreferredPerson", {"staffNumber": staff, "gmc": "", "nmc": pin}).text = name
+            if d.bankstaff and d.state in ("Booked", "Filled"):
+                staff, pin, name, grade, home = d.bankstaff
+                booking = ET.SubElement(el, "Booking", {"source": "BankStaff"})
+                attrs = {"staffNumber": staff, "nmc": pin, "gmc": "", "grade": grade, "staffGroup": d.staff_group}
+                ET.SubElement(booking, "Person", {**attrs, "homeTrust": home}).text = name
             if d.cancel_reason and d.state == "Cancelled":
                 ET.SubElement(el, "CancelReason").text = d.cancel_reason
             ET.SubElement(el, "LastChanged").text = changed

@@ -14,7 +14,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import Element
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jmespath.exceptions import JMESPathError
@@ -23,7 +22,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue
 from rosterhub.errors import MappingFileError
-from rosterhub.mapping.engine.expr import Node, Step, compile_path
+from rosterhub.mapping.engine.expr import Node, Step, compile_path, source_name
+from rosterhub.mapping.engine.format_checks import format_problems
 from rosterhub.mapping.engine.model import (
     ColumnExpr,
     ConstExpr,
@@ -60,6 +60,7 @@ class Builder:
         self.errors: list[MappingFileError] = []
         self.sensitive = frozenset(model.sensitive)
         self.codelists: dict[str, CodeList] = {}
+        self.lets: dict[str, Node] = {}  # the let values of the event rule being built, for {var: ...} origins
 
     # --- bookkeeping --------------------------------------------------------------------------------
 
@@ -88,13 +89,7 @@ class Builder:
             self.error(f"unknown time zone {m.timezone!r}", ("timezone",))
         for name, cl in m.codelists.items():
             self._codelist(name, cl.entries, cl.default, "default" in cl.model_fields_set, cl.case_sensitive)
-        if m.format.type == "json":
-            self.jmes(m.format.records, ("format", "records"))
-        elif m.format.type == "xml":
-            try:
-                Element("root").findall(m.format.records)
-            except (SyntaxError, TypeError, KeyError) as exc:  # ElementPath reports bad paths all three ways
-                self.error(f"invalid ElementTree path {m.format.records!r}: {exc}", ("format", "records"))
+        self._format()
         for name in m.constants:
             if name in BUILTIN_VARS:
                 self.error(f"constant {name!r} hides a built-in variable", ("constants", name))
@@ -133,6 +128,14 @@ class Builder:
             events=tuple(events),
         )
 
+    def _format(self) -> None:
+        """The ``format:`` block: paths, encoding and ``ref`` checked here, not on the first file."""
+        fmt = self.model.format
+        if fmt.type == "json":
+            self.jmes(fmt.records, ("format", "records"))
+        for message, key in format_problems(fmt, lambda name: name in self.sensitive or self._path_sensitive(name)):
+            self.error(message, ("format", key))
+
     def _codelist(self, name: str, entries: dict[str, Any], default: Any, has_default: bool, case: bool) -> None:
         table = CodeList(name, entries, default, has_default, case)
         seen: dict[str, str] = {}
@@ -160,7 +163,8 @@ class Builder:
         schema = self._schema(rule.type, (*at, "type"))
         when = self.jmes(rule.when, (*at, "when")) if rule.when else None
         scope = set(self.base_scope)
-        lets = {}
+        lets: dict[str, Node] = {}
+        self.lets = lets
         for name, raw in rule.let.items():
             if name in scope:
                 self.error(f"let {name!r} hides a built-in variable or a constant", (*at, "let", name))
@@ -214,7 +218,14 @@ class Builder:
         named = named or {}
         where = self.where(at)
         if isinstance(raw, str):
-            return Node("path", where, self.jmes(raw, at), sensitive=self._path_sensitive(raw), describe=raw)
+            return Node(
+                "path",
+                where,
+                self.jmes(raw, at),
+                sensitive=self._path_sensitive(raw),
+                describe=raw,
+                source=source_name(raw),
+            )
         if raw is None or isinstance(raw, bool | int | float):
             return Node("const", where, raw, describe=repr(raw))
         steps = tuple(self._step(s, (*at, "then", j)) for j, s in enumerate(raw.then))
@@ -229,17 +240,40 @@ class Builder:
         if isinstance(raw, PathExpr):
             sensitive = self._path_sensitive(raw.path)
             compiled = self.jmes(raw.path, (*at, "path"))
-            return Node("path", where, compiled, sensitive=sensitive, describe=raw.path, **common)
+            return Node(
+                "path", where, compiled, sensitive=sensitive, describe=raw.path, source=source_name(raw.path), **common
+            )
         if isinstance(raw, ColumnExpr):
             sensitive = raw.column in self.sensitive
-            return Node("column", where, raw.column, sensitive=sensitive, describe=f"column {raw.column!r}", **common)
+            return Node(
+                "column",
+                where,
+                raw.column,
+                sensitive=sensitive,
+                describe=f"column {raw.column!r}",
+                source=raw.column,
+                **common,
+            )
         if isinstance(raw, ConstExpr):
             return Node("const", where, raw.const, describe=repr(raw.const), **common)
         if isinstance(raw, VarExpr):
             if raw.var not in scope:
                 self.error(f"unknown variable {raw.var!r} (known here: {', '.join(sorted(scope))})", (*at, "var"))
             path = self.jmes(raw.path, (*at, "path")) if raw.path else None
-            return Node("var", where, (raw.var, path), describe=f"var {raw.var}", **common)
+            origin = self.lets.get(raw.var) if raw.path is None else None
+            source = f"{raw.var}.{source_name(raw.path)}" if raw.path and raw.var in ("document", "header") else None
+            uses = frozenset({raw.var}) if raw.var in self.lets else frozenset()
+            return Node(
+                "var",
+                where,
+                (raw.var, path),
+                describe=f"var {raw.var}",
+                origin=origin,
+                source=source,
+                uses=uses,
+                sensitive=origin.sensitive if origin is not None else False,
+                **common,
+            )
         if isinstance(raw, FnExpr):
             return self._fn(raw, at, scope, common)
         record, items = _record_schema(avro, named), _item_type(avro, named)
@@ -255,13 +289,21 @@ class Builder:
                         (*at, "null_when_missing", j),
                     )
             spec = (fields, tuple(raw.null_when_missing))
-            return Node("record", where, spec, describe="record", **common)
+            return Node("record", where, spec, describe="record", uses=_uses(fields.values()), **common)
         if isinstance(raw, ListExpr):
             nodes = [self.expr(v, (*at, "list", j), scope, items, named) for j, v in enumerate(raw.list)]
-            return Node("list", where, nodes, describe="list", **common)
+            return Node("list", where, nodes, describe="list", uses=_uses(nodes), **common)
         assert isinstance(raw, EachExpr)
         item = self.expr(raw.map, (*at, "map"), scope, items, named)
-        return Node("each", where, (self.jmes(raw.each, (*at, "each")), item), describe=f"each {raw.each}", **common)
+        return Node(
+            "each",
+            where,
+            (self.jmes(raw.each, (*at, "each")), item),
+            describe=f"each {raw.each}",
+            source=source_name(raw.each),
+            uses=item.uses,
+            **common,
+        )
 
     def _path_sensitive(self, text: str) -> bool:
         tokens = {t.strip('"') for t in re.findall(r'"[^"]*"|[A-Za-z_]\w*', text)}
@@ -291,7 +333,14 @@ class Builder:
         sensitive = conv.name in SENSITIVE_CONVERTERS or any(n.sensitive for n in args.values())
         keyed = conv.name if conv.name in KEYED_CONVERTERS else None
         return Node(
-            "fn", where, (conv, args, settings), sensitive=sensitive, describe=f"{conv.name}()", keyed=keyed, **common
+            "fn",
+            where,
+            (conv, args, settings),
+            sensitive=sensitive,
+            describe=f"{conv.name}()",
+            keyed=keyed,
+            uses=_uses(args.values()),
+            **common,
         )
 
     def _converter(self, name: str, at: Path_) -> Converter | None:
@@ -341,6 +390,13 @@ class Builder:
             if key == "secret" and value not in self.model.secrets:
                 self.error(f"secret {value!r} is not declared under secrets", (*at, key))
         return out
+
+
+def _uses(nodes: Any) -> frozenset[str]:
+    out: frozenset[str] = frozenset()
+    for node in nodes:
+        out |= node.uses
+    return out
 
 
 def named_types(schema: Any, out: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Record readers: one payload's bytes in, its records (or per-record parse errors) out.
 
 Each reader turns a vendor payload into :class:`SourceRecord` items: a reference a
-person can find in the file (``line 3``, ``changes[2]``, ``/Export/Duty[2]``), the
-record's own bytes for the dead-letter topic, and the record as plain data for the
+person can find in the file (``line 3``, ``changes[2]``, ``/Export/Duty[2]``), followed by
+the record's own id when the format's ``ref`` says how to read it (``line 3 RP-100482``,
+``/Export/Duty[2] 7731904``), the record's own bytes for the dead-letter topic, and the record as plain data for the
 mapping expressions. A payload that cannot be read at all raises
 :class:`rosterhub.errors.ParseError`; a single unreadable record is returned with its
 error so that the rest of the payload still maps.
@@ -22,6 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from xml.etree.ElementTree import Element, tostring
 
@@ -34,7 +36,7 @@ from rosterhub.errors import ParseError
 from rosterhub.mapping.engine import strict_json
 from rosterhub.mapping.engine.model import CsvFormat, FormatSpec, JsonFormat, PipeFormat, XmlFormat
 
-__all__ = ["REDACTED", "Payload", "SourceRecord", "read_payload"]
+__all__ = ["REDACTED", "Payload", "SourceRecord", "read_payload", "ref_placeholders", "suggest_encoding"]
 
 REDACTED = "REDACTED"
 
@@ -74,6 +76,46 @@ _WIDE_BOMS = (
 )
 
 
+#: Encodings a vendor file that fails to decode is tried in, for the suggestion in the error (Windows first:
+#: most non-UTF-8 exports come from Excel or a Windows service). latin-1 is not tried: it reads any bytes.
+_CANDIDATES = (("utf-8", "UTF-8"), ("cp1252", "Windows-1252"), ("utf-16", "UTF-16"))
+
+
+def suggest_encoding(payload: bytes, failed: str) -> str | None:
+    """An encoding the payload reads cleanly in, other than ``failed``, or None."""
+    tried = failed.lower().replace("_", "-")
+    for name, _ in _CANDIDATES:
+        if tried.startswith(name):
+            continue
+        if name == "utf-16" and not payload.startswith((b"\xff\xfe", b"\xfe\xff")):
+            continue  # without a byte-order mark any even-length file "decodes" as UTF-16
+        try:
+            payload.decode(name)
+        except UnicodeDecodeError:
+            continue
+        return name
+    return None
+
+
+def decoding_error(payload: bytes, encoding: str, exc: UnicodeDecodeError, option: str = "encoding") -> ParseError:
+    """Where the first unreadable byte is (line and column, as an editor counts) and the fix: the format's
+    ``encoding`` option, with the encoding the file does read in when one of the usual ones fits."""
+    start = exc.start
+    line = payload.count(b"\n", 0, start) + 1
+    column = start - (payload.rfind(b"\n", 0, start) + 1) + 1
+    byte = payload[start : start + 1].hex()
+    found = suggest_encoding(payload, encoding)
+    label = dict(_CANDIDATES).get(found or "", found)
+    fix = (
+        f"the file reads as {label}: say so in the mapping's format, `{option}: {found}`"
+        if found
+        else f"set the mapping format's `{option}:` to the encoding the vendor exports in (e.g. cp1252 for Windows)"
+    )
+    return ParseError(
+        f"payload is not valid {encoding} text: byte 0x{byte} at line {line}, column {column} ({exc.reason}); {fix}"
+    )
+
+
 def _decode(payload: bytes, encoding: str) -> str:
     """The payload as text in ``encoding``, or a :class:`ParseError` for the whole payload.
 
@@ -85,7 +127,10 @@ def _decode(payload: bytes, encoding: str) -> str:
     if not wide:
         found = next((name for bom, name in _WIDE_BOMS if payload.startswith(bom)), None)
         if found is not None:
-            raise ParseError(f"payload is {found} text (it starts with a {found} byte-order mark), not {encoding}")
+            raise ParseError(
+                f"payload is {found} text (it starts with a {found} byte-order mark), not {encoding}: "
+                f"say so in the mapping's format, `encoding: {found.lower()}`"
+            )
         if b"\x00" in payload:
             where = payload.index(b"\x00")
             raise ParseError(
@@ -94,8 +139,10 @@ def _decode(payload: bytes, encoding: str) -> str:
             )
     try:
         return payload.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise ParseError(f"payload is not valid {encoding} text: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise decoding_error(payload, encoding, exc) from None
+    except LookupError:
+        raise ParseError(f"{encoding!r} is not an encoding Python knows (the mapping format's `encoding:`)") from None
 
 
 # --- JSON -------------------------------------------------------------------------------------------
@@ -114,14 +161,46 @@ def _json_bytes(node: Any, sensitive: frozenset[str]) -> bytes:
     return json.dumps(_redact_json(node, sensitive), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _json_ref(template: str | None, item: Any, fallback: str) -> str:
-    """``template`` filled from the record's top-level keys, or the positional reference when it cannot be."""
-    if template is None or not isinstance(item, dict):
-        return fallback
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def ref_placeholders(template: str) -> list[str]:
+    """The names in a ``ref`` template (``'{Shift Ref}/{id}'`` -> ``['Shift Ref', 'id']``)."""
+    return [m.strip() for m in _PLACEHOLDER.findall(template)]
+
+
+@lru_cache(maxsize=256)
+def _jmespath(text: str) -> Any:
     try:
-        return f"{fallback} {template.format_map({k: v for k, v in item.items() if isinstance(v, str | int)})}"
-    except (KeyError, ValueError, IndexError):
-        return fallback
+        return jmespath.compile(text)
+    except JMESPathError:
+        return None
+
+
+def _ref_value(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is None and name not in data and (compiled := _jmespath(name)) is not None:
+        try:
+            value = compiled.search(data)
+        except JMESPathError:
+            value = None
+    if isinstance(value, dict):  # an XML element with attributes: its text
+        value = value.get("#text")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value).strip() or None
+
+
+def _named(position: str, template: str | None, data: Any) -> str:
+    """``position`` followed by the record's own name from ``template`` (position alone when it cannot be made)."""
+    if template is None or not isinstance(data, dict):
+        return position
+    names = ref_placeholders(template)
+    values = [_ref_value(data, name) for name in names]
+    if not names or any(v is None for v in values):
+        return position
+    parts = iter(values)
+    return f"{position} {_PLACEHOLDER.sub(lambda _: next(parts) or '', template)}"
 
 
 def _read_json(fmt: JsonFormat, payload: bytes, sensitive: frozenset[str]) -> Payload:
@@ -135,12 +214,13 @@ def _read_json(fmt: JsonFormat, payload: bytes, sensitive: frozenset[str]) -> Pa
     if isinstance(found, list):
         prefix = fmt.records if re.fullmatch(r"[A-Za-z_][\w.]*", fmt.records) else f"({fmt.records})"
         records = [
-            SourceRecord(ref=_json_ref(fmt.ref, item, f"{prefix}[{i}]"), raw=_json_bytes(item, sensitive), data=item)
+            SourceRecord(ref=_named(f"{prefix}[{i}]", fmt.ref, item), raw=_json_bytes(item, sensitive), data=item)
             for i, item in enumerate(found)
         ]
     else:
         raw = _json_bytes(found, sensitive) if sensitive or found is not document else payload
-        records = [SourceRecord(ref="$" if found is document else fmt.records, raw=raw, data=found)]
+        ref = _named("$" if found is document else fmt.records, fmt.ref, found)
+        records = [SourceRecord(ref=ref, raw=raw, data=found)]
     return Payload(records, {"document": document})
 
 
@@ -191,11 +271,12 @@ def _read_csv(fmt: CsvFormat, payload: bytes, sensitive: frozenset[str]) -> Payl
         else:
             body = "".join(lines[start - 1 : reader.line_num])
         raw = (header_text + body).encode(out_encoding)
+        data = {col: _null(cell, fmt.empty_as_null) for col, cell in zip(columns, row, strict=False)}
+        ref = _named(ref, fmt.ref, data)
         if len(row) != len(columns):
             err = ParseError(f"{ref} has {len(row)} fields where the header has {len(columns)}")
             records.append(SourceRecord(ref, raw, None, err))
             continue
-        data = {col: _null(cell, fmt.empty_as_null) for col, cell in zip(columns, row, strict=True)}
         records.append(SourceRecord(ref, raw, data))
     return Payload(records)
 
@@ -246,13 +327,19 @@ def _redact_xml(el: Element, sensitive: frozenset[str]) -> None:
             _redact_xml(child, sensitive)
 
 
+_XML_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
 def _read_xml(fmt: XmlFormat, payload: bytes, sensitive: frozenset[str]) -> Payload:
+    source: bytes | str = _decode(payload, fmt.encoding) if fmt.encoding else payload
+    if isinstance(source, str):  # the mapping overrides the file's declaration: parse the text without it
+        source = re.sub(r"^\s*<\?xml[^>]*\?>", "", source, count=1)
     try:
-        root = SafeET.fromstring(payload)
+        root = SafeET.fromstring(source)
     except DefusedXmlException as exc:
         raise ParseError(f"the XML payload uses a forbidden construct: {exc!r}") from None
     except SafeET.ParseError as exc:
-        raise ParseError(f"payload is not well-formed XML: {exc}") from None
+        raise _xml_error(payload, exc, fmt) from None
     for el in root.iter():  # namespaces dropped, so records paths and expressions use local names
         el.tag = _local(el.tag)
         for name in [n for n in el.attrib if n.startswith("{")]:
@@ -269,8 +356,23 @@ def _read_xml(fmt: XmlFormat, payload: bytes, sensitive: frozenset[str]) -> Payl
         if sensitive:
             _redact_xml(el, sensitive)
         record = data if isinstance(data, dict) else {"#text": data}
-        records.append(SourceRecord(f"{base}[{i}]", tostring(el, encoding="utf-8"), record))
+        records.append(SourceRecord(_named(f"{base}[{i}]", fmt.ref, record), tostring(el, encoding="utf-8"), record))
     return Payload(records, {"document": {_local(k): v for k, v in root.attrib.items()}})
+
+
+def _xml_error(payload: bytes, exc: SafeET.ParseError, fmt: XmlFormat) -> ParseError:
+    """Not well-formed XML; when that is because of the encoding, say how to fix it."""
+    declared = _XML_DECLARED.match(payload)
+    if fmt.encoding is None and declared is None:
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            hint = decoding_error(payload, "utf-8", bad)
+            return ParseError(
+                f"payload is not well-formed XML ({exc}): it declares no encoding, so it is read as UTF-8, and "
+                f"{hint.message.removeprefix('payload is not valid utf-8 text: ')}"
+            )
+    return ParseError(f"payload is not well-formed XML: {exc}")
 
 
 # --- pipe-delimited with header and trailer -------------------------------------------------------
@@ -317,5 +419,5 @@ def _read_pipe(fmt: PipeFormat, payload: bytes, sensitive: frozenset[str]) -> Pa
             continue
         data = {"record_type": values[0]}
         data.update({k: _null(v, True) for k, v in zip(names, values[1:], strict=True)})
-        records.append(SourceRecord(ref, raw, data))
+        records.append(SourceRecord(_named(ref, fmt.ref, data), raw, data))
     return Payload(records, {"header": header})

@@ -159,12 +159,18 @@ for _model in (FnExpr, RecordExpr, ListExpr, EachExpr):
 # --- formats --------------------------------------------------------------------------------------
 
 
+_REF = Field(
+    None,
+    description="How a record is named in errors, reports and dead letters, from its own values: a template whose "
+    "{placeholders} are keys of the record (columns, attributes, child elements) or JMESPath over it, e.g. "
+    "'{Shift Ref}', '{id}', '{resourceType}/{id}', '{data.booking_id}'.",
+)
+
+
 class JsonFormat(_Strict):
     type: Literal["json"]
     records: str = Field("@", description="JMESPath to the list of records (or to one record).")
-    ref: str | None = Field(
-        None, description="How to name a record in errors, from its top-level keys, e.g. '{resourceType}/{id}'."
-    )
+    ref: str | None = _REF
     encoding: str = "utf-8"
 
 
@@ -175,6 +181,7 @@ class CsvFormat(_Strict):
     encoding: str = Field("utf-8-sig", description="utf-8-sig also reads files with a byte-order mark.")
     columns: list[str] | None = Field(None, description="Column names when the file has no header line.")
     empty_as_null: bool = True
+    ref: str | None = _REF
 
 
 class XmlFormat(_Strict):
@@ -182,6 +189,10 @@ class XmlFormat(_Strict):
     records: str = Field(description="ElementTree path from the root element to each record, e.g. Duty.")
     force_list: list[str] = Field(default_factory=list, description="Child elements always read as lists.")
     empty_as_null: bool = True
+    encoding: str | None = Field(
+        None, description="Read the file in this encoding whatever its XML declaration says (default: as declared)."
+    )
+    ref: str | None = _REF
 
 
 class PipeFormat(_Strict):
@@ -194,6 +205,7 @@ class PipeFormat(_Strict):
     trailer_count_index: int = Field(1, ge=1, description="Field of the trailer holding the record count.")
     count_includes_header_trailer: bool = False
     record_types: dict[str, list[str]] = Field(min_length=1, description="Record tag -> names of its fields.")
+    ref: str | None = _REF
 
 
 FormatSpec = Annotated[JsonFormat | CsvFormat | XmlFormat | PipeFormat, Field(discriminator="type")]

@@ -43,16 +43,24 @@ def event_json(event: MappedEvent) -> dict[str, Any]:
     }
 
 
-def rejection_json(rejection: Rejection) -> dict[str, Any]:
-    err = rejection.error
-    return {
-        "code": err.code,
-        "message": err.message,
-        "record": rejection.record_ref,
-        "field": getattr(err, "field", None),
-        "value": jsonable(getattr(err, "value", None)),
-        "rule": getattr(err, "rule", None),
-    }
+def rejection_json(rejection: Rejection) -> list[dict[str, Any]]:
+    """One line per problem of the rejected record (a record failing in three places prints three lines).
+
+    ``field`` and ``value`` are the vendor's (its column, path or element, and what it sent);
+    ``target`` is what the mapping was making from it (an event field, ``let.<name>``).
+    """
+    return [
+        {
+            "code": err.code,
+            "message": err.message,
+            "record": rejection.record_ref,
+            "field": getattr(err, "field", None),
+            "value": jsonable(getattr(err, "value", None)),
+            "target": getattr(err, "target", None),
+            "rule": getattr(err, "rule", None),
+        }
+        for err in rejection.errors
+    ]
 
 
 def skipped_json(skipped: Skipped) -> dict[str, Any]:

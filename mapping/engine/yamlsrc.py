@@ -176,10 +176,15 @@ def read_source(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[Any, Loc]:
 
 
 def locate(root: Loc, loc: tuple[str | int, ...]) -> tuple[Loc, str]:
-    """The nearest written location for a (pydantic-style) path, and that path as a dotted key."""
+    """The nearest written location for a (pydantic-style) path, and that path as a dotted key.
+
+    pydantic puts the tag of a tagged union in the path (``format.csv.ref``: the ``csv`` branch);
+    a tag is not a key in the file, so it is passed over and the error points at the key's own line.
+    """
     node = root
     keys: list[str] = []
-    for part in loc:
+    parts = list(loc)
+    for i, part in enumerate(parts):
         if isinstance(part, str) and part.startswith("~"):
             continue  # a union tag, not a key in the file
         part_key: str | int = part
@@ -187,8 +192,11 @@ def locate(root: Loc, loc: tuple[str | int, ...]) -> tuple[Loc, str]:
             part_key = "with"
         elif part_key == "continue_":
             part_key = "continue"
-        keys.append(f"[{part_key}]" if isinstance(part_key, int) else str(part_key))
         child = node.children.get(part_key)
+        following = parts[i + 1] if i + 1 < len(parts) else None
+        if child is None and isinstance(part_key, str) and following is not None and following in node.children:
+            continue  # a discriminated union's tag (format.csv.ref): the next part is the key in the file
+        keys.append(f"[{part_key}]" if isinstance(part_key, int) else str(part_key))
         if child is None:
             break
         node = child

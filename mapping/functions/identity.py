@@ -37,7 +37,9 @@ def normalise_ni(value: object) -> str:
     text = re.sub(r"\s+", "", str(value)).upper()
     if not _NI.fullmatch(text):
         raise ConversionError(
-            "the NI number is not in HMRC format (two prefix letters, six digits, suffix A-D)", rule="ni_format"
+            "the NI number is not in HMRC format (two prefix letters, six digits, suffix A-D)",
+            rule="ni_format",
+            arg="ni",
         )
     return text
 
@@ -46,7 +48,7 @@ def normalise_surname(value: object) -> str:
     decomposed = unicodedata.normalize("NFKD", str(value))
     letters = "".join(ch for ch in decomposed if ch.isalpha() and not unicodedata.combining(ch))
     if not letters:
-        raise ConversionError("the surname has no letters", rule="surname")
+        raise ConversionError("the surname has no letters", rule="surname", arg="surname")
     return letters.upper()
 
 
@@ -58,7 +60,9 @@ def _iso_date(value: object, date_format: str) -> str:
     try:
         return datetime.strptime(str(value).strip(), date_format).date().isoformat()
     except ValueError:
-        raise ConversionError(f"the date of birth is not in the format {date_format!r}", rule="dob_format") from None
+        raise ConversionError(
+            f"the date of birth is not in the format {date_format!r}", rule="dob_format", arg="dob"
+        ) from None
 
 
 def identity_key(secret: bytes, ni: object, dob: object, surname: object, date_format: str = "%Y-%m-%d") -> str:

@@ -29,11 +29,17 @@ __all__ = ["REGISTRY", "CodeList", "ConversionError", "Converter", "RunContext",
 
 
 class ConversionError(ValueError):
-    """A value cannot be converted; ``rule`` names the check that failed (e.g. ``gmc_format``)."""
+    """A value cannot be converted; ``rule`` names the check that failed (e.g. ``gmc_format``).
 
-    def __init__(self, message: str, *, rule: str | None = None) -> None:
+    ``arg`` names the argument at fault when a function of several arguments can tell
+    (``shift_end``: the ``date``, not the ``end``), so the error names the vendor's field
+    that argument was read from. Without it the engine looks for the value the message
+    quotes, and names every argument only when that does not settle it.
+    """
+
+    def __init__(self, message: str, *, rule: str | None = None, arg: str | None = None) -> None:
         super().__init__(message)
-        self.rule = rule
+        self.rule, self.arg = rule, arg
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,6 +136,12 @@ def epoch_minutes(value: object) -> int:
     return int(value.timestamp()) // 60
 
 
+def _as_arg(name: str, error: ConversionError) -> ConversionError:
+    """``error`` naming the argument it is about (so the rejection names the vendor's field it came from)."""
+    error.arg = error.arg or name
+    return error
+
+
 @converter()
 def shift_start(
     date: object,
@@ -146,8 +152,14 @@ def shift_start(
     tz: str = "Europe/London",
 ) -> datetime:
     """Start instant of a shift given as a local date and a local start time."""
-    day = _parse_date(date, date_format)
-    begin, _ = parse_local_time(start, time_format)
+    try:
+        day = _parse_date(date, date_format)
+    except ConversionError as exc:
+        raise _as_arg("date", exc) from None
+    try:
+        begin, _ = parse_local_time(start, time_format)
+    except ConversionError as exc:
+        raise _as_arg("start", exc) from None
     return localise(datetime.combine(day, begin), tz)
 
 
@@ -162,9 +174,18 @@ def shift_end(
     tz: str = "Europe/London",
 ) -> datetime:
     """End instant of a shift on a local date: an end not after the start is on the next day."""
-    day = _parse_date(date, date_format)
-    begin, _ = parse_local_time(start, time_format)
-    finish, midnight = parse_local_time(end, time_format)
+    try:
+        day = _parse_date(date, date_format)
+    except ConversionError as exc:
+        raise _as_arg("date", exc) from None
+    try:
+        begin, _ = parse_local_time(start, time_format)
+    except ConversionError as exc:
+        raise _as_arg("start", exc) from None
+    try:
+        finish, midnight = parse_local_time(end, time_format)
+    except ConversionError as exc:
+        raise _as_arg("end", exc) from None
     return shift_bounds(day, begin, finish, end_is_midnight=midnight, tz=tz)[1]
 
 

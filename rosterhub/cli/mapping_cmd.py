@@ -1,4 +1,4 @@
-"""``rosterhub mapping ...``: check a mapping file, or see what a vendor file maps to.
+"""``rosterhub mapping ...``: check a mapping file, see what a vendor file maps to, or draft one from a sample.
 
 ``apply`` runs the very code the live connectors run (``apply_mapping``), so what an
 analyst sees here is what the hub will publish: events as JSON lines on stdout,
@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from rosterhub.errors import ConfigError, MappingFileError
-from rosterhub.mapping.engine import apply_mapping, check_mapping, find_mapping, load_mapping
+from rosterhub.errors import ConfigError, MappingFileError, ParseError
+from rosterhub.mapping.engine import apply_mapping, check_mapping, current_catalogue, find_mapping, load_mapping
+from rosterhub.mapping.engine.draft import draft_mapping
 from rosterhub.mapping.engine.render import event_json, rejection_json, skipped_json
+from rosterhub.mapping.engine.sniff import sniff
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -113,8 +116,47 @@ def apply(
     for event in outcome.events:
         typer.echo(json.dumps(event_json(event), ensure_ascii=False))
     for rejection in outcome.rejected:
-        typer.echo(json.dumps(rejection_json(rejection), ensure_ascii=False), err=True)
+        for line in rejection_json(rejection):
+            typer.echo(json.dumps(line, ensure_ascii=False), err=True)
     for skipped in outcome.skipped:
         typer.echo(json.dumps(skipped_json(skipped), ensure_ascii=False), err=True)
     if outcome.rejected:
         raise typer.Exit(2)
+
+
+@app.command()
+def draft(
+    sample: Annotated[Path, typer.Argument(help="A sample export as the vendor sends it (JSON, CSV, XML, pipe).")],
+    vendor: Annotated[
+        str | None, typer.Option("--vendor", help="Vendor id (lower_snake_case); default: from the file name.")
+    ] = None,
+    event: Annotated[
+        str, typer.Option("--event", help="Event the records become (schema short name).")
+    ] = "ShiftPosted",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Propose a starter mapping file from a sample: format, encoding, delimiter, records path, every field's
+    kind and date/time layout, code lists with the values seen. It passes `mapping check`; finish it by hand."""
+    try:
+        payload = sample.read_bytes()
+        found = sniff(payload, sample.name)
+    except (OSError, ParseError, ValueError) as exc:
+        typer.secho(f"error: cannot read {sample}: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    try:
+        schema = current_catalogue().by_short_name(event) if "." not in event else current_catalogue().get(event)
+    except KeyError:
+        typer.secho(f"error: no event schema {event!r}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    name = vendor or _vendor_from(sample)
+    text = draft_mapping(found, schema, vendor=name, source=sample.name)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"{output}: draft for {name} ({found.format.type}, {len(found.records)} record(s)); now check it")
+
+
+def _vendor_from(sample: Path) -> str:
+    stem = re.sub(r"[^a-z0-9]+", "_", sample.name.split(".")[0].lower()).strip("_")
+    return stem if re.fullmatch(r"[a-z][a-z0-9_]*", stem) else "vendor"

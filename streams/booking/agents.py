@@ -43,7 +43,7 @@ from rosterhub.streams.booking.decide import (
 )
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.booking.rules import Clearance
-from rosterhub.streams.booking.saga import CONFLICT, HEADER, RELEASE, RETIME, dumps, loads
+from rosterhub.streams.booking.saga import CONFLICT, EMPLOYMENT, HEADER, RELEASE, RETIME, dumps, loads
 from rosterhub.streams.booking.state import ShiftState, from_ms, to_ms
 from rosterhub.streams.passport.clearance import clearance as passport_clearance
 from rosterhub.streams.passport.clearance import required_types
@@ -220,7 +220,9 @@ def _person_stage(
                 log.warning("booking-person: unreadable saga message for %s dropped: %s", pid, exc)
                 continue
             before = person.PersonState.from_table(pid, people.get(pid))
-            if msg["kind"] == RELEASE:
+            if msg["kind"] == EMPLOYMENT:
+                after = person.employment(before, msg)
+            elif msg["kind"] == RELEASE:
                 after = person.release(before, msg)
             elif msg["kind"] == RETIME:
                 after, clashed = person.retime(before, msg)

@@ -9,6 +9,10 @@ every rule (the shift stage's included) passed it records the booking. It always
 answers the shift stage, and answers a redelivered check with the answer it gave first
 (same results), so a crash or a rebalance never changes a decision.
 
+An *employment* message (from identity: the person's memberships, ESR's substantive assignments
+among them) replaces the memberships the stage holds for the person, when newer; the rules read
+them (``RuleContext.employments``, the moonlighting rule).
+
 A *retime* moves a recorded booking to its shift's new times (the platform re-timed a
 filled shift). If the new times overlap another of the person's bookings, the booking is
 dropped and a *conflict* goes back to the shift stage, which cancels it: the booking that
@@ -21,13 +25,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rosterhub.streams.booking.policy import BookingPolicy
-from rosterhub.streams.booking.rules import RULES, Clearance, OtherBooking, RuleContext
+from rosterhub.streams.booking.rules import RULES, Clearance, Employment, OtherBooking, RuleContext
 from rosterhub.streams.booking.rules.clock import fmt
 from rosterhub.streams.booking.rules.overlap import clash
 from rosterhub.streams.booking.saga import ANSWER, CONFLICT, booking_request, ordered, shift_spec
 from rosterhub.streams.booking.state import ParkedRequest, from_ms
 
-__all__ = ["PERSON_RULES", "PersonState", "check", "release", "retime"]
+__all__ = ["PERSON_RULES", "PersonState", "check", "employment", "release", "retime"]
 
 #: Rules that need the person's other bookings or passport: run by this stage.
 PERSON_RULES = tuple(
@@ -50,15 +54,30 @@ class PersonState:
     bookings: dict[str, dict[str, Any]] = field(default_factory=dict)
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # booking id -> the answer sent
     ends: dict[str, int] = field(default_factory=dict)  # booking id -> end of the answered shift (ms)
+    #: the person's memberships as identity last sent them (None: never), and that message's identity-in offset
+    memberships: list[dict[str, Any]] | None = None
+    memberships_seq: int = -1
 
     def to_table(self) -> dict[str, Any]:
-        return {"p": self.person_id, "b": self.bookings, "a": self.answers, "e": self.ends}
+        out = {"p": self.person_id, "b": self.bookings, "a": self.answers, "e": self.ends}
+        return out if self.memberships is None else {**out, "m": self.memberships, "ms": self.memberships_seq}
 
     @classmethod
     def from_table(cls, person_id: str, value: dict[str, Any] | None) -> PersonState:
         if value is None:
             return cls(person_id)
-        return cls(value["p"], dict(value.get("b", {})), dict(value.get("a", {})), dict(value.get("e", {})))
+        memberships = value.get("m")
+        return cls(
+            value["p"],
+            dict(value.get("b", {})),
+            dict(value.get("a", {})),
+            dict(value.get("e", {})),
+            None if memberships is None else list(memberships),
+            int(value.get("ms", -1)),
+        )
+
+    def employments(self) -> tuple[Employment, ...] | None:
+        return None if self.memberships is None else tuple(Employment.from_json(m) for m in self.memberships)
 
     def others(self, booking_id: str) -> tuple[OtherBooking, ...]:
         return tuple(
@@ -84,7 +103,9 @@ def check(
             "", "", booking_id, {"person_id": state.person_id}, msg["request"]["vendor"], 0, 0, msg["request"]["extra"]
         )
         spec = shift_spec(msg["shift"])
-        ctx = RuleContext(booking_request(req), spec, policy, state.others(booking_id), clearance)
+        ctx = RuleContext(
+            booking_request(req), spec, policy, state.others(booking_id), clearance, employments=state.employments()
+        )
         person_results = [RULES[r](ctx).to_avro() for r in PERSON_RULES if policy.enabled(r)]
     results = ordered([*shift_results, *person_results])
     recorded = policy is not None and all(r["passed"] for r in results)
@@ -111,6 +132,15 @@ def check(
         }
     ends = {**state.ends, booking_id: msg["shift"]["end"]}
     return replace(state, bookings=bookings, answers={**state.answers, booking_id: out}, ends=ends), out
+
+
+def employment(state: PersonState, msg: dict[str, Any]) -> PersonState:
+    """The person's memberships from identity, kept when newer than those held (identity-in is one ordered
+    partition, so its offset orders them); a redelivered or older message changes nothing."""
+    seq = int(msg.get("seq", -1))
+    if seq <= state.memberships_seq and state.memberships is not None:
+        return state
+    return replace(state, memberships=list(msg.get("memberships") or ()), memberships_seq=seq)
 
 
 def release(state: PersonState, msg: dict[str, Any]) -> PersonState:

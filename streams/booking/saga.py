@@ -6,7 +6,8 @@ request, the shift as the shift stage knows it and the shift rules' results; an 
 (person stage -> shift stage, key shift id) holds every rule's result; a *release*
 (shift stage -> person stage) drops a booking from the person's timeline; a *retime*
 (shift stage -> person stage) moves a booking to its shift's new times, and a *conflict*
-(person stage -> shift stage) says the new times clash with another of the person's bookings. Instants are
+(person stage -> shift stage) says the new times clash with another of the person's bookings; an *employment*
+(identity -> person stage, key person id) carries the person's memberships. Instants are
 epoch milliseconds, decimals strings, enums their symbols, so a redelivered message is
 byte-identical and decisions made from it are too.
 """
@@ -22,11 +23,13 @@ from rosterhub.events.models.common import MembershipType, ReleaseTier, ShiftTyp
 from rosterhub.streams.booking.policy import RULE_IDS
 from rosterhub.streams.booking.rules import BookingRequest, RuleResult, ShiftSpec
 from rosterhub.streams.booking.state import ParkedRequest, ShiftState, from_ms, to_ms
+from rosterhub.streams.identity import memberships
 
 __all__ = [
     "ANSWER",
     "CHECK",
     "CONFLICT",
+    "EMPLOYMENT",
     "HEADER",
     "POST_CHECKS",
     "PRE_CHECKS",
@@ -46,6 +49,8 @@ __all__ = [
 HEADER = "rosterhub-saga"
 CHECK, ANSWER, RELEASE = "check", "answer", "release"
 RETIME, CONFLICT = "retime", "conflict"
+#: identity -> person stage: the person's memberships (ESR's substantive assignments), for the moonlighting rule
+EMPLOYMENT = memberships.EMPLOYMENT
 
 #: Checks the shift stage makes before any rule can run; they sort before the 19 rules in a decision.
 PRE_CHECKS = ("worker_known", "request_complete", "booking_policy")

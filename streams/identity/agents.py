@@ -10,8 +10,9 @@ Two agents, both ``concurrency=1`` (faust #606):
 * ``identity-resolver`` reads identity-in, runs one pure step, sends identity events to
   ``events.identity`` and credential events (person id resolved) to
   ``_rosterhub.passport-in``, booking requests (person id stamped, or null when unknown) to
-  ``_rosterhub.booking-requests`` for the booking saga, re-reads earlier credential records by offset when a link,
-  merge or split needs them re-published, then writes its tables.
+  ``_rosterhub.booking-requests`` for the booking saga, a person's memberships (ESR's substantive assignments)
+  to ``_rosterhub.booking-person`` when they change (:mod:`.memberships`), re-reads earlier credential records by
+  offset when a link, merge or split needs them re-published, then writes its tables.
 
 Outputs go before table writes (as in the booking decider): a crash in between repeats
 the step on the old state after recovery, giving the same events with the same ids.
@@ -27,6 +28,7 @@ import faust
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import headers_dict
 from rosterhub.errors import InputError
+from rosterhub.streams.booking.saga import HEADER, dumps
 from rosterhub.streams.identity.reader import IdentityInReader
 from rosterhub.streams.identity.records import forwarded_booking, handle, outgoing, republished
 from rosterhub.streams.identity.state import TABLES, Store
@@ -46,6 +48,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     identity_in = ctx.raw_topic(app, ctx.names.identity_in)
     passport_topic = ctx.names.passport_in
     requests_topic = ctx.names.booking_requests
+    person_topic = ctx.raw_topic(app, ctx.names.booking_person)  # memberships for the booking person stage
     targets = {
         t.get_topic_name(): t
         for t in (
@@ -93,6 +96,12 @@ def register(app: faust.App, ctx: StreamContext) -> None:
                 out += outgoing(copies, ctx.encoder, passport_topic, requests_topic)
             for rec in out:
                 await targets[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers)
+            for message in result.person:
+                await person_topic.send(
+                    key=message["person_id"].encode(),
+                    value=dumps(message),
+                    headers=[(HEADER, message["kind"].encode())],
+                )
             for name, writes in store.writes.items():
                 for key, value in writes.items():
                     if value is None:

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.streams.identity.match import Dispute, keys_of, match, person_id_for
+from rosterhub.streams.identity.memberships import employment_message, membership_of
 from rosterhub.streams.identity.outputs import (
     BOOKING_REQUESTED,
     CREDENTIAL_TYPES,
@@ -51,8 +52,11 @@ def link_worker(store: Store, env: Envelope, offset: int) -> Step:
     rec = store.record(worker_id) or Record(worker_id)
     presented = keys_of(d["worker"].get("identifiers") or (), d.get("identity_match_key"))
     if env.type == _MEMBERSHIP:
+        key, membership = membership_of(d)
+        rec = replace(rec, memberships={**rec.memberships, key: membership})
         if rec.person is None:
-            return Step()  # a membership names an assignment, not who someone is: wait for the worker record
+            store.put_record(rec)  # kept for the person the worker record will name: who someone is comes from it
+            return Step()
         presented = sorted({*rec.keys, *(k for k in presented if k.startswith("vid:"))})
     current = rec.person
     m = match(
@@ -77,9 +81,11 @@ def link_worker(store: Store, env: Envelope, offset: int) -> Step:
     for o, ce_id, cred in rec.parked:
         creds[cred] = (*creds.get(cred, ()), (o, ce_id))
     new_rec = replace(rec, person=person, keys=m.accepted, creds=creds, parked=())
-    if new_rec != rec:
+    if new_rec != (store.record(worker_id) or Record(worker_id)):
         store.put_record(new_rec)
-    return Step(outputs, replays)
+    # the person's memberships changed (this one), or a record that brought some was just linked
+    changed = env.type == _MEMBERSHIP or (current is None and bool(new_rec.memberships))
+    return Step(outputs, replays, person=[employment_message(store, person, offset)] if changed else [])
 
 
 def route_credential(store: Store, env: Envelope, offset: int) -> Step:
@@ -94,6 +100,7 @@ def route_credential(store: Store, env: Envelope, offset: int) -> Step:
     ):
         return Step()  # redelivered
     outputs: list[Out] = []
+    linked_now = rec.person is None
     if rec.person is None:
         person, via = _by_own_identifiers(store, d["worker"].get("identifiers") or ())
         if person is None:
@@ -112,7 +119,9 @@ def route_credential(store: Store, env: Envelope, offset: int) -> Step:
     store.put_record(replace(rec, creds={**rec.creds, cred: (*rec.creds.get(cred, ()), (offset, env.id))}))
     assert rec.person is not None
     outputs.append(Out(passport_copy(env, rec.person, local), "passport"))
-    return Step(outputs, replays)
+    # a record linked by its credential may have brought memberships that were waiting for a person
+    employment = [employment_message(store, rec.person, offset)] if linked_now and rec.memberships else []
+    return Step(outputs, replays, person=employment)
 
 
 def resolve_booking(store: Store, env: Envelope) -> Step:

@@ -78,6 +78,8 @@ class Step:
     outputs: list[Out] = field(default_factory=list)
     replays: list[Replay] = field(default_factory=list)
     refused: str | None = None  # a command that could not be carried out, and why (logged)
+    #: saga messages for _rosterhub.booking-person, keyed by their person_id (memberships.employment_message)
+    person: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _identifiers(keys: tuple[str, ...] | list[str]) -> list[dict[str, str]]:

@@ -14,6 +14,7 @@ from rosterhub.envelope import Envelope, KafkaRecord, decode_record, encode_even
 from rosterhub.runtime import Encoder
 from rosterhub.streams.identity.commands import MergeCommand, is_command, parse_command
 from rosterhub.streams.identity.decide import step
+from rosterhub.streams.identity.memberships import messages
 from rosterhub.streams.identity.merge import merge, split
 from rosterhub.streams.identity.outputs import BOOKING_REQUESTED, Out, Replay, Step, passport_copy
 from rosterhub.streams.identity.state import Store
@@ -32,8 +33,11 @@ def handle(store: Store, value: bytes, headers: Headers, offset: int, codec: Eve
         parsed = parse_command(value, headers)
         cause = Envelope(type="command", source=parsed.source, data={}, id=parsed.command_id, time=parsed.time)
         if isinstance(parsed.command, MergeCommand):
-            return merge(store, parsed.command, command_id=parsed.command_id, cause=cause, seq=offset)
-        return split(store, parsed.command, command_id=parsed.command_id, cause=cause, seq=offset)
+            done = merge(store, parsed.command, command_id=parsed.command_id, cause=cause, seq=offset)
+        else:
+            done = split(store, parsed.command, command_id=parsed.command_id, cause=cause, seq=offset)
+        # records moved between people: each person's memberships go to the booking person stage again
+        return replace(done, person=messages(store, store.writes["persons"], offset)) if not done.refused else done
     return step(store, decode_record(value, headers, codec), offset)
 
 

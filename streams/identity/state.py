@@ -38,20 +38,23 @@ class Record:
     keys: tuple[str, ...] = ()  # identity keys accepted for its person
     creds: Mapping[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)  # credential id -> (offset, ce_id)
     parked: tuple[tuple[int, str, str], ...] = ()  # (offset, ce_id, credential id) waiting for a link
+    #: assignment key -> membership (type, trust, from, to, ended), from MembershipChanged (memberships.py)
+    memberships: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "p": self.person,
             "k": list(self.keys),
             "c": {c: [list(e) for e in es] for c, es in self.creds.items()},
             "q": [list(e) for e in self.parked],
         }
+        return {**out, "m": {k: dict(v) for k, v in self.memberships.items()}} if self.memberships else out
 
     @classmethod
     def from_json(cls, worker_id: str, v: Mapping[str, Any]) -> Record:
         creds = {c: tuple((int(o), str(i)) for o, i in es) for c, es in v.get("c", {}).items()}
         parked = tuple((int(o), str(i), str(c)) for o, i, c in v.get("q", ()))
-        return cls(worker_id, v.get("p"), tuple(v.get("k", ())), creds, parked)
+        return cls(worker_id, v.get("p"), tuple(v.get("k", ())), creds, parked, dict(v.get("m", {})))
 
     def offsets(self) -> list[int]:
         return sorted(o for es in self.creds.values() for o, _ in es)

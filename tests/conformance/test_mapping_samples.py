@@ -20,7 +20,7 @@ from rosterhub.mapping.engine.render import event_json, rejection_json, skipped_
 from rosterhub.mapping.engine.samples import SampleCase, sample_cases
 
 CASES = list(sample_cases())
-REJECTION_KEYS = ("code", "record", "field", "value")  # the rule names a line of the mapping file: not pinned
+REJECTION_KEYS = ("code", "record", "field", "value", "target")  # the rule names a line of the mapping file: not pinned
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -43,7 +43,7 @@ def test_sample_maps_to_expected(case: SampleCase) -> None:
         spec, case.input.read_bytes(), received_at=case.received_at, trust=case.trust, secrets=case.secrets
     )
     assert [event_json(e) for e in outcome.events] == _jsonl(case.sibling("expected"))
-    got_rejected = [{k: rejection_json(r)[k] for k in REJECTION_KEYS} for r in outcome.rejected]
+    got_rejected = [{k: line[k] for k in REJECTION_KEYS} for r in outcome.rejected for line in rejection_json(r)]
     want_rejected = [{k: r.get(k) for k in REJECTION_KEYS} for r in _jsonl(case.sibling("rejected"))]
     assert got_rejected == want_rejected
     assert [skipped_json(s) | {"rule": None} for s in outcome.skipped] == [

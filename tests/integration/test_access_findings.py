@@ -116,7 +116,11 @@ def test_finding_1_a_push_needs_the_trust_integration_role_and_publishes_only_it
     )
     assert r.status_code == 422, r.text
     [foreign] = [x for x in r.json()["rejected"] if x["code"] == "trust_mismatch"]
-    assert foreign["field"] == "trust" and foreign["value"] == "RHQ" and foreign["record"] == f"line {len(sample) + 1}"
+    assert (
+        foreign["field"] == "trust"
+        and foreign["value"] == "RHQ"
+        and foreign["record"] == f"line {len(sample) + 1} NHSP-BK-9990001"
+    )
     assert settings.kafka_bootstrap_servers
     events = [
         decode_record(rec.value, rec.headers, codec(settings))

@@ -163,7 +163,8 @@ def test_malformed_input_is_dead_lettered_with_original_bytes(hub_settings: Sett
         r = _post(ingress, unknown_grade)
         assert r.status_code == 422
         rejection = r.json()["rejected"][0]
-        assert (rejection["code"], rejection["field"], rejection["value"]) == ("mapping_error", "grade", "Band 55")
+        assert (rejection["code"], rejection["field"], rejection["value"]) == ("mapping_error", "data.grade", "Band 55")
+        assert rejection["target"] == "grade"  # the vendor's path is the field; the event field is the target
         assert "patchwork.yaml" in rejection["rule"]
 
         # a bad signature is refused and nothing is written
@@ -181,7 +182,7 @@ def test_malformed_input_is_dead_lettered_with_original_bytes(hub_settings: Sett
     assert parse["dlq_origin_topic"] == names.raw("patchwork").encode()
     assert raw[(int(parse["dlq_origin_partition"]), int(parse["dlq_origin_offset"]))] == broken
     mapping = headers_dict(dlq[b"mapping_error"].headers)
-    assert (mapping["dlq_field"], mapping["dlq_value"]) == (b"grade", b"Band 55")
+    assert (mapping["dlq_field"], mapping["dlq_value"], mapping["dlq_target"]) == (b"data.grade", b"Band 55", b"grade")
     assert json.loads(dlq[b"mapping_error"].value)["data"]["grade"] == "Band 55"  # the original bytes, untouched
 
 

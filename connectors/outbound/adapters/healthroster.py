@@ -1,11 +1,14 @@
 """HealthRoster-style e-rostering: an XML booking-import file per update
 (docs/vendors/healthroster.md, "Updates from the hub").
 
-HealthRoster is where a trust's duties live; bank workers book them elsewhere. So it is told
-what happened to its own duties: filled (by whom, through which booking), re-opened or
-cancelled after a cancellation, a no-show; and what the hub made of a timesheet it exported
-(queried, with the reason, or authorised). Offers, withdrawals and booking decisions are for
-the platforms workers book on (None here), and so is anything about another system's shifts.
+HealthRoster is where a trust's duties live; bank workers book them elsewhere, or on its own
+bank module (BankStaff). So it is told what happened to its own duties: filled (by whom, through
+which booking), re-opened or cancelled after a cancellation, a no-show; and a BankStaff booking
+the hub refused (``Reject``, with the reason codes: the duty is the bank's to fill again); and what
+the hub made of a timesheet it exported (queried, with the reason, or authorised). A
+confirmed BankStaff booking needs no word of its own: the ``Fill`` of the duty says it. Offers
+and withdrawals are for the platforms workers book on (None here), and so is anything about
+another system's shifts.
 
 The file (``BankBookingUpdates``, namespace ``urn:rosterhub:vendor:healthroster:booking-import:1``)
 carries the update key as ``Update/@reference``; HealthRoster keeps it on the duty and exports it
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local
+from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local, local_id
 from rosterhub.connectors.outbound.adapters._files import drop_name
 from rosterhub.connectors.outbound.adapters._timesheet import TIMESHEET_KINDS, TimesheetFacts, timesheet_facts
 from rosterhub.connectors.outbound.contract import Destination, FileDrop, Update
@@ -31,6 +34,8 @@ ACTIONS = {"shift_filled": "Fill", "no_show": "NoShow"}  # booking_cancelled: Re
 def _action(f: Facts) -> str | None:
     if f.kind == "booking_cancelled":
         return "Reopen" if f.shift_reopened else "Cancel"
+    if f.kind == "booking_rejected":  # a booking made on its own bank module (BankStaff): undo it there
+        return "Reject" if local_id(f.booking_id, PLATFORM) else None
     return ACTIONS.get(f.kind)
 
 
@@ -56,6 +61,8 @@ def document(f: Facts, duty: str, action: str) -> bytes:
             "hcpc": f.worker_ids.get("hcpc", ""),
         }
         ET.SubElement(el, "Person", attrs).text = f.worker_name or (register[1] if register else "")
+    if action == "Reject":
+        ET.SubElement(el, "Reasons").text = " ".join(f.reason_codes)
     if action in ("Reopen", "Cancel"):
         ET.SubElement(el, "Reason").text = f.cancel_reason or ""
         ET.SubElement(el, "NoticeHours").text = "" if f.notice_hours is None else f"{f.notice_hours:.2f}"
@@ -86,7 +93,7 @@ def timesheet_document(t: TimesheetFacts) -> bytes:
 
 class HealthRosterAdapter:
     platform = PLATFORM
-    kinds = frozenset({"shift_filled", "booking_cancelled", "no_show", *TIMESHEET_KINDS})
+    kinds = frozenset({"shift_filled", "booking_cancelled", "booking_rejected", "no_show", *TIMESHEET_KINDS})
 
     def render(self, update: Update, destination: Destination) -> FileDrop | None:
         if update.kind in TIMESHEET_KINDS:

@@ -8,7 +8,7 @@ documented order; reason codes are stable and listed in docs/booking.md.
 (:mod:`rosterhub.streams.booking.decide`), which checks it before a context can be built.
 """
 
-from rosterhub.streams.booking.rules.context import BookingRequest, OtherBooking, RuleContext, ShiftSpec
+from rosterhub.streams.booking.rules.context import BookingRequest, Employment, OtherBooking, RuleContext, ShiftSpec
 from rosterhub.streams.booking.rules.engine import REASON_CODES, RULES, evaluate, failed_codes
 from rosterhub.streams.booking.rules.explain import explain, explain_decision
 from rosterhub.streams.booking.rules.passport import Clearance
@@ -20,6 +20,7 @@ __all__ = [
     "RULES",
     "BookingRequest",
     "Clearance",
+    "Employment",
     "OtherBooking",
     "RuleContext",
     "RuleResult",

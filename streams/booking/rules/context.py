@@ -11,16 +11,18 @@ subtract them safely; see :mod:`.clock` for why.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from rosterhub.events.models.common import MembershipType, ReleaseTier, ShiftType, StaffGroup
 from rosterhub.streams.booking.policy import BookingPolicy
 from rosterhub.streams.booking.rules.clock import is_night, utc
 from rosterhub.streams.booking.rules.passport import Clearance
 
-__all__ = ["BookingRequest", "OtherBooking", "RuleContext", "ShiftSpec", "WorkInterval"]
+__all__ = ["BookingRequest", "Employment", "OtherBooking", "RuleContext", "ShiftSpec", "WorkInterval"]
 
 
 def _instants(obj: object, start: datetime, end: datetime, what: str) -> None:
@@ -109,12 +111,49 @@ class WorkInterval:
 
 
 @dataclass(frozen=True, slots=True)
+class Employment:
+    """A membership the hub holds for the person (ESR's assignments, through identity): who employs them, how."""
+
+    trust: str
+    membership: MembershipType
+    start: date | None = None
+    end: date | None = None  # last day; None: open-ended
+    ended: bool = False  # the source said it ended (ESR's T), whatever ``end`` says
+
+    def substantive_on(self, day: date) -> bool:
+        """A substantive assignment in force on ``day``."""
+        if self.membership != MembershipType.SUBSTANTIVE or (self.ended and self.end is None):
+            return False
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Employment:
+        """From identity's membership message (streams/identity/memberships.py)."""
+
+        def day(text: Any) -> date | None:
+            return date.fromisoformat(str(text)) if text else None
+
+        kind = str(value.get("type") or "OTHER")
+        membership = MembershipType(kind) if kind in MembershipType.__members__ else MembershipType.OTHER
+        return cls(
+            str(value.get("trust") or ""),
+            membership,
+            day(value.get("from")),
+            day(value.get("to")),
+            bool(value.get("ended")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RuleContext:
     request: BookingRequest
     shift: ShiftSpec
     policy: BookingPolicy
     others: tuple[OtherBooking, ...] = field(default_factory=tuple)
     clearance: Clearance | None = None  # None: the passport has not answered yet
+    #: the person's memberships as identity last told the person stage (ESR's assignments); None: it has told
+    #: nothing, so no record of a membership source (ESR) is linked to this person
+    employments: tuple[Employment, ...] | None = None
 
     @property
     def new(self) -> WorkInterval:

@@ -138,12 +138,12 @@ def test_bad_exports_end_in_failed_or_processed_with_dead_letters(hub_settings: 
     assert failed["malformed.xml"]["reason"]["code"] == "parse_error"
     assert "UTF-16" in failed["utf16.csv"]["reason"]["message"]  # refused whole, by its byte-order mark
     assert failed["no_grade.csv"]["reason"]["code"] == "all_records_rejected"
-    assert {r["field"] for r in failed["no_grade.csv"]["rejected"]} == {"grade"}
+    assert {(r["field"], r["target"]) for r in failed["no_grade.csv"]["rejected"]} == {("Grade", "grade")}
     assert failed["huge.xml"]["reason"]["code"] == "payload_too_large" and failed["huge.xml"]["raw"] is None
     assert failed["notes.txt"]["reason"]["code"] == "input_error"
     unknown = processed["unknown_grade.xml"]
     assert unknown["status"] == "processed" and unknown["records"]["rejected"] == 1
-    assert (unknown["rejected"][0]["field"], unknown["rejected"][0]["value"]) == ("grade", "Matron")
+    assert (unknown["rejected"][0]["field"], unknown["rejected"][0]["value"]) == ("Grade", "Matron")
     for name in failed:
         assert (rxx / "failed" / name).exists() or (rxy / "failed" / name).exists()
 

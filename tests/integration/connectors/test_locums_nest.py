@@ -144,7 +144,8 @@ def test_happy_path_sample_page_and_generated_traffic(settings: Settings) -> Non
         # the sample's doctor with a 5-digit GMC number is a rejected record, kept with its bytes
         [rejected] = dead_letters(settings, "mapping")
         assert json.loads(rejected.value)["data"]["gmc_number"] == "70123"
-        assert headers_dict(rejected.headers)["dlq_record"] == b"changes[1]"  # 5th change: 2nd of page 2
+        change = json.loads(rejected.value)["change_id"]  # 5th change: 2nd of page 2, named by its own id
+        assert headers_dict(rejected.headers)["dlq_record"] == f"changes[1] {change}".encode()
         # pages: RXX 7 changes in pages of 3 -> 3, RXW 40 -> 14; one correlation id per trust pass
         raw = raw_pages(settings)
         assert len(raw) == 17
@@ -259,7 +260,7 @@ def test_bad_changes_in_a_good_page_are_rejected_records_and_the_cursor_moves(se
     assert published(settings) == expected(sim)
     rejected = {json.loads(r.value)["data"]["id"]: headers_dict(r.headers) for r in dead_letters(settings, "mapping")}
     assert set(rejected) == {99001, "bk_9", "ts_1"}
-    assert rejected[99001]["dlq_field"] == b"grade" and rejected[99001]["dlq_value"] == b"Registrar (ST4+)"
+    assert rejected[99001]["dlq_field"] == b"data.grade" and rejected[99001]["dlq_value"] == b"Registrar (ST4+)"
     assert all(h["dlq_code"] == b"mapping_error" for h in rejected.values())
     assert cursor(settings, "RXX").cursor == f"chg_{sim.platform.last_change_id}"
 

@@ -136,7 +136,7 @@ def test_bad_input_is_answered_and_dead_lettered(
     if case == "missing field":
         assert error["message"] == "data.start_time is required but missing"
     if case == "unknown grade":
-        assert (error["field"], error["value"]) == ("grade", "Band 55")
+        assert (error["field"], error["value"], error["target"]) == ("data.grade", "Band 55", "grade")
     stage = "ingest" if status == 413 else "mapping"
     assert settings.kafka_bootstrap_servers
     [dead] = read_topic(settings.kafka_bootstrap_servers, names.dlq(stage), at_least=1)

@@ -54,9 +54,12 @@ def test_apply_reports_rejections_on_stderr_and_exits_2() -> None:
     assert len(result.stdout.splitlines()) == 3
     lines = [json.loads(x) for x in result.stderr.splitlines()]
     rejected = [x for x in lines if "code" in x]
-    assert rejected[0]["record"] == "/BankRequestExport/Duty[5]" and rejected[0]["value"]["date"] == "31/02/2026"
-    assert set(rejected[0]) == {"code", "message", "record", "field", "value", "rule"}
-    assert any(x.get("skipped") == "/BankRequestExport/Duty[2]" for x in lines)
+    # the duty by its own id, the vendor's element and the value it sent, what the mapping was making
+    assert rejected[0]["record"] == "/BankRequestExport/Duty[5] 7731908"
+    assert (rejected[0]["field"], rejected[0]["value"]) == ("DutyDate", "31/02/2026")
+    assert rejected[0]["target"] == "let.start, let.end"
+    assert set(rejected[0]) == {"code", "message", "record", "field", "value", "target", "rule"}
+    assert any(x.get("skipped", "").startswith("/BankRequestExport/Duty[2] ") for x in lines)
 
 
 def test_apply_with_secrets_and_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,3 +31,21 @@ def test_every_vendor_has_a_wire_format_page() -> None:
     vendors = {yaml.safe_load(p.read_text(encoding="utf-8"))["vendor"] for p in vendors_folder().glob("*.yaml")}
     missing = [v for v in sorted(vendors - {"rotaplus"}) if not (REPO / "docs/vendors" / f"{v}.md").is_file()]
     assert not missing
+
+
+def test_walk_through_excerpts_are_the_shipped_files() -> None:
+    """Every block marked ``<!-- from mapping/vendors/<file> -->`` is that file's text, verbatim."""
+    marked = re.findall(r"<!-- from (mapping/vendors/[\w.]+\.yaml) -->\n```yaml\n(.*?)```", DOC, flags=re.S)
+    assert {name for name, _ in marked} >= {"mapping/vendors/lantum.yaml", "mapping/vendors/healthroster.yaml"}
+    for name, block in marked:
+        assert block in (REPO / name).read_text(encoding="utf-8"), name
+
+
+def test_walk_throughs_cover_json_xml_and_csv_with_booked_rows() -> None:
+    for heading in (
+        "## Walk-through: onboarding a new vendor (rotaplus)",
+        "## Walk-through: a JSON feed (Lantum)",
+        "## Walk-through: an XML export with booked rows (HealthRoster/BankStaff)",
+        "## Filled, booked and assigned rows",
+    ):
+        assert heading in DOC

@@ -55,8 +55,9 @@ def test_bad_record_is_rejected_naming_record_field_value_and_rule(spec: Mapping
     [rej] = out.rejected
     err = rej.error
     assert isinstance(err, MappingError)
-    assert (err.record, err.field, rej.record_ref) == ("items[1]", "worker.identifiers[0]", "items[1]")
-    assert err.value == {"number": "not-a-pin", "register": "nmc"}
+    # the vendor's field and value; what the mapping was making from them is the target
+    assert (err.record, err.field, rej.record_ref) == ("items[1]", "nmc", "items[1]")
+    assert (err.value, err.target) == ("not-a-pin", "worker.identifiers[0]")
     assert err.rule.startswith("testvendor.yaml:24 register_identifier()") and err.rule.endswith("[nmc_format]")
     assert json.loads(rej.raw) == bad
     assert err.as_dict()["code"] == "mapping_error"
@@ -65,9 +66,9 @@ def test_bad_record_is_rejected_naming_record_field_value_and_rule(spec: Mapping
 def test_required_field_missing_and_bad_instant(spec: MappingSpec) -> None:
     out = apply_mapping(spec, payload(GOOD | {"shift": None}, GOOD | {"at": "soon"}), received_at=RECEIVED, trust="RXX")
     first, second = (r.error for r in out.rejected)
-    assert (first.field, first.value) == ("shift_id", None)
+    assert (first.field, first.value, first.target) == ("shift", None, "shift_id")
     assert "shift_id is required" in first.message and first.rule.startswith("testvendor.yaml:19")
-    assert (second.field, second.value) == ("requested_at", "soon")
+    assert (second.field, second.value, second.target) == ("at", "soon", "requested_at")
 
 
 def test_unparseable_payload_is_one_rejection_with_the_whole_payload(spec: MappingSpec) -> None:
@@ -117,7 +118,7 @@ def test_a_record_is_all_or_nothing(tmp_path: Path) -> None:
     )
     spec = load_mapping(write(tmp_path, text))
     out = apply_mapping(spec, payload(GOOD), received_at=RECEIVED, trust="RXX")
-    assert not out.events and out.rejected[0].error.field == "requested_at"
+    assert not out.events and (out.rejected[0].error.field, out.rejected[0].error.target) == ("at", "requested_at")
     ok = GOOD | {"at": "2026-03-25"}
     text2 = text.replace('{local_datetime: "%d/%m/%Y"}', "instant")
     out = apply_mapping(load_mapping(write(tmp_path, text2, "t2.yaml")), payload(ok), received_at=RECEIVED, trust="RXX")
@@ -135,7 +136,7 @@ def test_checks_reject_with_their_message(tmp_path: Path) -> None:
 
 def test_converter_crash_on_odd_vendor_data_is_a_rejection(spec: MappingSpec) -> None:
     out = apply_mapping(spec, payload(GOOD | {"at": {"nested": 1}}), received_at=RECEIVED, trust="RXX")
-    assert out.rejected and out.rejected[0].error.field == "requested_at"
+    assert out.rejected and (out.rejected[0].error.field, out.rejected[0].error.target) == ("at", "requested_at")
 
 
 def test_find_mapping_prefers_the_trust_variant() -> None:

@@ -103,8 +103,8 @@ def test_keyed_values_make_a_replay_of_the_redacted_copy_give_the_same_events() 
     keys = [e.data["identity_match_key"] for e in live.events if "identity_match_key" in e.data]
     assert keys and all(k and len(k) == 64 for k in keys)
     # a record refused for its NI number is refused again, for the same reason, though the number is gone
-    refused_live = {r.record_ref: r.error.message for r in live.rejected if r.error.field == "identity_match_key"}
-    refused_again = {r.record_ref: r.error.message for r in replayed.rejected if r.error.field == "identity_match_key"}
+    refused_live = {r.record_ref: r.error.message for r in live.rejected if r.error.target == "identity_match_key"}
+    refused_again = {r.record_ref: r.error.message for r in replayed.rejected if r.error.target == "identity_match_key"}
     assert refused_live and refused_again == refused_live
     # without the keyed values (a raw copy written before they were kept) person records map without the key
     bare = apply_mapping(spec, kept, received_at=WHEN, secrets=SECRETS)

@@ -26,6 +26,8 @@ def test_missing_required_path_is_named() -> None:
     outcome = apply_mapping(spec, json.dumps(payload).encode(), received_at=datetime.now(UTC))
     [rejection] = outcome.rejected
     assert rejection.error.message == "data.start_time is required but missing"
-    assert rejection.error.field == "let.start" and rejection.error.value is None
+    # the vendor's path is the field; the let value the mapping could not make is the target
+    assert (rejection.error.field, rejection.error.target) == ("data.start_time", "let.start")
+    assert rejection.error.value is None
     assert rejection.error.rule is not None and rejection.error.rule.startswith("patchwork.yaml:")
     assert outcome.events == []

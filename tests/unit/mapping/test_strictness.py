@@ -1,6 +1,7 @@
 """Issue #12, findings 7-9 in the mapping layer: strict JSON, limits on text, ids of a declared shape.
 
-Every refusal names the record, the field and the (shortened) value, and is a rejection, never an exception.
+Every refusal names the record, the vendor's field (``data.notes``), the event field it made (``target``) and the
+(shortened) value, and is a rejection, never an exception.
 """
 
 from __future__ import annotations
@@ -56,19 +57,22 @@ def test_strict_json_reads_ordinary_json() -> None:
 def test_text_over_its_limit_is_refused_naming_field_path_and_a_shortened_value() -> None:
     out = _map(notes="n" * 2001)
     [rej] = out.rejected
-    assert not out.events and rej.error.field == "notes"
+    assert not out.events and (rej.error.field, rej.error.target) == ("data.notes", "notes")
     assert rej.error.message == "data.notes is 2001 characters long, over the limit of 2000 for notes"
     assert rej.error.value == shown("n" * 2001) and len(rej.error.value) < 100
     assert rej.error.rule.endswith("[max_length]")
     assert _map(notes="n" * 2000).events  # at the limit: fine
     [rej] = _map(ward="w" * (DEFAULT_MAX_LENGTH + 1)).rejected  # no limit declared: the default
-    assert rej.error.field == "ward" and f"limit of {DEFAULT_MAX_LENGTH}" in rej.error.message
+    assert (rej.error.field, rej.error.target) == (
+        "data.ward",
+        "ward",
+    ) and f"limit of {DEFAULT_MAX_LENGTH}" in rej.error.message
 
 
 @pytest.mark.parametrize("bad", ["AMU\x00", "AMU\x1b[31m", "AMU\x85"])
 def test_control_characters_are_refused(bad: str) -> None:
     [rej] = _map(ward=bad).rejected
-    assert rej.error.field == "ward" and "control character" in rej.error.message
+    assert (rej.error.field, rej.error.target) == ("data.ward", "ward") and "control character" in rej.error.message
     assert "\\x" in rej.error.value  # escaped, so the header and the log line stay readable
     assert _map(notes="line one\nline two\ttabbed\r\n").events  # line ends and tabs are text
 
@@ -90,7 +94,9 @@ def test_ids_must_be_of_the_declared_shape(shift_id: object, says: str) -> None:
     out = _map(shift_id=shift_id)
     assert not out.events
     [rej] = out.rejected
-    assert rej.error.field == "shift_id" and says in rej.error.message, rej.error.message
+    assert (rej.error.field, rej.error.target) == ("data.shift_id", "shift_id") and says in rej.error.message, (
+        rej.error.message
+    )
 
 
 def test_ids_that_fit_are_taken_numbers_included() -> None:
@@ -101,6 +107,12 @@ def test_ids_that_fit_are_taken_numbers_included() -> None:
 
 def test_text_converters_refuse_objects_rather_than_print_them() -> None:
     [rej] = _map(ward={"name": "AMU"}).rejected  # ward is a plain path: the Avro check refuses the dict
-    assert rej.error.field == "ward"
+    assert (rej.error.field, rej.error.target) == ("data.ward", "ward")
     [rej] = _map(shift_id=5, grade={"band": 5}).rejected  # through a code list: refused, never "{'band': 5}"
-    assert rej.error.field == "grade"
+    assert (rej.error.field, rej.error.target) == ("data.grade", "grade")
+
+
+def test_every_field_over_a_limit_is_reported_in_one_run() -> None:
+    [rej] = _map(ward="w" * (DEFAULT_MAX_LENGTH + 1), notes="n\x00").rejected
+    found = {(p.field, p.target, p.rule.rsplit(" ", 1)[-1]) for p in rej.error.problems}
+    assert found == {("data.ward", "ward", "[max_length]"), ("data.notes", "notes", "[control_character]")}

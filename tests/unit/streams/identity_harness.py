@@ -72,7 +72,16 @@ def worker(
     )
 
 
-def membership(worker_id: str, assignment: str, n: int = 1) -> Envelope:
+def membership(
+    worker_id: str,
+    assignment: str,
+    n: int = 1,
+    *,
+    kind: str = "BANK",
+    change: str = "JOINED",
+    end: Any = None,
+    employer: str | None = None,
+) -> Envelope:
     vendor, trust, _ = worker_id.split(":", 2)
     data = {
         "worker_id": worker_id,
@@ -81,12 +90,13 @@ def membership(worker_id: str, assignment: str, n: int = 1) -> Envelope:
             "display_name": None,
             "identifiers": [{"system": vendor_system(vendor, trust), "value": assignment}],
         },
-        "change": "JOINED",
-        "membership_type": "BANK",
-        "home_trust": {"ods_code": trust, "name": None},
+        "change": change,
+        "membership_type": kind,
+        "home_trust": {"ods_code": employer or trust, "name": None},
         "staff_group": "NURSING_MIDWIFERY_REGISTERED",
         "grade": "BAND_5",
         "effective_from": T0.date(),
+        "effective_to": end,
         "changed_at": T0,
     }
     return Envelope(
@@ -135,6 +145,7 @@ class Hub:
     identity: list[Envelope] = field(default_factory=list)
     passport: list[tuple[str, Envelope]] = field(default_factory=list)  # (key, event)
     booking: list[tuple[str, Envelope]] = field(default_factory=list)  # (key, request) to the booking saga
+    person: list[dict[str, Any]] = field(default_factory=list)  # messages to the booking person stage
     refused: list[str] = field(default_factory=list)
 
     def feed(self, env: Envelope) -> list[Envelope]:
@@ -159,6 +170,7 @@ class Hub:
         result = handle(store, rec.value, rec.headers, offset, CODEC)
         if result.refused:
             self.refused.append(result.refused)
+        self.person += result.person
         out = outgoing(result.outputs, ENCODER, NAMES.passport_in, NAMES.booking_requests)
         for replay in result.replays:
             copies = [republished(self.log[o].value, self.log[o].headers, replay, CODEC) for o in replay.offsets]

@@ -148,7 +148,8 @@ def test_a_credential_already_carrying_a_hub_person_id_passes_through_to_the_sur
 def test_membership_alone_identifies_nobody_but_adds_vendor_ids_to_a_known_record() -> None:
     hub = Hub()
     assert hub.feed(membership("esr:RHQ:1", "20311457-1")) == []
-    assert "esr:RHQ:1" not in hub.tables["records"]
+    kept = hub.tables["records"]["esr:RHQ:1"]  # only the membership, for the person the worker record will name
+    assert kept["p"] is None and kept["k"] == [] and list(kept["m"]) == ["RHQ|BANK|20311457-1"]
     hub.feed(worker("esr:RHQ:1", nmc=PIN))
     assert hub.feed(membership("esr:RHQ:1", "20311457-1", n=2)) == []
     assert hub.tables["keys"]["vid:esr/RHQ|20311457-1"] == [hub.person_of("esr:RHQ:1")]

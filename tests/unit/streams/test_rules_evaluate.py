@@ -1,6 +1,7 @@
 """evaluate: every enabled rule, in the documented order, never stopping at the first failure; explain."""
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -146,8 +147,9 @@ def registrar_fifth_night() -> RuleContext:
 
 
 def agency_break_glass(trust: str) -> RuleContext:
-    """An off-framework agency nurse over the cap, break glass authorised by the director of nursing."""
-    return ctx(
+    """An off-framework agency nurse over the cap, break glass authorised by the director of nursing; ESR (through
+    identity) knows the nurse and holds no substantive assignment for them."""
+    found = ctx(
         shift(
             *span("2026-03-07", "19:30", "08:00"),
             shift_id=f"healthroster:{trust}:NICU-0307-N",
@@ -164,6 +166,7 @@ def agency_break_glass(trust: str) -> RuleContext:
         ),
         policy_=POLICIES.get(trust),
     )
+    return replace(found, employments=())
 
 
 EXAMPLES = {

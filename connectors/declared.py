@@ -1,0 +1,93 @@
+"""Connectors declared in a YAML file, for platforms a mapping file and configuration are enough for.
+
+A vendor whose transport is one the hub already has (a webhook, a polled changes feed, a drop
+folder) needs nothing in Python: ``connectors/vendors/<vendor>.yaml`` says what
+``connectors/vendors/<vendor>.py`` would say in its ``SPEC``, and the registry finds both
+kinds of file. Only what Python alone can express (a whole-file hook such as ESR's
+reconciliation, a payload converter) still needs a module. Example (docs/vendors/lantum.md)::
+
+    id: lantum
+    kind: poll
+    title: Lantum-style workforce platform (REST activity feed)
+    quirks:
+      changes_path: /v2/activity
+      changes_field: activity
+      changed_at_field: occurred_at
+
+A drop folder's file kinds are written as ``files: [{pattern, mapping, content_type, label}]``;
+a webhook's signature as ``signature: {signature_header, timestamp_header, tolerance_s}``.
+Every key is checked when the registry loads the file: a misspelt one stops start-up, named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rosterhub.connectors.base import ConnectorSpec, WebhookSignature
+from rosterhub.connectors.kinds.filedrop_routes import FileKind
+from rosterhub.errors import ConfigError
+
+__all__ = ["load_declared"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Signature(_Strict):
+    signature_header: str
+    timestamp_header: str
+    tolerance_s: int = Field(300, gt=0)
+
+
+class _File(_Strict):
+    pattern: str
+    mapping: str
+    content_type: str = "application/octet-stream"
+    label: str = ""
+
+
+class DeclaredConnector(_Strict):
+    """The YAML form of a :class:`~rosterhub.connectors.base.ConnectorSpec`."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: Literal["webhook", "poll", "filedrop"]
+    title: str
+    mapping: str | None = None
+    content_type: str = "application/json"
+    signature: _Signature | None = None
+    quirks: dict[str, Any] = Field(default_factory=dict)
+
+
+def load_declared(path: Path) -> ConnectorSpec:
+    """The connector a YAML file declares; a :class:`ConfigError` naming the file and the key otherwise."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        found = DeclaredConnector.model_validate(data)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"connector file {path.name} cannot be read: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"connector file {path.name}: {problems}") from None
+    if found.id != path.stem:
+        raise ConfigError(f"connector file {path.name} declares id {found.id!r}: the file is named after its id")
+    quirks = dict(found.quirks)
+    if "files" in quirks:
+        try:
+            quirks["files"] = tuple(FileKind(**_File.model_validate(f).model_dump()) for f in quirks["files"])
+        except (TypeError, ValidationError) as exc:
+            raise ConfigError(f"connector file {path.name}: quirks.files: {exc}") from None
+    signature = WebhookSignature(**found.signature.model_dump()) if found.signature else None
+    return ConnectorSpec(
+        id=found.id,
+        kind=found.kind,
+        title=found.title,
+        mapping=found.mapping,
+        content_type=found.content_type,
+        signature=signature,
+        quirks=quirks,
+    )

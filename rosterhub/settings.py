@@ -239,12 +239,30 @@ class Settings(BaseSettings):
         "with less, naming the minimum (183 days for a 26-week reference period; see docs/booking.md).",
     )
     stream_producer_linger_s: float = Field(
-        default=0.0,
+        default=0.005,
         ge=0,
         le=1.0,
         description="How long the stream worker's producer waits to fill a batch before sending it (faust "
-        "`producer_linger`). 0 sends at once: lowest latency per hop, one produce request per few records. A few "
-        "milliseconds batch more records per request when the worker is busy; see docs/benchmarks.md.",
+        "`producer_linger`). 0 sends at once, one produce request (a loopback socket write, the largest single "
+        "cost in an empty hop's profile) per few records; 5 ms batches them at up to 5 ms more per hop (3 hops "
+        "per decision); see docs/benchmarks.md.",
+    )
+    stream_event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop",
+        description="The stream worker's event loop. uvloop schedules faust's per-record tasks and callbacks for "
+        "less CPU than asyncio's pure-Python loop; see docs/benchmarks.md ('Per-hop cost').",
+    )
+    stream_fast_drain: bool = Field(
+        default=True,
+        description="Hand each fetched record to the agents in place when that does not have to wait, instead of "
+        "racing four asyncio tasks per record (streams/faust_drain.py; faust #221's ordering guarantee is kept).",
+    )
+    stream_standby_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="faust `table_standby_replicas`: copies of each table partition other workers keep warm by "
+        "re-reading every changelog write. 0: a worker taking over a partition rebuilds it from the changelog "
+        "(slower failover) and no worker pays to follow the others' writes; see docs/benchmarks.md.",
     )
     worker_web_port: int | None = Field(
         default=None,

@@ -21,10 +21,10 @@ from rosterhub.errors import InputError
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
-from rosterhub.streams import faust_fixes
+from rosterhub.streams import faust_drain, faust_fixes
 from rosterhub.streams.web import WorkerWeb
 
-__all__ = ["StreamContext", "create_app"]
+__all__ = ["StreamContext", "create_app", "use_event_loop"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,8 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
     from rosterhub.streams.passport import agents as passport_agents
 
     faust_fixes.apply(wait_limit_s=settings.stop_timeout_s / 2)
+    if settings.stream_fast_drain:
+        faust_drain.apply()
     app = faust.App(
         settings.app_id,
         **kafka.faust(),  # broker URL and broker_credentials (SASL or SSL)
@@ -78,6 +80,7 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_linger=settings.stream_producer_linger_s,
+        table_standby_replicas=settings.stream_standby_replicas,
         # The worker's web server (streams/web.py: the hub's own authenticated routes, in place of faust's web
         # stack) serves the passport and availability APIs, routed to the partition owner (docs/passport.md).
         web_enabled=settings.worker_web_port is not None,
@@ -101,3 +104,21 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
     availability_agents.register(app, ctx, passport)  # reads the passport table for workers' open-shift lists
     web.serve()
     return app, ctx
+
+
+def use_event_loop(settings: Settings) -> None:
+    """The worker process's event loop (``stream_event_loop``), chosen before faust's Worker creates it.
+
+    Called by ``rosterhub worker`` only: it sets the process-wide asyncio policy, which an app made in a test
+    process must not change for everything else there.
+    """
+    if settings.stream_event_loop != "uvloop":
+        return
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:  # pragma: no cover (uvloop is a dependency; a platform without a wheel runs asyncio)
+        log.warning("uvloop is not installed: the stream worker runs on asyncio's event loop")
+        return
+    import mode.loop
+
+    mode.loop.use("uvloop")

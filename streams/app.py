@@ -9,14 +9,14 @@ has open duplicate/crash reports (see docs/decisions/0004-stream-processing.md).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import faust
 
 from rosterhub.codec.catalogue import SchemaCatalogue, default_catalogue
 from rosterhub.codec.wire import EventCodec
 from rosterhub.deadletter import dead_letter
-from rosterhub.envelope import headers_dict
+from rosterhub.envelope import Envelope, decode_record, headers_dict
 from rosterhub.errors import InputError
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import Encoder, TopicNames, make_codec
@@ -29,6 +29,10 @@ __all__ = ["StreamContext", "create_app", "use_event_loop"]
 log = logging.getLogger(__name__)
 
 
+#: How many decoded records a worker keeps for the other agents reading the same record (a few fetches' worth).
+DECODED_KEPT = 4096
+
+
 @dataclass(frozen=True)
 class StreamContext:
     settings: Settings
@@ -38,6 +42,26 @@ class StreamContext:
     catalogue: SchemaCatalogue
     encoder: Encoder
     web: WorkerWeb  # features add their HTTP routers here (served when worker_web_port is set)
+    _decoded: dict[tuple[str, int, int], Envelope] = field(default_factory=dict, compare=False, repr=False)
+
+    def decode(self, event: faust.EventT) -> Envelope:
+        """The record's envelope, decoded once per worker however many agents read it.
+
+        events.shift and events.booking are read by the booking, availability and outbound agents; faust hands
+        each the same record, and each decoded it again (Avro + CloudEvents, docs/benchmarks.md "Per-hop cost").
+        Keyed by topic, partition and offset, so a redelivered record decodes to the same envelope; envelopes
+        are never changed by the agents (the pure steps build new values). Raises InputError like decode_record.
+        """
+        msg = event.message
+        key = (msg.topic, msg.partition, msg.offset)
+        cache = self._decoded
+        env = cache.get(key)
+        if env is None:
+            env = decode_record(event.value, event.headers, self.codec)
+            cache[key] = env
+            if len(cache) > DECODED_KEPT:
+                del cache[next(iter(cache))]
+        return env
 
     def raw_topic(self, app: faust.App, *names: str) -> faust.TopicT:
         return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")

@@ -29,7 +29,7 @@ from rosterhub.connectors.outbound.destinations import adapters, destinations, r
 from rosterhub.connectors.outbound.engine import DeliveryLoop, EngineConfig
 from rosterhub.connectors.outbound.queue import Queued, StoredRecord, encode_queued
 from rosterhub.connectors.outbound.routing import ShiftMemory, route_outcome, route_view
-from rosterhub.envelope import KafkaRecord, decode_record
+from rosterhub.envelope import KafkaRecord
 from rosterhub.errors import InputError
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.topics import outbound_topic
@@ -96,7 +96,7 @@ def _register_router(app: faust.App, ctx: StreamContext, dests: list[Destination
     async def route(stream: faust.StreamT) -> None:
         async for event in stream.events():
             try:
-                env = decode_record(event.value, event.headers, ctx.codec)
+                env = ctx.decode(event)
             except InputError:
                 continue  # the booking and availability processors dead-letter undecodable records once
             shift_id = str(env.data.get("shift_id") or "")

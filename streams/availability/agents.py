@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import faust
 
-from rosterhub.envelope import Envelope, decode_record
+from rosterhub.envelope import Envelope
 from rosterhub.errors import InputError
 from rosterhub.streams.availability import api
 from rosterhub.streams.availability.decide import Step, step, tick
@@ -96,7 +96,7 @@ def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | Non
                 result = tick(before, policy=policy, now=now) if before else Step(None)
             else:
                 try:
-                    env = decode_record(event.value, event.headers, ctx.codec)
+                    env = ctx.decode(event)
                 except InputError as exc:
                     await ctx.dead_letter(app, event, exc, "availability")
                     continue

@@ -22,11 +22,14 @@ from rosterhub.events.models.common import MembershipType, ReleaseTier, ShiftTyp
 from rosterhub.streams.booking.policy import RULE_IDS
 from rosterhub.streams.booking.rules import BookingRequest, RuleResult, ShiftSpec
 from rosterhub.streams.booking.state import ParkedRequest, ShiftState, from_ms, to_ms
+from rosterhub.streams.identity import crosswalk
+from rosterhub.streams.identity.outputs import PERSON_VERSION
 
 __all__ = [
     "ANSWER",
     "CHECK",
     "CONFLICT",
+    "FENCE",
     "HEADER",
     "POST_CHECKS",
     "PRE_CHECKS",
@@ -45,6 +48,8 @@ __all__ = [
 #: Header naming the saga message kind; records without it on booking-requests are BookingRequested events.
 HEADER = "rosterhub-saga"
 CHECK, ANSWER, RELEASE = "check", "answer", "release"
+#: identity -> person stage: the person's identity version moved (docs/decisions/0008-identity-off-the-request-path.md)
+FENCE = crosswalk.FENCE
 RETIME, CONFLICT = "retime", "conflict"
 
 #: Checks the shift stage makes before any rule can run; they sort before the 19 rules in a decision.
@@ -90,6 +95,7 @@ def request_of(env: Envelope, *, parked_at_ms: int) -> ParkedRequest:
     d = env.data
     extra = {k: _plain(d.get(k)) for k in EXTRA_FIELDS if d.get(k) is not None}
     worker = {**d["worker"], "identifiers": [dict(i) for i in d["worker"].get("identifiers") or ()]}
+    version = env.extensions.get(PERSON_VERSION)
     return ParkedRequest(
         event_id=env.id,
         source=env.source,
@@ -99,6 +105,7 @@ def request_of(env: Envelope, *, parked_at_ms: int) -> ParkedRequest:
         requested_at_ms=to_ms(d["requested_at"]),
         parked_at_ms=parked_at_ms,
         extra=extra,
+        person_v=int(version) if version is not None and worker.get("person_id") else None,
     )
 
 

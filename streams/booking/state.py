@@ -49,6 +49,8 @@ class ParkedRequest:
     requested_at_ms: int
     parked_at_ms: int
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The person's identity version the stamp was made at (docs/decisions/0008); None: not stamped
+    person_v: int | None = None
 
     @property
     def person_id(self) -> str | None:
@@ -90,6 +92,9 @@ class ShiftState:
     held_at_ms: int | None = None
     hold_sent_ms: int | None = None
     hold_resends: int = 0
+    #: The person stage refused the hold's stamp as older than this identity version: the request waits, held,
+    #: until this worker's crosswalk copy has applied that version and stamps it again (docs/decisions/0008).
+    hold_restamp: int | None = None
 
     def to_table(self) -> dict[str, Any]:
         d = plain(self)  # asdict's value without its deepcopy: written several times per decision

@@ -68,7 +68,7 @@ def changes(store: Store, seq: int) -> Changes:
     for key, new in keys.items():
         old, now = _owners(store.before("keys", key)), _owners(new)
         if old and old != now:
-            bumped |= old ^ now
+            bumped |= old | now  # everyone the key named before or names now: their requests may resolve otherwise
     for pid, new in store.writes["persons"].items():
         old = store.before("persons", pid)
         if old is not None and (old.get("m") != new.get("m")):

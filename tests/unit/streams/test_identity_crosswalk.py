@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from rosterhub.events.codes import IDENTIFIER_SYSTEMS, vendor_system
 from rosterhub.streams.booking import person
 from rosterhub.streams.identity.commands import MergeCommand, SplitCommand
-from rosterhub.streams.identity.crosswalk import Crosswalk, decode
+from rosterhub.streams.identity.crosswalk import Crosswalk, changes, decode
 from rosterhub.streams.identity.match import person_id_for
+from rosterhub.streams.identity.state import Store
 from tests.unit.streams.identity_harness import Hub, worker
 from tests.unit.streams.test_identity_booking import booking
 
@@ -147,3 +148,11 @@ def test_whatever_happened_the_copy_either_agrees_with_the_resolver_or_defers_to
 
 def hub_person(hub: Hub, pin: str) -> str:
     return person_id_for(f"reg:nmc:{pin}")
+
+
+def test_a_key_shared_with_someone_else_moves_the_version_of_the_person_who_had_it() -> None:
+    tables = {"records": {}, "keys": {"reg:nmc:1": ["p-x"]}, "persons": {"p-x": {"r": ["w1"]}}, "conflicts": {}}
+    store = Store(tables)
+    store.put_owners("reg:nmc:1", ["p-x", "p-z"])
+    published = changes(store, 12)
+    assert dict(published.fences) == {"p-x": 12, "p-z": 12}

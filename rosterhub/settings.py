@@ -194,6 +194,21 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(
         default=1_048_576, ge=1, description="Inbound payloads above this size are refused (413) and dead-lettered."
     )
+    ingress_max_in_flight: int = Field(
+        default=64,
+        ge=1,
+        description="Webhook requests the ingress works on at once; more are answered 429 with Retry-After.",
+    )
+    ingress_max_lag: int = Field(
+        default=20_000,
+        ge=0,
+        description="Records of events.booking and events.shift the stream workers may be behind before the "
+        "ingress answers 429 (Retry-After from the drain rate) and polling and file connectors wait before reading "
+        "more (connectors/kinds/backpressure.py). 0: never.",
+    )
+    ingress_lag_poll_s: float = Field(
+        default=2.0, gt=0, description="How often the ingress and connectors ask the broker for the workers' lag."
+    )
     # --- Stream processing -----------------------------------------------------------
     app_id: str = Field(default="rosterhub", description="Faust application id (consumer group, changelog names).")
     store: str = Field(
@@ -256,6 +271,13 @@ class Settings(BaseSettings):
         default=True,
         description="Hand each fetched record to the agents in place when that does not have to wait, instead of "
         "racing four asyncio tasks per record (streams/faust_drain.py; faust #221's ordering guarantee is kept).",
+    )
+    stream_buffer_maxsize: int = Field(
+        default=256,
+        ge=16,
+        description="Records faust queues per agent input before it pauses fetching (faust `stream_buffer_maxsize`, "
+        "4096 by default). A booking request queues behind at most this many records of a bulk shift load in "
+        "the shift stage's one input queue: smaller keeps requests' latency bounded under a backlog.",
     )
     stream_standby_replicas: int = Field(
         default=0,

@@ -32,7 +32,7 @@ from rosterhub.streams.availability.policy import AvailabilityPolicy, load_avail
 from rosterhub.streams.availability.readmodel import ViewStore, follow
 from rosterhub.streams.availability.state import ShiftView, to_ms
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
-from rosterhub.streams.schedule import Schedule  # a generic key -> due-instant heap
+from rosterhub.streams.schedule import TICKS_PER_BEAT, Schedule
 
 if TYPE_CHECKING:
     from rosterhub.streams.app import StreamContext
@@ -138,7 +138,7 @@ def _cascade_timer(
         now_ms = to_ms(datetime.now(UTC))
         if schedule.stale or now_ms >= schedule.horizon_end:
             await _rebuild(table, schedule, now_ms)
-        for key in schedule.pop_due(now_ms):
+        for key in schedule.pop_due(now_ms, TICKS_PER_BEAT):
             await ticks.send(key=key.encode(), value=_TICK)
 
     def _on_rebalance(*_args: object, **_kwargs: object) -> None:

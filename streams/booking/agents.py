@@ -57,7 +57,7 @@ from rosterhub.streams.passport.clearance import clearance as passport_clearance
 from rosterhub.streams.passport.clearance import required_types
 from rosterhub.streams.passport.policy import PolicySet, load_policies
 from rosterhub.streams.passport.state import Passport
-from rosterhub.streams.schedule import Schedule
+from rosterhub.streams.schedule import TICKS_PER_BEAT, Schedule
 
 if TYPE_CHECKING:
     from rosterhub.streams.app import StreamContext
@@ -266,7 +266,7 @@ def _timer(
         now_ms = to_ms(datetime.now(UTC))
         if schedule.stale or now_ms >= schedule.horizon_end:
             await _rebuild(shifts, schedule, timers, now_ms)
-        for key in schedule.pop_due(now_ms):
+        for key in schedule.pop_due(now_ms, TICKS_PER_BEAT):
             await ticks.send(key=key.encode(), value=_TICK)
 
     def _on_rebalance(*_args: object, **_kwargs: object) -> None:

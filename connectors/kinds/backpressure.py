@@ -136,7 +136,7 @@ def consumer_group_lag(kafka: KafkaAccess, group: str, topics: Iterable[str]) ->
         if not tps:
             return None
         ends = consumer.end_offsets(tps)
-        committed = admin.list_consumer_group_offsets(group)
+        committed = admin.list_group_offsets(group).get(group, {})
         return sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in tps)
 
     return read

@@ -636,6 +636,8 @@ def run_load(
         with _workers(cfg, env) as procs:
             collector = Collector(cfg.bootstrap, prefix, seen)
             t_ready = time.time()
+            if pool:  # every nurse in the workers' crosswalk copies first, so the feed measures the request path
+                _wait_linked(cfg.bootstrap, prefix, sum(map(len, pool.values())), procs)
             warm = _warm_up(cfg, prefix, seen, procs, pool)
             worker_ready_s = time.time() - t_ready
             collector.thread.start()
@@ -689,6 +691,23 @@ def run_load(
     result["workers_share"] = shares(assignment, result["decisions_by_partition"])
     result["worker_cpu_ms_per_decision"] = round(1000 * worker_cpu / max(result["decided"], 1), 2)
     return result
+
+
+def _wait_linked(bootstrap: str, prefix: str, people: int, procs: list[subprocess.Popen[bytes]]) -> None:
+    """Until identity has published each nurse's two identity keys (NMC PIN, Patchwork id) on the crosswalk."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    topic = prefix + "_rosterhub.identity-crosswalk"
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline and not any(p.poll() is not None for p in procs):
+            tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            if tps and sum(consumer.end_offsets(tps).values()) >= 2 * people:
+                return
+            time.sleep(1)
+    finally:
+        consumer.close()
 
 
 def group_assignment(bootstrap: str, group: str, topic: str) -> dict[str, list[int]]:

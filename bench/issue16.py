@@ -89,7 +89,8 @@ def _connector(env: dict[str, str], vendor: str, inbox: Path, trust: str, state:
         **env,
         "ROSTERHUB_CONNECTORS": json.dumps({vendor: {"inboxes": [{"path": str(inbox), "trust": trust}]}}),
         "ROSTERHUB_STATE_DIR": str(state),
-        "ROSTERHUB_IDENTITY_MATCH_SECRET": env.get("ROSTERHUB_IDENTITY_MATCH_SECRET", "bench-match-secret"),
+        # the ESR mapping's match-key secret (docs/mapping.md): any value will do for a bench
+        "ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY": env.get("ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY", "bench-secret"),
     }
     started = time.monotonic()
     subprocess.run(

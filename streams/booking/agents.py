@@ -5,7 +5,7 @@
   person stage's answers) and the timer ticks, all keyed by shift id on co-partitioned topics, so one
   writer owns each shift. It stamps a vendor's request with the person from this worker's read-only copy
   of identity's crosswalk (:mod:`rosterhub.streams.identity.crosswalk`); a request the copy cannot resolve
-  goes to ``_rosterhub.identity-in`` and comes back stamped (docs/decisions/0008).
+  goes to ``_rosterhub.identity-in`` and comes back stamped (docs/decisions/0009).
 * ``booking-person`` (the person stage) reads ``_rosterhub.booking-person``, keyed by
   person id with the same partition count as ``_rosterhub.passport-in``: faust assigns the
   same partition number of co-subscribed topics with equal partition counts to one worker,

@@ -49,7 +49,7 @@ class ParkedRequest:
     requested_at_ms: int
     parked_at_ms: int
     extra: dict[str, Any] = field(default_factory=dict)
-    #: The person's identity version the stamp was made at (docs/decisions/0008); None: not stamped
+    #: The person's identity version the stamp was made at (docs/decisions/0009); None: not stamped
     person_v: int | None = None
 
     @property
@@ -93,7 +93,7 @@ class ShiftState:
     hold_sent_ms: int | None = None
     hold_resends: int = 0
     #: The person stage refused the hold's stamp as older than this identity version: the request waits, held,
-    #: until this worker's crosswalk copy has applied that version and stamps it again (docs/decisions/0008).
+    #: until this worker's crosswalk copy has applied that version and stamps it again (docs/decisions/0009).
     hold_restamp: int | None = None
 
     def to_table(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ import faust
 
 from rosterhub.envelope import Envelope, headers_dict
 from rosterhub.errors import InputError
+from rosterhub.streams import outbox
 from rosterhub.streams.booking import person, retention
 from rosterhub.streams.booking.decide import (
     BOOKING_REQUESTED,
@@ -53,6 +54,7 @@ from rosterhub.streams.identity.crosswalk import Crosswalk
 from rosterhub.streams.identity.crosswalk_reader import follow
 from rosterhub.streams.identity.outputs import booking_copy
 from rosterhub.streams.identity.records import forwarded_booking
+from rosterhub.streams.outbox import Sent
 from rosterhub.streams.passport.clearance import clearance as passport_clearance
 from rosterhub.streams.passport.clearance import required_types
 from rosterhub.streams.passport.policy import PolicySet, load_policies
@@ -129,9 +131,18 @@ class _ShiftStage:
         self.out = self.ctx.raw_topic(self.app, names.events("booking"))
         self.to_person = self.ctx.raw_topic(self.app, names.booking_person)
         self.to_identity = self.ctx.raw_topic(self.app, names.identity_in)
+        self.topics: dict[str, faust.TopicT] = {}
 
-    async def send_saga(self, topic: faust.TopicT, key: str, msg: dict[str, Any]) -> None:
-        await topic.send(key=key.encode(), value=dumps(msg), headers=[(HEADER, msg["kind"].encode())])
+    async def send_saga(self, topic: faust.TopicT, key: str, msg: dict[str, Any]) -> Sent:
+        sent = Sent(topic.get_topic_name(), key.encode(), dumps(msg), ((HEADER, msg["kind"].encode()),))
+        await topic.send(key=sent.key, value=sent.value, headers=list(sent.headers))
+        return sent
+
+    async def resend(self, records: list[Sent]) -> None:
+        for rec in records:
+            if rec.topic not in self.topics:
+                self.topics[rec.topic] = self.ctx.raw_topic(self.app, rec.topic)
+            await self.topics[rec.topic].send(key=rec.key, value=rec.value, headers=list(rec.headers))
 
     async def handle(self, event: faust.EventT) -> None:
         # Decide at the input's own time, so a record re-processed after a crash or a rebalance gives the
@@ -141,46 +152,64 @@ class _ShiftStage:
         policies, shifts = self.policies, self.shifts
         topic, hdrs = event.message.topic, headers_dict(event.headers)
         key = (event.key or b"").decode()
-        before = ShiftState.from_table(shifts.get(key))
-        if topic == self.ticks_name:
-            result = tick(before, now=now, timers=self.timers, policies=policies) if before else Step(None)
-        elif HEADER in hdrs:
-            msg = loads(event.value)
-            handler = conflict if msg.get("kind") == CONFLICT else answer
-            result = handler(before, msg, now=now, policies=policies)
-        else:
-            env = await self._input(event, topic)
+        env: Envelope | None = None
+        if topic != self.ticks_name and HEADER not in hdrs:
+            env = await self._decoded(event, topic)
             if env is None:
                 return
             key = str(env.data.get("shift_id"))
-            before = ShiftState.from_table(shifts.get(key))
+        before = ShiftState.from_table(shifts.get(key))
+        received = outbox.input_id(topic, event.message.partition, event.message.offset)
+        again = outbox.kept(before.outbox, received) if before is not None else None
+        if again is not None:  # applied before a crash that may have lost its outputs: the same records again
+            await self.resend(again)
+            log.info("booking shift %s: outputs of %s sent again (%d)", key, received, len(again))
+            return
+        if env is not None:
+            env = await self._stamped(event, env, topic)
+            if env is None:
+                return
             result = step(before, env, now=now, policies=policies)
-        # Output before state: a crash in between re-decides on the old state, giving the same
-        # decision with the same event id (a duplicate downstream can drop), never a lost one.
+        elif topic == self.ticks_name:
+            result = tick(before, now=now, timers=self.timers, policies=policies) if before else Step(None)
+        else:
+            msg = loads(event.value)
+            handler = conflict if msg.get("kind") == CONFLICT else answer
+            result = handler(before, msg, now=now, policies=policies)
+        # Outputs, then the state that keeps them (docs/decisions/0010): a crash before the table write decides
+        # again on the old state (the same records); one after it finds them in the outbox and sends them again.
         result = _restamp_hold(self.copy, result, now, policies)
+        sent: list[Sent] = []
         for decision in result.outputs:
             rec = self.ctx.encoder.encode(decision)
             await self.out.send(key=rec.key, value=rec.value, headers=rec.headers)
+            sent.append(Sent(rec.topic, rec.key, rec.value, tuple(rec.headers)))
             log.info("booking %s: %s", decision.subject, decision.type.rsplit(".", 1)[-1])
         for msg in result.person:
             if msg.get("person_id"):
-                await self.send_saga(self.to_person, msg["person_id"], msg)
+                sent.append(await self.send_saga(self.to_person, msg["person_id"], msg))
         after = restamp(before, result.state, clock=clock)
+        if after is not None and sent:
+            after = replace(after, outbox=outbox.remember(after.outbox, received, sent))
         if after is not None and after != before:
             shifts[key] = after.to_table()
         self.schedule.set(key, _due(after or before, self.timers))
 
-    async def _input(self, event: faust.EventT, topic: str) -> Envelope | None:
-        """A shift or booking event to decide on (a vendor's request stamped from the copy); None: nothing here."""
+    async def _decoded(self, event: faust.EventT, topic: str) -> Envelope | None:
+        """A shift or booking event to decide on; None: undecodable (dead-lettered) or a request the hub wrote."""
         try:
             env: Envelope = self.ctx.decode(event)
         except InputError as exc:
             await self.ctx.dead_letter(self.app, event, exc, "booking-decider")
             return None
+        if env.type == BOOKING_REQUESTED and topic == self.booking_topic and not forwarded_booking(event.headers):
+            return None  # a request the hub wrote itself
+        return env
+
+    async def _stamped(self, event: faust.EventT, env: Envelope, topic: str) -> Envelope | None:
+        """A vendor's request stamped from the copy; None: sent to the resolver instead. Anything else as it is."""
         if env.type != BOOKING_REQUESTED or topic != self.booking_topic:
             return env
-        if not forwarded_booking(event.headers):
-            return None  # a request the hub wrote itself
         stamped = _stamp(self.copy, env)
         if stamped is None:  # the copy cannot tell (yet): the resolver stamps it, as before the copy
             hdrs = list(headers_dict(event.headers).items())

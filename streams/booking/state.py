@@ -95,6 +95,9 @@ class ShiftState:
     #: The person stage refused the hold's stamp as older than this identity version: the request waits, held,
     #: until this worker's crosswalk copy has applied that version and stamps it again (docs/decisions/0009).
     hold_restamp: int | None = None
+    #: The records the last inputs of this shift sent, by input (streams/outbox.py, docs/decisions/0010): an input
+    #: delivered again after a crash sends them again instead of finding its effect here and sending nothing.
+    outbox: tuple[Any, ...] = ()
 
     def to_table(self) -> dict[str, Any]:
         d = plain(self)  # asdict's value without its deepcopy: written several times per decision
@@ -115,6 +118,7 @@ class ShiftState:
                 "queue": tuple(ParkedRequest(**p) for p in value.get("queue", ())),
                 "hold": ParkedRequest.from_json(value.get("hold")),
                 "filled": ParkedRequest.from_json(value.get("filled")),
+                "outbox": tuple(tuple(e) for e in value.get("outbox", ())),
             }
         )
 

@@ -24,7 +24,7 @@ __all__ = ["KEPT", "Sent", "input_id", "kept", "remember"]
 
 #: Inputs per key whose outputs are kept: an input is redelivered only if its offset was not committed, and
 #: faust commits every few seconds, so it is one of the last few inputs of its key.
-KEPT = 8
+KEPT = 4
 
 
 @dataclass(frozen=True, slots=True)

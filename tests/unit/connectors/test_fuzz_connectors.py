@@ -15,7 +15,8 @@ polling), with an in-memory sink. For every input:
 The run in the suite takes ``ROSTERHUB_FUZZ_EXAMPLES`` inputs per connector (60 by default); the full run
 (10,000 per connector, counts in docs/benchmarks.md "Fuzzing") is
 
-    ROSTERHUB_FUZZ_EXAMPLES=10000 .venv/bin/pytest -q tests/unit/connectors/test_fuzz_connectors.py -p no:randomly -s
+    ROSTERHUB_FUZZ_EXAMPLES=10000 .venv/bin/pytest -q tests/unit/connectors/test_fuzz_connectors.py -p no:randomly -s \
+        --timeout 0
 """
 
 from __future__ import annotations
@@ -241,3 +242,14 @@ def test_json_nested_a_few_hundred_deep_is_refused_with_a_reason_not_a_recursion
     [rejected] = result.rejected
     assert rejected.error["code"] == "parse_error" and "nested more than 64" in rejected.error["message"]
     assert sink.records[0].value == payload and sink.records[-1].topic == NAMES.dlq("mapping")
+
+
+def test_an_xml_declaration_naming_an_unknown_encoding_is_refused_with_a_reason() -> None:
+    """Found by the 10,000-input run: ``encoding="UnF-8"`` made the XML parser raise LookupError out of the pipeline."""
+    sink = MemorySink()
+    ctx = IngestContext(sink=sink, encoder=ENCODER, names=NAMES)  # type: ignore[arg-type]
+    payload = b'<?xml version="1.0" encoding="UnF-8"?><BankRequestExport/>'
+    result = ingest(ctx, "healthroster", payload, trust="RHQ", content_type="application/xml", correlation_id="x")
+    [rejected] = result.rejected
+    assert rejected.error["code"] == "parse_error" and "unknown encoding" in rejected.error["message"]
+    assert sink.records[0].value == payload

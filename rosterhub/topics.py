@@ -163,7 +163,7 @@ IDENTITY_IN = TopicSpec(
     doc="Internal: worker and credential events, plus merge/split commands, in one order for identity resolution.",
 )
 #: Identity's crosswalk (identity key -> people, person -> merged into, version), written by the resolver and
-#: read whole by every worker, so the booking shift stage stamps the person itself (docs/decisions/0009).
+#: read whole by every worker, so the booking shift stage stamps the person itself (docs/decisions/0012).
 IDENTITY_CROSSWALK = TopicSpec(
     "_rosterhub.identity-crosswalk",
     partitions=1,

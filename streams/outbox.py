@@ -1,6 +1,6 @@
 """A stage's outputs kept in its table value, so an input applied before a crash sends them again, byte for byte.
 
-The gap (issue #17, docs/decisions/0010-outputs-before-state.md): a stage queues its outputs, then its table
+The gap (issue #17, docs/decisions/0013-outputs-before-state.md): a stage queues its outputs, then its table
 write; faust flushes them separately, so a worker killed in between can keep the table write (the state says
 "done") and lose the outputs. faust commits an input's offset only after flushing everything queued before the
 commit, so such an input is always delivered again after the restart; but the stage, finding its effect already

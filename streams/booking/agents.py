@@ -5,7 +5,7 @@
   person stage's answers) and the timer ticks, all keyed by shift id on co-partitioned topics, so one
   writer owns each shift. It stamps a vendor's request with the person from this worker's read-only copy
   of identity's crosswalk (:mod:`rosterhub.streams.identity.crosswalk`); a request the copy cannot resolve
-  goes to ``_rosterhub.identity-in`` and comes back stamped (docs/decisions/0009).
+  goes to ``_rosterhub.identity-in`` and comes back stamped (docs/decisions/0012).
 * ``booking-person`` (the person stage) reads ``_rosterhub.booking-person``, keyed by
   person id with the same partition count as ``_rosterhub.passport-in``: faust assigns the
   same partition number of co-subscribed topics with equal partition counts to one worker,
@@ -176,7 +176,7 @@ class _ShiftStage:
             msg = loads(event.value)
             handler = conflict if msg.get("kind") == CONFLICT else answer
             result = handler(before, msg, now=now, policies=policies)
-        # Outputs, then the state that keeps them (docs/decisions/0010): a crash before the table write decides
+        # Outputs, then the state that keeps them (docs/decisions/0013): a crash before the table write decides
         # again on the old state (the same records); one after it finds them in the outbox and sends them again.
         result = _restamp_hold(self.copy, result, now, policies)
         sent: list[Sent] = []

@@ -286,7 +286,7 @@ def answer(
         return Step(state)  # a redelivered answer for a booking already decided
     if msg.get("restamp") is not None:
         # The person stage has seen an identity change for the stamped person after the copy that stamped it:
-        # keep the hold and stamp again once this worker's copy has the change (docs/decisions/0009).
+        # keep the hold and stamp again once this worker's copy has the change (docs/decisions/0012).
         if msg.get("person_id") != state.hold.person_id or state.hold_restamp is not None:
             return Step(state)  # for an earlier stamp, or already waiting to restamp
         return Step(replace(state, hold_restamp=int(msg["restamp"])))

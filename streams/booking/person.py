@@ -50,7 +50,7 @@ class PersonState:
     bookings: dict[str, dict[str, Any]] = field(default_factory=dict)
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # booking id -> the answer sent
     ends: dict[str, int] = field(default_factory=dict)  # booking id -> end of the answered shift (ms)
-    #: The person's identity version, from the last fence identity sent (docs/decisions/0009)
+    #: The person's identity version, from the last fence identity sent (docs/decisions/0012)
     version: int = 0
 
     def to_table(self) -> dict[str, Any]:
@@ -82,7 +82,7 @@ def stamp_fits(state: PersonState, msg: dict[str, Any]) -> int:
 
     A stamp made from a crosswalk copy at identity version *v* of this person fits only while *v* is the last
     fence seen here: the check is then decided between the identity changes it knew and the next one, as if the
-    resolver had stamped it at that moment (docs/decisions/0009-identity-off-the-request-path.md).
+    resolver had stamped it at that moment (docs/decisions/0012-identity-off-the-request-path.md).
     """
     stamped = int(msg.get("person_v") or 0)
     return (stamped > state.version) - (stamped < state.version)

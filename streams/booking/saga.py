@@ -48,7 +48,7 @@ __all__ = [
 #: Header naming the saga message kind; records without it on booking-requests are BookingRequested events.
 HEADER = "rosterhub-saga"
 CHECK, ANSWER, RELEASE = "check", "answer", "release"
-#: identity -> person stage: the person's identity version moved (docs/decisions/0009-identity-off-the-request-path.md)
+#: identity -> person stage: the person's identity version moved (docs/decisions/0012-identity-off-the-request-path.md)
 FENCE = crosswalk.FENCE
 RETIME, CONFLICT = "retime", "conflict"
 

@@ -49,7 +49,7 @@ class ParkedRequest:
     requested_at_ms: int
     parked_at_ms: int
     extra: dict[str, Any] = field(default_factory=dict)
-    #: The person's identity version the stamp was made at (docs/decisions/0009); None: not stamped
+    #: The person's identity version the stamp was made at (docs/decisions/0012); None: not stamped
     person_v: int | None = None
 
     @property
@@ -93,9 +93,9 @@ class ShiftState:
     hold_sent_ms: int | None = None
     hold_resends: int = 0
     #: The person stage refused the hold's stamp as older than this identity version: the request waits, held,
-    #: until this worker's crosswalk copy has applied that version and stamps it again (docs/decisions/0009).
+    #: until this worker's crosswalk copy has applied that version and stamps it again (docs/decisions/0012).
     hold_restamp: int | None = None
-    #: The records the last inputs of this shift sent, by input (streams/outbox.py, docs/decisions/0010): an input
+    #: The records the last inputs of this shift sent, by input (streams/outbox.py, docs/decisions/0013): an input
     #: delivered again after a crash sends them again instead of finding its effect here and sending nothing.
     outbox: tuple[Any, ...] = ()
 

@@ -4,7 +4,7 @@ Two agents, both ``concurrency=1`` (faust #606):
 
 * ``identity-forward`` copies every record of ``events.worker`` and ``events.credential``
   untouched onto ``_rosterhub.identity-in`` (booking requests the shift stage's crosswalk copy cannot
-  resolve are put there by the shift stage itself: docs/decisions/0009).
+  resolve are put there by the shift stage itself: docs/decisions/0012).
   That topic has ONE partition, so every worker
   event, credential event and human command is resolved by one writer in one order,
   and the tables below (one partition each) are co-partitioned with it.

@@ -1,7 +1,7 @@
 """Identity's crosswalk as every worker sees it: a read-only copy, exact as of one resolver step.
 
 The booking shift stage stamps a request's person from this copy instead of routing every request through
-``_rosterhub.identity-in`` (one partition, two hops): docs/decisions/0009-identity-off-the-request-path.md.
+``_rosterhub.identity-in`` (one partition, two hops): docs/decisions/0012-identity-off-the-request-path.md.
 
 **What the resolver publishes** (:func:`changes`, on ``_rosterhub.identity-crosswalk``, one partition,
 compacted), after each step that changed who owns an identity key or a person's standing:

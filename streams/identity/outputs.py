@@ -45,9 +45,9 @@ WORKER_TYPES = frozenset(
         "rosterhub.worker.v1.MembershipChanged",
     }
 )
-#: CloudEvents extension on a stamped BookingRequested: the person's identity version (docs/decisions/0009).
+#: CloudEvents extension on a stamped BookingRequested: the person's identity version (docs/decisions/0012).
 PERSON_VERSION = "personversion"
-#: Booking requests the shift stage's crosswalk copy cannot resolve pass through identity (docs/decisions/0009).
+#: Booking requests the shift stage's crosswalk copy cannot resolve pass through identity (docs/decisions/0012).
 BOOKING_REQUESTED = "rosterhub.booking.v1.BookingRequested"
 _CREDENTIAL_EVENTS = ("CredentialIssued", "CredentialVerified", "CredentialRevoked", "CredentialExpired")
 CREDENTIAL_TYPES = frozenset(f"rosterhub.credential.v1.{n}" for n in _CREDENTIAL_EVENTS)

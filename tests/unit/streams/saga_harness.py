@@ -117,7 +117,7 @@ class Saga:
         elif msg["kind"] == "retime":
             st, clashed = person.retime(st, msg)
             self.to_shift += [clashed] if clashed else []
-        else:  # as the agent: a check whose identity stamp does not fit is refused or waits (decisions/0009)
+        else:  # as the agent: a check whose identity stamp does not fit is refused or waits (decisions/0012)
             fits = 0 if msg["booking_id"] in st.answers else person.stamp_fits(st, msg)
             if fits > 0:
                 return

@@ -1,5 +1,5 @@
 """A stamp from a crosswalk copy older than an identity change the person stage has seen is refused and made again
-(docs/decisions/0009-identity-off-the-request-path.md): never decided on the old person."""
+(docs/decisions/0012-identity-off-the-request-path.md): never decided on the old person."""
 
 from __future__ import annotations
 

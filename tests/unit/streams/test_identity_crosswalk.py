@@ -1,4 +1,4 @@
-"""Every worker's crosswalk copy (streams/identity/crosswalk.py, docs/decisions/0009): exact as of a resolver step,
+"""Every worker's crosswalk copy (streams/identity/crosswalk.py, docs/decisions/0012): exact as of a resolver step,
 never a guess, and every identity change that could move a stamp fences the person stage."""
 
 from __future__ import annotations

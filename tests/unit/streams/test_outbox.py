@@ -1,4 +1,4 @@
-"""streams/outbox.py: a stage's outputs kept with its state, by input, for the last few inputs (decision 0010)."""
+"""streams/outbox.py: a stage's outputs kept with its state, by input, for the last few inputs (decision 0013)."""
 
 from __future__ import annotations
 

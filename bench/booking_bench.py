@@ -59,6 +59,7 @@ sys.path.insert(0, str(REPO))
 from fastapi import FastAPI, Request, Response  # noqa: E402  (module level: the receiver's annotations resolve)
 
 from rosterhub.envelope import KafkaRecord, decode_record, headers_dict  # noqa: E402
+from rosterhub.kafka.access import KafkaAccess  # noqa: E402
 
 LONDON = ZoneInfo("Europe/London")
 TRUSTS = ("RHQ", "RCU", "RFR")
@@ -637,7 +638,7 @@ def run_load(
             collector = Collector(cfg.bootstrap, prefix, seen)
             t_ready = time.time()
             if pool:  # every nurse in the workers' crosswalk copies first, so the feed measures the request path
-                _wait_linked(cfg.bootstrap, prefix, sum(map(len, pool.values())), procs)
+                _wait_linked(KafkaAccess(cfg.bootstrap), prefix, sum(map(len, pool.values())), procs)
             warm = _warm_up(cfg, prefix, seen, procs, pool)
             worker_ready_s = time.time() - t_ready
             collector.thread.start()
@@ -674,7 +675,7 @@ def run_load(
                 time.sleep(0.25)
             worker_cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
             per_worker_cpu = [round(cpu_seconds(p.pid), 1) for p in procs]
-            assignment = group_assignment(cfg.bootstrap, app_id, prefix + "events.booking")
+            assignment = group_assignment(KafkaAccess(cfg.bootstrap), app_id, prefix + "events.booking")
             collector.stop.set()
             collector.thread.join(timeout=10)
             load_after = os.getloadavg()
@@ -693,12 +694,12 @@ def run_load(
     return result
 
 
-def _wait_linked(bootstrap: str, prefix: str, people: int, procs: list[subprocess.Popen[bytes]]) -> None:
+def _wait_linked(kafka: KafkaAccess, prefix: str, people: int, procs: list[subprocess.Popen[bytes]]) -> None:
     """Until identity has published each nurse's two identity keys (NMC PIN, Patchwork id) on the crosswalk."""
     from kafka import KafkaConsumer, TopicPartition
 
     topic = prefix + "_rosterhub.identity-crosswalk"
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = KafkaConsumer(**kafka.kafka_python())
     try:
         deadline = time.time() + 600
         while time.time() < deadline and not any(p.poll() is not None for p in procs):
@@ -710,11 +711,11 @@ def _wait_linked(bootstrap: str, prefix: str, people: int, procs: list[subproces
         consumer.close()
 
 
-def group_assignment(bootstrap: str, group: str, topic: str) -> dict[str, list[int]]:
+def group_assignment(kafka: KafkaAccess, group: str, topic: str) -> dict[str, list[int]]:
     """Which events.booking partitions each member of the workers' group owns (client id -> partitions)."""
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="rosterhub-bench-admin")
+    admin = KafkaAdminClient(**kafka.kafka_python(), client_id="rosterhub-bench-admin")
     try:
         info = admin.describe_groups([group])[group]
         out: dict[str, list[int]] = {}

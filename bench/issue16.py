@@ -50,6 +50,8 @@ sys.path.insert(0, str(REPO / "bench"))
 import booking_bench as bb  # noqa: E402
 import hop_ceiling as hc  # noqa: E402
 
+from rosterhub.kafka.access import KafkaAccess  # noqa: E402
+
 PARTS = ("ceiling", "max1", "max2", "steady", "overload", "bulk", "identity")
 #: payloads per booking request in the workload (a shift, then 1 or 2 requests: 5 payloads per 3 requests)
 PAYLOADS_PER_REQUEST = 5 / 3
@@ -105,10 +107,10 @@ def _connector(env: dict[str, str], vendor: str, inbox: Path, trust: str, state:
     return time.monotonic() - started
 
 
-def _count(bootstrap: str, topic: str) -> int:
+def _count(kafka: KafkaAccess, topic: str) -> int:
     from kafka import KafkaConsumer, TopicPartition
 
-    c = KafkaConsumer(bootstrap_servers=bootstrap)
+    c = KafkaConsumer(**kafka.kafka_python())
     try:
         tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or ())]
         return sum(c.end_offsets(tps).values()) if tps else 0
@@ -116,12 +118,12 @@ def _count(bootstrap: str, topic: str) -> int:
         c.close()
 
 
-def _consumed(bootstrap: str, group: str, topics: list[str]) -> bool:
+def _consumed(kafka: KafkaAccess, group: str, topics: list[str]) -> bool:
     """The group has committed every record of these topics (what the workers have fully handled)."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    c = KafkaConsumer(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**kafka.kafka_python())
+    c = KafkaConsumer(**kafka.kafka_python())
     try:
         tps = [TopicPartition(t, p) for t in topics for p in sorted(c.partitions_for_topic(t) or ())]
         ends = c.end_offsets(tps)
@@ -132,7 +134,7 @@ def _consumed(bootstrap: str, group: str, topics: list[str]) -> bool:
         admin.close()
 
 
-def bulk_side(bootstrap: str, n_shifts: int, work: Path) -> Any:
+def bulk_side(kafka: KafkaAccess, n_shifts: int, work: Path) -> Any:
     """A HealthRoster export of ``n_shifts`` (files of 5,000) through the file-drop connector, timed to the view."""
 
     def side(env: dict[str, str], prefix: str) -> dict[str, Any]:
@@ -148,20 +150,20 @@ def bulk_side(bootstrap: str, n_shifts: int, work: Path) -> Any:
                 f.rename(inbox / "RHQ" / f"bank_requests_RHQ_{i:07d}{f.suffix}")
             made += len(sim.duties)
         view = prefix + "views.availability"
-        before = _count(bootstrap, view)
+        before = _count(kafka, view)
         started = time.monotonic()
         connector_s = _connector(env, "healthroster", inbox / "RHQ", "RHQ", work)
         deadline = time.monotonic() + 1800
-        while _count(bootstrap, view) - before < made and time.monotonic() < deadline:
+        while _count(kafka, view) - before < made and time.monotonic() < deadline:
             time.sleep(1)
         took = time.monotonic() - started
-        in_view = _count(bootstrap, view) - before
+        in_view = _count(kafka, view) - before
         return {"shifts": made, "in_view": in_view, "seconds": round(took, 1), "connector_s": round(connector_s, 1)}
 
     return side
 
 
-def esr_side(bootstrap: str, staff: int, work: Path, group: str) -> Any:
+def esr_side(kafka: KafkaAccess, staff: int, work: Path, group: str) -> Any:
     """An ESR full refresh of ``staff`` people through the file-drop connector, timed until identity and the
     passport have consumed everything it produced."""
 
@@ -182,10 +184,10 @@ def esr_side(bootstrap: str, staff: int, work: Path, group: str) -> Any:
         _connector(env, "esr", inbox / trust, trust, work)
         topics = [identity_in, prefix + "_rosterhub.passport-in"]
         deadline = time.monotonic() + 3600
-        while not _consumed(bootstrap, group, topics) and time.monotonic() < deadline:
+        while not _consumed(kafka, group, topics) and time.monotonic() < deadline:
             time.sleep(1)
         took = time.monotonic() - started
-        records = _count(bootstrap, identity_in)
+        records = _count(kafka, identity_in)
         return {"staff": staff, "identity_in_records": records, "seconds": round(took, 1)}
 
     return side
@@ -203,7 +205,8 @@ def main() -> None:
     from rosterhub.kafka.resolve import resolve_broker
     from rosterhub.settings import load_settings
 
-    bootstrap = resolve_broker(load_settings(), keep_running=True).bootstrap
+    kafka = resolve_broker(load_settings(), keep_running=True).access
+    bootstrap = kafka.bootstrap_servers
     work = Path(tempfile.gettempdir()) / "rosterhub-bench" / "issue16"
     work.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {"machine": bb.machine(), "quick": args.quick, "sizes": sizes, "details": {}}
@@ -245,7 +248,7 @@ def main() -> None:
     if "bulk" in parts:
         rate = round(50 * PAYLOADS_PER_REQUEST)
         cfg = _cfg(bootstrap, work, rate=rate, duration=sizes["bulk_s"])
-        run = bb.run_load(cfg, rate, uuid.uuid4().hex[:8], side=bulk_side(bootstrap, sizes["bulk_shifts"], work))
+        run = bb.run_load(cfg, rate, uuid.uuid4().hex[:8], side=bulk_side(kafka, sizes["bulk_shifts"], work))
         details["bulk"] = run
         side = run.get("side") or {}
         note("bulk_shifts_per_s", round(side["in_view"] / side["seconds"]) if side.get("seconds") else None)
@@ -253,7 +256,7 @@ def main() -> None:
     if "identity" in parts:
         token = uuid.uuid4().hex[:8]
         cfg = _cfg(bootstrap, work, rate=1, duration=5, people_per_trust=0)
-        run = bb.run_load(cfg, 1, token, side=esr_side(bootstrap, sizes["esr_staff"], work, f"rosterhub-bench-{token}"))
+        run = bb.run_load(cfg, 1, token, side=esr_side(kafka, sizes["esr_staff"], work, f"rosterhub-bench-{token}"))
         side = run.get("side") or {}
         details["identity"] = side
         secs = side.get("seconds")

@@ -41,6 +41,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import booking_bench as bb  # noqa: E402
 
+from rosterhub.kafka.access import KafkaAccess  # noqa: E402
+
 DECISIONS = bb.DECISIONS
 
 
@@ -51,10 +53,10 @@ def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def _read_all(bootstrap: str, topic: str) -> list[Any]:
+def _read_all(kafka: KafkaAccess, topic: str) -> list[Any]:
     from kafka import KafkaConsumer, TopicPartition
 
-    c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=4 * 2**20)
+    c = KafkaConsumer(**kafka.kafka_python(), enable_auto_commit=False, max_partition_fetch_bytes=4 * 2**20)
     try:
         tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or ())]
         c.assign(tps)
@@ -69,7 +71,7 @@ def _read_all(bootstrap: str, topic: str) -> list[Any]:
         c.close()
 
 
-def check(bootstrap: str, prefix: str, fed: dict[str, float], payloads: int) -> dict[str, Any]:
+def check(kafka: KafkaAccess, prefix: str, fed: dict[str, float], payloads: int) -> dict[str, Any]:
     """The invariants, from the topics."""
     from rosterhub.codec.catalogue import default_catalogue
     from rosterhub.codec.wire import SingleObjectCodec
@@ -80,7 +82,7 @@ def check(bootstrap: str, prefix: str, fed: dict[str, float], payloads: int) -> 
     ids_by_booking: dict[str, set[str]] = defaultdict(set)
     confirmed: dict[str, Any] = {}
     sent = 0
-    for r in _read_all(bootstrap, prefix + "events.booking"):
+    for r in _read_all(kafka, prefix + "events.booking"):
         h = headers_dict(r.headers)
         if h.get("ce_type", b"").decode() not in DECISIONS or h.get("ce_source") != bb.HUB_SOURCE.encode():
             continue
@@ -102,7 +104,7 @@ def check(bootstrap: str, prefix: str, fed: dict[str, float], payloads: int) -> 
             if latest_end is not None and start < latest_end:
                 overlaps += 1
             latest_end = end if latest_end is None else max(latest_end, end)
-    raw = sum(1 for _ in _read_all(bootstrap, prefix + "raw.patchwork"))
+    raw = sum(1 for _ in _read_all(kafka, prefix + "raw.patchwork"))
     return {
         "payloads_fed": payloads,
         "on_raw_topic": raw,
@@ -118,19 +120,23 @@ def check(bootstrap: str, prefix: str, fed: dict[str, float], payloads: int) -> 
     }
 
 
-def soak(bootstrap: str, *, duration: float, kills: int, rate: int, log_dir: Path, seed: int = 11) -> dict[str, Any]:
+def soak(
+    kafka: KafkaAccess, *, duration: float, kills: int, rate: int, log_dir: Path, seed: int = 11
+) -> dict[str, Any]:
     from rosterhub.connectors.registry import connectors
     from rosterhub.kafka.admin import ensure_topics
     from rosterhub.topics import declared_topics
 
+    bootstrap = kafka.bootstrap_servers
     token = uuid.uuid4().hex[:8]
     prefix, app_id = f"soak{token}.", f"rosterhub-soak-{token}"
     log_dir.mkdir(parents=True, exist_ok=True)
     cfg = bb.BenchConfig(bootstrap=bootstrap, baseline=False, log_dir=log_dir, seed=seed)
-    ensure_topics(bootstrap, declared_topics(connectors(), prefix), default_partitions=6, replication_factor=1)
+    ensure_topics(kafka, declared_topics(connectors(), prefix), default_partitions=6, replication_factor=1)
     pool = bb.nurse_pool(cfg.people_per_trust, seed)
     bb.load_population(cfg, prefix, pool)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSTERHUB_")}
+    env |= kafka.env()  # the worker's access: address and security (docs/kafka-security.md)
     env |= {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "ROSTERHUB_TOPIC_PREFIX": prefix,
@@ -155,7 +161,7 @@ def soak(bootstrap: str, *, duration: float, kills: int, rate: int, log_dir: Pat
     }
     log = log_dir / f"soak-worker-{token}.log"
     proc = _worker(env, log)
-    bb._wait_linked(bootstrap, prefix, sum(map(len, pool.values())), [proc])
+    bb._wait_linked(kafka, prefix, sum(map(len, pool.values())), [proc])
     feeder = subprocess.Popen(
         [sys.executable, str(REPO / "bench" / "booking_bench.py"), "--feeder", json.dumps(feeder_cfg)],
         cwd=REPO,
@@ -187,7 +193,7 @@ def soak(bootstrap: str, *, duration: float, kills: int, rate: int, log_dir: Pat
         deadline = time.monotonic() + max(120.0, duration)
         result: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            result = check(bootstrap, prefix, fed_doc["fed"], fed_doc["payloads"])
+            result = check(kafka, prefix, fed_doc["fed"], fed_doc["payloads"])
             if result["lost"] == 0:
                 break
             time.sleep(5)
@@ -213,9 +219,9 @@ def main() -> None:
     from rosterhub.kafka.resolve import resolve_broker
     from rosterhub.settings import load_settings
 
-    bootstrap = resolve_broker(load_settings(), keep_running=True).bootstrap
+    kafka = resolve_broker(load_settings(), keep_running=True).access
     log_dir = Path(tempfile.gettempdir()) / "rosterhub-bench" / "soak"
-    report = soak(bootstrap, duration=args.duration, kills=args.kills, rate=args.rate, log_dir=log_dir)
+    report = soak(kafka, duration=args.duration, kills=args.kills, rate=args.rate, log_dir=log_dir)
     print(json.dumps(report, indent=2, default=str))
     if args.json_out:
         args.json_out.write_text(json.dumps(report, indent=2, default=str))

@@ -78,7 +78,9 @@ BUSY_RESPONSE: dict[int | str, dict[str, Any]] = {
     429: {
         "description": "The hub is behind (workers' lag on the booking path) or this ingress has too many requests "
         "in progress: nothing was written; send the same payload again after Retry-After seconds.",
-        "headers": {"Retry-After": {"description": "Seconds to wait before sending again.", "schema": {"type": "integer"}}},
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait before sending again.", "schema": {"type": "integer"}}
+        },
     }
 }
 

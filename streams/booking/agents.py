@@ -223,8 +223,7 @@ def _crosswalk(app: faust.App, ctx: StreamContext) -> Crosswalk:
 
     @app.task
     async def follow_crosswalk() -> None:
-        bootstrap = ",".join(f"{u.host}:{u.port}" for u in app.conf.broker)
-        await follow(copy, bootstrap=bootstrap, topic=ctx.names.identity_crosswalk)
+        await follow(copy, kafka=ctx.kafka, topic=ctx.names.identity_crosswalk)
 
     return copy
 

@@ -14,6 +14,7 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.streams.identity.crosswalk import Crosswalk, decode
 
 __all__ = ["follow"]
@@ -21,11 +22,11 @@ __all__ = ["follow"]
 log = logging.getLogger(__name__)
 
 
-async def follow(copy: Crosswalk, *, bootstrap: str, topic: str) -> None:
+async def follow(copy: Crosswalk, *, kafka: KafkaAccess, topic: str) -> None:
     """Keep ``copy`` up to date for as long as the worker runs (restarting on errors, from the beginning)."""
     while True:
         try:
-            await _follow(copy, bootstrap=bootstrap, topic=topic)
+            await _follow(copy, kafka=kafka, topic=topic)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -33,9 +34,9 @@ async def follow(copy: Crosswalk, *, bootstrap: str, topic: str) -> None:
             await asyncio.sleep(1)
 
 
-async def _follow(copy: Crosswalk, *, bootstrap: str, topic: str) -> None:
+async def _follow(copy: Crosswalk, *, kafka: KafkaAccess, topic: str) -> None:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka.aiokafka(),  # the worker's access (address and security): docs/kafka-security.md
         enable_auto_commit=False,
         group_id=None,
         auto_offset_reset="earliest",

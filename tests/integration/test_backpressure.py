@@ -18,15 +18,15 @@ pytestmark = pytest.mark.integration
 
 def test_the_lag_is_what_the_workers_group_has_not_committed(kafka: Any) -> None:
     topic, group = f"lag-{uuid.uuid4().hex[:8]}", f"workers-{uuid.uuid4().hex[:8]}"
-    ensure_topics(kafka.bootstrap, [TopicSpec(topic, 2)], default_partitions=2, replication_factor=1)
-    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+    ensure_topics(kafka.access, [TopicSpec(topic, 2)], default_partitions=2, replication_factor=1)
+    producer = KafkaProducer(**kafka.access.kafka_python(), acks="all")
     for i in range(10):
         producer.send(topic, key=str(i).encode(), value=b"x", partition=i % 2)
     producer.flush()
     producer.close()
-    read = consumer_group_lag(kafka.bootstrap, group, [topic])
+    read = consumer_group_lag(kafka.access, group, [topic])
     assert read() == 10  # nothing committed yet: everything is behind
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka.access.kafka_python(), group_id=group, enable_auto_commit=False)
     consumer.commit({TopicPartition(topic, 0): OffsetAndMetadata(5, "", -1)})
     consumer.close()
     assert read() == 5

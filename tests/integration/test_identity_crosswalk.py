@@ -148,7 +148,7 @@ def _wave(hub: SagaHub, now: datetime, tag: str, people: list[str]) -> set[str]:
 def _merge(hub: SagaHub, into: str, gone: str) -> None:
     cmd = MergeCommand(into=into, merge=gone, reason="one NMC holder", requested_by="test")
     _key, rec = command_record(cmd, hub.names.identity_in, source="/test", now=datetime.now(UTC), command_id="m-1")
-    producer = KafkaProducer(bootstrap_servers=hub.bootstrap, acks="all")
+    producer = KafkaProducer(**hub.kafka.kafka_python(), acks="all")
     try:
         producer.send(rec.topic, key=rec.key, value=rec.value, headers=rec.headers).get(timeout=30)
     finally:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 def test_two_kills_of_the_worker_lose_nothing_and_decide_nothing_twice(kafka: Any, tmp_path: Path) -> None:
     import soak
 
-    report = soak.soak(kafka.bootstrap, duration=40, kills=2, rate=15, log_dir=tmp_path)
+    report = soak.soak(kafka.access, duration=40, kills=2, rate=15, log_dir=tmp_path)
     print(report)
     assert report["kills"] == 2
     assert report["requests_fed"] > 0 and report["lost"] == 0

@@ -4,19 +4,23 @@ too far behind or it is full, and connectors wait instead of reading more."""
 from __future__ import annotations
 
 import threading
-from typing import Any
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
+from rosterhub.auth.tokens import TokenVerifier
+from rosterhub.auth.web import Access, install_access
 from rosterhub.connectors.kinds.backpressure import Admission, HubLag, retry_after, wait_for_room
 from rosterhub.connectors.kinds.webhook import webhook_router
-from rosterhub.settings import Settings
+from rosterhub.connectors.simulators.patchwork import signed_headers
+from tests.unit.connectors.test_fhir_harness import Harness
 
-
-class _NoSink:
-    def send(self, records: list[Any]) -> list[Any]:
-        raise AssertionError("a refused request must write nothing")
+SHIFT = (
+    Path(__file__).resolve().parents[3] / "mapping" / "samples" / "patchwork" / "shift_created.input.json"
+).read_bytes()
+SECRET = "unit-secret"
 
 
 def _lag(lag: int, limit: int, drain_per_s: float = 0.0) -> HubLag:
@@ -30,16 +34,35 @@ def test_retry_after_is_the_excess_over_the_drain_rate_within_bounds() -> None:
     assert retry_after(10, 0.0) == 60  # nothing draining: the longest wait
 
 
-def test_the_ingress_answers_429_with_retry_after_while_the_hub_is_behind_and_reads_nothing() -> None:
-    from rosterhub.connectors.pipeline import IngestContext
-
-    ctx = IngestContext(sink=_NoSink(), encoder=None, names=None)  # type: ignore[arg-type]
-    gate = Admission(8, _lag(30_000, 20_000, drain_per_s=1_000.0))
+def _ingress(tmp: Path, gate: Admission) -> tuple[Harness, TestClient]:
+    """The hub's webhook routes with its access control, over an in-memory sink; RXX signs its Patchwork pushes."""
+    hub = Harness(tmp, webhook_secrets={"patchwork": {"RXX": SecretStr(SECRET)}})
     app = FastAPI()
-    app.include_router(webhook_router(Settings(), ctx, admission=gate))
-    r = TestClient(app).post("/ingest/patchwork?trust=RHQ", content=b"{}")
+    install_access(app, Access(TokenVerifier.from_settings(hub.settings), "test"))
+    app.include_router(webhook_router(hub.settings, hub.ctx, admission=gate))
+    return hub, TestClient(app, raise_server_exceptions=False)
+
+
+def test_the_ingress_answers_429_with_retry_after_while_the_hub_is_behind_and_writes_nothing(tmp_path: Path) -> None:
+    gate = Admission(8, _lag(30_000, 20_000, drain_per_s=1_000.0))
+    hub, client = _ingress(tmp_path, gate)
+    r = client.post("/ingest/patchwork", content=SHIFT, headers=signed_headers(SECRET.encode(), SHIFT))
     assert r.status_code == 429 and r.headers["Retry-After"] == "10"
     assert r.json()["error"]["code"] == "busy" and gate.in_flight == 0
+    assert hub.sink.records == []  # nothing kept: the sender sends it again
+
+
+def test_the_429_comes_after_authentication_and_is_in_the_openapi_document(tmp_path: Path) -> None:
+    gate = Admission(8, _lag(30_000, 20_000, drain_per_s=1_000.0))
+    hub, client = _ingress(tmp_path, gate)
+    unsigned = client.post("/ingest/patchwork", content=SHIFT)
+    assert unsigned.status_code == 401  # a stranger is refused as ever and learns nothing of the hub's load
+    wrong = client.post("/ingest/patchwork", content=SHIFT, headers=signed_headers(b"not-the-secret", SHIFT))
+    assert wrong.status_code == 401 and "Retry-After" not in wrong.headers
+    op = client.get("/openapi.json").json()["paths"]["/ingest/patchwork"]["post"]
+    assert "Retry-After" in op["responses"]["429"]["headers"]
+    assert op["security"]  # the route still names who may call it (the access matrix reads this)
+    assert hub.sink.records == []
 
 
 def test_a_full_ingress_refuses_the_next_request_and_takes_it_once_one_leaves() -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import decode_record, headers_dict
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.settings import Settings
 from rosterhub.streams.app import StreamContext
@@ -94,7 +95,8 @@ def _requested() -> Any:
 
 
 def _stage(table: dict[str, Any]) -> _ShiftStage:
-    ctx = Ctx(Settings(state_dir=Path("/nonexistent")), NAMES, CODEC, CATALOGUE, Encoder(CODEC, NAMES, CATALOGUE))
+    settings = Settings(state_dir=Path("/nonexistent"))
+    ctx = Ctx(settings, KafkaAccess("127.0.0.1:9"), NAMES, CODEC, CATALOGUE, Encoder(CODEC, NAMES, CATALOGUE), None)  # type: ignore[arg-type]
     copy = Crosswalk(ready=True)  # the requester is known: the stage stamps the request itself
     copy.apply(f"k:{KEY}", {"o": ["p1"], "s": 1, "of": 1})
     return _ShiftStage(None, ctx, table, TIMERS, POLICIES, copy, Schedule(3_600_000))  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from typing import Any
 import faust
 from mode import Service
 
+from rosterhub.kafka.access import KafkaAccess
 from rosterhub.settings import Settings
 from rosterhub.streams import faust_drain
 from rosterhub.streams.app import create_app
@@ -63,7 +64,7 @@ def test_the_installed_loop_still_races_every_record_against_suspend_flow() -> N
 
 
 def test_creating_the_app_applies_the_patch(tmp_path: Any) -> None:
-    create_app(Settings(state_dir=tmp_path), "127.0.0.1:9")
+    create_app(Settings(state_dir=tmp_path), KafkaAccess("127.0.0.1:9"))
     assert faust_drain.applied()
 
 

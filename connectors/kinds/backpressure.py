@@ -126,6 +126,7 @@ def wait_for_room(lag: HubLag | None, stop: threading.Event, *, who: str = "conn
 def consumer_group_lag(kafka: KafkaAccess, group: str, topics: Iterable[str]) -> Callable[[], int | None]:
     """The broker question: end offsets minus the group's committed offsets, summed over ``topics``."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
 
     admin = KafkaAdminClient(**kafka.kafka_python(), client_id="rosterhub-hub-lag")
     consumer = KafkaConsumer(**kafka.kafka_python(), client_id="rosterhub-hub-lag", enable_auto_commit=False)
@@ -136,7 +137,12 @@ def consumer_group_lag(kafka: KafkaAccess, group: str, topics: Iterable[str]) ->
         if not tps:
             return None
         ends = consumer.end_offsets(tps)
-        committed = admin.list_group_offsets(group).get(group, {})
+        try:
+            committed = admin.list_group_offsets(group).get(group, {})
+        except KafkaError as exc:
+            if getattr(exc, "retriable", False):  # e.g. no group coordinator yet on a new cluster: ask again later
+                return None
+            raise
         return sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in tps)
 
     return read

@@ -12,6 +12,7 @@ from kafka.structs import OffsetAndMetadata
 from rosterhub.connectors.kinds.backpressure import consumer_group_lag
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.topics import TopicSpec
+from tests.integration.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,8 @@ def test_the_lag_is_what_the_workers_group_has_not_committed(kafka: Any) -> None
     producer.flush()
     producer.close()
     read = consumer_group_lag(kafka.access, group, [topic])
-    assert read() == 10  # nothing committed yet: everything is behind
+    # the first answers may be None (the cluster's group coordinator not there yet): the ingress holds nobody back
+    assert wait_for(lambda: read() is not None, what="a lag answer") and read() == 10  # nothing committed yet
     consumer = KafkaConsumer(**kafka.access.kafka_python(), group_id=group, enable_auto_commit=False)
     consumer.commit({TopicPartition(topic, 0): OffsetAndMetadata(5, "", -1)})
     consumer.close()

@@ -152,7 +152,7 @@ def bulk_side(kafka: KafkaAccess, n_shifts: int, work: Path) -> Any:
         view = prefix + "views.availability"
         before = _count(kafka, view)
         started = time.monotonic()
-        connector_s = _connector(env, "healthroster", inbox / "RHQ", "RHQ", work)
+        connector_s = _connector(env, "healthroster", inbox / "RHQ", "RHQ", inbox)  # own state: new to each run
         deadline = time.monotonic() + 1800
         while _count(kafka, view) - before < made and time.monotonic() < deadline:
             time.sleep(1)
@@ -181,7 +181,7 @@ def esr_side(kafka: KafkaAccess, staff: int, work: Path, group: str) -> Any:
             f.rename(inbox / trust / f.name)
         identity_in = prefix + "_rosterhub.identity-in"
         started = time.monotonic()
-        _connector(env, "esr", inbox / trust, trust, work)
+        _connector(env, "esr", inbox / trust, trust, inbox)  # its own state: a seeded file is new to each run
         topics = [identity_in, prefix + "_rosterhub.passport-in"]
         deadline = time.monotonic() + 3600
         while not _consumed(kafka, group, topics) and time.monotonic() < deadline:

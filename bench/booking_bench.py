@@ -37,13 +37,15 @@ import math
 import os
 import random
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -57,12 +59,14 @@ sys.path.insert(0, str(REPO))
 from fastapi import FastAPI, Request, Response  # noqa: E402  (module level: the receiver's annotations resolve)
 
 from rosterhub.envelope import KafkaRecord, decode_record, headers_dict  # noqa: E402
+from rosterhub.kafka.access import KafkaAccess  # noqa: E402
 
 LONDON = ZoneInfo("Europe/London")
 TRUSTS = ("RHQ", "RCU", "RFR")
 REQUESTED = "rosterhub.booking.v1.BookingRequested"
 DECISIONS = {"rosterhub.booking.v1.BookingConfirmed", "rosterhub.booking.v1.BookingRejected"}
 HUB_SOURCE = "/rosterhub/booking"
+SAGA_HEADER = "rosterhub-saga"  # streams/booking/saga.py HEADER
 
 
 # ---------------------------------------------------------------- workload (pure)
@@ -289,11 +293,17 @@ class Seen:
 
     hops: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
+    #: booking id -> records of it on the saga's internal topics (each one an agent step: the hops of a decision)
+    internal: dict[str, int] = field(default_factory=dict)
+    #: decisions per events.booking partition (each worker's share, with the partitions it owned)
+    by_partition: dict[int, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def note(self, hop: str, booking: str, ts: float, seen: float) -> None:
         with self.lock:
             self.hops.setdefault(hop, {}).setdefault(booking, (ts, seen))
+            if hop.startswith("_rosterhub."):
+                self.internal[booking] = self.internal.get(booking, 0) + 1
 
     def count(self, hop: str) -> int:
         with self.lock:
@@ -354,12 +364,21 @@ class Collector:
                         subject = h.get("ce_subject", b"").decode() or None
                         if hop_topic == "events.booking":
                             if kind in DECISIONS and h.get("ce_source", b"").decode() == HUB_SOURCE and subject:
+                                if subject not in self.seen.outcomes:
+                                    self.seen.by_partition[tp.partition] = (
+                                        self.seen.by_partition.get(tp.partition, 0) + 1
+                                    )
                                 self.seen.note("decision", subject, r.timestamp / 1000, now)
                                 self.seen.outcomes.setdefault(subject, kind.rsplit(".", 1)[-1])
                             elif kind == REQUESTED and subject:
                                 self.seen.note("request", subject, r.timestamp / 1000, now)
                             continue
                         booking = subject
+                        if booking is None and SAGA_HEADER in h:  # the saga's JSON messages (check, answer, ...)
+                            with suppress(ValueError):
+                                booking = json.loads(r.value).get("booking_id")
+                            if h[SAGA_HEADER] == b"identity":
+                                continue  # identity's fences are not a request's hop
                         if booking is None and undecodable.get(hop_topic, 0) < 50:
                             try:
                                 booking = decode_record(r.value, r.headers, codec).data.get("booking_id")
@@ -422,10 +441,11 @@ class BenchConfig:
     people_per_trust: int = 30  # registered nurses (worker record + passport) per trust; 0: requests by strangers
     #: Experiment: the worker's consumers ask the broker to hold a fetch at most this long (faust hard-codes 1500 ms).
     fetch_max_wait_ms: int | None = None
-    linger_ms: float = 0.0  # the workers' producer linger (setting stream_producer_linger_s)
+    linger_ms: float | None = None  # the workers' producer linger (stream_producer_linger_s); None: the hub's default
     profile_worker: bool = False  # run the (first) worker under cProfile; the stats file goes to log_dir
     #: Smoke tests only: run Kafka's perf tools while the worker starts, to save wall time (figures then skewed).
     baseline_alongside: bool = False
+    worker_env: dict[str, str] = field(default_factory=dict)  # extra settings for the workers (A/B runs)
 
 
 def run_baseline(cfg: BenchConfig, prefix: str, bodies: list[bytes], rate: int, records: int) -> dict[str, Any]:
@@ -552,8 +572,14 @@ def _receiver(seen: Seen) -> Iterator[str]:
         yield url
 
 
-def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
-    """One load run at ``rate`` (0: flat out) against fresh topics and fresh worker(s)."""
+def run_load(
+    cfg: BenchConfig, rate: int, token: str, side: Callable[[dict[str, str], str], dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """One load run at ``rate`` (0: flat out) against fresh topics and fresh worker(s).
+
+    ``side(env, prefix)`` runs in a thread from the moment the feed starts (a bulk load, an ESR refresh) with the
+    workers' environment; what it returns is reported under ``side``.
+    """
     from rosterhub.connectors.registry import connectors
     from rosterhub.kafka.access import KafkaAccess
     from rosterhub.kafka.admin import ensure_topics
@@ -580,7 +606,8 @@ def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
         "ROSTERHUB_DEFAULT_PARTITIONS": str(cfg.partitions),
         "ROSTERHUB_LOG_LEVEL": cfg.log_level,
         "PYTHONPATH": str(REPO),
-        "ROSTERHUB_STREAM_PRODUCER_LINGER_S": str(cfg.linger_ms / 1000),
+        **({"ROSTERHUB_STREAM_PRODUCER_LINGER_S": str(cfg.linger_ms / 1000)} if cfg.linger_ms is not None else {}),
+        **cfg.worker_env,
     }
     payloads = int(rate * (cfg.duration + 1)) if rate else cfg.max_payloads
     out = cfg.log_dir / f"fed-{token}.json"
@@ -610,6 +637,8 @@ def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
         with _workers(cfg, env) as procs:
             collector = Collector(cfg.bootstrap, prefix, seen)
             t_ready = time.time()
+            if pool:  # every nurse in the workers' crosswalk copies first, so the feed measures the request path
+                _wait_linked(KafkaAccess(cfg.bootstrap), prefix, sum(map(len, pool.values())), procs)
             warm = _warm_up(cfg, prefix, seen, procs, pool)
             worker_ready_s = time.time() - t_ready
             collector.thread.start()
@@ -618,9 +647,17 @@ def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
                 raise RuntimeError(f"feeder failed (log: {cfg.log_dir})")
             load_before = os.getloadavg()
             cpu_before = sum(cpu_seconds(p.pid) for p in procs)
+            side_out: dict[str, Any] = {}
+            side_thread = (
+                threading.Thread(target=lambda: side_out.update(side(env, prefix)), daemon=True) if side else None
+            )
             feeder.stdin.write("go\n")
             feeder.stdin.flush()
+            if side_thread:
+                side_thread.start()
             feeder.wait(timeout=cfg.duration + 600)
+            if side_thread:
+                side_thread.join(timeout=3600)
             fed_doc = json.loads(out.read_text())
             fed: dict[str, float] = fed_doc["fed"]
             hop = "delivered" if cfg.deliver else "decision"
@@ -637,6 +674,8 @@ def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
                     break
                 time.sleep(0.25)
             worker_cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
+            per_worker_cpu = [round(cpu_seconds(p.pid), 1) for p in procs]
+            assignment = group_assignment(KafkaAccess(cfg.bootstrap), app_id, prefix + "events.booking")
             collector.stop.set()
             collector.thread.join(timeout=10)
             load_after = os.getloadavg()
@@ -647,8 +686,64 @@ def run_load(cfg: BenchConfig, rate: int, token: str) -> dict[str, Any]:
         "warm_up": warm,
     }
     result["worker_cpu_s"] = round(worker_cpu, 1)
+    result["worker_cpu_s_each"] = per_worker_cpu
+    if side:
+        result["side"] = side_out
+    result["workers_share"] = shares(assignment, result["decisions_by_partition"])
     result["worker_cpu_ms_per_decision"] = round(1000 * worker_cpu / max(result["decided"], 1), 2)
     return result
+
+
+def _wait_linked(kafka: KafkaAccess, prefix: str, people: int, procs: list[subprocess.Popen[bytes]]) -> None:
+    """Until identity has published each nurse's two identity keys (NMC PIN, Patchwork id) on the crosswalk."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    topic = prefix + "_rosterhub.identity-crosswalk"
+    consumer = KafkaConsumer(**kafka.kafka_python())
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline and not any(p.poll() is not None for p in procs):
+            tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            if tps and sum(consumer.end_offsets(tps).values()) >= 2 * people:
+                return
+            time.sleep(1)
+    finally:
+        consumer.close()
+
+
+def group_assignment(kafka: KafkaAccess, group: str, topic: str) -> dict[str, list[int]]:
+    """Which events.booking partitions each member of the workers' group owns (client id -> partitions)."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(**kafka.kafka_python(), client_id="rosterhub-bench-admin")
+    try:
+        info = admin.describe_groups([group])[group]
+        out: dict[str, list[int]] = {}
+        for i, member in enumerate(info.get("members") or ()):
+            assigned = member.get("member_assignment") or {}
+            tps = assigned.get("assigned_partitions", []) if isinstance(assigned, dict) else []
+            parts = [p for tp in tps if tp.get("topic") == topic for p in tp.get("partitions", ())]
+            out[f"{member.get('client_id', '?')}#{i}"] = sorted(parts)
+        return out
+    except Exception as exc:  # a figure for the report, never a reason to lose the run
+        return {"error": [str(exc)]}  # type: ignore[dict-item]
+    finally:
+        admin.close()
+
+
+def shares(assignment: dict[str, list[int]], by_partition: dict[int, int]) -> list[dict[str, Any]]:
+    """Each worker's share of the partitions and of the decisions (decisions counted by their partition)."""
+    total_p = sum(len(ps) for ps in assignment.values()) or 1
+    total_d = sum(by_partition.values()) or 1
+    return [
+        {
+            "member": m,
+            "partitions": ps,
+            "partition_share": round(len(ps) / total_p, 2),
+            "decision_share": round(sum(by_partition.get(p, 0) for p in ps) / total_d, 2),
+        }
+        for m, ps in sorted(assignment.items())
+    ]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -774,7 +869,14 @@ def summarise(
         kind = seen.outcomes.get(b)
         if kind:
             outcomes[kind] = outcomes.get(kind, 0) + 1
+    steps = [1 + seen.internal.get(b, 0) for b in fed if b in decisions]
     return {
+        "hops_per_decision": {
+            "median": statistics.median(steps) if steps else None,
+            "max": max(steps, default=None),
+            "histogram": dict(sorted(Counter(steps).items())),
+        },
+        "decisions_by_partition": dict(sorted(seen.by_partition.items())),
         "rate_target": rate or "max",
         "mode": cfg.mode,
         "workers": cfg.workers,
@@ -994,7 +1096,7 @@ def main() -> None:
     )
     ap.add_argument("--p99-limit-ms", type=float, default=500.0, help="decision p99 a sustained rate must meet")
     ap.add_argument("--drain", type=float, default=60.0, help="seconds to wait for decisions after the feed")
-    ap.add_argument("--linger-ms", type=float, default=0.0, help="the workers' producer linger (default 0)")
+    ap.add_argument("--linger-ms", type=float, default=None, help="the workers' producer linger (default: the hub's)")
     ap.add_argument("--fetch-max-wait-ms", type=int, help="experiment: override faust's 1500 ms fetch wait")
     ap.add_argument("--profile-worker", action="store_true", help="cProfile the worker (stats in the log folder)")
     ap.add_argument("--json-out", type=Path)

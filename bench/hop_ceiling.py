@@ -48,8 +48,20 @@ VARIANTS = ("aiokafka", "faust", "faust-batch", "faust+table", "faust+table+code
 # ---------------------------------------------------------------- the hop under test (worker process)
 
 
-def _faust_worker(variant: str, bootstrap: str, source: str, sink: str, app_id: str, state: str) -> None:
+def _faust_worker(
+    variant: str, bootstrap: str, source: str, sink: str, app_id: str, state: str, tuning: frozenset[str]
+) -> None:
     import faust
+
+    from rosterhub.streams import faust_drain
+
+    if "drain" in tuning:
+        faust_drain.apply()
+    if "uvloop" in tuning:
+        import mode.loop
+
+        mode.loop.use("uvloop")
+    linger = next((float(t.split("=", 1)[1]) for t in tuning if t.startswith("linger=")), 0.0)
 
     from rosterhub.codec.catalogue import default_catalogue
     from rosterhub.codec.wire import SingleObjectCodec
@@ -65,6 +77,7 @@ def _faust_worker(variant: str, bootstrap: str, source: str, sink: str, app_id: 
         store="memory://",
         datadir=state,
         producer_acks=-1,
+        producer_linger=linger / 1000,
         consumer_auto_offset_reset="earliest",
         key_serializer="raw",
         value_serializer="raw",
@@ -140,7 +153,8 @@ def worker_main(args: argparse.Namespace) -> None:
         asyncio.run(_aiokafka_worker(args.bootstrap, args.source, args.sink, args.app_id))
     else:
         sys.argv = [sys.argv[0], "worker"]
-        _faust_worker(args.variant, args.bootstrap, args.source, args.sink, args.app_id, args.state)
+        tuning = frozenset(t for t in (args.tuning or "").split(",") if t)
+        _faust_worker(args.variant, args.bootstrap, args.source, args.sink, args.app_id, args.state, tuning)
 
 
 # ---------------------------------------------------------------- records, baseline, measuring (bench process)
@@ -208,7 +222,9 @@ def watch(bootstrap: str, topic: str, n: int, pid: int, timeout: float) -> dict[
     }
 
 
-def run_variant(bootstrap: str, variant: str, records: list[Any], log_dir: Path, timeout: float) -> dict[str, Any]:
+def run_variant(
+    bootstrap: str, variant: str, records: list[Any], log_dir: Path, timeout: float, tuning: str = ""
+) -> dict[str, Any]:
     from rosterhub.kafka.access import KafkaAccess
     from rosterhub.kafka.admin import ensure_topics
     from rosterhub.topics import TopicSpec
@@ -221,8 +237,11 @@ def run_variant(bootstrap: str, variant: str, records: list[Any], log_dir: Path,
     )
     preload(bootstrap, source, records)
     state = log_dir / f"state-{token}"
+    pstats = log_dir / f"{variant}-{token}.pstats"
+    profile = ["-m", "cProfile", "-o", str(pstats)] if os.environ.get("HOP_PROFILE") else []  # cProfile the hop
     cmd = [
         sys.executable,
+        *profile,
         __file__,
         "--role",
         "worker",
@@ -238,6 +257,8 @@ def run_variant(bootstrap: str, variant: str, records: list[Any], log_dir: Path,
         f"ceiling-{token}",
         "--state",
         str(state),
+        "--tuning",
+        tuning,
     ]
     with (log_dir / f"{variant}-{token}.log").open("ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
@@ -265,8 +286,10 @@ def run(
         report["rows"]["jvm"] = run_baseline(
             cfg, f"ceiling-{uuid.uuid4().hex[:6]}-", [v for _, v, _ in records][:500], 0, len(records)
         )
-    for variant in variants:
-        report["rows"][variant] = run_variant(bootstrap, variant, records, log_dir, timeout)
+    for spec in variants:
+        # "faust@drain/uvloop/linger=5": a variant run with the hub's tunings (streams/faust_drain.py, uvloop, linger)
+        variant, _, tuning = spec.partition("@")
+        report["rows"][spec] = run_variant(bootstrap, variant, records, log_dir, timeout, tuning.replace("/", ","))
     report["load_after"] = os.getloadavg()
     return report
 
@@ -279,7 +302,7 @@ def main() -> None:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--json-out", type=Path)
     # worker role
-    for opt in ("--variant", "--bootstrap", "--source", "--sink", "--app-id", "--state"):
+    for opt in ("--variant", "--bootstrap", "--source", "--sink", "--app-id", "--state", "--tuning"):
         ap.add_argument(opt)
     args = ap.parse_args()
     if args.role == "worker":

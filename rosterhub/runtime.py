@@ -16,6 +16,7 @@ from rosterhub.topics import (
     BOOKING_PERSON,
     BOOKING_REQUESTS,
     BOOKING_TICKS,
+    IDENTITY_CROSSWALK,
     IDENTITY_IN,
     OUTBOUND_BLOCKS,
     PASSPORT_IN,
@@ -55,6 +56,10 @@ class TopicNames:
     @property
     def identity_in(self) -> str:
         return self.prefix + IDENTITY_IN.name
+
+    @property
+    def identity_crosswalk(self) -> str:
+        return self.prefix + IDENTITY_CROSSWALK.name
 
     @property
     def passport_in(self) -> str:

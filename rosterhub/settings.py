@@ -201,6 +201,21 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(
         default=1_048_576, ge=1, description="Inbound payloads above this size are refused (413) and dead-lettered."
     )
+    ingress_max_in_flight: int = Field(
+        default=64,
+        ge=1,
+        description="Webhook requests the ingress works on at once; more are answered 429 with Retry-After.",
+    )
+    ingress_max_lag: int = Field(
+        default=20_000,
+        ge=0,
+        description="Records of events.booking and events.shift the stream workers may be behind before the "
+        "ingress answers 429 (Retry-After from the drain rate) and polling and file connectors wait before reading "
+        "more (connectors/kinds/backpressure.py). 0: never.",
+    )
+    ingress_lag_poll_s: float = Field(
+        default=2.0, gt=0, description="How often the ingress and connectors ask the broker for the workers' lag."
+    )
     # --- Stream processing -----------------------------------------------------------
     app_id: str = Field(default="rosterhub", description="Faust application id (consumer group, changelog names).")
     store: str = Field(
@@ -246,12 +261,37 @@ class Settings(BaseSettings):
         "with less, naming the minimum (183 days for a 26-week reference period; see docs/booking.md).",
     )
     stream_producer_linger_s: float = Field(
-        default=0.0,
+        default=0.005,
         ge=0,
         le=1.0,
         description="How long the stream worker's producer waits to fill a batch before sending it (faust "
-        "`producer_linger`). 0 sends at once: lowest latency per hop, one produce request per few records. A few "
-        "milliseconds batch more records per request when the worker is busy; see docs/benchmarks.md.",
+        "`producer_linger`). 0 sends at once, one produce request (a loopback socket write, the largest single "
+        "cost in an empty hop's profile) per few records; 5 ms batches them at up to 5 ms more per hop (3 hops "
+        "per decision); see docs/benchmarks.md.",
+    )
+    stream_event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop",
+        description="The stream worker's event loop. uvloop schedules faust's per-record tasks and callbacks for "
+        "less CPU than asyncio's pure-Python loop; see docs/benchmarks.md ('Per-hop cost').",
+    )
+    stream_fast_drain: bool = Field(
+        default=True,
+        description="Hand each fetched record to the agents in place when that does not have to wait, instead of "
+        "racing four asyncio tasks per record (streams/faust_drain.py; faust #221's ordering guarantee is kept).",
+    )
+    stream_buffer_maxsize: int = Field(
+        default=256,
+        ge=16,
+        description="Records faust queues per agent input before it pauses fetching (faust `stream_buffer_maxsize`, "
+        "4096 by default). A booking request queues behind at most this many records of a bulk shift load in "
+        "the shift stage's one input queue: smaller keeps requests' latency bounded under a backlog.",
+    )
+    stream_standby_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="faust `table_standby_replicas`: copies of each table partition other workers keep warm by "
+        "re-reading every changelog write. 0: a worker taking over a partition rebuilds it from the changelog "
+        "(slower failover) and no worker pays to follow the others' writes; see docs/benchmarks.md.",
     )
     worker_processors: list[
         Literal["booking", "outbound", "passport", "identity", "availability", "kpi", "payroll"]

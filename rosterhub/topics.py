@@ -26,6 +26,7 @@ __all__ = [
     "BOOKING_TICKS",
     "CANONICAL",
     "DLQ_STAGES",
+    "IDENTITY_CROSSWALK",
     "IDENTITY_IN",
     "INTERNAL",
     "OUTBOUND_BLOCKS",
@@ -186,6 +187,15 @@ IDENTITY_IN = TopicSpec(
     key="vendor|trust|local id",
     doc="Internal: worker and credential events, plus merge/split commands, in one order for identity resolution.",
 )
+#: Identity's crosswalk (identity key -> people, person -> merged into, version), written by the resolver and
+#: read whole by every worker, so the booking shift stage stamps the person itself (docs/decisions/0012).
+IDENTITY_CROSSWALK = TopicSpec(
+    "_rosterhub.identity-crosswalk",
+    partitions=1,
+    compacted=True,
+    key="k:<identity key> | p:<person id>",
+    doc="Internal: identity's crosswalk, one record per changed key or person, for every worker's read-only copy.",
+)
 #: Credential events re-keyed by the resolved person id, for the passport processor.
 PASSPORT_IN = TopicSpec(
     "_rosterhub.passport-in",
@@ -244,6 +254,7 @@ INTERNAL = (
     BOOKING_REQUESTS,
     BOOKING_PERSON,
     IDENTITY_IN,
+    IDENTITY_CROSSWALK,
     PASSPORT_IN,
     PASSPORT_TICKS,
     AUDIT,

@@ -9,24 +9,28 @@ has open duplicate/crash reports (see docs/decisions/0004-stream-processing.md).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import faust
 
 from rosterhub.codec.catalogue import SchemaCatalogue, default_catalogue
 from rosterhub.codec.wire import EventCodec
 from rosterhub.deadletter import dead_letter
-from rosterhub.envelope import headers_dict
+from rosterhub.envelope import Envelope, decode_record, headers_dict
 from rosterhub.errors import InputError
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
-from rosterhub.streams import faust_fixes
+from rosterhub.streams import faust_drain, faust_fixes
 from rosterhub.streams.web import WorkerWeb
 
-__all__ = ["StreamContext", "create_app"]
+__all__ = ["StreamContext", "create_app", "use_event_loop"]
 
 log = logging.getLogger(__name__)
+
+
+#: How many decoded records a worker keeps for the other agents reading the same record (a few fetches' worth).
+DECODED_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,26 @@ class StreamContext:
     catalogue: SchemaCatalogue
     encoder: Encoder
     web: WorkerWeb  # features add their HTTP routers here (served when worker_web_port is set)
+    _decoded: dict[tuple[str, int, int], Envelope] = field(default_factory=dict, compare=False, repr=False)
+
+    def decode(self, event: faust.EventT) -> Envelope:
+        """The record's envelope, decoded once per worker however many agents read it.
+
+        events.shift and events.booking are read by the booking, availability and outbound agents; faust hands
+        each the same record, and each decoded it again (Avro + CloudEvents, docs/benchmarks.md "Per-hop cost").
+        Keyed by topic, partition and offset, so a redelivered record decodes to the same envelope; envelopes
+        are never changed by the agents (the pure steps build new values). Raises InputError like decode_record.
+        """
+        msg = event.message
+        key = (msg.topic, msg.partition, msg.offset)
+        cache = self._decoded
+        env = cache.get(key)
+        if env is None:
+            env = decode_record(event.value, event.headers, self.codec)
+            cache[key] = env
+            if len(cache) > DECODED_KEPT:
+                del cache[next(iter(cache))]
+        return env
 
     def raw_topic(self, app: faust.App, *names: str) -> faust.TopicT:
         return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
@@ -69,6 +93,8 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
     from rosterhub.streams.payroll import agents as payroll_agents
 
     faust_fixes.apply(wait_limit_s=settings.stop_timeout_s / 2)
+    if settings.stream_fast_drain:
+        faust_drain.apply()
     app = faust.App(
         settings.app_id,
         **kafka.faust(),  # broker URL and broker_credentials (SASL or SSL)
@@ -80,6 +106,8 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_linger=settings.stream_producer_linger_s,
+        table_standby_replicas=settings.stream_standby_replicas,
+        stream_buffer_maxsize=settings.stream_buffer_maxsize,
         # The worker's web server (streams/web.py: the hub's own authenticated routes, in place of faust's web
         # stack) serves the passport and availability APIs, routed to the partition owner (docs/passport.md).
         web_enabled=settings.worker_web_port is not None,
@@ -112,3 +140,21 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
         payroll_agents.register(app, ctx)
     web.serve()
     return app, ctx
+
+
+def use_event_loop(settings: Settings) -> None:
+    """The worker process's event loop (``stream_event_loop``), chosen before faust's Worker creates it.
+
+    Called by ``rosterhub worker`` only: it sets the process-wide asyncio policy, which an app made in a test
+    process must not change for everything else there.
+    """
+    if settings.stream_event_loop != "uvloop":
+        return
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:  # pragma: no cover (uvloop is a dependency; a platform without a wheel runs asyncio)
+        log.warning("uvloop is not installed: the stream worker runs on asyncio's event loop")
+        return
+    import mode.loop
+
+    mode.loop.use("uvloop")

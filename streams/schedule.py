@@ -15,7 +15,11 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 
-__all__ = ["Schedule"]
+__all__ = ["TICKS_PER_BEAT", "Schedule"]
+
+#: At most this many ticks per timer beat (passport, availability, booking): the rest wait for the next beat, so a
+#: beat's work stays bounded and the agents' inputs keep flowing when many instants fall due at once.
+TICKS_PER_BEAT = 500
 
 
 class Schedule:
@@ -64,10 +68,14 @@ class Schedule:
         self._due[person] = due
         heapq.heappush(self._heap, (due, person))
 
-    def pop_due(self, now_ms: int) -> list[str]:
-        """People with a notice due at ``now_ms``, each once; their entries are removed."""
+    def pop_due(self, now_ms: int, limit: int | None = None) -> list[str]:
+        """People with a notice due at ``now_ms``, each once, earliest first; their entries are removed.
+
+        ``limit``: at most this many per beat (the rest stay due for the next beat), so a timer's work per beat is
+        bounded however many instants fall due at once (a backlog after downtime, a bulk load's releases).
+        """
         found: list[str] = []
-        while self._heap and self._heap[0][0] <= now_ms:
+        while self._heap and self._heap[0][0] <= now_ms and (limit is None or len(found) < limit):
             due, person = heapq.heappop(self._heap)
             if self._due.get(person) == due:
                 del self._due[person]

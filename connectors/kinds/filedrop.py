@@ -40,12 +40,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rosterhub.connectors import metrics
 from rosterhub.connectors.base import ConnectorSpec
+from rosterhub.connectors.kinds import backpressure
 from rosterhub.connectors.kinds.filedrop_process import InboxPlan, give_up, process_file
 from rosterhub.connectors.kinds.filedrop_routes import DEFAULT_PARTIAL_SUFFIXES, FileHook, file_kinds
 from rosterhub.connectors.kinds.filedrop_scan import Candidate, Settler
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.runtime import SECRET_ENV_PREFIX
 from rosterhub.errors import BrokerUnavailable, ConfigError
+from rosterhub.settings import load_settings
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "MAX_FILE_BYTES_CAP", "FileDropOptions", "InboxOptions", "build_plans", "run"]
 
@@ -291,7 +293,9 @@ def run(
     loop = _Loop(spec, ctx, opts, once=once)
     log.info("file-drop connector watching %s", ", ".join(str(p.path) for p in loop.plans), extra={"vendor": spec.id})
     deadline = time.monotonic() + max(3 * opts.settle_s, opts.settle_s + 5)
+    pace = None if once else backpressure.lag_for(load_settings(), ctx)
     while not stop.is_set():
+        backpressure.wait_for_room(pace, stop, who=spec.id)  # the hub behind: take no new file yet
         waiting = loop.pass_once(stop)
         if once and (waiting == 0 or time.monotonic() > deadline):
             if waiting:

@@ -50,6 +50,7 @@ import httpx
 
 from rosterhub.connectors import metrics
 from rosterhub.connectors.base import ConnectorSpec
+from rosterhub.connectors.kinds import backpressure
 from rosterhub.connectors.kinds.poll_http import Answer, fetch
 from rosterhub.connectors.kinds.poll_options import PollOptions, parse_options
 from rosterhub.connectors.kinds.poll_page import (
@@ -66,6 +67,7 @@ from rosterhub.connectors.receipt import refused, write_raw
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.deadletter import dead_letter
 from rosterhub.errors import BrokerUnavailable, ConfigError, PayloadTooLarge, RosterhubError
+from rosterhub.settings import load_settings
 
 __all__ = ["Poller", "TrustPass", "run"]
 
@@ -97,6 +99,7 @@ def run(
     )
     try:
         poller = Poller(spec.id, ctx, opts, fmt, http, stop)
+        poller.pace = backpressure.lag_for(load_settings(), ctx)
         if once:
             poller.drain()
         else:
@@ -142,11 +145,13 @@ class Poller:
         self._caught_up_at: dict[str, datetime] = dict.fromkeys(opts.trusts, started)
         self._in_flight: dict[str, datetime] = {}
         self._not_before: dict[str, float] = {}  # time.monotonic() before which a trust is not asked
+        self.pace: backpressure.HubLag | None = None  # the workers' lag (connectors/kinds/backpressure.py)
 
     # --- loops -------------------------------------------------------------------------------
     def forever(self) -> None:
         log.info("polling", extra={"vendor": self.vendor, "trusts": list(self.opts.trusts)})
         while not self.stop.is_set():
+            backpressure.wait_for_room(self.pace, self.stop, who=self.vendor)  # the hub behind: read no more yet
             passes = self.cycle(self.opts.trusts)
             if all(p.caught_up or p.error for p in passes):  # a trust still behind goes on at once
                 self.stop.wait(self.opts.poll_interval_s)

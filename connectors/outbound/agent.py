@@ -33,7 +33,7 @@ from rosterhub.connectors.outbound.engine import DeliveryLoop, EngineConfig
 from rosterhub.connectors.outbound.kinds import declared, for_event, source_domains
 from rosterhub.connectors.outbound.queue import Queued, StoredRecord, encode_queued
 from rosterhub.connectors.outbound.routing import ShiftMemory, route_outcome, route_view
-from rosterhub.envelope import KafkaRecord, decode_record
+from rosterhub.envelope import KafkaRecord
 from rosterhub.errors import InputError
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.topics import outbound_topic
@@ -104,7 +104,7 @@ def _register_router(
     async def route(stream: faust.StreamT) -> None:
         async for event in stream.events():
             try:
-                env = decode_record(event.value, event.headers, ctx.codec)
+                env = ctx.decode(event)
             except InputError:
                 continue  # the processors reading these topics dead-letter undecodable records once
             is_view = event.message.topic == view_topic

@@ -182,18 +182,23 @@ class PatchworkSimulator:
         self.seq = itertools.count(1)
         self.run_id = f"{self.seed}{int(time.time()) % 100000}"
 
-    def post(self, trust: str, payload: dict[str, Any] | bytes) -> int:
+    def post(self, trust: str, payload: dict[str, Any] | bytes, *, busy_retries: int = 5) -> int:
+        """Send one webhook; a 429 is sent again after its Retry-After (as a platform paces itself), a few times."""
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        try:
-            r = httpx.post(
-                f"{self.target.rstrip('/')}/ingest/patchwork",
-                content=body,
-                headers=signed_headers(self.secrets[trust], body),
-                timeout=10,
-            )
-        except httpx.HTTPError:
-            return 0
-        self.sent[str(r.status_code)] = self.sent.get(str(r.status_code), 0) + 1
+        for _ in range(busy_retries + 1):
+            try:
+                r = httpx.post(
+                    f"{self.target.rstrip('/')}/ingest/patchwork",
+                    content=body,
+                    headers=signed_headers(self.secrets[trust], body),  # signed again: the timestamp must be fresh
+                    timeout=10,
+                )
+            except httpx.HTTPError:
+                return 0
+            self.sent[str(r.status_code)] = self.sent.get(str(r.status_code), 0) + 1
+            if r.status_code != 429:
+                break
+            time.sleep(min(float(r.headers.get("Retry-After", "1") or 1), 30))
         return r.status_code
 
     def next_shift(self, n: int) -> tuple[str, dict[str, Any]]:

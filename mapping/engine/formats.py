@@ -340,6 +340,8 @@ def _read_xml(fmt: XmlFormat, payload: bytes, sensitive: frozenset[str]) -> Payl
         raise ParseError(f"the XML payload uses a forbidden construct: {exc!r}") from None
     except SafeET.ParseError as exc:
         raise _xml_error(payload, exc, fmt) from None
+    except LookupError as exc:  # the XML declaration names an encoding Python does not know (found by fuzzing)
+        raise ParseError(f"the XML declaration names an unknown encoding: {exc}") from None
     for el in root.iter():  # namespaces dropped, so records paths and expressions use local names
         el.tag = _local(el.tag)
         for name in [n for n in el.attrib if n.startswith("{")]:

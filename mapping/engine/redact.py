@@ -76,7 +76,16 @@ def redact_payload(spec: MappingSpec | None, payload: bytes) -> Redacted:
         else:
             assert isinstance(fmt, JsonFormat)
             value = _json(fmt, spec.sensitive, payload)
-    except (ParseError, csv.Error, UnicodeError, LookupError, SafeET.ParseError, DefusedXmlException, ValueError):
+    except (
+        ParseError,
+        csv.Error,
+        UnicodeError,
+        LookupError,
+        SafeET.ParseError,
+        DefusedXmlException,
+        ValueError,
+        RecursionError,  # a document too deep to write back out (ElementTree serialises recursively): unreadable
+    ):
         if _may_hold(spec, payload):
             return Redacted(b"", fields, withheld=True)
         value = payload  # unreadable, but none of the sensitive names is in it anywhere: nothing to take out
@@ -185,17 +194,22 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _strip(el: Element, sensitive: frozenset[str]) -> bool:
+def _strip(root: Element, sensitive: frozenset[str]) -> bool:
+    """Sensitive attributes and elements removed below ``root``; whether there were any. A loop, not recursion:
+    a fuzzed document thousands of elements deep raised RecursionError out of the pipeline (issue #17)."""
     found = False
-    for name in [n for n in el.attrib if _local(n) in sensitive]:
-        del el.attrib[name]
-        found = True
-    for child in list(el):
-        if isinstance(child.tag, str) and _local(child.tag) in sensitive:
-            el.remove(child)
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        for name in [n for n in el.attrib if _local(n) in sensitive]:
+            del el.attrib[name]
             found = True
-        else:
-            found = _strip(child, sensitive) or found
+        for child in list(el):
+            if isinstance(child.tag, str) and _local(child.tag) in sensitive:
+                el.remove(child)
+                found = True
+            else:
+                stack.append(child)
     return found
 
 

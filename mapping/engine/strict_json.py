@@ -18,7 +18,12 @@ from typing import Any
 
 from rosterhub.errors import ParseError
 
-__all__ = ["MAX_INTEGER", "loads"]
+__all__ = ["MAX_DEPTH", "MAX_INTEGER", "loads"]
+
+#: No vendor's JSON comes near this; anything deeper is refused before the recursive steps that follow parsing
+#: (redaction, mapping): ``json.loads`` reads ~1,000 levels, but a fuzzed payload of a few hundred nested arrays
+#: then raised RecursionError out of the pipeline (issue #17, tests/unit/connectors/test_fuzz_connectors.py).
+MAX_DEPTH = 64
 
 #: Integers must fit a signed 64-bit integer (Avro ``long``); anything larger is refused.
 MAX_INTEGER = 2**63 - 1
@@ -51,6 +56,18 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise ParseError(f"duplicate key {key!r} in a JSON object: which one is meant cannot be known")
         out[key] = value
     return out
+
+
+def _deeper_than(document: Any, limit: int) -> bool:
+    """Whether the parsed JSON nests more than ``limit`` containers deep (without recursion)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
 
 
 def _surrogate_at(node: Any, path: str) -> str | None:
@@ -99,6 +116,8 @@ def loads(text: str | bytes, *, encoding: str = "utf-8") -> Any:
         raise ParseError("payload is JSON nested too deeply to read") from None
     except ValueError as exc:  # anything else json's number handling raises
         raise ParseError(f"payload is not JSON the hub can read: {exc}") from None
+    if _deeper_than(document, MAX_DEPTH):
+        raise ParseError(f"payload is JSON nested more than {MAX_DEPTH} levels deep: not read")
     where = _surrogate_at(document, "")
     if where is not None:
         raise ParseError(

@@ -58,7 +58,7 @@ def run(
 def worker() -> None:
     """Run one stream-processing worker (faust): booking decisions and outbound delivery.
     Start more on other machines to scale out; partitions rebalance between them."""
-    from rosterhub.streams.app import create_app
+    from rosterhub.streams.app import create_app, use_event_loop
     from rosterhub.streams.stopping import BoundedWorker
 
     settings = load_settings()
@@ -66,6 +66,7 @@ def worker() -> None:
         kafka = _prepare(settings)
     except RosterhubError as exc:
         _fail(exc)
+    use_event_loop(settings)
     app, _ = create_app(settings, kafka)
     runner = BoundedWorker(app, stop_timeout_s=settings.stop_timeout_s, loglevel=settings.log_level.lower(), quiet=True)
     # faust's terminal spinner, kept at WARNING and above, sets the root logger to DEBUG to spin on every record:

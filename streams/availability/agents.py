@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import faust
 
-from rosterhub.envelope import Envelope, decode_record
+from rosterhub.envelope import Envelope
 from rosterhub.errors import InputError
 from rosterhub.streams.availability import api
 from rosterhub.streams.availability.decide import Step, step, tick
@@ -32,7 +32,7 @@ from rosterhub.streams.availability.policy import AvailabilityPolicy, load_avail
 from rosterhub.streams.availability.readmodel import ViewStore, follow
 from rosterhub.streams.availability.state import ShiftView, to_ms
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
-from rosterhub.streams.schedule import Schedule  # a generic key -> due-instant heap
+from rosterhub.streams.schedule import TICKS_PER_BEAT, Schedule
 
 if TYPE_CHECKING:
     from rosterhub.streams.app import StreamContext
@@ -96,7 +96,7 @@ def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | Non
                 result = tick(before, policy=policy, now=now) if before else Step(None)
             else:
                 try:
-                    env = decode_record(event.value, event.headers, ctx.codec)
+                    env = ctx.decode(event)
                 except InputError as exc:
                     await ctx.dead_letter(app, event, exc, "availability")
                     continue
@@ -138,7 +138,7 @@ def _cascade_timer(
         now_ms = to_ms(datetime.now(UTC))
         if schedule.stale or now_ms >= schedule.horizon_end:
             await _rebuild(table, schedule, now_ms)
-        for key in schedule.pop_due(now_ms):
+        for key in schedule.pop_due(now_ms, TICKS_PER_BEAT):
             await ticks.send(key=key.encode(), value=_TICK)
 
     def _on_rebalance(*_args: object, **_kwargs: object) -> None:

@@ -1,9 +1,11 @@
 """The thin faust layer around the booking saga (:mod:`.decide`, :mod:`.person`).
 
-* ``booking-decider`` (the shift stage) reads events.shift, events.booking (vendor
-  cancellations and no-shows), ``_rosterhub.booking-requests`` (requests with the person
-  resolved by identity, and the person stage's answers) and the timer ticks, all keyed by
-  shift id on co-partitioned topics, so one writer owns each shift.
+* ``booking-decider`` (the shift stage) reads events.shift, events.booking (vendors' requests,
+  cancellations and no-shows), ``_rosterhub.booking-requests`` (requests identity stamped, and the
+  person stage's answers) and the timer ticks, all keyed by shift id on co-partitioned topics, so one
+  writer owns each shift. It stamps a vendor's request with the person from this worker's read-only copy
+  of identity's crosswalk (:mod:`rosterhub.streams.identity.crosswalk`); a request the copy cannot resolve
+  goes to ``_rosterhub.identity-in`` and comes back stamped (docs/decisions/0012).
 * ``booking-person`` (the person stage) reads ``_rosterhub.booking-person``, keyed by
   person id with the same partition count as ``_rosterhub.passport-in``: faust assigns the
   same partition number of co-subscribed topics with equal partition counts to one worker,
@@ -22,13 +24,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import faust
 
-from rosterhub.envelope import Envelope, decode_record, headers_dict
+from rosterhub.envelope import Envelope, headers_dict
 from rosterhub.errors import InputError
+from rosterhub.streams import outbox
 from rosterhub.streams.booking import person, retention
 from rosterhub.streams.booking.decide import (
     BOOKING_REQUESTED,
@@ -38,18 +42,24 @@ from rosterhub.streams.booking.decide import (
     conflict,
     due_ms,
     restamp,
+    restamped,
     step,
     tick,
 )
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.booking.rules import Clearance
-from rosterhub.streams.booking.saga import CONFLICT, EMPLOYMENT, HEADER, RELEASE, RETIME, dumps, loads
+from rosterhub.streams.booking.saga import CONFLICT, EMPLOYMENT, FENCE, HEADER, RELEASE, RETIME, dumps, loads
 from rosterhub.streams.booking.state import ShiftState, from_ms, to_ms
+from rosterhub.streams.identity.crosswalk import Crosswalk
+from rosterhub.streams.identity.crosswalk_reader import follow
+from rosterhub.streams.identity.outputs import booking_copy
+from rosterhub.streams.identity.records import forwarded_booking
+from rosterhub.streams.outbox import Sent
 from rosterhub.streams.passport.clearance import clearance as passport_clearance
 from rosterhub.streams.passport.clearance import required_types
 from rosterhub.streams.passport.policy import PolicySet, load_policies
 from rosterhub.streams.passport.state import Passport
-from rosterhub.streams.schedule import Schedule
+from rosterhub.streams.schedule import TICKS_PER_BEAT, Schedule
 
 if TYPE_CHECKING:
     from rosterhub.streams.app import StreamContext
@@ -79,58 +89,166 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     shifts = app.Table("booking-shift-state", default=None, key_type=str, partitions=settings.default_partitions)
     people = app.Table("booking-person-state", default=None, key_type=str, partitions=settings.default_partitions)
     names = ctx.names
-    requests_name, ticks_name = names.booking_requests, names.booking_ticks
-    source = ctx.raw_topic(app, names.events("shift"), names.events("booking"), requests_name, ticks_name)
-    out = ctx.raw_topic(app, names.events("booking"))
-    to_person = ctx.raw_topic(app, names.booking_person)
-    booking_topic = names.events("booking")
-    schedule = _timer(app, shifts, ctx.raw_topic(app, ticks_name), timers, settings.booking_timer_interval_s)
-
-    async def send_saga(topic: faust.TopicT, key: str, msg: dict[str, Any]) -> None:
-        await topic.send(key=key.encode(), value=dumps(msg), headers=[(HEADER, msg["kind"].encode())])
+    stage = _ShiftStage(
+        app=app,
+        ctx=ctx,
+        shifts=shifts,
+        timers=timers,
+        policies=policies,
+        copy=_crosswalk(app, ctx),
+        schedule=_timer(
+            app, shifts, ctx.raw_topic(app, names.booking_ticks), timers, settings.booking_timer_interval_s
+        ),
+    )
+    source = ctx.raw_topic(
+        app, names.events("shift"), names.events("booking"), names.booking_requests, names.booking_ticks
+    )
 
     @app.agent(source, name="booking-decider", concurrency=1)
     async def decide(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            # Decide at the input's own time, so a record re-processed after a crash or a rebalance gives the
-            # same decision byte for byte (decided_at included); timers run on this worker's clock (restamp).
-            clock = datetime.now(UTC)
-            now = _record_time(event) or clock
-            topic, hdrs = event.message.topic, headers_dict(event.headers)
-            key = (event.key or b"").decode()
-            before = ShiftState.from_table(shifts.get(key))
-            if topic == ticks_name:
-                result = tick(before, now=now, timers=timers, policies=policies) if before else Step(None)
-            elif HEADER in hdrs:
-                msg = loads(event.value)
-                handler = conflict if msg.get("kind") == CONFLICT else answer
-                result = handler(before, msg, now=now, policies=policies)
-            else:
-                try:
-                    env: Envelope = decode_record(event.value, event.headers, ctx.codec)
-                except InputError as exc:
-                    await ctx.dead_letter(app, event, exc, "booking-decider")
-                    continue
-                if env.type == BOOKING_REQUESTED and topic == booking_topic:
-                    continue  # the vendor's request: decided when identity has resolved the person
-                key = str(env.data.get("shift_id"))
-                before = ShiftState.from_table(shifts.get(key))
-                result = step(before, env, now=now, policies=policies)
-            # Output before state: a crash in between re-decides on the old state, giving the same
-            # decision with the same event id (a duplicate downstream can drop), never a lost one.
-            for decision in result.outputs:
-                rec = ctx.encoder.encode(decision)
-                await out.send(key=rec.key, value=rec.value, headers=rec.headers)
-                log.info("booking %s: %s", decision.subject, decision.type.rsplit(".", 1)[-1])
-            for msg in result.person:
-                if msg.get("person_id"):
-                    await send_saga(to_person, msg["person_id"], msg)
-            after = restamp(before, result.state, clock=clock)
-            if after is not None and after != before:
-                shifts[key] = after.to_table()
-            schedule.set(key, _due(after or before, timers))
+            await stage.handle(event)
 
+    send_saga = stage.send_saga
     _person_stage(app, ctx, people, policies, passport_policies, send_saga)
+
+
+@dataclass
+class _ShiftStage:
+    """The shift stage's agent body: one input record -> outputs, then the table write (in that order)."""
+
+    app: faust.App
+    ctx: StreamContext
+    shifts: faust.types.TableT
+    timers: HoldTimers
+    policies: BookingPolicies
+    copy: Crosswalk
+    schedule: Schedule
+
+    def __post_init__(self) -> None:
+        names = self.ctx.names
+        self.ticks_name, self.booking_topic = names.booking_ticks, names.events("booking")
+        self.out = self.ctx.raw_topic(self.app, names.events("booking"))
+        self.to_person = self.ctx.raw_topic(self.app, names.booking_person)
+        self.to_identity = self.ctx.raw_topic(self.app, names.identity_in)
+        self.topics: dict[str, faust.TopicT] = {}
+
+    async def send_saga(self, topic: faust.TopicT, key: str, msg: dict[str, Any]) -> Sent:
+        sent = Sent(topic.get_topic_name(), key.encode(), dumps(msg), ((HEADER, msg["kind"].encode()),))
+        await topic.send(key=sent.key, value=sent.value, headers=list(sent.headers))
+        return sent
+
+    async def resend(self, records: list[Sent]) -> None:
+        for rec in records:
+            if rec.topic not in self.topics:
+                self.topics[rec.topic] = self.ctx.raw_topic(self.app, rec.topic)
+            await self.topics[rec.topic].send(key=rec.key, value=rec.value, headers=list(rec.headers))
+
+    async def handle(self, event: faust.EventT) -> None:
+        # Decide at the input's own time, so a record re-processed after a crash or a rebalance gives the
+        # same decision byte for byte (decided_at included); timers run on this worker's clock (restamp).
+        clock = datetime.now(UTC)
+        now = _record_time(event) or clock
+        policies, shifts = self.policies, self.shifts
+        topic, hdrs = event.message.topic, headers_dict(event.headers)
+        key = (event.key or b"").decode()
+        env: Envelope | None = None
+        if topic != self.ticks_name and HEADER not in hdrs:
+            env = await self._decoded(event, topic)
+            if env is None:
+                return
+            key = str(env.data.get("shift_id"))
+        before = ShiftState.from_table(shifts.get(key))
+        received = outbox.input_id(topic, event.message.partition, event.message.offset)
+        again = outbox.kept(before.outbox, received) if before is not None else None
+        if again is not None:  # applied before a crash that may have lost its outputs: the same records again
+            await self.resend(again)
+            log.info("booking shift %s: outputs of %s sent again (%d)", key, received, len(again))
+            return
+        if env is not None:
+            env = await self._stamped(event, env, topic)
+            if env is None:
+                return
+            result = step(before, env, now=now, policies=policies)
+        elif topic == self.ticks_name:
+            result = tick(before, now=now, timers=self.timers, policies=policies) if before else Step(None)
+        else:
+            msg = loads(event.value)
+            handler = conflict if msg.get("kind") == CONFLICT else answer
+            result = handler(before, msg, now=now, policies=policies)
+        # Outputs, then the state that keeps them (docs/decisions/0013): a crash before the table write decides
+        # again on the old state (the same records); one after it finds them in the outbox and sends them again.
+        result = _restamp_hold(self.copy, result, now, policies)
+        sent: list[Sent] = []
+        for decision in result.outputs:
+            rec = self.ctx.encoder.encode(decision)
+            await self.out.send(key=rec.key, value=rec.value, headers=rec.headers)
+            sent.append(Sent(rec.topic, rec.key, rec.value, tuple(rec.headers)))
+            log.info("booking %s: %s", decision.subject, decision.type.rsplit(".", 1)[-1])
+        for msg in result.person:
+            if msg.get("person_id"):
+                sent.append(await self.send_saga(self.to_person, msg["person_id"], msg))
+        after = restamp(before, result.state, clock=clock)
+        if after is not None and sent:
+            after = replace(after, outbox=outbox.remember(after.outbox, received, sent))
+        if after is not None and after != before:
+            shifts[key] = after.to_table()
+        self.schedule.set(key, _due(after or before, self.timers))
+
+    async def _decoded(self, event: faust.EventT, topic: str) -> Envelope | None:
+        """A shift or booking event to decide on; None: undecodable (dead-lettered) or a request the hub wrote."""
+        try:
+            env: Envelope = self.ctx.decode(event)
+        except InputError as exc:
+            await self.ctx.dead_letter(self.app, event, exc, "booking-decider")
+            return None
+        if env.type == BOOKING_REQUESTED and topic == self.booking_topic and not forwarded_booking(event.headers):
+            return None  # a request the hub wrote itself
+        return env
+
+    async def _stamped(self, event: faust.EventT, env: Envelope, topic: str) -> Envelope | None:
+        """A vendor's request stamped from the copy; None: sent to the resolver instead. Anything else as it is."""
+        if env.type != BOOKING_REQUESTED or topic != self.booking_topic:
+            return env
+        stamped = _stamp(self.copy, env)
+        if stamped is None:  # the copy cannot tell (yet): the resolver stamps it, as before the copy
+            hdrs = list(headers_dict(event.headers).items())
+            await self.to_identity.send(key=event.key, value=event.value, headers=hdrs)
+        return stamped
+
+
+def _crosswalk(app: faust.App, ctx: StreamContext) -> Crosswalk:
+    """This worker's read-only copy of identity's crosswalk, followed for as long as the worker runs."""
+    copy = Crosswalk()
+
+    @app.task
+    async def follow_crosswalk() -> None:
+        await follow(copy, kafka=ctx.kafka, topic=ctx.names.identity_crosswalk)
+
+    return copy
+
+
+def _restamp_hold(copy: Crosswalk, result: Step, now: datetime, policies: BookingPolicies) -> Step:
+    """A hold whose stamp the person stage refused, stamped again once this copy has the identity change."""
+    state = result.state
+    if state is None or state.hold is None or state.hold_restamp is None:
+        return result
+    if not copy.ready or copy.step < state.hold_restamp:
+        return result  # not yet: the next input or tick for this shift tries again
+    ids = state.hold.worker.get("identifiers") or ()
+    # by the request's identity keys; a request with none was stamped by the person id it gave: follow merges
+    found = copy.resolve(ids) if ids else copy.resolve((), state.hold.person_id)
+    again = restamped(
+        state, found.person if found else None, found.version if found else None, now=now, policies=policies
+    )
+    return Step(again.state, [*result.outputs, *again.outputs], [*result.person, *again.person])
+
+
+def _stamp(copy: Crosswalk, env: Envelope) -> Envelope | None:
+    """The vendor's request with the person (and their identity version) from the copy; None: ask the resolver."""
+    worker = env.data.get("worker") or {}
+    found = copy.resolve(worker.get("identifiers") or (), worker.get("person_id"))
+    return None if found is None else booking_copy(env, found.person, found.version)
 
 
 def _booking_policies(ctx: StreamContext) -> BookingPolicies:
@@ -176,7 +294,7 @@ def _timer(
         now_ms = to_ms(datetime.now(UTC))
         if schedule.stale or now_ms >= schedule.horizon_end:
             await _rebuild(shifts, schedule, timers, now_ms)
-        for key in schedule.pop_due(now_ms):
+        for key in schedule.pop_due(now_ms, TICKS_PER_BEAT):
             await ticks.send(key=key.encode(), value=_TICK)
 
     def _on_rebalance(*_args: object, **_kwargs: object) -> None:
@@ -222,6 +340,8 @@ def _person_stage(
             before = person.PersonState.from_table(pid, people.get(pid))
             if msg["kind"] == EMPLOYMENT:
                 after = person.employment(before, msg)
+            elif msg["kind"] == FENCE:
+                after = person.fence(before, msg)
             elif msg["kind"] == RELEASE:
                 after = person.release(before, msg)
             elif msg["kind"] == RETIME:
@@ -236,6 +356,14 @@ def _person_stage(
                         clashed["detail"],
                     )
             else:
+                fits = 0 if msg["booking_id"] in before.answers else person.stamp_fits(before, msg)
+                if fits > 0:  # stamped from a copy that has an identity change whose fence is not here yet
+                    log.info("booking %s: check for %s waits for identity's fence", msg["booking_id"], pid)
+                    continue  # the shift stage re-sends the check (booking_hold_resend_s)
+                if fits < 0:
+                    await send(to_shift, msg["shift_id"], person.refused(before, msg))
+                    log.info("booking %s: stamp of %s older than identity's; restamp", msg["booking_id"], pid)
+                    continue
                 policy = policies.get(msg["shift"]["trust"])
                 clear = _clearance(app, passport_policies, pid, msg)
                 after, reply = person.check(before, msg, clearance=clear, policy=policy)

@@ -58,6 +58,7 @@ __all__ = [
     "due_ms",
     "expire",
     "restamp",
+    "restamped",
     "step",
     "tick",
 ]
@@ -211,11 +212,40 @@ def tick(state: ShiftState, *, now: datetime, timers: HoldTimers, policies: Book
         gave_up = answer(state, msg, now=now, policies=policies)
         return Step(gave_up.state, [*parked.outputs, *gave_up.outputs], [*parked.person, *gave_up.person])
     resent = replace(state, hold_sent_ms=ms, hold_resends=state.hold_resends + 1)
+    if state.hold_restamp is not None:  # the check was refused: nothing to re-send until it is stamped again
+        return Step(resent, parked.outputs, parked.person)
     return Step(resent, parked.outputs, [*parked.person, state.hold_check])
 
 
 def _ms(d: timedelta) -> int:
     return int(d.total_seconds() * 1000)
+
+
+def restamped(
+    state: ShiftState, person: str | None, version: int | None, *, now: datetime, policies: BookingPolicies | None
+) -> Step:
+    """Stamp the held request again from a crosswalk copy that has the identity change the person stage reported.
+
+    The request goes back to the head of the queue with the new stamp (``person`` None: the copy, exact as of its
+    step, has no single person for it, as the resolver would say: rejected ``WORKER_UNKNOWN``), so the shift rules
+    and the check are made again exactly as for a first request; the old check was refused and recorded nothing.
+    """
+    if state.hold is None or state.hold_restamp is None:
+        return Step(state)
+    req = state.hold
+    worker = {**req.worker, "person_id": person}
+    again = replace(req, worker=worker, person_v=version if person is not None else None)
+    cleared = replace(
+        state,
+        hold=None,
+        hold_check=None,
+        held_at_ms=None,
+        hold_sent_ms=None,
+        hold_resends=0,
+        hold_restamp=None,
+        queue=(again, *state.queue),
+    )
+    return _drain(cleared, now, policies or BookingPolicies({}), [], [])
 
 
 def _hold_expired(state: ShiftState, ms: int, timers: HoldTimers) -> bool:
@@ -255,6 +285,12 @@ def answer(
     booking_id = msg["booking_id"]
     if state is None or state.hold is None or state.hold.booking_id != booking_id:
         return Step(state)  # a redelivered answer for a booking already decided
+    if msg.get("restamp") is not None:
+        # The person stage has seen an identity change for the stamped person after the copy that stamped it:
+        # keep the hold and stamp again once this worker's copy has the change (docs/decisions/0012).
+        if msg.get("person_id") != state.hold.person_id or state.hold_restamp is not None:
+            return Step(state)  # for an earlier stamp, or already waiting to restamp
+        return Step(replace(state, hold_restamp=int(msg["restamp"])))
     req, results = state.hold, ordered(msg["results"])
     state = replace(state, hold=None, hold_check=None, held_at_ms=None, hold_sent_ms=None, hold_resends=0)
     release = [_release(req, "rejected")] if msg.get("recorded") else []
@@ -394,6 +430,7 @@ def _begin(
         "shift_id": state.shift_id,
         "person_id": req.person_id,
         "request": {"extra": req.extra, "vendor": req.vendor},
+        "person_v": req.person_v,
         "shift": shift_json(state),
         "shift_results": [r.to_avro() for r in results],
     }

@@ -31,7 +31,7 @@ from rosterhub.streams.booking.rules.overlap import clash
 from rosterhub.streams.booking.saga import ANSWER, CONFLICT, booking_request, ordered, shift_spec
 from rosterhub.streams.booking.state import ParkedRequest, from_ms
 
-__all__ = ["PERSON_RULES", "PersonState", "check", "employment", "release", "retime"]
+__all__ = ["PERSON_RULES", "PersonState", "check", "employment", "fence", "refused", "release", "retime", "stamp_fits"]
 
 #: Rules that need the person's other bookings or passport: run by this stage.
 PERSON_RULES = tuple(
@@ -57,10 +57,14 @@ class PersonState:
     #: the person's memberships as identity last sent them (None: never), and that message's identity-in offset
     memberships: list[dict[str, Any]] | None = None
     memberships_seq: int = -1
+    #: The person's identity version, from the last fence identity sent (docs/decisions/0012)
+    version: int = 0
 
     def to_table(self) -> dict[str, Any]:
         out = {"p": self.person_id, "b": self.bookings, "a": self.answers, "e": self.ends}
-        return out if self.memberships is None else {**out, "m": self.memberships, "ms": self.memberships_seq}
+        if self.memberships is not None:
+            out |= {"m": self.memberships, "ms": self.memberships_seq}
+        return {**out, "v": self.version} if self.version else out
 
     @classmethod
     def from_table(cls, person_id: str, value: dict[str, Any] | None) -> PersonState:
@@ -74,6 +78,7 @@ class PersonState:
             dict(value.get("e", {})),
             None if memberships is None else list(memberships),
             int(value.get("ms", -1)),
+            int(value.get("v", 0)),
         )
 
     def employments(self) -> tuple[Employment, ...] | None:
@@ -87,10 +92,43 @@ class PersonState:
         )
 
 
+def stamp_fits(state: PersonState, msg: dict[str, Any]) -> int:
+    """Compare the check's stamp with the identity fences seen: 0 fits, <0 stale (restamp), >0 not here yet.
+
+    A stamp made from a crosswalk copy at identity version *v* of this person fits only while *v* is the last
+    fence seen here: the check is then decided between the identity changes it knew and the next one, as if the
+    resolver had stamped it at that moment (docs/decisions/0012-identity-off-the-request-path.md).
+    """
+    stamped = int(msg.get("person_v") or 0)
+    return (stamped > state.version) - (stamped < state.version)
+
+
+def fence(state: PersonState, msg: dict[str, Any]) -> PersonState:
+    """Identity moved this person's version (merge, split, identity key taken or shared): later stamps must match."""
+    version = int(msg["version"])
+    return replace(state, version=version) if version > state.version else state
+
+
+def refused(state: PersonState, msg: dict[str, Any]) -> dict[str, Any]:
+    """The answer to a check stamped before an identity change the person stage has seen: stamp it again."""
+    return {
+        "kind": ANSWER,
+        "booking_id": msg["booking_id"],
+        "shift_id": msg["shift_id"],
+        "person_id": state.person_id,
+        "results": [],
+        "recorded": False,
+        "restamp": state.version,
+    }
+
+
 def check(
     state: PersonState, msg: dict[str, Any], *, clearance: Clearance | None, policy: BookingPolicy | None
 ) -> tuple[PersonState, dict[str, Any]]:
-    """Run the person rules for one check; record the booking when every rule passed; the answer to send."""
+    """Run the person rules for one check; record the booking when every rule passed; the answer to send.
+
+    The caller has made sure the check's stamp fits (:func:`stamp_fits`) unless this booking was answered before.
+    """
     booking_id = msg["booking_id"]
     given = state.answers.get(booking_id)
     if given is not None:

@@ -23,13 +23,15 @@ from rosterhub.events.models.common import MembershipType, ReleaseTier, ShiftTyp
 from rosterhub.streams.booking.policy import RULE_IDS
 from rosterhub.streams.booking.rules import BookingRequest, RuleResult, ShiftSpec
 from rosterhub.streams.booking.state import ParkedRequest, ShiftState, from_ms, to_ms
-from rosterhub.streams.identity import memberships
+from rosterhub.streams.identity import crosswalk, memberships
+from rosterhub.streams.identity.outputs import PERSON_VERSION
 
 __all__ = [
     "ANSWER",
     "CHECK",
     "CONFLICT",
     "EMPLOYMENT",
+    "FENCE",
     "HEADER",
     "POST_CHECKS",
     "PRE_CHECKS",
@@ -48,6 +50,8 @@ __all__ = [
 #: Header naming the saga message kind; records without it on booking-requests are BookingRequested events.
 HEADER = "rosterhub-saga"
 CHECK, ANSWER, RELEASE = "check", "answer", "release"
+#: identity -> person stage: the person's identity version moved (docs/decisions/0012-identity-off-the-request-path.md)
+FENCE = crosswalk.FENCE
 RETIME, CONFLICT = "retime", "conflict"
 #: identity -> person stage: the person's memberships (ESR's substantive assignments), for the moonlighting rule
 EMPLOYMENT = memberships.EMPLOYMENT
@@ -95,6 +99,7 @@ def request_of(env: Envelope, *, parked_at_ms: int) -> ParkedRequest:
     d = env.data
     extra = {k: _plain(d.get(k)) for k in EXTRA_FIELDS if d.get(k) is not None}
     worker = {**d["worker"], "identifiers": [dict(i) for i in d["worker"].get("identifiers") or ()]}
+    version = env.extensions.get(PERSON_VERSION)
     return ParkedRequest(
         event_id=env.id,
         source=env.source,
@@ -104,6 +109,7 @@ def request_of(env: Envelope, *, parked_at_ms: int) -> ParkedRequest:
         requested_at_ms=to_ms(d["requested_at"]),
         parked_at_ms=parked_at_ms,
         extra=extra,
+        person_v=int(version) if version is not None and worker.get("person_id") else None,
     )
 
 

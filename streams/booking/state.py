@@ -49,6 +49,8 @@ class ParkedRequest:
     requested_at_ms: int
     parked_at_ms: int
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The person's identity version the stamp was made at (docs/decisions/0012); None: not stamped
+    person_v: int | None = None
 
     @property
     def person_id(self) -> str | None:
@@ -90,6 +92,12 @@ class ShiftState:
     held_at_ms: int | None = None
     hold_sent_ms: int | None = None
     hold_resends: int = 0
+    #: The person stage refused the hold's stamp as older than this identity version: the request waits, held,
+    #: until this worker's crosswalk copy has applied that version and stamps it again (docs/decisions/0012).
+    hold_restamp: int | None = None
+    #: The records the last inputs of this shift sent, by input (streams/outbox.py, docs/decisions/0013): an input
+    #: delivered again after a crash sends them again instead of finding its effect here and sending nothing.
+    outbox: tuple[Any, ...] = ()
 
     def to_table(self) -> dict[str, Any]:
         d = plain(self)  # asdict's value without its deepcopy: written several times per decision
@@ -110,6 +118,7 @@ class ShiftState:
                 "queue": tuple(ParkedRequest(**p) for p in value.get("queue", ())),
                 "hold": ParkedRequest.from_json(value.get("hold")),
                 "filled": ParkedRequest.from_json(value.get("filled")),
+                "outbox": tuple(tuple(e) for e in value.get("outbox", ())),
             }
         )
 

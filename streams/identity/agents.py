@@ -2,8 +2,9 @@
 
 Two agents, both ``concurrency=1`` (faust #606):
 
-* ``identity-forward`` copies every record of ``events.worker`` and ``events.credential``,
-  and vendors' BookingRequested from ``events.booking``, untouched, onto ``_rosterhub.identity-in``.
+* ``identity-forward`` copies every record of ``events.worker`` and ``events.credential``
+  untouched onto ``_rosterhub.identity-in`` (booking requests the shift stage's crosswalk copy cannot
+  resolve are put there by the shift stage itself: docs/decisions/0012).
   That topic has ONE partition, so every worker
   event, credential event and human command is resolved by one writer in one order,
   and the tables below (one partition each) are co-partitioned with it.
@@ -12,7 +13,9 @@ Two agents, both ``concurrency=1`` (faust #606):
   ``_rosterhub.passport-in``, booking requests (person id stamped, or null when unknown) to
   ``_rosterhub.booking-requests`` for the booking saga, a person's memberships (ESR's substantive assignments)
   to ``_rosterhub.booking-person`` when they change (:mod:`.memberships`), re-reads earlier credential records by
-  offset when a link, merge or split needs them re-published, then writes its tables.
+  offset when a link, merge or split needs them re-published, publishes what changed in the crosswalk
+  (``_rosterhub.identity-crosswalk``, every worker's read-only copy) and fences for the booking person stage,
+  then writes its tables.
 
 Outputs go before table writes (as in the booking decider): a crash in between repeats
 the step on the old state after recovery, giving the same events with the same ids.
@@ -28,9 +31,12 @@ import faust
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import headers_dict
 from rosterhub.errors import InputError
-from rosterhub.streams.booking.saga import HEADER, dumps
+from rosterhub.streams.booking.saga import HEADER as SAGA_HEADER
+from rosterhub.streams.booking.saga import dumps as saga_dumps
+from rosterhub.streams.identity import crosswalk
+from rosterhub.streams.identity.crosswalk import FENCE
 from rosterhub.streams.identity.reader import IdentityInReader
-from rosterhub.streams.identity.records import forwarded_booking, handle, outgoing, republished
+from rosterhub.streams.identity.records import handle, outgoing, republished
 from rosterhub.streams.identity.state import TABLES, Store
 
 if TYPE_CHECKING:
@@ -43,12 +49,12 @@ log = logging.getLogger(__name__)
 
 def register(app: faust.App, ctx: StreamContext) -> None:
     tables = {name: app.Table(f"identity-{name}", default=None, key_type=str, partitions=1) for name in TABLES}
-    booking_topic = ctx.names.events("booking")
-    inbound = ctx.raw_topic(app, ctx.names.events("worker"), ctx.names.events("credential"), booking_topic)
+    inbound = ctx.raw_topic(app, ctx.names.events("worker"), ctx.names.events("credential"))
     identity_in = ctx.raw_topic(app, ctx.names.identity_in)
+    crosswalk_out = ctx.raw_topic(app, ctx.names.identity_crosswalk)
+    person_topic = ctx.raw_topic(app, ctx.names.booking_person)  # memberships and fences for the booking person stage
     passport_topic = ctx.names.passport_in
     requests_topic = ctx.names.booking_requests
-    person_topic = ctx.raw_topic(app, ctx.names.booking_person)  # memberships for the booking person stage
     targets = {
         t.get_topic_name(): t
         for t in (
@@ -63,8 +69,6 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     @app.agent(inbound, name="identity-forward", concurrency=1)
     async def forward(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            if event.message.topic == booking_topic and not forwarded_booking(event.headers):
-                continue  # only vendors' booking requests need a person; decisions and the rest do not
             await identity_in.send(key=event.key, value=event.value, headers=list(headers_dict(event.headers).items()))
 
     @app.agent(identity_in, name="identity-resolver", concurrency=1)
@@ -96,11 +100,21 @@ def register(app: faust.App, ctx: StreamContext) -> None:
                 out += outgoing(copies, ctx.encoder, passport_topic, requests_topic)
             for rec in out:
                 await targets[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers)
+            # Before the tables: the person stage's memberships, the crosswalk copy's records (keys before people)
+            # and the person stage's fences.
             for message in result.person:
                 await person_topic.send(
                     key=message["person_id"].encode(),
-                    value=dumps(message),
-                    headers=[(HEADER, message["kind"].encode())],
+                    value=saga_dumps(message),
+                    headers=[(SAGA_HEADER, message["kind"].encode())],
+                )
+            published = crosswalk.changes(store, msg.offset)
+            for key, value in published.records:
+                await crosswalk_out.send(key=key, value=value)
+            for person, version in published.fences:
+                fence = crosswalk.fence_message(person, version)
+                await person_topic.send(
+                    key=person.encode(), value=saga_dumps(fence), headers=[(SAGA_HEADER, FENCE.encode())]
                 )
             for name, writes in store.writes.items():
                 for key, value in writes.items():

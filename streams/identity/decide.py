@@ -134,11 +134,13 @@ def resolve_booking(store: Store, env: Envelope) -> Step:
     given = env.data["worker"].get("person_id")
     live = store.live(given) if given else None
     if live is not None:
-        return Step([Out(booking_copy(env, live.person_id), "booking")])
+        return Step([Out(booking_copy(env, live.person_id, live.version), "booking")])
     keys = keys_of(env.data["worker"].get("identifiers") or ())
-    people = {(store.live(p) or Person(p)).person_id for k in keys for p in store.owners(k)}
-    person = people.pop() if len(people) == 1 else None
-    return Step([Out(booking_copy(env, person), "booking")])
+    people = {found.person_id: found for k in keys for p in store.owners(k) for found in [store.live(p) or Person(p)]}
+    if len(people) == 1:
+        [found] = people.values()
+        return Step([Out(booking_copy(env, found.person_id, found.version), "booking")])
+    return Step([Out(booking_copy(env, None), "booking")])
 
 
 def _by_own_identifiers(store: Store, identifiers: list[dict[str, str]]) -> tuple[str | None, str]:

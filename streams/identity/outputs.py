@@ -20,6 +20,7 @@ __all__ = [
     "CREDENTIAL_TYPES",
     "LINKED",
     "MERGED",
+    "PERSON_VERSION",
     "SOURCE",
     "SPLIT",
     "WORKER_TYPES",
@@ -44,7 +45,9 @@ WORKER_TYPES = frozenset(
         "rosterhub.worker.v1.MembershipChanged",
     }
 )
-#: Booking requests pass through identity so the booking saga knows the person (docs/decisions/0007).
+#: CloudEvents extension on a stamped BookingRequested: the person's identity version (docs/decisions/0012).
+PERSON_VERSION = "personversion"
+#: Booking requests the shift stage's crosswalk copy cannot resolve pass through identity (docs/decisions/0012).
 BOOKING_REQUESTED = "rosterhub.booking.v1.BookingRequested"
 _CREDENTIAL_EVENTS = ("CredentialIssued", "CredentialVerified", "CredentialRevoked", "CredentialExpired")
 CREDENTIAL_TYPES = frozenset(f"rosterhub.credential.v1.{n}" for n in _CREDENTIAL_EVENTS)
@@ -187,9 +190,16 @@ def passport_copy(env: Envelope, person: str, local: str | None, causation: str 
     )
 
 
-def booking_copy(env: Envelope, person: str | None) -> Envelope:
-    """The same BookingRequested (same ce_id) with ``worker.person_id`` set to the resolved person, or null."""
+def booking_copy(env: Envelope, person: str | None, version: int | None = None) -> Envelope:
+    """The same BookingRequested (same ce_id) with ``worker.person_id`` set to the resolved person, or null.
+
+    ``version`` (the person's identity version, :mod:`.crosswalk`) travels in the ``ce_personversion`` extension:
+    the booking person stage checks it against the fences it has seen.
+    """
     data = {**env.data, "worker": {**env.data["worker"], "person_id": person}}
+    extensions = {k: v for k, v in env.extensions.items() if k != PERSON_VERSION}
+    if person is not None and version is not None:
+        extensions[PERSON_VERSION] = str(version)
     return Envelope(
         type=env.type,
         source=env.source,
@@ -197,5 +207,5 @@ def booking_copy(env: Envelope, person: str | None) -> Envelope:
         id=env.id,
         subject=env.subject,
         time=env.time,
-        extensions=dict(env.extensions),
+        extensions=extensions,
     )

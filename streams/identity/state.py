@@ -67,19 +67,26 @@ class Person:
     merged_into: str | None = None
     absorbed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # merged person -> its records then
     conflicts: tuple[str, ...] = ()  # open conflict ids involving this person
+    #: identity-in offset of the last step that could change what a request naming this person resolves to
+    #: (crosswalk.changes): the booking person stage refuses checks stamped with another version.
+    version: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        d = {
             "r": list(self.records),
             "m": self.merged_into,
             "a": {k: list(v) for k, v in self.absorbed.items()},
             "x": list(self.conflicts),
         }
+        return {**d, "v": self.version} if self.version else d
 
     @classmethod
     def from_json(cls, person_id: str, v: Mapping[str, Any]) -> Person:
         absorbed = {k: tuple(rs) for k, rs in v.get("a", {}).items()}
-        return cls(person_id, tuple(v.get("r", ())), v.get("m"), absorbed, tuple(v.get("x", ())))
+        return cls(person_id, tuple(v.get("r", ())), v.get("m"), absorbed, tuple(v.get("x", ())), int(v.get("v", 0)))
+
+    def at_version(self, version: int) -> Person:
+        return replace(self, version=version)
 
     def with_conflict(self, conflict_id: str) -> Person:
         return self if conflict_id in self.conflicts else replace(self, conflicts=(*self.conflicts, conflict_id))
@@ -114,6 +121,10 @@ class Store:
     def __init__(self, tables: Mapping[str, Mapping[str, Any]]) -> None:
         self._tables = tables
         self.writes: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
+
+    def before(self, table: str, key: str) -> Any:
+        """The table's value as it was before this step's writes."""
+        return self._tables[table].get(key)
 
     def _get(self, table: str, key: str) -> Any:
         pending = self.writes[table]

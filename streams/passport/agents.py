@@ -27,7 +27,7 @@ from rosterhub.streams.passport.decide import CREDENTIAL_EXPIRED, SOURCE, Step, 
 from rosterhub.streams.passport.expiry import next_due
 from rosterhub.streams.passport.policy import PolicySet, load_policies
 from rosterhub.streams.passport.state import Passport, to_ms
-from rosterhub.streams.schedule import Schedule
+from rosterhub.streams.schedule import TICKS_PER_BEAT, Schedule
 from rosterhub.topics import PASSPORT_TICKS
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def register(app: faust.App, ctx: StreamContext) -> PassportRuntime:
             return
         if rt.schedule.stale or now_ms >= rt.schedule.horizon_end:
             await _rebuild(rt, now_ms)
-        for person in rt.schedule.pop_due(now_ms):
+        for person in rt.schedule.pop_due(now_ms, TICKS_PER_BEAT):
             await ticks.send(key=person.encode(), value=_TICK)
 
     def _on_rebalance(*_args: object, **_kwargs: object) -> None:

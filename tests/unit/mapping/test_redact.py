@@ -110,3 +110,14 @@ def test_keyed_values_make_a_replay_of_the_redacted_copy_give_the_same_events() 
     bare = apply_mapping(spec, kept, received_at=WHEN, secrets=SECRETS)
     assert {e.id for e in bare.events} >= {e.id for e in live.events}
     assert all(e.data.get("identity_match_key") is None for e in bare.events)
+
+
+def test_xml_nested_thousands_deep_is_redacted_or_withheld_never_a_recursion_error() -> None:
+    """Found by the connector fuzzing (issue #17): FHIR XML 20,000 elements deep raised RecursionError out of the
+    pipeline before its raw copy was written."""
+    spec = packaged_mapping("fhir", None)
+    deep = b"<a>" * 20_000 + b"</a>" * 20_000
+    assert redact_payload(spec, deep).value == deep  # nothing sensitive in it: kept as it is
+    inside = b"<a>" * 5_000 + b'<birthDate value="1990-04-12"/>' + b"</a>" * 5_000
+    kept = redact_payload(spec, inside)
+    assert b"1990-04-12" not in kept.value  # taken out, or the whole copy withheld

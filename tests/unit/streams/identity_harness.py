@@ -16,6 +16,7 @@ from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import Envelope, KafkaRecord, decode_record, event_id, headers_dict
 from rosterhub.events.codes import IDENTIFIER_SYSTEMS, vendor_system
 from rosterhub.runtime import Encoder, TopicNames
+from rosterhub.streams.identity import crosswalk
 from rosterhub.streams.identity.commands import MergeCommand, SplitCommand, command_record
 from rosterhub.streams.identity.records import handle, outgoing, republished
 from rosterhub.streams.identity.state import TABLES, Store
@@ -147,6 +148,8 @@ class Hub:
     booking: list[tuple[str, Envelope]] = field(default_factory=list)  # (key, request) to the booking saga
     person: list[dict[str, Any]] = field(default_factory=list)  # messages to the booking person stage
     refused: list[str] = field(default_factory=list)
+    crosswalk: list[tuple[bytes, bytes]] = field(default_factory=list)  # _rosterhub.identity-crosswalk, in order
+    fences: list[tuple[str, int]] = field(default_factory=list)  # (person, version) to the booking person stage
 
     def feed(self, env: Envelope) -> list[Envelope]:
         return self._run(ENCODER.encode(env))
@@ -188,6 +191,9 @@ class Hub:
                 assert r.topic == NAMES.passport_in
                 assert "ce_localworker" in headers_dict(r.headers) or not env.type.startswith("rosterhub.cred")
                 self.passport.append(((r.key or b"").decode(), env))
+        published = crosswalk.changes(store, offset)  # after the step's outputs, before the tables (the agent's order)
+        self.crosswalk += published.records
+        self.fences += published.fences
         for name, writes in store.writes.items():
             for key, value in writes.items():
                 if value is None:

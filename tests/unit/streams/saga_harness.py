@@ -110,12 +110,20 @@ class Saga:
         msg = self.to_person.pop(i)
         pid = msg["person_id"]
         st = person.PersonState.from_table(pid, self.people.get(pid))
-        if msg["kind"] == "release":
+        if msg["kind"] == "identity":
+            st = person.fence(st, msg)
+        elif msg["kind"] == "release":
             st = person.release(st, msg)
         elif msg["kind"] == "retime":
             st, clashed = person.retime(st, msg)
             self.to_shift += [clashed] if clashed else []
-        else:
+        else:  # as the agent: a check whose identity stamp does not fit is refused or waits (decisions/0012)
+            fits = 0 if msg["booking_id"] in st.answers else person.stamp_fits(st, msg)
+            if fits > 0:
+                return
+            if fits < 0:
+                self.to_shift.append(person.refused(st, msg))
+                return
             st, out = person.check(st, msg, clearance=self.clearance, policy=POLICIES.get(msg["shift"]["trust"]))
             self.to_shift.append(out)
         self.people[pid] = st.to_table()

@@ -120,3 +120,13 @@ def test_a_beat_with_nothing_due_decodes_no_shift() -> None:
     assert saga.beat(NOW + timedelta(seconds=29)) == set()
     assert saga.beat(NOW + timedelta(seconds=30)) == {S1}
     assert len(saga.schedule) == 1  # re-sent: due again 30 s later
+
+
+def test_a_beat_pops_at_most_its_limit_earliest_first_and_the_rest_stay_due() -> None:
+    from rosterhub.streams.schedule import Schedule
+
+    schedule = Schedule(10_000)
+    schedule.rebuild([(f"s{i}", 100 + i) for i in range(7)], now_ms=0)
+    assert schedule.pop_due(1_000, 3) == ["s0", "s1", "s2"]
+    assert schedule.pop_due(1_000, 3) == ["s3", "s4", "s5"]
+    assert schedule.pop_due(1_000) == ["s6"] and len(schedule) == 0

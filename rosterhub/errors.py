@@ -215,6 +215,12 @@ class KafkaAuthenticationFailed(BrokerUnavailable):
     code = "kafka_auth_failed"
 
 
+class PortUnavailable(RosterhubError):
+    """The address a server is configured to listen on is taken (or not this machine's)."""
+
+    code = "port_unavailable"
+
+
 class ProcessError(RosterhubError):
     code = "process_error"
 

@@ -81,21 +81,24 @@ def serve() -> None:
     import uvicorn
 
     from rosterhub.api import create_api
+    from rosterhub.listen import listen
     from rosterhub.logs import configure_logging, secret_values
 
     settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_json, secrets=secret_values(settings))
     try:
+        listening = listen(settings.http_host, settings.http_port)
         kafka = _prepare(settings)
     except RosterhubError as exc:
         _fail(exc)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_api(settings, kafka),
-        host=settings.http_host,
+        host=settings.http_host,  # what its start-up line says; it listens on the socket bound above
         port=settings.http_port,
         log_config=None,
         timeout_graceful_shutdown=int(settings.stop_timeout_s),  # a second Ctrl-C/SIGTERM exits at once (uvicorn)
     )
+    uvicorn.Server(config).run(sockets=[listening])
 
 
 def topics() -> None:

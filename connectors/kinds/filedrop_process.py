@@ -366,9 +366,11 @@ def _finish(ctx: IngestContext, plan: InboxPlan, cand: Candidate, kind: FileKind
         metrics.REJECTED.labels(plan.vendor, rejected.get("code", "unknown")).inc()
     report.moved_to = str(unique_destination(_folder(plan, report.status), cand.name))
     key = _file_key(kind, report.sha256)
+    # The file's details first: a kill between these writes must leave them findable (the next run then
+    # finishes the move as this file's own), never a bare "seen" mark that makes the file a duplicate of itself.
+    ctx.state.set_position(plan.vendor, key, json.dumps(report.summary()))
     ctx.state.claim(plan.vendor, [key])
     ctx.state.confirm(plan.vendor, [key])
-    ctx.state.set_position(plan.vendor, key, json.dumps(report.summary()))
     return _move(plan, cand, report)
 
 

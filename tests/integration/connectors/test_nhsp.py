@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +22,7 @@ from rosterhub.connectors.kinds import filedrop_process
 from rosterhub.connectors.pipeline import packaged_mapping
 from rosterhub.connectors.replay import replay_raw
 from rosterhub.connectors.simulators.nhsp import NhspSimulator
+from rosterhub.connectors.state import ConnectorState
 from rosterhub.kafka.access import access_from_settings
 from rosterhub.mapping.engine import find_mapping, load_mapping
 from rosterhub.settings import Settings
@@ -235,6 +237,35 @@ def test_killed_connector_process_resumes_without_loss_or_duplicates(hub_setting
     assert {n for n, r in reports(inbox / "processed").items() if r["status"] == "processed"} == {
         f.name for f in dropped
     }
+
+
+@pytest.mark.parametrize("killed_in", ["set_position", "claim", "confirm"])
+def test_a_kill_between_the_state_writes_of_a_finished_file_never_makes_it_a_duplicate_of_itself(
+    hub_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killed_in: str
+) -> None:
+    """CI once saw a file reported "duplicate" of itself after a SIGKILL: the connector had marked it seen
+    but not yet stored its details. The details now go first; a kill at any later write is finished as the
+    file's own, like a kill before the move."""
+    hub = prepare(hub_settings)
+    inbox = tmp_path / "inbox"
+    dropped = _drop_all(_files(tmp_path, days=2), inbox)
+    want = expected_ids(dropped, MAPPINGS, {})
+    real = getattr(ConnectorState, killed_in)
+
+    def die_on_a_file(self: ConnectorState, vendor: str, keys: str | Sequence[str], *rest: str) -> object:
+        if any(k.startswith("file:") for k in ([keys] if isinstance(keys, str) else keys)):
+            raise SimulatedCrash(f"killed in {killed_in}")
+        return real(self, vendor, keys, *rest)
+
+    monkeypatch.setattr(ConnectorState, killed_in, die_on_a_file)
+    with pytest.raises(SimulatedCrash):
+        run_once(hub, "nhsp", {"inboxes": [{"path": str(inbox)}]})
+    monkeypatch.setattr(ConnectorState, killed_in, real)
+
+    run_once(hub, "nhsp", {"inboxes": [{"path": str(inbox)}]})
+
+    assert hub.event_ids() == want
+    assert {n: r["status"] for n, r in reports(inbox / "processed").items()} == {f.name: "processed" for f in dropped}
 
 
 def test_stop_after_claiming_but_before_the_move_finishes_the_move(

@@ -53,6 +53,9 @@ import hop_ceiling as hc  # noqa: E402
 from rosterhub.kafka.access import KafkaAccess  # noqa: E402
 
 PARTS = ("ceiling", "max1", "max2", "steady", "overload", "bulk", "identity")
+#: shifts per HealthRoster export file: ~520 bytes a shift keeps a file under the connector's 1 MiB
+#: ``max_file_bytes`` (a file is kept whole as one raw record, and Kafka's default record limit is 1 MiB)
+SHIFTS_PER_FILE = 1_500
 #: payloads per booking request in the workload (a shift, then 1 or 2 requests: 5 payloads per 3 requests)
 PAYLOADS_PER_REQUEST = 5 / 3
 
@@ -135,7 +138,8 @@ def _consumed(kafka: KafkaAccess, group: str, topics: list[str]) -> bool:
 
 
 def bulk_side(kafka: KafkaAccess, n_shifts: int, work: Path) -> Any:
-    """A HealthRoster export of ``n_shifts`` (files of 5,000) through the file-drop connector, timed to the view."""
+    """A HealthRoster export of ``n_shifts`` (files of :data:`SHIFTS_PER_FILE`) through the file-drop connector,
+    timed to the view."""
 
     def side(env: dict[str, str], prefix: str) -> dict[str, Any]:
         from rosterhub.connectors.simulators.healthroster import HealthRosterSimulator
@@ -143,8 +147,8 @@ def bulk_side(kafka: KafkaAccess, n_shifts: int, work: Path) -> Any:
         inbox = work / f"hr-{uuid.uuid4().hex[:6]}"
         (inbox / "RHQ").mkdir(parents=True)
         made = 0
-        for i in range(0, n_shifts, 5_000):
-            sim = HealthRosterSimulator(1, seed=i + 1, count=min(5_000, n_shifts - i), days=60)
+        for i in range(0, n_shifts, SHIFTS_PER_FILE):
+            sim = HealthRosterSimulator(1, seed=i + 1, count=min(SHIFTS_PER_FILE, n_shifts - i), days=60)
             sim.step()
             for f in sim.export(work / "tmp"):
                 f.rename(inbox / "RHQ" / f"bank_requests_RHQ_{i:07d}{f.suffix}")
@@ -153,6 +157,10 @@ def bulk_side(kafka: KafkaAccess, n_shifts: int, work: Path) -> Any:
         before = _count(kafka, view)
         started = time.monotonic()
         connector_s = _connector(env, "healthroster", inbox / "RHQ", "RHQ", inbox)  # own state: new to each run
+        failed = sorted((inbox / "RHQ" / "failed").glob("*.report.json"))
+        if failed:  # the view would never fill: say why at once rather than wait for the deadline
+            reason = json.loads(failed[0].read_text())["reason"]
+            raise RuntimeError(f"{len(failed)} export files failed, e.g. {failed[0].name[:-12]}: {reason}")
         deadline = time.monotonic() + 1800
         while _count(kafka, view) - before < made and time.monotonic() < deadline:
             time.sleep(1)

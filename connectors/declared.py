@@ -15,20 +15,22 @@ reconciliation, a payload converter) still needs a module. Example (docs/vendors
       changed_at_field: occurred_at
 
 A drop folder's file kinds are written as ``files: [{pattern, mapping, content_type, label}]``;
-a webhook's signature as ``signature: {signature_header, timestamp_header, tolerance_s}``.
-Every key is checked when the registry loads the file: a misspelt one stops start-up, named.
+a webhook's signature as ``signature: {signature_header, timestamp_header, tolerance_s}``; a
+``mapping_input`` converter as ``"module:function"`` (imported once, at load). Every key is checked
+when the registry loads the file: the top-level keys here, the quirks by the kind's own
+:class:`~rosterhub.connectors.base.Quirks` model (``rosterhub.connectors.registry``). A misspelt
+one stops start-up, named.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rosterhub.connectors.base import ConnectorSpec, WebhookSignature
-from rosterhub.connectors.kinds.filedrop_routes import FileKind
 from rosterhub.errors import ConfigError
 
 __all__ = ["load_declared"]
@@ -44,18 +46,11 @@ class _Signature(_Strict):
     tolerance_s: int = Field(300, gt=0)
 
 
-class _File(_Strict):
-    pattern: str
-    mapping: str
-    content_type: str = "application/octet-stream"
-    label: str = ""
-
-
 class DeclaredConnector(_Strict):
     """The YAML form of a :class:`~rosterhub.connectors.base.ConnectorSpec`."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    kind: Literal["webhook", "poll", "filedrop"]
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # a transport kind; the registry checks it is known
     title: str
     mapping: str | None = None
     content_type: str = "application/json"
@@ -75,12 +70,6 @@ def load_declared(path: Path) -> ConnectorSpec:
         raise ConfigError(f"connector file {path.name}: {problems}") from None
     if found.id != path.stem:
         raise ConfigError(f"connector file {path.name} declares id {found.id!r}: the file is named after its id")
-    quirks = dict(found.quirks)
-    if "files" in quirks:
-        try:
-            quirks["files"] = tuple(FileKind(**_File.model_validate(f).model_dump()) for f in quirks["files"])
-        except (TypeError, ValidationError) as exc:
-            raise ConfigError(f"connector file {path.name}: quirks.files: {exc}") from None
     signature = WebhookSignature(**found.signature.model_dump()) if found.signature else None
     return ConnectorSpec(
         id=found.id,
@@ -89,5 +78,5 @@ def load_declared(path: Path) -> ConnectorSpec:
         mapping=found.mapping,
         content_type=found.content_type,
         signature=signature,
-        quirks=quirks,
+        quirks=found.quirks,  # validated by the kind's Quirks model when the registry loads
     )

@@ -19,7 +19,6 @@ live and on replay alike, so a trust's credentials publish only that trust's eve
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -29,6 +28,7 @@ from functools import cache
 from typing import Any
 
 from rosterhub.connectors import metrics
+from rosterhub.connectors.base import Quirks
 from rosterhub.connectors.receipt import Received, mapping_name, raw_record, receipt_headers, write_raw
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.deadletter import dead_letter
@@ -333,23 +333,20 @@ def _count_echoes(vendor: str, skipped: list[Skipped], origin: tuple[str, int, i
 
 
 def _mapping_input(vendor: str, payload: bytes, headers: list[tuple[str, bytes]]) -> bytes:
-    """What the mapping reads: the raw payload, unless the vendor's spec names a converter.
+    """What the mapping reads: the raw payload, unless the vendor's quirks name a converter.
 
     A connector whose wire payload is not what its mapping reads (FHIR XML, a FHIR Bundle
-    whose entries need checking first) declares ``quirks["mapping_input"] = "module:function"``,
-    a pure ``function(payload, headers) -> bytes``. It runs here, so live ingest and
+    whose entries need checking first) declares ``quirks.mapping_input``, a pure
+    ``function(payload, headers) -> bytes`` (resolved once when the registry loads, even when
+    a YAML declaration names it as ``"module:function"``). It runs here, so live ingest and
     ``rosterhub replay`` map exactly the same input; a :class:`RosterhubError` it raises
     dead-letters the payload like any parse error.
     """
     from rosterhub.connectors.registry import connectors
 
     spec = connectors().get(vendor)
-    target = spec.quirks.get("mapping_input") if spec is not None else None
-    if not target:
-        return payload
-    module, _, name = str(target).partition(":")
-    convert: Callable[[bytes, list[tuple[str, bytes]]], bytes] = getattr(importlib.import_module(module), name)
-    return convert(payload, headers)
+    convert = spec.quirks.mapping_input if spec is not None and isinstance(spec.quirks, Quirks) else None
+    return payload if convert is None else convert(payload, headers)
 
 
 def _claim(ctx: IngestContext, vendor: str, keys: list[str]) -> list[str]:

@@ -23,7 +23,7 @@ from rosterhub.auth.tokens import TokenVerifier
 from rosterhub.auth.web import Access, Authenticate, install_access
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import publish_schemas
-from rosterhub.connectors.kinds.fhir import fhir_router
+from rosterhub.connectors.kinds.fhir.endpoint import fhir_router
 from rosterhub.connectors.kinds.webhook import webhook_router
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.runtime import mapping_secrets

@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse
 from rosterhub.auth.push import Pusher, push_authenticator
 from rosterhub.auth.roles import Role
 from rosterhub.connectors import metrics
-from rosterhub.connectors.base import ConnectorSpec
+from rosterhub.connectors.base import ConnectorSpec, HttpTransport
 from rosterhub.connectors.kinds import backpressure
 from rosterhub.connectors.kinds.backpressure import Admission
 from rosterhub.connectors.pipeline import SENDER_TRUST, IngestContext, IngestFailed, ingest
@@ -39,7 +39,7 @@ from rosterhub.connectors.registry import connectors
 from rosterhub.errors import BrokerUnavailable, PayloadTooLarge
 from rosterhub.settings import Settings
 
-__all__ = ["webhook_router"]
+__all__ = ["TRANSPORT", "Webhook", "webhook_router"]
 
 
 def _error(status: int, exc: Exception, correlation_id: str) -> JSONResponse:
@@ -172,3 +172,13 @@ def _receiver(
 
     receive.__name__ = f"receive_{vendor}"
     return receive
+
+
+class Webhook(HttpTransport):
+    """Kind ``webhook``: vendors push JSON to ``POST /ingest/{vendor}``; no quirks beyond the common ones
+    (the signature is ``ConnectorSpec.signature``)."""
+
+    kind = "webhook"
+
+
+TRANSPORT = Webhook()

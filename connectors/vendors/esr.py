@@ -35,7 +35,7 @@ from typing import Any
 from prometheus_client import Counter, Gauge
 
 from rosterhub.connectors.base import ConnectorSpec
-from rosterhub.connectors.kinds.filedrop_routes import DroppedFile, FileKind
+from rosterhub.connectors.kinds.filedrop import DroppedFile, FileDropQuirks, FileKind
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.errors import InputError, ParseError
 from rosterhub.mapping.engine import MappingSpec
@@ -274,10 +274,10 @@ SPEC = ConnectorSpec(
     kind="filedrop",
     title="ESR-style interface files (daily change files, monthly full refresh)",
     content_type="text/plain",
-    quirks={
-        "files": (FileKind("*", "esr", "text/plain; charset=utf-8", "interface file"),),
-        "hook": EsrInterfaceFiles(),
-        "max_file_bytes": 7 * 1024 * 1024,  # a monthly full refresh of a large trust
-        "inbox_trust_required": True,  # the roster is per trust, and the header's trust is checked
-    },
+    quirks=FileDropQuirks(
+        files=(FileKind("*", "esr", "text/plain; charset=utf-8", "interface file"),),
+        hook=EsrInterfaceFiles(),
+        max_file_bytes=7 * 1024 * 1024,  # a monthly full refresh of a large trust
+        inbox_trust_required=True,  # the roster is per trust, and the header's trust is checked
+    ),
 )

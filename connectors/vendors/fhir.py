@@ -5,6 +5,7 @@ Reference format and transport: docs/vendors/fhir.md. Served by ``rosterhub serv
 """
 
 from rosterhub.connectors.base import ConnectorSpec
+from rosterhub.connectors.kinds.fhir import FhirQuirks, mapping_input
 
 SPEC = ConnectorSpec(
     id="fhir",
@@ -12,11 +13,11 @@ SPEC = ConnectorSpec(
     title="FHIR R4 endpoint (Bundles of Practitioner, PractitionerRole, Organization, Location, Schedule, Slot, "
     "VerificationResult)",
     content_type="application/fhir+json",
-    quirks={
+    quirks=FhirQuirks(
         # FHIR XML and Bundles are turned into the JSON collection the mapping reads, live and on replay.
-        "mapping_input": "rosterhub.connectors.kinds.fhir_bundle:mapping_input",
-        "fhir_version": "4.0.1",
-        "media_types": ["application/fhir+json", "application/fhir+xml"],
-        "bundle_types": ["transaction", "batch", "collection"],
-    },
+        mapping_input=mapping_input,
+        fhir_version="4.0.1",
+        media_types=("application/fhir+json", "application/fhir+xml"),
+        bundle_types=("transaction", "batch", "collection"),
+    ),
 )

@@ -7,19 +7,19 @@ picks the trust variant (RXY's HealthRoster uses job titles as grades:
 """
 
 from rosterhub.connectors.base import ConnectorSpec
-from rosterhub.connectors.kinds.filedrop_routes import FileKind
+from rosterhub.connectors.kinds.filedrop import FileDropQuirks, FileKind
 
 SPEC = ConnectorSpec(
     id="healthroster",
     kind="filedrop",
     title="HealthRoster-style e-rostering (XML/CSV export files)",
     content_type="application/xml",
-    quirks={
-        "files": (
+    quirks=FileDropQuirks(
+        files=(
             # before *.csv: the first pattern that matches picks the mapping
             FileKind("timesheets_*.csv", "healthroster_timesheets", "text/csv; charset=utf-8", "timesheet export"),
             FileKind("*.xml", "healthroster", "application/xml", "Temp Staff Request export (XML)"),
             FileKind("*.csv", "healthroster_csv", "text/csv; charset=utf-8", "Temp Staff Request export (CSV)"),
         ),
-    },
+    ),
 )

@@ -7,17 +7,17 @@ so an NHSP inbox need not name a trust. The file name picks the mapping:
 """
 
 from rosterhub.connectors.base import ConnectorSpec
-from rosterhub.connectors.kinds.filedrop_routes import FileKind
+from rosterhub.connectors.kinds.filedrop import FileDropQuirks, FileKind
 
 SPEC = ConnectorSpec(
     id="nhsp",
     kind="filedrop",
     title="NHS Professionals-style managed bank (bookings and timesheets CSV files)",
     content_type="text/csv",
-    quirks={
-        "files": (
+    quirks=FileDropQuirks(
+        files=(
             FileKind("bookings_*.csv", "nhsp", "text/csv; charset=windows-1252", "bookings"),
             FileKind("timesheets_*.csv", "nhsp_timesheets", "text/csv; charset=utf-8", "timesheets"),
         ),
-    },
+    ),
 )

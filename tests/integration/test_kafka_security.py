@@ -34,7 +34,7 @@ from rosterhub.api import create_api
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import SchemaTopicReader
 from rosterhub.codec.wire import SingleObjectCodec
-from rosterhub.connectors.kinds.filedrop_fence import Inflight, recover
+from rosterhub.connectors.kinds.filedrop.fence import Inflight, recover
 from rosterhub.connectors.outbound.redrive import redrive
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.registry import connectors

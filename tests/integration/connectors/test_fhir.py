@@ -17,7 +17,7 @@ from rosterhub.api import create_api
 from rosterhub.auth.roles import Role
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
-from rosterhub.connectors.kinds.fhir import FhirEndpoint
+from rosterhub.connectors.kinds.fhir.endpoint import FhirEndpoint
 from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.runtime import connector_context
 from rosterhub.connectors.simulators.fhir import FhirSimulator

@@ -26,11 +26,10 @@ import httpx
 import pytest
 
 from rosterhub.connectors import metrics
-from rosterhub.connectors.kinds.poll import run
-from rosterhub.connectors.kinds.poll_page import Position
+from rosterhub.connectors.kinds.poll.page import Position
 from rosterhub.connectors.pipeline import packaged_mapping
 from rosterhub.connectors.registry import connectors
-from rosterhub.connectors.runtime import connector_context
+from rosterhub.connectors.runtime import connector_context, run_connector
 from rosterhub.connectors.simulators.locums_nest import LocumsNestSimulator
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.connectors.vendors.locums_nest import SPEC
@@ -77,7 +76,7 @@ def poll(settings: Settings, options: dict[str, Any], *, sink: type[EventSink] |
         if sink is not None:
             crashing = sink(real.sink, **sink_args)
             ctx = type(real)(sink=crashing, encoder=real.encoder, names=real.names, state=real.state)
-        run(SPEC, ctx, options, threading.Event(), once=True)
+        run_connector(SPEC, ctx, options, threading.Event(), once=True)
 
 
 def expected(sim: LocumsNestSimulator, *, leave_out: Iterable[int] = ()) -> Counter[str]:
@@ -372,7 +371,7 @@ def test_crash_after_a_page_was_ingested_but_before_its_cursor_was_stored(settin
             crashing = _CrashBeforeCursor(settings.state_dir / "connectors.sqlite", n=2)
             ctx = type(real)(sink=real.sink, encoder=real.encoder, names=real.names, state=crashing)
             with pytest.raises(SystemExit):
-                run(SPEC, ctx, options, threading.Event(), once=True)
+                run_connector(SPEC, ctx, options, threading.Event(), once=True)
             real.state = crashing  # closed by the context, as the real one would be
         assert cursor(settings, "RXX").cursor == f"chg_{sim.platform.changes('RXX')[3]['change_id']}"
         poll(settings, options)  # a new process on the same state

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from rosterhub.connectors.kinds import filedrop_process
+from rosterhub.connectors.kinds.filedrop import process as filedrop_process
 from rosterhub.connectors.pipeline import packaged_mapping
 from rosterhub.connectors.replay import replay_raw
 from rosterhub.connectors.simulators.nhsp import NhspSimulator

@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from rosterhub.connectors.kinds.fhir_bundle import (
+from rosterhub.connectors.kinds.fhir.bundle import (
     bundle_trusts,
     content_version,
     mapping_input,
     mapping_resources,
     plan_request,
 )
-from rosterhub.connectors.kinds.fhir_outcome import EntryOutcome, entry_index, http_status_for, operation_outcome
-from rosterhub.connectors.kinds.fhir_read import FhirRequestError, Issue, fhirpath, read_document, resource_issues
+from rosterhub.connectors.kinds.fhir.outcome import EntryOutcome, entry_index, http_status_for, operation_outcome
+from rosterhub.connectors.kinds.fhir.read import FhirRequestError, Issue, fhirpath, read_document, resource_issues
 from rosterhub.errors import ParseError
 
 

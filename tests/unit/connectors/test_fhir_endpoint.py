@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
-from rosterhub.connectors.kinds.fhir import FhirEndpoint, parse_options
+from rosterhub.connectors.kinds.fhir.endpoint import FhirEndpoint, parse_options
 from rosterhub.connectors.pipeline import map_and_publish
 from rosterhub.envelope import headers_dict
 from rosterhub.errors import ConfigError

@@ -17,7 +17,7 @@ from rosterhub.auth.tokens import TokenVerifier
 from rosterhub.auth.web import Access, install_access
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
-from rosterhub.connectors.kinds.fhir import fhir_router
+from rosterhub.connectors.kinds.fhir.endpoint import fhir_router
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.envelope import KafkaRecord, decode_record

@@ -9,7 +9,7 @@ from datetime import date
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 
-from rosterhub.connectors.kinds.fhir_bundle import plan_request
+from rosterhub.connectors.kinds.fhir.bundle import plan_request
 from rosterhub.connectors.simulators.fhir import FhirSimulator, create_fhir_server, register_number
 from rosterhub.mapping.functions.identifiers import normalise_register
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rosterhub.connectors.kinds.filedrop_routes import DroppedFile, FileKind
+from rosterhub.connectors.kinds.filedrop.routes import DroppedFile, FileKind
 from rosterhub.connectors.pipeline import packaged_mapping
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.connectors.vendors.esr import (

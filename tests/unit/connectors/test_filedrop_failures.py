@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-import rosterhub.connectors.kinds.filedrop as filedrop
+import rosterhub.connectors.kinds.filedrop.transport as filedrop
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.registry import connector
+from rosterhub.connectors.runtime import run_connector, store_progress
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.envelope import headers_dict
 from rosterhub.errors import BrokerUnavailable
@@ -69,9 +70,9 @@ def test_a_bug_fails_the_file_and_the_next_one_is_taken(
     monkeypatch.setattr(filedrop, "process_file", flaky)
     ctx = _ctx(tmp_path)
     if once:  # rosterhub connect --once
-        filedrop.run(connector("healthroster"), ctx, _options(inbox), threading.Event(), once=True)
+        run_connector(connector("healthroster"), ctx, _options(inbox), threading.Event(), once=True)
     else:  # the long-running loop: one pass takes both files
-        _loop(ctx, inbox).pass_once(threading.Event())
+        store_progress(ctx.state, "healthroster", _loop(ctx, inbox).pass_once(threading.Event()))
     report = json.loads((inbox / "failed" / "a_first.csv.report.json").read_text())
     assert report["status"] == "failed" and report["reason"]["code"] == "internal_error"
     assert "KeyError: 'a bug in a vendor hook'" in report["reason"]["message"]
@@ -93,6 +94,6 @@ def test_broker_errors_leave_the_file_to_be_tried_again(tmp_path: Path, monkeypa
     monkeypatch.setattr(filedrop, "process_file", down)
     ctx = _ctx(tmp_path)
     loop = _loop(ctx, inbox)
-    loop.pass_once(threading.Event())
+    store_progress(ctx.state, "healthroster", loop.pass_once(threading.Event()))
     assert (inbox / "a.csv").exists() and list((inbox / "failed").iterdir()) == []
     assert list(loop.retries) == [inbox / "a.csv"]  # tried again after a back-off

@@ -192,7 +192,7 @@ def test_demo_sources_feed_their_connector_options(
 ) -> None:
     from importlib import import_module
 
-    from rosterhub.connectors.kinds.filedrop import parse_options
+    from rosterhub.connectors.kinds.filedrop.transport import parse_options
     from rosterhub.connectors.registry import connector
     from rosterhub.demo import DemoContext
 

@@ -10,11 +10,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from rosterhub.connectors.kinds.filedrop import MAX_FILE_BYTES_CAP, build_plans, parse_options
-from rosterhub.connectors.kinds.filedrop_fence import InflightClaims, clear_inflight, load_inflight
-from rosterhub.connectors.kinds.filedrop_report import move_with_report, unique_destination
-from rosterhub.connectors.kinds.filedrop_routes import FileKind, route
-from rosterhub.connectors.kinds.filedrop_scan import Settler
+from rosterhub.connectors.kinds.filedrop import FileDropQuirks, FileKind
+from rosterhub.connectors.kinds.filedrop.fence import InflightClaims, clear_inflight, load_inflight
+from rosterhub.connectors.kinds.filedrop.report import move_with_report, unique_destination
+from rosterhub.connectors.kinds.filedrop.routes import route
+from rosterhub.connectors.kinds.filedrop.scan import Settler
+from rosterhub.connectors.kinds.filedrop.transport import MAX_FILE_BYTES_CAP, build_plans, parse_options
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.registry import connector
 from rosterhub.connectors.state import ConnectorState
@@ -90,7 +91,9 @@ def test_esr_needs_a_trust_per_inbox_and_the_secret(tmp_path: Path) -> None:
 
 
 def test_file_names_route_to_mappings_case_insensitively() -> None:
-    kinds = connector("nhsp").quirks["files"]
+    quirks = connector("nhsp").quirks
+    assert isinstance(quirks, FileDropQuirks)
+    kinds = quirks.files
     assert route("bookings_20260320.csv", kinds).mapping == "nhsp"
     assert route("TIMESHEETS_20260320.CSV", kinds).mapping == "nhsp_timesheets"
     assert route("payments_20260320.csv", kinds) is None

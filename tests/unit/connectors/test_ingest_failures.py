@@ -113,7 +113,7 @@ def test_a_broker_that_cannot_take_the_raw_write_is_a_503_to_retry(
 def test_fhir_failures_the_hub_did_not_expect_are_kept_and_answered(
     hub: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rosterhub.connectors.kinds.fhir as fhir
+    import rosterhub.connectors.kinds.fhir.endpoint as fhir
 
     def explode(*_a: Any, **_k: Any) -> Any:
         raise _Boom("planning blew up")

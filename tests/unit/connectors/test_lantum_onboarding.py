@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from rosterhub.connectors.kinds.poll import PollQuirks
 from rosterhub.connectors.outbound.adapters.rosterhub_webhook import ADAPTER
 from rosterhub.connectors.outbound.contract import Destination, HttpCall, Update, wire_headers
 from rosterhub.connectors.outbound.destinations import adapters, destinations, resolve
@@ -36,7 +37,9 @@ def test_lantum_is_a_declaration_and_a_mapping_not_python() -> None:
     assert not (REPO / "connectors/vendors/lantum.py").exists()
     assert not any(p.name.startswith("lantum") for p in (REPO / "mapping").rglob("*.py"))
     spec = connectors()["lantum"]
-    assert (spec.kind, spec.quirks["changes_field"], spec.quirks["auth_scheme"]) == ("poll", "activity", "Token")
+    quirks = spec.quirks
+    assert isinstance(quirks, PollQuirks)
+    assert (spec.kind, quirks.changes_field, quirks.auth_scheme) == ("poll", "activity", "Token")
     settings = Settings(
         outbound_destinations=[
             {"name": "lantum-RHQ", "trust": "RHQ", "platform": "lantum", "adapter": "rosterhub_webhook", "url": "x"}

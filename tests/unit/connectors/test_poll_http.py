@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from rosterhub.connectors.kinds.poll_http import Answer, fetch
+from rosterhub.connectors.kinds.poll.http import Answer, fetch
 
 NOW = datetime(2026, 10, 25, tzinfo=UTC)
 

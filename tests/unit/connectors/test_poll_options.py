@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from rosterhub.connectors.kinds.poll import run
-from rosterhub.connectors.kinds.poll_options import parse_options
+from rosterhub.connectors.kinds.poll.options import parse_options
 from rosterhub.connectors.pipeline import IngestContext
+from rosterhub.connectors.runtime import run_connector
 from rosterhub.connectors.vendors.locums_nest import SPEC
 from rosterhub.errors import ConfigError
 
@@ -73,10 +73,10 @@ def test_mistakes_are_config_errors_naming_the_option(options: dict[str, Any], m
 def test_run_refuses_bad_options_before_touching_anything() -> None:
     ctx = IngestContext(sink=None, encoder=None, names=None)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="base_url"):
-        run(SPEC, ctx, {"trusts": ["RXX"], "api_key": "k"}, threading.Event(), once=True)
+        run_connector(SPEC, ctx, {"trusts": ["RXX"], "api_key": "k"}, threading.Event(), once=True)
 
 
 def test_run_needs_durable_state_for_its_cursor() -> None:
     ctx = IngestContext(sink=None, encoder=None, names=None)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="durable state"):
-        run(SPEC, ctx, {"base_url": URL, "trusts": ["RXX"], "api_key": "k"}, threading.Event(), once=True)
+        run_connector(SPEC, ctx, {"base_url": URL, "trusts": ["RXX"], "api_key": "k"}, threading.Event(), once=True)

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from rosterhub.connectors.kinds.poll_page import (
+from rosterhub.connectors.kinds.poll import TRANSPORT
+from rosterhub.connectors.kinds.poll.page import (
     PageCheck,
-    PageFormat,
     Position,
     check_page,
     lag_seconds,
@@ -20,7 +20,7 @@ from rosterhub.connectors.kinds.poll_page import (
 from rosterhub.connectors.vendors.locums_nest import SPEC
 from rosterhub.errors import ConfigError, ParseError, PayloadTooLarge
 
-FMT = PageFormat.from_quirks(SPEC.id, SPEC.quirks)
+FMT = SPEC.quirks
 SAMPLE = Path(__file__).resolve().parents[3] / "mapping" / "samples" / "locums_nest" / "changes_page.input.json"
 JSON = "application/json; charset=utf-8"
 HEADERS = {"x-next-cursor": "chg_9", "x-has-more": "true"}
@@ -140,4 +140,4 @@ def test_lag_is_the_oldest_change_in_flight_or_the_time_since_the_stream_was_rea
 
 def test_quirks_are_validated() -> None:
     with pytest.raises(ConfigError, match="cursor_parameter"):
-        PageFormat.from_quirks("x", {"cursor_parameter": "after"})
+        TRANSPORT.check_quirks("x", "test", {"cursor_parameter": "after"})

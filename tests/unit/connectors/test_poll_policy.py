@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rosterhub.connectors.kinds.poll_policy import (
+from rosterhub.connectors.kinds.poll.policy import (
     RetryPolicy,
     backoff_delay,
     decide,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rosterhub.connectors.kinds.fhir_read import SUPPORTED_TYPES, Issue
+from rosterhub.connectors.kinds.fhir.read import SUPPORTED_TYPES, Issue
 from rosterhub.errors import RosterhubError
 from rosterhub.fhir_narrative import narrative
 

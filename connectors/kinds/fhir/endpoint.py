@@ -42,14 +42,14 @@ from rosterhub.auth.caller import Caller
 from rosterhub.auth.roles import Role
 from rosterhub.auth.web import Authenticate
 from rosterhub.connectors import metrics
-from rosterhub.connectors.kinds.fhir_bundle import (
+from rosterhub.connectors.kinds.fhir.bundle import (
     FhirRequest,
     bundle_trusts,
     collection_bytes,
     plan_request,
     remember_mapping_input,
 )
-from rosterhub.connectors.kinds.fhir_outcome import (
+from rosterhub.connectors.kinds.fhir.outcome import (
     EntryOutcome,
     capability_statement,
     entry_index,
@@ -58,7 +58,7 @@ from rosterhub.connectors.kinds.fhir_outcome import (
     operation_outcome,
     response_bundle,
 )
-from rosterhub.connectors.kinds.fhir_read import FhirRequestError, Issue, media_type, read_document
+from rosterhub.connectors.kinds.fhir.read import FhirRequestError, Issue, media_type, read_document
 from rosterhub.connectors.pipeline import (
     SENDER_TRUST,
     IngestContext,

@@ -21,9 +21,11 @@
 6. **Publish** through the shared pipeline: canonical events (deduplicated by event id),
    rejected records to ``dlq.mapping`` (a whole-file rejection as the redacted copy); a
    failure the hub did not expect is dead-lettered (``internal_error``) and fails the file.
-7. **Hook follow-up** (ESR reconciliation), then the file's key is claimed, the report
-   written and the file moved. A crash anywhere before the move repeats the file;
-   the dedupe store and the fence make the repeat publish nothing twice.
+7. **Hook follow-up** (ESR reconciliation), then the file's offset is yielded: its details
+   under ``file:<mapping>:<sha256>``, then that key marked seen, both stored by the connector
+   runtime (not here) before this generator goes on to write the report and move the file.
+   A crash anywhere before the move repeats the file; the dedupe store and the fence make
+   the repeat publish nothing twice.
 """
 
 from __future__ import annotations
@@ -31,16 +33,18 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rosterhub.connectors import metrics
-from rosterhub.connectors.kinds.filedrop_fence import InflightClaims, clear_inflight, load_inflight, recover
-from rosterhub.connectors.kinds.filedrop_report import FileReport, move_with_report, unique_destination
-from rosterhub.connectors.kinds.filedrop_routes import DroppedFile, FileHook, FileKind, route
-from rosterhub.connectors.kinds.filedrop_scan import Candidate
+from rosterhub.connectors.base import SourceOffset
+from rosterhub.connectors.kinds.filedrop.fence import InflightClaims, clear_inflight, load_inflight, recover
+from rosterhub.connectors.kinds.filedrop.report import FileReport, move_with_report, unique_destination
+from rosterhub.connectors.kinds.filedrop.routes import DroppedFile, FileHook, FileKind, route
+from rosterhub.connectors.kinds.filedrop.scan import Candidate
 from rosterhub.connectors.pipeline import (
     IngestContext,
     IngestFailed,
@@ -95,8 +99,12 @@ _REFUSALS = {
 }
 
 
-def process_file(ctx: IngestContext, plan: InboxPlan, cand: Candidate, *, now: datetime | None = None) -> FileReport:
-    """Take one settled file all the way to processed/ or failed/. Broker errors propagate (the file stays)."""
+def process_file(
+    ctx: IngestContext, plan: InboxPlan, cand: Candidate, *, now: datetime | None = None
+) -> Generator[SourceOffset, None, FileReport]:
+    """Take one settled file all the way to processed/ or failed/. Broker errors propagate (the file stays).
+
+    Yields the finished file's offsets; the caller (the connector runtime) stores them before resuming."""
     assert ctx.state is not None, "the file-drop transport needs the dedupe store"
     received_at = now or datetime.now(UTC)
     name = cand.name
@@ -158,7 +166,7 @@ def process_file(ctx: IngestContext, plan: InboxPlan, cand: Candidate, *, now: d
     if report.status == "processed" and plan.hook is not None:
         report.sections.update(plan.hook.after(payload, file, ctx.state))
     claims.done()
-    return _finish(ctx, plan, cand, kind, report)
+    return (yield from _finish(plan, cand, kind, report))
 
 
 def _take(
@@ -358,19 +366,19 @@ def _already_seen(plan: InboxPlan, cand: Candidate, report: FileReport, earlier:
     return _move(plan, cand, report, _folder(plan, str(earlier.get("status", "processed"))))
 
 
-def _finish(ctx: IngestContext, plan: InboxPlan, cand: Candidate, kind: FileKind, report: FileReport) -> FileReport:
-    assert ctx.state is not None
+def _finish(
+    plan: InboxPlan, cand: Candidate, kind: FileKind, report: FileReport
+) -> Generator[SourceOffset, None, FileReport]:
     metrics.MAPPED.labels(plan.vendor).inc(report.events)
     metrics.DUPLICATES.labels(plan.vendor).inc(report.duplicates)
     for rejected in report.rejected:
         metrics.REJECTED.labels(plan.vendor, rejected.get("code", "unknown")).inc()
     report.moved_to = str(unique_destination(_folder(plan, report.status), cand.name))
     key = _file_key(kind, report.sha256)
-    # The file's details first: a kill between these writes must leave them findable (the next run then
-    # finishes the move as this file's own), never a bare "seen" mark that makes the file a duplicate of itself.
-    ctx.state.set_position(plan.vendor, key, json.dumps(report.summary()))
-    ctx.state.claim(plan.vendor, [key])
-    ctx.state.confirm(plan.vendor, [key])
+    # The file's details, then its "seen" mark (SourceOffset stores them in that order): a kill between the
+    # writes leaves the details findable (the next run finishes the move as this file's own), never a bare
+    # "seen" mark that makes the file a duplicate of itself. The runtime stores both before the move.
+    yield SourceOffset(key, json.dumps(report.summary()), done=True)
     return _move(plan, cand, report)
 
 

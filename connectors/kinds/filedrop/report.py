@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from rosterhub.connectors.kinds.filedrop_scan import REPORT_SUFFIX
+from rosterhub.connectors.kinds.filedrop.scan import REPORT_SUFFIX
 
 __all__ = ["FileReport", "move_with_report", "unique_destination"]
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from rosterhub.connectors.kinds.poll_policy import RetryPolicy
+from rosterhub.connectors.kinds.poll.policy import RetryPolicy
 from rosterhub.errors import ConfigError
 
 __all__ = ["PollOptions", "TrustSource", "parse_options"]

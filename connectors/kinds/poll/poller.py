@@ -1,4 +1,4 @@
-"""REST polling of a vendor's "changes" endpoint (kind ``poll``), run by ``rosterhub connect <vendor>``.
+"""The polling loop of the ``poll`` kind, run by ``rosterhub connect <vendor>`` through the connector runtime.
 
 One thread reads every configured trust in turn. A *pass* over one trust (one correlation
 id, sent to the vendor as ``X-Correlation-Id`` and put on every log line and raw record):
@@ -9,8 +9,10 @@ id, sent to the vendor as ``X-Correlation-Id`` and put on every log line and raw
    jitter on ``5xx``/timeouts, no request while the vendor says the rate window is spent;
 3. each page is checked (:mod:`.poll_page`); a usable page goes whole, as received, to
    :func:`~rosterhub.connectors.pipeline.ingest` (raw first, map, dedupe, DLQ);
-4. **only after ingest returned** is the page's ``next_cursor`` stored
-   (``ctx.state.set_position``); then the next page while ``has_more``.
+4. **only after ingest returned** is the page's offset yielded: the page marked seen, then
+   its ``next_cursor``; the connector runtime stores both
+   (:func:`~rosterhub.connectors.runtime.store_progress`) before the loop asks for the next
+   page (while ``has_more``). The loop itself never writes progress.
 
 Restart: a crash before step 4 means the page is read again from the old cursor; the
 events it maps to are deduplicated by event id (claims are confirmed only after the
@@ -41,7 +43,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -49,19 +51,20 @@ from typing import Any
 import httpx
 
 from rosterhub.connectors import metrics
-from rosterhub.connectors.base import ConnectorSpec
+from rosterhub.connectors.base import ConnectorSpec, SourceOffset, SourceRun
 from rosterhub.connectors.kinds import backpressure
-from rosterhub.connectors.kinds.poll_http import Answer, fetch
-from rosterhub.connectors.kinds.poll_options import PollOptions, parse_options
-from rosterhub.connectors.kinds.poll_page import (
+from rosterhub.connectors.kinds.poll import TRANSPORT
+from rosterhub.connectors.kinds.poll.http import Answer, fetch
+from rosterhub.connectors.kinds.poll.options import PollOptions, parse_options
+from rosterhub.connectors.kinds.poll.page import (
     PageCheck,
-    PageFormat,
+    PollQuirks,
     Position,
     check_page,
     lag_seconds,
     page_action,
 )
-from rosterhub.connectors.kinds.poll_policy import decide, rate_limit_pause
+from rosterhub.connectors.kinds.poll.policy import decide, rate_limit_pause
 from rosterhub.connectors.pipeline import IngestContext, IngestFailed, ingest
 from rosterhub.connectors.receipt import refused, write_raw
 from rosterhub.connectors.state import ConnectorState
@@ -84,15 +87,16 @@ def run(
     *,
     once: bool,
     client: httpx.Client | None = None,
-) -> None:
-    """Poll until ``stop`` is set, or (``once``) until every trust is read to its end.
+) -> SourceRun:
+    """Poll until ``stop`` is set, or (``once``) until every trust is read to its end, yielding offsets.
 
     ``client`` is the HTTP seam for tests; by default one is built from the options.
     With ``once``, a trust that could not be read raises :class:`RosterhubError` at the end.
     """
     opts = parse_options(spec.id, options)
-    fmt = PageFormat.from_quirks(spec.id, spec.quirks)
-    if ctx.state is None:
+    fmt = TRANSPORT.quirks_of(spec)
+    assert isinstance(fmt, PollQuirks)
+    if ctx.state is None:  # read before each page: a page seen before is not written again
         raise ConfigError(f"connector {spec.id!r} needs durable state to keep its cursor")
     http = client or httpx.Client(
         base_url=opts.base_url, timeout=opts.timeout_s, headers={"Accept": "application/json"}
@@ -101,9 +105,9 @@ def run(
         poller = Poller(spec.id, ctx, opts, fmt, http, stop)
         poller.pace = backpressure.lag_for(load_settings(), ctx)
         if once:
-            poller.drain()
+            yield from poller.drain()
         else:
-            poller.forever()
+            yield from poller.forever()
     finally:
         if client is None:
             http.close()
@@ -129,7 +133,7 @@ class Poller:
         vendor: str,
         ctx: IngestContext,
         opts: PollOptions,
-        fmt: PageFormat,
+        fmt: PollQuirks,
         client: httpx.Client,
         stop: threading.Event,
         *,
@@ -148,19 +152,19 @@ class Poller:
         self.pace: backpressure.HubLag | None = None  # the workers' lag (connectors/kinds/backpressure.py)
 
     # --- loops -------------------------------------------------------------------------------
-    def forever(self) -> None:
+    def forever(self) -> SourceRun:
         log.info("polling", extra={"vendor": self.vendor, "trusts": list(self.opts.trusts)})
         while not self.stop.is_set():
             backpressure.wait_for_room(self.pace, self.stop, who=self.vendor)  # the hub behind: read no more yet
-            passes = self.cycle(self.opts.trusts)
+            passes = yield from self.cycle(self.opts.trusts)
             if all(p.caught_up or p.error for p in passes):  # a trust still behind goes on at once
                 self.stop.wait(self.opts.poll_interval_s)
 
-    def drain(self) -> None:
+    def drain(self) -> SourceRun:
         """Read every trust to the end of its stream now (``--once``)."""
         pending, failed = list(self.opts.trusts), {}
         while pending and not self.stop.is_set():
-            for done in self.cycle(pending):
+            for done in (yield from self.cycle(pending)):
                 if done.error:
                     failed[done.trust] = done.error
                 if done.error or done.caught_up:
@@ -169,12 +173,12 @@ class Poller:
             detail = "; ".join(f"{trust}: {why}" for trust, why in failed.items())
             raise RosterhubError(f"{self.vendor}: some trusts could not be read: {detail}", vendor=self.vendor)
 
-    def cycle(self, trusts: Iterable[str]) -> list[TrustPass]:
+    def cycle(self, trusts: Iterable[str]) -> Generator[SourceOffset, None, list[TrustPass]]:
         passes = []
         for trust in list(trusts):
             if self.stop.is_set():
                 break
-            passes.append(self.poll_trust(trust))
+            passes.append((yield from self.poll_trust(trust)))
             self._report_lag()
         return passes
 
@@ -186,7 +190,7 @@ class Poller:
         )
 
     # --- one trust -----------------------------------------------------------------------------
-    def poll_trust(self, trust: str) -> TrustPass:
+    def poll_trust(self, trust: str) -> Generator[SourceOffset, None, TrustPass]:
         done = TrustPass(trust, f"{self.vendor}-{uuid.uuid4()}")
         where = {"vendor": self.vendor, "trust": trust, "correlation_id": done.correlation_id}
         position = Position.load(self.state.position(self.vendor, f"cursor:{trust}"))
@@ -224,12 +228,14 @@ class Poller:
                 log.warning("unusable page; reading it again", extra={**where, "reason": str(check.error)})
                 self.stop.wait(self.opts.backoff_base_s)
                 continue
-            done.error = self._write(action, trust, response, check, position, done)
+            done.error, written = self._write(action, trust, response, check, position, done)
+            if written is not None:  # the page is on the broker (or dead-lettered): never written again
+                yield SourceOffset(written, done=True)
             if done.error:
                 break
             limit, rereads = self.opts.page_size, 0
             stalls = stalls + 1 if check.has_more and check.next_cursor == position.cursor else 0
-            position = self._advance(trust, position, check)
+            position = yield from self._advance(trust, position, check)
             done.pages += 1
             if stalls > _STALLS_ALLOWED:
                 done.error = f"the platform keeps answering cursor {position.cursor!r} with itself (has_more=true)"
@@ -253,13 +259,16 @@ class Poller:
 
     def _write(
         self, action: str, trust: str, response: Answer, check: PageCheck, position: Position, done: TrustPass
-    ) -> str | None:
-        """Ingest or dead-letter the page; an error text when the stream cannot go on past it now."""
+    ) -> tuple[str | None, str | None]:
+        """Ingest or dead-letter the page: an error text when the stream cannot go on past it now, and the
+        page's key when it was written now (for the runtime to mark seen)."""
+        written = None
         try:
             if action == "dead_letter":
-                self._dead_letter(trust, response, check, position, done.correlation_id)
+                written = self._dead_letter(trust, response, check, position, done.correlation_id)
             elif action == "ingest":
-                done.events += self._ingest(trust, response, check, done.correlation_id)
+                events, written = self._ingest(trust, response, check, done.correlation_id)
+                done.events += events
         except BrokerUnavailable as exc:  # nothing stored: the page is read again next cycle
             log.error(
                 "broker unavailable; the page will be read again",
@@ -270,16 +279,17 @@ class Poller:
                     "reason": str(exc),
                 },
             )
-            return str(exc)
+            return str(exc), None
         if check.next_cursor is None:  # a dead-lettered page that did not say where the stream goes on
-            return f"unusable page at cursor {position.cursor!r} and no {self.fmt.next_cursor_header}"
-        return None
+            return f"unusable page at cursor {position.cursor!r} and no {self.fmt.next_cursor_header}", written
+        return None, written
 
-    def _advance(self, trust: str, position: Position, check: PageCheck) -> Position:
-        """Store the cursor after a page: called only once the page is on the broker (or was empty)."""
+    def _advance(self, trust: str, position: Position, check: PageCheck) -> Generator[SourceOffset, None, Position]:
+        """The cursor after a page, yielded for the runtime to store: only once the page is on the broker
+        (or was empty)."""
         following = Position(check.next_cursor, check.newest_change or position.since)
         if following != position:
-            self.state.set_position(self.vendor, f"cursor:{trust}", following.dump())
+            yield SourceOffset(f"cursor:{trust}", following.dump())
         return following
 
     # --- HTTP ------------------------------------------------------------------------------------
@@ -361,12 +371,13 @@ class Poller:
         return not self.stop.is_set()
 
     # --- writing -----------------------------------------------------------------------------------
-    def _ingest(self, trust: str, response: Answer, check: PageCheck, correlation_id: str) -> int:
+    def _ingest(self, trust: str, response: Answer, check: PageCheck, correlation_id: str) -> tuple[int, str | None]:
+        """Events published, and the page's key unless it was ingested before."""
         key = _page_key(trust, response.body)
         where = {"vendor": self.vendor, "trust": trust, "correlation_id": correlation_id}
         if self.state.seen(self.vendor, key):
             log.info("page identical to one already ingested; not written again", extra=where)
-            return 0
+            return 0, None
         if check.oldest_change is not None:
             self._in_flight[trust] = check.oldest_change
             self._report_lag()
@@ -383,12 +394,10 @@ class Poller:
                 key=trust.encode(),
             )
         except IngestFailed as exc:  # kept on the raw topic with a dead letter saying why: the feed goes on
-            self._remember(key)
             self._in_flight.pop(trust, None)
             metrics.REJECTED.labels(self.vendor, exc.code).inc()
             log.error("page kept but not published", extra={**where, "reason": str(exc), "raw": exc.raw})
-            return 0
-        self._remember(key)
+            return 0, key
         self._in_flight.pop(trust, None)
         metrics.MAPPED.labels(self.vendor).inc(len(result.event_ids))
         metrics.DUPLICATES.labels(self.vendor).inc(result.duplicates)
@@ -405,18 +414,19 @@ class Poller:
                 "rejected": len(result.rejected),
             },
         )
-        return len(result.event_ids)
+        return len(result.event_ids), key
 
     def _dead_letter(
         self, trust: str, response: Answer, check: PageCheck, position: Position, correlation_id: str
-    ) -> None:
+    ) -> str | None:
+        """The page's key once it is dead-lettered; None when it was dead-lettered before."""
         error = check.error
         assert error is not None
         key = _page_key(trust, response.body)
         where = {"vendor": self.vendor, "trust": trust, "correlation_id": correlation_id}
         if self.state.seen(self.vendor, key):
             log.info("unusable page already dead-lettered", extra=where)
-            return
+            return None
         extra = {
             "cursor": position.cursor or "",
             "next_cursor": check.next_cursor or "",
@@ -448,7 +458,6 @@ class Poller:
                 original_headers=received.record.headers,
             )
         self.ctx.sink.send([record])
-        self._remember(key)
         metrics.REJECTED.labels(self.vendor, error.code).inc()
         log.error(
             "unusable page dead-lettered and skipped",
@@ -460,10 +469,7 @@ class Poller:
                 "next_cursor": check.next_cursor,
             },
         )
-
-    def _remember(self, key: str) -> None:
-        self.state.claim(self.vendor, [key])
-        self.state.confirm(self.vendor, [key])
+        return key
 
     def _report_lag(self) -> None:
         metrics.LAG.labels(self.vendor).set(self.lag())

@@ -1,7 +1,9 @@
 """File-drop transport: vendors export files into folders (SFTP inboxes); the hub picks them up.
 
 Used by HealthRoster-style exports, NHSP-style CSV files and ESR-style interface files.
-``rosterhub connect <vendor>`` calls :func:`run`; options come from
+``rosterhub connect <vendor>`` runs :func:`run` through the connector runtime
+(:func:`rosterhub.connectors.runtime.run_connector`), which stores each finished file's details
+and "seen" mark that :func:`run` yields; options come from
 ``settings.connectors[<vendor>]`` (``ROSTERHUB_CONNECTORS`` JSON or ``[connectors.<vendor>]``
 in TOML), for example::
 
@@ -18,7 +20,7 @@ in TOML), for example::
 Each inbox is one trust's drop folder (a collaborative has several); ``trust`` is the
 trust that drops there and picks its mapping variant (``variant`` names another trust's
 variant when a trust configured its system like a partner). Per file: exactly once, raw
-first, a report next to the moved file; the steps are in ``filedrop_process``. A file
+first, a report next to the moved file; the steps are in ``process``. A file
 moved into ``<inbox>/reprocess/`` (e.g. from ``failed/`` after a mapping fix) is taken
 again although its content was seen: only what was not published before is published.
 One connector process per inbox: two processes on one folder would race for the files.
@@ -31,7 +33,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -39,11 +41,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rosterhub.connectors import metrics
-from rosterhub.connectors.base import ConnectorSpec
+from rosterhub.connectors.base import ConnectorSpec, SourceOffset, SourceRun
 from rosterhub.connectors.kinds import backpressure
-from rosterhub.connectors.kinds.filedrop_process import InboxPlan, give_up, process_file
-from rosterhub.connectors.kinds.filedrop_routes import DEFAULT_PARTIAL_SUFFIXES, FileHook, file_kinds
-from rosterhub.connectors.kinds.filedrop_scan import Candidate, Settler
+from rosterhub.connectors.kinds.filedrop import TRANSPORT
+from rosterhub.connectors.kinds.filedrop.process import InboxPlan, give_up, process_file
+from rosterhub.connectors.kinds.filedrop.routes import FileDropQuirks
+from rosterhub.connectors.kinds.filedrop.scan import Candidate, Settler
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.runtime import SECRET_ENV_PREFIX
 from rosterhub.errors import BrokerUnavailable, ConfigError
@@ -131,6 +134,12 @@ def parse_options(spec: ConnectorSpec, options: Mapping[str, Any]) -> FileDropOp
         raise ConfigError(f"connectors.{spec.id} options are invalid: {problems}", vendor=spec.id) from None
 
 
+def _quirks(spec: ConnectorSpec) -> FileDropQuirks:
+    quirks = TRANSPORT.quirks_of(spec)
+    assert isinstance(quirks, FileDropQuirks)
+    return quirks
+
+
 def _secrets(
     spec: ConnectorSpec, needed: set[str], ctx: IngestContext, opts: FileDropOptions, environ: Mapping[str, str]
 ) -> dict[str, bytes]:
@@ -153,15 +162,15 @@ def build_plans(
 ) -> list[InboxPlan]:
     """Check everything that can be checked before the first file: folders, mappings, secrets."""
     environ = os.environ if environ is None else environ
-    kinds = file_kinds(spec.quirks, spec.id)
-    hook: FileHook | None = spec.quirks.get("hook")
-    max_bytes = opts.max_file_bytes or int(spec.quirks.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+    quirks = _quirks(spec)
+    kinds = quirks.files
+    max_bytes = opts.max_file_bytes or quirks.max_file_bytes or DEFAULT_MAX_FILE_BYTES
     paths = [i.path.resolve() for i in opts.inboxes]
     if len(set(paths)) != len(paths):
         raise ConfigError(f"connectors.{spec.id}: an inbox folder is listed twice", vendor=spec.id)
     plans = []
     for inbox in opts.inboxes:
-        if spec.quirks.get("inbox_trust_required") and inbox.trust is None:
+        if quirks.inbox_trust_required and inbox.trust is None:
             raise ConfigError(f"connectors.{spec.id}: inbox {inbox.path} must name its trust", vendor=spec.id)
         for folder in (inbox.path, inbox.processed, inbox.failed, inbox.reprocess):
             if opts.create_dirs:
@@ -183,7 +192,7 @@ def build_plans(
                 secrets=_secrets(spec, needed, ctx, opts, environ),
                 max_file_bytes=max_bytes,
                 kafka=ctx.sink.kafka,
-                hook=hook,
+                hook=quirks.hook,
             )
         )
     return plans
@@ -201,7 +210,7 @@ class _Loop:
     def __init__(self, spec: ConnectorSpec, ctx: IngestContext, opts: FileDropOptions, *, once: bool) -> None:
         self.spec, self.ctx, self.opts, self.once = spec, ctx, opts, once
         self.plans = build_plans(spec, ctx, opts)
-        partial = spec.quirks.get("partial_suffixes", DEFAULT_PARTIAL_SUFFIXES)
+        partial = _quirks(spec).partial_suffixes
         self.settlers = {
             folder: Settler(opts.settle_s, done_suffix=opts.done_suffix, partial_suffixes=partial)
             for p in self.plans
@@ -209,8 +218,9 @@ class _Loop:
         }
         self.retries: dict[Path, _Retry] = {}
 
-    def pass_once(self, stop: threading.Event) -> int:
-        """Process every ready file once; returns how many files are still waiting to settle."""
+    def pass_once(self, stop: threading.Event) -> Generator[SourceOffset, None, int]:
+        """Process every ready file once, yielding each finished file's offsets; returns how many files are
+        still waiting to settle."""
         waiting_total = 0
         oldest: float | None = None
         for plan, folder in ((p, f) for p in self.plans for f in (p.path, p.reprocess)):
@@ -221,17 +231,17 @@ class _Loop:
             for cand in ready:
                 if stop.is_set():
                     return waiting_total
-                self._one(plan, replace(cand, reprocess=folder == plan.reprocess))
+                yield from self._one(plan, replace(cand, reprocess=folder == plan.reprocess))
         metrics.LAG.labels(self.spec.id).set(0 if oldest is None else max(0.0, time.time() - oldest))
         return waiting_total
 
-    def _one(self, plan: InboxPlan, cand: Candidate) -> None:
+    def _one(self, plan: InboxPlan, cand: Candidate) -> Generator[SourceOffset, None, None]:
         retry = self.retries.get(cand.path)
         if retry is not None and time.monotonic() < retry.at:
             return
         started = time.perf_counter()
         try:
-            report = process_file(self.ctx, plan, cand)
+            report = yield from process_file(self.ctx, plan, cand)
         except (BrokerUnavailable, OSError) as exc:  # may pass: the file stays and is tried again
             if self.once:
                 raise
@@ -284,10 +294,11 @@ def run(
     stop: threading.Event,
     *,
     once: bool = False,
-) -> None:
+) -> SourceRun:
     """Watch the inboxes until ``stop`` is set; ``once``: take what is there (waiting for it to settle) and return.
 
-    Blocking; a file is never half-taken when ``stop`` is set: the current file finishes first.
+    Blocking; a file is never half-taken when ``stop`` is set: the current file finishes first. Yields each
+    finished file's offsets (its details, then its "seen" mark) for the runtime to store before the move.
     """
     opts = parse_options(spec, options)
     loop = _Loop(spec, ctx, opts, once=once)
@@ -296,7 +307,7 @@ def run(
     pace = None if once else backpressure.lag_for(load_settings(), ctx)
     while not stop.is_set():
         backpressure.wait_for_room(pace, stop, who=spec.id)  # the hub behind: take no new file yet
-        waiting = loop.pass_once(stop)
+        waiting = yield from loop.pass_once(stop)
         if once and (waiting == 0 or time.monotonic() > deadline):
             if waiting:
                 log.warning(

@@ -1,6 +1,7 @@
 """What a file-drop vendor declares: which file is which, and vendor checks around a file.
 
-A vendor's ``ConnectorSpec.quirks`` tell the file-drop transport (``filedrop.py``):
+A vendor's ``ConnectorSpec.quirks`` (:class:`FileDropQuirks`, checked when the registry loads) tell the
+file-drop transport (``transport.py``):
 
 * ``files``: a sequence of :class:`FileKind`, first match wins. The file *name* picks the
   mapping (NHSP's ``bookings_*.csv`` and ``timesheets_*.csv`` are two mappings of one
@@ -22,18 +23,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rosterhub.connectors.base import Quirks
 from rosterhub.connectors.state import ConnectorState
-from rosterhub.errors import ConfigError, InputError
+from rosterhub.errors import InputError
 from rosterhub.mapping.engine import MappingSpec
 
 __all__ = [
     "DEFAULT_PARTIAL_SUFFIXES",
     "DroppedFile",
+    "FileDropQuirks",
     "FileHook",
     "FileKind",
-    "file_kinds",
     "route",
 ]
 
@@ -69,6 +73,7 @@ class DroppedFile:
     received_at: datetime
 
 
+@runtime_checkable
 class FileHook(Protocol):
     """Vendor work around one file; both methods are called from the connector's thread."""
 
@@ -81,11 +86,34 @@ class FileHook(Protocol):
         Must be idempotent: a crash before the move processes the file again. Returns a report section."""
 
 
-def file_kinds(quirks: Mapping[str, Any], vendor: str) -> tuple[FileKind, ...]:
-    kinds = quirks.get("files")
-    if not kinds or not all(isinstance(k, FileKind) for k in kinds):
-        raise ConfigError(f"connector {vendor} declares no file kinds (quirks['files'] of FileKind)")
-    return tuple(kinds)
+class _File(BaseModel):
+    """A :class:`FileKind` as a YAML declaration writes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: str
+    mapping: str
+    content_type: str = "application/octet-stream"
+    label: str = ""
+
+
+class FileDropQuirks(Quirks):
+    """What a file-drop vendor declares (module docstring)."""
+
+    files: tuple[FileKind, ...] = Field(min_length=1)
+    hook: FileHook | None = None
+    max_file_bytes: int | None = Field(None, ge=1)
+    partial_suffixes: tuple[str, ...] = DEFAULT_PARTIAL_SUFFIXES
+    inbox_trust_required: bool = False
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _declared(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return tuple(
+                FileKind(**_File.model_validate(f).model_dump()) if isinstance(f, Mapping) else f for f in value
+            )
+        return value
 
 
 def route(name: str, kinds: Sequence[FileKind]) -> FileKind | None:

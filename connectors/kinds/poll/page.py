@@ -23,20 +23,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from rosterhub.errors import ConfigError, InputError, ParseError, PayloadTooLarge
+from rosterhub.connectors.base import Quirks
+from rosterhub.errors import InputError, ParseError, PayloadTooLarge
 from rosterhub.mapping.engine import strict_json
 
-__all__ = ["PageAction", "PageCheck", "PageFormat", "Position", "check_page", "lag_seconds", "page_action"]
+__all__ = ["PageAction", "PageCheck", "PollQuirks", "Position", "check_page", "lag_seconds", "page_action"]
 
 PageAction = Literal["ingest", "skip", "shrink", "reread", "dead_letter"]
 
 
-class PageFormat(BaseModel):
-    """Wire facts of a vendor's changes endpoint, declared in ``ConnectorSpec.quirks``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class PollQuirks(Quirks):
+    """Wire facts of a vendor's changes endpoint: the poll kind's quirks (``ConnectorSpec.quirks``),
+    validated when the registry loads; vendors import it from :mod:`rosterhub.connectors.kinds.poll`."""
 
     changes_path: str = "/api/v2/changes"
     cursor_param: str = "cursor"
@@ -56,14 +54,6 @@ class PageFormat(BaseModel):
     auth_scheme: str = "Bearer"  # "" sends the key alone
     #: Status meaning "this cursor is no longer served": restart from the stored ``since``.
     cursor_expired_status: int = 410
-
-    @classmethod
-    def from_quirks(cls, vendor: str, quirks: Mapping[str, Any]) -> PageFormat:
-        try:
-            return cls.model_validate(dict(quirks))
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"connector {vendor!r} declares invalid poll quirks: {problems}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +128,7 @@ def check_page(
     body: bytes,
     content_type: str | None,
     headers: Mapping[str, str],
-    fmt: PageFormat,
+    fmt: PollQuirks,
     *,
     trust: str,
     max_bytes: int,

@@ -32,7 +32,7 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
-from rosterhub.connectors.kinds.fhir_read import (
+from rosterhub.connectors.kinds.fhir.read import (
     BUNDLE_TYPES,
     FhirRequestError,
     Issue,

@@ -17,7 +17,7 @@ Location site) names must be it (403). Refused: nothing written. No credentials 
 Order of work, and what the sender hears: over ``max_payload_bytes`` -> 413, wrong
 content type -> 415, bad trust in the URL -> 400 (each refused before the raw write, kept
 on ``dlq.ingest``); otherwise the untouched body goes to ``raw.fhir`` first, then it is
-read and checked (:mod:`.fhir_read`, :mod:`.fhir_bundle`) and mapped through
+read and checked (:mod:`.read`, :mod:`.bundle`) and mapped through
 ``mapping/vendors/fhir.yaml``. A transaction publishes all its events or none; a batch
 or collection publishes its good entries. Every refusal is an OperationOutcome, and the
 refused payload or entry is dead-lettered with its original bytes and the reason.

@@ -11,7 +11,7 @@
    dropped again goes to ``processed/`` with a report naming the earlier file, and nothing
    is published. Files in ``reprocess/`` skip this check (an operator's request after a
    mapping fix); event ids still dedupe.
-3. **Recover** an earlier attempt that died mid-publish (``filedrop_fence``).
+3. **Recover** an earlier attempt that died mid-publish (``fence``).
 4. **Raw first**: the file is mapped in memory, then the whole file, one payload, goes to
    ``raw.<vendor>`` through the one inbound path (``connectors/receipt.py``: personal fields
    redacted, keyed values in ``rh_keyed``) with ``rh_file_name``, ``rh_file_sha256`` and

@@ -7,7 +7,7 @@ A file counts as complete when one of these holds:
 * otherwise its size and modification time have not changed for ``settle_s`` seconds,
   either across two looks at the folder or because its mtime is that old already.
 
-Upload-in-progress names (``.part`` and friends, see ``filedrop_routes``), reports, done
+Upload-in-progress names (``.part`` and friends, see ``routes``), reports, done
 markers and sub-folders (``processed/``, ``failed/``) are never candidates. Entries the
 hub will not read are candidates with a ``problem``, so that they are *reported* (moved to
 ``failed/`` with a report and a dead letter) rather than left in the inbox unexplained

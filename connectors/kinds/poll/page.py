@@ -2,7 +2,7 @@
 
 Pure: bytes and headers in, a :class:`PageCheck` out. The poller uses it to decide between
 ingesting a page, retrying it, or dead-lettering it and moving on (see the module
-docstring of :mod:`rosterhub.connectors.kinds.poll` for why a poison page is skipped).
+docstring of :mod:`rosterhub.connectors.kinds.poll.poller` for why a poison page is skipped).
 
 A page is usable when it is JSON (``application/json`` or ``+json``, UTF-8) within the
 size limit, an object with a ``changes`` list, a ``next_cursor`` string and a

@@ -1,6 +1,6 @@
 """When a poller may ask again: retry, back-off and rate-limit decisions, as pure functions.
 
-The HTTP loop in :mod:`rosterhub.connectors.kinds.poll` does the I/O; every decision it
+The HTTP loop in :mod:`rosterhub.connectors.kinds.poll.poller` does the I/O; every decision it
 takes about waiting is made here from values (status, headers, attempt number, ``now``
 and a random number), so each rule is unit-tested without a server or a clock:
 

@@ -5,9 +5,9 @@ id, sent to the vendor as ``X-Correlation-Id`` and put on every log line and raw
 
 1. ``GET <base_url><changes_path>?cursor=<stored>&limit=<page_size>&organisation=<trust>``
    (``since=`` instead of ``cursor=`` when there is no cursor yet, or it expired);
-2. waits decided by :mod:`.poll_policy`: ``429`` + ``Retry-After`` honoured, back-off with
+2. waits decided by :mod:`.policy`: ``429`` + ``Retry-After`` honoured, back-off with
    jitter on ``5xx``/timeouts, no request while the vendor says the rate window is spent;
-3. each page is checked (:mod:`.poll_page`); a usable page goes whole, as received, to
+3. each page is checked (:mod:`.page`); a usable page goes whole, as received, to
    :func:`~rosterhub.connectors.pipeline.ingest` (raw first, map, dedupe, DLQ);
 4. **only after ingest returned** is the page's offset yielded: the page marked seen, then
    its ``next_cursor``; the connector runtime stores both

@@ -1,4 +1,4 @@
-"""Reading and planning FHIR requests (pure): fhir_read, fhir_bundle, fhir_outcome."""
+"""Reading and planning FHIR requests (pure): kinds.fhir.read, .bundle, .outcome."""
 
 from __future__ import annotations
 

@@ -168,7 +168,8 @@ def _interpolated(value: str) -> str:
 
 
 def test_every_environment_variable_is_a_real_setting_and_the_values_validate(monkeypatch: pytest.MonkeyPatch) -> None:
-    from rosterhub.connectors.kinds import filedrop, poll_options
+    from rosterhub.connectors.kinds.filedrop import transport as filedrop
+    from rosterhub.connectors.kinds.poll import options as poll_options
     from rosterhub.connectors.registry import connectors
 
     known = {f"ROSTERHUB_{name.upper()}" for name in Settings.model_fields} | {"KAFKA_BOOTSTRAP_SERVERS"}

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ConnectorSpec",
     "HttpTransport",
+    "LoopTransport",
     "MappingInput",
     "Quirks",
     "SourceOffset",
@@ -180,17 +181,20 @@ class HttpTransport(Transport):
 
     http = True
 
-    def run(
-        self,
-        spec: ConnectorSpec,
-        ctx: IngestContext,
-        options: Mapping[str, Any],
-        stop: threading.Event,
-        *,
-        once: bool,
-        **seams: Any,
-    ) -> SourceRun:
+    def run(self, spec: ConnectorSpec, *args: Any, **kwargs: Any) -> SourceRun:
         raise ConfigError(
             f"connector {spec.id!r} is of kind {self.kind!r}, served by `rosterhub serve`: it does not run as a loop",
             vendor=spec.id,
         )
+
+
+class LoopTransport(Transport):
+    """A loop kind whose loop is a module of its own exposing :meth:`Transport.run`'s ``run``, imported at the
+    first run: the registry reads every kind, and a kind's dependencies (an HTTP client, the broker's) load
+    only where it runs."""
+
+    loop: ClassVar[str]  # the module, e.g. "rosterhub.connectors.kinds.poll.poller"
+
+    def run(self, spec: ConnectorSpec, *args: Any, **kwargs: Any) -> SourceRun:
+        run: Callable[..., SourceRun] = importlib.import_module(self.loop).run
+        return run(spec, *args, **kwargs)

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TypeVar
 
 from rosterhub.connectors import kinds, vendors
 from rosterhub.connectors.base import ConnectorSpec, Transport
@@ -25,6 +27,8 @@ from rosterhub.connectors.declared import load_declared
 from rosterhub.errors import ConfigError
 
 __all__ = ["TRANSPORT_GROUP", "connector", "connectors", "transport", "transports"]
+
+T = TypeVar("T")
 
 #: Entry-point group of transport kinds packaged outside the hub.
 TRANSPORT_GROUP = "rosterhub.transports"
@@ -53,10 +57,7 @@ def transports() -> dict[str, Transport]:
 
 
 def transport(kind: str) -> Transport:
-    try:
-        return transports()[kind]
-    except KeyError:
-        raise ConfigError(f"unknown transport kind {kind!r}; known: {', '.join(transports())}") from None
+    return _known(transports(), kind, "transport kind")
 
 
 @cache
@@ -90,7 +91,11 @@ def connectors() -> dict[str, ConnectorSpec]:
 
 
 def connector(vendor: str) -> ConnectorSpec:
+    return _known(connectors(), vendor, "vendor")
+
+
+def _known(found: Mapping[str, T], name: str, what: str) -> T:
     try:
-        return connectors()[vendor]
+        return found[name]
     except KeyError:
-        raise ConfigError(f"unknown vendor {vendor!r}; known: {', '.join(connectors())}") from None
+        raise ConfigError(f"unknown {what} {name!r}; known: {', '.join(found)}") from None

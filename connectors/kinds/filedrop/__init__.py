@@ -12,36 +12,16 @@ checks and follow-up work. The rest of the package is the transport's own:
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-from rosterhub.connectors.base import ConnectorSpec, SourceRun, Transport
+from rosterhub.connectors.base import LoopTransport
 from rosterhub.connectors.kinds.filedrop.routes import DroppedFile, FileDropQuirks, FileHook, FileKind
-
-if TYPE_CHECKING:
-    from rosterhub.connectors.pipeline import IngestContext
 
 __all__ = ["TRANSPORT", "DroppedFile", "FileDrop", "FileDropQuirks", "FileHook", "FileKind"]
 
 
-class FileDrop(Transport):
+class FileDrop(LoopTransport):
     kind = "filedrop"
     quirks = FileDropQuirks
-
-    def run(
-        self,
-        spec: ConnectorSpec,
-        ctx: IngestContext,
-        options: Mapping[str, Any],
-        stop: threading.Event,
-        *,
-        once: bool,
-        **seams: Any,
-    ) -> SourceRun:
-        from rosterhub.connectors.kinds.filedrop.transport import run  # the loop's dependencies load when used
-
-        return run(spec, ctx, options, stop, once=once, **seams)
+    loop = f"{__name__}.transport"
 
 
 TRANSPORT = FileDrop()

@@ -11,37 +11,17 @@ This module is what a polled vendor imports: :class:`PollQuirks`, its endpoint's
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-from rosterhub.connectors.base import ConnectorSpec, SourceRun, Transport
+from rosterhub.connectors.base import LoopTransport
 from rosterhub.connectors.kinds.poll.options import PollOptions
 from rosterhub.connectors.kinds.poll.page import PollQuirks
-
-if TYPE_CHECKING:
-    from rosterhub.connectors.pipeline import IngestContext
 
 __all__ = ["TRANSPORT", "Poll", "PollOptions", "PollQuirks"]
 
 
-class Poll(Transport):
+class Poll(LoopTransport):
     kind = "poll"
     quirks = PollQuirks
-
-    def run(
-        self,
-        spec: ConnectorSpec,
-        ctx: IngestContext,
-        options: Mapping[str, Any],
-        stop: threading.Event,
-        *,
-        once: bool,
-        **seams: Any,
-    ) -> SourceRun:
-        from rosterhub.connectors.kinds.poll.poller import run  # httpx and the loop load when used
-
-        return run(spec, ctx, options, stop, once=once, **seams)
+    loop = f"{__name__}.poller"
 
 
 TRANSPORT = Poll()

@@ -8,19 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from rosterhub.codec.catalogue import default_catalogue
-from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors import vendors
 from rosterhub.connectors.base import SourceOffset, SourceRun
 from rosterhub.connectors.kinds import http_kinds, runner
 from rosterhub.connectors.kinds.filedrop import FileDropQuirks
-from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.registry import connector, connectors, transport, transports
 from rosterhub.connectors.runtime import store_progress
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.errors import ConfigError
-from rosterhub.runtime import Encoder, TopicNames
 from tests.unit.connectors.test_fhir_harness import MemorySink
+from tests.unit.connectors.test_filedrop_failures import _ctx
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLES = REPO / "mapping" / "samples" / "patchwork"
@@ -84,17 +81,6 @@ def _distribution(root: Path, module: str, entry_points: str) -> None:
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n", encoding="utf-8")
     (info / "entry_points.txt").write_text(entry_points, encoding="utf-8")
-
-
-def _ctx(tmp_path: Path) -> IngestContext:
-    catalogue = default_catalogue()
-    names = TopicNames("")
-    return IngestContext(
-        sink=MemorySink(),  # type: ignore[arg-type]
-        encoder=Encoder(SingleObjectCodec(catalogue), names, catalogue),  # type: ignore[arg-type]
-        names=names,
-        state=ConnectorState(tmp_path / "state.sqlite"),
-    )
 
 
 def test_a_kind_from_outside_the_package_is_found_and_runs_through_the_runtime(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -234,3 +235,10 @@ def test_http_kinds_are_served_not_run() -> None:
         runner("webhook")
     with pytest.raises(ConfigError, match="served by `rosterhub serve`"):
         transport("fhir").run(connector("fhir"), None, {}, threading.Event(), once=True)  # type: ignore[arg-type]
+
+
+def test_vendors_import_a_kinds_public_module_never_its_insides() -> None:
+    inner = re.compile(r"rosterhub\.connectors\.kinds\.\w+\.\w+")
+    for module in sorted((REPO / "connectors" / "vendors").glob("*.py")):
+        imports = [line for line in module.read_text(encoding="utf-8").splitlines() if line.startswith("from ")]
+        assert not [line for line in imports if inner.search(line)], module.name

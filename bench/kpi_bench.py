@@ -19,6 +19,14 @@ A row's events/s is the number of input records over the time from its first to 
 shift's facts (``outputs``), spread over the whole backlog. Target (issue 13): ``kpi`` at least half
 of ``faust``.
 
+Like for like with the pure core (``tests/kpi_pure.py``): how many records the worker publishes depends on the
+order it meets the two input topics in (a revision made while nothing places the shift yet, such as a refusal
+read before the posting, has no record; the next record carries it: tests/unit/streams/test_kpi_publish_order.py),
+so ``outputs`` and ``outputs_pure_core`` (the pure core in delivery order) differ. What must not differ is what a
+reader of the compacted topic keeps: each KPI row reports ``shifts`` / ``shifts_pure_core``, ``revisions`` /
+``revisions_pure_core`` (the sum of each shift's last revision: the changes made) and ``last_records_differing``
+(shifts whose last record on views.kpi is not the pure core's last record: 0).
+
     .venv/bin/python bench/kpi_bench.py                      # the month: ~10,000 records
     .venv/bin/python bench/kpi_bench.py --per-day 3          # a smoke run (~1,800 records)
 
@@ -42,8 +50,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 
-def traffic_records(per_day: int, seed: int) -> tuple[list[tuple[str, bytes, bytes, list]], int]:
-    """(domain, key, value, headers) of every delivered event, and how many views.kpi records they make."""
+def traffic_records(per_day: int, seed: int) -> tuple[list[tuple[str, bytes, bytes, list]], dict[str, Any]]:
+    """(domain, key, value, headers) of every delivered event, and the pure core's views.kpi over them: how many
+    records it publishes in delivery order and each shift's last record."""
     from rosterhub.codec.catalogue import default_catalogue
     from rosterhub.codec.wire import SingleObjectCodec
     from rosterhub.envelope import encode_event
@@ -61,8 +70,9 @@ def traffic_records(per_day: int, seed: int) -> tuple[list[tuple[str, bytes, byt
         rec = encode_event(env, catalogue.get(env.type), codec, domain)
         out.append((domain, key.encode(), rec.value, list(rec.headers)))
     policies = load_kpi_policies([REPO / "policies/kpi"], load_booking_policies([REPO / "policies/booking"]))
-    _, published = run_pure(delivered, policies)
-    return out, published
+    last: dict[str, dict[str, Any]] = {}
+    _, published = run_pure(delivered, policies, last)
+    return out, {"published": published, "last": last}
 
 
 def _preload(bootstrap: str, records: list[tuple[str, bytes, bytes, list]], topic_of: dict[str, str]) -> None:
@@ -76,7 +86,7 @@ def _preload(bootstrap: str, records: list[tuple[str, bytes, bytes, list]], topi
 
 
 def run_kpi(
-    bootstrap: str, records: list, outputs: int, log_dir: Path, *, store: str, timeout: float
+    bootstrap: str, records: list, pure: dict[str, Any], log_dir: Path, *, store: str, timeout: float
 ) -> dict[str, Any]:
     """A KPI-only worker over a preloaded backlog: input records per second from its first to its last output."""
     from rosterhub.kafka.access import KafkaAccess
@@ -109,15 +119,43 @@ def run_kpi(
         seen = watch_outputs(bootstrap, names, f"kpibench-{token}", proc.pid, timeout)
     finally:
         stop(proc)
+    last = seen.pop("last")
+    counts = {"outputs": seen["records"], "outputs_pure_core": pure["published"], **like_for_like(last, pure["last"])}
     if not seen.get("seconds"):
-        return {**seen, "inputs": len(records), "outputs_pure_core": outputs}
+        return {**seen, "inputs": len(records), **counts}
     return {
         "inputs": len(records),
-        "outputs": seen["records"],
-        "outputs_pure_core": outputs,
+        **counts,
         "seconds": seen["seconds"],
         "per_s": round(len(records) / seen["seconds"]),
         "cpu_ms_per_input": round(seen["cpu_s"] * 1000 / len(records), 3),
+    }
+
+
+def like_for_like(last: dict[bytes, tuple[bytes, list]], pure_last: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """The worker's last record per shift on views.kpi against the pure core's (both as a reader decodes them)."""
+    from rosterhub.codec.catalogue import default_catalogue
+    from rosterhub.codec.wire import SingleObjectCodec
+    from rosterhub.envelope import Envelope, decode_record, encode_event
+
+    catalogue = default_catalogue()
+    codec = SingleObjectCodec(catalogue)
+    schema = catalogue.get("rosterhub.kpi.v1.ShiftKpi")
+    mine = {}
+    for value, headers in last.values():
+        env = decode_record(value, headers, codec)
+        if env.type == schema.full_name:
+            mine[env.data["shift_id"]] = env.data
+    theirs = {}
+    for shift, row in pure_last.items():  # through the codec, as the worker's records were
+        rec = encode_event(Envelope(schema.full_name, "/bench", row), schema, codec, "views.kpi")
+        theirs[shift] = decode_record(rec.value, rec.headers, codec).data
+    return {
+        "shifts": len(mine),
+        "shifts_pure_core": len(theirs),
+        "revisions": sum(r["revision"] for r in mine.values()),
+        "revisions_pure_core": sum(r["revision"] for r in theirs.values()),
+        "last_records_differing": sum(mine.get(s) != r for s, r in theirs.items()) + len(mine.keys() - theirs.keys()),
     }
 
 
@@ -138,6 +176,7 @@ def watch_outputs(bootstrap: str, names: Any, group: str, pid: int, timeout: flo
     consumer.assign(out)
     consumer.seek_to_beginning(*out)
     stamps: list[int] = []
+    last: dict[bytes, tuple[bytes, list]] = {}  # each key's latest record, decoded after the run
     cpu_first = 0.0
     deadline = time.monotonic() + timeout
     done_at: float | None = None
@@ -147,6 +186,8 @@ def watch_outputs(bootstrap: str, names: Any, group: str, pid: int, timeout: flo
                 if not stamps and batch:
                     cpu_first = cpu_seconds(pid)
                 stamps += [m.timestamp for m in batch]
+                for m in batch:
+                    last[m.key] = (m.value, m.headers)
             if done_at is None:
                 committed = admin.list_group_offsets({group: None}).get(group, {})
                 if all(committed.get(tp) and committed[tp].offset >= end for tp, end in ends.items()):
@@ -158,8 +199,8 @@ def watch_outputs(bootstrap: str, names: Any, group: str, pid: int, timeout: flo
         consumer.close()
         admin.close()
     if len(stamps) < 2 or done_at is None:
-        return {"records": len(stamps), "per_s": None, "finished": done_at is not None}
-    return {"records": len(stamps), "seconds": round((max(stamps) - min(stamps)) / 1000, 2), "cpu_s": cpu}
+        return {"records": len(stamps), "per_s": None, "finished": done_at is not None, "last": last}
+    return {"records": len(stamps), "seconds": round((max(stamps) - min(stamps)) / 1000, 2), "cpu_s": cpu, "last": last}
 
 
 def run(
@@ -168,10 +209,10 @@ def run(
     from hop_ceiling import run_variant
 
     log_dir.mkdir(parents=True, exist_ok=True)
-    records, outputs = traffic_records(per_day, seed)
+    records, pure = traffic_records(per_day, seed)
     report: dict[str, Any] = {
         "inputs": len(records),
-        "kpi_outputs": outputs,
+        "kpi_outputs": pure["published"],
         "bytes_avg": sum(len(v) for _, _, v, _ in records) // len(records),
         "load_before": os.getloadavg(),
         "rows": {},
@@ -183,7 +224,7 @@ def run(
             report["rows"][row] = run_variant(bootstrap, "faust", hop_records, log_dir, timeout)
         else:
             store = "memory://" if row == "kpi-memory" else "rocksdb://"
-            report["rows"][row] = run_kpi(bootstrap, records, outputs, log_dir, store=store, timeout=timeout)
+            report["rows"][row] = run_kpi(bootstrap, records, pure, log_dir, store=store, timeout=timeout)
         report["rows"][row]["wall_s"] = round(time.monotonic() - started, 1)
     hop = report["rows"].get("faust", {}).get("per_s")
     for row in ("kpi", "kpi-memory"):

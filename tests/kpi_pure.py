@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rosterhub.envelope import Envelope
 from rosterhub.streams.kpi.facts import ShiftFacts, apply, reads
 from rosterhub.streams.kpi.policy import KpiPolicies
@@ -11,8 +13,13 @@ from rosterhub.streams.kpi.view import person_kpi, shift_kpi
 __all__ = ["run_pure"]
 
 
-def run_pure(delivered: list[tuple[str, str, Envelope]], policies: KpiPolicies) -> tuple[KpiStore, int]:
-    """Fold every event (skipping what the agent skips) into a store as views.kpi; how many ShiftKpi it published."""
+def run_pure(
+    delivered: list[tuple[str, str, Envelope]], policies: KpiPolicies, last: dict[str, dict[str, Any]] | None = None
+) -> tuple[KpiStore, int]:
+    """Fold every event (skipping what the agent skips) into a store as views.kpi; how many ShiftKpi it published.
+
+    ``last``, when given, receives each shift's last published ShiftKpi (what a reader of the compacted topic
+    keeps)."""
     table: dict[str, dict] = {}
     store = KpiStore()
     published = 0
@@ -32,5 +39,7 @@ def run_pure(delivered: list[tuple[str, str, Envelope]], policies: KpiPolicies) 
             if row is not None:
                 store.apply("rosterhub.kpi.v1.ShiftKpi", row)
                 published += 1
+                if last is not None:
+                    last[key] = row
         table[key] = after
     return store, published

@@ -20,6 +20,7 @@ from rosterhub.envelope import Envelope, decode_record, event_id, headers_dict
 from rosterhub.errors import InputError
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.kpi.facts import HUB_SOURCE, TYPES, ShiftFacts, apply
+from rosterhub.streams.kpi.facts_table import FactsTable, without_wal
 from rosterhub.streams.kpi.policy import KpiPolicies, load_kpi_policies
 from rosterhub.streams.kpi.view import person_kpi, shift_kpi
 
@@ -48,7 +49,12 @@ def kpi_policies(ctx: StreamContext) -> KpiPolicies:
 
 def register(app: faust.App, ctx: StreamContext) -> None:
     policies = kpi_policies(ctx)
-    table = app.Table(TABLE, default=None, key_type=str, partitions=ctx.settings.default_partitions)
+    # bytes values: FactsTable encodes a shift's facts once for the store and the changelog (facts_table.py)
+    table = app.Table(TABLE, default=None, key_type=str, value_type=bytes, partitions=ctx.settings.default_partitions)
+    without_wal(table)  # on RocksDB: the changelog topic is the durable copy (facts_table.py)
+    facts = FactsTable(table)
+    app.on_partitions_revoked.connect(facts.forget)
+    app.on_rebalance_complete.connect(facts.forget)
     source = ctx.raw_topic(app, ctx.names.events("shift"), ctx.names.events("booking"))
     view = ctx.raw_topic(app, ctx.names.kpi_view)
 
@@ -65,7 +71,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             if hub_only is None or (hub_only and headers.get("ce_source") != _HUB):
                 continue  # not a fact the KPIs read: never decoded
             key = (event.key or b"").decode()  # the shift id: events.shift and events.booking are keyed by it
-            before: ShiftFacts | None = table.get(key) if key else None
+            before: ShiftFacts | None = facts.get(key) if key else None
             if before is not None and headers.get("ce_id", b"").decode() in before["seen"]:
                 continue  # an exact redelivery
             try:
@@ -75,13 +81,13 @@ def register(app: faust.App, ctx: StreamContext) -> None:
                 continue
             if key != env.data["shift_id"]:  # a record keyed otherwise: its own shift id decides
                 key = str(env.data["shift_id"])
-                before = table.get(key)
+                before = facts.get(key)
             after = apply(before, env.type, env.data, event_id=env.id, at=env.time)
             if before is None or after["revision"] != before["revision"]:
                 row = shift_kpi(after, policies)
                 if row is not None:
                     await publish(SHIFT_KPI, row, key, after["revision"])
-            table[key] = after
+            facts.set(key, after)
 
     people = ctx.raw_topic(app, ctx.names.events("passport"))
 

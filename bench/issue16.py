@@ -3,6 +3,7 @@
     .venv/bin/python bench/issue16.py                      # the issue's sizes (about 25 minutes on 2 cores)
     .venv/bin/python bench/issue16.py --quick              # small sizes: a smoke run (a few minutes)
     .venv/bin/python bench/issue16.py --only ceiling,max1   # some parts only
+    .venv/bin/python bench/issue16.py --only ceiling,identity --size esr_staff=2000   # another size
 
 Writes ``bench/results/latest.json`` (``--json-out`` elsewhere) and prints it. Parts, in order:
 
@@ -18,8 +19,9 @@ steady     100 booking requests/s with their shifts (167 payloads/s) for 5 min: 
 overload   2 x max1's decisions/s for 2 min: ``overload_ratio`` = decisions/s during the feed / max1
            (and whether every request was decided afterwards)
 bulk       a 100,000-shift HealthRoster export through the real file-drop connector
-           (``rosterhub connect healthroster --once``) while 50 requests/s flow: ``bulk_shifts_per_s``
-           (shifts in ``views.availability`` per second) and ``bulk_p99_ms`` (the requests' p99)
+           (``rosterhub connect healthroster --once``; files under ``max_file_bytes``, disjoint duty ids) while
+           50 requests/s flow: ``bulk_shifts_per_s`` (the export's posted shifts seen on ``views.availability``,
+           distinct by key, per second from connector start) and ``bulk_p99_ms`` (the requests' p99)
 identity   an ESR full refresh of 10,000 staff through ``rosterhub connect esr --once``:
            ``esr_refresh_10k_s`` (connector start -> identity-in and passport-in consumed by the
            workers) and ``identity_records_per_s`` (identity-in records / that time)

@@ -7,6 +7,7 @@ look the list up, exactly where the agent would ask the broker.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from rosterhub.envelope import Envelope, KafkaRecord, decode_record, event_id, h
 from rosterhub.events.codes import IDENTIFIER_SYSTEMS, vendor_system
 from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.streams.identity import crosswalk
+from rosterhub.streams.identity.batch import Batch, write_tables
 from rosterhub.streams.identity.commands import MergeCommand, SplitCommand, command_record
 from rosterhub.streams.identity.records import handle, outgoing, republished
 from rosterhub.streams.identity.state import TABLES, Store
@@ -168,8 +170,22 @@ class Hub:
         self.log.append(rec)
         return self._apply(rec, len(self.log) - 1)
 
-    def _apply(self, rec: KafkaRecord, offset: int) -> list[Envelope]:
-        store = Store(self.tables)
+    def append(self, rec: KafkaRecord) -> None:
+        """A record onto identity-in, not resolved yet (:meth:`resolve_batch` resolves it)."""
+        self.log.append(rec)
+
+    def resolve_batch(self, offsets: Iterable[int]) -> None:
+        """These identity-in records as the agent resolves one ``take_events`` batch: each step on the tables seen
+        through the earlier steps' writes, the tables written once at the end (streams/identity/batch.py)."""
+        batch = Batch(self.tables)
+        for offset in offsets:
+            store = batch.store()
+            self._apply(self.log[offset], offset, store)
+            batch.done(store)
+        write_tables(self.tables, batch.pending)
+
+    def _apply(self, rec: KafkaRecord, offset: int, batched: Store | None = None) -> list[Envelope]:
+        store = batched or Store(self.tables)
         result = handle(store, rec.value, rec.headers, offset, CODEC)
         if result.refused:
             self.refused.append(result.refused)
@@ -194,12 +210,8 @@ class Hub:
         published = crosswalk.changes(store, offset)  # after the step's outputs, before the tables (the agent's order)
         self.crosswalk += published.records
         self.fences += published.fences
-        for name, writes in store.writes.items():
-            for key, value in writes.items():
-                if value is None:
-                    self.tables[name].pop(key, None)
-                else:
-                    self.tables[name][key] = value
+        if batched is None:
+            write_tables(self.tables, store.writes)
         return new
 
     def person_of(self, worker_id: str) -> str | None:

@@ -23,6 +23,7 @@ read to the end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -106,29 +107,35 @@ class Progress:
         return sum(max(0, end - self.positions.get(part, 0)) for part, end in self.targets.items())
 
     def wait(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
-        """Block (a thread, never the event loop) until ``ready()``; TimeoutError naming ``what`` otherwise."""
+        """Block (a thread, never the event loop) until ``ready()``; else TimeoutError: "``what`` within ...s"."""
         deadline = time.monotonic() + timeout
         with self.lock:
             while not ready():
                 left = deadline - time.monotonic()
                 if left <= 0 or self.stopped:
-                    raise TimeoutError(f"{what} could not be read within {timeout}s")
+                    raise TimeoutError(f"{what} within {timeout}s")
                 self.lock.wait(min(left, 0.5))
 
 
 class Consumer(Protocol):
-    """The part of aiokafka's AIOKafkaConsumer the follower uses (a test can give a fake)."""
+    """The part of aiokafka's AIOKafkaConsumer the follower reads with (a test can give a fake)."""
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
-    async def topics(self) -> set[str]: ...
-    def partitions_for_topic(self, topic: str) -> set[int] | None: ...
     def assign(self, partitions: list[Any]) -> None: ...
     async def seek_to_beginning(self, *partitions: Any) -> Any: ...
     def seek(self, partition: Any, offset: int) -> None: ...
     async def end_offsets(self, partitions: list[Any]) -> dict[Any, int]: ...
     async def position(self, partition: Any) -> int: ...
     async def getmany(self, *partitions: Any, timeout_ms: int = 0, max_records: int | None = None) -> Any: ...
+
+
+class Metadata(Protocol):
+    """Which partitions the topics have, and their end offsets now (a test can give a fake)."""
+
+    async def partitions(self, topics: Sequence[str]) -> list[Part] | None: ...
+    async def ends(self, parts: Sequence[Part]) -> dict[Part, int]: ...
+    async def close(self) -> None: ...
 
 
 def _aiokafka(kafka: KafkaAccess, name: str, fetch_max_wait_ms: int) -> Consumer:
@@ -149,6 +156,47 @@ def _tp(part: Part) -> Any:
     from aiokafka import TopicPartition
 
     return TopicPartition(*part)
+
+
+class _BrokerMetadata:
+    """Partitions from the admin client's describe (it never creates a topic, unlike a consumer's metadata request
+    for one, and it says when a new topic's partitions have no leader yet); end offsets from a consumer."""
+
+    def __init__(self, kafka: KafkaAccess, name: str) -> None:
+        self._kafka, self._name = kafka, name
+        self._admin: Any = None
+        self._consumer: Consumer | None = None
+
+    async def partitions(self, topics: Sequence[str]) -> list[Part] | None:
+        if self._admin is None:
+            from aiokafka.admin import AIOKafkaAdminClient
+
+            admin = AIOKafkaAdminClient(**self._kafka.aiokafka(), client_id=self._name)
+            await admin.start()
+            self._admin = admin
+        parts: list[Part] = []
+        for topic in topics:
+            (desc,) = await self._admin.describe_topics([topic])
+            found = sorted(p["partition"] for p in desc.get("partitions", ()))
+            if not found or desc.get("error_code"):
+                return None
+            parts += [(topic, p) for p in found]
+        return parts
+
+    async def ends(self, parts: Sequence[Part]) -> dict[Part, int]:
+        if self._consumer is None:
+            consumer = _aiokafka(self._kafka, self._name, 100)
+            await consumer.start()
+            self._consumer = consumer
+        ends = await self._consumer.end_offsets([_tp(p) for p in parts])
+        return {(tp.topic, tp.partition): end for tp, end in ends.items()}
+
+    async def close(self) -> None:
+        admin, consumer, self._admin, self._consumer = self._admin, self._consumer, None, None
+        if admin is not None:
+            await _bounded(admin.close())
+        if consumer is not None:
+            await _bounded(consumer.stop())
 
 
 class Follower(Generic[T]):
@@ -177,6 +225,7 @@ class Follower(Generic[T]):
         retry_s: float = 1.0,
         discover_s: float = 0.5,
         consumer: Callable[[], Consumer] | None = None,
+        metadata: Callable[[], Metadata] | None = None,
     ) -> None:
         self.topics = [topics] if isinstance(topics, str) else list(topics)
         self.name = name
@@ -186,8 +235,7 @@ class Follower(Generic[T]):
         self._on_caught_up, self._on_batch = on_caught_up, on_batch
         self._poll_ms, self._max_records, self._retry_s, self._discover_s = poll_ms, max_records, retry_s, discover_s
         self._new_consumer = consumer or (lambda: _aiokafka(kafka, name, fetch_max_wait_ms))
-        self._probe: Consumer | None = None
-        self._probe_lock = asyncio.Lock()
+        self._metadata = (metadata or (lambda: _BrokerMetadata(kafka, name)))()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
@@ -219,21 +267,25 @@ class Follower(Generic[T]):
             if not self.progress.stopped:
                 raise
         finally:
-            await self._close_probe()
+            self._task = None  # stop() cancels no more: the clean-up below is bounded by itself
+            await self._metadata.close()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop following (from any thread); a follower in its own thread is joined for up to ``timeout`` s."""
         with self.progress.lock:
             self.progress.stopped = True
             self.progress.lock.notify_all()
-        loop, task = self._loop, self._task
-        if loop is not None and task is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(task.cancel)
-            except RuntimeError:  # the loop closed in between
-                pass
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed in between
+                loop.call_soon_threadsafe(self._cancel)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+
+    def _cancel(self) -> None:
+        """On the follower's loop: interrupt a wait of :meth:`run` (not its clean-up, nor whoever ran it)."""
+        if self._task is not None:
+            self._task.cancel()
 
     async def _follow(self) -> None:
         parts = await self._partitions()
@@ -301,37 +353,12 @@ class Follower(Generic[T]):
 
     async def _existing(self) -> list[Part] | None:
         """The partitions of the topics now; None while one of them does not exist (yet)."""
-        probe = await self._probe_consumer()
-        known = await probe.topics()  # a metadata request for all topics: it never creates one
-        parts: list[Part] = []
-        for topic in self.topics:
-            ids = probe.partitions_for_topic(topic) if topic in known else None
-            if not ids:
-                return None
-            parts += [(topic, p) for p in sorted(ids)]
-        return parts
+        return await self._metadata.partitions(self.topics)
 
     async def ends_now(self) -> dict[Part, int]:
         """The topics' end offsets now ({} while a topic does not exist: nothing is on it to wait for)."""
         parts = await self._existing()
-        if not parts:
-            return {}
-        ends = await (await self._probe_consumer()).end_offsets([_tp(p) for p in parts])
-        return {(tp.topic, tp.partition): end for tp, end in ends.items()}
-
-    async def _probe_consumer(self) -> Consumer:
-        """A consumer without partitions, for metadata and end offsets (discovery and :meth:`ends_now` share it)."""
-        async with self._probe_lock:
-            if self._probe is None:
-                probe = self._new_consumer()
-                await probe.start()
-                self._probe = probe
-            return self._probe
-
-    async def _close_probe(self) -> None:
-        probe, self._probe = self._probe, None
-        if probe is not None:
-            await _bounded(probe.stop())
+        return await self._metadata.ends(parts) if parts else {}
 
     # --- a thread of its own, for blocking callers --------------------------------------------------------------
 
@@ -354,7 +381,7 @@ class Follower(Generic[T]):
 
     def wait_ready(self, timeout: float) -> None:
         """Block until caught up (TimeoutError after ``timeout`` s, or at once when stopped)."""
-        self.progress.wait(lambda: self.progress.caught_up, timeout, ", ".join(self.topics))
+        self.progress.wait(lambda: self.progress.caught_up, timeout, f"{', '.join(self.topics)} could not be read")
 
     def wait_until_now(self, timeout: float) -> None:
         """Block until everything on the topics *now* is folded (TimeoutError otherwise).
@@ -363,7 +390,8 @@ class Follower(Generic[T]):
         every record that was on the broker when it was asked for.
         """
         ends = self.call(self.ends_now(), timeout)
-        self.progress.wait(lambda: self.progress.reached(ends), timeout, f"{', '.join(self.topics)} up to now")
+        what = f"{', '.join(self.topics)} could not be read up to now"
+        self.progress.wait(lambda: self.progress.reached(ends), timeout, what)
 
     def call(self, coro: Any, timeout: float) -> Any:
         """Run ``coro`` on the follower's loop from another thread (TimeoutError when it cannot)."""
@@ -410,4 +438,3 @@ def read_once(
         return True
     finally:
         follower.stop()
-

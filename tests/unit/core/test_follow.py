@@ -144,6 +144,15 @@ def _follower(broker: Broker, model: Model, topics: str | list[str] = "t", **kw:
     )
 
 
+def _two_partitions() -> Broker:
+    """Topic "t": a, b, c on partition 0 and d on partition 1."""
+    broker = Broker()
+    broker.create("t", 2)
+    broker.append("t", 0, b"a", b"b", b"c")
+    broker.append("t", 1, b"d")
+    return broker
+
+
 async def _until(check: Any) -> None:
     while not check():
         await asyncio.sleep(0.005)
@@ -202,10 +211,7 @@ def test_wait_raises_at_once_when_stopped() -> None:
 
 
 def test_folds_every_partition_from_the_beginning_and_is_ready_at_the_counted_ends() -> None:
-    broker = Broker()
-    broker.create("t", 2)
-    broker.append("t", 0, b"a", b"b", b"c")
-    broker.append("t", 1, b"d")
+    broker = _two_partitions()
     model = Model()
     follower = _follower(broker, model, max_records=1)
     assert not follower.ready
@@ -345,10 +351,7 @@ def test_a_broker_error_resumes_where_it_left_off(caplog: pytest.LogCaptureFixtu
 
 
 def test_a_given_start_is_where_reading_begins() -> None:
-    broker = Broker()
-    broker.create("t", 2)
-    broker.append("t", 0, b"a", b"b", b"c")
-    broker.append("t", 1, b"d")
+    broker = _two_partitions()
     model = Model()
     follower = _follower(broker, model, start={("t", 0): 2})
     asyncio.run(_running(follower, lambda: follower.ready))

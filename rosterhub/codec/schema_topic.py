@@ -12,10 +12,11 @@ import json
 import threading
 from collections.abc import Iterable
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from rosterhub.codec.catalogue import EventSchema
 from rosterhub.kafka.access import KafkaAccess
+from rosterhub.kafka.follow import Record, read_once
 
 __all__ = ["SchemaTopicReader", "publish_schemas"]
 
@@ -45,21 +46,14 @@ class SchemaTopicReader:
         self._known: dict[bytes, str] = {}
         self._lock = threading.Lock()
 
-    def refresh(self) -> int:
-        consumer = KafkaConsumer(**self.kafka.kafka_python(), enable_auto_commit=False, client_id="rosterhub-schemas")
-        try:
-            tp = TopicPartition(self.topic, 0)
-            consumer.assign([tp])
-            consumer.seek_to_beginning(tp)
-            end = consumer.end_offsets([tp])[tp]
-            while consumer.position(tp) < end:
-                for records in consumer.poll(timeout_ms=1000).values():
-                    for r in records:
-                        if r.key and r.value:
-                            self._known[bytes.fromhex(r.key.decode())] = r.value.decode()
-            return len(self._known)
-        finally:
-            consumer.close()
+    def refresh(self, timeout: float = 60.0) -> int:
+        """Read the topic to the end offsets counted now (the shared follower's one-shot read); how many known."""
+        read_once(self.kafka, self.topic, self._fold, name="rosterhub-schemas", timeout=timeout)
+        return len(self._known)
+
+    def _fold(self, r: Record) -> None:
+        if r.key and r.value:
+            self._known[bytes.fromhex(r.key.decode())] = r.value.decode()
 
     def __call__(self, fingerprint: bytes) -> str | None:
         with self._lock:

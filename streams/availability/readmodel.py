@@ -11,18 +11,14 @@ HTTP API answers 503 rather than a partial list.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-
 from rosterhub.codec.wire import EventCodec
-from rosterhub.envelope import decode_record
-from rosterhub.errors import InputError
+from rosterhub.envelope import Envelope
 from rosterhub.kafka.access import KafkaAccess
+from rosterhub.kafka.follow import Follower, envelopes
 
 __all__ = ["ViewStore", "follow"]
 
@@ -51,62 +47,24 @@ class ViewStore:
         return list(self.views.values())
 
 
-async def _partitions(kafka: KafkaAccess, topic: str) -> list[int]:
-    """The topic's partition ids (the worker creates the topic at start; wait for it)."""
-    admin = AIOKafkaAdminClient(**kafka.aiokafka(), client_id="rosterhub-availability-view")
-    await admin.start()
-    try:
-        while True:
-            (desc,) = await admin.describe_topics([topic])
-            parts = sorted(p["partition"] for p in desc.get("partitions", ()))
-            if parts and not desc.get("error_code"):
-                return parts
-            await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
-
-
 async def follow(store: ViewStore, *, kafka: KafkaAccess, topic: str, codec: EventCodec) -> None:
-    """Read ``topic`` from the beginning into ``store`` for as long as the worker runs (restarting on errors)."""
-    while True:
-        try:
-            await _follow(store, kafka=kafka, topic=topic, codec=codec)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("availability read model: follower failed; restarting in 1 s")
-            await asyncio.sleep(1)
+    """Read ``topic`` from the beginning into ``store`` for as long as the worker runs (the shared follower)."""
 
+    def caught_up() -> None:
+        store.ready = True
+        log.info("availability read model caught up: %d shifts", len(store.views))
 
-async def _follow(store: ViewStore, *, kafka: KafkaAccess, topic: str, codec: EventCodec) -> None:
-    consumer = AIOKafkaConsumer(
-        **kafka.aiokafka(),
-        enable_auto_commit=False,
-        group_id=None,
-        auto_offset_reset="earliest",
-        client_id="rosterhub-availability-view",
+    def fold(env: Envelope) -> None:
+        store.apply(env.data)
+
+    follower = Follower(
+        kafka,
+        topic,
+        fold,
+        name="rosterhub-availability-view",
+        decode=envelopes(codec),
+        on_caught_up=caught_up,
+        fetch_max_wait_ms=500,
+        poll_ms=500,
     )
-    await consumer.start()
-    try:
-        parts = await _partitions(kafka, topic)
-        tps = [TopicPartition(topic, p) for p in parts]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        while True:
-            batches = await consumer.getmany(timeout_ms=500)
-            for records in batches.values():
-                for rec in records:
-                    try:
-                        env = decode_record(rec.value, rec.headers, codec)
-                    except InputError as exc:
-                        log.warning("availability view record %s/%s unreadable: %s", rec.partition, rec.offset, exc)
-                        continue
-                    store.apply(env.data)
-            if not store.ready:
-                positions = {tp: await consumer.position(tp) for tp in tps}
-                if all(positions[tp] >= ends[tp] for tp in tps):
-                    store.ready = True
-                    log.info("availability read model caught up: %d shifts", len(store.views))
-    finally:
-        await consumer.stop()
+    await follower.run()

@@ -1,13 +1,15 @@
 """Find a booking's decision on ``events.booking`` by booking id (the API's and the CLI's way in).
 
-A background thread follows every partition of events.booking from the beginning into a
+A follower in a background thread (:mod:`rosterhub.kafka.follow`) reads every partition of
+events.booking from the beginning into a
 :class:`~rosterhub.streams.booking.decisions.DecisionIndex` (headers only, no body decoded);
 :meth:`DecisionReader.lookup` fetches and decodes the one record it names. A booking id
 not (yet) in the index is looked up again once the follower has read everything that was
 on the topic when the question was asked, so a decision that is on the broker is never
 reported unknown because the follower lags: "unknown" means "not decided as of now".
 
-Blocking kafka-python clients: the API calls in through a threadpool, the CLI directly.
+Blocking calls: the API calls in through a threadpool, the CLI directly. The one record a lookup
+needs is fetched by a kafka-python consumer (a seek, not a follow).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from kafka import KafkaConsumer, TopicPartition
 from rosterhub.codec.wire import EventCodec
 from rosterhub.envelope import Envelope, decode_record
 from rosterhub.kafka.access import KafkaAccess
+from rosterhub.kafka.follow import Follower, Record
 from rosterhub.streams.booking.decisions import DecisionIndex, DecisionRef
 
 __all__ = ["DecisionReader"]
@@ -34,12 +37,9 @@ class DecisionReader:
     def __init__(self, kafka: KafkaAccess, topic: str, codec: EventCodec) -> None:
         self._kafka, self._topic, self._codec = kafka, topic, codec
         self._index = DecisionIndex()
-        self._positions: dict[int, int] = {}  # partition -> next offset the follower will read
-        self._changed = threading.Condition()
-        self._stop = threading.Event()
         self._fetch_lock = threading.Lock()
         self._fetcher: KafkaConsumer | None = None
-        self._thread = threading.Thread(target=self._follow, name="booking-decisions", daemon=True)
+        self._follower = Follower(kafka, topic, self._fold, name="rosterhub-booking-decisions")
 
     def __enter__(self) -> DecisionReader:
         return self.start()
@@ -48,12 +48,11 @@ class DecisionReader:
         self.stop()
 
     def start(self) -> DecisionReader:
-        self._thread.start()
+        self._follower.start_thread()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+        self._follower.stop()
         with self._fetch_lock:
             if self._fetcher is not None:
                 self._fetcher.close()
@@ -66,15 +65,8 @@ class DecisionReader:
         """
         ref = self._ref(booking_id)
         if ref is None:
-            ends = self._end_offsets()
-            deadline = time.monotonic() + timeout
-            with self._changed:
-                while not all(self._positions.get(p, 0) >= end for p, end in ends.items()):
-                    left = deadline - time.monotonic()
-                    if left <= 0 or self._stop.is_set():
-                        raise TimeoutError(f"{self._topic} could not be read up to now within {timeout}s")
-                    self._changed.wait(min(left, 0.5))
-                ref = self._index.get(booking_id)
+            self._follower.wait_until_now(timeout)
+            ref = self._ref(booking_id)
             if ref is None:
                 return None
         record = self._fetch(ref)
@@ -82,24 +74,20 @@ class DecisionReader:
 
     def indexed(self) -> int:
         """How many booking ids have a decision in the index (for status and tests)."""
-        with self._changed:
+        with self._follower.progress.lock:
             return len(self._index)
 
     def _ref(self, booking_id: str) -> DecisionRef | None:
-        with self._changed:
+        with self._follower.progress.lock:
             return self._index.get(booking_id)
+
+    def _fold(self, rec: Record) -> None:
+        self._index.apply(rec.partition, rec.offset, rec.headers)
 
     def _consumer(self) -> KafkaConsumer:
         if self._fetcher is None:
             self._fetcher = KafkaConsumer(**self._kafka.kafka_python(), enable_auto_commit=False, group_id=None)
         return self._fetcher
-
-    def _end_offsets(self) -> dict[int, int]:
-        with self._fetch_lock:
-            consumer = self._consumer()
-            parts = consumer.partitions_for_topic(self._topic) or set()
-            ends = consumer.end_offsets([TopicPartition(self._topic, p) for p in parts])
-        return {tp.partition: end for tp, end in ends.items()}
 
     def _fetch(self, ref: DecisionRef):  # -> kafka ConsumerRecord
         tp = TopicPartition(self._topic, ref.partition)
@@ -114,30 +102,3 @@ class DecisionReader:
                         return record
                     raise LookupError(f"offset {ref.offset} of {self._topic}[{ref.partition}] holds no record")
         raise TimeoutError(f"offset {ref.offset} of {self._topic}[{ref.partition}] could not be read")
-
-    def _follow(self) -> None:
-        consumer = KafkaConsumer(**self._kafka.kafka_python(), enable_auto_commit=False, group_id=None)
-        try:
-            parts: set[int] | None = None
-            while not parts and not self._stop.is_set():
-                parts = consumer.partitions_for_topic(self._topic)
-                if not parts:
-                    time.sleep(0.5)
-            tps = [TopicPartition(self._topic, p) for p in sorted(parts or ())]
-            if not tps:
-                return
-            consumer.assign(tps)
-            consumer.seek_to_beginning(*tps)
-            while not self._stop.is_set():
-                batches = consumer.poll(timeout_ms=200)
-                positions = {tp.partition: consumer.position(tp) for tp in tps}
-                with self._changed:
-                    for tp, records in batches.items():
-                        for r in records:
-                            self._index.apply(tp.partition, r.offset, r.headers)
-                    self._positions.update(positions)
-                    self._changed.notify_all()
-        except Exception:  # the reader must say why it stopped; lookups then time out with a clear message
-            log.exception("following %s stopped", self._topic)
-        finally:
-            consumer.close()

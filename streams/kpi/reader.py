@@ -11,13 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-
 from rosterhub.codec.wire import EventCodec
-from rosterhub.envelope import decode_record
+from rosterhub.envelope import Envelope
 from rosterhub.errors import InputError
 from rosterhub.kafka.access import KafkaAccess
+from rosterhub.kafka.follow import Follower, envelopes, read_once
 from rosterhub.streams.kpi.store import KpiStore
 
 __all__ = ["KpiReader", "read_view"]
@@ -30,6 +28,7 @@ class KpiReader:
         self.kafka, self.topic, self.codec = kafka, topic, codec
         self.store = store or KpiStore()
         self._event = asyncio.Event()
+        self._changed = False  # a fold since the last batch changed the store
 
     async def changed(self, version: int, timeout: float) -> int:
         """The store's version once it is above ``version`` (or after ``timeout`` seconds)."""
@@ -50,95 +49,43 @@ class KpiReader:
         self._event = asyncio.Event()
 
     async def run(self) -> None:
-        """Follow for as long as the process runs (restarting after errors)."""
-        while True:
-            try:
-                await self._follow()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("KPI view follower failed; restarting in 1 s")
-                await asyncio.sleep(1)
+        """Follow for as long as the process runs (:mod:`rosterhub.kafka.follow`)."""
+        await Follower(
+            self.kafka,
+            self.topic,
+            self._fold,
+            name="rosterhub-kpi-view",
+            decode=envelopes(self.codec),
+            on_caught_up=self._caught_up,
+            on_batch=self._batch,
+            max_records=5000,
+        ).run()
 
-    async def _partitions(self) -> list[int]:
-        admin = AIOKafkaAdminClient(**self.kafka.aiokafka(), client_id="rosterhub-kpi-view")
-        await admin.start()
-        try:
-            while True:
-                (desc,) = await admin.describe_topics([self.topic])
-                parts = sorted(p["partition"] for p in desc.get("partitions", ()))
-                if parts and not desc.get("error_code"):
-                    return parts
-                await asyncio.sleep(0.5)
-        finally:
-            await admin.close()
+    def _fold(self, env: Envelope) -> None:
+        self._changed |= self.store.apply(env.type, env.data)
 
-    async def _follow(self) -> None:
-        consumer = AIOKafkaConsumer(
-            **self.kafka.aiokafka(),
-            enable_auto_commit=False,
-            group_id=None,
-            auto_offset_reset="earliest",
-            client_id="rosterhub-kpi-view",
-            fetch_max_wait_ms=100,
-        )
-        await consumer.start()
-        try:
-            tps = [TopicPartition(self.topic, p) for p in await self._partitions()]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            while True:
-                changed = False
-                for records in (await consumer.getmany(timeout_ms=200, max_records=5000)).values():
-                    for rec in records:
-                        try:
-                            env = decode_record(rec.value, rec.headers, self.codec)
-                        except InputError as exc:
-                            log.warning("views.kpi record %s/%s unreadable: %s", rec.partition, rec.offset, exc)
-                            continue
-                        changed |= self.store.apply(env.type, env.data)
-                if not self.store.ready:
-                    positions = {tp: await consumer.position(tp) for tp in tps}
-                    if all(positions[tp] >= ends[tp] for tp in tps):
-                        self.store.ready = True
-                        changed = True
-                        log.info("KPI view caught up: %d shifts", len(self.store))
-                if changed:
-                    self._notify()
-        finally:
-            await consumer.stop()
+    def _caught_up(self) -> None:
+        self.store.ready = True
+        self._changed = True
+        log.info("KPI view caught up: %d shifts", len(self.store))
+
+    def _batch(self) -> None:
+        if self._changed:
+            self._changed = False
+            self._notify()
 
 
 def read_view(kafka: KafkaAccess, topic: str, codec: EventCodec, timeout: float = 600.0) -> KpiStore:
     """The whole view read once, to the end offsets found at start (the monthly report's way in; blocking)."""
-    import time
-
-    from kafka import KafkaConsumer
-    from kafka import TopicPartition as Partition
-
     store = KpiStore()
-    consumer = KafkaConsumer(**kafka.kafka_python(), enable_auto_commit=False, client_id="rosterhub-kpi-report")
-    try:
-        tps = [Partition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not tps:
-            raise InputError(f"topic {topic} does not exist on {kafka.bootstrap_servers}: is the hub's prefix right?")
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        ends = consumer.end_offsets(tps)
-        deadline = time.monotonic() + timeout
-        while any(consumer.position(tp) < end for tp, end in ends.items()):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{topic} not read to its end within {timeout}s")
-            for batch in consumer.poll(timeout_ms=500, max_records=5000).values():
-                for rec in batch:
-                    try:
-                        env = decode_record(rec.value, rec.headers, codec)
-                    except InputError as exc:
-                        log.warning("views.kpi record %s/%s unreadable: %s", rec.partition, rec.offset, exc)
-                        continue
-                    store.apply(env.type, env.data)
-    finally:
-        consumer.close()
+
+    def fold(env: Envelope) -> None:
+        store.apply(env.type, env.data)
+
+    found = read_once(
+        kafka, topic, fold, name="rosterhub-kpi-report", decode=envelopes(codec), timeout=timeout, max_records=5000
+    )
+    if not found:
+        raise InputError(f"topic {topic} does not exist on {kafka.bootstrap_servers}: is the hub's prefix right?")
     store.ready = True
     return store

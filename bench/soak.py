@@ -46,7 +46,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -347,10 +347,8 @@ def check(
     published = {str(c["change_id"]) for ods in feed.organisations for c in feed.platform.changes(ods)}
     polled = set()
     for r in raw[POLLED]:
-        try:
+        with suppress(ValueError, AttributeError):
             polled |= {str(c.get("change_id")) for c in json.loads(r.value).get("changes", ())}
-        except (ValueError, AttributeError):
-            pass
     # the outbound updates expected: each decision to the receiver of its (requesting) trust
     expected: dict[str, str] = {}
     for booking, ce_ids in ids_by_booking.items():

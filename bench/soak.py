@@ -1,7 +1,7 @@
 """Soak: steady mixed traffic through the real connectors while hub processes are SIGKILLed and the broker restarted.
 
     .venv/bin/python bench/soak.py --duration 1800 --kills 20          # the long version (docs/benchmarks.md)
-    .venv/bin/python bench/soak.py --duration 70 --kills 4 --rate 6    # the short version (tests/integration)
+    .venv/bin/python bench/soak.py --duration 30 --kills 4 --rate 4    # the short version (tests/integration)
 
 What it runs, every piece real and on this machine:
 
@@ -16,9 +16,10 @@ What it runs, every piece real and on this machine:
 * a trust-side HTTP receiver for the hub's ``outcomes`` adapter (``ROSTERHUB_OUTBOUND_ENDPOINTS``), which records
   every delivery with its ``Idempotency-Key`` and applies each key once.
 
-Meanwhile, at ``--kills`` random moments, in turn: the worker, the ingress and the connector are SIGKILLed (and
-started again at once), and the broker is restarted (stopped with SIGTERM, then started on the same data folder
-and port). Afterwards it checks from the topics, and reports the counts:
+Meanwhile, at ``--kills`` random moments, in turn: the broker is restarted (stopped with SIGTERM, then started on
+the same data folder and port), and the worker, the ingress and the connector are SIGKILLed (and started again at
+once). A child that dies by itself (e.g. one that cannot reach the broker while it restarts) is started again too,
+and listed under ``unplanned_exits``. Afterwards it checks from the topics, and reports the counts:
 
 * every vendor payload is on its raw topic (each accepted webhook body; each change the simulator published), and
   every raw record is mapped (each event its mapping yields is on an events topic) or dead-lettered (a DLQ record
@@ -63,8 +64,9 @@ from rosterhub.kafka.access import KafkaAccess  # noqa: E402
 
 DECISIONS = bb.DECISIONS
 POLLED = "locums_nest"
-#: what is killed, in turn ("broker": restarted)
-VICTIMS = ("worker", "ingress", f"connect-{POLLED}", "broker")
+VENDORS = ("patchwork", POLLED)
+#: what is killed, in turn ("broker": restarted; first, so that a short run's slowest recovery overlaps its traffic)
+VICTIMS = ("broker", "worker", "ingress", f"connect-{POLLED}")
 
 
 def _free_port() -> int:
@@ -342,7 +344,7 @@ def check(
     d = _decisions(kafka, prefix)
     ids_by_booking, copies, fed = d["ids_by_booking"], d["copies"], webhooks.fed
     fills = Counter(c["shift_id"] for c in d["confirmed"].values())
-    raw = {v: _read_all(kafka, f"{prefix}raw.{v}") for v in ("patchwork", POLLED)}
+    raw = {v: _read_all(kafka, f"{prefix}raw.{v}") for v in VENDORS}
     on_raw = Counter(r.value for r in raw["patchwork"])
     published = {str(c["change_id"]) for ods in feed.organisations for c in feed.platform.changes(ods)}
     polled = set()
@@ -486,7 +488,7 @@ def soak(
                 break
             time.sleep(5)
         waited = time.monotonic() - started - duration
-    return {
+    report = {
         "duration_s": duration,
         "rate": rate,
         "kills": sum(hub.kills.values()),
@@ -497,6 +499,8 @@ def soak(
         "load_average": os.getloadavg(),
         "log_dir": str(log_dir),
     }
+    (log_dir / "report.json").write_text(json.dumps(report, indent=2, default=str))
+    return report
 
 
 def _wait_http(url: str, hub: Hub, timeout: float = 120) -> None:

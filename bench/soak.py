@@ -65,6 +65,9 @@ from rosterhub.kafka.access import KafkaAccess  # noqa: E402
 DECISIONS = bb.DECISIONS
 POLLED = "locums_nest"
 VENDORS = ("patchwork", POLLED)
+#: Seconds after the traffic's end a webhook is still sent again (the ingress restarting); after that the
+#: sender stops and counts the payload as never accepted
+RETRY_GRACE_S = 120.0
 #: what is killed, in turn ("broker": restarted; first, so that a short run's slowest recovery overlaps its traffic)
 VICTIMS = ("broker", "worker", "ingress", f"connect-{POLLED}")
 
@@ -196,6 +199,8 @@ class Webhooks:
     accepted: list[bytes] = field(default_factory=list)
     fed: dict[str, float] = field(default_factory=dict)  # hub booking id -> when accepted
     attempts_refused: int = 0
+    answers: Counter[str] = field(default_factory=Counter)  # status (or error name) -> times answered
+    never_accepted: int = 0  # payloads still refused when the retries' deadline passed (a finding, reported)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self, duration: float) -> None:
@@ -214,11 +219,15 @@ class Webhooks:
                     try:
                         headers = signed_headers(self.secrets[trust], body)
                         r = client.post(f"{self.ingress}/ingest/patchwork", content=body, headers=headers)
+                        self.answers[str(r.status_code)] += 1
                         if 200 <= r.status_code < 300:
                             break
-                    except httpx.HTTPError:
-                        pass
+                    except httpx.HTTPError as exc:
+                        self.answers[type(exc).__name__] += 1
                     self.attempts_refused += 1
+                    if time.monotonic() - started > duration + RETRY_GRACE_S:
+                        self.never_accepted += 1
+                        return
                     time.sleep(0.5)
                 else:
                     return
@@ -366,6 +375,8 @@ def check(
         "webhook_payloads_accepted": len(webhooks.accepted),
         "webhook_payloads_not_on_raw": sum(1 for b in webhooks.accepted if not on_raw[b]),
         "webhook_attempts_refused": webhooks.attempts_refused,
+        "webhook_never_accepted": webhooks.never_accepted,
+        "webhook_answers": dict(webhooks.answers),
         "feed_changes_published": len(published),
         "feed_changes_not_on_raw": len(published - polled),
         **_raw_accounted(kafka, prefix, raw),

@@ -174,15 +174,10 @@ class Hub:
         self.kills[victim] += 1
 
     def stop(self) -> None:
+        from tests.support import stop
+
         for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, timeout=60)  # SIGTERM, SIGKILL after 60 s
 
 
 # ---------------------------------------------------------------- traffic

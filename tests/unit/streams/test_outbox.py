@@ -26,3 +26,11 @@ def test_only_the_last_inputs_are_kept_and_an_input_without_outputs_changes_noth
     assert [e[0] for e in box] == [f"t/0/{i}" for i in range(3, outbox.KEPT + 3)]
     assert outbox.remember(box, "t/0/99", []) == box
     assert outbox.input_id("events.booking", 3, 41) == "events.booking/3/41"
+
+
+def test_kept_zero_turns_the_outbox_off(monkeypatch) -> None:
+    """The variant bench/outbox_cost.py compares against: nothing kept (a slice [-0:] would have kept all)."""
+    monkeypatch.setattr(outbox, "KEPT", 0)
+    box = outbox.remember((), "t/0/1", [_sent(1)])
+    assert outbox.remember(box, "t/0/2", [_sent(2)]) == ()
+    assert outbox.kept(box, "t/0/1") is None

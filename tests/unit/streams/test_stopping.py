@@ -21,7 +21,7 @@ from rosterhub.streams.stopping import EXIT_STOP_ABANDONED
 
 SCRIPT = textwrap.dedent(
     """
-    import asyncio, sys, time
+    import asyncio, ctypes, sys, time
     from mode import Service, Worker
     from rosterhub.streams.stopping import BoundedStop
 
@@ -40,6 +40,13 @@ SCRIPT = textwrap.dedent(
             time.sleep(3600)  # an agent doing blocking work: the event loop runs nothing else
 
         async def on_stop(self):
+            if sys.argv[2] == "gil-held":
+                # stuck in C code that keeps the GIL: neither the deadline's thread nor any Python signal
+                # handler can run again (PyDLL keeps the GIL during the call; a normal mutex locked twice)
+                libc, mutex = ctypes.PyDLL(None), ctypes.create_string_buffer(64)
+                print("holding the GIL, for ever", flush=True)
+                libc.pthread_mutex_lock(mutex)
+                libc.pthread_mutex_lock(mutex)
             print("stopping, for ever", flush=True)
             await asyncio.sleep(3600)  # e.g. a flush to a broker that is gone
 
@@ -80,6 +87,19 @@ def test_a_stop_that_cannot_finish_ends_at_the_deadline(tmp_path: Path, case: st
     proc.send_signal(signal.SIGTERM)
     assert _wait(proc, out) == EXIT_STOP_ABANDONED
     assert "stop not finished 3 s after SIGTERM" in out.read_text()
+
+
+def test_the_backstop_ends_a_worker_whose_python_code_can_never_run_again(tmp_path: Path) -> None:
+    """The kernel's SIGALRM (default action, armed by the first SIGTERM) ends it: no Python handler has to run."""
+    proc, out = _start(tmp_path, "bounded", "gil-held")
+    proc.send_signal(signal.SIGTERM)
+    while "holding the GIL" not in out.read_text():
+        assert proc.poll() is None, out.read_text()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)  # its handler cannot run either: the second-signal exit does not happen
+    assert _wait(proc, out) == -signal.SIGALRM
+    text = out.read_text()
+    assert "stop not finished" not in text and "again while stopping" not in text
 
 
 def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:

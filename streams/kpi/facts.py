@@ -22,16 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from rosterhub.events.models import (
-    BookingCancelled,
-    BookingRejected,
-    NoShow,
-    ShiftCancelled,
-    ShiftFilled,
-    ShiftPosted,
-    ShiftReleased,
-    ShiftUpdated,
-)
+from rosterhub.events import models as m
 from rosterhub.instants import optional_ms
 
 __all__ = ["HUB_SOURCE", "SEEN_KEPT", "TYPES", "ShiftFacts", "apply", "known", "new_facts", "reads"]
@@ -43,14 +34,14 @@ SEEN_KEPT = 4
 #: Event types the processor reads (any other ce_type is skipped without decoding), and whether only the
 #: hub's own (booking processor) events of that type count.
 TYPES: dict[str, bool] = {
-    ShiftPosted.AVRO_NAME: False,
-    ShiftUpdated.AVRO_NAME: False,
-    ShiftReleased.AVRO_NAME: False,
-    ShiftCancelled.AVRO_NAME: False,
-    ShiftFilled.AVRO_NAME: True,
-    BookingCancelled.AVRO_NAME: True,
-    NoShow.AVRO_NAME: True,
-    BookingRejected.AVRO_NAME: True,
+    m.ShiftPosted.AVRO_NAME: False,
+    m.ShiftUpdated.AVRO_NAME: False,
+    m.ShiftReleased.AVRO_NAME: False,
+    m.ShiftCancelled.AVRO_NAME: False,
+    m.ShiftFilled.AVRO_NAME: True,
+    m.BookingCancelled.AVRO_NAME: True,
+    m.NoShow.AVRO_NAME: True,
+    m.BookingRejected.AVRO_NAME: True,
 }
 
 

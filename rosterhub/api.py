@@ -2,7 +2,8 @@
 the programme managers' dashboard.
 
 Built by :func:`create_api` from settings and the resolved Kafka access, so tests
-and ``rosterhub serve`` build exactly the same application. Every route but ``/health`` and
+and ``rosterhub serve`` build exactly the same application. Beyond this module's own routes, each
+feature mounts the routers it declares (:mod:`rosterhub.features`). Every route but ``/health`` and
 FHIR ``metadata`` needs a bearer token (:mod:`rosterhub.auth`; who may call what:
 docs/security.md); reads of personal data are audited on ``_rosterhub.audit``.
 """
@@ -15,7 +16,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from rosterhub.auth.audit import AuditRecord
 from rosterhub.auth.roles import Role
@@ -23,23 +24,17 @@ from rosterhub.auth.tokens import TokenVerifier
 from rosterhub.auth.web import Access, Authenticate, install_access
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import publish_schemas
-from rosterhub.connectors.kinds.fhir.endpoint import fhir_router
-from rosterhub.connectors.kinds.webhook import webhook_router
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.runtime import mapping_secrets
 from rosterhub.connectors.state import ConnectorState, state_file
 from rosterhub.dashboard.router import mount_dashboard
 from rosterhub.envelope import KafkaRecord
+from rosterhub.features import HubApi, hub_routers
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.admin import topic_counts
 from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
-from rosterhub.streams.booking.api import booking_router
-from rosterhub.streams.identity.api import identity_router
-from rosterhub.streams.kpi.api import kpi_router
-from rosterhub.streams.kpi.metrics import KpiCollector
-from rosterhub.streams.payroll.api import payroll_router
 
 __all__ = ["create_api"]
 
@@ -56,17 +51,17 @@ def create_api(settings: Settings, kafka: KafkaAccess) -> FastAPI:
         state=ConnectorState(state_file(settings.state_dir, "ingress")),
         secrets=mapping_secrets(),
     )
-
-    kpis, kpi_service = kpi_router(kafka, names, encoder.codec)
-    collector = KpiCollector(kpi_service.queries, lambda: kpi_service.ready)
+    hub = HubApi(settings, kafka, names, encoder, sink, ctx)  # what the features' routers are built from
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if not settings.schema_registry_url:
             await run_in_threadpool(publish_schemas, sink.producer, names.schemas, list(catalogue))
-        REGISTRY.register(collector)  # the headline KPIs on /metrics (streams/kpi/metrics.py)
+        for start in hub.starts:
+            start()
         yield
-        REGISTRY.unregister(collector)
+        for stop in reversed(hub.stops):
+            stop()
         await run_in_threadpool(sink.close)
 
     async def write_audit(record: AuditRecord) -> None:
@@ -77,12 +72,8 @@ def create_api(settings: Settings, kafka: KafkaAccess) -> FastAPI:
     served_by = f"http://{settings.http_host}:{settings.http_port}"
     install_access(app, Access(TokenVerifier.from_settings(settings), served_by, write_audit))
     operator = Security(Authenticate(), scopes=[Role.OPERATOR])
-    app.include_router(webhook_router(settings, ctx))
-    app.include_router(identity_router(kafka, names, encoder.codec, sink))
-    app.include_router(fhir_router(settings, ctx))
-    app.include_router(booking_router(kafka, names, encoder.codec))
-    app.include_router(payroll_router(kafka, names, encoder.codec, sink, encoder, settings.payroll_policy_dir))
-    app.include_router(kpis)
+    for declared in hub_routers():  # each feature's own (rosterhub/features.py)
+        app.include_router(declared.build(hub))
     mount_dashboard(app)
 
     @app.get("/health", summary="Liveness (no credentials needed)")

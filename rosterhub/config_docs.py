@@ -50,9 +50,27 @@ def render_configuration_md() -> str:
         'RHQ = "https://rostering.sth.nhs.uk/rosterhub/outcomes"',
         "```",
         "",
+        *_processors_section(),
         *_kafka_security_section(),
     ]
     return "\n".join(lines)
+
+
+def _processors_section() -> list[str]:
+    """The names `worker_processors` accepts, as the features declare them (rosterhub/features.py)."""
+    from rosterhub.features import processors
+
+    return [
+        "## Stream processors",
+        "",
+        "`worker_processors` names some of these, declared by each feature in its `feature.py` (listed in the",
+        "order a worker installs them):",
+        "",
+        "| processor | declared in | what it does |",
+        "| --- | --- | --- |",
+        *(f"| `{p.name}` | `{p.install.__module__}` | {p.doc} |" for p in processors()),
+        "",
+    ]
 
 
 def _kafka_security_section() -> list[str]:

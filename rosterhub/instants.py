@@ -1,4 +1,7 @@
-"""Reading an instant a caller typed into a query string.
+"""Instants: epoch milliseconds (how state and events keep them) and reading one a caller typed.
+
+``to_ms``/``from_ms`` are the one conversion between aware datetimes and the epoch milliseconds that
+processor state, timers and KPI facts keep.
 
 Query instants must carry an offset: the hub's times are Europe/London and cross clock changes, so a
 bare local time is ambiguous once a year and wrong for an hour twice. Shared by the worker's HTTP
@@ -7,9 +10,24 @@ queries (availability, passport) so they accept and refuse the same spellings.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-__all__ = ["parse_instant"]
+__all__ = ["from_ms", "optional_ms", "parse_instant", "to_ms"]
+
+
+def to_ms(dt: datetime) -> int:
+    """Epoch milliseconds of an aware datetime (truncated, as Avro's timestamp-millis)."""
+    return int(dt.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    """The UTC datetime of epoch milliseconds."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def optional_ms(value: datetime | int | None) -> int | None:
+    """:func:`to_ms` of a field that may be missing or already in milliseconds (decoded Avro or stored state)."""
+    return None if value is None else value if isinstance(value, int) else to_ms(value)
 
 
 def parse_instant(text: str, name: str) -> datetime:

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -36,6 +36,13 @@ __all__ = [
 
 #: The Apache Kafka release the local broker runs. Why this one: docs/decisions/0002-kafka-version.md.
 KAFKA_VERSION = "4.3.1"
+
+
+def _processor_names() -> tuple[str, ...]:
+    """The stream processors the features declare (imported here, not at module load: settings come first)."""
+    from rosterhub.features import processor_names
+
+    return processor_names()
 
 
 def _default_cache_dir() -> Path:
@@ -293,12 +300,11 @@ class Settings(BaseSettings):
         "re-reading every changelog write. 0: a worker taking over a partition rebuilds it from the changelog "
         "(slower failover) and no worker pays to follow the others' writes; see docs/benchmarks.md.",
     )
-    worker_processors: list[
-        Literal["booking", "outbound", "passport", "identity", "availability", "kpi", "payroll"]
-    ] = Field(
-        default_factory=lambda: ["booking", "outbound", "passport", "identity", "availability", "kpi", "payroll"],
+    worker_processors: list[str] = Field(
+        default_factory=lambda: list(_processor_names()),
         min_length=1,
-        description="Which stream processors a worker runs (default: all). Lets a deployment give a processor its "
+        description="Which stream processors a worker runs (default: all; each processor declares its name in its "
+        "package's `feature` module, rosterhub/features.py). Lets a deployment give a processor its "
         'own workers (e.g. `["kpi"]` for reporting, scaled apart from booking); every processor must run on some '
         "worker of the app id.",
     )
@@ -473,6 +479,17 @@ class Settings(BaseSettings):
     # --- Logging -------------------------------------------------------------------------
     log_level: str = Field(default="INFO", description="Log level of every rosterhub process.")
     log_json: bool = Field(default=False, description="Structured JSON logs (for production) instead of console lines.")
+
+    @field_validator("worker_processors")
+    @classmethod
+    def _known_processors(cls, names: list[str]) -> list[str]:
+        known = _processor_names()
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(
+                f"worker_processors: unknown processor {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
+            )
+        return names
 
     @model_validator(mode="after")
     def _kafka_security_consistent(self) -> Settings:

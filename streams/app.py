@@ -1,9 +1,12 @@
-"""The faust application: one per worker process, agents registered explicitly.
+"""The faust application: one per worker process, with the processors the settings name.
 
 Values are raw bytes on the wire (our codec does Avro + CloudEvents), so faust's own
 serializers are set to ``raw`` and never guess. Processing guarantee is at-least-once
 with idempotent processors (event ids, per-shift versions): faust's exactly-once mode
 has open duplicate/crash reports (see docs/decisions/0004-stream-processing.md).
+
+Each processor declares itself (name, install) in its own package's ``feature`` module
+(:mod:`rosterhub.features`); ``worker_processors`` says which of them this worker runs.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from rosterhub.codec.wire import EventCodec
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import Envelope, decode_record, headers_dict
 from rosterhub.errors import InputError
+from rosterhub.features import processors
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
@@ -84,14 +88,6 @@ class StreamContext:
 
 
 def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, StreamContext]:
-    from rosterhub.connectors.outbound import agent as outbound_agent
-    from rosterhub.streams.availability import agents as availability_agents
-    from rosterhub.streams.booking import agents as booking_agents
-    from rosterhub.streams.identity import agents as identity_agents
-    from rosterhub.streams.kpi import agents as kpi_agents
-    from rosterhub.streams.passport import agents as passport_agents
-    from rosterhub.streams.payroll import agents as payroll_agents
-
     faust_fixes.apply(wait_limit_s=settings.stop_timeout_s / 2)
     if settings.stream_fast_drain:
         faust_drain.apply()
@@ -125,19 +121,10 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
     web = WorkerWeb(app, settings, names)
     ctx = StreamContext(settings, kafka, names, codec, catalogue, Encoder(codec, names, catalogue), web)
     run = set(settings.worker_processors)
-    if "booking" in run:
-        booking_agents.register(app, ctx)
-    if "outbound" in run:
-        outbound_agent.register(app, ctx)
-    passport = passport_agents.register(app, ctx) if "passport" in run else None
-    if "identity" in run:
-        identity_agents.register(app, ctx)
-    if "availability" in run:
-        availability_agents.register(app, ctx, passport)  # reads the passport table for workers' open-shift lists
-    if "kpi" in run:
-        kpi_agents.register(app, ctx)
-    if "payroll" in run:
-        payroll_agents.register(app, ctx)
+    installed: dict[str, object] = {}
+    for processor in processors():  # each feature declares its own (rosterhub/features.py), in install order
+        if processor.name in run:
+            installed[processor.name] = processor.install(app, ctx, installed)
     web.serve()
     return app, ctx
 

@@ -35,6 +35,7 @@ from rosterhub.connectors.outbound.queue import Queued, StoredRecord, encode_que
 from rosterhub.connectors.outbound.routing import ShiftMemory, route_outcome, route_view
 from rosterhub.envelope import KafkaRecord
 from rosterhub.errors import InputError
+from rosterhub.events.models import ShiftAvailability
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.topics import outbound_topic
 
@@ -45,7 +46,7 @@ __all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
-VIEW_TYPE = "rosterhub.view.v1.ShiftAvailability"
+VIEW_TYPE = ShiftAvailability.AVRO_NAME
 
 
 def _load(doc: dict[str, Any] | None) -> ShiftMemory | None:

@@ -45,6 +45,7 @@ from rosterhub.connectors.outbound.transport import drop_file, send_http
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import Envelope, KafkaRecord, event_id, headers_dict
 from rosterhub.errors import DeliveryError, InputError
+from rosterhub.events.models import DeliveryFailed, DeliverySucceeded
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.settings import Settings
 
@@ -233,7 +234,7 @@ class DeliveryLoop:
         metrics.DELIVERED.labels(self.destination.name, q.kind).inc()
         metrics.LATENCY.labels(self.destination.name).observe(latency_ms / 1000)
         await self._receipt(
-            "rosterhub.delivery.v1.DeliverySucceeded",
+            DeliverySucceeded.AVRO_NAME,
             q,
             update,
             record,
@@ -376,7 +377,7 @@ class DeliveryLoop:
             why.error,
         )
         await self._receipt(
-            "rosterhub.delivery.v1.DeliveryFailed",
+            DeliveryFailed.AVRO_NAME,
             q,
             update,
             record,

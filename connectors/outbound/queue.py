@@ -23,6 +23,7 @@ from rosterhub.connectors.outbound.contract import Update
 from rosterhub.connectors.outbound.kinds import declared
 from rosterhub.envelope import KafkaRecord, decode_record, headers_dict
 from rosterhub.errors import DecodeError
+from rosterhub.events.models import ShiftAvailability
 
 __all__ = ["FORMAT", "Queued", "StoredRecord", "decode_queued", "encode_queued", "to_update"]
 
@@ -111,7 +112,7 @@ def to_update(q: Queued, codec: EventCodec) -> Update:
     """The adapter's view of a queued update: the event and the shift decoded (raises DecodeError)."""
     event = decode_record(q.event.value, q.event.headers, codec)
     shift = decode_record(q.shift.value, q.shift.headers, codec).data if q.shift else None
-    if shift is None and event.type == "rosterhub.view.v1.ShiftAvailability":
+    if shift is None and event.type == ShiftAvailability.AVRO_NAME:
         shift = event.data
     return Update(
         key=q.key,

@@ -24,6 +24,7 @@ from rosterhub.connectors.outbound.engine import REDRIVE_HEADER
 from rosterhub.connectors.outbound.queue import decode_queued
 from rosterhub.envelope import KafkaRecord, headers_dict
 from rosterhub.errors import ConfigError, InputError
+from rosterhub.events.models import DeliverySucceeded
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import TopicNames
 
@@ -136,7 +137,7 @@ def _delivered_keys(kafka: KafkaAccess, topic: str) -> set[str]:
     out = set()
     for _k, _v, headers in read_topic_to_end(kafka, topic):
         h = headers_dict(headers)
-        if h.get("ce_type") == b"rosterhub.delivery.v1.DeliverySucceeded" and "ce_subject" in h:
+        if h.get("ce_type") == DeliverySucceeded.AVRO_NAME.encode() and "ce_subject" in h:
             out.add(h["ce_subject"].decode())
     return out
 

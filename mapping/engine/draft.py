@@ -30,6 +30,7 @@ from rosterhub.events.codes import GRADES
 from rosterhub.mapping.engine.draft_pick import ENUM_KINDS, HINTS, canonical, flat, pick, pick_among, words
 from rosterhub.mapping.engine.model import CsvFormat, JsonFormat, PipeFormat, XmlFormat
 from rosterhub.mapping.engine.sniff import Field, Sample
+from rosterhub.ods import ODS_LIKE
 
 __all__ = ["draft_mapping"]
 
@@ -91,7 +92,7 @@ class _Writer:
             self.used.add(f.path)
             return _read(f)
         for key, value in flat(self.sample.document).items():
-            ods = isinstance(value, str) and re.fullmatch(r"[A-Z][A-Z0-9]{2}(?:[A-Z0-9]{2})?", value)
+            ods = isinstance(value, str) and ODS_LIKE.fullmatch(value)
             if ods and any(w in words(key) for w in ("trust", "ods", "org")):
                 return f"{{var: document, path: {_yaml(key)}}}"
         return None

@@ -27,6 +27,7 @@ from defusedxml import ElementTree as SafeET
 from rosterhub.errors import ParseError
 from rosterhub.mapping.engine.formats import read_payload
 from rosterhub.mapping.engine.model import CsvFormat, FormatSpec, JsonFormat, PipeFormat, XmlFormat
+from rosterhub.ods import ODS_LIKE
 
 __all__ = ["Field", "Sample", "sniff"]
 
@@ -50,7 +51,6 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _INTEGER = re.compile(r"^-?\d+$")
 _TIME_RANGE = re.compile(r"^\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}$")
 _NMC = re.compile(r"^\d{2}[A-Za-z]\s?\d{4}[A-Za-z]$")
-_ODS = re.compile(r"^[A-Z][A-Z0-9]{2}(?:[A-Z0-9]{2})?$")
 
 
 @dataclass
@@ -331,7 +331,7 @@ def _text_kind(texts: list[str]) -> tuple[str, str | None, list[str]]:
         ("time_range", "%H:%M-%H:%M", _TIME_RANGE.match),
         *(("time", layout, _strptime(layout)) for layout in TIME_FORMATS),
         ("nmc", None, _NMC.match),
-        ("ods", None, _ODS.match),
+        ("ods", None, ODS_LIKE.match),
     ]
     for kind, layout, test in tests:
         misfits = _fits(texts, test)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from joserfc.jwk import KeySet
 from rosterhub.auth.caller import Caller
 from rosterhub.auth.roles import Role
 from rosterhub.errors import RosterhubError
+from rosterhub.ods import ODS
 from rosterhub.settings import AcceptedIssuer, Settings
 
 __all__ = ["ACCESS_TOKEN_TYPES", "InvalidToken", "TokenVerifier", "read_unverified"]
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 #: ``typ`` header values taken for an access token (compared case-insensitively).
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt", "jwt"})
-_ODS = re.compile(r"^[A-Z0-9]{3,5}$")
 _MAX_TOKEN_BYTES = 16 * 1024
 _REFETCH_AFTER_S = 30.0  # an unknown kid makes a URL's JWKS be fetched again, at most this often
 
@@ -190,7 +189,7 @@ def caller_of(claims: dict[str, Any], issuer: str) -> Caller:
     if not roles:
         raise InvalidToken(f"the token grants none of the hub's roles ({', '.join(sorted(known))})")
     trust = claims.get("trust")
-    if trust is not None and (not isinstance(trust, str) or not _ODS.match(trust)):
+    if trust is not None and (not isinstance(trust, str) or not ODS.match(trust)):
         raise InvalidToken(f"the trust claim {trust!r} is not an ODS code")
     bound = sorted(r.value for r in roles if r.trust_bound)
     if bound and trust is None:

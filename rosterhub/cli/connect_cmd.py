@@ -19,7 +19,7 @@ def connect(
 ) -> None:
     """Run the inbound connector of a vendor whose data is pulled (REST polling) or dropped (files).
     Webhook and FHIR vendors are served by `rosterhub serve` instead."""
-    from rosterhub.cli.hub_cmd import _fail, _prepare
+    from rosterhub.cli.common import fail, prepare
     from rosterhub.connectors.kinds import HTTP_KINDS, runner
     from rosterhub.connectors.registry import connector
     from rosterhub.connectors.runtime import connector_context
@@ -32,9 +32,9 @@ def connect(
         spec = connector(vendor)
         if spec.kind in HTTP_KINDS:
             raise RosterhubError(f"{vendor} is a {spec.kind} connector: it is served by `rosterhub serve`")
-        kafka = _prepare(settings)
+        kafka = prepare(settings)
     except RosterhubError as exc:
-        _fail(exc)
+        fail(exc)
     stop = threading.Event()
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:
@@ -46,4 +46,4 @@ def connect(
         try:
             runner(spec.kind)(spec, ctx, settings.connectors.get(vendor, {}), stop, once=once)
         except RosterhubError as exc:
-            _fail(exc)
+            fail(exc)

@@ -5,35 +5,12 @@ from __future__ import annotations
 import typer
 
 from rosterhub.cli import simulate_cmd
+from rosterhub.cli.common import fail, prepare
 from rosterhub.cli.connect_cmd import connect
 from rosterhub.errors import RosterhubError
-from rosterhub.kafka.access import KafkaAccess
-from rosterhub.settings import Settings, load_settings
+from rosterhub.settings import load_settings
 
 __all__ = ["register"]
-
-
-def _fail(exc: RosterhubError) -> None:
-    typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
-
-
-def _prepare(settings: Settings) -> KafkaAccess:
-    """Resolve (or start) the broker and create the declared topics; return how to reach it (address and
-    security). A refused login stops the process here, named (``kafka_auth_failed``), before any client starts."""
-    from rosterhub.connectors.registry import connectors
-    from rosterhub.kafka.admin import ensure_topics
-    from rosterhub.kafka.resolve import resolve_broker
-    from rosterhub.topics import declared_topics
-
-    resolved = resolve_broker(settings, keep_running=True)
-    ensure_topics(
-        resolved.access,
-        declared_topics(connectors(), settings.topic_prefix),
-        default_partitions=settings.default_partitions,
-        replication_factor=settings.replication_factor,
-    )
-    return resolved.access
 
 
 def run(
@@ -51,7 +28,7 @@ def run(
     try:
         code = run_hub(settings, demo=demo, duration=duration, interval=interval)
     except RosterhubError as exc:
-        _fail(exc)
+        fail(exc)
     raise typer.Exit(code)
 
 
@@ -63,9 +40,9 @@ def worker() -> None:
 
     settings = load_settings()
     try:
-        kafka = _prepare(settings)
+        kafka = prepare(settings)
     except RosterhubError as exc:
-        _fail(exc)
+        fail(exc)
     use_event_loop(settings)
     app, _ = create_app(settings, kafka)
     runner = BoundedWorker(app, stop_timeout_s=settings.stop_timeout_s, loglevel=settings.log_level.lower(), quiet=True)
@@ -88,9 +65,9 @@ def serve() -> None:
     configure_logging(settings.log_level, json=settings.log_json, secrets=secret_values(settings))
     try:
         listening = listen(settings.http_host, settings.http_port)
-        kafka = _prepare(settings)
+        kafka = prepare(settings)
     except RosterhubError as exc:
-        _fail(exc)
+        fail(exc)
     config = uvicorn.Config(
         create_api(settings, kafka),
         host=settings.http_host,  # what its start-up line says; it listens on the socket bound above
@@ -109,9 +86,9 @@ def topics() -> None:
 
     settings = load_settings()
     try:
-        kafka = _prepare(settings)
+        kafka = prepare(settings)
     except RosterhubError as exc:
-        _fail(exc)
+        fail(exc)
     specs = declared_topics(connectors(), settings.topic_prefix)
     for count, spec in zip(topic_counts(kafka, [s.name for s in specs]), specs, strict=True):
         policy = "compact" if spec.compacted else "delete"
@@ -139,14 +116,14 @@ def replay(
 
     settings = load_settings()
     try:
-        kafka = _prepare(settings)
+        kafka = prepare(settings)
     except RosterhubError as exc:
-        _fail(exc)
+        fail(exc)
     names = TopicNames(settings.topic_prefix)
     try:
         http = connector(vendor).kind in HTTP_KINDS  # whose dedupe state knows what was published
     except RosterhubError as exc:
-        _fail(exc)
+        fail(exc)
     sink = EventSink(kafka, client_id="rosterhub-replay")
     catalogue = default_catalogue()
     ctx = IngestContext(

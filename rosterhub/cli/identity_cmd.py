@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rosterhub.cli.common import fail
 from rosterhub.errors import RosterhubError
 
 app = typer.Typer(no_args_is_help=True)
@@ -36,8 +37,7 @@ def _client() -> Iterator[Any]:
     try:
         kafka = resolve_broker(settings, keep_running=True).access
     except RosterhubError as exc:
-        typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from exc
+        fail(exc)
     names = TopicNames(settings.topic_prefix)
     sink = EventSink(kafka, client_id="rosterhub-identity-cli")
     client = IdentityClient(

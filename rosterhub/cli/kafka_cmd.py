@@ -6,16 +6,12 @@ from pathlib import Path
 
 import typer
 
+from rosterhub.cli.common import fail
 from rosterhub.errors import RosterhubError
 from rosterhub.kafka.local import LocalBroker, fetch_jars
 from rosterhub.settings import load_settings
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def _fail(exc: RosterhubError) -> None:
-    typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
 
 
 @app.command()
@@ -25,7 +21,7 @@ def fetch() -> None:
     try:
         path = fetch_jars(settings, quiet=False)
     except RosterhubError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"Kafka {settings.kafka_version} jars in {path}")
 
 
@@ -38,7 +34,7 @@ def start(
     try:
         status = LocalBroker(settings).start(wait=wait)
     except RosterhubError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(
         f"Kafka {status.version} running (pid {status.pid}) at {status.bootstrap} "
         f"({settings.kafka_security_protocol}); data in {status.data_dir}"
@@ -79,6 +75,6 @@ def client_properties(
     try:
         access = resolve_broker(load_settings(), keep_running=True).access
     except RosterhubError as exc:
-        _fail(exc)
+        fail(exc)
     access.write_java_properties(output)
     typer.echo(f"wrote {output} for {access.bootstrap_servers} ({access.security_protocol}); use --command-config")

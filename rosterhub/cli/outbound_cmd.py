@@ -21,7 +21,7 @@ def redrive(
 ) -> None:
     """Send dead-lettered outbound updates again through the normal delivery path (the worker's delivery
     loops), with the same idempotency keys. Updates already delivered since, and repeats, are skipped."""
-    from rosterhub.cli.hub_cmd import _prepare
+    from rosterhub.cli.common import fail, prepare
     from rosterhub.connectors.outbound.destinations import destinations
     from rosterhub.connectors.outbound.redrive import parse_since
     from rosterhub.connectors.outbound.redrive import redrive as run_redrive
@@ -30,7 +30,7 @@ def redrive(
 
     settings = load_settings()
     try:
-        kafka = _prepare(settings)
+        kafka = prepare(settings)
         plan = run_redrive(
             kafka,
             TopicNames(settings.topic_prefix),
@@ -40,8 +40,7 @@ def redrive(
             dry_run=dry_run,
         )
     except RosterhubError as exc:
-        typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from None
+        fail(exc)
     verb = "would send" if dry_run else "sent"
     labels = {
         "send": verb,

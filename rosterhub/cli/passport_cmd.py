@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from rosterhub.cli.common import fail
 from rosterhub.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
@@ -32,8 +33,7 @@ def policy_check(
     try:
         policies = load_policies(paths)
     except ConfigError as exc:
-        typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from None
+        fail(exc)
     for ods, p in sorted(policies.trusts.items()):
         typer.echo(f"{ods} {p.name or ''} (policy {p.fingerprint})")
         for a in p.agreements:

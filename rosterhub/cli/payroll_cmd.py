@@ -44,16 +44,15 @@ class _Hub:
 
 @contextmanager
 def _hub() -> Iterator[_Hub]:
-    from rosterhub.cli.hub_cmd import _prepare
+    from rosterhub.cli.common import fail, prepare
     from rosterhub.runtime import TopicNames, make_codec
     from rosterhub.settings import load_settings
 
     settings = load_settings()
     try:
-        kafka = _prepare(settings)
+        kafka = prepare(settings)
     except RosterhubError as exc:
-        typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from exc
+        fail(exc)
     yield _Hub(settings, kafka, TopicNames(settings.topic_prefix), make_codec(settings, kafka))
 
 

@@ -6,16 +6,12 @@ from pathlib import Path
 
 import typer
 
+from rosterhub.cli.common import fail
 from rosterhub.errors import RosterhubError
 from rosterhub.settings import load_settings
 from rosterhub.tools import asyncapi, hapi
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def _fail(exc: RosterhubError) -> None:
-    typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
 
 
 @app.command()
@@ -26,7 +22,7 @@ def fetch() -> None:
         jars = hapi.fetch_jars(settings, quiet=False)
         parser = asyncapi.install(settings, quiet=False)
     except RosterhubError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"HAPI FHIR {hapi.HAPI_VERSION} validator in {jars}")
     typer.echo(f"AsyncAPI parser in {parser}")
 
@@ -39,7 +35,7 @@ def fhir_validate(
     try:
         reports = hapi.validate_files(files, load_settings())
     except RosterhubError as exc:
-        _fail(exc)
+        fail(exc)
     text, code = render_reports(reports)
     typer.echo(text)
     if code:
@@ -63,7 +59,7 @@ def asyncapi_validate(
     try:
         result = asyncapi.validate(file, load_settings())
     except RosterhubError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(result.output.rstrip())
     if result.returncode != 0 or result.errors != 0:
         raise typer.Exit(1)

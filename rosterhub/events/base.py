@@ -54,6 +54,11 @@ class AvroRecord(BaseModel):
 
     AVRO_NAME: ClassVar[str]
 
+    @classmethod
+    def avro_namespace(cls) -> str:
+        """The schema's namespace, e.g. ``rosterhub.booking.v1`` (every type of one domain and version)."""
+        return cls.AVRO_NAME.rpartition(".")[0]
+
     def to_avro(self) -> dict[str, Any]:
         """The record as the dict fastavro writes with this model's schema."""
         return _plain(self.model_dump(mode="python"))

@@ -21,6 +21,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from rosterhub.ods import ODS_CODE
+
 __all__ = [
     "CODE_LISTS",
     "CODE_TYPES",
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 #: A trust-local extension code: ``X-`` + the owning trust's ODS code + ``-`` + the code.
-LOCAL_CODE = re.compile(r"^X-[A-Z0-9]{3,5}-[A-Z0-9_]{1,40}$")
+LOCAL_CODE = re.compile(rf"^X-{ODS_CODE}-[A-Z0-9_]{{1,40}}$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -593,7 +593,7 @@ def _delivery_events() -> list[AvroEvent]:
         kind="shift_filled",
         shift_id=SHIFT_ID,
         source_event_id="1f0e8c2a-6b4d-5e3f-9a1b-2c3d4e5f6a7b",
-        source_event_type="rosterhub.booking.v1.ShiftFilled",
+        source_event_type=m.ShiftFilled.AVRO_NAME,
         idempotency_key="7d3c1a9e-2f4b-5c6d-8e0f-1a2b3c4d5e6f",
     )
     ok = m.DeliverySucceeded(**common, attempts=3, latency_ms=4210, redriven=False, delivered_at=_at(22, 9, 16))

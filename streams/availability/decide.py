@@ -26,6 +26,14 @@ from decimal import Decimal
 from typing import Any
 
 from rosterhub.envelope import Envelope, event_id
+from rosterhub.events.models import (
+    BookingRequested,
+    ShiftAvailability,
+    ShiftCancelled,
+    ShiftPosted,
+    ShiftReleased,
+    ShiftUpdated,
+)
 from rosterhub.events.models.common import ReleaseTier
 from rosterhub.streams.availability.cascade import AGENCY_TIERS, next_release, visibility
 from rosterhub.streams.availability.policy import TIERS, AvailabilityPolicy
@@ -35,12 +43,9 @@ __all__ = ["SOURCE", "VIEW", "Step", "step", "tick", "view_data"]
 
 SOURCE = "/rosterhub/availability"
 BOOKING_SOURCE = "/rosterhub/booking"
-VIEW = "rosterhub.view.v1.ShiftAvailability"
-_SHIFT = "rosterhub.shift.v1."
-_BOOKING = "rosterhub.booking.v1."
-POSTED, UPDATED, RELEASED, CANCELLED = (
-    _SHIFT + n for n in ("ShiftPosted", "ShiftUpdated", "ShiftReleased", "ShiftCancelled")
-)
+VIEW = ShiftAvailability.AVRO_NAME
+_BOOKING = BookingRequested.avro_namespace() + "."  # every booking event: requests and outcomes
+POSTED, UPDATED, RELEASED, CANCELLED = (m.AVRO_NAME for m in (ShiftPosted, ShiftUpdated, ShiftReleased, ShiftCancelled))
 TERMINAL = frozenset({"CANCELLED", "NO_SHOW", "COMPLETED"})
 
 

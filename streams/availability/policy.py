@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rosterhub.errors import ConfigError
 from rosterhub.events.models.common import ReleaseTier
+from rosterhub.ods import ODS
 from rosterhub.streams.booking.policy import BookingPolicies
 
 __all__ = ["TIERS", "AvailabilityPolicy", "CascadeStep", "load_availability_policy", "parse_duration"]
@@ -36,7 +37,6 @@ __all__ = ["TIERS", "AvailabilityPolicy", "CascadeStep", "load_availability_poli
 #: Release tiers, narrowest audience first: the cascade only ever moves down this list.
 TIERS: tuple[ReleaseTier, ...] = tuple(ReleaseTier)
 
-_ODS = re.compile(r"^[A-Z0-9]{3,5}$")
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
@@ -107,7 +107,7 @@ class _File(_Model):
     @field_validator("trusts")
     @classmethod
     def _ods(cls, v: dict[str, _TrustOverride]) -> dict[str, _TrustOverride]:
-        bad = [t for t in v if not _ODS.match(t)]
+        bad = [t for t in v if not ODS.match(t)]
         if bad:
             raise ValueError(f"trusts are keyed by ODS code, got {bad}")
         return v

@@ -11,9 +11,9 @@ the ones still pending.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
 from typing import Any
 
+from rosterhub.instants import from_ms, to_ms  # re-exported for the availability modules
 from rosterhub.streams.plain import plain
 
 __all__ = ["OPEN_STATUSES", "SEEN_KEPT", "ShiftView", "from_ms", "to_ms"]
@@ -22,14 +22,6 @@ __all__ = ["OPEN_STATUSES", "SEEN_KEPT", "ShiftView", "from_ms", "to_ms"]
 OPEN_STATUSES = frozenset({"POSTED", "RELEASED", "REQUESTED"})
 #: How many recent event ids a shift remembers for redelivery (versions and booking ids cover older ones).
 SEEN_KEPT = 32
-
-
-def to_ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
-
-
-def from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,18 @@ from typing import Any
 
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.envelope import Envelope, event_id
+from rosterhub.events.models import (
+    BookingCancelled,
+    BookingConfirmed,
+    BookingRejected,
+    BookingRequested,
+    NoShow,
+    ShiftCancelled,
+    ShiftFilled,
+    ShiftPosted,
+    ShiftReleased,
+    ShiftUpdated,
+)
 from rosterhub.streams.booking.cancellation import late_fee, notice_hours
 from rosterhub.streams.booking.fill_facts import fill_facts
 from rosterhub.streams.booking.policy import BookingPolicies, BookingPolicy
@@ -63,16 +75,16 @@ __all__ = [
     "tick",
 ]
 
-SHIFT_POSTED = "rosterhub.shift.v1.ShiftPosted"
-SHIFT_UPDATED = "rosterhub.shift.v1.ShiftUpdated"
-SHIFT_RELEASED = "rosterhub.shift.v1.ShiftReleased"
-SHIFT_CANCELLED = "rosterhub.shift.v1.ShiftCancelled"
-BOOKING_REQUESTED = "rosterhub.booking.v1.BookingRequested"
-BOOKING_CONFIRMED = "rosterhub.booking.v1.BookingConfirmed"
-BOOKING_REJECTED = "rosterhub.booking.v1.BookingRejected"
-BOOKING_CANCELLED = "rosterhub.booking.v1.BookingCancelled"
-SHIFT_FILLED = "rosterhub.booking.v1.ShiftFilled"
-NO_SHOW = "rosterhub.booking.v1.NoShow"
+SHIFT_POSTED = ShiftPosted.AVRO_NAME
+SHIFT_UPDATED = ShiftUpdated.AVRO_NAME
+SHIFT_RELEASED = ShiftReleased.AVRO_NAME
+SHIFT_CANCELLED = ShiftCancelled.AVRO_NAME
+BOOKING_REQUESTED = BookingRequested.AVRO_NAME
+BOOKING_CONFIRMED = BookingConfirmed.AVRO_NAME
+BOOKING_REJECTED = BookingRejected.AVRO_NAME
+BOOKING_CANCELLED = BookingCancelled.AVRO_NAME
+SHIFT_FILLED = ShiftFilled.AVRO_NAME
+NO_SHOW = NoShow.AVRO_NAME
 SOURCE = "/rosterhub/booking"
 
 #: Rules that need only the shift and the request: run by this stage before the hold.

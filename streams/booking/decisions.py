@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from rosterhub.envelope import Envelope, headers_dict
+from rosterhub.events.models import BookingConfirmed, BookingRejected
 from rosterhub.streams.booking.rules import REASON_CODES, RuleResult, explain_decision
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
 
 #: The booking processor's CloudEvents source: only its outcomes are decisions (vendor events are inputs).
 DECISION_SOURCE = "/rosterhub/booking"
-DECISION_TYPES = frozenset({"rosterhub.booking.v1.BookingConfirmed", "rosterhub.booking.v1.BookingRejected"})
+DECISION_TYPES = frozenset({BookingConfirmed.AVRO_NAME, BookingRejected.AVRO_NAME})
 
 
 @dataclass(frozen=True, slots=True)

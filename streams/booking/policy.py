@@ -14,7 +14,6 @@ of the rule code; the defaults below are the national ones from docs/booking.md.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, time
@@ -28,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rosterhub.errors import ConfigError
 from rosterhub.events.codes import GRADES
 from rosterhub.events.models.common import StaffGroup
+from rosterhub.ods import ODS
 
 __all__ = [
     "RULE_IDS",
@@ -72,7 +72,6 @@ RULE_IDS: tuple[str, ...] = (
 #: Rules no policy may switch off: without them a decision would mean nothing.
 ALWAYS_ON = frozenset({"shift_open"})
 
-_ODS = re.compile(r"^[A-Z0-9]{3,5}$")
 _TRAINING_GRADES = ["FY1", "FY2", "CT1_2", "ST3_5", "ST6_8"]
 
 
@@ -295,7 +294,7 @@ class _CollaborativeFile(_Sections):
     @field_validator("members")
     @classmethod
     def _ods(cls, v: list[str]) -> list[str]:
-        bad = [m for m in v if not _ODS.match(m)]
+        bad = [m for m in v if not ODS.match(m)]
         if bad:
             raise ValueError(f"members must be ODS codes, got {bad}")
         return v
@@ -309,7 +308,7 @@ class _TrustFile(_Sections):
     @field_validator("trust")
     @classmethod
     def _ods(cls, v: str) -> str:
-        if not _ODS.match(v):
+        if not ODS.match(v):
             raise ValueError(f"trust must be an ODS code (3-5 upper-case characters), got {v!r}")
         return v
 

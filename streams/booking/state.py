@@ -17,20 +17,12 @@ the check as sent so it can be re-sent with the same ids).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
+from rosterhub.instants import from_ms, to_ms  # re-exported: the booking modules import them from here
 from rosterhub.streams.plain import plain
 
 __all__ = ["ParkedRequest", "ShiftState", "from_ms", "to_ms"]
-
-
-def to_ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
-
-
-def from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rosterhub.envelope import Envelope, event_id
+from rosterhub.events.models import MembershipChanged
 from rosterhub.streams.identity.match import Dispute, keys_of, match, person_id_for
 from rosterhub.streams.identity.memberships import employment_message, membership_of
 from rosterhub.streams.identity.outputs import (
@@ -33,7 +34,7 @@ from rosterhub.streams.identity.state import Conflict, Person, Record, Store
 
 __all__ = ["link_worker", "resolve_booking", "route_credential", "step"]
 
-_MEMBERSHIP = "rosterhub.worker.v1.MembershipChanged"
+_MEMBERSHIP = MembershipChanged.AVRO_NAME
 
 
 def step(store: Store, env: Envelope, offset: int) -> Step:

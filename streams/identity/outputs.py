@@ -12,6 +12,20 @@ from datetime import datetime
 from typing import Any
 
 from rosterhub.envelope import Envelope, event_id
+from rosterhub.events.models import (
+    BookingRequested,
+    CredentialExpired,
+    CredentialIssued,
+    CredentialRevoked,
+    CredentialVerified,
+    IdentityConflict,
+    MembershipChanged,
+    PersonLinked,
+    PersonsMerged,
+    PersonSplit,
+    WorkerRegistered,
+    WorkerUpdated,
+)
 from rosterhub.streams.identity.match import identifier_of
 
 __all__ = [
@@ -34,23 +48,18 @@ __all__ = [
 ]
 
 SOURCE = "/rosterhub/identity"
-LINKED = "rosterhub.identity.v1.PersonLinked"
-CONFLICT = "rosterhub.identity.v1.IdentityConflict"
-MERGED = "rosterhub.identity.v1.PersonsMerged"
-SPLIT = "rosterhub.identity.v1.PersonSplit"
-WORKER_TYPES = frozenset(
-    {
-        "rosterhub.worker.v1.WorkerRegistered",
-        "rosterhub.worker.v1.WorkerUpdated",
-        "rosterhub.worker.v1.MembershipChanged",
-    }
-)
+LINKED = PersonLinked.AVRO_NAME
+CONFLICT = IdentityConflict.AVRO_NAME
+MERGED = PersonsMerged.AVRO_NAME
+SPLIT = PersonSplit.AVRO_NAME
+WORKER_TYPES = frozenset(m.AVRO_NAME for m in (WorkerRegistered, WorkerUpdated, MembershipChanged))
 #: CloudEvents extension on a stamped BookingRequested: the person's identity version (docs/decisions/0012).
 PERSON_VERSION = "personversion"
 #: Booking requests the shift stage's crosswalk copy cannot resolve pass through identity (docs/decisions/0012).
-BOOKING_REQUESTED = "rosterhub.booking.v1.BookingRequested"
-_CREDENTIAL_EVENTS = ("CredentialIssued", "CredentialVerified", "CredentialRevoked", "CredentialExpired")
-CREDENTIAL_TYPES = frozenset(f"rosterhub.credential.v1.{n}" for n in _CREDENTIAL_EVENTS)
+BOOKING_REQUESTED = BookingRequested.AVRO_NAME
+CREDENTIAL_TYPES = frozenset(
+    m.AVRO_NAME for m in (CredentialIssued, CredentialVerified, CredentialRevoked, CredentialExpired)
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ import faust
 
 from rosterhub.envelope import Envelope, decode_record, event_id, headers_dict
 from rosterhub.errors import InputError
+from rosterhub.events.models import PassportUpdated, PersonKpi, ShiftKpi
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.kpi.facts import HUB_SOURCE, TYPES, ShiftFacts, apply
 from rosterhub.streams.kpi.facts_table import FactsTable, without_wal
@@ -33,9 +34,9 @@ log = logging.getLogger(__name__)
 
 TABLE = "kpi-shift-facts"
 SOURCE = "/rosterhub/kpi"
-SHIFT_KPI = "rosterhub.kpi.v1.ShiftKpi"
-PERSON_KPI = "rosterhub.kpi.v1.PersonKpi"
-_PASSPORT_UPDATED = b"rosterhub.passport.v1.PassportUpdated"
+SHIFT_KPI = ShiftKpi.AVRO_NAME
+PERSON_KPI = PersonKpi.AVRO_NAME
+_PASSPORT_UPDATED = PassportUpdated.AVRO_NAME.encode()
 _READ = {t.encode(): hub_only for t, hub_only in TYPES.items()}
 _HUB = HUB_SOURCE.encode()
 

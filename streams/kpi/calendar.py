@@ -2,17 +2,16 @@
 
 Every fact of a shift belongs to the Europe/London calendar day its start falls on (a night
 from 20:00 on Sunday to 08:00 on Monday is Sunday's); weeks start on Monday; months are
-calendar months. England's bank holidays come from the ``holidays`` package (GB, subdivision
-ENG by default; observed substitute days included), never from a list kept here.
+calendar months. Bank holidays are :mod:`rosterhub.bank_holidays`' (GB, subdivision ENG by default;
+observed substitute days included), never from a list kept here.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
+from rosterhub.bank_holidays import ENGLAND, bank_holiday
 
 __all__ = [
     "LONDON",
@@ -43,15 +42,9 @@ def month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-@lru_cache(maxsize=8)
-def _calendar(subdivision: str) -> holidays.HolidayBase:
-    # Years are added on demand by the package when a date is looked up.
-    return holidays.country_holidays("GB", subdiv=subdivision)
-
-
-def day_kind(day: date, subdivision: str = "ENG") -> str:
+def day_kind(day: date, subdivision: str = ENGLAND) -> str:
     """BANK_HOLIDAY (whatever the weekday), else WEEKEND on Saturday and Sunday, else WEEKDAY."""
-    if day in _calendar(subdivision):
+    if bank_holiday(day, subdivision):
         return "BANK_HOLIDAY"
     return "WEEKEND" if day.weekday() >= 5 else "WEEKDAY"
 

@@ -22,25 +22,26 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["HUB_SOURCE", "SEEN_KEPT", "TYPES", "ShiftFacts", "apply", "known", "new_facts", "reads", "to_ms"]
+from rosterhub.events import models as m
+from rosterhub.instants import optional_ms
+
+__all__ = ["HUB_SOURCE", "SEEN_KEPT", "TYPES", "ShiftFacts", "apply", "known", "new_facts", "reads"]
 
 #: ce_source of the booking processor's outcomes: vendors' own cancellations and no-shows are its inputs.
 HUB_SOURCE = "/rosterhub/booking"
 SEEN_KEPT = 4
 
-_SHIFT = "rosterhub.shift.v1."
-_BOOKING = "rosterhub.booking.v1."
 #: Event types the processor reads (any other ce_type is skipped without decoding), and whether only the
 #: hub's own (booking processor) events of that type count.
 TYPES: dict[str, bool] = {
-    _SHIFT + "ShiftPosted": False,
-    _SHIFT + "ShiftUpdated": False,
-    _SHIFT + "ShiftReleased": False,
-    _SHIFT + "ShiftCancelled": False,
-    _BOOKING + "ShiftFilled": True,
-    _BOOKING + "BookingCancelled": True,
-    _BOOKING + "NoShow": True,
-    _BOOKING + "BookingRejected": True,
+    m.ShiftPosted.AVRO_NAME: False,
+    m.ShiftUpdated.AVRO_NAME: False,
+    m.ShiftReleased.AVRO_NAME: False,
+    m.ShiftCancelled.AVRO_NAME: False,
+    m.ShiftFilled.AVRO_NAME: True,
+    m.BookingCancelled.AVRO_NAME: True,
+    m.NoShow.AVRO_NAME: True,
+    m.BookingRejected.AVRO_NAME: True,
 }
 
 
@@ -48,12 +49,6 @@ def reads(ce_type: str, ce_source: str) -> bool:
     """Whether the processor folds this event: a type it reads, and for booking outcomes the hub's own."""
     hub_only = TYPES.get(ce_type)
     return hub_only is not None and (not hub_only or ce_source == HUB_SOURCE)
-
-
-def to_ms(dt: datetime | int | None) -> int | None:
-    if dt is None or isinstance(dt, int):
-        return dt
-    return int(dt.timestamp() * 1000)
 
 
 def _ods(org: dict[str, Any] | None) -> str | None:
@@ -118,12 +113,17 @@ def apply(state: ShiftFacts | None, type_: str, data: dict[str, Any], *, event_i
     seen = [*s["seen"][-(SEEN_KEPT - 1) :], event_id]
     if new is s or _same(new, s):
         return {**s, "seen": seen}
-    return {**new, "seen": seen, "revision": s["revision"] + 1, "updated_ms": max(s["updated_ms"], to_ms(at) or 0)}
+    return {
+        **new,
+        "seen": seen,
+        "revision": s["revision"] + 1,
+        "updated_ms": max(s["updated_ms"], optional_ms(at) or 0),
+    }
 
 
 def _shift(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
     s = {**s, "posted": True}
-    posted_at = to_ms(d.get("posted_at"))  # ShiftPosted only: the earliest one seen starts the clock
+    posted_at = optional_ms(d.get("posted_at"))  # ShiftPosted only: the earliest one seen starts the clock
     if posted_at is not None:
         held = s["posted_at_ms"]
         s["posted_at_ms"] = posted_at if held is None else min(held, posted_at)
@@ -138,8 +138,8 @@ def _shift(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
         staff_group=str(d["staff_group"]),
         grade=str(d.get("grade") or ""),
         shift_type=str(d["shift_type"]),
-        start_ms=to_ms(d["start"]) or 0,
-        end_ms=to_ms(d["end"]) or 0,
+        start_ms=optional_ms(d["start"]) or 0,
+        end_ms=optional_ms(d["end"]) or 0,
         break_minutes=int(d.get("break_minutes") or 0),
     )
     if not s["tier_version"]:
@@ -166,8 +166,8 @@ def _filled(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
         "membership": str(d.get("membership_type") or "OTHER"),
         "home_trust": _ods(d.get("home_trust")),
         "person_id": worker.get("person_id"),
-        "filled_at": to_ms(d["filled_at"]),
-        "posted_at": to_ms(d.get("posted_at")),
+        "filled_at": optional_ms(d["filled_at"]),
+        "posted_at": optional_ms(d.get("posted_at")),
         "hourly_rate": _dec(d.get("hourly_rate")),
         "price_cap_rate": _dec(d.get("price_cap_rate")),
         "agency": d.get("agency"),
@@ -187,15 +187,15 @@ def _filled(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
                 trust=_ods(d["host_trust"]) or s["trust"],
                 staff_group=str(d["staff_group"]),
                 shift_type=str(d["shift_type"]),
-                start_ms=to_ms(d["start"]) or 0,
-                end_ms=to_ms(d["end"]) or 0,
+                start_ms=optional_ms(d["start"]) or 0,
+                end_ms=optional_ms(d["end"]) or 0,
             )
     return s
 
 
 def _cancelled(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
     entry = {
-        "cancelled_at": to_ms(d["cancelled_at"]),
+        "cancelled_at": optional_ms(d["cancelled_at"]),
         "notice_hours": _dec(d["notice_hours"]),
         "cancelled_by": str(d.get("cancelled_by") or "UNKNOWN"),
         "reason": str(d.get("reason") or "OTHER"),
@@ -210,7 +210,7 @@ def _no_show(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
 
 
 def _rejected(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
-    decided = to_ms(d["decided_at"])
+    decided = optional_ms(d["decided_at"])
     entry = {"codes": [str(c) for c in d.get("reason_codes") or []], "decided_at": decided}
     s = {**s, "rejections": {**s["rejections"], str(d["booking_id"]): entry}}
     person = (d.get("worker") or {}).get("person_id")

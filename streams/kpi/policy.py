@@ -21,10 +21,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import holidays
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rosterhub.bank_holidays import subdivisions
 from rosterhub.errors import ConfigError
 from rosterhub.streams.booking.policy import BookingPolicies
 
@@ -52,7 +52,7 @@ class KpiPolicy(BaseModel):
     @field_validator("bank_holidays")
     @classmethod
     def _subdivision(cls, v: str) -> str:
-        known = holidays.country_holidays("GB").subdivisions
+        known = subdivisions()
         if v not in known:
             raise ValueError(f"bank_holidays={v!r} is not a GB subdivision of the holidays package: {known}")
         return v

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from rosterhub.instants import to_ms
 from rosterhub.streams.kpi.aggregate import Partial, block_partials, figures, merge, nearest_rank
 from rosterhub.streams.kpi.calendar import LONDON
 from rosterhub.streams.kpi.store import Block, KpiStore, day_number
@@ -292,7 +293,7 @@ def _cross(s: KpiStore, b: Block, r: int) -> bool:
 
 
 def _london_ms(d: date) -> int:
-    return int(datetime(d.year, d.month, d.day, tzinfo=LONDON).timestamp() * 1000)
+    return to_ms(datetime(d.year, d.month, d.day, tzinfo=LONDON))
 
 
 def _time_groups(block: Block, grain: str) -> tuple[np.ndarray, list[str]]:

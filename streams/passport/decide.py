@@ -18,6 +18,14 @@ from datetime import datetime
 from typing import Any
 
 from rosterhub.envelope import Envelope, event_id
+from rosterhub.events.models import (
+    ClearanceChanged,
+    CredentialExpired,
+    CredentialExpiring,
+    PassportUpdated,
+    PersonsMerged,
+    PersonSplit,
+)
 from rosterhub.streams.passport.clearance import counts_at
 from rosterhub.streams.passport.expiry import due
 from rosterhub.streams.passport.policy import PolicySet, TrustPolicy
@@ -26,14 +34,13 @@ from rosterhub.streams.passport.state import REVOKED, Credential, Passport, appl
 __all__ = ["SOURCE", "Step", "step", "tick"]
 
 SOURCE = "/rosterhub/passport"
-_P = "rosterhub.passport.v1."
 PASSPORT_UPDATED, CREDENTIAL_EXPIRING, CLEARANCE_CHANGED = (
-    _P + "PassportUpdated",
-    _P + "CredentialExpiring",
-    _P + "ClearanceChanged",
+    PassportUpdated.AVRO_NAME,
+    CredentialExpiring.AVRO_NAME,
+    ClearanceChanged.AVRO_NAME,
 )
-CREDENTIAL_EXPIRED = "rosterhub.credential.v1.CredentialExpired"
-PERSONS_MERGED, PERSON_SPLIT = "rosterhub.identity.v1.PersonsMerged", "rosterhub.identity.v1.PersonSplit"
+CREDENTIAL_EXPIRED = CredentialExpired.AVRO_NAME
+PERSONS_MERGED, PERSON_SPLIT = PersonsMerged.AVRO_NAME, PersonSplit.AVRO_NAME
 _CHANGE = {
     "CredentialIssued": "ISSUED",
     "CredentialVerified": "VERIFIED",

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rosterhub.errors import ConfigError
 from rosterhub.events.codes import CREDENTIAL_ATTRIBUTES, CSTF_SUBJECTS, GRADES
+from rosterhub.ods import ODS
 
 __all__ = [
     "CREDENTIAL_TYPES",
@@ -73,7 +74,6 @@ STAFF_GROUPS = (
     "STUDENTS",
     "OTHER",
 )
-_ODS = re.compile(r"^[A-Z0-9]{3,5}$")
 _PERIOD = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 
 
@@ -213,7 +213,7 @@ class Agreement(_Model):
     @field_validator("issuers")
     @classmethod
     def _ods(cls, v: list[str]) -> list[str]:
-        bad = [i for i in v if not _ODS.match(i)]
+        bad = [i for i in v if not ODS.match(i)]
         if bad:
             raise ValueError(f"issuers must be ODS codes, got {bad}")
         return v
@@ -291,7 +291,7 @@ class TrustPolicy(_Common):
     @field_validator("trust")
     @classmethod
     def _ods(cls, v: str) -> str:
-        if not _ODS.match(v):
+        if not ODS.match(v):
             raise ValueError(f"trust must be an ODS code (3-5 upper-case characters), got {v!r}")
         return v
 

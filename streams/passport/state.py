@@ -13,10 +13,12 @@ change and the agent only emits when the passport really changed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from rosterhub.envelope import Envelope
+from rosterhub.events.models import CredentialExpired, CredentialIssued, CredentialRevoked, CredentialVerified
+from rosterhub.instants import from_ms, optional_ms, to_ms  # to_ms, from_ms re-exported for the passport modules
 
 __all__ = [
     "CREDENTIAL_EVENTS",
@@ -29,24 +31,11 @@ __all__ = [
     "to_ms",
 ]
 
-_NS = "rosterhub.credential.v1."
 ISSUED, VERIFIED, REVOKED, EXPIRED = (
-    _NS + n for n in ("CredentialIssued", "CredentialVerified", "CredentialRevoked", "CredentialExpired")
+    m.AVRO_NAME for m in (CredentialIssued, CredentialVerified, CredentialRevoked, CredentialExpired)
 )
 CREDENTIAL_EVENTS = (ISSUED, VERIFIED, REVOKED, EXPIRED)
 PASSING = ("VALIDATED", "ATTESTED")
-
-
-def to_ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
-
-
-def from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-def _ms(v: datetime | int | None) -> int | None:
-    return None if v is None else v if isinstance(v, int) else to_ms(v)
 
 
 def _ods(org: dict[str, Any] | None) -> str | None:
@@ -228,11 +217,11 @@ def _learn_worker(p: Passport, worker: dict[str, Any]) -> Passport:
 
 
 def _issued(c: Credential, d: dict[str, Any], env: Envelope) -> Credential:
-    issued = _ms(d["issued_at"])
+    issued = optional_ms(d["issued_at"])
     assert issued is not None
     if c.issued is not None and issued < c.issued:
         return c  # an older issue arriving late never replaces a newer one
-    expires = _ms(d.get("expires_at"))
+    expires = optional_ms(d.get("expires_at"))
     revoked = c.revoked if c.revoked and c.revoked.at >= issued else None  # a re-issue after revocation clears it
     expired_at = c.expired_at if c.expired_at is not None and c.expired_at >= issued else None
     same_expiry = expires == c.expires
@@ -260,8 +249,8 @@ def _verified(c: Credential, d: dict[str, Any]) -> Credential:
         verifier=_ods(d["verifier"]) or "",
         status=_enum(d["status"]),
         method=_enum(d["method"]),
-        at=_ms(d["verified_at"]) or 0,
-        next_due=_ms(d.get("next_check_due")),
+        at=optional_ms(d["verified_at"]) or 0,
+        next_due=optional_ms(d.get("next_check_due")),
         mou=d.get("mou"),
         evidence=d.get("evidence_ref"),
     )
@@ -273,7 +262,7 @@ def _verified(c: Credential, d: dict[str, Any]) -> Credential:
 
 
 def _revoked(c: Credential, d: dict[str, Any]) -> Credential:
-    at = _ms(d["revoked_at"]) or 0
+    at = optional_ms(d["revoked_at"]) or 0
     if c.issued is not None and at < c.issued:
         return c  # revokes an earlier issue of this credential, superseded since
     if c.revoked is not None and c.revoked.at <= at:
@@ -282,7 +271,7 @@ def _revoked(c: Credential, d: dict[str, Any]) -> Credential:
 
 
 def _expired(c: Credential, d: dict[str, Any]) -> Credential:
-    at = _ms(d["expired_at"]) or 0
+    at = optional_ms(d["expired_at"]) or 0
     if (c.issued is not None and at < c.issued) or (c.expired_at is not None and c.expired_at <= at):
         return c
     sent = c.expired_sent or at == c.expires

@@ -41,6 +41,7 @@ from joserfc.jwk import import_key
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.errors import InputError
 from rosterhub.events.codes import IDENTIFIER_SYSTEMS
+from rosterhub.events.models import CredentialIssued, CredentialVerified
 from rosterhub.streams.passport.policy import CREDENTIAL_TYPES, PolicySet
 
 __all__ = ["REJECT_REASONS", "Keyring", "VcRejected", "VerifiedVc", "credential_events", "keyring", "verify_vc_jwt"]
@@ -243,7 +244,7 @@ def credential_events(vc: VerifiedVc, *, now: datetime) -> list[Envelope]:
     ext = {"localworker": common["person_id"]}
     return [
         Envelope(
-            type="rosterhub.credential.v1.CredentialIssued",
+            type=CredentialIssued.AVRO_NAME,
             source=SOURCE,
             data=issued,
             subject=credential_id,
@@ -252,7 +253,7 @@ def credential_events(vc: VerifiedVc, *, now: datetime) -> list[Envelope]:
             extensions=ext,
         ),
         Envelope(
-            type="rosterhub.credential.v1.CredentialVerified",
+            type=CredentialVerified.AVRO_NAME,
             source=SOURCE,
             data=verified,
             subject=credential_id,

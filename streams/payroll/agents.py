@@ -37,6 +37,7 @@ from rosterhub.events.models.booking import (
 )
 from rosterhub.events.models.shift import ShiftPosted, ShiftUpdated
 from rosterhub.events.models.timesheet import TimesheetApproved, TimesheetQueried, TimesheetSubmitted
+from rosterhub.instants import to_ms
 from rosterhub.streams.payroll import batches, bookings, metrics, timesheets
 from rosterhub.streams.payroll.bookings import ShiftFacts
 from rosterhub.streams.payroll.load import PayrollPolicies, load_payroll_policies
@@ -215,7 +216,7 @@ def _timer(app: faust.App, ctx: StreamContext, table: faust.types.TableT, polici
     async def find_due() -> None:
         if app.rebalancing or getattr(app.tables.recovery, "in_recovery", False):
             return
-        now_ms = int(datetime.now(UTC).timestamp() * 1000)
+        now_ms = to_ms(datetime.now(UTC))
         if schedule.stale or now_ms >= schedule.horizon_end:
             schedule.begin_rebuild()
             entries = []

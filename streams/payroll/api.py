@@ -31,6 +31,7 @@ from rosterhub.envelope import Envelope, event_id
 from rosterhub.events.models.timesheet import TimesheetApproved
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.producer import EventSink
+from rosterhub.ods import ODS_PATTERN
 from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.streams.payroll import approval
 from rosterhub.streams.payroll.access import APPROVER_ROLES, can_approve, can_read_batch, can_read_statement
@@ -55,7 +56,7 @@ class ApprovalRequest(BaseModel):
 
     booking_id: str = Field(min_length=1, max_length=200)
     shift_id: str = Field(min_length=1, max_length=200)
-    host_trust: str = Field(pattern=r"^[A-Z0-9]{3,5}$", description="ODS code of the trust where the shift was worked.")
+    host_trust: str = Field(pattern=ODS_PATTERN, description="ODS code of the trust where the shift was worked.")
     step: int = Field(ge=1, le=2, description="Approval step (the host trust's policy names each step's role).")
     approved_hours: str = Field(pattern=r"^\d{1,3}(\.\d{1,2})?$", description="Hours approved, e.g. 11.25.")
 
@@ -125,7 +126,7 @@ def payroll_router(
     @router.get("/statements/{month}", summary="Recharge statements between the caller's trust and another")
     async def statements(
         month: Annotated[str, PathParam(pattern=r"^\d{4}-\d{2}$")],
-        other: Annotated[str, Query(alias="with", pattern=r"^[A-Z0-9]{3,5}$")],
+        other: Annotated[str, Query(alias="with", pattern=ODS_PATTERN)],
         caller: Caller = _STATEMENTS,
     ) -> list[dict[str, Any]]:
         if caller.trust is None or not can_read_statement(caller, caller.trust, other):

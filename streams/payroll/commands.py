@@ -16,11 +16,12 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from rosterhub.envelope import KafkaRecord, headers_dict
+from rosterhub.ods import ODS_CODE
 
 __all__ = ["RESENT_HEADER", "batch_trust", "close_command", "resend_records"]
 
 RESENT_HEADER = "rh_resent"
-_BATCH = re.compile(r"^([A-Z0-9]{3,5})-BANK-\d{4}-(W\d{2}|\d{2})$")
+_BATCH = re.compile(rf"^({ODS_CODE})-BANK-\d{{4}}-(W\d{{2}}|\d{{2}})$")
 
 
 def batch_trust(batch_id: str) -> str:

@@ -5,8 +5,8 @@ day it touches; each piece then lies wholly on one local date and wholly inside 
 night, so it has one category. Lengths are differences of UTC instants, never of wall clocks:
 the night the clocks go forward, 20:00-08:00 is 11 hours, and 13 the night they go back.
 
-Bank holidays are England's, from the ``holidays`` package (a maintained calendar, not a hand
-list): a date it lists, including a substitute ("observed") day, is a bank holiday.
+Bank holidays are England's, from :mod:`rosterhub.bank_holidays` (the ``holidays`` package, a maintained
+calendar, not a hand list): a date it lists, including a substitute ("observed") day, is a bank holiday.
 
 The unpaid break is taken out of the middle of the paid time: an interval of the break's length
 centred on the midpoint, so which categories lose it follows from when the shift is, not from a
@@ -20,11 +20,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
+from rosterhub.bank_holidays import bank_holiday
 from rosterhub.streams.payroll.policy import CATEGORIES, NightWindow
 
 __all__ = ["LONDON", "Segment", "bank_holiday", "category_seconds", "hours", "paid_segments", "split"]
@@ -60,16 +58,6 @@ class Segment:
         if self.night:
             found.append("night")
         return tuple(c for c in CATEGORIES if c in found)
-
-
-@cache
-def _calendar(year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("GB", subdiv="ENG", years=year)
-
-
-def bank_holiday(day: date) -> bool:
-    """An England bank holiday (a substitute day included)."""
-    return day in _calendar(day.year)
 
 
 def _local(day: date, at: time) -> datetime:

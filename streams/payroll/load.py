@@ -18,8 +18,8 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from rosterhub.errors import ConfigError
+from rosterhub.ods import ODS
 from rosterhub.streams.payroll.policy import (
-    _ODS,
     ApprovalPolicy,
     Employment,
     PayPolicy,
@@ -49,7 +49,7 @@ class _CollaborativeFile(_Sections):
     @field_validator("members")
     @classmethod
     def _ods(cls, v: list[str]) -> list[str]:
-        bad = [m for m in v if not _ODS.match(m)]
+        bad = [m for m in v if not ODS.match(m)]
         if bad:
             raise ValueError(f"members must be ODS codes, got {bad}")
         return v
@@ -66,7 +66,7 @@ class _TrustFile(_Model):
     @field_validator("trust")
     @classmethod
     def _ods(cls, v: str) -> str:
-        if not _ODS.match(v):
+        if not ODS.match(v):
             raise ValueError(f"trust must be an ODS code (3-5 upper-case characters), got {v!r}")
         return v
 

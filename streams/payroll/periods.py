@@ -14,12 +14,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from rosterhub.ods import ODS_CODE
 from rosterhub.streams.payroll.hours import LONDON
 from rosterhub.streams.payroll.policy import WEEKDAYS, PayPolicy
 
 __all__ = ["Period", "next_period", "period_at", "period_of"]
 
-_BATCH = re.compile(r"^(?P<trust>[A-Z0-9]{3,5})-BANK-(?P<year>\d{4})-(?:W(?P<week>\d{2})|(?P<month>\d{2}))$")
+_BATCH = re.compile(rf"^(?P<trust>{ODS_CODE})-BANK-(?P<year>\d{{4}})-(?:W(?P<week>\d{{2}})|(?P<month>\d{{2}}))$")
 
 
 @dataclass(frozen=True, slots=True)

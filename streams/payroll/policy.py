@@ -15,7 +15,6 @@ docs/payroll.md; rate cards have no default: a trust that pays must say what it 
 
 from __future__ import annotations
 
-import re
 from datetime import time
 from decimal import Decimal
 from typing import Any, Literal
@@ -25,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from rosterhub.auth.roles import Role
 from rosterhub.events.codes import GRADES, PAY_CODES
 from rosterhub.events.models.common import StaffGroup
+from rosterhub.ods import ODS
 
 __all__ = [
     "AFC_GRADES",
@@ -42,7 +42,6 @@ __all__ = [
     "WeeklyCutoff",
 ]
 
-_ODS = re.compile(r"^[A-Z0-9]{3,5}$")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 #: Unsocial-hours categories, in the order a tie between equal enhancements is settled.
 CATEGORIES = ("bank_holiday", "sunday", "saturday", "night")
@@ -278,9 +277,9 @@ class Employment(_Model):
 
     @model_validator(mode="after")
     def _named(self) -> Employment:
-        if self.model == "lead_employer" and not (self.lead_employer and _ODS.match(self.lead_employer)):
+        if self.model == "lead_employer" and not (self.lead_employer and ODS.match(self.lead_employer)):
             raise ValueError("a lead_employer model names the lead_employer's ODS code")
-        if self.model == "managed_service" and not (self.provider and _ODS.match(self.provider)):
+        if self.model == "managed_service" and not (self.provider and ODS.match(self.provider)):
             raise ValueError("a managed_service model names the provider's ODS code")
         return self
 

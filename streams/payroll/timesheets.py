@@ -32,6 +32,7 @@ from rosterhub.events.models.timesheet import (
     TimesheetQueried,
     TimesheetSubmitted,
 )
+from rosterhub.instants import to_ms
 from rosterhub.streams.payroll import approval, priced
 from rosterhub.streams.payroll.load import PayrollPolicies
 from rosterhub.streams.payroll.matching import match
@@ -44,10 +45,6 @@ SOURCE = "/rosterhub/payroll"
 API_SOURCE = "/rosterhub/api/payroll"
 HUB_USER = "rosterhub"
 _DEFAULT_RULES = TimesheetRules()
-
-
-def _ms(value: datetime) -> int:
-    return int(value.timestamp() * 1000)
 
 
 def step(
@@ -303,10 +300,10 @@ def due_ms(state: BookingSheets | None, policies: PayrollPolicies) -> int | None
     """When the timer must look at this booking again (an unmatched timesheet's grace, a missing timesheet)."""
     if state is None:
         return None
-    dues = [_ms(datetime.fromisoformat(s["due"])) for s in state.sheets.values() if s["status"] == "unmatched"]
+    dues = [to_ms(datetime.fromisoformat(s["due"])) for s in state.sheets.values() if s["status"] == "unmatched"]
     b = state.booking
     if b is not None and b["status"] == "confirmed" and state.active is None and not state.missing_reported:
         due = _missing_due(state, policies)
         if due is not None:
-            dues.append(_ms(due.astimezone(UTC)))
+            dues.append(to_ms(due.astimezone(UTC)))
     return min(dues) if dues else None

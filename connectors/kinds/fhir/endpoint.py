@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -71,6 +70,7 @@ from rosterhub.connectors.receipt import refused, write_raw
 from rosterhub.errors import BrokerUnavailable, ConfigError, MappingError, ParseError, PayloadTooLarge, RosterhubError
 from rosterhub.mapping.engine import apply_mapping
 from rosterhub.mapping.engine.redact import drop_sensitive
+from rosterhub.ods import ODS, ODS_PATTERN
 from rosterhub.settings import Settings
 
 __all__ = ["FhirEndpoint", "FhirOptions", "Reply", "fhir_router"]
@@ -80,7 +80,6 @@ log = logging.getLogger(__name__)
 ACCEPTED_MEDIA = frozenset(
     {"application/fhir+json", "application/json", "application/fhir+xml", "application/xml", "text/xml"}
 )
-_ODS = re.compile(r"^[A-Z0-9]{3,5}$")
 _Trust = Annotated[str, Path(description="The sending trust's ODS code: the caller's own (403 otherwise).")]
 
 
@@ -90,7 +89,7 @@ class FhirOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     default_trust: str | None = Field(
-        None, pattern=r"^[A-Z0-9]{3,5}$", description="Trust for requests whose URL and Bundle name none."
+        None, pattern=ODS_PATTERN, description="Trust for requests whose URL and Bundle name none."
     )
     max_entries: int = Field(1000, ge=1, description="Bundle entries per request; more is refused (413, too-costly).")
 
@@ -127,7 +126,7 @@ class FhirEndpoint:
         if media_type(content_type) not in ACCEPTED_MEDIA:
             msg = f"content type {content_type or '(none)'!r} is not FHIR; send application/fhir+json or +xml"
             return "content_type", 415, Issue("error", "not-supported", msg), ParseError(msg)
-        if trust is not None and not _ODS.match(trust.upper()):
+        if trust is not None and not ODS.match(trust.upper()):
             msg = f"{trust!r} in the URL is not an ODS code (3 to 5 letters or digits)"
             return "trust", 400, Issue("error", "value", msg, ("trust",)), ParseError(msg)
         return None

@@ -27,10 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from rosterhub.connectors.kinds.poll.policy import RetryPolicy
 from rosterhub.errors import ConfigError
+from rosterhub.ods import ODS
 
 __all__ = ["PollOptions", "TrustSource", "parse_options"]
-
-_ODS = re.compile(r"[A-Z0-9]{3,5}")
 
 
 class TrustSource(BaseModel):
@@ -83,7 +82,7 @@ class PollOptions(BaseModel):
         if not value:
             raise ValueError("name at least one trust (ODS code)")
         normalised = {code.strip().upper(): src for code, src in value.items()}
-        bad = [code for code in normalised if not _ODS.fullmatch(code)]
+        bad = [code for code in normalised if not ODS.fullmatch(code)]
         if bad:
             raise ValueError(f"not ODS codes (3-5 letters/digits): {', '.join(bad)}")
         return normalised

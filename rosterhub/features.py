@@ -1,0 +1,143 @@
+"""Features declare what they add to the hub; the core finds them and never names them.
+
+A feature (a stream processor, a transport, a read API) is a package under ``streams/`` or
+``connectors/`` (installed as ``rosterhub.streams`` and ``rosterhub.connectors``). What it adds to
+the two kinds of process is declared in that package's ``feature`` module:
+
+* ``PROCESSORS``: the :class:`Processor` objects a ``rosterhub worker`` may run (its name, as
+  ``worker_processors`` spells it, and how to install it into the faust app);
+* ``ROUTERS``: the :class:`HubRouter` objects ``rosterhub serve`` mounts on the ingress.
+
+:func:`processors` and :func:`hub_routers` import every ``feature`` module they find (at any depth,
+found on disk: a package is imported only when it holds one), so adding a processor or a route touches no
+core file: settings derive the processor names from here, ``streams/app.py`` installs what the worker
+runs, ``rosterhub/api.py`` mounts every router. A ``feature`` module stays light (it is imported when
+settings are validated): it imports its feature's code inside the functions it declares.
+
+Order: a worker installs its processors, and the ingress mounts its routers, by ``order`` (then name);
+the order is that of the routes in the OpenAPI documents. A processor that uses another's runtime
+(availability reads the passport table) takes a larger number and finds it in ``installed``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rosterhub.errors import ConfigError
+
+if TYPE_CHECKING:
+    import faust
+    from fastapi import APIRouter
+
+    from rosterhub.codec.wire import EventCodec
+    from rosterhub.connectors.pipeline import IngestContext
+    from rosterhub.kafka.access import KafkaAccess
+    from rosterhub.kafka.producer import EventSink
+    from rosterhub.runtime import Encoder, TopicNames
+    from rosterhub.settings import Settings
+    from rosterhub.streams.app import StreamContext
+
+__all__ = ["FEATURE_PACKAGES", "HubApi", "HubRouter", "Processor", "hub_routers", "processor_names", "processors"]
+
+#: Where features live (docs/decisions/0001-packaging.md: the top-level folders, installed under rosterhub).
+FEATURE_PACKAGES = ("rosterhub.streams", "rosterhub.connectors")
+_MODULE = "feature"
+
+
+@dataclass(frozen=True)
+class Processor:
+    """A stream processor a worker can run.
+
+    ``install(app, ctx, installed)`` registers its agents, tables and worker routes on the faust app and
+    returns its runtime (or None); ``installed`` maps the names of the processors installed before it (lower
+    ``order``) on this worker to their runtimes."""
+
+    name: str
+    order: int
+    install: Callable[[faust.App, StreamContext, Mapping[str, Any]], Any]
+    doc: str = ""
+
+
+@dataclass
+class HubApi:
+    """What a feature's ingress router is built from: one per ``create_api``."""
+
+    settings: Settings
+    kafka: KafkaAccess
+    names: TopicNames
+    encoder: Encoder
+    sink: EventSink
+    ingest: IngestContext
+    starts: list[Callable[[], None]] = field(default_factory=list)
+    stops: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def codec(self) -> EventCodec:
+        return self.encoder.codec
+
+    def on_lifespan(self, start: Callable[[], None], stop: Callable[[], None]) -> None:
+        """Run ``start`` when the ingress starts (after the schemas are published) and ``stop`` when it stops."""
+        self.starts.append(start)
+        self.stops.append(stop)
+
+
+@dataclass(frozen=True)
+class HubRouter:
+    """Routes a feature adds to the ingress (``rosterhub serve``)."""
+
+    name: str
+    order: int
+    build: Callable[[HubApi], APIRouter]
+
+
+def _feature_modules(package: str) -> Iterator[str]:
+    """Dotted names of the ``feature`` modules under ``package``, found on disk (nothing imported to look)."""
+    root = importlib.import_module(package)
+
+    def walk(folders: list[str], prefix: str) -> Iterator[str]:
+        for info in sorted(pkgutil.iter_modules(folders), key=lambda i: i.name):
+            if info.name == _MODULE and not info.ispkg:
+                yield f"{prefix}.{info.name}"
+            elif info.ispkg:
+                yield from walk([str(Path(f) / info.name) for f in folders], f"{prefix}.{info.name}")
+
+    yield from walk(list(root.__path__), package)
+
+
+def _declared(attribute: str, kind: type) -> list[Any]:
+    found: dict[str, tuple[Any, str]] = {}
+    for package in FEATURE_PACKAGES:
+        for name in _feature_modules(package):
+            module = importlib.import_module(name)
+            for item in getattr(module, attribute, ()):
+                if not isinstance(item, kind):
+                    raise ConfigError(f"{name}.{attribute} holds a {type(item).__name__}, not a {kind.__name__}")
+                if item.name in found:
+                    raise ConfigError(
+                        f"{kind.__name__} {item.name!r} is declared twice: {found[item.name][1]} and {name}"
+                    )
+                found[item.name] = (item, name)
+    return sorted((item for item, _ in found.values()), key=lambda i: (i.order, i.name))
+
+
+@cache
+def processors() -> tuple[Processor, ...]:
+    """Every declared processor, in install order."""
+    return tuple(_declared("PROCESSORS", Processor))
+
+
+def processor_names() -> tuple[str, ...]:
+    """The names ``worker_processors`` accepts, in install order."""
+    return tuple(p.name for p in processors())
+
+
+@cache
+def hub_routers() -> tuple[HubRouter, ...]:
+    """Every declared ingress router, in mount order."""
+    return tuple(_declared("ROUTERS", HubRouter))

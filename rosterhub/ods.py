@@ -1,0 +1,21 @@
+"""ODS codes: how the hub spells the NHS organisation code of a trust (or a site), once.
+
+Every trust the hub names (token claims, policy files, FHIR requests, payroll batches, trust-local
+codes ``X-<ODS>-<CODE>``) is validated against :data:`ODS`. The mapping assistant's guess that a
+sample value *is* a trust's code is narrower (:data:`ODS_LIKE`): an organisation code starts with a
+letter and has three characters (a trust) or five (a site).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["ODS", "ODS_CODE", "ODS_LIKE", "ODS_PATTERN"]
+
+#: The code itself, for embedding in a larger pattern.
+ODS_CODE = r"[A-Z0-9]{3,5}"
+#: A whole value that is an ODS code (pydantic ``Field(pattern=...)``, OpenAPI).
+ODS_PATTERN = rf"^{ODS_CODE}$"
+ODS = re.compile(ODS_PATTERN)
+#: A sample value that looks like an organisation code (mapping/engine: sniffing, drafting).
+ODS_LIKE = re.compile(r"^[A-Z][A-Z0-9]{2}(?:[A-Z0-9]{2})?$")

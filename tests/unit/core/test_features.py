@@ -1,0 +1,101 @@
+"""Features declare their processors and ingress routers; the core finds them (rosterhub/features.py)."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from rosterhub import features
+from rosterhub.errors import ConfigError
+from rosterhub.features import hub_routers, processor_names, processors
+from rosterhub.settings import Settings
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_every_processor_is_found_in_its_package_in_install_order() -> None:
+    assert processor_names() == ("booking", "outbound", "passport", "identity", "availability", "kpi", "payroll")
+    homes = {p.name: p.install.__module__ for p in processors()}
+    assert homes["outbound"] == "rosterhub.connectors.outbound.feature"
+    assert homes["booking"] == "rosterhub.streams.booking.feature"
+
+
+def test_every_ingress_router_is_found_in_mount_order() -> None:
+    # the order of the routes in the ingress's OpenAPI document (and so of docs/security.md's table)
+    assert [r.name for r in hub_routers()] == ["webhook", "identity", "fhir", "booking", "payroll", "kpi"]
+
+
+def test_the_default_worker_runs_every_declared_processor() -> None:
+    assert Settings().worker_processors == list(processor_names())
+
+
+def test_an_unknown_processor_is_refused_naming_it_and_the_known_ones() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(worker_processors=["booking", "kpis"])
+    message = str(caught.value)
+    assert "unknown processor 'kpis'" in message
+    assert "known: booking, outbound, passport, identity, availability, kpi, payroll" in message
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return found
+
+
+@pytest.mark.parametrize("core", ["rosterhub/api.py", "streams/app.py", "rosterhub/settings.py"])
+def test_the_core_names_no_feature(core: str) -> None:
+    feature_roots = ("rosterhub.streams.", "rosterhub.connectors.kinds", "rosterhub.connectors.outbound")
+    shared = {"rosterhub.streams.faust_drain", "rosterhub.streams.faust_fixes", "rosterhub.streams.web"}
+    named = {m for m in _imports(REPO / core) if m.startswith(feature_roots) and m not in shared}
+    assert named == set(), f"{core} imports features {sorted(named)}: they declare themselves in a feature module"
+
+
+@pytest.fixture
+def fake_features(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A package ``fakefeat`` on sys.path, searched instead of the real feature packages."""
+    root = tmp_path / "fakefeat"
+    root.mkdir()
+    (root / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(features, "FEATURE_PACKAGES", ("fakefeat",))
+    yield root
+    for name in [m for m in sys.modules if m == "fakefeat" or m.startswith("fakefeat.")]:
+        del sys.modules[name]
+
+
+def _feature(root: Path, package: str, body: str) -> None:
+    folder = root.joinpath(*package.split("."))
+    folder.mkdir(parents=True)
+    for depth in range(1, len(package.split(".")) + 1):
+        root.joinpath(*package.split(".")[:depth], "__init__.py").write_text("")
+    (folder / "feature.py").write_text("from rosterhub.features import Processor\n" + body)
+
+
+def test_a_new_processor_is_found_without_touching_a_core_file(fake_features: Path) -> None:
+    _feature(fake_features, "beta", "PROCESSORS = (Processor('beta', 20, lambda app, ctx, installed: 'b'),)\n")
+    _feature(fake_features, "deep.alpha", "PROCESSORS = (Processor('alpha', 10, lambda app, ctx, installed: 'a'),)\n")
+    assert [p.name for p in features._declared("PROCESSORS", features.Processor)] == ["alpha", "beta"]
+
+
+def test_a_processor_declared_twice_stops_start_up_naming_both_modules(fake_features: Path) -> None:
+    _feature(fake_features, "one", "PROCESSORS = (Processor('same', 10, print),)\n")
+    _feature(fake_features, "two", "PROCESSORS = (Processor('same', 20, print),)\n")
+    with pytest.raises(ConfigError, match=r"'same' is declared twice: fakefeat\.one\.feature and fakefeat\.two"):
+        features._declared("PROCESSORS", features.Processor)
+
+
+def test_a_declaration_of_the_wrong_kind_is_refused(fake_features: Path) -> None:
+    _feature(fake_features, "odd", "PROCESSORS = ('booking',)\n")
+    with pytest.raises(ConfigError, match=r"fakefeat\.odd\.feature\.PROCESSORS holds a str, not a Processor"):
+        features._declared("PROCESSORS", features.Processor)

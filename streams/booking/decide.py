@@ -30,7 +30,7 @@ from rosterhub.envelope import Envelope, event_id
 from rosterhub.streams.booking.cancellation import late_fee, notice_hours
 from rosterhub.streams.booking.fill_facts import fill_facts
 from rosterhub.streams.booking.policy import BookingPolicies, BookingPolicy
-from rosterhub.streams.booking.rules import RULES, RuleContext, RuleResult, shift_open
+from rosterhub.streams.booking.rules import SHIFT, RuleContext, RuleResult, run, shift_open, stage
 from rosterhub.streams.booking.rules.result import fail
 from rosterhub.streams.booking.saga import (
     CHECK,
@@ -48,7 +48,6 @@ from rosterhub.streams.booking.state import ParkedRequest, ShiftState, from_ms, 
 __all__ = [
     "BOOKING_REQUESTED",
     "SHIFT_POSTED",
-    "SHIFT_RULES",
     "SOURCE",
     "HoldTimers",
     "Step",
@@ -74,16 +73,6 @@ BOOKING_CANCELLED = "rosterhub.booking.v1.BookingCancelled"
 SHIFT_FILLED = "rosterhub.booking.v1.ShiftFilled"
 NO_SHOW = "rosterhub.booking.v1.NoShow"
 SOURCE = "/rosterhub/booking"
-
-#: Rules that need only the shift and the request: run by this stage before the hold.
-SHIFT_RULES = (
-    "shift_open",
-    "shift_visible",
-    "grade_match",
-    "agency_staff_group",
-    "agency_framework",
-    "agency_price_cap",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,7 +409,8 @@ def _begin(
         state, out = _reject(state, req, [opened, *pre], now)
         return state, [out], []
     ctx = RuleContext(booking_request(req), shift_spec(shift_json(state)), policy)
-    results = [opened, *pre, *_run(ctx, policy, SHIFT_RULES[1:])]
+    # shift_open was judged from the state above, before a context could be built
+    results = [opened, *pre, *run(ctx, (r for r in stage(SHIFT) if r.id != opened.rule), policy)]
     if req.person_id is None:  # nobody to check: every shift rule is reported, the person rules cannot run
         state, out = _reject(state, req, results, now)
         return state, [out], []
@@ -450,10 +440,6 @@ def _pre_checks(state: ShiftState, req: ParkedRequest, policies: BookingPolicies
     if policies.get(state.trust_ods or "") is None:
         out.append(fail("booking_policy", "NO_BOOKING_POLICY", f"no booking policy for trust {state.trust_ods}"))
     return out
-
-
-def _run(ctx: RuleContext, policy: BookingPolicy, rule_ids: tuple[str, ...]) -> list[RuleResult]:
-    return [RULES[r](ctx) for r in rule_ids if policy.enabled(r)]
 
 
 # --- decisions ------------------------------------------------------------------------------------------------

@@ -25,21 +25,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rosterhub.streams.booking.policy import BookingPolicy
-from rosterhub.streams.booking.rules import RULES, Clearance, Employment, OtherBooking, RuleContext
+from rosterhub.streams.booking.rules import PERSON, Clearance, Employment, OtherBooking, RuleContext, run, stage
 from rosterhub.streams.booking.rules.clock import fmt
 from rosterhub.streams.booking.rules.overlap import clash
 from rosterhub.streams.booking.saga import ANSWER, CONFLICT, booking_request, ordered, shift_spec
 from rosterhub.streams.booking.state import ParkedRequest, from_ms
 
-__all__ = ["PERSON_RULES", "PersonState", "check", "employment", "fence", "refused", "release", "retime", "stamp_fits"]
-
-#: Rules that need the person's other bookings or passport: run by this stage.
-PERSON_RULES = tuple(
-    r
-    for r in RULES
-    if r
-    not in {"shift_open", "shift_visible", "grade_match", "agency_staff_group", "agency_framework", "agency_price_cap"}
-)
+__all__ = ["PersonState", "check", "employment", "fence", "refused", "release", "retime", "stamp_fits"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +136,7 @@ def check(
         ctx = RuleContext(
             booking_request(req), spec, policy, state.others(booking_id), clearance, employments=state.employments()
         )
-        person_results = [RULES[r](ctx).to_avro() for r in PERSON_RULES if policy.enabled(r)]
+        person_results = [r.to_avro() for r in run(ctx, stage(PERSON))]
     results = ordered([*shift_results, *person_results])
     recorded = policy is not None and all(r["passed"] for r in results)
     out = {

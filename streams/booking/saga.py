@@ -20,8 +20,7 @@ from typing import Any
 
 from rosterhub.envelope import Envelope
 from rosterhub.events.models.common import MembershipType, ReleaseTier, ShiftType, StaffGroup
-from rosterhub.streams.booking.policy import RULE_IDS
-from rosterhub.streams.booking.rules import BookingRequest, RuleResult, ShiftSpec
+from rosterhub.streams.booking.rules import BookingRequest, RuleResult, ShiftSpec, registry
 from rosterhub.streams.booking.state import ParkedRequest, ShiftState, from_ms, to_ms
 from rosterhub.streams.identity import crosswalk, memberships
 from rosterhub.streams.identity.outputs import PERSON_VERSION
@@ -56,11 +55,12 @@ RETIME, CONFLICT = "retime", "conflict"
 #: identity -> person stage: the person's memberships (ESR's substantive assignments), for the moonlighting rule
 EMPLOYMENT = memberships.EMPLOYMENT
 
-#: Checks the shift stage makes before any rule can run; they sort before the 19 rules in a decision.
+#: Checks the shift stage makes before any rule can run; they sort before the rules in a decision.
 PRE_CHECKS = ("worker_known", "request_complete", "booking_policy")
 #: Checks about the saga itself, after every rule: the person stage never answered (``PERSON_CHECK_TIMEOUT``).
 POST_CHECKS = ("person_check",)
-_ORDER = {rule: i for i, rule in enumerate((*PRE_CHECKS, *RULE_IDS, *POST_CHECKS))}
+_PRE = {check: i - len(PRE_CHECKS) for i, check in enumerate(PRE_CHECKS)}
+_POST = {check: 1_000_000 + i for i, check in enumerate(POST_CHECKS)}
 
 #: Request fields the rules read, beyond the envelope's own (booking id, shift id, worker, vendor, time).
 EXTRA_FIELDS = (
@@ -179,4 +179,10 @@ def result_of(d: dict[str, Any]) -> RuleResult:
 
 def ordered(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Results (Avro dicts) in decision order: pre-checks, then the rules in evaluation order."""
-    return sorted(results, key=lambda r: _ORDER.get(r["rule"], len(_ORDER)))
+    return sorted(results, key=lambda r: _rank(r["rule"]))
+
+
+def _rank(rule: str) -> int:
+    """Pre-checks, then the registered rules in evaluation order, then the saga's own checks, then anything else."""
+    at = registry.position(rule)
+    return at if at is not None else _PRE.get(rule, _POST.get(rule, 2_000_000))

@@ -14,7 +14,7 @@ from rosterhub.streams.booking import decide
 from rosterhub.streams.booking.cancellation import late_fee, notice_hours
 from rosterhub.streams.booking.decide import expire, step
 from rosterhub.streams.booking.policy import CancellationPolicy
-from rosterhub.streams.booking.rules import RULES, Clearance, shift_open
+from rosterhub.streams.booking.rules import SHIFT, Clearance, rule_ids, shift_open, stage
 from rosterhub.streams.booking.saga import PRE_CHECKS
 from rosterhub.streams.booking.state import ParkedRequest, ShiftState
 from tests.unit.streams.saga_harness import LONDON, NOW, POLICIES, Saga, posted, request
@@ -39,12 +39,12 @@ def test_first_request_holds_the_shift_later_ones_queue_then_one_winner() -> Non
     assert held is not None and held.hold is not None and held.hold.booking_id == "b1"
     assert [q.booking_id for q in held.queue] == ["b2"] and saga.events == []
     [check] = saga.to_person
-    assert check["person_id"] == "p1" and [r["rule"] for r in check["shift_results"]] == list(decide.SHIFT_RULES)
+    assert check["person_id"] == "p1" and [r["rule"] for r in check["shift_results"]] == [r.id for r in stage(SHIFT)]
     saga.settle()
     assert saga.decisions() == {"b1": ("BookingConfirmed", []), "b2": ("BookingRejected", ["SHIFT_ALREADY_FILLED"])}
     assert kinds(saga) == ["BookingConfirmed", "ShiftFilled", "BookingRejected"]
     confirmed, filled, rejected = saga.events
-    assert [r["rule"] for r in confirmed.data["rule_results"]] == list(RULES)  # every rule, in order
+    assert [r["rule"] for r in confirmed.data["rule_results"]] == list(rule_ids())  # every rule, in order
     assert confirmed.data["vendor"] == "patchwork" and rejected.data["vendor"] == "nhsp"
     assert filled.data["vendor"] == "patchwork" and filled.data["membership_type"] == "BANK"
     assert "b1" in rejected.data["rule_results"][0]["detail"]
@@ -79,7 +79,7 @@ def test_a_rejected_hold_lets_the_next_request_in() -> None:
     assert saga.decisions() == {"b1": ("BookingRejected", ["PASSPORT_NOT_CLEARED"]), "b2": ("BookingConfirmed", [])}
     detail = next(r for r in saga.events[0].data["rule_results"] if r["rule"] == "passport_clearance")["detail"]
     assert "DBS: EXPIRED" in detail
-    assert len(saga.events[0].data["rule_results"]) == len(RULES)
+    assert len(saga.events[0].data["rule_results"]) == len(rule_ids())
 
 
 def test_redelivered_requests_and_answers_change_nothing() -> None:
@@ -147,7 +147,7 @@ def test_missing_inputs_give_a_clear_code_never_a_crash(extra: dict, trust: str,
     [rejected] = [e for e in saga.events if e.type == decide.BOOKING_REJECTED]
     assert rejected.data["reason_codes"] == codes
     rules = [r["rule"] for r in rejected.data["rule_results"]]
-    assert rules == sorted(rules, key=[*PRE_CHECKS, *RULES].index)
+    assert rules == sorted(rules, key=[*PRE_CHECKS, *rule_ids()].index)
 
 
 def test_release_moves_the_tier_so_a_collaborative_worker_can_book() -> None:

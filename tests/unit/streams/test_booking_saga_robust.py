@@ -13,7 +13,7 @@ from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import Envelope, decode_record, encode_event
 from rosterhub.streams.booking import decide, person
 from rosterhub.streams.booking.decide import HoldTimers, due
-from rosterhub.streams.booking.rules import REASON_CODES, RULES
+from rosterhub.streams.booking.rules import SHIFT, reason_codes, rule_ids, stage
 from rosterhub.streams.booking.saga import POST_CHECKS
 from tests.unit.streams.saga_harness import LONDON, NOW, POLICIES, Saga, deliver, posted, request
 
@@ -194,13 +194,13 @@ def test_a_hold_never_answered_is_rejected_after_the_timeout_the_person_released
     [rejected] = [e for e in saga.events if e.type == decide.BOOKING_REJECTED]
     assert rejected.data["reason_codes"] == ["PERSON_CHECK_TIMEOUT"]
     rules = [r["rule"] for r in rejected.data["rule_results"]]
-    assert rules == [*decide.SHIFT_RULES, *POST_CHECKS]  # the shift rules' results, then the timeout
+    assert rules == [*(r.id for r in stage(SHIFT)), *POST_CHECKS]  # the shift rules' results, then the timeout
     assert "120 s" in rejected.data["rule_results"][-1]["detail"]
     assert [(m["kind"], m["booking_id"]) for m in saga.to_person] == [("release", "b1"), ("check", "b2")]
     saga.settle()
     assert saga.decisions()["b2"] == ("BookingConfirmed", [])
     assert saga.people["p1"]["b"] == {}  # p1 released: free for other shifts
-    assert "PERSON_CHECK_TIMEOUT" in REASON_CODES
+    assert "PERSON_CHECK_TIMEOUT" in reason_codes()
 
 
 def test_a_late_answer_after_the_timeout_changes_nothing() -> None:
@@ -294,7 +294,9 @@ def test_with_lost_messages_and_timeouts_at_most_one_confirmation_and_only_it_re
     assert recorded == confirmed  # never a person holding a booking the shift stage did not confirm
     state = saga.state()
     assert state is not None and state.hold is None and state.filled_by == (confirmed[0] if confirmed else None)
-    assert all(r["rule"] in RULES or r["rule"] in POST_CHECKS for e in decided.values() for r in e.data["rule_results"])
+    assert all(
+        r["rule"] in rule_ids() or r["rule"] in POST_CHECKS for e in decided.values() for r in e.data["rule_results"]
+    )
 
 
 def test_restamp_puts_the_workers_clock_on_new_timers_only() -> None:

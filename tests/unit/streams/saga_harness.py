@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from rosterhub.envelope import Envelope
 from rosterhub.streams.booking import decide, person
+from rosterhub.streams.booking.messages import Check, Conflict, Fence, Release, Retime, decode
 from rosterhub.streams.booking.policy import BookingPolicies
 from rosterhub.streams.booking.rules import Clearance
 from rosterhub.streams.booking.state import ShiftState
@@ -98,7 +99,7 @@ class Saga:
 
     def _apply(self, key: str, result: decide.Step) -> None:
         self.events += result.outputs
-        self.to_person += result.person
+        self.to_person += [m.to_wire() for m in result.person]  # the topics carry the wire form
         if result.state is not None:
             self.shifts[key] = result.state.to_table()
 
@@ -107,32 +108,36 @@ class Saga:
         self._apply(key, decide.step(self.state(key), env, now=NOW, policies=POLICIES))
 
     def person_step(self, i: int = 0) -> None:
-        msg = self.to_person.pop(i)
-        pid = msg["person_id"]
+        msg = decode(self.to_person.pop(i))
+        pid = msg.person_id
+        assert pid is not None
         st = person.PersonState.from_table(pid, self.people.get(pid))
-        if msg["kind"] == "identity":
+        if isinstance(msg, Fence):
             st = person.fence(st, msg)
-        elif msg["kind"] == "release":
+        elif isinstance(msg, Release):
             st = person.release(st, msg)
-        elif msg["kind"] == "retime":
+        elif isinstance(msg, Retime):
             st, clashed = person.retime(st, msg)
-            self.to_shift += [clashed] if clashed else []
+            self.to_shift += [clashed.to_wire()] if clashed else []
         else:  # as the agent: a check whose identity stamp does not fit is refused or waits (decisions/0012)
-            fits = 0 if msg["booking_id"] in st.answers else person.stamp_fits(st, msg)
+            assert isinstance(msg, Check)
+            fits = 0 if msg.booking_id in st.answers else person.stamp_fits(st, msg)
             if fits > 0:
                 return
             if fits < 0:
-                self.to_shift.append(person.refused(st, msg))
+                self.to_shift.append(person.refused(st, msg).to_wire())
                 return
-            st, out = person.check(st, msg, clearance=self.clearance, policy=POLICIES.get(msg["shift"]["trust"]))
-            self.to_shift.append(out)
+            st, out = person.check(st, msg, clearance=self.clearance, policy=POLICIES.get(msg.shift["trust"]))
+            self.to_shift.append(out.to_wire())
         self.people[pid] = st.to_table()
 
     def shift_step(self, i: int = 0) -> None:
-        msg = self.to_shift.pop(i)
-        key = msg["shift_id"]
-        handler = decide.conflict if msg["kind"] == "conflict" else decide.answer
-        self._apply(key, handler(self.state(key), msg, now=NOW, policies=POLICIES))
+        msg = decode(self.to_shift.pop(i))
+        key = msg.shift_id
+        if isinstance(msg, Conflict):
+            self._apply(key, decide.conflict(self.state(key), msg, now=NOW, policies=POLICIES))
+        else:
+            self._apply(key, decide.answer(self.state(key), msg, now=NOW, policies=POLICIES))
 
     def tick(self, now: datetime, timers: decide.HoldTimers, shift_id: str = "patchwork:RHQ:s1") -> None:
         """The timer's tick for one shift, at ``now``."""

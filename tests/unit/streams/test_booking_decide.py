@@ -13,6 +13,7 @@ from rosterhub.envelope import Envelope, encode_event
 from rosterhub.streams.booking import decide
 from rosterhub.streams.booking.cancellation import late_fee, notice_hours
 from rosterhub.streams.booking.decide import expire, step
+from rosterhub.streams.booking.messages import Answer, Check, Release
 from rosterhub.streams.booking.policy import CancellationPolicy
 from rosterhub.streams.booking.rules import SHIFT, Clearance, rule_ids, shift_open, stage
 from rosterhub.streams.booking.saga import PRE_CHECKS
@@ -107,7 +108,7 @@ def test_a_crash_before_the_state_write_repeats_the_same_event_ids() -> None:
     saga.send(posted())
     saga.send(request("b1"))
     saga.person_step()
-    state, msg = saga.state(), saga.to_shift[0]
+    state, msg = saga.state(), Answer.from_wire(saga.to_shift[0])
     first = decide.answer(state, msg, now=NOW, policies=POLICIES)
     again = decide.answer(state, msg, now=NOW + timedelta(seconds=5), policies=POLICIES)
     assert [e.id for e in first.outputs] == [e.id for e in again.outputs] and len(first.outputs) == 2
@@ -452,13 +453,14 @@ def test_the_person_stage_answers_a_redelivered_check_as_it_did_first() -> None:
     saga = Saga()
     saga.send(posted())
     saga.send(request("b1"))
-    check = saga.to_person[0]
+    check = Check.from_wire(saga.to_person[0])
     st, first = person.check(person.PersonState("p1"), check, clearance=Clearance(True), policy=POLICIES.get("RHQ"))
-    assert first["recorded"] and "b1" in st.bookings
+    assert first.recorded and "b1" in st.bookings
     later, again = person.check(st, check, clearance=Clearance(False, (("DBS", "EXPIRED"),)), policy=None)
     assert again == first and later == st  # whatever changed since, the same answer
-    released = person.release(st, {"booking_id": "b1"})
-    assert released.bookings == {} and person.release(released, {"booking_id": "b1"}) == released
+    release = Release(booking_id="b1", person_id="p1", reason="cancelled")
+    released = person.release(st, release)
+    assert released.bookings == {} and person.release(released, release) == released
 
 
 def test_every_hub_output_fits_its_avro_schema() -> None:

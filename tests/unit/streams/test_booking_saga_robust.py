@@ -13,6 +13,7 @@ from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import Envelope, decode_record, encode_event
 from rosterhub.streams.booking import decide, person
 from rosterhub.streams.booking.decide import HoldTimers, due
+from rosterhub.streams.booking.messages import Retime
 from rosterhub.streams.booking.rules import SHIFT, reason_codes, rule_ids, stage
 from rosterhub.streams.booking.saga import POST_CHECKS
 from tests.unit.streams.saga_harness import LONDON, NOW, POLICIES, Saga, deliver, posted, request
@@ -98,7 +99,9 @@ def test_retimed_into_a_clash_the_hub_cancels_the_retimed_booking_and_reopens_it
     n = len(saga.events)
     saga.to_person.append(retime)
     saga.settle()
-    saga.to_shift.append({"kind": "conflict", "booking_id": "b2", "shift_id": S9, "detail": "x", "cause": "c"})
+    saga.to_shift.append(
+        {"kind": "conflict", "booking_id": "b2", "shift_id": S9, "person_id": "p1", "detail": "x", "cause": "c"}
+    )
     saga.settle()
     assert len(saga.events) == n
     saga.send(request("b3", S9, person_id="p2", vendor="locumsnest", home_trust="RCU"))
@@ -116,13 +119,15 @@ def test_an_older_retime_never_moves_a_booking_back() -> None:
     saga.settle()
     v3 = bookings(saga)
     st_ = person.PersonState.from_table("p1", saga.people["p1"])
-    stale = {
-        "kind": "retime",
-        "booking_id": "b1",
-        "shift_id": S1,
-        "person_id": "p1",
-        "shift": {"shift_id": S1, "version": 2, "start": 0, "end": 1},
-    }
+    stale = Retime.from_wire(
+        {
+            "kind": "retime",
+            "booking_id": "b1",
+            "shift_id": S1,
+            "person_id": "p1",
+            "shift": {"shift_id": S1, "version": 2, "start": 0, "end": 1},
+        }
+    )
     assert person.retime(st_, stale) == (st_, None) and bookings(saga) == v3
 
 

@@ -1,0 +1,56 @@
+"""What one input to the shift stage produces (:class:`Step`), and the event types it reads and writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rosterhub.envelope import Envelope
+from rosterhub.streams.booking.messages import Check, Release, Retime
+from rosterhub.streams.booking.state import ShiftState
+
+__all__ = [
+    "BOOKING_CANCELLED",
+    "BOOKING_CONFIRMED",
+    "BOOKING_REJECTED",
+    "BOOKING_REQUESTED",
+    "NO_SHOW",
+    "SHIFT_CANCELLED",
+    "SHIFT_FILLED",
+    "SHIFT_POSTED",
+    "SHIFT_RELEASED",
+    "SHIFT_UPDATED",
+    "SOURCE",
+    "Step",
+    "ToPerson",
+    "sym",
+]
+
+SHIFT_POSTED = "rosterhub.shift.v1.ShiftPosted"
+SHIFT_UPDATED = "rosterhub.shift.v1.ShiftUpdated"
+SHIFT_RELEASED = "rosterhub.shift.v1.ShiftReleased"
+SHIFT_CANCELLED = "rosterhub.shift.v1.ShiftCancelled"
+BOOKING_REQUESTED = "rosterhub.booking.v1.BookingRequested"
+BOOKING_CONFIRMED = "rosterhub.booking.v1.BookingConfirmed"
+BOOKING_REJECTED = "rosterhub.booking.v1.BookingRejected"
+BOOKING_CANCELLED = "rosterhub.booking.v1.BookingCancelled"
+SHIFT_FILLED = "rosterhub.booking.v1.ShiftFilled"
+NO_SHOW = "rosterhub.booking.v1.NoShow"
+SOURCE = "/rosterhub/booking"
+
+#: What the shift stage sends the person stage (key: person id).
+ToPerson = Check | Release | Retime
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one input produced: the new state, events for events.booking, messages for the person stage."""
+
+    state: ShiftState | None
+    outputs: list[Envelope] = field(default_factory=list)
+    person: list[ToPerson] = field(default_factory=list)  # saga checks, releases and retimes
+
+
+def sym(v: Any) -> str:
+    """An enum's symbol (events decoded from Avro carry enums, from JSON strings)."""
+    return v if isinstance(v, str) else str(getattr(v, "value", v))

@@ -35,7 +35,6 @@ from rosterhub.errors import InputError
 from rosterhub.streams import outbox
 from rosterhub.streams.booking import person, retention
 from rosterhub.streams.booking.decide import (
-    BOOKING_REQUESTED,
     HoldTimers,
     Step,
     answer,
@@ -60,6 +59,7 @@ from rosterhub.streams.booking.messages import (
     dumps,
     loads,
 )
+from rosterhub.streams.booking.outcome import BOOKING_REQUESTED
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.booking.rules import Clearance
 from rosterhub.streams.booking.state import ShiftState, from_ms, to_ms

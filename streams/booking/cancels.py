@@ -11,9 +11,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from rosterhub.envelope import Envelope, event_id
+from rosterhub.envelope import Envelope
 from rosterhub.streams.booking.cancellation import late_fee, notice_hours
-from rosterhub.streams.booking.outcome import BOOKING_CANCELLED, NO_SHOW, SOURCE, Step, ToPerson, sym
+from rosterhub.streams.booking.outcome import BOOKING_CANCELLED, NO_SHOW, Step, ToPerson, hub_event, sym
 from rosterhub.streams.booking.policy import BookingPolicies
 from rosterhub.streams.booking.queue import drain
 from rosterhub.streams.booking.rules.result import fail
@@ -55,15 +55,7 @@ def cancelled_event(
         "fee_hours": fee_hours,
         "shift_reopened": reopened,
     }
-    return Envelope(
-        type=BOOKING_CANCELLED,
-        source=SOURCE,
-        data=data,
-        id=event_id("cancelled", req.booking_id),
-        subject=req.booking_id,
-        time=now,
-        extensions={"causationid": cause},
-    )
+    return hub_event(BOOKING_CANCELLED, "cancelled", req.booking_id, data, now=now, cause=cause)
 
 
 def booking_cancelled(state: ShiftState, env: Envelope, now: datetime, policies: BookingPolicies) -> Step:
@@ -111,15 +103,7 @@ def no_show(state: ShiftState, env: Envelope, now: datetime) -> Step:
         "notice_hours": d.get("notice_hours"),
         "detail": d.get("detail"),
     }
-    out = Envelope(
-        type=NO_SHOW,
-        source=SOURCE,
-        data=data,
-        id=event_id("no-show", booking_id),
-        subject=booking_id,
-        time=now,
-        extensions={"causationid": env.id},
-    )
+    out = hub_event(NO_SHOW, "no-show", booking_id, data, now=now, cause=env.id)
     return Step(replace(state, status="no_show"), [out], [release(req, "no-show")])
 
 

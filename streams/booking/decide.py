@@ -13,7 +13,8 @@ module whose job it is:
 * :mod:`.cancels`: vendor cancellations, no-shows and shift cancellations;
 * :mod:`.holds`: the timers: parked requests that wait too long, holds whose answer never comes.
 
-The saga's messages are typed (:mod:`.messages`). Every id is derived from the booking id, so re-deciding
+The saga's messages are typed (:mod:`.messages`); the event types and :class:`~.outcome.Step` are in
+:mod:`.outcome`. Every id is derived from the booking id, so re-deciding
 after a crash repeats the same ids. See docs/decisions/0007-booking-saga.md.
 """
 
@@ -26,12 +27,9 @@ from rosterhub.streams.booking.cancels import booking_cancelled, no_show, shift_
 from rosterhub.streams.booking.holds import HoldTimers, due, due_ms, expire, restamp, restamped, tick
 from rosterhub.streams.booking.outcome import (
     BOOKING_CANCELLED,
-    BOOKING_CONFIRMED,
-    BOOKING_REJECTED,
     BOOKING_REQUESTED,
     NO_SHOW,
     SHIFT_CANCELLED,
-    SHIFT_FILLED,
     SHIFT_POSTED,
     SHIFT_RELEASED,
     SHIFT_UPDATED,
@@ -45,17 +43,6 @@ from rosterhub.streams.booking.shifts import posted, released
 from rosterhub.streams.booking.state import ShiftState
 
 __all__ = [
-    "BOOKING_CANCELLED",
-    "BOOKING_CONFIRMED",
-    "BOOKING_REJECTED",
-    "BOOKING_REQUESTED",
-    "NO_SHOW",
-    "SHIFT_CANCELLED",
-    "SHIFT_FILLED",
-    "SHIFT_POSTED",
-    "SHIFT_RELEASED",
-    "SHIFT_UPDATED",
-    "SOURCE",
     "HoldTimers",
     "Step",
     "answer",

@@ -61,7 +61,8 @@ class SagaMessage:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _KINDS[cls.KIND] = cls
+        if "KIND" in cls.__dict__:  # a message, not a base of messages
+            _KINDS[cls.KIND] = cls
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON document on the topic (and in the tables that keep a message as sent)."""
@@ -99,12 +100,18 @@ def loads(value: bytes) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Check(SagaMessage):
-    KIND: ClassVar[str] = "check"
+class _Booking(SagaMessage):
+    """The keys every message about one booking of one shift starts with."""
 
     booking_id: str
     shift_id: str
-    person_id: str
+    person_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Check(_Booking):
+    KIND: ClassVar[str] = "check"
+
     request: dict[str, Any]  # {"extra": the request's rule inputs, "vendor": ...}
     person_v: int | None = None  # identity version of the stamp (docs/decisions/0012); None: unstamped
     shift: dict[str, Any]  # :func:`.saga.shift_json`
@@ -112,13 +119,10 @@ class Check(SagaMessage):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Answer(SagaMessage):
+class Answer(_Booking):
     KIND: ClassVar[str] = "answer"
     SPARSE: ClassVar[tuple[str, ...]] = ("restamp",)
 
-    booking_id: str
-    shift_id: str
-    person_id: str | None
     results: list[dict[str, Any]]
     recorded: bool
     restamp: int | None = None  # the stamp was older than this identity version: stamp again
@@ -134,23 +138,17 @@ class Release(SagaMessage):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Retime(SagaMessage):
+class Retime(_Booking):
     KIND: ClassVar[str] = "retime"
 
-    booking_id: str
-    shift_id: str
-    person_id: str
     shift: dict[str, Any]
     cause: str = ""  # id of the event that re-timed the shift
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Conflict(SagaMessage):
+class Conflict(_Booking):
     KIND: ClassVar[str] = "conflict"
 
-    booking_id: str
-    shift_id: str
-    person_id: str
     detail: str
     cause: str = ""
 

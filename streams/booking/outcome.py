@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from rosterhub.envelope import Envelope
+from rosterhub.envelope import Envelope, event_id
 from rosterhub.streams.booking.messages import Check, Release, Retime
 from rosterhub.streams.booking.state import ShiftState
 
@@ -54,3 +55,26 @@ class Step:
 def sym(v: Any) -> str:
     """An enum's symbol (events decoded from Avro carry enums, from JSON strings)."""
     return v if isinstance(v, str) else str(getattr(v, "value", v))
+
+
+def hub_event(
+    type_: str,
+    kind: str,
+    booking_id: str,
+    data: dict[str, Any],
+    *,
+    now: datetime,
+    cause: str,
+    subject: str | None = None,
+) -> Envelope:
+    """An event the shift stage writes: its id derived from the booking id (the same on every re-decision), caused
+    by ``cause``; the subject is the booking unless the event is about something else (ShiftFilled: the shift)."""
+    return Envelope(
+        type=type_,
+        source=SOURCE,
+        data=data,
+        id=event_id(kind, booking_id),
+        subject=booking_id if subject is None else subject,
+        time=now,
+        extensions={"causationid": cause},
+    )

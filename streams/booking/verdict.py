@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from rosterhub.codec.catalogue import default_catalogue
-from rosterhub.envelope import Envelope, event_id
+from rosterhub.envelope import Envelope
 from rosterhub.streams.booking.fill_facts import fill_facts
 from rosterhub.streams.booking.messages import Release
-from rosterhub.streams.booking.outcome import BOOKING_CONFIRMED, BOOKING_REJECTED, SHIFT_FILLED, SOURCE
+from rosterhub.streams.booking.outcome import BOOKING_CONFIRMED, BOOKING_REJECTED, SHIFT_FILLED, hub_event
 from rosterhub.streams.booking.policy import BookingPolicy
 from rosterhub.streams.booking.rules import RuleResult
 from rosterhub.streams.booking.saga import ordered
@@ -85,12 +85,5 @@ def _common(state: ShiftState, req: ParkedRequest, results: list[dict[str, Any]]
 
 
 def _event(type_: str, kind: str, req: ParkedRequest, data: dict[str, Any], now: datetime, causation: str) -> Envelope:
-    return Envelope(
-        type=type_,
-        source=SOURCE,
-        data=data,
-        id=event_id(kind, req.booking_id),
-        subject=str(data[default_catalogue().get(type_).subject_field]),  # ShiftFilled: the shift, not the booking
-        time=now,
-        extensions={"causationid": causation},
-    )
+    subject = str(data[default_catalogue().get(type_).subject_field])  # ShiftFilled: the shift, not the booking
+    return hub_event(type_, kind, req.booking_id, data, now=now, cause=causation, subject=subject)

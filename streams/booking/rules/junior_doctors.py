@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+from functools import partial
 
 from rosterhub.streams.booking.policy import JuniorDoctorsPolicy, RunLimit
 from rosterhub.streams.booking.rules.clock import fmt, fmt_h, hours, local_date, weekends_worked
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 JUNIOR_DOCTORS = Section("junior_doctors", JuniorDoctorsPolicy)
+#: The junior doctors' rules: run by the person stage, configured by ``junior_doctors``.
+_jd_rule = partial(rule, stage=PERSON, config=(JUNIOR_DOCTORS,))
 
 
 def _applies(ctx: RuleContext) -> str | None:
@@ -50,15 +53,7 @@ def _applies(ctx: RuleContext) -> str | None:
     return f"applies to doctors in training only; the worker's grade is {grade}"
 
 
-@rule(
-    "jd_shift_length",
-    stage=PERSON,
-    order=600,
-    codes={
-        "JD_SHIFT_TOO_LONG": "a doctor in training's shift is longer than 13 h",
-    },
-    config=(JUNIOR_DOCTORS,),
-)
+@_jd_rule("jd_shift_length", order=600, codes={"JD_SHIFT_TOO_LONG": "a doctor in training's shift is longer than 13 h"})
 def jd_shift_length(ctx: RuleContext) -> RuleResult:
     """No shift longer than ``max_shift_hours`` real hours."""
     rule, jd = "jd_shift_length", ctx.policy.junior_doctors
@@ -69,15 +64,7 @@ def jd_shift_length(ctx: RuleContext) -> RuleResult:
     return fail(rule, "JD_SHIFT_TOO_LONG", text) if length > jd.max_shift_hours else ok(rule, text)
 
 
-@rule(
-    "jd_72h_in_7_days",
-    stage=PERSON,
-    order=610,
-    codes={
-        "JD_72_HOURS_IN_7_DAYS": "more than 72 h in some 7 consecutive days",
-    },
-    config=(JUNIOR_DOCTORS,),
-)
+@_jd_rule("jd_72h_in_7_days", order=610, codes={"JD_72_HOURS_IN_7_DAYS": "more than 72 h in some 7 consecutive days"})
 def jd_72h_in_7_days(ctx: RuleContext) -> RuleResult:
     """At most ``max_hours_in_7_days`` in any 7 local days touching the shift."""
     rule, jd = "jd_72h_in_7_days", ctx.policy.junior_doctors
@@ -90,15 +77,13 @@ def jd_72h_in_7_days(ctx: RuleContext) -> RuleResult:
     return ok(rule, text)
 
 
-@rule(
+@_jd_rule(
     "jd_consecutive_long_shifts",
-    stage=PERSON,
     order=620,
     codes={
         "JD_CONSECUTIVE_LONG_SHIFTS": "more than 5 long (over 10 h) shifts on consecutive days",
         "JD_REST_AFTER_LONG_SHIFTS": "less than 48 h rest after the maximum run of long shifts",
     },
-    config=(JUNIOR_DOCTORS,),
 )
 def jd_consecutive_long_shifts(ctx: RuleContext) -> RuleResult:
     """At most 5 long shifts on consecutive days, then 48 h rest."""
@@ -113,15 +98,13 @@ def jd_consecutive_long_shifts(ctx: RuleContext) -> RuleResult:
     )
 
 
-@rule(
+@_jd_rule(
     "jd_consecutive_nights",
-    stage=PERSON,
     order=630,
     codes={
         "JD_CONSECUTIVE_NIGHTS": "more than 4 night shifts on consecutive days",
         "JD_REST_AFTER_NIGHTS": "less than 46 h rest after the maximum run of night shifts",
     },
-    config=(JUNIOR_DOCTORS,),
 )
 def jd_consecutive_nights(ctx: RuleContext) -> RuleResult:
     """At most 4 nights on consecutive days, then 46 h rest."""
@@ -129,15 +112,13 @@ def jd_consecutive_nights(ctx: RuleContext) -> RuleResult:
     return _run_rule(ctx, "jd_consecutive_nights", "nights", "NIGHTS", jd.consecutive_nights, lambda iv: iv.night)
 
 
-@rule(
+@_jd_rule(
     "jd_consecutive_shifts",
-    stage=PERSON,
     order=640,
     codes={
         "JD_CONSECUTIVE_SHIFTS": "more than 8 shifts on consecutive days",
         "JD_REST_AFTER_SHIFTS": "less than 48 h rest after the maximum run of shifts",
     },
-    config=(JUNIOR_DOCTORS,),
 )
 def jd_consecutive_shifts(ctx: RuleContext) -> RuleResult:
     """At most 8 shifts on consecutive days, then 48 h rest."""
@@ -145,14 +126,12 @@ def jd_consecutive_shifts(ctx: RuleContext) -> RuleResult:
     return _run_rule(ctx, "jd_consecutive_shifts", "shifts", "SHIFTS", jd.consecutive_shifts, lambda iv: True)
 
 
-@rule(
+@_jd_rule(
     "jd_weekends",
-    stage=PERSON,
     order=650,
     codes={
         "JD_WEEKEND_FREQUENCY": "more than 1 weekend worked in 2 consecutive weekends",
     },
-    config=(JUNIOR_DOCTORS,),
 )
 def jd_weekends(ctx: RuleContext) -> RuleResult:
     """At most 1 weekend worked in any 2 consecutive weekends that include this shift's."""

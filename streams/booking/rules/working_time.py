@@ -22,6 +22,7 @@ booked through the hub (a substantive rota not fed in) are invisible to these ch
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from rosterhub.streams.booking.policy import WorkingTimePolicy
 from rosterhub.streams.booking.rules.clock import add_local_days, fmt, fmt_h, hours, local_date, week_start
@@ -33,16 +34,16 @@ from rosterhub.streams.booking.rules.windows import free_gaps, merge, windows
 __all__ = ["wtr_daily_rest", "wtr_night_average", "wtr_weekly_average", "wtr_weekly_rest"]
 
 WORKING_TIME = Section("working_time", WorkingTimePolicy)
+#: The working-time rules: run by the person stage, configured by ``working_time``.
+_wtr_rule = partial(rule, stage=PERSON, config=(WORKING_TIME,))
 
 
-@rule(
+@_wtr_rule(
     "wtr_daily_rest",
-    stage=PERSON,
     order=500,
     codes={
         "WTR_DAILY_REST": "less than the minimum rest (11 h) between this shift and another booking",
     },
-    config=(WORKING_TIME,),
 )
 def wtr_daily_rest(ctx: RuleContext) -> RuleResult:
     """At least ``daily_rest_hours`` between this shift and the nearest booking either side."""
@@ -69,14 +70,12 @@ def wtr_daily_rest(ctx: RuleContext) -> RuleResult:
     return fail(rule, "WTR_DAILY_REST", text) if gap < timedelta(hours=minimum) else ok(rule, text)
 
 
-@rule(
+@_wtr_rule(
     "wtr_weekly_rest",
-    stage=PERSON,
     order=510,
     codes={
         "WTR_WEEKLY_REST": "no 24 h rest in a week the shift touches (nor 48 h, or two 24 h, in its fortnight)",
     },
-    config=(WORKING_TIME,),
 )
 def wtr_weekly_rest(ctx: RuleContext) -> RuleResult:
     """24 h uninterrupted rest in each week the shift touches, or the fortnightly alternative."""
@@ -124,15 +123,13 @@ def wtr_weekly_rest(ctx: RuleContext) -> RuleResult:
     )
 
 
-@rule(
+@_wtr_rule(
     "wtr_weekly_average",
-    stage=PERSON,
     order=520,
     codes={
         "WTR_WEEKLY_AVERAGE": "average week over the reference period above the limit (48 h) without an opt-out",
         "WTR_OPTED_OUT": "(pass) the average week is above the limit and the person's opt-out is relied on",
     },
-    config=(WORKING_TIME,),
 )
 def wtr_weekly_average(ctx: RuleContext) -> RuleResult:
     """At most 48 h a week on average over the rolling reference period; an opt-out is recorded."""
@@ -151,14 +148,12 @@ def wtr_weekly_average(ctx: RuleContext) -> RuleResult:
     return fail(rule, "WTR_WEEKLY_AVERAGE", text)
 
 
-@rule(
+@_wtr_rule(
     "wtr_night_average",
-    stage=PERSON,
     order=530,
     codes={
         "WTR_NIGHT_AVERAGE": "a night worker's average above 8 h per 24 h over the reference period (no opt-out)",
     },
-    config=(WORKING_TIME,),
 )
 def wtr_night_average(ctx: RuleContext) -> RuleResult:
     """Night workers: at most 8 h per 24 h on average over the reference period; no opt-out."""

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rosterhub.envelope import Envelope
-from rosterhub.streams.booking import decide, person
+from rosterhub.streams.booking import decide, outcome, person
 from rosterhub.streams.booking.messages import Check, Conflict, Fence, Release, Retime, decode
 from rosterhub.streams.booking.policy import BookingPolicies
 from rosterhub.streams.booking.rules import Clearance
@@ -38,7 +38,7 @@ def posted(
     start = start or datetime(2026, 10, 24, 20, 0, tzinfo=LONDON)
     end = datetime.fromtimestamp(start.timestamp() + hours * 3600, tz=UTC)
     return Envelope(
-        type=decide.SHIFT_POSTED,
+        type=outcome.SHIFT_POSTED,
         source=f"/vendors/patchwork/{trust}",
         data={
             "shift_id": shift_id,
@@ -80,7 +80,7 @@ def request(
         "home_trust": "RHQ",
         **extra,
     }
-    return Envelope(type=decide.BOOKING_REQUESTED, source=f"/vendors/{vendor}/RHQ", id=f"req-{booking}", data=data)
+    return Envelope(type=outcome.BOOKING_REQUESTED, source=f"/vendors/{vendor}/RHQ", id=f"req-{booking}", data=data)
 
 
 @dataclass
@@ -154,7 +154,7 @@ class Saga:
         return {
             e.data["booking_id"]: (e.type.rsplit(".", 1)[-1], e.data.get("reason_codes", []))
             for e in self.events
-            if e.type in (decide.BOOKING_CONFIRMED, decide.BOOKING_REJECTED)
+            if e.type in (outcome.BOOKING_CONFIRMED, outcome.BOOKING_REJECTED)
         }
 
 

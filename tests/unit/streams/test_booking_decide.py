@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import Envelope, encode_event
-from rosterhub.streams.booking import decide
+from rosterhub.streams.booking import decide, outcome
 from rosterhub.streams.booking.cancellation import late_fee, notice_hours
 from rosterhub.streams.booking.decide import expire, step
 from rosterhub.streams.booking.messages import Answer, Check, Release
@@ -145,7 +145,7 @@ def test_missing_inputs_give_a_clear_code_never_a_crash(extra: dict, trust: str,
     saga.send(posted(f"patchwork:{trust}:s1", trust=trust))
     saga.send(request("b1", f"patchwork:{trust}:s1", **extra))
     saga.settle()
-    [rejected] = [e for e in saga.events if e.type == decide.BOOKING_REJECTED]
+    [rejected] = [e for e in saga.events if e.type == outcome.BOOKING_REJECTED]
     assert rejected.data["reason_codes"] == codes
     rules = [r["rule"] for r in rejected.data["rule_results"]]
     assert rules == sorted(rules, key=[*PRE_CHECKS, *rule_ids()].index)
@@ -158,7 +158,7 @@ def test_release_moves_the_tier_so_a_collaborative_worker_can_book() -> None:
     saga.settle()
     assert saga.decisions()["b1"] == ("BookingRejected", ["NOT_RELEASED_TO_COLLABORATIVE"])
     release = Envelope(
-        type=decide.SHIFT_RELEASED,
+        type=outcome.SHIFT_RELEASED,
         source="/rosterhub/availability",
         data={
             "shift_id": "patchwork:RHQ:s1",
@@ -188,9 +188,9 @@ def test_a_platform_update_after_a_release_never_narrows_the_tier() -> None:
         "to_tier": "COLLABORATIVE_BANK",
         "released_at": NOW,
     }
-    saga.send(Envelope(type=decide.SHIFT_RELEASED, source="/rosterhub/availability", data=release))
+    saga.send(Envelope(type=outcome.SHIFT_RELEASED, source="/rosterhub/availability", data=release))
     updated = posted(version=2)
-    saga.send(Envelope(type=decide.SHIFT_UPDATED, source=updated.source, data=updated.data))
+    saga.send(Envelope(type=outcome.SHIFT_UPDATED, source=updated.source, data=updated.data))
     saga.send(request("b1", home_trust="RCU"))
     saga.settle()
     assert saga.decisions()["b1"] == ("BookingConfirmed", [])
@@ -216,7 +216,7 @@ def test_shift_cancelled_during_the_hold_rejects_and_releases_the_person() -> No
     saga.send(request("b2", person_id="p2"))
     saga.person_step()  # p1 passes and is recorded
     cancel = Envelope(
-        type=decide.SHIFT_CANCELLED,
+        type=outcome.SHIFT_CANCELLED,
         source="/vendors/patchwork/RHQ",
         data={
             "shift_id": "patchwork:RHQ:s1",
@@ -236,7 +236,7 @@ def test_shift_cancelled_during_the_hold_rejects_and_releases_the_person() -> No
 
 def _vendor_cancel(booking: str, cancelled_at: datetime, by: str = "TRUST") -> Envelope:
     return Envelope(
-        type=decide.BOOKING_CANCELLED,
+        type=outcome.BOOKING_CANCELLED,
         source="/vendors/patchwork/RHQ",
         data={
             "booking_id": booking,
@@ -259,7 +259,7 @@ def test_vendor_cancellation_reopens_the_shift_with_notice_and_fee() -> None:
     saga.settle()
     saga.send(_vendor_cancel("b1", datetime(2026, 10, 24, 17, 0, tzinfo=LONDON)))
     hub = saga.events[-1]
-    assert hub.type == decide.BOOKING_CANCELLED and hub.source == decide.SOURCE
+    assert hub.type == outcome.BOOKING_CANCELLED and hub.source == outcome.SOURCE
     assert (hub.data["notice_hours"], hub.data["late_cancellation_fee"], hub.data["fee_hours"]) == (
         Decimal("3.00"),
         True,
@@ -280,12 +280,12 @@ def test_no_show_closes_the_shift_and_drops_the_booking() -> None:
     saga.settle()
     saga.send(
         Envelope(
-            type=decide.NO_SHOW,
+            type=outcome.NO_SHOW,
             source="/vendors/patchwork/RHQ",
             data={"booking_id": "b1", "shift_id": "patchwork:RHQ:s1", "recorded_at": NOW, "notice_hours": None},
         )
     )
-    assert kinds(saga)[-1] == "NoShow" and saga.events[-1].source == decide.SOURCE
+    assert kinds(saga)[-1] == "NoShow" and saga.events[-1].source == outcome.SOURCE
     assert saga.state().status == "no_show"  # type: ignore[union-attr]
     saga.settle()
     assert saga.people["p1"]["b"] == {}
@@ -422,8 +422,8 @@ def test_any_interleaving_of_two_requests_confirms_exactly_one(
     for r in reqs.values():
         saga.send(r)
     saga.settle()
-    decided = {e.id: e for e in saga.events if e.type in (decide.BOOKING_CONFIRMED, decide.BOOKING_REJECTED)}
-    confirmed = [e.data["booking_id"] for e in decided.values() if e.type == decide.BOOKING_CONFIRMED]
+    decided = {e.id: e for e in saga.events if e.type in (outcome.BOOKING_CONFIRMED, outcome.BOOKING_REJECTED)}
+    confirmed = [e.data["booking_id"] for e in decided.values() if e.type == outcome.BOOKING_CONFIRMED]
     assert len(confirmed) == 1 and len(decided) == 2
     state = saga.state()
     assert state is not None and state.filled_by == confirmed[0] and state.hold is None and state.queue == ()
@@ -479,7 +479,7 @@ def test_every_hub_output_fits_its_avro_schema() -> None:
     saga.settle()
     saga.send(
         Envelope(
-            type=decide.NO_SHOW,
+            type=outcome.NO_SHOW,
             source="/vendors/patchwork/RHQ",
             data={"booking_id": "b2", "shift_id": "patchwork:RHQ:s1", "recorded_at": NOW},
         )

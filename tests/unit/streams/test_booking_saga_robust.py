@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import Envelope, decode_record, encode_event
-from rosterhub.streams.booking import decide, person
+from rosterhub.streams.booking import decide, outcome, person
 from rosterhub.streams.booking.decide import HoldTimers, due
 from rosterhub.streams.booking.messages import Retime
 from rosterhub.streams.booking.rules import SHIFT, reason_codes, rule_ids, stage
@@ -24,7 +24,7 @@ S1, S9 = "patchwork:RHQ:s1", "locumsnest:RCU:s9"
 
 def updated(shift_id: str = S1, *, version: int, trust: str = "RHQ", start: datetime, hours: int = 13) -> Envelope:
     env = posted(shift_id, version=version, trust=trust, start=start, hours=hours)
-    return Envelope(type=decide.SHIFT_UPDATED, source=env.source, data=env.data, id=f"upd-{shift_id}-{version}")
+    return Envelope(type=outcome.SHIFT_UPDATED, source=env.source, data=env.data, id=f"upd-{shift_id}-{version}")
 
 
 def confirmed_night(saga: Saga) -> None:
@@ -51,7 +51,7 @@ def test_a_retimed_filled_shift_moves_the_persons_booking_so_later_checks_use_th
     assert retime["kind"] == "retime" and retime["person_id"] == "p1" and retime["booking_id"] == "b1"
     saga.settle()
     assert bookings(saga)["b1"][0] == int(later.timestamp() * 1000)
-    assert [e.type for e in saga.events].count(decide.BOOKING_CANCELLED) == 0  # no clash: nothing to cancel
+    assert [e.type for e in saga.events].count(outcome.BOOKING_CANCELLED) == 0  # no clash: nothing to cancel
     # An RCU early shift 07:00-09:00 GMT on the 25th clashed with nothing before; it clashes with the new times.
     saga.send(posted(S9, trust="RCU", start=datetime(2026, 10, 25, 7, 0, tzinfo=LONDON), hours=2))
     saga.send(request("b2", S9, vendor="locumsnest", home_trust="RCU"))
@@ -81,7 +81,7 @@ def test_retimed_into_a_clash_the_hub_cancels_the_retimed_booking_and_reopens_it
     retime = dict(saga.to_person[0])
     saga.settle()
     cancelled = saga.events[-1]
-    assert cancelled.type == decide.BOOKING_CANCELLED and cancelled.source == decide.SOURCE
+    assert cancelled.type == outcome.BOOKING_CANCELLED and cancelled.source == outcome.SOURCE
     d = cancelled.data
     assert (d["booking_id"], d["cancelled_by"], d["reason"], d["shift_reopened"]) == (
         "b2",
@@ -196,7 +196,7 @@ def test_a_hold_never_answered_is_rejected_after_the_timeout_the_person_released
         saga.to_person.pop()  # and so is every re-sent check
     assert saga.decisions() == {}
     saga.tick(NOW + timedelta(seconds=120), TIMERS)
-    [rejected] = [e for e in saga.events if e.type == decide.BOOKING_REJECTED]
+    [rejected] = [e for e in saga.events if e.type == outcome.BOOKING_REJECTED]
     assert rejected.data["reason_codes"] == ["PERSON_CHECK_TIMEOUT"]
     rules = [r["rule"] for r in rejected.data["rule_results"]]
     assert rules == [*(r.id for r in stage(SHIFT)), *POST_CHECKS]  # the shift rules' results, then the timeout
@@ -291,9 +291,9 @@ def test_with_lost_messages_and_timeouts_at_most_one_confirmation_and_only_it_re
         clock += timedelta(seconds=30)
         saga.tick(clock, FAST)
     saga.settle()
-    decided = {e.id: e for e in saga.events if e.type in (decide.BOOKING_CONFIRMED, decide.BOOKING_REJECTED)}
+    decided = {e.id: e for e in saga.events if e.type in (outcome.BOOKING_CONFIRMED, outcome.BOOKING_REJECTED)}
     assert len(decided) == 2  # every request decided, once
-    confirmed = [e.data["booking_id"] for e in decided.values() if e.type == decide.BOOKING_CONFIRMED]
+    confirmed = [e.data["booking_id"] for e in decided.values() if e.type == outcome.BOOKING_CONFIRMED]
     assert len(confirmed) <= 1
     recorded = sorted(b for p in saga.people.values() for b in p["b"])
     assert recorded == confirmed  # never a person holding a booking the shift stage did not confirm

@@ -55,7 +55,7 @@ def rank(grade: str, local: dict[str, str] | None = None) -> tuple[str, int] | N
 
 
 @rule(
-    "grade_match",
+    RULE,
     stage=SHIFT,
     order=700,
     codes={

@@ -44,7 +44,7 @@ def employers(ctx: RuleContext) -> dict[str, str]:
 
 
 @rule(
-    "moonlighting",
+    RULE,
     stage=PERSON,
     order=900,
     codes={

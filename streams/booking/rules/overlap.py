@@ -26,7 +26,7 @@ def clash(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime
 
 
 @rule(
-    "no_overlap",
+    RULE,
     stage=PERSON,
     order=400,
     codes={

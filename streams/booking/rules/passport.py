@@ -35,7 +35,7 @@ class Clearance:
 
 
 @rule(
-    "passport_clearance",
+    RULE,
     stage=PERSON,
     order=300,
     codes={

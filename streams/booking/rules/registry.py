@@ -20,8 +20,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
@@ -42,7 +41,6 @@ __all__ = [
     "position",
     "reason_codes",
     "register",
-    "registered",
     "rule",
     "rule_ids",
     "rules",
@@ -180,19 +178,8 @@ def register(r: BookingRule) -> BookingRule:
 
 
 def unregister(rule_id: str) -> None:
+    """Remove a rule (a test's own rule, once the test is done)."""
     _REGISTRY.remove(rule_id)
-
-
-@contextmanager
-def registered(*extra: BookingRule) -> Iterator[None]:
-    """Rules registered for the duration of a block (tests), then removed."""
-    for r in extra:
-        register(r)
-    try:
-        yield
-    finally:
-        for r in extra:
-            unregister(r.id)
 
 
 def rule(

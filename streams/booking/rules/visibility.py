@@ -41,7 +41,7 @@ def shift_open(state: ShiftState | None, booking_id: str) -> RuleResult:
 
 
 @rule(
-    "shift_open",
+    OPEN,
     stage=SHIFT,
     order=100,
     codes={
@@ -59,7 +59,7 @@ def shift_open_rule(ctx: RuleContext) -> RuleResult:
 
 
 @rule(
-    "shift_visible",
+    VISIBLE,
     stage=SHIFT,
     order=200,
     codes={

@@ -35,7 +35,6 @@ from rosterhub.errors import InputError
 from rosterhub.streams import outbox
 from rosterhub.streams.booking import person, retention
 from rosterhub.streams.booking.decide import (
-    BOOKING_REQUESTED,
     HoldTimers,
     Step,
     answer,
@@ -46,9 +45,23 @@ from rosterhub.streams.booking.decide import (
     step,
     tick,
 )
+from rosterhub.streams.booking.messages import (
+    HEADER,
+    Answer,
+    Check,
+    Conflict,
+    Fence,
+    Memberships,
+    Release,
+    Retime,
+    SagaMessage,
+    decode,
+    dumps,
+    loads,
+)
+from rosterhub.streams.booking.outcome import BOOKING_REQUESTED
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.booking.rules import Clearance
-from rosterhub.streams.booking.saga import CONFLICT, EMPLOYMENT, FENCE, HEADER, RELEASE, RETIME, dumps, loads
 from rosterhub.streams.booking.state import ShiftState, from_ms, to_ms
 from rosterhub.streams.identity.crosswalk import Crosswalk
 from rosterhub.streams.identity.crosswalk_reader import follow
@@ -133,8 +146,8 @@ class _ShiftStage:
         self.to_identity = self.ctx.raw_topic(self.app, names.identity_in)
         self.topics: dict[str, faust.TopicT] = {}
 
-    async def send_saga(self, topic: faust.TopicT, key: str, msg: dict[str, Any]) -> Sent:
-        sent = Sent(topic.get_topic_name(), key.encode(), dumps(msg), ((HEADER, msg["kind"].encode()),))
+    async def send_saga(self, topic: faust.TopicT, key: str, msg: SagaMessage) -> Sent:
+        sent = Sent(topic.get_topic_name(), key.encode(), dumps(msg), ((HEADER, msg.KIND.encode()),))
         await topic.send(key=sent.key, value=sent.value, headers=list(sent.headers))
         return sent
 
@@ -173,9 +186,14 @@ class _ShiftStage:
         elif topic == self.ticks_name:
             result = tick(before, now=now, timers=self.timers, policies=policies) if before else Step(None)
         else:
-            msg = loads(event.value)
-            handler = conflict if msg.get("kind") == CONFLICT else answer
-            result = handler(before, msg, now=now, policies=policies)
+            reply = decode(loads(event.value))
+            if isinstance(reply, Conflict):
+                result = conflict(before, reply, now=now, policies=policies)
+            elif isinstance(reply, Answer):
+                result = answer(before, reply, now=now, policies=policies)
+            else:
+                log.warning("booking shift %s: a %s message on booking-requests ignored", key, reply.KIND)
+                result = Step(before)
         # Outputs, then the state that keeps them (docs/decisions/0013): a crash before the table write decides
         # again on the old state (the same records); one after it finds them in the outbox and sends them again.
         result = _restamp_hold(self.copy, result, now, policies)
@@ -186,8 +204,8 @@ class _ShiftStage:
             sent.append(Sent(rec.topic, rec.key, rec.value, tuple(rec.headers)))
             log.info("booking %s: %s", decision.subject, decision.type.rsplit(".", 1)[-1])
         for msg in result.person:
-            if msg.get("person_id"):
-                sent.append(await self.send_saga(self.to_person, msg["person_id"], msg))
+            if msg.person_id:
+                sent.append(await self.send_saga(self.to_person, msg.person_id, msg))
         after = restamp(before, result.state, clock=clock)
         if after is not None and sent:
             after = replace(after, outbox=outbox.remember(after.outbox, received, sent))
@@ -333,50 +351,53 @@ def _person_stage(
         async for event in stream.events():
             pid = (event.key or b"").decode()
             try:
-                msg = loads(event.value)
-            except ValueError as exc:
+                msg = decode(loads(event.value))
+            except ValueError as exc:  # not JSON, or a kind the person stage does not know
                 log.warning("booking-person: unreadable saga message for %s dropped: %s", pid, exc)
                 continue
             before = person.PersonState.from_table(pid, people.get(pid))
-            if msg["kind"] == EMPLOYMENT:
+            if isinstance(msg, Memberships):
                 after = person.employment(before, msg)
-            elif msg["kind"] == FENCE:
+            elif isinstance(msg, Fence):
                 after = person.fence(before, msg)
-            elif msg["kind"] == RELEASE:
+            elif isinstance(msg, Release):
                 after = person.release(before, msg)
-            elif msg["kind"] == RETIME:
+            elif isinstance(msg, Retime):
                 after, clashed = person.retime(before, msg)
                 if clashed is not None:
-                    await send(to_shift, msg["shift_id"], clashed)
+                    await send(to_shift, msg.shift_id, clashed)
                     log.warning(
                         "booking %s: re-timed shift %s now clashes for person %s: %s",
-                        msg["booking_id"],
-                        msg["shift_id"],
+                        msg.booking_id,
+                        msg.shift_id,
                         pid,
-                        clashed["detail"],
+                        clashed.detail,
                     )
-            else:
-                fits = 0 if msg["booking_id"] in before.answers else person.stamp_fits(before, msg)
+            elif isinstance(msg, Check):
+                fits = 0 if msg.booking_id in before.answers else person.stamp_fits(before, msg)
                 if fits > 0:  # stamped from a copy that has an identity change whose fence is not here yet
-                    log.info("booking %s: check for %s waits for identity's fence", msg["booking_id"], pid)
+                    log.info("booking %s: check for %s waits for identity's fence", msg.booking_id, pid)
                     continue  # the shift stage re-sends the check (booking_hold_resend_s)
                 if fits < 0:
-                    await send(to_shift, msg["shift_id"], person.refused(before, msg))
-                    log.info("booking %s: stamp of %s older than identity's; restamp", msg["booking_id"], pid)
+                    await send(to_shift, msg.shift_id, person.refused(before, msg))
+                    log.info("booking %s: stamp of %s older than identity's; restamp", msg.booking_id, pid)
                     continue
-                policy = policies.get(msg["shift"]["trust"])
+                policy = policies.get(msg.shift["trust"])
                 clear = _clearance(app, passport_policies, pid, msg)
                 after, reply = person.check(before, msg, clearance=clear, policy=policy)
-                await send(to_shift, msg["shift_id"], reply)
-                log.info("booking %s: person %s answered (recorded=%s)", msg["booking_id"], pid, reply["recorded"])
+                await send(to_shift, msg.shift_id, reply)
+                log.info("booking %s: person %s answered (recorded=%s)", msg.booking_id, pid, reply.recorded)
+            else:  # an answer or a conflict: the shift stage's messages, never sent here
+                log.warning("booking-person: a %s message for %s ignored", msg.KIND, pid)
+                continue
             if after != before:  # pruned only when written anyway: no scans, no extra writes
                 after = retention.prune(after, now_ms=_ms(event), retention_days=retention_days)
                 people[pid] = after.to_table()
 
 
-def _clearance(app: faust.App, policies: PolicySet, pid: str, msg: dict[str, Any]) -> Clearance | None:
+def _clearance(app: faust.App, policies: PolicySet, pid: str, msg: Check) -> Clearance | None:
     """The passport's verdict for this person and shift, read from the passport table this worker holds."""
-    shift = msg["shift"]
+    shift = msg.shift
     policy = policies.get(shift["trust"])
     if policy is None:
         return Clearance(cleared=False, unmet=(("passport policy", f"NO_TRUST_POLICY for {shift['trust']}"),))

@@ -18,7 +18,7 @@ from typing import Any
 
 from rosterhub.envelope import Envelope, headers_dict
 from rosterhub.events.models import BookingConfirmed, BookingRejected
-from rosterhub.streams.booking.rules import REASON_CODES, RuleResult, explain_decision
+from rosterhub.streams.booking.rules import RuleResult, explain_decision, reason_codes
 
 __all__ = [
     "DECISION_SOURCE",
@@ -80,6 +80,7 @@ def decision_document(env: Envelope, ref: DecisionRef | None = None) -> dict[str
     d = env.data
     results = [RuleResult.from_avro(r) for r in d.get("rule_results", [])]
     confirmed = env.type.endswith("BookingConfirmed")
+    meanings = reason_codes()
     event: dict[str, Any] = {"id": env.id, "type": env.type, "source": env.source, "time": env.time}
     if ref is not None:
         event |= {"partition": ref.partition, "offset": ref.offset}
@@ -91,14 +92,14 @@ def decision_document(env: Envelope, ref: DecisionRef | None = None) -> dict[str
         "host_trust": d.get("host_trust"),
         "vendor": d.get("vendor"),
         "worker": d.get("worker"),
-        "reason_codes": [{"code": c, "meaning": REASON_CODES.get(c)} for c in d.get("reason_codes") or []],
+        "reason_codes": [{"code": c, "meaning": meanings.get(c)} for c in d.get("reason_codes") or []],
         "rules": [
             {
                 "rule": r.rule,
                 "passed": r.passed,
                 "mark": "FAIL" if not r.passed else "note" if r.reason_code else "pass",
                 "reason_code": r.reason_code,
-                "meaning": REASON_CODES.get(r.reason_code) if r.reason_code else None,
+                "meaning": meanings.get(r.reason_code) if r.reason_code else None,
                 "detail": r.detail,
             }
             for r in results

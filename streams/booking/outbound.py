@@ -17,7 +17,7 @@ from rosterhub.connectors.outbound.kinds import OutboundKind, ods
 from rosterhub.connectors.outbound.routing import ShiftMemory, all_platforms, requester_of
 from rosterhub.envelope import Envelope
 from rosterhub.events.models.booking import BookingCancelled, BookingConfirmed, BookingRejected, NoShow, ShiftFilled
-from rosterhub.streams.booking.decide import SOURCE
+from rosterhub.streams.booking.outcome import SOURCE
 
 __all__ = ["OUTBOUND_KINDS"]
 

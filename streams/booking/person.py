@@ -24,22 +24,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from rosterhub.streams.booking.messages import Answer, Check, Conflict, Fence, Memberships, Release, Retime
 from rosterhub.streams.booking.policy import BookingPolicy
-from rosterhub.streams.booking.rules import RULES, Clearance, Employment, OtherBooking, RuleContext
+from rosterhub.streams.booking.rules import PERSON, Clearance, Employment, OtherBooking, RuleContext, run, stage
 from rosterhub.streams.booking.rules.clock import fmt
 from rosterhub.streams.booking.rules.overlap import clash
-from rosterhub.streams.booking.saga import ANSWER, CONFLICT, booking_request, ordered, shift_spec
+from rosterhub.streams.booking.saga import booking_request, ordered, shift_spec
 from rosterhub.streams.booking.state import ParkedRequest, from_ms
 
-__all__ = ["PERSON_RULES", "PersonState", "check", "employment", "fence", "refused", "release", "retime", "stamp_fits"]
-
-#: Rules that need the person's other bookings or passport: run by this stage.
-PERSON_RULES = tuple(
-    r
-    for r in RULES
-    if r
-    not in {"shift_open", "shift_visible", "grade_match", "agency_staff_group", "agency_framework", "agency_price_cap"}
-)
+__all__ = ["PersonState", "check", "employment", "fence", "refused", "release", "retime", "stamp_fits"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +45,7 @@ class PersonState:
 
     person_id: str
     bookings: dict[str, dict[str, Any]] = field(default_factory=dict)
-    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # booking id -> the answer sent
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # booking id -> the answer sent, as sent
     ends: dict[str, int] = field(default_factory=dict)  # booking id -> end of the answered shift (ms)
     #: the person's memberships as identity last sent them (None: never), and that message's identity-in offset
     memberships: list[dict[str, Any]] | None = None
@@ -92,72 +85,66 @@ class PersonState:
         )
 
 
-def stamp_fits(state: PersonState, msg: dict[str, Any]) -> int:
+def stamp_fits(state: PersonState, msg: Check) -> int:
     """Compare the check's stamp with the identity fences seen: 0 fits, <0 stale (restamp), >0 not here yet.
 
     A stamp made from a crosswalk copy at identity version *v* of this person fits only while *v* is the last
     fence seen here: the check is then decided between the identity changes it knew and the next one, as if the
     resolver had stamped it at that moment (docs/decisions/0012-identity-off-the-request-path.md).
     """
-    stamped = int(msg.get("person_v") or 0)
+    stamped = int(msg.person_v or 0)
     return (stamped > state.version) - (stamped < state.version)
 
 
-def fence(state: PersonState, msg: dict[str, Any]) -> PersonState:
+def fence(state: PersonState, msg: Fence) -> PersonState:
     """Identity moved this person's version (merge, split, identity key taken or shared): later stamps must match."""
-    version = int(msg["version"])
+    version = int(msg.version)
     return replace(state, version=version) if version > state.version else state
 
 
-def refused(state: PersonState, msg: dict[str, Any]) -> dict[str, Any]:
+def refused(state: PersonState, msg: Check) -> Answer:
     """The answer to a check stamped before an identity change the person stage has seen: stamp it again."""
-    return {
-        "kind": ANSWER,
-        "booking_id": msg["booking_id"],
-        "shift_id": msg["shift_id"],
-        "person_id": state.person_id,
-        "results": [],
-        "recorded": False,
-        "restamp": state.version,
-    }
+    return Answer(
+        booking_id=msg.booking_id,
+        shift_id=msg.shift_id,
+        person_id=state.person_id,
+        results=[],
+        recorded=False,
+        restamp=state.version,
+    )
 
 
 def check(
-    state: PersonState, msg: dict[str, Any], *, clearance: Clearance | None, policy: BookingPolicy | None
-) -> tuple[PersonState, dict[str, Any]]:
+    state: PersonState, msg: Check, *, clearance: Clearance | None, policy: BookingPolicy | None
+) -> tuple[PersonState, Answer]:
     """Run the person rules for one check; record the booking when every rule passed; the answer to send.
 
     The caller has made sure the check's stamp fits (:func:`stamp_fits`) unless this booking was answered before.
     """
-    booking_id = msg["booking_id"]
+    booking_id = msg.booking_id
     given = state.answers.get(booking_id)
     if given is not None:
-        return state, given  # redelivered: the same answer, whatever changed since
-    shift_results = list(msg["shift_results"])
+        return state, Answer.from_wire(given)  # redelivered: the same answer, whatever changed since
+    shift_results = list(msg.shift_results)
     if policy is None:  # the shift stage checked it exists; a policy removed since refuses rather than guesses
         person_results: list[dict[str, Any]] = []
     else:
         req = ParkedRequest(
-            "", "", booking_id, {"person_id": state.person_id}, msg["request"]["vendor"], 0, 0, msg["request"]["extra"]
+            "", "", booking_id, {"person_id": state.person_id}, msg.request["vendor"], 0, 0, msg.request["extra"]
         )
-        spec = shift_spec(msg["shift"])
+        spec = shift_spec(msg.shift)
         ctx = RuleContext(
             booking_request(req), spec, policy, state.others(booking_id), clearance, employments=state.employments()
         )
-        person_results = [RULES[r](ctx).to_avro() for r in PERSON_RULES if policy.enabled(r)]
+        person_results = [r.to_avro() for r in run(ctx, stage(PERSON))]
     results = ordered([*shift_results, *person_results])
     recorded = policy is not None and all(r["passed"] for r in results)
-    out = {
-        "kind": ANSWER,
-        "booking_id": booking_id,
-        "shift_id": msg["shift_id"],
-        "person_id": state.person_id,
-        "results": results,
-        "recorded": recorded,
-    }
+    out = Answer(
+        booking_id=booking_id, shift_id=msg.shift_id, person_id=state.person_id, results=results, recorded=recorded
+    )
     bookings = state.bookings
     if recorded:
-        s = msg["shift"]
+        s = msg.shift
         bookings = {
             **bookings,
             booking_id: {
@@ -168,35 +155,36 @@ def check(
                 "v": s.get("version", 0),
             },
         }
-    ends = {**state.ends, booking_id: msg["shift"]["end"]}
-    return replace(state, bookings=bookings, answers={**state.answers, booking_id: out}, ends=ends), out
+    ends = {**state.ends, booking_id: msg.shift["end"]}
+    answers = {**state.answers, booking_id: out.to_wire()}
+    return replace(state, bookings=bookings, answers=answers, ends=ends), out
 
 
-def employment(state: PersonState, msg: dict[str, Any]) -> PersonState:
+def employment(state: PersonState, msg: Memberships) -> PersonState:
     """The person's memberships from identity, kept when newer than those held (identity-in is one ordered
     partition, so its offset orders them); a redelivered or older message changes nothing."""
-    seq = int(msg.get("seq", -1))
+    seq = int(msg.seq)
     if seq <= state.memberships_seq and state.memberships is not None:
         return state
-    return replace(state, memberships=list(msg.get("memberships") or ()), memberships_seq=seq)
+    return replace(state, memberships=list(msg.memberships or ()), memberships_seq=seq)
 
 
-def release(state: PersonState, msg: dict[str, Any]) -> PersonState:
+def release(state: PersonState, msg: Release) -> PersonState:
     """Drop a booking from the person's timeline (cancelled, no-show, or refused by the shift stage after all)."""
-    booking_id = msg["booking_id"]
+    booking_id = msg.booking_id
     if booking_id not in state.bookings:
         return state
     return replace(state, bookings={b: v for b, v in state.bookings.items() if b != booking_id})
 
 
-def retime(state: PersonState, msg: dict[str, Any]) -> tuple[PersonState, dict[str, Any] | None]:
+def retime(state: PersonState, msg: Retime) -> tuple[PersonState, Conflict | None]:
     """Move a recorded booking to its shift's new times; a *conflict* to send when they overlap another booking.
 
     Idempotent: a booking not recorded here (rejected, released, or already dropped for a conflict) or already at
     this shift version is left alone, so a redelivered retime sends nothing new. On a clash the booking is dropped
     (the shift stage cancels it) and the conflict names every booking it now overlaps.
     """
-    booking_id, shift = msg["booking_id"], msg["shift"]
+    booking_id, shift = msg.booking_id, msg.shift
     current = state.bookings.get(booking_id)
     if current is None or current.get("v", 0) >= shift.get("version", 0):
         return state, None
@@ -214,13 +202,8 @@ def retime(state: PersonState, msg: dict[str, Any]) -> tuple[PersonState, dict[s
         + "; ".join(clashes)
         + f": {state.person_id} cannot work both; the hub cancels this one"
     )
-    out = {
-        "kind": CONFLICT,
-        "booking_id": booking_id,
-        "shift_id": msg["shift_id"],
-        "person_id": state.person_id,
-        "detail": detail,
-        "cause": msg.get("cause", ""),
-    }
+    out = Conflict(
+        booking_id=booking_id, shift_id=msg.shift_id, person_id=state.person_id, detail=detail, cause=msg.cause
+    )
     dropped = {b: v for b, v in state.bookings.items() if b != booking_id}
     return replace(state, bookings=dropped), out

@@ -13,24 +13,29 @@ of the rule code; the defaults below are the national ones from docs/booking.md.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from rosterhub.errors import ConfigError
 from rosterhub.events.codes import GRADES
 from rosterhub.events.models.common import StaffGroup
 from rosterhub.ods import ODS
 
+if TYPE_CHECKING:
+    from rosterhub.streams.booking.rules.registry import Section
+
+M = TypeVar("M", bound=BaseModel)
+
 __all__ = [
-    "RULE_IDS",
     "AgencyPolicy",
     "BookingPolicies",
     "BookingPolicy",
@@ -45,32 +50,6 @@ __all__ = [
     "WorkingTimePolicy",
     "load_booking_policies",
 ]
-
-#: Every booking rule, in the fixed order :func:`rosterhub.streams.booking.rules.evaluate` runs them
-#: (docs/booking.md explains the order). A policy's ``rules`` map switches them on and off by these ids.
-RULE_IDS: tuple[str, ...] = (
-    "shift_open",
-    "shift_visible",
-    "passport_clearance",
-    "no_overlap",
-    "wtr_daily_rest",
-    "wtr_weekly_rest",
-    "wtr_weekly_average",
-    "wtr_night_average",
-    "jd_shift_length",
-    "jd_72h_in_7_days",
-    "jd_consecutive_long_shifts",
-    "jd_consecutive_nights",
-    "jd_consecutive_shifts",
-    "jd_weekends",
-    "grade_match",
-    "agency_staff_group",
-    "agency_framework",
-    "agency_price_cap",
-    "moonlighting",
-)
-#: Rules no policy may switch off: without them a decision would mean nothing.
-ALWAYS_ON = frozenset({"shift_open"})
 
 _TRAINING_GRADES = ["FY1", "FY2", "CT1_2", "ST3_5", "ST6_8"]
 
@@ -264,6 +243,8 @@ class CancellationPolicy(_Model):
 
 
 class _Sections(_Model):
+    """The keys every policy file may hold; rules added later add their own (:func:`_with_rule_sections`)."""
+
     name: str | None = None
     rules: dict[str, bool] = Field(default_factory=dict, description="Rule id -> enabled (default: all enabled).")
     night: NightPeriod = NightPeriod()
@@ -277,13 +258,19 @@ class _Sections(_Model):
     @field_validator("rules")
     @classmethod
     def _rule_ids(cls, v: dict[str, bool]) -> dict[str, bool]:
-        unknown = sorted(set(v) - set(RULE_IDS))
+        from rosterhub.streams.booking.rules import registry  # the rules import this module
+
+        known = registry.rule_ids()
+        unknown = sorted(set(v) - set(known))
         if unknown:
-            raise ValueError(f"unknown rule(s) {unknown}; known: {', '.join(RULE_IDS)}")
-        locked = sorted(r for r in ALWAYS_ON if v.get(r) is False)
+            raise ValueError(f"unknown rule(s) {unknown}; known: {', '.join(known)}")
+        locked = sorted(r.id for r in registry.rules() if r.always_on and v.get(r.id) is False)
         if locked:
             raise ValueError(f"{', '.join(locked)} cannot be disabled")
         return v
+
+
+_S = TypeVar("_S", bound=_Sections)
 
 
 class _CollaborativeFile(_Sections):
@@ -323,6 +310,38 @@ class BookingPolicy(_Sections):
 
     def enabled(self, rule_id: str) -> bool:
         return self.rules.get(rule_id, True)
+
+    def config(self, section: Section[M]) -> M:
+        """The section a rule reads (:class:`~.rules.registry.Section`), as its model."""
+        value = getattr(self, section.key)
+        assert isinstance(value, section.model), f"policy section {section.key} is not a {section.model.__name__}"
+        return value
+
+
+def _with_rule_sections(model: type[_S]) -> type[_S]:
+    """``model`` plus a field for each policy section a registered rule reads that ``model`` does not declare.
+
+    The built-in sections (``working_time``, ``agency`` ...) are typed fields above, which the rules declaring
+    them name with the same model (tests/unit/streams/test_rule_registry.py checks); a section of a rule added
+    later is validated by the model the rule declares, with the same errors (file, key) as a built-in one.
+    """
+    from rosterhub.streams.booking.rules import registry  # the rules import this module
+
+    extra = tuple(sorted((k, m) for k, m in registry.sections().items() if k not in model.model_fields))
+    return _extended(model, extra)
+
+
+@functools.cache
+def _extended(model: type[_S], extra: tuple[tuple[str, type[BaseModel]], ...]) -> type[_S]:
+    if not extra:
+        return model
+    fields: dict[str, Any] = {}
+    for key, section in extra:
+        try:
+            fields[key] = (section, section())  # every key has a default: the section may be left out
+        except ValidationError:
+            fields[key] = (section | None, None)  # a required key: the rule reads None when the section is absent
+    return create_model(model.__name__, __base__=model, __module__=model.__module__, **fields)
 
 
 @dataclass(frozen=True)
@@ -378,7 +397,7 @@ def load_booking_policies(paths: Iterable[Path]) -> BookingPolicies:
     collaboratives: dict[str, tuple[Path, dict[str, Any], _CollaborativeFile]] = {}
     for f, raw in raws:
         if raw.get("kind") == "collaborative":
-            parsed = _validate(_CollaborativeFile, raw, f)
+            parsed = _validate(_with_rule_sections(_CollaborativeFile), raw, f)
             if parsed.id in collaboratives:
                 raise ConfigError(f"two files for collaborative {parsed.id}", file=str(f), key="id")
             collaboratives[parsed.id] = (f, raw, parsed)
@@ -386,7 +405,7 @@ def load_booking_policies(paths: Iterable[Path]) -> BookingPolicies:
     for f, raw in raws:
         if raw.get("kind") == "collaborative":
             continue
-        own: _TrustFile = _validate(_TrustFile, raw, f)
+        own: _TrustFile = _validate(_with_rule_sections(_TrustFile), raw, f)
         if own.trust in trusts:
             raise ConfigError(f"two booking policy files for trust {own.trust}", file=str(f), key="trust")
         base: dict[str, Any] = {}
@@ -405,5 +424,5 @@ def load_booking_policies(paths: Iterable[Path]) -> BookingPolicies:
         merged = _deep_merge(base, {k: v for k, v in raw.items() if k not in _FILE_ONLY - {"name"}})
         digest = hashlib.sha256(yaml.safe_dump(merged, sort_keys=True).encode()).hexdigest()[:12]
         merged |= {"trust": own.trust, "collaborative": own.extends, "members": members, "fingerprint": digest}
-        trusts[own.trust] = _validate(BookingPolicy, merged, where)
+        trusts[own.trust] = _validate(_with_rule_sections(BookingPolicy), merged, where)
     return BookingPolicies(trusts)

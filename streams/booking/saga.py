@@ -1,42 +1,27 @@
-"""The messages the two booking stages exchange, and the values the rules are built from.
+"""The values the booking rules are built from, as the two saga stages pass them, and the decision order.
 
-Internal topics carry small JSON documents (not canonical events; no schema to evolve
-outside the processor): a *check* (shift stage -> person stage, key person id) holds the
-request, the shift as the shift stage knows it and the shift rules' results; an *answer*
-(person stage -> shift stage, key shift id) holds every rule's result; a *release*
-(shift stage -> person stage) drops a booking from the person's timeline; a *retime*
-(shift stage -> person stage) moves a booking to its shift's new times, and a *conflict*
-(person stage -> shift stage) says the new times clash with another of the person's bookings; an *employment*
-(identity -> person stage, key person id) carries the person's memberships. Instants are
-epoch milliseconds, decimals strings, enums their symbols, so a redelivered message is
-byte-identical and decisions made from it are too.
+The messages themselves are typed in :mod:`.messages` (a check carries :func:`shift_json` and the request's
+``extra``; the stages rebuild the rules' view with :func:`shift_spec` and :func:`booking_request`). Instants
+are epoch milliseconds, decimals strings, enums their symbols, so a redelivered message is byte-identical and
+decisions made from it are too.
 """
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
 from rosterhub.envelope import Envelope
 from rosterhub.events.models.common import MembershipType, ReleaseTier, ShiftType, StaffGroup
-from rosterhub.streams.booking.policy import RULE_IDS
-from rosterhub.streams.booking.rules import BookingRequest, RuleResult, ShiftSpec
+from rosterhub.streams.booking.messages import HEADER, dumps, loads  # identity sends the person stage its messages
+from rosterhub.streams.booking.rules import BookingRequest, RuleResult, ShiftSpec, registry
 from rosterhub.streams.booking.state import ParkedRequest, ShiftState, from_ms, to_ms
-from rosterhub.streams.identity import crosswalk, memberships
 from rosterhub.streams.identity.outputs import PERSON_VERSION
 
 __all__ = [
-    "ANSWER",
-    "CHECK",
-    "CONFLICT",
-    "EMPLOYMENT",
-    "FENCE",
     "HEADER",
     "POST_CHECKS",
     "PRE_CHECKS",
-    "RELEASE",
-    "RETIME",
     "booking_request",
     "dumps",
     "loads",
@@ -47,20 +32,12 @@ __all__ = [
     "shift_spec",
 ]
 
-#: Header naming the saga message kind; records without it on booking-requests are BookingRequested events.
-HEADER = "rosterhub-saga"
-CHECK, ANSWER, RELEASE = "check", "answer", "release"
-#: identity -> person stage: the person's identity version moved (docs/decisions/0012-identity-off-the-request-path.md)
-FENCE = crosswalk.FENCE
-RETIME, CONFLICT = "retime", "conflict"
-#: identity -> person stage: the person's memberships (ESR's substantive assignments), for the moonlighting rule
-EMPLOYMENT = memberships.EMPLOYMENT
-
-#: Checks the shift stage makes before any rule can run; they sort before the 19 rules in a decision.
+#: Checks the shift stage makes before any rule can run; they sort before the rules in a decision.
 PRE_CHECKS = ("worker_known", "request_complete", "booking_policy")
 #: Checks about the saga itself, after every rule: the person stage never answered (``PERSON_CHECK_TIMEOUT``).
 POST_CHECKS = ("person_check",)
-_ORDER = {rule: i for i, rule in enumerate((*PRE_CHECKS, *RULE_IDS, *POST_CHECKS))}
+_PRE = {check: i - len(PRE_CHECKS) for i, check in enumerate(PRE_CHECKS)}
+_POST = {check: 1_000_000 + i for i, check in enumerate(POST_CHECKS)}
 
 #: Request fields the rules read, beyond the envelope's own (booking id, shift id, worker, vendor, time).
 EXTRA_FIELDS = (
@@ -76,14 +53,6 @@ EXTRA_FIELDS = (
     "break_glass_authoriser",
     "wtr_opt_out",
 )
-
-
-def dumps(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, sort_keys=True, separators=(",", ":")).encode()
-
-
-def loads(value: bytes) -> dict[str, Any]:
-    return json.loads(value)
 
 
 def _plain(v: Any) -> Any:
@@ -179,4 +148,10 @@ def result_of(d: dict[str, Any]) -> RuleResult:
 
 def ordered(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Results (Avro dicts) in decision order: pre-checks, then the rules in evaluation order."""
-    return sorted(results, key=lambda r: _ORDER.get(r["rule"], len(_ORDER)))
+    return sorted(results, key=lambda r: _rank(r["rule"]))
+
+
+def _rank(rule: str) -> int:
+    """Pre-checks, then the registered rules in evaluation order, then the saga's own checks, then anything else."""
+    at = registry.position(rule)
+    return at if at is not None else _PRE.get(rule, _POST.get(rule, 2_000_000))

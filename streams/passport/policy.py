@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rosterhub.errors import ConfigError
 from rosterhub.events.codes import CREDENTIAL_ATTRIBUTES, CSTF_SUBJECTS, GRADES
+from rosterhub.events.models.common import CredentialType, StaffGroup
 from rosterhub.ods import ODS
 
 __all__ = [
@@ -48,32 +49,9 @@ __all__ = [
 
 LONDON = ZoneInfo("Europe/London")
 
-#: Symbols of rosterhub.common.v1.CredentialType and StaffGroup (kept in step by a unit test).
-CREDENTIAL_TYPES = (
-    "IDENTITY",
-    "RIGHT_TO_WORK",
-    "PROFESSIONAL_REGISTRATION",
-    "QUALIFICATION",
-    "EMPLOYMENT_HISTORY",
-    "OCCUPATIONAL_HEALTH",
-    "DBS",
-    "EMPLOYMENT_ASSIGNMENT",
-    "TEMPORARY_PLACEMENT",
-    "CSTF_TRAINING",
-    "OTHER",
-)
-STAFF_GROUPS = (
-    "ADD_PROF_SCIENTIFIC_TECHNICAL",
-    "ADDITIONAL_CLINICAL_SERVICES",
-    "ADMIN_CLERICAL",
-    "ALLIED_HEALTH_PROFESSIONALS",
-    "ESTATES_ANCILLARY",
-    "HEALTHCARE_SCIENTISTS",
-    "MEDICAL_DENTAL",
-    "NURSING_MIDWIFERY_REGISTERED",
-    "STUDENTS",
-    "OTHER",
-)
+#: Symbols of rosterhub.common.v1.CredentialType and StaffGroup, in schema order, from the generated enums.
+CREDENTIAL_TYPES: tuple[str, ...] = tuple(t.value for t in CredentialType)
+STAFF_GROUPS: tuple[str, ...] = tuple(g.value for g in StaffGroup)
 _PERIOD = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 
 

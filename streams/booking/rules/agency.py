@@ -22,17 +22,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 from rosterhub.events.models.common import MembershipType
+from rosterhub.streams.booking.policy import AgencyPolicy
 from rosterhub.streams.booking.rules.context import RuleContext
+from rosterhub.streams.booking.rules.registry import SHIFT, Section, rule
 from rosterhub.streams.booking.rules.result import RuleResult, fail, note, ok
 
-__all__ = ["CODES", "agency_framework", "agency_price_cap", "agency_staff_group"]
+__all__ = ["agency_framework", "agency_price_cap", "agency_staff_group"]
 
-CODES: dict[str, str] = {
-    "AGENCY_BANK_ONLY_STAFF_GROUP": "admin & clerical and estates & ancillary shifts go to bank or substantive staff",
-    "AGENCY_FRAMEWORK_NOT_APPROVED": "the agency's framework is not approved by the host trust (or none was given)",
-    "AGENCY_PRICE_CAP_EXCEEDED": "the agency's hourly charge is above basic pay for the grade + 55%",
-    "AGENCY_RATE_UNKNOWN": "an agency booking without the agency's hourly charge",
-    "AGENCY_NO_RATE_CARD": "the host trust's rate card has no basic pay for the shift's grade",
+AGENCY = Section("agency", AgencyPolicy)
+
+#: Break glass: given by both the framework and the cap rule.
+_BREAK_GLASS: dict[str, str] = {
     "AGENCY_BREAK_GLASS": "(pass) framework or cap overridden by break glass, with the named authoriser",
     "AGENCY_BREAK_GLASS_NOT_ALLOWED": "break glass was invoked but the host trust's policy does not allow it",
     "AGENCY_BREAK_GLASS_NO_AUTHORISER": "break glass was invoked without naming who authorised it",
@@ -46,6 +46,17 @@ def _exempt(ctx: RuleContext) -> str | None:
     return f"{membership} booking: the agency rules do not apply (bank and substantive staff are exempt)"
 
 
+@rule(
+    "agency_staff_group",
+    stage=SHIFT,
+    order=800,
+    codes={
+        "AGENCY_BANK_ONLY_STAFF_GROUP": (
+            "admin & clerical and estates & ancillary shifts go to bank or substantive staff"
+        ),
+    },
+    config=(AGENCY,),
+)
 def agency_staff_group(ctx: RuleContext) -> RuleResult:
     """Admin & clerical and estates & ancillary shifts are not filled by agency."""
     rule = "agency_staff_group"
@@ -58,6 +69,16 @@ def agency_staff_group(ctx: RuleContext) -> RuleResult:
     return ok(rule, f"{group} shifts may be filled by agency")
 
 
+@rule(
+    "agency_framework",
+    stage=SHIFT,
+    order=810,
+    codes={
+        "AGENCY_FRAMEWORK_NOT_APPROVED": "the agency's framework is not approved by the host trust (or none was given)",
+        **_BREAK_GLASS,
+    },
+    config=(AGENCY,),
+)
 def agency_framework(ctx: RuleContext) -> RuleResult:
     """The agency supplies under a framework the host trust approved (or break glass)."""
     rule, req = "agency_framework", ctx.request
@@ -75,6 +96,18 @@ def agency_framework(ctx: RuleContext) -> RuleResult:
     return fail(rule, "AGENCY_FRAMEWORK_NOT_APPROVED", problem)
 
 
+@rule(
+    "agency_price_cap",
+    stage=SHIFT,
+    order=820,
+    codes={
+        "AGENCY_PRICE_CAP_EXCEEDED": "the agency's hourly charge is above basic pay for the grade + 55%",
+        "AGENCY_RATE_UNKNOWN": "an agency booking without the agency's hourly charge",
+        "AGENCY_NO_RATE_CARD": "the host trust's rate card has no basic pay for the shift's grade",
+        **_BREAK_GLASS,
+    },
+    config=(AGENCY,),
+)
 def agency_price_cap(ctx: RuleContext) -> RuleResult:
     """The agency's hourly charge is within basic pay for the shift's grade + 55% (or break glass)."""
     rule, req, policy = "agency_price_cap", ctx.request, ctx.policy.agency

@@ -16,20 +16,17 @@ see it. The worker's staff group must be the shift's.
 from __future__ import annotations
 
 from rosterhub.events.codes import GRADES
+from rosterhub.streams.booking.policy import GradePolicy
 from rosterhub.streams.booking.rules.context import RuleContext
+from rosterhub.streams.booking.rules.registry import SHIFT, Section, rule
 from rosterhub.streams.booking.rules.result import RuleResult, fail, note, ok
 
-__all__ = ["CODES", "LADDERS", "grade_match", "rank"]
+__all__ = ["LADDERS", "grade_match", "rank"]
+
+GRADE_POLICY = Section("grades", GradePolicy)
 
 RULE = "grade_match"
 
-CODES: dict[str, str] = {
-    "STAFF_GROUP_MISMATCH": "the worker's staff group is not the shift's",
-    "GRADE_TOO_LOW": "the worker's grade is further below the shift's than the trust allows",
-    "GRADE_TOO_HIGH": "the worker's grade is further above the shift's than the trust allows",
-    "GRADE_LADDER_MISMATCH": "the grades are on different ladders (AfC and medical), or one is not ranked",
-    "GRADE_TOLERANCE_USED": "(pass) booked one or more grades up or down, within the trust's tolerance",
-}
 
 _MEDICAL_RUNGS: tuple[tuple[str, ...], ...] = (
     ("FY1",),
@@ -57,6 +54,19 @@ def rank(grade: str, local: dict[str, str] | None = None) -> tuple[str, int] | N
     return None
 
 
+@rule(
+    RULE,
+    stage=SHIFT,
+    order=700,
+    codes={
+        "STAFF_GROUP_MISMATCH": "the worker's staff group is not the shift's",
+        "GRADE_TOO_LOW": "the worker's grade is further below the shift's than the trust allows",
+        "GRADE_TOO_HIGH": "the worker's grade is further above the shift's than the trust allows",
+        "GRADE_LADDER_MISMATCH": "the grades are on different ladders (AfC and medical), or one is not ranked",
+        "GRADE_TOLERANCE_USED": "(pass) booked one or more grades up or down, within the trust's tolerance",
+    },
+    config=(GRADE_POLICY,),
+)
 def grade_match(ctx: RuleContext) -> RuleResult:
     """Same staff group, and the shift's grade or within the trust's tolerance."""
     req, shift, policy = ctx.request, ctx.shift, ctx.policy.grades

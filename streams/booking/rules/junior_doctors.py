@@ -22,15 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+from functools import partial
 
-from rosterhub.streams.booking.policy import RunLimit
+from rosterhub.streams.booking.policy import JuniorDoctorsPolicy, RunLimit
 from rosterhub.streams.booking.rules.clock import fmt, fmt_h, hours, local_date, weekends_worked
 from rosterhub.streams.booking.rules.context import RuleContext, WorkInterval
+from rosterhub.streams.booking.rules.registry import PERSON, Section, rule
 from rosterhub.streams.booking.rules.result import RuleResult, fail, ok
 from rosterhub.streams.booking.rules.windows import windows
 
 __all__ = [
-    "CODES",
     "jd_72h_in_7_days",
     "jd_consecutive_long_shifts",
     "jd_consecutive_nights",
@@ -39,17 +40,9 @@ __all__ = [
     "jd_weekends",
 ]
 
-CODES: dict[str, str] = {
-    "JD_SHIFT_TOO_LONG": "a doctor in training's shift is longer than 13 h",
-    "JD_72_HOURS_IN_7_DAYS": "more than 72 h in some 7 consecutive days",
-    "JD_CONSECUTIVE_LONG_SHIFTS": "more than 5 long (over 10 h) shifts on consecutive days",
-    "JD_REST_AFTER_LONG_SHIFTS": "less than 48 h rest after the maximum run of long shifts",
-    "JD_CONSECUTIVE_NIGHTS": "more than 4 night shifts on consecutive days",
-    "JD_REST_AFTER_NIGHTS": "less than 46 h rest after the maximum run of night shifts",
-    "JD_CONSECUTIVE_SHIFTS": "more than 8 shifts on consecutive days",
-    "JD_REST_AFTER_SHIFTS": "less than 48 h rest after the maximum run of shifts",
-    "JD_WEEKEND_FREQUENCY": "more than 1 weekend worked in 2 consecutive weekends",
-}
+JUNIOR_DOCTORS = Section("junior_doctors", JuniorDoctorsPolicy)
+#: The junior doctors' rules: run by the person stage, configured by ``junior_doctors``.
+_jd_rule = partial(rule, stage=PERSON, config=(JUNIOR_DOCTORS,))
 
 
 def _applies(ctx: RuleContext) -> str | None:
@@ -60,6 +53,7 @@ def _applies(ctx: RuleContext) -> str | None:
     return f"applies to doctors in training only; the worker's grade is {grade}"
 
 
+@_jd_rule("jd_shift_length", order=600, codes={"JD_SHIFT_TOO_LONG": "a doctor in training's shift is longer than 13 h"})
 def jd_shift_length(ctx: RuleContext) -> RuleResult:
     """No shift longer than ``max_shift_hours`` real hours."""
     rule, jd = "jd_shift_length", ctx.policy.junior_doctors
@@ -70,6 +64,7 @@ def jd_shift_length(ctx: RuleContext) -> RuleResult:
     return fail(rule, "JD_SHIFT_TOO_LONG", text) if length > jd.max_shift_hours else ok(rule, text)
 
 
+@_jd_rule("jd_72h_in_7_days", order=610, codes={"JD_72_HOURS_IN_7_DAYS": "more than 72 h in some 7 consecutive days"})
 def jd_72h_in_7_days(ctx: RuleContext) -> RuleResult:
     """At most ``max_hours_in_7_days`` in any 7 local days touching the shift."""
     rule, jd = "jd_72h_in_7_days", ctx.policy.junior_doctors
@@ -82,6 +77,14 @@ def jd_72h_in_7_days(ctx: RuleContext) -> RuleResult:
     return ok(rule, text)
 
 
+@_jd_rule(
+    "jd_consecutive_long_shifts",
+    order=620,
+    codes={
+        "JD_CONSECUTIVE_LONG_SHIFTS": "more than 5 long (over 10 h) shifts on consecutive days",
+        "JD_REST_AFTER_LONG_SHIFTS": "less than 48 h rest after the maximum run of long shifts",
+    },
+)
 def jd_consecutive_long_shifts(ctx: RuleContext) -> RuleResult:
     """At most 5 long shifts on consecutive days, then 48 h rest."""
     jd = ctx.policy.junior_doctors
@@ -95,18 +98,41 @@ def jd_consecutive_long_shifts(ctx: RuleContext) -> RuleResult:
     )
 
 
+@_jd_rule(
+    "jd_consecutive_nights",
+    order=630,
+    codes={
+        "JD_CONSECUTIVE_NIGHTS": "more than 4 night shifts on consecutive days",
+        "JD_REST_AFTER_NIGHTS": "less than 46 h rest after the maximum run of night shifts",
+    },
+)
 def jd_consecutive_nights(ctx: RuleContext) -> RuleResult:
     """At most 4 nights on consecutive days, then 46 h rest."""
     jd = ctx.policy.junior_doctors
     return _run_rule(ctx, "jd_consecutive_nights", "nights", "NIGHTS", jd.consecutive_nights, lambda iv: iv.night)
 
 
+@_jd_rule(
+    "jd_consecutive_shifts",
+    order=640,
+    codes={
+        "JD_CONSECUTIVE_SHIFTS": "more than 8 shifts on consecutive days",
+        "JD_REST_AFTER_SHIFTS": "less than 48 h rest after the maximum run of shifts",
+    },
+)
 def jd_consecutive_shifts(ctx: RuleContext) -> RuleResult:
     """At most 8 shifts on consecutive days, then 48 h rest."""
     jd = ctx.policy.junior_doctors
     return _run_rule(ctx, "jd_consecutive_shifts", "shifts", "SHIFTS", jd.consecutive_shifts, lambda iv: True)
 
 
+@_jd_rule(
+    "jd_weekends",
+    order=650,
+    codes={
+        "JD_WEEKEND_FREQUENCY": "more than 1 weekend worked in 2 consecutive weekends",
+    },
+)
 def jd_weekends(ctx: RuleContext) -> RuleResult:
     """At most 1 weekend worked in any 2 consecutive weekends that include this shift's."""
     rule, limit = "jd_weekends", ctx.policy.junior_doctors.weekends

@@ -16,17 +16,18 @@ word as well (it can only add, never clear, an employer).
 from __future__ import annotations
 
 from rosterhub.events.models.common import MembershipType
+from rosterhub.streams.booking.policy import MoonlightingPolicy
 from rosterhub.streams.booking.rules.clock import local_date
 from rosterhub.streams.booking.rules.context import RuleContext
+from rosterhub.streams.booking.rules.registry import PERSON, Section, rule
 from rosterhub.streams.booking.rules.result import RuleResult, fail, ok
 
-__all__ = ["CODES", "employers", "moonlighting"]
+__all__ = ["employers", "moonlighting"]
+
+MOONLIGHTING = Section("moonlighting", MoonlightingPolicy)
 
 RULE = "moonlighting"
 
-CODES: dict[str, str] = {
-    "MOONLIGHTING_ROUTE_TO_BANK": "an agency booking of someone employed by a member trust: book via the bank",
-}
 
 ESR = "ESR assignment"
 DECLARED = "declared by the request"
@@ -42,6 +43,15 @@ def employers(ctx: RuleContext) -> dict[str, str]:
     return found
 
 
+@rule(
+    RULE,
+    stage=PERSON,
+    order=900,
+    codes={
+        "MOONLIGHTING_ROUTE_TO_BANK": "an agency booking of someone employed by a member trust: book via the bank",
+    },
+    config=(MOONLIGHTING,),
+)
 def moonlighting(ctx: RuleContext) -> RuleResult:
     """No agency engagement of a member trust's substantive employee (by ESR's assignments)."""
     req, policy = ctx.request, ctx.policy

@@ -12,15 +12,12 @@ from datetime import datetime, timedelta
 
 from rosterhub.streams.booking.rules.clock import fmt, hours, overlap
 from rosterhub.streams.booking.rules.context import RuleContext
+from rosterhub.streams.booking.rules.registry import PERSON, rule
 from rosterhub.streams.booking.rules.result import RuleResult, fail, ok
 
-__all__ = ["CODES", "clash", "no_overlap"]
+__all__ = ["clash", "no_overlap"]
 
 RULE = "no_overlap"
-
-CODES: dict[str, str] = {
-    "DOUBLE_BOOKED": "the person already has a confirmed booking that overlaps this shift (any trust, any platform)",
-}
 
 
 def clash(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> timedelta:
@@ -28,6 +25,16 @@ def clash(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime
     return overlap(a_start, a_end, b_start, b_end)
 
 
+@rule(
+    RULE,
+    stage=PERSON,
+    order=400,
+    codes={
+        "DOUBLE_BOOKED": (
+            "the person already has a confirmed booking that overlaps this shift (any trust, any platform)"
+        ),
+    },
+)
 def no_overlap(ctx: RuleContext) -> RuleResult:
     """The shift shares no time with any other confirmed booking of the person."""
     s = ctx.shift

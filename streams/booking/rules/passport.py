@@ -11,19 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from rosterhub.streams.booking.rules.registry import PERSON, rule
 from rosterhub.streams.booking.rules.result import RuleResult, fail, ok
 
 if TYPE_CHECKING:
     from rosterhub.streams.booking.rules.context import RuleContext
 
-__all__ = ["CODES", "Clearance", "passport_clearance"]
+__all__ = ["Clearance", "passport_clearance"]
 
 RULE = "passport_clearance"
-
-CODES: dict[str, str] = {
-    "PASSPORT_NOT_CLEARED": "the passport does not clear the person for this role at the host trust",
-    "PASSPORT_UNKNOWN": "no clearance from the passport processor yet for this person, trust and role",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +34,15 @@ class Clearance:
     unmet: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
+@rule(
+    RULE,
+    stage=PERSON,
+    order=300,
+    codes={
+        "PASSPORT_NOT_CLEARED": "the passport does not clear the person for this role at the host trust",
+        "PASSPORT_UNKNOWN": "no clearance from the passport processor yet for this person, trust and role",
+    },
+)
 def passport_clearance(ctx: RuleContext) -> RuleResult:
     """Every credential the host trust requires is present, accepted and valid to the shift's end."""
     c = ctx.clearance

@@ -11,26 +11,19 @@ An agency's tier comes from the host trust's policy (``agency.tiers``, else
 from __future__ import annotations
 
 from rosterhub.events.models.common import MembershipType, ReleaseTier
+from rosterhub.streams.booking.policy import AgencyPolicy
 from rosterhub.streams.booking.rules.context import RuleContext
+from rosterhub.streams.booking.rules.registry import SHIFT, Section, rule
 from rosterhub.streams.booking.rules.result import RuleResult, fail, ok
 from rosterhub.streams.booking.state import ShiftState
 
-__all__ = ["CODES", "shift_open", "shift_open_rule", "shift_visible"]
+__all__ = ["shift_open", "shift_open_rule", "shift_visible"]
+
+AGENCY = Section("agency", AgencyPolicy)
 
 OPEN = "shift_open"
 VISIBLE = "shift_visible"
 
-CODES: dict[str, str] = {
-    "SHIFT_UNKNOWN": "the hub has no posted shift with this id",
-    "SHIFT_ALREADY_FILLED": "another booking holds the shift",
-    "SHIFT_NOT_OPEN": "the shift is not open for booking (e.g. awaiting its posting)",
-    "BOOKING_WITHDRAWN": "the platform cancelled the request before the hub decided it",
-    "NOT_RELEASED_TO_COLLABORATIVE": "the shift is still with the host trust's own bank; the worker belongs elsewhere",
-    "NOT_COLLABORATIVE_MEMBER": "the worker's home trust is not a member of the host trust's collaborative",
-    "NOT_RELEASED_TO_AGENCY": "an agency worker asked for a shift not yet released to agency tiers",
-    "AGENCY_TIER_NOT_REACHED": "the shift is at an agency tier above the one the worker's agency is on",
-    "MEMBERSHIP_UNKNOWN": "the request does not say how the worker is engaged (home trust or agency missing)",
-}
 
 _ORDER = list(ReleaseTier)
 _AGENCY_TIERS = {ReleaseTier.AGENCY_TIER_1: 1, ReleaseTier.AGENCY_TIER_2: 2, ReleaseTier.AGENCY_TIER_3: 3}
@@ -47,12 +40,39 @@ def shift_open(state: ShiftState | None, booking_id: str) -> RuleResult:
     return ok(OPEN)
 
 
+@rule(
+    OPEN,
+    stage=SHIFT,
+    order=100,
+    codes={
+        "SHIFT_UNKNOWN": "the hub has no posted shift with this id",
+        "SHIFT_ALREADY_FILLED": "another booking holds the shift",
+        "SHIFT_NOT_OPEN": "the shift is not open for booking (e.g. awaiting its posting)",
+        "BOOKING_WITHDRAWN": "the platform cancelled the request before the hub decided it",
+    },
+    always_on=True,
+)
 def shift_open_rule(ctx: RuleContext) -> RuleResult:
     """:func:`shift_open` over the context's view of the shift (same codes, same details)."""
     s = ctx.shift
     return shift_open(ShiftState(shift_id=s.shift_id, status=s.status, filled_by=s.filled_by), ctx.request.booking_id)
 
 
+@rule(
+    VISIBLE,
+    stage=SHIFT,
+    order=200,
+    codes={
+        "NOT_RELEASED_TO_COLLABORATIVE": (
+            "the shift is still with the host trust's own bank; the worker belongs elsewhere"
+        ),
+        "NOT_COLLABORATIVE_MEMBER": "the worker's home trust is not a member of the host trust's collaborative",
+        "NOT_RELEASED_TO_AGENCY": "an agency worker asked for a shift not yet released to agency tiers",
+        "AGENCY_TIER_NOT_REACHED": "the shift is at an agency tier above the one the worker's agency is on",
+        "MEMBERSHIP_UNKNOWN": "the request does not say how the worker is engaged (home trust or agency missing)",
+    },
+    config=(AGENCY,),
+)
 def shift_visible(ctx: RuleContext) -> RuleResult:
     """The shift's current release tier includes this worker."""
     req, shift = ctx.request, ctx.shift

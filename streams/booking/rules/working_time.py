@@ -22,23 +22,29 @@ booked through the hub (a substantive rota not fed in) are invisible to these ch
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
+from rosterhub.streams.booking.policy import WorkingTimePolicy
 from rosterhub.streams.booking.rules.clock import add_local_days, fmt, fmt_h, hours, local_date, week_start
 from rosterhub.streams.booking.rules.context import RuleContext, WorkInterval
+from rosterhub.streams.booking.rules.registry import PERSON, Section, rule
 from rosterhub.streams.booking.rules.result import RuleResult, fail, note, ok
 from rosterhub.streams.booking.rules.windows import free_gaps, merge, windows
 
-__all__ = ["CODES", "wtr_daily_rest", "wtr_night_average", "wtr_weekly_average", "wtr_weekly_rest"]
+__all__ = ["wtr_daily_rest", "wtr_night_average", "wtr_weekly_average", "wtr_weekly_rest"]
 
-CODES: dict[str, str] = {
-    "WTR_DAILY_REST": "less than the minimum rest (11 h) between this shift and another booking",
-    "WTR_WEEKLY_REST": "no 24 h rest in a week the shift touches (nor 48 h, or two 24 h, in its fortnight)",
-    "WTR_WEEKLY_AVERAGE": "average week over the reference period above the limit (48 h) without an opt-out",
-    "WTR_OPTED_OUT": "(pass) the average week is above the limit and the person's opt-out is relied on",
-    "WTR_NIGHT_AVERAGE": "a night worker's average above 8 h per 24 h over the reference period (no opt-out)",
-}
+WORKING_TIME = Section("working_time", WorkingTimePolicy)
+#: The working-time rules: run by the person stage, configured by ``working_time``.
+_wtr_rule = partial(rule, stage=PERSON, config=(WORKING_TIME,))
 
 
+@_wtr_rule(
+    "wtr_daily_rest",
+    order=500,
+    codes={
+        "WTR_DAILY_REST": "less than the minimum rest (11 h) between this shift and another booking",
+    },
+)
 def wtr_daily_rest(ctx: RuleContext) -> RuleResult:
     """At least ``daily_rest_hours`` between this shift and the nearest booking either side."""
     rule, minimum = "wtr_daily_rest", ctx.policy.working_time.daily_rest_hours
@@ -64,6 +70,13 @@ def wtr_daily_rest(ctx: RuleContext) -> RuleResult:
     return fail(rule, "WTR_DAILY_REST", text) if gap < timedelta(hours=minimum) else ok(rule, text)
 
 
+@_wtr_rule(
+    "wtr_weekly_rest",
+    order=510,
+    codes={
+        "WTR_WEEKLY_REST": "no 24 h rest in a week the shift touches (nor 48 h, or two 24 h, in its fortnight)",
+    },
+)
 def wtr_weekly_rest(ctx: RuleContext) -> RuleResult:
     """24 h uninterrupted rest in each week the shift touches, or the fortnightly alternative."""
     rule, wt = "wtr_weekly_rest", ctx.policy.working_time
@@ -110,6 +123,14 @@ def wtr_weekly_rest(ctx: RuleContext) -> RuleResult:
     )
 
 
+@_wtr_rule(
+    "wtr_weekly_average",
+    order=520,
+    codes={
+        "WTR_WEEKLY_AVERAGE": "average week over the reference period above the limit (48 h) without an opt-out",
+        "WTR_OPTED_OUT": "(pass) the average week is above the limit and the person's opt-out is relied on",
+    },
+)
 def wtr_weekly_average(ctx: RuleContext) -> RuleResult:
     """At most 48 h a week on average over the rolling reference period; an opt-out is recorded."""
     rule, wt = "wtr_weekly_average", ctx.policy.working_time
@@ -127,6 +148,13 @@ def wtr_weekly_average(ctx: RuleContext) -> RuleResult:
     return fail(rule, "WTR_WEEKLY_AVERAGE", text)
 
 
+@_wtr_rule(
+    "wtr_night_average",
+    order=530,
+    codes={
+        "WTR_NIGHT_AVERAGE": "a night worker's average above 8 h per 24 h over the reference period (no opt-out)",
+    },
+)
 def wtr_night_average(ctx: RuleContext) -> RuleResult:
     """Night workers: at most 8 h per 24 h on average over the reference period; no opt-out."""
     rule, wt = "wtr_night_average", ctx.policy.working_time

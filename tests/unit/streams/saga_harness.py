@@ -12,7 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rosterhub.envelope import Envelope
-from rosterhub.streams.booking import decide, person
+from rosterhub.streams.booking import decide, outcome, person
+from rosterhub.streams.booking.messages import Check, Conflict, Fence, Release, Retime, decode
 from rosterhub.streams.booking.policy import BookingPolicies
 from rosterhub.streams.booking.rules import Clearance
 from rosterhub.streams.booking.state import ShiftState
@@ -37,7 +38,7 @@ def posted(
     start = start or datetime(2026, 10, 24, 20, 0, tzinfo=LONDON)
     end = datetime.fromtimestamp(start.timestamp() + hours * 3600, tz=UTC)
     return Envelope(
-        type=decide.SHIFT_POSTED,
+        type=outcome.SHIFT_POSTED,
         source=f"/vendors/patchwork/{trust}",
         data={
             "shift_id": shift_id,
@@ -79,7 +80,7 @@ def request(
         "home_trust": "RHQ",
         **extra,
     }
-    return Envelope(type=decide.BOOKING_REQUESTED, source=f"/vendors/{vendor}/RHQ", id=f"req-{booking}", data=data)
+    return Envelope(type=outcome.BOOKING_REQUESTED, source=f"/vendors/{vendor}/RHQ", id=f"req-{booking}", data=data)
 
 
 @dataclass
@@ -98,7 +99,7 @@ class Saga:
 
     def _apply(self, key: str, result: decide.Step) -> None:
         self.events += result.outputs
-        self.to_person += result.person
+        self.to_person += [m.to_wire() for m in result.person]  # the topics carry the wire form
         if result.state is not None:
             self.shifts[key] = result.state.to_table()
 
@@ -107,32 +108,36 @@ class Saga:
         self._apply(key, decide.step(self.state(key), env, now=NOW, policies=POLICIES))
 
     def person_step(self, i: int = 0) -> None:
-        msg = self.to_person.pop(i)
-        pid = msg["person_id"]
+        msg = decode(self.to_person.pop(i))
+        pid = msg.person_id
+        assert pid is not None
         st = person.PersonState.from_table(pid, self.people.get(pid))
-        if msg["kind"] == "identity":
+        if isinstance(msg, Fence):
             st = person.fence(st, msg)
-        elif msg["kind"] == "release":
+        elif isinstance(msg, Release):
             st = person.release(st, msg)
-        elif msg["kind"] == "retime":
+        elif isinstance(msg, Retime):
             st, clashed = person.retime(st, msg)
-            self.to_shift += [clashed] if clashed else []
+            self.to_shift += [clashed.to_wire()] if clashed else []
         else:  # as the agent: a check whose identity stamp does not fit is refused or waits (decisions/0012)
-            fits = 0 if msg["booking_id"] in st.answers else person.stamp_fits(st, msg)
+            assert isinstance(msg, Check)
+            fits = 0 if msg.booking_id in st.answers else person.stamp_fits(st, msg)
             if fits > 0:
                 return
             if fits < 0:
-                self.to_shift.append(person.refused(st, msg))
+                self.to_shift.append(person.refused(st, msg).to_wire())
                 return
-            st, out = person.check(st, msg, clearance=self.clearance, policy=POLICIES.get(msg["shift"]["trust"]))
-            self.to_shift.append(out)
+            st, out = person.check(st, msg, clearance=self.clearance, policy=POLICIES.get(msg.shift["trust"]))
+            self.to_shift.append(out.to_wire())
         self.people[pid] = st.to_table()
 
     def shift_step(self, i: int = 0) -> None:
-        msg = self.to_shift.pop(i)
-        key = msg["shift_id"]
-        handler = decide.conflict if msg["kind"] == "conflict" else decide.answer
-        self._apply(key, handler(self.state(key), msg, now=NOW, policies=POLICIES))
+        msg = decode(self.to_shift.pop(i))
+        key = msg.shift_id
+        if isinstance(msg, Conflict):
+            self._apply(key, decide.conflict(self.state(key), msg, now=NOW, policies=POLICIES))
+        else:
+            self._apply(key, decide.answer(self.state(key), msg, now=NOW, policies=POLICIES))
 
     def tick(self, now: datetime, timers: decide.HoldTimers, shift_id: str = "patchwork:RHQ:s1") -> None:
         """The timer's tick for one shift, at ``now``."""
@@ -149,7 +154,7 @@ class Saga:
         return {
             e.data["booking_id"]: (e.type.rsplit(".", 1)[-1], e.data.get("reason_codes", []))
             for e in self.events
-            if e.type in (decide.BOOKING_CONFIRMED, decide.BOOKING_REJECTED)
+            if e.type in (outcome.BOOKING_CONFIRMED, outcome.BOOKING_REJECTED)
         }
 
 

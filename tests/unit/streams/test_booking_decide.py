@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import Envelope, encode_event
-from rosterhub.streams.booking import decide
+from rosterhub.streams.booking import decide, outcome
 from rosterhub.streams.booking.cancellation import late_fee, notice_hours
 from rosterhub.streams.booking.decide import expire, step
+from rosterhub.streams.booking.messages import Answer, Check, Release
 from rosterhub.streams.booking.policy import CancellationPolicy
-from rosterhub.streams.booking.rules import RULES, Clearance, shift_open
+from rosterhub.streams.booking.rules import SHIFT, Clearance, rule_ids, shift_open, stage
 from rosterhub.streams.booking.saga import PRE_CHECKS
 from rosterhub.streams.booking.state import ParkedRequest, ShiftState
 from tests.unit.streams.saga_harness import LONDON, NOW, POLICIES, Saga, posted, request
@@ -39,12 +40,12 @@ def test_first_request_holds_the_shift_later_ones_queue_then_one_winner() -> Non
     assert held is not None and held.hold is not None and held.hold.booking_id == "b1"
     assert [q.booking_id for q in held.queue] == ["b2"] and saga.events == []
     [check] = saga.to_person
-    assert check["person_id"] == "p1" and [r["rule"] for r in check["shift_results"]] == list(decide.SHIFT_RULES)
+    assert check["person_id"] == "p1" and [r["rule"] for r in check["shift_results"]] == [r.id for r in stage(SHIFT)]
     saga.settle()
     assert saga.decisions() == {"b1": ("BookingConfirmed", []), "b2": ("BookingRejected", ["SHIFT_ALREADY_FILLED"])}
     assert kinds(saga) == ["BookingConfirmed", "ShiftFilled", "BookingRejected"]
     confirmed, filled, rejected = saga.events
-    assert [r["rule"] for r in confirmed.data["rule_results"]] == list(RULES)  # every rule, in order
+    assert [r["rule"] for r in confirmed.data["rule_results"]] == list(rule_ids())  # every rule, in order
     assert confirmed.data["vendor"] == "patchwork" and rejected.data["vendor"] == "nhsp"
     assert filled.data["vendor"] == "patchwork" and filled.data["membership_type"] == "BANK"
     assert "b1" in rejected.data["rule_results"][0]["detail"]
@@ -79,7 +80,7 @@ def test_a_rejected_hold_lets_the_next_request_in() -> None:
     assert saga.decisions() == {"b1": ("BookingRejected", ["PASSPORT_NOT_CLEARED"]), "b2": ("BookingConfirmed", [])}
     detail = next(r for r in saga.events[0].data["rule_results"] if r["rule"] == "passport_clearance")["detail"]
     assert "DBS: EXPIRED" in detail
-    assert len(saga.events[0].data["rule_results"]) == len(RULES)
+    assert len(saga.events[0].data["rule_results"]) == len(rule_ids())
 
 
 def test_redelivered_requests_and_answers_change_nothing() -> None:
@@ -107,7 +108,7 @@ def test_a_crash_before_the_state_write_repeats_the_same_event_ids() -> None:
     saga.send(posted())
     saga.send(request("b1"))
     saga.person_step()
-    state, msg = saga.state(), saga.to_shift[0]
+    state, msg = saga.state(), Answer.from_wire(saga.to_shift[0])
     first = decide.answer(state, msg, now=NOW, policies=POLICIES)
     again = decide.answer(state, msg, now=NOW + timedelta(seconds=5), policies=POLICIES)
     assert [e.id for e in first.outputs] == [e.id for e in again.outputs] and len(first.outputs) == 2
@@ -144,10 +145,10 @@ def test_missing_inputs_give_a_clear_code_never_a_crash(extra: dict, trust: str,
     saga.send(posted(f"patchwork:{trust}:s1", trust=trust))
     saga.send(request("b1", f"patchwork:{trust}:s1", **extra))
     saga.settle()
-    [rejected] = [e for e in saga.events if e.type == decide.BOOKING_REJECTED]
+    [rejected] = [e for e in saga.events if e.type == outcome.BOOKING_REJECTED]
     assert rejected.data["reason_codes"] == codes
     rules = [r["rule"] for r in rejected.data["rule_results"]]
-    assert rules == sorted(rules, key=[*PRE_CHECKS, *RULES].index)
+    assert rules == sorted(rules, key=[*PRE_CHECKS, *rule_ids()].index)
 
 
 def test_release_moves_the_tier_so_a_collaborative_worker_can_book() -> None:
@@ -157,7 +158,7 @@ def test_release_moves_the_tier_so_a_collaborative_worker_can_book() -> None:
     saga.settle()
     assert saga.decisions()["b1"] == ("BookingRejected", ["NOT_RELEASED_TO_COLLABORATIVE"])
     release = Envelope(
-        type=decide.SHIFT_RELEASED,
+        type=outcome.SHIFT_RELEASED,
         source="/rosterhub/availability",
         data={
             "shift_id": "patchwork:RHQ:s1",
@@ -187,9 +188,9 @@ def test_a_platform_update_after_a_release_never_narrows_the_tier() -> None:
         "to_tier": "COLLABORATIVE_BANK",
         "released_at": NOW,
     }
-    saga.send(Envelope(type=decide.SHIFT_RELEASED, source="/rosterhub/availability", data=release))
+    saga.send(Envelope(type=outcome.SHIFT_RELEASED, source="/rosterhub/availability", data=release))
     updated = posted(version=2)
-    saga.send(Envelope(type=decide.SHIFT_UPDATED, source=updated.source, data=updated.data))
+    saga.send(Envelope(type=outcome.SHIFT_UPDATED, source=updated.source, data=updated.data))
     saga.send(request("b1", home_trust="RCU"))
     saga.settle()
     assert saga.decisions()["b1"] == ("BookingConfirmed", [])
@@ -215,7 +216,7 @@ def test_shift_cancelled_during_the_hold_rejects_and_releases_the_person() -> No
     saga.send(request("b2", person_id="p2"))
     saga.person_step()  # p1 passes and is recorded
     cancel = Envelope(
-        type=decide.SHIFT_CANCELLED,
+        type=outcome.SHIFT_CANCELLED,
         source="/vendors/patchwork/RHQ",
         data={
             "shift_id": "patchwork:RHQ:s1",
@@ -235,7 +236,7 @@ def test_shift_cancelled_during_the_hold_rejects_and_releases_the_person() -> No
 
 def _vendor_cancel(booking: str, cancelled_at: datetime, by: str = "TRUST") -> Envelope:
     return Envelope(
-        type=decide.BOOKING_CANCELLED,
+        type=outcome.BOOKING_CANCELLED,
         source="/vendors/patchwork/RHQ",
         data={
             "booking_id": booking,
@@ -258,7 +259,7 @@ def test_vendor_cancellation_reopens_the_shift_with_notice_and_fee() -> None:
     saga.settle()
     saga.send(_vendor_cancel("b1", datetime(2026, 10, 24, 17, 0, tzinfo=LONDON)))
     hub = saga.events[-1]
-    assert hub.type == decide.BOOKING_CANCELLED and hub.source == decide.SOURCE
+    assert hub.type == outcome.BOOKING_CANCELLED and hub.source == outcome.SOURCE
     assert (hub.data["notice_hours"], hub.data["late_cancellation_fee"], hub.data["fee_hours"]) == (
         Decimal("3.00"),
         True,
@@ -279,12 +280,12 @@ def test_no_show_closes_the_shift_and_drops_the_booking() -> None:
     saga.settle()
     saga.send(
         Envelope(
-            type=decide.NO_SHOW,
+            type=outcome.NO_SHOW,
             source="/vendors/patchwork/RHQ",
             data={"booking_id": "b1", "shift_id": "patchwork:RHQ:s1", "recorded_at": NOW, "notice_hours": None},
         )
     )
-    assert kinds(saga)[-1] == "NoShow" and saga.events[-1].source == decide.SOURCE
+    assert kinds(saga)[-1] == "NoShow" and saga.events[-1].source == outcome.SOURCE
     assert saga.state().status == "no_show"  # type: ignore[union-attr]
     saga.settle()
     assert saga.people["p1"]["b"] == {}
@@ -421,8 +422,8 @@ def test_any_interleaving_of_two_requests_confirms_exactly_one(
     for r in reqs.values():
         saga.send(r)
     saga.settle()
-    decided = {e.id: e for e in saga.events if e.type in (decide.BOOKING_CONFIRMED, decide.BOOKING_REJECTED)}
-    confirmed = [e.data["booking_id"] for e in decided.values() if e.type == decide.BOOKING_CONFIRMED]
+    decided = {e.id: e for e in saga.events if e.type in (outcome.BOOKING_CONFIRMED, outcome.BOOKING_REJECTED)}
+    confirmed = [e.data["booking_id"] for e in decided.values() if e.type == outcome.BOOKING_CONFIRMED]
     assert len(confirmed) == 1 and len(decided) == 2
     state = saga.state()
     assert state is not None and state.filled_by == confirmed[0] and state.hold is None and state.queue == ()
@@ -452,13 +453,14 @@ def test_the_person_stage_answers_a_redelivered_check_as_it_did_first() -> None:
     saga = Saga()
     saga.send(posted())
     saga.send(request("b1"))
-    check = saga.to_person[0]
+    check = Check.from_wire(saga.to_person[0])
     st, first = person.check(person.PersonState("p1"), check, clearance=Clearance(True), policy=POLICIES.get("RHQ"))
-    assert first["recorded"] and "b1" in st.bookings
+    assert first.recorded and "b1" in st.bookings
     later, again = person.check(st, check, clearance=Clearance(False, (("DBS", "EXPIRED"),)), policy=None)
     assert again == first and later == st  # whatever changed since, the same answer
-    released = person.release(st, {"booking_id": "b1"})
-    assert released.bookings == {} and person.release(released, {"booking_id": "b1"}) == released
+    release = Release(booking_id="b1", person_id="p1", reason="cancelled")
+    released = person.release(st, release)
+    assert released.bookings == {} and person.release(released, release) == released
 
 
 def test_every_hub_output_fits_its_avro_schema() -> None:
@@ -477,7 +479,7 @@ def test_every_hub_output_fits_its_avro_schema() -> None:
     saga.settle()
     saga.send(
         Envelope(
-            type=decide.NO_SHOW,
+            type=outcome.NO_SHOW,
             source="/vendors/patchwork/RHQ",
             data={"booking_id": "b2", "shift_id": "patchwork:RHQ:s1", "recorded_at": NOW},
         )

@@ -9,7 +9,7 @@ from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import Envelope, decode_record, encode_event
 from rosterhub.streams.booking.decisions import DecisionIndex, DecisionRef, decision_booking_id, decision_document
-from rosterhub.streams.booking.rules import REASON_CODES, evaluate, explain, failed_codes
+from rosterhub.streams.booking.rules import evaluate, explain, failed_codes, reason_codes
 from tests.unit.streams.test_rules_evaluate import partner_nurse_acting_up, registrar_fifth_night
 
 CODEC = SingleObjectCodec(default_catalogue())
@@ -100,11 +100,11 @@ def test_document_of_a_rejection_has_every_rule_with_meanings_and_the_text() -> 
         "JD_CONSECUTIVE_NIGHTS",
         "JD_WEEKEND_FREQUENCY",
     ]
-    assert doc["reason_codes"][0]["meaning"] == REASON_CODES["PASSPORT_NOT_CLEARED"]
+    assert doc["reason_codes"][0]["meaning"] == reason_codes()["PASSPORT_NOT_CLEARED"]
     assert len(doc["rules"]) == 19
     nights = next(r for r in doc["rules"] if r["rule"] == "jd_consecutive_nights")
     assert nights["mark"] == "FAIL"
-    assert nights["meaning"] == REASON_CODES["JD_CONSECUTIVE_NIGHTS"]
+    assert nights["meaning"] == reason_codes()["JD_CONSECUTIVE_NIGHTS"]
     assert "5 consecutive nights" in nights["detail"]
     assert doc["explanation"].endswith(explain(evaluate(registrar_fifth_night())))
     assert doc["explanation"].startswith("Booking patchwork:RHQ:90412 for shift patchwork:RHQ:ED-0306-N at RHQ: REJ")
@@ -118,7 +118,7 @@ def test_document_of_a_confirmation_marks_the_noted_pass() -> None:
     assert doc["reason_codes"] == []
     grade = next(r for r in doc["rules"] if r["rule"] == "grade_match")
     assert (grade["mark"], grade["reason_code"], grade["passed"]) == ("note", "GRADE_TOLERANCE_USED", True)
-    assert grade["meaning"] == REASON_CODES["GRADE_TOLERANCE_USED"]
+    assert grade["meaning"] == reason_codes()["GRADE_TOLERANCE_USED"]
     assert all(r["mark"] == "pass" for r in doc["rules"] if r["rule"] != "grade_match")
     assert doc["explanation"].splitlines()[1] == "Confirmed: all 19 rules passed."
     assert "partition" not in doc["event"]

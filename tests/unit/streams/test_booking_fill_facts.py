@@ -5,12 +5,12 @@ from decimal import Decimal
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.events.models import ShiftFilled
-from rosterhub.streams.booking import decide
+from rosterhub.streams.booking import outcome
 from tests.unit.streams.saga_harness import Saga, posted, request
 
 
 def _filled(saga: Saga) -> dict:
-    [filled] = [e.data for e in saga.events if e.type == decide.SHIFT_FILLED]
+    [filled] = [e.data for e in saga.events if e.type == outcome.SHIFT_FILLED]
     return filled
 
 
@@ -27,7 +27,7 @@ def test_a_bank_fill_carries_the_shifts_bank_rate_and_no_agency_facts() -> None:
     assert filled["substantive_employer"] == "RCU" and filled["passport_cleared"] is True
     ShiftFilled.model_validate(filled)  # what the saga writes is a valid event ...
     codec = SingleObjectCodec(default_catalogue())
-    assert codec.decode(codec.encode(default_catalogue().get(decide.SHIFT_FILLED), filled)).record["hourly_rate"] == (
+    assert codec.decode(codec.encode(default_catalogue().get(outcome.SHIFT_FILLED), filled)).record["hourly_rate"] == (
         Decimal("21.40")
     )  # ... and encodes
 

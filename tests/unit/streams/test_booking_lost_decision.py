@@ -27,6 +27,7 @@ from rosterhub.streams.app import StreamContext
 from rosterhub.streams.booking import person
 from rosterhub.streams.booking.agents import _ShiftStage
 from rosterhub.streams.booking.decide import HoldTimers
+from rosterhub.streams.booking.messages import Check
 from rosterhub.streams.booking.saga import HEADER, dumps, loads
 from rosterhub.streams.identity.crosswalk import Crosswalk
 from rosterhub.streams.schedule import Schedule
@@ -126,7 +127,7 @@ async def _run() -> tuple[list[Any], list[Any]]:
     await stage.handle(_canonical(_requested(), 1))
     [(_, check_value, _)] = BROKER.topics[NAMES.booking_person]
     _, answer = person.check(
-        person.PersonState("p1"), loads(check_value), clearance=CLEARED, policy=POLICIES.get("RHQ")
+        person.PersonState("p1"), Check.from_wire(loads(check_value)), clearance=CLEARED, policy=POLICIES.get("RHQ")
     )
     answer_event = _event(NAMES.booking_requests, 7, "patchwork:RHQ:s1", dumps(answer), [(HEADER, b"answer")])
     # the crash: the table write lands, the decision never reaches the broker
@@ -162,7 +163,7 @@ def test_the_resent_decision_is_byte_identical_to_what_the_first_run_would_have_
         await stage.handle(_canonical(_requested(), 1))
         [(_, check_value, _)] = BROKER.topics[NAMES.booking_person]
         _, answer = person.check(
-            person.PersonState("p1"), loads(check_value), clearance=CLEARED, policy=POLICIES.get("RHQ")
+            person.PersonState("p1"), Check.from_wire(loads(check_value)), clearance=CLEARED, policy=POLICIES.get("RHQ")
         )
         await stage.handle(_event(NAMES.booking_requests, 7, "patchwork:RHQ:s1", dumps(answer), [(HEADER, b"answer")]))
         return _decisions()

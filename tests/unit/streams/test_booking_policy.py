@@ -6,7 +6,8 @@ import pytest
 
 from rosterhub.errors import ConfigError
 from rosterhub.events.models.common import StaffGroup
-from rosterhub.streams.booking.policy import RULE_IDS, load_booking_policies
+from rosterhub.streams.booking.policy import load_booking_policies
+from rosterhub.streams.booking.rules import rule_ids
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "policies" / "booking"
@@ -36,7 +37,7 @@ def test_the_shipped_policies_load_and_merge() -> None:
     assert (rfr.working_time.reference_weeks, rhq.working_time.reference_weeks) == (26, 17)
     assert rfr.agency.tiers == {} and rfr.agency.default_tier == 2  # an empty mapping replaces
     assert str(rhq.agency.cap("BAND_5")) == "23.76"
-    assert all(p.enabled(r) for p in policies.trusts.values() for r in RULE_IDS)
+    assert all(p.enabled(r) for p in policies.trusts.values() for r in rule_ids())
     assert len({p.fingerprint for p in policies.trusts.values()}) == 3
 
 

@@ -38,7 +38,7 @@ def test_a_check_stamped_before_a_merge_is_refused_then_restamped_and_decided_on
     # the copy now has the merge: the survivor at the merge's version
     again = decide.restamped(held, "p-into", 7, now=NOW, policies=POLICIES)
     [check2] = again.person
-    assert (check2["person_id"], check2["person_v"]) == ("p-into", 7)
+    assert (check2.person_id, check2.person_v) == ("p-into", 7)
     assert again.state is not None and again.state.hold_restamp is None
     assert again.state.hold is not None and again.state.hold.person_id == "p-into"
     saga._apply("patchwork:RHQ:s1", again)

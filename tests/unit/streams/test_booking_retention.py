@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from rosterhub.errors import ConfigError
 from rosterhub.streams.booking import person, retention
+from rosterhub.streams.booking.messages import Check
 from rosterhub.streams.booking.policy import (
     BookingPolicies,
     JuniorDoctorsPolicy,
@@ -27,7 +27,7 @@ NEW_START = datetime(2026, 10, 24, 19, 0, tzinfo=UTC)  # the night of the Octobe
 HOUR_MS = 3600 * 1000
 
 
-def _check(booking: str, start_ms: int, hours: int, grade: str) -> dict[str, Any]:
+def _check(booking: str, start_ms: int, hours: int, grade: str) -> Check:
     shift = {
         "shift_id": "s-" + booking,
         "version": 1,
@@ -43,15 +43,17 @@ def _check(booking: str, start_ms: int, hours: int, grade: str) -> dict[str, Any
         "filled_by": None,
     }
     extra = {"membership": "BANK", "grade": grade, "staff_group": "MEDICAL_DENTAL", "home_trust": POLICY.trust}
-    return {
-        "kind": "check",
-        "booking_id": booking,
-        "shift_id": shift["shift_id"],
-        "person_id": "p1",
-        "shift": shift,
-        "request": {"vendor": "patchwork", "extra": extra},
-        "shift_results": [],
-    }
+    return Check.from_wire(
+        {
+            "kind": "check",
+            "booking_id": booking,
+            "shift_id": shift["shift_id"],
+            "person_id": "p1",
+            "shift": shift,
+            "request": {"vendor": "patchwork", "extra": extra},
+            "shift_results": [],
+        }
+    )
 
 
 def _state(bookings: list[tuple[int, int]]) -> person.PersonState:
@@ -65,9 +67,9 @@ def _state(bookings: list[tuple[int, int]]) -> person.PersonState:
     )
 
 
-def _verdicts(state: person.PersonState, msg: dict[str, Any]) -> list[tuple[str, bool, str | None]]:
+def _verdicts(state: person.PersonState, msg: Check) -> list[tuple[str, bool, str | None]]:
     _, out = person.check(state, msg, clearance=Clearance(cleared=True), policy=POLICY)
-    return [(r["rule"], r["passed"], r["reason_code"]) for r in out["results"]]
+    return [(r["rule"], r["passed"], r["reason_code"]) for r in out.results]
 
 
 def test_the_default_policy_needs_the_17_week_reference_period_and_a_day() -> None:

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import Envelope, decode_record, encode_event
-from rosterhub.streams.booking import decide, person
+from rosterhub.streams.booking import decide, outcome, person
 from rosterhub.streams.booking.decide import HoldTimers, due
-from rosterhub.streams.booking.rules import REASON_CODES, RULES
+from rosterhub.streams.booking.messages import Retime
+from rosterhub.streams.booking.rules import SHIFT, reason_codes, rule_ids, stage
 from rosterhub.streams.booking.saga import POST_CHECKS
 from tests.unit.streams.saga_harness import LONDON, NOW, POLICIES, Saga, deliver, posted, request
 
@@ -23,7 +24,7 @@ S1, S9 = "patchwork:RHQ:s1", "locumsnest:RCU:s9"
 
 def updated(shift_id: str = S1, *, version: int, trust: str = "RHQ", start: datetime, hours: int = 13) -> Envelope:
     env = posted(shift_id, version=version, trust=trust, start=start, hours=hours)
-    return Envelope(type=decide.SHIFT_UPDATED, source=env.source, data=env.data, id=f"upd-{shift_id}-{version}")
+    return Envelope(type=outcome.SHIFT_UPDATED, source=env.source, data=env.data, id=f"upd-{shift_id}-{version}")
 
 
 def confirmed_night(saga: Saga) -> None:
@@ -50,7 +51,7 @@ def test_a_retimed_filled_shift_moves_the_persons_booking_so_later_checks_use_th
     assert retime["kind"] == "retime" and retime["person_id"] == "p1" and retime["booking_id"] == "b1"
     saga.settle()
     assert bookings(saga)["b1"][0] == int(later.timestamp() * 1000)
-    assert [e.type for e in saga.events].count(decide.BOOKING_CANCELLED) == 0  # no clash: nothing to cancel
+    assert [e.type for e in saga.events].count(outcome.BOOKING_CANCELLED) == 0  # no clash: nothing to cancel
     # An RCU early shift 07:00-09:00 GMT on the 25th clashed with nothing before; it clashes with the new times.
     saga.send(posted(S9, trust="RCU", start=datetime(2026, 10, 25, 7, 0, tzinfo=LONDON), hours=2))
     saga.send(request("b2", S9, vendor="locumsnest", home_trust="RCU"))
@@ -80,7 +81,7 @@ def test_retimed_into_a_clash_the_hub_cancels_the_retimed_booking_and_reopens_it
     retime = dict(saga.to_person[0])
     saga.settle()
     cancelled = saga.events[-1]
-    assert cancelled.type == decide.BOOKING_CANCELLED and cancelled.source == decide.SOURCE
+    assert cancelled.type == outcome.BOOKING_CANCELLED and cancelled.source == outcome.SOURCE
     d = cancelled.data
     assert (d["booking_id"], d["cancelled_by"], d["reason"], d["shift_reopened"]) == (
         "b2",
@@ -98,7 +99,9 @@ def test_retimed_into_a_clash_the_hub_cancels_the_retimed_booking_and_reopens_it
     n = len(saga.events)
     saga.to_person.append(retime)
     saga.settle()
-    saga.to_shift.append({"kind": "conflict", "booking_id": "b2", "shift_id": S9, "detail": "x", "cause": "c"})
+    saga.to_shift.append(
+        {"kind": "conflict", "booking_id": "b2", "shift_id": S9, "person_id": "p1", "detail": "x", "cause": "c"}
+    )
     saga.settle()
     assert len(saga.events) == n
     saga.send(request("b3", S9, person_id="p2", vendor="locumsnest", home_trust="RCU"))
@@ -116,13 +119,15 @@ def test_an_older_retime_never_moves_a_booking_back() -> None:
     saga.settle()
     v3 = bookings(saga)
     st_ = person.PersonState.from_table("p1", saga.people["p1"])
-    stale = {
-        "kind": "retime",
-        "booking_id": "b1",
-        "shift_id": S1,
-        "person_id": "p1",
-        "shift": {"shift_id": S1, "version": 2, "start": 0, "end": 1},
-    }
+    stale = Retime.from_wire(
+        {
+            "kind": "retime",
+            "booking_id": "b1",
+            "shift_id": S1,
+            "person_id": "p1",
+            "shift": {"shift_id": S1, "version": 2, "start": 0, "end": 1},
+        }
+    )
     assert person.retime(st_, stale) == (st_, None) and bookings(saga) == v3
 
 
@@ -191,16 +196,16 @@ def test_a_hold_never_answered_is_rejected_after_the_timeout_the_person_released
         saga.to_person.pop()  # and so is every re-sent check
     assert saga.decisions() == {}
     saga.tick(NOW + timedelta(seconds=120), TIMERS)
-    [rejected] = [e for e in saga.events if e.type == decide.BOOKING_REJECTED]
+    [rejected] = [e for e in saga.events if e.type == outcome.BOOKING_REJECTED]
     assert rejected.data["reason_codes"] == ["PERSON_CHECK_TIMEOUT"]
     rules = [r["rule"] for r in rejected.data["rule_results"]]
-    assert rules == [*decide.SHIFT_RULES, *POST_CHECKS]  # the shift rules' results, then the timeout
+    assert rules == [*(r.id for r in stage(SHIFT)), *POST_CHECKS]  # the shift rules' results, then the timeout
     assert "120 s" in rejected.data["rule_results"][-1]["detail"]
     assert [(m["kind"], m["booking_id"]) for m in saga.to_person] == [("release", "b1"), ("check", "b2")]
     saga.settle()
     assert saga.decisions()["b2"] == ("BookingConfirmed", [])
     assert saga.people["p1"]["b"] == {}  # p1 released: free for other shifts
-    assert "PERSON_CHECK_TIMEOUT" in REASON_CODES
+    assert "PERSON_CHECK_TIMEOUT" in reason_codes()
 
 
 def test_a_late_answer_after_the_timeout_changes_nothing() -> None:
@@ -286,15 +291,17 @@ def test_with_lost_messages_and_timeouts_at_most_one_confirmation_and_only_it_re
         clock += timedelta(seconds=30)
         saga.tick(clock, FAST)
     saga.settle()
-    decided = {e.id: e for e in saga.events if e.type in (decide.BOOKING_CONFIRMED, decide.BOOKING_REJECTED)}
+    decided = {e.id: e for e in saga.events if e.type in (outcome.BOOKING_CONFIRMED, outcome.BOOKING_REJECTED)}
     assert len(decided) == 2  # every request decided, once
-    confirmed = [e.data["booking_id"] for e in decided.values() if e.type == decide.BOOKING_CONFIRMED]
+    confirmed = [e.data["booking_id"] for e in decided.values() if e.type == outcome.BOOKING_CONFIRMED]
     assert len(confirmed) <= 1
     recorded = sorted(b for p in saga.people.values() for b in p["b"])
     assert recorded == confirmed  # never a person holding a booking the shift stage did not confirm
     state = saga.state()
     assert state is not None and state.hold is None and state.filled_by == (confirmed[0] if confirmed else None)
-    assert all(r["rule"] in RULES or r["rule"] in POST_CHECKS for e in decided.values() for r in e.data["rule_results"])
+    assert all(
+        r["rule"] in rule_ids() or r["rule"] in POST_CHECKS for e in decided.values() for r in e.data["rule_results"]
+    )
 
 
 def test_restamp_puts_the_workers_clock_on_new_timers_only() -> None:

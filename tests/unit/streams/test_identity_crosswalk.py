@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from rosterhub.events.codes import IDENTIFIER_SYSTEMS, vendor_system
 from rosterhub.streams.booking import person
+from rosterhub.streams.booking.messages import Check, Fence
 from rosterhub.streams.identity.commands import MergeCommand, SplitCommand
 from rosterhub.streams.identity.crosswalk import Crosswalk, changes, decode
 from rosterhub.streams.identity.match import person_id_for
@@ -63,18 +64,17 @@ def test_a_merge_moves_both_versions_fences_both_and_an_older_stamp_is_refused()
     old = before.resolve([nmc(PINS[1])])
     assert old is not None and (old.person, old.version) == (b, 0)
     # B's person stage has had the fence: the stamp from the older copy does not fit
-    state = person.fence(person.PersonState(b), {"version": merge_step})
-    assert person.stamp_fits(state, {"person_v": old.version}) < 0
-    assert person.refused(state, {"booking_id": "x", "shift_id": "s"})["restamp"] == merge_step
+    state = person.fence(person.PersonState(b), Fence(person_id=b, version=merge_step))
+    assert person.stamp_fits(state, _check(old.version)) < 0
+    assert person.refused(state, _check(old.version)).restamp == merge_step
     # a copy with the merge stamps the survivor at the merge's version, which fits A's partition after its fence
     after = copy_of(hub)
     new = after.resolve([nmc(PINS[1])])
     assert new is not None and (new.person, new.version) == (a, merge_step)
     assert stamped(hub, nmc(PINS[1])) == (a, str(merge_step))
-    assert person.stamp_fits(person.PersonState(a), {"person_v": new.version}) > 0  # fence not here yet: wait
-    assert (
-        person.stamp_fits(person.fence(person.PersonState(a), {"version": merge_step}), {"person_v": new.version}) == 0
-    )
+    assert person.stamp_fits(person.PersonState(a), _check(new.version)) > 0  # fence not here yet: wait
+    fenced = person.fence(person.PersonState(a), Fence(person_id=a, version=merge_step))
+    assert person.stamp_fits(fenced, _check(new.version)) == 0
     # half the merge's records applied: the copy is still exactly as before the merge
     half = copy_of(hub, n + 1)
     assert half.step == before.step
@@ -156,3 +156,8 @@ def test_a_key_shared_with_someone_else_moves_the_version_of_the_person_who_had_
     store.put_owners("reg:nmc:1", ["p-x", "p-z"])
     published = changes(store, 12)
     assert dict(published.fences) == {"p-x": 12, "p-z": 12}
+
+
+def _check(person_v: int) -> Check:
+    """A check as the shift stage sends it, stamped at identity version ``person_v``."""
+    return Check(booking_id="x", shift_id="s", person_id="p", request={}, person_v=person_v, shift={}, shift_results=[])

@@ -7,8 +7,10 @@ keyed by person id) whenever they may have changed, and the person stage keeps t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
+from rosterhub.streams.booking.messages import Memberships
 from rosterhub.streams.booking.person import PersonState, employment
 from rosterhub.streams.identity.commands import MergeCommand, SplitCommand
 from tests.unit.streams.identity_harness import Hub, membership, worker
@@ -66,13 +68,8 @@ def test_the_person_gathers_memberships_of_all_its_records_and_merges_and_splits
 def test_the_person_stage_keeps_the_newest_memberships_only() -> None:
     state = PersonState("p1")
     assert state.employments() is None  # identity has said nothing: no ESR record of this person
-    newer = {
-        "kind": "employment",
-        "person_id": "p1",
-        "seq": 9,
-        "memberships": [{"trust": "RCU", "type": "SUBSTANTIVE"}],
-    }
-    older = {**newer, "seq": 4, "memberships": []}
+    newer = Memberships(person_id="p1", seq=9, memberships=[{"trust": "RCU", "type": "SUBSTANTIVE"}])
+    older = replace(newer, seq=4, memberships=[])
     state = employment(state, newer)
     assert employment(state, older) == state and employment(state, newer) == state
     assert [e.trust for e in state.employments() or ()] == ["RCU"]

@@ -12,7 +12,7 @@ __all__ = ["render_configuration_md"]
 def _default(field_name: str) -> str:
     info = Settings.model_fields[field_name]
     if info.default_factory is not None:
-        return "(computed)" if field_name == "cache_dir" else f"`{info.default_factory()!r}`"  # type: ignore[call-arg]
+        return "(computed)" if field_name == "cache_dir" else f"`{info.get_default(call_default_factory=True)!r}`"
     value = info.default
     return f"`{value}`" if isinstance(value, Path) else f"`{value!r}`"
 

@@ -55,7 +55,7 @@ def _noop() -> None:
 @dataclass
 class DemoSource:
     vendor: str
-    tick: Callable[[], None]
+    tick: Callable[[], object]  # its result, if any, is ignored
     connector_options: dict[str, Any] | None = None  # None: served by the ingress, no `connect` process
     close: Callable[[], None] = _noop
     every: int = 1  # tick on every n-th round

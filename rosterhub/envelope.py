@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cloudevents.core.base import BaseCloudEvent, EventFactory
 from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.v1.event import CloudEvent
 
@@ -59,15 +60,24 @@ class KafkaRecord:
 
 
 class _PassThrough:
-    """A CloudEvents data 'format' for data that is already encoded bytes (our Avro body)."""
+    """A CloudEvents data 'format' for data that is already encoded bytes (our Avro body).
+
+    Events travel in binary content mode only (attributes in headers, the body as the value), so the
+    structured-mode half of cloudevents' ``Format`` contract (``read``/``write``) refuses to be used."""
 
     def __init__(self, content_type: str) -> None:
         self._ct = content_type
 
-    def write_data(self, data: Any, datacontenttype: str | None) -> bytes:
+    def read(self, event_factory: EventFactory | None, data: str | bytes) -> BaseCloudEvent:
+        raise NotImplementedError("rosterhub events use CloudEvents binary content mode, not structured mode")
+
+    def write(self, event: BaseCloudEvent) -> bytes:
+        raise NotImplementedError("rosterhub events use CloudEvents binary content mode, not structured mode")
+
+    def write_data(self, data: dict[str, Any] | str | bytes | None, datacontenttype: str | None) -> bytes:
         return data if isinstance(data, bytes) else b""
 
-    def read_data(self, body: bytes, datacontenttype: str | None) -> Any:
+    def read_data(self, body: bytes, datacontenttype: str | None) -> bytes:
         return body
 
     def get_content_type(self) -> str:

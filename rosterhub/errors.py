@@ -90,6 +90,9 @@ class ConfigError(RosterhubError):
 
 class MappingFileError(ConfigError):
     code = "mapping_file_error"
+    #: Every error of a file checked at once, when it had more than this one (``mapping.engine.build.collect``);
+    #: declared, not set: an error raised alone has no such attribute.
+    all_errors: list[MappingFileError]
 
     def __init__(self, message: str, *, file: str, line: int | None = None, key: str | None = None) -> None:
         super().__init__(message, file=file, line=line, key=key)

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from rosterhub.errors import ConfigError
 
@@ -110,8 +110,20 @@ def _feature_modules(package: str) -> Iterator[str]:
     yield from walk(list(root.__path__), package)
 
 
-def _declared(attribute: str, kind: type) -> list[Any]:
-    found: dict[str, tuple[Any, str]] = {}
+class _Declaration(Protocol):
+    """What every declared thing has: its name (unique) and its place in the order."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def order(self) -> int: ...
+
+
+_D = TypeVar("_D", bound=_Declaration)
+
+
+def _declared(attribute: str, kind: type[_D]) -> list[_D]:
+    found: dict[str, tuple[_D, str]] = {}
     for package in FEATURE_PACKAGES:
         for name in _feature_modules(package):
             module = importlib.import_module(name)

@@ -181,6 +181,7 @@ def scan_topics(
 
     from rosterhub.codec.catalogue import default_catalogue
     from rosterhub.codec.wire import SingleObjectCodec
+    from rosterhub.kafka.position import next_offset
 
     codec = SingleObjectCodec(default_catalogue())
     consumer = KafkaConsumer(
@@ -200,7 +201,7 @@ def scan_topics(
         consumer.assign(parts)
         consumer.seek_to_beginning(*parts)
         ends = consumer.end_offsets(parts)
-        remaining = {tp for tp in parts if ends[tp] > consumer.position(tp)}
+        remaining = {tp for tp in parts if ends[tp] > next_offset(consumer, tp)}
         consumer.pause(*(set(parts) - remaining))  # fetch only from partitions with records left to read
         counts = dict.fromkeys(names, 0)
         deadline = time.monotonic() + timeout_s
@@ -213,7 +214,7 @@ def scan_topics(
                     findings += find_in_record(
                         tp.topic, tp.partition, rec.offset, rec.key, rec.value, rec.headers or [], decode=codec.decode
                     )
-                if consumer.position(tp) >= ends[tp]:
+                if next_offset(consumer, tp) >= ends[tp]:
                     remaining.discard(tp)
                     consumer.pause(tp)
         if remaining:

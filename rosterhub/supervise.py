@@ -48,7 +48,7 @@ def restart_delay(deaths_in_a_row: int, policy: RestartPolicy) -> float:
     """Seconds to wait before starting a child again after its ``deaths_in_a_row``-th quick death."""
     if deaths_in_a_row < 1:
         raise ValueError(f"deaths count from 1, got {deaths_in_a_row}")
-    return min(policy.cap_s, policy.base_s * 2 ** min(deaths_in_a_row - 1, 32))
+    return min(policy.cap_s, policy.base_s * 2.0 ** min(deaths_in_a_row - 1, 32))
 
 
 def after_death(life: Life, died_at: float, policy: RestartPolicy) -> tuple[Life, float]:

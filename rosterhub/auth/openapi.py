@@ -59,7 +59,7 @@ def decorate(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
             op = paths[route.path_format].get(method.lower())
             if op is None:
                 continue
-            alternatives = []
+            alternatives: list[dict[str, list[str]]] = []
             for requirement in op.get("security", []):
                 for name, roles in requirement.items():
                     alternatives += [{name: [r]} for r in roles] if len(roles) > 1 else [{name: roles}]
@@ -81,7 +81,7 @@ def install_openapi(app: FastAPI) -> None:
             app.openapi_schema = decorate(generate(), app)
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend its schema
 
 
 def access_table(documents: dict[str, dict[str, Any]]) -> str:

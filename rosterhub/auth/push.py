@@ -114,7 +114,7 @@ def push_authenticator(
             auto_error=False,
         )
 
-        async def authenticate(  # type: ignore[misc]
+        async def authenticate(  # type: ignore[misc]  # by design: this variant also takes the signature header
             request: Request,
             scopes: SecurityScopes,
             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
@@ -146,6 +146,7 @@ def push_authenticator(
             _asserted_trust(request, trust, allowed, render)
             return Pusher(trust, f"{spec.id}-signature", "signature")
 
+    # markers rosterhub.auth.openapi reads off a route's dependencies, as off an Authenticate instance
     authenticate.rosterhub_access = True  # type: ignore[attr-defined]
     authenticate.trust_param = TRUST_PARAM  # type: ignore[attr-defined]
     authenticate.audit = None  # type: ignore[attr-defined]

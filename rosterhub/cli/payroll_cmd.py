@@ -191,6 +191,7 @@ def resend(batch: Annotated[str, typer.Argument(help="Batch id to publish again.
     from kafka import KafkaConsumer, TopicPartition
 
     from rosterhub.envelope import KafkaRecord
+    from rosterhub.kafka.position import next_offset
     from rosterhub.kafka.producer import EventSink
     from rosterhub.streams.payroll.commands import resend_records
 
@@ -203,7 +204,7 @@ def resend(batch: Annotated[str, typer.Argument(help="Batch id to publish again.
             consumer.assign(tps)
             consumer.seek_to_beginning(*tps)
             found: list[KafkaRecord] = []
-            while any(consumer.position(tp) < ends[tp] for tp in tps):
+            while any(next_offset(consumer, tp) < ends[tp] for tp in tps):
                 for records in consumer.poll(timeout_ms=500).values():
                     found += [KafkaRecord(topic, r.key, r.value, list(r.headers)) for r in records]
         finally:

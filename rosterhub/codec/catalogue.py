@@ -22,11 +22,39 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
 
-from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
+from fastavro.schema import expand_schema, fingerprint, parse_schema, to_parsing_canonical_form
 
 from rosterhub.errors import ConfigError
 
-__all__ = ["EventSchema", "SchemaCatalogue", "default_catalogue", "schema_fingerprint"]
+__all__ = [
+    "AvroSchema",
+    "EventSchema",
+    "SchemaCatalogue",
+    "default_catalogue",
+    "expand_record_schema",
+    "parse_record_schema",
+    "schema_fingerprint",
+]
+
+#: A schema as JSON: a type's name (``"string"``, ``"rosterhub.common.v1.WorkerRef"``), a union or a complex type.
+AvroSchema = str | list[Any] | dict[str, Any]
+
+
+def parse_record_schema(schema: dict[str, Any], *, write_hint: bool = True) -> dict[str, Any]:
+    """fastavro's ``parse_schema`` for an event's schema, which is always a record: fastavro types its result as
+    any schema (a name, a union list or a dict), and every caller here reads a record's fields."""
+    return _record(parse_schema(schema, _write_hint=write_hint), schema)
+
+
+def expand_record_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """fastavro's ``expand_schema`` (every named type written out where it is used) for a record schema."""
+    return _record(expand_schema(schema), schema)
+
+
+def _record(result: AvroSchema, schema: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(result, dict):
+        raise TypeError(f"not an Avro record schema: {json.dumps(schema)[:80]}")
+    return result
 
 
 def schema_fingerprint(parsed: dict[str, Any] | list[Any] | str) -> tuple[str, bytes]:
@@ -85,7 +113,7 @@ class SchemaCatalogue:
                     raise ConfigError(f"schema {path} lacks the {attr!r} attribute", file=path)
             try:
                 standalone = inline_named_types(raw, self.shared_types)
-                parsed = parse_schema(standalone, _write_hint=False)
+                parsed = parse_record_schema(standalone, write_hint=False)
             except Exception as exc:
                 raise ConfigError(f"invalid Avro schema {path}: {exc}", file=path) from exc
             canonical, fp = schema_fingerprint(parsed)

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro import schemaless_reader, schemaless_writer
 from fastavro.validation import ValidationError, validate
 
-from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue, schema_fingerprint
+from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue, parse_record_schema, schema_fingerprint
 from rosterhub.errors import DecodeError, EncodeError, UnknownSchemaError
 
 __all__ = [
@@ -89,7 +89,7 @@ def _ready(parsed: dict[str, Any]) -> dict[str, Any]:
     """
     hit = _READY.get(id(parsed))
     if hit is None or hit[0] is not parsed:
-        hit = _READY[id(parsed)] = (parsed, parse_schema(parsed))
+        hit = _READY[id(parsed)] = (parsed, parse_record_schema(parsed))
     return hit[1]
 
 
@@ -162,7 +162,7 @@ class SingleObjectCodec:
                 "schemas topic",
                 fingerprint=fp.hex(),
             )
-        parsed = parse_schema(json.loads(text), _write_hint=False)
+        parsed = parse_record_schema(json.loads(text), write_hint=False)
         _, actual = schema_fingerprint(parsed)
         if actual != fp:
             raise UnknownSchemaError(
@@ -242,7 +242,7 @@ class ConfluentCodec:
                 raise UnknownSchemaError(
                     f"schema id {schema_id} is unknown to the registry: {exc}", schema_id=schema_id
                 ) from exc
-            parsed = parse_schema(json.loads(registered.schema_str), _write_hint=False)
+            parsed = parse_record_schema(json.loads(registered.schema_str), write_hint=False)
             self._writers[schema_id] = (parsed["name"], parsed)
         name, writer = self._writers[schema_id]
         _, writer_fp = schema_fingerprint(writer)

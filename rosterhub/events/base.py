@@ -61,7 +61,7 @@ class AvroRecord(BaseModel):
 
     def to_avro(self) -> dict[str, Any]:
         """The record as the dict fastavro writes with this model's schema."""
-        return _plain(self.model_dump(mode="python"))
+        return {name: _plain(value) for name, value in self.model_dump(mode="python").items()}
 
     @classmethod
     def from_avro(cls, data: dict[str, Any]) -> Self:

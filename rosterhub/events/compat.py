@@ -30,7 +30,7 @@ from typing import Any
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue
+from rosterhub.codec.catalogue import AvroSchema, EventSchema, SchemaCatalogue
 
 __all__ = [
     "Incompatibility",
@@ -69,7 +69,9 @@ class Incompatibility:
         return f"{where}: {self.reason}{against}"
 
 
-def _named_types(schema: Any, namespace: str = "", table: dict[str, dict[str, Any]] | None = None) -> dict:
+def _named_types(
+    schema: Any, namespace: str = "", table: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
     """Every named type defined in a standalone schema, by full name (to resolve later references)."""
     table = {} if table is None else table
     if isinstance(schema, list):
@@ -117,20 +119,22 @@ class _Resolver:
             return schema["type"]
         return schema
 
-    def kind(self, schema: Any) -> str:
+    def kind(self, schema: AvroSchema) -> str:
         if isinstance(schema, list):
             return "union"
         if isinstance(schema, dict):
-            return schema["type"]
+            type_name: str = schema["type"]  # dereferenced: a primitive or complex type's name
+            return type_name
         return schema
 
-    def describe(self, schema: Any) -> str:
+    def describe(self, schema: AvroSchema) -> str:
         if isinstance(schema, list):
             return "[" + ", ".join(self.describe(b) for b in schema) + "]"
         if isinstance(schema, dict):
             if schema.get("logicalType"):
                 return f"{schema['type']}/{schema['logicalType']}"
-            return schema.get("name", schema["type"])
+            name: str = schema["name"] if "name" in schema else schema["type"]
+            return name
         return schema
 
     def matches(self, w: Any, r: Any) -> bool:

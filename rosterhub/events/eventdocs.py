@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue
+from rosterhub.codec.catalogue import AvroSchema, EventSchema, SchemaCatalogue
 from rosterhub.events.codes import CODE_LISTS, FHIR_VERIFICATION_STATUS, IDENTIFIER_SYSTEMS, LOCAL_CODE
 from rosterhub.events.examples import example_events
 from rosterhub.topics import CANONICAL
@@ -77,7 +77,7 @@ def _anchor(name: str) -> str:
     return name.lower()
 
 
-def _type(t: Any, fdef: dict[str, Any] | None = None) -> str:
+def _type(t: AvroSchema, fdef: dict[str, Any] | None = None) -> str:
     codes = (fdef or {}).get("rosterhub.codes")
     if isinstance(t, list):
         others = [b for b in t if b != "null"]
@@ -90,7 +90,7 @@ def _type(t: Any, fdef: dict[str, Any] | None = None) -> str:
             short = t.rsplit(".", 1)[1]
             return f"[{short}](#{_anchor(short)})"
         return t
-    logical = t.get("logicalType")
+    logical: str | None = t.get("logicalType")
     if logical == "decimal":
         return f"decimal({t['precision']},{t.get('scale', 0)})"
     if logical:

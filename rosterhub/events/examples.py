@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from rosterhub.events import models as m
@@ -225,8 +226,23 @@ def _worker_events() -> list[AvroEvent]:
     return [registered, updated, membership]
 
 
+class _Holder(TypedDict):
+    """The credential holder's fields, shared by the credential examples."""
+
+    person_id: str
+    worker: m.WorkerRef
+
+
+class _Command(TypedDict):
+    """An operator command's fields, shared by the merge and split examples."""
+
+    command_id: str
+    reason: str
+    requested_by: str
+
+
 def _credential_events() -> list[AvroEvent]:
-    common = {"person_id": "person:3f9c2a71", "worker": NURSE}
+    common = _Holder(person_id="person:3f9c2a71", worker=NURSE)
     issued = m.CredentialIssued(
         credential_id="RCU:CSTF_TRAINING:LMS-301245",
         credential_type=m.CredentialType.CSTF_TRAINING,
@@ -442,11 +458,11 @@ def _identity_events() -> list[AvroEvent]:
         detail="the identity_match_key points at another person than the NMC PIN",
         sequence=18377,
     )
-    command = {
-        "command_id": "4f7a9e21-0c3d-4b6e-8f15-2a9d7c6b5e40",
-        "reason": "Same nurse: NMC register checked",
-        "requested_by": "RHQ-user-0207",
-    }
+    command = _Command(
+        command_id="4f7a9e21-0c3d-4b6e-8f15-2a9d7c6b5e40",
+        reason="Same nurse: NMC register checked",
+        requested_by="RHQ-user-0207",
+    )
     merged = m.PersonsMerged(
         person_id=person,
         merged_person_id=other,
@@ -465,7 +481,11 @@ def _identity_events() -> list[AvroEvent]:
         credential_ids=merged.credential_ids,
         split_at=_at(3, 9, 40),
         sequence=18405,
-        **{**command, "command_id": "b2e6d1f0-93a4-4c7e-a5d8-6f0e1b2c3d4a", "reason": "Merged in error"},
+        **_Command(
+            command_id="b2e6d1f0-93a4-4c7e-a5d8-6f0e1b2c3d4a",
+            reason="Merged in error",
+            requested_by=command["requested_by"],
+        ),
     )
     return [linked, conflict, merged, split]
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from aiokafka.errors import KafkaError as AioKafkaError
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.protocol.broker_version_data import infer_broker_version_from_api_versions
 
 from rosterhub.errors import BrokerUnavailable, KafkaAuthenticationFailed
 from rosterhub.kafka.access import KafkaAccess
@@ -102,8 +103,9 @@ def api_version(kafka: KafkaAccess) -> str:
     """The broker protocol level kafka-python negotiates (e.g. ``4.1``), for logs and tests."""
     admin = _admin(kafka)
     try:
-        data = admin._manager.broker_version_data
-        return ".".join(str(p) for p in data.broker_version)
+        # The version kafka-python infers from the broker's ApiVersions answer, as it does on connecting.
+        version: tuple[int, ...] = infer_broker_version_from_api_versions(admin.api_versions())
+        return ".".join(str(p) for p in version)
     finally:
         admin.close()
 

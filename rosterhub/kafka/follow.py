@@ -257,7 +257,7 @@ class Follower(Generic[T]):
                 try:
                     await self._follow()
                 except asyncio.CancelledError:
-                    if self.progress.stopped:
+                    if self._stopped():
                         return
                     raise
                 except Exception:
@@ -269,6 +269,11 @@ class Follower(Generic[T]):
         finally:
             self._task = None  # stop() cancels no more: the clean-up below is bounded by itself
             await self._metadata.close()
+
+    def _stopped(self) -> bool:
+        """Whether :meth:`stop` was called, read afresh: it may have been while :meth:`run` awaited (a method,
+        not the attribute, so that the loop condition's reading is not taken to still hold after an await)."""
+        return self.progress.stopped
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop following (from any thread); a follower in its own thread is joined for up to ``timeout`` s."""

@@ -28,7 +28,7 @@ class Resolved:
     access: KafkaAccess  # address and security: what every client of the hub is given
     origin: str  # "configured" | "docker" | "local"
     version: str | None = None  # broker version when the hub knows it (local jars)
-    _close: Callable[[], None] | None = field(default=None, repr=False)
+    _close: Callable[[], object] | None = field(default=None, repr=False)  # its result, if any, is ignored
 
     @property
     def bootstrap(self) -> str:

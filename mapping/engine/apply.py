@@ -25,11 +25,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from fastavro.schema import expand_schema
 from fastavro.validation import ValidationError as AvroValidationError
 from fastavro.validation import validate
 
-from rosterhub.codec.catalogue import EventSchema
+from rosterhub.codec.catalogue import EventSchema, expand_record_schema
 from rosterhub.envelope import event_id
 from rosterhub.errors import ConfigError, MappingError, ParseError
 from rosterhub.mapping.engine.build import named_types
@@ -378,7 +377,8 @@ def _field_types(schema: EventSchema) -> dict[str, Any]:
     """Each field's Avro type with every named type written out, so one field can be validated on its own."""
     found = _EXPANDED.get(schema.fingerprint)
     if found is None:
-        found = _EXPANDED[schema.fingerprint] = {f["name"]: f["type"] for f in expand_schema(schema.parsed)["fields"]}
+        fields = expand_record_schema(schema.parsed)["fields"]
+        found = _EXPANDED[schema.fingerprint] = {f["name"]: f["type"] for f in fields}
     return found
 
 

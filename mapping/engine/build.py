@@ -96,10 +96,10 @@ class Builder:
         self.base_scope = set(BUILTIN_VARS) | set(m.constants)
         trust = self.expr(m.trust, ("trust",), self.base_scope - {"trust"}) if m.trust is not None else None
         skips = []
-        for i, rule in enumerate(m.skip):
-            when = self.jmes(rule.when, ("skip", i, "when"))
+        for i, skip in enumerate(m.skip):
+            when = self.jmes(skip.when, ("skip", i, "when"))
             if when is not None:
-                skips.append(SkipPlan(when, rule.reason, self.where(("skip", i)), rule.echo))
+                skips.append(SkipPlan(when, skip.reason, self.where(("skip", i)), skip.echo))
         events = []
         names: set[str] = set()
         for i, rule in enumerate(m.events):
@@ -451,5 +451,5 @@ def _item_type(avro: Any, named: dict[str, Any]) -> Any:
 def collect(errors: Sequence[MappingFileError]) -> MappingFileError:
     """The first error, carrying all of them in ``all_errors`` (for ``mapping check``)."""
     first = errors[0]
-    first.all_errors = list(errors)  # type: ignore[attr-defined]
+    first.all_errors = list(errors)
     return first

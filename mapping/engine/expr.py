@@ -285,7 +285,7 @@ class Node:
 
 def _culprit(exc: EvalError, args: Mapping[str, Node], values: Mapping[str, Any]) -> Node | None:
     """The argument a failed call is about: the one it names, else the only one whose value the message quotes."""
-    if exc.arg in args:
+    if exc.arg is not None and exc.arg in args:
         return args[exc.arg]
     quoted = [
         name

@@ -259,8 +259,8 @@ def _read_csv(fmt: CsvFormat, payload: bytes, sensitive: frozenset[str]) -> Payl
         except StopIteration:
             break
         except csv.Error as exc:
-            raw = "".join(lines[start - 1 : reader.line_num])
-            records.append(SourceRecord(f"line {start}", raw.encode(out_encoding), None, ParseError(f"bad CSV: {exc}")))
+            bad = "".join(lines[start - 1 : reader.line_num])
+            records.append(SourceRecord(f"line {start}", bad.encode(out_encoding), None, ParseError(f"bad CSV: {exc}")))
             continue
         if not any(cell.strip() for cell in row):
             continue  # blank line: no record, nothing to lose
@@ -419,7 +419,7 @@ def _read_pipe(fmt: PipeFormat, payload: bytes, sensitive: frozenset[str]) -> Pa
             err = ParseError(f"{ref}: a {values[0]} record has {len(values) - 1} fields, expected {len(names)}")
             records.append(SourceRecord(ref, raw, None, err))
             continue
-        data = {"record_type": values[0]}
+        data: dict[str, str | None] = {"record_type": values[0]}
         data.update({k: _null(v, True) for k, v in zip(names, values[1:], strict=True)})
         records.append(SourceRecord(_named(ref, fmt.ref, data), raw, data))
     return Payload(records, {"header": header})

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rosterhub.mapping.engine.expr import Node
+
 __all__ = ["DEFAULT_MAX_ITEMS", "DEFAULT_MAX_LENGTH", "Problem", "first_problem", "shown"]
 
 #: Characters a text value may hold when neither the mapping nor the schema says otherwise.
@@ -41,7 +43,7 @@ class Problem:
     path: str  # the canonical field, dotted (worker.display_name, worker.identifiers[1].value)
     message: str
     value: str  # shortened and escaped, safe for a header or a log line
-    node: Any  # the mapping node that made the top-level field, for the rule it names
+    node: Node | None  # the mapping node that made the top-level field, for the rule it names
     check: str  # max_length | max_items | control_character
 
 
@@ -54,7 +56,7 @@ def shown(text: str) -> str:
 
 
 def first_problem(
-    data: Mapping[str, Any], schema: Mapping[str, Any], named: Mapping[str, Any], nodes: Mapping[str, Any]
+    data: Mapping[str, Any], schema: Mapping[str, Any], named: Mapping[str, Any], nodes: Mapping[str, Node]
 ) -> Problem | None:
     """The first value of ``data`` (a record of ``schema``) that breaks a limit, or None."""
     return _record(data, schema, named, nodes, "", None)
@@ -64,9 +66,9 @@ def _record(
     data: Mapping[str, Any],
     schema: Mapping[str, Any],
     named: Mapping[str, Any],
-    nodes: Mapping[str, Any] | None,
+    nodes: Mapping[str, Node] | None,
     prefix: str,
-    owner: Any,
+    owner: Node | None,
 ) -> Problem | None:
     for f in schema["fields"]:
         node = (nodes or {}).get(f["name"])
@@ -77,7 +79,13 @@ def _record(
 
 
 def _value(
-    value: Any, avro: Any, fdef: Mapping[str, Any], named: Mapping[str, Any], owner: Any, node: Any, path: str
+    value: Any,
+    avro: Any,
+    fdef: Mapping[str, Any],
+    named: Mapping[str, Any],
+    owner: Node | None,
+    node: Node | None,
+    path: str,
 ) -> Problem | None:
     if isinstance(value, str):
         return _text(value, fdef, owner, node, path)
@@ -109,7 +117,7 @@ def _value(
     return None
 
 
-def _text(value: str, fdef: Mapping[str, Any], owner: Any, node: Any, path: str) -> Problem | None:
+def _text(value: str, fdef: Mapping[str, Any], owner: Node | None, node: Node | None, path: str) -> Problem | None:
     bad = _CONTROL.search(value)
     if bad is not None:
         char = bad.group()
@@ -133,13 +141,13 @@ def _text(value: str, fdef: Mapping[str, Any], owner: Any, node: Any, path: str)
     return None
 
 
-def _limit(fdef: Mapping[str, Any], node: Any) -> int:
-    if node is not None and getattr(node, "max_length", None):
-        return int(node.max_length)
+def _limit(fdef: Mapping[str, Any], node: Node | None) -> int:
+    if node is not None and node.max_length:
+        return node.max_length
     return int(fdef.get("rosterhub.max_length", DEFAULT_MAX_LENGTH))
 
 
-def _source(node: Any, path: str) -> str:
+def _source(node: Node | None, path: str) -> str:
     """How the vendor's side of the value is named: the mapping's path (``data.notes``) when it is one."""
     if node is not None and node.kind in ("path", "column") and node.describe:
         return node.describe

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from rosterhub.codec.catalogue import SchemaCatalogue
 from rosterhub.errors import MappingFileError
@@ -48,7 +49,7 @@ def current_catalogue() -> SchemaCatalogue:
     return _catalogue_for(_schema_signature())
 
 
-def _message(error: dict) -> str:
+def _message(error: ErrorDetails) -> str:
     kind, msg = error["type"], error["msg"]
     if kind == "missing":
         return f"missing key {error['loc'][-1]!r}"

@@ -33,7 +33,7 @@ import io
 import json
 from dataclasses import dataclass
 from typing import Any
-from xml.etree.ElementTree import Element, tostring
+from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
@@ -43,6 +43,7 @@ from rosterhub.mapping.engine import strict_json
 from rosterhub.mapping.engine.formats import REDACTED
 from rosterhub.mapping.engine.model import CsvFormat, JsonFormat, PipeFormat, XmlFormat
 from rosterhub.mapping.engine.spec import MappingSpec
+from rosterhub.xml_bytes import xml_bytes
 
 __all__ = ["Redacted", "drop_sensitive", "redact_payload"]
 
@@ -223,7 +224,7 @@ def _xml(sensitive: frozenset[str], payload: bytes) -> bytes:
     if namespace:  # keep the document's namespace as its default one (FHIR XML), not as ns0:
         _unqualify(root, namespace)
         root.set("xmlns", namespace)
-    return tostring(root, encoding="utf-8", xml_declaration=True)
+    return xml_bytes(root, "utf-8", xml_declaration=True)
 
 
 def _unqualify(el: Element, namespace: str) -> None:

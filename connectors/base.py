@@ -15,7 +15,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -59,7 +59,7 @@ def _resolve(target: str) -> MappingInput:
         raise ValueError(f"{target!r} cannot be imported: {exc}") from None
     if not callable(found):
         raise ValueError(f"{target!r} is not callable")
-    return found  # type: ignore[no-any-return]
+    return cast("MappingInput", found)  # getattr gives Any: a callable, checked above
 
 
 class Quirks(BaseModel):
@@ -91,9 +91,10 @@ class ConnectorSpec:
     mapping: str | None = None  # mapping vendor name; defaults to id
     content_type: str = "application/json"
     signature: WebhookSignature | None = None
-    #: The kind's :class:`Quirks` model, or a mapping of its fields; the registry replaces a mapping by the
-    #: validated model when it loads, so every connector it hands out carries its kind's typed quirks.
-    quirks: Quirks | Mapping[str, Any] = field(default_factory=dict)
+    #: The kind's :class:`Quirks` model. The registry checks it against the kind's own model when it loads
+    #: (a YAML declaration's quirks are validated there too), so every connector it hands out carries its
+    #: kind's typed quirks: :meth:`Transport.quirks_of` gives them as that model.
+    quirks: Quirks = field(default_factory=Quirks)
 
     @property
     def mapping_name(self) -> str:
@@ -139,7 +140,10 @@ class Transport(ABC):
     http: ClassVar[bool] = False
 
     def check_quirks(self, vendor: str, origin: str, quirks: Quirks | Mapping[str, Any]) -> Quirks:
-        """The vendor's quirks as this kind's model; a :class:`ConfigError` naming vendor, quirk and value."""
+        """The vendor's quirks as this kind's model; a :class:`ConfigError` naming vendor, quirk and value.
+
+        ``quirks`` may also be a mapping of the model's fields: what a YAML declaration says, or what a spec
+        from an entry point (checked by nobody's type checker) carries."""
         if isinstance(quirks, self.quirks):
             return quirks
         given = quirks.model_dump() if isinstance(quirks, Quirks) else dict(quirks)

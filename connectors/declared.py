@@ -58,8 +58,9 @@ class DeclaredConnector(_Strict):
     quirks: dict[str, Any] = Field(default_factory=dict)
 
 
-def load_declared(path: Path) -> ConnectorSpec:
-    """The connector a YAML file declares; a :class:`ConfigError` naming the file and the key otherwise."""
+def load_declared(path: Path) -> tuple[ConnectorSpec, dict[str, Any]]:
+    """The connector a YAML file declares and its quirks as written (the registry validates them by the kind's
+    model, once it knows the kind is one it has); a :class:`ConfigError` naming the file and the key otherwise."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         found = DeclaredConnector.model_validate(data)
@@ -71,12 +72,12 @@ def load_declared(path: Path) -> ConnectorSpec:
     if found.id != path.stem:
         raise ConfigError(f"connector file {path.name} declares id {found.id!r}: the file is named after its id")
     signature = WebhookSignature(**found.signature.model_dump()) if found.signature else None
-    return ConnectorSpec(
+    spec = ConnectorSpec(
         id=found.id,
         kind=found.kind,
         title=found.title,
         mapping=found.mapping,
         content_type=found.content_type,
         signature=signature,
-        quirks=found.quirks,  # validated by the kind's Quirks model when the registry loads
     )
+    return spec, found.quirks

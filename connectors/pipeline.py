@@ -21,16 +21,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from rosterhub.connectors import metrics
-from rosterhub.connectors.base import Quirks
 from rosterhub.connectors.receipt import Received, mapping_name, raw_record, receipt_headers, write_raw
-from rosterhub.connectors.state import ConnectorState
+from rosterhub.connectors.state import Dedupe
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import Envelope, KafkaRecord
 from rosterhub.errors import BrokerUnavailable, EncodeError, InternalError, RosterhubError, TrustMismatch
@@ -87,20 +86,20 @@ class IngestResult:
         }
 
 
+@cache
+def packaged_mapping(vendor: str, trust: str | None) -> MappingSpec:
+    """The installed mapping file for a vendor (trust variant first), loaded once per process."""
+    return load_mapping(find_mapping(vendor, trust))
+
+
 @dataclass
 class IngestContext:
     sink: EventSink
     encoder: Encoder
     names: TopicNames
     secrets: Mapping[str, bytes] = field(default_factory=dict)
-    state: ConnectorState | None = None  # dedupe; None only in tools that publish nothing twice by design
+    state: Dedupe | None = None  # dedupe; None only in tools that publish nothing twice by design
     mapping_for: Callable[[str, str | None], MappingSpec] = field(default_factory=lambda: packaged_mapping)
-
-
-@cache
-def packaged_mapping(vendor: str, trust: str | None) -> MappingSpec:
-    """The installed mapping file for a vendor (trust variant first), loaded once per process."""
-    return load_mapping(find_mapping(vendor, trust))
 
 
 class IngestFailed(InternalError):
@@ -345,7 +344,7 @@ def _mapping_input(vendor: str, payload: bytes, headers: list[tuple[str, bytes]]
     from rosterhub.connectors.registry import connectors
 
     spec = connectors().get(vendor)
-    convert = spec.quirks.mapping_input if spec is not None and isinstance(spec.quirks, Quirks) else None
+    convert = spec.quirks.mapping_input if spec is not None else None
     return payload if convert is None else convert(payload, headers)
 
 
@@ -356,7 +355,7 @@ def _claim(ctx: IngestContext, vendor: str, keys: list[str]) -> list[str]:
 def publish_rejects(
     ctx: IngestContext,
     vendor: str,
-    failures: list[tuple[RosterhubError, bytes, str]],
+    failures: Sequence[tuple[RosterhubError, bytes, str]],
     origin: tuple[str, int, int],
     original_headers: list[tuple[str, bytes]],
     result: IngestResult,

@@ -22,7 +22,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import KafkaRecord
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DLQ_VALUE_LIMIT",
     "RAW_RECORD_LIMIT",
+    "Receipt",
     "Received",
     "kept_copy",
     "mapping_name",
@@ -51,6 +52,17 @@ DLQ_VALUE_LIMIT = 4 * 1024 * 1024
 #: A raw record, value and headers (``rh_keyed`` grows with the records of a file), must fit the 8 MiB the
 #: producer sends and raw topics take (``rosterhub.topics.LARGE_RECORDS``), with room for Kafka's framing.
 RAW_RECORD_LIMIT = 8 * 1024 * 1024 - 64 * 1024
+
+
+class Receipt(TypedDict):
+    """How a transport describes a payload's arrival: the keyword arguments of :func:`receipt_headers`,
+    :func:`write_raw` and :func:`refused` that a caller gathers once and passes to more than one of them."""
+
+    trust: str | None
+    content_type: str
+    received_at: datetime
+    correlation_id: str
+    extra: NotRequired[Mapping[str, str]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from dataclasses import replace
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from rosterhub.connectors import kinds, vendors
 from rosterhub.connectors.base import ConnectorSpec, Transport
@@ -65,7 +65,7 @@ def connectors() -> dict[str, ConnectorSpec]:
     found: dict[str, tuple[ConnectorSpec, str]] = {}
     known = transports()
 
-    def add(spec: object, origin: str) -> None:
+    def add(spec: object, origin: str, declared: Mapping[str, Any] | None = None) -> None:
         if not isinstance(spec, ConnectorSpec):
             raise ConfigError(f"{origin} does not provide a ConnectorSpec (got {type(spec).__name__})")
         if spec.id in found:
@@ -75,7 +75,7 @@ def connectors() -> dict[str, ConnectorSpec]:
                 f"connector {spec.id!r} ({origin}) is of kind {spec.kind!r}, which no transport provides; "
                 f"known: {', '.join(known)}"
             )
-        quirks = known[spec.kind].check_quirks(spec.id, origin, spec.quirks)
+        quirks = known[spec.kind].check_quirks(spec.id, origin, spec.quirks if declared is None else declared)
         found[spec.id] = (replace(spec, quirks=quirks), origin)
 
     for info in pkgutil.iter_modules(vendors.__path__):
@@ -84,7 +84,8 @@ def connectors() -> dict[str, ConnectorSpec]:
             add(module.SPEC, module.__name__)
     for folder in vendors.__path__:
         for path in sorted(Path(folder).glob("*.yaml")):
-            add(load_declared(path), f"connectors/vendors/{path.name}")
+            spec, quirks = load_declared(path)
+            add(spec, f"connectors/vendors/{path.name}", quirks)
     for ep in entry_points(group="rosterhub.connectors"):
         add(ep.load(), f"entry point {ep.name}")
     return {k: v[0] for k, v in sorted(found.items())}

@@ -20,6 +20,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from rosterhub.connectors.pipeline import IngestContext, map_and_publish
 from rosterhub.envelope import headers_dict
 from rosterhub.kafka.access import KafkaAccess
+from rosterhub.kafka.position import next_offset
 
 __all__ = ["ReplaySummary", "dlq_origins", "replay_raw"]
 
@@ -48,14 +49,16 @@ def _records(
                 consumer.seek(tp, start)
             else:
                 consumer.seek_to_beginning(tp)
-        remaining = {tp for tp in tps if consumer.position(tp) < min(ends[tp], stop if stop is not None else ends[tp])}
+        remaining = {
+            tp for tp in tps if next_offset(consumer, tp) < min(ends[tp], stop if stop is not None else ends[tp])
+        }
         while remaining:
             for tp, batch in consumer.poll(timeout_ms=1000).items():
                 limit = min(ends[tp], stop if stop is not None else ends[tp])
                 for rec in batch:
                     if rec.offset < limit:
                         yield rec
-                if consumer.position(tp) >= limit:
+                if next_offset(consumer, tp) >= limit:
                     remaining.discard(tp)
                     consumer.pause(tp)
     finally:

@@ -13,13 +13,13 @@ import os
 import threading
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import publish_schemas
 from rosterhub.connectors.base import ConnectorSpec, SourceOffset
 from rosterhub.connectors.pipeline import IngestContext
-from rosterhub.connectors.state import ConnectorState, state_file
+from rosterhub.connectors.state import ConnectorState, Dedupe, state_file
 from rosterhub.errors import ConfigError
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.producer import EventSink
@@ -72,7 +72,7 @@ def connector_context(
         state.close()
 
 
-def store_progress(state: ConnectorState | None, vendor: str, source: Generator[SourceOffset, None, T]) -> T:
+def store_progress(state: Dedupe | None, vendor: str, source: Generator[SourceOffset, None, T]) -> T:
     """Drive ``source``, storing each offset it yields before resuming it; returns what it returns.
 
     An offset's position is stored first, then its key marked seen: a crash between the two leaves the
@@ -91,7 +91,7 @@ def store_progress(state: ConnectorState | None, vendor: str, source: Generator[
                 state.confirm(vendor, [offset.key])
             offset = source.send(None)
     except StopIteration as end:
-        return end.value  # type: ignore[no-any-return]
+        return cast(T, end.value)  # typeshed types StopIteration.value as Any: here it is what source returns
 
 
 def run_connector(

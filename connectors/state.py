@@ -27,8 +27,9 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Protocol
 
-__all__ = ["ConnectorState", "state_file"]
+__all__ = ["ConnectorState", "Dedupe", "state_file"]
 
 
 def state_file(state_dir: Path, owner: str | None = None) -> Path:
@@ -52,6 +53,18 @@ CREATE TABLE IF NOT EXISTS positions (
     PRIMARY KEY (vendor, name)
 ) WITHOUT ROWID;
 """
+
+
+class Dedupe(Protocol):
+    """What ingest asks of the state: :class:`ConnectorState` itself, or a view of it for one unit of work (a
+    dropped file's claims are recorded with the file: ``connectors/kinds/filedrop/fence.py``)."""
+
+    def claim(self, vendor: str, keys: Sequence[str]) -> list[str]: ...
+    def confirm(self, vendor: str, keys: Iterable[str]) -> None: ...
+    def release(self, vendor: str, keys: Iterable[str]) -> None: ...
+    def seen(self, vendor: str, key: str) -> bool: ...
+    def position(self, vendor: str, name: str) -> str | None: ...
+    def set_position(self, vendor: str, name: str, value: str) -> None: ...
 
 
 class ConnectorState:

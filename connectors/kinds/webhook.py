@@ -34,7 +34,7 @@ from rosterhub.connectors.base import ConnectorSpec, HttpTransport
 from rosterhub.connectors.kinds import backpressure
 from rosterhub.connectors.kinds.backpressure import Admission
 from rosterhub.connectors.pipeline import SENDER_TRUST, IngestContext, IngestFailed, ingest
-from rosterhub.connectors.receipt import refused
+from rosterhub.connectors.receipt import Receipt, refused
 from rosterhub.connectors.registry import connectors
 from rosterhub.errors import BrokerUnavailable, PayloadTooLarge
 from rosterhub.settings import Settings
@@ -60,13 +60,13 @@ async def _too_large(
     """413, the payload (redacted, at most 4 MiB) kept on dlq.ingest with the request's receipt headers.
 
     Only an authenticated sender gets here (finding 11 of issue #12): what a stranger sends is not kept."""
-    receipt = {
-        "trust": trust,
-        "content_type": content_type,
-        "received_at": received_at,
-        "correlation_id": correlation_id,
-        "extra": {SENDER_TRUST: trust},
-    }
+    receipt = Receipt(
+        trust=trust,
+        content_type=content_type,
+        received_at=received_at,
+        correlation_id=correlation_id,
+        extra={SENDER_TRUST: trust},
+    )
     record = await run_in_threadpool(lambda: refused(ctx, vendor, body, exc, **receipt))
     await run_in_threadpool(ctx.sink.send, [record])
     metrics.REFUSED.labels(vendor, "too_large").inc()

@@ -102,7 +102,7 @@ def _register_router(
     takes = {d.name: getattr(adapter_of[d.name], "kinds", None) for d in dests}
 
     @app.agent(source, name="outbound-router", concurrency=1)
-    async def route(stream: faust.StreamT) -> None:
+    async def route(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             try:
                 env = ctx.decode(event)
@@ -155,7 +155,6 @@ def _register_delivery(
         fut = await ctx.raw_topic(app, rec.topic).send(key=rec.key, value=rec.value, headers=rec.headers)
         await fut
 
-    @app.task
     async def deliver() -> None:
         config = EngineConfig.from_settings(settings)
         async with httpx.AsyncClient(timeout=config.timeout_s) as client:
@@ -178,6 +177,8 @@ def _register_delivery(
             ]
             log.info("outbound: delivering to %s", ", ".join(sorted(d.name for d in dests)))
             await until_stopping(app, asyncio.gather(*(loop.run() for loop in loops)))
+
+    app.task(deliver)  # a call, not a decorator: faust types ``App.task``'s result as a union of untyped callables
 
 
 async def until_stopping(app: faust.App, work: Awaitable[Any]) -> None:

@@ -12,6 +12,7 @@ import pkgutil
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib.metadata import entry_points
+from typing import TypeGuard
 
 from rosterhub.connectors.outbound import adapters as adapters_pkg
 from rosterhub.connectors.outbound.contract import Adapter, Destination
@@ -25,18 +26,23 @@ ENTRY_POINT_GROUP = "rosterhub.outbound_adapters"
 LEGACY_PLATFORM = "outcomes"
 
 
+def _is_adapter(candidate: object) -> TypeGuard[Adapter]:
+    """What the registry can check of the :class:`Adapter` contract without calling it: a name and a render."""
+    return isinstance(getattr(candidate, "platform", None), str) and callable(getattr(candidate, "render", None))
+
+
 @cache
 def adapters(extra_modules: tuple[str, ...] = ()) -> dict[str, Adapter]:
     """Every adapter by platform name: the adapters folder, entry points, and ``extra_modules`` (settings)."""
     found: dict[str, tuple[Adapter, str]] = {}
 
     def add(adapter: object, origin: str) -> None:
-        platform = getattr(adapter, "platform", None)
-        if not isinstance(platform, str) or not callable(getattr(adapter, "render", None)):
+        if not _is_adapter(adapter):
             raise ConfigError(f"{origin} does not provide an outbound Adapter (needs .platform and .render)")
+        platform = adapter.platform
         if platform in found:
             raise ConfigError(f"outbound platform {platform!r} is declared twice: {found[platform][1]} and {origin}")
-        found[platform] = (adapter, origin)  # type: ignore[assignment]
+        found[platform] = (adapter, origin)
 
     for info in pkgutil.iter_modules(adapters_pkg.__path__):
         if info.name.startswith("_"):

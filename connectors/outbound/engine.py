@@ -58,6 +58,8 @@ REDRIVE_HEADER = "rh_redrive"
 _MAX_POLL_MS = 2**31 - 1
 
 Publish = Callable[[KafkaRecord], Awaitable[None]]  # sends and waits for the broker's ack
+#: A record of an outbound queue as the consumer reads it (no deserializers): key and value as bytes, either None.
+QueuedRecord = ConsumerRecord[bytes, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +161,7 @@ class DeliveryLoop:
         )
         stale = [True]  # blocks must be (re)read before the first batch after any assignment
 
-        class _Assigned(ConsumerRebalanceListener):  # type: ignore[misc]
+        class _Assigned(ConsumerRebalanceListener):
             async def on_partitions_revoked(self, revoked: Any) -> None:
                 pass
 
@@ -181,14 +183,14 @@ class DeliveryLoop:
         finally:
             await consumer.stop()
 
-    async def process(self, records: list[ConsumerRecord]) -> None:
+    async def process(self, records: list[QueuedRecord]) -> None:
         """Deliver a batch: shifts concurrently, each shift in offset order."""
-        by_shift: dict[bytes | None, list[ConsumerRecord]] = {}
+        by_shift: dict[bytes | None, list[QueuedRecord]] = {}
         for r in records:
             by_shift.setdefault(r.key, []).append(r)
         gate = asyncio.Semaphore(self.config.concurrency)
 
-        async def one_shift(rs: list[ConsumerRecord]) -> None:
+        async def one_shift(rs: list[QueuedRecord]) -> None:
             async with gate:
                 for r in rs:
                     await self.handle(r)
@@ -200,7 +202,7 @@ class DeliveryLoop:
                 group.create_task(one_shift(rs))
 
     # --- one record ------------------------------------------------------------------------------
-    async def handle(self, record: ConsumerRecord) -> None:
+    async def handle(self, record: QueuedRecord) -> None:
         headers = headers_dict(record.headers)
         redriven = headers.get(REDRIVE_HEADER) == b"1"
         queued_ms = record.timestamp
@@ -341,7 +343,7 @@ class DeliveryLoop:
 
     # --- giving up, receipts -----------------------------------------------------------------------
     async def _give_up(
-        self, record: ConsumerRecord, q: Queued | None, update: Update | None, why: _GiveUp, redriven: bool
+        self, record: QueuedRecord, q: Queued | None, update: Update | None, why: _GiveUp, redriven: bool
     ) -> None:
         name = self.destination.name
         error = DeliveryError(why.error, retriable=False)
@@ -350,7 +352,7 @@ class DeliveryLoop:
             topic=self.dlq_topic,
             stage="outbound",
             error=error,
-            original=record.value,
+            original=record.value if record.value is not None else b"",  # a tombstone: nothing to keep
             key=record.key,
             connector=f"outbound:{name}",
             record_ref=q.key if q else None,
@@ -392,7 +394,7 @@ class DeliveryLoop:
         )
 
     async def _receipt(
-        self, type_: str, q: Queued, update: Update | None, record: ConsumerRecord, extra: dict[str, Any]
+        self, type_: str, q: Queued, update: Update | None, record: QueuedRecord, extra: dict[str, Any]
     ) -> None:
         source = headers_dict(q.event.headers)
         d = self.destination

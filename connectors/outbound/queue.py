@@ -85,8 +85,10 @@ def encode_queued(q: Queued, topic: str, extra_headers: Sequence[tuple[str, byte
     return KafkaRecord(topic, q.shift_id.encode(), json.dumps(doc, separators=(",", ":")).encode(), headers)
 
 
-def decode_queued(value: bytes) -> Queued:
+def decode_queued(value: bytes | None) -> Queued:
     """Parse a queued record; a clear error names what is wrong (the bytes go to dlq.outbound)."""
+    if value is None:
+        raise DecodeError("queued update has no value (a tombstone)")
     try:
         doc = json.loads(value)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -118,7 +120,7 @@ def to_update(q: Queued, codec: EventCodec) -> Update:
         key=q.key,
         destination=q.destination,
         kind=q.kind,
-        shift_id=q.shift_id,  # type: ignore[arg-type]
+        shift_id=q.shift_id,
         order_key=q.order_key,
         event=event,
         shift=shift,

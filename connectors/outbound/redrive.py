@@ -26,6 +26,7 @@ from rosterhub.envelope import KafkaRecord, headers_dict
 from rosterhub.errors import ConfigError, InputError
 from rosterhub.events.models import DeliverySucceeded
 from rosterhub.kafka.access import KafkaAccess
+from rosterhub.kafka.position import next_offset
 from rosterhub.runtime import TopicNames
 
 __all__ = ["Candidate", "parse_since", "plan_redrive", "read_topic_to_end", "redrive"]
@@ -105,7 +106,7 @@ def plan_redrive(
 
 def read_topic_to_end(
     kafka: KafkaAccess, topic: str, timeout_s: float = 60.0
-) -> Iterator[tuple[bytes | None, bytes, list]]:
+) -> Iterator[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]:
     """Every record of ``topic`` up to its end offsets at the time of the call, partition by partition."""
     consumer = KafkaConsumer(**kafka.kafka_python(), enable_auto_commit=False, client_id="rosterhub-redrive")
     try:
@@ -122,7 +123,7 @@ def read_topic_to_end(
             consumer.assign([tp])
             consumer.seek_to_beginning(tp)
             deadline = time.monotonic() + timeout_s
-            while consumer.position(tp) < ends[tp]:
+            while next_offset(consumer, tp) < ends[tp]:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"reading {topic}[{tp.partition}] did not reach offset {ends[tp]}")
                 for batch in consumer.poll(timeout_ms=500).values():

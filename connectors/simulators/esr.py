@@ -34,6 +34,7 @@ from rosterhub.connectors.simulators.files import (
     FileFeeder,
     Trust,
     Ward,
+    echo_paths,
     hcpc_number,
     ni_number,
     nmc_pin,
@@ -492,7 +493,7 @@ def register_cli(group: typer.Typer) -> None:
             out,
             interval_s=interval,
             outbound=outbound,
-            on_export=lambda files: [typer.echo(str(f)) for f in files],
+            on_export=echo_paths,
         )
         run_batches(feeder, batches, interval)
 

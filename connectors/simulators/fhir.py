@@ -31,7 +31,7 @@ import typer
 from fastapi import FastAPI, Request, Response
 from pydantic import ValidationError
 
-from rosterhub.connectors.simulators.platform_state import PlatformState
+from rosterhub.connectors.simulators.platform_state import Op, PlatformState
 
 __all__ = [
     "TRUSTS",
@@ -211,7 +211,7 @@ def trust_bundle(
         day = start + timedelta(days=rng.randint(0, 13))  # two weeks: weekends included
         begin = datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
         end = (begin.astimezone(ZoneInfo("UTC")) + timedelta(hours=hours)).astimezone(LONDON)
-        slot = {
+        slot: dict[str, Any] = {
             "resourceType": "Slot",
             "id": f"{trust.lower()}-s{tag}{n + 1}",
             "status": "free",
@@ -333,8 +333,8 @@ async def _validated(request: Request, rtype: str) -> dict[str, Any] | Response:
 
 HUB_SHIFT = "https://rosterhub.org/Id/shift"
 UPDATE_SYSTEM = "https://rosterhub.org/Id/update"
-_SLOT_OPS = {"free": "offer", "busy-unavailable": "withdraw"}
-_APPOINTMENT_OPS = {"booked": "fill", "cancelled": "cancel", "noshow": "no_show"}
+_SLOT_OPS: dict[str, Op] = {"free": "offer", "busy-unavailable": "withdraw"}
+_APPOINTMENT_OPS: dict[str, Op] = {"booked": "fill", "cancelled": "cancel", "noshow": "no_show"}
 
 
 def _hub_shift(slot: dict[str, Any] | None) -> str | None:
@@ -373,14 +373,14 @@ def apply_transaction(store: FhirStore, state: PlatformState, bundle: dict[str, 
                 key,
                 _APPOINTMENT_OPS[appt["status"]],
                 shift_id,
-                booking_id=booking,  # type: ignore[arg-type]
+                booking_id=booking,
                 worker=actor.get("display"),
                 reopen=reopen,
             )
         elif slots:
             slot = slots[0]
             op = _SLOT_OPS.get(slot.get("status", ""), "withdraw")
-            state.apply(key, op, _hub_shift(slot) or str(slot.get("id")), start=slot.get("start"))  # type: ignore[arg-type]
+            state.apply(key, op, _hub_shift(slot) or str(slot.get("id")), start=slot.get("start"))
     return {"resourceType": "Bundle", "type": "transaction-response", "entry": answers}
 
 

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import typer
+
 __all__ = [
     "BANDS",
     "LONDON",
@@ -37,6 +39,7 @@ __all__ = [
     "Trust",
     "Ward",
     "clock_change_dates",
+    "echo_paths",
     "gmc_number",
     "hcpc_number",
     "ni_number",
@@ -249,6 +252,12 @@ class FileSimulator(Protocol):
     def step(self) -> None: ...
     def export(self, out: Path) -> list[Path]: ...
     def receive_outbound(self, folder: Path) -> int: ...
+
+
+def echo_paths(files: list[Path]) -> None:
+    """A simulator CLI's ``on_export``: each file it wrote, one path a line."""
+    for f in files:
+        typer.echo(str(f))
 
 
 class FileFeeder:

@@ -40,6 +40,7 @@ from rosterhub.connectors.simulators.files import (
     Trust,
     Ward,
     clock_change_dates,
+    echo_paths,
     nmc_pin,
     person_name,
     pick_trusts,
@@ -50,6 +51,7 @@ from rosterhub.connectors.simulators.files import (
     write_atomic,
 )
 from rosterhub.connectors.simulators.platform_state import ShiftCopy
+from rosterhub.xml_bytes import xml_bytes
 
 __all__ = ["Duty", "HealthRosterSimulator", "parse_updates", "register_cli"]
 
@@ -370,9 +372,9 @@ class HealthRosterSimulator:
         self._dirty.clear()
         for trust in self.trusts:
             rows = [(self.duties[d], self.duties[d].timesheet) for d in sorted(self._dirty_ts)]
-            rows = [(d, ts) for d, ts in rows if d.trust == trust and ts is not None]
-            if rows:
-                body = timesheets.csv_file(trust.ods, rows)
+            filed = [(d, ts) for d, ts in rows if d.trust == trust and ts is not None]
+            if filed:
+                body = timesheets.csv_file(trust.ods, filed)
                 written.append(write_atomic(out / trust.ods / f"timesheets_{trust.ods}_{stamp}.csv", body))
         self._dirty_ts.clear()
         return written
@@ -433,7 +435,7 @@ class HealthRosterSimulator:
             if d.comments:
                 ET.SubElement(el, "Comments").text = d.comments
         ET.indent(root)
-        return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+        return xml_bytes(root, "UTF-8", xml_declaration=True) + b"\n"
 
     def _csv(self, trust: Trust, duties: list[Duty], index: int) -> bytes:
         out = io.StringIO()
@@ -504,7 +506,7 @@ def register_cli(group: typer.Typer) -> None:
             out,
             interval_s=interval,
             outbound=outbound,
-            on_export=lambda files: [typer.echo(str(f)) for f in files],
+            on_export=echo_paths,
         )
         run_batches(feeder, batches, interval)
 

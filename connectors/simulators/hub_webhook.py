@@ -17,14 +17,14 @@ from typing import Any
 from fastapi import FastAPI, Header, HTTPException, Request
 
 from rosterhub.connectors.signing import verify
-from rosterhub.connectors.simulators.platform_state import PlatformState
+from rosterhub.connectors.simulators.platform_state import Op, PlatformState
 from rosterhub.errors import SignatureError
 
 __all__ = ["OPS", "UPDATE_PATH", "apply_update", "mount_updates"]
 
 UPDATE_PATH = "/rosterhub/updates"
 #: update kind -> the platform operation it is
-OPS = {
+OPS: dict[str, Op] = {
     "shift_open": "offer",
     "shift_withdrawn": "withdraw",
     "booking_confirmed": "confirm",
@@ -44,7 +44,7 @@ def apply_update(state: PlatformState, body: dict[str, Any]) -> bool:
     reopen = bool((body.get("cancellation") or {}).get("shift_reopened"))
     return state.apply(
         body["id"],
-        OPS[body["update"]],  # type: ignore[arg-type]
+        OPS[body["update"]],
         body["hub_shift_id"],
         booking_id=body.get("hub_booking_id"),
         worker=worker,

@@ -119,7 +119,7 @@ class LantumPlatform:
     ) -> dict[str, Any]:
         """A new session, published to the organisation's bank: ``session.published``."""
         sid = session_id or f"ses_{next(self._ids)}"
-        session = {
+        session: dict[str, Any] = {
             "id": sid,
             "version": 1,
             "department": department,

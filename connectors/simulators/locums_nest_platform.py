@@ -346,7 +346,7 @@ class Platform:
 
     def _shift_updated(
         self, state: _OrgState, shift: dict[str, Any], changed: list[str] | None = None, *, key: str | None = None
-    ) -> dict:
+    ) -> dict[str, Any]:
         if changed is None:
             if shift["escalation"] == "internal" and self.rng.random() < 0.4:
                 shift["escalation"], changed = "collaborative", ["escalation"]
@@ -404,7 +404,7 @@ class Platform:
         doctor = state.doctors[rng.choice(same_grade or sorted(state.doctors))]
         gmc = doctor["gmc_digits"]
         applied = self.clock() - timedelta(seconds=rng.randint(1, 5))
-        data = {
+        data: dict[str, Any] = {
             "id": f"bk_{next(self._other_ids)}",
             "shift_id": None if shift is None else shift["id"],
             **({} if external_id is None else {"external_id": external_id}),
@@ -574,7 +574,7 @@ class Platform:
         raise PlatformError(404, "not_found", f"no timesheet {timesheet_id}")
 
     # --- the hub's other updates: partner shifts offered to this platform's doctors, cancellations ---------
-    def external(self, hub_shift_id: str, body: dict[str, Any], key: str, *, withdraw: bool = False) -> dict:
+    def external(self, hub_shift_id: str, body: dict[str, Any], key: str, *, withdraw: bool = False) -> dict[str, Any]:
         """``PUT /api/v2/external_shifts/{id}`` (offer) and ``.../withdraw``: a partner trust's shift."""
         with self._lock:
             if withdraw and self.state.shift(hub_shift_id) is None:
@@ -606,7 +606,7 @@ class Platform:
             self.state.apply(
                 key,
                 "cancel" if op == "unfill" else "no_show",
-                f"locums_nest:{ods}:{shift_id}",  # type: ignore[arg-type]
+                f"locums_nest:{ods}:{shift_id}",
                 booking_id=body.get("booking_id"),
                 reopen=bool(body.get("reopen")),
             )

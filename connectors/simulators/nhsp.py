@@ -39,6 +39,7 @@ from rosterhub.connectors.simulators.files import (
     Trust,
     Ward,
     clock_change_dates,
+    echo_paths,
     hcpc_number,
     nmc_pin,
     person_name,
@@ -607,7 +608,7 @@ def register_cli(group: typer.Typer) -> None:
             out,
             interval_s=interval,
             outbound=outbound,
-            on_export=lambda files: [typer.echo(str(f)) for f in files],
+            on_export=echo_paths,
         )
         run_batches(feeder, batches, interval)
 

@@ -25,7 +25,7 @@ from fastapi import FastAPI, Header, HTTPException, Request
 
 from rosterhub.connectors.signing import sign, verify
 from rosterhub.connectors.simulators.patchwork_timesheets import timesheet_approved, timesheet_submitted
-from rosterhub.connectors.simulators.platform_state import PlatformState
+from rosterhub.connectors.simulators.platform_state import Op, PlatformState
 from rosterhub.errors import SignatureError
 
 __all__ = [
@@ -349,7 +349,7 @@ class PatchworkSimulator:
 
 
 #: Patchwork event of a hub update -> platform state operation
-UPDATE_OPS = {
+UPDATE_OPS: dict[str, Op] = {
     "shift.offered": "offer",
     "shift.withdrawn": "withdraw",
     "booking.confirmed": "confirm",
@@ -389,7 +389,7 @@ def apply_update(state: PlatformState, update: dict[str, Any]) -> bool:
         str(update["id"]),
         op,
         str(data["hub_shift_id"]),
-        booking_id=data.get("booking_id"),  # type: ignore[arg-type]
+        booking_id=data.get("booking_id"),
         worker=worker.get("name") or worker.get("registration_number"),
         reopen=bool(data.get("shift_reopened")),
         **detail,
@@ -432,7 +432,8 @@ def create_patchwork_platform(secret: bytes, state: PlatformState | None = None)
     """
     app = FastAPI(title="simulated Patchwork platform")
     app.state.platform = platform = state or PlatformState()
-    app.state.shifts = own = {}
+    own: dict[str, dict[str, Any]] = {}
+    app.state.shifts = own
     app.state.outbox = outbox = []
 
     @app.post("/webhooks/rosterhub", status_code=204)

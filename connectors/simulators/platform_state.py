@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 __all__ = ["OPS", "Op", "PlatformState", "ShiftCopy"]
 
 Op = Literal["post", "offer", "withdraw", "confirm", "reject", "fill", "cancel", "no_show"]
-OPS: tuple[str, ...] = Op.__args__  # type: ignore[attr-defined]
+OPS: tuple[str, ...] = get_args(Op)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from prometheus_client import Counter, Gauge
 
 from rosterhub.connectors.base import ConnectorSpec
 from rosterhub.connectors.kinds.filedrop import DroppedFile, FileDropQuirks, FileKind
-from rosterhub.connectors.state import ConnectorState
+from rosterhub.connectors.state import Dedupe
 from rosterhub.errors import InputError, ParseError
 from rosterhub.mapping.engine import MappingSpec
 from rosterhub.mapping.engine.model import PipeFormat
@@ -216,7 +216,7 @@ class EsrInterfaceFiles:
             return ParseError(f"the file name says {'/'.join(sorted(named))} but the header says {frequency}")
         return None
 
-    def after(self, payload: bytes, file: DroppedFile, state: ConnectorState) -> Mapping[str, Any]:
+    def after(self, payload: bytes, file: DroppedFile, state: Dedupe) -> Mapping[str, Any]:
         content = read_content(file.spec, payload)
         trust = file.trust or content.trust
         name = f"roster:{trust}"

@@ -36,9 +36,10 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from rosterhub.connectors.state import ConnectorState
+from rosterhub.connectors.state import Dedupe
 from rosterhub.envelope import headers_dict
 from rosterhub.kafka.access import KafkaAccess
+from rosterhub.kafka.position import next_offset
 from rosterhub.runtime import TopicNames
 from rosterhub.topics import CANONICAL
 
@@ -67,23 +68,23 @@ class Inflight:
         )
 
 
-def load_inflight(state: ConnectorState, vendor: str, sha256: str) -> Inflight | None:
+def load_inflight(state: Dedupe, vendor: str, sha256: str) -> Inflight | None:
     text = state.position(vendor, _name(sha256))
     if not text:
         return None
     data = json.loads(text)
     raw = tuple(data["raw"]) if data.get("raw") else None
-    return Inflight(data["started_ms"], raw, list(data["events"]), list(data["rejects"]))  # type: ignore[arg-type]
+    return Inflight(data["started_ms"], raw, list(data["events"]), list(data["rejects"]))
 
 
-def clear_inflight(state: ConnectorState, vendor: str, sha256: str) -> None:
+def clear_inflight(state: Dedupe, vendor: str, sha256: str) -> None:
     state.set_position(vendor, _name(sha256), "")
 
 
 class InflightClaims:
-    """A :class:`ConnectorState` for publishing one file: claims are recorded with the file, releases deferred."""
+    """A :class:`Dedupe` for publishing one file: claims are recorded with the file, releases deferred."""
 
-    def __init__(self, state: ConnectorState, vendor: str, sha256: str, *, now_ms: int | None = None) -> None:
+    def __init__(self, state: Dedupe, vendor: str, sha256: str, *, now_ms: int | None = None) -> None:
         self._state = state
         self._vendor = vendor
         self._sha = sha256
@@ -154,13 +155,13 @@ def _scan(
             for rec in batch:
                 if rec.offset < ends[tp]:
                     yield tp.topic, rec.headers
-            if consumer.position(tp) >= ends[tp]:
+            if next_offset(consumer, tp) >= ends[tp]:
                 remaining.discard(tp)
                 consumer.pause(tp)
 
 
 def recover(
-    state: ConnectorState, vendor: str, sha256: str, inflight: Inflight, *, kafka: KafkaAccess, names: TopicNames
+    state: Dedupe, vendor: str, sha256: str, inflight: Inflight, *, kafka: KafkaAccess, names: TopicNames
 ) -> Recovery:
     """Set a failed attempt's claims to what the broker holds (found: kept, missing: released); clear its record."""
     events_wanted = set(inflight.events)

@@ -53,7 +53,7 @@ from rosterhub.connectors.pipeline import (
     map_payload,
     publish_mapped,
 )
-from rosterhub.connectors.receipt import DLQ_VALUE_LIMIT, Received, receipt_headers, write_raw
+from rosterhub.connectors.receipt import DLQ_VALUE_LIMIT, Receipt, Received, receipt_headers, write_raw
 from rosterhub.deadletter import dead_letter
 from rosterhub.errors import FileRefused, InputError, PayloadTooLarge, RosterhubError
 from rosterhub.kafka.access import KafkaAccess
@@ -174,14 +174,14 @@ def _take(
 ) -> None:
     """Steps 4-6: map in memory, write the redacted raw copy (with its keyed values), check, publish."""
     # the mapping is named by the raw record's rh_mapping header: live and `rosterhub replay` pick the same file
-    fenced = replace(ctx, state=claims, secrets=plan.secrets)  # type: ignore[arg-type]
-    receipt: dict[str, Any] = {
-        "trust": plan.trust,
-        "content_type": file.kind.content_type,
-        "received_at": file.received_at,
-        "correlation_id": file.correlation_id,
-        "extra": _raw_extra(file),
-    }
+    fenced = replace(ctx, state=claims, secrets=plan.secrets)
+    receipt = Receipt(
+        trust=plan.trust,
+        content_type=file.kind.content_type,
+        received_at=file.received_at,
+        correlation_id=file.correlation_id,
+        extra=_raw_extra(file),
+    )
     headers = receipt_headers(plan.vendor, **receipt)
     mapped = map_payload(fenced, plan.vendor, payload, trust=plan.trust, received_at=file.received_at, headers=headers)
     keyed = mapped.outcome.keyed if mapped.outcome is not None else None

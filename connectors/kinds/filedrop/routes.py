@@ -28,7 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rosterhub.connectors.base import Quirks
-from rosterhub.connectors.state import ConnectorState
+from rosterhub.connectors.state import Dedupe
 from rosterhub.errors import InputError
 from rosterhub.mapping.engine import MappingSpec
 
@@ -81,7 +81,7 @@ class FileHook(Protocol):
         """Whole-file checks before mapping (after the raw write). An error fails the whole file:
         nothing is published, the file goes to failed/ and the reason to ``dlq.mapping``."""
 
-    def after(self, payload: bytes, file: DroppedFile, state: ConnectorState) -> Mapping[str, Any]:
+    def after(self, payload: bytes, file: DroppedFile, state: Dedupe) -> Mapping[str, Any]:
         """Runs once the file's events and dead letters are acknowledged, before the file is moved.
         Must be idempotent: a crash before the move processes the file again. Returns a report section."""
 

@@ -66,8 +66,8 @@ from rosterhub.connectors.kinds.poll.page import (
 )
 from rosterhub.connectors.kinds.poll.policy import decide, rate_limit_pause
 from rosterhub.connectors.pipeline import IngestContext, IngestFailed, ingest
-from rosterhub.connectors.receipt import refused, write_raw
-from rosterhub.connectors.state import ConnectorState
+from rosterhub.connectors.receipt import Receipt, refused, write_raw
+from rosterhub.connectors.state import Dedupe
 from rosterhub.deadletter import dead_letter
 from rosterhub.errors import BrokerUnavailable, ConfigError, PayloadTooLarge, RosterhubError
 from rosterhub.settings import load_settings
@@ -142,7 +142,7 @@ class Poller:
     ) -> None:
         assert ctx.state is not None
         self.vendor, self.ctx, self.opts, self.fmt, self.client, self.stop = vendor, ctx, opts, fmt, client, stop
-        self.state: ConnectorState = ctx.state
+        self.state: Dedupe = ctx.state
         self.rng = rng or random.Random()
         self.clock = clock
         started = clock()
@@ -434,18 +434,19 @@ class Poller:
         }
         if response.truncated:
             extra["truncated"] = "true"
-        receipt = {
-            "trust": trust,
-            "content_type": response.headers.get("content-type", ""),
-            "received_at": response.received_at,
-            "correlation_id": correlation_id,
-            "key": trust.encode(),
-            "extra": extra,
-        }
+        receipt = Receipt(
+            trust=trust,
+            content_type=response.headers.get("content-type", ""),
+            received_at=response.received_at,
+            correlation_id=correlation_id,
+            extra=extra,
+        )
         if isinstance(error, PayloadTooLarge):  # an over-size page only on the DLQ (the webhook's 413)
-            record = refused(self.ctx, self.vendor, response.body, error, record_ref="page", **receipt)
+            record = refused(
+                self.ctx, self.vendor, response.body, error, key=trust.encode(), record_ref="page", **receipt
+            )
         else:  # raw first, as for any page, then the reason pointing at it
-            received = write_raw(self.ctx, self.vendor, response.body, **receipt)
+            received = write_raw(self.ctx, self.vendor, response.body, key=trust.encode(), **receipt)
             record = dead_letter(
                 topic=self.ctx.names.dlq("ingest"),
                 stage="ingest",

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from rosterhub.connectors.outbound.contract import Update
@@ -131,6 +131,10 @@ def facts(update: Update) -> Facts:
     )
 
 
+@overload
+def local(value: datetime) -> datetime: ...
+@overload
+def local(value: datetime | None) -> datetime | None: ...
 def local(value: datetime | None) -> datetime | None:
     """An instant as Europe/London wall-clock time (what most trust systems show)."""
     return None if value is None else value.astimezone(LONDON)

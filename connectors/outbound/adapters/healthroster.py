@@ -23,6 +23,7 @@ from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local, l
 from rosterhub.connectors.outbound.adapters._files import drop_name
 from rosterhub.connectors.outbound.adapters._timesheet import TIMESHEET_KINDS, TimesheetFacts, timesheet_facts
 from rosterhub.connectors.outbound.contract import Destination, FileDrop, Update
+from rosterhub.xml_bytes import xml_bytes
 
 __all__ = ["ACTIONS", "ADAPTER", "NS", "HealthRosterAdapter", "document"]
 
@@ -70,7 +71,7 @@ def document(f: Facts, duty: str, action: str) -> bytes:
     if start is not None:
         ET.SubElement(el, "DutyDate").text = start.strftime("%d/%m/%Y")
     ET.indent(root)
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+    return xml_bytes(root, "UTF-8", xml_declaration=True) + b"\n"
 
 
 def timesheet_document(t: TimesheetFacts) -> bytes:
@@ -88,7 +89,7 @@ def timesheet_document(t: TimesheetFacts) -> bytes:
     for tag, text in values:
         ET.SubElement(el, tag).text = text
     ET.indent(root)
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+    return xml_bytes(root, "UTF-8", xml_declaration=True) + b"\n"
 
 
 class HealthRosterAdapter:

@@ -52,7 +52,7 @@ def _plan(f: Facts) -> HttpCall | None:
     if f.kind == "shift_open":
         if own:
             return None  # its own shift: listed there already (a re-opening arrives as booking_cancelled)
-        body = {
+        body: dict[str, Any] = {
             "external_id": f.shift_id,
             "organisation": f.trust,
             "department": f.ward,
@@ -119,6 +119,7 @@ def _timesheet(update: Update) -> HttpCall | None:
     t = timesheet_facts(update, PLATFORM)
     if t is None:
         return None
+    body: dict[str, Any]
     if t.kind == "timesheet_queried":
         body = {"reason": label(PLATFORM, "query_reason", t.reason), "comment": t.detail, "reference": t.key}
         return _call(f"/api/v2/timesheets/{quote(t.own_timesheet or '')}/query", body)

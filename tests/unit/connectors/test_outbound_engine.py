@@ -4,6 +4,7 @@ expiry, the breaker, per-shift order within a batch, receipts; and the two trans
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -238,6 +239,16 @@ def test_an_adapter_error_or_an_undecodable_record_is_dead_lettered_not_fatal() 
     run(h2.loop.handle(h2.record("S9", 1, value=b"not json")))
     [dl] = h2.dead_letters()
     assert dl.value == b"not json" and headers_dict(dl.headers)["dlq_reason"] == b"undeliverable"
+
+
+def test_a_tombstone_on_the_queue_is_dead_lettered_not_fatal() -> None:
+    """A record with no value (a tombstone) was a TypeError out of ``handle``: the batch failed, was read again
+    and failed again, stopping the destination's deliveries. It is undeliverable like any unreadable record."""
+    h = Harness(_status(200))
+    run(h.loop.handle(dataclasses.replace(h.record("S9", 1), value=None)))
+    [dl] = h.dead_letters()
+    assert dl.value == b"" and headers_dict(dl.headers)["dlq_reason"] == b"undeliverable"
+    assert h.requests == []
 
 
 # --- transports ----------------------------------------------------------------------------------------------------

@@ -170,8 +170,8 @@ def test_a_declared_mapping_input_is_imported_once_at_load(
     monkeypatch.setattr(vendors, "__path__", [*vendors.__path__, str(tmp_path)])
     from rosterhub.connectors.kinds.fhir.bundle import mapping_input
 
-    assert connector("acme").quirks.mapping_input is mapping_input  # type: ignore[union-attr]
-    assert connector("fhir").quirks.mapping_input is mapping_input  # type: ignore[union-attr]  # a module's callable
+    assert connector("acme").quirks.mapping_input is mapping_input
+    assert connector("fhir").quirks.mapping_input is mapping_input  # a module's callable
 
 
 def test_every_shipped_connector_carries_its_kinds_typed_quirks() -> None:

@@ -142,7 +142,7 @@ def test_all_errors_are_reported_at_once(tmp_path: Path) -> None:
     assert len(errors) == 3
     with pytest.raises(MappingFileError) as exc:
         load_mapping(write(tmp_path, text))
-    assert len(exc.value.all_errors) == 3  # type: ignore[attr-defined]
+    assert len(exc.value.all_errors) == 3
 
 
 def test_extends_errors_and_variant_lines(tmp_path: Path) -> None:

@@ -108,6 +108,18 @@ def api_version(kafka: KafkaAccess) -> str:
         admin.close()
 
 
+def live_groups(kafka: KafkaAccess) -> list[str]:
+    """The consumer groups that have members now (stable or rebalancing), by name."""
+    admin = _admin(kafka)
+    try:
+        found = admin.list_groups(states_filter=["Stable", "PreparingRebalance", "CompletingRebalance"])
+        return sorted(group["group_id"] for group in found)
+    except KafkaError as exc:
+        raise _unavailable(kafka, exc) from exc
+    finally:
+        admin.close()
+
+
 def _admin(kafka: KafkaAccess) -> KafkaAdminClient:
     try:
         return KafkaAdminClient(**kafka.kafka_python(), client_id="rosterhub-admin", request_timeout_ms=30000)

@@ -110,9 +110,12 @@ def api_version(kafka: KafkaAccess) -> str:
 
 def live_groups(kafka: KafkaAccess) -> list[str]:
     """The consumer groups that have members now (stable or rebalancing), by name."""
+    from kafka.admin import GroupState
+
+    live = [GroupState.STABLE, GroupState.PREPARING_REBALANCE, GroupState.COMPLETING_REBALANCE]
     admin = _admin(kafka)
     try:
-        found = admin.list_groups(states_filter=["Stable", "PreparingRebalance", "CompletingRebalance"])
+        found = admin.list_groups(states_filter=live)
         return sorted(group["group_id"] for group in found)
     except KafkaError as exc:
         raise _unavailable(kafka, exc) from exc

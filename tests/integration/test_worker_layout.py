@@ -9,6 +9,8 @@ the booking worker's partitions never reached the availability view. Each proces
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,7 +23,7 @@ from kafka import KafkaAdminClient
 from rosterhub.envelope import decode_record
 from rosterhub.features import processor_names, worker_group
 from rosterhub.settings import Settings
-from tests.integration.helpers import read_topic, wait_for, worker_process
+from tests.integration.helpers import read_topic, settings_env, wait_for, worker_process
 from tests.integration.test_booking_saga import SagaHub, _request, _shift
 
 pytestmark = pytest.mark.integration
@@ -83,6 +85,18 @@ def test_a_booking_only_worker_and_a_views_worker_each_see_every_record(
             described = {g: admin.describe_groups([g])[g] for g in (booking_group, views_group)}
         finally:
             admin.close()
+        # a third worker for KPIs alone would be a second reader and writer of what the views worker does
+        third = subprocess.run(
+            [sys.executable, "-m", "rosterhub", "worker"],
+            env=settings_env(settings, ROSTERHUB_WORKER_PROCESSORS=["kpi"]),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
     # each processor set is a group of its own, with its worker as the one member
     assert booking_group == f"{settings.app_id}.run.booking"
     assert {g: len(d.get("members") or ()) for g, d in described.items()} == {booking_group: 1, views_group: 1}
+    assert third.returncode == 1, third.stderr
+    assert "error [config_error]" in third.stderr
+    assert f"overlap the running worker group(s) {views_group}" in third.stderr

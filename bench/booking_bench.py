@@ -446,6 +446,13 @@ class BenchConfig:
     #: Smoke tests only: run Kafka's perf tools while the worker starts, to save wall time (figures then skewed).
     baseline_alongside: bool = False
     worker_env: dict[str, str] = field(default_factory=dict)  # extra settings for the workers (A/B runs)
+    #: Which processors each worker runs (``worker_processors``), one list per worker; empty: every worker runs
+    #: all. A layout such as ``(("booking",), ())`` gives booking a worker of its own and the rest (``()``: every
+    #: processor the other lists do not name) to another, the way docs/deploy.md scales booking apart from views.
+    layout: tuple[tuple[str, ...], ...] = ()
+    #: ``nice`` increment of the workers that run no booking processor: on a shared host the views may lag a
+    #: burst and catch up, while decisions keep the cores.
+    views_nice: int = 0
 
 
 def run_baseline(cfg: BenchConfig, prefix: str, bodies: list[bytes], rate: int, records: int) -> dict[str, Any]:
@@ -529,12 +536,35 @@ runpy.run_module("rosterhub", run_name="__main__")
 """
 
 
+def worker_layout(cfg: BenchConfig) -> list[list[str]]:
+    """Each worker's ``worker_processors`` ([] = all), with ``()`` in the layout meaning "the processors no other
+    worker runs", from the declared processors, so a new processor lands on the "rest" worker by itself."""
+    if not cfg.layout:
+        return [[] for _ in range(cfg.workers)]
+    if len(cfg.layout) != cfg.workers:
+        raise ValueError(f"layout names {len(cfg.layout)} workers, the run has {cfg.workers}")
+    from rosterhub.features import processor_names
+
+    named = {p for group in cfg.layout for p in group}
+    rest = [p for p in processor_names() if p not in named]
+    return [list(group) if group else rest for group in cfg.layout]
+
+
+def booking_group(cfg: BenchConfig, app_id: str) -> str:
+    """The consumer group of the workers that decide bookings (rosterhub.features.worker_group)."""
+    from rosterhub.features import processor_names, worker_group
+
+    runs = next((r for r in worker_layout(cfg) if not r or "booking" in r), [])
+    return worker_group(app_id, runs or processor_names())
+
+
 @contextmanager
 def _workers(cfg: BenchConfig, env: dict[str, str]) -> Iterator[list[subprocess.Popen[bytes]]]:
     procs = []
     try:
         for i in range(cfg.workers):
             name = f"worker-{env['ROSTERHUB_APP_ID']}-{i}"
+            runs = worker_layout(cfg)[i]
             log = (cfg.log_dir / f"{name}.log").open("ab")
             profile = (
                 ["-m", "cProfile", "-o", str(cfg.log_dir / f"{name}.pstats")]
@@ -546,9 +576,15 @@ def _workers(cfg: BenchConfig, env: dict[str, str]) -> Iterator[list[subprocess.
                 if cfg.fetch_max_wait_ms
                 else ["-m", "rosterhub", "worker"]
             )
+            own_env = env | ({"ROSTERHUB_WORKER_PROCESSORS": json.dumps(runs)} if runs else {})
+            nice = ["nice", "-n", str(cfg.views_nice)] if cfg.views_nice and runs and "booking" not in runs else []
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, *profile, *run], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
+                    [*nice, sys.executable, *profile, *run],
+                    env=own_env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=REPO,
                 )
             )
         yield procs
@@ -646,7 +682,9 @@ def run_load(
             if feeder.stdout.readline().strip() != "ready":
                 raise RuntimeError(f"feeder failed (log: {cfg.log_dir})")
             load_before = os.getloadavg()
-            cpu_before = sum(cpu_seconds(p.pid) for p in procs)
+            cpu_each_before = [cpu_seconds(p.pid) for p in procs]
+            cpu_before = sum(cpu_each_before)
+            ends_before = topic_ends(KafkaAccess(cfg.bootstrap), prefix, app_id)
             side_out: dict[str, Any] = {}
             side_thread = (
                 threading.Thread(target=lambda: side_out.update(side(env, prefix)), daemon=True) if side else None
@@ -675,7 +713,11 @@ def run_load(
                 time.sleep(0.25)
             worker_cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
             per_worker_cpu = [round(cpu_seconds(p.pid), 1) for p in procs]
-            assignment = group_assignment(KafkaAccess(cfg.bootstrap), app_id, prefix + "events.booking")
+            feed_cpu_each = [cpu_seconds(p.pid) - b for p, b in zip(procs, cpu_each_before, strict=True)]
+            ends_after = topic_ends(KafkaAccess(cfg.bootstrap), prefix, app_id)
+            assignment = group_assignment(
+                KafkaAccess(cfg.bootstrap), booking_group(cfg, app_id), prefix + "events.booking"
+            )
             collector.stop.set()
             collector.thread.join(timeout=10)
             load_after = os.getloadavg()
@@ -691,6 +733,12 @@ def run_load(
         result["side"] = side_out
     result["workers_share"] = shares(assignment, result["decisions_by_partition"])
     result["worker_cpu_ms_per_decision"] = round(1000 * worker_cpu / max(result["decided"], 1), 2)
+    result["record_flow"] = flow_per_decision(ends_before, ends_after, result["decided"])
+    layout = worker_layout(cfg)
+    result["layout"] = [runs or ["all"] for runs in layout]
+    result["worker_cpu_ms_per_decision_each"] = [
+        round(1000 * cpu / max(result["decided"], 1), 2) for cpu in feed_cpu_each
+    ]
     return result
 
 
@@ -709,6 +757,32 @@ def _wait_linked(kafka: KafkaAccess, prefix: str, people: int, procs: list[subpr
             time.sleep(1)
     finally:
         consumer.close()
+
+
+def topic_ends(kafka: KafkaAccess, prefix: str, app_id: str) -> dict[str, int]:
+    """Each of the run's topics' records so far (the sum of its partitions' end offsets): two snapshots give the
+    records every topic gained, so a run says where a decision's records go, not only how long it took."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(**kafka.kafka_python())
+    try:
+        topics = sorted(t for t in consumer.topics() if t.startswith((prefix, app_id)))  # app_id: tables' changelogs
+        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        ends = consumer.end_offsets(tps) if tps else {}
+        out: dict[str, int] = {}
+        for tp, end in ends.items():
+            name = tp.topic.removeprefix(prefix).removeprefix(app_id + "-")
+            out[name] = out.get(name, 0) + end
+        return out
+    finally:
+        consumer.close()
+
+
+def flow_per_decision(before: dict[str, int], after: dict[str, int], decided: int) -> dict[str, Any]:
+    """Records each topic gained during the feed and drain, per decision, largest first."""
+    gained = {t: after.get(t, 0) - before.get(t, 0) for t in after}
+    per = {t: round(n / max(decided, 1), 2) for t, n in sorted(gained.items(), key=lambda kv: -kv[1]) if n}
+    return {"records_per_decision": round(sum(gained.values()) / max(decided, 1), 2), "by_topic": per}
 
 
 def group_assignment(kafka: KafkaAccess, group: str, topic: str) -> dict[str, list[int]]:

@@ -15,6 +15,9 @@ max1       ``bench/booking_bench.py`` flat out from a backlog, 1 worker, 90 regi
            ``max_sustained_decisions_per_s`` (every request decided), ``hops_per_decision`` (median
            agent steps a request took, from the saga's internal topics)
 max2       the same with 2 workers: ``two_worker_ratio`` = max2 / max1, and each worker's share
+split      the same with 2 workers in the layout docs/deploy.md suggests: one runs booking only, the other
+           every other processor at ``nice 10`` (decision 0017: a consumer group per set):
+           ``split_decisions_per_s`` and ``split_ratio`` (over max1), with each worker's CPU per decision
 steady     100 booking requests/s with their shifts (167 payloads/s) for 5 min: ``p99_ms_at_100``
 overload   2 x max1's decisions/s for 2 min: ``overload_ratio`` = decisions/s during the feed / max1
            (and whether every request was decided afterwards)
@@ -55,7 +58,7 @@ import hop_ceiling as hc  # noqa: E402
 from rosterhub.connectors.simulators.healthroster import HealthRosterSimulator  # noqa: E402
 from rosterhub.kafka.access import KafkaAccess  # noqa: E402
 
-PARTS = ("ceiling", "max1", "max2", "steady", "overload", "bulk", "identity")
+PARTS = ("ceiling", "max1", "max2", "split", "steady", "overload", "bulk", "identity")
 #: shifts per HealthRoster export file: ~520 bytes a shift keeps a file under the connector's 1 MiB
 #: ``max_file_bytes`` (a file is kept whole as one raw record, and Kafka's default record limit is 1 MiB)
 SHIFTS_PER_FILE = 1_500
@@ -305,6 +308,21 @@ def main() -> None:
         run = bb.run_load(cfg, 0, uuid.uuid4().hex[:8])
         details["max2"] = run
         note("two_worker_ratio", bb._ratio(run["decisions_per_s_overall"], details["max1"]["decisions_per_s_overall"]))
+    if "split" in parts:
+        cfg = _cfg(
+            bootstrap,
+            work,
+            rate=0,
+            max_payloads=sizes["max_payloads"],
+            workers=2,
+            layout=(("booking",), ()),
+            views_nice=10,
+        )
+        run = bb.run_load(cfg, 0, uuid.uuid4().hex[:8])
+        details["split"] = run
+        note("split_decisions_per_s", run["decisions_per_s_overall"] if run["decided"] else None)
+        if details.get("max1"):
+            note("split_ratio", bb._ratio(run["decisions_per_s_overall"], details["max1"]["decisions_per_s_overall"]))
     if "steady" in parts:
         rate = round(100 * PAYLOADS_PER_REQUEST)
         run = bb.run_load(_cfg(bootstrap, work, rate=rate, duration=sizes["steady_s"]), rate, uuid.uuid4().hex[:8])

@@ -89,6 +89,7 @@ def run_kpi(
     bootstrap: str, records: list, pure: dict[str, Any], log_dir: Path, *, store: str, timeout: float
 ) -> dict[str, Any]:
     """A KPI-only worker over a preloaded backlog: input records per second from its first to its last output."""
+    from rosterhub.features import worker_group
     from rosterhub.kafka.access import KafkaAccess
     from rosterhub.kafka.admin import ensure_topics
     from rosterhub.runtime import TopicNames
@@ -116,7 +117,7 @@ def run_kpi(
             [sys.executable, "-m", "rosterhub", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
         )
     try:
-        seen = watch_outputs(bootstrap, names, f"kpibench-{token}", proc.pid, timeout)
+        seen = watch_outputs(bootstrap, names, worker_group(f"kpibench-{token}", ["kpi"]), proc.pid, timeout)
     finally:
         stop(proc)
     last = seen.pop("last")

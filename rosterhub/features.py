@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -43,7 +43,18 @@ if TYPE_CHECKING:
     from rosterhub.settings import Settings
     from rosterhub.streams.app import StreamContext
 
-__all__ = ["FEATURE_PACKAGES", "HubApi", "HubRouter", "Processor", "hub_routers", "processor_names", "processors"]
+__all__ = [
+    "FEATURE_PACKAGES",
+    "HubApi",
+    "HubRouter",
+    "Processor",
+    "group_processors",
+    "hub_routers",
+    "overlapping_groups",
+    "processor_names",
+    "processors",
+    "worker_group",
+]
 
 #: Where features live (docs/decisions/0001-packaging.md: the top-level folders, installed under rosterhub).
 FEATURE_PACKAGES = ("rosterhub.streams", "rosterhub.connectors")
@@ -147,6 +158,53 @@ def processors() -> tuple[Processor, ...]:
 def processor_names() -> tuple[str, ...]:
     """The names ``worker_processors`` accepts, in install order."""
     return tuple(p.name for p in processors())
+
+
+#: between the app id and the processor names in a group's name (``rosterhub.run.booking``): Kafka allows only
+#: letters, digits, ``.``, ``_`` and ``-`` in the topic faust names after the group, and the mark keeps these
+#: groups apart from the app's other groups (``<app id>.outbound.<trust>``)
+_GROUP_MARK = "run"
+
+
+def worker_group(app_id: str, running: Iterable[str]) -> str:
+    """The consumer group (faust's app id) of the workers that run the processors ``running``.
+
+    faust hands a group's partitions to its members whatever agents each member runs. Two workers of one group
+    running different processors would each get part of a topic both read (``events.booking``), and each
+    processor would silently miss the records on the other worker's partitions. So workers that run the same
+    processors share a group, and another set of processors is another group, reading every record itself
+    (docs/decisions/0017-a-group-per-processor-set.md). Running every processor keeps the plain app id, so a
+    one-worker-kind deployment's group, lag and offsets are where they always were.
+    """
+    wanted = set(running)
+    chosen = [name for name in processor_names() if name in wanted]
+    return app_id if len(chosen) == len(processor_names()) else ".".join((app_id, _GROUP_MARK, *chosen))
+
+
+def overlapping_groups(app_id: str, running: Iterable[str], groups: Iterable[str]) -> list[str]:
+    """The app's worker groups among ``groups`` that run some of ``running`` but are not its group.
+
+    Two groups running one processor would each read every record and both write its tables' changelogs and its
+    outputs, so a worker refuses to join while such a group has members (``rosterhub worker``)."""
+    mine, wanted = worker_group(app_id, running), set(running)
+    return sorted(
+        group
+        for group in groups
+        if group != mine and (theirs := group_processors(app_id, group)) is not None and theirs & wanted
+    )
+
+
+def group_processors(app_id: str, group: str) -> frozenset[str] | None:
+    """The processors a group of ``app_id`` runs (the inverse of :func:`worker_group`); None: not a worker group
+    (another app's, or a delivery group such as ``<app id>.outbound.<trust>``)."""
+    names = processor_names()
+    if group == app_id:
+        return frozenset(names)
+    head = f"{app_id}.{_GROUP_MARK}."
+    if not group.startswith(head):
+        return None
+    running = group.removeprefix(head).split(".")
+    return frozenset(running) if all(name in names for name in running) else None
 
 
 @cache

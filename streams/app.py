@@ -21,7 +21,7 @@ from rosterhub.codec.wire import EventCodec
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import Envelope, decode_record, headers_dict
 from rosterhub.errors import InputError
-from rosterhub.features import processors
+from rosterhub.features import processors, worker_group
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
@@ -92,7 +92,8 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
     if settings.stream_fast_drain:
         faust_drain.apply()
     app = faust.App(
-        settings.app_id,
+        worker_group(settings.app_id, settings.worker_processors),
+        Table=_table_class(settings.app_id),
         **kafka.faust(),  # broker URL and broker_credentials (SASL or SSL)
         store=settings.store,
         datadir=str(settings.state_dir),
@@ -127,6 +128,20 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
             installed[processor.name] = processor.install(app, ctx, installed)
     web.serve()
     return app, ctx
+
+
+def _table_class(app_id: str) -> type[faust.Table]:
+    """faust's Table, with the changelog named after the hub's app id rather than the worker's group.
+
+    A worker's group depends on the processors it runs (:func:`rosterhub.features.worker_group`); a table's
+    state must not: moving the KPI processor to workers of its own keeps ``<app id>-kpi-shift-facts-changelog``,
+    so the new group recovers the state the old one wrote."""
+
+    class Table(faust.Table):  # type: ignore[misc]  # faust's classes are untyped
+        def _changelog_topic_name(self) -> str:
+            return f"{app_id}-{self.name}-changelog"
+
+    return Table
 
 
 def use_event_loop(settings: Settings) -> None:

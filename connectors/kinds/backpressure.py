@@ -6,7 +6,8 @@ connector keeps accepting or reading without bound: the ingress's threads and me
 makes every later booking request wait behind it. So:
 
 * :class:`HubLag` asks the broker, every ``ingress_lag_poll_s``, how many records of the booking path
-  (``events.booking``, ``events.shift``) the workers' consumer group has not yet committed;
+  (``events.booking``, ``events.shift``) the workers have not yet committed: the slowest of the app's worker
+  groups that read them (one group per processor set, decision 0017);
 * the webhook ingress answers **429** with ``Retry-After`` while that lag is over ``ingress_max_lag`` or its
   own requests in progress are over ``ingress_max_in_flight`` (nothing is read or written for a refused
   request; the sender keeps the payload and sends it again, as HTTP says);
@@ -24,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache, partial
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -123,8 +125,14 @@ def wait_for_room(lag: HubLag | None, stop: threading.Event, *, who: str = "conn
         stop.wait(wait)
 
 
-def consumer_group_lag(kafka: KafkaAccess, group: str, topics: Iterable[str]) -> Callable[[], int | None]:
-    """The broker question: end offsets minus the group's committed offsets, summed over ``topics``."""
+def consumer_group_lag(
+    kafka: KafkaAccess, group: str | Callable[[Iterable[str]], Iterable[str]], topics: Iterable[str]
+) -> Callable[[], int | None]:
+    """The broker question: end offsets minus the group's committed offsets, summed over ``topics``.
+
+    ``group`` is one group's name, or a function picking, from the cluster's group names at each read, the groups
+    that read these topics: the lag is then the slowest one's. Workers that run different processors are
+    different groups (:func:`rosterhub.features.worker_group`), and which ones run depends on the deployment."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
     from kafka.errors import KafkaError
 
@@ -132,27 +140,41 @@ def consumer_group_lag(kafka: KafkaAccess, group: str, topics: Iterable[str]) ->
     consumer = KafkaConsumer(**kafka.kafka_python(), client_id="rosterhub-hub-lag", enable_auto_commit=False)
     wanted = list(topics)
 
+    def groups() -> list[str]:
+        if isinstance(group, str):
+            return [group]
+        return list(group(g["group_id"] for g in admin.list_groups()))
+
     def read() -> int | None:
         tps = [TopicPartition(t, p) for t in wanted for p in sorted(consumer.partitions_for_topic(t) or ())]
         if not tps:
             return None
         ends = consumer.end_offsets(tps)
         try:
-            committed = admin.list_group_offsets(group).get(group, {})
+            names = groups()
+            found = admin.list_group_offsets(names) if names else {}
         except KafkaError as exc:
             if getattr(exc, "retriable", False):  # e.g. no group coordinator yet on a new cluster: ask again later
                 return None
             raise
-        return sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in tps)
+        readers = [c for c in found.values() if any(tp in c for tp in tps)] or [{}]  # none yet: nothing committed
+        return max(sum(max(0, ends[tp] - (c[tp].offset if tp in c else 0)) for tp in tps) for c in readers)
 
     return read
 
 
-_shared: dict[tuple[KafkaAccess, str], HubLag] = {}
+_shared: dict[tuple[KafkaAccess, object], HubLag] = {}
 _shared_lock = threading.Lock()
 
 
-def hub_lag(kafka: KafkaAccess, group: str, topics: list[str], *, limit: int, poll_s: float) -> HubLag | None:
+def hub_lag(
+    kafka: KafkaAccess,
+    group: str | Callable[[Iterable[str]], Iterable[str]],
+    topics: list[str],
+    *,
+    limit: int,
+    poll_s: float,
+) -> HubLag | None:
     """One lag follower per process and broker (the ingress and every connector in it share it); None: off."""
     if limit <= 0:
         return None
@@ -176,4 +198,23 @@ def lag_for(settings: Settings, ctx: IngestContext) -> HubLag | None:
     if not isinstance(kafka, KafkaAccess):
         return None  # a sink without Kafka (tools, tests): nothing to ask
     topics = [ctx.names.events("booking"), ctx.names.events("shift")]
-    return hub_lag(kafka, settings.app_id, topics, limit=settings.ingress_max_lag, poll_s=settings.ingress_lag_poll_s)
+    return hub_lag(
+        kafka,
+        _groups_of(settings.app_id),
+        topics,
+        limit=settings.ingress_max_lag,
+        poll_s=settings.ingress_lag_poll_s,
+    )
+
+
+@cache
+def _groups_of(app_id: str) -> Callable[[Iterable[str]], list[str]]:
+    """One picker per app id, so that every connector in a process shares one lag follower (``_shared``)."""
+    return partial(_worker_groups, app_id)
+
+
+def _worker_groups(app_id: str, names: Iterable[str]) -> list[str]:
+    """The app's stream-worker groups (one per processor set, rosterhub.features.worker_group) among ``names``."""
+    from rosterhub.features import group_processors
+
+    return [name for name in names if group_processors(app_id, name) is not None]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from rosterhub.cli import simulate_cmd
@@ -9,6 +11,10 @@ from rosterhub.cli.common import fail, prepare
 from rosterhub.cli.connect_cmd import connect
 from rosterhub.errors import RosterhubError
 from rosterhub.settings import load_settings
+
+if TYPE_CHECKING:
+    from rosterhub.kafka.access import KafkaAccess
+    from rosterhub.settings import Settings
 
 __all__ = ["register"]
 
@@ -41,6 +47,7 @@ def worker() -> None:
     settings = load_settings()
     try:
         kafka = prepare(settings)
+        _refuse_overlapping_layout(settings, kafka)
     except RosterhubError as exc:
         fail(exc)
     use_event_loop(settings)
@@ -51,6 +58,23 @@ def worker() -> None:
     # worker's profile under load, docs/benchmarks.md). Without it the root logger stays at the configured level.
     runner.spinner = None
     runner.execute_from_commandline()
+
+
+def _refuse_overlapping_layout(settings: Settings, kafka: KafkaAccess) -> None:
+    """A worker whose processors another running set of workers also runs would double their writes
+    (docs/decisions/0017-a-group-per-processor-set.md): stop here, naming both, before joining."""
+    from rosterhub.errors import ConfigError
+    from rosterhub.features import overlapping_groups, worker_group
+    from rosterhub.kafka.admin import live_groups
+
+    clash = overlapping_groups(settings.app_id, settings.worker_processors, live_groups(kafka))
+    if clash:
+        group = worker_group(settings.app_id, settings.worker_processors)
+        raise ConfigError(
+            f"worker_processors {settings.worker_processors} (group {group}) overlap the running worker group(s) "
+            f"{', '.join(clash)}: each processor runs in one set of workers; stop those workers first to change "
+            "the layout"
+        )
 
 
 def serve() -> None:

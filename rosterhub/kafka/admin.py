@@ -110,6 +110,21 @@ def api_version(kafka: KafkaAccess) -> str:
         admin.close()
 
 
+def live_groups(kafka: KafkaAccess) -> list[str]:
+    """The consumer groups that have members now (stable or rebalancing), by name."""
+    from kafka.admin import GroupState
+
+    live = [GroupState.STABLE, GroupState.PREPARING_REBALANCE, GroupState.COMPLETING_REBALANCE]
+    admin = _admin(kafka)
+    try:
+        found = admin.list_groups(states_filter=live)
+        return sorted(group["group_id"] for group in found)
+    except KafkaError as exc:
+        raise _unavailable(kafka, exc) from exc
+    finally:
+        admin.close()
+
+
 def _admin(kafka: KafkaAccess) -> KafkaAdminClient:
     try:
         return KafkaAdminClient(**kafka.kafka_python(), client_id="rosterhub-admin", request_timeout_ms=30000)

@@ -20,6 +20,7 @@ from kafka.errors import KafkaError
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import decode_record, encode_event
+from rosterhub.features import worker_group
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.runtime import TopicNames
@@ -110,7 +111,7 @@ def test_the_processor_on_the_broker_equals_the_oracle(kafka: Resolved, tmp_path
     _produce(kafka.bootstrap, names, delivered)
     inputs = [names.events("shift"), names.events("booking"), names.events("passport")]
     with worker_process(settings, tmp_path / "worker.log", ROSTERHUB_WORKER_PROCESSORS=["kpi"]):
-        _consumed(kafka.bootstrap, settings.app_id, inputs, timeout=600)
+        _consumed(kafka.bootstrap, worker_group(settings.app_id, ["kpi"]), inputs, timeout=600)
         time.sleep(2)  # the last outputs are produced before the commit that covers their inputs
     store = _read_view(kafka.bootstrap, names.kpi_view)
     policies = load_kpi_policies([REPO / "policies/kpi"], load_booking_policies([REPO / "policies/booking"]))

@@ -99,3 +99,35 @@ def test_a_declaration_of_the_wrong_kind_is_refused(fake_features: Path) -> None
     _feature(fake_features, "odd", "PROCESSORS = ('booking',)\n")
     with pytest.raises(ConfigError, match=r"fakefeat\.odd\.feature\.PROCESSORS holds a str, not a Processor"):
         features._declared("PROCESSORS", features.Processor)
+
+
+def test_a_worker_group_is_named_after_the_processors_it_runs_and_read_back_from_the_name() -> None:
+    """decision 0017: one consumer group per processor set; every processor is the plain app id (as before)."""
+    every = processor_names()
+    assert features.worker_group("rosterhub", reversed(every)) == "rosterhub"
+    assert features.worker_group("rosterhub", ["kpi", "booking"]) == "rosterhub.run.booking.kpi"  # install order
+    assert features.worker_group("rosterhub", ["booking", "kpi"]) == features.worker_group(
+        "rosterhub", ["kpi", "booking"]
+    )
+    for running in (["booking"], ["kpi", "payroll"], every):
+        group = features.worker_group("my.app-1", running)
+        assert features.group_processors("my.app-1", group) == frozenset(running)
+    # not worker groups of this app: a delivery group, another app's worker group, an unknown processor
+    for other in ("rosterhub.outbound.rxa", "rosterhubx.run.booking", "rosterhub.run.booking.nope", "other"):
+        assert features.group_processors("rosterhub", other) is None
+
+
+def test_a_processor_set_that_overlaps_a_running_groups_set_is_named() -> None:
+    live = [
+        "rosterhub.run.booking",
+        "rosterhub.run.availability.kpi",
+        "rosterhub.outbound.rxa",  # a delivery group: never a clash
+        "elsewhere.run.kpi",  # another app
+    ]
+    assert features.overlapping_groups("rosterhub", ["booking"], live) == []  # its own group
+    assert features.overlapping_groups("rosterhub", ["kpi"], live) == ["rosterhub.run.availability.kpi"]
+    assert features.overlapping_groups("rosterhub", ["passport", "payroll"], live) == []
+    assert features.overlapping_groups("rosterhub", processor_names(), live) == [
+        "rosterhub.run.availability.kpi",
+        "rosterhub.run.booking",
+    ]

@@ -28,10 +28,10 @@ from typing import Any
 
 import typer
 
+from rosterhub.connectors.simulators.file_command import FileCommand, file_demo_source, register
 from rosterhub.connectors.simulators.files import (
     BANDS,
     WARDS,
-    FileFeeder,
     Trust,
     Ward,
     hcpc_number,
@@ -40,7 +40,6 @@ from rosterhub.connectors.simulators.files import (
     person_name,
     pick_trusts,
     read_outbound,
-    run_batches,
     take_drops,
     trusts_named,
     write_atomic,
@@ -474,27 +473,8 @@ def parse_pay(content: bytes) -> list[dict[str, str]]:
 
 
 def register_cli(group: typer.Typer) -> None:
-    @group.command("esr")
-    def simulate_esr(
-        out: Path = typer.Option(..., "--out", help="Folder; each trust's interface files go to <out>/<ODS>/."),
-        trusts: int = typer.Option(2, "--trusts", help="How many trusts (each has its own ESR feed)."),
-        count: int = typer.Option(50, "--count", help="Substantive staff per trust."),
-        seed: int = typer.Option(0, "--seed", help="Seed for reproducible data."),
-        start: str = typer.Option("", "--start", help="First file date YYYY-MM-DD (default today)."),
-        batches: int = typer.Option(1, "--batches", help="Days: the first is the full refresh (0: until Ctrl-C)."),
-        interval: float = typer.Option(10.0, "--interval", help="Seconds between batches when more than one."),
-        outbound: Path | None = typer.Option(None, "--outbound", help="Folder the hub drops payroll lines in."),
-    ) -> None:
-        """ESR-style interface files (monthly full refresh, then daily change files) for N trusts."""
-        sim = EsrSimulator(trusts, seed=seed, start=date.fromisoformat(start) if start else None, count=count)
-        feeder = FileFeeder(
-            sim,
-            out,
-            interval_s=interval,
-            outbound=outbound,
-            on_export=lambda files: [typer.echo(str(f)) for f in files],
-        )
-        run_batches(feeder, batches, interval)
+    doc = "ESR-style interface files (a monthly full refresh first, then daily change files) for N trusts."
+    register(group, FileCommand("esr", EsrSimulator, doc, count="Substantive staff per trust.", folder_per_trust=True))
 
 
 def registered_nurses(sim: EsrSimulator) -> list[Any]:
@@ -512,26 +492,17 @@ def registered_nurses(sim: EsrSimulator) -> list[Any]:
 def demo_source(ctx: Any) -> Any:
     """ESR in ``rosterhub run``: a full refresh per trust, then a change file every fifth round, read by
     `rosterhub connect esr`."""
-    from rosterhub.demo import DemoSource, file_destinations
-
     sim = EsrSimulator(trusts_named(ctx.trusts), seed=ctx.seed, count=25)
-    root = ctx.base_dir / "esr"
-    inboxes = [{"path": str(root / t), "trust": t} for t in ctx.trusts]
-    options = {"inboxes": inboxes, "poll_interval_s": 2, "settle_s": 0.5}
-    outbound = ctx.base_dir / "outbound" / "esr"
-    feeder = FileFeeder(sim, root, outbound=outbound)
-    feeder.batch()  # the first export is there when the connector starts
     workforce = getattr(ctx, "workforce", None)
     if workforce is not None:  # its registered nurses are the demo's bank nurses (rosterhub.demo_market)
         workforce.add_source(lambda: registered_nurses(sim))
-    # the demo's collaborative secret for identity_match_key, for the connect process (never a real one)
-    env = {"ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY": "rosterhub-demo-collaborative-secret"}
-    return DemoSource(
+    return file_demo_source(
+        ctx,
         "esr",
-        feeder.batch,
-        options,
-        every=5,
-        env=env,
+        sim,
+        folder_per_trust=True,
         # ESR hosts no shifts: it hears of every booking at its trust (the adapter keeps what changes pay)
-        destinations=file_destinations("esr", tuple(ctx.trusts), outbound, {"all_platforms": True}),
+        destination_options={"all_platforms": True},
+        # the demo's collaborative secret for identity_match_key, for the connect process (never a real one)
+        env={"ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY": "rosterhub-demo-collaborative-secret"},
     )

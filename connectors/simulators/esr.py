@@ -34,12 +34,13 @@ from rosterhub.connectors.simulators.files import (
     WARDS,
     Trust,
     Ward,
+    first_delivery,
     hcpc_number,
+    new_documents,
     ni_number,
     nmc_pin,
     person_name,
     pick_trusts,
-    read_outbound,
     take_drops,
     trusts_named,
     write_atomic,
@@ -291,11 +292,7 @@ class EsrSimulator:
         """Apply the hub's booking files (``RHUB_*.dat``) and PayrollLine / bank MembershipChanged JSON
         documents; returns how many applied."""
         applied = self.receive_bookings(folder)
-        for doc in read_outbound(folder):
-            if doc.get("id") in self.received:
-                continue
-            self.received[str(doc.get("id"))] = doc
-            kind, data = str(doc.get("type", "")).rsplit(".", 1)[-1], doc.get("data") or {}
+        for kind, data in new_documents(folder, self.received):
             found = self._person(data)
             if found is None:
                 continue
@@ -330,11 +327,8 @@ class EsrSimulator:
                 applied += self._receive_pay(content)
                 continue
             for record in parse_bookings(content):
-                key = record["hub_reference"]
-                if key in self.received:
-                    self.repeats += 1
+                if not first_delivery(self, record["hub_reference"], record):
                     continue
-                self.received[key] = record
                 self.bank_bookings[record["booking_id"]] = record
                 applied += 1
         return applied
@@ -343,11 +337,8 @@ class EsrSimulator:
         """A pay file (``PAY``: one payroll line) or a batch control file (``CTL``: the batch closed)."""
         applied = 0
         for record in parse_pay(content):
-            key = record["hub_reference"]
-            if key in self.received:
-                self.repeats += 1
+            if not first_delivery(self, record["hub_reference"], record):
                 continue
-            self.received[key] = record
             if record["record_type"] == "PAY":
                 self.pay_lines[record["line_id"]] = record
             else:
@@ -434,18 +425,26 @@ class EsrSimulator:
         return lines
 
 
+def _records(content: bytes, what: str, kinds: tuple[str, ...] = ()) -> list[list[str]]:
+    """The records of a hub file between its ``HDR`` (of a kind in ``kinds``, when given) and its ``TRL``, split on
+    ``|``. Raises ValueError when either is missing or the trailer's count is not the records', as ESR refuses a
+    short file."""
+    lines = [line.split("|") for line in content.decode("utf-8").splitlines() if line.strip()]
+    if len(lines) < 2 or lines[0][0] != "HDR" or lines[-1][0] != "TRL" or (kinds and lines[0][5] not in kinds):
+        header = f"HDR (kind {' or '.join(kinds)})" if kinds else "HDR"
+        raise ValueError(f"a hub {what} file needs a {header} first and a TRL last")
+    body = lines[1:-1]
+    if lines[-1][1:] != [str(len(body))]:
+        raise ValueError(f"the trailer counts {lines[-1][1:]} records; the file has {len(body)}")
+    return body
+
+
 def parse_bookings(content: bytes) -> list[dict[str, str]]:
     """The ``BKG`` records of a hub booking file as dicts (:data:`BKG_FIELDS`); checks HDR and the TRL count."""
     from rosterhub.connectors.outbound.adapters.esr import BKG_FIELDS
 
-    lines = [line.split("|") for line in content.decode("utf-8").splitlines() if line.strip()]
-    if len(lines) < 2 or lines[0][0] != "HDR" or lines[-1][0] != "TRL":
-        raise ValueError("a hub booking file needs a HDR first and a TRL last")
-    body = lines[1:-1]
-    if lines[-1][1:] != [str(len(body))]:
-        raise ValueError(f"the trailer counts {lines[-1][1:]} records; the file has {len(body)}")
     out = []
-    for fields in body:
+    for fields in _records(content, "booking"):
         if fields[0] != "BKG" or len(fields) != len(BKG_FIELDS) + 1:
             raise ValueError(f"not a BKG record of {len(BKG_FIELDS)} fields: {fields[0]}")
         out.append(dict(zip(BKG_FIELDS, fields[1:], strict=True)))
@@ -457,14 +456,8 @@ def parse_pay(content: bytes) -> list[dict[str, str]]:
     checks HDR (kind PAY or PAYCTL) and the TRL count, as ESR refuses a short file."""
     from rosterhub.connectors.outbound.adapters._pay_file import CTL_FIELDS, PAY_FIELDS
 
-    lines = [line.split("|") for line in content.decode("utf-8").splitlines() if line.strip()]
-    if len(lines) < 2 or lines[0][0] != "HDR" or lines[-1][0] != "TRL" or lines[0][5] not in ("PAY", "PAYCTL"):
-        raise ValueError("a hub pay file needs a HDR (kind PAY or PAYCTL) first and a TRL last")
-    body = lines[1:-1]
-    if lines[-1][1:] != [str(len(body))]:
-        raise ValueError(f"the trailer counts {lines[-1][1:]} records; the file has {len(body)}")
     out = []
-    for fields in body:
+    for fields in _records(content, "pay", kinds=("PAY", "PAYCTL")):
         names = PAY_FIELDS if fields[0] == "PAY" else CTL_FIELDS if fields[0] == "CTL" else None
         if names is None or len(fields) != len(names) + 1:
             raise ValueError(f"not a PAY or CTL record: {fields[0]}")

@@ -37,8 +37,10 @@ __all__ = [
     "Trust",
     "Ward",
     "clock_change_dates",
+    "first_delivery",
     "gmc_number",
     "hcpc_number",
+    "new_documents",
     "ni_number",
     "nmc_pin",
     "person_name",
@@ -230,6 +232,34 @@ def read_outbound(folder: Path) -> Iterator[dict[str, Any]]:
         done.mkdir(exist_ok=True)
         path.replace(done / path.name)
         yield from (d for d in docs if isinstance(d, dict))
+
+
+class Receiver(Protocol):
+    """A simulator that receives the hub's updates: what it applied, by the hub's reference, and how many came
+    again."""
+
+    received: dict[str, Any]
+    repeats: int
+
+
+def first_delivery(sim: Receiver, key: str, record: Any) -> bool:
+    """True the first time the hub's reference ``key`` arrives (``record`` kept in ``sim.received``); a
+    redelivery is counted in ``sim.repeats`` and must change nothing, as a real receiver's idempotency key."""
+    if key in sim.received:
+        sim.repeats += 1
+        return False
+    sim.received[key] = record
+    return True
+
+
+def new_documents(folder: Path, received: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The hub's JSON documents in ``folder`` (:func:`read_outbound`) not applied before, by ``id`` (kept in
+    ``received``), as (kind: the type's last part, data)."""
+    for doc in read_outbound(folder):
+        if doc.get("id") in received:
+            continue
+        received[str(doc.get("id"))] = doc
+        yield str(doc.get("type", "")).rsplit(".", 1)[-1], doc.get("data") or {}
 
 
 def take_drops(folder: Path, suffix: str) -> Iterator[tuple[Path, bytes]]:

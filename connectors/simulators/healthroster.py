@@ -40,10 +40,11 @@ from rosterhub.connectors.simulators.files import (
     Trust,
     Ward,
     clock_change_dates,
+    first_delivery,
+    new_documents,
     nmc_pin,
     person_name,
     pick_trusts,
-    read_outbound,
     take_drops,
     trusts_named,
     write_atomic,
@@ -259,15 +260,10 @@ class HealthRosterSimulator:
         """Apply what the hub dropped in ``folder``: ``BankBookingUpdates`` XML files (the hub's outbound
         adapter) and, from before that existed, JSON booking outcomes; returns how many changed a duty."""
         applied = self.receive_updates(folder)
-        for doc in read_outbound(folder):
-            if doc.get("id") in self.received:
-                continue
-            self.received[str(doc.get("id"))] = doc
-            data = doc.get("data") or {}
+        for kind, data in new_documents(folder, self.received):
             duty = self._duty_of(str(data.get("shift_id", "")))
             if duty is None:
                 continue
-            kind = str(doc.get("type", "")).rsplit(".", 1)[-1]
             if kind == "BookingConfirmed" and duty.state == _OPEN:
                 duty.state, duty.booked_by = "Filled", str(data.get("booking_id"))
             elif kind == "BookingCancelled" and duty.state == "Filled":
@@ -291,10 +287,8 @@ class HealthRosterSimulator:
 
     def _apply_update(self, update: dict[str, str]) -> int:
         key = update["reference"]
-        if key in self.received:
-            self.repeats += 1
+        if not first_delivery(self, key, update):
             return 0
-        self.received[key] = update
         duty = self._duty_of(update.get("HubShiftId", ""))
         if duty is None:
             return 0

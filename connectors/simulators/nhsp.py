@@ -39,11 +39,12 @@ from rosterhub.connectors.simulators.files import (
     Trust,
     Ward,
     clock_change_dates,
+    first_delivery,
     hcpc_number,
+    new_documents,
     nmc_pin,
     person_name,
     pick_trusts,
-    read_outbound,
     take_drops,
     trusts_named,
     write_atomic,
@@ -320,11 +321,7 @@ class NhspSimulator:
         """Apply the hub's update files (``hub_updates_*.csv``, docs/vendors/nhsp.md) and, from before they
         existed, ShiftPosted / BookingConfirmed / BookingRejected JSON documents; returns how many applied."""
         applied = self.receive_updates(folder)
-        for doc in read_outbound(folder):
-            if doc.get("id") in self.received:
-                continue
-            self.received[str(doc.get("id"))] = doc
-            kind, data = str(doc.get("type", "")).rsplit(".", 1)[-1], doc.get("data") or {}
+        for kind, data in new_documents(folder, self.received):
             applied += self._apply(kind, data)
         return applied
 
@@ -341,11 +338,8 @@ class NhspSimulator:
 
     def _apply_timesheet_answer(self, row: dict[str, str]) -> int:
         """The hub queried (with a reason) or approved one of NHSP's timesheets; a reference seen before is a repeat."""
-        key = row["Hub Reference"]
-        if key in self.received:
-            self.repeats += 1
+        if not first_delivery(self, row["Hub Reference"], row):
             return 0
-        self.received[key] = row
         ts = self.timesheets.get(row["Timesheet ID"])
         if ts is None:
             return 0
@@ -357,10 +351,8 @@ class NhspSimulator:
 
     def _apply_update(self, row: dict[str, str]) -> int:
         key = row["Hub Reference"]
-        if key in self.received:
-            self.repeats += 1
+        if not first_delivery(self, key, row):
             return 0
-        self.received[key] = row
         action, hub_id = row["Action"], row["Hub Shift ID"]
         req = self.requests.get(row["Request ID"]) or next(
             (r for r in self.requests.values() if r.hub_shift_id == hub_id), None

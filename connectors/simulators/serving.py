@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import typer
 import uvicorn
@@ -16,7 +17,9 @@ __all__ = ["server_command", "serving"]
 
 
 @contextmanager
-def serving(app: FastAPI, port: int, host: str = "127.0.0.1", *, lifespan: str = "auto") -> Iterator[str]:
+def serving(
+    app: FastAPI, port: int, host: str = "127.0.0.1", *, lifespan: Literal["auto", "on", "off"] = "auto"
+) -> Iterator[str]:
     """Yield the base URL once the server answers; stop it on exit. ``lifespan="on"``: a startup failure stops
     it (uvicorn's setting)."""
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan=lifespan))

@@ -34,17 +34,15 @@ from rosterhub.connectors.simulators.files import (
     WARDS,
     Trust,
     Ward,
-    first_delivery,
     hcpc_number,
-    new_documents,
     ni_number,
     nmc_pin,
     person_name,
     pick_trusts,
-    take_drops,
     trusts_named,
     write_atomic,
 )
+from rosterhub.connectors.simulators.hub_drops import first_delivery, new_documents, take_drops
 from rosterhub.connectors.simulators.platform_state import ShiftCopy
 
 __all__ = ["EsrSimulator", "Person", "parse_bookings", "parse_pay", "register_cli"]

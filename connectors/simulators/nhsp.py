@@ -39,16 +39,14 @@ from rosterhub.connectors.simulators.files import (
     Trust,
     Ward,
     clock_change_dates,
-    first_delivery,
     hcpc_number,
-    new_documents,
     nmc_pin,
     person_name,
     pick_trusts,
-    take_drops,
     trusts_named,
     write_atomic,
 )
+from rosterhub.connectors.simulators.hub_drops import first_delivery, new_documents, take_drops
 from rosterhub.connectors.simulators.platform_state import ShiftCopy
 
 __all__ = ["Booking", "NhspSimulator", "register_cli"]

@@ -47,7 +47,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -1150,26 +1150,37 @@ def main() -> None:
         feeder_main(json.loads(sys.argv[2]))
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rate", type=int, default=5000, help="target payloads/s (events in)")
+    ap.add_argument("--rate", type=int, default=BenchConfig.rate, help="target payloads/s (events in)")
     ap.add_argument("--max", action="store_true", help="also run flat out (the max sustainable rate)")
     ap.add_argument("--only-max", action="store_true", help="run only flat out")
-    ap.add_argument("--duration", type=float, default=20.0, help="seconds of feeding per run")
-    ap.add_argument("--mode", choices=("premapped", "pipeline"), default="premapped")
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--partitions", type=int, default=6)
+    ap.add_argument("--duration", type=float, default=BenchConfig.duration, help="seconds of feeding per run")
+    ap.add_argument("--mode", choices=("premapped", "pipeline"), default=BenchConfig.mode)
+    ap.add_argument("--workers", type=int, default=BenchConfig.workers)
+    ap.add_argument("--partitions", type=int, default=BenchConfig.partitions)
     ap.add_argument("--deliver", action="store_true", help="deliver outcomes to a receiver and time that too")
-    ap.add_argument("--no-baseline", action="store_true")
-    ap.add_argument("--max-payloads", type=int, default=200_000)
-    ap.add_argument("--people", type=int, default=30, help="registered nurses per trust (0: strangers only)")
+    ap.add_argument("--no-baseline", dest="baseline", action="store_false")
+    ap.add_argument("--max-payloads", type=int, default=BenchConfig.max_payloads)
+    ap.add_argument(
+        "--people",
+        dest="people_per_trust",
+        type=int,
+        default=BenchConfig.people_per_trust,
+        help="registered nurses per trust (0: strangers only)",
+    )
     ap.add_argument(
         "--find-max",
+        dest="find_max_from",
         type=int,
-        default=0,
+        default=BenchConfig.find_max_from,
         metavar="START",
         help="search the max sustained rate: doubling from START payloads/s up to --rate",
     )
-    ap.add_argument("--p99-limit-ms", type=float, default=500.0, help="decision p99 a sustained rate must meet")
-    ap.add_argument("--drain", type=float, default=60.0, help="seconds to wait for decisions after the feed")
+    ap.add_argument(
+        "--p99-limit-ms", type=float, default=BenchConfig.p99_limit_ms, help="decision p99 a sustained rate must meet"
+    )
+    ap.add_argument(
+        "--drain", type=float, default=BenchConfig.drain, help="seconds to wait for decisions after the feed"
+    )
     ap.add_argument("--linger-ms", type=float, default=None, help="the workers' producer linger (default: the hub's)")
     ap.add_argument("--fetch-max-wait-ms", type=int, help="experiment: override faust's 1500 ms fetch wait")
     ap.add_argument("--profile-worker", action="store_true", help="cProfile the worker (stats in the log folder)")
@@ -1180,24 +1191,10 @@ def main() -> None:
     from rosterhub.settings import load_settings
 
     bootstrap = resolve_broker(load_settings(), keep_running=True).bootstrap
-    rates = [0] if args.only_max else [args.rate, 0] if args.max else [] if args.find_max else [args.rate]
+    rates = [0] if args.only_max else [args.rate, 0] if args.max else [] if args.find_max_from else [args.rate]
+    # each option's dest is the BenchConfig field it sets
     cfg = BenchConfig(
-        bootstrap=bootstrap,
-        rate=args.rate,
-        duration=args.duration,
-        mode=args.mode,
-        workers=args.workers,
-        partitions=args.partitions,
-        deliver=args.deliver,
-        baseline=not args.no_baseline,
-        max_payloads=args.max_payloads,
-        profile_worker=args.profile_worker,
-        fetch_max_wait_ms=args.fetch_max_wait_ms,
-        linger_ms=args.linger_ms,
-        people_per_trust=args.people,
-        drain=args.drain,
-        find_max_from=args.find_max,
-        p99_limit_ms=args.p99_limit_ms,
+        bootstrap=bootstrap, **{f.name: getattr(args, f.name) for f in fields(BenchConfig) if f.name in args}
     )
     print(
         f"booking bench on {bootstrap}: rates {rates} ({args.mode}), {args.duration} s each; logs in {cfg.log_dir}",

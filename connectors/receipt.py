@@ -148,6 +148,17 @@ def kept_copy(
     return redact_payload(_spec(ctx, mapping or mapping_name(vendor), trust), payload)
 
 
+def _kept(
+    ctx: IngestContext, vendor: str, payload: bytes, trust: str | None, extra: Mapping[str, str] | None
+) -> tuple[Redacted, dict[str, str]]:
+    """The kept copy of ``payload`` (:func:`kept_copy`) and the receipt's extra headers, naming what it lacks."""
+    headers = dict(extra or {})
+    kept = kept_copy(ctx, vendor, payload, trust=trust, mapping=headers.get("mapping"))
+    if kept.fields:
+        headers["redacted"] = kept.header
+    return kept, headers
+
+
 def write_raw(
     ctx: IngestContext,
     vendor: str,
@@ -162,10 +173,7 @@ def write_raw(
     keyed: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Received:
     """Write the kept copy of ``payload`` to ``raw.<vendor>`` and wait for the broker's acknowledgement."""
-    extra = dict(extra or {})
-    kept = kept_copy(ctx, vendor, payload, trust=trust, mapping=extra.get("mapping"))
-    if kept.fields:
-        extra["redacted"] = kept.header
+    kept, extra = _kept(ctx, vendor, payload, trust, extra)
     if keyed:
         extra["keyed"] = json.dumps(keyed, separators=(",", ":"), sort_keys=True)
     record = raw_record(
@@ -206,10 +214,7 @@ def refused(
 ) -> KafkaRecord:
     """The ``dlq.ingest`` record of a payload refused before its raw write: the kept copy (at most
     :data:`DLQ_VALUE_LIMIT` bytes), the reason, and the receipt headers a raw record would have had."""
-    extra = dict(extra or {})
-    kept = kept_copy(ctx, vendor, payload, trust=trust, mapping=extra.get("mapping"))
-    if kept.fields:
-        extra["redacted"] = kept.header
+    kept, extra = _kept(ctx, vendor, payload, trust, extra)
     if len(kept.value) > DLQ_VALUE_LIMIT:
         extra["truncated"] = f"{len(kept.value)} bytes, the first {DLQ_VALUE_LIMIT} kept"
     headers = receipt_headers(

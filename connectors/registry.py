@@ -12,48 +12,37 @@ value. A duplicate id or kind stops start-up rather than letting one silently sh
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from functools import cache
-from importlib.metadata import entry_points
+from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
 from rosterhub.connectors import kinds, vendors
-from rosterhub.connectors.base import ConnectorSpec, Transport
+from rosterhub.connectors.base import ConnectorSpec, Quirks, Transport
 from rosterhub.connectors.declared import load_declared
+from rosterhub.declarations import Declarations, entry_point_objects, module_attributes
 from rosterhub.errors import ConfigError
 
-__all__ = ["TRANSPORT_GROUP", "connector", "connectors", "transport", "transports"]
+__all__ = ["CONNECTOR_GROUP", "TRANSPORT_GROUP", "connector", "connectors", "transport", "transports"]
 
 T = TypeVar("T")
 
 #: Entry-point group of transport kinds packaged outside the hub.
 TRANSPORT_GROUP = "rosterhub.transports"
+#: Entry-point group of connectors packaged outside the hub.
+CONNECTOR_GROUP = "rosterhub.connectors"
 
 
 @cache
 def transports() -> dict[str, Transport]:
-    found: dict[str, tuple[Transport, str]] = {}
-
-    def add(candidate: object, origin: str) -> None:
+    found: Declarations[Transport] = Declarations("transport kind")
+    for candidate, origin in chain(module_attributes(kinds, "TRANSPORT"), entry_point_objects(TRANSPORT_GROUP)):
         if not isinstance(candidate, Transport):
             raise ConfigError(f"{origin} does not provide a Transport (got {type(candidate).__name__})")
-        if candidate.kind in found:
-            raise ConfigError(
-                f"transport kind {candidate.kind!r} is declared twice: {found[candidate.kind][1]} and {origin}"
-            )
-        found[candidate.kind] = (candidate, origin)
-
-    for info in pkgutil.iter_modules(kinds.__path__):
-        module = importlib.import_module(f"{kinds.__name__}.{info.name}")
-        if hasattr(module, "TRANSPORT"):
-            add(module.TRANSPORT, module.__name__)
-    for ep in entry_points(group=TRANSPORT_GROUP):
-        add(ep.load(), f"entry point {ep.name}")
-    return {k: v[0] for k, v in sorted(found.items())}
+        found.add(candidate.kind, candidate, origin)
+    return found.by_name()
 
 
 def transport(kind: str) -> Transport:
@@ -62,33 +51,32 @@ def transport(kind: str) -> Transport:
 
 @cache
 def connectors() -> dict[str, ConnectorSpec]:
-    found: dict[str, tuple[ConnectorSpec, str]] = {}
+    found: Declarations[ConnectorSpec] = Declarations("connector id")
+    quirks: dict[str, Quirks] = {}  # each connector's, checked by its kind's model
     known = transports()
 
-    def add(spec: object, origin: str, declared: Mapping[str, Any] | None = None) -> None:
+    def yaml_declared() -> Iterator[tuple[object, str, Mapping[str, Any] | None]]:
+        for folder in vendors.__path__:
+            for path in sorted(Path(folder).glob("*.yaml")):
+                spec, raw = load_declared(path)  # the YAML's quirks, checked by the kind's own model below
+                yield spec, f"connectors/vendors/{path.name}", raw
+
+    sources = chain(
+        ((spec, origin, None) for spec, origin in module_attributes(vendors, "SPEC")),
+        yaml_declared(),
+        ((spec, origin, None) for spec, origin in entry_point_objects(CONNECTOR_GROUP)),
+    )
+    for spec, origin, raw in sources:
         if not isinstance(spec, ConnectorSpec):
             raise ConfigError(f"{origin} does not provide a ConnectorSpec (got {type(spec).__name__})")
-        if spec.id in found:
-            raise ConfigError(f"connector id {spec.id!r} is declared twice: {found[spec.id][1]} and {origin}")
+        found.add(spec.id, spec, origin)
         if spec.kind not in known:
             raise ConfigError(
                 f"connector {spec.id!r} ({origin}) is of kind {spec.kind!r}, which no transport provides; "
                 f"known: {', '.join(known)}"
             )
-        quirks = known[spec.kind].check_quirks(spec.id, origin, spec.quirks if declared is None else declared)
-        found[spec.id] = (replace(spec, quirks=quirks), origin)
-
-    for info in pkgutil.iter_modules(vendors.__path__):
-        module = importlib.import_module(f"{vendors.__name__}.{info.name}")
-        if hasattr(module, "SPEC"):
-            add(module.SPEC, module.__name__)
-    for folder in vendors.__path__:
-        for path in sorted(Path(folder).glob("*.yaml")):
-            spec, quirks = load_declared(path)
-            add(spec, f"connectors/vendors/{path.name}", quirks)
-    for ep in entry_points(group="rosterhub.connectors"):
-        add(ep.load(), f"entry point {ep.name}")
-    return {k: v[0] for k, v in sorted(found.items())}
+        quirks[spec.id] = known[spec.kind].check_quirks(spec.id, origin, spec.quirks if raw is None else raw)
+    return {vendor: replace(spec, quirks=quirks[vendor]) for vendor, spec in found.by_name().items()}
 
 
 def connector(vendor: str) -> ConnectorSpec:

@@ -29,6 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from rosterhub.declarations import Declarations
 from rosterhub.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -134,19 +135,15 @@ _D = TypeVar("_D", bound=_Declaration)
 
 
 def _declared(attribute: str, kind: type[_D]) -> list[_D]:
-    found: dict[str, tuple[_D, str]] = {}
+    found: Declarations[_D] = Declarations(kind.__name__)
     for package in FEATURE_PACKAGES:
         for name in _feature_modules(package):
             module = importlib.import_module(name)
             for item in getattr(module, attribute, ()):
                 if not isinstance(item, kind):
                     raise ConfigError(f"{name}.{attribute} holds a {type(item).__name__}, not a {kind.__name__}")
-                if item.name in found:
-                    raise ConfigError(
-                        f"{kind.__name__} {item.name!r} is declared twice: {found[item.name][1]} and {name}"
-                    )
-                found[item.name] = (item, name)
-    return sorted((item for item, _ in found.values()), key=lambda i: (i.order, i.name))
+                found.add(item.name, item, name)
+    return sorted(found.by_name().values(), key=lambda i: (i.order, i.name))
 
 
 @cache

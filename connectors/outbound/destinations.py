@@ -8,14 +8,14 @@ the way ``connectors/registry.py`` finds connectors. A duplicate platform stops 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from collections.abc import Mapping, Sequence
 from functools import cache
-from importlib.metadata import entry_points
+from itertools import chain
 from typing import TypeGuard
 
 from rosterhub.connectors.outbound import adapters as adapters_pkg
 from rosterhub.connectors.outbound.contract import Adapter, Destination
+from rosterhub.declarations import Declarations, entry_point_objects, module_attributes
 from rosterhub.errors import ConfigError
 from rosterhub.settings import Settings
 
@@ -34,31 +34,22 @@ def _is_adapter(candidate: object) -> TypeGuard[Adapter]:
 @cache
 def adapters(extra_modules: tuple[str, ...] = ()) -> dict[str, Adapter]:
     """Every adapter by platform name: the adapters folder, entry points, and ``extra_modules`` (settings)."""
-    found: dict[str, tuple[Adapter, str]] = {}
+    found: Declarations[Adapter] = Declarations("outbound platform")
 
     def add(adapter: object, origin: str) -> None:
         if not _is_adapter(adapter):
             raise ConfigError(f"{origin} does not provide an outbound Adapter (needs .platform and .render)")
-        platform = adapter.platform
-        if platform in found:
-            raise ConfigError(f"outbound platform {platform!r} is declared twice: {found[platform][1]} and {origin}")
-        found[platform] = (adapter, origin)
+        found.add(adapter.platform, adapter, origin)
 
-    for info in pkgutil.iter_modules(adapters_pkg.__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{adapters_pkg.__name__}.{info.name}")
-        if hasattr(module, "ADAPTER"):
-            add(module.ADAPTER, module.__name__)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        add(ep.load(), f"entry point {ep.name}")
+    for adapter, origin in chain(module_attributes(adapters_pkg, "ADAPTER"), entry_point_objects(ENTRY_POINT_GROUP)):
+        add(adapter, origin)
     for name in extra_modules:
         try:
             module = importlib.import_module(name)
         except ImportError as exc:
             raise ConfigError(f"outbound adapter module {name!r} cannot be imported: {exc}") from None
         add(getattr(module, "ADAPTER", None), name)
-    return {k: v[0] for k, v in sorted(found.items())}
+    return found.by_name()
 
 
 def destinations(settings: Settings) -> list[Destination]:

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import entry_points
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.connectors.outbound.contract import Destination
+from rosterhub.declarations import Declarations, entry_point_objects
 from rosterhub.envelope import Envelope
 from rosterhub.errors import ConfigError
 
@@ -80,23 +81,16 @@ def _streams_modules() -> list[Any]:
 def declared() -> dict[str, OutboundKind]:
     """Every declared kind by name; a name declared twice, or an event type not in the schemas, stops start-up."""
     catalogue = default_catalogue()
-    out: dict[str, tuple[OutboundKind, str]] = {}
-
-    def add(kinds: Sequence[OutboundKind], origin: str) -> None:
+    found: Declarations[OutboundKind] = Declarations("update kind")
+    modules = ((getattr(module, "OUTBOUND_KINDS", ()), module.__name__) for module in _streams_modules())
+    for kinds, origin in chain(modules, entry_point_objects(ENTRY_POINT_GROUP)):
         for kind in kinds:
-            if kind.name in out:
-                raise ConfigError(f"update kind {kind.name!r} is declared twice: {out[kind.name][1]} and {origin}")
+            found.add(kind.name, kind, origin)
             try:
                 catalogue.get(kind.event_type)
             except KeyError:
                 raise ConfigError(f"update kind {kind.name!r} ({origin}): unknown event {kind.event_type}") from None
-            out[kind.name] = (kind, origin)
-
-    for module in _streams_modules():
-        add(getattr(module, "OUTBOUND_KINDS", ()), module.__name__)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        add(ep.load(), f"entry point {ep.name}")
-    return {k: v[0] for k, v in sorted(out.items())}
+    return found.by_name()
 
 
 def kind_names() -> tuple[str, ...]:

@@ -28,24 +28,21 @@ from typing import Any
 
 import typer
 
+from rosterhub.connectors.simulators.file_command import FileCommand, file_demo_source, register
 from rosterhub.connectors.simulators.files import (
     BANDS,
     WARDS,
-    FileFeeder,
     Trust,
     Ward,
-    echo_paths,
     hcpc_number,
     ni_number,
     nmc_pin,
     person_name,
     pick_trusts,
-    read_outbound,
-    run_batches,
-    take_drops,
     trusts_named,
     write_atomic,
 )
+from rosterhub.connectors.simulators.hub_drops import first_delivery, new_documents, take_drops
 from rosterhub.connectors.simulators.platform_state import ShiftCopy
 
 __all__ = ["EsrSimulator", "Person", "parse_bookings", "parse_pay", "register_cli"]
@@ -293,11 +290,7 @@ class EsrSimulator:
         """Apply the hub's booking files (``RHUB_*.dat``) and PayrollLine / bank MembershipChanged JSON
         documents; returns how many applied."""
         applied = self.receive_bookings(folder)
-        for doc in read_outbound(folder):
-            if doc.get("id") in self.received:
-                continue
-            self.received[str(doc.get("id"))] = doc
-            kind, data = str(doc.get("type", "")).rsplit(".", 1)[-1], doc.get("data") or {}
+        for kind, data in new_documents(folder, self.received):
             found = self._person(data)
             if found is None:
                 continue
@@ -332,11 +325,8 @@ class EsrSimulator:
                 applied += self._receive_pay(content)
                 continue
             for record in parse_bookings(content):
-                key = record["hub_reference"]
-                if key in self.received:
-                    self.repeats += 1
+                if not first_delivery(self, record["hub_reference"], record):
                     continue
-                self.received[key] = record
                 self.bank_bookings[record["booking_id"]] = record
                 applied += 1
         return applied
@@ -345,11 +335,8 @@ class EsrSimulator:
         """A pay file (``PAY``: one payroll line) or a batch control file (``CTL``: the batch closed)."""
         applied = 0
         for record in parse_pay(content):
-            key = record["hub_reference"]
-            if key in self.received:
-                self.repeats += 1
+            if not first_delivery(self, record["hub_reference"], record):
                 continue
-            self.received[key] = record
             if record["record_type"] == "PAY":
                 self.pay_lines[record["line_id"]] = record
             else:
@@ -436,18 +423,26 @@ class EsrSimulator:
         return lines
 
 
+def _records(content: bytes, what: str, kinds: tuple[str, ...] = ()) -> list[list[str]]:
+    """The records of a hub file between its ``HDR`` (of a kind in ``kinds``, when given) and its ``TRL``, split on
+    ``|``. Raises ValueError when either is missing or the trailer's count is not the records', as ESR refuses a
+    short file."""
+    lines = [line.split("|") for line in content.decode("utf-8").splitlines() if line.strip()]
+    if len(lines) < 2 or lines[0][0] != "HDR" or lines[-1][0] != "TRL" or (kinds and lines[0][5] not in kinds):
+        header = f"HDR (kind {' or '.join(kinds)})" if kinds else "HDR"
+        raise ValueError(f"a hub {what} file needs a {header} first and a TRL last")
+    body = lines[1:-1]
+    if lines[-1][1:] != [str(len(body))]:
+        raise ValueError(f"the trailer counts {lines[-1][1:]} records; the file has {len(body)}")
+    return body
+
+
 def parse_bookings(content: bytes) -> list[dict[str, str]]:
     """The ``BKG`` records of a hub booking file as dicts (:data:`BKG_FIELDS`); checks HDR and the TRL count."""
     from rosterhub.connectors.outbound.adapters.esr import BKG_FIELDS
 
-    lines = [line.split("|") for line in content.decode("utf-8").splitlines() if line.strip()]
-    if len(lines) < 2 or lines[0][0] != "HDR" or lines[-1][0] != "TRL":
-        raise ValueError("a hub booking file needs a HDR first and a TRL last")
-    body = lines[1:-1]
-    if lines[-1][1:] != [str(len(body))]:
-        raise ValueError(f"the trailer counts {lines[-1][1:]} records; the file has {len(body)}")
     out = []
-    for fields in body:
+    for fields in _records(content, "booking"):
         if fields[0] != "BKG" or len(fields) != len(BKG_FIELDS) + 1:
             raise ValueError(f"not a BKG record of {len(BKG_FIELDS)} fields: {fields[0]}")
         out.append(dict(zip(BKG_FIELDS, fields[1:], strict=True)))
@@ -459,14 +454,8 @@ def parse_pay(content: bytes) -> list[dict[str, str]]:
     checks HDR (kind PAY or PAYCTL) and the TRL count, as ESR refuses a short file."""
     from rosterhub.connectors.outbound.adapters._pay_file import CTL_FIELDS, PAY_FIELDS
 
-    lines = [line.split("|") for line in content.decode("utf-8").splitlines() if line.strip()]
-    if len(lines) < 2 or lines[0][0] != "HDR" or lines[-1][0] != "TRL" or lines[0][5] not in ("PAY", "PAYCTL"):
-        raise ValueError("a hub pay file needs a HDR (kind PAY or PAYCTL) first and a TRL last")
-    body = lines[1:-1]
-    if lines[-1][1:] != [str(len(body))]:
-        raise ValueError(f"the trailer counts {lines[-1][1:]} records; the file has {len(body)}")
     out = []
-    for fields in body:
+    for fields in _records(content, "pay", kinds=("PAY", "PAYCTL")):
         names = PAY_FIELDS if fields[0] == "PAY" else CTL_FIELDS if fields[0] == "CTL" else None
         if names is None or len(fields) != len(names) + 1:
             raise ValueError(f"not a PAY or CTL record: {fields[0]}")
@@ -475,27 +464,8 @@ def parse_pay(content: bytes) -> list[dict[str, str]]:
 
 
 def register_cli(group: typer.Typer) -> None:
-    @group.command("esr")
-    def simulate_esr(
-        out: Path = typer.Option(..., "--out", help="Folder; each trust's interface files go to <out>/<ODS>/."),
-        trusts: int = typer.Option(2, "--trusts", help="How many trusts (each has its own ESR feed)."),
-        count: int = typer.Option(50, "--count", help="Substantive staff per trust."),
-        seed: int = typer.Option(0, "--seed", help="Seed for reproducible data."),
-        start: str = typer.Option("", "--start", help="First file date YYYY-MM-DD (default today)."),
-        batches: int = typer.Option(1, "--batches", help="Days: the first is the full refresh (0: until Ctrl-C)."),
-        interval: float = typer.Option(10.0, "--interval", help="Seconds between batches when more than one."),
-        outbound: Path | None = typer.Option(None, "--outbound", help="Folder the hub drops payroll lines in."),
-    ) -> None:
-        """ESR-style interface files (monthly full refresh, then daily change files) for N trusts."""
-        sim = EsrSimulator(trusts, seed=seed, start=date.fromisoformat(start) if start else None, count=count)
-        feeder = FileFeeder(
-            sim,
-            out,
-            interval_s=interval,
-            outbound=outbound,
-            on_export=echo_paths,
-        )
-        run_batches(feeder, batches, interval)
+    doc = "ESR-style interface files (a monthly full refresh first, then daily change files) for N trusts."
+    register(group, FileCommand("esr", EsrSimulator, doc, count="Substantive staff per trust.", folder_per_trust=True))
 
 
 def registered_nurses(sim: EsrSimulator) -> list[Any]:
@@ -513,26 +483,17 @@ def registered_nurses(sim: EsrSimulator) -> list[Any]:
 def demo_source(ctx: Any) -> Any:
     """ESR in ``rosterhub run``: a full refresh per trust, then a change file every fifth round, read by
     `rosterhub connect esr`."""
-    from rosterhub.demo import DemoSource, file_destinations
-
     sim = EsrSimulator(trusts_named(ctx.trusts), seed=ctx.seed, count=25)
-    root = ctx.base_dir / "esr"
-    inboxes = [{"path": str(root / t), "trust": t} for t in ctx.trusts]
-    options = {"inboxes": inboxes, "poll_interval_s": 2, "settle_s": 0.5}
-    outbound = ctx.base_dir / "outbound" / "esr"
-    feeder = FileFeeder(sim, root, outbound=outbound)
-    feeder.batch()  # the first export is there when the connector starts
     workforce = getattr(ctx, "workforce", None)
     if workforce is not None:  # its registered nurses are the demo's bank nurses (rosterhub.demo_market)
         workforce.add_source(lambda: registered_nurses(sim))
-    # the demo's collaborative secret for identity_match_key, for the connect process (never a real one)
-    env = {"ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY": "rosterhub-demo-collaborative-secret"}
-    return DemoSource(
+    return file_demo_source(
+        ctx,
         "esr",
-        feeder.batch,
-        options,
-        every=5,
-        env=env,
+        sim,
+        folder_per_trust=True,
         # ESR hosts no shifts: it hears of every booking at its trust (the adapter keeps what changes pay)
-        destinations=file_destinations("esr", tuple(ctx.trusts), outbound, {"all_platforms": True}),
+        destination_options={"all_platforms": True},
+        # the demo's collaborative secret for identity_match_key, for the connect process (never a real one)
+        env={"ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY": "rosterhub-demo-collaborative-secret"},
     )

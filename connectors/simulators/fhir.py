@@ -32,6 +32,7 @@ from fastapi import FastAPI, Request, Response
 from pydantic import ValidationError
 
 from rosterhub.connectors.simulators.platform_state import Op, PlatformState
+from rosterhub.connectors.simulators.serving import server_command, serving
 
 __all__ = [
     "TRUSTS",
@@ -481,22 +482,14 @@ def register_cli(group: typer.Typer) -> None:
             time.sleep(interval if not count or n < count else 0)
         typer.echo(f"responses by status: {sim.sent}")
 
-    @group.command("fhir-server")
-    def simulate_fhir_server(
-        host: str = typer.Option("127.0.0.1", help="Bind address."),
-        port: int = typer.Option(8091, help="Port."),
-    ) -> None:
-        """A FHIR-speaking roster receiving the hub's updates: PUT Slot/{id}, POST Appointment and Task at /fhir/R4."""
-        import uvicorn
-
-        uvicorn.run(create_fhir_server(), host=host, port=port, log_level="warning")
+    doc = "A FHIR-speaking roster receiving the hub's updates: PUT Slot/{id}, POST Appointment and Task at /fhir/R4."
+    server_command(group, "fhir-server", create_fhir_server, 8091, doc)
 
 
 def demo_source(ctx: Any) -> Any:
     """FHIR in ``rosterhub run``: a round of Bundles (batch, transaction, collection) every fifth tick."""
     from contextlib import ExitStack
 
-    from rosterhub.connectors.simulators.serving import serving
     from rosterhub.demo import DemoSource, free_port
 
     sim = FhirSimulator(ctx.ingress, ctx.trusts, ctx.seed, auth=ctx.bearer)

@@ -5,26 +5,21 @@
 * realistic building blocks: trusts and wards, shift patterns (day, long day, night,
   twilight; nights across the clock changes), names, valid-format NMC/GMC/HCPC and NI
   numbers;
-* :func:`read_outbound`: how a file-based platform *receives* the hub's updates: JSON
-  documents (the hub's delivery body: ``{"id", "type", "time", "subject", "data"}``, one
-  per ``*.json`` file, or one per line in ``*.jsonl``) dropped in an outbound folder;
-  read files move to ``<folder>/received/`` so each is applied once. (The hub's
-  outbound file writer is a later issue; this is the format it is expected to write.)
+* how they *receive* the hub's files is :mod:`~rosterhub.connectors.simulators.hub_drops`;
 * :class:`FileFeeder`: runs a simulator in a thread, exporting a batch every interval
   and applying whatever the hub dropped in the outbound folder in between.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import typer
@@ -46,9 +41,7 @@ __all__ = [
     "nmc_pin",
     "person_name",
     "pick_trusts",
-    "read_outbound",
     "run_batches",
-    "take_drops",
     "trusts_named",
     "write_atomic",
 ]
@@ -212,40 +205,6 @@ def write_atomic(path: Path, data: bytes) -> Path:
     part.write_bytes(data)
     part.replace(path)
     return path
-
-
-def read_outbound(folder: Path) -> Iterator[dict[str, Any]]:
-    """Documents the hub dropped in ``folder`` (oldest name first); each file is moved to ``received/`` once read."""
-    if not folder.is_dir():
-        return
-    done = folder / "received"
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".json", ".jsonl")):
-        text = path.read_text(encoding="utf-8")
-        try:
-            if path.suffix == ".jsonl":
-                docs = [json.loads(line) for line in text.splitlines() if line.strip()]
-            else:
-                whole = json.loads(text)
-                docs = whole if isinstance(whole, list) else [whole]
-        except json.JSONDecodeError as exc:
-            log.warning("simulator: %s is not JSON (%s); moved aside", path.name, exc)
-            docs = []
-        done.mkdir(exist_ok=True)
-        path.replace(done / path.name)
-        yield from (d for d in docs if isinstance(d, dict))
-
-
-def take_drops(folder: Path, suffix: str) -> Iterator[tuple[Path, bytes]]:
-    """Files named ``*<suffix>`` the hub dropped in ``folder`` (name order: the order the hub made them),
-    each moved to ``received/`` once read, as :func:`read_outbound` does for JSON."""
-    if not folder.is_dir():
-        return
-    done = folder / "received"
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(suffix)):
-        content = path.read_bytes()
-        done.mkdir(exist_ok=True)
-        path.replace(done / path.name)
-        yield path, content
 
 
 class FileSimulator(Protocol):

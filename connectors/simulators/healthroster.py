@@ -32,24 +32,21 @@ import typer
 from defusedxml import ElementTree as DefusedET
 
 from rosterhub.connectors.simulators import healthroster_timesheets as timesheets
+from rosterhub.connectors.simulators.file_command import FileCommand, file_demo_source, option, register
 from rosterhub.connectors.simulators.files import (
     BANDS,
     LONDON,
     WARDS,
-    FileFeeder,
     Trust,
     Ward,
     clock_change_dates,
-    echo_paths,
     nmc_pin,
     person_name,
     pick_trusts,
-    read_outbound,
-    run_batches,
-    take_drops,
     trusts_named,
     write_atomic,
 )
+from rosterhub.connectors.simulators.hub_drops import first_delivery, new_documents, take_drops
 from rosterhub.connectors.simulators.platform_state import ShiftCopy
 from rosterhub.xml_bytes import xml_bytes
 
@@ -262,15 +259,10 @@ class HealthRosterSimulator:
         """Apply what the hub dropped in ``folder``: ``BankBookingUpdates`` XML files (the hub's outbound
         adapter) and, from before that existed, JSON booking outcomes; returns how many changed a duty."""
         applied = self.receive_updates(folder)
-        for doc in read_outbound(folder):
-            if doc.get("id") in self.received:
-                continue
-            self.received[str(doc.get("id"))] = doc
-            data = doc.get("data") or {}
+        for kind, data in new_documents(folder, self.received):
             duty = self._duty_of(str(data.get("shift_id", "")))
             if duty is None:
                 continue
-            kind = str(doc.get("type", "")).rsplit(".", 1)[-1]
             if kind == "BookingConfirmed" and duty.state == _OPEN:
                 duty.state, duty.booked_by = "Filled", str(data.get("booking_id"))
             elif kind == "BookingCancelled" and duty.state == "Filled":
@@ -294,10 +286,8 @@ class HealthRosterSimulator:
 
     def _apply_update(self, update: dict[str, str]) -> int:
         key = update["reference"]
-        if key in self.received:
-            self.repeats += 1
+        if not first_delivery(self, key, update):
             return 0
-        self.received[key] = update
         duty = self._duty_of(update.get("HubShiftId", ""))
         if duty is None:
             return 0
@@ -485,49 +475,23 @@ def parse_updates(content: bytes) -> list[dict[str, str]]:
 
 
 def register_cli(group: typer.Typer) -> None:
-    @group.command("healthroster")
-    def simulate_healthroster(
-        out: Path = typer.Option(..., "--out", help="Folder; each trust's exports go to <out>/<ODS>/."),
-        trusts: int = typer.Option(2, "--trusts", help="How many trusts (each runs its own HealthRoster)."),
-        count: int = typer.Option(20, "--count", help="Bank requests per trust in the first export."),
-        seed: int = typer.Option(0, "--seed", help="Seed for reproducible traffic."),
-        start: str = typer.Option("", "--start", help="First export date YYYY-MM-DD (default today)."),
-        formats: str = typer.Option("mixed", "--format", help="xml, csv or mixed (RXY always exports XML)."),
-        batches: int = typer.Option(1, "--batches", help="Daily exports to write (0: until Ctrl-C)."),
-        interval: float = typer.Option(10.0, "--interval", help="Seconds between batches when more than one."),
-        outbound: Path | None = typer.Option(None, "--outbound", help="Folder the hub drops booking outcomes in."),
-    ) -> None:
-        """HealthRoster-style Temp Staff Request exports (XML/CSV) for N trusts."""
-        sim = HealthRosterSimulator(
-            trusts, seed=seed, start=date.fromisoformat(start) if start else None, count=count, formats=formats
-        )
-        feeder = FileFeeder(
-            sim,
-            out,
-            interval_s=interval,
-            outbound=outbound,
-            on_export=echo_paths,
-        )
-        run_batches(feeder, batches, interval)
+    formats = option("formats", str, "mixed", "xml, csv or mixed (RXY always exports XML).", flag="--format")
+    register(
+        group,
+        FileCommand(
+            "healthroster",
+            HealthRosterSimulator,
+            "HealthRoster-style Temp Staff Request exports (XML/CSV) for N trusts.",
+            count="Bank requests per trust in the first export.",
+            folder_per_trust=True,
+            extra=[formats],
+        ),
+    )
 
 
 def demo_source(ctx: Any) -> Any:
     """HealthRoster in ``rosterhub run``: a daily export per trust every fifth round, read by
     `rosterhub connect healthroster`."""
-    from rosterhub.demo import DemoSource, file_destinations
-
     # a new seed per run: duties of an earlier demo run are already known and would only show as duplicates
     sim = HealthRosterSimulator(trusts_named(ctx.trusts), seed=ctx.seed + time_ns(), count=8, formats="mixed")
-    root = ctx.base_dir / "healthroster"
-    inboxes = [{"path": str(root / t), "trust": t} for t in ctx.trusts]
-    options = {"inboxes": inboxes, "poll_interval_s": 2, "settle_s": 0.5}
-    outbound = ctx.base_dir / "outbound" / "healthroster"
-    feeder = FileFeeder(sim, root, outbound=outbound)
-    feeder.batch()  # the first export is there when the connector starts
-    return DemoSource(
-        "healthroster",
-        feeder.batch,
-        options,
-        every=5,
-        destinations=file_destinations("healthroster", tuple(ctx.trusts), outbound),
-    )
+    return file_demo_source(ctx, "healthroster", sim, folder_per_trust=True)

@@ -10,17 +10,17 @@ and answer 204. ``on_applied`` lets the simulator react (a feed entry carrying `
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
 
 from rosterhub.connectors.signing import verify
 from rosterhub.connectors.simulators.platform_state import Op, PlatformState
 from rosterhub.errors import SignatureError
 
-__all__ = ["OPS", "UPDATE_PATH", "apply_update", "mount_updates"]
+__all__ = ["OPS", "UPDATE_PATH", "apply_update", "mount_updates", "signed_body"]
 
 UPDATE_PATH = "/rosterhub/updates"
 #: update kind -> the platform operation it is
@@ -53,6 +53,25 @@ def apply_update(state: PlatformState, body: dict[str, Any]) -> bool:
     )
 
 
+def signed_body(secret: bytes) -> Callable[..., Awaitable[bytes]]:
+    """A FastAPI dependency: the request's body, once its ``X-Rosterhub-Signature`` checks out with ``secret``
+    (as the hub signs: :data:`~rosterhub.connectors.outbound.contract.SIGN`); 401 when it does not."""
+
+    async def body(
+        request: Request,
+        x_rosterhub_timestamp: str | None = Header(None),
+        x_rosterhub_signature: str | None = Header(None),
+    ) -> bytes:
+        raw = await request.body()
+        try:
+            verify(secret, x_rosterhub_timestamp, x_rosterhub_signature, raw, now=datetime.now(UTC), tolerance_s=300)
+        except SignatureError as exc:
+            raise HTTPException(401, str(exc)) from None
+        return raw
+
+    return body
+
+
 def mount_updates(
     app: FastAPI,
     secret: bytes,
@@ -63,16 +82,7 @@ def mount_updates(
     """``POST <path>``: the hub's signed updates, applied to ``state``."""
 
     @app.post(path, status_code=204)
-    async def updates(
-        request: Request,
-        x_rosterhub_timestamp: str | None = Header(None),
-        x_rosterhub_signature: str | None = Header(None),
-    ) -> None:
-        body = await request.body()
-        try:
-            verify(secret, x_rosterhub_timestamp, x_rosterhub_signature, body, now=datetime.now(UTC), tolerance_s=300)
-        except SignatureError as exc:
-            raise HTTPException(401, str(exc)) from None
+    async def updates(body: bytes = Depends(signed_body(secret))) -> None:
         update = json.loads(body)
         if apply_update(state, update) and on_applied is not None:
             on_applied(update)

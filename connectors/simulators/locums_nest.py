@@ -28,8 +28,8 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -41,6 +41,7 @@ from fastapi import FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from rosterhub.connectors.simulators.locums_nest_platform import Organisation, Platform, PlatformError, organisations
+from rosterhub.connectors.simulators.serving import serving
 
 __all__ = ["FAULTS", "Fault", "LocumsNestSimulator", "Served", "register_cli"]
 
@@ -147,21 +148,9 @@ class LocumsNestSimulator:
             self.faults.append(fault)
         return fault
 
-    @contextmanager
-    def running(self, port: int, host: str = "127.0.0.1") -> Iterator[str]:
-        server = uvicorn.Server(uvicorn.Config(self.app, host=host, port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, name="locums-nest-simulator", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the Locum's Nest simulator did not start")
-            time.sleep(0.02)
-        try:
-            yield f"http://{host}:{port}"
-        finally:
-            server.should_exit = True
-            thread.join(timeout=15)
+    def running(self, port: int, host: str = "127.0.0.1") -> AbstractContextManager[str]:
+        """Serve the platform in a thread: the base URL once it answers; stopped on exit."""
+        return serving(self.app, port, host)
 
     # --- internals ----------------------------------------------------------------------------------------
     def _take_fault(self, ods: str) -> Fault | None:
@@ -335,21 +324,8 @@ class LocumsNestSimulator:
             except PlatformError as exc:
                 return _error(exc.status, exc.code, exc.message)
 
-        @app.post("/api/v2/bookings/{booking_id}/decline")
-        async def decline(
-            booking_id: str,
-            request: Request,
-            authorization: str | None = Header(None),
-            idempotency_key: str = Header(...),
-        ) -> Any:
-            if self._authorise(authorization) is None:
-                return _error(401, "unauthorised", "a valid API key is required (Authorization: Bearer <key>)")
-            try:
-                return platform.decline(booking_id, await request.json(), idempotency_key)
-            except PlatformError as exc:
-                return _error(exc.status, exc.code, exc.message)
-
-        async def hub_update(authorization: str | None, key: str, call: Any) -> Any:
+        async def hub_update(authorization: str | None, key: str, call: Callable[[], Any]) -> Any:
+            """``call()``'s answer for a caller with an API key; the platform's refusal as its error."""
             if self._authorise(authorization) is None:
                 return _error(401, "unauthorised", "a valid API key is required (Authorization: Bearer <key>)")
             try:
@@ -357,17 +333,21 @@ class LocumsNestSimulator:
             except PlatformError as exc:
                 return _error(exc.status, exc.code, exc.message)
 
-        @app.put("/api/v2/external_shifts/{hub_shift_id}")
-        async def offer(
-            hub_shift_id: str,
-            request: Request,
-            authorization: str | None = Header(None),
-            idempotency_key: str = Header(...),
-        ) -> Any:
-            body = await request.json()
-            return await hub_update(
-                authorization, idempotency_key, lambda: platform.external(hub_shift_id, body, idempotency_key)
-            )
+        def hub_route(method: str, path: str, update: Callable[[str, Any, str], Any]) -> None:
+            """``<method> <path>``: the JSON body given to ``update(<path's item_id>, body, idempotency key)``."""
+
+            @app.api_route(path, methods=[method], name=f"{method} {path}")
+            async def route(
+                item_id: str,
+                request: Request,
+                authorization: str | None = Header(None),
+                idempotency_key: str = Header(...),
+            ) -> Any:
+                body = await request.json()
+                return await hub_update(authorization, idempotency_key, lambda: update(item_id, body, idempotency_key))
+
+        hub_route("POST", "/api/v2/bookings/{item_id}/decline", platform.decline)
+        hub_route("PUT", "/api/v2/external_shifts/{item_id}", platform.external)
 
         @app.post("/api/v2/external_shifts/{hub_shift_id}/withdraw")
         async def withdraw(
@@ -379,52 +359,31 @@ class LocumsNestSimulator:
                 lambda: platform.external(hub_shift_id, {}, idempotency_key, withdraw=True),
             )
 
-        @app.post("/api/v2/shifts/{shift_id}/{op}")
-        async def own_shift(
-            shift_id: int,
-            op: str,
-            request: Request,
-            authorization: str | None = Header(None),
-            idempotency_key: str = Header(...),
-        ) -> Any:
-            if op not in ("unfill", "no_show"):
-                return _error(404, "not_found", f"no operation {op!r} on shifts")
-            body = await request.json()
-            return await hub_update(
-                authorization, idempotency_key, lambda: platform.own_shift_update(shift_id, op, body, idempotency_key)
-            )
+        def hub_operations(resource: str, ops: tuple[str, ...], update: Callable[..., Any], id_type: type) -> None:
+            """``POST /api/v2/<resource>/{id}/{op}``: one of ``ops`` the hub asks of a shift, booking or timesheet."""
 
-        @app.post("/api/v2/bookings/{booking_id}/{op}")
-        async def booking(
-            booking_id: str,
-            op: str,
-            request: Request,
-            authorization: str | None = Header(None),
-            idempotency_key: str = Header(...),
-        ) -> Any:
-            if op not in ("confirm", "cancel"):
-                return _error(404, "not_found", f"no operation {op!r} on bookings")
-            body = await request.json()
-            return await hub_update(
-                authorization, idempotency_key, lambda: platform.booking_update(booking_id, op, body, idempotency_key)
-            )
+            @app.post(f"/api/v2/{resource}/{{item_id}}/{{op}}", name=f"{resource}_operation")
+            async def operation(
+                item_id: str,
+                op: str,
+                request: Request,
+                authorization: str | None = Header(None),
+                idempotency_key: str = Header(...),
+            ) -> Any:
+                if op not in ops:
+                    return _error(404, "not_found", f"no operation {op!r} on {resource}")
+                try:
+                    own_id = id_type(item_id)
+                except ValueError:
+                    return _error(422, "invalid_id", f"{item_id!r} is not an id of {resource}")
+                body = await request.json()
+                return await hub_update(
+                    authorization, idempotency_key, lambda: update(own_id, op, body, idempotency_key)
+                )
 
-        @app.post("/api/v2/timesheets/{timesheet_id}/{op}")
-        async def timesheet(
-            timesheet_id: str,
-            op: str,
-            request: Request,
-            authorization: str | None = Header(None),
-            idempotency_key: str = Header(...),
-        ) -> Any:
-            if op not in ("query", "approve"):
-                return _error(404, "not_found", f"no operation {op!r} on timesheets")
-            body = await request.json()
-            return await hub_update(
-                authorization,
-                idempotency_key,
-                lambda: platform.timesheet_update(timesheet_id, op, body, idempotency_key),
-            )
+        hub_operations("shifts", ("unfill", "no_show"), platform.own_shift_update, int)
+        hub_operations("bookings", ("confirm", "cancel"), platform.booking_update, str)
+        hub_operations("timesheets", ("query", "approve"), platform.timesheet_update, str)
 
         @app.get("/_sim/state")
         async def state() -> dict[str, Any]:

@@ -31,25 +31,22 @@ from typing import Any
 
 import typer
 
+from rosterhub.connectors.simulators.file_command import FileCommand, file_demo_source, register
 from rosterhub.connectors.simulators.files import (
     BANDS,
     LONDON,
     WARDS,
-    FileFeeder,
     Trust,
     Ward,
     clock_change_dates,
-    echo_paths,
     hcpc_number,
     nmc_pin,
     person_name,
     pick_trusts,
-    read_outbound,
-    run_batches,
-    take_drops,
     trusts_named,
     write_atomic,
 )
+from rosterhub.connectors.simulators.hub_drops import first_delivery, new_documents, take_drops
 from rosterhub.connectors.simulators.platform_state import ShiftCopy
 
 __all__ = ["Booking", "NhspSimulator", "register_cli"]
@@ -322,11 +319,7 @@ class NhspSimulator:
         """Apply the hub's update files (``hub_updates_*.csv``, docs/vendors/nhsp.md) and, from before they
         existed, ShiftPosted / BookingConfirmed / BookingRejected JSON documents; returns how many applied."""
         applied = self.receive_updates(folder)
-        for doc in read_outbound(folder):
-            if doc.get("id") in self.received:
-                continue
-            self.received[str(doc.get("id"))] = doc
-            kind, data = str(doc.get("type", "")).rsplit(".", 1)[-1], doc.get("data") or {}
+        for kind, data in new_documents(folder, self.received):
             applied += self._apply(kind, data)
         return applied
 
@@ -343,11 +336,8 @@ class NhspSimulator:
 
     def _apply_timesheet_answer(self, row: dict[str, str]) -> int:
         """The hub queried (with a reason) or approved one of NHSP's timesheets; a reference seen before is a repeat."""
-        key = row["Hub Reference"]
-        if key in self.received:
-            self.repeats += 1
+        if not first_delivery(self, row["Hub Reference"], row):
             return 0
-        self.received[key] = row
         ts = self.timesheets.get(row["Timesheet ID"])
         if ts is None:
             return 0
@@ -359,10 +349,8 @@ class NhspSimulator:
 
     def _apply_update(self, row: dict[str, str]) -> int:
         key = row["Hub Reference"]
-        if key in self.received:
-            self.repeats += 1
+        if not first_delivery(self, key, row):
             return 0
-        self.received[key] = row
         action, hub_id = row["Action"], row["Hub Shift ID"]
         req = self.requests.get(row["Request ID"]) or next(
             (r for r in self.requests.values() if r.hub_shift_id == hub_id), None
@@ -590,27 +578,8 @@ def _csv(header: list[str], rows: list[list[str]], newline: str) -> str:
 
 
 def register_cli(group: typer.Typer) -> None:
-    @group.command("nhsp")
-    def simulate_nhsp(
-        out: Path = typer.Option(..., "--out", help="The NHSP drop folder (one for the whole collaborative)."),
-        trusts: int = typer.Option(3, "--trusts", help="How many member trusts."),
-        count: int = typer.Option(20, "--count", help="New bookings per day."),
-        seed: int = typer.Option(0, "--seed", help="Seed for reproducible traffic."),
-        start: str = typer.Option("", "--start", help="First day YYYY-MM-DD (default today)."),
-        batches: int = typer.Option(1, "--batches", help="Days to simulate, one pair of files each (0: until Ctrl-C)."),
-        interval: float = typer.Option(10.0, "--interval", help="Seconds between batches when more than one."),
-        outbound: Path | None = typer.Option(None, "--outbound", help="Folder the hub drops its updates in."),
-    ) -> None:
-        """NHSP-style bookings and timesheets CSV files for a collaborative of N trusts."""
-        sim = NhspSimulator(trusts, seed=seed, start=date.fromisoformat(start) if start else None, count=count)
-        feeder = FileFeeder(
-            sim,
-            out,
-            interval_s=interval,
-            outbound=outbound,
-            on_export=echo_paths,
-        )
-        run_batches(feeder, batches, interval)
+    doc = "NHSP-style bookings and timesheets CSV files for a collaborative of N trusts."
+    register(group, FileCommand("nhsp", NhspSimulator, doc, count="New bookings per day.", folder_per_trust=False))
 
 
 def enrol_nurses(sim: NhspSimulator, nurses: Sequence[Any], share: float = 0.75) -> int:
@@ -629,18 +598,10 @@ def enrol_nurses(sim: NhspSimulator, nurses: Sequence[Any], share: float = 0.75)
 def demo_source(ctx: Any) -> Any:
     """NHSP in ``rosterhub run``: a day of bookings and timesheets for the collaborative every fifth round, read
     by `rosterhub connect nhsp`."""
-    from rosterhub.demo import DemoSource, file_destinations
-
     sim = NhspSimulator(trusts_named(ctx.trusts), seed=ctx.seed + time_ns(), count=6)  # new bookings per run
-    root = ctx.base_dir / "nhsp"
-    options = {"inboxes": [{"path": str(root)}], "poll_interval_s": 2, "settle_s": 0.5}
-    outbound = ctx.base_dir / "outbound" / "nhsp"
-    feeder = FileFeeder(sim, root, outbound=outbound)
     workforce = getattr(ctx, "workforce", None)
     if workforce is not None:  # most of its registered nurses are the trusts' own staff, known through ESR
         enrol_nurses(sim, [w for w in workforce.registered() if w.register == "nmc"])
-    feeder.batch()  # the first export is there when the connector starts
     # the simulated NHSP supplies Bands 2-7 (``_RATES``): its destinations are offered no other grade
     supplied = {"grades": [f"BAND_{band}" for band in sorted(_RATES)]}
-    destinations = file_destinations("nhsp", tuple(ctx.trusts), outbound, supplied)
-    return DemoSource("nhsp", feeder.batch, options, every=5, destinations=destinations)
+    return file_demo_source(ctx, "nhsp", sim, folder_per_trust=False, destination_options=supplied)

@@ -21,12 +21,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import typer
-from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException
 
-from rosterhub.connectors.signing import sign, verify
+from rosterhub.connectors.signing import sign
+from rosterhub.connectors.simulators.hub_webhook import signed_body
 from rosterhub.connectors.simulators.patchwork_timesheets import timesheet_approved, timesheet_submitted
 from rosterhub.connectors.simulators.platform_state import Op, PlatformState
-from rosterhub.errors import SignatureError
 
 __all__ = [
     "UPDATE_OPS",
@@ -437,16 +437,7 @@ def create_patchwork_platform(secret: bytes, state: PlatformState | None = None)
     app.state.outbox = outbox = []
 
     @app.post("/webhooks/rosterhub", status_code=204)
-    async def receive(
-        request: Request,
-        x_rosterhub_timestamp: str | None = Header(None),
-        x_rosterhub_signature: str | None = Header(None),
-    ) -> None:
-        body = await request.body()
-        try:
-            verify(secret, x_rosterhub_timestamp, x_rosterhub_signature, body, now=datetime.now(UTC), tolerance_s=300)
-        except SignatureError as exc:
-            raise HTTPException(401, str(exc)) from exc
+    async def receive(body: bytes = Depends(signed_body(secret))) -> None:
         try:
             update = json.loads(body)
             fresh = apply_update(platform, update)

@@ -28,17 +28,14 @@ def timesheet_submitted(
 ) -> dict[str, Any]:
     """A ``timesheet.submitted`` webhook: the worker's clock-in and clock-out, with offsets."""
     at = submitted_at or clock_out + timedelta(minutes=30)
-    return {
-        "event": "timesheet.submitted",
-        "id": f"evt-{timesheet_id}-{int(at.timestamp())}",
-        "created_at": at.isoformat(),
-        "api_version": "2025-11-01",
-        "data": {
-            "timesheet_id": timesheet_id,
-            "booking_id": booking_id,
-            "shift_id": shift_id,
-            **({"hub_shift_id": hub_shift_id} if hub_shift_id else {}),
-            "organisation_ods": trust,
+    return _webhook(
+        "timesheet.submitted",
+        f"evt-{timesheet_id}-{int(at.timestamp())}",
+        at,
+        {"timesheet_id": timesheet_id, "booking_id": booking_id, "shift_id": shift_id},
+        hub_shift_id,
+        trust,
+        {
             "worker": worker,
             "clock_in": clock_in.isoformat(),
             "clock_out": clock_out.isoformat(),
@@ -46,7 +43,7 @@ def timesheet_submitted(
             "submitted_at": at.isoformat(),
             "payment_batch": {"id": f"PAY-{trust}-{at:%G-W%V}", "frequency": "weekly"},
         },
-    }
+    )
 
 
 def timesheet_approved(
@@ -67,17 +64,27 @@ def timesheet_approved(
     approval = {"step": step, "of": of, "approver_id": approver, "hours": hours, "approved_at": at.isoformat()}
     if role:
         approval["role"] = role
+    ids = {"timesheet_id": timesheet_id, "booking_id": booking_id, "shift_id": shift_id}
+    return _webhook(
+        "timesheet.approved", f"evt-{timesheet_id}-a{step}", at, ids, hub_shift_id, trust, {"approval": approval}
+    )
+
+
+def _webhook(
+    event: str,
+    event_id: str,
+    at: datetime,
+    ids: dict[str, Any],
+    hub_shift_id: str | None,
+    trust: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """A timesheet webhook: its envelope, then the timesheet's ids, the hub's shift id (when the shift was offered
+    through the hub), the trust and ``data``, in that order."""
     return {
-        "event": "timesheet.approved",
-        "id": f"evt-{timesheet_id}-a{step}",
+        "event": event,
+        "id": event_id,
         "created_at": at.isoformat(),
         "api_version": "2025-11-01",
-        "data": {
-            "timesheet_id": timesheet_id,
-            "booking_id": booking_id,
-            "shift_id": shift_id,
-            **({"hub_shift_id": hub_shift_id} if hub_shift_id else {}),
-            "organisation_ods": trust,
-            "approval": approval,
-        },
+        "data": {**ids, **({"hub_shift_id": hub_shift_id} if hub_shift_id else {}), "organisation_ods": trust, **data},
     }

@@ -59,14 +59,21 @@ class PlatformState:
         with self._lock:
             return key in self._keys
 
+    def _first(self, key: str) -> bool:
+        """True the first time the hub's idempotency ``key`` arrives (then applied); a repeat is only counted.
+        Called under the lock."""
+        if key in self._keys:
+            self.repeats += 1
+            return False
+        self._keys.add(key)
+        self.applied.append(key)
+        return True
+
     def timesheet(self, key: str, timesheet_id: str, status: str, **detail: Any) -> bool:
         """The hub queried or approved one of this platform's timesheets; False for a repeat (same key)."""
         with self._lock:
-            if key in self._keys:
-                self.repeats += 1
+            if not self._first(key):
                 return False
-            self._keys.add(key)
-            self.applied.append(key)
             self.timesheets[timesheet_id] = {"status": status, "reference": key, **detail}
             return True
 
@@ -85,11 +92,8 @@ class PlatformState:
         if op not in OPS:
             raise ValueError(f"unknown operation {op!r}; known: {', '.join(OPS)}")
         with self._lock:
-            if key in self._keys:
-                self.repeats += 1
+            if not self._first(key):
                 return False
-            self._keys.add(key)
-            self.applied.append(key)
             current = self.shifts.get(shift_id)
             if booking_id is not None:
                 status = {

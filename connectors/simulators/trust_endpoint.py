@@ -11,6 +11,8 @@ from typing import Any
 import typer
 from fastapi import FastAPI, Header, Request
 
+from rosterhub.connectors.simulators.serving import server_command
+
 __all__ = ["create_trust_endpoint", "register_cli"]
 
 
@@ -36,12 +38,5 @@ def create_trust_endpoint() -> FastAPI:
 
 
 def register_cli(group: typer.Typer) -> None:
-    @group.command("trust")
-    def simulate_trust(
-        host: str = typer.Option("127.0.0.1", help="Bind address."),
-        port: int = typer.Option(8090, help="Port."),
-    ) -> None:
-        """A simulated trust system: takes booking outcomes at POST /outcomes/{trust}, lists them at GET /outcomes."""
-        import uvicorn
-
-        uvicorn.run(create_trust_endpoint(), host=host, port=port, log_level="warning")
+    doc = "A simulated trust system: takes booking outcomes at POST /outcomes/{trust}, lists them at GET /outcomes."
+    server_command(group, "trust", create_trust_endpoint, 8090, doc)

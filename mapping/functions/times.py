@@ -22,13 +22,17 @@ whatever the instants say: a 20:00-08:00 night is 11 h when the clocks go forwar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rosterhub.mapping.functions.registry import ConversionError, converter
 
 __all__ = ["localise", "parse_local_time", "shift_bounds"]
+
+T = TypeVar("T")
 
 _MIN_NIGHT_HOURS = timedelta(hours=3)  # Working Time Regulations: 3 h in night time makes night work
 
@@ -136,10 +140,14 @@ def epoch_minutes(value: object) -> int:
     return int(value.timestamp()) // 60
 
 
-def _as_arg(name: str, error: ConversionError) -> ConversionError:
-    """``error`` naming the argument it is about (so the rejection names the vendor's field it came from)."""
-    error.arg = error.arg or name
-    return error
+def _arg(name: str, parse: Callable[..., T], *args: object) -> T:
+    """``parse(*args)``; its :class:`ConversionError` names the argument ``name`` (so the rejection names the
+    vendor's field the value came from)."""
+    try:
+        return parse(*args)
+    except ConversionError as error:
+        error.arg = error.arg or name
+        raise error from None
 
 
 @converter()
@@ -152,14 +160,8 @@ def shift_start(
     tz: str = "Europe/London",
 ) -> datetime:
     """Start instant of a shift given as a local date and a local start time."""
-    try:
-        day = _parse_date(date, date_format)
-    except ConversionError as exc:
-        raise _as_arg("date", exc) from None
-    try:
-        begin, _ = parse_local_time(start, time_format)
-    except ConversionError as exc:
-        raise _as_arg("start", exc) from None
+    day = _arg("date", _parse_date, date, date_format)
+    begin, _ = _arg("start", parse_local_time, start, time_format)
     return localise(datetime.combine(day, begin), tz)
 
 
@@ -174,18 +176,9 @@ def shift_end(
     tz: str = "Europe/London",
 ) -> datetime:
     """End instant of a shift on a local date: an end not after the start is on the next day."""
-    try:
-        day = _parse_date(date, date_format)
-    except ConversionError as exc:
-        raise _as_arg("date", exc) from None
-    try:
-        begin, _ = parse_local_time(start, time_format)
-    except ConversionError as exc:
-        raise _as_arg("start", exc) from None
-    try:
-        finish, midnight = parse_local_time(end, time_format)
-    except ConversionError as exc:
-        raise _as_arg("end", exc) from None
+    day = _arg("date", _parse_date, date, date_format)
+    begin, _ = _arg("start", parse_local_time, start, time_format)
+    finish, midnight = _arg("end", parse_local_time, end, time_format)
     return shift_bounds(day, begin, finish, end_is_midnight=midnight, tz=tz)[1]
 
 

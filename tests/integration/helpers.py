@@ -6,18 +6,17 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import uvicorn
 from fastapi import FastAPI
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from rosterhub.connectors.simulators.serving import serving
 from rosterhub.kafka.access import KafkaAccess, access_from_settings
 from rosterhub.settings import Settings
 from tests.support import stop
@@ -25,21 +24,9 @@ from tests.support import stop
 T = TypeVar("T")
 
 
-@contextmanager
-def serve_in_thread(app: FastAPI, port: int) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test HTTP server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+def serve_in_thread(app: FastAPI, port: int) -> AbstractContextManager[str]:
+    """The app served in a thread on ``port`` (its lifespan must start): the base URL once it answers."""
+    return serving(app, port, lifespan="on")
 
 
 def settings_env(settings: Settings, **extra: Any) -> dict[str, str]:

@@ -108,20 +108,9 @@ def process_file(
     assert ctx.state is not None, "the file-drop transport needs the dedupe store"
     received_at = now or datetime.now(UTC)
     name = cand.name
-    kind = route(name, plan.kinds) if cand.problem is None else None
-    spec = plan.specs[kind.mapping] if kind else None
-    report = FileReport(
-        file=name,
-        inbox=str(plan.path),
-        vendor=plan.vendor,
-        trust=plan.trust,
-        sha256="",
-        size=cand.size,
-        correlation_id=str(uuid.uuid4()),
-        received_at=received_at,
-        kind=kind.label if kind else None,
-        mapping=spec.path.name if spec else None,
-    )
+    kind, spec = _kind(plan, cand)
+    report = _report(plan, cand, received_at)
+    report.kind, report.mapping = (kind.label if kind else None), (spec.path.name if spec else None)
     metrics.RECEIVED.labels(plan.vendor).inc()
     if cand.problem is not None:
         refusal = FileRefused(f"{name}: {_REFUSALS[cand.problem]}", problem=cand.problem)
@@ -305,7 +294,22 @@ def _refuse(
 def give_up(ctx: IngestContext, plan: InboxPlan, cand: Candidate, exc: BaseException) -> FileReport:
     """A file the hub failed on in a way it was not written to expect: to failed/ with the reason, never
     retried for ever (issue #12: one bad file held up every trust's files). Its bytes go to dlq.ingest."""
-    report = FileReport(
+    report = _report(plan, cand, datetime.now(UTC))
+    _, spec = _kind(plan, cand)
+    error = internal_error(exc, "processing")
+    readable = cand.problem in (None, "name", "hidden")
+    return _refuse(ctx, plan, cand, report, error, spec, "internal_error", read=readable)
+
+
+def _kind(plan: InboxPlan, cand: Candidate) -> tuple[FileKind | None, MappingSpec | None]:
+    """The kind of file ``cand`` is by its name, and that kind's mapping (None, None: a name no kind takes)."""
+    kind = route(cand.name, plan.kinds) if cand.problem is None else None
+    return kind, plan.specs[kind.mapping] if kind else None
+
+
+def _report(plan: InboxPlan, cand: Candidate, received_at: datetime) -> FileReport:
+    """A new report on ``cand`` (its kind and mapping are the caller's to add), with its own correlation id."""
+    return FileReport(
         file=cand.name,
         inbox=str(plan.path),
         vendor=plan.vendor,
@@ -313,13 +317,8 @@ def give_up(ctx: IngestContext, plan: InboxPlan, cand: Candidate, exc: BaseExcep
         sha256="",
         size=cand.size,
         correlation_id=str(uuid.uuid4()),
-        received_at=datetime.now(UTC),
+        received_at=received_at,
     )
-    kind = route(cand.name, plan.kinds) if cand.problem is None else None
-    spec = plan.specs[kind.mapping] if kind else None
-    error = internal_error(exc, "processing")
-    readable = cand.problem in (None, "name", "hidden")
-    return _refuse(ctx, plan, cand, report, error, spec, "internal_error", read=readable)
 
 
 def _earlier(ctx: IngestContext, plan: InboxPlan, kind: FileKind, sha256: str) -> dict[str, Any] | None:

@@ -17,12 +17,27 @@ from zoneinfo import ZoneInfo
 
 from rosterhub.connectors.outbound.contract import Update
 
-__all__ = ["LONDON", "REGISTERS", "Facts", "facts", "local", "local_id", "short_hash"]
+__all__ = ["LONDON", "REGISTERS", "SHIFT_KINDS", "WORKER_KINDS", "Facts", "facts", "local", "local_id", "short_hash"]
 
 LONDON = ZoneInfo("Europe/London")
 UK_CORE = "https://fhir.hl7.org.uk/Id/"
 #: register -> UK Core identifier system (WorkerRef.identifiers)
 REGISTERS = {r: f"{UK_CORE}{r}-number" for r in ("gmc", "nmc", "hcpc", "gphc")}
+#: The update kinds about a shift and its bookings, which :func:`facts` reads: what a platform that hosts
+#: shifts or books workers is told (its adapter adds the kinds it takes besides, e.g. timesheets).
+SHIFT_KINDS = frozenset(
+    {
+        "shift_open",
+        "shift_withdrawn",
+        "booking_confirmed",
+        "booking_rejected",
+        "shift_filled",
+        "booking_cancelled",
+        "no_show",
+    }
+)
+#: The update kinds that name the worker booked (JSON bodies carry :meth:`Facts.worker_json`).
+WORKER_KINDS = frozenset({"booking_confirmed", "shift_filled", "booking_cancelled", "no_show"})
 
 
 def local_id(hub_id: str | None, platform: str) -> str | None:
@@ -74,6 +89,24 @@ class Facts:
             if reg in self.worker_ids:
                 return reg, self.worker_ids[reg]
         return None
+
+    def worker_json(self) -> dict[str, str | None]:
+        """The worker as the hub's JSON update bodies name them: name, register and number (null if unknown)."""
+        register = self.register()
+        return {
+            "name": self.worker_name,
+            "register": register[0] if register else None,
+            "registration_number": register[1] if register else None,
+        }
+
+    def cancellation_json(self, reason: str | None) -> dict[str, Any]:
+        """A cancellation as the hub's JSON update bodies tell it; ``reason`` in the platform's own label."""
+        return {
+            "reason": reason,
+            "shift_reopened": self.shift_reopened,
+            "notice_hours": self.notice_hours,
+            "late_cancellation_fee": self.late_fee,
+        }
 
 
 def _worker(ref: Mapping[str, Any] | None) -> tuple[str | None, dict[str, str]]:

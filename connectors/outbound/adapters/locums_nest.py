@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local, local_id
+from rosterhub.connectors.outbound.adapters._facts import SHIFT_KINDS, Facts, facts, local, local_id
 from rosterhub.connectors.outbound.adapters._json import dumps
 from rosterhub.connectors.outbound.adapters._labels import label
 from rosterhub.connectors.outbound.adapters._timesheet import TIMESHEET_KINDS, timesheet_facts
@@ -100,18 +100,7 @@ def _plan(f: Facts) -> HttpCall | None:
 
 
 #: Every kind it is told: its shifts and bookings, and its doctors' timesheets.
-KINDS = frozenset(
-    {
-        "shift_open",
-        "shift_withdrawn",
-        "booking_confirmed",
-        "booking_rejected",
-        "shift_filled",
-        "booking_cancelled",
-        "no_show",
-        *TIMESHEET_KINDS,
-    }
-)
+KINDS = frozenset({*SHIFT_KINDS, *TIMESHEET_KINDS})
 
 
 def _timesheet(update: Update) -> HttpCall | None:

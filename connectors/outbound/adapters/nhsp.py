@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import io
 
-from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local, local_id
+from rosterhub.connectors.outbound.adapters._facts import SHIFT_KINDS, Facts, facts, local, local_id
 from rosterhub.connectors.outbound.adapters._files import drop_name
 from rosterhub.connectors.outbound.adapters._labels import codes, label
 from rosterhub.connectors.outbound.adapters._timesheet import TIMESHEET_KINDS, TimesheetFacts, timesheet_facts
@@ -68,18 +68,7 @@ TIMESHEET_HEADER = [
     "Approved Hours",
 ]
 #: Update kinds NHSP is told about (its requests, its bookings, its workers' timesheets).
-KINDS = frozenset(
-    {
-        "shift_open",
-        "shift_withdrawn",
-        "booking_confirmed",
-        "booking_rejected",
-        "shift_filled",
-        "booking_cancelled",
-        "no_show",
-        *TIMESHEET_KINDS,
-    }
-)
+KINDS = frozenset({*SHIFT_KINDS, *TIMESHEET_KINDS})
 
 
 def timesheet_row(t: TimesheetFacts) -> list[str]:

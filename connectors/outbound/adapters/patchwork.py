@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local
+from rosterhub.connectors.outbound.adapters._facts import WORKER_KINDS, Facts, facts, local
 from rosterhub.connectors.outbound.adapters._json import dumps
 from rosterhub.connectors.outbound.adapters._labels import label
 from rosterhub.connectors.outbound.adapters._timesheet import TimesheetFacts, timesheet_facts
@@ -58,22 +58,12 @@ def _data(f: Facts) -> dict[str, Any]:
         }
     if f.booking_id is not None and f.kind != "shift_open":
         data["booking_id"] = f.booking_id
-    if f.kind in ("booking_confirmed", "shift_filled", "booking_cancelled", "no_show"):
-        register = f.register()
-        data["worker"] = {
-            "name": f.worker_name,
-            "register": register[0] if register else None,
-            "registration_number": register[1] if register else None,
-        }
+    if f.kind in WORKER_KINDS:
+        data["worker"] = f.worker_json()
     if f.kind == "booking_rejected":
         data["reasons"] = list(f.reason_codes)
     if f.kind == "booking_cancelled":
-        data |= {
-            "reason": label(PLATFORM, "cancel_reason", f.cancel_reason),
-            "shift_reopened": f.shift_reopened,
-            "notice_hours": f.notice_hours,
-            "late_cancellation_fee": f.late_fee,
-        }
+        data |= f.cancellation_json(label(PLATFORM, "cancel_reason", f.cancel_reason))
     return data
 
 

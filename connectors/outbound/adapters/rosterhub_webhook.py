@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rosterhub.connectors.outbound.adapters._facts import Facts, facts, local, local_id
+from rosterhub.connectors.outbound.adapters._facts import SHIFT_KINDS, WORKER_KINDS, Facts, facts, local, local_id
 from rosterhub.connectors.outbound.adapters._json import dumps
 from rosterhub.connectors.outbound.adapters._labels import label
 from rosterhub.connectors.outbound.contract import AUTH, SIGN, Destination, HttpCall, Update
@@ -42,17 +42,7 @@ __all__ = ["ADAPTER", "DEFAULT_PATH", "KINDS", "RosterhubWebhookAdapter"]
 
 DEFAULT_PATH = "/rosterhub/updates"
 #: The update kinds this webhook shape carries (docs/outbound-adapters.md, "rosterhub_webhook").
-KINDS = frozenset(
-    {
-        "shift_open",
-        "shift_withdrawn",
-        "booking_confirmed",
-        "booking_rejected",
-        "shift_filled",
-        "booking_cancelled",
-        "no_show",
-    }
-)
+KINDS = SHIFT_KINDS
 _AUTH = {"hmac-sha256": {SIGN: "hmac-sha256"}, "bearer": {AUTH: "bearer"}, "none": {}}
 
 
@@ -87,22 +77,12 @@ def _body(f: Facts, platform: str, mapping: str) -> dict[str, Any]:
             "hourly_rate": f.hourly_rate,
             "tier": _label(mapping, "tier", f.tier),
         }
-    if f.kind in ("booking_confirmed", "shift_filled", "booking_cancelled", "no_show"):
-        register = f.register()
-        body["worker"] = {
-            "name": f.worker_name,
-            "register": register[0] if register else None,
-            "registration_number": register[1] if register else None,
-        }
+    if f.kind in WORKER_KINDS:
+        body["worker"] = f.worker_json()
     if f.kind == "booking_rejected":
         body["reasons"] = list(f.reason_codes)
     if f.kind == "booking_cancelled":
-        body["cancellation"] = {
-            "reason": _label(mapping, "cancel_reason", f.cancel_reason),
-            "shift_reopened": f.shift_reopened,
-            "notice_hours": f.notice_hours,
-            "late_cancellation_fee": f.late_fee,
-        }
+        body["cancellation"] = f.cancellation_json(_label(mapping, "cancel_reason", f.cancel_reason))
     return body
 
 

@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from rosterhub.connectors.pipeline import packaged_mapping
 from rosterhub.connectors.simulators.esr import EsrSimulator
-from rosterhub.connectors.simulators.files import clock_change_dates, ni_number, nmc_pin, read_outbound
+from rosterhub.connectors.simulators.files import clock_change_dates, ni_number, nmc_pin
 from rosterhub.connectors.simulators.healthroster import HealthRosterSimulator
+from rosterhub.connectors.simulators.hub_drops import read_outbound
 from rosterhub.connectors.simulators.nhsp import NhspSimulator
 from rosterhub.mapping.engine import apply_mapping
 from rosterhub.mapping.functions.identifiers import normalise_hcpc, normalise_nmc

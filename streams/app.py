@@ -48,7 +48,7 @@ class StreamContext:
     web: WorkerWeb  # features add their HTTP routers here (served when worker_web_port is set)
     _decoded: dict[tuple[str, int, int], Envelope] = field(default_factory=dict, compare=False, repr=False)
 
-    def decode(self, event: faust.EventT) -> Envelope:
+    def decode(self, event: faust.EventT[bytes]) -> Envelope:
         """The record's envelope, decoded once per worker however many agents read it.
 
         events.shift and events.booking are read by the booking, availability and outbound agents; faust hands
@@ -70,7 +70,7 @@ class StreamContext:
     def raw_topic(self, app: faust.App, *names: str) -> faust.TopicT:
         return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 
-    async def dead_letter(self, app: faust.App, event: faust.EventT, exc: InputError, processor: str) -> None:
+    async def dead_letter(self, app: faust.App, event: faust.EventT[bytes], exc: InputError, processor: str) -> None:
         """Keep an undecodable record on ``dlq.decode`` (original bytes, reason, origin) and move on."""
         msg = event.message
         rec = dead_letter(

@@ -33,6 +33,7 @@ from typing import Any, cast
 
 import faust
 from faust.transport import consumer as _consumer
+from faust.types import TP, Message
 
 __all__ = ["ORIGINAL_SHA256", "PATCHED_FAUST_VERSION", "applied", "apply", "deliver", "original_sha256"]
 
@@ -109,7 +110,7 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # noqa: PLR0915 (fa
     try:
         while not (consumer_should_stop() or fetcher_should_stop()):
             set_flag(flag_consumer_fetching)
-            ait = cast(AsyncIterator, getmany(timeout=1.0))
+            ait = cast("AsyncIterator[tuple[TP, Message]]", getmany(timeout=1.0))
 
             # Sleeping because sometimes getmany is called in a loop
             # never releasing to the event loop
@@ -164,7 +165,7 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # noqa: PLR0915 (fa
 
 
 def applied() -> bool:
-    return _consumer.Consumer._drain_messages is _drain_messages  # type: ignore[comparison-overlap]
+    return _consumer.Consumer._drain_messages is _drain_messages
 
 
 def apply() -> bool:

@@ -168,8 +168,8 @@ async def _wait_empty(self: Any) -> None:
 
 def applied() -> bool:
     return (
-        _recovery.Recovery.on_recovery_completed is _on_recovery_completed  # type: ignore[comparison-overlap]
-        and _consumer.Consumer.wait_empty is _wait_empty  # type: ignore[comparison-overlap]
+        _recovery.Recovery.on_recovery_completed is _on_recovery_completed
+        and _consumer.Consumer.wait_empty is _wait_empty
         and all(cls.clear is clear for cls, clear in _clears.items())
     )
 

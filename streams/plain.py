@@ -10,9 +10,12 @@ scalars gives the same dict, a fresh one that shares nothing mutable with the st
 from __future__ import annotations
 
 from dataclasses import fields, is_dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["plain"]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+__all__ = ["plain", "row"]
 
 
 def plain(value: Any) -> Any:
@@ -25,3 +28,8 @@ def plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
     return value
+
+
+def row(state: DataclassInstance) -> dict[str, Any]:
+    """``plain`` of a state dataclass, typed as what it is: the dict of its fields that a table stores."""
+    return {f.name: plain(getattr(state, f.name)) for f in fields(state)}

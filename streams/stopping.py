@@ -86,7 +86,7 @@ class BoundedStop:
         self.loop.call_soon_threadsafe(self._schedule_shutdown, signal.Signals(signum))
 
 
-class BoundedWorker(BoundedStop, Worker):  # type: ignore[misc]
+class BoundedWorker(BoundedStop, Worker):
     """faust's ``Worker`` with a bounded stop."""
 
     def __init__(self, *services: Any, stop_timeout_s: float, **kwargs: Any) -> None:

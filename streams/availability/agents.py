@@ -26,12 +26,14 @@ import faust
 
 from rosterhub.envelope import Envelope
 from rosterhub.errors import InputError
+from rosterhub.streams import faust_typed
 from rosterhub.streams.availability import api
 from rosterhub.streams.availability.decide import Step, step, tick
 from rosterhub.streams.availability.policy import AvailabilityPolicy, load_availability_policy
 from rosterhub.streams.availability.readmodel import ViewStore, follow
 from rosterhub.streams.availability.state import ShiftView, to_ms
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
+from rosterhub.streams.faust_typed import RawStream, StateTable
 from rosterhub.streams.schedule import TICKS_PER_BEAT, Schedule
 
 if TYPE_CHECKING:
@@ -87,7 +89,7 @@ def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | Non
         await topics[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers)
 
     @app.agent(source, name="availability", concurrency=1)
-    async def availability(stream: faust.StreamT) -> None:
+    async def availability(stream: RawStream) -> None:
         async for event in stream.events():
             now = datetime.now(UTC)
             if event.message.topic == ticks_name:
@@ -115,7 +117,7 @@ def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | Non
 
     _cascade_timer(app, settings.availability_timer_interval_s, table, schedule, ticks)
 
-    @app.task
+    @faust_typed.task(app)
     async def read_model() -> None:
         log.info(
             "availability read model: following %s at %s", ctx.names.availability_view, ctx.kafka.bootstrap_servers
@@ -126,14 +128,12 @@ def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | Non
     return rt
 
 
-def _cascade_timer(
-    app: faust.App, interval: float, table: faust.types.TableT, schedule: Schedule, ticks: faust.TopicT
-) -> None:
+def _cascade_timer(app: faust.App, interval: float, table: StateTable, schedule: Schedule, ticks: faust.TopicT) -> None:
     """Send a tick for every shift whose release or completion is due; only the agent acts on it."""
 
-    @app.timer(interval=interval, name="availability-cascade-timer")
+    @faust_typed.timer(app, interval=interval, name="availability-cascade-timer")
     async def find_due() -> None:
-        if app.rebalancing or getattr(app.tables.recovery, "in_recovery", False):
+        if faust_typed.settling(app):
             return
         now_ms = to_ms(datetime.now(UTC))
         if schedule.stale or now_ms >= schedule.horizon_end:
@@ -147,7 +147,7 @@ def _cascade_timer(
     app.on_rebalance_complete.connect(_on_rebalance)
 
 
-async def _rebuild(table: faust.types.TableT, schedule: Schedule, now_ms: int) -> None:
+async def _rebuild(table: StateTable, schedule: Schedule, now_ms: int) -> None:
     """Rescan the owned table partitions for releases and completions due within the horizon."""
     schedule.begin_rebuild()
     entries: list[tuple[str, int | None]] = []

@@ -158,7 +158,7 @@ def _reopened(s: ShiftView) -> str:
 
 def _booking(s: ShiftView, env: Envelope) -> ShiftView | None:
     d, kind = env.data, env.type.removeprefix(_BOOKING)
-    booking_id = d.get("booking_id")
+    booking_id: str = d["booking_id"]  # every event of the booking namespace has one (its schema requires it)
     if kind == "BookingRequested":
         if booking_id in s.decided or booking_id in s.pending or s.status not in OPEN_STATUSES:
             return None

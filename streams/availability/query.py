@@ -130,4 +130,4 @@ def as_json(view: dict[str, Any]) -> dict[str, Any]:
             return [conv(x) for x in v]
         return v
 
-    return conv(view)
+    return {k: conv(x) for k, x in view.items()}

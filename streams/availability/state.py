@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from rosterhub.instants import from_ms, to_ms  # re-exported for the availability modules
-from rosterhub.streams.plain import plain
+from rosterhub.streams.plain import row
 
 __all__ = ["OPEN_STATUSES", "SEEN_KEPT", "ShiftView", "from_ms", "to_ms"]
 
@@ -61,7 +61,7 @@ class ShiftView:
         return self.known and self.status in OPEN_STATUSES
 
     def to_table(self) -> dict[str, Any]:
-        d = plain(self)  # asdict's value without its deepcopy (every shift and booking event writes one)
+        d = row(self)  # asdict's value without its deepcopy (every shift and booking event writes one)
         for name in ("pending", "decided", "seen"):
             d[name] = list(d[name])
         return d

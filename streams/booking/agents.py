@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import faust
 
 from rosterhub.envelope import Envelope, headers_dict
 from rosterhub.errors import InputError
-from rosterhub.streams import outbox
+from rosterhub.streams import faust_typed, outbox
 from rosterhub.streams.booking import person, retention
 from rosterhub.streams.booking.decide import (
     HoldTimers,
@@ -63,6 +64,7 @@ from rosterhub.streams.booking.outcome import BOOKING_REQUESTED
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.booking.rules import Clearance
 from rosterhub.streams.booking.state import ShiftState, from_ms, to_ms
+from rosterhub.streams.faust_typed import RawEvent, RawStream, StateTable
 from rosterhub.streams.identity.crosswalk import Crosswalk
 from rosterhub.streams.identity.crosswalk_reader import follow
 from rosterhub.streams.identity.outputs import booking_copy
@@ -86,6 +88,8 @@ PASSPORT_TABLE = "passport"
 #: Holds and parked requests are due seconds after their last write, so every one sits inside this horizon; the
 #: timer rescans its table partitions once per horizon (and after every recovery or rebalance) as a safety net.
 HORIZON_MS = 24 * 3600 * 1000
+#: How the person stage sends a saga message (the shift stage's ``send_saga``): to a topic, under a key.
+SendSaga = Callable[[faust.TopicT, str, SagaMessage], Awaitable[Sent]]
 
 
 def register(app: faust.App, ctx: StreamContext) -> None:
@@ -118,7 +122,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     )
 
     @app.agent(source, name="booking-decider", concurrency=1)
-    async def decide(stream: faust.StreamT) -> None:
+    async def decide(stream: RawStream) -> None:
         async for event in stream.events():
             await stage.handle(event)
 
@@ -132,7 +136,7 @@ class _ShiftStage:
 
     app: faust.App
     ctx: StreamContext
-    shifts: faust.types.TableT
+    shifts: StateTable
     timers: HoldTimers
     policies: BookingPolicies
     copy: Crosswalk
@@ -157,7 +161,7 @@ class _ShiftStage:
                 self.topics[rec.topic] = self.ctx.raw_topic(self.app, rec.topic)
             await self.topics[rec.topic].send(key=rec.key, value=rec.value, headers=list(rec.headers))
 
-    async def handle(self, event: faust.EventT) -> None:
+    async def handle(self, event: RawEvent) -> None:
         # Decide at the input's own time, so a record re-processed after a crash or a rebalance gives the
         # same decision byte for byte (decided_at included); timers run on this worker's clock (restamp).
         clock = datetime.now(UTC)
@@ -213,7 +217,7 @@ class _ShiftStage:
             shifts[key] = after.to_table()
         self.schedule.set(key, _due(after or before, self.timers))
 
-    async def _decoded(self, event: faust.EventT, topic: str) -> Envelope | None:
+    async def _decoded(self, event: RawEvent, topic: str) -> Envelope | None:
         """A shift or booking event to decide on; None: undecodable (dead-lettered) or a request the hub wrote."""
         try:
             env: Envelope = self.ctx.decode(event)
@@ -224,7 +228,7 @@ class _ShiftStage:
             return None  # a request the hub wrote itself
         return env
 
-    async def _stamped(self, event: faust.EventT, env: Envelope, topic: str) -> Envelope | None:
+    async def _stamped(self, event: RawEvent, env: Envelope, topic: str) -> Envelope | None:
         """A vendor's request stamped from the copy; None: sent to the resolver instead. Anything else as it is."""
         if env.type != BOOKING_REQUESTED or topic != self.booking_topic:
             return env
@@ -239,7 +243,7 @@ def _crosswalk(app: faust.App, ctx: StreamContext) -> Crosswalk:
     """This worker's read-only copy of identity's crosswalk, followed for as long as the worker runs."""
     copy = Crosswalk()
 
-    @app.task
+    @faust_typed.task(app)
     async def follow_crosswalk() -> None:
         await follow(copy, kafka=ctx.kafka, topic=ctx.names.identity_crosswalk)
 
@@ -283,12 +287,12 @@ def _booking_policies(ctx: StreamContext) -> BookingPolicies:
     return policies
 
 
-def _record_time(event: faust.EventT) -> datetime | None:
+def _record_time(event: RawEvent) -> datetime | None:
     ts = getattr(event.message, "timestamp", None)
     return datetime.fromtimestamp(ts, UTC) if ts else None
 
 
-def _ms(event: faust.EventT) -> int:
+def _ms(event: RawEvent) -> int:
     """The record's time (so a re-processed record prunes the same), else this worker's clock."""
     return to_ms(_record_time(event) or datetime.now(UTC))
 
@@ -297,17 +301,15 @@ def _due(state: ShiftState | None, timers: HoldTimers) -> int | None:
     return due_ms(state, timers=timers) if state is not None else None
 
 
-def _timer(
-    app: faust.App, shifts: faust.types.TableT, ticks: faust.TopicT, timers: HoldTimers, interval: float
-) -> Schedule:
+def _timer(app: faust.App, shifts: StateTable, ticks: faust.TopicT, timers: HoldTimers, interval: float) -> Schedule:
     """The timer and the schedule it reads; the agent keeps the schedule up to date after each input."""
     schedule = Schedule(HORIZON_MS)
 
-    @app.timer(interval=interval, name="booking-parked-timer")
+    @faust_typed.timer(app, interval=interval, name="booking-parked-timer")
     async def find_overdue() -> None:
         """Parked requests past the grace and holds waiting for an answer: a tick through the shift's partition,
         so the one writer of the shift acts on it (the timer runs on every worker, over its own partitions)."""
-        if app.rebalancing or getattr(app.tables.recovery, "in_recovery", False):
+        if faust_typed.settling(app):
             return  # the table is being recovered; on_rebalance_complete marks the schedule stale afterwards
         now_ms = to_ms(datetime.now(UTC))
         if schedule.stale or now_ms >= schedule.horizon_end:
@@ -322,7 +324,7 @@ def _timer(
     return schedule
 
 
-async def _rebuild(shifts: faust.types.TableT, schedule: Schedule, timers: HoldTimers, now_ms: int) -> None:
+async def _rebuild(shifts: StateTable, schedule: Schedule, timers: HoldTimers, now_ms: int) -> None:
     """Rescan the owned partitions of the shift table for holds and parked requests (yielding as it goes)."""
     schedule.begin_rebuild()
     entries: list[tuple[str, int | None]] = []
@@ -337,17 +339,17 @@ async def _rebuild(shifts: faust.types.TableT, schedule: Schedule, timers: HoldT
 def _person_stage(
     app: faust.App,
     ctx: StreamContext,
-    people: faust.types.TableT,
+    people: StateTable,
     policies: BookingPolicies,
     passport_policies: PolicySet,
-    send: Any,
+    send: SendSaga,
 ) -> None:
     """The person stage's agent: one writer per person, answers keyed by shift id."""
     to_shift = ctx.raw_topic(app, ctx.names.booking_requests)
     retention_days = ctx.settings.booking_person_retention_days
 
     @app.agent(ctx.raw_topic(app, ctx.names.booking_person), name="booking-person", concurrency=1)
-    async def person_stage(stream: faust.StreamT) -> None:
+    async def person_stage(stream: RawStream) -> None:
         async for event in stream.events():
             pid = (event.key or b"").decode()
             try:
@@ -405,7 +407,8 @@ def _clearance(app: faust.App, policies: PolicySet, pid: str, msg: Check) -> Cle
     if table is None:  # the passport processor is not registered in this app: no verdict (PASSPORT_UNKNOWN)
         return None
     types = required_types(policy, shift["staff_group"], shift["grade"])
-    passport = Passport.from_table(table.get(pid.encode()), types=types)
+    row = table.get(pid.encode())  # type: ignore[attr-defined]  # faust: CollectionT lacks the Mapping API of its tables
+    passport = Passport.from_table(row, types=types)
     verdict = passport_clearance(
         passport,
         policy,

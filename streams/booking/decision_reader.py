@@ -19,6 +19,7 @@ import threading
 import time
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 
 from rosterhub.codec.wire import EventCodec
 from rosterhub.envelope import Envelope, decode_record
@@ -89,7 +90,7 @@ class DecisionReader:
             self._fetcher = KafkaConsumer(**self._kafka.kafka_python(), enable_auto_commit=False, group_id=None)
         return self._fetcher
 
-    def _fetch(self, ref: DecisionRef):  # -> kafka ConsumerRecord
+    def _fetch(self, ref: DecisionRef) -> ConsumerRecord:
         tp = TopicPartition(self._topic, ref.partition)
         with self._fetch_lock:
             consumer = self._consumer()

@@ -107,7 +107,7 @@ def decision_document(env: Envelope, ref: DecisionRef | None = None) -> dict[str
         "explanation": explain_decision({"type": env.type, "data": d}),
         "event": event,
     }
-    return _jsonable(doc)
+    return {key: _jsonable(value) for key, value in doc.items()}
 
 
 def _jsonable(value: Any) -> Any:

@@ -26,7 +26,7 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from rosterhub.streams.identity import crosswalk, memberships
 
@@ -56,6 +56,8 @@ class SagaMessage:
 
     __slots__ = ()
     KIND: ClassVar[str]
+    if TYPE_CHECKING:  # what @dataclass gives each message: dataclasses.fields() takes it
+        __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
     #: Keys left off the wire while None (they were added to a message that existed without them).
     SPARSE: ClassVar[tuple[str, ...]] = ()
 
@@ -67,7 +69,7 @@ class SagaMessage:
     def to_wire(self) -> dict[str, Any]:
         """The JSON document on the topic (and in the tables that keep a message as sent)."""
         out: dict[str, Any] = {"kind": self.KIND}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+        for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if value is not None or f.name not in self.SPARSE:
                 out[f.name] = value
@@ -76,7 +78,7 @@ class SagaMessage:
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Self:
         """Read the wire form; a key a message was once sent without takes its field's default."""
-        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
@@ -96,7 +98,11 @@ def dumps(message: SagaMessage | Mapping[str, Any]) -> bytes:
 
 
 def loads(value: bytes) -> dict[str, Any]:
-    return json.loads(value)
+    """A record value's wire document; ValueError if it is not JSON or not a JSON object (as the readers expect)."""
+    wire = json.loads(value)
+    if not isinstance(wire, dict):
+        raise ValueError(f"a saga message is a JSON object, not {type(wire).__name__}")
+    return wire
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -54,7 +54,7 @@ class PersonState:
     version: int = 0
 
     def to_table(self) -> dict[str, Any]:
-        out = {"p": self.person_id, "b": self.bookings, "a": self.answers, "e": self.ends}
+        out: dict[str, Any] = {"p": self.person_id, "b": self.bookings, "a": self.answers, "e": self.ends}
         if self.memberships is not None:
             out |= {"m": self.memberships, "ms": self.memberships_seq}
         return {**out, "v": self.version} if self.version else out

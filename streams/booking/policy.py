@@ -380,8 +380,10 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
     out = dict(base)
     for key, value in override.items():
         old = out.get(key)
-        merge = isinstance(old, Mapping) and isinstance(value, Mapping) and value
-        out[key] = _deep_merge(old, value) if merge else value
+        if isinstance(old, Mapping) and isinstance(value, Mapping) and value:
+            out[key] = _deep_merge(old, value)
+        else:
+            out[key] = value
     return out
 
 

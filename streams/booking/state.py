@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rosterhub.instants import from_ms, to_ms  # re-exported: the booking modules import them from here
-from rosterhub.streams.plain import plain
+from rosterhub.streams.plain import row
 
 __all__ = ["ParkedRequest", "ShiftState", "from_ms", "to_ms"]
 
@@ -92,7 +92,7 @@ class ShiftState:
     outbox: tuple[Any, ...] = ()
 
     def to_table(self) -> dict[str, Any]:
-        d = plain(self)  # asdict's value without its deepcopy: written several times per decision
+        d = row(self)  # asdict's value without its deepcopy: written several times per decision
         for name in ("decided", "withdrawn", "parked", "queue"):
             d[name] = list(d[name])
         return d

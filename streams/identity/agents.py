@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,7 @@ from rosterhub.envelope import headers_dict
 from rosterhub.errors import InputError
 from rosterhub.streams.booking.saga import HEADER as SAGA_HEADER
 from rosterhub.streams.booking.saga import dumps as saga_dumps
+from rosterhub.streams.faust_typed import RawEvent, RawStream
 from rosterhub.streams.identity import crosswalk
 from rosterhub.streams.identity.batch import Batch, write_tables
 from rosterhub.streams.identity.crosswalk import FENCE
@@ -78,13 +79,15 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     reader = IdentityInReader(ctx.kafka, ctx.names.identity_in)
 
     @app.agent(inbound, name="identity-forward", concurrency=1)
-    async def forward(stream: faust.StreamT) -> None:
+    async def forward(stream: RawStream) -> None:
         async for event in stream.events():
             await identity_in.send(key=event.key, value=event.value, headers=list(headers_dict(event.headers).items()))
 
     @app.agent(identity_in, name="identity-resolver", concurrency=1)
-    async def resolve(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(RESOLVE_BATCH, within=RESOLVE_WITHIN_S):
+    async def resolve(stream: RawStream) -> None:
+        events: Sequence[RawEvent]
+        # faust: StreamT does not declare take_events; the Stream an agent is handed has it
+        async for events in stream.take_events(RESOLVE_BATCH, within=RESOLVE_WITHIN_S):  # type: ignore[attr-defined]
             batch = Batch(tables)
             for event in events:
                 store = batch.store()
@@ -94,7 +97,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             with _writing_as(events[-1]):
                 write_tables(tables, batch.pending)
 
-    async def _step(event: faust.types.EventT, store: Store) -> None:
+    async def _step(event: RawEvent, store: Store) -> None:
         msg = event.message
         try:
             result = handle(store, event.value, event.headers, msg.offset, ctx.codec)
@@ -140,7 +143,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
 
 
 @contextmanager
-def _writing_as(event: faust.types.EventT) -> Iterator[None]:
+def _writing_as(event: RawEvent) -> Iterator[None]:
     """Table writes outside the stream's own iteration: faust finds the changelog partition (and RocksDB its
     store) from the event being processed, a context variable that ``take_events`` sets in its own task only."""
     token = _current_event.set(weakref.ref(event))

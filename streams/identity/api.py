@@ -14,9 +14,9 @@ as requested by the token's subject (a ``requested_by`` in the body is ignored).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
@@ -32,8 +32,11 @@ from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import TopicNames
 from rosterhub.streams.identity.client import IdentityClient
 from rosterhub.streams.identity.commands import MergeCommand, SplitCommand
+from rosterhub.streams.identity.view import IdentityView
 
 __all__ = ["identity_router"]
+
+T = TypeVar("T")
 
 _Text = Annotated[str, Field(min_length=1, max_length=500)]
 
@@ -66,7 +69,7 @@ def identity_router(kafka: KafkaAccess, names: TopicNames, codec: EventCodec, si
 
     router = APIRouter(prefix="/identity", tags=["identity"], lifespan=lifespan)
 
-    async def read(fn: Any) -> Any:
+    async def read(fn: Callable[[IdentityView], T]) -> T:
         try:
             return await run_in_threadpool(client.read, fn, timeout=30.0)
         except TimeoutError as exc:

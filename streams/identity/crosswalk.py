@@ -74,8 +74,8 @@ def changes(store: Store, seq: int) -> Changes:
         if old is not None and (old.get("m") != new.get("m")):
             bumped.add(pid)
     for pid in sorted(bumped):
-        person = store.person(pid) or Person(pid)
-        store.put_person(person.at_version(seq))
+        bumping = store.person(pid) or Person(pid)
+        store.put_person(bumping.at_version(seq))
     entries: list[tuple[str, dict[str, Any]]] = [
         (f"k:{key}", {"o": sorted(_owners(new))}) for key, new in sorted(keys.items())
     ]

@@ -12,6 +12,7 @@ conflict already raised (open or resolved) is not raised again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from rosterhub.envelope import Envelope, event_id
@@ -144,7 +145,7 @@ def resolve_booking(store: Store, env: Envelope) -> Step:
     return Step([Out(booking_copy(env, None), "booking")])
 
 
-def _by_own_identifiers(store: Store, identifiers: list[dict[str, str]]) -> tuple[str | None, str]:
+def _by_own_identifiers(store: Store, identifiers: Iterable[Mapping[str, str]]) -> tuple[str | None, str]:
     """A credential's holder identifiers link it only when every key that is known names one person."""
     keys = keys_of(identifiers)
     people = {p for k in keys for p in store.owners(k)}

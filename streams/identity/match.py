@@ -188,12 +188,12 @@ def match(
     disputed = {k for d in disputes for k in d.keys}
     grouped: dict[str, tuple[list[str], set[str]]] = {}
     for key in usable:
-        people = owners(key)
-        if key in disputed or not people or target in people:
+        holders = owners(key)
+        if key in disputed or not holders or target in holders:
             continue
         keys, others = grouped.setdefault(TIERS[tier_of(key)][1], ([], set()))
         keys.append(key)
-        others.update(people)
+        others.update(holders)
     for kind, (keys, others) in grouped.items():
         disputes.append(
             Dispute(

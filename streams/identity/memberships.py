@@ -54,7 +54,7 @@ def person_memberships(store: Store, person_id: str) -> list[dict[str, Any]]:
     person = store.person(person_id)
     if person is None or person.merged_into:
         return []
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, Mapping[str, Any]] = {}
     for worker_id in person.records:
         record = store.record(worker_id)
         if record is not None:

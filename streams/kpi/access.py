@@ -79,13 +79,13 @@ def trust_label(viewer: Viewer) -> Callable[[Any], Any] | None:
     return lambda trust: trust if trust == viewer.trust else OTHER
 
 
-def redact_matrix(viewer: Viewer, cells: list[dict[str, Any]], *, extra: tuple[str, ...] = ()) -> list[dict]:
+def redact_matrix(viewer: Viewer, cells: list[dict[str, Any]], *, extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Migration cells for a workforce lead: flows touching their trust; the rest summed per OTHER_TRUSTS pair.
 
     People in merged cells are summed per original cell (an upper bound, labelled so by the API)."""
     if not viewer.lead:
         return cells
-    out: dict[tuple, dict[str, Any]] = {}
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
     for c in cells:
         home = c["home_trust"] if c["home_trust"] == viewer.trust else OTHER
         host = c["host_trust"] if c["host_trust"] == viewer.trust else OTHER

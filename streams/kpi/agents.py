@@ -20,6 +20,7 @@ from rosterhub.envelope import Envelope, decode_record, event_id, headers_dict
 from rosterhub.errors import InputError
 from rosterhub.events.models import PassportUpdated, PersonKpi, ShiftKpi
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
+from rosterhub.streams.faust_typed import RawStream
 from rosterhub.streams.kpi.facts import HUB_SOURCE, TYPES, ShiftFacts, apply
 from rosterhub.streams.kpi.facts_table import FactsTable, without_wal
 from rosterhub.streams.kpi.policy import KpiPolicies, load_kpi_policies
@@ -65,7 +66,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
         await view.send(key=rec.key, value=rec.value, headers=rec.headers)
 
     @app.agent(source, name="kpi", concurrency=1)
-    async def kpi(stream: faust.StreamT) -> None:
+    async def kpi(stream: RawStream) -> None:
         async for event in stream.events():
             headers = headers_dict(event.headers)
             hub_only = _READ.get(headers.get("ce_type", b""))
@@ -93,7 +94,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     people = ctx.raw_topic(app, ctx.names.events("passport"))
 
     @app.agent(people, name="kpi-people", concurrency=1)
-    async def kpi_people(stream: faust.StreamT) -> None:
+    async def kpi_people(stream: RawStream) -> None:
         async for event in stream.events():
             headers = headers_dict(event.headers)
             if headers.get("ce_type") != _PASSPORT_UPDATED:

@@ -99,7 +99,9 @@ def _sums(group: np.ndarray, n: int, values: np.ndarray) -> np.ndarray:
     return np.rint(np.bincount(group, weights=values, minlength=n)).astype(np.int64)
 
 
-def block_partials(store: KpiStore, block: Block, mask: np.ndarray, group: np.ndarray, labels: list[Any]) -> dict:
+def block_partials(
+    store: KpiStore, block: Block, mask: np.ndarray, group: np.ndarray, labels: list[Any]
+) -> dict[Any, Partial]:
     """Partials of the rows ``mask`` selects, by ``group`` (a code 0..len(labels)-1 per row of the block)."""
     n = len(labels)
     rows = np.nonzero(mask)[0]
@@ -171,7 +173,13 @@ def _split(keys: np.ndarray, values: np.ndarray) -> dict[int, np.ndarray]:
 
 
 def _time_to_fill(
-    store: KpiStore, block: Block, rows: np.ndarray, g: np.ndarray, filled: np.ndarray, labels: list, parts: dict
+    store: KpiStore,
+    block: Block,
+    rows: np.ndarray,
+    g: np.ndarray,
+    filled: np.ndarray,
+    labels: list[Any],
+    parts: dict[Any, Partial],
 ) -> None:
     ttf = block.col("ttf")[rows]
     known = filled & (ttf >= 0)
@@ -187,7 +195,13 @@ def _time_to_fill(
 
 
 def _people(
-    block: Block, rows: np.ndarray, g: np.ndarray, filled: np.ndarray, cross: np.ndarray, labels: list, parts: dict
+    block: Block,
+    rows: np.ndarray,
+    g: np.ndarray,
+    filled: np.ndarray,
+    cross: np.ndarray,
+    labels: list[Any],
+    parts: dict[Any, Partial],
 ) -> None:
     person = block.col("person")[rows].astype(np.int64)
     for attr, sel in (("people", filled & (person >= 0)), ("cross_people", filled & cross & (person >= 0))):
@@ -196,7 +210,9 @@ def _people(
             setattr(parts[labels[i]], attr, chunk)
 
 
-def _outcomes(store: KpiStore, block: Block, mask: np.ndarray, group: np.ndarray, labels: list, parts: dict) -> None:
+def _outcomes(
+    store: KpiStore, block: Block, mask: np.ndarray, group: np.ndarray, labels: list[Any], parts: dict[Any, Partial]
+) -> None:
     alive = block.out("alive")
     slot = block.out("slot")
     chosen = alive & mask[slot]

@@ -226,9 +226,10 @@ def _detail_routes(router: APIRouter, service: KpiService, allowed: Callable[...
         if builder is None:
             raise HTTPException(404, f"no chart {name!r}; charts: {', '.join(CHART_BUILDERS)}")
         g = allowed(viewer, f)
-        return service.answer(
+        spec: dict[str, Any] = service.answer(
             ("chart", name, g, viewer.role, viewer.trust), lambda: builder(service.queries, viewer, g)
         )
+        return spec
 
     @router.get("/stream", summary="Server-sent events: 'change' whenever the figures changed (and are ready)")
     async def stream(request: Request, viewer: Viewer = caller) -> StreamingResponse:

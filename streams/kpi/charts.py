@@ -159,7 +159,7 @@ def open_by_tier(rows: list[dict[str, Any]], title: str) -> dict[str, Any]:
     )
 
 
-def _number(v: Any) -> float | int | None:
+def _number(v: str | float | None) -> float | int | None:
     if isinstance(v, str):
         return float(v)
     return v

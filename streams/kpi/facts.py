@@ -161,7 +161,7 @@ def _withdrawn(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
 def _filled(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
     booking = str(d["booking_id"])
     worker = d.get("worker") or {}
-    fill = {
+    fill: dict[str, Any] = {
         "tier": str(d["tier"]),
         "membership": str(d.get("membership_type") or "OTHER"),
         "home_trust": _ods(d.get("home_trust")),

@@ -100,7 +100,8 @@ def without_wal(table: Any) -> None:
                     import rocksdict
 
                     writes = rocksdict.WriteOptions()
-                    writes.disable_wal = True
+                    # rocksdict's stub declares disable_wal a method; at run time it is a settable attribute
+                    writes.disable_wal = True  # type: ignore[method-assign, assignment]
                     db.set_write_options(writes)
                 return db
 

@@ -20,7 +20,7 @@ import numpy as np
 from rosterhub.instants import to_ms
 from rosterhub.streams.kpi.aggregate import Partial, block_partials, figures, merge, nearest_rank
 from rosterhub.streams.kpi.calendar import LONDON
-from rosterhub.streams.kpi.store import Block, KpiStore, day_number
+from rosterhub.streams.kpi.store import Block, Interner, KpiStore, day_number
 
 __all__ = ["GRAINS", "GROUPS", "KpiFilter", "KpiQueries", "period_of"]
 
@@ -88,7 +88,7 @@ class KpiQueries:
 
     def __init__(self, store: KpiStore, cache_size: int = 4096) -> None:
         self.store = store
-        self._cache: OrderedDict[tuple, dict[Any, Partial]] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, int, KpiFilter, str], dict[Any, Partial]] = OrderedDict()
         self._cache_size = cache_size
 
     # ------------------------------------------------------------------ selection
@@ -128,6 +128,7 @@ class KpiQueries:
 
     def _compute(self, block: Block, f: KpiFilter, grouping: str) -> dict[Any, Partial]:
         mask = self._mask(block, f)
+        labels: list[Any]  # the group labels: ISO dates, trusts, ..., None for "none" (code -1)
         if grouping == "all":
             group, labels = np.zeros(block.rows.n, dtype=np.int64), ["all"]
         elif grouping in GRAINS:
@@ -175,8 +176,8 @@ class KpiQueries:
             rows = np.nonzero(mask)[0]
             if len(rows):
                 # One integer per (home, host, shift type) cell: codes shifted into their own bit ranges.
-                home = block.col("home")[rows].astype(np.int64) + 1  # -1 (unknown) -> 0
-                key = (home << 40) | (block.col("host")[rows].astype(np.int64) << 20) | block.col("shift_type")[rows]
+                homes = block.col("home")[rows].astype(np.int64) + 1  # -1 (unknown) -> 0
+                key = (homes << 40) | (block.col("host")[rows].astype(np.int64) << 20) | block.col("shift_type")[rows]
                 keys.append(key)
                 people.append(block.col("person")[rows].astype(np.int64))
         if not keys:
@@ -305,7 +306,7 @@ def _time_groups(block: Block, grain: str) -> tuple[np.ndarray, list[str]]:
     return group.astype(np.int64), [(_EPOCH + timedelta(days=int(v))).isoformat() for v in values]
 
 
-def _shift_row(block: Block, r: int, d: dict) -> dict[str, Any]:
+def _shift_row(block: Block, r: int, d: dict[str, Interner]) -> dict[str, Any]:
     c = block.rows.cols
     day = _EPOCH + timedelta(days=int(c["day"][r]))
     return {
@@ -328,16 +329,19 @@ def _shift_row(block: Block, r: int, d: dict) -> dict[str, Any]:
 
 
 def _needed(b: Block) -> np.ndarray:
-    return b.col("posted") & ~b.col("withdrawn")
+    needed: np.ndarray = b.col("posted") & ~b.col("withdrawn")  # numpy types its operators' results as Any
+    return needed
 
 
 def _filled(b: Block) -> np.ndarray:
-    return _needed(b) & b.col("filled")
+    filled: np.ndarray = _needed(b) & b.col("filled")
+    return filled
 
 
 def _membership(value: str) -> Callable[[KpiStore, Block], np.ndarray]:
     def pick(s: KpiStore, b: Block) -> np.ndarray:
-        return _filled(b) & (b.col("membership") == s.code_of("membership", value))
+        picked: np.ndarray = _filled(b) & (b.col("membership") == s.code_of("membership", value))
+        return picked
 
     return pick
 

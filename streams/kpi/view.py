@@ -31,7 +31,8 @@ def _money(minutes: int, rate: Decimal) -> Decimal:
 
 def paid_minutes(f: ShiftFacts) -> int:
     """Elapsed minutes (UTC instants: clock changes count) less the unpaid break, never below zero."""
-    return max(0, (f["end_ms"] - f["start_ms"]) // 60000 - f["break_minutes"])
+    minutes: int = (f["end_ms"] - f["start_ms"]) // 60000 - f["break_minutes"]
+    return max(0, minutes)
 
 
 def current_fill(f: ShiftFacts) -> tuple[str, dict[str, Any]] | None:

@@ -16,12 +16,15 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import faust
+from faust.types import TableT
 
 from rosterhub.envelope import Envelope, decode_record, encode_event
 from rosterhub.errors import InputError
+from rosterhub.streams import faust_typed
+from rosterhub.streams.faust_typed import RawStream
 from rosterhub.streams.passport import api
 from rosterhub.streams.passport.decide import CREDENTIAL_EXPIRED, SOURCE, Step, step, tick
 from rosterhub.streams.passport.expiry import next_due
@@ -39,6 +42,8 @@ log = logging.getLogger(__name__)
 
 _TICK = b"tick"
 TABLE = "passport"
+#: The passports, keyed by the person id's raw bytes (as on passport-in); rows are ``Passport.to_table()``.
+PassportTable: TypeAlias = "TableT[bytes, dict[str, Any] | None]"
 
 
 @dataclass
@@ -48,7 +53,7 @@ class PassportRuntime:
     app: faust.App
     ctx: StreamContext
     policies: PolicySet
-    table: faust.types.TableT
+    table: PassportTable
     thresholds: tuple[int, ...]
     schedule: Schedule
     topics: dict[str, faust.TopicT] = field(default_factory=dict)
@@ -86,7 +91,7 @@ def register(app: faust.App, ctx: StreamContext) -> PassportRuntime:
     )
     # Keys are the raw person-id bytes, exactly as on passport-in: faust's default JSON key
     # serializer would quote them, and the web router would then pick the wrong partition.
-    table.key_serializer = "raw"
+    table.key_serializer = "raw"  # type: ignore[attr-defined]  # faust: TableT lacks its Collection's attributes
     rt = PassportRuntime(
         app,
         ctx,
@@ -100,7 +105,7 @@ def register(app: faust.App, ctx: StreamContext) -> PassportRuntime:
     ticks = ctx.raw_topic(app, ticks_name)
 
     @app.agent(source, name="passport", concurrency=1)
-    async def passport_agent(stream: faust.StreamT) -> None:
+    async def passport_agent(stream: RawStream) -> None:
         async for event in stream.events():
             key = event.key or b""
             person = key.decode()
@@ -117,10 +122,10 @@ def register(app: faust.App, ctx: StreamContext) -> PassportRuntime:
                 result = step(before, env, person=person, policies=policies, thresholds=rt.thresholds, now=now)
             await _commit(rt, key, before, result)
 
-    @app.timer(interval=settings.passport_timer_interval_s, name="passport-expiry-timer")
+    @faust_typed.timer(app, interval=settings.passport_timer_interval_s, name="passport-expiry-timer")
     async def find_due() -> None:
         now_ms = to_ms(datetime.now(UTC))
-        if app.rebalancing or getattr(app.tables.recovery, "in_recovery", False):
+        if faust_typed.settling(app):
             return
         if rt.schedule.stale or now_ms >= rt.schedule.horizon_end:
             await _rebuild(rt, now_ms)

@@ -151,7 +151,7 @@ def passport_router(rt: PassportRuntime) -> APIRouter:
         try:
             events = credential_events(verify_vc_jwt(token, keys, now=now), now=now)
         except VcRejected as exc:
-            body = {"code": exc.code, "reason": exc.reason, "message": exc.message}
+            body: dict[str, Any] = {"code": exc.code, "reason": exc.reason, "message": exc.message}
             log.warning("verifiable credential rejected: %s", exc)
             return await _answer(request, "", body, 422, f"rejected: {exc.reason}")
         for env in events:

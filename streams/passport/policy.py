@@ -349,8 +349,8 @@ def _merge(trust: TrustPolicy, base: CollaborativePolicy | None) -> TrustPolicy:
 def load_policies(paths: Iterable[Path]) -> PolicySet:
     """Load ``*.yaml`` files (or directories of them) into a validated :class:`PolicySet`."""
     files: list[Path] = []
-    for p in paths:
-        files += sorted(p.glob("*.yaml")) + sorted(p.glob("*.yml")) if p.is_dir() else [p]
+    for path in paths:
+        files += sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
     parsed = [(f, parse_policy_file(f)) for f in files]
     collaboratives = {p.id: p for _, p in parsed if isinstance(p, CollaborativePolicy)}
     trusts: dict[str, TrustPolicy] = {}

@@ -43,7 +43,8 @@ def _ods(org: dict[str, Any] | None) -> str | None:
 
 
 def _enum(v: Any) -> str:
-    return getattr(v, "value", v)
+    value: str = getattr(v, "value", v)  # an Avro enum symbol: the model's enum, or its text as decoded
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +174,7 @@ class Passport:
             version=value["v"],
             updated=value.get("u", 0),
             identifiers=tuple(tuple(i) for i in value.get("id", ())),
-            name=value.get("nm"),  # type: ignore[misc]
+            name=value.get("nm"),
             credentials={
                 cid: Credential.from_table(cid, c) for cid, c in creds.items() if types is None or c["t"] in types
             },

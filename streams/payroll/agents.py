@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,8 @@ from rosterhub.events.models.booking import (
 from rosterhub.events.models.shift import ShiftPosted, ShiftUpdated
 from rosterhub.events.models.timesheet import TimesheetApproved, TimesheetQueried, TimesheetSubmitted
 from rosterhub.instants import to_ms
+from rosterhub.streams import faust_typed
+from rosterhub.streams.faust_typed import RawEvent, RawStream, StateTable
 from rosterhub.streams.payroll import batches, bookings, metrics, timesheets
 from rosterhub.streams.payroll.bookings import ShiftFacts
 from rosterhub.streams.payroll.load import PayrollPolicies, load_payroll_policies
@@ -54,6 +57,8 @@ log = logging.getLogger(__name__)
 
 _TICK = b"tick"
 HORIZON_MS = 24 * 3600 * 1000
+#: How stages 2 and 3 send an event (encoded to its schema's topic).
+Publish = Callable[[Envelope], Awaitable[None]]
 _TIMESHEET_TYPES = frozenset(m.AVRO_NAME.encode() for m in (TimesheetSubmitted, TimesheetApproved, TimesheetQueried))
 #: What stage 1 reads of events.shift and events.booking (anything else is passed over on its ce_type header,
 #: without decoding the body).
@@ -67,7 +72,7 @@ def dumps(message: dict[str, Any]) -> bytes:
     return json.dumps(message, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _time(event: faust.EventT) -> datetime:
+def _time(event: RawEvent) -> datetime:
     ts = getattr(event.message, "timestamp", None)
     return datetime.fromtimestamp(ts, UTC) if ts else datetime.now(UTC)
 
@@ -95,14 +100,14 @@ def register(app: faust.App, ctx: StreamContext) -> PayrollPolicies | None:
     return policies
 
 
-def _stage1(app: faust.App, ctx: StreamContext, table: faust.types.TableT) -> None:
+def _stage1(app: faust.App, ctx: StreamContext, table: StateTable) -> None:
     names = ctx.names
     out = ctx.raw_topic(app, names.of(PAYROLL_BOOKINGS))
 
     @app.agent(
         ctx.raw_topic(app, names.events("shift"), names.events("booking")), name="payroll-bookings", concurrency=1
     )
-    async def stage1(stream: faust.StreamT) -> None:
+    async def stage1(stream: RawStream) -> None:
         async for event in stream.events():
             if headers_dict(event.headers).get("ce_type") not in _STAGE1_TYPES:
                 continue
@@ -124,10 +129,10 @@ def _stage1(app: faust.App, ctx: StreamContext, table: faust.types.TableT) -> No
 def _stage2(
     app: faust.App,
     ctx: StreamContext,
-    table: faust.types.TableT,
+    table: StateTable,
     schedule: Schedule,
     policies: PayrollPolicies,
-    publish: Any,
+    publish: Publish,
 ) -> None:
     names = ctx.names
     facts, ticks = names.of(PAYROLL_BOOKINGS), names.of(PAYROLL_TICKS)
@@ -135,7 +140,7 @@ def _stage2(
     source = ctx.raw_topic(app, names.events("timesheet"), facts, ticks)
 
     @app.agent(source, name="payroll-timesheets", concurrency=1)
-    async def stage2(stream: faust.StreamT) -> None:
+    async def stage2(stream: RawStream) -> None:
         async for event in stream.events():
             now, topic = _time(event), event.message.topic
             key = (event.key or b"").decode()
@@ -177,11 +182,9 @@ def _stage2(
             schedule.set(key, timesheets.due_ms(after or before, policies))
 
 
-def _stage3(
-    app: faust.App, ctx: StreamContext, table: faust.types.TableT, policies: PayrollPolicies, publish: Any
-) -> None:
+def _stage3(app: faust.App, ctx: StreamContext, table: StateTable, policies: PayrollPolicies, publish: Publish) -> None:
     @app.agent(ctx.raw_topic(app, ctx.names.of(PAYROLL_PRICED)), name="payroll-batches", concurrency=1)
-    async def stage3(stream: faust.StreamT) -> None:
+    async def stage3(stream: RawStream) -> None:
         async for event in stream.events():
             now, trust = _time(event), (event.key or b"").decode()
             msg = json.loads(event.value)
@@ -207,19 +210,19 @@ def _stage3(
                 table[f"trust:{trust}"] = result.batches.to_table()
 
 
-def _timer(app: faust.App, ctx: StreamContext, table: faust.types.TableT, policies: PayrollPolicies) -> Schedule:
+def _timer(app: faust.App, ctx: StreamContext, table: StateTable, policies: PayrollPolicies) -> Schedule:
     """Ticks for bookings whose unmatched timesheet or missing timesheet is due, through their own partition."""
     schedule = Schedule(HORIZON_MS)
     ticks = ctx.raw_topic(app, ctx.names.of(PAYROLL_TICKS))
 
-    @app.timer(interval=ctx.settings.payroll_timer_interval_s, name="payroll-timer")
+    @faust_typed.timer(app, interval=ctx.settings.payroll_timer_interval_s, name="payroll-timer")
     async def find_due() -> None:
-        if app.rebalancing or getattr(app.tables.recovery, "in_recovery", False):
+        if faust_typed.settling(app):
             return
         now_ms = to_ms(datetime.now(UTC))
         if schedule.stale or now_ms >= schedule.horizon_end:
             schedule.begin_rebuild()
-            entries = []
+            entries: list[tuple[str, int | None]] = []
             for n, (key, value) in enumerate(table.items()):
                 entries.append((str(key), timesheets.due_ms(BookingSheets.from_table(value), policies)))
                 if n % 5000 == 4999:

@@ -10,12 +10,12 @@ caller's subject, role and trust, which the timesheet stage checks again against
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Security
 from fastapi import Path as PathParam
@@ -42,6 +42,8 @@ from rosterhub.streams.payroll.reader import LedgerReader
 from rosterhub.streams.payroll.timesheets import API_SOURCE
 
 __all__ = ["ApprovalRequest", "payroll_router"]
+
+T = TypeVar("T")
 
 _PAYROLL = frozenset({Role.PAYROLL})
 
@@ -82,7 +84,7 @@ def payroll_router(
 
     router = APIRouter(prefix="/payroll", tags=["payroll"], lifespan=lifespan)
 
-    async def ledger(read: Any) -> Any:
+    async def ledger(read: Callable[[Ledger], T]) -> T:
         try:
             return await run_in_threadpool(reader.current, read, timeout=30.0)
         except TimeoutError as exc:
@@ -129,9 +131,10 @@ def payroll_router(
         other: Annotated[str, Query(alias="with", pattern=ODS_PATTERN)],
         caller: Caller = _STATEMENTS,
     ) -> list[dict[str, Any]]:
-        if caller.trust is None or not can_read_statement(caller, caller.trust, other):
+        trust = caller.trust
+        if trust is None or not can_read_statement(caller, trust, other):
             raise forbidden("other_trust", "a statement is shown to the payroll of its two trusts only", _PAYROLL)
-        found = await ledger(lambda led: [s.document() for s in led.statements_between(caller.trust, other, month)])
+        found = await ledger(lambda led: [s.document() for s in led.statements_between(trust, other, month)])
         return [s for s in found if can_read_statement(caller, s["raised_by"], s["charged_to"])]
 
     @router.post("/timesheets/{timesheet_id}/approvals", status_code=202, summary="Approve one step of a timesheet")

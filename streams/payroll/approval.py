@@ -52,7 +52,7 @@ def accepts(policy: PayrollPolicy | None, approval: dict[str, Any], *, via_api: 
     return not via_api or (approval.get("role") == roles[step - 1] and approval.get("trust") == host)
 
 
-def final(policy: PayrollPolicy | None, approvals: dict[str, dict[str, Any]], *, by_hub: bool) -> dict | None:
+def final(policy: PayrollPolicy | None, approvals: dict[str, dict[str, Any]], *, by_hub: bool) -> dict[str, Any] | None:
     """The approval that pays (its hours and time), or None while one is missing.
 
     ``by_hub``: the timesheet matched its booking; under ``auto`` the hub's own approval then pays it.

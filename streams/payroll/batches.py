@@ -30,7 +30,7 @@ from rosterhub.events.models.recharge import RechargeLineRaised
 from rosterhub.streams.payroll.periods import Period, next_period, period_at, period_of
 from rosterhub.streams.payroll.policy import PayPolicy
 from rosterhub.streams.payroll.pricing import money
-from rosterhub.streams.plain import plain
+from rosterhub.streams.plain import row
 
 __all__ = ["SOURCE", "Stage3", "TrustBatches", "close", "statement_id", "take"]
 
@@ -47,7 +47,7 @@ class TrustBatches:
     closed: tuple[str, ...] = ()
 
     def to_table(self) -> dict[str, Any]:
-        d = plain(self)
+        d = row(self)
         d["closed"] = list(d["closed"])
         return d
 

@@ -29,7 +29,7 @@ from rosterhub.events.models.booking import (
     NoShow,
 )
 from rosterhub.events.models.shift import ShiftPosted, ShiftUpdated
-from rosterhub.streams.plain import plain
+from rosterhub.streams.plain import row
 
 __all__ = ["HUB_BOOKING", "ShiftFacts", "Stage1", "step"]
 
@@ -57,7 +57,7 @@ class ShiftFacts:
     waiting: tuple[dict[str, Any], ...] = ()  # messages held until the shift is known
 
     def to_table(self) -> dict[str, Any]:
-        d = plain(self)
+        d = row(self)
         d["waiting"] = list(d["waiting"])
         return d
 

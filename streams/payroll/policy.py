@@ -15,8 +15,10 @@ docs/payroll.md; rate cards have no default: a trust that pays must say what it 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import time
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -45,6 +47,18 @@ __all__ = [
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 #: Unsocial-hours categories, in the order a tie between equal enhancements is settled.
 CATEGORIES = ("bank_holiday", "sunday", "saturday", "night")
+#: Line kind -> pay code, where a pay policy's ``pay_codes`` names none.
+DEFAULT_PAY_CODES: Mapping[str, str] = MappingProxyType(
+    {
+        "basic": "BASIC",
+        "night": "NIGHT",
+        "saturday": "WEEKEND",
+        "sunday": "WEEKEND",
+        "bank_holiday": "BANK_HOLIDAY",
+        "holiday_pay": "HOLIDAY_PAY",
+        "late_cancellation": "LATE_CANCELLATION_FEE",
+    }
+)
 #: Agenda for Change pay bands: the staff paid by Annex 5 percentages (not the medical locum rates).
 AFC_GRADES = frozenset(c for c in GRADES.codes if c.startswith("BAND_"))
 
@@ -224,15 +238,7 @@ class PayPolicy(_Model):
         default=True, description="Pay the fee hours a late cancellation by the trust carries (BookingCancelled)."
     )
     pay_codes: dict[str, str] = Field(
-        default_factory=lambda: {
-            "basic": "BASIC",
-            "night": "NIGHT",
-            "saturday": "WEEKEND",
-            "sunday": "WEEKEND",
-            "bank_holiday": "BANK_HOLIDAY",
-            "holiday_pay": "HOLIDAY_PAY",
-            "late_cancellation": "LATE_CANCELLATION_FEE",
-        },
+        default_factory=lambda: dict(DEFAULT_PAY_CODES),
         description="Line kind -> pay code (a trust may use its own X-<ODS>-<CODE>).",
     )
 
@@ -257,8 +263,7 @@ class PayPolicy(_Model):
         return v
 
     def code(self, kind: str) -> str:
-        defaults = PayPolicy.model_fields["pay_codes"].default_factory()  # type: ignore[misc]
-        return self.pay_codes.get(kind, defaults[kind])
+        return self.pay_codes.get(kind, DEFAULT_PAY_CODES[kind])
 
     def basic_rate(self, staff_group: str, grade: str) -> Decimal | None:
         if staff_group == StaffGroup.MEDICAL_DENTAL and grade in self.medical.rates:

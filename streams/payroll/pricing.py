@@ -15,9 +15,11 @@ line satisfies ``amount = round(hours x rate)`` and a batch total is the sum of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypedDict
 
 from rosterhub.events.models.common import StaffGroup
 from rosterhub.streams.payroll.hours import category_seconds, hours, paid_segments
@@ -34,6 +36,16 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
+class PricedLineJson(TypedDict):
+    """A priced line as the stages send it (decimals as text)."""
+
+    kind: str
+    pay_code: str
+    hours: str | None
+    rate: str | None
+    amount: str
+
+
 @dataclass(frozen=True, slots=True)
 class PricedLine:
     kind: str  # one of LINE_KINDS
@@ -42,7 +54,7 @@ class PricedLine:
     rate: Decimal | None
     amount: Decimal
 
-    def to_json(self) -> dict[str, str | None]:
+    def to_json(self) -> PricedLineJson:
         return {
             "kind": self.kind,
             "pay_code": self.pay_code,
@@ -52,7 +64,7 @@ class PricedLine:
         }
 
     @classmethod
-    def from_json(cls, doc: dict[str, str | None]) -> PricedLine:
+    def from_json(cls, doc: PricedLineJson) -> PricedLine:
         def dec(v: str | None) -> Decimal | None:
             return None if v is None else Decimal(v)
 
@@ -75,7 +87,9 @@ def _line(kind: str, pay: PayPolicy, hrs: Decimal | None, rate: Decimal | None, 
     return PricedLine(kind, pay.code(kind), hrs, rate, amount)
 
 
-def enhancement_rates(pay: PayPolicy, staff_group: str, grade: str, basic: Decimal) -> tuple[NightWindow, dict]:
+def enhancement_rates(
+    pay: PayPolicy, staff_group: str, grade: str, basic: Decimal
+) -> tuple[NightWindow, dict[str, Decimal]]:
     """The night window and the GBP per hour each unsocial-hours category adds, for this staff group and grade."""
     medical = pay.medical.rates.get(grade) if staff_group == StaffGroup.MEDICAL_DENTAL else None
     if medical is not None:
@@ -94,7 +108,7 @@ def enhancement_rates(pay: PayPolicy, staff_group: str, grade: str, basic: Decim
     return pay.unsocial.night, {c: r for c, r in rates.items() if r > 0}
 
 
-def _best(rates: dict[str, Decimal]):  # type: ignore[no-untyped-def]
+def _best(rates: dict[str, Decimal]) -> Callable[[tuple[str, ...]], str | None]:
     def pick(categories: tuple[str, ...]) -> str | None:
         paid = [c for c in categories if c in rates]
         return max(paid, key=lambda c: (rates[c], -CATEGORIES.index(c))) if paid else None

@@ -11,6 +11,7 @@ Blocking calls: the API calls in through a threadpool, the CLI directly.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from rosterhub.codec.wire import EventCodec
 from rosterhub.kafka.access import KafkaAccess
@@ -18,6 +19,8 @@ from rosterhub.kafka.follow import Follower, envelopes
 from rosterhub.streams.payroll.ledger import Ledger
 
 __all__ = ["LedgerReader", "read_ledger"]
+
+T = TypeVar("T")
 
 
 class LedgerReader:
@@ -42,7 +45,7 @@ class LedgerReader:
     def stop(self) -> None:
         self._follower.stop()
 
-    def current(self, read: Callable[[Ledger], object], *, timeout: float = 30.0) -> object:
+    def current(self, read: Callable[[Ledger], T], *, timeout: float = 30.0) -> T:
         """``read(ledger)`` once the ledger holds everything on the topics now (TimeoutError otherwise)."""
         self._follower.wait_until_now(timeout)
         with self._follower.progress.lock:
@@ -52,4 +55,4 @@ class LedgerReader:
 def read_ledger(kafka: KafkaAccess, topics: list[str], codec: EventCodec, *, timeout: float = 60.0) -> Ledger:
     """Everything on the topics now, folded (the CLI's one-shot read)."""
     with LedgerReader(kafka, topics, codec) as reader:
-        return reader.current(lambda ledger: ledger, timeout=timeout)  # type: ignore[return-value]
+        return reader.current(lambda ledger: ledger, timeout=timeout)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rosterhub.envelope import Envelope
-from rosterhub.streams.plain import plain
+from rosterhub.streams.plain import row
 
 __all__ = ["BookingSheets", "Stage2"]
 
@@ -24,7 +24,7 @@ class BookingSheets:
     missing_reported: bool = False
 
     def to_table(self) -> dict[str, Any]:
-        d = plain(self)
+        d = row(self)
         d["early"] = list(d["early"])
         return d
 

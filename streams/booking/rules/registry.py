@@ -58,18 +58,19 @@ PERSON: Stage = "person"
 RuleFunction = Callable[["RuleContext"], "RuleResult"]
 
 
-M = TypeVar("M", bound=BaseModel)
+#: Covariant: a rule's ``Section[GradePolicy]`` is one of the ``Section[BaseModel]`` a :class:`BookingRule` holds.
+M_co = TypeVar("M_co", bound=BaseModel, covariant=True)
 
 
 @dataclass(frozen=True, slots=True)
-class Section(Generic[M]):
+class Section(Generic[M_co]):
     """A top-level key of the booking policy a rule reads, and the model that validates it.
 
     A rule reads it as ``ctx.policy.config(SECTION)`` (typed as the model).
     """
 
     key: str
-    model: type[M]
+    model: type[M_co]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,15 +140,18 @@ class _Registry:
             self.view = None
 
     def discover(self) -> None:
+        if not self.discovered:  # without the lock once done
+            with self.lock:
+                self._discover_once()
+
+    def _discover_once(self) -> None:
+        """Under the lock: another thread may have discovered the rules while this one waited for it."""
         if self.discovered:
             return
-        with self.lock:
-            if self.discovered:
-                return
-            package = importlib.import_module(__name__.rsplit(".", 1)[0])
-            for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-                importlib.import_module(f"{package.__name__}.{info.name}")
-            self.discovered = True
+        package = importlib.import_module(__name__.rsplit(".", 1)[0])
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+        self.discovered = True
 
     def current(self) -> _View:
         self.discover()

@@ -23,6 +23,7 @@ from rosterhub.streams.booking.messages import (
     SagaMessage,
     decode,
     dumps,
+    loads,
 )
 from rosterhub.streams.booking.state import ShiftState
 from rosterhub.streams.identity.crosswalk import fence_message
@@ -149,3 +150,11 @@ def test_a_hold_check_kept_in_the_shift_table_is_re_sent_unchanged() -> None:
 def test_an_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown saga message kind"):
         decode({"kind": "nonsense", "booking_id": "b1"})
+
+
+@pytest.mark.parametrize("value", [b"[1, 2]", b'"check"', b"7", b"null"])
+def test_a_value_that_is_json_but_not_an_object_is_refused_as_unreadable(value: bytes) -> None:
+    """The person stage drops an unreadable message on ValueError; valid JSON of another shape is one too
+    (it used to reach ``decode`` and fail there with AttributeError, which stopped the agent)."""
+    with pytest.raises(ValueError, match="saga message is a JSON object"):
+        decode(loads(value))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import faust
 
@@ -130,14 +131,14 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
     return app, ctx
 
 
-def _table_class(app_id: str) -> type[faust.Table]:
+def _table_class(app_id: str) -> type[faust.Table[Any, Any]]:
     """faust's Table, with the changelog named after the hub's app id rather than the worker's group.
 
     A worker's group depends on the processors it runs (:func:`rosterhub.features.worker_group`); a table's
     state must not: moving the KPI processor to workers of its own keeps ``<app id>-kpi-shift-facts-changelog``,
     so the new group recovers the state the old one wrote."""
 
-    class Table(faust.Table):  # type: ignore[misc]  # faust's classes are untyped
+    class Table(faust.Table[Any, Any]):
         def _changelog_topic_name(self) -> str:
             return f"{app_id}-{self.name}-changelog"
 

@@ -52,3 +52,13 @@ def test_no_test_asserts_an_upper_bound_on_elapsed_time() -> None:
         if line.lstrip().startswith("assert ") and timed.search(line)
     ]
     assert offenders == [], offenders
+
+
+def test_the_type_checker_passes() -> None:
+    """Issue 19: strict mypy over the package as it installs (``tools/typecheck.py``; its settings in
+    pyproject.toml's ``[tool.mypy]``). A type error is a failure here, not a note in a report."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "typecheck.py")], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found" in result.stdout

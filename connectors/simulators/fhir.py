@@ -32,6 +32,7 @@ from fastapi import FastAPI, Request, Response
 from pydantic import ValidationError
 
 from rosterhub.connectors.simulators.platform_state import PlatformState
+from rosterhub.instants import LONDON
 
 __all__ = [
     "TRUSTS",
@@ -43,7 +44,6 @@ __all__ = [
     "trust_bundle",
 ]
 
-LONDON = ZoneInfo("Europe/London")
 TRUSTS = ("RHQ", "RCU", "RFR", "RR8", "RTH", "RJ1", "RYJ", "RAL", "RXH", "RWE")
 GRADE = "https://rosterhub.org/CodeSystem/grade"
 STAFF_GROUP = "https://rosterhub.org/CodeSystem/staff-group"

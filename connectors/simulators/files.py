@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
+
+from rosterhub.instants import LONDON
 
 __all__ = [
     "BANDS",
-    "LONDON",
     "TRUSTS",
     "WARDS",
     "FileFeeder",
@@ -51,8 +51,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-LONDON = ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True, slots=True)

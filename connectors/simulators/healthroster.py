@@ -34,7 +34,6 @@ from defusedxml import ElementTree as DefusedET
 from rosterhub.connectors.simulators import healthroster_timesheets as timesheets
 from rosterhub.connectors.simulators.files import (
     BANDS,
-    LONDON,
     WARDS,
     FileFeeder,
     Trust,
@@ -50,6 +49,7 @@ from rosterhub.connectors.simulators.files import (
     write_atomic,
 )
 from rosterhub.connectors.simulators.platform_state import ShiftCopy
+from rosterhub.instants import LONDON
 
 __all__ = ["Duty", "HealthRosterSimulator", "parse_updates", "register_cli"]
 

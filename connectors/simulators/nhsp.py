@@ -33,7 +33,6 @@ import typer
 
 from rosterhub.connectors.simulators.files import (
     BANDS,
-    LONDON,
     WARDS,
     FileFeeder,
     Trust,
@@ -50,6 +49,7 @@ from rosterhub.connectors.simulators.files import (
     write_atomic,
 )
 from rosterhub.connectors.simulators.platform_state import ShiftCopy
+from rosterhub.instants import LONDON
 
 __all__ = ["Booking", "NhspSimulator", "register_cli"]
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -29,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rosterhub.errors import ConfigError
 from rosterhub.events.codes import CREDENTIAL_ATTRIBUTES, CSTF_SUBJECTS, GRADES
 from rosterhub.events.models.common import CredentialType, StaffGroup
+from rosterhub.instants import LONDON
 from rosterhub.ods import ODS
 
 __all__ = [
@@ -47,7 +47,6 @@ __all__ = [
     "parse_policy_file",
 ]
 
-LONDON = ZoneInfo("Europe/London")
 
 #: Symbols of rosterhub.common.v1.CredentialType and StaffGroup, in schema order, from the generated enums.
 CREDENTIAL_TYPES: tuple[str, ...] = tuple(t.value for t in CredentialType)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rosterhub.streams.payroll.hours import LONDON
+from rosterhub.instants import LONDON
 from rosterhub.streams.payroll.policy import TimesheetRules
 
 __all__ = ["Mismatch", "match"]

@@ -7,7 +7,10 @@ declaration in the hub's code (``rosterhub/``, ``streams/``, ``connectors/``, ``
   ``"rosterhub.<domain>.v<N>.<Event>"`` or namespace prefix;
 * epoch milliseconds: ``to_ms``/``from_ms``/``optional_ms`` in ``rosterhub/instants.py``;
 * ODS codes: ``rosterhub/ods.py``;
-* bank holidays: ``rosterhub/bank_holidays.py``, the only importer of the ``holidays`` package.
+* bank holidays: ``rosterhub/bank_holidays.py``, the only importer of the ``holidays`` package;
+* the hub's zone: ``LONDON`` in ``rosterhub/instants.py``, the only ``ZoneInfo("Europe/London")`` in the tree
+  (tests and benches included);
+* the booking processor's CloudEvents source: ``SOURCE`` in ``streams/booking/outcome.py``.
 
 Tests, benches and ``examples/`` (written as a trust would, without rosterhub) may spell names out.
 """
@@ -22,14 +25,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("rosterhub", "streams", "connectors", "mapping")
+EVERYWHERE = (*SOURCES, "tests", "bench")  # examples/ is written as a trust would, without rosterhub
 GENERATED = ROOT / "rosterhub" / "events" / "models"  # `rosterhub schemas gen`: where AVRO_NAME is declared
 
 
 @cache
-def _modules() -> tuple[tuple[str, ast.Module], ...]:
+def _modules(folders: tuple[str, ...] = SOURCES) -> tuple[tuple[str, ast.Module], ...]:
     return tuple(
         (str(path.relative_to(ROOT)), ast.parse(path.read_text(encoding="utf-8")))
-        for folder in SOURCES
+        for folder in folders
         for path in sorted((ROOT / folder).rglob("*.py"))
         if GENERATED not in path.parents
     )
@@ -112,6 +116,44 @@ def test_bank_holidays_are_wrapped_once() -> None:
     assert found == [], f"ask {home} (bank_holiday, subdivisions) instead of importing holidays in: {found}"
 
 
+def _is_london(node: ast.AST) -> bool:
+    """``ZoneInfo("Europe/London")`` (or ``zoneinfo.ZoneInfo(...)``): building the hub's zone."""
+    return (
+        isinstance(node, ast.Call)
+        and ast.unparse(node.func).split(".")[-1] == "ZoneInfo"
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.Constant)
+        and node.args[0].value == "Europe/London"
+    )
+
+
+def test_the_london_zone_is_built_once() -> None:
+    home = "rosterhub/instants.py"
+    found = [
+        f"{name}:{node.lineno}"
+        for name, tree in _modules(EVERYWHERE)
+        if name != home
+        for node in ast.walk(tree)
+        if _is_london(node)
+    ]
+    assert found == [], f"import LONDON from {home} instead of building the zone in: {found}"
+
+
+BOOKING_SOURCE = "/rosterhub/booking"
+
+
+def test_the_booking_source_is_declared_once() -> None:
+    home = "streams/booking/outcome.py"
+    found = [
+        f"{name}:{line}: {value!r}"
+        for name, tree in _modules()
+        if name != home
+        for line, value in _strings(tree)
+        if value == BOOKING_SOURCE
+    ]
+    assert found == [], f"import SOURCE from {home} (rosterhub.streams.booking.outcome) instead of: {found}"
+
+
 def test_each_guard_would_see_a_repeat() -> None:
     """The guards' own patterns match what they are meant to refuse (so an empty result means something)."""
     tree = ast.parse(
@@ -119,9 +161,13 @@ def test_each_guard_would_see_a_repeat() -> None:
         "def to_ms(dt):\n    return int(dt.timestamp() * 1000)\n"
         "def _ms(v):\n    return int(v.timestamp() * 1000)\n"
         'ODS = r"^[A-Z0-9]{3,5}$"\n'
+        'TZ = ZoneInfo("Europe/London")\nTZ2 = zoneinfo.ZoneInfo("Europe/London")\n'
+        'HUB = b"/rosterhub/booking"\n'
     )
     values = [v for _, v in _strings(tree)]
     assert "rosterhub.booking.v1.ShiftFilled" in values and "rosterhub.shift.v1." in values
     functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
     assert all(_is_epoch_ms(f.body[0].value) for f in functions)  # type: ignore[attr-defined]
     assert any("[A-Z0-9]{3,5}" in v for v in values)
+    assert sum(_is_london(n) for n in ast.walk(tree)) == 2
+    assert BOOKING_SOURCE in values

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rosterhub.envelope import Envelope
+from rosterhub.instants import LONDON
 from rosterhub.streams.booking import decide, outcome, person
 from rosterhub.streams.booking.messages import Check, Conflict, Fence, Release, Retime, decode
 from rosterhub.streams.booking.policy import BookingPolicies
@@ -19,7 +19,6 @@ from rosterhub.streams.booking.rules import Clearance
 from rosterhub.streams.booking.state import ShiftState
 from tests.unit.streams.booking_builders import POLICY
 
-LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)
 CLEARED = Clearance(cleared=True)
 POLICIES = BookingPolicies({"RHQ": POLICY, "RCU": POLICY.model_copy(update={"trust": "RCU"})})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Protocol, TypeVar, cast
 
@@ -18,6 +19,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ValidationError, ValidationInfo
 
 from rosterhub.errors import ConfigError
+from rosterhub.events.codes import GRADES
 from rosterhub.ods import ODS
 
 __all__ = [
@@ -26,7 +28,9 @@ __all__ = [
     "OdsCodes",
     "TrustFile",
     "deep_merge",
+    "known_grade",
     "load_extending",
+    "rate_card",
     "read_mapping",
     "validated",
     "yaml_files",
@@ -83,6 +87,24 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
             deep_merge(old, value) if isinstance(old, Mapping) and isinstance(value, Mapping) and value else value
         )
     return out
+
+
+def known_grade(value: str, *, default: bool = False) -> str:
+    """``value`` if it is a grade a policy may name: a national grade code or a trust-local X-<ODS>-<CODE> (and
+    ``"default"`` in a table that has a default row)."""
+    if not (GRADES.accepts(value) or (default and value == "default")):
+        raise ValueError(f"unknown grade {value!r} (see docs/events.md, or use X-<ODS>-<CODE>)")
+    return value
+
+
+def rate_card(card: dict[str, Decimal], *, rate: str, default: bool = False) -> dict[str, Decimal]:
+    """``card`` (grade -> GBP per hour) if its grades are known (:func:`known_grade`) and its rates positive;
+    ``rate`` names the rate in the error."""
+    for grade, value in card.items():
+        known_grade(grade, default=default)
+        if value <= 0:
+            raise ValueError(f"{rate} for {grade} must be positive, got {value}")
+    return card
 
 
 def _ods_code(value: str, info: ValidationInfo) -> str:

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from rosterhub.events.codes import GRADES
 from rosterhub.events.models.common import StaffGroup
-from rosterhub.streams.policy_files import OdsCode, OdsCodes, load_extending
+from rosterhub.streams.policy_files import OdsCode, OdsCodes, known_grade, load_extending, rate_card
 
 if TYPE_CHECKING:
     from rosterhub.streams.booking.rules.registry import Section
@@ -53,12 +53,6 @@ _TRAINING_GRADES = ["FY1", "FY2", "CT1_2", "ST3_5", "ST6_8"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _known_grade(value: str) -> str:
-    if not GRADES.accepts(value):
-        raise ValueError(f"unknown grade {value!r} (see docs/events.md, or use X-<ODS>-<CODE>)")
-    return value
 
 
 class NightPeriod(_Model):
@@ -156,7 +150,7 @@ class JuniorDoctorsPolicy(_Model):
     @field_validator("training_grades")
     @classmethod
     def _grades(cls, v: list[str]) -> list[str]:
-        return [_known_grade(g) for g in v]
+        return [known_grade(g) for g in v]
 
 
 class GradeTolerance(_Model):
@@ -175,7 +169,7 @@ class GradePolicy(_Model):
     @classmethod
     def _local(cls, v: dict[str, str]) -> dict[str, str]:
         for local, national in v.items():
-            _known_grade(local)
+            known_grade(local)
             if national not in GRADES.codes:
                 raise ValueError(f"{local} must rank as a national grade, not {national!r}")
         return v
@@ -200,11 +194,7 @@ class AgencyPolicy(_Model):
     @field_validator("rate_card")
     @classmethod
     def _rates(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
-        for grade, rate in v.items():
-            _known_grade(grade)
-            if rate <= 0:
-                raise ValueError(f"basic pay for {grade} must be positive, got {rate}")
-        return v
+        return rate_card(v, rate="basic pay")
 
     @field_validator("tiers")
     @classmethod

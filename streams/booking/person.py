@@ -25,16 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from rosterhub.streams.booking.messages import (
-    Answer,
-    Check,
-    Conflict,
-    Fence,
-    Memberships,
-    Release,
-    Retime,
-    SagaMessage,
-)
+from rosterhub.streams.booking import messages
+from rosterhub.streams.booking.messages import Answer, Check, Conflict, Fence, Memberships, Release, Retime
 from rosterhub.streams.booking.policy import BookingPolicies, BookingPolicy
 from rosterhub.streams.booking.rules import PERSON, Clearance, Employment, OtherBooking, RuleContext, run, stage
 from rosterhub.streams.booking.rules.clock import fmt
@@ -247,7 +239,7 @@ class Received:
 
 def receive(
     state: PersonState,
-    msg: SagaMessage,
+    msg: messages.SagaMessage,
     *,
     policies: BookingPolicies,
     clearance: Callable[[Check], Clearance | None],

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 
@@ -48,15 +48,32 @@ def _strings(tree: ast.Module) -> Iterator[tuple[int, str]]:
             yield node.lineno, value
 
 
+def _spelled(wanted: Callable[[str], bool], home: str | None = None) -> list[str]:
+    """``file:line: value`` of each string constant ``wanted`` picks in the hub's code outside ``home``."""
+    return [
+        f"{name}:{line}: {value!r}"
+        for name, tree in _modules()
+        if name != home
+        for line, value in _strings(tree)
+        if wanted(value)
+    ]
+
+
+def _nodes(wanted: Callable[[ast.AST], bool], home: str, folders: tuple[str, ...] = SOURCES) -> list[str]:
+    """``file:line`` of each node ``wanted`` picks in ``folders`` outside ``home``."""
+    return [
+        f"{name}:{getattr(node, 'lineno', 0)}"
+        for name, tree in _modules(folders)
+        if name != home
+        for node in ast.walk(tree)
+        if wanted(node)
+    ]
+
+
 def test_event_types_come_from_the_generated_models() -> None:
     # a full name (rosterhub.booking.v1.ShiftFilled) or a namespace prefix to append to (rosterhub.shift.v1.)
     spelled = re.compile(r"rosterhub\.[a-z_]+\.v\d+\.(?:[A-Z]\w*)?")
-    found = [
-        f"{name}:{line}: {value!r}"
-        for name, tree in _modules()
-        for line, value in _strings(tree)
-        if spelled.fullmatch(value)
-    ]
+    found = _spelled(lambda value: spelled.fullmatch(value) is not None)
     assert found == [], f"use the model's AVRO_NAME (rosterhub.events.models) instead of: {found}"
 
 
@@ -93,26 +110,19 @@ def test_epoch_milliseconds_are_converted_in_one_place() -> None:
 def test_the_ods_code_pattern_is_declared_once() -> None:
     home = "rosterhub/ods.py"
     patterns = ("[A-Z0-9]{3,5}", "[A-Z][A-Z0-9]{2}")
-    found = [
-        f"{name}:{line}: {value!r}"
-        for name, tree in _modules()
-        if name != home
-        for line, value in _strings(tree)
-        if any(p in value for p in patterns)
-    ]
+    found = _spelled(lambda value: any(p in value for p in patterns), home)
     assert found == [], f"use ODS / ODS_PATTERN / ODS_CODE / ODS_LIKE from {home} instead of: {found}"
+
+
+def _imports_holidays(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Import) and any(a.name.split(".")[0] == "holidays" for a in node.names)) or (
+        isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "holidays"
+    )
 
 
 def test_bank_holidays_are_wrapped_once() -> None:
     home = "rosterhub/bank_holidays.py"
-    found = [
-        f"{name}:{node.lineno}"
-        for name, tree in _modules()
-        if name != home
-        for node in ast.walk(tree)
-        if (isinstance(node, ast.Import) and any(a.name.split(".")[0] == "holidays" for a in node.names))
-        or (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "holidays")
-    ]
+    found = _nodes(_imports_holidays, home)
     assert found == [], f"ask {home} (bank_holiday, subdivisions) instead of importing holidays in: {found}"
 
 
@@ -129,13 +139,7 @@ def _is_london(node: ast.AST) -> bool:
 
 def test_the_london_zone_is_built_once() -> None:
     home = "rosterhub/instants.py"
-    found = [
-        f"{name}:{node.lineno}"
-        for name, tree in _modules(EVERYWHERE)
-        if name != home
-        for node in ast.walk(tree)
-        if _is_london(node)
-    ]
+    found = _nodes(_is_london, home, EVERYWHERE)
     assert found == [], f"import LONDON from {home} instead of building the zone in: {found}"
 
 
@@ -144,13 +148,7 @@ BOOKING_SOURCE = "/rosterhub/booking"
 
 def test_the_booking_source_is_declared_once() -> None:
     home = "streams/booking/outcome.py"
-    found = [
-        f"{name}:{line}: {value!r}"
-        for name, tree in _modules()
-        if name != home
-        for line, value in _strings(tree)
-        if value == BOOKING_SOURCE
-    ]
+    found = _spelled(lambda value: value == BOOKING_SOURCE, home)
     assert found == [], f"import SOURCE from {home} (rosterhub.streams.booking.outcome) instead of: {found}"
 
 

@@ -51,7 +51,6 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -59,13 +58,13 @@ sys.path.insert(0, str(REPO))
 from fastapi import FastAPI, Request, Response  # noqa: E402  (module level: the receiver's annotations resolve)
 
 from rosterhub.envelope import KafkaRecord, decode_record, headers_dict  # noqa: E402
+from rosterhub.instants import LONDON  # noqa: E402
 from rosterhub.kafka.access import KafkaAccess  # noqa: E402
+from rosterhub.streams.booking.outcome import SOURCE as HUB_SOURCE  # noqa: E402
 
-LONDON = ZoneInfo("Europe/London")
 TRUSTS = ("RHQ", "RCU", "RFR")
 REQUESTED = "rosterhub.booking.v1.BookingRequested"
 DECISIONS = {"rosterhub.booking.v1.BookingConfirmed", "rosterhub.booking.v1.BookingRejected"}
-HUB_SOURCE = "/rosterhub/booking"
 SAGA_HEADER = "rosterhub-saga"  # streams/booking/saga.py HEADER
 
 

@@ -32,13 +32,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from rosterhub.instants import LONDON
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-LONDON = ZoneInfo("Europe/London")
 LINES_PER_TIMESHEET = 3
 
 

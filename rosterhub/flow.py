@@ -17,6 +17,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from rosterhub.envelope import headers_dict
 from rosterhub.kafka.access import KafkaAccess
+from rosterhub.streams.booking.outcome import SOURCE as BOOKING_SOURCE
 
 __all__ = ["FlowCounter"]
 
@@ -62,7 +63,7 @@ class FlowCounter:
             parts = source.strip("/").split("/")
             if parts[:1] == ["vendors"] and len(parts) > 1:
                 self.events[parts[1]] += 1
-            elif source == "/rosterhub/booking":
+            elif source == BOOKING_SOURCE:
                 self.outcomes[headers.get("ce_type", b"").decode().rsplit(".", 1)[-1]] += 1
             elif source == "/rosterhub/outbound":
                 self.receipts[headers.get("ce_type", b"").decode().rsplit(".", 1)[-1]] += 1

@@ -11,8 +11,12 @@ queries (availability, passport) so they accept and refuse the same spellings.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
-__all__ = ["from_ms", "optional_ms", "parse_instant", "to_ms"]
+__all__ = ["LONDON", "from_ms", "optional_ms", "parse_instant", "to_ms"]
+
+#: The hub's zone: rotas, pay rules, KPI days and what trust systems show are Europe/London wall-clock notions.
+LONDON = ZoneInfo("Europe/London")
 
 
 def to_ms(dt: datetime) -> int:

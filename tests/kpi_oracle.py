@@ -17,17 +17,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import duckdb
 import holidays
 
 from rosterhub.envelope import Envelope
+from rosterhub.instants import LONDON
 
 __all__ = ["Oracle"]
 
-LONDON = ZoneInfo("Europe/London")
-HUB = "/rosterhub/booking"
 _COLUMNS = """
     id VARCHAR, type VARCHAR, source VARCHAR, shift_id VARCHAR, booking_id VARCHAR, version BIGINT,
     trust VARCHAR, ward VARCHAR, staff_group VARCHAR, grade VARCHAR, shift_type VARCHAR,

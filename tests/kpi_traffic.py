@@ -20,15 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rosterhub.envelope import Envelope
+from rosterhub.instants import LONDON
+from rosterhub.streams.booking.outcome import SOURCE as HUB
 
 __all__ = ["Traffic", "generate"]
 
-LONDON = ZoneInfo("Europe/London")
 TRUSTS = ("RHQ", "RCU", "RFR")
-HUB = "/rosterhub/booking"
 AGENCIES = ("northern-care-staffing", "pennine-locums", "swift-medical-agency")
 FRAMEWORKS = ("CCS-RM6161", "HTE-WORKFORCE", "CPP-NURSING", "OFF-FRAMEWORK-LTD")
 #: (staff group, grade, basic pay / h, bank rate / h)

@@ -33,6 +33,7 @@ from pydantic import ValidationError
 
 from rosterhub.connectors.simulators.platform_state import Op, PlatformState
 from rosterhub.connectors.simulators.serving import server_command, serving
+from rosterhub.instants import LONDON
 
 __all__ = [
     "TRUSTS",
@@ -44,7 +45,6 @@ __all__ = [
     "trust_bundle",
 ]
 
-LONDON = ZoneInfo("Europe/London")
 TRUSTS = ("RHQ", "RCU", "RFR", "RR8", "RTH", "RJ1", "RYJ", "RAL", "RXH", "RWE")
 GRADE = "https://rosterhub.org/CodeSystem/grade"
 STAFF_GROUP = "https://rosterhub.org/CodeSystem/staff-group"

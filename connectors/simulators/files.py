@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 import typer
 
+from rosterhub.instants import LONDON
+
 __all__ = [
     "BANDS",
-    "LONDON",
     "TRUSTS",
     "WARDS",
     "FileFeeder",
@@ -47,8 +47,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-LONDON = ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True, slots=True)

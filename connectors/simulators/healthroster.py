@@ -35,7 +35,6 @@ from rosterhub.connectors.simulators import healthroster_timesheets as timesheet
 from rosterhub.connectors.simulators.file_command import FileCommand, file_demo_source, option, register
 from rosterhub.connectors.simulators.files import (
     BANDS,
-    LONDON,
     WARDS,
     Trust,
     Ward,
@@ -48,6 +47,7 @@ from rosterhub.connectors.simulators.files import (
 )
 from rosterhub.connectors.simulators.hub_drops import first_delivery, new_documents, take_drops
 from rosterhub.connectors.simulators.platform_state import ShiftCopy
+from rosterhub.instants import LONDON
 from rosterhub.xml_bytes import xml_bytes
 
 __all__ = ["Duty", "HealthRosterSimulator", "parse_updates", "register_cli"]

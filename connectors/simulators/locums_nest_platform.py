@@ -20,13 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rosterhub.connectors.simulators.platform_state import PlatformState
+from rosterhub.instants import LONDON
 
 __all__ = ["Organisation", "Platform", "PlatformError", "organisations"]
 
-LONDON = ZoneInfo("Europe/London")
 
 _NAMED = (
     ("RXX", "Riverside Hospitals NHS Foundation Trust", ("Riverside General Hospital", "Riverside Community Hospital")),

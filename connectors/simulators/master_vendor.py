@@ -30,7 +30,6 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import typer
 from fastapi import FastAPI
@@ -38,10 +37,10 @@ from fastapi import FastAPI
 from rosterhub.connectors.simulators.hub_webhook import mount_updates
 from rosterhub.connectors.simulators.platform_state import PlatformState
 from rosterhub.connectors.simulators.serving import serving
+from rosterhub.instants import LONDON
 
 __all__ = ["COLUMNS", "AgencyBooking", "MasterVendor", "create_master_vendor_app", "register_cli"]
 
-LONDON = ZoneInfo("Europe/London")
 COLUMNS = (
     "Booking Ref",
     "Trust Code",

@@ -34,7 +34,6 @@ import typer
 from rosterhub.connectors.simulators.file_command import FileCommand, file_demo_source, register
 from rosterhub.connectors.simulators.files import (
     BANDS,
-    LONDON,
     WARDS,
     Trust,
     Ward,
@@ -48,6 +47,7 @@ from rosterhub.connectors.simulators.files import (
 )
 from rosterhub.connectors.simulators.hub_drops import first_delivery, new_documents, take_drops
 from rosterhub.connectors.simulators.platform_state import ShiftCopy
+from rosterhub.instants import LONDON
 
 __all__ = ["Booking", "NhspSimulator", "register_cli"]
 

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import typer
@@ -27,6 +26,7 @@ from rosterhub.connectors.signing import sign
 from rosterhub.connectors.simulators.hub_webhook import signed_body
 from rosterhub.connectors.simulators.patchwork_timesheets import timesheet_approved, timesheet_submitted
 from rosterhub.connectors.simulators.platform_state import Op, PlatformState
+from rosterhub.instants import LONDON
 
 __all__ = [
     "UPDATE_OPS",
@@ -42,7 +42,6 @@ __all__ = [
     "timesheet_submitted",
 ]
 
-LONDON = ZoneInfo("Europe/London")
 
 #: (staff group label, grades, wards) as a Patchwork-style app labels them.
 _ROLES = (

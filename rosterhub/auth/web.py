@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, NoReturn
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -144,38 +144,30 @@ class Authenticate:
         allowed = frozenset(Role(s) for s in security_scopes.scopes)
         if allowed and not caller.holds_any(allowed):
             granted = ", ".join(sorted(caller.roles))
-            await self._refuse(request, caller, 403, "wrong_role")
-            raise forbidden(
-                "wrong_role",
-                f"this needs one of the roles {', '.join(sorted(allowed))}; the token grants {granted}",
-                allowed,
-                self.render,
-            )
+            wants = f"this needs one of the roles {', '.join(sorted(allowed))}; the token grants {granted}"
+            await self._refuse(request, forbidden("wrong_role", wants, allowed, self.render))
         if self.trust_param is not None:
             asked = request.path_params.get(self.trust_param) or request.query_params.get(self.trust_param)
             if asked and asked.strip().upper() != caller.trust:
-                await self._refuse(request, caller, 403, "other_trust")
-                raise forbidden(
-                    "other_trust",
-                    f"the token acts for {caller.trust or 'no trust'}, not {asked}",
-                    allowed,
-                    self.render,
-                )
+                acts = f"the token acts for {caller.trust or 'no trust'}, not {asked}"
+                await self._refuse(request, forbidden("other_trust", acts, allowed, self.render))
         if self.audit is not None and not (request.headers.get(PURPOSE_HEADER) or "").strip():
-            await self._refuse(request, caller, 400, "purpose_required")
-            raise AccessRefused(
+            refused = AccessRefused(
                 400,
                 "purpose_required",
                 f"a read of personal data states its purpose in {PURPOSE_HEADER} (e.g. booking, subject-access)",
                 challenge='Bearer realm="rosterhub"',
                 render=self.render,
             )
+            await self._refuse(request, refused)
         return caller
 
-    async def _refuse(self, request: Request, caller: Caller, status: int, code: str) -> None:
+    async def _refuse(self, request: Request, refused: AccessRefused) -> NoReturn:
+        """Audit the refusal of a read of personal data (who was refused, and why), then refuse."""
         if self.audit is not None:
             person = request.path_params.get(self.person_param or "", "")
-            await audit(request, status, f"refused: {code}", person=person)
+            await audit(request, refused.status, f"refused: {refused.code}", person=person)
+        raise refused
 
 
 async def audit(request: Request, status: int, outcome: str, *, person: str) -> None:

@@ -10,12 +10,19 @@ from rosterhub.errors import RosterhubError
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.settings import Settings
 
-__all__ = ["fail", "prepare"]
+__all__ = ["fail", "fail_with", "prepare"]
 
 
 def fail(exc: RosterhubError) -> NoReturn:
     """Print the error with its code and exit 1."""
     typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def fail_with(message: str) -> NoReturn:
+    """Print ``error: <message>`` and exit 1: a refusal that is not a :class:`RosterhubError` (an unknown id, a
+    command the worker did not answer)."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
 
 

@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from rosterhub.cli.common import fail_with
+
 __all__ = ["register"]
 
 
@@ -34,7 +36,7 @@ def explain(
 ) -> None:
     """Print every booking rule's result for one decision, failures marked FAIL."""
     if (booking_id is None) == (from_file is None):
-        _fail("give a booking id or --from-file (one of them)")
+        fail_with("give a booking id or --from-file (one of them)")
     if from_file is not None:
         _from_file(from_file, as_json)
     else:
@@ -47,10 +49,10 @@ def _from_file(path: Path, as_json: bool) -> None:
     try:
         decision = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        _fail(f"cannot read {path}: {exc}")
+        fail_with(f"cannot read {path}: {exc}")
     data = decision.get("data") if isinstance(decision, Mapping) else None
     if not isinstance(decision, Mapping) or "rule_results" not in (data if isinstance(data, Mapping) else decision):
-        _fail(f"{path} is not a booking decision (no rule_results)")
+        fail_with(f"{path} is not a booking decision (no rule_results)")
     text = explain_decision(decision)
     typer.echo(json.dumps({"explanation": text, "decision": decision}, indent=2) if as_json else text)
 
@@ -67,23 +69,18 @@ def _from_broker(booking_id: str, as_json: bool, timeout: float) -> None:
     try:
         kafka = resolve_broker(settings, keep_running=True).access
     except RosterhubError as exc:
-        _fail(f"[{exc.code}] {exc}")
+        fail_with(f"[{exc.code}] {exc}")
     topic = TopicNames(settings.topic_prefix).events("booking")
     try:
         with DecisionReader(kafka, topic, make_codec(settings, kafka)) as reader:
             found = reader.lookup(booking_id, timeout=timeout)
     except (TimeoutError, RosterhubError, LookupError) as exc:
-        _fail(str(exc))
+        fail_with(str(exc))
     if found is None:
         typer.secho(f"no decision for booking {booking_id!r} on {topic}: unknown or not decided yet", err=True)
         raise typer.Exit(2)
     doc = decision_document(*found)
     typer.echo(json.dumps(doc, indent=2) if as_json else doc["explanation"])
-
-
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rosterhub.cli.common import fail
+from rosterhub.cli.common import fail, fail_with
 from rosterhub.errors import RosterhubError
 
 app = typer.Typer(no_args_is_help=True)
@@ -50,11 +50,6 @@ def _client() -> Iterator[Any]:
         sink.close()
 
 
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
-
-
 @app.command()
 def conflicts(
     person: Annotated[str | None, typer.Option(help="Only conflicts involving this person.")] = None,
@@ -84,7 +79,7 @@ def show(
     with _client() as client:
         found = client.read(lambda v: v.person(person) or v.person(v.person_of(person) or ""))
     if found is None:
-        _fail(f"unknown person or record {person}")
+        fail_with(f"unknown person or record {person}")
     if as_json:
         typer.echo(json.dumps(found, indent=2))
         return
@@ -97,14 +92,14 @@ def show(
 
 def _submit(client: Any, cmd: Any, refusal: str | None, wait: float) -> None:
     if refusal:
-        _fail(refusal)
+        fail_with(refusal)
     command_id = client.send(cmd)
     typer.echo(f"sent {cmd.kind} command {command_id}")
     if wait <= 0:
         return
     result = client.result(command_id, wait)
     if result is None:
-        _fail(
+        fail_with(
             f"no answer from the worker within {wait}s (is `rosterhub worker` running?); command {command_id} "
             "stays queued on _rosterhub.identity-in"
         )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from rosterhub.cli.common import fail_with
 from rosterhub.errors import RosterhubError
 
 if TYPE_CHECKING:
@@ -56,11 +57,6 @@ def _hub() -> Iterator[_Hub]:
     yield _Hub(settings, kafka, TopicNames(settings.topic_prefix), make_codec(settings, kafka))
 
 
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
-
-
 @app.command("list")
 def list_batches(
     trust: Annotated[str | None, typer.Option(help="Only this employing trust's batches (ODS code).")] = None,
@@ -88,7 +84,7 @@ def lines(
     with _hub() as hub:
         found = hub.ledger().batches.get(batch)
     if found is None:
-        _fail(f"no batch {batch!r} on the payroll topic")
+        fail_with(f"no batch {batch!r} on the payroll topic")
     rows = found.ordered()
     if as_json:
         typer.echo(json.dumps({"batch": found.summary(), "lines": rows}, indent=2))
@@ -113,7 +109,7 @@ def export(
     with _hub() as hub:
         found = hub.ledger().batches.get(batch)
     if found is None:
-        _fail(f"no batch {batch!r} on the payroll topic")
+        fail_with(f"no batch {batch!r} on the payroll topic")
     text = lines_csv(found.ordered())
     if str(out) == "-":
         typer.echo(text, nl=False)
@@ -135,18 +131,18 @@ def close(
     from rosterhub.topics import PAYROLL_PRICED
 
     if not by:
-        _fail("say who closes the batch: --by <user id>")
+        fail_with("say who closes the batch: --by <user id>")
     with _hub() as hub:
         wanted = list(batch or [])
         if due:
             wanted += _due(hub)
         if not wanted:
-            _fail("no batch to close (name one, or --due)")
+            fail_with("no batch to close (name one, or --due)")
         try:
             for b in wanted:
                 batch_trust(b)
         except ValueError as exc:
-            _fail(str(exc))
+            fail_with(str(exc))
         sink = EventSink(hub.kafka, client_id="rosterhub-payroll-cli")
         try:
             now = datetime.now(UTC)
@@ -162,7 +158,7 @@ def close(
                 if not pending:
                     break
                 if time.monotonic() > deadline:
-                    _fail(f"not closed within {wait:.0f}s (is a worker running?): {', '.join(pending)}")
+                    fail_with(f"not closed within {wait:.0f}s (is a worker running?): {', '.join(pending)}")
                 time.sleep(1)
             for b in wanted:
                 c = ledger.batches[b].closed
@@ -211,7 +207,7 @@ def resend(batch: Annotated[str, typer.Argument(help="Batch id to publish again.
             consumer.close()
         again = resend_records(found, batch)
         if not again:
-            _fail(f"no records of batch {batch!r} on {topic}")
+            fail_with(f"no records of batch {batch!r} on {topic}")
         sink = EventSink(hub.kafka, client_id="rosterhub-payroll-cli")
         try:
             sink.send(again)

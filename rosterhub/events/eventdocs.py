@@ -13,16 +13,15 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rosterhub.codec.catalogue import AvroSchema, EventSchema, SchemaCatalogue
 from rosterhub.events.codes import CODE_LISTS, FHIR_VERIFICATION_STATUS, IDENTIFIER_SYSTEMS, LOCAL_CODE
 from rosterhub.events.examples import example_events
+from rosterhub.instants import LONDON
 from rosterhub.topics import CANONICAL
 
 __all__ = ["render_events_md"]
 
-_LONDON = ZoneInfo("Europe/London")
 _COMMON_NS = "rosterhub.common.v1"
 
 _INTRO = """\
@@ -121,7 +120,7 @@ def _fields_table(fields: list[dict[str, Any]]) -> list[str]:
 def _display(value: Any) -> Any:
     """Example values as a person reads them: instants in Europe/London, decimals as text."""
     if isinstance(value, datetime):
-        return value.astimezone(_LONDON).isoformat()
+        return value.astimezone(LONDON).isoformat()
     if isinstance(value, (date, Decimal)):
         return str(value)
     if isinstance(value, dict):

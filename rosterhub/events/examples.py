@@ -14,15 +14,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TypedDict
-from zoneinfo import ZoneInfo
 
 from rosterhub.events import models as m
 from rosterhub.events.base import AvroEvent
 from rosterhub.events.codes import IDENTIFIER_SYSTEMS, vendor_system
+from rosterhub.instants import LONDON
 
 __all__ = ["example_events"]
-
-LONDON = ZoneInfo("Europe/London")
 
 
 def _at(day: int, hour: int, minute: int = 0, month: int = 3, year: int = 2026) -> datetime:

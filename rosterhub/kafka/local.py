@@ -26,11 +26,11 @@ from pathlib import Path
 from rosterhub.errors import BrokerUnavailable, ConfigError
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.local_security import LocalSecurity
+from rosterhub.maven import copy_dependencies
 from rosterhub.settings import Settings
 
 __all__ = ["BrokerStatus", "LocalBroker", "fetch_jars", "jars_dir"]
 
-_MARKER = ".complete"
 
 _LOG4J2 = """\
 status = warn
@@ -56,33 +56,15 @@ def jars_dir(settings: Settings) -> Path:
 
 def fetch_jars(settings: Settings, *, quiet: bool = True) -> Path:
     """Download the broker's jars with Maven unless they are already cached; return the folder."""
-    target = jars_dir(settings)
-    if (target / _MARKER).exists():
-        return target
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise BrokerUnavailable("Maven (`mvn`) is needed to fetch Kafka's jars and is not on PATH")
-    target.mkdir(parents=True, exist_ok=True)
-    with resources.as_file(resources.files("rosterhub.kafka") / "runtime" / "pom.xml") as pom:
-        cmd = [
-            mvn,
-            "-B",
-            *(["-q"] if quiet else []),
-            "-f",
-            str(pom),
-            "dependency:copy-dependencies",
-            f"-Dkafka.version={settings.kafka_version}",
-            "-DincludeScope=runtime",
-            f"-DoutputDirectory={target}",
-        ]
-        proc = subprocess.run(cmd, capture_output=quiet, text=True, check=False)
-    if proc.returncode != 0:
-        detail = (proc.stdout or "")[-2000:] if quiet else ""
-        raise BrokerUnavailable(f"mvn could not fetch Kafka {settings.kafka_version}:\n{detail}")
-    if not any(target.glob(f"kafka_*-{settings.kafka_version}.jar")):
-        raise BrokerUnavailable(f"mvn finished but no kafka_*-{settings.kafka_version}.jar is in {target}")
-    (target / _MARKER).write_text(settings.kafka_version)
-    return target
+    return copy_dependencies(
+        resources.files("rosterhub.kafka") / "runtime" / "pom.xml",
+        jars_dir(settings),
+        properties={"kafka.version": settings.kafka_version},
+        expect=f"kafka_*-{settings.kafka_version}.jar",
+        what=f"Kafka {settings.kafka_version}'s jars",
+        error=BrokerUnavailable,
+        quiet=quiet,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from rosterhub.errors import ToolUnavailable
+from rosterhub.maven import copy_dependencies
 from rosterhub.settings import Settings
 
 __all__ = ["HAPI_VERSION", "FileReport", "Finding", "fetch_jars", "jars_dir", "validate"]
 
 #: The newest ``hapi-fhir-validation`` Maven Central serves here (8.x is not served for that module).
 HAPI_VERSION = "7.6.1"
-_MARKER = ".complete"
 _SOURCE = "FhirValidate.java"
 
 
@@ -42,33 +42,15 @@ def jars_dir(settings: Settings, version: str = HAPI_VERSION) -> Path:
 
 def fetch_jars(settings: Settings, *, version: str = HAPI_VERSION, quiet: bool = True) -> Path:
     """Download the validator's jars with Maven unless they are already cached; return the folder."""
-    target = jars_dir(settings, version)
-    if (target / _MARKER).exists():
-        return target
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise ToolUnavailable("Maven (`mvn`) is needed to fetch HAPI FHIR's validator and is not on PATH")
-    target.mkdir(parents=True, exist_ok=True)
-    with resources.as_file(resources.files("rosterhub.tools") / "hapi-validator" / "pom.xml") as pom:
-        cmd = [
-            mvn,
-            "-B",
-            *(["-q"] if quiet else []),
-            "-f",
-            str(pom),
-            "dependency:copy-dependencies",
-            f"-Dhapi.version={version}",
-            "-DincludeScope=runtime",
-            f"-DoutputDirectory={target}",
-        ]
-        proc = subprocess.run(cmd, capture_output=quiet, text=True, check=False)
-    if proc.returncode != 0:
-        detail = (proc.stdout or "")[-2000:] if quiet else ""
-        raise ToolUnavailable(f"mvn could not fetch HAPI FHIR {version}:\n{detail}")
-    if not (target / f"hapi-fhir-validation-{version}.jar").exists():
-        raise ToolUnavailable(f"mvn finished but hapi-fhir-validation-{version}.jar is not in {target}")
-    (target / _MARKER).write_text(version)
-    return target
+    return copy_dependencies(
+        resources.files("rosterhub.tools") / "hapi-validator" / "pom.xml",
+        jars_dir(settings, version),
+        properties={"hapi.version": version},
+        expect=f"hapi-fhir-validation-{version}.jar",
+        what=f"HAPI FHIR {version}'s validator",
+        error=ToolUnavailable,
+        quiet=quiet,
+    )
 
 
 @dataclass(frozen=True, slots=True)

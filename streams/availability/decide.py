@@ -38,11 +38,11 @@ from rosterhub.events.models.common import ReleaseTier
 from rosterhub.streams.availability.cascade import AGENCY_TIERS, next_release, visibility
 from rosterhub.streams.availability.policy import TIERS, AvailabilityPolicy
 from rosterhub.streams.availability.state import OPEN_STATUSES, SEEN_KEPT, ShiftView, from_ms, to_ms
+from rosterhub.streams.booking.outcome import SOURCE as BOOKING_SOURCE
 
 __all__ = ["SOURCE", "VIEW", "Step", "step", "tick", "view_data"]
 
 SOURCE = "/rosterhub/availability"
-BOOKING_SOURCE = "/rosterhub/booking"
 VIEW = ShiftAvailability.AVRO_NAME
 _BOOKING = BookingRequested.avro_namespace() + "."  # every booking event: requests and outcomes
 POSTED, UPDATED, RELEASED, CANCELLED = (m.AVRO_NAME for m in (ShiftPosted, ShiftUpdated, ShiftReleased, ShiftCancelled))

@@ -24,13 +24,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rosterhub.errors import ConfigError
 from rosterhub.events.models.common import ReleaseTier
 from rosterhub.ods import ODS
 from rosterhub.streams.booking.policy import BookingPolicies
+from rosterhub.streams.policy_files import read_mapping, validated, yaml_files
 
 __all__ = ["TIERS", "AvailabilityPolicy", "CascadeStep", "load_availability_policy", "parse_duration"]
 
@@ -134,34 +134,17 @@ class AvailabilityPolicy:
         return policy.agency.cap(grade) if policy else None
 
 
-def _validate(raw: Any, path: Path) -> _File:
-    if not isinstance(raw, dict):
-        raise ConfigError("an availability policy file is a mapping with collaborative: and cascade:", file=str(path))
-    try:
-        return _File.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or None
-        raise ConfigError(
-            f"invalid availability policy: {first['msg']}", file=str(path), key=key, errors=exc.error_count()
-        ) from exc
+_WHAT = "availability policy"
 
 
 def load_availability_policy(paths: Iterable[Path], booking: BookingPolicies | None = None) -> AvailabilityPolicy:
     """Load ``*.yaml`` files (or folders of them); each collaborative's cascade applies to its booking members."""
     booking = booking or BookingPolicies({})
-    files: list[Path] = []
-    for p in paths:
-        files += sorted([*p.glob("*.yaml"), *p.glob("*.yml")]) if p.is_dir() else [p]
     cascades: dict[str, tuple[CascadeStep, ...]] = {}
     where: dict[str, Path] = {}
     seen: dict[str, Path] = {}
-    for f in files:
-        try:
-            raw = yaml.safe_load(f.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read availability policy file: {exc}", file=str(f)) from exc
-        parsed = _validate(raw, f)
+    for f in yaml_files(paths):
+        parsed = validated(_File, read_mapping(f, _WHAT, "collaborative: and cascade:"), f, _WHAT)
         if parsed.collaborative in seen:
             other = seen[parsed.collaborative]
             raise ConfigError(

@@ -23,6 +23,7 @@ repeats the step on the old state after recovery, with the same ids (docs/decisi
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -51,10 +52,6 @@ from rosterhub.streams.booking.messages import (
     Answer,
     Check,
     Conflict,
-    Fence,
-    Memberships,
-    Release,
-    Retime,
     SagaMessage,
     decode,
     dumps,
@@ -358,43 +355,30 @@ def _person_stage(
                 log.warning("booking-person: unreadable saga message for %s dropped: %s", pid, exc)
                 continue
             before = person.PersonState.from_table(pid, people.get(pid))
-            if isinstance(msg, Memberships):
-                after = person.employment(before, msg)
-            elif isinstance(msg, Fence):
-                after = person.fence(before, msg)
-            elif isinstance(msg, Release):
-                after = person.release(before, msg)
-            elif isinstance(msg, Retime):
-                after, clashed = person.retime(before, msg)
-                if clashed is not None:
-                    await send(to_shift, msg.shift_id, clashed)
-                    log.warning(
-                        "booking %s: re-timed shift %s now clashes for person %s: %s",
-                        msg.booking_id,
-                        msg.shift_id,
-                        pid,
-                        clashed.detail,
-                    )
-            elif isinstance(msg, Check):
-                fits = 0 if msg.booking_id in before.answers else person.stamp_fits(before, msg)
-                if fits > 0:  # stamped from a copy that has an identity change whose fence is not here yet
-                    log.info("booking %s: check for %s waits for identity's fence", msg.booking_id, pid)
-                    continue  # the shift stage re-sends the check (booking_hold_resend_s)
-                if fits < 0:
-                    await send(to_shift, msg.shift_id, person.refused(before, msg))
-                    log.info("booking %s: stamp of %s older than identity's; restamp", msg.booking_id, pid)
-                    continue
-                policy = policies.get(msg.shift["trust"])
-                clear = _clearance(app, passport_policies, pid, msg)
-                after, reply = person.check(before, msg, clearance=clear, policy=policy)
-                await send(to_shift, msg.shift_id, reply)
-                log.info("booking %s: person %s answered (recorded=%s)", msg.booking_id, pid, reply.recorded)
-            else:  # an answer or a conflict: the shift stage's messages, never sent here
-                log.warning("booking-person: a %s message for %s ignored", msg.KIND, pid)
-                continue
+            clearance = functools.partial(_clearance, app, passport_policies, pid)
+            got = person.receive(before, msg, policies=policies, clearance=clearance)
+            if got.reply is not None:
+                await send(to_shift, got.reply.shift_id, got.reply)
+            _log_received(pid, msg, got)
+            after = got.state
             if after != before:  # pruned only when written anyway: no scans, no extra writes
                 after = retention.prune(after, now_ms=_ms(event), retention_days=retention_days)
                 people[pid] = after.to_table()
+
+
+def _log_received(pid: str, msg: SagaMessage, got: person.Received) -> None:
+    booking = getattr(msg, "booking_id", None)
+    if isinstance(got.reply, Conflict):
+        shift, detail = got.reply.shift_id, got.reply.detail
+        log.warning("booking %s: re-timed shift %s now clashes for person %s: %s", booking, shift, pid, detail)
+    elif got.outcome == "waits":  # stamped from a copy that has an identity change whose fence is not here yet
+        log.info("booking %s: check for %s waits for identity's fence", booking, pid)  # the shift stage re-sends it
+    elif got.outcome == "restamp":
+        log.info("booking %s: stamp of %s older than identity's; restamp", booking, pid)
+    elif isinstance(got.reply, Answer):
+        log.info("booking %s: person %s answered (recorded=%s)", booking, pid, got.reply.recorded)
+    elif got.outcome == "ignored":  # an answer or a conflict: the shift stage's messages, never sent here
+        log.warning("booking-person: a %s message for %s ignored", msg.KIND, pid)
 
 
 def _clearance(app: faust.App, policies: PolicySet, pid: str, msg: Check) -> Clearance | None:

@@ -13,11 +13,9 @@ the worker's person id.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Security
+from fastapi import APIRouter, HTTPException, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
@@ -27,6 +25,7 @@ from rosterhub.auth.web import Authenticate, audit, forbidden
 from rosterhub.codec.wire import EventCodec
 from rosterhub.errors import InputError
 from rosterhub.kafka.access import KafkaAccess
+from rosterhub.lifespan import running
 from rosterhub.runtime import TopicNames
 from rosterhub.streams.booking.decision_reader import DecisionReader
 from rosterhub.streams.booking.decisions import decision_document
@@ -46,13 +45,7 @@ def concerned_trusts(doc: dict[str, Any]) -> set[str]:
 def booking_router(kafka: KafkaAccess, names: TopicNames, codec: EventCodec) -> APIRouter:
     reader = DecisionReader(kafka, names.events("booking"), codec)
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        reader.start()
-        yield
-        await run_in_threadpool(reader.stop)
-
-    router = APIRouter(prefix="/bookings", tags=["bookings"], lifespan=lifespan)
+    router = APIRouter(prefix="/bookings", tags=["bookings"], lifespan=running(reader))
 
     @router.get("/{booking_id}/explain", summary="Why a booking was confirmed or rejected: every rule's result")
     async def explain(

@@ -18,10 +18,10 @@ from typing import Any
 
 from rosterhub.envelope import Envelope, headers_dict
 from rosterhub.events.models import BookingConfirmed, BookingRejected
+from rosterhub.streams.booking.outcome import SOURCE
 from rosterhub.streams.booking.rules import RuleResult, explain_decision, reason_codes
 
 __all__ = [
-    "DECISION_SOURCE",
     "DECISION_TYPES",
     "DecisionIndex",
     "DecisionRef",
@@ -29,8 +29,6 @@ __all__ = [
     "decision_document",
 ]
 
-#: The booking processor's CloudEvents source: only its outcomes are decisions (vendor events are inputs).
-DECISION_SOURCE = "/rosterhub/booking"
 DECISION_TYPES = frozenset({BookingConfirmed.AVRO_NAME, BookingRejected.AVRO_NAME})
 
 
@@ -47,7 +45,9 @@ def decision_booking_id(headers: Sequence[tuple[str, bytes]] | Mapping[str, byte
     h = headers_dict(headers)
     if h.get("ce_type", b"").decode(errors="replace") not in DECISION_TYPES:
         return None
-    if h.get("ce_source", b"").decode(errors="replace") != DECISION_SOURCE:
+    if (
+        h.get("ce_source", b"").decode(errors="replace") != SOURCE
+    ):  # the booking processor's own outcomes are decisions (vendor events are inputs)
         return None
     subject = h.get("ce_subject")
     return subject.decode(errors="replace") if subject else None

@@ -49,6 +49,8 @@ BOOKING_REJECTED = BookingRejected.AVRO_NAME
 BOOKING_CANCELLED = BookingCancelled.AVRO_NAME
 SHIFT_FILLED = ShiftFilled.AVRO_NAME
 NO_SHOW = NoShow.AVRO_NAME
+#: The booking processor's CloudEvents source, declared once: the decision index, availability, KPI and payroll
+#: tell its outcomes from vendors' events of the same type by it.
 SOURCE = "/rosterhub/booking"
 
 #: What the shift stage sends the person stage (key: person id).

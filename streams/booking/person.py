@@ -21,18 +21,31 @@ kept its times stands (docs/decisions/0007-booking-saga.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
+from rosterhub.streams.booking import messages
 from rosterhub.streams.booking.messages import Answer, Check, Conflict, Fence, Memberships, Release, Retime
-from rosterhub.streams.booking.policy import BookingPolicy
+from rosterhub.streams.booking.policy import BookingPolicies, BookingPolicy
 from rosterhub.streams.booking.rules import PERSON, Clearance, Employment, OtherBooking, RuleContext, run, stage
 from rosterhub.streams.booking.rules.clock import fmt
 from rosterhub.streams.booking.rules.overlap import clash
 from rosterhub.streams.booking.saga import booking_request, ordered, shift_spec
 from rosterhub.streams.booking.state import ParkedRequest, from_ms
 
-__all__ = ["PersonState", "check", "employment", "fence", "refused", "release", "retime", "stamp_fits"]
+__all__ = [
+    "PersonState",
+    "Received",
+    "check",
+    "employment",
+    "fence",
+    "receive",
+    "refused",
+    "release",
+    "retime",
+    "stamp_fits",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,3 +220,48 @@ def retime(state: PersonState, msg: Retime) -> tuple[PersonState, Conflict | Non
     )
     dropped = {b: v for b, v in state.bookings.items() if b != booking_id}
     return replace(state, bookings=dropped), out
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What one saga message did to a person: the new state, the reply for the shift stage, and which case it was.
+
+    ``outcome``: ``applied``; ``clash`` (a retime overlaps: ``reply`` is the conflict); ``waits`` (a check stamped
+    with an identity change whose fence is not here yet: the shift stage re-sends it); ``restamp`` (a check stamped
+    before identity's latest change: ``reply`` refuses it); ``answered`` (``reply`` is the answer); ``ignored`` (a
+    shift-stage message, never sent here).
+    """
+
+    state: PersonState
+    reply: Answer | Conflict | None = None
+    outcome: Literal["applied", "clash", "waits", "restamp", "answered", "ignored"] = "applied"
+
+
+def receive(
+    state: PersonState,
+    msg: messages.SagaMessage,
+    *,
+    policies: BookingPolicies,
+    clearance: Callable[[Check], Clearance | None],
+) -> Received:
+    """One saga message for this person, as the person stage's agent applies it (``clearance``: the passport's
+    verdict on a check, asked only when the check is run)."""
+    if isinstance(msg, Memberships):
+        return Received(employment(state, msg))
+    if isinstance(msg, Fence):
+        return Received(fence(state, msg))
+    if isinstance(msg, Release):
+        return Received(release(state, msg))
+    if isinstance(msg, Retime):
+        after, clashed = retime(state, msg)
+        return Received(after, clashed, "clash" if clashed is not None else "applied")
+    if isinstance(msg, Check):
+        fits = 0 if msg.booking_id in state.answers else stamp_fits(state, msg)
+        if fits > 0:
+            return Received(state, None, "waits")
+        if fits < 0:
+            return Received(state, refused(state, msg), "restamp")
+        policy = policies.get(msg.shift["trust"])
+        after, answer = check(state, msg, clearance=clearance(msg), policy=policy)
+        return Received(after, answer, "answered")
+    return Received(state, None, "ignored")

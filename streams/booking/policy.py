@@ -14,7 +14,6 @@ of the rule code; the defaults below are the national ones from docs/booking.md.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, time
@@ -22,13 +21,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
-from rosterhub.errors import ConfigError
 from rosterhub.events.codes import GRADES
 from rosterhub.events.models.common import StaffGroup
-from rosterhub.ods import ODS
+from rosterhub.streams.policy_files import OdsCode, OdsCodes, known_grade, load_extending, rate_card
 
 if TYPE_CHECKING:
     from rosterhub.streams.booking.rules.registry import Section
@@ -56,12 +53,6 @@ _TRAINING_GRADES = ["FY1", "FY2", "CT1_2", "ST3_5", "ST6_8"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _known_grade(value: str) -> str:
-    if not GRADES.accepts(value):
-        raise ValueError(f"unknown grade {value!r} (see docs/events.md, or use X-<ODS>-<CODE>)")
-    return value
 
 
 class NightPeriod(_Model):
@@ -159,7 +150,7 @@ class JuniorDoctorsPolicy(_Model):
     @field_validator("training_grades")
     @classmethod
     def _grades(cls, v: list[str]) -> list[str]:
-        return [_known_grade(g) for g in v]
+        return [known_grade(g) for g in v]
 
 
 class GradeTolerance(_Model):
@@ -178,7 +169,7 @@ class GradePolicy(_Model):
     @classmethod
     def _local(cls, v: dict[str, str]) -> dict[str, str]:
         for local, national in v.items():
-            _known_grade(local)
+            known_grade(local)
             if national not in GRADES.codes:
                 raise ValueError(f"{local} must rank as a national grade, not {national!r}")
         return v
@@ -203,11 +194,7 @@ class AgencyPolicy(_Model):
     @field_validator("rate_card")
     @classmethod
     def _rates(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
-        for grade, rate in v.items():
-            _known_grade(grade)
-            if rate <= 0:
-                raise ValueError(f"basic pay for {grade} must be positive, got {rate}")
-        return v
+        return rate_card(v, rate="basic pay")
 
     @field_validator("tiers")
     @classmethod
@@ -276,28 +263,13 @@ _S = TypeVar("_S", bound=_Sections)
 class _CollaborativeFile(_Sections):
     kind: Literal["collaborative"]
     id: str
-    members: list[str] = Field(default_factory=list)
-
-    @field_validator("members")
-    @classmethod
-    def _ods(cls, v: list[str]) -> list[str]:
-        bad = [m for m in v if not ODS.match(m)]
-        if bad:
-            raise ValueError(f"members must be ODS codes, got {bad}")
-        return v
+    members: OdsCodes = Field(default_factory=list)
 
 
 class _TrustFile(_Sections):
     kind: Literal["trust"] = "trust"
-    trust: str
+    trust: OdsCode
     extends: str | None = None
-
-    @field_validator("trust")
-    @classmethod
-    def _ods(cls, v: str) -> str:
-        if not ODS.match(v):
-            raise ValueError(f"trust must be an ODS code (3-5 upper-case characters), got {v!r}")
-        return v
 
 
 class BookingPolicy(_Sections):
@@ -354,77 +326,14 @@ class BookingPolicies:
         return self.trusts.get(trust)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read booking policy file: {exc}", file=str(path)) from exc
-    if not isinstance(raw, dict):
-        raise ConfigError("a booking policy file is a mapping with kind: trust or kind: collaborative", file=str(path))
-    return raw
-
-
-def _validate(model: type[_Model], raw: Mapping[str, Any], path: Path | str) -> Any:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"] if p != "[key]") or None
-        raise ConfigError(
-            f"invalid booking policy: {first['msg']}", file=str(path), key=key, errors=exc.error_count()
-        ) from exc
-
-
-def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """``override`` over ``base``, mappings merged key by key; lists, scalars and an empty ``{}`` replace."""
-    out = dict(base)
-    for key, value in override.items():
-        old = out.get(key)
-        if isinstance(old, Mapping) and isinstance(value, Mapping) and value:
-            out[key] = _deep_merge(old, value)
-        else:
-            out[key] = value
-    return out
-
-
-_FILE_ONLY = {"kind", "id", "extends", "members", "name"}
-
-
 def load_booking_policies(paths: Iterable[Path]) -> BookingPolicies:
     """Load ``*.yaml`` files (or directories of them) into validated, merged per-trust policies."""
-    files: list[Path] = []
-    for p in paths:
-        files += sorted([*p.glob("*.yaml"), *p.glob("*.yml")]) if p.is_dir() else [p]
-    raws = [(f, _read(f)) for f in files]
-    collaboratives: dict[str, tuple[Path, dict[str, Any], _CollaborativeFile]] = {}
-    for f, raw in raws:
-        if raw.get("kind") == "collaborative":
-            parsed = _validate(_with_rule_sections(_CollaborativeFile), raw, f)
-            if parsed.id in collaboratives:
-                raise ConfigError(f"two files for collaborative {parsed.id}", file=str(f), key="id")
-            collaboratives[parsed.id] = (f, raw, parsed)
-    trusts: dict[str, BookingPolicy] = {}
-    for f, raw in raws:
-        if raw.get("kind") == "collaborative":
-            continue
-        own: _TrustFile = _validate(_with_rule_sections(_TrustFile), raw, f)
-        if own.trust in trusts:
-            raise ConfigError(f"two booking policy files for trust {own.trust}", file=str(f), key="trust")
-        base: dict[str, Any] = {}
-        members: tuple[str, ...] = ()
-        where = str(f)
-        if own.extends is not None:
-            if own.extends not in collaboratives:
-                raise ConfigError(f"extends unknown collaborative {own.extends!r}", file=str(f), key="extends")
-            cfile, craw, collab = collaboratives[own.extends]
-            if own.trust not in collab.members:
-                raise ConfigError(
-                    f"{own.trust} is not listed in members of {collab.id} ({cfile})", file=str(f), key="trust"
-                )
-            base, members = {k: v for k, v in craw.items() if k not in _FILE_ONLY}, tuple(collab.members)
-            where = f"{f} (merged over {cfile})"
-        merged = _deep_merge(base, {k: v for k, v in raw.items() if k not in _FILE_ONLY - {"name"}})
-        digest = hashlib.sha256(yaml.safe_dump(merged, sort_keys=True).encode()).hexdigest()[:12]
-        merged |= {"trust": own.trust, "collaborative": own.extends, "members": members, "fingerprint": digest}
-        trusts[own.trust] = _validate(_with_rule_sections(BookingPolicy), merged, where)
+    trusts = load_extending(
+        paths,
+        "booking policy",
+        collaborative=_with_rule_sections(_CollaborativeFile),
+        trust=_with_rule_sections(_TrustFile),
+        policy=_with_rule_sections(BookingPolicy),
+        not_inherited=frozenset({"name"}),  # a trust's policy is named by its own file
+    )
     return BookingPolicies(trusts)

@@ -14,11 +14,10 @@ as requested by the token's subject (a ``requested_by`` in the body is ignored).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Security
+from fastapi import APIRouter, HTTPException, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -29,6 +28,7 @@ from rosterhub.auth.web import Authenticate, audit
 from rosterhub.codec.wire import EventCodec
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.producer import EventSink
+from rosterhub.lifespan import running
 from rosterhub.runtime import TopicNames
 from rosterhub.streams.identity.client import IdentityClient
 from rosterhub.streams.identity.commands import MergeCommand, SplitCommand
@@ -61,13 +61,7 @@ _DECIDE = Security(Authenticate(), scopes=[Role.IDENTITY_ADMIN])
 def identity_router(kafka: KafkaAccess, names: TopicNames, codec: EventCodec, sink: EventSink) -> APIRouter:
     client = IdentityClient(kafka, names.events("identity"), names.identity_in, codec, sink, "/rosterhub/api")
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        client.start()
-        yield
-        await run_in_threadpool(client.stop)
-
-    router = APIRouter(prefix="/identity", tags=["identity"], lifespan=lifespan)
+    router = APIRouter(prefix="/identity", tags=["identity"], lifespan=running(client))
 
     async def read(fn: Callable[[IdentityView], T]) -> T:
         try:

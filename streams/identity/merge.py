@@ -14,6 +14,7 @@ person) are refused with a reason and change nothing.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from rosterhub.envelope import Envelope
 from rosterhub.streams.identity.commands import MergeCommand, SplitCommand
@@ -42,14 +43,8 @@ def merge(store: Store, cmd: MergeCommand, *, command_id: str, cause: Envelope, 
     data = {
         "person_id": into.person_id,
         "merged_person_id": gone.person_id,
-        "worker_ids": list(moved),
-        "credential_ids": creds,
-        "resolves": resolves,
-        "command_id": command_id,
-        "reason": cmd.reason,
-        "requested_by": cmd.requested_by,
+        **_moved(moved, creds, resolves, cmd, command_id, seq),
         "merged_at": cause.time,
-        "sequence": seq,
     }
     env = command_event(MERGED, data, command_id=command_id, time=cause.time)
     outputs = [Out(env, "identity"), Out(env, "passport", key=gone.person_id)]
@@ -87,14 +82,8 @@ def split(store: Store, cmd: SplitCommand, *, command_id: str, cause: Envelope, 
         "person_id": person.person_id,
         "new_person_id": new_id,
         "revived": revived is not None,
-        "worker_ids": list(moved),
-        "credential_ids": creds,
-        "resolves": resolves,
-        "command_id": command_id,
-        "reason": cmd.reason,
-        "requested_by": cmd.requested_by,
+        **_moved(moved, creds, resolves, cmd, command_id, seq),
         "split_at": cause.time,
-        "sequence": seq,
     }
     env = command_event(SPLIT, data, command_id=command_id, time=cause.time)
     outputs = [Out(env, "identity"), Out(env, "passport")]
@@ -103,6 +92,27 @@ def split(store: Store, cmd: SplitCommand, *, command_id: str, cause: Envelope, 
             linked_event(r, new_id, "SPLIT", _rec(store, r).keys, cause=cause, seq=seq, previous=person.person_id)
         )
     return Step(outputs, [Replay(offsets, new_id, command_id)] if offsets else [])
+
+
+def _moved(
+    moved: tuple[str, ...],
+    creds: list[str],
+    resolves: list[str],
+    cmd: MergeCommand | SplitCommand,
+    command_id: str,
+    seq: int,
+) -> dict[str, Any]:
+    """What a PersonMerged and a PersonSplit both say: the records and credentials a command moved, the conflicts
+    it closed, who asked and why."""
+    return {
+        "worker_ids": list(moved),
+        "credential_ids": creds,
+        "resolves": resolves,
+        "command_id": command_id,
+        "reason": cmd.reason,
+        "requested_by": cmd.requested_by,
+        "sequence": seq,
+    }
 
 
 def _check_live(person: Person | None, asked: str) -> str | None:

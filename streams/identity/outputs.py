@@ -7,7 +7,7 @@ from the input's time, so a redelivered input or a replay gives byte-identical e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -117,16 +117,9 @@ def linked_event(
         "linked_at": cause.time,
         "sequence": seq,
     }
-    env = Envelope(
-        type=LINKED,
-        source=SOURCE,
-        data=data,
-        id=event_id("identity.linked", worker_id, person, cause.id),
-        subject=worker_id,
-        time=cause.time,
-        extensions={"causationid": cause.id},
+    return Out(
+        _caused(LINKED, worker_id, event_id("identity.linked", worker_id, person, cause.id), data, cause), "identity"
     )
-    return Out(env, "identity")
 
 
 def conflict_event(
@@ -154,16 +147,21 @@ def conflict_event(
         "raised_at": cause.time,
         "sequence": seq,
     }
-    env = Envelope(
-        type=CONFLICT,
+    return Out(_caused(CONFLICT, conflict_id, event_id("identity.conflict", conflict_id), data, cause), "identity")
+
+
+def _caused(type_: str, subject: str, id_: str, data: dict[str, Any], cause: Envelope) -> Envelope:
+    """Identity's event about ``subject`` caused by the input ``cause``: stamped with its time and named as its
+    effect (``ce_causationid``), so a replay gives byte-identical events."""
+    return Envelope(
+        type=type_,
         source=SOURCE,
         data=data,
-        id=event_id("identity.conflict", conflict_id),
-        subject=conflict_id,
+        id=id_,
+        subject=subject,
         time=cause.time,
         extensions={"causationid": cause.id},
     )
-    return Out(env, "identity")
 
 
 def command_event(type_: str, data: dict[str, Any], *, command_id: str, time: datetime) -> Envelope:
@@ -188,15 +186,7 @@ def passport_copy(env: Envelope, person: str, local: str | None, causation: str 
     extensions = {**env.extensions, **({"localworker": local} if local else {})}
     if causation:
         extensions["causationid"] = causation
-    return Envelope(
-        type=env.type,
-        source=env.source,
-        data=data,
-        id=env.id,
-        subject=env.subject,
-        time=env.time,
-        extensions=extensions,
-    )
+    return replace(env, data=data, extensions=extensions)
 
 
 def booking_copy(env: Envelope, person: str | None, version: int | None = None) -> Envelope:
@@ -209,12 +199,4 @@ def booking_copy(env: Envelope, person: str | None, version: int | None = None) 
     extensions = {k: v for k, v in env.extensions.items() if k != PERSON_VERSION}
     if person is not None and version is not None:
         extensions[PERSON_VERSION] = str(version)
-    return Envelope(
-        type=env.type,
-        source=env.source,
-        data=data,
-        id=env.id,
-        subject=env.subject,
-        time=env.time,
-        extensions=extensions,
-    )
+    return replace(env, data=data, extensions=extensions)

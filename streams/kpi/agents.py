@@ -19,9 +19,10 @@ import faust
 from rosterhub.envelope import Envelope, decode_record, event_id, headers_dict
 from rosterhub.errors import InputError
 from rosterhub.events.models import PassportUpdated, PersonKpi, ShiftKpi
+from rosterhub.streams.booking.outcome import SOURCE as HUB_SOURCE
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.faust_typed import RawStream
-from rosterhub.streams.kpi.facts import HUB_SOURCE, TYPES, ShiftFacts, apply
+from rosterhub.streams.kpi.facts import TYPES, ShiftFacts, apply
 from rosterhub.streams.kpi.facts_table import FactsTable, without_wal
 from rosterhub.streams.kpi.policy import KpiPolicies, load_kpi_policies
 from rosterhub.streams.kpi.view import person_kpi, shift_kpi

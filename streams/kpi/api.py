@@ -25,12 +25,12 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from rosterhub.codec.wire import EventCodec
+from rosterhub.instants import LONDON
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import TopicNames
 from rosterhub.streams.kpi.access import AccessDenied, Viewer, narrow, redact_matrix, trust_label
 from rosterhub.streams.kpi.answers import Answers
 from rosterhub.streams.kpi.board import CHART_BUILDERS
-from rosterhub.streams.kpi.calendar import LONDON
 from rosterhub.streams.kpi.query import DRILL, GRAINS, GROUPS, KpiFilter, KpiQueries, period_of
 from rosterhub.streams.kpi.reader import KpiReader
 from rosterhub.streams.kpi.store import KpiStore

@@ -9,12 +9,11 @@ observed substitute days included), never from a list kept here.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from rosterhub.bank_holidays import ENGLAND, bank_holiday
+from rosterhub.instants import LONDON
 
 __all__ = [
-    "LONDON",
     "day_kind",
     "kpi_shift_type",
     "london_day",
@@ -22,7 +21,6 @@ __all__ = [
     "week_start",
 ]
 
-LONDON = ZoneInfo("Europe/London")
 
 #: Posted shift types that count as a day shift in the KPIs' split (LONG_DAY and NIGHT stay themselves).
 _DAYTIME = frozenset({"EARLY", "LATE", "DAY", "TWILIGHT"})

@@ -62,26 +62,24 @@ def trend(series: list[dict[str, Any]], measures: list[str], title: str) -> dict
     )
 
 
+def _bars(title: str, data: list[dict[str, Any]], by: str, **encoding: Any) -> dict[str, Any]:
+    """A bar per value of ``by``, in the order of ``data`` (the query's, not alphabetical); ``encoding`` the rest."""
+    categories = {"field": by, "type": "nominal", "title": None, "sort": None}
+    return _spec(title, data, mark="bar", encoding={"x": categories, **encoding})
+
+
 def fill_by(rows: list[dict[str, Any]], by: str, title: str) -> dict[str, Any]:
     """Fill rate per value of a split (answers of /kpi/split), with filled and needed in the tooltip."""
     data = [
         {by: str(r[by]), "fill_rate": r["fill_rate"] or 0, "filled": r["shifts_filled"], "needed": r["shifts_needed"]}
         for r in rows
     ]
-    return _spec(
+    return _bars(
         title,
         data,
-        mark="bar",
-        encoding={
-            "x": {"field": by, "type": "nominal", "title": None, "sort": None},
-            "y": {"field": "fill_rate", "type": "quantitative", "axis": {"format": "%"}, "title": "Fill rate"},
-            "tooltip": [
-                {"field": by},
-                {"field": "filled"},
-                {"field": "needed"},
-                {"field": "fill_rate", "format": ".1%"},
-            ],
-        },
+        by,
+        y={"field": "fill_rate", "type": "quantitative", "axis": {"format": "%"}, "title": "Fill rate"},
+        tooltip=[{"field": by}, {"field": "filled"}, {"field": "needed"}, {"field": "fill_rate", "format": ".1%"}],
     )
 
 
@@ -126,21 +124,18 @@ def agency_vs_cap(rows: list[dict[str, Any]], by: str, title: str) -> dict[str, 
         spend, above = Decimal(r["agency_spend"]), Decimal(r["spend_above_cap"])
         data.append({by: str(r[by]), "part": "within the cap", "gbp": float(spend - above)})
         data.append({by: str(r[by]), "part": "above the cap", "gbp": float(above)})
-    return _spec(
+    return _bars(
         title,
         data,
-        mark="bar",
-        encoding={
-            "x": {"field": by, "type": "nominal", "title": None, "sort": None},
-            "y": {"field": "gbp", "type": "quantitative", "title": "GBP", "stack": "zero"},
-            "color": {
-                "field": "part",
-                "type": "nominal",
-                "title": None,
-                "scale": {"domain": ["within the cap", "above the cap"], "range": ["#4c78a8", "#e45756"]},
-            },
-            "tooltip": [{"field": by}, {"field": "part"}, {"field": "gbp", "format": ",.2f"}],
+        by,
+        y={"field": "gbp", "type": "quantitative", "title": "GBP", "stack": "zero"},
+        color={
+            "field": "part",
+            "type": "nominal",
+            "title": None,
+            "scale": {"domain": ["within the cap", "above the cap"], "range": ["#4c78a8", "#e45756"]},
         },
+        tooltip=[{"field": by}, {"field": "part"}, {"field": "gbp", "format": ",.2f"}],
     )
 
 

@@ -24,15 +24,15 @@ from typing import Any
 
 from rosterhub.events import models as m
 from rosterhub.instants import optional_ms
+from rosterhub.streams.booking.outcome import SOURCE as HUB_SOURCE
 
-__all__ = ["HUB_SOURCE", "SEEN_KEPT", "TYPES", "ShiftFacts", "apply", "known", "new_facts", "reads"]
+__all__ = ["SEEN_KEPT", "TYPES", "ShiftFacts", "apply", "known", "new_facts", "reads"]
 
-#: ce_source of the booking processor's outcomes: vendors' own cancellations and no-shows are its inputs.
-HUB_SOURCE = "/rosterhub/booking"
 SEEN_KEPT = 4
 
 #: Event types the processor reads (any other ce_type is skipped without decoding), and whether only the
-#: hub's own (booking processor) events of that type count.
+#: hub's own (booking processor, ``HUB_SOURCE``) events of that type count: vendors' own cancellations and no-shows
+#: are its inputs.
 TYPES: dict[str, bool] = {
     m.ShiftPosted.AVRO_NAME: False,
     m.ShiftUpdated.AVRO_NAME: False,

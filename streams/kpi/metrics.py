@@ -17,7 +17,7 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from rosterhub.streams.kpi.calendar import LONDON
+from rosterhub.instants import LONDON
 from rosterhub.streams.kpi.query import KpiFilter, KpiQueries, period_of
 
 __all__ = ["GAUGES", "KpiCollector"]

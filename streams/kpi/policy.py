@@ -21,12 +21,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rosterhub.bank_holidays import subdivisions
 from rosterhub.errors import ConfigError
 from rosterhub.streams.booking.policy import BookingPolicies
+from rosterhub.streams.policy_files import read_mapping, validated, yaml_files
 
 __all__ = ["KpiPolicies", "KpiPolicy", "load_kpi_policies"]
 
@@ -84,15 +84,11 @@ class KpiPolicies:
 _DEFAULT = KpiPolicy()
 
 
-def _validate(raw: Any, path: Path) -> KpiPolicy:
-    if not isinstance(raw, dict):
-        raise ConfigError("a KPI policy file is a mapping with collaborative: ...", file=str(path))
-    try:
-        parsed = KpiPolicy.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or None
-        raise ConfigError(f"invalid KPI policy: {first['msg']}", file=str(path), key=key) from exc
+_WHAT = "KPI policy"
+
+
+def _validate(raw: Mapping[str, Any], path: Path) -> KpiPolicy:
+    parsed = validated(KpiPolicy, raw, path, _WHAT)
     if not parsed.collaborative:
         raise ConfigError("a KPI policy file names its collaborative", file=str(path), key="collaborative")
     return parsed
@@ -101,16 +97,9 @@ def _validate(raw: Any, path: Path) -> KpiPolicy:
 def load_kpi_policies(paths: Iterable[Path], booking: BookingPolicies | None = None) -> KpiPolicies:
     """Load ``*.yaml`` files (or folders of them); membership comes from ``booking``."""
     booking = booking or BookingPolicies({})
-    files: list[Path] = []
-    for p in paths:
-        files += sorted([*p.glob("*.yaml"), *p.glob("*.yml")]) if p.is_dir() else ([p] if p.exists() else [])
     by_collab: dict[str, KpiPolicy] = {}
-    for f in files:
-        try:
-            raw = yaml.safe_load(f.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read KPI policy file: {exc}", file=str(f)) from exc
-        parsed = _validate(raw, f)
+    for f in yaml_files(paths, missing_ok=True):
+        parsed = _validate(read_mapping(f, _WHAT, "collaborative: ..."), f)
         assert parsed.collaborative is not None
         if parsed.collaborative in by_collab:
             other = f"collaborative {parsed.collaborative} is configured twice"

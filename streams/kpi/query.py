@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from rosterhub.instants import to_ms
+from rosterhub.instants import LONDON, to_ms
 from rosterhub.streams.kpi.aggregate import Partial, block_partials, figures, merge, nearest_rank
-from rosterhub.streams.kpi.calendar import LONDON
 from rosterhub.streams.kpi.store import Block, Interner, KpiStore, day_number
 
 __all__ = ["GRAINS", "GROUPS", "KpiFilter", "KpiQueries", "period_of"]

@@ -147,20 +147,9 @@ def clearance(
     start_ms, end_ms = to_ms(start), to_ms(end)
     pid = person or (passport.person if passport else "")
     required = required_for(policy, staff_group, grade)
+    shift = (pid, policy.trust, staff_group, grade, start_ms, end_ms)  # what was asked, in either answer
     if not required:
-        return Clearance(
-            pid,
-            policy.trust,
-            staff_group,
-            grade,
-            start_ms,
-            end_ms,
-            False,
-            ("NO_RULE_FOR_ROLE",),
-            (),
-            None,
-            policy.fingerprint,
-        )
+        return Clearance(*shift, False, ("NO_RULE_FOR_ROLE",), (), None, policy.fingerprint)
     by_kind: dict[tuple[str, str | None], list[Credential]] = {}
     for c in passport.credentials.values() if passport else ():
         by_kind.setdefault((c.type, c.subject if c.type == "CSTF_TRAINING" else None), []).append(c)
@@ -170,19 +159,7 @@ def clearance(
     )
     reasons = tuple(sorted({r.reason for r in results if r.reason}, key=_ORDER.__getitem__))
     untils = [r.used.valid_until for r in results if r.used and r.used.valid_until is not None]
-    return Clearance(
-        pid,
-        policy.trust,
-        staff_group,
-        grade,
-        start_ms,
-        end_ms,
-        not reasons,
-        reasons,
-        results,
-        min(untils) if untils else None,
-        policy.fingerprint,
-    )
+    return Clearance(*shift, not reasons, reasons, results, min(untils) if untils else None, policy.fingerprint)
 
 
 _REQUIRED: dict[tuple[int, str, str], tuple[tuple[CredentialRequirement, tuple[str, ...]], ...]] = {}

@@ -140,14 +140,7 @@ def _updated(p: Passport, c: Credential, change: str, cause: str | None, now: da
         "cause_id": cause,
         "updated_at": now,
     }
-    return Envelope(
-        type=PASSPORT_UPDATED,
-        source=SOURCE,
-        data=data,
-        subject=c.id,
-        time=now,
-        id=event_id("passport-updated", p.person, p.version, cause or c.id),
-    )
+    return _about(c, PASSPORT_UPDATED, data, now, event_id("passport-updated", p.person, p.version, cause or c.id))
 
 
 def _withdrawn(
@@ -168,6 +161,12 @@ def _withdrawn(
     ]
 
 
+def _about(c: Credential, type_: str, data: dict[str, Any], at: datetime, id_: str) -> Envelope:
+    """The passport's event about credential ``c`` (its subject); ``id_`` is derived from what caused it, so a
+    redelivered input gives the same id."""
+    return Envelope(type=type_, source=SOURCE, data=data, subject=c.id, time=at, id=id_)
+
+
 def _changed(
     p: Passport, c: Credential, policy: TrustPolicy, reason: str, revocation: str | None, at: int, cause: str | None
 ) -> Envelope:
@@ -186,13 +185,8 @@ def _changed(
         "changed_at": from_ms(at),
         "cause_id": cause,
     }
-    return Envelope(
-        type=CLEARANCE_CHANGED,
-        source=SOURCE,
-        data=data,
-        subject=c.id,
-        time=from_ms(at),
-        id=event_id("clearance-changed", p.person, trust, c.id, reason, at),
+    return _about(
+        c, CLEARANCE_CHANGED, data, from_ms(at), event_id("clearance-changed", p.person, trust, c.id, reason, at)
     )
 
 
@@ -216,21 +210,12 @@ def _notices(
         if d.expiring is not None:
             data = {**common, "expires_at": from_ms(c.expires), "days_ahead": d.expiring, "notified_at": now}
             outputs.append(
-                Envelope(
-                    type=CREDENTIAL_EXPIRING,
-                    source=SOURCE,
-                    data=data,
-                    subject=c.id,
-                    time=now,
-                    id=event_id("passport-expiring", c.id, c.expires, d.expiring),
-                )
+                _about(c, CREDENTIAL_EXPIRING, data, now, event_id("passport-expiring", c.id, c.expires, d.expiring))
             )
         if d.expired:
             data = {**common, "expired_at": from_ms(c.expires), "detected_at": now}
             cause = event_id("passport-expired", c.id, c.expires)
-            outputs.append(
-                Envelope(type=CREDENTIAL_EXPIRED, source=SOURCE, data=data, subject=c.id, time=now, id=cause)
-            )
+            outputs.append(_about(c, CREDENTIAL_EXPIRED, data, now, cause))
             after = replace(after, version=after.version + 1)
             outputs.append(_updated(after, after.credentials[c.id], "EXPIRED", cause, now))
             outputs += [

@@ -19,7 +19,7 @@ import re
 import uuid
 from typing import Any
 
-from rosterhub.events.codes import IDENTIFIER_SYSTEMS
+from rosterhub.events.codes import FHIR_VERIFICATION_STATUS, IDENTIFIER_SYSTEMS
 from rosterhub.fhir_narrative import narrative
 from rosterhub.streams.passport.state import Credential, Passport, from_ms
 
@@ -33,14 +33,6 @@ URI_SYSTEM = "urn:ietf:rfc:3986"
 #: An issuer's reference to its evidence that is not an absolute URI (kept as the issuer gave it).
 EVIDENCE_SYSTEM = "https://rosterhub.org/Id/evidence"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")  # RFC 3986: scheme ":" hier-part
-_FHIR_STATUS = {
-    "ATTESTED": "attested",
-    "VALIDATED": "validated",
-    "IN_PROCESS": "in-process",
-    "REQ_REVALID": "req-revalid",
-    "VAL_FAIL": "val-fail",
-    "REVAL_FAIL": "reval-fail",
-}
 
 
 def _iso(ms: int | None) -> str | None:
@@ -111,14 +103,14 @@ def passport_bundle(passport: Passport, *, viewer: str) -> dict[str, Any]:
                 "id": _fhir_id(f"{c.id}-{v.verifier}"),
                 "text": narrative(
                     [
-                        f"{_label(c)} checked by {v.verifier}: {_FHIR_STATUS.get(v.status, 'in-process')}"
+                        f"{_label(c)} checked by {v.verifier}: {FHIR_VERIFICATION_STATUS.get(v.status, 'in-process')}"
                         f" ({v.method}) at {_iso(v.at)}",
                         f"Next check due {from_ms(v.next_due).date().isoformat()}" if v.next_due is not None else "",
                     ]
                 ),
                 "target": [{"reference": f"Practitioner/{practitioner['id']}"}],
                 "targetLocation": [f"Practitioner.qualification[{index}]"],
-                "status": _FHIR_STATUS.get(v.status, "in-process"),
+                "status": FHIR_VERIFICATION_STATUS.get(v.status, "in-process"),
                 "statusDate": _iso(v.at),
                 "validationProcess": [{"coding": [{"system": METHOD_SYSTEM, "code": v.method}]}],
                 "validator": [{"organization": _org(v.verifier)}],

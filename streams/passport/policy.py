@@ -21,15 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rosterhub.errors import ConfigError
 from rosterhub.events.codes import CREDENTIAL_ATTRIBUTES, CSTF_SUBJECTS, GRADES
 from rosterhub.events.models.common import CredentialType, StaffGroup
-from rosterhub.ods import ODS
+from rosterhub.instants import LONDON
+from rosterhub.streams.policy_files import OdsCode, OdsCodes, read_mapping, validated, yaml_files
 
 __all__ = [
     "CREDENTIAL_TYPES",
@@ -47,7 +46,6 @@ __all__ = [
     "parse_policy_file",
 ]
 
-LONDON = ZoneInfo("Europe/London")
 
 #: Symbols of rosterhub.common.v1.CredentialType and StaffGroup, in schema order, from the generated enums.
 CREDENTIAL_TYPES: tuple[str, ...] = tuple(t.value for t in CredentialType)
@@ -179,7 +177,7 @@ class Agreement(_Model):
     """A memorandum of understanding: this trust accepts these issuers' checks of these types."""
 
     id: str = Field(description="MoU reference, recorded with every acceptance it makes.")
-    issuers: list[str]
+    issuers: OdsCodes
     credential_types: list[str]
     max_age: dict[str, Period] = Field(default_factory=dict, description="Tighter age limits under this agreement.")
 
@@ -187,14 +185,6 @@ class Agreement(_Model):
     @classmethod
     def _parse_max_age(cls, v: Any) -> dict[str, Period]:
         return {k: _period(p) for k, p in (v or {}).items()}
-
-    @field_validator("issuers")
-    @classmethod
-    def _ods(cls, v: list[str]) -> list[str]:
-        bad = [i for i in v if not ODS.match(i)]
-        if bad:
-            raise ValueError(f"issuers must be ODS codes, got {bad}")
-        return v
 
     @field_validator("credential_types")
     @classmethod
@@ -260,18 +250,11 @@ class TrustPolicy(_Common):
     """One trust's effective policy (after merging the collaborative it extends)."""
 
     kind: Literal["trust"] = "trust"
-    trust: str
+    trust: OdsCode
     extends: str | None = None
     agreements: list[Agreement] = Field(default_factory=list)
     vc_issuer: VcIssuer | None = None
     fingerprint: str = ""
-
-    @field_validator("trust")
-    @classmethod
-    def _ods(cls, v: str) -> str:
-        if not ODS.match(v):
-            raise ValueError(f"trust must be an ODS code (3-5 upper-case characters), got {v!r}")
-        return v
 
     def accepts(self, issuer: str | None, credential_type: str) -> Agreement | Literal[True] | None:
         """``True`` for the trust's own checks, the agreement for a partner's, ``None`` when not accepted."""
@@ -310,21 +293,17 @@ class PolicySet:
         return hashlib.sha256("".join(p.fingerprint for _, p in sorted(self.trusts.items())).encode()).hexdigest()[:12]
 
 
+_WHAT = "passport policy"
+
+
 def parse_policy_file(path: Path) -> CollaborativePolicy | TrustPolicy:
     """Read and validate one file; errors name the file and the offending key."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read policy file: {exc}", file=str(path)) from exc
-    if not isinstance(raw, dict):
-        raise ConfigError("a policy file is a mapping with kind: trust or kind: collaborative", file=str(path))
-    model = CollaborativePolicy if raw.get("kind") == "collaborative" else TrustPolicy
-    try:
-        policy = model.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"invalid policy: {first['msg']}", file=str(path), key=key, errors=exc.error_count()) from exc
+    raw = read_mapping(path, _WHAT, "kind: trust or kind: collaborative")
+    policy: CollaborativePolicy | TrustPolicy = (
+        validated(CollaborativePolicy, raw, path, _WHAT)
+        if raw.get("kind") == "collaborative"
+        else validated(TrustPolicy, raw, path, _WHAT)
+    )
     if isinstance(policy, TrustPolicy):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         policy = policy.model_copy(update={"fingerprint": digest})
@@ -348,10 +327,7 @@ def _merge(trust: TrustPolicy, base: CollaborativePolicy | None) -> TrustPolicy:
 
 def load_policies(paths: Iterable[Path]) -> PolicySet:
     """Load ``*.yaml`` files (or directories of them) into a validated :class:`PolicySet`."""
-    files: list[Path] = []
-    for path in paths:
-        files += sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
-    parsed = [(f, parse_policy_file(f)) for f in files]
+    parsed = [(f, parse_policy_file(f)) for f in yaml_files(paths)]
     collaboratives = {p.id: p for _, p in parsed if isinstance(p, CollaborativePolicy)}
     trusts: dict[str, TrustPolicy] = {}
     for f, p in parsed:

@@ -242,23 +242,16 @@ def credential_events(vc: VerifiedVc, *, now: datetime) -> list[Envelope]:
         "detail": f"issuer signature verified by the hub ({vc.alg}, kid {vc.kid})",
     }
     ext = {"localworker": common["person_id"]}
+    events = ((CredentialIssued, "vc-issued", issued), (CredentialVerified, "vc-verified", verified))
     return [
         Envelope(
-            type=CredentialIssued.AVRO_NAME,
+            type=model.AVRO_NAME,
             source=SOURCE,
-            data=issued,
+            data=data,
             subject=credential_id,
-            id=event_id("vc-issued", vc.digest),
+            id=event_id(kind, vc.digest),  # the same credential presented again: the same events
             time=now,
             extensions=ext,
-        ),
-        Envelope(
-            type=CredentialVerified.AVRO_NAME,
-            source=SOURCE,
-            data=verified,
-            subject=credential_id,
-            id=event_id("vc-verified", vc.digest),
-            time=now,
-            extensions=ext,
-        ),
+        )
+        for model, kind, data in events
     ]

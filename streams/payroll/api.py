@@ -10,14 +10,13 @@ caller's subject, role and trust, which the timesheet stage checks again against
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Security
+from fastapi import APIRouter, HTTPException, Query, Request, Security
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
@@ -31,6 +30,7 @@ from rosterhub.envelope import Envelope, event_id
 from rosterhub.events.models.timesheet import TimesheetApproved
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.producer import EventSink
+from rosterhub.lifespan import running
 from rosterhub.ods import ODS_PATTERN
 from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.streams.payroll import approval
@@ -76,13 +76,7 @@ def payroll_router(
     reader = reader or LedgerReader(kafka, [names.events("payroll"), names.events("recharge")], codec)
     policies = load_payroll_policies([policy_dir]) if policy_dir.exists() else PayrollPolicies({})
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        reader.start()
-        yield
-        await run_in_threadpool(reader.stop)
-
-    router = APIRouter(prefix="/payroll", tags=["payroll"], lifespan=lifespan)
+    router = APIRouter(prefix="/payroll", tags=["payroll"], lifespan=running(reader))
 
     async def ledger(read: Callable[[Ledger], T]) -> T:
         try:

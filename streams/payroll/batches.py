@@ -138,6 +138,12 @@ def _context(msg: dict[str, Any]) -> dict[str, Any]:
     return {k: msg.get(k) for k in keys}
 
 
+def _event(type_: str, kind: str, subject: str, now: datetime, data: dict[str, Any]) -> Envelope:
+    """The payroll processor's event about ``subject`` (a line, a recharge, a batch), its id derived from it so
+    that pricing the same input again gives the same event."""
+    return Envelope(type=type_, source=SOURCE, id=event_id(kind, subject), subject=subject, time=now, data=data)
+
+
 def _dec(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
@@ -178,28 +184,18 @@ def _line_events(
         "policy_fingerprint": c.get("fingerprint"),
         "created_at": now,
     }
-    out = [
-        Envelope(
-            type=PayrollLineIssued.AVRO_NAME,
-            source=SOURCE,
-            id=event_id("payroll-line", line_id),
-            subject=line_id,
-            time=now,
-            data=data,
-        )
-    ]
+    out = [_event(PayrollLineIssued.AVRO_NAME, "payroll-line", line_id, now, data)]
     if c["host"] != c["employer"]:
         pay_amount = Decimal(line["amount"])
         on_cost = money(pay_amount * Decimal(c.get("on_cost_percent") or "0") / 100)
         recharge_id = f"{line_id}:recharge"
         out.append(
-            Envelope(
-                type=RechargeLineRaised.AVRO_NAME,
-                source=SOURCE,
-                id=event_id("payroll-recharge", recharge_id),
-                subject=recharge_id,
-                time=now,
-                data={
+            _event(
+                RechargeLineRaised.AVRO_NAME,
+                "payroll-recharge",
+                recharge_id,
+                now,
+                {
                     "recharge_id": recharge_id,
                     "statement_id": statement_id(c["employer"], c["host"], period.end),
                     "line_id": line_id,
@@ -233,13 +229,12 @@ def close(b: TrustBatches, batch_id: str, pay: PayPolicy, *, by: str, now: datet
             return Stage3(b)
         summary = {"period": period.to_json(), "lines": 0, "hours": "0", "amount": "0"}
     period = Period.from_json(summary["period"])
-    event = Envelope(
-        type=PayrollBatchClosed.AVRO_NAME,
-        source=SOURCE,
-        id=event_id("payroll-batch-closed", batch_id),
-        subject=batch_id,
-        time=now,
-        data={
+    event = _event(
+        PayrollBatchClosed.AVRO_NAME,
+        "payroll-batch-closed",
+        batch_id,
+        now,
+        {
             "batch_id": batch_id,
             "employing_trust": {"ods_code": b.trust, "name": name},
             "cycle": period.cycle,

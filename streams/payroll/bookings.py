@@ -29,11 +29,11 @@ from rosterhub.events.models.booking import (
     NoShow,
 )
 from rosterhub.events.models.shift import ShiftPosted, ShiftUpdated
+from rosterhub.streams.booking.outcome import SOURCE as HUB_BOOKING
 from rosterhub.streams.plain import row
 
-__all__ = ["HUB_BOOKING", "ShiftFacts", "Stage1", "step"]
+__all__ = ["ShiftFacts", "Stage1", "step"]
 
-HUB_BOOKING = "/rosterhub/booking"
 _POSTED, _UPDATED = ShiftPosted.AVRO_NAME, ShiftUpdated.AVRO_NAME
 _REQUESTED, _CONFIRMED = BookingRequested.AVRO_NAME, BookingConfirmed.AVRO_NAME
 _CANCELLED, _NO_SHOW = BookingCancelled.AVRO_NAME, NoShow.AVRO_NAME

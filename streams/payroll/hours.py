@@ -20,14 +20,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
 from rosterhub.bank_holidays import bank_holiday
+from rosterhub.instants import LONDON
 from rosterhub.streams.payroll.policy import CATEGORIES, NightWindow
 
-__all__ = ["LONDON", "Segment", "bank_holiday", "category_seconds", "hours", "paid_segments", "split"]
+__all__ = ["Segment", "bank_holiday", "category_seconds", "hours", "paid_segments", "split"]
 
-LONDON = ZoneInfo("Europe/London")
 _HOUR = Decimal(3600)
 _CENT = Decimal("0.01")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rosterhub.streams.payroll.hours import LONDON
+from rosterhub.instants import LONDON
 from rosterhub.streams.payroll.policy import TimesheetRules
 
 __all__ = ["Mismatch", "match"]
@@ -43,20 +43,18 @@ def match(sheet: dict[str, Any], booking: dict[str, Any] | None, rules: Timeshee
     if booking["status"] == "no_show":
         return Mismatch("NOT_WORKED", "the ward recorded this booking as a no-show")
     start, end = datetime.fromisoformat(booking["start"]), datetime.fromisoformat(booking["end"])
-    late = _minutes(sheet["actual_start"], start)
-    if abs(late) > rules.start_tolerance_minutes:
-        return Mismatch(
-            "HOURS_DIFFER",
-            f"started {_local(sheet['actual_start'])}, booked from {_local(start)}: {abs(late)} min "
-            f"{'late' if late > 0 else 'early'}, over the {rules.start_tolerance_minutes} min allowed",
-        )
-    over = _minutes(sheet["actual_end"], end)
-    if abs(over) > rules.end_tolerance_minutes:
-        return Mismatch(
-            "HOURS_DIFFER",
-            f"finished {_local(sheet['actual_end'])}, booked until {_local(end)}: {abs(over)} min "
-            f"{'later' if over > 0 else 'earlier'}, over the {rules.end_tolerance_minutes} min allowed",
-        )
+    ends = (  # each end of the shift: what the sheet says, what was booked, the tolerance, how to say it
+        ("started", sheet["actual_start"], "booked from", start, rules.start_tolerance_minutes, ("late", "early")),
+        ("finished", sheet["actual_end"], "booked until", end, rules.end_tolerance_minutes, ("later", "earlier")),
+    )
+    for did, actual, booked_as, booked, tolerance, (after, before) in ends:
+        off = _minutes(actual, booked)
+        if abs(off) > tolerance:
+            return Mismatch(
+                "HOURS_DIFFER",
+                f"{did} {_local(actual)}, {booked_as} {_local(booked)}: {abs(off)} min "
+                f"{after if off > 0 else before}, over the {tolerance} min allowed",
+            )
     booked_break = int(booking.get("break_minutes") or 0)
     taken = int(sheet.get("break_minutes") or 0)
     if abs(taken - booked_break) > rules.break_tolerance_minutes:

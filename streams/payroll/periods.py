@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from rosterhub.instants import LONDON
 from rosterhub.ods import ODS_CODE
-from rosterhub.streams.payroll.hours import LONDON
 from rosterhub.streams.payroll.policy import WEEKDAYS, PayPolicy
 
 __all__ = ["Period", "next_period", "period_at", "period_of"]

@@ -27,6 +27,7 @@ from rosterhub.auth.roles import Role
 from rosterhub.events.codes import GRADES, PAY_CODES
 from rosterhub.events.models.common import StaffGroup
 from rosterhub.ods import ODS
+from rosterhub.streams.policy_files import known_grade, rate_card
 
 __all__ = [
     "AFC_GRADES",
@@ -71,12 +72,6 @@ def _clock(v: Any) -> Any:
     if isinstance(v, int):  # YAML 1.1 reads an unquoted 20:00 as the base-60 number 1200
         raise ValueError('write times quoted, e.g. "20:00"')
     return v
-
-
-def _grade(value: str) -> str:
-    if value != "default" and not GRADES.accepts(value):
-        raise ValueError(f"unknown grade {value!r} (see docs/events.md, or use X-<ODS>-<CODE>)")
-    return value
 
 
 def _pay_code(value: str) -> str:
@@ -181,7 +176,7 @@ class UnsocialHours(_Model):
             if category not in CATEGORIES:
                 raise ValueError(f"unknown unsocial-hours category {category!r}; known: {', '.join(CATEGORIES)}")
             for band, pct in bands.items():
-                _grade(band)
+                known_grade(band, default=True)
                 if pct < 0:
                     raise ValueError(f"{category}.{band}: a percentage cannot be negative")
         return v
@@ -203,7 +198,7 @@ class MedicalRates(_Model):
     @classmethod
     def _rates(cls, v: dict[str, dict[str, Decimal]]) -> dict[str, dict[str, Decimal]]:
         for grade, card in v.items():
-            _grade(grade)
+            known_grade(grade, default=True)
             if "day" not in card:
                 raise ValueError(f"{grade}: a medical locum rate needs at least 'day'")
             unknown = set(card) - {"day", "night", "weekend", "bank_holiday"}
@@ -245,11 +240,7 @@ class PayPolicy(_Model):
     @field_validator("rate_card")
     @classmethod
     def _card(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
-        for grade, rate in v.items():
-            _grade(grade)
-            if rate <= 0:
-                raise ValueError(f"rate for {grade} must be positive, got {rate}")
-        return v
+        return rate_card(v, rate="rate", default=True)
 
     @field_validator("pay_codes")
     @classmethod

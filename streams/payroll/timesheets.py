@@ -243,45 +243,43 @@ def _approve(
     st = _put(st, sheet)
     events = []
     if emit:
-        events.append(
-            Envelope(
-                type=TimesheetApproved.AVRO_NAME,
-                source=SOURCE,
-                id=event_id("payroll-approve", sheet["timesheet_id"], sheet["round"]),
-                subject=sheet["timesheet_id"],
-                time=now,
-                data={
-                    "timesheet_id": sheet["timesheet_id"],
-                    "booking_id": st.booking_id,
-                    "shift_id": sheet["shift_id"],
-                    "approver": HUB_USER,
-                    "approval_step": 1,
-                    "final_approval": True,
-                    "approved_hours": priced.dec(hours),
-                    "approved_at": datetime.fromisoformat(at),
-                    "approver_role": None,
-                },
-            )
-        )
+        approved = {
+            "approver": HUB_USER,
+            "approval_step": 1,
+            "final_approval": True,
+            "approved_hours": priced.dec(hours),
+            "approved_at": datetime.fromisoformat(at),
+            "approver_role": None,
+        }
+        events.append(_sheet_event(TimesheetApproved.AVRO_NAME, st, sheet, now, approved, "payroll-approve"))
     return _merge(Stage2(st, events), priced.worked(st, sheet, policies, now))
 
 
 def _query(st: BookingSheets, sheet: dict[str, Any], reason: str, detail: str, now: datetime) -> Envelope:
+    queried = {"queried_by": HUB_USER, "reason": reason, "detail": detail, "queried_at": now}
+    return _sheet_event(TimesheetQueried.AVRO_NAME, st, sheet, now, queried, "payroll-query", reason)
+
+
+def _sheet_event(
+    type_: str,
+    st: BookingSheets,
+    sheet: dict[str, Any],
+    now: datetime,
+    data: dict[str, Any],
+    kind: str,
+    *distinct: str,
+) -> Envelope:
+    """The hub's event about one round of a timesheet (its subject), ``data`` after the ids every such event
+    carries. Its id is derived from ``kind``, the round and ``distinct`` (what tells two events of one round
+    apart), so a redelivered input gives the same id."""
+    ids = {"timesheet_id": sheet["timesheet_id"], "booking_id": st.booking_id, "shift_id": sheet["shift_id"]}
     return Envelope(
-        type=TimesheetQueried.AVRO_NAME,
+        type=type_,
         source=SOURCE,
-        id=event_id("payroll-query", sheet["timesheet_id"], sheet["round"], reason),
+        id=event_id(kind, sheet["timesheet_id"], sheet["round"], *distinct),
         subject=sheet["timesheet_id"],
         time=now,
-        data={
-            "timesheet_id": sheet["timesheet_id"],
-            "booking_id": st.booking_id,
-            "shift_id": sheet["shift_id"],
-            "queried_by": HUB_USER,
-            "reason": reason,
-            "detail": detail,
-            "queried_at": now,
-        },
+        data={**ids, **data},
     )
 
 

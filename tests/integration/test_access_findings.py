@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -22,6 +21,7 @@ from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.simulators.patchwork import shift_created, signed_headers
 from rosterhub.envelope import decode_record, headers_dict
+from rosterhub.instants import LONDON
 from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.runtime import TopicNames
@@ -36,7 +36,6 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "mapping" / "samples"
-LONDON = ZoneInfo("Europe/London")
 SECRET = "pw-secret-rhq"
 SECRETS = {"RHQ": SECRET, "RCU": "pw-secret-rcu"}  # each trust signs with its own
 

@@ -16,15 +16,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from rosterhub.connectors.pipeline import packaged_mapping
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.events.codes import vendor_system
+from rosterhub.instants import LONDON
 from rosterhub.mapping.engine import apply_mapping
 from rosterhub.settings import Settings
+from rosterhub.streams.booking.outcome import SOURCE
 from rosterhub.streams.identity.match import person_id_for
 from tests.integration.helpers import wait_for
 from tests.integration.test_passport_end_to_end import EndToEnd
@@ -35,7 +36,6 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 NURSE = {"staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5"}
-SOURCE = "/rosterhub/booking"
 
 
 class SagaHub(EndToEnd):
@@ -217,7 +217,7 @@ def test_an_nhsp_booking_of_an_nhsp_request_is_confirmed(saga: tuple[SagaHub, da
     request's shift with the booking, so the booking is decided (it used to end SHIFT_UNKNOWN)."""
     hub, now = saga
     # an odd day: the race test above books nh-b on even days (10..48), and a clash would refuse this one
-    day = (now + timedelta(days=41)).astimezone(ZoneInfo("Europe/London"))
+    day = (now + timedelta(days=41)).astimezone(LONDON)
     header = (
         "Booking Reference,Request ID,Trust Code,Trust Name,Ward,Ward Code,Cost Centre,Staff Group,Grade,Shift Date,"
         "Start Time,End Time,Break (mins),Worker ID,Worker Name,Registration Body,Registration Number,Status,"

@@ -22,7 +22,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -39,6 +38,7 @@ from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.simulators.patchwork import shift_created, signed_headers
 from rosterhub.envelope import Envelope, encode_event
+from rosterhub.instants import LONDON
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.runtime import TopicNames
@@ -52,7 +52,6 @@ from tests.support import free_port
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-LONDON = ZoneInfo("Europe/London")
 SECRET = "browser-test-secret"
 COLLAB = "south-yorkshire-bassetlaw"
 FLAGS = (

@@ -24,7 +24,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -46,6 +45,7 @@ from rosterhub.connectors.state import ConnectorState, state_file
 from rosterhub.envelope import headers_dict
 from rosterhub.errors import BrokerUnavailable, KafkaAuthenticationFailed, RosterhubError
 from rosterhub.flow import FlowCounter
+from rosterhub.instants import LONDON
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.admin import ensure_topics, probe, topic_counts
 from rosterhub.kafka.local import jars_dir
@@ -66,7 +66,6 @@ from tests.unit.streams.passport_builders import nurse_passport
 
 pytestmark = pytest.mark.integration
 
-LONDON = ZoneInfo("Europe/London")
 WEBHOOK_SECRET = "security-test-webhook"
 USER = "rosterhub-hub"
 #: Quotes, a backslash, spaces and non-ASCII: the password survives SCRAM salting, JAAS and .properties quoting.

@@ -29,7 +29,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -42,6 +41,7 @@ from rosterhub.connectors.simulators.lantum import Clinician, LantumSimulator
 from rosterhub.connectors.simulators.master_vendor import AgencyBooking, MasterVendor, running
 from rosterhub.connectors.simulators.master_vendor import destinations as mv_destinations
 from rosterhub.envelope import Envelope, event_id
+from rosterhub.instants import LONDON
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.settings import Settings
 from rosterhub.streams.identity.match import person_id_for
@@ -55,7 +55,6 @@ from tests.unit.streams.passport_builders import nurse_passport
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-LONDON = ZoneInfo("Europe/London")
 SECRET = "onboarded-platforms-secret"
 TRUST = "RHQ"
 LANTUM_NMC = "24C5678D"

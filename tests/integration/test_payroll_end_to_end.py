@@ -32,7 +32,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -52,6 +51,7 @@ from rosterhub.connectors.simulators.patchwork import (
 from rosterhub.connectors.simulators.platform_state import PlatformState
 from rosterhub.connectors.simulators.serving import serving
 from rosterhub.envelope import Envelope
+from rosterhub.instants import LONDON
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.settings import Settings
 from rosterhub.streams.identity.match import person_id_for
@@ -67,7 +67,6 @@ from tests.unit.streams.passport_builders import nurse_passport
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-LONDON = ZoneInfo("Europe/London")
 A, B, C = "RHQ", "RCU", "RFR"
 PW_SECRET = "pw-payroll-secret"
 NMC = "31D4567E"

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -43,6 +42,7 @@ from rosterhub.connectors.simulators.patchwork import booking_requested, create_
 from rosterhub.connectors.simulators.platform_state import PlatformState
 from rosterhub.connectors.simulators.serving import serving
 from rosterhub.envelope import Envelope
+from rosterhub.instants import LONDON
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.settings import Settings
 from rosterhub.streams.identity.match import person_id_for
@@ -56,7 +56,6 @@ from tests.unit.streams.passport_builders import nurse_passport
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-LONDON = ZoneInfo("Europe/London")
 A, B, C = "RHQ", "RCU", "RFR"
 PW_SECRET = "pw-e2e-secret"
 NMC = "24C5678D"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -25,6 +24,7 @@ from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.simulators.patchwork import booking_requested, shift_created, signed_headers
 from rosterhub.connectors.simulators.trust_endpoint import create_trust_endpoint
 from rosterhub.envelope import decode_record, headers_dict
+from rosterhub.instants import LONDON
 from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.runtime import Encoder, TopicNames
@@ -39,7 +39,6 @@ from tests.unit.streams.passport_builders import nurse_passport
 
 pytestmark = pytest.mark.integration
 
-LONDON = ZoneInfo("Europe/London")
 SECRET = "integration-secret"
 SECRETS = {"patchwork": {"RHQ": SECRET}}  # RHQ's own signing secret: the webhook is RHQ's
 

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, overload
-from zoneinfo import ZoneInfo
 
 from rosterhub.connectors.outbound.contract import Update
+from rosterhub.instants import LONDON
 
-__all__ = ["LONDON", "REGISTERS", "SHIFT_KINDS", "WORKER_KINDS", "Facts", "facts", "local", "local_id", "short_hash"]
+__all__ = ["REGISTERS", "SHIFT_KINDS", "WORKER_KINDS", "Facts", "facts", "local", "local_id", "short_hash"]
 
-LONDON = ZoneInfo("Europe/London")
 UK_CORE = "https://fhir.hl7.org.uk/Id/"
 #: register -> UK Core identifier system (WorkerRef.identifiers)
 REGISTERS = {r: f"{UK_CORE}{r}-number" for r in ("gmc", "nmc", "hcpc", "gphc")}

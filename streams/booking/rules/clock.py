@@ -12,12 +12,11 @@ and loses the clock-change hour. Everything here converts to UTC first.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from rosterhub.instants import LONDON
 from rosterhub.streams.booking.policy import NightPeriod
 
 __all__ = [
-    "LONDON",
     "add_local_days",
     "at_local",
     "fmt",
@@ -33,7 +32,6 @@ __all__ = [
     "weekends_worked",
 ]
 
-LONDON = ZoneInfo("Europe/London")
 _WEEKEND_START = time(0, 1)  # 2016 TCS: weekend work is work between 00:01 Saturday and 23:59 Sunday
 _WEEKEND_END = time(23, 59)
 

@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -27,6 +26,7 @@ from rosterhub.connectors.replay import replay_raw
 from rosterhub.connectors.runtime import connector_context
 from rosterhub.connectors.simulators.patchwork import shift_created, signed_headers
 from rosterhub.envelope import decode_record, headers_dict
+from rosterhub.instants import LONDON
 from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.pii_scan import scan_topics
@@ -39,7 +39,6 @@ from tests.support import free_port
 
 pytestmark = pytest.mark.integration
 
-LONDON = ZoneInfo("Europe/London")
 SECRET = "pw-hardening-secret"
 REPO = Path(__file__).resolve().parents[3]
 ESR_SAMPLE = REPO / "mapping" / "samples" / "esr" / "daily_change.input.txt"

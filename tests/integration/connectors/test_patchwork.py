@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -31,6 +30,7 @@ from rosterhub.connectors.simulators.patchwork import (
     signed_headers,
 )
 from rosterhub.envelope import Envelope, KafkaRecord, decode_record, headers_dict
+from rosterhub.instants import LONDON
 from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics, topic_counts
 from rosterhub.kafka.producer import EventSink
@@ -43,7 +43,6 @@ from tests.support import free_port
 
 pytestmark = pytest.mark.integration
 
-LONDON = ZoneInfo("Europe/London")
 SECRET = "pw-secret"
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from rosterhub.connectors.outbound.contract import Destination, HttpCall, Rendered, Update
 from rosterhub.envelope import Envelope, event_id
+from rosterhub.streams.booking.outcome import SOURCE as HUB
 
-HUB = "/rosterhub/booking"
 T0 = datetime(2026, 3, 28, 20, 0, tzinfo=UTC)  # the night before the spring clock change
 
 

@@ -14,17 +14,16 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from rosterhub.instants import LONDON
 from rosterhub.mapping.engine import MappingSpec
 from rosterhub.mapping.functions import ConversionError
 from rosterhub.mapping.functions.identifiers import HCPC_PREFIXES, normalise_gmc, normalise_hcpc, normalise_nmc
 from rosterhub.mapping.functions.times import localise, parse_local_time, shift_bounds
 
-LONDON = ZoneInfo("Europe/London")
 DIGIT = st.sampled_from("0123456789")
 LETTER = st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 SEPARATOR = st.sampled_from(["", " ", "  ", "-", "."])

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +17,7 @@ from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import decode_record, encode_event, headers_dict
 from rosterhub.events import EVENT_MODELS, AvroEvent
 from rosterhub.events.examples import example_events
+from rosterhub.instants import LONDON
 from rosterhub.topics import canonical_topic
 
 NAMES = sorted(example_events())
@@ -95,9 +95,9 @@ def test_same_input_gives_same_event_id(examples: dict[str, AvroEvent]) -> None:
 
 def test_examples_are_realistic(examples: dict[str, AvroEvent]) -> None:
     """The examples are documentation too: they must look like the real thing."""
-    london = ZoneInfo("Europe/London")
+
     posted = examples["rosterhub.shift.v1.ShiftPosted"]
-    start, end = posted.start.astimezone(london), posted.end.astimezone(london)
+    start, end = posted.start.astimezone(LONDON), posted.end.astimezone(LONDON)
     assert start.date() < end.date(), "the example night shift crosses midnight"
     assert (end.hour - start.hour) % 24 == 12, "12 hours on the rota (wall clock)..."
     # ...but 11 real hours: the clocks go forward. (Subtracting two datetimes that share a tzinfo

@@ -6,9 +6,9 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rosterhub.events.models.common import MembershipType, ReleaseTier, StaffGroup
+from rosterhub.instants import LONDON
 from rosterhub.streams.booking.policy import (
     AgencyPolicy,
     BookingPolicy,
@@ -18,7 +18,6 @@ from rosterhub.streams.booking.policy import (
 )
 from rosterhub.streams.booking.rules import BookingRequest, Clearance, OtherBooking, RuleContext, ShiftSpec
 
-LONDON = ZoneInfo("Europe/London")
 NURSING = StaffGroup.NURSING_MIDWIFERY_REGISTERED
 MEDICAL = StaffGroup.MEDICAL_DENTAL
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from rosterhub.instants import LONDON
 from rosterhub.streams.booking.policy import BookingPolicies
 from rosterhub.streams.kpi.facts import ShiftFacts, apply
 from rosterhub.streams.kpi.policy import KpiPolicies, KpiPolicy
 from rosterhub.streams.kpi.view import shift_kpi
 from tests.unit.streams.booking_builders import POLICY
 
-LONDON = ZoneInfo("Europe/London")
 COLLAB = "south-yorkshire-bassetlaw"
 POLICIES = KpiPolicies(
     {COLLAB: KpiPolicy(collaborative=COLLAB, agency_reference_rates={"BAND_5": Decimal("23.50")})},

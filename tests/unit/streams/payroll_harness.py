@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastavro import schemaless_reader, schemaless_writer
 
@@ -22,6 +21,8 @@ from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.events.codes import IDENTIFIER_SYSTEMS, vendor_system
 from rosterhub.events.models import EVENT_MODELS
+from rosterhub.instants import LONDON
+from rosterhub.streams.booking.outcome import SOURCE as HUB
 from rosterhub.streams.payroll import batches, bookings, timesheets
 from rosterhub.streams.payroll.load import PayrollPolicies, load_payroll_policies
 from rosterhub.streams.payroll.state import BookingSheets
@@ -30,8 +31,6 @@ from rosterhub.streams.payroll.timesheets import API_SOURCE
 __all__ = ["API_SOURCE", "REPO", "Pipeline", "local", "nurse", "repo_policies"]
 
 REPO = Path(__file__).resolve().parents[3]
-LONDON = ZoneInfo("Europe/London")
-HUB = "/rosterhub/booking"
 CATALOGUE = default_catalogue()
 
 

@@ -9,17 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rosterhub.envelope import Envelope
+from rosterhub.instants import LONDON
 from rosterhub.streams.booking import decide, outcome, person
-from rosterhub.streams.booking.messages import Check, Conflict, Fence, Release, Retime, decode
+from rosterhub.streams.booking.messages import Conflict, decode
 from rosterhub.streams.booking.policy import BookingPolicies
 from rosterhub.streams.booking.rules import Clearance
 from rosterhub.streams.booking.state import ShiftState
 from tests.unit.streams.booking_builders import POLICY
 
-LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)
 CLEARED = Clearance(cleared=True)
 POLICIES = BookingPolicies({"RHQ": POLICY, "RCU": POLICY.model_copy(update={"trust": "RCU"})})
@@ -111,25 +110,16 @@ class Saga:
         msg = decode(self.to_person.pop(i))
         pid = msg.person_id
         assert pid is not None
-        st = person.PersonState.from_table(pid, self.people.get(pid))
-        if isinstance(msg, Fence):
-            st = person.fence(st, msg)
-        elif isinstance(msg, Release):
-            st = person.release(st, msg)
-        elif isinstance(msg, Retime):
-            st, clashed = person.retime(st, msg)
-            self.to_shift += [clashed.to_wire()] if clashed else []
-        else:  # as the agent: a check whose identity stamp does not fit is refused or waits (decisions/0012)
-            assert isinstance(msg, Check)
-            fits = 0 if msg.booking_id in st.answers else person.stamp_fits(st, msg)
-            if fits > 0:
-                return
-            if fits < 0:
-                self.to_shift.append(person.refused(st, msg).to_wire())
-                return
-            st, out = person.check(st, msg, clearance=self.clearance, policy=POLICIES.get(msg.shift["trust"]))
-            self.to_shift.append(out.to_wire())
-        self.people[pid] = st.to_table()
+        got = person.receive(
+            person.PersonState.from_table(pid, self.people.get(pid)),
+            msg,
+            policies=POLICIES,
+            clearance=lambda _check: self.clearance,
+        )
+        assert got.outcome != "ignored", f"a {msg.KIND} message is the shift stage's"
+        self.to_shift += [got.reply.to_wire()] if got.reply is not None else []
+        if got.outcome not in ("waits", "restamp"):  # as the agent: those leave the person as it was (decisions/0012)
+            self.people[pid] = got.state.to_table()
 
     def shift_step(self, i: int = 0) -> None:
         msg = decode(self.to_shift.pop(i))

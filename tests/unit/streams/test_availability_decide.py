@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rosterhub.envelope import Envelope
+from rosterhub.instants import LONDON
 from rosterhub.streams.availability.decide import SOURCE, VIEW, Step, step, tick
 from rosterhub.streams.availability.policy import AvailabilityPolicy, CascadeStep
 from rosterhub.streams.availability.state import ShiftView, to_ms
+from rosterhub.streams.booking.outcome import SOURCE as HUB
 from rosterhub.streams.booking.policy import BookingPolicies, BookingPolicy
 
-LONDON = ZoneInfo("Europe/London")
 SHIFT = "healthroster:RHQ:SH-1"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 START = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
-HUB = "/rosterhub/booking"
 VENDOR = "/vendors/healthroster/RHQ"
 WORKER = {"person_id": "p-1", "identifiers": [], "display_name": None}
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import Envelope, encode_event
+from rosterhub.instants import LONDON
 from rosterhub.streams.booking import decide, outcome
 from rosterhub.streams.booking.cancellation import late_fee, notice_hours
 from rosterhub.streams.booking.decide import expire, step
@@ -18,7 +19,7 @@ from rosterhub.streams.booking.policy import CancellationPolicy
 from rosterhub.streams.booking.rules import SHIFT, Clearance, rule_ids, shift_open, stage
 from rosterhub.streams.booking.saga import PRE_CHECKS
 from rosterhub.streams.booking.state import ParkedRequest, ShiftState
-from tests.unit.streams.saga_harness import LONDON, NOW, POLICIES, Saga, posted, request
+from tests.unit.streams.saga_harness import NOW, POLICIES, Saga, posted, request
 
 
 def kinds(saga: Saga) -> list[str]:

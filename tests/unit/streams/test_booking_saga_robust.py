@@ -11,12 +11,13 @@ from hypothesis import strategies as st
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import Envelope, decode_record, encode_event
+from rosterhub.instants import LONDON
 from rosterhub.streams.booking import decide, outcome, person
 from rosterhub.streams.booking.decide import HoldTimers, due
 from rosterhub.streams.booking.messages import Retime
 from rosterhub.streams.booking.rules import SHIFT, reason_codes, rule_ids, stage
 from rosterhub.streams.booking.saga import POST_CHECKS
-from tests.unit.streams.saga_harness import LONDON, NOW, POLICIES, Saga, deliver, posted, request
+from tests.unit.streams.saga_harness import NOW, POLICIES, Saga, deliver, posted, request
 
 TIMERS = HoldTimers(grace=timedelta(seconds=300), resend=timedelta(seconds=30), timeout=timedelta(seconds=120))
 S1, S9 = "patchwork:RHQ:s1", "locumsnest:RCU:s9"

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from rosterhub.cli.main import app
 from rosterhub.errors import ConfigError
+from rosterhub.instants import LONDON
 from rosterhub.streams.passport.policy import (
     CREDENTIAL_TYPES,
-    LONDON,
     STAFF_GROUPS,
     Period,
     add_period,

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rosterhub.streams.payroll.hours import LONDON, bank_holiday, hours, paid_segments, split
+from rosterhub.instants import LONDON
+from rosterhub.streams.payroll.hours import bank_holiday, hours, paid_segments, split
 from rosterhub.streams.payroll.policy import NightWindow
 
 NIGHT = NightWindow(start=time(20, 0), end=time(6, 0))

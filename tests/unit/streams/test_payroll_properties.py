@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rosterhub.envelope import KafkaRecord, event_id
+from rosterhub.instants import LONDON
 from rosterhub.streams.payroll.commands import resend_records
-from rosterhub.streams.payroll.hours import LONDON, bank_holiday
+from rosterhub.streams.payroll.hours import bank_holiday
 from rosterhub.streams.payroll.ledger import Ledger, lines_csv
 from tests.unit.streams.payroll_harness import Pipeline, repo_policies
 

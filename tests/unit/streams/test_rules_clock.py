@@ -4,6 +4,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from rosterhub.instants import LONDON
 from rosterhub.streams.booking.policy import NightPeriod
 from rosterhub.streams.booking.rules.clock import (
     add_local_days,
@@ -15,7 +16,7 @@ from rosterhub.streams.booking.rules.clock import (
     week_start,
     weekends_worked,
 )
-from tests.unit.streams.booking_builders import LONDON, at, span
+from tests.unit.streams.booking_builders import at, span
 
 DEFAULT = NightPeriod()
 

@@ -34,6 +34,7 @@ from rosterhub.events.models.timesheet import (
 )
 from rosterhub.instants import to_ms
 from rosterhub.streams.payroll import approval, priced
+from rosterhub.streams.payroll.batches import SOURCE  # the payroll processor's events: declared once, re-exported
 from rosterhub.streams.payroll.load import PayrollPolicies
 from rosterhub.streams.payroll.matching import match
 from rosterhub.streams.payroll.policy import TimesheetRules
@@ -41,7 +42,6 @@ from rosterhub.streams.payroll.state import BookingSheets, Stage2
 
 __all__ = ["API_SOURCE", "HUB_USER", "SOURCE", "BookingSheets", "Stage2", "due_ms", "step", "tick"]
 
-SOURCE = "/rosterhub/payroll"
 API_SOURCE = "/rosterhub/api/payroll"
 HUB_USER = "rosterhub"
 _DEFAULT_RULES = TimesheetRules()

@@ -37,7 +37,7 @@ from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
 from tests.integration.helpers import read_topic, wait_for, worker_process
-from tests.support import free_port
+from tests.support import free_port, isolated_settings
 from tests.unit.streams.passport_builders import POLICIES, nurse_passport
 
 pytestmark = pytest.mark.integration
@@ -126,14 +126,10 @@ class Hub:
 @pytest.fixture(scope="module")
 def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     tmp = tmp_path_factory.mktemp("availability")
-    unique = uuid.uuid4().hex[:10]
     tokens = Tokens(tmp / "issuer")
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        topic_prefix=f"t{unique}.",
-        app_id=f"rosterhub-test-{unique}",
-        state_dir=tmp / "state",
-        default_partitions=3,
+    settings = isolated_settings(
+        kafka.bootstrap,
+        tmp,
         auth_issuers=[tokens.issuer.accepted()],
     )
     names = TopicNames(settings.topic_prefix)

@@ -10,7 +10,6 @@ and week's figures must equal the independent DuckDB SQL computation over the sa
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,6 @@ from rosterhub.envelope import decode_record, encode_event
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.runtime import TopicNames
-from rosterhub.settings import Settings
 from rosterhub.streams.booking.policy import load_booking_policies
 from rosterhub.streams.kpi.policy import load_kpi_policies
 from rosterhub.streams.kpi.query import KpiFilter, KpiQueries, period_of
@@ -33,6 +31,7 @@ from tests.integration.helpers import worker_process
 from tests.kpi_compare import compare_period, mismatches
 from tests.kpi_oracle import Oracle
 from tests.kpi_traffic import generate
+from tests.support import isolated_settings
 
 pytestmark = pytest.mark.integration
 
@@ -95,13 +94,9 @@ def _read_view(bootstrap: str, topic: str) -> KpiStore:
 
 
 def test_the_processor_on_the_broker_equals_the_oracle(kafka: Resolved, tmp_path: Path) -> None:
-    unique = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        topic_prefix=f"t{unique}.",
-        app_id=f"rosterhub-test-{unique}",
-        state_dir=tmp_path / "state",
-        default_partitions=3,
+    settings = isolated_settings(
+        kafka.bootstrap,
+        tmp_path,
     )
     names = TopicNames(settings.topic_prefix)
     ensure_topics(kafka.access, declared_topics([], settings.topic_prefix), default_partitions=3, replication_factor=1)

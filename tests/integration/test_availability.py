@@ -127,11 +127,7 @@ class Hub:
 def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     tmp = tmp_path_factory.mktemp("availability")
     tokens = Tokens(tmp / "issuer")
-    settings = isolated_settings(
-        kafka.bootstrap,
-        tmp,
-        auth_issuers=[tokens.issuer.accepted()],
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp, auth_issuers=[tokens.issuer.accepted()])
     names = TopicNames(settings.topic_prefix)
     codec = SingleObjectCodec(default_catalogue())
     ensure_topics(

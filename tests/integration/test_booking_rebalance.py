@@ -43,11 +43,7 @@ def _pin(i: int) -> str:
 
 
 def _hub(kafka: Any, tmp: Path) -> SagaHub:
-    settings = isolated_settings(
-        kafka.bootstrap,
-        tmp,
-        partitions=4,
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp, partitions=4)
     return SagaHub(settings, tmp)
 
 

@@ -59,10 +59,7 @@ class SagaHub(EndToEnd):
 @pytest.fixture(scope="module")
 def saga(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SagaHub, datetime]]:
     tmp = tmp_path_factory.mktemp("saga")
-    settings = isolated_settings(
-        kafka.bootstrap,
-        tmp,
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp)
     hub = SagaHub(settings, tmp)
     now = datetime.now(UTC)
     # People: A (Patchwork) and B (NHSP) race; C is known through Patchwork at RHQ and Locum's Nest at RCU;

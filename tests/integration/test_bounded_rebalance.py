@@ -58,11 +58,7 @@ def _ids(bootstrap: str, topic: str, at_least: int) -> set[str]:
 def test_a_second_worker_joining_under_load_gets_its_partitions_and_nothing_is_skipped(
     kafka: Any, tmp_path: Path
 ) -> None:
-    settings = isolated_settings(
-        kafka.bootstrap,
-        tmp_path,
-        partitions=2,
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp_path, partitions=2)
     hub = SagaHub(settings, tmp_path)
     env = {
         "ROSTERHUB_BOOKING_POLICY_DIR": str(REPO / "policies" / "booking"),

@@ -48,11 +48,7 @@ def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 def test_sigterm_during_failing_deliveries_abandons_them_and_they_resume_after_restart(
     kafka: Any, tmp_path: Path
 ) -> None:
-    settings = isolated_settings(
-        kafka.bootstrap,
-        tmp_path,
-        partitions=2,
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp_path, partitions=2)
     topics = declared_topics(connectors(), settings.topic_prefix)
     ensure_topics(kafka.access, topics, default_partitions=2, replication_factor=1)
     receiver = Receiver(free_port())  # not started: connection refused

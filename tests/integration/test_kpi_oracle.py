@@ -94,10 +94,7 @@ def _read_view(bootstrap: str, topic: str) -> KpiStore:
 
 
 def test_the_processor_on_the_broker_equals_the_oracle(kafka: Resolved, tmp_path: Path) -> None:
-    settings = isolated_settings(
-        kafka.bootstrap,
-        tmp_path,
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp_path)
     names = TopicNames(settings.topic_prefix)
     ensure_topics(kafka.access, declared_topics([], settings.topic_prefix), default_partitions=3, replication_factor=1)
     traffic = generate(seed=29, shifts_per_trust_day=5, people_per_trust=25)

@@ -104,10 +104,7 @@ def _membership(worker_id: str, employer: str, since: date) -> Envelope:
 @pytest.fixture(scope="module")
 def platforms(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platforms]:
     tmp = tmp_path_factory.mktemp("onboarded")
-    settings = isolated_settings(
-        kafka.bootstrap,
-        tmp,
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp)
     hub = SagaHub(settings, tmp)
     connectors = prepare(settings)  # raw.lantum, raw.master_vendor: declared by the YAML connectors
     now = datetime.now(UTC)

@@ -103,11 +103,7 @@ class Hub:
 def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     tmp = tmp_path_factory.mktemp("outbound")
     tokens = Tokens(tmp / "issuer")
-    settings = isolated_settings(
-        kafka.bootstrap,
-        tmp,
-        auth_issuers=[tokens.issuer.accepted()],
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp, auth_issuers=[tokens.issuer.accepted()])
     ensure_topics(
         kafka.access,
         declared_topics(connectors(), settings.topic_prefix),

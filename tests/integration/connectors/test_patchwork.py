@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from rosterhub.api import create_api
 from rosterhub.auth.roles import Role
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
@@ -22,7 +20,6 @@ from rosterhub.connectors import metrics
 from rosterhub.connectors.outbound.adapters.patchwork import ADAPTER
 from rosterhub.connectors.outbound.contract import Destination, Update, wire_headers
 from rosterhub.connectors.pipeline import ingest
-from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.runtime import connector_context
 from rosterhub.connectors.simulators.patchwork import (
     booking_requested,
@@ -32,14 +29,12 @@ from rosterhub.connectors.simulators.patchwork import (
 )
 from rosterhub.envelope import Envelope, KafkaRecord, decode_record, headers_dict
 from rosterhub.kafka.access import access_from_settings
-from rosterhub.kafka.admin import ensure_topics, topic_counts
+from rosterhub.kafka.admin import topic_counts
 from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
-from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
-from tests.integration.helpers import read_topic, serve_in_thread
-from tests.support import free_port
+from tests.integration.helpers import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -48,28 +43,9 @@ SECRET = "pw-secret"
 
 
 @pytest.fixture
-def tokens(tmp_path: Path) -> Tokens:
-    return Tokens(tmp_path / "issuer")
-
-
-@pytest.fixture
-def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
-    assert hub_settings.kafka_bootstrap_servers
-    ensure_topics(
-        access_from_settings(hub_settings),
-        declared_topics(connectors(), hub_settings.topic_prefix),
-        default_partitions=hub_settings.default_partitions,
-        replication_factor=1,
-    )
+def settings(declared_hub: Settings, tokens: Tokens) -> Settings:
     # RHQ's own secret: the trust of a signed webhook is the one whose secret verifies it
-    return tokens.accepting(hub_settings, webhook_secrets={"patchwork": {"RHQ": SECRET}}, max_payload_bytes=64 * 1024)
-
-
-@pytest.fixture
-def ingress(settings: Settings) -> Iterator[str]:
-    assert settings.kafka_bootstrap_servers
-    with serve_in_thread(create_api(settings, access_from_settings(settings)), free_port()) as url:
-        yield url
+    return tokens.accepting(declared_hub, webhook_secrets={"patchwork": {"RHQ": SECRET}}, max_payload_bytes=64 * 1024)
 
 
 def post(ingress: str, payload: dict | bytes, *, secret: str = SECRET, now: float | None = None) -> httpx.Response:

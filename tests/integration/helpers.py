@@ -20,8 +20,9 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
-from rosterhub.envelope import Envelope, encode_event
+from rosterhub.envelope import Envelope, KafkaRecord, encode_event
 from rosterhub.kafka.access import KafkaAccess, access_from_settings
+from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from tests.support import stop
@@ -176,3 +177,17 @@ def produce_events(bootstrap: str, names: TopicNames, events: Iterable[tuple[str
         producer.send(rec.topic, key=key.encode(), value=rec.value, headers=rec.headers)
     producer.flush()
     producer.close()
+
+
+class CrashingSink(EventSink):
+    """Acknowledges the first ``survive`` sends, then the process 'dies' (SystemExit) mid-request or mid-page."""
+
+    def __init__(self, inner: EventSink, survive: int) -> None:
+        super().__init__(inner.kafka, producer=inner.producer)
+        self.survive = survive
+
+    def send(self, records: Iterable[KafkaRecord]) -> list[tuple[int, int]]:
+        if self.survive == 0:
+            raise SystemExit("simulated crash")
+        self.survive -= 1
+        return super().send(records)

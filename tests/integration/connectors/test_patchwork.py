@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -27,14 +26,13 @@ from rosterhub.connectors.simulators.patchwork import (
     shift_created,
     signed_headers,
 )
-from rosterhub.envelope import Envelope, KafkaRecord, decode_record, headers_dict
+from rosterhub.envelope import Envelope, decode_record, headers_dict
 from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import topic_counts
-from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from tests.auth_support import Tokens
-from tests.integration.helpers import read_topic
+from tests.integration.helpers import CrashingSink, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -170,20 +168,6 @@ def test_an_echo_of_the_hubs_own_update_is_kept_raw_but_not_taken_in(settings: S
     assert count(settings, names.raw("patchwork"), names.events("shift")) == [3, 2]
 
 
-class _CrashingSink(EventSink):
-    """Acknowledges the first ``survive`` sends, then 'crashes' (the process dies mid-request)."""
-
-    def __init__(self, inner: EventSink, survive: int) -> None:
-        super().__init__(inner.kafka, producer=inner.producer)
-        self.survive = survive
-
-    def send(self, records: Iterable[KafkaRecord]) -> list[tuple[int, int]]:
-        if self.survive == 0:
-            raise SystemExit("simulated crash")
-        self.survive -= 1
-        return super().send(records)
-
-
 @pytest.mark.parametrize("survive", [1, 2], ids=["after-raw-write", "after-canonical-write"])
 def test_crash_mid_request_then_vendor_retry_publishes_exactly_once(settings: Settings, survive: int) -> None:
     """survive=1: raw written, canonical not; survive=2: canonical written, the vendor never got its 202."""
@@ -191,7 +175,7 @@ def test_crash_mid_request_then_vendor_retry_publishes_exactly_once(settings: Se
     assert settings.kafka_bootstrap_servers
     payload = json.dumps(night("P-20")).encode()
     with connector_context(settings, access_from_settings(settings)) as ctx:
-        crashing = _CrashingSink(ctx.sink, survive)
+        crashing = CrashingSink(ctx.sink, survive)
         ctx_crash = type(ctx)(sink=crashing, encoder=ctx.encoder, names=ctx.names, state=ctx.state)
         with pytest.raises(SystemExit):
             ingest(ctx_crash, "patchwork", payload, trust=None, content_type="application/json", correlation_id="c1")

@@ -77,3 +77,33 @@ def hub_settings(kafka: Resolved, unique: str, tmp_path: Path):
         state_dir=tmp_path / "state",
         default_partitions=3,
     )
+
+
+@pytest.fixture
+def declared_hub(hub_settings):
+    """``hub_settings`` with every topic the connectors declare already created on the session broker."""
+    from tests.integration.helpers import ensure_declared_topics
+
+    assert hub_settings.kafka_bootstrap_servers
+    ensure_declared_topics(hub_settings)
+    return hub_settings
+
+
+@pytest.fixture
+def tokens(tmp_path: Path):
+    """A token issuer of this test's own (tests/auth_support.py): every HTTP route wants a bearer token."""
+    from tests.auth_support import Tokens
+
+    return Tokens(tmp_path / "issuer")
+
+
+@pytest.fixture
+def ingress(settings) -> Iterator[str]:
+    """The hub's HTTP API on a free port, for the module's own ``settings`` fixture; yields its base URL."""
+    from rosterhub.api import create_api
+    from rosterhub.kafka.access import access_from_settings
+    from tests.integration.helpers import serve_in_thread
+
+    assert settings.kafka_bootstrap_servers
+    with serve_in_thread(create_api(settings, access_from_settings(settings)), free_port()) as url:
+        yield url

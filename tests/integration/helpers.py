@@ -7,17 +7,22 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import FastAPI
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from rosterhub.codec.catalogue import default_catalogue
+from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.simulators.serving import serving
+from rosterhub.envelope import Envelope, KafkaRecord, encode_event
 from rosterhub.kafka.access import KafkaAccess, access_from_settings
+from rosterhub.kafka.producer import EventSink
+from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from tests.support import stop
 
@@ -101,3 +106,75 @@ def wait_for(check: Callable[[], T | None], *, timeout: float = 90.0, interval: 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
+
+
+def console_consume_one(bootstrap: str, topic: str, *, check: bool) -> str:
+    """The first record of ``topic`` as Kafka's own ConsoleConsumer (from the broker's jars) prints it, key and
+    headers included: a client nobody here wrote. ``check=False`` where its ``--timeout-ms`` ending the read (exit
+    1) is expected. The text is decoded leniently: Avro bodies are binary."""
+    from rosterhub.kafka.local import jars_dir
+
+    out = subprocess.run(
+        [
+            "java",
+            "-cp",
+            f"{jars_dir(Settings())}/*",
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            "--bootstrap-server",
+            bootstrap,
+            "--topic",
+            topic,
+            "--from-beginning",
+            "--max-messages",
+            "1",
+            "--property",
+            "print.headers=true",
+            "--property",
+            "print.key=true",
+            "--timeout-ms",
+            "30000",
+        ],
+        capture_output=True,
+        timeout=90,
+        check=check,
+    )
+    return out.stdout.decode("utf-8", errors="replace")
+
+
+def ensure_declared_topics(settings: Settings) -> None:
+    """Every topic the connectors declare, created under ``settings``' prefix, as the hub creates them at start."""
+    from rosterhub.connectors.registry import connectors
+    from rosterhub.kafka.admin import ensure_topics
+    from rosterhub.topics import declared_topics
+
+    ensure_topics(
+        access_from_settings(settings),
+        declared_topics(connectors(), settings.topic_prefix),
+        default_partitions=settings.default_partitions,
+        replication_factor=1,
+    )
+
+
+def produce_events(bootstrap: str, names: TopicNames, events: Iterable[tuple[str, str, Envelope]]) -> None:
+    """Each (domain, key, event) encoded as the hub encodes it and sent to that domain's events topic, all acked."""
+    codec = SingleObjectCodec(default_catalogue())
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    for domain, key, env in events:
+        rec = encode_event(env, codec.catalogue.get(env.type), codec, names.events(domain))
+        producer.send(rec.topic, key=key.encode(), value=rec.value, headers=rec.headers)
+    producer.flush()
+    producer.close()
+
+
+class CrashingSink(EventSink):
+    """Acknowledges the first ``survive`` sends, then the process 'dies' (SystemExit) mid-request or mid-page."""
+
+    def __init__(self, inner: EventSink, survive: int) -> None:
+        super().__init__(inner.kafka, producer=inner.producer)
+        self.survive = survive
+
+    def send(self, records: Iterable[KafkaRecord]) -> list[tuple[int, int]]:
+        if self.survive == 0:
+            raise SystemExit("simulated crash")
+        self.survive -= 1
+        return super().send(records)

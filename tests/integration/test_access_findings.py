@@ -14,7 +14,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rosterhub.api import create_api
 from rosterhub.auth.roles import Role
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
@@ -23,12 +22,12 @@ from rosterhub.connectors.simulators.patchwork import shift_created, signed_head
 from rosterhub.envelope import decode_record, headers_dict
 from rosterhub.instants import LONDON
 from rosterhub.kafka.access import access_from_settings
-from rosterhub.kafka.admin import ensure_topics, topic_counts
+from rosterhub.kafka.admin import topic_counts
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
-from tests.integration.helpers import read_topic, serve_in_thread, wait_for, worker_process
+from tests.integration.helpers import read_topic, wait_for, worker_process
 from tests.support import free_port
 from tests.unit.streams.passport_builders import POLICIES, nurse_passport
 
@@ -41,27 +40,8 @@ SECRETS = {"RHQ": SECRET, "RCU": "pw-secret-rcu"}  # each trust signs with its o
 
 
 @pytest.fixture
-def tokens(tmp_path: Path) -> Tokens:
-    return Tokens(tmp_path / "issuer")
-
-
-@pytest.fixture
-def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
-    assert hub_settings.kafka_bootstrap_servers
-    ensure_topics(
-        access_from_settings(hub_settings),
-        declared_topics(connectors(), hub_settings.topic_prefix),
-        default_partitions=hub_settings.default_partitions,
-        replication_factor=1,
-    )
-    return tokens.accepting(hub_settings, webhook_secrets={"patchwork": SECRETS}, max_payload_bytes=64 * 1024)
-
-
-@pytest.fixture
-def ingress(settings: Settings) -> Iterator[str]:
-    assert settings.kafka_bootstrap_servers
-    with serve_in_thread(create_api(settings, access_from_settings(settings)), free_port()) as url:
-        yield url
+def settings(declared_hub: Settings, tokens: Tokens) -> Settings:
+    return tokens.accepting(declared_hub, webhook_secrets={"patchwork": SECRETS}, max_payload_bytes=64 * 1024)
 
 
 def every_topic(settings: Settings) -> dict[str, int]:

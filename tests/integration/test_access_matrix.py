@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,7 @@ from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
 from tests.integration.helpers import read_topic, serve_in_thread, wait_for, worker_process
-from tests.support import free_port
+from tests.support import free_port, isolated_settings
 from tests.unit.streams.passport_builders import POLICIES
 
 pytestmark = pytest.mark.integration
@@ -106,13 +105,10 @@ def operations(app: str, doc: dict[str, Any]) -> list[Op]:
 def hub(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Tokens, dict[str, str]]]:
     tmp = tmp_path_factory.mktemp("matrix")
     tokens = Tokens(tmp / "issuer")
-    unique = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        topic_prefix=f"t{unique}.",
-        app_id=f"rosterhub-test-{unique}",
-        state_dir=tmp / "state",
-        default_partitions=2,
+    settings = isolated_settings(
+        kafka.bootstrap,
+        tmp,
+        partitions=2,
         auth_issuers=[tokens.issuer.accepted()],
         webhook_secrets={"patchwork": {OWN: "matrix-secret"}},
     )

@@ -11,7 +11,6 @@ shipped hours, so their shifts stay where they are during the module.
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,14 +29,13 @@ from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
 from rosterhub.envelope import Envelope, decode_record, encode_event
 from rosterhub.kafka.admin import ensure_topics
-from rosterhub.kafka.local import jars_dir
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
-from tests.integration.helpers import read_topic, wait_for, worker_process
-from tests.support import free_port
+from tests.integration.helpers import console_consume_one, read_topic, wait_for, worker_process
+from tests.support import free_port, isolated_settings
 from tests.unit.streams.passport_builders import POLICIES, nurse_passport
 
 pytestmark = pytest.mark.integration
@@ -126,16 +124,8 @@ class Hub:
 @pytest.fixture(scope="module")
 def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     tmp = tmp_path_factory.mktemp("availability")
-    unique = uuid.uuid4().hex[:10]
     tokens = Tokens(tmp / "issuer")
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        topic_prefix=f"t{unique}.",
-        app_id=f"rosterhub-test-{unique}",
-        state_dir=tmp / "state",
-        default_partitions=3,
-        auth_issuers=[tokens.issuer.accepted()],
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp, auth_issuers=[tokens.issuer.accepted()])
     names = TopicNames(settings.topic_prefix)
     codec = SingleObjectCodec(default_catalogue())
     ensure_topics(
@@ -185,31 +175,8 @@ def test_posted_shift_appears_on_the_compacted_view_readable_by_kafkas_console_c
     finally:
         admin.close()
     assert "'cleanup.policy'" in repr(res) and "'compact'" in repr(res), res  # {type: {name: {key: {data}}}}
-    out = subprocess.run(
-        [
-            "java",
-            "-cp",
-            f"{jars_dir(Settings())}/*",
-            "org.apache.kafka.tools.consumer.ConsoleConsumer",
-            "--bootstrap-server",
-            hub.bootstrap,
-            "--topic",
-            hub.names.availability_view,
-            "--from-beginning",
-            "--max-messages",
-            "1",
-            "--property",
-            "print.headers=true",
-            "--property",
-            "print.key=true",
-            "--timeout-ms",
-            "30000",
-        ],
-        capture_output=True,
-        timeout=90,
-        check=False,  # exits 1 when --timeout-ms ends the read
-    )
-    stdout = out.stdout.decode("utf-8", errors="replace")
+    # check=False: it exits 1 when --timeout-ms ends the read
+    stdout = console_consume_one(hub.bootstrap, hub.names.availability_view, check=False)
     line = next(ln for ln in stdout.splitlines() if f"\t{sid}\t" in ln)
     assert "ce_type:rosterhub.view.v1.ShiftAvailability" in line and "ce_source:/rosterhub/availability" in line
 

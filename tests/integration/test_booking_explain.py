@@ -18,14 +18,11 @@ from rosterhub.api import create_api
 from rosterhub.cli.main import app as cli
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
-from rosterhub.connectors.registry import connectors
 from rosterhub.kafka.access import access_from_settings
-from rosterhub.kafka.admin import ensure_topics
 from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.settings import Settings
 from rosterhub.streams.booking.rules import evaluate, explain, failed_codes
-from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
 from tests.integration.helpers import read_topic, serve_in_thread, settings_env
 from tests.support import free_port
@@ -35,18 +32,12 @@ from tests.unit.streams.test_rules_evaluate import registrar_fifth_night
 pytestmark = pytest.mark.integration
 
 
-def test_a_decision_on_events_booking_is_explained_by_booking_id(hub_settings: Settings, tmp_path: Path) -> None:
+def test_a_decision_on_events_booking_is_explained_by_booking_id(declared_hub: Settings, tmp_path: Path) -> None:
     tokens = Tokens(tmp_path / "issuer")
-    settings = tokens.accepting(hub_settings)
-    kafka = access_from_settings(hub_settings)
-    ensure_topics(
-        kafka,
-        declared_topics(connectors(), hub_settings.topic_prefix),
-        default_partitions=hub_settings.default_partitions,
-        replication_factor=1,
-    )
+    settings = tokens.accepting(declared_hub)
+    kafka = access_from_settings(declared_hub)
     encoder = Encoder(
-        SingleObjectCodec(default_catalogue()), TopicNames(hub_settings.topic_prefix), default_catalogue()
+        SingleObjectCodec(default_catalogue()), TopicNames(declared_hub.topic_prefix), default_catalogue()
     )
     sink = EventSink(kafka)
     try:
@@ -104,7 +95,7 @@ def test_a_decision_on_events_booking_is_explained_by_booking_id(hub_settings: S
         ]
     )
 
-    env = settings_env(hub_settings)
+    env = settings_env(declared_hub)
     out = CliRunner().invoke(cli, ["explain", "patchwork:RHQ:90412"], env=env)
     assert out.exit_code == 0, out.output
     assert out.output.rstrip("\n") == doc["explanation"]

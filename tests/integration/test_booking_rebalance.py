@@ -14,7 +14,6 @@ import itertools
 import re
 import subprocess
 import time
-import uuid
 from collections import Counter, defaultdict
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -25,11 +24,10 @@ import httpx
 import pytest
 
 from rosterhub.envelope import Envelope
-from rosterhub.settings import Settings
 from rosterhub.streams.identity.match import person_id_for
 from tests.integration.helpers import wait_for, worker_process
 from tests.integration.test_booking_saga import NURSE, REPO, SOURCE, SagaHub, _request, _shift
-from tests.support import free_port
+from tests.support import free_port, isolated_settings
 from tests.unit.streams.identity_harness import worker
 from tests.unit.streams.passport_builders import POLICIES, nurse_passport
 
@@ -45,14 +43,7 @@ def _pin(i: int) -> str:
 
 
 def _hub(kafka: Any, tmp: Path) -> SagaHub:
-    unique = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        topic_prefix=f"t{unique}.",
-        app_id=f"rosterhub-test-{unique}",
-        state_dir=tmp / "state",
-        default_partitions=4,
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp, partitions=4)
     return SagaHub(settings, tmp)
 
 

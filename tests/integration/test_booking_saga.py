@@ -10,7 +10,6 @@ for overlapping shifts at two trusts, and a cleared against an uncleared worker.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -24,11 +23,11 @@ from rosterhub.envelope import Envelope, event_id
 from rosterhub.events.codes import vendor_system
 from rosterhub.instants import LONDON
 from rosterhub.mapping.engine import apply_mapping
-from rosterhub.settings import Settings
 from rosterhub.streams.booking.outcome import SOURCE
 from rosterhub.streams.identity.match import person_id_for
 from tests.integration.helpers import wait_for
 from tests.integration.test_passport_end_to_end import EndToEnd
+from tests.support import isolated_settings
 from tests.unit.streams.identity_harness import worker
 from tests.unit.streams.passport_builders import nurse_passport
 
@@ -60,14 +59,7 @@ class SagaHub(EndToEnd):
 @pytest.fixture(scope="module")
 def saga(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SagaHub, datetime]]:
     tmp = tmp_path_factory.mktemp("saga")
-    unique = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        topic_prefix=f"t{unique}.",
-        app_id=f"rosterhub-test-{unique}",
-        state_dir=tmp / "state",
-        default_partitions=3,
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp)
     hub = SagaHub(settings, tmp)
     now = datetime.now(UTC)
     # People: A (Patchwork) and B (NHSP) race; C is known through Patchwork at RHQ and Locum's Nest at RCU;

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import threading
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,9 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from rosterhub.envelope import Envelope, headers_dict
-from rosterhub.settings import Settings
 from tests.integration.helpers import read_topic, wait_for, worker_process
 from tests.integration.test_booking_saga import REPO, SagaHub, _request
+from tests.support import isolated_settings
 
 pytestmark = pytest.mark.integration
 
@@ -59,14 +58,7 @@ def _ids(bootstrap: str, topic: str, at_least: int) -> set[str]:
 def test_a_second_worker_joining_under_load_gets_its_partitions_and_nothing_is_skipped(
     kafka: Any, tmp_path: Path
 ) -> None:
-    unique = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        topic_prefix=f"t{unique}.",
-        app_id=f"rosterhub-test-{unique}",
-        state_dir=tmp_path / "state",
-        default_partitions=2,
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp_path, partitions=2)
     hub = SagaHub(settings, tmp_path)
     env = {
         "ROSTERHUB_BOOKING_POLICY_DIR": str(REPO / "policies" / "booking"),

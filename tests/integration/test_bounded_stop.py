@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -29,11 +28,10 @@ from rosterhub.connectors.registry import connectors
 from rosterhub.envelope import Envelope, encode_event, headers_dict
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.runtime import TopicNames
-from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
 from tests.integration.helpers import read_topic, settings_env, wait_for
 from tests.integration.outbound_support import Receiver
-from tests.support import free_port
+from tests.support import free_port, isolated_settings
 from tests.unit.connectors.outbound_builders import outcome, view, view_event
 
 pytestmark = pytest.mark.integration
@@ -50,14 +48,7 @@ def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 def test_sigterm_during_failing_deliveries_abandons_them_and_they_resume_after_restart(
     kafka: Any, tmp_path: Path
 ) -> None:
-    unique = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        topic_prefix=f"t{unique}.",
-        app_id=f"rosterhub-test-{unique}",
-        state_dir=tmp_path / "state",
-        default_partitions=2,
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp_path, partitions=2)
     topics = declared_topics(connectors(), settings.topic_prefix)
     ensure_topics(kafka.access, topics, default_partitions=2, replication_factor=1)
     receiver = Receiver(free_port())  # not started: connection refused

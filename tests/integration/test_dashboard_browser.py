@@ -25,7 +25,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from kafka import KafkaProducer
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
@@ -33,11 +32,9 @@ from selenium.webdriver.common.by import By
 
 from rosterhub.api import create_api
 from rosterhub.auth.roles import Role
-from rosterhub.codec.catalogue import default_catalogue
-from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.simulators.patchwork import shift_created, signed_headers
-from rosterhub.envelope import Envelope, encode_event
+from rosterhub.envelope import Envelope
 from rosterhub.instants import LONDON
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.kafka.resolve import Resolved
@@ -45,7 +42,7 @@ from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
-from tests.integration.helpers import serve_in_thread, wait_for, worker_process
+from tests.integration.helpers import produce_events, serve_in_thread, wait_for, worker_process
 from tests.kpi_traffic import generate
 from tests.support import free_port
 
@@ -90,16 +87,6 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
         driver.quit()
 
 
-def _produce(bootstrap: str, names: TopicNames, events: list[tuple[str, str, Envelope]]) -> None:
-    codec = SingleObjectCodec(default_catalogue())
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    for domain, key, env in events:
-        rec = encode_event(env, codec.catalogue.get(env.type), codec, names.events(domain))
-        producer.send(rec.topic, key=key.encode(), value=rec.value, headers=rec.headers)
-    producer.flush()
-    producer.close()
-
-
 def _tiles(driver: webdriver.Chrome) -> dict[str, str]:
     """Every headline tile's raw value, read in one go (the page redraws its tiles on every change)."""
     return driver.execute_script(
@@ -134,7 +121,7 @@ def test_the_dashboard_shows_the_apis_figures_and_follows_a_fill_live(
         default_partitions=3,
         replication_factor=1,
     )
-    _produce(kafka.bootstrap, names, generate(seed=7, shifts_per_trust_day=4, people_per_trust=20).delivered())
+    produce_events(kafka.bootstrap, names, generate(seed=7, shifts_per_trust_day=4, people_per_trust=20).delivered())
     port = free_port()
     with (
         worker_process(settings, tmp_path / "worker.log", ROSTERHUB_WORKER_PROCESSORS=["kpi"], **tokens.env()),
@@ -214,7 +201,7 @@ def test_the_dashboard_shows_the_apis_figures_and_follows_a_fill_live(
             },
         )
         fed = time.monotonic()
-        _produce(kafka.bootstrap, names, [("booking", shift_id, fill)])
+        produce_events(kafka.bootstrap, names, [("booking", shift_id, fill)])
         wait_for(
             lambda: _number(_tiles(browser)["shifts_unfilled"]) == _number(tiles["shifts_unfilled"]),
             timeout=30,

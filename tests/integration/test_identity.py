@@ -21,16 +21,13 @@ from rosterhub.auth.roles import Role
 from rosterhub.cli.main import app as cli
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
-from rosterhub.connectors.registry import connectors
 from rosterhub.envelope import Envelope, decode_record, headers_dict
 from rosterhub.kafka.access import access_from_settings
-from rosterhub.kafka.admin import ensure_topics
 from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.settings import Settings
-from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
-from tests.integration.helpers import read_topic, serve_in_thread, wait_for, worker_process
+from tests.integration.helpers import ensure_declared_topics, read_topic, serve_in_thread, wait_for, worker_process
 from tests.support import free_port
 from tests.unit.streams.identity_harness import Hub, credential, match_key, worker
 
@@ -48,12 +45,7 @@ class Feed:
         self.bootstrap = settings.kafka_bootstrap_servers
         self.kafka = access_from_settings(settings)
         self.names = TopicNames(settings.topic_prefix)
-        ensure_topics(
-            self.kafka,
-            declared_topics(connectors(), settings.topic_prefix),
-            default_partitions=settings.default_partitions,
-            replication_factor=1,
-        )
+        ensure_declared_topics(settings)
         self.encoder = Encoder(CODEC, self.names, default_catalogue())
         self.sink = EventSink(self.kafka)
         self.env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "ROSTERHUB_TOPIC_PREFIX": settings.topic_prefix}

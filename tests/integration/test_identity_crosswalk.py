@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,12 +24,11 @@ import pytest
 from kafka import KafkaProducer
 
 from rosterhub.envelope import Envelope
-from rosterhub.settings import Settings
 from rosterhub.streams.identity.commands import MergeCommand, command_record
 from rosterhub.streams.identity.match import person_id_for
 from tests.integration.helpers import read_topic, wait_for, worker_process
 from tests.integration.test_booking_saga import REPO, SagaHub, _request, _shift
-from tests.support import free_port
+from tests.support import free_port, isolated_settings
 from tests.unit.streams.identity_harness import worker
 from tests.unit.streams.passport_builders import POLICIES, nurse_passport
 
@@ -45,14 +43,7 @@ def _pin(i: int) -> str:
 
 
 def _hub(kafka: Any, tmp: Path) -> SagaHub:
-    unique = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        topic_prefix=f"t{unique}.",
-        app_id=f"rosterhub-test-{unique}",
-        state_dir=tmp / "state",
-        default_partitions=4,
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp, partitions=4)
     return SagaHub(settings, tmp)
 
 

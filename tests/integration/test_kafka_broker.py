@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from datetime import UTC, datetime
 
 import aiokafka
@@ -16,14 +15,33 @@ from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import Envelope, decode_record, encode_event
 from rosterhub.errors import UnknownSchemaError
 from rosterhub.kafka.admin import api_version, ensure_topics, topic_counts
-from rosterhub.kafka.local import jars_dir
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.settings import KAFKA_VERSION, Settings
 from rosterhub.topics import SCHEMAS, TopicSpec
+from tests.integration.helpers import console_consume_one
 
 pytestmark = pytest.mark.integration
 
 NEW_YEAR = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def booking_requested(
+    at: datetime,
+    ids: tuple[str, str, str] = ("b1", "s1", "patchwork"),
+    source: str = "/vendors/patchwork/RHQ",
+    subject: str | None = "b1",
+) -> Envelope:
+    """A request of booking ``ids`` (booking, shift, vendor), by default Patchwork's of b1 on shift s1 at RHQ, by a
+    worker not yet identified."""
+    booking, shift, vendor = ids
+    data = {
+        "booking_id": booking,
+        "shift_id": shift,
+        "vendor": vendor,
+        "requested_at": at,
+        "worker": {"person_id": None, "identifiers": [], "display_name": None},
+    }
+    return Envelope(type="rosterhub.booking.v1.BookingRequested", source=source, subject=subject, data=data)
 
 
 def test_broker_speaks_the_pinned_version(kafka: Resolved) -> None:
@@ -86,47 +104,12 @@ def test_kafkas_own_console_consumer_reads_our_events(kafka: Resolved, unique: s
     codec = SingleObjectCodec(cat)
     topic = f"t{unique}.events.booking"
     ensure_topics(kafka.access, [TopicSpec(topic, partitions=1)], default_partitions=1, replication_factor=1)
-    env = Envelope(
-        type="rosterhub.booking.v1.BookingRequested",
-        source="/vendors/patchwork/RHQ",
-        subject="b1",
-        data={
-            "booking_id": "b1",
-            "shift_id": "s1",
-            "vendor": "patchwork",
-            "requested_at": datetime.now(UTC),
-            "worker": {"person_id": None, "identifiers": [], "display_name": None},
-        },
-    )
+    env = booking_requested(datetime.now(UTC))
     rec = encode_event(env, cat.get(env.type), codec, topic)
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap)
     producer.send(topic, key=rec.key, value=rec.value, headers=rec.headers).get(timeout=30)
     producer.close()
-    out = subprocess.run(
-        [
-            "java",
-            "-cp",
-            f"{jars_dir(Settings())}/*",
-            "org.apache.kafka.tools.consumer.ConsoleConsumer",
-            "--bootstrap-server",
-            kafka.bootstrap,
-            "--topic",
-            topic,
-            "--from-beginning",
-            "--max-messages",
-            "1",
-            "--property",
-            "print.headers=true",
-            "--property",
-            "print.key=true",
-            "--timeout-ms",
-            "30000",
-        ],
-        capture_output=True,
-        timeout=90,
-        check=True,
-    )
-    stdout = out.stdout.decode("utf-8", errors="replace")  # the Avro body is binary
+    stdout = console_consume_one(kafka.bootstrap, topic, check=True)
     assert "ce_type:rosterhub.booking.v1.BookingRequested" in stdout
     assert f"ce_id:{env.id}" in stdout
     assert "\ts1\t" in stdout  # the key is the shift id
@@ -163,17 +146,7 @@ def test_unknown_fingerprint_is_resolved_from_the_schemas_topic(kafka: Resolved,
 def test_decode_record_through_the_schemas_topic(kafka: Resolved) -> None:
     # decode_record is the consumer path: headers + body; covered above for the body, here for symmetry
     cat = default_catalogue()
-    env = Envelope(
-        type="rosterhub.booking.v1.BookingRequested",
-        source="/x",
-        data={
-            "booking_id": "b",
-            "shift_id": "s",
-            "vendor": "v",
-            "requested_at": NEW_YEAR,
-            "worker": {"person_id": None, "identifiers": [], "display_name": None},
-        },
-    )
+    env = booking_requested(NEW_YEAR, ("b", "s", "v"), source="/x", subject=None)
     rec = encode_event(env, cat.get(env.type), SingleObjectCodec(cat), "x")
     assert _sent(decode_record(rec.value, rec.headers, SingleObjectCodec(cat)).data, env.data)
 
@@ -194,18 +167,7 @@ def test_confluent_wire_format_through_the_broker(kafka: Resolved, unique: str) 
     )
     codec = make_codec(settings, kafka.access)
     cat = default_catalogue()
-    env = Envelope(
-        type="rosterhub.booking.v1.BookingRequested",
-        source="/vendors/patchwork/RHQ",
-        subject="b1",
-        data={
-            "booking_id": "b1",
-            "shift_id": "s1",
-            "vendor": "patchwork",
-            "requested_at": NEW_YEAR,
-            "worker": {"person_id": None, "identifiers": [], "display_name": None},
-        },
-    )
+    env = booking_requested(NEW_YEAR)
     rec = Encoder(codec, names, cat).encode(env)
     assert rec.value[:1] == b"\x00" and dict(rec.headers)["ce_dataschema"].startswith(b"urn:confluent:schema-id:")
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap)

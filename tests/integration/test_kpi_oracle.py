@@ -10,44 +10,33 @@ and week's figures must equal the independent DuckDB SQL computation over the sa
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
-from rosterhub.envelope import decode_record, encode_event
+from rosterhub.envelope import decode_record
 from rosterhub.features import worker_group
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.runtime import TopicNames
-from rosterhub.settings import Settings
 from rosterhub.streams.booking.policy import load_booking_policies
 from rosterhub.streams.kpi.policy import load_kpi_policies
 from rosterhub.streams.kpi.query import KpiFilter, KpiQueries, period_of
 from rosterhub.streams.kpi.store import KpiStore
 from rosterhub.topics import declared_topics
-from tests.integration.helpers import worker_process
+from tests.integration.helpers import produce_events, worker_process
 from tests.kpi_compare import compare_period, mismatches
 from tests.kpi_oracle import Oracle
 from tests.kpi_traffic import generate
+from tests.support import isolated_settings
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _produce(bootstrap: str, names: TopicNames, delivered: list) -> None:
-    codec = SingleObjectCodec(default_catalogue())
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    for domain, key, env in delivered:
-        rec = encode_event(env, codec.catalogue.get(env.type), codec, names.events(domain))
-        producer.send(rec.topic, key=key.encode(), value=rec.value, headers=rec.headers)
-    producer.flush()
-    producer.close()
 
 
 def _consumed(bootstrap: str, group: str, topics: list[str], timeout: float) -> None:
@@ -96,19 +85,12 @@ def _read_view(bootstrap: str, topic: str) -> KpiStore:
 
 
 def test_the_processor_on_the_broker_equals_the_oracle(kafka: Resolved, tmp_path: Path) -> None:
-    unique = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        topic_prefix=f"t{unique}.",
-        app_id=f"rosterhub-test-{unique}",
-        state_dir=tmp_path / "state",
-        default_partitions=3,
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp_path)
     names = TopicNames(settings.topic_prefix)
     ensure_topics(kafka.access, declared_topics([], settings.topic_prefix), default_partitions=3, replication_factor=1)
     traffic = generate(seed=29, shifts_per_trust_day=5, people_per_trust=25)
     delivered = traffic.delivered()
-    _produce(kafka.bootstrap, names, delivered)
+    produce_events(kafka.bootstrap, names, delivered)
     inputs = [names.events("shift"), names.events("booking"), names.events("passport")]
     with worker_process(settings, tmp_path / "worker.log", ROSTERHUB_WORKER_PROCESSORS=["kpi"]):
         _consumed(kafka.bootstrap, worker_group(settings.app_id, ["kpi"]), inputs, timeout=600)

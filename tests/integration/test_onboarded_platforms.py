@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -43,12 +42,11 @@ from rosterhub.connectors.simulators.master_vendor import destinations as mv_des
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.instants import LONDON
 from rosterhub.kafka.resolve import Resolved
-from rosterhub.settings import Settings
 from rosterhub.streams.identity.match import person_id_for
 from tests.integration.connectors.filedrop_support import REPORT, Hub, context, prepare, run_once
 from tests.integration.helpers import wait_for
 from tests.integration.test_booking_saga import NURSE, SagaHub
-from tests.support import free_port
+from tests.support import free_port, isolated_settings
 from tests.unit.streams.identity_harness import worker
 from tests.unit.streams.passport_builders import nurse_passport
 
@@ -105,14 +103,7 @@ def _membership(worker_id: str, employer: str, since: date) -> Envelope:
 @pytest.fixture(scope="module")
 def platforms(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platforms]:
     tmp = tmp_path_factory.mktemp("onboarded")
-    unique = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        topic_prefix=f"t{unique}.",
-        app_id=f"rosterhub-test-{unique}",
-        state_dir=tmp / "state",
-        default_partitions=3,
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp)
     hub = SagaHub(settings, tmp)
     connectors = prepare(settings)  # raw.lantum, raw.master_vendor: declared by the YAML connectors
     now = datetime.now(UTC)

@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,7 @@ from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
 from tests.integration.helpers import read_topic, settings_env, wait_for, worker_process
 from tests.integration.outbound_support import Receiver
-from tests.support import free_port
+from tests.support import free_port, isolated_settings
 from tests.unit.connectors.outbound_builders import outcome, view, view_event
 
 pytestmark = pytest.mark.integration
@@ -103,16 +102,8 @@ class Hub:
 @pytest.fixture(scope="module")
 def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     tmp = tmp_path_factory.mktemp("outbound")
-    unique = uuid.uuid4().hex[:10]
     tokens = Tokens(tmp / "issuer")
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        topic_prefix=f"t{unique}.",
-        app_id=f"rosterhub-test-{unique}",
-        state_dir=tmp / "state",
-        default_partitions=3,
-        auth_issuers=[tokens.issuer.accepted()],
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp, auth_issuers=[tokens.issuer.accepted()])
     ensure_topics(
         kafka.access,
         declared_topics(connectors(), settings.topic_prefix),

@@ -12,7 +12,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,24 +28,21 @@ from rosterhub.cli.main import app as cli_app
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import publish_schemas
 from rosterhub.codec.wire import SingleObjectCodec
-from rosterhub.connectors.registry import connectors
 from rosterhub.envelope import Envelope, decode_record, encode_event, headers_dict
 from rosterhub.kafka.access import access_from_settings
-from rosterhub.kafka.admin import ensure_topics
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.streams.passport.clearance import clearance
 from rosterhub.streams.passport.policy import load_policies
 from rosterhub.streams.passport.state import apply
-from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
-from tests.integration.helpers import read_topic, wait_for, worker_process
+from tests.integration.helpers import ensure_declared_topics, read_topic, wait_for, worker_process
 from tests.support import free_port
 from tests.unit.streams.passport_builders import (
     POLICIES,
     cred_id,
-    issued,
     nurse_passport,
+    passport_with_fire_safety_expiring,
     revoked,
     sign_vc,
     verified,
@@ -68,12 +65,7 @@ class PassportHub:
         self.names = TopicNames(settings.topic_prefix)
         self.catalogue = default_catalogue()
         self.codec = SingleObjectCodec(self.catalogue)
-        ensure_topics(
-            self.kafka,
-            declared_topics(connectors(), settings.topic_prefix),
-            default_partitions=settings.default_partitions,
-            replication_factor=1,
-        )
+        ensure_declared_topics(settings)
         self.producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=0)
         publish_schemas(self.producer, self.names.schemas, list(self.catalogue))
         self.ports: list[int] = []
@@ -140,11 +132,8 @@ class PassportHub:
 
 @pytest.fixture
 def hub(hub_settings: Settings, tmp_path: Path) -> Iterator[PassportHub]:
-    h = PassportHub(hub_settings, tmp_path)
-    try:
+    with closing(PassportHub(hub_settings, tmp_path)) as h:
         yield h
-    finally:
-        h.close()
 
 
 def _shift(days: int = 7) -> tuple[datetime, datetime]:
@@ -259,13 +248,7 @@ def test_training_expiry_flips_clearance_at_the_instant_and_emits_once_across_re
         # machine once let it expire before the worker saw it, so no CredentialExpiring was due)
         now = datetime.now(UTC)
         expires = (now + timedelta(seconds=25)).replace(microsecond=0)
-        events = [e for e in nurse_passport(person, "RHQ", now) if e.data["credential_id"] != fire]
-        events.append(
-            issued(
-                person, fire, "CSTF_TRAINING", "RHQ", now - timedelta(days=300), expires, subject="FIRE_SAFETY", level=1
-            )
-        )
-        hub.send(*events)
+        hub.send(*passport_with_fire_safety_expiring(person, "RHQ", now, expires))
         start = expires - timedelta(hours=12)
         wait_for(
             lambda: hub.clearance(url, person, "RHQ", start, expires - timedelta(milliseconds=1))["cleared"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +22,12 @@ from rosterhub.settings import Settings
 from tests.integration.helpers import wait_for
 from tests.integration.test_passport import PassportHub
 from tests.unit.streams.identity_harness import match_key, worker
-from tests.unit.streams.passport_builders import cred_id, issued, nurse_passport, revoked
+from tests.unit.streams.passport_builders import (
+    cred_id,
+    issued,
+    passport_with_fire_safety_expiring,
+    revoked,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -43,23 +49,15 @@ class EndToEnd(PassportHub):
 
 @pytest.fixture
 def e2e(hub_settings: Settings, tmp_path: Path) -> Iterator[EndToEnd]:
-    h = EndToEnd(hub_settings, tmp_path)
-    try:
+    with closing(EndToEnd(hub_settings, tmp_path)) as h:
         yield h
-    finally:
-        h.close()
 
 
 def test_done_when_one_person_partner_checks_expiry_revocation_and_conflict(e2e: EndToEnd) -> None:
     with e2e.worker() as url:
         now = datetime.now(UTC)
         expires = (now + timedelta(seconds=30)).replace(microsecond=0)
-        creds = [e for e in nurse_passport(AT_A, "RHQ", now) if e.data["credential_id"] != FIRE]
-        creds.append(
-            issued(
-                AT_A, FIRE, "CSTF_TRAINING", "RHQ", now - timedelta(days=300), expires, subject="FIRE_SAFETY", level=1
-            )
-        )
+        creds = passport_with_fire_safety_expiring(AT_A, "RHQ", now, expires)
         # credentials first (parked until their worker is known), then the two platforms' records
         e2e.publish(*creds)
         e2e.publish(worker(AT_A, nmc=PIN, mk=match_key("nurse")), worker(AT_B, nmc=PIN))

@@ -53,14 +53,13 @@ from rosterhub.connectors.simulators.serving import serving
 from rosterhub.envelope import Envelope
 from rosterhub.instants import LONDON
 from rosterhub.kafka.resolve import Resolved
-from rosterhub.settings import Settings
 from rosterhub.streams.identity.match import person_id_for
 from rosterhub.streams.payroll.hours import bank_holiday
 from tests.integration.connectors.filedrop_support import prepare, run_once
 from tests.integration.helpers import serve_in_thread, settings_env, wait_for
 from tests.integration.independent_consumer import check_topic, read_schemas
 from tests.integration.test_booking_saga import SagaHub
-from tests.support import free_port
+from tests.support import free_port, isolated_settings
 from tests.unit.streams.identity_harness import worker
 from tests.unit.streams.passport_builders import nurse_passport
 
@@ -129,13 +128,9 @@ def payroll(
 ) -> Iterator[Payroll]:
     model = MODELS[request.param]
     tmp = tmp_path_factory.mktemp(f"payroll-{model.name}")
-    unique = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        topic_prefix=f"t{unique}.",
-        app_id=f"rosterhub-test-{unique}",
-        state_dir=tmp / "state",
-        default_partitions=3,
+    settings = isolated_settings(
+        kafka.bootstrap,
+        tmp,
         webhook_secrets={"patchwork": {B: PW_SECRET}},  # B's own secret: its webhooks are B's
     )
     hub = SagaHub(settings, tmp)

@@ -20,17 +20,15 @@ from rosterhub.api import create_api
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import publish_schemas
 from rosterhub.codec.wire import SingleObjectCodec
-from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.simulators.patchwork import booking_requested, shift_created, signed_headers
 from rosterhub.connectors.simulators.trust_endpoint import create_trust_endpoint
 from rosterhub.envelope import decode_record, headers_dict
 from rosterhub.instants import LONDON
 from rosterhub.kafka.access import access_from_settings
-from rosterhub.kafka.admin import ensure_topics, topic_counts
+from rosterhub.kafka.admin import topic_counts
 from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.settings import Settings
 from rosterhub.streams.identity.match import person_id_for
-from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
 from tests.integration.helpers import read_topic, serve_in_thread, wait_for, worker_process
 from tests.support import free_port
@@ -67,17 +65,11 @@ def _passport_cleared(port: int, person: str, at: datetime, tokens: Tokens) -> N
     wait_for(cleared, timeout=90, what=f"passport of {person} cleared at RHQ")
 
 
-def test_shift_to_delivered_confirmation(hub_settings: Settings, tmp_path: Path) -> None:
-    bootstrap = hub_settings.kafka_bootstrap_servers
+def test_shift_to_delivered_confirmation(declared_hub: Settings, tmp_path: Path) -> None:
+    bootstrap = declared_hub.kafka_bootstrap_servers
     assert bootstrap
-    kafka = access_from_settings(hub_settings)
-    names = TopicNames(hub_settings.topic_prefix)
-    ensure_topics(
-        kafka,
-        declared_topics(connectors(), hub_settings.topic_prefix),
-        default_partitions=hub_settings.default_partitions,
-        replication_factor=1,
-    )
+    kafka = access_from_settings(declared_hub)
+    names = TopicNames(declared_hub.topic_prefix)
     codec = SingleObjectCodec(default_catalogue())
     # The first worker is a Patchwork bank nurse at RHQ with a passport RHQ clears (issued long enough
     # ago to cover the March shift); the second is unknown to the hub.
@@ -96,7 +88,7 @@ def test_shift_to_delivered_confirmation(hub_settings: Settings, tmp_path: Path)
     tokens = Tokens(tmp_path / "issuer")
     with serve_in_thread(create_trust_endpoint(), free_port()) as trust_url:
         settings = tokens.accepting(
-            hub_settings, outbound_endpoints={"RHQ": f"{trust_url}/outcomes/RHQ"}, webhook_secrets=SECRETS
+            declared_hub, outbound_endpoints={"RHQ": f"{trust_url}/outcomes/RHQ"}, webhook_secrets=SECRETS
         )
         with (
             worker_process(settings, tmp_path / "worker.log", ROSTERHUB_WORKER_WEB_PORT=str(web), **tokens.env()),
@@ -139,18 +131,12 @@ def test_shift_to_delivered_confirmation(hub_settings: Settings, tmp_path: Path)
             assert types == want
 
 
-def test_malformed_input_is_dead_lettered_with_original_bytes(hub_settings: Settings) -> None:
-    bootstrap = hub_settings.kafka_bootstrap_servers
+def test_malformed_input_is_dead_lettered_with_original_bytes(declared_hub: Settings) -> None:
+    bootstrap = declared_hub.kafka_bootstrap_servers
     assert bootstrap
-    kafka = access_from_settings(hub_settings)
-    names = TopicNames(hub_settings.topic_prefix)
-    ensure_topics(
-        kafka,
-        declared_topics(connectors(), hub_settings.topic_prefix),
-        default_partitions=hub_settings.default_partitions,
-        replication_factor=1,
-    )
-    settings = Settings(**{**hub_settings.model_dump(), "webhook_secrets": SECRETS})
+    kafka = access_from_settings(declared_hub)
+    names = TopicNames(declared_hub.topic_prefix)
+    settings = Settings(**{**declared_hub.model_dump(), "webhook_secrets": SECRETS})
     with serve_in_thread(create_api(settings, kafka), free_port()) as ingress:
         broken = b'{"event": "shift.created", "data": {"shift_id": '
         r = _post(ingress, broken)
@@ -186,7 +172,7 @@ def test_malformed_input_is_dead_lettered_with_original_bytes(hub_settings: Sett
 
 
 def test_redelivery_is_not_published_twice_and_replay_publishes_after_a_fix(
-    hub_settings: Settings, tmp_path: Path
+    declared_hub: Settings, tmp_path: Path
 ) -> None:
     from rosterhub.connectors.pipeline import IngestContext, packaged_mapping
     from rosterhub.connectors.replay import dlq_origins, replay_raw
@@ -195,17 +181,11 @@ def test_redelivery_is_not_published_twice_and_replay_publishes_after_a_fix(
     from rosterhub.mapping.engine import find_mapping, load_mapping
     from rosterhub.runtime import Encoder
 
-    bootstrap = hub_settings.kafka_bootstrap_servers
+    bootstrap = declared_hub.kafka_bootstrap_servers
     assert bootstrap
-    kafka = access_from_settings(hub_settings)
-    names = TopicNames(hub_settings.topic_prefix)
-    ensure_topics(
-        kafka,
-        declared_topics(connectors(), hub_settings.topic_prefix),
-        default_partitions=hub_settings.default_partitions,
-        replication_factor=1,
-    )
-    settings = Settings(**{**hub_settings.model_dump(), "webhook_secrets": SECRETS})
+    kafka = access_from_settings(declared_hub)
+    names = TopicNames(declared_hub.topic_prefix)
+    settings = Settings(**{**declared_hub.model_dump(), "webhook_secrets": SECRETS})
     start = datetime(2026, 6, 1, 7, tzinfo=LONDON)
     good = shift_created("S-20", "RHQ", start, 12.5, grade="Band 5", ward="AMU")
     bad = shift_created("S-21", "RHQ", start, 12.5, grade="Band 5 (Enhanced)", ward="AMU")

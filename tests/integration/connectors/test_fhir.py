@@ -5,33 +5,28 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from rosterhub.api import create_api
 from rosterhub.auth.roles import Role
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.kinds.fhir.endpoint import FhirEndpoint
-from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.runtime import connector_context
 from rosterhub.connectors.simulators.fhir import FhirSimulator
 from rosterhub.envelope import KafkaRecord, decode_record, headers_dict
 from rosterhub.kafka.access import access_from_settings
-from rosterhub.kafka.admin import ensure_topics, topic_counts
+from rosterhub.kafka.admin import topic_counts
 from rosterhub.kafka.producer import EventSink
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
-from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
 from tests.conftest import CONFORMANCE
-from tests.integration.helpers import read_topic, serve_in_thread
-from tests.support import free_port
+from tests.integration.helpers import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -41,33 +36,14 @@ DOMAINS = ("worker", "shift", "credential")
 EXT = "https://rosterhub.org/fhir/StructureDefinition/"
 
 
-@pytest.fixture
-def tokens(tmp_path: Path) -> Tokens:
-    return Tokens(tmp_path / "issuer")
-
-
 def sender(tokens: Tokens) -> Callable[[str], dict[str, str]]:
     """trust -> the headers of that trust's integration (role trust_integration)."""
     return lambda trust: tokens.bearer(Role.TRUST_INTEGRATION, trust)
 
 
 @pytest.fixture
-def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
-    assert hub_settings.kafka_bootstrap_servers
-    ensure_topics(
-        access_from_settings(hub_settings),
-        declared_topics(connectors(), hub_settings.topic_prefix),
-        default_partitions=hub_settings.default_partitions,
-        replication_factor=1,
-    )
-    return tokens.accepting(hub_settings, max_payload_bytes=256 * 1024)
-
-
-@pytest.fixture
-def ingress(settings: Settings) -> Iterator[str]:
-    assert settings.kafka_bootstrap_servers
-    with serve_in_thread(create_api(settings, access_from_settings(settings)), free_port()) as url:
-        yield url
+def settings(declared_hub: Settings, tokens: Tokens) -> Settings:
+    return tokens.accepting(declared_hub, max_payload_bytes=256 * 1024)
 
 
 def count(settings: Settings, *topics: str) -> list[int]:

@@ -28,7 +28,7 @@ from rosterhub.connectors.simulators.patchwork import shift_created, signed_head
 from rosterhub.envelope import decode_record, headers_dict
 from rosterhub.instants import LONDON
 from rosterhub.kafka.access import access_from_settings
-from rosterhub.kafka.admin import ensure_topics, topic_counts
+from rosterhub.kafka.admin import topic_counts
 from rosterhub.pii_scan import scan_topics
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
@@ -47,22 +47,10 @@ ESR_PERSONAL = [b"AB 12 34 56 C", b"AB123456C", b"12-APR-1990", b"12 River Lane"
 
 
 @pytest.fixture
-def tokens(tmp_path: Path) -> Tokens:
-    return Tokens(tmp_path / "issuer")
-
-
-@pytest.fixture
-def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
-    assert hub_settings.kafka_bootstrap_servers
-    ensure_topics(
-        access_from_settings(hub_settings),
-        declared_topics(connectors(), hub_settings.topic_prefix),
-        default_partitions=hub_settings.default_partitions,
-        replication_factor=1,
-    )
+def settings(declared_hub: Settings, tokens: Tokens) -> Settings:
     # RHQ signs its Patchwork webhooks with its own secret; other vendors push with RHQ's (or RXX's) token
     return tokens.accepting(
-        hub_settings, webhook_secrets={"patchwork": {"RHQ": SECRET}}, max_payload_bytes=2 * 1024 * 1024
+        declared_hub, webhook_secrets={"patchwork": {"RHQ": SECRET}}, max_payload_bytes=2 * 1024 * 1024
     )
 
 

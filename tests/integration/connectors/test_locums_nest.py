@@ -28,20 +28,18 @@ import pytest
 from rosterhub.connectors import metrics
 from rosterhub.connectors.kinds.poll.page import Position
 from rosterhub.connectors.pipeline import packaged_mapping
-from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.runtime import connector_context, run_connector
 from rosterhub.connectors.simulators.locums_nest import LocumsNestSimulator
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.connectors.vendors.locums_nest import SPEC
-from rosterhub.envelope import KafkaRecord, headers_dict
+from rosterhub.envelope import headers_dict
 from rosterhub.kafka.access import access_from_settings
-from rosterhub.kafka.admin import ensure_topics, topic_counts
+from rosterhub.kafka.admin import topic_counts
 from rosterhub.kafka.producer import EventSink
 from rosterhub.mapping.engine import apply_mapping
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
-from rosterhub.topics import declared_topics
-from tests.integration.helpers import read_topic, settings_env, wait_for
+from tests.integration.helpers import CrashingSink, read_topic, settings_env, wait_for
 from tests.support import free_port
 
 pytestmark = pytest.mark.integration
@@ -53,15 +51,8 @@ FAST = {"poll_interval_s": 0.2, "backoff_base_s": 0.05, "backoff_cap_s": 0.5, "t
 
 
 @pytest.fixture
-def settings(hub_settings: Settings) -> Settings:
-    assert hub_settings.kafka_bootstrap_servers
-    ensure_topics(
-        access_from_settings(hub_settings),
-        declared_topics(connectors(), hub_settings.topic_prefix),
-        default_partitions=hub_settings.default_partitions,
-        replication_factor=1,
-    )
-    return hub_settings
+def settings(declared_hub: Settings) -> Settings:
+    return declared_hub
 
 
 def bootstrap(settings: Settings) -> str:
@@ -333,20 +324,6 @@ def test_expired_cursor_restarts_from_the_last_change_seen(settings: Settings) -
 # --- restarts ---------------------------------------------------------------------------------------
 
 
-class _CrashingSink(EventSink):
-    """Acknowledges the first ``survive`` sends, then the process 'dies' (SystemExit)."""
-
-    def __init__(self, inner: EventSink, survive: int) -> None:
-        super().__init__(inner.kafka, producer=inner.producer)
-        self.survive = survive
-
-    def send(self, records: Iterable[KafkaRecord]) -> list[tuple[int, int]]:
-        if self.survive == 0:
-            raise SystemExit("simulated crash")
-        self.survive -= 1
-        return super().send(records)
-
-
 class _CrashBeforeCursor(ConnectorState):
     """Dies when asked to store the ``n``-th cursor: that page is on the broker, its cursor is not."""
 
@@ -389,7 +366,7 @@ def test_crash_mid_page_then_restart_publishes_everything_once(settings: Setting
     with sim.running(free_port()) as url:
         options = sim.connector_options(url, page_size=4, **FAST)
         with pytest.raises(SystemExit):
-            poll(settings, options, sink=_CrashingSink, survive=survive)
+            poll(settings, options, sink=CrashingSink, survive=survive)
         poll(settings, options)
     assert published(settings) == expected(sim)
     assert len(dead_letters(settings, "mapping")) == 1

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from rosterhub.api import create_api
 from rosterhub.auth.roles import Role
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
@@ -21,7 +18,6 @@ from rosterhub.connectors import metrics
 from rosterhub.connectors.outbound.adapters.patchwork import ADAPTER
 from rosterhub.connectors.outbound.contract import Destination, Update, wire_headers
 from rosterhub.connectors.pipeline import ingest
-from rosterhub.connectors.registry import connectors
 from rosterhub.connectors.runtime import connector_context
 from rosterhub.connectors.simulators.patchwork import (
     booking_requested,
@@ -29,17 +25,14 @@ from rosterhub.connectors.simulators.patchwork import (
     shift_created,
     signed_headers,
 )
-from rosterhub.envelope import Envelope, KafkaRecord, decode_record, headers_dict
+from rosterhub.envelope import Envelope, decode_record, headers_dict
 from rosterhub.instants import LONDON
 from rosterhub.kafka.access import access_from_settings
-from rosterhub.kafka.admin import ensure_topics, topic_counts
-from rosterhub.kafka.producer import EventSink
+from rosterhub.kafka.admin import topic_counts
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
-from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
-from tests.integration.helpers import read_topic, serve_in_thread
-from tests.support import free_port
+from tests.integration.helpers import CrashingSink, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -47,28 +40,9 @@ SECRET = "pw-secret"
 
 
 @pytest.fixture
-def tokens(tmp_path: Path) -> Tokens:
-    return Tokens(tmp_path / "issuer")
-
-
-@pytest.fixture
-def settings(hub_settings: Settings, tokens: Tokens) -> Settings:
-    assert hub_settings.kafka_bootstrap_servers
-    ensure_topics(
-        access_from_settings(hub_settings),
-        declared_topics(connectors(), hub_settings.topic_prefix),
-        default_partitions=hub_settings.default_partitions,
-        replication_factor=1,
-    )
+def settings(declared_hub: Settings, tokens: Tokens) -> Settings:
     # RHQ's own secret: the trust of a signed webhook is the one whose secret verifies it
-    return tokens.accepting(hub_settings, webhook_secrets={"patchwork": {"RHQ": SECRET}}, max_payload_bytes=64 * 1024)
-
-
-@pytest.fixture
-def ingress(settings: Settings) -> Iterator[str]:
-    assert settings.kafka_bootstrap_servers
-    with serve_in_thread(create_api(settings, access_from_settings(settings)), free_port()) as url:
-        yield url
+    return tokens.accepting(declared_hub, webhook_secrets={"patchwork": {"RHQ": SECRET}}, max_payload_bytes=64 * 1024)
 
 
 def post(ingress: str, payload: dict | bytes, *, secret: str = SECRET, now: float | None = None) -> httpx.Response:
@@ -193,20 +167,6 @@ def test_an_echo_of_the_hubs_own_update_is_kept_raw_but_not_taken_in(settings: S
     assert count(settings, names.raw("patchwork"), names.events("shift")) == [3, 2]
 
 
-class _CrashingSink(EventSink):
-    """Acknowledges the first ``survive`` sends, then 'crashes' (the process dies mid-request)."""
-
-    def __init__(self, inner: EventSink, survive: int) -> None:
-        super().__init__(inner.kafka, producer=inner.producer)
-        self.survive = survive
-
-    def send(self, records: Iterable[KafkaRecord]) -> list[tuple[int, int]]:
-        if self.survive == 0:
-            raise SystemExit("simulated crash")
-        self.survive -= 1
-        return super().send(records)
-
-
 @pytest.mark.parametrize("survive", [1, 2], ids=["after-raw-write", "after-canonical-write"])
 def test_crash_mid_request_then_vendor_retry_publishes_exactly_once(settings: Settings, survive: int) -> None:
     """survive=1: raw written, canonical not; survive=2: canonical written, the vendor never got its 202."""
@@ -214,7 +174,7 @@ def test_crash_mid_request_then_vendor_retry_publishes_exactly_once(settings: Se
     assert settings.kafka_bootstrap_servers
     payload = json.dumps(night("P-20")).encode()
     with connector_context(settings, access_from_settings(settings)) as ctx:
-        crashing = _CrashingSink(ctx.sink, survive)
+        crashing = CrashingSink(ctx.sink, survive)
         ctx_crash = type(ctx)(sink=crashing, encoder=ctx.encoder, names=ctx.names, state=ctx.state)
         with pytest.raises(SystemExit):
             ingest(ctx_crash, "patchwork", payload, trust=None, content_type="application/json", correlation_id="c1")

@@ -113,6 +113,52 @@ def view(
     }
 
 
+OFFER_AT = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
+
+
+def offer_view(
+    shift_id: str,
+    staff_group: str = "NURSING_MIDWIFERY_REGISTERED",
+    grade: str = "BAND_5",
+    *,
+    ward: str = "Ward 7 Acute Medicine",
+    **extra: Any,
+) -> dict[str, Any]:
+    """The availability view of ``shift_id`` (``vendor:trust:own``) as partner platforms are offered it: a
+    collaborative-bank night, Sat 24 - Sun 25 Oct 2026, at 24.50 an hour."""
+    vendor, trust, own = shift_id.split(":")
+    return {
+        "shift_id": shift_id,
+        "vendor": vendor,
+        "vendor_shift_id": own,
+        "trust": {"ods_code": trust, "name": None},
+        "ward": ward,
+        "staff_group": staff_group,
+        "grade": grade,
+        "shift_type": "NIGHT",
+        "start": datetime(2026, 10, 24, 19, tzinfo=UTC),
+        "end": datetime(2026, 10, 25, 8, tzinfo=UTC),
+        "hourly_rate": Decimal("24.50"),
+        "tier": "COLLABORATIVE_BANK",
+        **extra,
+    }
+
+
+def open_offer(
+    shift_id: str, staff_group: str = "NURSING_MIDWIFERY_REGISTERED", grade: str = "BAND_5", **kw: Any
+) -> Update:
+    """The hub's ``shift_open`` update of ``shift_id``, its availability view (``offer_view``) as the event."""
+    view = offer_view(shift_id, staff_group, grade, **kw)
+    env = Envelope(
+        type="rosterhub.view.v1.ShiftAvailability",
+        source="/rosterhub/availability",
+        data=view,
+        id="ev-open",
+        time=OFFER_AT,
+    )
+    return Update(f"k-open-{shift_id}", "dest", "shift_open", shift_id, shift_id, env, view)  # type: ignore[arg-type]
+
+
 def view_event(data: Mapping[str, Any]) -> Envelope:
     shift = data["shift_id"]
     return Envelope(

@@ -41,8 +41,9 @@ from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.pipeline import IngestContext, ingest
 from rosterhub.connectors.receipt import kept_copy
-from rosterhub.envelope import KafkaRecord, headers_dict
+from rosterhub.envelope import headers_dict
 from rosterhub.runtime import Encoder, TopicNames
+from tests.unit.connectors.test_fhir_harness import MemorySink
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLES = REPO / "mapping" / "samples"
@@ -79,20 +80,6 @@ def _hang_guard(what: str) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
-
-class MemorySink:
-    """The pipeline's sink without a broker: every record kept in order, positions made up."""
-
-    def __init__(self) -> None:
-        self.records: list[KafkaRecord] = []
-
-    def send(self, records: list[KafkaRecord]) -> list[tuple[int, int]]:
-        out = []
-        for r in records:
-            self.records.append(r)
-            out.append((0, len(self.records) - 1))
-        return out
 
 
 def _seeds(folder: str) -> list[bytes]:

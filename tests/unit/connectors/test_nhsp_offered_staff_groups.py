@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -21,10 +20,10 @@ from rosterhub.connectors.outbound.adapters.nhsp import ADAPTER
 from rosterhub.connectors.outbound.contract import Destination, FileDrop, Update
 from rosterhub.connectors.pipeline import packaged_mapping
 from rosterhub.connectors.simulators.nhsp import NhspSimulator
-from rosterhub.envelope import Envelope
 from rosterhub.events.models.common import StaffGroup
 from rosterhub.mapping.engine import apply_mapping
 from rosterhub.streams.booking.rules.grade import grade_match
+from tests.unit.connectors.outbound_builders import open_offer
 from tests.unit.streams.booking_builders import ctx, request, shift
 
 AT = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
@@ -32,26 +31,8 @@ SEEDS = range(6)  # the simulator's ward (and so its own staff group) is random:
 
 
 def _offer(shift_id: str, staff_group: str, grade: str) -> Update:
-    """The hub's ``shift_open`` of ``shift_id``."""
-    vendor, trust, own = shift_id.split(":")
-    view = {
-        "shift_id": shift_id,
-        "vendor": vendor,
-        "vendor_shift_id": own,
-        "trust": {"ods_code": trust, "name": None},
-        "ward": "Emergency Department",
-        "staff_group": staff_group,
-        "grade": grade,
-        "shift_type": "NIGHT",
-        "start": datetime(2026, 10, 24, 19, tzinfo=UTC),
-        "end": datetime(2026, 10, 25, 8, tzinfo=UTC),
-        "hourly_rate": Decimal("24.50"),
-        "tier": "COLLABORATIVE_BANK",
-    }
-    env = Envelope(
-        type="rosterhub.view.v1.ShiftAvailability", source="/rosterhub/availability", data=view, id="ev-open", time=AT
-    )
-    return Update(f"k-open-{shift_id}", "dest", "shift_open", shift_id, shift_id, env, view)  # type: ignore[arg-type]
+    """The hub's ``shift_open`` of ``shift_id``, on an Emergency Department ward."""
+    return open_offer(shift_id, staff_group, grade, ward="Emergency Department")
 
 
 def _offer_file(folder: Path, shift_id: str, staff_group: str, grade: str, options: dict | None = None) -> None:

@@ -9,46 +9,23 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 
 from rosterhub.connectors.outbound.adapters.nhsp import ADAPTER
-from rosterhub.connectors.outbound.contract import Destination, FileDrop, Update
+from rosterhub.connectors.outbound.contract import Destination, FileDrop
 from rosterhub.connectors.pipeline import packaged_mapping
 from rosterhub.connectors.simulators.nhsp import NhspSimulator
-from rosterhub.envelope import Envelope
 from rosterhub.mapping.engine import apply_mapping
+from tests.unit.connectors.outbound_builders import open_offer
 
 AT = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
-
-
-def _offer(shift_id: str) -> Update:
-    vendor, trust, own = shift_id.split(":")
-    view = {
-        "shift_id": shift_id,
-        "vendor": vendor,
-        "vendor_shift_id": own,
-        "trust": {"ods_code": trust, "name": None},
-        "ward": "Ward 7 Acute Medicine",
-        "staff_group": "NURSING_MIDWIFERY_REGISTERED",
-        "grade": "BAND_5",
-        "shift_type": "NIGHT",
-        "start": datetime(2026, 10, 24, 19, tzinfo=UTC),
-        "end": datetime(2026, 10, 25, 8, tzinfo=UTC),
-        "hourly_rate": Decimal("24.50"),
-        "tier": "COLLABORATIVE_BANK",
-    }
-    env = Envelope(
-        type="rosterhub.view.v1.ShiftAvailability", source="/rosterhub/availability", data=view, id="ev-open", time=AT
-    )
-    return Update(f"k-open-{shift_id}", "dest", "shift_open", shift_id, shift_id, env, view)  # type: ignore[arg-type]
 
 
 def test_a_partner_shift_booked_through_nhsp_records_the_bank_the_offer_came_through(tmp_path: Path) -> None:
     sim = NhspSimulator(trusts=2, seed=3, start=date(2026, 10, 12), count=0)
     host, bank = sim.trusts[0].ods, sim.trusts[1].ods
     shift = f"healthroster:{host}:7742445"
-    drop = ADAPTER.render(_offer(shift), Destination(f"nhsp-{bank}", bank, "nhsp", folder=str(tmp_path)))
+    drop = ADAPTER.render(open_offer(shift), Destination(f"nhsp-{bank}", bank, "nhsp", folder=str(tmp_path)))
     assert isinstance(drop, FileDrop)
     [row] = list(csv.DictReader(io.StringIO(drop.content.decode("cp1252"))))
     assert (row["Trust Code"], row["Bank Trust Code"]) == (host, bank)

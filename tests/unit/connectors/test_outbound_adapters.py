@@ -9,7 +9,6 @@ import importlib
 import io
 import json
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from rosterhub.connectors.simulators.nhsp import NhspSimulator
 from rosterhub.connectors.simulators.patchwork import create_patchwork_platform, echo_of
 from rosterhub.connectors.simulators.platform_state import PlatformState
 from rosterhub.envelope import Envelope
+from tests.unit.connectors.outbound_builders import offer_view
 
 PLATFORMS = ("patchwork", "locums_nest", "healthroster", "nhsp", "esr", "fhir")
 #: The kinds the booking and availability processors declare: about shifts and bookings (this table's subject;
@@ -57,22 +57,8 @@ def destination(platform: str, trust: str = "RXX") -> Destination:
 
 
 def view(shift_id: str, **extra: Any) -> dict[str, Any]:
-    vendor, trust, own = shift_id.split(":")
-    return {
-        "shift_id": shift_id,
-        "vendor": vendor,
-        "vendor_shift_id": own,
-        "trust": {"ods_code": trust, "name": trust},
-        "ward": "Ward 7 Acute Medicine",
-        "staff_group": "NURSING_MIDWIFERY_REGISTERED",
-        "grade": "BAND_5",
-        "shift_type": "NIGHT",
-        "start": datetime(2026, 10, 24, 19, tzinfo=UTC),
-        "end": datetime(2026, 10, 25, 8, tzinfo=UTC),
-        "hourly_rate": Decimal("24.50"),
-        "tier": "COLLABORATIVE_BANK",
-        **extra,
-    }
+    trust = shift_id.split(":")[1]
+    return offer_view(shift_id, trust={"ods_code": trust, "name": trust}, **extra)
 
 
 WORKER = {

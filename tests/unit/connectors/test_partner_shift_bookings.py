@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import json
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,34 +20,11 @@ from rosterhub.connectors.outbound.contract import Destination, FileDrop, HttpCa
 from rosterhub.connectors.pipeline import packaged_mapping
 from rosterhub.connectors.simulators.locums_nest import LocumsNestSimulator
 from rosterhub.connectors.simulators.nhsp import NhspSimulator
-from rosterhub.envelope import Envelope
 from rosterhub.mapping.engine import MappingOutcome, apply_mapping
+from tests.unit.connectors.outbound_builders import open_offer
 
 AT = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
 HOST_SHIFT = "healthroster:RXX:7742445"  # a HealthRoster duty at RXX, released to the collaborative
-
-
-def _offer(shift_id: str, staff_group: str, grade: str) -> Update:
-    """The hub's ``shift_open`` update of ``shift_id`` (its availability view as the event)."""
-    vendor, trust, own = shift_id.split(":")
-    view = {
-        "shift_id": shift_id,
-        "vendor": vendor,
-        "vendor_shift_id": own,
-        "trust": {"ods_code": trust, "name": None},
-        "ward": "Ward 7 Acute Medicine",
-        "staff_group": staff_group,
-        "grade": grade,
-        "shift_type": "NIGHT",
-        "start": datetime(2026, 10, 24, 19, tzinfo=UTC),
-        "end": datetime(2026, 10, 25, 8, tzinfo=UTC),
-        "hourly_rate": Decimal("24.50"),
-        "tier": "COLLABORATIVE_BANK",
-    }
-    env = Envelope(
-        type="rosterhub.view.v1.ShiftAvailability", source="/rosterhub/availability", data=view, id="ev-open", time=AT
-    )
-    return Update(f"k-open-{shift_id}", "dest", "shift_open", shift_id, shift_id, env, view)  # type: ignore[arg-type]
 
 
 def _render(platform: str, update: Update, destination: Destination) -> Any:
@@ -66,7 +42,7 @@ def test_locums_nest_booking_of_an_offered_partner_shift_names_the_hosts_shift()
     for _ in range(4):
         sim.platform._doctor_created(sim.platform.orgs["RXW"])  # doctors who can apply
     dest = Destination("ln-RXW", "RXW", "locums_nest", url="http://sim", secret=sim.key_for("RXW"))
-    call = _render("locums_nest", _offer(HOST_SHIFT, "MEDICAL_DENTAL", "ST3_5"), dest)
+    call = _render("locums_nest", open_offer(HOST_SHIFT, "MEDICAL_DENTAL", "ST3_5"), dest)
     assert isinstance(call, HttpCall) and call.path == f"/api/v2/external_shifts/{HOST_SHIFT}"
     headers = wire_headers(call, dest, "k-open", now=AT.timestamp())
     assert TestClient(sim.app).request(call.method, call.path, content=call.body, headers=headers).status_code == 200
@@ -96,7 +72,7 @@ def test_nhsp_booking_of_an_offered_partner_shift_names_the_hosts_shift(tmp_path
     host = HOST_SHIFT.replace("RXX", sim.trusts[0].ods)
     drop = _render(
         "nhsp",
-        _offer(host, "NURSING_MIDWIFERY_REGISTERED", "BAND_5"),
+        open_offer(host, "NURSING_MIDWIFERY_REGISTERED", "BAND_5"),
         Destination("nhsp-RXY", "RXY", "nhsp", folder=str(tmp_path)),
     )
     assert isinstance(drop, FileDrop)

@@ -35,6 +35,11 @@ def match_key(who: str) -> str:
     return hashlib.sha256(who.encode()).hexdigest()
 
 
+def _event(type_: str, source: str, data: dict[str, Any], subject: str, *id_parts: Any) -> Envelope:
+    """An event as a connector publishes it at T0, its id derived from ``id_parts`` so re-sends repeat it."""
+    return Envelope(type=type_, source=source, data=data, id=event_id(*id_parts), subject=subject, time=T0)
+
+
 def worker(
     worker_id: str,
     *,
@@ -65,13 +70,8 @@ def worker(
         data["registered_at"] = T0
     else:
         data.update(active=True, changed_fields=[], updated_at=T0)
-    return Envelope(
-        type=f"rosterhub.worker.v1.{kind}",
-        source=f"/vendors/{vendor}/{trust}",
-        data=data,
-        id=event_id("test-worker", worker_id, kind, n),
-        subject=worker_id,
-        time=T0,
+    return _event(
+        f"rosterhub.worker.v1.{kind}", f"/vendors/{vendor}/{trust}", data, worker_id, "test-worker", worker_id, kind, n
     )
 
 
@@ -102,13 +102,15 @@ def membership(
         "effective_to": end,
         "changed_at": T0,
     }
-    return Envelope(
-        type="rosterhub.worker.v1.MembershipChanged",
-        source=f"/vendors/{vendor}/{trust}",
-        data=data,
-        id=event_id("test-membership", worker_id, assignment, n),
-        subject=worker_id,
-        time=T0,
+    return _event(
+        "rosterhub.worker.v1.MembershipChanged",
+        f"/vendors/{vendor}/{trust}",
+        data,
+        worker_id,
+        "test-membership",
+        worker_id,
+        assignment,
+        n,
     )
 
 
@@ -131,14 +133,7 @@ def credential(
             "reason": "LeavingOrganisation",
             "revoked_at": T0,
         }
-    return Envelope(
-        type=f"rosterhub.credential.v1.{kind}",
-        source=f"/vendors/esr/{trust}",
-        data=data,
-        id=event_id("test-cred", cred, kind, n),
-        subject=cred,
-        time=T0,
-    )
+    return _event(f"rosterhub.credential.v1.{kind}", f"/vendors/esr/{trust}", data, cred, "test-cred", cred, kind, n)
 
 
 @dataclass
@@ -219,3 +214,16 @@ class Hub:
 
     def of_type(self, name: str) -> list[Envelope]:
         return [e for e in self.identity if e.type.endswith("." + name)]
+
+
+def conflicted(dbs: str = "RCU:DBS:1", nmc: str = "71A2998E") -> tuple[Hub, str, str]:
+    """Two people the data could not join: P (RHQ's ESR record, by NMC) and Q (RCU's, by match key, with the DBS
+    credential ``dbs``), then a Patchwork record carrying both P's NMC and Q's match key."""
+    hub = Hub()
+    hub.feed(worker("esr:RHQ:1", nmc=nmc))
+    hub.feed(worker("esr:RCU:2", mk=match_key("q")))
+    hub.feed(credential("esr:RCU:2", dbs))
+    hub.feed(worker("patchwork:RCU:3", nmc=nmc, mk=match_key("q")))
+    p, q = hub.person_of("esr:RHQ:1"), hub.person_of("esr:RCU:2")
+    assert p and q and p != q
+    return hub, p, q

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from joserfc import jws
 from joserfc.jwk import ECKey
@@ -30,6 +31,18 @@ def _org(ods: str) -> dict:
     return {"ods_code": ods, "name": None}
 
 
+def _about(person: str, cid: str, ctype: str) -> dict:
+    """The fields every credential event starts with: which credential, whose, of what type."""
+    return {"credential_id": cid, "person_id": person, "worker": worker(person), "credential_type": ctype}
+
+
+def _event(kind: str, source_ods: str, data: dict, cid: str, *id_parts: str, **extra: Any) -> Envelope:
+    """A ``rosterhub.credential.v1.<kind>`` event from ESR at ``source_ods``, its subject the credential."""
+    return Envelope(
+        type=NS + kind, source=f"/vendors/esr/{source_ods}", data=data, subject=cid, id=event_id(*id_parts), **extra
+    )
+
+
 def issued(
     person: str,
     cid: str,
@@ -44,10 +57,7 @@ def issued(
     evidence: str | None = None,
 ) -> Envelope:
     data = {
-        "credential_id": cid,
-        "person_id": person,
-        "worker": worker(person),
-        "credential_type": ctype,
+        **_about(person, cid, ctype),
         "issuer": _org(issuer),
         "issued_at": at,
         "expires_at": expires,
@@ -56,14 +66,8 @@ def issued(
         "attributes": attrs or {},
         "evidence_ref": evidence or f"https://evidence.{issuer.lower()}.nhs.uk/{cid}",
     }
-    return Envelope(
-        type=NS + "CredentialIssued",
-        source=f"/vendors/esr/{issuer}",
-        data=data,
-        subject=cid,
-        id=event_id("t-issued", cid, at.isoformat()),
-        extensions={"localworker": f"esr:{issuer}:1004"},
-    )
+    extensions = {"localworker": f"esr:{issuer}:1004"}
+    return _event("CredentialIssued", issuer, data, cid, "t-issued", cid, at.isoformat(), extensions=extensions)
 
 
 def verified(
@@ -79,10 +83,7 @@ def verified(
     evidence: str | None = None,
 ) -> Envelope:
     data = {
-        "credential_id": cid,
-        "person_id": person,
-        "worker": worker(person),
-        "credential_type": ctype,
+        **_about(person, cid, ctype),
         "verifier": _org(verifier),
         "method": method,
         "status": status,
@@ -92,33 +93,18 @@ def verified(
         "evidence_ref": evidence or f"https://checks.{verifier.lower()}.nhs.uk/{cid}",
         "detail": None,
     }
-    return Envelope(
-        type=NS + "CredentialVerified",
-        source=f"/vendors/esr/{verifier}",
-        data=data,
-        subject=cid,
-        id=event_id("t-verified", cid, verifier, at.isoformat(), status),
-    )
+    return _event("CredentialVerified", verifier, data, cid, "t-verified", cid, verifier, at.isoformat(), status)
 
 
 def revoked(person: str, cid: str, ctype: str, issuer: str, at: datetime, reason: str = "NoLongerValid") -> Envelope:
     data = {
-        "credential_id": cid,
-        "person_id": person,
-        "worker": worker(person),
-        "credential_type": ctype,
+        **_about(person, cid, ctype),
         "issuer": _org(issuer),
         "reason": reason,
         "revoked_at": at,
         "detail": None,
     }
-    return Envelope(
-        type=NS + "CredentialRevoked",
-        source=f"/vendors/esr/{issuer}",
-        data=data,
-        subject=cid,
-        id=event_id("t-revoked", cid, at.isoformat()),
-    )
+    return _event("CredentialRevoked", issuer, data, cid, "t-revoked", cid, at.isoformat())
 
 
 #: (type, cstf subject, level, attributes, needs a verification) of a registered nurse's passport.
@@ -158,6 +144,16 @@ def nurse_passport(
         if verify:
             events.append(verified(person, cid, ctype, issuer, now - age + timedelta(hours=2)))
     return events
+
+
+def passport_with_fire_safety_expiring(person: str, issuer: str, now: datetime, expires: datetime) -> list[Envelope]:
+    """``nurse_passport`` but for the fire-safety course: taken 300 days ago, it expires at ``expires``."""
+    fire = cred_id(issuer, "CSTF_TRAINING", "FIRE_SAFETY")
+    events = [e for e in nurse_passport(person, issuer, now) if e.data["credential_id"] != fire]
+    course = issued(
+        person, fire, "CSTF_TRAINING", issuer, now - timedelta(days=300), expires, subject="FIRE_SAFETY", level=1
+    )
+    return [*events, course]
 
 
 def sign_vc(claims: dict, key: ECKey, kid: str) -> str:

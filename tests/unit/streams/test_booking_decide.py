@@ -152,25 +152,26 @@ def test_missing_inputs_give_a_clear_code_never_a_crash(extra: dict, trust: str,
     assert rules == sorted(rules, key=[*PRE_CHECKS, *rule_ids()].index)
 
 
+def released(version: int) -> Envelope:
+    """The availability processor releasing RHQ's shift s1 (at ``version``) from its own bank to the collaborative."""
+    release = {
+        "shift_id": "patchwork:RHQ:s1",
+        "version": version,
+        "trust": {"ods_code": "RHQ"},
+        "from_tier": "OWN_BANK",
+        "to_tier": "COLLABORATIVE_BANK",
+        "released_at": NOW,
+    }
+    return Envelope(type=outcome.SHIFT_RELEASED, source="/rosterhub/availability", data=release)
+
+
 def test_release_moves_the_tier_so_a_collaborative_worker_can_book() -> None:
     saga = Saga()
     saga.send(posted())
     saga.send(request("b1", home_trust="RCU"))
     saga.settle()
     assert saga.decisions()["b1"] == ("BookingRejected", ["NOT_RELEASED_TO_COLLABORATIVE"])
-    release = Envelope(
-        type=outcome.SHIFT_RELEASED,
-        source="/rosterhub/availability",
-        data={
-            "shift_id": "patchwork:RHQ:s1",
-            "version": 1,
-            "trust": {"ods_code": "RHQ"},
-            "from_tier": "OWN_BANK",
-            "to_tier": "COLLABORATIVE_BANK",
-            "released_at": NOW,
-        },
-    )
-    saga.send(release)
+    saga.send(released(version=1))
     saga.send(request("b2", home_trust="RCU"))
     saga.settle()
     assert saga.decisions()["b2"] == ("BookingConfirmed", [])
@@ -181,15 +182,7 @@ def test_a_platform_update_after_a_release_never_narrows_the_tier() -> None:
     """ShiftUpdated's ``tier`` defaults to OWN_BANK: the platform's v2 must not take the shift back."""
     saga = Saga()
     saga.send(posted())
-    release = {
-        "shift_id": "patchwork:RHQ:s1",
-        "version": 2,
-        "trust": {"ods_code": "RHQ"},
-        "from_tier": "OWN_BANK",
-        "to_tier": "COLLABORATIVE_BANK",
-        "released_at": NOW,
-    }
-    saga.send(Envelope(type=outcome.SHIFT_RELEASED, source="/rosterhub/availability", data=release))
+    saga.send(released(version=2))
     updated = posted(version=2)
     saga.send(Envelope(type=outcome.SHIFT_UPDATED, source=updated.source, data=updated.data))
     saga.send(request("b1", home_trust="RCU"))

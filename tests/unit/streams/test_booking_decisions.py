@@ -16,39 +16,46 @@ CODEC = SingleObjectCodec(default_catalogue())
 DECIDED = datetime(2026, 3, 5, 10, 15, tzinfo=UTC)
 
 
+def _about(booking_id: str, shift_id: str, person: str, host_name: str | None) -> dict:
+    """The fields a decision starts with: the booking, the shift, the worker and the host trust (RHQ)."""
+    return {
+        "booking_id": booking_id,
+        "shift_id": shift_id,
+        "worker": {"person_id": person},
+        "host_trust": {"ods_code": "RHQ", "name": host_name},
+    }
+
+
+def _hub_event(kind: str, data: dict) -> Envelope:
+    """``data`` as the booking processor emits a ``kind`` decision, decided at DECIDED."""
+    return Envelope(
+        f"rosterhub.booking.v1.{kind}", "/rosterhub/booking", data, subject=data["booking_id"], time=DECIDED
+    )
+
+
 def rejected_decision(booking_id: str = "patchwork:RHQ:90412", shift_id: str = "patchwork:RHQ:ED-0306-N") -> Envelope:
     """The registrar's fifth night of docs/booking.md as the booking processor emits it."""
     results = evaluate(registrar_fifth_night())
     data = {
-        "booking_id": booking_id,
-        "shift_id": shift_id,
-        "worker": {"person_id": "p-4711"},
-        "host_trust": {"ods_code": "RHQ", "name": "Sheffield Teaching Hospitals"},
+        **_about(booking_id, shift_id, "p-4711", "Sheffield Teaching Hospitals"),
         "reason_codes": failed_codes(results),
         "rule_results": [r.to_avro() for r in results],
         "decided_at": DECIDED,
     }
-    return Envelope(
-        "rosterhub.booking.v1.BookingRejected", "/rosterhub/booking", data, subject=booking_id, time=DECIDED
-    )
+    return _hub_event("BookingRejected", data)
 
 
 def confirmed_decision(booking_id: str = "patchwork:RCU:5513", shift_id: str = "patchwork:RHQ:W6-0304-LD") -> Envelope:
     """The partner trust's nurse acting up, confirmed (a grade tolerance noted)."""
     results = evaluate(partner_nurse_acting_up())
     data = {
-        "booking_id": booking_id,
-        "shift_id": shift_id,
-        "worker": {"person_id": "p-0815"},
-        "host_trust": {"ods_code": "RHQ", "name": None},
+        **_about(booking_id, shift_id, "p-0815", None),
         "rule_results": [r.to_avro() for r in results],
         "start": datetime(2026, 3, 4, 7, 30, tzinfo=UTC),
         "end": datetime(2026, 3, 4, 20, tzinfo=UTC),
         "decided_at": DECIDED,
     }
-    return Envelope(
-        "rosterhub.booking.v1.BookingConfirmed", "/rosterhub/booking", data, subject=booking_id, time=DECIDED
-    )
+    return _hub_event("BookingConfirmed", data)
 
 
 def headers_of(env: Envelope) -> list[tuple[str, bytes]]:

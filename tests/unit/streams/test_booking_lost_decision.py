@@ -120,16 +120,21 @@ def _decisions() -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
     ]
 
 
-async def _run() -> tuple[list[Any], list[Any]]:
-    table: dict[str, Any] = {}
-    stage = _stage(table)
+async def _posted_requested_answered(stage: _ShiftStage) -> Event:
+    """The shift posted and b1 requested through ``stage``; the person stage's answer to its check, to deliver."""
     await stage.handle(_canonical(_posted(), 0))
     await stage.handle(_canonical(_requested(), 1))
     [(_, check_value, _)] = BROKER.topics[NAMES.booking_person]
     _, answer = person.check(
         person.PersonState("p1"), Check.from_wire(loads(check_value)), clearance=CLEARED, policy=POLICIES.get("RHQ")
     )
-    answer_event = _event(NAMES.booking_requests, 7, "patchwork:RHQ:s1", dumps(answer), [(HEADER, b"answer")])
+    return _event(NAMES.booking_requests, 7, "patchwork:RHQ:s1", dumps(answer), [(HEADER, b"answer")])
+
+
+async def _run() -> tuple[list[Any], list[Any]]:
+    table: dict[str, Any] = {}
+    stage = _stage(table)
+    answer_event = await _posted_requested_answered(stage)
     # the crash: the table write lands, the decision never reaches the broker
     BROKER.lose = True
     await stage.handle(answer_event)
@@ -157,15 +162,8 @@ def test_the_resent_decision_is_byte_identical_to_what_the_first_run_would_have_
 
     async def uncrashed() -> list[Any]:
         BROKER.topics.clear()
-        table: dict[str, Any] = {}
-        stage = _stage(table)
-        await stage.handle(_canonical(_posted(), 0))
-        await stage.handle(_canonical(_requested(), 1))
-        [(_, check_value, _)] = BROKER.topics[NAMES.booking_person]
-        _, answer = person.check(
-            person.PersonState("p1"), Check.from_wire(loads(check_value)), clearance=CLEARED, policy=POLICIES.get("RHQ")
-        )
-        await stage.handle(_event(NAMES.booking_requests, 7, "patchwork:RHQ:s1", dumps(answer), [(HEADER, b"answer")]))
+        stage = _stage({})
+        await stage.handle(await _posted_requested_answered(stage))
         return _decisions()
 
     first = asyncio.run(uncrashed())

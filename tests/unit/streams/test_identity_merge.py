@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from rosterhub.streams.identity.commands import MergeCommand, SplitCommand
 from rosterhub.streams.identity.match import person_id_for
-from tests.unit.streams.identity_harness import Hub, credential, match_key, worker
+from tests.unit.streams.identity_harness import Hub, conflicted, credential, match_key, worker
 
 PIN = "71A2998E"
 BY = {"reason": "NMC register checked by phone", "requested_by": "RHQ-user-0207"}
 
 
 def _conflicted() -> tuple[Hub, str, str]:
-    """Two people the data could not join: P (NMC) and Q (match key), with a credential each."""
-    hub = Hub()
-    hub.feed(worker("esr:RHQ:1", nmc=PIN))
-    hub.feed(worker("esr:RCU:2", mk=match_key("q")))
-    hub.feed(credential("esr:RCU:2", "RCU:DBS:001234567890"))
-    hub.feed(worker("patchwork:RCU:3", nmc=PIN, mk=match_key("q")))
-    p, q = hub.person_of("esr:RHQ:1"), hub.person_of("esr:RCU:2")
-    assert p and q and p != q
-    return hub, p, q
+    return conflicted("RCU:DBS:001234567890", PIN)
 
 
 def _links(hub: Hub) -> dict[str, str | None]:

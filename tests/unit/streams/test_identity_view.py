@@ -10,20 +10,14 @@ import pytest
 from rosterhub.errors import DecodeError
 from rosterhub.streams.identity.commands import MergeCommand, SplitCommand, command_record, is_command, parse_command
 from rosterhub.streams.identity.view import IdentityView
-from tests.unit.streams.identity_harness import T0, Hub, credential, match_key, worker
+from tests.unit.streams.identity_harness import T0, Hub, conflicted, match_key, worker
 
 PIN = "71A2998E"
 BY = {"reason": "checked", "requested_by": "RHQ-user-1"}
 
 
 def _story() -> Hub:
-    hub = Hub()
-    hub.feed(worker("esr:RHQ:1", nmc=PIN))
-    hub.feed(worker("esr:RCU:2", mk=match_key("q")))
-    hub.feed(credential("esr:RCU:2", "RCU:DBS:1"))
-    hub.feed(worker("patchwork:RCU:3", nmc=PIN, mk=match_key("q")))
-    p, q = hub.person_of("esr:RHQ:1"), hub.person_of("esr:RCU:2")
-    assert p and q
+    hub, p, q = conflicted("RCU:DBS:1", PIN)
     hub.command(MergeCommand(into=p, merge=q, **BY), command_id="m1")
     hub.command(SplitCommand(person=p, records=["esr:RCU:2"], **BY), command_id="s1")
     hub.command(MergeCommand(into=p, merge=q, **BY), command_id="m2")

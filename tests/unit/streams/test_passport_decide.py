@@ -18,6 +18,12 @@ P = "p-1"
 POL = load_policies([POLICIES])
 THRESHOLDS = (30, 7)
 DBS = cred_id("RHQ", "DBS", None)
+FIRE = cred_id("RHQ", "CSTF_TRAINING", "FIRE_SAFETY")
+
+
+def fire_training(issued_at: datetime, expires: datetime) -> Envelope:
+    """RHQ's fire-safety training (CSTF level 1) for P, issued at ``issued_at``, expiring at ``expires``."""
+    return issued(P, FIRE, "CSTF_TRAINING", "RHQ", issued_at, expires, subject="FIRE_SAFETY", level=1)
 
 
 def run(events: list[Envelope], passport: Passport | None = None, now: datetime = NOW) -> tuple[Passport | None, list]:
@@ -71,11 +77,8 @@ def test_reissue_after_revocation_restores_the_credential() -> None:
 
 
 def test_expiring_once_per_threshold_and_expired_once_by_the_timer() -> None:
-    fire = cred_id("RHQ", "CSTF_TRAINING", "FIRE_SAFETY")
     expires = NOW + timedelta(days=40)
-    passport, out = run(
-        [issued(P, fire, "CSTF_TRAINING", "RHQ", NOW - timedelta(days=300), expires, subject="FIRE_SAFETY", level=1)]
-    )
+    passport, out = run([fire_training(NOW - timedelta(days=300), expires)])
     assert kinds(out) == ["PassportUpdated"]
     assert passport is not None and next_due(passport, THRESHOLDS) == to_ms(expires) - 30 * DAY_MS
     seen: list[Envelope] = []
@@ -101,45 +104,14 @@ def test_expiring_once_per_threshold_and_expired_once_by_the_timer() -> None:
 
 
 def test_a_credential_issued_close_to_expiry_gets_only_the_tightest_notice_and_renewal_starts_afresh() -> None:
-    fire = cred_id("RHQ", "CSTF_TRAINING", "FIRE_SAFETY")
-    passport, out = run(
-        [
-            issued(
-                P,
-                fire,
-                "CSTF_TRAINING",
-                "RHQ",
-                NOW - timedelta(days=300),
-                NOW + timedelta(days=5),
-                subject="FIRE_SAFETY",
-                level=1,
-            )
-        ]
-    )
+    passport, out = run([fire_training(NOW - timedelta(days=300), NOW + timedelta(days=5))])
     assert kinds(out) == ["PassportUpdated", "CredentialExpiring"] and out[1].data["days_ahead"] == 7
-    _renewed, out = run(
-        [issued(P, fire, "CSTF_TRAINING", "RHQ", NOW, NOW + timedelta(days=20), subject="FIRE_SAFETY", level=1)],
-        passport,
-    )
+    _renewed, out = run([fire_training(NOW, NOW + timedelta(days=20))], passport)
     assert kinds(out) == ["PassportUpdated", "CredentialExpiring"] and out[1].data["days_ahead"] == 30
 
 
 def test_our_own_expiry_looping_back_and_foreign_domains_are_ignored() -> None:
-    fire = cred_id("RHQ", "CSTF_TRAINING", "FIRE_SAFETY")
-    passport, _ = run(
-        [
-            issued(
-                P,
-                fire,
-                "CSTF_TRAINING",
-                "RHQ",
-                NOW - timedelta(days=300),
-                NOW + timedelta(days=1),
-                subject="FIRE_SAFETY",
-                level=1,
-            )
-        ]
-    )
+    passport, _ = run([fire_training(NOW - timedelta(days=300), NOW + timedelta(days=1))])
     result = tick(passport, policies=POL, thresholds=THRESHOLDS, now=NOW + timedelta(days=2))
     expired = next(e for e in result.outputs if e.type.endswith("CredentialExpired"))
     assert run([expired], result.passport) == (result.passport, [])

@@ -14,7 +14,6 @@ from rosterhub.events.models.common import MembershipType, ReleaseTier
 from rosterhub.events.models.common import RuleResult as AvroRuleResult
 from rosterhub.streams.booking.policy import load_booking_policies
 from rosterhub.streams.booking.rules import (
-    BookingRequest,
     BookingRule,
     Clearance,
     RuleContext,
@@ -107,15 +106,9 @@ def test_every_rule_and_its_codes_are_documented(rule: BookingRule) -> None:
 def partner_nurse_acting_up() -> RuleContext:
     """A band 5 nurse from Sheffield Children's (RCU) takes a band 6 long day at RHQ on the collaborative tier."""
     return RuleContext(
-        request=BookingRequest(
-            booking_id="loop:RHQ:88231",
-            person_id="person-4f2a",
-            membership=MembershipType.BANK,
-            grade="BAND_5",
-            staff_group=NURSING,
-            home_trust="RCU",
-            substantive_employer="RCU",
-        ),
+        request=request(
+            booking_id="loop:RHQ:88231", person_id="person-4f2a", home_trust="RCU", substantive_employer="RCU"
+        ),  # a band 5 nurse on the bank, as request() has it
         shift=shift(
             *span("2026-03-04", "07:30", "20:00"),
             shift_id="healthroster:RHQ:W12-0304-LD",
@@ -202,18 +195,23 @@ def test_explain_lines_up_marks_codes_and_details() -> None:
     assert explain([]) == "No rules were evaluated."
 
 
+def fifth_night_rejected(results: list[RuleResult], decided_at: str) -> dict:
+    """The ``data`` of the BookingRejected the registrar's fifth night gets, ``results`` its rule results."""
+    return {
+        "booking_id": "patchwork:RHQ:90412",
+        "shift_id": "patchwork:RHQ:ED-0306-N",
+        "host_trust": {"ods_code": "RHQ", "name": None},
+        "reason_codes": failed_codes(results),
+        "rule_results": [r.to_avro() for r in results],
+        "decided_at": decided_at,
+    }
+
+
 def test_explain_a_decision_event() -> None:
     results = evaluate(registrar_fifth_night())
     event = {
         "type": "rosterhub.booking.v1.BookingRejected",
-        "data": {
-            "booking_id": "patchwork:RHQ:90412",
-            "shift_id": "patchwork:RHQ:ED-0306-N",
-            "host_trust": {"ods_code": "RHQ", "name": None},
-            "reason_codes": failed_codes(results),
-            "rule_results": [r.to_avro() for r in results],
-            "decided_at": "2026-03-05T10:15:00Z",
-        },
+        "data": fifth_night_rejected(results, "2026-03-05T10:15:00Z"),
     }
     text = explain_decision(event)
     assert text.startswith(

@@ -6,8 +6,8 @@ import typer
 from typer.testing import CliRunner
 
 from rosterhub.cli import explain_cmd
-from rosterhub.streams.booking.rules import evaluate, explain, failed_codes
-from tests.unit.streams.test_rules_evaluate import registrar_fifth_night
+from rosterhub.streams.booking.rules import evaluate, explain
+from tests.unit.streams.test_rules_evaluate import fifth_night_rejected, registrar_fifth_night
 
 
 def app() -> typer.Typer:
@@ -24,14 +24,7 @@ def test_explains_a_rejection_as_delivered_to_a_trust(tmp_path) -> None:
         "type": "rosterhub.booking.v1.BookingRejected",
         "time": "2026-03-05T10:15:00+00:00",
         "subject": "patchwork:RHQ:90412",
-        "data": {
-            "booking_id": "patchwork:RHQ:90412",
-            "shift_id": "patchwork:RHQ:ED-0306-N",
-            "host_trust": {"ods_code": "RHQ", "name": None},
-            "reason_codes": failed_codes(results),
-            "rule_results": [r.to_avro() for r in results],
-            "decided_at": "2026-03-05T10:15:00+00:00",
-        },
+        "data": fifth_night_rejected(results, "2026-03-05T10:15:00+00:00"),
     }
     path = tmp_path / "decision.json"
     path.write_text(json.dumps(body), encoding="utf-8")

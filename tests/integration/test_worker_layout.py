@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from rosterhub.features import processor_names, worker_group
 from rosterhub.settings import Settings
 from tests.integration.helpers import read_topic, settings_env, wait_for, worker_process
 from tests.integration.test_booking_saga import SagaHub, _request, _shift
+from tests.support import isolated_settings
 
 pytestmark = pytest.mark.integration
 
@@ -33,14 +33,7 @@ SHIFTS = 12  # over 3 partitions: with one shared group, some land on each worke
 
 @pytest.fixture
 def split(kafka: Any, tmp_path: Path) -> Iterator[tuple[SagaHub, Settings]]:
-    unique = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        topic_prefix=f"t{unique}.",
-        app_id=f"rosterhub-test-{unique}",
-        state_dir=tmp_path / "state",
-        default_partitions=3,
-    )
+    settings = isolated_settings(kafka.bootstrap, tmp_path)
     hub = SagaHub(settings, tmp_path)
     try:
         yield hub, settings

@@ -65,7 +65,8 @@ def _consumed(bootstrap: str, group: str, topics: list[str], timeout: float) -> 
                 if not exc.retriable:
                     raise
                 committed = {}
-            if all(committed.get(tp) and committed[tp].offset >= end for tp, end in ends.items()):
+            # an empty partition has nothing to commit (a test producing part of its traffic at a time)
+            if all(end == 0 or (committed.get(tp) and committed[tp].offset >= end) for tp, end in ends.items()):
                 return
             time.sleep(1)
         raise AssertionError(f"the KPI worker did not consume {topics} within {timeout}s")

@@ -2,7 +2,7 @@
 
 The ``kpi-shift-facts`` table's puts skip RocksDB's log (streams/kpi/facts_table.py): a SIGKILL loses whatever
 was written since RocksDB's last memtable flush, row values and faust's stored changelog offset alike, and faust
-replays the changelog from the offset the flush kept (docs/kpi.md, docs/decisions/0014-kpi-table-without-wal.md).
+replays the changelog from the offset the flush kept (docs/kpi.md, docs/decisions/0014-kpi-agent-across-crashes.md).
 The first test kills a real worker twice while a generated month flows: once before RocksDB has flushed anything,
 once, with 64 KB memtables (tests/integration/kpi_small_memtable.py) so that RocksDB flushes while it writes, when a
 partition's database holds a flush of that worker and later writes in memory only (both read from the state

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,7 +43,7 @@ from rosterhub.streams.kpi.query import KpiFilter, KpiQueries, period_of
 from rosterhub.streams.kpi.store import KpiStore
 from rosterhub.topics import declared_topics
 from tests.integration.helpers import settings_env, wait_for
-from tests.integration.test_kpi_oracle import _consumed, _produce
+from tests.integration.test_kpi_oracle import _produce
 from tests.kpi_compare import compare_period, mismatches
 from tests.kpi_oracle import Oracle
 from tests.kpi_pure import run_pure
@@ -94,7 +95,7 @@ class Hub:
             stop(proc)
 
     def alive(self, proc: subprocess.Popen, name: str) -> bool:
-        assert proc.poll() is None, (self.tmp / f"{name}.log").read_text(errors="replace")[-3000:]
+        assert proc.poll() is None, f"worker {name} exited ({proc.returncode}): {self.log_tail(name)}"
         return True
 
     def changelog_records(self) -> int:
@@ -109,11 +110,43 @@ class Hub:
 
         return wait_for(grown, timeout=WAIT, interval=0.2, what=f"{at_least} records on {self.changelog}")
 
-    def consumed(self) -> None:
-        _consumed(self.kafka.bootstrap, self.settings.app_id, self.inputs, timeout=WAIT)
+    def consumed(self, *workers: tuple[subprocess.Popen, str]) -> None:
+        """Wait until the group has committed the end of every input partition, the named workers alive all along.
 
-    def committed(self) -> int:
-        """Input records the workers' group has committed."""
+        A worker that died fails the wait at once with its log; a wait that runs out says which partitions are
+        behind (committed and end offsets), what the group looks like (members and their partitions) and how
+        each worker's log ends, so that a stall can be told apart from a slow machine."""
+        consumer = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap)
+        try:
+            tps = [TopicPartition(t, p) for t in self.inputs for p in sorted(consumer.partitions_for_topic(t) or ())]
+            ends = consumer.end_offsets(tps)
+        finally:
+            consumer.close()
+        behind: dict[str, tuple[int | None, int]] = {}
+
+        def done() -> bool:
+            for proc, name in workers:
+                self.alive(proc, name)
+            committed = self.committed_offsets()
+            behind.clear()
+            behind.update({f"{tp.topic}[{tp.partition}]": (committed.get(tp), end) for tp, end in ends.items()})
+            for key in [k for k, (got, end) in behind.items() if end == 0 or (got is not None and got >= end)]:
+                del behind[key]
+            return not behind
+
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            if done():
+                return
+            time.sleep(1)
+        logs = {name: self.log_tail(name) for _, name in workers}
+        raise AssertionError(
+            f"after {WAIT}s the group has not committed the end of {len(behind)} input partition(s) "
+            f"(committed, end): {behind}; group: {self.group_state()}; workers' logs: {logs}"
+        )
+
+    def committed_offsets(self) -> dict[TopicPartition, int]:
+        """The workers' group's committed offset of each input partition it has committed."""
         admin = KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap)
         try:
             offsets = admin.list_group_offsets({self.settings.app_id: None}).get(self.settings.app_id, {})
@@ -123,7 +156,23 @@ class Hub:
             offsets = {}
         finally:
             admin.close()
-        return sum(o.offset for tp, o in offsets.items() if tp.topic in self.inputs and o.offset > 0)
+        return {tp: o.offset for tp, o in offsets.items() if tp.topic in self.inputs and o.offset >= 0}
+
+    def committed(self) -> int:
+        """Input records the workers' group has committed."""
+        return sum(self.committed_offsets().values())
+
+    def group_state(self) -> str:
+        admin = KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap)
+        try:
+            return repr(admin.describe_consumer_groups([self.settings.app_id]))
+        except KafkaError as exc:
+            return f"not described: {exc!r}"
+        finally:
+            admin.close()
+
+    def log_tail(self, name: str) -> str:
+        return (self.tmp / f"{name}.log").read_text(errors="replace")[-3000:]
 
     def flushed(self, state: str = "state") -> set[Path]:
         """The table's RocksDB table files (SSTs): what a memtable flush has put on disk."""
@@ -246,8 +295,8 @@ def test_sigkilled_kpi_workers_recover_the_table_from_the_last_flush_and_the_cha
     # 2. Restarted on the same directory: it rebuilds the table from the changelog and finishes the first third,
     #    then stops cleanly (which flushes when faust's database handles are collected; recovery does not rely
     #    on it: without a flush the next start replays more of the changelog).
-    with hub.worker("w2"):
-        hub.consumed()
+    with hub.worker("w2") as proc:
+        hub.consumed((proc, "w2"))
     base = hub.on_disk() or {}
 
     # 3. RocksDB flushes in the background while the worker writes; killed once a partition's database holds,
@@ -268,8 +317,8 @@ def test_sigkilled_kpi_workers_recover_the_table_from_the_last_flush_and_the_cha
 
     # 4. Restarted on the same directory with the rest of the month; a clean stop puts every output on the broker.
     hub.produce(rest)
-    with hub.worker("w4"):
-        hub.consumed()
+    with hub.worker("w4") as proc:
+        hub.consumed((proc, "w4"))
     print(f"changelog ends at the kills {killed_at}; on disk after the clean stop {base}, after the second {flushed}")
     _check(hub, delivered)
 
@@ -282,7 +331,7 @@ def test_the_read_cache_is_emptied_when_the_tables_partitions_move_away_and_back
     third = len(delivered) // 3
     hub.produce(delivered[:third])
     with hub.worker("one") as one:
-        hub.consumed()  # one holds all three partitions and has cached their shifts
+        hub.consumed((one, "one"))  # one holds all three partitions and has cached their shifts
         with hub.worker("two", state="state-two") as two:
             # two joins: some partitions move to it (rebuilt from the changelog) and it folds the second third
             wait_for(
@@ -292,10 +341,10 @@ def test_the_read_cache_is_emptied_when_the_tables_partitions_move_away_and_back
                 what="worker two holding a partition of the table",
             )
             hub.produce(delivered[third : 2 * third])
-            hub.consumed()
+            hub.consumed((one, "one"), (two, "two"))
         # two leaves (clean stop): its partitions come back to one, with rows one has cached from before
         hub.produce(delivered[2 * third :])
-        hub.consumed()
+        hub.consumed((one, "one"))
     _check(hub, delivered)
 
 

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from rosterhub.envelope import Envelope, decode_record, event_id, headers_dict
+from rosterhub.envelope import decode_record, headers_dict
 from rosterhub.errors import InputError
 from rosterhub.events.models import PassportUpdated, PersonKpi, ShiftKpi
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.kpi.facts import HUB_SOURCE, TYPES, ShiftFacts
 from rosterhub.streams.kpi.facts_table import FactsTable, without_wal
 from rosterhub.streams.kpi.policy import KpiPolicies, load_kpi_policies
+from rosterhub.streams.kpi.records import ViewRecords
 from rosterhub.streams.kpi.step import Step, again, fold, folded
 from rosterhub.streams.kpi.view import person_kpi
 
@@ -66,9 +67,10 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     source = ctx.raw_topic(app, ctx.names.events("shift"), ctx.names.events("booking"))
     view = ctx.raw_topic(app, ctx.names.kpi_view)
 
+    records = ViewRecords(ctx.encoder, SOURCE, ctx.names.kpi_view)  # as encode_event would write them (records.py)
+
     async def publish(type_: str, data: dict[str, Any], key: str, revision: int) -> None:
-        env = Envelope(type_, SOURCE, data, event_id("kpi", type_, key, revision), subject=key)
-        rec = ctx.encoder.encode(env, validate=False)  # built by view.py, whose tests check it against the schema
+        rec = records.record(type_, data, key, revision)
         await view.send(key=rec.key, value=rec.value, headers=rec.headers)
 
     async def send(key: str, step: Step) -> None:

@@ -14,6 +14,7 @@ must not serve the rows it held before. Either way each shift's last views.kpi r
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -304,16 +305,27 @@ def test_sigkilled_kpi_workers_recover_the_table_from_the_last_flush_and_the_cha
     hub.produce(second)
     with hub.worker("w3", small_memtables=True) as proc:
 
+        def mid_flush(disk: dict[int, int | None] | None, ends: dict[int, int]) -> bool:
+            return bool(disk) and any((base.get(p) or -1) < (disk[p] or -1) < ends[p] - 1 for p in disk or {})
+
         def flushed_then_more() -> dict[int, int | None] | None:
+            """Seen with the worker frozen (SIGSTOP stops its writes and RocksDB's background flushes), so that
+            the state seen is the state the kill leaves: a running worker flushed on between a look and the
+            kill (one run in three). Thawed again when it is not yet the state wanted."""
             hub.alive(proc, "w3")
-            disk, ends = hub.on_disk(), hub.changelog_ends()
-            mid = disk and any((base.get(p) or -1) < (disk[p] or -1) < ends[p] - 1 for p in disk)
-            return disk if mid else None
+            if not mid_flush(hub.on_disk(), hub.changelog_ends()):  # a first look, the worker running
+                return None
+            proc.send_signal(signal.SIGSTOP)
+            disk = hub.on_disk()
+            if mid_flush(disk, hub.changelog_ends()):
+                return disk  # left frozen: killed next
+            proc.send_signal(signal.SIGCONT)
+            return None
 
         wait_for(flushed_then_more, timeout=WAIT, interval=0.2, what="a flush with later writes in memory")
         _kill(proc)
     flushed, killed_at = hub.on_disk() or {}, [*killed_at, hub.changelog_ends()]
-    assert any((base.get(p) or -1) < (flushed[p] or -1) < killed_at[-1][p] - 1 for p in flushed), flushed
+    assert mid_flush(flushed, killed_at[-1]), (flushed, killed_at[-1])
 
     # 4. Restarted on the same directory with the rest of the month; a clean stop puts every output on the broker.
     hub.produce(rest)

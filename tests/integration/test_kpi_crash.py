@@ -44,7 +44,7 @@ from rosterhub.streams.kpi.query import KpiFilter, KpiQueries, period_of
 from rosterhub.streams.kpi.store import KpiStore
 from rosterhub.topics import declared_topics
 from tests.integration.helpers import settings_env, wait_for
-from tests.integration.test_kpi_oracle import _produce
+from tests.integration.test_kpi_oracle import _produce, _read_view
 from tests.kpi_compare import compare_period, mismatches
 from tests.kpi_oracle import Oracle
 from tests.kpi_pure import run_pure
@@ -209,26 +209,8 @@ class Hub:
 
     def read_view(self) -> tuple[KpiStore, dict[str, dict[str, Any]]]:
         """views.kpi as the API's reader keeps it, and each shift's last ShiftKpi (what compaction keeps)."""
-        codec = SingleObjectCodec(default_catalogue())
-        store, last = KpiStore(), {}
-        consumer = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap, enable_auto_commit=False)
-        try:
-            topic = self.names.kpi_view
-            tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-            consumer.assign(tps)
-            consumer.seek_to_beginning(*tps)
-            ends = consumer.end_offsets(tps)
-            while any(consumer.position(tp) < end for tp, end in ends.items()):
-                for batch in consumer.poll(timeout_ms=500).values():
-                    for rec in batch:
-                        env = decode_record(rec.value, rec.headers, codec)
-                        store.apply(env.type, env.data)
-                        if env.type == SHIFT_KPI:
-                            last[env.data["shift_id"]] = env.data
-        finally:
-            consumer.close()
-        store.ready = True
-        return store, last
+        last: dict[str, dict[str, Any]] = {}
+        return _read_view(self.kafka.bootstrap, self.names.kpi_view, last), last
 
 
 def _policies() -> KpiPolicies:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -20,6 +21,7 @@ from kafka.errors import KafkaError
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.envelope import decode_record, encode_event
+from rosterhub.events.models import ShiftKpi
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.runtime import TopicNames
@@ -75,7 +77,9 @@ def _consumed(bootstrap: str, group: str, topics: list[str], timeout: float) -> 
         admin.close()
 
 
-def _read_view(bootstrap: str, topic: str) -> KpiStore:
+def _read_view(bootstrap: str, topic: str, last: dict[str, dict[str, Any]] | None = None) -> KpiStore:
+    """views.kpi as the API's reader keeps it; ``last``, when given, receives each shift's last ShiftKpi (what
+    compaction keeps)."""
     codec = SingleObjectCodec(default_catalogue())
     store = KpiStore()
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -89,6 +93,8 @@ def _read_view(bootstrap: str, topic: str) -> KpiStore:
                 for rec in batch:
                     env = decode_record(rec.value, rec.headers, codec)
                     store.apply(env.type, env.data)
+                    if last is not None and env.type == ShiftKpi.AVRO_NAME:
+                        last[env.data["shift_id"]] = env.data
     finally:
         consumer.close()
     store.ready = True

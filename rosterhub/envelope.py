@@ -14,8 +14,9 @@ processors deduplicate on.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +29,7 @@ from rosterhub.codec.catalogue import EventSchema
 from rosterhub.codec.wire import EventCodec
 from rosterhub.errors import DecodeError
 
-__all__ = ["Envelope", "KafkaRecord", "decode_record", "encode_event", "event_id", "headers_dict"]
+__all__ = ["Envelope", "KafkaRecord", "decode_record", "encode_event", "event_id", "event_ids", "headers_dict"]
 
 _NAMESPACE = uuid.UUID("6f1c7d2e-4b0a-5e7c-9a51-0c3f8e2d1b47")
 
@@ -36,6 +37,26 @@ _NAMESPACE = uuid.UUID("6f1c7d2e-4b0a-5e7c-9a51-0c3f8e2d1b47")
 def event_id(*parts: object) -> str:
     """A stable event id (UUIDv5) from the parts that identify an input, for idempotency."""
     return str(uuid.uuid5(_NAMESPACE, "\x1f".join(str(p) for p in parts)))
+
+
+def event_ids(*prefix: object) -> Callable[..., str]:
+    """:func:`event_id` with its first parts fixed, for a processor that names every output alike.
+
+    ``event_ids(a, b)(c, d) == event_id(a, b, c, d)`` (at least one part after the prefix). The prefix is
+    hashed once, and the UUIDv5 text is made from the SHA-1 digest without a :class:`uuid.UUID` object: a
+    half the cost per id or less (tests/unit/core/test_envelope_ids.py checks it against :func:`event_id`)."""
+    base = hashlib.sha1(_NAMESPACE.bytes + "".join(f"{p}\x1f" for p in prefix).encode(), usedforsecurity=False)
+
+    def ids(*parts: object) -> str:
+        h = base.copy()
+        h.update("\x1f".join(str(p) for p in parts).encode())
+        b = bytearray(h.digest()[:16])
+        b[6] = (b[6] & 0x0F) | 0x50  # version 5
+        b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+        x = b.hex()
+        return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+
+    return ids
 
 
 @dataclass(frozen=True, slots=True)

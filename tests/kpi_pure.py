@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rosterhub.envelope import Envelope
-from rosterhub.streams.kpi.facts import ShiftFacts, apply, reads
+from rosterhub.streams.kpi.facts import reads
 from rosterhub.streams.kpi.policy import KpiPolicies
+from rosterhub.streams.kpi.step import fold
 from rosterhub.streams.kpi.store import KpiStore
-from rosterhub.streams.kpi.view import person_kpi, shift_kpi
+from rosterhub.streams.kpi.view import person_kpi
 
 __all__ = ["run_pure"]
 
@@ -17,6 +18,9 @@ def run_pure(
     delivered: list[tuple[str, str, Envelope]], policies: KpiPolicies, last: dict[str, dict[str, Any]] | None = None
 ) -> tuple[KpiStore, int]:
     """Fold every event (skipping what the agent skips) into a store as views.kpi; how many ShiftKpi it published.
+
+    Each shift event goes through the agent's own step (streams/kpi/step.py) as one worker that never restarts:
+    no row is read back from a table, so nothing is sent again.
 
     ``last``, when given, receives each shift's last published ShiftKpi (what a reader of the compacted topic
     keeps)."""
@@ -30,16 +34,12 @@ def run_pure(
             continue
         if not reads(env.type, env.source):
             continue
-        before: ShiftFacts | None = table.get(key)
-        if before is not None and env.id in before["seen"]:
-            continue
-        after = apply(before, env.type, env.data, event_id=env.id, at=env.time)
-        if before is None or after["revision"] != before["revision"]:
-            row = shift_kpi(after, policies)
-            if row is not None:
-                store.apply("rosterhub.kpi.v1.ShiftKpi", row)
-                published += 1
-                if last is not None:
-                    last[key] = row
-        table[key] = after
+        step = fold(table.get(key), env.type, env.data, event_id=env.id, at=env.time, loaded=False, policies=policies)
+        if step.record is not None:
+            store.apply("rosterhub.kpi.v1.ShiftKpi", step.record)
+            published += 1
+            if last is not None:
+                last[key] = step.record
+        if step.facts is not None:
+            table[key] = step.facts
     return store, published

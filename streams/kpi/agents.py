@@ -3,10 +3,11 @@
 ``kpi`` reads events.shift and events.booking, both keyed by shift id, so one writer owns each
 shift's row of the ``kpi-shift-facts`` table. It looks at the CloudEvents headers first and skips,
 without decoding, every event the KPIs do not read (booking requests, confirmations, vendors'
-own cancellations...) and an exact redelivery of a recent event; otherwise it folds the event
-into the shift's facts and, when they changed, publishes the shift's new ShiftKpi record before
-writing the table (a crash in between publishes the same record again: the same revision, which
-a reader keeps once). ``kpi-people`` turns each person's first PassportUpdated into a PersonKpi.
+own cancellations...); otherwise it folds the event into the shift's facts and, when they changed,
+publishes the shift's new ShiftKpi record before writing the table. A crash in between can keep the
+row and lose the record: the input, delivered again, finds itself folded, and the first input of a
+row read from the table sends the shift's current record again (the same revision, which a reader
+keeps once: step.py, decision 0014). ``kpi-people`` turns each person's first PassportUpdated into a PersonKpi.
 """
 
 from __future__ import annotations
@@ -16,16 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from rosterhub.envelope import Envelope, decode_record, event_id, headers_dict
+from rosterhub.envelope import decode_record, headers_dict
 from rosterhub.errors import InputError
 from rosterhub.events.models import PassportUpdated, PersonKpi, ShiftKpi
 from rosterhub.streams.booking.outcome import SOURCE as HUB_SOURCE
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.faust_typed import RawStream
-from rosterhub.streams.kpi.facts import TYPES, ShiftFacts, apply
+from rosterhub.streams.kpi.facts import TYPES, ShiftFacts
 from rosterhub.streams.kpi.facts_table import FactsTable, without_wal
 from rosterhub.streams.kpi.policy import KpiPolicies, load_kpi_policies
-from rosterhub.streams.kpi.view import person_kpi, shift_kpi
+from rosterhub.streams.kpi.records import ViewRecords
+from rosterhub.streams.kpi.step import Step, again, fold, folded
+from rosterhub.streams.kpi.view import person_kpi
 
 if TYPE_CHECKING:
     from rosterhub.streams.app import StreamContext
@@ -50,21 +53,34 @@ def kpi_policies(ctx: StreamContext) -> KpiPolicies:
     return load_kpi_policies([s.kpi_policy_dir], booking)
 
 
-def register(app: faust.App, ctx: StreamContext) -> None:
-    policies = kpi_policies(ctx)
+def _facts_table(app: faust.App, ctx: StreamContext) -> FactsTable:
     # bytes values: FactsTable encodes a shift's facts once for the store and the changelog (facts_table.py)
     table = app.Table(TABLE, default=None, key_type=str, value_type=bytes, partitions=ctx.settings.default_partitions)
     without_wal(table)  # on RocksDB: the changelog topic is the durable copy (facts_table.py)
     facts = FactsTable(table)
     app.on_partitions_revoked.connect(facts.forget)
     app.on_rebalance_complete.connect(facts.forget)
+    return facts
+
+
+def register(app: faust.App, ctx: StreamContext) -> None:
+    policies = kpi_policies(ctx)
+    facts = _facts_table(app, ctx)
     source = ctx.raw_topic(app, ctx.names.events("shift"), ctx.names.events("booking"))
     view = ctx.raw_topic(app, ctx.names.kpi_view)
 
+    records = ViewRecords(ctx.encoder, SOURCE, ctx.names.kpi_view)  # as encode_event would write them (records.py)
+
     async def publish(type_: str, data: dict[str, Any], key: str, revision: int) -> None:
-        env = Envelope(type_, SOURCE, data, event_id("kpi", type_, key, revision), subject=key)
-        rec = ctx.encoder.encode(env, validate=False)  # built by view.py, whose tests check it against the schema
+        rec = records.record(type_, data, key, revision)
         await view.send(key=rec.key, value=rec.value, headers=rec.headers)
+
+    async def send(key: str, step: Step) -> None:
+        """The step's record first, then its facts (a crash in between: the record is sent again, step.py)."""
+        if step.record is not None:
+            await publish(SHIFT_KPI, step.record, key, step.record["revision"])
+        if step.facts is not None:
+            facts.set(key, step.facts)
 
     @app.agent(source, name="kpi", concurrency=1)
     async def kpi(stream: RawStream) -> None:
@@ -75,8 +91,9 @@ def register(app: faust.App, ctx: StreamContext) -> None:
                 continue  # not a fact the KPIs read: never decoded
             key = (event.key or b"").decode()  # the shift id: events.shift and events.booking are keyed by it
             before: ShiftFacts | None = facts.get(key) if key else None
-            if before is not None and headers.get("ce_id", b"").decode() in before["seen"]:
-                continue  # an exact redelivery
+            if before is not None and folded(before, headers.get("ce_id", b"").decode()):  # an exact redelivery
+                await send(key, again(before, loaded=facts.loaded(key), policies=policies))
+                continue
             try:
                 env = decode_record(event.value, headers, ctx.codec)
             except InputError as exc:
@@ -85,12 +102,9 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             if key != env.data["shift_id"]:  # a record keyed otherwise: its own shift id decides
                 key = str(env.data["shift_id"])
                 before = facts.get(key)
-            after = apply(before, env.type, env.data, event_id=env.id, at=env.time)
-            if before is None or after["revision"] != before["revision"]:
-                row = shift_kpi(after, policies)
-                if row is not None:
-                    await publish(SHIFT_KPI, row, key, after["revision"])
-            facts.set(key, after)
+            loaded = facts.loaded(key)
+            step = fold(before, env.type, env.data, event_id=env.id, at=env.time, loaded=loaded, policies=policies)
+            await send(key, step)
 
     people = ctx.raw_topic(app, ctx.names.events("passport"))
 

@@ -13,6 +13,10 @@ two JSON encodes of the same value (one for the RocksDB put, one for the changel
   (recovered from the changelog, or written by another worker while it held the partition) is always read
   from the table.
 
+The table also knows which cached rows it *read* (:meth:`FactsTable.loaded`) rather than wrote: their ShiftKpi
+record may have been lost by a worker killed between sending it and writing the row, so the agent sends it again
+and writes the row again (:mod:`.step`, decision 0014); once written by this worker, a row is no longer loaded.
+
 Facts are never changed in place (:func:`.facts.apply` returns a new dict), so the cache hands out the same
 dict it holds.
 
@@ -54,6 +58,7 @@ class FactsTable:
         self._table = table
         self._limit = limit
         self._cache: OrderedDict[str, ShiftFacts] = OrderedDict()
+        self._loaded: set[str] = set()  # cached rows read from the table, not written by this worker since
         self.reads = 0  # rows read from the table (cache misses that found a row)
 
     def get(self, key: str) -> ShiftFacts | None:
@@ -67,21 +72,31 @@ class FactsTable:
         self.reads += 1
         facts = decode_facts(raw)
         self._remember(key, facts)
+        self._loaded.add(key)
         return facts
 
+    def loaded(self, key: str) -> bool:
+        """The row was read from the table (a restart, a rebalance, an eviction), not written by this worker since:
+        whether its record reached views.kpi is not known here."""
+        return key in self._loaded
+
     def set(self, key: str, facts: ShiftFacts) -> None:
+        """Write the row (the agent has sent its record first, when it has one): this worker's own from now on."""
         self._table[key] = encode_facts(facts)
         self._remember(key, facts)
+        self._loaded.discard(key)
 
     def forget(self, *_args: object, **_kwargs: object) -> None:
         """Empty the cache (connected to faust's rebalance signals)."""
         self._cache.clear()
+        self._loaded.clear()
 
     def _remember(self, key: str, facts: ShiftFacts) -> None:
         self._cache[key] = facts
         self._cache.move_to_end(key)
         if len(self._cache) > self._limit:
-            self._cache.popitem(last=False)
+            gone, _ = self._cache.popitem(last=False)
+            self._loaded.discard(gone)  # read again, it is loaded again
 
 
 def without_wal(table: Any) -> None:

@@ -76,6 +76,25 @@ def test_the_cache_keeps_the_most_recently_used_shifts_up_to_its_limit() -> None
     assert [facts.get(k)["shift_id"] for k in ("a", "b", "c")] == ["a", "b", "c"]
 
 
+def test_a_row_is_loaded_when_read_from_the_table_until_this_worker_writes_it() -> None:
+    """What the agent sends again after a restart or a rebalance (decision 0014): rows it did not write itself."""
+    table = CountingTable()
+    facts = FactsTable(table, limit=2)
+    facts.set("a", _facts())
+    assert not facts.loaded("a")  # written here: its record was sent before the write
+    table["b"] = encode_facts(_facts())  # recovered from the changelog, or written by the worker before a crash
+    assert facts.get("b") is not None and facts.loaded("b")
+    assert facts.get("b") is not None and facts.loaded("b")  # a cached read: still not written by this worker
+    facts.set("b", facts.get("b"))
+    assert not facts.loaded("b")
+    facts.forget()
+    assert facts.get("a") is not None and facts.loaded("a")  # partitions moved: every row is read again
+    for key in ("c", "d"):  # "a" leaves the cache, and is loaded again when read back
+        facts.set(key, {**_facts(), "shift_id": key})
+    assert not facts.loaded("a") and facts.get("a") is not None and facts.loaded("a")
+    assert facts.get("zz") is None and not facts.loaded("zz")  # a new shift: nothing was ever sent for it
+
+
 class _Store:
     def __init__(self, options: Any) -> None:
         self.rocksdb_options = options

@@ -44,8 +44,8 @@ from rosterhub.streams.kpi.policy import KpiPolicies, load_kpi_policies
 from rosterhub.streams.kpi.query import KpiFilter, KpiQueries, period_of
 from rosterhub.streams.kpi.store import KpiStore
 from rosterhub.topics import declared_topics
-from tests.integration.helpers import settings_env, wait_for
-from tests.integration.test_kpi_oracle import _produce, _read_view
+from tests.integration.helpers import produce_events, settings_env, wait_for
+from tests.integration.test_kpi_oracle import _read_view
 from tests.kpi_compare import compare_period, mismatches
 from tests.kpi_oracle import Oracle
 from tests.kpi_pure import run_pure
@@ -81,7 +81,7 @@ class Hub:
         )
 
     def produce(self, delivered: list[tuple[str, str, Envelope]]) -> None:
-        _produce(self.kafka.bootstrap, self.names, delivered)
+        produce_events(self.kafka.bootstrap, self.names, delivered)
 
     @contextmanager
     def worker(self, name: str, *, state: str = "state", small_memtables: bool = False) -> Iterator[subprocess.Popen]:

@@ -28,7 +28,7 @@ from functools import cache
 from typing import Any
 
 from rosterhub.connectors import metrics
-from rosterhub.connectors.receipt import Received, mapping_name, raw_record, receipt_headers, write_raw
+from rosterhub.connectors.receipt import Receipt, Received, mapping_name, raw_record, receipt_headers, write_raw
 from rosterhub.connectors.state import Dedupe
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import Envelope, KafkaRecord
@@ -187,28 +187,17 @@ def ingest(
     """
     if sender_trust:
         extra = {**(extra or {}), SENDER_TRUST: sender_trust}
-    received_at = received_at or datetime.now(UTC)
-    preview = receipt_headers(
-        vendor,
+    receipt = Receipt(
         trust=trust,
         content_type=content_type,
-        received_at=received_at,
+        received_at=received_at or datetime.now(UTC),
         correlation_id=correlation_id,
-        extra=extra,
+        extra=extra or {},
     )
-    mapped = map_payload(ctx, vendor, payload, trust=trust, received_at=received_at, headers=preview)
-    received = write_raw(
-        ctx,
-        vendor,
-        payload,
-        trust=trust,
-        content_type=content_type,
-        received_at=received_at,
-        correlation_id=correlation_id,
-        key=key,
-        extra=extra,
-        keyed=mapped.outcome.keyed if mapped.outcome is not None else None,
-    )
+    preview = receipt_headers(vendor, **receipt)
+    mapped = map_payload(ctx, vendor, payload, trust=trust, received_at=receipt["received_at"], headers=preview)
+    keyed = mapped.outcome.keyed if mapped.outcome is not None else None
+    received = write_raw(ctx, vendor, payload, key=key, keyed=keyed, **receipt)
     result = publish_mapped(ctx, vendor, mapped, received, correlation_id=correlation_id)
     log.info(
         "ingested",

@@ -22,7 +22,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, NotRequired, TypedDict
+from typing import TYPE_CHECKING, NotRequired, TypedDict, Unpack
 
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import KafkaRecord
@@ -55,8 +55,9 @@ RAW_RECORD_LIMIT = 8 * 1024 * 1024 - 64 * 1024
 
 
 class Receipt(TypedDict):
-    """How a transport describes a payload's arrival: the keyword arguments of :func:`receipt_headers`,
-    :func:`write_raw` and :func:`refused` that a caller gathers once and passes to more than one of them."""
+    """How a transport describes a payload's arrival: the keyword arguments shared by :func:`receipt_headers`,
+    :func:`raw_record`, :func:`write_raw` and :func:`refused` (declared once here, so every receipt carries the
+    same facts); a caller may gather them once and pass them to more than one of them."""
 
     trust: str | None
     content_type: str
@@ -74,49 +75,24 @@ class Received:
     kept: Redacted  # what topics may hold of the payload (record.value)
 
 
-def receipt_headers(
-    vendor: str,
-    *,
-    trust: str | None,
-    content_type: str,
-    received_at: datetime,
-    correlation_id: str,
-    extra: Mapping[str, str] | None = None,
-) -> list[tuple[str, bytes]]:
+def receipt_headers(vendor: str, **receipt: Unpack[Receipt]) -> list[tuple[str, bytes]]:
     headers = [
         ("rh_vendor", vendor.encode()),
-        ("rh_received_at", received_at.isoformat().encode()),
-        ("rh_correlation_id", correlation_id.encode()),
-        ("content-type", content_type.encode()),
+        ("rh_received_at", receipt["received_at"].isoformat().encode()),
+        ("rh_correlation_id", receipt["correlation_id"].encode()),
+        ("content-type", receipt["content_type"].encode()),
     ]
-    if trust:
-        headers.append(("rh_trust", trust.encode()))
-    headers += [(f"rh_{k}", v.encode()) for k, v in (extra or {}).items()]
+    if receipt["trust"]:
+        headers.append(("rh_trust", receipt["trust"].encode()))
+    headers += [(f"rh_{k}", v.encode()) for k, v in receipt.get("extra", {}).items()]
     return headers
 
 
 def raw_record(
-    names: TopicNames,
-    vendor: str,
-    payload: bytes,
-    *,
-    key: bytes | None,
-    trust: str | None,
-    content_type: str,
-    received_at: datetime,
-    correlation_id: str,
-    extra: Mapping[str, str] | None = None,
+    names: TopicNames, vendor: str, payload: bytes, *, key: bytes | None, **receipt: Unpack[Receipt]
 ) -> KafkaRecord:
     """A record for ``raw.<vendor>``: ``payload`` exactly as given (callers give a kept copy)."""
-    headers = receipt_headers(
-        vendor,
-        trust=trust,
-        content_type=content_type,
-        received_at=received_at,
-        correlation_id=correlation_id,
-        extra=extra,
-    )
-    return KafkaRecord(names.raw(vendor), key, payload, headers)
+    return KafkaRecord(names.raw(vendor), key, payload, receipt_headers(vendor, **receipt))
 
 
 def mapping_name(vendor: str, headers: Mapping[str, str] | list[tuple[str, bytes]] | None = None) -> str:
@@ -148,12 +124,10 @@ def kept_copy(
     return redact_payload(_spec(ctx, mapping or mapping_name(vendor), trust), payload)
 
 
-def _kept(
-    ctx: IngestContext, vendor: str, payload: bytes, trust: str | None, extra: Mapping[str, str] | None
-) -> tuple[Redacted, dict[str, str]]:
+def _kept(ctx: IngestContext, vendor: str, payload: bytes, receipt: Receipt) -> tuple[Redacted, dict[str, str]]:
     """The kept copy of ``payload`` (:func:`kept_copy`) and the receipt's extra headers, naming what it lacks."""
-    headers = dict(extra or {})
-    kept = kept_copy(ctx, vendor, payload, trust=trust, mapping=headers.get("mapping"))
+    headers = dict(receipt.get("extra", {}))
+    kept = kept_copy(ctx, vendor, payload, trust=receipt["trust"], mapping=headers.get("mapping"))
     if kept.fields:
         headers["redacted"] = kept.header
     return kept, headers
@@ -164,29 +138,16 @@ def write_raw(
     vendor: str,
     payload: bytes,
     *,
-    trust: str | None,
-    content_type: str,
-    received_at: datetime,
-    correlation_id: str,
     key: bytes | None = None,
-    extra: Mapping[str, str] | None = None,
     keyed: Mapping[str, Mapping[str, str]] | None = None,
+    **receipt: Unpack[Receipt],
 ) -> Received:
     """Write the kept copy of ``payload`` to ``raw.<vendor>`` and wait for the broker's acknowledgement."""
-    kept, extra = _kept(ctx, vendor, payload, trust, extra)
+    kept, extra = _kept(ctx, vendor, payload, receipt)
     if keyed:
         extra["keyed"] = json.dumps(keyed, separators=(",", ":"), sort_keys=True)
-    record = raw_record(
-        ctx.names,
-        vendor,
-        kept.value,
-        key=key,
-        trust=trust,
-        content_type=content_type,
-        received_at=received_at,
-        correlation_id=correlation_id,
-        extra=extra,
-    )
+    receipt["extra"] = extra
+    record = raw_record(ctx.names, vendor, kept.value, key=key, **receipt)
     size = len(record.value or b"") + sum(len(k) + len(v) for k, v in record.headers)
     if size > RAW_RECORD_LIMIT:  # refused as a payload too large, rather than retried for ever by the broker
         raise PayloadTooLarge(
@@ -204,27 +165,17 @@ def refused(
     payload: bytes,
     error: RosterhubError,
     *,
-    trust: str | None,
-    content_type: str,
-    received_at: datetime,
-    correlation_id: str,
     key: bytes | None = None,
-    extra: Mapping[str, str] | None = None,
     record_ref: str = "payload",
+    **receipt: Unpack[Receipt],
 ) -> KafkaRecord:
     """The ``dlq.ingest`` record of a payload refused before its raw write: the kept copy (at most
     :data:`DLQ_VALUE_LIMIT` bytes), the reason, and the receipt headers a raw record would have had."""
-    kept, extra = _kept(ctx, vendor, payload, trust, extra)
+    kept, extra = _kept(ctx, vendor, payload, receipt)
     if len(kept.value) > DLQ_VALUE_LIMIT:
         extra["truncated"] = f"{len(kept.value)} bytes, the first {DLQ_VALUE_LIMIT} kept"
-    headers = receipt_headers(
-        vendor,
-        trust=trust,
-        content_type=content_type,
-        received_at=received_at,
-        correlation_id=correlation_id,
-        extra=extra,
-    )
+    receipt["extra"] = extra
+    headers = receipt_headers(vendor, **receipt)
     return dead_letter(
         topic=ctx.names.dlq("ingest"),
         stage="ingest",

@@ -73,7 +73,7 @@ from rosterhub.mapping.engine.redact import drop_sensitive
 from rosterhub.ods import ODS, ODS_PATTERN
 from rosterhub.settings import Settings
 
-__all__ = ["FhirEndpoint", "FhirOptions", "Reply", "fhir_router"]
+__all__ = ["FhirCall", "FhirEndpoint", "FhirOptions", "Reply", "fhir_router"]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,23 @@ def parse_options(raw: dict[str, Any]) -> FhirOptions:
         return FhirOptions.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(f"invalid [connectors.fhir] options: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class FhirCall:
+    """One request to the endpoint, HTTP aside: what the router hands :meth:`FhirEndpoint.process`.
+
+    ``trust`` is the URL's (None when posted without one); ``sender_trust`` the trust the sender
+    authenticated for (None for callers that authenticated nobody, such as tools)."""
+
+    body: bytes
+    content_type: str
+    trust: str | None
+    interaction: str  # bundle | create | update
+    rtype: str | None
+    rid: str | None
+    correlation_id: str
+    sender_trust: str | None = None
 
 
 @dataclass
@@ -131,40 +148,28 @@ class FhirEndpoint:
             return "trust", 400, Issue("error", "value", msg, ("trust",)), ParseError(msg)
         return None
 
-    def process(
-        self,
-        body: bytes,
-        content_type: str,
-        trust: str | None,
-        interaction: str,
-        rtype: str | None,
-        rid: str | None,
-        correlation_id: str,
-        *,
-        sender_trust: str | None = None,
-    ) -> Reply:
+    def process(self, call: FhirCall) -> Reply:
         """Blocking: read (pure), raw write, mapping, publishing. Runs in a worker thread.
 
         Reading comes before the raw write only to learn the trust for the raw record's
         headers (so a replay maps it for the same trust); nothing is published before it.
-        ``sender_trust``: the trust the sender authenticated for, and the trust of every event; posted
+        ``call.sender_trust``: the trust the sender authenticated for, and the trust of every event; posted
         without a trust in the URL, a request whose Organization (or Location site) names other trusts
         only is refused (403) before anything is written.
         """
         received_at = datetime.now(UTC)
-        plan, failure, trust = self._plan(
-            body, content_type, trust, interaction, rtype, rid, correlation_id, sender_trust=sender_trust
-        )
+        body, content_type, correlation_id = call.body, call.content_type, call.correlation_id
+        plan, failure, trust = self._plan(call)
         if failure is not None and failure.status == 403:  # another trust's request: refused, nothing written
             metrics.REFUSED.labels(self.vendor, "other_trust").inc()
             return Reply(403, operation_outcome(failure.issues))
         extra = {
             k: v
             for k, v in {
-                "fhir_interaction": interaction,
-                "fhir_type": rtype,
-                "fhir_id": rid,
-                SENDER_TRUST: sender_trust,
+                "fhir_interaction": call.interaction,
+                "fhir_type": call.rtype,
+                "fhir_id": call.rid,
+                SENDER_TRUST: call.sender_trust,
             }.items()
             if v
         }
@@ -253,36 +258,26 @@ class FhirEndpoint:
         )
         return _answer(plan, outcomes, received_at)
 
-    def _plan(
-        self,
-        body: bytes,
-        content_type: str,
-        trust: str | None,
-        interaction: str,
-        rtype: str | None,
-        rid: str | None,
-        correlation_id: str,
-        *,
-        sender_trust: str | None = None,
-    ) -> tuple[FhirRequest | None, FhirRequestError | None, str | None]:
+    def _plan(self, call: FhirCall) -> tuple[FhirRequest | None, FhirRequestError | None, str | None]:
         """Read and check the request (pure) and settle its trust: (plan, why it is refused, trust).
 
-        Posted without a trust in the URL by a sender authenticated for ``sender_trust``, a request whose
+        Posted without a trust in the URL by a sender authenticated for ``call.sender_trust``, a request whose
         Organization (or Location site) names other trusts only is refused with 403; otherwise it is the
         sender's."""
+        trust, sender_trust = call.trust, call.sender_trust
         plan: FhirRequest | None = None
         try:
             plan = plan_request(
-                read_document(body, content_type),
-                interaction,
-                type_=rtype,
-                id_=rid,
+                read_document(call.body, call.content_type),
+                call.interaction,
+                type_=call.rtype,
+                id_=call.rid,
                 max_entries=self.options.max_entries,
             )
         except FhirRequestError as exc:
             return None, exc, trust
         except Exception as exc:  # a bug must not lose the request: kept on raw.fhir with this reason
-            log.error("FHIR request could not be read", exc_info=True, extra={"correlation_id": correlation_id})
+            log.error("FHIR request could not be read", exc_info=True, extra={"correlation_id": call.correlation_id})
             return (
                 None,
                 FhirRequestError(500, [Issue("fatal", "exception", str(internal_error(exc, "reading")))]),
@@ -415,17 +410,8 @@ def fhir_router(settings: Settings, ctx: IngestContext, vendor: str = "fhir") ->
             metrics.REFUSED.labels(vendor, reason).inc()
             return _render(request, Reply(status, operation_outcome([issue])), correlation_id)
         try:
-            reply = await run_in_threadpool(
-                endpoint.process,
-                body,
-                content_type,
-                trust,
-                interaction,
-                rtype,
-                rid,
-                correlation_id,
-                sender_trust=caller.trust,
-            )
+            call = FhirCall(body, content_type, trust, interaction, rtype, rid, correlation_id, caller.trust)
+            reply = await run_in_threadpool(endpoint.process, call)
         except BrokerUnavailable as exc:  # nothing could be kept: the sender keeps the request and retries
             metrics.REFUSED.labels(vendor, "broker").inc()
             outcome = operation_outcome([Issue("fatal", "transient", f"the hub cannot store requests now: {exc}")])

@@ -15,7 +15,7 @@ import pytest
 from rosterhub.auth.roles import Role
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
-from rosterhub.connectors.kinds.fhir.endpoint import FhirEndpoint
+from rosterhub.connectors.kinds.fhir.endpoint import FhirCall, FhirEndpoint
 from rosterhub.connectors.runtime import connector_context
 from rosterhub.connectors.simulators.fhir import FhirSimulator
 from rosterhub.envelope import KafkaRecord, decode_record, headers_dict
@@ -264,13 +264,19 @@ def test_crash_mid_bundle_then_resend_completes_without_loss(settings: Settings,
             sink=_CrashingSink(ctx.sink, survive), encoder=ctx.encoder, names=ctx.names, state=ctx.state
         )
         with pytest.raises(SystemExit):
-            FhirEndpoint(settings, crashing).process(body, "application/fhir+json", trust, "bundle", None, None, "c1")
+            FhirEndpoint(settings, crashing).process(
+                FhirCall(body, "application/fhir+json", trust, "bundle", None, None, "c1")
+            )
     # a new process on the same durable state; the sender retries because it never saw its response
     with connector_context(settings, access_from_settings(settings)) as ctx:
-        reply = FhirEndpoint(settings, ctx).process(body, "application/fhir+json", trust, "bundle", None, None, "c2")
+        reply = FhirEndpoint(settings, ctx).process(
+            FhirCall(body, "application/fhir+json", trust, "bundle", None, None, "c2")
+        )
         assert reply.status == 200
         assert all(e["response"]["status"] == "200 OK" for e in reply.body["entry"])
-        again = FhirEndpoint(settings, ctx).process(body, "application/fhir+json", trust, "bundle", None, None, "c3")
+        again = FhirEndpoint(settings, ctx).process(
+            FhirCall(body, "application/fhir+json", trust, "bundle", None, None, "c3")
+        )
     assert {
         e["response"]["outcome"]["issue"][0]["code"] for e in again.body["entry"] if "outcome" in e["response"]
     } <= {"duplicate", "informational"}

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
-from rosterhub.connectors.kinds.fhir.endpoint import FhirEndpoint, parse_options
+from rosterhub.connectors.kinds.fhir.endpoint import FhirCall, FhirEndpoint, parse_options
 from rosterhub.connectors.pipeline import map_and_publish
 from rosterhub.envelope import headers_dict
 from rosterhub.errors import ConfigError
@@ -130,7 +130,7 @@ def test_options_default_trust_and_entry_limit(tmp_path: Path) -> None:
     hub = Harness(tmp_path, connectors={"fhir": {"default_trust": "RJ1", "max_entries": 2}})
     # default_trust serves callers of the endpoint that authenticated nobody (tools); HTTP senders are their token's
     reply = FhirEndpoint(hub.settings, hub.ctx).process(
-        collection(practitioner("p1")), "application/fhir+json", None, "bundle", None, None, "c1"
+        FhirCall(collection(practitioner("p1")), "application/fhir+json", None, "bundle", None, None, "c1")
     )
     assert reply.status == 200 and hub.events("worker")[0].data["trust"]["ods_code"] == "RJ1"
     r = hub.client.post("/fhir/R4", content=collection(*[practitioner(f"p{i}") for i in range(3)]), headers=JSON)

@@ -101,6 +101,9 @@ _NORMALISERS: dict[str, Callable[[object], str]] = {
     "hcpc": normalise_hcpc,
     "gphc": normalise_gphc,
 }
+# Each normaliser is also the mapping step named after its register (``then: [gmc]``): one table, one home.
+for _register, _normalise in _NORMALISERS.items():
+    converter(_register)(_normalise)
 
 
 def _register_name(register: object) -> str:
@@ -116,30 +119,6 @@ def _register_name(register: object) -> str:
 def normalise_register(register: str, value: object) -> str:
     """Normalise ``value`` as a number of ``register`` (short name or UK Core system URI)."""
     return _NORMALISERS[_register_name(register)](value)
-
-
-@converter()
-def gmc(value: object) -> str:
-    """Normalised GMC number (see module table)."""
-    return normalise_gmc(value)
-
-
-@converter()
-def nmc(value: object) -> str:
-    """Normalised NMC PIN."""
-    return normalise_nmc(value)
-
-
-@converter()
-def hcpc(value: object) -> str:
-    """Normalised HCPC registration number."""
-    return normalise_hcpc(value)
-
-
-@converter()
-def gphc(value: object) -> str:
-    """Normalised GPhC registration number."""
-    return normalise_gphc(value)
 
 
 @converter()

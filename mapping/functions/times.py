@@ -150,6 +150,12 @@ def _arg(name: str, parse: Callable[..., T], *args: object) -> T:
         raise error from None
 
 
+def _rostered(day: object, start: object, date_format: str, time_format: str) -> tuple[date, time]:
+    """The local day and start time a shift is rostered on, read the same way for its start and its end;
+    an error names the argument (``date`` or ``start``) it came from."""
+    return _arg("date", _parse_date, day, date_format), _arg("start", parse_local_time, start, time_format)[0]
+
+
 @converter()
 def shift_start(
     date: object,
@@ -160,8 +166,7 @@ def shift_start(
     tz: str = "Europe/London",
 ) -> datetime:
     """Start instant of a shift given as a local date and a local start time."""
-    day = _arg("date", _parse_date, date, date_format)
-    begin, _ = _arg("start", parse_local_time, start, time_format)
+    day, begin = _rostered(date, start, date_format, time_format)
     return localise(datetime.combine(day, begin), tz)
 
 
@@ -176,8 +181,7 @@ def shift_end(
     tz: str = "Europe/London",
 ) -> datetime:
     """End instant of a shift on a local date: an end not after the start is on the next day."""
-    day = _arg("date", _parse_date, date, date_format)
-    begin, _ = _arg("start", parse_local_time, start, time_format)
+    day, begin = _rostered(date, start, date_format, time_format)
     finish, midnight = _arg("end", parse_local_time, end, time_format)
     return shift_bounds(day, begin, finish, end_is_midnight=midnight, tz=tz)[1]
 

@@ -16,9 +16,15 @@ __all__ = ["map_leaves"]
 
 def map_leaves(value: Any, leaf: Callable[[Any], Any], *, sequences: tuple[type[Iterable[Any]], ...] = (list,)) -> Any:
     """``value`` with each leaf replaced by ``leaf(leaf)``: a dict keeps its keys, a list (or any of
-    ``sequences``) becomes a list; anything else is a leaf, whole."""
-    if isinstance(value, dict):
-        return {k: map_leaves(v, leaf, sequences=sequences) for k, v in value.items()}
-    if isinstance(value, sequences):
-        return [map_leaves(v, leaf, sequences=sequences) for v in value]
-    return leaf(value)
+    ``sequences``) becomes a list; anything else is a leaf, whole.
+
+    A leaf costs one call (of ``leaf``), as in the hand-written walks this replaced: ``AvroEvent.to_avro`` runs
+    it on every event the hub encodes."""
+    nested: tuple[type[Any], ...] = (dict, *sequences)
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: walk(x) if isinstance(x, nested) else leaf(x) for k, x in v.items()}
+        return [walk(x) if isinstance(x, nested) else leaf(x) for x in v]
+
+    return walk(value) if isinstance(value, nested) else leaf(value)

@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from faust.stores.rocksdb import RocksDBOptions  # noqa: E402
 
+from rosterhub.events.codes import CSTF_SUBJECTS  # noqa: E402
 from rosterhub.settings import Settings  # noqa: E402
 from rosterhub.streams.passport.clearance import clearance, required_types  # noqa: E402
 from rosterhub.streams.passport.expiry import next_due  # noqa: E402
@@ -48,19 +49,7 @@ from rosterhub.streams.passport.state import Credential, Passport, Revocation, V
 
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
 TRUSTS = ("RHQ", "RCU", "RFR")
-CSTF = (
-    "CONFLICT_RESOLUTION",
-    "EQUALITY_DIVERSITY_HUMAN_RIGHTS",
-    "HEALTH_SAFETY_WELFARE",
-    "FIRE_SAFETY",
-    "INFECTION_PREVENTION_CONTROL",
-    "INFORMATION_GOVERNANCE",
-    "MOVING_HANDLING",
-    "PREVENTING_RADICALISATION",
-    "RESUSCITATION",
-    "SAFEGUARDING_ADULTS",
-    "SAFEGUARDING_CHILDREN",
-)
+CSTF = tuple(CSTF_SUBJECTS.codes)  # the national subjects, in their documented order (the draws depend on it)
 ROLES = (
     ("NURSING_MIDWIFERY_REGISTERED", "BAND_5"),
     ("NURSING_MIDWIFERY_REGISTERED", "BAND_6"),

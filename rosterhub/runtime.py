@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue, default_catalogue
 from rosterhub.codec.schema_topic import SchemaTopicReader
@@ -31,47 +32,37 @@ from rosterhub.topics import (
 __all__ = ["Encoder", "TopicNames", "make_codec"]
 
 
+class _Prefixed:
+    """An attribute of :class:`TopicNames` that reads as one declared topic's name with the prefix: the internal
+    topics are listed once, as a table of these, instead of one property each."""
+
+    def __init__(self, spec: TopicSpec) -> None:
+        self.spec = spec
+
+    @overload
+    def __get__(self, names: None, owner: type[TopicNames]) -> _Prefixed: ...
+    @overload
+    def __get__(self, names: TopicNames, owner: type[TopicNames]) -> str: ...
+    def __get__(self, names: TopicNames | None, owner: type[TopicNames]) -> str | _Prefixed:
+        return self if names is None else names.of(self.spec)
+
+
 @dataclass(frozen=True, slots=True)
 class TopicNames:
     """Topic names with the configured prefix applied."""
 
     prefix: str = ""
 
-    @property
-    def schemas(self) -> str:
-        return self.prefix + SCHEMAS.name
-
-    @property
-    def booking_ticks(self) -> str:
-        return self.prefix + BOOKING_TICKS.name
-
-    @property
-    def booking_requests(self) -> str:
-        return self.prefix + BOOKING_REQUESTS.name
-
-    @property
-    def booking_person(self) -> str:
-        return self.prefix + BOOKING_PERSON.name
-
-    @property
-    def identity_in(self) -> str:
-        return self.prefix + IDENTITY_IN.name
-
-    @property
-    def identity_crosswalk(self) -> str:
-        return self.prefix + IDENTITY_CROSSWALK.name
-
-    @property
-    def passport_in(self) -> str:
-        return self.prefix + PASSPORT_IN.name
-
-    @property
-    def audit(self) -> str:
-        return self.prefix + AUDIT.name
-
-    @property
-    def availability_ticks(self) -> str:
-        return self.prefix + AVAILABILITY_TICKS.name
+    schemas = _Prefixed(SCHEMAS)
+    booking_ticks = _Prefixed(BOOKING_TICKS)
+    booking_requests = _Prefixed(BOOKING_REQUESTS)
+    booking_person = _Prefixed(BOOKING_PERSON)
+    identity_in = _Prefixed(IDENTITY_IN)
+    identity_crosswalk = _Prefixed(IDENTITY_CROSSWALK)
+    passport_in = _Prefixed(PASSPORT_IN)
+    audit = _Prefixed(AUDIT)
+    availability_ticks = _Prefixed(AVAILABILITY_TICKS)
+    outbound_blocks = _Prefixed(OUTBOUND_BLOCKS)
 
     @property
     def availability_view(self) -> str:
@@ -84,24 +75,20 @@ class TopicNames:
         return self.events("kpi")
 
     def of(self, spec: TopicSpec) -> str:
-        """Any declared topic's name with the prefix (internal topics need no property of their own)."""
+        """Any declared topic's name with the prefix (an internal topic needs no attribute of its own)."""
         return self.prefix + spec.name
 
     def raw(self, vendor: str) -> str:
-        return self.prefix + raw_topic(vendor).name
+        return self.of(raw_topic(vendor))
 
     def events(self, domain: str) -> str:
-        return self.prefix + canonical_topic(domain).name
+        return self.of(canonical_topic(domain))
 
     def dlq(self, stage: str) -> str:
-        return self.prefix + dlq_topic(stage).name
+        return self.of(dlq_topic(stage))
 
     def outbound(self, destination: str) -> str:
-        return self.prefix + outbound_topic(destination).name
-
-    @property
-    def outbound_blocks(self) -> str:
-        return self.prefix + OUTBOUND_BLOCKS.name
+        return self.of(outbound_topic(destination))
 
 
 def make_codec(settings: Settings, kafka: KafkaAccess, catalogue: SchemaCatalogue | None = None) -> EventCodec:

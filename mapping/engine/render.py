@@ -11,12 +11,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from rosterhub.leaves import map_leaves
 from rosterhub.mapping.engine.apply import MappedEvent, Rejection, Skipped
 
 __all__ = ["event_json", "jsonable", "rejection_json", "skipped_json"]
 
 
-def jsonable(value: Any) -> Any:
+def _leaf(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if isinstance(value, date):
@@ -25,11 +26,12 @@ def jsonable(value: Any) -> Any:
         return str(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
     return value
+
+
+def jsonable(value: Any) -> Any:
+    """A mapped value as JSON: instants as UTC ISO text to the millisecond, bytes as base64, tuples as lists."""
+    return map_leaves(value, _leaf, sequences=(list, tuple))
 
 
 def event_json(event: MappedEvent) -> dict[str, Any]:

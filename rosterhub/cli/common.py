@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -10,7 +10,10 @@ from rosterhub.errors import RosterhubError
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.settings import Settings
 
-__all__ = ["fail", "fail_with", "prepare"]
+__all__ = ["JsonFlag", "fail", "fail_with", "prepare"]
+
+#: The ``--json`` option of the commands that print either text for people or JSON for scripts.
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 def fail(exc: RosterhubError) -> NoReturn:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rosterhub.cli.common import fail, fail_with
+from rosterhub.cli.common import JsonFlag, fail, fail_with
 from rosterhub.errors import RosterhubError
 
 app = typer.Typer(no_args_is_help=True)
@@ -22,7 +22,6 @@ app = typer.Typer(no_args_is_help=True)
 _By = Annotated[str, typer.Option("--by", help="Who decides (your user id); recorded with the decision.")]
 _Reason = Annotated[str, typer.Option("--reason", help="Why; recorded with the decision. No personal data.")]
 _Wait = Annotated[float, typer.Option("--wait", help="Seconds to wait for the worker's answer (0: do not wait).")]
-_Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 @contextmanager
@@ -53,7 +52,7 @@ def _client() -> Iterator[Any]:
 @app.command()
 def conflicts(
     person: Annotated[str | None, typer.Option(help="Only conflicts involving this person.")] = None,
-    as_json: _Json = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """List open identity conflicts (oldest first): kind, people and records involved."""
     with _client() as client:
@@ -73,7 +72,7 @@ def conflicts(
 
 @app.command()
 def show(
-    person: Annotated[str, typer.Argument(help="Person id (p-...) or a local worker id.")], as_json: _Json = False
+    person: Annotated[str, typer.Argument(help="Person id (p-...) or a local worker id.")], as_json: JsonFlag = False
 ) -> None:
     """Show a person: records, merged-into, open conflicts (a local worker id shows its person)."""
     with _client() as client:

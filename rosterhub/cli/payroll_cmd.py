@@ -19,15 +19,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rosterhub.cli.common import fail_with
+from rosterhub.cli.common import JsonFlag, fail_with
 from rosterhub.errors import RosterhubError
 
 if TYPE_CHECKING:
     from rosterhub.kafka.access import KafkaAccess
 
 app = typer.Typer(no_args_is_help=True)
-
-_Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 @dataclass
@@ -60,7 +58,7 @@ def _hub() -> Iterator[_Hub]:
 @app.command("list")
 def list_batches(
     trust: Annotated[str | None, typer.Option(help="Only this employing trust's batches (ODS code).")] = None,
-    as_json: _Json = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Batches with their status, line count and total."""
     with _hub() as hub:
@@ -78,7 +76,7 @@ def list_batches(
 
 @app.command()
 def lines(
-    batch: Annotated[str, typer.Argument(help="Batch id, e.g. RCU-BANK-2026-W14.")], as_json: _Json = False
+    batch: Annotated[str, typer.Argument(help="Batch id, e.g. RCU-BANK-2026-W14.")], as_json: JsonFlag = False
 ) -> None:
     """A batch's lines, in line order."""
     with _hub() as hub:
@@ -220,7 +218,7 @@ def resend(batch: Annotated[str, typer.Argument(help="Batch id to publish again.
 def statement(
     between: Annotated[tuple[str, str], typer.Option("--between", help="The two trusts (ODS codes).")],
     month: Annotated[str | None, typer.Option(help="YYYY-MM (default: every month).")] = None,
-    as_json: _Json = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """The monthly recharge statements between two trusts (each way round), reconciled line by line."""
     with _hub() as hub:

@@ -27,6 +27,7 @@ import yaml
 from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue
 from rosterhub.events.base import AvroEvent
 from rosterhub.events.examples import example_events
+from rosterhub.leaves import map_leaves
 from rosterhub.settings import KAFKA_VERSION, Settings
 from rosterhub.topics import CANONICAL, DLQ_STAGES, SCHEMAS, TopicSpec, dlq_topic, raw_topic
 
@@ -80,8 +81,7 @@ CLOUDEVENTS_HEADERS: dict[str, Any] = {
 }
 
 
-def to_json_value(value: Any) -> Any:
-    """An Avro datum as the JSON an AsyncAPI example shows: instants as epoch milliseconds, decimals as strings."""
+def _json_leaf(value: Any) -> Any:
     if isinstance(value, datetime):
         return int(value.astimezone(UTC).timestamp() * 1000)
     if isinstance(value, date):
@@ -90,11 +90,12 @@ def to_json_value(value: Any) -> Any:
         return str(value)
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, dict):
-        return {k: to_json_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_json_value(v) for v in value]
     return value
+
+
+def to_json_value(value: Any) -> Any:
+    """An Avro datum as the JSON an AsyncAPI example shows: instants as epoch milliseconds, decimals as strings."""
+    return map_leaves(value, _json_leaf)
 
 
 def _channel_id(spec: TopicSpec) -> str:

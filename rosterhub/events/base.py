@@ -22,6 +22,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
 from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue, default_catalogue
 from rosterhub.envelope import Envelope, event_id
+from rosterhub.leaves import map_leaves
 
 __all__ = ["AvroEvent", "AvroRecord", "UtcInstant", "to_utc_millis"]
 
@@ -36,15 +37,9 @@ def to_utc_millis(value: datetime) -> datetime:
 UtcInstant = Annotated[AwareDatetime, AfterValidator(to_utc_millis)]
 
 
-def _plain(value: Any) -> Any:
-    """Enums to their symbols, recursively: fastavro and JSON want plain strings."""
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+def _symbol(value: Any) -> Any:
+    """An enum as its symbol: fastavro and JSON want plain strings."""
+    return value.value if isinstance(value, Enum) else value
 
 
 class AvroRecord(BaseModel):
@@ -61,7 +56,8 @@ class AvroRecord(BaseModel):
 
     def to_avro(self) -> dict[str, Any]:
         """The record as the dict fastavro writes with this model's schema."""
-        return {name: _plain(value) for name, value in self.model_dump(mode="python").items()}
+        avro: dict[str, Any] = map_leaves(self.model_dump(mode="python"), _symbol)
+        return avro
 
     @classmethod
     def from_avro(cls, data: dict[str, Any]) -> Self:

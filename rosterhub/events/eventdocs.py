@@ -18,6 +18,7 @@ from rosterhub.codec.catalogue import AvroSchema, EventSchema, SchemaCatalogue
 from rosterhub.events.codes import CODE_LISTS, FHIR_VERIFICATION_STATUS, IDENTIFIER_SYSTEMS, LOCAL_CODE
 from rosterhub.events.examples import example_events
 from rosterhub.instants import LONDON
+from rosterhub.leaves import map_leaves
 from rosterhub.topics import CANONICAL
 
 __all__ = ["render_events_md"]
@@ -118,15 +119,11 @@ def _fields_table(fields: list[dict[str, Any]]) -> list[str]:
 
 
 def _display(value: Any) -> Any:
-    """Example values as a person reads them: instants in Europe/London, decimals as text."""
+    """An example's leaf as a person reads it: an instant in Europe/London, a date or decimal as text."""
     if isinstance(value, datetime):
         return value.astimezone(LONDON).isoformat()
     if isinstance(value, (date, Decimal)):
         return str(value)
-    if isinstance(value, dict):
-        return {k: _display(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_display(v) for v in value]
     return value
 
 
@@ -161,7 +158,7 @@ def _event(es: EventSchema, examples: dict[str, Any]) -> list[str]:
     for enum in enums:
         lines += [f"#### {enum['name']}", "", enum.get("doc", ""), "", _symbols(enum), ""]
     if es.full_name in examples:
-        example = json.dumps(_display(examples[es.full_name].to_avro()), indent=2, ensure_ascii=False)
+        example = json.dumps(map_leaves(examples[es.full_name].to_avro(), _display), indent=2, ensure_ascii=False)
         lines += ["<details><summary>Example</summary>", "", "```json", example, "```", "", "</details>", ""]
     return lines
 

@@ -51,6 +51,29 @@ SHIFT_ID = "healthroster:RHQ:SH-2026-118842"
 BOOKING_ID = "healthroster:RHQ:BK-552019"
 TIMESHEET_ID = "healthroster:RHQ:TS-77310"
 START, END = _at(28, 20), _at(29, 8)  # a night crossing midnight and the spring clock change
+
+
+class _Night(TypedDict):
+    """The story's night shift as the posting, the availability view and the KPI facts all name it."""
+
+    shift_id: str
+    ward: str
+    staff_group: m.StaffGroup
+    grade: str
+    shift_type: m.ShiftType
+    start: datetime
+    end: datetime
+
+
+NIGHT = _Night(
+    shift_id=SHIFT_ID,
+    ward="Ward P3 Acute Medicine",
+    staff_group=m.StaffGroup.NURSING_MIDWIFERY_REGISTERED,
+    grade="BAND_5",
+    shift_type=m.ShiftType.NIGHT,
+    start=START,
+    end=END,
+)
 PASSED = [
     m.RuleResult(rule="shift_open", passed=True),
     m.RuleResult(rule="passport_clearance", passed=True),
@@ -61,22 +84,16 @@ PASSED = [
 
 def _shift_events() -> list[AvroEvent]:
     posted = m.ShiftPosted(
-        shift_id=SHIFT_ID,
         vendor="healthroster",
         vendor_shift_id="SH-2026-118842",
         trust=RHQ,
         site=SITE,
-        ward="Ward P3 Acute Medicine",
         cost_centre="C31450",
-        staff_group=m.StaffGroup.NURSING_MIDWIFERY_REGISTERED,
-        grade="BAND_5",
-        shift_type=m.ShiftType.NIGHT,
-        start=START,
-        end=END,
         break_minutes=60,
         hourly_rate=Decimal("23.45"),
         notes="Report to the nurse in charge; bring your smartcard.",
         posted_at=_at(20, 9, 15),
+        **NIGHT,
     )
     updated = m.ShiftUpdated(
         **posted.model_dump(exclude={"version", "preferred_worker", "posted_at", "hourly_rate"}),
@@ -531,7 +548,6 @@ def _passport_events() -> list[AvroEvent]:
 
 def _view_events() -> list[AvroEvent]:
     view = m.ShiftAvailability(
-        shift_id=SHIFT_ID,
         version=3,
         revision=5,
         status=m.ShiftStatus.RELEASED,
@@ -540,17 +556,12 @@ def _view_events() -> list[AvroEvent]:
         trust=RHQ,
         vendor="healthroster",
         vendor_shift_id="SH-2026-118842",
-        ward="Ward P3 Acute Medicine",
-        staff_group=m.StaffGroup.NURSING_MIDWIFERY_REGISTERED,
-        grade="BAND_5",
-        shift_type=m.ShiftType.NIGHT,
-        start=START,
-        end=END,
         hourly_rate=Decimal("25.10"),
         next_release_at=_at(27, 20),
         visible_to=["RCU", "RFR", "RHQ"],
         agency_visible=False,
         updated_at=_at(22, 9, 15),
+        **NIGHT,
     )
     return [view]
 
@@ -572,20 +583,13 @@ def _kpi_events() -> list[AvroEvent]:
         savings=Decimal("183.15"),
     )
     shift = m.ShiftKpi(
-        shift_id=SHIFT_ID,
         revision=4,
         collaborative="south-yorkshire-bassetlaw",
         host_trust="RHQ",
         site="RHQ01",
-        ward="Ward P3 Acute Medicine",
-        staff_group=m.StaffGroup.NURSING_MIDWIFERY_REGISTERED,
-        grade="BAND_5",
-        shift_type=m.ShiftType.NIGHT,
         day_kind=m.DayKind.WEEKEND,
         kpi_shift_type=m.KpiShiftType.WEEKEND,
         day=date(2026, 3, 28),
-        start=START,
-        end=END,
         paid_minutes=660,
         posted=True,
         posted_at=_at(20, 9, 15),
@@ -598,6 +602,7 @@ def _kpi_events() -> list[AvroEvent]:
         ],
         cleared=[m.KpiClearanceSeen(person_id=NURSE.person_id or "", decided_at=_at(24, 19, 41))],
         updated_at=_at(24, 19, 41),
+        **NIGHT,
     )
     person = m.PersonKpi(person_id=NURSE.person_id or "", first_credential_at=_at(2, 11, 20))
     return [shift, person]

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from rosterhub.events.models.common import MembershipType, ReleaseTier, ShiftType, StaffGroup
+from rosterhub.leaves import map_leaves
 from rosterhub.streams.booking.policy import BookingPolicies
 from rosterhub.streams.booking.rules.agency import agency_staff_group
 from rosterhub.streams.booking.rules.context import BookingRequest, RuleContext, ShiftSpec
@@ -124,10 +125,7 @@ def as_json(view: dict[str, Any]) -> dict[str, Any]:
             return v.isoformat().replace("+00:00", "Z")
         if isinstance(v, Decimal):
             return str(v)
-        if isinstance(v, dict):
-            return {k: conv(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [conv(x) for x in v]
         return v
 
-    return {k: conv(x) for k, x in view.items()}
+    answer: dict[str, Any] = map_leaves(view, conv)
+    return answer

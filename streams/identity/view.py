@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rosterhub.envelope import Envelope
+from rosterhub.leaves import map_leaves
 from rosterhub.streams.identity.outputs import CONFLICT, LINKED, MERGED, SPLIT
 
 __all__ = ["IdentityView"]
@@ -36,10 +37,10 @@ class IdentityView:
         if env.type == LINKED:
             self._link(d["worker_id"], d["person_id"], seq)
         elif env.type == CONFLICT:
-            self.conflicts[d["conflict_id"]] = {k: _plain(v) for k, v in d.items()}
+            self.conflicts[d["conflict_id"]] = map_leaves(d, _iso)
         elif env.type in (MERGED, SPLIT):
             kind = "merge" if env.type == MERGED else "split"
-            self.results[d["command_id"]] = {"kind": kind, **{k: _plain(v) for k, v in d.items()}}
+            self.results[d["command_id"]] = {"kind": kind, **map_leaves(d, _iso)}
             for conflict_id in d.get("resolves", ()):
                 self.resolved[conflict_id] = d["command_id"]
             if kind == "merge":
@@ -115,12 +116,6 @@ class IdentityView:
         return "a split must leave the person at least one record" if mine <= set(records) else None
 
 
-def _plain(value: Any) -> Any:
-    """JSON-able (instants as ISO text) for API answers."""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+def _iso(value: Any) -> Any:
+    """An instant as ISO text, for API answers."""
+    return value.isoformat() if hasattr(value, "isoformat") else value

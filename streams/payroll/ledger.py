@@ -17,6 +17,7 @@ from typing import Any
 from rosterhub.envelope import Envelope
 from rosterhub.events.models.payroll import PayrollBatchClosed, PayrollLineIssued
 from rosterhub.events.models.recharge import RechargeLineRaised
+from rosterhub.leaves import map_leaves
 
 __all__ = ["CSV_COLUMNS", "Batch", "Ledger", "Statement", "lines_csv"]
 
@@ -91,7 +92,7 @@ class Ledger:
 
     def apply(self, env: Envelope) -> None:
         """Fold one event in; anything else is ignored, a repeat changes nothing."""
-        d = _jsonable(env.data)
+        d = map_leaves(env.data, _jsonable)
         if env.type == PayrollLineIssued.AVRO_NAME:
             batch = self._batch(d["batch_id"], d["employing_trust"]["ods_code"])
             batch.cycle, batch.period_start, batch.period_end = d["cycle"], d["period_start"], d["period_end"]
@@ -136,10 +137,7 @@ class Ledger:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+    """A leaf as JSON text: a decimal as its digits, an instant or date as ISO text."""
     if isinstance(value, Decimal):
         return str(value)
     if hasattr(value, "isoformat"):

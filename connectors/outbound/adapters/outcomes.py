@@ -13,19 +13,17 @@ from decimal import Decimal
 from typing import Any
 
 from rosterhub.connectors.outbound.contract import Destination, HttpCall, Rendered, Update
+from rosterhub.leaves import map_leaves
 
 __all__ = ["ADAPTER", "OutcomesAdapter"]
 
 
 def _jsonable(value: Any) -> Any:
+    """A leaf as JSON text: an instant as ISO text, a decimal as its digits."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
     return value
 
 
@@ -42,7 +40,7 @@ class OutcomesAdapter:
             "type": env.type,
             "time": env.time.isoformat(),
             "subject": env.subject,
-            "data": _jsonable(env.data),
+            "data": map_leaves(env.data, _jsonable, sequences=(list, tuple)),
         }
         return HttpCall("POST", "", json.dumps(body).encode())
 

@@ -1,8 +1,9 @@
 import pytest
 from pydantic import ValidationError
 
+from rosterhub.runtime import TopicNames
 from rosterhub.settings import KAFKA_VERSION, Settings
-from rosterhub.topics import SCHEMAS, declared_topics, dlq_topic, raw_topic
+from rosterhub.topics import AUDIT, OUTBOUND_BLOCKS, SCHEMAS, declared_topics, dlq_topic, raw_topic
 
 
 def test_declared_topics_follow_the_naming_convention() -> None:
@@ -14,6 +15,21 @@ def test_declared_topics_follow_the_naming_convention() -> None:
 
 def test_prefix_applies_to_every_topic() -> None:
     assert all(t.name.startswith("staging.") for t in declared_topics(["patchwork"], "staging."))
+
+
+def test_topic_names_prefix_internal_and_declared_topics_alike() -> None:
+    names = TopicNames("staging.")
+    assert (names.schemas, names.audit, names.outbound_blocks) == (
+        "staging." + SCHEMAS.name,
+        "staging." + AUDIT.name,
+        "staging." + OUTBOUND_BLOCKS.name,
+    )
+    assert (names.events("shift"), names.dlq("mapping"), names.raw("esr")) == (
+        "staging.events.shift",
+        "staging.dlq.mapping",
+        "staging.raw.esr",
+    )
+    assert TopicNames().schemas == "_rosterhub.schemas"
 
 
 def test_schemas_topic_is_compacted_and_others_keep_forever() -> None:

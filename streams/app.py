@@ -87,6 +87,18 @@ class StreamContext:
         await self.raw_topic(app, rec.topic).send(key=rec.key, value=rec.value, headers=rec.headers)
         log.warning("%s: undecodable record dead-lettered: %s", processor, exc)
 
+    async def decoded(self, app: faust.App, event: faust.EventT[bytes], processor: str) -> Envelope | None:
+        """The record's envelope (:meth:`decode`), or None once an undecodable one is dead-lettered.
+
+        Every agent that reads events treats a record it cannot decode the same way: keep it on ``dlq.decode``
+        under the agent's name and go on with the next, so one bad record never stops a partition.
+        """
+        try:
+            return self.decode(event)
+        except InputError as exc:
+            await self.dead_letter(app, event, exc, processor)
+            return None
+
 
 def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, StreamContext]:
     faust_fixes.apply(wait_limit_s=settings.stop_timeout_s / 2)

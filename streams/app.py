@@ -52,7 +52,7 @@ class StreamContext:
     def decode(self, event: faust.EventT[bytes]) -> Envelope:
         """The record's envelope, decoded once per worker however many agents read it.
 
-        events.shift and events.booking are read by the booking, availability and outbound agents; faust hands
+        events.shift and events.booking are read by the booking, availability, KPI and outbound agents; faust hands
         each the same record, and each decoded it again (Avro + CloudEvents, docs/benchmarks.md "Per-hop cost").
         Keyed by topic, partition and offset, so a redelivered record decodes to the same envelope; envelopes
         are never changed by the agents (the pure steps build new values). Raises InputError like decode_record.

@@ -52,7 +52,7 @@ class StreamContext:
     def decode(self, event: faust.EventT[bytes]) -> Envelope:
         """The record's envelope, decoded once per worker however many agents read it.
 
-        events.shift and events.booking are read by the booking, availability and outbound agents; faust hands
+        events.shift and events.booking are read by the booking, availability, KPI and outbound agents; faust hands
         each the same record, and each decoded it again (Avro + CloudEvents, docs/benchmarks.md "Per-hop cost").
         Keyed by topic, partition and offset, so a redelivered record decodes to the same envelope; envelopes
         are never changed by the agents (the pure steps build new values). Raises InputError like decode_record.
@@ -86,6 +86,18 @@ class StreamContext:
         )
         await self.raw_topic(app, rec.topic).send(key=rec.key, value=rec.value, headers=rec.headers)
         log.warning("%s: undecodable record dead-lettered: %s", processor, exc)
+
+    async def decoded(self, app: faust.App, event: faust.EventT[bytes], processor: str) -> Envelope | None:
+        """The record's envelope (:meth:`decode`), or None once an undecodable one is dead-lettered.
+
+        Every agent that reads events treats a record it cannot decode the same way: keep it on ``dlq.decode``
+        under the agent's name and go on with the next, so one bad record never stops a partition.
+        """
+        try:
+            return self.decode(event)
+        except InputError as exc:
+            await self.dead_letter(app, event, exc, processor)
+            return None
 
 
 def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, StreamContext]:

@@ -9,13 +9,14 @@ scalars gives the same dict, a fresh one that shares nothing mutable with the st
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["plain", "row"]
+__all__ = ["plain", "row", "tuples"]
 
 
 def plain(value: Any) -> Any:
@@ -30,6 +31,18 @@ def plain(value: Any) -> Any:
     return value
 
 
-def row(state: DataclassInstance) -> dict[str, Any]:
-    """``plain`` of a state dataclass, typed as what it is: the dict of its fields that a table stores."""
-    return {f.name: plain(getattr(state, f.name)) for f in fields(state)}
+def row(state: DataclassInstance, lists: Iterable[str] = ()) -> dict[str, Any]:
+    """``plain`` of a state dataclass, typed as what it is: the dict of its fields that a table stores.
+
+    The tuple fields named in ``lists`` are stored as lists, as JSON gives them back, so a row is the same
+    whether it was just written or read back from the changelog; :func:`tuples` turns them back.
+    """
+    d = {f.name: plain(getattr(state, f.name)) for f in fields(state)}
+    for name in lists:
+        d[name] = list(d[name])
+    return d
+
+
+def tuples(value: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """A table value with the named fields as tuples again (absent ones empty), ready for the state's class."""
+    return {**value, **{name: tuple(value.get(name, ())) for name in names}}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import faust
@@ -33,10 +34,11 @@ from rosterhub.auth.audit import PURPOSE_HEADER, AuditRecord
 from rosterhub.auth.roles import Role
 from rosterhub.auth.tokens import TokenVerifier
 from rosterhub.auth.web import Access, Authenticate, install_access
+from rosterhub.instants import parse_instant
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 
-__all__ = ["FORWARDED_BY", "WorkerWeb"]
+__all__ = ["FORWARDED_BY", "Refused", "WorkerWeb", "query_instant", "unavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,30 @@ def _ident(url: URL) -> tuple[str, int]:
 
 def unavailable(message: str) -> JSONResponse:
     return JSONResponse({"code": "unavailable", "message": message}, status_code=503, headers={"Retry-After": "1"})
+
+
+class Refused(Exception):
+    """A request a feature's route turns down: answered with ``status`` and the body ``{"code", "message"}``.
+
+    Raised by the checks a route makes before it answers, caught by the route, which audits and renders it.
+    """
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def body(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+def query_instant(text: str | None, name: str) -> datetime | None:
+    """The query parameter ``name`` as an instant (ISO 8601 with offset), None when not given; 400 when bad."""
+    if not text:
+        return None
+    try:
+        return parse_instant(text, name)
+    except ValueError as exc:
+        raise Refused(400, "bad_query", str(exc)) from None
 
 
 class WorkerWeb:

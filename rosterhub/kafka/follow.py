@@ -30,14 +30,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from rosterhub.codec.wire import EventCodec
 from rosterhub.envelope import Envelope, decode_record
 from rosterhub.errors import InputError
 from rosterhub.kafka.access import KafkaAccess
 
-__all__ = ["Follower", "Progress", "Record", "envelopes", "read_once"]
+__all__ = ["BackgroundReader", "Follower", "Progress", "Record", "envelopes", "read_once"]
 
 log = logging.getLogger(__name__)
 
@@ -443,3 +443,26 @@ def read_once(
         return True
     finally:
         follower.stop()
+
+
+class BackgroundReader:
+    """A blocking caller's model of topics, kept current by a :class:`Follower` in a thread of its own.
+
+    The API's and the CLI's readers (booking decisions, the payroll ledger, the identity view) each own one
+    follower and live as long as it does: ``start()`` before use, ``stop()`` after, or ``with``.
+    """
+
+    _follower: Follower[Any]
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Self:
+        self._follower.start_thread()
+        return self
+
+    def stop(self) -> None:
+        self._follower.stop()

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 import faust
 
 from rosterhub.envelope import Envelope
-from rosterhub.errors import InputError
 from rosterhub.streams import faust_typed
 from rosterhub.streams.availability import api
 from rosterhub.streams.availability.decide import Step, step, tick
@@ -97,10 +96,8 @@ def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | Non
                 before = ShiftView.from_table(table.get(key))
                 result = tick(before, policy=policy, now=now) if before else Step(None)
             else:
-                try:
-                    env = ctx.decode(event)
-                except InputError as exc:
-                    await ctx.dead_letter(app, event, exc, "availability")
+                env = await ctx.decoded(app, event, "availability")
+                if env is None:
                     continue
                 key = str(env.data.get("shift_id") or "")
                 if not key:

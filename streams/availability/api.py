@@ -32,7 +32,6 @@ from rosterhub.auth.roles import Role
 from rosterhub.auth.web import Authenticate, audit
 from rosterhub.events.codes import GRADES
 from rosterhub.events.models.common import MembershipType, StaffGroup
-from rosterhub.instants import parse_instant
 from rosterhub.streams.availability.query import (
     ShiftFilter,
     WorkerProfile,
@@ -44,6 +43,7 @@ from rosterhub.streams.availability.query import (
 from rosterhub.streams.booking.rules.passport import Clearance
 from rosterhub.streams.passport.clearance import clearance
 from rosterhub.streams.passport.state import Passport
+from rosterhub.streams.web import Refused, query_instant, unavailable
 
 if TYPE_CHECKING:
     from rosterhub.streams.availability.agents import AvailabilityRuntime
@@ -58,48 +58,32 @@ _WORKER = Security(Authenticate(audit="availability"), scopes=[Role.TRUST_USER])
 _Q = Annotated[str | None, Query()]
 
 
-class _BadQuery(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.body = status, {"code": code, "message": message}
-
-
-def _instant(query: dict[str, str], name: str) -> datetime | None:
-    text = query.get(name)
-    if not text:
-        return None
-    try:
-        return parse_instant(text, name)
-    except ValueError as exc:
-        raise _BadQuery(400, "bad_query", str(exc)) from None
-
-
 def _filter(query: dict[str, str]) -> ShiftFilter:
     group = query.get("staff_group") or None
     if group is not None and group not in StaffGroup.__members__:
-        raise _BadQuery(400, "bad_query", f"staff_group={group!r} is not a canonical staff group (docs/events.md)")
+        raise Refused(400, "bad_query", f"staff_group={group!r} is not a canonical staff group (docs/events.md)")
     return ShiftFilter(
         trust=query.get("trust") or None,
         ward=query.get("ward") or None,
         staff_group=group,
         grade=query.get("grade") or None,
-        start_from=_instant(query, "from"),
-        start_to=_instant(query, "to"),
+        start_from=query_instant(query.get("from"), "from"),
+        start_to=query_instant(query.get("to"), "to"),
     )
 
 
 def _worker(person: str, query: dict[str, str]) -> WorkerProfile:
     group, grade = query.get("staff_group", ""), query.get("grade", "")
     if group not in StaffGroup.__members__ or not GRADES.accepts(grade):
-        raise _BadQuery(400, "bad_query", "the worker's staff_group and grade are required canonical codes")
+        raise Refused(400, "bad_query", "the worker's staff_group and grade are required canonical codes")
     membership = query.get("membership", "BANK")
     if membership not in ("BANK", "SUBSTANTIVE", "AGENCY"):
-        raise _BadQuery(400, "bad_query", f"membership={membership!r}: BANK, SUBSTANTIVE or AGENCY")
+        raise Refused(400, "bad_query", f"membership={membership!r}: BANK, SUBSTANTIVE or AGENCY")
     home = query.get("home_trust") or None
     if membership != "AGENCY" and not home and not query.get("substantive_employer"):
-        raise _BadQuery(400, "bad_query", "a bank or substantive worker needs home_trust (ODS code)")
+        raise Refused(400, "bad_query", "a bank or substantive worker needs home_trust (ODS code)")
     if membership == "AGENCY" and not query.get("agency"):
-        raise _BadQuery(400, "bad_query", "an agency worker needs agency (agency id)")
+        raise Refused(400, "bad_query", "an agency worker needs agency (agency id)")
     return WorkerProfile(
         person_id=person,
         staff_group=StaffGroup(group),
@@ -111,12 +95,8 @@ def _worker(person: str, query: dict[str, str]) -> WorkerProfile:
     )
 
 
-def _not_ready() -> JSONResponse:
-    return JSONResponse(
-        {"code": "unavailable", "message": "availability view still loading; retry"},
-        status_code=503,
-        headers={"Retry-After": "1"},
-    )
+#: The answer while the read model is still reading events.availability-view up to its end.
+_LOADING = "availability view still loading; retry"
 
 
 def register(rt: AvailabilityRuntime) -> None:
@@ -139,18 +119,18 @@ def availability_router(rt: AvailabilityRuntime) -> APIRouter:
         caller: Caller = _LIST,
     ) -> Response:
         if not store.ready:
-            return _not_ready()
+            return unavailable(_LOADING)
         try:
             f = _filter(dict(request.query_params))
-        except _BadQuery as bad:
-            return JSONResponse(bad.body, status_code=bad.status)
+        except Refused as bad:
+            return JSONResponse(bad.body(), status_code=bad.status)
         shifts = [v for v in open_shifts(store.all(), f, now=datetime.now(UTC)) if seen_by(v, caller.trust)]
         return JSONResponse({"shifts": [as_json(v) for v in shifts], "count": len(shifts)})
 
     @router.get("/shifts/{shift_id}", summary="One shift's view, whatever its status (own trust's, or released to it)")
     async def one_shift(request: Request, shift_id: str, caller: Caller = _ONE) -> Response:
         if not store.ready:
-            return _not_ready()
+            return unavailable(_LOADING)
         view = store.get(shift_id)
         if view is None:
             return JSONResponse({"code": "unknown_shift", "message": f"no shift {shift_id}"}, status_code=404)
@@ -191,11 +171,11 @@ async def _worker_shifts(rt: AvailabilityRuntime, request: Request, person: str)
     query = dict(request.query_params)
     try:
         if not rt.store.ready:
-            raise _BadQuery(503, "unavailable", "availability view still loading; retry")
+            raise Refused(503, "unavailable", _LOADING)
         f, worker = _filter(query), _worker(person, query)
-    except _BadQuery as bad:
-        await audit(request, bad.status, f"refused: {bad.body['code']}", person=person)
-        return JSONResponse(bad.body, status_code=bad.status)
+    except Refused as bad:
+        await audit(request, bad.status, f"refused: {bad.code}", person=person)
+        return JSONResponse(bad.body(), status_code=bad.status)
     passport = _passport(rt, person)
     shown, excluded = [], Counter[str]()
     for view in open_shifts(rt.store.all(), f, now=datetime.now(UTC)):

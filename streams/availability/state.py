@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from rosterhub.instants import from_ms, to_ms  # re-exported for the availability modules
-from rosterhub.streams.plain import row
+from rosterhub.streams.plain import row, tuples
 
 __all__ = ["OPEN_STATUSES", "SEEN_KEPT", "ShiftView", "from_ms", "to_ms"]
 
@@ -22,6 +22,9 @@ __all__ = ["OPEN_STATUSES", "SEEN_KEPT", "ShiftView", "from_ms", "to_ms"]
 OPEN_STATUSES = frozenset({"POSTED", "RELEASED", "REQUESTED"})
 #: How many recent event ids a shift remembers for redelivery (versions and booking ids cover older ones).
 SEEN_KEPT = 32
+
+#: The view's tuple fields: lists in the table value.
+_TUPLES = ("pending", "decided", "seen")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +64,12 @@ class ShiftView:
         return self.known and self.status in OPEN_STATUSES
 
     def to_table(self) -> dict[str, Any]:
-        d = row(self)  # asdict's value without its deepcopy (every shift and booking event writes one)
-        for name in ("pending", "decided", "seen"):
-            d[name] = list(d[name])
-        return d
+        # asdict's value without its deepcopy (every shift and booking event writes one)
+        return row(self, lists=_TUPLES)
 
     @classmethod
     def from_table(cls, value: dict[str, Any] | None) -> ShiftView | None:
         if value is None:
             return None
         names = {f.name for f in fields(cls)}
-        data = {k: v for k, v in value.items() if k in names}
-        for name in ("pending", "decided", "seen"):
-            data[name] = tuple(data.get(name, ()))
-        return cls(**data)
+        return cls(**tuples({k: v for k, v in value.items() if k in names}, _TUPLES))

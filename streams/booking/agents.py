@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING
 import faust
 
 from rosterhub.envelope import Envelope, headers_dict
-from rosterhub.errors import InputError
 from rosterhub.streams import faust_typed, outbox
 from rosterhub.streams.booking import person, retention
 from rosterhub.streams.booking.decide import (
@@ -216,10 +215,8 @@ class _ShiftStage:
 
     async def _decoded(self, event: RawEvent, topic: str) -> Envelope | None:
         """A shift or booking event to decide on; None: undecodable (dead-lettered) or a request the hub wrote."""
-        try:
-            env: Envelope = self.ctx.decode(event)
-        except InputError as exc:
-            await self.ctx.dead_letter(self.app, event, exc, "booking-decider")
+        env = await self.ctx.decoded(self.app, event, "booking-decider")
+        if env is None:
             return None
         if env.type == BOOKING_REQUESTED and topic == self.booking_topic and not forwarded_booking(event.headers):
             return None  # a request the hub wrote itself

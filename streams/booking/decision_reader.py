@@ -24,7 +24,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from rosterhub.codec.wire import EventCodec
 from rosterhub.envelope import Envelope, decode_record
 from rosterhub.kafka.access import KafkaAccess
-from rosterhub.kafka.follow import Follower, Record
+from rosterhub.kafka.follow import BackgroundReader, Follower, Record
 from rosterhub.streams.booking.decisions import DecisionIndex, DecisionRef
 
 __all__ = ["DecisionReader"]
@@ -32,7 +32,7 @@ __all__ = ["DecisionReader"]
 log = logging.getLogger(__name__)
 
 
-class DecisionReader:
+class DecisionReader(BackgroundReader):
     """``start()`` before use, ``stop()`` after (or use as a context manager)."""
 
     def __init__(self, kafka: KafkaAccess, topic: str, codec: EventCodec) -> None:
@@ -42,18 +42,9 @@ class DecisionReader:
         self._fetcher: KafkaConsumer | None = None
         self._follower = Follower(kafka, topic, self._fold, name="rosterhub-booking-decisions")
 
-    def __enter__(self) -> DecisionReader:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    def start(self) -> DecisionReader:
-        self._follower.start_thread()
-        return self
-
     def stop(self) -> None:
-        self._follower.stop()
+        """Stop following, and close the consumer that fetched the records looked up."""
+        super().stop()
         with self._fetch_lock:
             if self._fetcher is not None:
                 self._fetcher.close()

@@ -14,7 +14,7 @@ from typing import Any
 from rosterhub.envelope import Envelope
 from rosterhub.events.models.common import MembershipType, ReleaseTier, ShiftType, StaffGroup
 from rosterhub.streams.booking.messages import HEADER, dumps, loads  # identity sends the person stage its messages
-from rosterhub.streams.booking.rules import BookingRequest, RuleResult, ShiftSpec, registry
+from rosterhub.streams.booking.rules import BookingRequest, ShiftSpec, registry
 from rosterhub.streams.booking.state import ParkedRequest, ShiftState, from_ms, to_ms
 from rosterhub.streams.identity.outputs import PERSON_VERSION
 
@@ -27,7 +27,6 @@ __all__ = [
     "loads",
     "ordered",
     "request_of",
-    "result_of",
     "shift_json",
     "shift_spec",
 ]
@@ -140,10 +139,6 @@ def shift_spec(s: dict[str, Any]) -> ShiftSpec:
         status=s.get("status", "open"),
         filled_by=s.get("filled_by"),
     )
-
-
-def result_of(d: dict[str, Any]) -> RuleResult:
-    return RuleResult(d["rule"], d["passed"], d.get("reason_code"), d.get("detail"))
 
 
 def ordered(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -92,10 +92,8 @@ class ShiftState:
     outbox: tuple[Any, ...] = ()
 
     def to_table(self) -> dict[str, Any]:
-        d = row(self)  # asdict's value without its deepcopy: written several times per decision
-        for name in ("decided", "withdrawn", "parked", "queue"):
-            d[name] = list(d[name])
-        return d
+        # asdict's value without its deepcopy: written several times per decision
+        return row(self, lists=("decided", "withdrawn", "parked", "queue"))
 
     @classmethod
     def from_table(cls, value: dict[str, Any] | None) -> ShiftState | None:

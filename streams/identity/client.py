@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from rosterhub.codec.wire import EventCodec
 from rosterhub.kafka.access import KafkaAccess
-from rosterhub.kafka.follow import Follower, envelopes
+from rosterhub.kafka.follow import BackgroundReader, Follower, envelopes
 from rosterhub.kafka.producer import EventSink
 from rosterhub.streams.identity.commands import MergeCommand, SplitCommand, command_record
 from rosterhub.streams.identity.view import IdentityView
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class IdentityClient:
+class IdentityClient(BackgroundReader):
     """Keeps a view of events.identity current; sends commands. ``start()`` before use, ``stop()`` after."""
 
     def __init__(
@@ -37,13 +37,6 @@ class IdentityClient:
             kafka, identity_topic, self._view.apply, name="rosterhub-identity-view", decode=envelopes(codec)
         )
         self._changed = self._follower.progress.lock  # notified after each batch the view has folded
-
-    def start(self) -> IdentityClient:
-        self._follower.start_thread()
-        return self
-
-    def stop(self) -> None:
-        self._follower.stop()
 
     def read(self, fn: Callable[[IdentityView], T], *, timeout: float = 30.0) -> T:
         """``fn`` over the view once it has read everything that was on the topic at start."""

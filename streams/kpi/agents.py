@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from rosterhub.envelope import decode_record, headers_dict
-from rosterhub.errors import InputError
+from rosterhub.envelope import headers_dict
 from rosterhub.events.models import PassportUpdated, PersonKpi, ShiftKpi
 from rosterhub.streams.booking.outcome import SOURCE as HUB_SOURCE
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
@@ -94,10 +93,8 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             if before is not None and folded(before, headers.get("ce_id", b"").decode()):  # an exact redelivery
                 await send(key, again(before, loaded=facts.loaded(key), policies=policies))
                 continue
-            try:
-                env = decode_record(event.value, headers, ctx.codec)
-            except InputError as exc:
-                await ctx.dead_letter(app, event, exc, "kpi")
+            env = await ctx.decoded(app, event, "kpi")
+            if env is None:
                 continue
             if key != env.data["shift_id"]:  # a record keyed otherwise: its own shift id decides
                 key = str(env.data["shift_id"])
@@ -114,10 +111,8 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             headers = headers_dict(event.headers)
             if headers.get("ce_type") != _PASSPORT_UPDATED:
                 continue
-            try:
-                env = decode_record(event.value, headers, ctx.codec)
-            except InputError as exc:
-                await ctx.dead_letter(app, event, exc, "kpi-people")
+            env = await ctx.decoded(app, event, "kpi-people")
+            if env is None:
                 continue
             row = person_kpi(env.data)
             if row is not None:

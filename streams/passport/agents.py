@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import faust
 from faust.types import TableT
 
-from rosterhub.envelope import Envelope, decode_record, encode_event
-from rosterhub.errors import InputError
+from rosterhub.envelope import Envelope, encode_event
 from rosterhub.streams import faust_typed
 from rosterhub.streams.faust_typed import RawStream
 from rosterhub.streams.passport import api
@@ -114,10 +113,8 @@ def register(app: faust.App, ctx: StreamContext) -> PassportRuntime:
             if event.message.topic == ticks_name:
                 result = tick(before, policies=policies, thresholds=rt.thresholds, now=now)
             else:
-                try:
-                    env = decode_record(event.value, event.headers, ctx.codec)
-                except InputError as exc:
-                    await ctx.dead_letter(app, event, exc, "passport")
+                env = await ctx.decoded(app, event, "passport")
+                if env is None:
                     continue
                 result = step(before, env, person=person, policies=policies, thresholds=rt.thresholds, now=now)
             await _commit(rt, key, before, result)

@@ -32,12 +32,12 @@ from rosterhub.auth.caller import Caller
 from rosterhub.auth.roles import Role
 from rosterhub.auth.web import Authenticate, audit
 from rosterhub.events.codes import GRADES
-from rosterhub.instants import parse_instant
 from rosterhub.streams.passport.clearance import clearance, required_types
 from rosterhub.streams.passport.fhir_export import passport_bundle
 from rosterhub.streams.passport.policy import STAFF_GROUPS
 from rosterhub.streams.passport.state import Passport
 from rosterhub.streams.passport.vc import VcRejected, credential_events, keyring, verify_vc_jwt
+from rosterhub.streams.web import Refused, query_instant
 
 if TYPE_CHECKING:
     from rosterhub.streams.passport.agents import PassportRuntime
@@ -52,24 +52,14 @@ _VC = Security(Authenticate(audit="vc", person_param=None), scopes=[Role.TRUST_I
 _Text = Annotated[str | None, Query()]
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-    def body(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
-
 def _instant(text: str | None, name: str, default: datetime | None = None) -> datetime:
-    if not text:
-        if default is None:
-            raise _Refused(400, "bad_query", f"{name} is required (ISO 8601 date-time with offset)")
-        return default
-    try:
-        return parse_instant(text, name)
-    except ValueError as exc:
-        raise _Refused(400, "bad_query", str(exc)) from None
+    """:func:`query_instant`, or ``default`` when not given; without a default the parameter is required."""
+    found = query_instant(text, name)
+    if found is not None:
+        return found
+    if default is None:
+        raise Refused(400, "bad_query", f"{name} is required (ISO 8601 date-time with offset)")
+    return default
 
 
 async def _answer(
@@ -77,6 +67,11 @@ async def _answer(
 ) -> Response:
     await audit(request, status, outcome, person=person)
     return Response(json.dumps(body).encode(), status_code=status, media_type=content_type)
+
+
+async def _refuse(request: Request, person: str, refused: Refused) -> Response:
+    """Audited as ``refused: <code>``, so the audit trail says why a person's data was not shown."""
+    return await _answer(request, person, refused.body(), refused.status, f"refused: {refused.code}")
 
 
 def register(rt: PassportRuntime) -> None:
@@ -103,16 +98,16 @@ def passport_router(rt: PassportRuntime) -> APIRouter:
         try:
             policy = rt.policies.get(caller.trust or "")
             if policy is None:
-                raise _Refused(404, "unknown_trust", f"no policy for trust {caller.trust}")
+                raise Refused(404, "unknown_trust", f"no policy for trust {caller.trust}")
             group, grade_ = staff_group or "", grade or ""
             if group not in STAFF_GROUPS or not GRADES.accepts(grade_):
-                raise _Refused(400, "bad_query", "staff_group and grade must be canonical codes (docs/events.md)")
+                raise Refused(400, "bad_query", "staff_group and grade must be canonical codes (docs/events.md)")
             start = _instant(at, "at", datetime.now(UTC))
             finish = _instant(end, "end", start)
             if finish < start:
-                raise _Refused(400, "bad_query", "end is before at")
-        except _Refused as r:
-            return await _answer(request, person, r.body(), r.status, f"refused: {r.code}")
+                raise Refused(400, "bad_query", "end is before at")
+        except Refused as r:
+            return await _refuse(request, person, r)
         passport = Passport.from_table(table.get(person.encode()), types=required_types(policy, group, grade_))
         result = clearance(passport, policy, staff_group=group, grade=grade_, start=start, end=finish, person=person)
         body = {**result.as_dict(), "passport_version": passport.version if passport else None}
@@ -124,12 +119,11 @@ def passport_router(rt: PassportRuntime) -> APIRouter:
         if (forwarded := await web.owner_or_forward(request, table, person.encode())) is not None:
             return forwarded
         if rt.policies.get(caller.trust or "") is None:
-            r = _Refused(403, "unknown_trust", f"trust {caller.trust} is not a member (no policy)")
-            return await _answer(request, person, r.body(), r.status, f"refused: {r.code}")
+            refused = Refused(403, "unknown_trust", f"trust {caller.trust} is not a member (no policy)")
+            return await _refuse(request, person, refused)
         passport = Passport.from_table(table.get(person.encode()))
         if passport is None:
-            r = _Refused(404, "no_passport", "no passport for this person")
-            return await _answer(request, person, r.body(), r.status, f"refused: {r.code}")
+            return await _refuse(request, person, Refused(404, "no_passport", "no passport for this person"))
         bundle = passport_bundle(passport, viewer=caller.trust or "")
         outcome = f"{len(passport.credentials)} credentials"
         return await _answer(request, person, bundle, 200, outcome, "application/fhir+json")

@@ -156,10 +156,8 @@ def _stage2(
                     "ce_type" in hdrs and hdrs["ce_type"] not in _TIMESHEET_TYPES
                 ):
                     continue  # our own queries and approvals read back; events the stage does not take
-                try:
-                    env = decode_record(event.value, event.headers, ctx.codec)
-                except InputError as exc:
-                    await ctx.dead_letter(app, event, exc, "payroll-timesheets")
+                env = await ctx.decoded(app, event, "payroll-timesheets")
+                if env is None:
                     continue
                 key = str(env.data["booking_id"])
                 before = BookingSheets.from_table(table.get(key))

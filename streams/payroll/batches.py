@@ -47,9 +47,7 @@ class TrustBatches:
     closed: tuple[str, ...] = ()
 
     def to_table(self) -> dict[str, Any]:
-        d = row(self)
-        d["closed"] = list(d["closed"])
-        return d
+        return row(self, lists=("closed",))
 
     @classmethod
     def from_table(cls, trust: str, value: dict[str, Any] | None) -> TrustBatches:

@@ -30,7 +30,7 @@ from rosterhub.events.models.booking import (
 )
 from rosterhub.events.models.shift import ShiftPosted, ShiftUpdated
 from rosterhub.streams.booking.outcome import SOURCE as HUB_BOOKING
-from rosterhub.streams.plain import row
+from rosterhub.streams.plain import row, tuples
 
 __all__ = ["ShiftFacts", "Stage1", "step"]
 
@@ -57,13 +57,11 @@ class ShiftFacts:
     waiting: tuple[dict[str, Any], ...] = ()  # messages held until the shift is known
 
     def to_table(self) -> dict[str, Any]:
-        d = row(self)
-        d["waiting"] = list(d["waiting"])
-        return d
+        return row(self, lists=("waiting",))
 
     @classmethod
     def from_table(cls, value: dict[str, Any] | None) -> ShiftFacts | None:
-        return None if value is None else cls(**{**value, "waiting": tuple(value.get("waiting", ()))})
+        return None if value is None else cls(**tuples(value, ("waiting",)))
 
 
 @dataclass(frozen=True, slots=True)

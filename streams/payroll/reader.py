@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from rosterhub.codec.wire import EventCodec
 from rosterhub.kafka.access import KafkaAccess
-from rosterhub.kafka.follow import Follower, envelopes
+from rosterhub.kafka.follow import BackgroundReader, Follower, envelopes
 from rosterhub.streams.payroll.ledger import Ledger
 
 __all__ = ["LedgerReader", "read_ledger"]
@@ -23,7 +23,7 @@ __all__ = ["LedgerReader", "read_ledger"]
 T = TypeVar("T")
 
 
-class LedgerReader:
+class LedgerReader(BackgroundReader):
     """``start()`` before use, ``stop()`` after (or use as a context manager)."""
 
     def __init__(self, kafka: KafkaAccess, topics: list[str], codec: EventCodec) -> None:
@@ -31,19 +31,6 @@ class LedgerReader:
         self._follower = Follower(
             kafka, topics, self._ledger.apply, name="rosterhub-payroll-ledger", decode=envelopes(codec)
         )
-
-    def __enter__(self) -> LedgerReader:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    def start(self) -> LedgerReader:
-        self._follower.start_thread()
-        return self
-
-    def stop(self) -> None:
-        self._follower.stop()
 
     def current(self, read: Callable[[Ledger], T], *, timeout: float = 30.0) -> T:
         """``read(ledger)`` once the ledger holds everything on the topics now (TimeoutError otherwise)."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rosterhub.envelope import Envelope
-from rosterhub.streams.plain import row
+from rosterhub.streams.plain import row, tuples
 
 __all__ = ["BookingSheets", "Stage2"]
 
@@ -24,13 +24,11 @@ class BookingSheets:
     missing_reported: bool = False
 
     def to_table(self) -> dict[str, Any]:
-        d = row(self)
-        d["early"] = list(d["early"])
-        return d
+        return row(self, lists=("early",))
 
     @classmethod
     def from_table(cls, value: dict[str, Any] | None) -> BookingSheets | None:
-        return None if value is None else cls(**{**value, "early": tuple(value.get("early", ()))})
+        return None if value is None else cls(**tuples(value, ("early",)))
 
 
 @dataclass(frozen=True, slots=True)

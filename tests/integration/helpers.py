@@ -55,6 +55,21 @@ def settings_env(settings: Settings, **extra: Any) -> dict[str, str]:
     return env
 
 
+def run_cli(env: dict[str, str], *args: str) -> str:
+    """``python -m rosterhub <args>`` as an operator would type it, in ``env`` (from ``settings_env``): its
+    standard output, after asserting it succeeded (the assertion shows both streams)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "rosterhub", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 @contextmanager
 def worker_process(settings: Settings, log_path: Path, **extra: Any) -> Iterator[subprocess.Popen[bytes]]:
     with open(log_path, "ab") as log:

@@ -19,7 +19,6 @@ One worker (identity, passport, availability, booking saga, outbound delivery) s
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -42,9 +41,9 @@ from rosterhub.connectors.simulators.master_vendor import destinations as mv_des
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.instants import LONDON
 from rosterhub.kafka.resolve import Resolved
-from rosterhub.streams.identity.match import person_id_for
-from tests.integration.connectors.filedrop_support import REPORT, Hub, context, prepare, run_once
+from tests.integration.connectors.filedrop_support import Hub, connect_roster, context, newest_report, prepare, run_once
 from tests.integration.helpers import wait_for
+from tests.integration.market_support import approve_for_bank, outbound_env
 from tests.integration.test_booking_saga import NURSE, SagaHub
 from tests.support import free_port, isolated_settings
 from tests.unit.streams.identity_harness import worker
@@ -52,7 +51,6 @@ from tests.unit.streams.passport_builders import nurse_passport
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 SECRET = "onboarded-platforms-secret"
 TRUST = "RHQ"
 LANTUM_NMC = "24C5678D"
@@ -134,21 +132,8 @@ def platforms(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iter
             *mv_destinations(vendor_url, SECRET, (TRUST,)),
             {"name": f"healthroster-{TRUST}", "trust": TRUST, "platform": "healthroster", "folder": str(tmp / "hr")},
         ]
-        url = stack.enter_context(
-            hub.worker(
-                ROSTERHUB_BOOKING_POLICY_DIR=str(REPO / "policies" / "booking"),
-                ROSTERHUB_OUTBOUND_DESTINATIONS=json.dumps(destinations),
-                ROSTERHUB_OUTBOUND_BACKOFF_BASE_S="0.2",
-                ROSTERHUB_OUTBOUND_BACKOFF_CAP_S="2",
-            )
-        )
-        for nmc in (LANTUM_NMC, BANK_NMC, *AGENCY_NMC.values()):
-            person = person_id_for(f"reg:nmc:{nmc}")
-            wait_for(
-                lambda p=person: hub.clearance(url, p, TRUST, now + timedelta(days=12))["cleared"],
-                timeout=90,
-                what=f"the passport of {person} cleared at {TRUST}",
-            )
+        url = stack.enter_context(hub.worker(**outbound_env(destinations)))
+        hub.wait_cleared(url, (LANTUM_NMC, BANK_NMC, *AGENCY_NMC.values()), TRUST, now + timedelta(days=12), timeout=90)
         yield Platforms(hub, connectors, url, tmp, lantum, lantum_url, vendor, roster, now)
 
 
@@ -276,17 +261,12 @@ def test_an_agency_suppliers_bookings_meet_the_agency_rules(platforms: Platforms
     # its next export carries the hub's references: four echoes, nothing new published
     p.vendor.export(inbox)
     run_once(p.connectors, "master_vendor", {"inboxes": [{"path": str(inbox)}]})
-    newest = max((inbox / "processed").glob("*" + REPORT), key=lambda f: f.stat().st_mtime_ns)
-    records = json.loads(newest.read_text())["records"]
+    records = newest_report(inbox)
     assert (records["events_published"], records["echoes"]) == (0, 4), records
 
 
 def _export_roster(p: Platforms) -> dict[str, Any]:
-    inbox = p.tmp / "hr-sftp"
-    assert p.roster.export(inbox)
-    run_once(p.connectors, "healthroster", {"inboxes": [{"path": str(inbox / TRUST), "trust": TRUST}]})
-    newest = max((inbox / TRUST / "processed").glob("*" + REPORT), key=lambda f: f.stat().st_mtime_ns)
-    return json.loads(newest.read_text())["records"]
+    return connect_roster(p.connectors, p.roster, p.tmp / "hr-sftp", TRUST)
 
 
 def test_healthroster_bankstaff_bookings_in_and_the_roster_told(platforms: Platforms) -> None:
@@ -294,8 +274,7 @@ def test_healthroster_bankstaff_bookings_in_and_the_roster_told(platforms: Platf
     p.roster.step()
     duties = sorted(p.roster.duties.values(), key=lambda d: d.id)[:2]
     for n, duty in enumerate(duties):
-        duty.staff_group, duty.band, duty.code, duty.preferred = "Nursing and Midwifery Registered", 5, "LD", None
-        duty.state, duty.day = "Approve Temp Staff Request", p.roster.today + timedelta(days=12 + 2 * n)
+        approve_for_bank(duty, "LD", p.roster.today + timedelta(days=12 + 2 * n))
     report = _export_roster(p)
     assert report["rejected"] == 0, report
     good = p.roster.book_bank(duties[0].id, "20458811", BANK_NMC, "Jo Bloggs")

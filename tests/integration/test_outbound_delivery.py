@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,7 +35,7 @@ from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
-from tests.integration.helpers import read_topic, settings_env, wait_for, worker_process
+from tests.integration.helpers import read_topic, run_cli, settings_env, wait_for, worker_process
 from tests.integration.outbound_support import Receiver
 from tests.support import free_port, isolated_settings
 from tests.unit.connectors.outbound_builders import outcome, view, view_event
@@ -70,16 +68,7 @@ class Hub:
         return next((float(x.rsplit(" ", 1)[1]) for x in text.splitlines() if x.startswith(line)), None)
 
     def redrive(self, *args: str) -> str:
-        out = subprocess.run(
-            [sys.executable, "-m", "rosterhub", "redrive", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert out.returncode == 0, out.stderr + out.stdout
-        return out.stdout
+        return run_cli(self.env, "redrive", *args)
 
     def queued_keys(self, destination: str, at_least: int) -> list[tuple[str, str]]:
         """(shift id, idempotency key) of every update the router queued for a destination, in queue order."""

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from fastapi import FastAPI
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -83,6 +84,22 @@ def worker_process(settings: Settings, log_path: Path, **extra: Any) -> Iterator
         yield proc
     finally:
         stop(proc)
+
+
+def wait_serving(
+    proc: subprocess.Popen[bytes], log: Path, answers: Callable[[], bool], *, timeout: float = 120, what: str
+) -> None:
+    """Wait until ``answers()``, an HTTP probe of the process's server, is true. A refused connection means "not
+    yet"; a process that exited fails the test at once, with the end of its log, rather than at the timeout."""
+
+    def ready() -> bool:
+        assert proc.poll() is None, log.read_text()[-3000:]
+        try:
+            return answers()
+        except httpx.HTTPError:
+            return False
+
+    wait_for(ready, timeout=timeout, what=what)
 
 
 def read_topic(

@@ -34,7 +34,7 @@ from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
-from tests.integration.helpers import console_consume_one, read_topic, wait_for, worker_process
+from tests.integration.helpers import console_consume_one, read_topic, wait_for, wait_serving, worker_process
 from tests.support import free_port, isolated_settings
 from tests.unit.streams.passport_builders import POLICIES, nurse_passport
 
@@ -150,14 +150,13 @@ def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[H
     with worker_process(settings, log, **env) as proc:
         h = Hub(settings, names, codec, producer, f"http://127.0.0.1:{port}", tokens)
 
-        def ready() -> bool:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            try:
-                return h.get("/availability/shifts").status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(ready, timeout=60, what="worker web server and availability read model")
+        wait_serving(
+            proc,
+            log,
+            lambda: h.get("/availability/shifts").status_code == 200,
+            timeout=60,
+            what="worker web server and availability read model",
+        )
         try:
             yield h
         finally:

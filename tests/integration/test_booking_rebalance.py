@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from rosterhub.envelope import Envelope
-from tests.integration.helpers import wait_for
+from tests.integration.helpers import wait_for, wait_serving
 from tests.integration.test_booking_saga import SOURCE, SagaHub, _request, _shift
 from tests.support import isolated_settings
 from tests.unit.streams.identity_harness import worker
@@ -55,7 +55,7 @@ def test_one_worker_stopped_mid_stream_the_other_finishes_with_every_invariant(k
             one = hub.start_worker(first, "one", "state-one")  # both start at once: one rebalance, not two
             two = hub.start_worker(stack, "two", "state-two")
             for name, (proc, url) in (("one", one), ("two", two)):
-                wait_for(lambda p=proc, u=url, n=name: hub.answers(p, u, n), timeout=120, what=f"worker {name}")
+                wait_serving(proc, tmp_path / f"{name}.log", lambda u=url: hub.serves(u), what=f"worker {name}")
             hub.wait_cleared(two[1], sorted(set(pins.values())), "RHQ", now + timedelta(days=10))
             t1 = time.monotonic()
             print(f"two workers up, passports cleared: {t1 - t0:.1f} s")

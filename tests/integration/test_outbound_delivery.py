@@ -35,7 +35,7 @@ from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
-from tests.integration.helpers import read_topic, run_cli, settings_env, wait_for, worker_process
+from tests.integration.helpers import read_topic, run_cli, settings_env, wait_for, wait_serving, worker_process
 from tests.integration.outbound_support import Receiver
 from tests.support import free_port, isolated_settings
 from tests.unit.connectors.outbound_builders import outcome, view, view_event
@@ -134,14 +134,7 @@ def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[H
                 tokens.bearer(Role.OPERATOR),  # /metrics is the operator's
             )
 
-            def ready() -> bool:
-                assert proc.poll() is None, log.read_text()[-3000:]
-                try:
-                    return h.breaker("A") is not None
-                except httpx.HTTPError:
-                    return False
-
-            wait_for(ready, timeout=120, what="worker with outbound delivery loops")
+            wait_serving(proc, log, lambda: h.breaker("A") is not None, what="worker with outbound delivery loops")
             yield h
     finally:
         producer.close()

@@ -38,7 +38,7 @@ from rosterhub.streams.passport.clearance import clearance
 from rosterhub.streams.passport.policy import load_policies
 from rosterhub.streams.passport.state import apply
 from tests.auth_support import Tokens
-from tests.integration.helpers import ensure_declared_topics, read_topic, wait_for, worker_process
+from tests.integration.helpers import ensure_declared_topics, read_topic, wait_for, wait_serving, worker_process
 from tests.support import free_port
 from tests.unit.streams.passport_builders import (
     POLICIES,
@@ -80,7 +80,9 @@ class PassportHub:
         """A worker process with its web server, once it answers (see ``start_worker``)."""
         with ExitStack() as stack:
             proc, url = self.start_worker(stack, name, state, **extra)
-            wait_for(lambda: self.answers(proc, url, name), timeout=120, what=f"{name} web server and partitions")
+            wait_serving(
+                proc, self.tmp / f"{name}.log", lambda: self.serves(url), what=f"{name} web server and partitions"
+            )
             yield url
 
     def start_worker(
@@ -100,19 +102,10 @@ class PassportHub:
         proc = stack.enter_context(worker_process(self.settings, self.tmp / f"{name}.log", **env))
         return proc, f"http://127.0.0.1:{port}"
 
-    def answers(self, proc: subprocess.Popen[bytes], url: str, name: str) -> bool:
-        """Whether worker ``name`` answers a clearance (web server up, partitions assigned); a worker that died
-        fails the test at once, with the end of its log."""
-        assert proc.poll() is None, (self.tmp / f"{name}.log").read_text()[-3000:]
-        try:
-            return (
-                httpx.get(
-                    f"{url}/passport/nobody/clearance", headers=self.caller("RHQ"), params={**NURSE}, timeout=2
-                ).status_code
-                == 200
-            )
-        except httpx.HTTPError:
-            return False
+    def serves(self, url: str) -> bool:
+        """Whether the worker at ``url`` answers a clearance: its web server is up and its partitions assigned."""
+        answer = httpx.get(f"{url}/passport/nobody/clearance", headers=self.caller("RHQ"), params={**NURSE}, timeout=2)
+        return answer.status_code == 200
 
     def wait_cleared(self, url: str, nmcs: Iterable[str], trust: str, at: datetime, *, timeout: float = 60) -> None:
         """Wait until each nurse (by NMC pin) is cleared at ``trust`` for a shift at ``at``. The booking's person

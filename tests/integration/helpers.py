@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -196,6 +197,26 @@ def produce_events(bootstrap: str, names: TopicNames, events: Iterable[tuple[str
         producer.send(rec.topic, key=key.encode(), value=rec.value, headers=rec.headers)
     producer.flush()
     producer.close()
+
+
+@dataclass
+class ProducingHub:
+    """A test's handle on the hub's topics: its settings, topic names, the codec and a producer to write events
+    straight to a topic as a connector or stage would."""
+
+    settings: Settings
+    names: TopicNames
+    codec: SingleObjectCodec
+    producer: KafkaProducer
+
+    @property
+    def bootstrap(self) -> str:
+        return self.settings.kafka_bootstrap_servers or ""
+
+    def produce(self, topic: str, env: Envelope, key: str) -> None:
+        """``env`` encoded (schema fingerprint and CloudEvents headers) to ``topic`` under ``key``; not flushed."""
+        rec = encode_event(env, self.codec.catalogue.get(env.type), self.codec, topic)
+        self.producer.send(topic, key=key.encode(), value=rec.value, headers=rec.headers)
 
 
 class CrashingSink(EventSink):

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ from tests.integration.helpers import wait_for
 from tests.integration.market_support import approve_for_bank, outbound_env
 from tests.integration.test_booking_saga import NURSE, SagaHub
 from tests.support import free_port, isolated_settings
-from tests.unit.streams.identity_harness import worker
+from tests.unit.streams.identity_harness import membership, worker
 from tests.unit.streams.passport_builders import nurse_passport
 
 pytestmark = pytest.mark.integration
@@ -71,33 +71,6 @@ class Platforms:
     now: datetime
 
 
-def _membership(worker_id: str, employer: str, since: date) -> Envelope:
-    """ESR's substantive assignment of a worker, as the ESR connector publishes it."""
-    _, trust, person = worker_id.split(":", 2)
-    data = {
-        "worker_id": worker_id,
-        "worker": {
-            "person_id": None,
-            "display_name": None,
-            "identifiers": [{"system": f"https://rosterhub.org/Id/esr/{trust}", "value": f"{person}-1"}],
-        },
-        "change": "JOINED",
-        "membership_type": "SUBSTANTIVE",
-        "home_trust": {"ods_code": employer, "name": None},
-        "staff_group": "NURSING_MIDWIFERY_REGISTERED",
-        "grade": "BAND_5",
-        "effective_from": since,
-        "changed_at": datetime.now(UTC),
-    }
-    return Envelope(
-        type="rosterhub.worker.v1.MembershipChanged",
-        source=f"/vendors/esr/{trust}",
-        data=data,
-        id=event_id("test-esr-assignment", worker_id),
-        subject=worker_id,
-    )
-
-
 @pytest.fixture(scope="module")
 def platforms(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platforms]:
     tmp = tmp_path_factory.mktemp("onboarded")
@@ -116,7 +89,7 @@ def platforms(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iter
     moonlighter = "esr:RCU:40004"  # employed substantively at RCU, by ESR's word
     hub.publish(
         worker(moonlighter, nmc=AGENCY_NMC["moonlighter"]),
-        _membership(moonlighter, "RCU", (now - timedelta(days=700)).date()),
+        membership(moonlighter, "40004-1", kind="SUBSTANTIVE", since=(now - timedelta(days=700)).date(), at=now),
         *nurse_passport(moonlighter, "RCU", now),
     )
     hub.publish(worker("esr:RHQ:30003", nmc=UNCLEARED_NMC))

@@ -8,31 +8,66 @@ it with Patchwork's signed webhook; the hub delivers every update to the platfor
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from rosterhub.api import create_api
 from rosterhub.connectors.simulators.healthroster import Duty
-from rosterhub.connectors.simulators.patchwork import booking_requested, signed_headers
+from rosterhub.connectors.simulators.patchwork import booking_requested, create_patchwork_platform, signed_headers
+from rosterhub.connectors.simulators.platform_state import PlatformState
+from rosterhub.connectors.simulators.serving import serving
+from rosterhub.kafka.resolve import Resolved
+from tests.integration.helpers import serve_in_thread
 from tests.integration.test_booking_saga import SagaHub
-from tests.support import isolated_settings
+from tests.support import free_port, isolated_settings
 from tests.unit.streams.identity_harness import worker
 from tests.unit.streams.passport_builders import nurse_passport
 
 
-def patchwork_hub(bootstrap: str, tmp: Path, employer: str, secret: str) -> SagaHub:
-    """A saga hub whose ingress takes Patchwork's webhooks signed with ``employer``'s own secret: its webhooks
-    are ``employer``'s."""
-    return SagaHub(isolated_settings(bootstrap, tmp, webhook_secrets={"patchwork": {employer: secret}}), tmp)
+@dataclass(frozen=True)
+class BankMarket:
+    """What ``open_market`` sets up: the hub, the worker settings of the host's cascade, Patchwork's platform side
+    (its state, and its destination for the hub's updates) and the hub's ingress (its URL)."""
+
+    hub: SagaHub
+    cascade: dict[str, str]
+    patchwork: PlatformState
+    patchwork_destination: dict[str, Any]
+    ingress: str
 
 
-def patchwork_nurse(hub: SagaHub, employer: str, nmc: str, now: datetime) -> None:
-    """A nurse known through Patchwork at ``employer`` (registration and credentials as the connectors publish
-    them; Patchwork's webhook API has no worker event), with a passport ``employer`` issued ``now``."""
+def open_market(
+    stack: ExitStack,
+    kafka: Resolved,
+    tmp: Path,
+    *,
+    host: str,
+    release_after: str,
+    employer: str,
+    secret: str,
+    nmc: str,
+    now: datetime,
+) -> BankMarket:
+    """On ``stack`` (all closed with it): a saga hub whose ingress takes Patchwork's webhooks signed with
+    ``employer``'s own secret (its webhooks are ``employer``'s), holding a nurse known through Patchwork at
+    ``employer`` (registration and credentials as the connectors publish them; Patchwork's webhook API has no
+    worker event) with a passport ``employer`` issued ``now``; ``host``'s cascade (``cascade_env``); Patchwork's
+    platform side at ``employer`` served, receiving the hub's updates signed with ``secret``; the ingress served."""
+    hub = SagaHub(isolated_settings(kafka.bootstrap, tmp, webhook_secrets={"patchwork": {employer: secret}}), tmp)
+    stack.callback(hub.close)
     local = f"patchwork:{employer}:w-{nmc}"  # the worker id Patchwork's webhooks carry (data.worker.id)
     hub.publish(worker(local, nmc=nmc), *nurse_passport(local, employer, now))
+    app = create_patchwork_platform(secret.encode())
+    url = stack.enter_context(serving(app, free_port()))
+    ingress = stack.enter_context(serve_in_thread(create_api(hub.settings, kafka.access), free_port()))
+    destination = {"name": f"patchwork-{employer}", "trust": employer, "platform": "patchwork", "url": url}
+    cascade = cascade_env(tmp, host, release_after)
+    return BankMarket(hub, cascade, app.state.platform, {**destination, "secret": secret}, ingress)
 
 
 def cascade_env(tmp: Path, host: str, after: str) -> dict[str, str]:

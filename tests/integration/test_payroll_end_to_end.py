@@ -36,37 +36,25 @@ from typing import Any
 import httpx
 import pytest
 
-from rosterhub.api import create_api
 from rosterhub.auth.roles import Role
 from rosterhub.connectors.simulators.esr import EsrSimulator
 from rosterhub.connectors.simulators.files import trusts_named
 from rosterhub.connectors.simulators.healthroster import HealthRosterSimulator
 from rosterhub.connectors.simulators.patchwork import (
-    create_patchwork_platform,
     timesheet_approved,
     timesheet_submitted,
 )
 from rosterhub.connectors.simulators.platform_state import PlatformState
-from rosterhub.connectors.simulators.serving import serving
 from rosterhub.envelope import Envelope
 from rosterhub.instants import LONDON
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.streams.identity.match import person_id_for
 from rosterhub.streams.payroll.hours import bank_holiday
 from tests.integration.connectors.filedrop_support import connect_roster, prepare
-from tests.integration.helpers import run_cli, serve_in_thread, settings_env, wait_for
+from tests.integration.helpers import run_cli, settings_env, wait_for
 from tests.integration.independent_consumer import check_topic, read_schemas
-from tests.integration.market_support import (
-    approve_for_bank,
-    cascade_env,
-    nurse_asks,
-    outbound_env,
-    patchwork_hub,
-    patchwork_nurse,
-    post_patchwork,
-)
+from tests.integration.market_support import approve_for_bank, nurse_asks, open_market, outbound_env, post_patchwork
 from tests.integration.test_booking_saga import SagaHub
-from tests.support import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -125,26 +113,23 @@ def payroll(
 ) -> Iterator[Payroll]:
     model = MODELS[request.param]
     tmp = tmp_path_factory.mktemp(f"payroll-{model.name}")
-    hub = patchwork_hub(kafka.bootstrap, tmp, B, PW_SECRET)
-    cascade = cascade_env(tmp, A, "3s")
     now = datetime.now(UTC)
-    patchwork_nurse(hub, B, NMC, now)
     roster = HealthRosterSimulator(trusts_named([A]), seed=11, count=1, formats="xml")
     policies = _policies(tmp, model)
     esr = {t: tmp / "out" / f"esr-{t}" for t in (A, B, C)}
-    patchwork_app = create_patchwork_platform(PW_SECRET.encode())
     with ExitStack() as stack:
-        stack.callback(hub.close)
-        pw_url = stack.enter_context(serving(patchwork_app, free_port()))
-        ingress = stack.enter_context(serve_in_thread(create_api(hub.settings, kafka.access), free_port()))
+        bank = open_market(
+            stack, kafka, tmp, host=A, release_after="3s", employer=B, secret=PW_SECRET, nmc=NMC, now=now
+        )
+        hub = bank.hub
         destinations = [
             {"name": f"healthroster-{A}", "trust": A, "platform": "healthroster", "folder": str(tmp / "out" / "hr")},
-            {"name": f"patchwork-{B}", "trust": B, "platform": "patchwork", "url": pw_url, "secret": PW_SECRET},
+            bank.patchwork_destination,
             *({"name": f"esr-{t}", "trust": t, "platform": "esr", "folder": str(folder)} for t, folder in esr.items()),
         ]
         url = stack.enter_context(
             hub.worker(
-                **cascade,
+                **bank.cascade,
                 **outbound_env(destinations),
                 ROSTERHUB_PAYROLL_POLICY_DIR=str(policies),
                 ROSTERHUB_PAYROLL_TIMER_INTERVAL_S="1",
@@ -154,10 +139,10 @@ def payroll(
         yield Payroll(
             model,
             hub,
-            ingress,
+            bank.ingress,
             tmp / "sftp",
             roster,
-            patchwork_app.state.platform,
+            bank.patchwork,
             esr[model.payer],
             settings_env(hub.settings, ROSTERHUB_PAYROLL_POLICY_DIR=str(policies)),
         )

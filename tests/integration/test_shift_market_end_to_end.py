@@ -31,13 +31,11 @@ from typing import Any
 import httpx
 import pytest
 
-from rosterhub.api import create_api
 from rosterhub.connectors.simulators.fhir import create_fhir_server
 from rosterhub.connectors.simulators.files import trusts_named
 from rosterhub.connectors.simulators.healthroster import HealthRosterSimulator
 from rosterhub.connectors.simulators.locums_nest import LocumsNestSimulator
 from rosterhub.connectors.simulators.nhsp import NhspSimulator
-from rosterhub.connectors.simulators.patchwork import create_patchwork_platform
 from rosterhub.connectors.simulators.platform_state import PlatformState
 from rosterhub.connectors.simulators.serving import serving
 from rosterhub.envelope import Envelope
@@ -45,16 +43,8 @@ from rosterhub.instants import LONDON
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.streams.identity.match import person_id_for
 from tests.integration.connectors.filedrop_support import connect_roster, prepare
-from tests.integration.helpers import serve_in_thread, wait_for
-from tests.integration.market_support import (
-    approve_for_bank,
-    cascade_env,
-    nurse_asks,
-    outbound_env,
-    patchwork_hub,
-    patchwork_nurse,
-    post_patchwork,
-)
+from tests.integration.helpers import wait_for
+from tests.integration.market_support import approve_for_bank, nurse_asks, open_market, outbound_env, post_patchwork
 from tests.integration.test_booking_saga import SagaHub
 from tests.support import free_port
 
@@ -102,24 +92,22 @@ class Market:
 @pytest.fixture(scope="module")
 def market(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     tmp = tmp_path_factory.mktemp("market")
-    hub = patchwork_hub(kafka.bootstrap, tmp, B, PW_SECRET)
-    cascade = cascade_env(tmp, A, "5s")
     now = datetime.now(UTC)
-    patchwork_nurse(hub, B, NMC, now)
     roster_out, nhsp_out = tmp / "out" / "healthroster", tmp / "out" / "nhsp"
     roster = HealthRosterSimulator(trusts_named([A]), seed=7, count=1, formats="xml")
     nhsp = NhspSimulator(trusts_named([A, B, C]), seed=7, count=1)
     locums_nest = LocumsNestSimulator([C], seed=7, initial_changes=0)
-    patchwork_app, fhir_app = create_patchwork_platform(PW_SECRET.encode()), create_fhir_server()
+    fhir_app = create_fhir_server()
     with ExitStack() as stack:
-        stack.callback(hub.close)
-        pw_url = stack.enter_context(serving(patchwork_app, free_port()))
+        bank = open_market(
+            stack, kafka, tmp, host=A, release_after="5s", employer=B, secret=PW_SECRET, nmc=NMC, now=now
+        )
+        hub = bank.hub
         fhir_url = stack.enter_context(serving(fhir_app, free_port()))
         ln_url = stack.enter_context(locums_nest.running(free_port()))
-        ingress = stack.enter_context(serve_in_thread(create_api(hub.settings, kafka.access), free_port()))
         destinations = [
             {"name": f"healthroster-{A}", "trust": A, "platform": "healthroster", "folder": str(roster_out)},
-            {"name": f"patchwork-{B}", "trust": B, "platform": "patchwork", "url": pw_url, "secret": PW_SECRET},
+            bank.patchwork_destination,
             {"name": f"nhsp-{B}", "trust": B, "platform": "nhsp", "folder": str(nhsp_out)},
             {
                 "name": f"locums_nest-{C}",
@@ -130,18 +118,18 @@ def market(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             },
             {"name": f"fhir-{C}", "trust": C, "platform": "fhir", "url": f"{fhir_url}/fhir/R4"},
         ]
-        url = stack.enter_context(hub.worker(**cascade, **outbound_env(destinations)))
+        url = stack.enter_context(hub.worker(**bank.cascade, **outbound_env(destinations)))
         hub.wait_cleared(url, [NMC], A, now + timedelta(days=12))
         yield Market(
             hub,
             url,
-            ingress,
+            bank.ingress,
             tmp / "sftp",
             roster,
             roster_out,
             nhsp,
             nhsp_out,
-            patchwork_app.state.platform,
+            bank.patchwork,
             locums_nest,
             fhir_app.state.platform,
         )

@@ -1,13 +1,33 @@
 """Small helpers shared by unit and integration tests (and the benches)."""
 
+import importlib.util
 import socket
 import subprocess
+import sys
 import uuid
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rosterhub.settings import Settings
+
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def load_bench(name: str) -> ModuleType:
+    """``bench/<name>.py`` as the module ``name``: the benches are scripts, not a package. ``bench/`` goes on the
+    path because a bench imports its siblings by name (payroll_bench uses hop_ceiling), and the module is
+    registered under its name before it runs because dataclasses resolve their module by name."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:

@@ -9,9 +9,11 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from fastapi import FastAPI
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -55,6 +57,21 @@ def settings_env(settings: Settings, **extra: Any) -> dict[str, str]:
     return env
 
 
+def run_cli(env: dict[str, str], *args: str) -> str:
+    """``python -m rosterhub <args>`` as an operator would type it, in ``env`` (from ``settings_env``): its
+    standard output, after asserting it succeeded (the assertion shows both streams)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "rosterhub", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 @contextmanager
 def worker_process(settings: Settings, log_path: Path, **extra: Any) -> Iterator[subprocess.Popen[bytes]]:
     with open(log_path, "ab") as log:
@@ -68,6 +85,22 @@ def worker_process(settings: Settings, log_path: Path, **extra: Any) -> Iterator
         yield proc
     finally:
         stop(proc)
+
+
+def wait_serving(
+    proc: subprocess.Popen[bytes], log: Path, answers: Callable[[], bool], *, timeout: float = 120, what: str
+) -> None:
+    """Wait until ``answers()``, an HTTP probe of the process's server, is true. A refused connection means "not
+    yet"; a process that exited fails the test at once, with the end of its log, rather than at the timeout."""
+
+    def ready() -> bool:
+        assert proc.poll() is None, log.read_text()[-3000:]
+        try:
+            return answers()
+        except httpx.HTTPError:
+            return False
+
+    wait_for(ready, timeout=timeout, what=what)
 
 
 def read_topic(
@@ -164,6 +197,26 @@ def produce_events(bootstrap: str, names: TopicNames, events: Iterable[tuple[str
         producer.send(rec.topic, key=key.encode(), value=rec.value, headers=rec.headers)
     producer.flush()
     producer.close()
+
+
+@dataclass
+class ProducingHub:
+    """A test's handle on the hub's topics: its settings, topic names, the codec and a producer to write events
+    straight to a topic as a connector or stage would."""
+
+    settings: Settings
+    names: TopicNames
+    codec: SingleObjectCodec
+    producer: KafkaProducer
+
+    @property
+    def bootstrap(self) -> str:
+        return self.settings.kafka_bootstrap_servers or ""
+
+    def produce(self, topic: str, env: Envelope, key: str) -> None:
+        """``env`` encoded (schema fingerprint and CloudEvents headers) to ``topic`` under ``key``; not flushed."""
+        rec = encode_event(env, self.codec.catalogue.get(env.type), self.codec, topic)
+        self.producer.send(topic, key=key.encode(), value=rec.value, headers=rec.headers)
 
 
 class CrashingSink(EventSink):

@@ -27,7 +27,7 @@ from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
-from tests.integration.helpers import read_topic, wait_for, worker_process
+from tests.integration.helpers import read_topic, wait_serving, worker_process
 from tests.support import free_port
 from tests.unit.streams.passport_builders import POLICIES, nurse_passport
 
@@ -267,16 +267,11 @@ def worker_url(settings: Settings, tmp_path: Path, tokens: Tokens) -> Iterator[s
         with worker_process(settings, tmp_path / "worker.log", **env) as proc:
             url = f"http://127.0.0.1:{port}"
 
-            def ready() -> bool:
-                assert proc.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
-                try:
-                    # up, and past the start-up 503 of the partition map
-                    headers = tokens.caller("RHQ")
-                    return httpx.get(f"{url}/passport/p-probe/fhir", headers=headers, timeout=2).status_code == 200
-                except httpx.HTTPError:
-                    return False
+            def ready() -> bool:  # up, and past the start-up 503 of the partition map
+                headers = tokens.caller("RHQ")
+                return httpx.get(f"{url}/passport/p-probe/fhir", headers=headers, timeout=2).status_code == 200
 
-            wait_for(ready, timeout=120, what="worker web server")
+            wait_serving(proc, tmp_path / "worker.log", ready, what="worker web server")
             yield url
     finally:
         hub.close()

@@ -35,7 +35,7 @@ from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
-from tests.integration.helpers import read_topic, serve_in_thread, wait_for, worker_process
+from tests.integration.helpers import read_topic, serve_in_thread, wait_serving, worker_process
 from tests.support import free_port, isolated_settings
 from tests.unit.streams.passport_builders import POLICIES
 
@@ -126,14 +126,12 @@ def hub(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     ):
         worker = f"http://127.0.0.1:{port}"
 
-        def up() -> bool:
-            assert proc.poll() is None, (tmp / "worker.log").read_text()[-3000:]
-            try:
-                return httpx.get(f"{worker}/health", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(up, timeout=120, what="the worker's web server")
+        wait_serving(
+            proc,
+            tmp / "worker.log",
+            lambda: httpx.get(f"{worker}/health", timeout=2).status_code == 200,
+            what="the worker's web server",
+        )
         yield settings, tokens, {"ingress": ingress, "worker": worker}
 
 

@@ -27,14 +27,20 @@ from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import publish_schemas
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
-from rosterhub.envelope import Envelope, decode_record, encode_event
+from rosterhub.envelope import Envelope, decode_record
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.runtime import TopicNames
-from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
-from tests.integration.helpers import console_consume_one, read_topic, wait_for, worker_process
+from tests.integration.helpers import (
+    ProducingHub,
+    console_consume_one,
+    read_topic,
+    wait_for,
+    wait_serving,
+    worker_process,
+)
 from tests.support import free_port, isolated_settings
 from tests.unit.streams.passport_builders import POLICIES, nurse_passport
 
@@ -54,21 +60,12 @@ NURSE = {"staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5"}
 
 
 @dataclass
-class Hub:
-    settings: Settings
-    names: TopicNames
-    codec: SingleObjectCodec
-    producer: KafkaProducer
+class Hub(ProducingHub):
     url: str
     tokens: Tokens
 
-    @property
-    def bootstrap(self) -> str:
-        return self.settings.kafka_bootstrap_servers or ""
-
     def send(self, topic: str, env: Envelope, key: str) -> None:
-        rec = encode_event(env, self.codec.catalogue.get(env.type), self.codec, topic)
-        self.producer.send(topic, key=key.encode(), value=rec.value, headers=rec.headers)
+        self.produce(topic, env, key)
         self.producer.flush()
 
     def shift(
@@ -150,14 +147,13 @@ def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[H
     with worker_process(settings, log, **env) as proc:
         h = Hub(settings, names, codec, producer, f"http://127.0.0.1:{port}", tokens)
 
-        def ready() -> bool:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            try:
-                return h.get("/availability/shifts").status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(ready, timeout=60, what="worker web server and availability read model")
+        wait_serving(
+            proc,
+            log,
+            lambda: h.get("/availability/shifts").status_code == 200,
+            timeout=60,
+            what="worker web server and availability read model",
+        )
         try:
             yield h
         finally:

@@ -7,31 +7,18 @@ hand (docs/benchmarks.md).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from rosterhub.kafka.resolve import Resolved
+from tests.support import load_bench
 
 pytestmark = pytest.mark.integration
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "booking_bench.py"
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("booking_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["booking_bench"] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_the_bench_harness_produces_figures_and_decisions(kafka: Resolved, tmp_path: Path) -> None:
-    bench = _bench()
+    bench = load_bench("booking_bench")
     cfg = bench.BenchConfig(
         bootstrap=kafka.bootstrap,
         rate=40,
@@ -64,7 +51,7 @@ def test_the_bench_harness_produces_figures_and_decisions(kafka: Resolved, tmp_p
 
 
 def test_percentiles_and_perf_tool_parsing() -> None:
-    bench = _bench()
+    bench = load_bench("booking_bench")
     assert bench.percentile([], 0.5) is None
     assert bench.percentile([3.0, 1.0, 2.0], 0.5) == 2.0
     assert bench.percentile(list(range(1, 101)), 0.99) == 99
@@ -84,7 +71,7 @@ def test_percentiles_and_perf_tool_parsing() -> None:
 
 
 def test_a_rate_is_sustained_only_when_every_request_is_decided_in_pace_and_in_time() -> None:
-    bench = _bench()
+    bench = load_bench("booking_bench")
     run = {
         "requests_fed": 600,
         "feed_seconds": 20.0,

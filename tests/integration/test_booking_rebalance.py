@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import subprocess
 import time
 from collections import Counter, defaultdict
 from contextlib import ExitStack
@@ -20,16 +19,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from rosterhub.envelope import Envelope
-from rosterhub.streams.identity.match import person_id_for
-from tests.integration.helpers import wait_for, worker_process
-from tests.integration.test_booking_saga import NURSE, REPO, SOURCE, SagaHub, _request, _shift
-from tests.support import free_port, isolated_settings
+from tests.integration.helpers import wait_for, wait_serving
+from tests.integration.test_booking_saga import SOURCE, SagaHub, _request, _shift
+from tests.support import isolated_settings
 from tests.unit.streams.identity_harness import worker
-from tests.unit.streams.passport_builders import POLICIES, nurse_passport
+from tests.unit.streams.passport_builders import nurse_passport
 
 pytestmark = pytest.mark.integration
 
@@ -42,39 +39,24 @@ def _pin(i: int) -> str:
     return f"{60 + i}R{i:04d}E"
 
 
-def _hub(kafka: Any, tmp: Path) -> SagaHub:
-    settings = isolated_settings(kafka.bootstrap, tmp, partitions=4)
-    return SagaHub(settings, tmp)
-
-
 def test_one_worker_stopped_mid_stream_the_other_finishes_with_every_invariant(kafka: Any, tmp_path: Path) -> None:
     t0 = time.monotonic()
-    hub, now = _hub(kafka, tmp_path), datetime.now(UTC)
+    hub, now = SagaHub(isolated_settings(kafka.bootstrap, tmp_path, partitions=4), tmp_path), datetime.now(UTC)
     locals_ = [*RACERS, *(x for pair in TWO_TRUST for x in pair)]
     pins = {local: _pin(i) for i, local in enumerate(RACERS)}
     pins |= {x: _pin(len(RACERS) + i) for i, pair in enumerate(TWO_TRUST) for x in pair}
     hub.publish(*(worker(local, nmc=pins[local]) for local in locals_))
     for local in [*RACERS, *(p[0] for p in TWO_TRUST)]:
         hub.publish(*nurse_passport(local, "RHQ", now))
-    env = {
-        "ROSTERHUB_BOOKING_POLICY_DIR": str(REPO / "policies" / "booking"),
-        "ROSTERHUB_PASSPORT_POLICY_DIR": str(POLICIES),
-    }
     try:
         with ExitStack() as stack:
             first = ExitStack()
             stack.callback(first.close)
-            one = _start(hub, first, "one", env)  # both start at once: one rebalance, not two
-            two = _start(hub, stack, "two", env)
+            one = hub.start_worker(first, "one", "state-one")  # both start at once: one rebalance, not two
+            two = hub.start_worker(stack, "two", "state-two")
             for name, (proc, url) in (("one", one), ("two", two)):
-                wait_for(lambda p=proc, u=url, n=name: _ready(hub, p, u, n), timeout=120, what=f"worker {name}")
-            for pin in sorted(set(pins.values())):
-                person = person_id_for(f"reg:nmc:{pin}")
-                wait_for(
-                    lambda p=person: hub.clearance(two[1], p, "RHQ", now + timedelta(days=10))["cleared"],
-                    timeout=60,
-                    what=f"passport of {person} cleared at RHQ",
-                )
+                wait_serving(proc, tmp_path / f"{name}.log", lambda u=url: hub.serves(u), what=f"worker {name}")
+            hub.wait_cleared(two[1], sorted(set(pins.values())), "RHQ", now + timedelta(days=10))
             t1 = time.monotonic()
             print(f"two workers up, passports cleared: {t1 - t0:.1f} s")
             shifts, requests, pairs = _workload(now)
@@ -101,27 +83,6 @@ def test_one_worker_stopped_mid_stream_the_other_finishes_with_every_invariant(k
     finally:
         hub.close()
     _check(everything, requests, pairs)
-
-
-def _start(hub: SagaHub, stack: ExitStack, name: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """A worker process with its own web port and state folder (without waiting for it)."""
-    port = free_port()
-    extra = {**env, "ROSTERHUB_WORKER_WEB_PORT": str(port), "ROSTERHUB_STATE_DIR": str(hub.tmp / f"state-{name}")}
-    proc = stack.enter_context(worker_process(hub.settings, hub.tmp / f"{name}.log", **extra))
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def _ready(hub: SagaHub, proc: subprocess.Popen[bytes], url: str, name: str) -> bool:
-    assert proc.poll() is None, (hub.tmp / f"{name}.log").read_text()[-3000:]
-    try:
-        return (
-            httpx.get(
-                f"{url}/passport/nobody/clearance", headers=hub.caller("RHQ"), params=NURSE, timeout=2
-            ).status_code
-            == 200
-        )
-    except httpx.HTTPError:
-        return False
 
 
 def _decided_by(log: Path) -> int:

@@ -10,8 +10,10 @@ for overlapping shifts at two trusts, and a cleared against an uncleared worker.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,6 @@ from rosterhub.events.codes import vendor_system
 from rosterhub.instants import LONDON
 from rosterhub.mapping.engine import apply_mapping
 from rosterhub.streams.booking.outcome import SOURCE
-from rosterhub.streams.identity.match import person_id_for
 from tests.integration.helpers import wait_for
 from tests.integration.test_passport_end_to_end import EndToEnd
 from tests.support import isolated_settings
@@ -34,11 +35,19 @@ from tests.unit.streams.passport_builders import nurse_passport
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
+BOOKING = REPO / "policies" / "booking"
 NURSE = {"staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5"}
 
 
 class SagaHub(EndToEnd):
     """The passport end-to-end harness (publish as a connector would) plus the hub's booking decisions."""
+
+    def start_worker(
+        self, stack: ExitStack, name: str = "worker", state: str = "state", **extra: object
+    ) -> tuple[subprocess.Popen[bytes], str]:
+        """The passport's worker deciding bookings by the shipped booking policies (unless ``extra`` names
+        others): the worker's default folder is relative to where it starts."""
+        return super().start_worker(stack, name, state, **{"ROSTERHUB_BOOKING_POLICY_DIR": str(BOOKING), **extra})
 
     def decisions(self) -> dict[str, Envelope]:
         """The hub's decisions on events.booking by booking id (a duplicate has the same id and content)."""
@@ -75,16 +84,8 @@ def saga(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
     for local in ("patchwork:RHQ:pw-a", "nhsp:RHQ:nh-b", "patchwork:RHQ:pw-c", "patchwork:RHQ:pw-d"):
         hub.publish(*nurse_passport(local, "RHQ", now))
     try:
-        with hub.worker(ROSTERHUB_BOOKING_POLICY_DIR=str(REPO / "policies" / "booking")) as url:
-            # The person stage reads the passport table as it is when the check runs: wait until the
-            # credentials published above have been resolved and applied, as a real rota would.
-            for pin in ("11A1111A", "22B2222B", "33C3333C", "44D4444D"):
-                person = person_id_for(f"reg:nmc:{pin}")
-                wait_for(
-                    lambda p=person: hub.clearance(url, p, "RHQ", now + timedelta(days=10))["cleared"],
-                    timeout=60,
-                    what=f"passport of {person} cleared at RHQ",
-                )
+        with hub.worker() as url:
+            hub.wait_cleared(url, ("11A1111A", "22B2222B", "33C3333C", "44D4444D"), "RHQ", now + timedelta(days=10))
             yield hub, now
     finally:
         hub.close()

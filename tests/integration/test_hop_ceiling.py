@@ -5,26 +5,18 @@ It checks the harness, never speed (figures come from the bench run by hand, doc
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 from rosterhub.kafka.resolve import Resolved
+from tests.support import load_bench
 
 pytestmark = pytest.mark.integration
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
 
 def test_each_hop_variant_copies_every_record(kafka: Resolved, tmp_path: Path) -> None:
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location("hop_ceiling", BENCH / "hop_ceiling.py")
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules["hop_ceiling"] = bench
-    spec.loader.exec_module(bench)
+    bench = load_bench("hop_ceiling")
 
     report = bench.run(kafka.bootstrap, 120, ("aiokafka", "faust+table+codec"), False, tmp_path, timeout=90)
 

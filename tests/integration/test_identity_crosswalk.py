@@ -13,7 +13,6 @@ mechanism to be tested with two workers and a restart. Checked here, from the to
 
 from __future__ import annotations
 
-import subprocess
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -26,11 +25,11 @@ from kafka import KafkaProducer
 from rosterhub.envelope import Envelope
 from rosterhub.streams.identity.commands import MergeCommand, command_record
 from rosterhub.streams.identity.match import person_id_for
-from tests.integration.helpers import read_topic, wait_for, worker_process
-from tests.integration.test_booking_saga import REPO, SagaHub, _request, _shift
-from tests.support import free_port, isolated_settings
+from tests.integration.helpers import read_topic, wait_for
+from tests.integration.test_booking_saga import SagaHub, _request, _shift
+from tests.support import isolated_settings
 from tests.unit.streams.identity_harness import worker
-from tests.unit.streams.passport_builders import POLICIES, nurse_passport
+from tests.unit.streams.passport_builders import nurse_passport
 
 pytestmark = pytest.mark.integration
 
@@ -40,20 +39,6 @@ TWIN = "esr:RHQ:xw-twin"  # a second record of PEOPLE[0]'s human, under another 
 
 def _pin(i: int) -> str:
     return f"{70 + i}X{i:04d}E"
-
-
-def _hub(kafka: Any, tmp: Path) -> SagaHub:
-    settings = isolated_settings(kafka.bootstrap, tmp, partitions=4)
-    return SagaHub(settings, tmp)
-
-
-def _start(hub: SagaHub, stack: ExitStack, name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    extra = {
-        **env,
-        "ROSTERHUB_WORKER_WEB_PORT": str(free_port()),
-        "ROSTERHUB_STATE_DIR": str(hub.tmp / f"state-{name}"),
-    }
-    return stack.enter_context(worker_process(hub.settings, hub.tmp / f"{name}.log", **extra))
 
 
 def _requests(now: datetime, tag: str, locals_: list[str]) -> tuple[list[Envelope], list[Envelope]]:
@@ -76,21 +61,17 @@ def _through_identity(hub: SagaHub, booking_ids: set[str]) -> set[str]:
 def test_two_workers_stamp_from_their_copies_follow_a_merge_and_reload_after_a_restart(
     kafka: Any, tmp_path: Path
 ) -> None:
-    hub, now = _hub(kafka, tmp_path), datetime.now(UTC)
+    hub, now = SagaHub(isolated_settings(kafka.bootstrap, tmp_path, partitions=4), tmp_path), datetime.now(UTC)
     pins = {local: _pin(i) for i, local in enumerate(PEOPLE)}
     hub.publish(*(worker(local, nmc=pins[local]) for local in PEOPLE), worker(TWIN, nmc=_pin(9)))
     for local in [*PEOPLE, TWIN]:
         hub.publish(*nurse_passport(local, "RHQ", now))
-    env = {
-        "ROSTERHUB_BOOKING_POLICY_DIR": str(REPO / "policies" / "booking"),
-        "ROSTERHUB_PASSPORT_POLICY_DIR": str(POLICIES),
-    }
     try:
         with ExitStack() as stack:
             first = ExitStack()
             stack.callback(first.close)
-            _start(hub, first, "one", env)
-            _start(hub, stack, "two", env)
+            hub.start_worker(first, "one", "state-one")
+            hub.start_worker(stack, "two", "state-two")
             for name in ("one", "two"):
                 wait_for(
                     lambda n=name: "identity crosswalk copy caught up" in (tmp_path / f"{n}.log").read_text(),
@@ -112,7 +93,7 @@ def test_two_workers_stamp_from_their_copies_follow_a_merge_and_reload_after_a_r
             assert {got[b].data["worker"]["person_id"] for b in ids2} == {into}
             # 3. restart worker one: its copy reloads from the compacted topic; nothing goes through identity-in
             first.close()
-            _start(hub, stack, "one-again", env)
+            hub.start_worker(stack, "one-again", "state-one-again")
             wait_for(
                 lambda: "identity crosswalk copy caught up" in (tmp_path / "one-again.log").read_text(),
                 timeout=120,

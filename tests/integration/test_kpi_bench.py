@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 from rosterhub.kafka.resolve import Resolved
+from tests.support import load_bench
 
 pytestmark = pytest.mark.integration
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
 
 def test_the_kpi_bench_runs_both_rows_over_the_same_records(kafka: Resolved, tmp_path: Path) -> None:
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location("kpi_bench", BENCH / "kpi_bench.py")
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules["kpi_bench"] = bench
-    spec.loader.exec_module(bench)
+    bench = load_bench("kpi_bench")
 
     report = bench.run(kafka.bootstrap, 1, 5, tmp_path, ("faust", "kpi"), timeout=300)
 

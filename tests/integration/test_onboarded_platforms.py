@@ -19,12 +19,11 @@ One worker (identity, passport, availability, booking saga, outbound delivery) s
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,17 +41,16 @@ from rosterhub.connectors.simulators.master_vendor import destinations as mv_des
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.instants import LONDON
 from rosterhub.kafka.resolve import Resolved
-from rosterhub.streams.identity.match import person_id_for
-from tests.integration.connectors.filedrop_support import REPORT, Hub, context, prepare, run_once
+from tests.integration.connectors.filedrop_support import Hub, connect_roster, context, newest_report, prepare, run_once
 from tests.integration.helpers import wait_for
+from tests.integration.market_support import approve_for_bank, outbound_env
 from tests.integration.test_booking_saga import NURSE, SagaHub
 from tests.support import free_port, isolated_settings
-from tests.unit.streams.identity_harness import worker
+from tests.unit.streams.identity_harness import membership, worker
 from tests.unit.streams.passport_builders import nurse_passport
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 SECRET = "onboarded-platforms-secret"
 TRUST = "RHQ"
 LANTUM_NMC = "24C5678D"
@@ -73,33 +71,6 @@ class Platforms:
     now: datetime
 
 
-def _membership(worker_id: str, employer: str, since: date) -> Envelope:
-    """ESR's substantive assignment of a worker, as the ESR connector publishes it."""
-    _, trust, person = worker_id.split(":", 2)
-    data = {
-        "worker_id": worker_id,
-        "worker": {
-            "person_id": None,
-            "display_name": None,
-            "identifiers": [{"system": f"https://rosterhub.org/Id/esr/{trust}", "value": f"{person}-1"}],
-        },
-        "change": "JOINED",
-        "membership_type": "SUBSTANTIVE",
-        "home_trust": {"ods_code": employer, "name": None},
-        "staff_group": "NURSING_MIDWIFERY_REGISTERED",
-        "grade": "BAND_5",
-        "effective_from": since,
-        "changed_at": datetime.now(UTC),
-    }
-    return Envelope(
-        type="rosterhub.worker.v1.MembershipChanged",
-        source=f"/vendors/esr/{trust}",
-        data=data,
-        id=event_id("test-esr-assignment", worker_id),
-        subject=worker_id,
-    )
-
-
 @pytest.fixture(scope="module")
 def platforms(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platforms]:
     tmp = tmp_path_factory.mktemp("onboarded")
@@ -118,7 +89,7 @@ def platforms(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iter
     moonlighter = "esr:RCU:40004"  # employed substantively at RCU, by ESR's word
     hub.publish(
         worker(moonlighter, nmc=AGENCY_NMC["moonlighter"]),
-        _membership(moonlighter, "RCU", (now - timedelta(days=700)).date()),
+        membership(moonlighter, "40004-1", kind="SUBSTANTIVE", since=(now - timedelta(days=700)).date(), at=now),
         *nurse_passport(moonlighter, "RCU", now),
     )
     hub.publish(worker("esr:RHQ:30003", nmc=UNCLEARED_NMC))
@@ -134,21 +105,8 @@ def platforms(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iter
             *mv_destinations(vendor_url, SECRET, (TRUST,)),
             {"name": f"healthroster-{TRUST}", "trust": TRUST, "platform": "healthroster", "folder": str(tmp / "hr")},
         ]
-        url = stack.enter_context(
-            hub.worker(
-                ROSTERHUB_BOOKING_POLICY_DIR=str(REPO / "policies" / "booking"),
-                ROSTERHUB_OUTBOUND_DESTINATIONS=json.dumps(destinations),
-                ROSTERHUB_OUTBOUND_BACKOFF_BASE_S="0.2",
-                ROSTERHUB_OUTBOUND_BACKOFF_CAP_S="2",
-            )
-        )
-        for nmc in (LANTUM_NMC, BANK_NMC, *AGENCY_NMC.values()):
-            person = person_id_for(f"reg:nmc:{nmc}")
-            wait_for(
-                lambda p=person: hub.clearance(url, p, TRUST, now + timedelta(days=12))["cleared"],
-                timeout=90,
-                what=f"the passport of {person} cleared at {TRUST}",
-            )
+        url = stack.enter_context(hub.worker(**outbound_env(destinations)))
+        hub.wait_cleared(url, (LANTUM_NMC, BANK_NMC, *AGENCY_NMC.values()), TRUST, now + timedelta(days=12), timeout=90)
         yield Platforms(hub, connectors, url, tmp, lantum, lantum_url, vendor, roster, now)
 
 
@@ -276,17 +234,12 @@ def test_an_agency_suppliers_bookings_meet_the_agency_rules(platforms: Platforms
     # its next export carries the hub's references: four echoes, nothing new published
     p.vendor.export(inbox)
     run_once(p.connectors, "master_vendor", {"inboxes": [{"path": str(inbox)}]})
-    newest = max((inbox / "processed").glob("*" + REPORT), key=lambda f: f.stat().st_mtime_ns)
-    records = json.loads(newest.read_text())["records"]
+    records = newest_report(inbox)
     assert (records["events_published"], records["echoes"]) == (0, 4), records
 
 
 def _export_roster(p: Platforms) -> dict[str, Any]:
-    inbox = p.tmp / "hr-sftp"
-    assert p.roster.export(inbox)
-    run_once(p.connectors, "healthroster", {"inboxes": [{"path": str(inbox / TRUST), "trust": TRUST}]})
-    newest = max((inbox / TRUST / "processed").glob("*" + REPORT), key=lambda f: f.stat().st_mtime_ns)
-    return json.loads(newest.read_text())["records"]
+    return connect_roster(p.connectors, p.roster, p.tmp / "hr-sftp", TRUST)
 
 
 def test_healthroster_bankstaff_bookings_in_and_the_roster_told(platforms: Platforms) -> None:
@@ -294,8 +247,7 @@ def test_healthroster_bankstaff_bookings_in_and_the_roster_told(platforms: Platf
     p.roster.step()
     duties = sorted(p.roster.duties.values(), key=lambda d: d.id)[:2]
     for n, duty in enumerate(duties):
-        duty.staff_group, duty.band, duty.code, duty.preferred = "Nursing and Midwifery Registered", 5, "LD", None
-        duty.state, duty.day = "Approve Temp Staff Request", p.roster.today + timedelta(days=12 + 2 * n)
+        approve_for_bank(duty, "LD", p.roster.today + timedelta(days=12 + 2 * n))
     report = _export_roster(p)
     assert report["rejected"] == 0, report
     good = p.roster.book_bank(duties[0].id, "20458811", BANK_NMC, "Jo Bloggs")

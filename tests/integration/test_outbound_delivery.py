@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,14 +28,21 @@ from rosterhub.auth.roles import Role
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.wire import SingleObjectCodec
 from rosterhub.connectors.registry import connectors
-from rosterhub.envelope import Envelope, decode_record, encode_event, headers_dict
+from rosterhub.envelope import Envelope, decode_record, headers_dict
 from rosterhub.kafka.admin import ensure_topics
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.runtime import TopicNames
-from rosterhub.settings import Settings
 from rosterhub.topics import declared_topics
 from tests.auth_support import Tokens
-from tests.integration.helpers import read_topic, settings_env, wait_for, worker_process
+from tests.integration.helpers import (
+    ProducingHub,
+    read_topic,
+    run_cli,
+    settings_env,
+    wait_for,
+    wait_serving,
+    worker_process,
+)
 from tests.integration.outbound_support import Receiver
 from tests.support import free_port, isolated_settings
 from tests.unit.connectors.outbound_builders import outcome, view, view_event
@@ -49,11 +54,7 @@ SHIFTS = [f"echo:RHQ:S{i}" for i in range(1, 5)]
 
 
 @dataclass
-class Hub:
-    settings: Settings
-    names: TopicNames
-    codec: SingleObjectCodec
-    producer: KafkaProducer
+class Hub(ProducingHub):
     receivers: dict[str, Receiver]
     env: dict[str, str]
     web: str
@@ -61,8 +62,7 @@ class Hub:
     metrics_headers: dict[str, str]
 
     def send(self, env: Envelope, topic: str) -> None:
-        rec = encode_event(env, self.codec.catalogue.get(env.type), self.codec, topic)
-        self.producer.send(topic, key=env.data["shift_id"].encode(), value=rec.value, headers=rec.headers)
+        self.produce(topic, env, env.data["shift_id"])
 
     def breaker(self, destination: str) -> float | None:
         text = httpx.get(f"{self.web}/metrics", headers=self.metrics_headers, timeout=5).text
@@ -70,29 +70,16 @@ class Hub:
         return next((float(x.rsplit(" ", 1)[1]) for x in text.splitlines() if x.startswith(line)), None)
 
     def redrive(self, *args: str) -> str:
-        out = subprocess.run(
-            [sys.executable, "-m", "rosterhub", "redrive", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert out.returncode == 0, out.stderr + out.stdout
-        return out.stdout
+        return run_cli(self.env, "redrive", *args)
 
     def queued_keys(self, destination: str, at_least: int) -> list[tuple[str, str]]:
         """(shift id, idempotency key) of every update the router queued for a destination, in queue order."""
-        records = read_topic(
-            self.settings.kafka_bootstrap_servers or "", self.names.outbound(destination), at_least=at_least
-        )
+        records = read_topic(self.bootstrap, self.names.outbound(destination), at_least=at_least)
         records.sort(key=lambda r: (r.partition, r.offset))
         return [(r.key.decode(), headers_dict(r.headers)["rh_out_key"].decode()) for r in records]
 
     def receipts(self, at_least: int) -> list[tuple[str, dict]]:
-        records = read_topic(
-            self.settings.kafka_bootstrap_servers or "", self.names.events("delivery"), at_least=at_least
-        )
+        records = read_topic(self.bootstrap, self.names.events("delivery"), at_least=at_least)
         return [
             (e.type.rsplit(".", 1)[-1], e.data)
             for e in (decode_record(r.value, r.headers, self.codec) for r in records)
@@ -145,14 +132,7 @@ def hub(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[H
                 tokens.bearer(Role.OPERATOR),  # /metrics is the operator's
             )
 
-            def ready() -> bool:
-                assert proc.poll() is None, log.read_text()[-3000:]
-                try:
-                    return h.breaker("A") is not None
-                except httpx.HTTPError:
-                    return False
-
-            wait_for(ready, timeout=120, what="worker with outbound delivery loops")
+            wait_serving(proc, log, lambda: h.breaker("A") is not None, what="worker with outbound delivery loops")
             yield h
     finally:
         producer.close()
@@ -192,9 +172,7 @@ def test_a_dead_destination_holds_up_nobody_and_gets_everything_in_order_once_ba
         lambda: (
             [
                 r
-                for r in read_topic(
-                    hub.settings.kafka_bootstrap_servers or "", hub.names.dlq("outbound"), at_least=2, timeout=5
-                )
+                for r in read_topic(hub.bootstrap, hub.names.dlq("outbound"), at_least=2, timeout=5)
                 if headers_dict(r.headers).get("dlq_destination") == b"C"
             ]
             or None
@@ -205,15 +183,10 @@ def test_a_dead_destination_holds_up_nobody_and_gets_everything_in_order_once_ba
     dlq.sort(key=lambda r: r.offset)
     assert [headers_dict(r.headers)["dlq_reason"] for r in dlq] == [b"permanent", b"parked"]
     c_queue = hub.queued_keys("C", at_least=2)
-    assert [r.value for r in dlq] == [
-        r.value for r in read_topic(hub.settings.kafka_bootstrap_servers or "", hub.names.outbound("C"), at_least=2)
-    ]
+    assert [r.value for r in dlq] == [r.value for r in read_topic(hub.bootstrap, hub.names.outbound("C"), at_least=2)]
     assert [headers_dict(r.headers)["rh_out_key"].decode() for r in dlq] == [k for _, k in c_queue]
     assert len(c.refused) == 1  # the parked one was never sent
-    blocks = {
-        r.key: r.value
-        for r in read_topic(hub.settings.kafka_bootstrap_servers or "", hub.names.outbound_blocks, at_least=1)
-    }
+    blocks = {r.key: r.value for r in read_topic(hub.bootstrap, hub.names.outbound_blocks, at_least=1)}
     assert blocks == {b"C\x1fecho:RHQ:S9": c_queue[0][1].encode()}  # survives a restart: read back on assignment
     c.refuse = False
     dry = hub.redrive("--destination", "C", "--dry-run")
@@ -229,7 +202,7 @@ def test_a_dead_destination_holds_up_nobody_and_gets_everything_in_order_once_ba
         return got if len(got) >= 2 else None
 
     assert all(d["redriven"] for d in wait_for(c_receipts, timeout=30, what="C's receipts"))
-    blocks = read_topic(hub.settings.kafka_bootstrap_servers or "", hub.names.outbound_blocks, at_least=2)
+    blocks = read_topic(hub.bootstrap, hub.names.outbound_blocks, at_least=2)
     assert [(r.key, r.value) for r in blocks][-1] == (b"C\x1fecho:RHQ:S9", b"")  # unblocked
     again = hub.redrive("--destination", "C")
     assert "0 sent" in again and again.count("skipped (delivered since)") == 2

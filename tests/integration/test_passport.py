@@ -9,9 +9,10 @@ test_passport_end_to_end.py). Trusts: A = RHQ, B = RCU (accepts RHQ's DBS), C = 
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,11 +33,12 @@ from rosterhub.envelope import Envelope, decode_record, encode_event, headers_di
 from rosterhub.kafka.access import access_from_settings
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import Settings
+from rosterhub.streams.identity.match import person_id_for
 from rosterhub.streams.passport.clearance import clearance
 from rosterhub.streams.passport.policy import load_policies
 from rosterhub.streams.passport.state import apply
 from tests.auth_support import Tokens
-from tests.integration.helpers import ensure_declared_topics, read_topic, wait_for, worker_process
+from tests.integration.helpers import ensure_declared_topics, read_topic, wait_for, wait_serving, worker_process
 from tests.support import free_port
 from tests.unit.streams.passport_builders import (
     POLICIES,
@@ -75,8 +77,21 @@ class PassportHub:
 
     @contextmanager
     def worker(self, name: str = "worker", state: str = "state", **extra: object) -> Iterator[str]:
-        """A worker process with its web server; ``state``: its RocksDB folder (shared by default, so that a
-        restarted worker finds its files; a new folder makes it rebuild every table from the changelogs)."""
+        """A worker process with its web server, once it answers (see ``start_worker``)."""
+        with ExitStack() as stack:
+            proc, url = self.start_worker(stack, name, state, **extra)
+            wait_serving(
+                proc, self.tmp / f"{name}.log", lambda: self.serves(url), what=f"{name} web server and partitions"
+            )
+            yield url
+
+    def start_worker(
+        self, stack: ExitStack, name: str = "worker", state: str = "state", **extra: object
+    ) -> tuple[subprocess.Popen[bytes], str]:
+        """A worker process with a web port of its own and its log in ``<name>.log``, stopped when ``stack``
+        closes, and its URL; not waited for, so that workers started together join in one rebalance. ``state``:
+        its RocksDB folder (shared by default, so that a restarted worker finds its files; a new folder makes it
+        rebuild every table from the changelogs)."""
         port = free_port()
         env = {
             "ROSTERHUB_WORKER_WEB_PORT": str(port),
@@ -84,23 +99,25 @@ class PassportHub:
             "ROSTERHUB_STATE_DIR": str(self.tmp / state),
             **extra,
         }
-        with worker_process(self.settings, self.tmp / f"{name}.log", **env) as proc:
-            url = f"http://127.0.0.1:{port}"
+        proc = stack.enter_context(worker_process(self.settings, self.tmp / f"{name}.log", **env))
+        return proc, f"http://127.0.0.1:{port}"
 
-            def ready() -> bool:
-                assert proc.poll() is None, (self.tmp / f"{name}.log").read_text()[-3000:]
-                try:
-                    return (
-                        httpx.get(
-                            f"{url}/passport/nobody/clearance", headers=self.caller("RHQ"), params={**NURSE}, timeout=2
-                        ).status_code
-                        == 200
-                    )
-                except httpx.HTTPError:
-                    return False
+    def serves(self, url: str) -> bool:
+        """Whether the worker at ``url`` answers a clearance: its web server is up and its partitions assigned."""
+        answer = httpx.get(f"{url}/passport/nobody/clearance", headers=self.caller("RHQ"), params={**NURSE}, timeout=2)
+        return answer.status_code == 200
 
-            wait_for(ready, timeout=120, what=f"{name} web server and partitions")
-            yield url
+    def wait_cleared(self, url: str, nmcs: Iterable[str], trust: str, at: datetime, *, timeout: float = 60) -> None:
+        """Wait until each nurse (by NMC pin) is cleared at ``trust`` for a shift at ``at``. The booking's person
+        stage reads the passport table as it is when its check runs: a test's bookings wait until the credentials
+        it published are resolved and applied, as a real rota would."""
+        for nmc in nmcs:
+            person = person_id_for(f"reg:nmc:{nmc}")
+            wait_for(
+                lambda p=person: self.clearance(url, p, trust, at)["cleared"],
+                timeout=timeout,
+                what=f"the passport of {person} cleared at {trust}",
+            )
 
     def send(self, *events: Envelope) -> None:
         for env in events:

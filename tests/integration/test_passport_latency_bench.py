@@ -7,31 +7,18 @@ run by hand (docs/benchmarks.md). The tests assert order and outcome only (issue
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from rosterhub.kafka.resolve import Resolved
+from tests.support import load_bench
 
 pytestmark = pytest.mark.integration
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "passport_latency.py"
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("passport_latency", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["passport_latency"] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_the_bench_measures_revocations_and_expiries(kafka: Resolved, tmp_path: Path) -> None:
-    bench = _bench()
+    bench = load_bench("passport_latency")
     cfg = bench.BenchConfig(kafka.bootstrap, revocations=2, expiries=2, baseline_rounds=3, log_dir=tmp_path)
     report = bench.run_bench(cfg)
     assert report["baseline"]["kafka_round_trip"]["n"] == 3 and report["baseline"]["http_clearance"]["n"] == 3
@@ -43,7 +30,7 @@ def test_the_bench_measures_revocations_and_expiries(kafka: Resolved, tmp_path: 
 
 
 def test_summary_percentiles() -> None:
-    bench = _bench()
+    bench = load_bench("passport_latency")
     assert bench.summary([]) == {"n": 0, "p50_ms": None, "p95_ms": None, "max_ms": None}
     s = bench.summary([i / 1000 for i in range(1, 101)])
     assert (s["n"], s["p50_ms"], s["p95_ms"], s["max_ms"]) == (100, 50.5, 95.0, 100.0)

@@ -36,32 +36,25 @@ from typing import Any
 import httpx
 import pytest
 
-from rosterhub.api import create_api
 from rosterhub.auth.roles import Role
 from rosterhub.connectors.simulators.esr import EsrSimulator
 from rosterhub.connectors.simulators.files import trusts_named
 from rosterhub.connectors.simulators.healthroster import HealthRosterSimulator
 from rosterhub.connectors.simulators.patchwork import (
-    booking_requested,
-    create_patchwork_platform,
-    signed_headers,
     timesheet_approved,
     timesheet_submitted,
 )
 from rosterhub.connectors.simulators.platform_state import PlatformState
-from rosterhub.connectors.simulators.serving import serving
 from rosterhub.envelope import Envelope
 from rosterhub.instants import LONDON
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.streams.identity.match import person_id_for
 from rosterhub.streams.payroll.hours import bank_holiday
-from tests.integration.connectors.filedrop_support import prepare, run_once
-from tests.integration.helpers import serve_in_thread, settings_env, wait_for
+from tests.integration.connectors.filedrop_support import connect_roster, prepare
+from tests.integration.helpers import run_cli, settings_env, wait_for
 from tests.integration.independent_consumer import check_topic, read_schemas
+from tests.integration.market_support import approve_for_bank, nurse_asks, open_market, outbound_env, post_patchwork
 from tests.integration.test_booking_saga import SagaHub
-from tests.support import free_port, isolated_settings
-from tests.unit.streams.identity_harness import worker
-from tests.unit.streams.passport_builders import nurse_passport
 
 pytestmark = pytest.mark.integration
 
@@ -70,14 +63,6 @@ A, B, C = "RHQ", "RCU", "RFR"
 PW_SECRET = "pw-payroll-secret"
 NMC = "31D4567E"
 NURSE = "Grace Mensah"
-CASCADE = f"""collaborative: south-yorkshire-bassetlaw
-cascade:
-  - {{to: COLLABORATIVE_BANK, after: 48h}}
-trusts:
-  {A}:
-    cascade:
-      - {{to: COLLABORATIVE_BANK, after: 3s}}
-"""
 
 
 @dataclass(frozen=True)
@@ -128,56 +113,38 @@ def payroll(
 ) -> Iterator[Payroll]:
     model = MODELS[request.param]
     tmp = tmp_path_factory.mktemp(f"payroll-{model.name}")
-    settings = isolated_settings(
-        kafka.bootstrap,
-        tmp,
-        webhook_secrets={"patchwork": {B: PW_SECRET}},  # B's own secret: its webhooks are B's
-    )
-    hub = SagaHub(settings, tmp)
-    (tmp / "cascade").mkdir()
-    (tmp / "cascade" / "syb.yaml").write_text(CASCADE)
     now = datetime.now(UTC)
-    local = f"patchwork:{B}:w-{NMC}"
-    hub.publish(worker(local, nmc=NMC), *nurse_passport(local, B, now))
     roster = HealthRosterSimulator(trusts_named([A]), seed=11, count=1, formats="xml")
     policies = _policies(tmp, model)
     esr = {t: tmp / "out" / f"esr-{t}" for t in (A, B, C)}
-    patchwork_app = create_patchwork_platform(PW_SECRET.encode())
     with ExitStack() as stack:
-        stack.callback(hub.close)
-        pw_url = stack.enter_context(serving(patchwork_app, free_port()))
-        ingress = stack.enter_context(serve_in_thread(create_api(hub.settings, kafka.access), free_port()))
+        bank = open_market(
+            stack, kafka, tmp, host=A, release_after="3s", employer=B, secret=PW_SECRET, nmc=NMC, now=now
+        )
+        hub = bank.hub
         destinations = [
             {"name": f"healthroster-{A}", "trust": A, "platform": "healthroster", "folder": str(tmp / "out" / "hr")},
-            {"name": f"patchwork-{B}", "trust": B, "platform": "patchwork", "url": pw_url, "secret": PW_SECRET},
+            bank.patchwork_destination,
             *({"name": f"esr-{t}", "trust": t, "platform": "esr", "folder": str(folder)} for t, folder in esr.items()),
         ]
-        env = {
-            "ROSTERHUB_BOOKING_POLICY_DIR": str(REPO / "policies" / "booking"),
-            "ROSTERHUB_AVAILABILITY_POLICY_DIR": str(tmp / "cascade"),
-            "ROSTERHUB_AVAILABILITY_TIMER_INTERVAL_S": "0.3",
-            "ROSTERHUB_PAYROLL_POLICY_DIR": str(policies),
-            "ROSTERHUB_PAYROLL_TIMER_INTERVAL_S": "1",
-            "ROSTERHUB_OUTBOUND_DESTINATIONS": json.dumps(destinations),
-            "ROSTERHUB_OUTBOUND_BACKOFF_BASE_S": "0.2",
-            "ROSTERHUB_OUTBOUND_BACKOFF_CAP_S": "2",
-        }
-        url = stack.enter_context(hub.worker(**env))
-        person = person_id_for(f"reg:nmc:{NMC}")
-        wait_for(
-            lambda: hub.clearance(url, person, A, now + timedelta(days=14))["cleared"],
-            timeout=60,
-            what=f"the nurse's passport (issued at {B}) cleared at {A}",
+        url = stack.enter_context(
+            hub.worker(
+                **bank.cascade,
+                **outbound_env(destinations),
+                ROSTERHUB_PAYROLL_POLICY_DIR=str(policies),
+                ROSTERHUB_PAYROLL_TIMER_INTERVAL_S="1",
+            )
         )
+        hub.wait_cleared(url, [NMC], A, now + timedelta(days=14))
         yield Payroll(
             model,
             hub,
-            ingress,
+            bank.ingress,
             tmp / "sftp",
             roster,
-            patchwork_app.state.platform,
+            bank.patchwork,
             esr[model.payer],
-            settings_env(settings, ROSTERHUB_PAYROLL_POLICY_DIR=str(policies)),
+            settings_env(hub.settings, ROSTERHUB_PAYROLL_POLICY_DIR=str(policies)),
         )
 
 
@@ -191,43 +158,25 @@ def _night(today: date) -> date:
 
 
 def _post(p: Payroll, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload).encode()
-    answer = httpx.post(
-        f"{p.ingress}/ingest/patchwork", content=body, timeout=30, headers=signed_headers(PW_SECRET.encode(), body)
-    )
+    answer = post_patchwork(p.ingress, PW_SECRET, payload)
     assert answer.status_code == 202 and answer.json()["accepted"] == 1, answer.text
 
 
 def _cli(p: Payroll, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "rosterhub", "payroll", *args],
-        env=p.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    return run_cli(p.env, "payroll", *args)
 
 
 def _book(p: Payroll) -> tuple[str, str, datetime, datetime]:
     """A's roster posts a Band 5 night; it is released; the nurse books it through Patchwork at B."""
     p.roster.step()
     duty = min(p.roster.duties.values(), key=lambda d: d.id)
-    duty.staff_group, duty.band, duty.code, duty.preferred = "Nursing and Midwifery Registered", 5, "N", None
-    duty.state, duty.day = "Approve Temp Staff Request", _night(p.roster.today)
+    approve_for_bank(duty, "N", _night(p.roster.today))
     duty.changed = datetime.now(LONDON).replace(second=0, microsecond=0)
-    assert p.roster.export(p.sftp)
-    run_once(prepare(p.hub.settings), "healthroster", {"inboxes": [{"path": str(p.sftp / A), "trust": A}]})
+    connect_roster(prepare(p.hub.settings), p.roster, p.sftp, A)
     sid = f"healthroster:{A}:{duty.id}"
     wait_for(lambda: sid in p.patchwork.open_shifts(), timeout=60, what=f"{sid} offered to Patchwork at {B}")
     booking = f"PB-{uuid.uuid4().hex[:6]}"
-    payload = booking_requested(
-        booking, None, B, NMC, datetime.now(UTC), grade="Band 5", staff_group="Registered Nursing", hub_shift_id=sid
-    )
-    payload["data"]["worker"]["name"] = NURSE
-    _post(p, payload)
+    _post(p, nurse_asks(booking, B, NMC, NURSE, sid))
     booking_id = f"patchwork:{B}:{booking}"
     decision = p.hub.wait_decided([booking_id], timeout=60)[booking_id]
     assert decision.type.endswith("BookingConfirmed"), decision.data.get("reason_codes")

@@ -20,7 +20,6 @@ applied any update twice.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -32,41 +31,29 @@ from typing import Any
 import httpx
 import pytest
 
-from rosterhub.api import create_api
 from rosterhub.connectors.simulators.fhir import create_fhir_server
 from rosterhub.connectors.simulators.files import trusts_named
 from rosterhub.connectors.simulators.healthroster import HealthRosterSimulator
 from rosterhub.connectors.simulators.locums_nest import LocumsNestSimulator
 from rosterhub.connectors.simulators.nhsp import NhspSimulator
-from rosterhub.connectors.simulators.patchwork import booking_requested, create_patchwork_platform, signed_headers
 from rosterhub.connectors.simulators.platform_state import PlatformState
 from rosterhub.connectors.simulators.serving import serving
 from rosterhub.envelope import Envelope
 from rosterhub.instants import LONDON
 from rosterhub.kafka.resolve import Resolved
 from rosterhub.streams.identity.match import person_id_for
-from tests.integration.connectors.filedrop_support import REPORT, prepare, run_once
-from tests.integration.helpers import serve_in_thread, wait_for
+from tests.integration.connectors.filedrop_support import connect_roster, prepare
+from tests.integration.helpers import wait_for
+from tests.integration.market_support import approve_for_bank, nurse_asks, open_market, outbound_env, post_patchwork
 from tests.integration.test_booking_saga import SagaHub
-from tests.support import free_port, isolated_settings
-from tests.unit.streams.identity_harness import worker
-from tests.unit.streams.passport_builders import nurse_passport
+from tests.support import free_port
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 A, B, C = "RHQ", "RCU", "RFR"
 PW_SECRET = "pw-e2e-secret"
 NMC = "24C5678D"
 NURSE_NAME = "Amara Okafor"
-CASCADE = f"""collaborative: south-yorkshire-bassetlaw
-cascade:
-  - {{to: COLLABORATIVE_BANK, after: 48h}}
-trusts:
-  {A}:
-    cascade:
-      - {{to: COLLABORATIVE_BANK, after: 5s}}
-"""
 
 
 @dataclass
@@ -105,31 +92,22 @@ class Market:
 @pytest.fixture(scope="module")
 def market(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     tmp = tmp_path_factory.mktemp("market")
-    settings = isolated_settings(
-        kafka.bootstrap,
-        tmp,
-        webhook_secrets={"patchwork": {B: PW_SECRET}},  # B's own secret: its webhooks are B's
-    )
-    hub = SagaHub(settings, tmp)
-    (tmp / "cascade").mkdir()
-    (tmp / "cascade" / "syb.yaml").write_text(CASCADE)
     now = datetime.now(UTC)
-    local = f"patchwork:{B}:w-{NMC}"  # the worker id Patchwork's webhooks carry (data.worker.id)
-    hub.publish(worker(local, nmc=NMC), *nurse_passport(local, B, now))
     roster_out, nhsp_out = tmp / "out" / "healthroster", tmp / "out" / "nhsp"
     roster = HealthRosterSimulator(trusts_named([A]), seed=7, count=1, formats="xml")
     nhsp = NhspSimulator(trusts_named([A, B, C]), seed=7, count=1)
     locums_nest = LocumsNestSimulator([C], seed=7, initial_changes=0)
-    patchwork_app, fhir_app = create_patchwork_platform(PW_SECRET.encode()), create_fhir_server()
+    fhir_app = create_fhir_server()
     with ExitStack() as stack:
-        stack.callback(hub.close)
-        pw_url = stack.enter_context(serving(patchwork_app, free_port()))
+        bank = open_market(
+            stack, kafka, tmp, host=A, release_after="5s", employer=B, secret=PW_SECRET, nmc=NMC, now=now
+        )
+        hub = bank.hub
         fhir_url = stack.enter_context(serving(fhir_app, free_port()))
         ln_url = stack.enter_context(locums_nest.running(free_port()))
-        ingress = stack.enter_context(serve_in_thread(create_api(hub.settings, kafka.access), free_port()))
         destinations = [
             {"name": f"healthroster-{A}", "trust": A, "platform": "healthroster", "folder": str(roster_out)},
-            {"name": f"patchwork-{B}", "trust": B, "platform": "patchwork", "url": pw_url, "secret": PW_SECRET},
+            bank.patchwork_destination,
             {"name": f"nhsp-{B}", "trust": B, "platform": "nhsp", "folder": str(nhsp_out)},
             {
                 "name": f"locums_nest-{C}",
@@ -140,32 +118,18 @@ def market(kafka: Resolved, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             },
             {"name": f"fhir-{C}", "trust": C, "platform": "fhir", "url": f"{fhir_url}/fhir/R4"},
         ]
-        url = stack.enter_context(
-            hub.worker(
-                ROSTERHUB_BOOKING_POLICY_DIR=str(REPO / "policies" / "booking"),
-                ROSTERHUB_AVAILABILITY_POLICY_DIR=str(tmp / "cascade"),
-                ROSTERHUB_AVAILABILITY_TIMER_INTERVAL_S="0.3",
-                ROSTERHUB_OUTBOUND_DESTINATIONS=json.dumps(destinations),
-                ROSTERHUB_OUTBOUND_BACKOFF_BASE_S="0.2",
-                ROSTERHUB_OUTBOUND_BACKOFF_CAP_S="2",
-            )
-        )
-        person = person_id_for(f"reg:nmc:{NMC}")
-        wait_for(
-            lambda: hub.clearance(url, person, A, now + timedelta(days=12))["cleared"],
-            timeout=60,
-            what=f"the nurse's passport (issued at {B}) cleared at {A}",
-        )
+        url = stack.enter_context(hub.worker(**bank.cascade, **outbound_env(destinations)))
+        hub.wait_cleared(url, [NMC], A, now + timedelta(days=12))
         yield Market(
             hub,
             url,
-            ingress,
+            bank.ingress,
             tmp / "sftp",
             roster,
             roster_out,
             nhsp,
             nhsp_out,
-            patchwork_app.state.platform,
+            bank.patchwork,
             locums_nest,
             fhir_app.state.platform,
         )
@@ -175,8 +139,7 @@ def _export_duty(m: Market) -> str:
     """Trust A's roster approves a Band 5 nursing long day for bank, exports it, and the connector takes it in."""
     m.roster.step()
     duty = min(m.roster.duties.values(), key=lambda d: d.id)
-    duty.staff_group, duty.band, duty.code, duty.preferred = "Nursing and Midwifery Registered", 5, "LD", None
-    duty.state, duty.day = "Approve Temp Staff Request", m.roster.today + timedelta(days=12)
+    approve_for_bank(duty, "LD", m.roster.today + timedelta(days=12))
     duty.changed = datetime.now(LONDON).replace(second=0, microsecond=0)  # approved just now
     report = _connect_healthroster(m)
     assert report["events_published"] >= 1 and report["rejected"] == 0, report  # (and any clock-change night)
@@ -185,30 +148,12 @@ def _export_duty(m: Market) -> str:
 
 def _connect_healthroster(m: Market) -> dict[str, Any]:
     """A's roster exports what changed; one run of the file-drop connector over A's inbox; the file's report."""
-    assert m.roster.export(m.sftp)
-    run_once(prepare(m.hub.settings), "healthroster", {"inboxes": [{"path": str(m.sftp / A), "trust": A}]})
-    # the newest report: exports of one day share a name, which processed/ keeps apart (name-1.xml)
-    newest = max((m.sftp / A / "processed").glob("*" + REPORT), key=lambda p: p.stat().st_mtime_ns)
-    return json.loads(newest.read_text())["records"]
+    return connect_roster(prepare(m.hub.settings), m.roster, m.sftp, A)
 
 
 def _request(m: Market, booking: str, offered_as: str) -> httpx.Response:
     """The nurse books the partner shift in Patchwork at B: Patchwork's signed webhook to the ingress."""
-    payload = booking_requested(
-        booking,
-        None,
-        B,
-        NMC,
-        datetime.now(UTC),
-        grade="Band 5",
-        staff_group="Registered Nursing",
-        hub_shift_id=offered_as,
-    )
-    payload["data"]["worker"]["name"] = NURSE_NAME
-    body = json.dumps(payload).encode()
-    return httpx.post(
-        f"{m.ingress}/ingest/patchwork", content=body, timeout=30, headers=signed_headers(PW_SECRET.encode(), body)
-    )
+    return post_patchwork(m.ingress, PW_SECRET, nurse_asks(booking, B, NMC, NURSE_NAME, offered_as))
 
 
 def test_a_shift_posted_at_a_is_released_booked_through_b_and_filled_everywhere(market: Market) -> None:

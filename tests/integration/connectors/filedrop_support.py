@@ -21,6 +21,7 @@ from rosterhub.connectors.kinds import runner
 from rosterhub.connectors.pipeline import IngestContext, packaged_mapping
 from rosterhub.connectors.registry import connector, connectors
 from rosterhub.connectors.runtime import connector_context
+from rosterhub.connectors.simulators.healthroster import HealthRosterSimulator
 from rosterhub.envelope import KafkaRecord, decode_record, headers_dict
 from rosterhub.kafka.access import access_from_settings
 from rosterhub.kafka.admin import ensure_topics, topic_counts
@@ -151,6 +152,22 @@ def expected_ids(
 
 def reports(folder: Path) -> dict[str, dict[str, Any]]:
     return {p.name[: -len(REPORT)]: json.loads(p.read_text()) for p in sorted(folder.glob("*" + REPORT))}
+
+
+def newest_report(inbox: Path) -> dict[str, Any]:
+    """The record counts of the newest file's report in ``inbox/processed``: exports of one day share a name,
+    which processed/ keeps apart (name-1.xml), so the newest is the one the last run wrote."""
+    newest = max((inbox / "processed").glob("*" + REPORT), key=lambda p: p.stat().st_mtime_ns)
+    records: dict[str, Any] = json.loads(newest.read_text())["records"]
+    return records
+
+
+def connect_roster(hub: Hub, roster: HealthRosterSimulator, sftp: Path, trust: str) -> dict[str, Any]:
+    """The roster exports what changed into ``sftp/<trust>``; one run of the file-drop connector over that
+    inbox; the export's report."""
+    assert roster.export(sftp)
+    run_once(hub, "healthroster", {"inboxes": [{"path": str(sftp / trust), "trust": trust}]})
+    return newest_report(sftp / trust)
 
 
 def drop(inbox: Path, name: str, data: bytes) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from rosterhub.codec.catalogue import default_catalogue
@@ -35,9 +35,9 @@ def match_key(who: str) -> str:
     return hashlib.sha256(who.encode()).hexdigest()
 
 
-def _event(type_: str, source: str, data: dict[str, Any], subject: str, *id_parts: Any) -> Envelope:
-    """An event as a connector publishes it at T0, its id derived from ``id_parts`` so re-sends repeat it."""
-    return Envelope(type=type_, source=source, data=data, id=event_id(*id_parts), subject=subject, time=T0)
+def _event(type_: str, source: str, data: dict[str, Any], subject: str, *id_parts: Any, at: datetime = T0) -> Envelope:
+    """An event as a connector publishes it at ``at``, its id derived from ``id_parts`` so re-sends repeat it."""
+    return Envelope(type=type_, source=source, data=data, id=event_id(*id_parts), subject=subject, time=at)
 
 
 def worker(
@@ -84,7 +84,11 @@ def membership(
     change: str = "JOINED",
     end: Any = None,
     employer: str | None = None,
+    since: date | None = None,
+    at: datetime = T0,
 ) -> Envelope:
+    """An assignment of ``worker_id`` (its ``assignment`` number at the vendor), effective ``since`` (by default
+    T0's day), as the vendor's connector publishes it at ``at``; ``employer``: the home trust if not the vendor's."""
     vendor, trust, _ = worker_id.split(":", 2)
     data = {
         "worker_id": worker_id,
@@ -98,9 +102,9 @@ def membership(
         "home_trust": {"ods_code": employer or trust, "name": None},
         "staff_group": "NURSING_MIDWIFERY_REGISTERED",
         "grade": "BAND_5",
-        "effective_from": T0.date(),
+        "effective_from": since or T0.date(),
         "effective_to": end,
-        "changed_at": T0,
+        "changed_at": at,
     }
     return _event(
         "rosterhub.worker.v1.MembershipChanged",
@@ -111,6 +115,7 @@ def membership(
         worker_id,
         assignment,
         n,
+        at=at,
     )
 
 

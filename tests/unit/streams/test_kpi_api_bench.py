@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 import time
 from pathlib import Path
@@ -11,17 +9,11 @@ from pathlib import Path
 import uvicorn
 
 from rosterhub.auth.issuer import LocalIssuer
-from tests.support import free_port
-
-BENCH = Path(__file__).resolve().parents[3] / "bench" / "kpi_api_bench.py"
+from tests.support import free_port, load_bench
 
 
 def test_the_api_bench_builds_a_year_and_asks_every_question(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("kpi_api_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules["kpi_api_bench"] = bench
-    spec.loader.exec_module(bench)
+    bench = load_bench("kpi_api_bench")
     store, model = bench.build(trusts=3, per_day=2, month="2026-11", seed=1)
     assert model["shifts"] == 3 * 2 * 365 and len(store) == model["shifts"] and len(store.blocks) >= 12
     issuer = LocalIssuer(tmp_path / "issuer")

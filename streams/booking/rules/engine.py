@@ -30,7 +30,7 @@ def reason_codes() -> dict[str, str]:
 def run(ctx: RuleContext, rules: Iterable[BookingRule], policy: BookingPolicy | None = None) -> list[RuleResult]:
     """The results of ``rules`` the policy (default: the context's) leaves enabled, in the order given."""
     policy = policy or ctx.policy
-    return [r.check(ctx) for r in rules if policy.enabled(r.id)]
+    return [r(ctx) for r in rules if policy.enabled(r.id)]
 
 
 def evaluate(ctx: RuleContext) -> list[RuleResult]:

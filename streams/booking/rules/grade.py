@@ -19,14 +19,11 @@ from rosterhub.events.codes import GRADES
 from rosterhub.streams.booking.policy import GradePolicy
 from rosterhub.streams.booking.rules.context import RuleContext
 from rosterhub.streams.booking.rules.registry import SHIFT, Section, rule
-from rosterhub.streams.booking.rules.result import RuleResult, fail, note, ok
+from rosterhub.streams.booking.rules.result import Outcomes, RuleResult
 
 __all__ = ["LADDERS", "grade_match", "rank"]
 
 GRADE_POLICY = Section("grades", GradePolicy)
-
-RULE = "grade_match"
-
 
 _MEDICAL_RUNGS: tuple[tuple[str, ...], ...] = (
     ("FY1",),
@@ -55,7 +52,7 @@ def rank(grade: str, local: dict[str, str] | None = None) -> tuple[str, int] | N
 
 
 @rule(
-    RULE,
+    "grade_match",
     stage=SHIFT,
     order=700,
     codes={
@@ -67,22 +64,22 @@ def rank(grade: str, local: dict[str, str] | None = None) -> tuple[str, int] | N
     },
     config=(GRADE_POLICY,),
 )
-def grade_match(ctx: RuleContext) -> RuleResult:
+def grade_match(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """Same staff group, and the shift's grade or within the trust's tolerance."""
     req, shift, policy = ctx.request, ctx.shift, ctx.policy.grades
     if req.staff_group != shift.staff_group:
-        return fail(RULE, "STAFF_GROUP_MISMATCH", f"a {req.staff_group} worker on a {shift.staff_group} shift")
+        return out.fail("STAFF_GROUP_MISMATCH", f"a {req.staff_group} worker on a {shift.staff_group} shift")
     if req.grade == shift.grade:
-        return ok(RULE, f"{req.grade} worker on a {shift.grade} shift")
+        return out.ok(f"{req.grade} worker on a {shift.grade} shift")
     mine, wanted = rank(req.grade, policy.local), rank(shift.grade, policy.local)
     if mine is None or wanted is None or mine[0] != wanted[0]:
         text = f"{req.grade} ({mine[0] if mine else 'not ranked'}) cannot be compared with {shift.grade} " + (
             f"({wanted[0] if wanted else 'not ranked'})"
         )
-        return fail(RULE, "GRADE_LADDER_MISMATCH", text)
+        return out.fail("GRADE_LADDER_MISMATCH", text)
     steps = wanted[1] - mine[1]
     if steps == 0:
-        return ok(RULE, f"{req.grade} ranks with {shift.grade} on the {mine[0]} ladder")
+        return out.ok(f"{req.grade} ranks with {shift.grade} on the {mine[0]} ladder")
     tol = policy.tolerance(shift.staff_group)
     allowed = tol.up if steps > 0 else tol.down
     way = "up" if steps > 0 else "down"
@@ -91,5 +88,5 @@ def grade_match(ctx: RuleContext) -> RuleResult:
         f"{shift.trust} allows {allowed} {way} for {shift.staff_group}"
     )
     if abs(steps) > allowed:
-        return fail(RULE, "GRADE_TOO_LOW" if steps > 0 else "GRADE_TOO_HIGH", text)
-    return note(RULE, "GRADE_TOLERANCE_USED", text)
+        return out.fail("GRADE_TOO_LOW" if steps > 0 else "GRADE_TOO_HIGH", text)
+    return out.note("GRADE_TOLERANCE_USED", text)

@@ -2,7 +2,8 @@
 
 They apply to the *person*: a worker whose own grade is one of
 ``junior_doctors.training_grades`` (FY1-ST8 by default). For everyone else each rule
-passes with a sentence saying so, so a decision still lists every rule.
+passes with a sentence saying so, so a decision still lists every rule (the family's
+``exempt=`` check, declared once on ``_jd_rule``).
 
 - ``jd_shift_length``: no shift over 13 h (real hours: 20:00-08:00 on 24-25 Oct 2026 is 13 h).
 - ``jd_72h_in_7_days``: at most 72 h in any 7 consecutive local days (rolling, :mod:`.windows`).
@@ -21,6 +22,7 @@ without it is for the rota's owner, not a reason to refuse this booking.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 
@@ -28,8 +30,8 @@ from rosterhub.streams.booking.policy import JuniorDoctorsPolicy, RunLimit
 from rosterhub.streams.booking.rules.clock import fmt, fmt_h, hours, local_date, weekends_worked
 from rosterhub.streams.booking.rules.context import RuleContext, WorkInterval
 from rosterhub.streams.booking.rules.registry import PERSON, Section, rule
-from rosterhub.streams.booking.rules.result import RuleResult, fail, ok
-from rosterhub.streams.booking.rules.windows import windows
+from rosterhub.streams.booking.rules.result import Outcomes, RuleResult
+from rosterhub.streams.booking.rules.windows import busiest, windows
 
 __all__ = [
     "jd_72h_in_7_days",
@@ -41,40 +43,35 @@ __all__ = [
 ]
 
 JUNIOR_DOCTORS = Section("junior_doctors", JuniorDoctorsPolicy)
-#: The junior doctors' rules: run by the person stage, configured by ``junior_doctors``.
-_jd_rule = partial(rule, stage=PERSON, config=(JUNIOR_DOCTORS,))
 
 
-def _applies(ctx: RuleContext) -> str | None:
-    """None when the rules apply; otherwise the sentence a passing result gives."""
+def _not_in_training(ctx: RuleContext) -> str | None:
+    """None when the rules apply (the worker's grade is a training grade); otherwise the sentence they pass with."""
     grade = ctx.request.grade
     if grade in ctx.policy.junior_doctors.training_grades:
         return None
     return f"applies to doctors in training only; the worker's grade is {grade}"
 
 
+#: The junior doctors' rules: run by the person stage, configured by ``junior_doctors``, for doctors in training.
+_jd_rule = partial(rule, stage=PERSON, config=(JUNIOR_DOCTORS,), exempt=_not_in_training)
+
+
 @_jd_rule("jd_shift_length", order=600, codes={"JD_SHIFT_TOO_LONG": "a doctor in training's shift is longer than 13 h"})
-def jd_shift_length(ctx: RuleContext) -> RuleResult:
+def jd_shift_length(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """No shift longer than ``max_shift_hours`` real hours."""
-    rule, jd = "jd_shift_length", ctx.policy.junior_doctors
-    if skip := _applies(ctx):
-        return ok(rule, skip)
-    length = ctx.new.hours
-    text = f"{fmt_h(length)} shift (limit {fmt_h(jd.max_shift_hours)})"
-    return fail(rule, "JD_SHIFT_TOO_LONG", text) if length > jd.max_shift_hours else ok(rule, text)
+    limit, length = ctx.policy.junior_doctors.max_shift_hours, ctx.new.hours
+    text = f"{fmt_h(length)} shift (limit {fmt_h(limit)})"
+    return out.fail("JD_SHIFT_TOO_LONG", text) if length > limit else out.ok(text)
 
 
 @_jd_rule("jd_72h_in_7_days", order=610, codes={"JD_72_HOURS_IN_7_DAYS": "more than 72 h in some 7 consecutive days"})
-def jd_72h_in_7_days(ctx: RuleContext) -> RuleResult:
+def jd_72h_in_7_days(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """At most ``max_hours_in_7_days`` in any 7 local days touching the shift."""
-    rule, jd = "jd_72h_in_7_days", ctx.policy.junior_doctors
-    if skip := _applies(ctx):
-        return ok(rule, skip)
-    worst = max(windows(ctx.timeline(), ctx.new, 7), key=lambda w: w.worked)
-    text = f"{fmt_h(hours(worst.worked))} in the 7 days from {fmt(worst.start)} (limit {fmt_h(jd.max_hours_in_7_days)})"
-    if worst.worked > timedelta(hours=jd.max_hours_in_7_days):
-        return fail(rule, "JD_72_HOURS_IN_7_DAYS", text)
-    return ok(rule, text)
+    limit = ctx.policy.junior_doctors.max_hours_in_7_days
+    worst = busiest(windows(ctx.timeline(), ctx.new, 7))
+    text = f"{fmt_h(hours(worst.worked))} in the 7 days from {fmt(worst.start)} (limit {fmt_h(limit)})"
+    return out.fail("JD_72_HOURS_IN_7_DAYS", text) if worst.worked > timedelta(hours=limit) else out.ok(text)
 
 
 @_jd_rule(
@@ -85,16 +82,12 @@ def jd_72h_in_7_days(ctx: RuleContext) -> RuleResult:
         "JD_REST_AFTER_LONG_SHIFTS": "less than 48 h rest after the maximum run of long shifts",
     },
 )
-def jd_consecutive_long_shifts(ctx: RuleContext) -> RuleResult:
+def jd_consecutive_long_shifts(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """At most 5 long shifts on consecutive days, then 48 h rest."""
     jd = ctx.policy.junior_doctors
+    long = jd.long_shift_over_hours
     return _run_rule(
-        ctx,
-        "jd_consecutive_long_shifts",
-        "long shifts",
-        "LONG_SHIFTS",
-        jd.consecutive_long_shifts,
-        lambda iv: iv.hours > jd.long_shift_over_hours,
+        ctx, out, _Run("long shifts", "LONG_SHIFTS", jd.consecutive_long_shifts, lambda iv: iv.hours > long)
     )
 
 
@@ -106,10 +99,10 @@ def jd_consecutive_long_shifts(ctx: RuleContext) -> RuleResult:
         "JD_REST_AFTER_NIGHTS": "less than 46 h rest after the maximum run of night shifts",
     },
 )
-def jd_consecutive_nights(ctx: RuleContext) -> RuleResult:
+def jd_consecutive_nights(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """At most 4 nights on consecutive days, then 46 h rest."""
-    jd = ctx.policy.junior_doctors
-    return _run_rule(ctx, "jd_consecutive_nights", "nights", "NIGHTS", jd.consecutive_nights, lambda iv: iv.night)
+    limit = ctx.policy.junior_doctors.consecutive_nights
+    return _run_rule(ctx, out, _Run("nights", "NIGHTS", limit, lambda iv: iv.night))
 
 
 @_jd_rule(
@@ -120,10 +113,9 @@ def jd_consecutive_nights(ctx: RuleContext) -> RuleResult:
         "JD_REST_AFTER_SHIFTS": "less than 48 h rest after the maximum run of shifts",
     },
 )
-def jd_consecutive_shifts(ctx: RuleContext) -> RuleResult:
+def jd_consecutive_shifts(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """At most 8 shifts on consecutive days, then 48 h rest."""
-    jd = ctx.policy.junior_doctors
-    return _run_rule(ctx, "jd_consecutive_shifts", "shifts", "SHIFTS", jd.consecutive_shifts, lambda iv: True)
+    return _run_rule(ctx, out, _Run("shifts", "SHIFTS", ctx.policy.junior_doctors.consecutive_shifts, lambda iv: True))
 
 
 @_jd_rule(
@@ -133,14 +125,12 @@ def jd_consecutive_shifts(ctx: RuleContext) -> RuleResult:
         "JD_WEEKEND_FREQUENCY": "more than 1 weekend worked in 2 consecutive weekends",
     },
 )
-def jd_weekends(ctx: RuleContext) -> RuleResult:
+def jd_weekends(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """At most 1 weekend worked in any 2 consecutive weekends that include this shift's."""
-    rule, limit = "jd_weekends", ctx.policy.junior_doctors.weekends
-    if skip := _applies(ctx):
-        return ok(rule, skip)
+    limit = ctx.policy.junior_doctors.weekends
     mine = weekends_worked(ctx.new.start, ctx.new.end)
     if not mine:
-        return ok(rule, "no weekend work (00:01 Saturday to 23:59 Sunday)")
+        return out.ok("no weekend work (00:01 Saturday to 23:59 Sunday)")
     worked = {sat for iv in ctx.timeline() for sat in weekends_worked(iv.start, iv.end)}
     for sat in mine:
         for first in (sat - timedelta(weeks=k) for k in range(limit.in_)):
@@ -149,17 +139,24 @@ def jd_weekends(ctx: RuleContext) -> RuleResult:
             if len(hit) > limit.max:
                 names = ", ".join(f"Sat {d:%d %b}" for d in hit)
                 text = f"works the weekends of {names}: {len(hit)} in {limit.in_} (limit {limit.max} in {limit.in_})"
-                return fail(rule, "JD_WEEKEND_FREQUENCY", text)
-    return ok(rule, f"works the weekend of Sat {mine[0]:%d %b}; limit {limit.max} in {limit.in_} respected")
+                return out.fail("JD_WEEKEND_FREQUENCY", text)
+    return out.ok(f"works the weekend of Sat {mine[0]:%d %b}; limit {limit.max} in {limit.in_} respected")
 
 
-def _run_rule(
-    ctx: RuleContext, rule: str, noun: str, suffix: str, limit: RunLimit, kind: Callable[[WorkInterval], bool]
-) -> RuleResult:
-    if skip := _applies(ctx):
-        return ok(rule, skip)
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What one consecutive-days rule counts: its noun, its codes' suffix, its limit and which shifts count."""
+
+    noun: str
+    suffix: str
+    limit: RunLimit
+    counts: Callable[[WorkInterval], bool]
+
+
+def _run_rule(ctx: RuleContext, out: Outcomes, kind: _Run) -> RuleResult:
+    noun, limit = kind.noun, kind.limit
     timeline = ctx.timeline()
-    runs = _runs([iv for iv in timeline if kind(iv)])
+    runs = _runs([iv for iv in timeline if kind.counts(iv)])
     longest = 0
     for run in runs:
         has_new = any(iv.new for iv in run)
@@ -167,7 +164,9 @@ def _run_rule(
         first, last = run[0], run[-1]
         span = f"from {fmt(first.start)} to {fmt(last.end)}"
         if has_new and len(run) > limit.max:
-            return fail(rule, f"JD_CONSECUTIVE_{suffix}", f"{len(run)} consecutive {noun} {span} (limit {limit.max})")
+            return out.fail(
+                f"JD_CONSECUTIVE_{kind.suffix}", f"{len(run)} consecutive {noun} {span} (limit {limit.max})"
+            )
         if len(run) < limit.rest_from:
             continue
         after = next((iv for iv in timeline if iv.start >= last.end and iv not in run), None)
@@ -179,11 +178,11 @@ def _run_rule(
                 f"{fmt_h(hours(rest))} rest after {len(run)} consecutive {noun} ending {fmt(last.end)} "
                 f"before the shift starting {fmt(after.start)} (minimum {fmt_h(limit.rest_hours)})"
             )
-            return fail(rule, f"JD_REST_AFTER_{suffix}", text)
+            return out.fail(f"JD_REST_AFTER_{kind.suffix}", text)
     if not longest:
-        return ok(rule, f"not one of the {noun} counted (limit {limit.max} in a row)")
-    return ok(
-        rule, f"{longest} consecutive {noun} with this one (limit {limit.max}, then {fmt_h(limit.rest_hours)} rest)"
+        return out.ok(f"not one of the {noun} counted (limit {limit.max} in a row)")
+    return out.ok(
+        f"{longest} consecutive {noun} with this one (limit {limit.max}, then {fmt_h(limit.rest_hours)} rest)"
     )
 
 

@@ -20,14 +20,11 @@ from rosterhub.streams.booking.policy import MoonlightingPolicy
 from rosterhub.streams.booking.rules.clock import local_date
 from rosterhub.streams.booking.rules.context import RuleContext
 from rosterhub.streams.booking.rules.registry import PERSON, Section, rule
-from rosterhub.streams.booking.rules.result import RuleResult, fail, ok
+from rosterhub.streams.booking.rules.result import Outcomes, RuleResult
 
 __all__ = ["employers", "moonlighting"]
 
 MOONLIGHTING = Section("moonlighting", MoonlightingPolicy)
-
-RULE = "moonlighting"
-
 
 ESR = "ESR assignment"
 DECLARED = "declared by the request"
@@ -44,7 +41,7 @@ def employers(ctx: RuleContext) -> dict[str, str]:
 
 
 @rule(
-    RULE,
+    "moonlighting",
     stage=PERSON,
     order=900,
     codes={
@@ -52,13 +49,13 @@ def employers(ctx: RuleContext) -> dict[str, str]:
     },
     config=(MOONLIGHTING,),
 )
-def moonlighting(ctx: RuleContext) -> RuleResult:
+def moonlighting(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """No agency engagement of a member trust's substantive employee (by ESR's assignments)."""
     req, policy = ctx.request, ctx.policy
     if not policy.moonlighting.ban:
-        return ok(RULE, f"no moonlighting control at {ctx.shift.trust}")
+        return out.ok(f"no moonlighting control at {ctx.shift.trust}")
     if req.membership != MembershipType.AGENCY:
-        return ok(RULE, f"{req.membership} booking, not through an agency")
+        return out.ok(f"{req.membership} booking, not through an agency")
     found = employers(ctx)
     partners = {*policy.members, ctx.shift.trust}
     hits = sorted(t for t in found if t in partners)
@@ -68,7 +65,7 @@ def moonlighting(ctx: RuleContext) -> RuleResult:
             f"substantively employed by {employer} ({found[employer]}), a {policy.collaborative or ctx.shift.trust} "
             f"trust: book through the bank, not through {req.agency}"
         )
-        return fail(RULE, "MOONLIGHTING_ROUTE_TO_BANK", text)
+        return out.fail("MOONLIGHTING_ROUTE_TO_BANK", text)
     known = ", ".join(f"{t} ({src})" for t, src in sorted(found.items())) or "no substantive employer"
     unseen = "; the hub holds no ESR record of this person" if ctx.employments is None else ""
-    return ok(RULE, f"not employed by a member trust ({known}{unseen})")
+    return out.ok(f"not employed by a member trust ({known}{unseen})")

@@ -13,11 +13,9 @@ from datetime import datetime, timedelta
 from rosterhub.streams.booking.rules.clock import fmt, hours, overlap
 from rosterhub.streams.booking.rules.context import RuleContext
 from rosterhub.streams.booking.rules.registry import PERSON, rule
-from rosterhub.streams.booking.rules.result import RuleResult, fail, ok
+from rosterhub.streams.booking.rules.result import Outcomes, RuleResult
 
 __all__ = ["clash", "no_overlap"]
-
-RULE = "no_overlap"
 
 
 def clash(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> timedelta:
@@ -26,7 +24,7 @@ def clash(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime
 
 
 @rule(
-    RULE,
+    "no_overlap",
     stage=PERSON,
     order=400,
     codes={
@@ -35,7 +33,7 @@ def clash(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime
         ),
     },
 )
-def no_overlap(ctx: RuleContext) -> RuleResult:
+def no_overlap(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """The shift shares no time with any other confirmed booking of the person."""
     s = ctx.shift
     clashes = []
@@ -49,8 +47,8 @@ def no_overlap(ctx: RuleContext) -> RuleResult:
                 f"{_shared(hours(shared))} in common)"
             )
     if clashes:
-        return fail(RULE, "DOUBLE_BOOKED", "overlaps " + "; ".join(clashes))
-    return ok(RULE, f"no overlap with {len(ctx.timeline()) - 1} other booking(s)")
+        return out.fail("DOUBLE_BOOKED", "overlaps " + "; ".join(clashes))
+    return out.ok(f"no overlap with {len(ctx.timeline()) - 1} other booking(s)")
 
 
 def _shared(h: float) -> str:

@@ -12,14 +12,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rosterhub.streams.booking.rules.registry import PERSON, rule
-from rosterhub.streams.booking.rules.result import RuleResult, fail, ok
+from rosterhub.streams.booking.rules.result import Outcomes, RuleResult
 
 if TYPE_CHECKING:
     from rosterhub.streams.booking.rules.context import RuleContext
 
 __all__ = ["Clearance", "passport_clearance"]
-
-RULE = "passport_clearance"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +33,7 @@ class Clearance:
 
 
 @rule(
-    RULE,
+    "passport_clearance",
     stage=PERSON,
     order=300,
     codes={
@@ -43,13 +41,13 @@ class Clearance:
         "PASSPORT_UNKNOWN": "no clearance from the passport processor yet for this person, trust and role",
     },
 )
-def passport_clearance(ctx: RuleContext) -> RuleResult:
+def passport_clearance(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """Every credential the host trust requires is present, accepted and valid to the shift's end."""
     c = ctx.clearance
     trust = ctx.shift.trust
     if c is None:
-        return fail(RULE, "PASSPORT_UNKNOWN", f"no clearance yet from the passport for {trust}")
+        return out.fail("PASSPORT_UNKNOWN", f"no clearance yet from the passport for {trust}")
     if c.cleared:
-        return ok(RULE, f"cleared by the passport for {trust}")
+        return out.ok(f"cleared by the passport for {trust}")
     reasons = "; ".join(f"{credential}: {reason}" for credential, reason in c.unmet) or "no reason given"
-    return fail(RULE, "PASSPORT_NOT_CLEARED", f"not cleared for {trust}: {reasons}")
+    return out.fail("PASSPORT_NOT_CLEARED", f"not cleared for {trust}: {reasons}")

@@ -13,10 +13,17 @@ table (:func:`reason_codes`) and the tests' parametrisation. The rules package i
 (:func:`discover`) the first time any of these is asked for, so a new rule module under
 ``streams/booking/rules/`` is found without editing a list; a module elsewhere registers by being
 imported. docs/booking.md, "Adding a rule", walks through it.
+
+A rule's function is given the context and its :class:`~.result.Outcomes` (its id and declared
+codes), so it returns its verdict without naming itself. A family whose rules apply only to some
+bookings (the junior doctors' rules to doctors in training, the agency rules to agency bookings)
+declares that once, as ``exempt=`` on the family's ``partial(rule, ...)``: an exempt booking passes
+every rule of the family with the sentence ``exempt`` gives, before the rule's function is called.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import threading
@@ -26,6 +33,8 @@ from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from rosterhub.streams.booking.rules.result import Outcomes
+
 if TYPE_CHECKING:
     from rosterhub.streams.booking.rules.context import RuleContext
     from rosterhub.streams.booking.rules.result import RuleResult
@@ -34,6 +43,9 @@ __all__ = [
     "PERSON",
     "SHIFT",
     "BookingRule",
+    "Exemption",
+    "RuleFunction",
+    "RuleRunner",
     "Section",
     "Stage",
     "discover",
@@ -55,7 +67,12 @@ SHIFT: Stage = "shift"
 #: Run by the person stage (the person's other bookings, passport or memberships are needed).
 PERSON: Stage = "person"
 
-RuleFunction = Callable[["RuleContext"], "RuleResult"]
+#: A rule's function: the context and the rule's own :class:`Outcomes` in, its result out.
+RuleFunction = Callable[["RuleContext", Outcomes], "RuleResult"]
+#: What :func:`rule` gives back in the function's place: the declared rule, run on a context.
+RuleRunner = Callable[["RuleContext"], "RuleResult"]
+#: A family's applicability: None when its rules apply to the booking, else the sentence they pass with.
+Exemption = Callable[["RuleContext"], "str | None"]
 
 
 #: Covariant: a rule's ``Section[GradePolicy]`` is one of the ``Section[BaseModel]`` a :class:`BookingRule` holds.
@@ -89,9 +106,18 @@ class BookingRule:
     #: No policy may switch it off (a decision without it would mean nothing).
     always_on: bool = False
     module: str = field(default="", compare=False)
+    #: The family's applicability check: an exempt booking passes with its sentence, ``check`` is not called.
+    exempt: Exemption | None = field(default=None, compare=False)
+    #: The results this rule can give (its id, its declared codes), handed to ``check``.
+    outcomes: Outcomes = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcomes", Outcomes(self.id, frozenset(self.codes)))
 
     def __call__(self, ctx: RuleContext) -> RuleResult:
-        return self.check(ctx)
+        if self.exempt is not None and (why := self.exempt(ctx)):
+            return self.outcomes.ok(why)
+        return self.check(ctx, self.outcomes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,12 +220,34 @@ def rule(
     codes: Mapping[str, str],
     config: tuple[Section[BaseModel], ...] = (),
     always_on: bool = False,
-) -> Callable[[RuleFunction], RuleFunction]:
-    """Declare and register the decorated function as a booking rule; the function is returned unchanged."""
+    exempt: Exemption | None = None,
+) -> Callable[[RuleFunction], RuleRunner]:
+    """Declare and register the decorated function as a booking rule.
 
-    def wrap(fn: RuleFunction) -> RuleFunction:
-        register(BookingRule(rule_id, fn, stage, order, dict(codes), tuple(config), always_on, fn.__module__))
-        return fn
+    In its place stands the declared rule as a function of the context alone (same name and docstring;
+    ``__wrapped__`` is the function as written), which is what the engine runs: exemption first, then the
+    function with the rule's :class:`Outcomes`.
+    """
+
+    def wrap(fn: RuleFunction) -> RuleRunner:
+        declared = register(
+            BookingRule(
+                rule_id,
+                fn,
+                stage,
+                order,
+                dict(codes),
+                tuple(config),
+                always_on,
+                module=fn.__module__,
+                exempt=exempt,
+            )
+        )
+
+        def run(ctx: RuleContext) -> RuleResult:
+            return declared(ctx)
+
+        return functools.update_wrapper(run, fn)
 
     return wrap
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from rosterhub.events.models.common import MembershipType, ReleaseTier
 from rosterhub.streams.booking.policy import AgencyPolicy
 from rosterhub.streams.booking.rules.context import RuleContext
-from rosterhub.streams.booking.rules.registry import SHIFT, Section, rule
-from rosterhub.streams.booking.rules.result import RuleResult, fail, ok
+from rosterhub.streams.booking.rules.registry import SHIFT, Section, get, rule
+from rosterhub.streams.booking.rules.result import Outcomes, RuleResult
 from rosterhub.streams.booking.state import ShiftState
 
 __all__ = ["shift_open", "shift_open_rule", "shift_visible"]
@@ -22,7 +22,6 @@ __all__ = ["shift_open", "shift_open_rule", "shift_visible"]
 AGENCY = Section("agency", AgencyPolicy)
 
 OPEN = "shift_open"
-VISIBLE = "shift_visible"
 
 
 _ORDER = list(ReleaseTier)
@@ -30,14 +29,18 @@ _AGENCY_TIERS = {ReleaseTier.AGENCY_TIER_1: 1, ReleaseTier.AGENCY_TIER_2: 2, Rel
 
 
 def shift_open(state: ShiftState | None, booking_id: str) -> RuleResult:
-    """The shift is known to the hub and nobody holds it yet."""
+    """The shift is known to the hub and nobody holds it yet (the booking processor's check, before a context)."""
+    return _open(state, get(OPEN).outcomes)
+
+
+def _open(state: ShiftState | None, out: Outcomes) -> RuleResult:
     if state is None:
-        return fail(OPEN, "SHIFT_UNKNOWN", "the hub has no posted shift with this id")
+        return out.fail("SHIFT_UNKNOWN", "the hub has no posted shift with this id")
     if state.status == "filled":
-        return fail(OPEN, "SHIFT_ALREADY_FILLED", f"filled by booking {state.filled_by}")
+        return out.fail("SHIFT_ALREADY_FILLED", f"filled by booking {state.filled_by}")
     if state.status != "open":
-        return fail(OPEN, "SHIFT_NOT_OPEN", f"shift is {state.status}")
-    return ok(OPEN)
+        return out.fail("SHIFT_NOT_OPEN", f"shift is {state.status}")
+    return out.ok()
 
 
 @rule(
@@ -52,14 +55,14 @@ def shift_open(state: ShiftState | None, booking_id: str) -> RuleResult:
     },
     always_on=True,
 )
-def shift_open_rule(ctx: RuleContext) -> RuleResult:
+def shift_open_rule(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """:func:`shift_open` over the context's view of the shift (same codes, same details)."""
     s = ctx.shift
-    return shift_open(ShiftState(shift_id=s.shift_id, status=s.status, filled_by=s.filled_by), ctx.request.booking_id)
+    return _open(ShiftState(shift_id=s.shift_id, status=s.status, filled_by=s.filled_by), out)
 
 
 @rule(
-    VISIBLE,
+    "shift_visible",
     stage=SHIFT,
     order=200,
     codes={
@@ -73,40 +76,40 @@ def shift_open_rule(ctx: RuleContext) -> RuleResult:
     },
     config=(AGENCY,),
 )
-def shift_visible(ctx: RuleContext) -> RuleResult:
+def shift_visible(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """The shift's current release tier includes this worker."""
     req, shift = ctx.request, ctx.shift
     tier = ReleaseTier(shift.tier)
     if req.membership == MembershipType.AGENCY:
-        return _agency(ctx, tier)
+        return _agency(ctx, tier, out)
     if req.membership not in {MembershipType.BANK, MembershipType.SUBSTANTIVE}:
-        return fail(VISIBLE, "MEMBERSHIP_UNKNOWN", f"membership {req.membership} cannot book shifts")
+        return out.fail("MEMBERSHIP_UNKNOWN", f"membership {req.membership} cannot book shifts")
     trusts = [t for t in (req.home_trust, req.substantive_employer) if t]
     if not trusts:
-        return fail(VISIBLE, "MEMBERSHIP_UNKNOWN", "bank booking without a home trust")
+        return out.fail("MEMBERSHIP_UNKNOWN", "bank booking without a home trust")
     if shift.trust in trusts:
-        return ok(VISIBLE, f"{shift.trust} own bank: the worker belongs to {shift.trust} ({tier})")
+        return out.ok(f"{shift.trust} own bank: the worker belongs to {shift.trust} ({tier})")
     if tier == ReleaseTier.OWN_BANK:
         where = ", ".join(trusts)
         text = f"the shift is still with {shift.trust}'s own bank; the worker belongs to {where}"
-        return fail(VISIBLE, "NOT_RELEASED_TO_COLLABORATIVE", text)
+        return out.fail("NOT_RELEASED_TO_COLLABORATIVE", text)
     member = next((t for t in trusts if t in ctx.policy.members), None)
     if member is None:
         members = ", ".join(ctx.policy.members) or "none"
         text = f"{', '.join(trusts)} is not a member of {shift.trust}'s collaborative (members: {members})"
-        return fail(VISIBLE, "NOT_COLLABORATIVE_MEMBER", text)
-    return ok(VISIBLE, f"collaborative bank: {member} is a member with {shift.trust} ({tier})")
+        return out.fail("NOT_COLLABORATIVE_MEMBER", text)
+    return out.ok(f"collaborative bank: {member} is a member with {shift.trust} ({tier})")
 
 
-def _agency(ctx: RuleContext, tier: ReleaseTier) -> RuleResult:
+def _agency(ctx: RuleContext, tier: ReleaseTier, out: Outcomes) -> RuleResult:
     agency = ctx.request.agency
     if not agency:
-        return fail(VISIBLE, "MEMBERSHIP_UNKNOWN", "agency booking without an agency id")
+        return out.fail("MEMBERSHIP_UNKNOWN", "agency booking without an agency id")
     if tier not in _AGENCY_TIERS:
-        return fail(VISIBLE, "NOT_RELEASED_TO_AGENCY", f"the shift is at {tier}, not yet released to agencies")
+        return out.fail("NOT_RELEASED_TO_AGENCY", f"the shift is at {tier}, not yet released to agencies")
     policy = ctx.policy.agency
     own_tier = policy.tiers.get(agency, policy.default_tier)
     if own_tier > _AGENCY_TIERS[tier]:
         text = f"{agency} is a tier {own_tier} agency at {ctx.shift.trust}; the shift is at {tier}"
-        return fail(VISIBLE, "AGENCY_TIER_NOT_REACHED", text)
-    return ok(VISIBLE, f"{agency} is a tier {own_tier} agency; the shift is at {tier}")
+        return out.fail("AGENCY_TIER_NOT_REACHED", text)
+    return out.ok(f"{agency} is a tier {own_tier} agency; the shift is at {tier}")

@@ -13,14 +13,14 @@ a failing check cannot turn into a pass by booking more (a property the tests ch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rosterhub.streams.booking.rules.clock import add_local_days, overlap
 from rosterhub.streams.booking.rules.context import WorkInterval
 
-__all__ = ["Window", "free_gaps", "merge", "windows", "worked"]
+__all__ = ["Window", "busiest", "free_gaps", "merge", "windows", "worked"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,11 @@ def windows(timeline: Sequence[WorkInterval], new: WorkInterval, days: int) -> l
         touching = tuple(iv for iv in timeline if overlap(start, end, iv.start, iv.end) > timedelta(0))
         out.append(Window(start, end, worked(busy, start, end), touching))
     return out
+
+
+def busiest(candidates: Iterable[Window]) -> Window:
+    """The window with the most hours worked (the first of equals, so a tie is reported as :func:`windows` orders)."""
+    return max(candidates, key=lambda w: w.worked)
 
 
 def free_gaps(

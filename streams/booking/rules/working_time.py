@@ -28,8 +28,8 @@ from rosterhub.streams.booking.policy import WorkingTimePolicy
 from rosterhub.streams.booking.rules.clock import add_local_days, fmt, fmt_h, hours, local_date, week_start
 from rosterhub.streams.booking.rules.context import RuleContext, WorkInterval
 from rosterhub.streams.booking.rules.registry import PERSON, Section, rule
-from rosterhub.streams.booking.rules.result import RuleResult, fail, note, ok
-from rosterhub.streams.booking.rules.windows import free_gaps, merge, windows
+from rosterhub.streams.booking.rules.result import Outcomes, RuleResult
+from rosterhub.streams.booking.rules.windows import Window, busiest, free_gaps, merge, windows
 
 __all__ = ["wtr_daily_rest", "wtr_night_average", "wtr_weekly_average", "wtr_weekly_rest"]
 
@@ -45,9 +45,9 @@ _wtr_rule = partial(rule, stage=PERSON, config=(WORKING_TIME,))
         "WTR_DAILY_REST": "less than the minimum rest (11 h) between this shift and another booking",
     },
 )
-def wtr_daily_rest(ctx: RuleContext) -> RuleResult:
+def wtr_daily_rest(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """At least ``daily_rest_hours`` between this shift and the nearest booking either side."""
-    rule, minimum = "wtr_daily_rest", ctx.policy.working_time.daily_rest_hours
+    minimum = ctx.policy.working_time.daily_rest_hours
     new = ctx.new
     gaps: list[tuple[timedelta, str]] = []
     for other in ctx.timeline():
@@ -64,10 +64,10 @@ def wtr_daily_rest(ctx: RuleContext) -> RuleResult:
                 (gap, f"this shift ending {fmt(new.end)} and booking {other.booking_id} starting {fmt(other.start)}")
             )
     if not gaps:
-        return ok(rule, "no other booking either side")
+        return out.ok("no other booking either side")
     gap, between = min(gaps, key=lambda g: g[0])
     text = f"{fmt_h(hours(gap))} rest between {between} (minimum {fmt_h(minimum)})"
-    return fail(rule, "WTR_DAILY_REST", text) if gap < timedelta(hours=minimum) else ok(rule, text)
+    return out.fail("WTR_DAILY_REST", text) if gap < timedelta(hours=minimum) else out.ok(text)
 
 
 @_wtr_rule(
@@ -77,9 +77,9 @@ def wtr_daily_rest(ctx: RuleContext) -> RuleResult:
         "WTR_WEEKLY_REST": "no 24 h rest in a week the shift touches (nor 48 h, or two 24 h, in its fortnight)",
     },
 )
-def wtr_weekly_rest(ctx: RuleContext) -> RuleResult:
+def wtr_weekly_rest(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """24 h uninterrupted rest in each week the shift touches, or the fortnightly alternative."""
-    rule, wt = "wtr_weekly_rest", ctx.policy.working_time
+    wt = ctx.policy.working_time
     new, busy = ctx.new, merge(ctx.timeline())
     weekly = timedelta(hours=wt.weekly_rest_hours)
     short = []
@@ -93,14 +93,13 @@ def wtr_weekly_rest(ctx: RuleContext) -> RuleResult:
             short.append(f"longest rest in the week from {fmt(w0)} is {fmt_h(hours(longest))}")
     assert shortest is not None  # the shift touches at least one week
     if not short:
-        return ok(
-            rule,
+        return out.ok(
             f"longest rest in the week from {shortest[1]} is {fmt_h(hours(shortest[0]))} "
             f"(minimum {fmt_h(wt.weekly_rest_hours)})",
         )
     minimum = f"minimum {fmt_h(wt.weekly_rest_hours)}"
     if not wt.allow_fortnightly_rest:
-        return fail(rule, "WTR_WEEKLY_REST", f"{'; '.join(short)} ({minimum})")
+        return out.fail("WTR_WEEKLY_REST", f"{'; '.join(short)} ({minimum})")
     fortnight_fails = []
     for f0 in _fortnights(ctx, new):
         f1 = add_local_days(f0, 14)
@@ -109,15 +108,13 @@ def wtr_weekly_rest(ctx: RuleContext) -> RuleResult:
         if longest < timedelta(hours=wt.fortnightly_rest_hours) and sum(r >= weekly for r in rests) < 2:
             fortnight_fails.append(f"longest rest in the fortnight from {fmt(f0)} is {fmt_h(hours(longest))}")
     if fortnight_fails:
-        return fail(
-            rule,
+        return out.fail(
             "WTR_WEEKLY_REST",
             f"{'; '.join(short)} ({minimum}); {'; '.join(fortnight_fails)} "
             f"(minimum {fmt_h(wt.fortnightly_rest_hours)} or two of "
             f"{fmt_h(wt.weekly_rest_hours)})",
         )
-    return ok(
-        rule,
+    return out.ok(
         f"{'; '.join(short)}, but the fortnight has its {fmt_h(wt.fortnightly_rest_hours)} "
         f"(or two {fmt_h(wt.weekly_rest_hours)}) rest",
     )
@@ -131,21 +128,21 @@ def wtr_weekly_rest(ctx: RuleContext) -> RuleResult:
         "WTR_OPTED_OUT": "(pass) the average week is above the limit and the person's opt-out is relied on",
     },
 )
-def wtr_weekly_average(ctx: RuleContext) -> RuleResult:
+def wtr_weekly_average(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """At most 48 h a week on average over the rolling reference period; an opt-out is recorded."""
-    rule, wt = "wtr_weekly_average", ctx.policy.working_time
+    wt = ctx.policy.working_time
     weeks, limit = wt.reference_weeks, wt.average_weekly_hours
-    worst = max(windows(ctx.timeline(), ctx.new, 7 * weeks), key=lambda w: w.worked)
+    worst = busiest(_reference_periods(ctx))
     avg = hours(worst.worked) / weeks
     text = (
         f"{fmt_h(avg)} average week over the {weeks} weeks from {fmt(worst.start)} "
         f"({fmt_h(hours(worst.worked))} worked; limit {fmt_h(limit)})"
     )
     if worst.worked <= timedelta(hours=limit * weeks):
-        return ok(rule, text + (", opt-out on record, not needed" if ctx.request.wtr_opt_out else ""))
+        return out.ok(text + (", opt-out on record, not needed" if ctx.request.wtr_opt_out else ""))
     if ctx.request.wtr_opt_out:
-        return note(rule, "WTR_OPTED_OUT", f"opted out of the {fmt_h(limit)} average week: {text}")
-    return fail(rule, "WTR_WEEKLY_AVERAGE", text)
+        return out.note("WTR_OPTED_OUT", f"opted out of the {fmt_h(limit)} average week: {text}")
+    return out.fail("WTR_WEEKLY_AVERAGE", text)
 
 
 @_wtr_rule(
@@ -155,25 +152,29 @@ def wtr_weekly_average(ctx: RuleContext) -> RuleResult:
         "WTR_NIGHT_AVERAGE": "a night worker's average above 8 h per 24 h over the reference period (no opt-out)",
     },
 )
-def wtr_night_average(ctx: RuleContext) -> RuleResult:
+def wtr_night_average(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """Night workers: at most 8 h per 24 h on average over the reference period; no opt-out."""
-    rule, wt = "wtr_night_average", ctx.policy.working_time
+    wt = ctx.policy.working_time
     weeks = wt.reference_weeks
     days = 7 * weeks - weeks  # reg. 6(5): less one weekly rest day per week
     limit = timedelta(hours=wt.night_average_hours * days)
-    candidates = windows(ctx.timeline(), ctx.new, 7 * weeks)
-    nightly = [w for w in candidates if sum(iv.night for iv in w.shifts) >= wt.night_worker_min_nights]
+    nightly = [w for w in _reference_periods(ctx) if sum(iv.night for iv in w.shifts) >= wt.night_worker_min_nights]
     if not nightly:
         n = wt.night_worker_min_nights
         need = "no night shift" if n == 1 else f"fewer than {n} night shifts"
-        return ok(rule, f"not a night worker: {need} in any {weeks} weeks around this shift")
-    worst = max(nightly, key=lambda w: w.worked)
+        return out.ok(f"not a night worker: {need} in any {weeks} weeks around this shift")
+    worst = busiest(nightly)
     avg = hours(worst.worked) / days
     text = (
         f"night worker: {fmt_h(avg)} per 24 h over the {weeks} weeks from {fmt(worst.start)} "
         f"({fmt_h(hours(worst.worked))} over {days} working days; limit {fmt_h(wt.night_average_hours)})"
     )
-    return fail(rule, "WTR_NIGHT_AVERAGE", text) if worst.worked > limit else ok(rule, text)
+    return out.fail("WTR_NIGHT_AVERAGE", text) if worst.worked > limit else out.ok(text)
+
+
+def _reference_periods(ctx: RuleContext) -> list[Window]:
+    """The rolling reference periods (``reference_weeks`` long) that touch the new shift."""
+    return windows(ctx.timeline(), ctx.new, 7 * ctx.policy.working_time.reference_weeks)
 
 
 def _periods(first: datetime, new: WorkInterval, days: int) -> list[datetime]:

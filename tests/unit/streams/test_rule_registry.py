@@ -7,6 +7,7 @@ policy may switch it off, and its reason code has a meaning (docs/booking.md, "A
 
 from __future__ import annotations
 
+import ast
 import importlib
 import shutil
 import sys
@@ -21,7 +22,7 @@ from pydantic import BaseModel
 
 from rosterhub.errors import ConfigError
 from rosterhub.streams.booking.policy import BookingPolicies, BookingPolicy, load_booking_policies
-from rosterhub.streams.booking.rules import PERSON, SHIFT, reason_codes, registry, rule_ids, rules, stage
+from rosterhub.streams.booking.rules import PERSON, SHIFT, RuleResult, reason_codes, registry, rule_ids, rules, stage
 from tests.unit.streams import saga_harness
 from tests.unit.streams.saga_harness import Saga, posted, request
 
@@ -32,7 +33,6 @@ RULE_MODULE = """
 from pydantic import BaseModel, ConfigDict, Field
 
 from rosterhub.streams.booking.rules import Section, rule
-from rosterhub.streams.booking.rules.result import fail, ok
 
 
 class LongShiftPolicy(BaseModel):
@@ -51,12 +51,12 @@ LONG_SHIFT = Section("long_shift", LongShiftPolicy)
     codes={{"LONG_SHIFT_CAP": "the shift is longer than the host trust allows"}},
     config=(LONG_SHIFT,),
 )
-def long_shift_cap(ctx):
+def long_shift_cap(ctx, out):
     cap = ctx.policy.config(LONG_SHIFT).max_hours
     hours = ctx.shift.duration.total_seconds() / 3600
     if hours > cap:
-        return fail("long_shift_cap", "LONG_SHIFT_CAP", f"{{hours:g}} h is over {{cap:g}} h")
-    return ok("long_shift_cap", f"{{hours:g}} h is within {{cap:g}} h")
+        return out.fail("LONG_SHIFT_CAP", f"{{hours:g}} h is over {{cap:g}} h")
+    return out.ok(f"{{hours:g}} h is within {{cap:g}} h")
 """
 
 
@@ -160,3 +160,36 @@ def test_built_in_sections_are_the_policy_fields_the_rules_declare() -> None:
     hints = typing.get_type_hints(BookingPolicy)
     declared = {s.key: s.model for r in rules() for s in r.config}
     assert declared and all(hints[key] is model for key, model in declared.items())
+
+
+def test_a_rule_can_give_only_the_codes_it_declares() -> None:
+    """The registry hands a rule its own outcomes: a code it did not declare is refused, naming rule and code."""
+    out = registry.get("grade_match").outcomes
+    assert out.fail("GRADE_TOO_LOW", "why") == RuleResult("grade_match", False, "GRADE_TOO_LOW", "why")
+    assert out.note("GRADE_TOLERANCE_USED", "why") == RuleResult("grade_match", True, "GRADE_TOLERANCE_USED", "why")
+    assert out.ok() == RuleResult("grade_match", True, None, None)
+    for give in (out.fail, out.note):
+        with pytest.raises(ValueError, match="'grade_match' gave reason code 'DOUBLE_BOOKED', which it does not"):
+            give("DOUBLE_BOOKED", "not one of grade_match's")
+
+
+def test_each_built_in_rule_names_its_id_once_in_its_module() -> None:
+    """A rule is declared once: its id stands in its module only where the rule is declared."""
+    for r in rules():
+        tree = ast.parse(Path(sys.modules[r.module].__file__ or "").read_text(encoding="utf-8"))
+        exported = {
+            id(n)
+            for node in tree.body
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets)
+            for n in ast.walk(node)
+        }
+        named = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value == r.id and id(n) not in exported]
+        sections = sum(s.key == r.id for s in r.config)  # moonlighting's policy section has the rule's name
+        assert len(named) == 1 + sections, f"{r.id} stands {len(named)} times in {r.module}"
+
+
+def test_a_familys_rules_share_its_exemption() -> None:
+    """The junior doctors' and the agency rules each declare their applicability once, for the whole family."""
+    for family in ("junior_doctors", "agency"):
+        members = [r for r in rules() if r.module.endswith(f".{family}")]
+        assert len(members) > 1 and len({r.exempt for r in members}) == 1 and members[0].exempt is not None

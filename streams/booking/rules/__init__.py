@@ -2,7 +2,8 @@
 
 Each rule returns a :class:`RuleResult` whether it passes or not, so a decision shows
 every reason (``rosterhub explain``). A rule is one :class:`BookingRule` its module declares
-with :func:`rule` (:mod:`.registry`); :func:`evaluate` runs the enabled rules in the
+with :func:`rule` (:mod:`.registry`), and makes its results with the :class:`Outcomes` the
+registry binds to it; :func:`evaluate` runs the enabled rules in the
 documented order; reason codes are stable and listed in docs/booking.md.
 
 ``shift_open(state, booking_id)`` keeps its original signature for the booking processor
@@ -14,7 +15,7 @@ from rosterhub.streams.booking.rules.engine import evaluate, failed_codes, reaso
 from rosterhub.streams.booking.rules.explain import explain, explain_decision
 from rosterhub.streams.booking.rules.passport import Clearance
 from rosterhub.streams.booking.rules.registry import PERSON, SHIFT, BookingRule, Section, rule, rule_ids, rules, stage
-from rosterhub.streams.booking.rules.result import RuleResult
+from rosterhub.streams.booking.rules.result import Outcomes, RuleResult
 from rosterhub.streams.booking.rules.visibility import shift_open
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Clearance",
     "Employment",
     "OtherBooking",
+    "Outcomes",
     "RuleContext",
     "RuleResult",
     "Section",

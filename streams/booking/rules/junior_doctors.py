@@ -22,7 +22,6 @@ without it is for the rota's owner, not a reason to refuse this booking.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 
@@ -86,9 +85,7 @@ def jd_consecutive_long_shifts(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """At most 5 long shifts on consecutive days, then 48 h rest."""
     jd = ctx.policy.junior_doctors
     long = jd.long_shift_over_hours
-    return _run_rule(
-        ctx, out, _Run("long shifts", "LONG_SHIFTS", jd.consecutive_long_shifts, lambda iv: iv.hours > long)
-    )
+    return _run_rule(ctx, out, "long shifts", "LONG_SHIFTS", jd.consecutive_long_shifts, lambda iv: iv.hours > long)
 
 
 @_jd_rule(
@@ -102,7 +99,7 @@ def jd_consecutive_long_shifts(ctx: RuleContext, out: Outcomes) -> RuleResult:
 def jd_consecutive_nights(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """At most 4 nights on consecutive days, then 46 h rest."""
     limit = ctx.policy.junior_doctors.consecutive_nights
-    return _run_rule(ctx, out, _Run("nights", "NIGHTS", limit, lambda iv: iv.night))
+    return _run_rule(ctx, out, "nights", "NIGHTS", limit, lambda iv: iv.night)
 
 
 @_jd_rule(
@@ -115,7 +112,8 @@ def jd_consecutive_nights(ctx: RuleContext, out: Outcomes) -> RuleResult:
 )
 def jd_consecutive_shifts(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """At most 8 shifts on consecutive days, then 48 h rest."""
-    return _run_rule(ctx, out, _Run("shifts", "SHIFTS", ctx.policy.junior_doctors.consecutive_shifts, lambda iv: True))
+    limit = ctx.policy.junior_doctors.consecutive_shifts
+    return _run_rule(ctx, out, "shifts", "SHIFTS", limit, lambda iv: True)
 
 
 @_jd_rule(
@@ -143,20 +141,12 @@ def jd_weekends(ctx: RuleContext, out: Outcomes) -> RuleResult:
     return out.ok(f"works the weekend of Sat {mine[0]:%d %b}; limit {limit.max} in {limit.in_} respected")
 
 
-@dataclass(frozen=True, slots=True)
-class _Run:
-    """What one consecutive-days rule counts: its noun, its codes' suffix, its limit and which shifts count."""
-
-    noun: str
-    suffix: str
-    limit: RunLimit
-    counts: Callable[[WorkInterval], bool]
-
-
-def _run_rule(ctx: RuleContext, out: Outcomes, kind: _Run) -> RuleResult:
-    noun, limit = kind.noun, kind.limit
+def _run_rule(
+    ctx: RuleContext, out: Outcomes, noun: str, suffix: str, limit: RunLimit, kind: Callable[[WorkInterval], bool]
+) -> RuleResult:
+    """At most ``limit.max`` shifts of a ``kind`` on consecutive days, then ``limit.rest_hours`` rest."""
     timeline = ctx.timeline()
-    runs = _runs([iv for iv in timeline if kind.counts(iv)])
+    runs = _runs([iv for iv in timeline if kind(iv)])
     longest = 0
     for run in runs:
         has_new = any(iv.new for iv in run)
@@ -164,9 +154,7 @@ def _run_rule(ctx: RuleContext, out: Outcomes, kind: _Run) -> RuleResult:
         first, last = run[0], run[-1]
         span = f"from {fmt(first.start)} to {fmt(last.end)}"
         if has_new and len(run) > limit.max:
-            return out.fail(
-                f"JD_CONSECUTIVE_{kind.suffix}", f"{len(run)} consecutive {noun} {span} (limit {limit.max})"
-            )
+            return out.fail(f"JD_CONSECUTIVE_{suffix}", f"{len(run)} consecutive {noun} {span} (limit {limit.max})")
         if len(run) < limit.rest_from:
             continue
         after = next((iv for iv in timeline if iv.start >= last.end and iv not in run), None)
@@ -178,7 +166,7 @@ def _run_rule(ctx: RuleContext, out: Outcomes, kind: _Run) -> RuleResult:
                 f"{fmt_h(hours(rest))} rest after {len(run)} consecutive {noun} ending {fmt(last.end)} "
                 f"before the shift starting {fmt(after.start)} (minimum {fmt_h(limit.rest_hours)})"
             )
-            return out.fail(f"JD_REST_AFTER_{kind.suffix}", text)
+            return out.fail(f"JD_REST_AFTER_{suffix}", text)
     if not longest:
         return out.ok(f"not one of the {noun} counted (limit {limit.max} in a row)")
     return out.ok(

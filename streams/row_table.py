@@ -115,10 +115,11 @@ def cached_table(
     partitions: int,
     decode: Callable[[bytes | str], Row],
     encode: Callable[[Row], bytes],
+    limit: int = CACHED_ROWS,
 ) -> RowTable[Row]:
     """The faust table ``name`` with bytes values (faust serialises nothing), behind its cache, emptied on rebalance."""
     table = app.Table(name, default=None, key_type=str, value_type=bytes, partitions=partitions)
-    rows: RowTable[Row] = RowTable(table, decode, encode)
+    rows: RowTable[Row] = RowTable(table, decode, encode, limit)
     app.on_partitions_revoked.connect(rows.forget)
     app.on_rebalance_complete.connect(rows.forget)
     return rows

@@ -86,6 +86,11 @@ _TICK = b"tick"
 PASSPORT_TABLE = "passport"
 SHIFT_TABLE = "booking-shift-state"
 PERSON_TABLE = "booking-person-state"
+#: Decoded rows each stage keeps in memory (streams/row_table.py). A shift's row is a few KB of JSON (its outbox
+#: keeps the records of its last inputs); a person's keeps every answer until retention, up to hundreds of KB for
+#: someone booked daily, several times that as objects: few people are kept, a miss is only a read as before.
+CACHED_SHIFTS = 5_000
+CACHED_PEOPLE = 256
 #: Holds and parked requests are due seconds after their last write, so every one sits inside this horizon; the
 #: timer rescans its table partitions once per horizon (and after every recovery or rebalance) as a safety net.
 HORIZON_MS = 24 * 3600 * 1000
@@ -105,8 +110,12 @@ def register(app: faust.App, ctx: StreamContext) -> None:
         load_policies([settings.passport_policy_dir]) if settings.passport_policy_dir.exists() else PolicySet({})
     )
     partitions = settings.default_partitions
-    shifts = cached_table(app, SHIFT_TABLE, partitions=partitions, decode=shift_row, encode=_encode_shift)
-    people = cached_table(app, PERSON_TABLE, partitions=partitions, decode=person_row, encode=_encode_person)
+    shifts = cached_table(
+        app, SHIFT_TABLE, partitions=partitions, decode=shift_row, encode=_encode_shift, limit=CACHED_SHIFTS
+    )
+    people = cached_table(
+        app, PERSON_TABLE, partitions=partitions, decode=person_row, encode=_encode_person, limit=CACHED_PEOPLE
+    )
     names = ctx.names
     stage = _ShiftStage(
         app=app,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -60,7 +61,7 @@ from rosterhub.streams.booking.outcome import BOOKING_REQUESTED
 from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.booking.rules import Clearance
 from rosterhub.streams.booking.state import ShiftState, from_ms, to_ms
-from rosterhub.streams.faust_typed import RawEvent, RawStream, StateTable
+from rosterhub.streams.faust_typed import RawEvent, RawStream
 from rosterhub.streams.identity.crosswalk import Crosswalk
 from rosterhub.streams.identity.crosswalk_reader import follow
 from rosterhub.streams.identity.outputs import booking_copy
@@ -70,6 +71,7 @@ from rosterhub.streams.passport.clearance import clearance as passport_clearance
 from rosterhub.streams.passport.clearance import required_types
 from rosterhub.streams.passport.policy import PolicySet, load_policies
 from rosterhub.streams.passport.state import Passport
+from rosterhub.streams.row_table import RowTable, cached_table, json_bytes
 from rosterhub.streams.schedule import TICKS_PER_BEAT, Schedule
 
 if TYPE_CHECKING:
@@ -81,6 +83,13 @@ log = logging.getLogger(__name__)
 
 _TICK = b"tick"
 PASSPORT_TABLE = "passport"
+SHIFT_TABLE = "booking-shift-state"
+PERSON_TABLE = "booking-person-state"
+#: Decoded rows each stage keeps in memory (streams/row_table.py). A shift's row is a few KB of JSON (its outbox
+#: keeps the records of its last inputs); a person's keeps every answer until retention, up to hundreds of KB for
+#: someone booked daily, several times that as objects: few people are kept, a miss is only a read as before.
+CACHED_SHIFTS = 5_000
+CACHED_PEOPLE = 256
 #: Holds and parked requests are due seconds after their last write, so every one sits inside this horizon; the
 #: timer rescans its table partitions once per horizon (and after every recovery or rebalance) as a safety net.
 HORIZON_MS = 24 * 3600 * 1000
@@ -99,8 +108,13 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     passport_policies = (
         load_policies([settings.passport_policy_dir]) if settings.passport_policy_dir.exists() else PolicySet({})
     )
-    shifts = app.Table("booking-shift-state", default=None, key_type=str, partitions=settings.default_partitions)
-    people = app.Table("booking-person-state", default=None, key_type=str, partitions=settings.default_partitions)
+    partitions = settings.default_partitions
+    shifts = cached_table(
+        app, SHIFT_TABLE, partitions=partitions, decode=shift_row, encode=_encode_shift, limit=CACHED_SHIFTS
+    )
+    people = cached_table(
+        app, PERSON_TABLE, partitions=partitions, decode=person_row, encode=_encode_person, limit=CACHED_PEOPLE
+    )
     names = ctx.names
     stage = _ShiftStage(
         app=app,
@@ -132,7 +146,7 @@ class _ShiftStage:
 
     app: faust.App
     ctx: StreamContext
-    shifts: StateTable
+    shifts: RowTable[ShiftState]
     timers: HoldTimers
     policies: BookingPolicies
     copy: Crosswalk
@@ -171,7 +185,7 @@ class _ShiftStage:
             if env is None:
                 return
             key = str(env.data.get("shift_id"))
-        before = ShiftState.from_table(shifts.get(key))
+        before = shifts.get(key)
         received = outbox.input_id(topic, event.message.partition, event.message.offset)
         again = outbox.kept(before.outbox, received) if before is not None else None
         if again is not None:  # applied before a crash that may have lost its outputs: the same records again
@@ -210,7 +224,7 @@ class _ShiftStage:
         if after is not None and sent:
             after = replace(after, outbox=outbox.remember(after.outbox, received, sent))
         if after is not None and after != before:
-            shifts[key] = after.to_table()
+            shifts.set(key, after)
         self.schedule.set(key, _due(after or before, self.timers))
 
     async def _decoded(self, event: RawEvent, topic: str) -> Envelope | None:
@@ -281,6 +295,27 @@ def _booking_policies(ctx: StreamContext) -> BookingPolicies:
     return policies
 
 
+def shift_row(raw: bytes | str) -> ShiftState:
+    """A ``booking-shift-state`` row as stored (JSON, also as faust's ``json`` serializer wrote it before)."""
+    state = ShiftState.from_table(json.loads(raw))
+    assert state is not None  # from_table is None only for no value
+    return state
+
+
+def _encode_shift(state: ShiftState) -> bytes:
+    return json_bytes(state.to_table())
+
+
+def person_row(raw: bytes | str) -> person.PersonState:
+    """A ``booking-person-state`` row as stored (JSON, also as faust's ``json`` serializer wrote it before)."""
+    value = json.loads(raw)
+    return person.PersonState.from_table(value["p"], value)
+
+
+def _encode_person(state: person.PersonState) -> bytes:
+    return json_bytes(state.to_table())
+
+
 def _record_time(event: RawEvent) -> datetime | None:
     ts = getattr(event.message, "timestamp", None)
     return datetime.fromtimestamp(ts, UTC) if ts else None
@@ -295,7 +330,9 @@ def _due(state: ShiftState | None, timers: HoldTimers) -> int | None:
     return due_ms(state, timers=timers) if state is not None else None
 
 
-def _timer(app: faust.App, shifts: StateTable, ticks: faust.TopicT, timers: HoldTimers, interval: float) -> Schedule:
+def _timer(
+    app: faust.App, shifts: RowTable[ShiftState], ticks: faust.TopicT, timers: HoldTimers, interval: float
+) -> Schedule:
     """The timer and the schedule it reads; the agent keeps the schedule up to date after each input."""
     schedule = Schedule(HORIZON_MS)
 
@@ -318,12 +355,12 @@ def _timer(app: faust.App, shifts: StateTable, ticks: faust.TopicT, timers: Hold
     return schedule
 
 
-async def _rebuild(shifts: StateTable, schedule: Schedule, timers: HoldTimers, now_ms: int) -> None:
+async def _rebuild(shifts: RowTable[ShiftState], schedule: Schedule, timers: HoldTimers, now_ms: int) -> None:
     """Rescan the owned partitions of the shift table for holds and parked requests (yielding as it goes)."""
     schedule.begin_rebuild()
     entries: list[tuple[str, int | None]] = []
-    for n, (key, value) in enumerate(shifts.items()):
-        entries.append((str(key), _due(ShiftState.from_table(value), timers)))
+    for n, (key, state) in enumerate(shifts.items()):
+        entries.append((key, _due(state, timers)))
         if n % 5000 == 4999:
             await asyncio.sleep(0)
     schedule.rebuild(entries, now_ms)
@@ -333,34 +370,55 @@ async def _rebuild(shifts: StateTable, schedule: Schedule, timers: HoldTimers, n
 def _person_stage(
     app: faust.App,
     ctx: StreamContext,
-    people: StateTable,
+    people: RowTable[person.PersonState],
     policies: BookingPolicies,
     passport_policies: PolicySet,
     send: SendSaga,
 ) -> None:
     """The person stage's agent: one writer per person, answers keyed by shift id."""
-    to_shift = ctx.raw_topic(app, ctx.names.booking_requests)
-    retention_days = ctx.settings.booking_person_retention_days
+    stage = _PersonStage(
+        people,
+        policies,
+        functools.partial(_clearance, app, passport_policies),
+        send,
+        ctx.raw_topic(app, ctx.names.booking_requests),
+        ctx.settings.booking_person_retention_days,
+    )
 
     @app.agent(ctx.raw_topic(app, ctx.names.booking_person), name="booking-person", concurrency=1)
     async def person_stage(stream: RawStream) -> None:
         async for event in stream.events():
-            pid = (event.key or b"").decode()
-            try:
-                msg = decode(loads(event.value))
-            except ValueError as exc:  # not JSON, or a kind the person stage does not know
-                log.warning("booking-person: unreadable saga message for %s dropped: %s", pid, exc)
-                continue
-            before = person.PersonState.from_table(pid, people.get(pid))
-            clearance = functools.partial(_clearance, app, passport_policies, pid)
-            got = person.receive(before, msg, policies=policies, clearance=clearance)
-            if got.reply is not None:
-                await send(to_shift, got.reply.shift_id, got.reply)
-            _log_received(pid, msg, got)
-            after = got.state
-            if after != before:  # pruned only when written anyway: no scans, no extra writes
-                after = retention.prune(after, now_ms=_ms(event), retention_days=retention_days)
-                people[pid] = after.to_table()
+            await stage.handle(event)
+
+
+@dataclass
+class _PersonStage:
+    """The person stage's agent body: one saga message -> its answer, then the person's row (in that order)."""
+
+    people: RowTable[person.PersonState]
+    policies: BookingPolicies
+    clearance: Callable[[str, Check], Clearance | None]  # the passport's verdict for a person and a check
+    send: SendSaga
+    to_shift: faust.TopicT
+    retention_days: int
+
+    async def handle(self, event: RawEvent) -> None:
+        pid = (event.key or b"").decode()
+        try:
+            msg = decode(loads(event.value))
+        except ValueError as exc:  # not JSON, or a kind the person stage does not know
+            log.warning("booking-person: unreadable saga message for %s dropped: %s", pid, exc)
+            return
+        before = self.people.get(pid) or person.PersonState(pid)
+        clearance = functools.partial(self.clearance, pid)
+        got = person.receive(before, msg, policies=self.policies, clearance=clearance)
+        if got.reply is not None:
+            await self.send(self.to_shift, got.reply.shift_id, got.reply)
+        _log_received(pid, msg, got)
+        after = got.state
+        if after != before:  # pruned only when written anyway: no scans, no extra writes
+            after = retention.prune(after, now_ms=_ms(event), retention_days=self.retention_days)
+            self.people.set(pid, after)
 
 
 def _log_received(pid: str, msg: SagaMessage, got: person.Received) -> None:

@@ -12,6 +12,7 @@ crash is a producer that loses everything sent while handling the answer, while 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -25,11 +26,12 @@ from rosterhub.runtime import Encoder, TopicNames
 from rosterhub.settings import Settings
 from rosterhub.streams.app import StreamContext
 from rosterhub.streams.booking import person
-from rosterhub.streams.booking.agents import _ShiftStage
+from rosterhub.streams.booking.agents import _ShiftStage, shift_row
 from rosterhub.streams.booking.decide import HoldTimers
 from rosterhub.streams.booking.messages import Check
 from rosterhub.streams.booking.saga import HEADER, dumps, loads
 from rosterhub.streams.identity.crosswalk import Crosswalk
+from rosterhub.streams.row_table import RowTable, json_bytes
 from rosterhub.streams.schedule import Schedule
 from tests.integration.test_booking_saga import _request, _shift
 from tests.unit.streams.saga_harness import CLEARED, NOW, POLICIES
@@ -100,7 +102,8 @@ def _stage(table: dict[str, Any]) -> _ShiftStage:
     ctx = Ctx(settings, KafkaAccess("127.0.0.1:9"), NAMES, CODEC, CATALOGUE, Encoder(CODEC, NAMES, CATALOGUE), None)  # type: ignore[arg-type]
     copy = Crosswalk(ready=True)  # the requester is known: the stage stamps the request itself
     copy.apply(f"k:{KEY}", {"o": ["p1"], "s": 1, "of": 1})
-    return _ShiftStage(None, ctx, table, TIMERS, POLICIES, copy, Schedule(3_600_000))  # type: ignore[arg-type]
+    rows = RowTable(table, shift_row, lambda s: json_bytes(s.to_table()))  # a new worker: an empty cache
+    return _ShiftStage(None, ctx, rows, TIMERS, POLICIES, copy, Schedule(3_600_000))  # type: ignore[arg-type]
 
 
 def _event(topic: str, offset: int, key: str, value: bytes, headers: list[tuple[str, bytes]]) -> Event:
@@ -139,7 +142,7 @@ async def _run() -> tuple[list[Any], list[Any]]:
     BROKER.lose = True
     await stage.handle(answer_event)
     BROKER.lose = False
-    assert table[SHIFT]["decided"] == ["patchwork:RHQ:b1"]
+    assert json.loads(table[SHIFT])["decided"] == ["patchwork:RHQ:b1"]
     lost = list(_decisions())
     # the restart: a new worker, the table rebuilt from its changelog, the answer delivered again
     restarted = _stage(dict(table))

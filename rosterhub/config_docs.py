@@ -64,11 +64,15 @@ def _processors_section() -> list[str]:
         "## Stream processors",
         "",
         "`worker_processors` names some of these, declared by each feature in its `feature.py` (listed in the",
-        "order a worker installs them):",
+        "order a worker installs them). A processor runs on a worker with those it needs (it reads their tables",
+        "there); a `worker_processors` without them is refused (docs/deploy.md, Worker layout):",
         "",
-        "| processor | declared in | what it does |",
-        "| --- | --- | --- |",
-        *(f"| `{p.name}` | `{p.install.__module__}` | {p.doc} |" for p in processors()),
+        "| processor | declared in | needs | what it does |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| `{p.name}` | `{p.install.__module__}` | {', '.join(f'`{n}`' for n in p.needs) or '-'} | {p.doc} |"
+            for p in processors()
+        ),
         "",
     ]
 

@@ -17,6 +17,12 @@ settings are validated): it imports its feature's code inside the functions it d
 Order: a worker installs its processors, and the ingress mounts its routers, by ``order`` (then name);
 the order is that of the routes in the OpenAPI documents. A processor that uses another's runtime
 (availability reads the passport table) takes a larger number and finds it in ``installed``.
+
+Needs: a processor that reads another's runtime or tables in its own worker (booking's person stage and
+availability read the passport table, co-partitioned by person) declares it in ``needs``. Settings refuse a
+``worker_processors`` that runs a processor without what it needs (:func:`unmet_needs`), and a worker refuses to
+install one: without the passport table every booking would be rejected ``PASSPORT_UNKNOWN``, silently
+(issue #16, docs/decisions/0017-a-group-per-processor-set.md).
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ __all__ = [
     "overlapping_groups",
     "processor_names",
     "processors",
+    "unmet_needs",
+    "unmet_needs_message",
     "worker_group",
 ]
 
@@ -68,12 +76,14 @@ class Processor:
 
     ``install(app, ctx, installed)`` registers its agents, tables and worker routes on the faust app and
     returns its runtime (or None); ``installed`` maps the names of the processors installed before it (lower
-    ``order``) on this worker to their runtimes."""
+    ``order``) on this worker to their runtimes. ``needs``: the processors whose runtime or tables it reads in
+    its own worker, which must run in the same ``worker_processors``."""
 
     name: str
     order: int
     install: Callable[[faust.App, StreamContext, Mapping[str, Any]], Any]
     doc: str = ""
+    needs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -149,7 +159,36 @@ def _declared(attribute: str, kind: type[_D]) -> list[_D]:
 @cache
 def processors() -> tuple[Processor, ...]:
     """Every declared processor, in install order."""
-    return tuple(_declared("PROCESSORS", Processor))
+    found = tuple(_declared("PROCESSORS", Processor))
+    names = {p.name for p in found}
+    for p in found:
+        unknown = [n for n in p.needs if n not in names or n == p.name]
+        if unknown:
+            raise ConfigError(f"processor {p.name!r} needs {', '.join(map(repr, unknown))}: not another declared one")
+    return found
+
+
+def unmet_needs(running: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Each processor in ``running`` that needs processors not in ``running``, and those it lacks (install order)."""
+    wanted = set(running)
+    return {
+        p.name: lacking
+        for p in processors()
+        if p.name in wanted and (lacking := tuple(n for n in p.needs if n not in wanted))
+    }
+
+
+def unmet_needs_message(running: Iterable[str]) -> str | None:
+    """Why ``running`` cannot run on one worker (each processor, what it needs and the fix), or None if it can."""
+    unmet = unmet_needs(running)
+    if not unmet:
+        return None
+    lacking = [n for n in processor_names() if any(n in need for need in unmet.values())]
+    reasons = "; ".join(f"{name} needs {', '.join(need)} on the same worker" for name, need in unmet.items())
+    return (
+        f"worker_processors: {reasons} (it reads its tables there): add {', '.join(lacking)} to worker_processors "
+        "(docs/deploy.md, Worker layout)"
+    )
 
 
 def processor_names() -> tuple[str, ...]:

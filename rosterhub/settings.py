@@ -45,6 +45,13 @@ def _processor_names() -> tuple[str, ...]:
     return processor_names()
 
 
+def _unmet_needs(running: list[str]) -> str | None:
+    """Why these processors cannot run on one worker (a processor without one it needs), or None."""
+    from rosterhub.features import unmet_needs_message
+
+    return unmet_needs_message(running)
+
+
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "rosterhub"
@@ -305,11 +312,13 @@ class Settings(BaseSettings):
         min_length=1,
         description="Which stream processors a worker runs (default: all; each processor declares its name in its "
         "package's `feature` module, rosterhub/features.py). Lets a deployment give a processor its "
-        'own workers (e.g. `["booking"]` on some workers, the rest on others, scaled apart); every processor must '
-        "run on some worker of the app id. Workers with the same set share a consumer group, named "
-        "`<app_id>.run.<processors>` (the plain app id when a worker runs all); each processor runs in one set: "
-        "a worker refuses to start while a running group's set overlaps its own "
-        "(docs/decisions/0017-a-group-per-processor-set.md).",
+        'own workers (e.g. `["booking", "passport", "availability"]` on some workers, the rest on others, scaled '
+        "apart); every processor must run on some worker of the app id. Workers with the same set share a consumer "
+        "group, named `<app_id>.run.<processors>` (the plain app id when a worker runs all); each processor runs "
+        "in one set: a worker refuses to start while a running group's set overlaps its own "
+        "(docs/decisions/0017-a-group-per-processor-set.md). A processor runs with the processors it needs (it "
+        "reads their tables in its own worker: booking and availability need passport); a set without them is "
+        "refused, naming what to add (docs/deploy.md, Worker layout).",
     )
     worker_web_port: int | None = Field(
         default=None,
@@ -492,6 +501,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"worker_processors: unknown processor {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
             )
+        if (unmet := _unmet_needs(names)) is not None:
+            raise ValueError(unmet)
         return names
 
     @model_validator(mode="after")

@@ -21,8 +21,8 @@ from rosterhub.codec.catalogue import SchemaCatalogue, default_catalogue
 from rosterhub.codec.wire import EventCodec
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import Envelope, decode_record, headers_dict
-from rosterhub.errors import InputError
-from rosterhub.features import processors, worker_group
+from rosterhub.errors import ConfigError, InputError
+from rosterhub.features import processors, unmet_needs_message, worker_group
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.runtime import Encoder, TopicNames, make_codec
 from rosterhub.settings import Settings
@@ -135,6 +135,8 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
     web = WorkerWeb(app, settings, names)
     ctx = StreamContext(settings, kafka, names, codec, catalogue, Encoder(codec, names, catalogue), web)
     run = set(settings.worker_processors)
+    if (unmet := unmet_needs_message(run)) is not None:  # settings refuse it too: never install one silently broken
+        raise ConfigError(unmet)
     installed: dict[str, object] = {}
     for processor in processors():  # each feature declares its own (rosterhub/features.py), in install order
         if processor.name in run:

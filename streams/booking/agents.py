@@ -443,7 +443,7 @@ def _clearance(app: faust.App, policies: PolicySet, pid: str, msg: Check) -> Cle
     if policy is None:
         return Clearance(cleared=False, unmet=(("passport policy", f"NO_TRUST_POLICY for {shift['trust']}"),))
     table = app.tables.get(PASSPORT_TABLE)
-    if table is None:  # the passport processor is not registered in this app: no verdict (PASSPORT_UNKNOWN)
+    if table is None:  # no passport processor in this app (a worker refuses that: booking needs passport)
         return None
     types = required_types(policy, shift["staff_group"], shift["grade"])
     row = table.get(pid.encode())  # type: ignore[attr-defined]  # faust: CollectionT lacks the Mapping API of its tables

@@ -20,7 +20,12 @@ def _install(app: faust.App, ctx: StreamContext, installed: Mapping[str, Any]) -
     return register(app, ctx)
 
 
-PROCESSORS = (Processor("booking", 10, _install, "Booking decisions, one writer per shift (docs/booking.md)."),)
+#: the person stage reads the person's passport from the passport table in this worker (agents.py ``_clearance``)
+PROCESSORS = (
+    Processor(
+        "booking", 10, _install, "Booking decisions, one writer per shift (docs/booking.md).", needs=("passport",)
+    ),
+)
 
 
 def _router(hub: HubApi) -> APIRouter:

@@ -131,3 +131,73 @@ def test_a_processor_set_that_overlaps_a_running_groups_set_is_named() -> None:
         "rosterhub.run.availability.kpi",
         "rosterhub.run.booking",
     ]
+
+
+def test_booking_and_availability_need_passport_on_their_own_worker() -> None:
+    """issue #16: both read the passport table in their own worker (co-partitioned by person)."""
+    assert {p.name: p.needs for p in processors() if p.needs} == {
+        "booking": ("passport",),
+        "availability": ("passport",),
+    }
+
+
+@pytest.mark.parametrize(
+    ("running", "named"),
+    [
+        (["booking"], "booking needs passport on the same worker"),
+        (["identity", "outbound", "availability", "kpi", "payroll"], "availability needs passport on the same worker"),
+    ],
+)
+def test_a_worker_set_without_what_a_processor_needs_is_refused_naming_it_and_the_fix(
+    running: list[str], named: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(worker_processors=running)
+    message = str(caught.value)
+    assert named in message
+    assert "add passport to worker_processors" in message
+
+
+def test_every_processor_it_needs_is_named_once_in_the_fix() -> None:
+    assert features.unmet_needs(["booking", "availability"]) == {
+        "booking": ("passport",),
+        "availability": ("passport",),
+    }
+    message = features.unmet_needs_message(["booking", "availability"]) or ""
+    assert "booking needs passport" in message and "availability needs passport" in message
+    assert message.count("add passport to worker_processors") == 1
+
+
+@pytest.mark.parametrize(
+    "running", [["booking", "passport"], ["booking", "passport", "availability"], ["identity", "outbound", "kpi"]]
+)
+def test_a_worker_set_with_what_its_processors_need_is_accepted(running: list[str]) -> None:
+    assert features.unmet_needs(running) == {}
+    assert Settings(worker_processors=running).worker_processors == running
+
+
+def test_a_need_of_no_declared_processor_stops_start_up(fake_features: Path) -> None:
+    _feature(fake_features, "alpha", "PROCESSORS = (Processor('alpha', 10, print, needs=('nope',)),)\n")
+    features.processors.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"processor 'alpha' needs 'nope': not another declared one"):
+            features.processors()
+    finally:
+        features.processors.cache_clear()
+
+
+def test_a_worker_refuses_to_install_a_processor_without_what_it_needs(tmp_path: Path) -> None:
+    """Settings refuse such a set; a worker handed one anyway (settings built without validation) fails loudly at
+    install rather than rejecting every booking PASSPORT_UNKNOWN."""
+    from rosterhub.kafka.access import KafkaAccess
+    from rosterhub.streams.app import create_app
+
+    settings = Settings(state_dir=tmp_path).model_copy(update={"worker_processors": ["booking"]})
+    with pytest.raises(ConfigError, match=r"booking needs passport on the same worker.*add passport to worker_proc"):
+        create_app(settings, KafkaAccess("127.0.0.1:9"))
+
+
+def test_availability_installed_without_the_passport_runtime_fails_loudly() -> None:
+    availability = next(p for p in processors() if p.name == "availability")
+    with pytest.raises(ConfigError, match="availability needs passport installed on the same worker"):
+        availability.install(None, None, {})  # type: ignore[arg-type]  # refused before either is used

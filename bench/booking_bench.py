@@ -292,6 +292,8 @@ class Seen:
 
     hops: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
+    #: booking id -> a rejection's reason codes (issue #16: a run that only rejects must show it, and why)
+    reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: booking id -> records of it on the saga's internal topics (each one an agent step: the hops of a decision)
     internal: dict[str, int] = field(default_factory=dict)
     #: decisions per events.booking partition (each worker's share, with the partitions it owned)
@@ -367,6 +369,9 @@ class Collector:
                                     self.seen.by_partition[tp.partition] = (
                                         self.seen.by_partition.get(tp.partition, 0) + 1
                                     )
+                                    if kind.endswith("Rejected"):
+                                        data = decode_record(r.value, r.headers, codec).data
+                                        self.seen.reasons[subject] = tuple(data.get("reason_codes") or ())
                                 self.seen.note("decision", subject, r.timestamp / 1000, now)
                                 self.seen.outcomes.setdefault(subject, kind.rsplit(".", 1)[-1])
                             elif kind == REQUESTED and subject:
@@ -895,6 +900,7 @@ def _warm_up(
     with seen.lock:
         seen.hops.clear()
         seen.outcomes.clear()
+        seen.reasons.clear()
     return f"{outcome} after {attempt} attempt(s)"
 
 
@@ -940,10 +946,15 @@ def summarise(
                 [found[b][1] - t for b, t in counted.items() if b in found]
             )
     outcomes: dict[str, int] = {}
+    by_reason: Counter[str] = Counter()  # confirmed / rejected by reason codes (a run that only rejects shows it)
     for b in fed:
         kind = seen.outcomes.get(b)
         if kind:
             outcomes[kind] = outcomes.get(kind, 0) + 1
+            if kind == "BookingConfirmed":
+                by_reason["confirmed"] += 1
+            else:
+                by_reason[f"rejected {'+'.join(seen.reasons.get(b, ())) or '(no reason code)'}"] += 1
     steps = [1 + seen.internal.get(b, 0) for b in fed if b in decisions]
     return {
         "hops_per_decision": {
@@ -962,6 +973,7 @@ def summarise(
         "requests_fed": len(fed),
         "decided": sum(1 for b in fed if b in decisions),
         "outcomes": outcomes,
+        "decisions_by_outcome": dict(by_reason.most_common()),
         "decisions_per_s_during_feed": round(in_window / max(window[1] - window[0], 1e-9), 1),
         "decisions_per_s_overall": round(sum(1 for b in fed if b in decisions) / max(last_decision - start, 1e-9), 1),
         "drain_after_feed_s": round(max(0.0, last_decision - end), 2),
@@ -1107,7 +1119,8 @@ def print_report(report: dict[str, Any]) -> None:
         print(
             f"\nload {run['rate_target']} payloads/s ({run['mode']}, {run['workers']} worker(s), "
             f"{run['partitions']} partitions): fed {run['payloads_fed']:,} payloads at {run['payloads_per_s']:,}/s; "
-            f"{run['decided']:,}/{run['requests_fed']:,} requests decided {run['outcomes']}; "
+            f"{run['decided']:,}/{run['requests_fed']:,} requests decided {run['outcomes']} "
+            f"(by outcome: {run.get('decisions_by_outcome', {})}); "
             f"{run['decisions_per_s_during_feed']:,} decisions/s during the feed, "
             f"{run['decisions_per_s_overall']:,} overall; drained {run['drain_after_feed_s']} s after"
         )

@@ -322,6 +322,7 @@ def main() -> None:
         run = bb.run_load(cfg, 0, uuid.uuid4().hex[:8])
         details["split"] = run
         note("split_decisions_per_s", run["decisions_per_s_overall"] if run["decided"] else None)
+        note("split_decisions_by_outcome", run["decisions_by_outcome"])  # a run that only rejects shows it (#16)
         if details.get("max1"):
             note("split_ratio", bb._ratio(run["decisions_per_s_overall"], details["max1"]["decisions_per_s_overall"]))
     if "steady" in parts:

@@ -45,7 +45,7 @@ from rosterhub.connectors.simulators.files import (
 from rosterhub.connectors.simulators.hub_drops import first_delivery, new_documents, take_drops
 from rosterhub.connectors.simulators.platform_state import ShiftCopy
 
-__all__ = ["EsrSimulator", "Person", "parse_bookings", "parse_pay", "register_cli"]
+__all__ = ["EsrSimulator", "Person", "interface_file", "parse_bookings", "parse_pay", "register_cli"]
 
 #: ESR competence name -> refresher period in years (trusts differ; these are common ones).
 CSTF = {
@@ -85,6 +85,17 @@ _PLACES = (
     ("Worksop", "S80"),
 )
 _STREETS = ("River Lane", "Mill Court", "New Street", "Church Road", "Station Road", "Park Avenue", "Vicarage Close")
+
+
+def interface_file(
+    ods: str, day: date, freq: str, sequence: int, records: Sequence[str], *, cut_second: int = 0
+) -> bytes:
+    """One ESR interface file (docs/vendors/esr.md): the header (the trust, the interface, the day and the 02:15 run
+    that cut it, DAILY or MONTHLY, the file's sequence number), the records, and the trailer whose count the
+    mapping checks. The simulator's exports and the tests' hand-made files share it, so the layout is written
+    once."""
+    head = f"HDR|{ods}|ESR-INT-0117|{day:%Y%m%d}|0215{cut_second:02d}|{freq}|{sequence:06d}"
+    return ("\n".join([head, *records, f"TRL|{len(records)}"]) + "\n").encode("utf-8")
 
 
 def _oracle(d: date | None) -> str:
@@ -409,10 +420,9 @@ class EsrSimulator:
     def _write(self, out: Path, t: _TrustEsr, freq: str, lines: list[str]) -> Path:
         t.sequence += 1
         ods = t.trust.ods
-        head = f"HDR|{ods}|ESR-INT-0117|{self.today:%Y%m%d}|0215{self.rng.randint(0, 59):02d}|{freq}|{t.sequence:06d}"
-        body = "\n".join([head, *lines, f"TRL|{len(lines)}"]) + "\n"
+        body = interface_file(ods, self.today, freq, t.sequence, lines, cut_second=self.rng.randint(0, 59))
         name = f"ESR_{ods}_{self.today:%Y%m%d}_{t.sequence:06d}_{freq}.dat"  # name order = file order
-        return write_atomic(out / ods / name, body.encode("utf-8"))
+        return write_atomic(out / ods / name, body)
 
     def _current(self, t: _TrustEsr, p: Person) -> list[str]:
         """A person as a full refresh states them: open assignments, latest training; N when never sent before."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from rosterhub.connectors.kinds.filedrop.routes import DroppedFile, FileKind
 from rosterhub.connectors.pipeline import packaged_mapping
+from rosterhub.connectors.simulators.esr import interface_file
 from rosterhub.connectors.state import ConnectorState
 from rosterhub.connectors.vendors.esr import (
     EsrInterfaceFiles,
@@ -24,11 +25,8 @@ def _file(name: str = "ESR_RXX_20260401_000500_MONTHLY.dat", trust: str | None =
     return DroppedFile("esr", name, Path("/in"), trust, FileKind("*", "esr"), SPEC, sha, "c-1", datetime.now(UTC))
 
 
-def _payload(freq: str, records: list[str], trust: str = "RXX", seq: str = "000500") -> bytes:
-    return (
-        "\n".join([f"HDR|{trust}|ESR-INT-0117|20260401|021500|{freq}|{seq}", *records, f"TRL|{len(records)}"]).encode()
-        + b"\n"
-    )
+def _payload(freq: str, records: list[str], trust: str = "RXX", seq: int = 500) -> bytes:
+    return interface_file(trust, date(2026, 4, 1), freq, seq, records)
 
 
 def _per(number: str, action: str = "U") -> str:
@@ -106,13 +104,13 @@ def test_checks_refuse_the_wrong_trust_frequency_or_name() -> None:
 
 def test_after_is_idempotent_for_the_same_refresh_and_skips_stale_ones(tmp_path: Path) -> None:
     hook, state = EsrInterfaceFiles(), ConnectorState(tmp_path / "s.sqlite")
-    hook.after(_payload("DAILY", [_per("1", "N"), _per("2", "N")], seq="000010"), _file(sha="d"), state)
-    refresh = _payload("MONTHLY", [_per("1")], seq="000011")
+    hook.after(_payload("DAILY", [_per("1", "N"), _per("2", "N")], seq=10), _file(sha="d"), state)
+    refresh = _payload("MONTHLY", [_per("1")], seq=11)
     first = hook.after(refresh, _file(sha="m"), state)["esr"]
     assert first["reconciliation"]["disappeared"]["people"] == ["2"]
     repeat = hook.after(refresh, _file(sha="m"), state)["esr"]  # a crash before the move: same answer
     assert repeat["reconciliation"] == first["reconciliation"]
-    stale = hook.after(_payload("MONTHLY", [], seq="000009"), _file(sha="old"), state)["esr"]
+    stale = hook.after(_payload("MONTHLY", [], seq=9), _file(sha="old"), state)["esr"]
     assert "older than the last applied" in stale["warning"] and "skipped" in stale["reconciliation"]
     roster = Roster.loads(state.position("esr", "roster:RXX"))
     assert roster.people["2"]["status"] == "missing" and roster.last_sequence == "000011"

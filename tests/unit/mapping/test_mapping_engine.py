@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from rosterhub.connectors.simulators.esr import interface_file
 from rosterhub.envelope import event_id
 from rosterhub.errors import ConfigError, MappingError, ParseError
 from rosterhub.mapping.engine import MappingSpec, apply_mapping, find_mapping, load_mapping, vendors_folder
@@ -155,13 +156,17 @@ def test_every_shipped_mapping_file_loads() -> None:
 
 def test_esr_personal_data_never_leaves_the_mapping() -> None:
     spec = load_mapping(find_mapping("esr"))
-    body = (
-        b"HDR|RXX|ESR-INT-0117|20260324|021500|DAILY|000412\n"
-        b"PER|1|N|MR|AL|SMITH|TN123456A|01-JAN-1990|1 High St|Leeds|LS1 1AA|NMC|71A2998E|"
-        b"Nursing and Midwifery Registered|Band 5\n"
-        b"PER|2|N|MS|BO|JONES|AB123456C|02-FEB-1991|2 Low St|Leeds|LS2 2BB|NMC|71A2998F|"
-        b"Nursing and Midwifery Registered|Band 5\n"
-        b"TRL|2\n"
+    body = interface_file(
+        "RXX",
+        date(2026, 3, 24),
+        "DAILY",
+        412,
+        [
+            "PER|1|N|MR|AL|SMITH|TN123456A|01-JAN-1990|1 High St|Leeds|LS1 1AA|NMC|71A2998E|"
+            "Nursing and Midwifery Registered|Band 5",
+            "PER|2|N|MS|BO|JONES|AB123456C|02-FEB-1991|2 Low St|Leeds|LS2 2BB|NMC|71A2998F|"
+            "Nursing and Midwifery Registered|Band 5",
+        ],
     )
     out = apply_mapping(spec, body, received_at=RECEIVED, secrets={"esr_identity": b"k"})
     [event], [rej] = out.events, out.rejected

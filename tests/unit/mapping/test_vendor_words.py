@@ -9,8 +9,10 @@ misplaced key are caught by ``mapping check`` at their own line.
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
+from rosterhub.connectors.simulators.esr import interface_file
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import headers_dict
 from rosterhub.errors import MappingError, ParseError
@@ -178,11 +180,11 @@ events:
 
 def test_personal_data_stays_out_of_errors() -> None:
     spec = load_mapping(find_mapping("esr"))
-    body = (
-        b"HDR|RXX|ESR-INT-0117|20260324|021500|DAILY|000412\n"
-        b"PER|1|N|MR|AL|SMITH|NOT-AN-NI|01-JAN-1990|1 High St|Leeds|LS1 1AA|NMC|71A2998E|"
-        b"Nursing and Midwifery Registered|Band 5\nTRL|1\n"
+    person = (
+        "PER|1|N|MR|AL|SMITH|NOT-AN-NI|01-JAN-1990|1 High St|Leeds|LS1 1AA|NMC|71A2998E|"
+        "Nursing and Midwifery Registered|Band 5"
     )
+    body = interface_file("RXX", date(2026, 3, 24), "DAILY", 412, [person])
     [rej] = apply_mapping(spec, body, received_at=RECEIVED, secrets={"esr_identity": b"k"}).rejected
     assert (rej.error.field, rej.error.value) == ("ni_number", "<redacted>")
     assert b"NOT-AN-NI" not in json.dumps(rejection_json(rej)).encode()

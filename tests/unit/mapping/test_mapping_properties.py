@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -59,44 +62,41 @@ def hcpc_spellings(draw: st.DrawFn) -> tuple[str, str]:
     return scramble(draw, canonical), canonical
 
 
+@dataclass(frozen=True)
+class Register:
+    """A professional register's numbers: the normaliser, how a person might spell them, the canonical form."""
+
+    normalise: Callable[[str], str]
+    spellings: st.SearchStrategy[tuple[str, str]]  # (as typed, canonical)
+    canonical: str  # a regular expression
+
+
+REGISTERS = {
+    "gmc": Register(normalise_gmc, gmc_spellings(), r"\d{7}|L\d{6}"),  # with or without the C
+    "nmc": Register(normalise_nmc, nmc_spellings(), r"\d{2}[A-Z]\d{4}[A-Z]"),  # in any case and spacing
+    "hcpc": Register(normalise_hcpc, hcpc_spellings(), r"(?:" + "|".join(HCPC_PREFIXES) + r")\d{1,6}"),  # each prefix
+}
+
+
+@pytest.mark.parametrize("register", REGISTERS.values(), ids=REGISTERS.keys())
 @settings(deadline=None)  # first calls load zone data and mapping files
-@given(gmc_spellings())
-def test_gmc_with_or_without_c_normalises_to_one_form(case: tuple[str, str]) -> None:
-    raw, canonical = case
-    assert normalise_gmc(raw) == canonical
-    assert normalise_gmc(normalise_gmc(raw)) == normalise_gmc(raw)
-
-
-@settings(deadline=None)  # first calls load zone data and mapping files
-@given(nmc_spellings())
-def test_nmc_case_and_spacing_do_not_matter(case: tuple[str, str]) -> None:
-    raw, canonical = case
-    assert normalise_nmc(raw) == canonical
-    assert normalise_nmc(normalise_nmc(raw)) == canonical
-
-
-@settings(deadline=None)  # first calls load zone data and mapping files
-@given(hcpc_spellings())
-def test_hcpc_prefixes_normalise(case: tuple[str, str]) -> None:
-    raw, canonical = case
-    assert normalise_hcpc(raw) == canonical
-    assert normalise_hcpc(normalise_hcpc(raw)) == canonical
+@given(data=st.data())
+def test_every_spelling_normalises_to_one_canonical_fixpoint(register: Register, data: st.DataObject) -> None:
+    raw, canonical = data.draw(register.spellings)
+    assert register.normalise(raw) == canonical
+    assert register.normalise(register.normalise(raw)) == canonical
 
 
 @settings(deadline=None)  # first calls load zone data and mapping files
 @given(st.text(max_size=14))
 def test_arbitrary_text_is_either_refused_or_a_valid_fixpoint(text: str) -> None:
-    for normalise, pattern in (
-        (normalise_gmc, r"\d{7}|L\d{6}"),
-        (normalise_nmc, r"\d{2}[A-Z]\d{4}[A-Z]"),
-        (normalise_hcpc, r"(?:" + "|".join(HCPC_PREFIXES) + r")\d{1,6}"),
-    ):
+    for register in REGISTERS.values():
         try:
-            out = normalise(text)
+            out = register.normalise(text)
         except ConversionError:
             continue
-        assert re.fullmatch(pattern, out), (text, out)
-        assert normalise(out) == out
+        assert re.fullmatch(register.canonical, out), (text, out)
+        assert register.normalise(out) == out
 
 
 @settings(deadline=None)  # first calls load zone data and mapping files

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,14 @@ events:
       vendor: {var: vendor}
       requested_at: {path: at, then: [instant]}
 """
+
+#: A record BOOKING_JSON maps to one BookingRequested.
+GOOD = {"kind": "request", "id": "b1", "shift": "s1", "nmc": "71a2998e", "name": "Sam", "at": "2026-03-25T09:00:00Z"}
+
+
+def payload(*items: dict) -> bytes:
+    """The JSON body BOOKING_JSON reads: its records under ``items``."""
+    return json.dumps({"items": list(items)}).encode()
 
 
 def write(tmp_path: Path, text: str, name: str = "testvendor.yaml") -> Path:

@@ -12,14 +12,7 @@ from rosterhub.connectors.simulators.esr import interface_file
 from rosterhub.envelope import event_id
 from rosterhub.errors import ConfigError, MappingError, ParseError
 from rosterhub.mapping.engine import MappingSpec, apply_mapping, find_mapping, load_mapping, vendors_folder
-from tests.unit.mapping.mapping_helpers import BOOKING_JSON, RECEIVED, write
-
-
-def payload(*items: dict) -> bytes:
-    return json.dumps({"items": list(items)}).encode()
-
-
-GOOD = {"kind": "request", "id": "b1", "shift": "s1", "nmc": "71a2998e", "name": "Sam", "at": "2026-03-25T09:00:00Z"}
+from tests.unit.mapping.mapping_helpers import BOOKING_JSON, GOOD, RECEIVED, payload, write
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from rosterhub.envelope import headers_dict
 from rosterhub.errors import MappingError, ParseError
 from rosterhub.mapping.engine import apply_mapping, check_mapping, find_mapping, load_mapping
 from rosterhub.mapping.engine.render import rejection_json
-from tests.unit.mapping.mapping_helpers import RECEIVED, write
+from tests.unit.mapping.mapping_helpers import BOOKING_JSON, GOOD, RECEIVED, payload, write
 
 ROTAPLUS_HEADER = "Shift Ref;Trust;Site Code;Department;Staff Group;Band;Date;From;To;Unpaid Break;Rate;Posted\n"
 
@@ -143,33 +143,14 @@ def test_xml_without_a_declaration_in_another_encoding_says_how_to_read_it(tmp_p
 
 
 def test_items_of_a_list_are_named_as_the_vendor_would_find_them(tmp_path: Path) -> None:
-    text = """\
-rosterhub_mapping: 1
-vendor: testvendor
-format: {type: json, records: items, ref: "{id}"}
-events:
-  - name: booking
-    type: BookingRequested
-    id: [id]
-    fields:
-      booking_id: {path: id, then: [hub_id]}
-      shift_id: {path: shift, then: [hub_id]}
-      worker:
-        record:
-          identifiers:
-            each: registrations
-            map: {fn: register_identifier, args: {number: number, register: body}}
-      vendor: {var: vendor}
-      requested_at: {path: at, then: [instant]}
-"""
+    text = BOOKING_JSON.replace("  records: items\n", '  records: items\n  ref: "{id}"\n').replace(
+        "            list:\n              - {fn: register_identifier, args: {number: nmc, register: {const: nmc}}}\n",
+        "            each: registrations\n"
+        "            map: {fn: register_identifier, args: {number: number, register: body}}\n",
+    )
     spec = load_mapping(write(tmp_path, text))
-    item = {
-        "id": "b1",
-        "shift": "s1",
-        "at": "2026-03-25T09:00:00Z",
-        "registrations": [{"body": "nmc", "number": "71A2998E"}, {"body": "gmc", "number": "123"}],
-    }
-    [rej] = apply_mapping(spec, json.dumps({"items": [item]}).encode(), received_at=RECEIVED, trust="RXX").rejected
+    item = GOOD | {"registrations": [{"body": "nmc", "number": "71A2998E"}, {"body": "gmc", "number": "123"}]}
+    [rej] = apply_mapping(spec, payload(item), received_at=RECEIVED, trust="RXX").rejected
     assert rej.record_ref == "items[0] b1"
     assert (rej.error.field, rej.error.value, rej.error.target) == (
         "registrations[1].number",

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Generator, Mapping
@@ -50,6 +49,7 @@ from rosterhub.connectors.kinds.filedrop.scan import Candidate, Settler
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.runtime import SECRET_ENV_PREFIX
 from rosterhub.errors import BrokerUnavailable, ConfigError
+from rosterhub.ods import TRUST_OR_SITE
 from rosterhub.settings import load_settings
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "MAX_FILE_BYTES_CAP", "FileDropOptions", "InboxOptions", "build_plans", "run"]
@@ -83,7 +83,7 @@ class InboxOptions(BaseModel):
         if value is None:
             return None
         code = value.strip().upper()
-        if not re.fullmatch(r"[A-Z0-9]{3}|[A-Z0-9]{5}", code):
+        if not TRUST_OR_SITE.fullmatch(code):
             raise ValueError(f"{value!r} is not an ODS code (3 characters for a trust, 5 for a site)")
         return code
 

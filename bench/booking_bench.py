@@ -1159,42 +1159,42 @@ def print_search(report: dict[str, Any]) -> None:
         )
 
 
+def _config_options(ap: argparse.ArgumentParser) -> Callable[..., None]:
+    """``option(flag, name, **argparse keywords)``: a flag that sets the ``BenchConfig`` field ``name``, so its
+    default and type are the field's own and cannot drift from the ones the benches built in code get."""
+
+    def option(flag: str, name: str, **extra: Any) -> None:
+        default = getattr(BenchConfig, name)
+        ap.add_argument(flag, dest=name, type=type(default), default=default, **extra)
+
+    return option
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--feeder":
         feeder_main(json.loads(sys.argv[2]))
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rate", type=int, default=BenchConfig.rate, help="target payloads/s (events in)")
+    option = _config_options(ap)
+    option("--rate", "rate", help="target payloads/s (events in)")
     ap.add_argument("--max", action="store_true", help="also run flat out (the max sustainable rate)")
     ap.add_argument("--only-max", action="store_true", help="run only flat out")
-    ap.add_argument("--duration", type=float, default=BenchConfig.duration, help="seconds of feeding per run")
-    ap.add_argument("--mode", choices=("premapped", "pipeline"), default=BenchConfig.mode)
-    ap.add_argument("--workers", type=int, default=BenchConfig.workers)
-    ap.add_argument("--partitions", type=int, default=BenchConfig.partitions)
+    option("--duration", "duration", help="seconds of feeding per run")
+    option("--mode", "mode", choices=("premapped", "pipeline"))
+    option("--workers", "workers")
+    option("--partitions", "partitions")
     ap.add_argument("--deliver", action="store_true", help="deliver outcomes to a receiver and time that too")
     ap.add_argument("--no-baseline", dest="baseline", action="store_false")
-    ap.add_argument("--max-payloads", type=int, default=BenchConfig.max_payloads)
-    ap.add_argument(
-        "--people",
-        dest="people_per_trust",
-        type=int,
-        default=BenchConfig.people_per_trust,
-        help="registered nurses per trust (0: strangers only)",
-    )
-    ap.add_argument(
+    option("--max-payloads", "max_payloads")
+    option("--people", "people_per_trust", help="registered nurses per trust (0: strangers only)")
+    option(
         "--find-max",
-        dest="find_max_from",
-        type=int,
-        default=BenchConfig.find_max_from,
+        "find_max_from",
         metavar="START",
         help="search the max sustained rate: doubling from START payloads/s up to --rate",
     )
-    ap.add_argument(
-        "--p99-limit-ms", type=float, default=BenchConfig.p99_limit_ms, help="decision p99 a sustained rate must meet"
-    )
-    ap.add_argument(
-        "--drain", type=float, default=BenchConfig.drain, help="seconds to wait for decisions after the feed"
-    )
+    option("--p99-limit-ms", "p99_limit_ms", help="decision p99 a sustained rate must meet")
+    option("--drain", "drain", help="seconds to wait for decisions after the feed")
     ap.add_argument("--linger-ms", type=float, default=None, help="the workers' producer linger (default: the hub's)")
     ap.add_argument("--fetch-max-wait-ms", type=int, help="experiment: override faust's 1500 ms fetch wait")
     ap.add_argument("--profile-worker", action="store_true", help="cProfile the worker (stats in the log folder)")

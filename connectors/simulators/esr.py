@@ -152,7 +152,7 @@ class EsrSimulator:
         self.rng = random.Random(seed)
         self.today = start or date.today()
         self.count = count
-        chosen = pick_trusts(trusts) if isinstance(trusts, int) else tuple(trusts)
+        chosen = pick_trusts(trusts)
         self.esr = {t.ods: _TrustEsr(t, sequence=self.rng.randint(100, 900)) for t in chosen}
         self._next = 10_000_000 + self.rng.randint(0, 89) * 100_000
         self._steps = 0

@@ -154,10 +154,13 @@ def trusts_named(codes: Sequence[str]) -> tuple[Trust, ...]:
     return tuple(known.get(code, Trust(code, code)) for code in codes)
 
 
-def pick_trusts(n: int) -> tuple[Trust, ...]:
-    if not 1 <= n <= len(TRUSTS):
-        raise ValueError(f"the simulators know {len(TRUSTS)} trusts; asked for {n}")
-    return TRUSTS[:n]
+def pick_trusts(trusts: int | Sequence[Trust]) -> tuple[Trust, ...]:
+    """The trusts a simulator serves: the first ``trusts`` of those the simulators know, or the ones given."""
+    if not isinstance(trusts, int):
+        return tuple(trusts)
+    if not 1 <= trusts <= len(TRUSTS):
+        raise ValueError(f"the simulators know {len(TRUSTS)} trusts; asked for {trusts}")
+    return TRUSTS[:trusts]
 
 
 def nmc_pin(rng: random.Random) -> str:

@@ -142,7 +142,7 @@ class HealthRosterSimulator:
         formats: str = "xml",
     ) -> None:
         self.rng = random.Random(seed)
-        self.trusts = pick_trusts(trusts) if isinstance(trusts, int) else tuple(trusts)
+        self.trusts = pick_trusts(trusts)
         self.today = start or date.today()
         self.days, self.count, self.formats = days, count, formats
         self.duties: dict[int, Duty] = {}

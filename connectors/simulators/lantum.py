@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -61,15 +61,8 @@ class Clinician:
     gmc_number: str | None = None
 
     def wire(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "nmc_pin": self.nmc_pin,
-            "gmc_number": self.gmc_number,
-            "grade": self.grade,
-            "staff_group": self.staff_group,
-            "home_ods": self.home_ods,
-        }
+        """The clinician as Lantum's API shows it: every field, under its own name."""
+        return asdict(self)
 
 
 def _instant(value: datetime) -> str:

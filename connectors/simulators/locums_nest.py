@@ -33,7 +33,7 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, cast
 
 import typer
 import uvicorn
@@ -86,6 +86,19 @@ class Served:
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def _unauthorised() -> JSONResponse:
+    return _error(401, "unauthorised", "a valid API key is required (Authorization: Bearer <key>)")
+
+
+def _not_covered(ods: str) -> JSONResponse:
+    return _error(403, "forbidden", f"this key does not cover organisation {ods}")
+
+
+def _refused(exc: PlatformError) -> JSONResponse:
+    """A request the platform refuses, answered as its API answers it."""
+    return _error(exc.status, exc.code, exc.message)
 
 
 class LocumsNestSimulator:
@@ -225,13 +238,13 @@ class LocumsNestSimulator:
         orgs = self._authorise(authorization)
         if orgs is None:
             self._log(None, 401, cursor, None)
-            return _error(401, "unauthorised", "a valid API key is required (Authorization: Bearer <key>)")
+            return _unauthorised()
         ods = organisation.strip().upper() if organisation else (orgs[0] if len(orgs) == 1 else None)
         if ods is None:
             return _error(400, "organisation_required", "this key covers several organisations: name one")
         if ods not in orgs:
             self._log(ods, 403, cursor, None)
-            return _error(403, "forbidden", f"this key does not cover organisation {ods}")
+            return _not_covered(ods)
         allowed, rate, reset = self._admit(authorization or "")
         if not allowed:
             self._log(ods, 429, cursor, None)
@@ -284,6 +297,8 @@ class LocumsNestSimulator:
     def _build_app(self) -> FastAPI:
         app = FastAPI(title="rosterhub simulated Locum's Nest-style platform")
         platform = self.platform
+        # a refusal from the platform is its API's error answer, whichever route asked
+        app.add_exception_handler(PlatformError, lambda _request, exc: _refused(cast(PlatformError, exc)))
 
         @app.get("/api/v2/changes")
         async def changes(
@@ -295,20 +310,18 @@ class LocumsNestSimulator:
         ) -> Response:
             return await self._feed(authorization, cursor, since, limit, organisation)
 
-        def check(authorization: str | None, shift_or_booking_org: str) -> JSONResponse | None:
+        def check(authorization: str | None, shift_or_booking_org: str | None = None) -> JSONResponse | None:
+            """Why the caller is refused: no valid API key, or (an organisation named) a key not covering it."""
             orgs = self._authorise(authorization)
             if orgs is None:
-                return _error(401, "unauthorised", "a valid API key is required (Authorization: Bearer <key>)")
-            if shift_or_booking_org not in orgs:
-                return _error(403, "forbidden", f"this key does not cover organisation {shift_or_booking_org}")
+                return _unauthorised()
+            if shift_or_booking_org is not None and shift_or_booking_org not in orgs:
+                return _not_covered(shift_or_booking_org)
             return None
 
         @app.get("/api/v2/shifts/{shift_id}")
         async def get_shift(shift_id: int, authorization: str | None = Header(None)) -> Any:
-            try:
-                ods, shift = platform.shift(shift_id)
-            except PlatformError as exc:
-                return _error(exc.status, exc.code, exc.message)
+            ods, shift = platform.shift(shift_id)
             return check(authorization, ods) or shift
 
         @app.post("/api/v2/shifts/{shift_id}/fill")
@@ -318,20 +331,12 @@ class LocumsNestSimulator:
             authorization: str | None = Header(None),
             idempotency_key: str = Header(...),
         ) -> Any:
-            try:
-                refused = check(authorization, platform.shift(shift_id)[0])
-                return refused or platform.fill(shift_id, await request.json(), idempotency_key)
-            except PlatformError as exc:
-                return _error(exc.status, exc.code, exc.message)
+            refused = check(authorization, platform.shift(shift_id)[0])
+            return refused or platform.fill(shift_id, await request.json(), idempotency_key)
 
         async def hub_update(authorization: str | None, key: str, call: Callable[[], Any]) -> Any:
-            """``call()``'s answer for a caller with an API key; the platform's refusal as its error."""
-            if self._authorise(authorization) is None:
-                return _error(401, "unauthorised", "a valid API key is required (Authorization: Bearer <key>)")
-            try:
-                return call()
-            except PlatformError as exc:
-                return _error(exc.status, exc.code, exc.message)
+            """``call()``'s answer for a caller with an API key."""
+            return check(authorization) or call()
 
         def hub_route(method: str, path: str, update: Callable[[str, Any, str], Any]) -> None:
             """``<method> <path>``: the JSON body given to ``update(<path's item_id>, body, idempotency key)``."""

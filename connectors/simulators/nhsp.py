@@ -197,7 +197,7 @@ class NhspSimulator:
         workers: int = 60,
     ) -> None:
         self.rng = random.Random(seed)
-        self.trusts = pick_trusts(trusts) if isinstance(trusts, int) else tuple(trusts)
+        self.trusts = pick_trusts(trusts)
         self.today = start or date.today()
         self.count = count
         self.workers = [self._worker(i) for i in range(workers)]

@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
+from rosterhub.instants import LONDON
+
 __all__ = [
     "EXPR_KINDS",
     "Check",
@@ -252,7 +254,7 @@ class MappingFile(_Strict):
     description: str = ""
     extends: str | None = None
     trust: Expr | None = Field(None, description="The record's trust ODS code, when the record says it.")
-    timezone: str = "Europe/London"
+    timezone: str = LONDON.key
     constants: dict[str, Any] = Field(
         default_factory=dict, description="Named values read with {var: name}; trust variants override them."
     )

@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from rosterhub.mapping.functions.registry import ConversionError, RunContext, converter
 from rosterhub.mapping.functions.values import vendor_id
+from rosterhub.ods import TRUST_OR_SITE
 
 __all__ = [
     "REGISTER_SYSTEMS",
@@ -176,7 +177,7 @@ def vendor_identifier(value: object, ctx: RunContext, namespace: str | None = No
 def normalise_ods(value: object) -> str:
     """An ODS code: 3 characters (trust) or 5 (site), upper case."""
     text = _compact(value, "ods")
-    if not re.fullmatch(r"[A-Z0-9]{3}|[A-Z0-9]{5}", text):
+    if not TRUST_OR_SITE.fullmatch(text):
         raise ConversionError(f"{value!r} is not an ODS code (3 or 5 letters/digits)", rule="ods_format")
     return text
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from rosterhub.instants import LONDON
+
 __all__ = ["REGISTRY", "CodeList", "ConversionError", "Converter", "RunContext", "converter"]
 
 
@@ -81,7 +83,7 @@ class RunContext:
     vendor: str
     trust: str | None
     received_at: datetime
-    timezone: str = "Europe/London"
+    timezone: str = LONDON.key
     codelists: Mapping[str, CodeList] = field(default_factory=dict)
     secrets: Mapping[str, bytes] = field(default_factory=dict)
 

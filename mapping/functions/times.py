@@ -28,6 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rosterhub.instants import LONDON
 from rosterhub.mapping.functions.registry import ConversionError, converter
 
 __all__ = ["localise", "parse_local_time", "shift_bounds"]
@@ -35,6 +36,11 @@ __all__ = ["localise", "parse_local_time", "shift_bounds"]
 T = TypeVar("T")
 
 _MIN_NIGHT_HOURS = timedelta(hours=3)  # Working Time Regulations: 3 h in night time makes night work
+
+#: A roster's time of day, unless a mapping names another format; this one also takes ``HH:MM:SS`` and ``HHMM``.
+_ROSTER_TIME = "%H:%M"
+#: A roster's day as UK rostering platforms print it, unless a mapping names another format.
+_ROSTER_DATE = "%d/%m/%Y"
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -44,7 +50,7 @@ def _zone(name: str) -> ZoneInfo:
         raise ConversionError(f"unknown time zone {name!r}", rule="timezone") from exc
 
 
-def localise(naive: datetime, tz: str = "Europe/London") -> datetime:
+def localise(naive: datetime, tz: str = LONDON.key) -> datetime:
     """The UTC instant of a wall-clock time in ``tz`` (module rule for gaps and overlaps)."""
     return naive.replace(tzinfo=_zone(tz), fold=0).astimezone(UTC)
 
@@ -55,12 +61,12 @@ def _text(value: object, what: str) -> str:
     return str(value).strip()
 
 
-def parse_local_time(value: object, time_format: str = "%H:%M") -> tuple[time, bool]:
+def parse_local_time(value: object, time_format: str = _ROSTER_TIME) -> tuple[time, bool]:
     """A wall-clock time and whether it was "24:00" (midnight ending the day)."""
     text = _text(value, "time")
     if text in ("24:00", "2400", "24:00:00"):
         return time(0, 0), True
-    for fmt in (time_format, "%H:%M:%S", "%H%M") if time_format == "%H:%M" else (time_format,):
+    for fmt in (time_format, "%H:%M:%S", "%H%M") if time_format == _ROSTER_TIME else (time_format,):
         try:
             return datetime.strptime(text, fmt).time(), False
         except ValueError:
@@ -81,7 +87,7 @@ def _parse_date(value: object, date_format: str) -> date:
 
 
 def shift_bounds(
-    day: date, start: time, end: time, *, end_is_midnight: bool = False, tz: str = "Europe/London"
+    day: date, start: time, end: time, *, end_is_midnight: bool = False, tz: str = LONDON.key
 ) -> tuple[datetime, datetime]:
     """Start and end instants of a shift rostered on ``day`` from ``start`` to ``end`` (local)."""
     begin = localise(datetime.combine(day, start), tz)
@@ -90,7 +96,7 @@ def shift_bounds(
 
 
 @converter()
-def instant(value: object, tz: str = "Europe/London") -> datetime:
+def instant(value: object, tz: str = LONDON.key) -> datetime:
     """An ISO-8601 date-time; with an offset or ``Z`` it is that instant, without one it is local time in ``tz``."""
     if isinstance(value, datetime):
         parsed = value
@@ -106,7 +112,7 @@ def instant(value: object, tz: str = "Europe/London") -> datetime:
 
 
 @converter()
-def local_datetime(value: object, format: str, tz: str = "Europe/London") -> datetime:
+def local_datetime(value: object, format: str, tz: str = LONDON.key) -> datetime:
     """A local date-time in a vendor's own layout (``strptime`` format), read in ``tz``."""
     text = _text(value, "datetime")
     try:
@@ -161,9 +167,9 @@ def shift_start(
     date: object,
     start: object,
     *,
-    date_format: str = "%d/%m/%Y",
-    time_format: str = "%H:%M",
-    tz: str = "Europe/London",
+    date_format: str = _ROSTER_DATE,
+    time_format: str = _ROSTER_TIME,
+    tz: str = LONDON.key,
 ) -> datetime:
     """Start instant of a shift given as a local date and a local start time."""
     day, begin = _rostered(date, start, date_format, time_format)
@@ -176,9 +182,9 @@ def shift_end(
     start: object,
     end: object,
     *,
-    date_format: str = "%d/%m/%Y",
-    time_format: str = "%H:%M",
-    tz: str = "Europe/London",
+    date_format: str = _ROSTER_DATE,
+    time_format: str = _ROSTER_TIME,
+    tz: str = LONDON.key,
 ) -> datetime:
     """End instant of a shift on a local date: an end not after the start is on the next day."""
     day, begin = _rostered(date, start, date_format, time_format)
@@ -202,7 +208,7 @@ def _night_overlap(start: datetime, end: datetime, tz: ZoneInfo) -> timedelta:
 
 
 @converter()
-def shift_type(start: datetime, end: datetime, tz: str = "Europe/London") -> str:
+def shift_type(start: datetime, end: datetime, tz: str = LONDON.key) -> str:
     """Derive the ShiftType symbol from the instants when the vendor does not say.
 
     NIGHT: at least 3 h within 23:00-06:00 (the Working Time Regulations' night work);

@@ -37,7 +37,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rosterhub.connectors import metrics
 from rosterhub.connectors.base import SourceOffset
@@ -60,6 +60,9 @@ from rosterhub.kafka.access import KafkaAccess
 from rosterhub.mapping.engine import MappingSpec
 from rosterhub.mapping.engine.redact import redact_payload
 
+if TYPE_CHECKING:
+    from rosterhub.connectors.kinds.filedrop.transport import InboxOptions  # transport imports this module
+
 __all__ = ["DLQ_VALUE_LIMIT", "InboxPlan", "give_up", "process_file"]
 
 
@@ -68,11 +71,7 @@ class InboxPlan:
     """Everything about one inbox that does not change between files (built once at start)."""
 
     vendor: str
-    path: Path
-    trust: str | None
-    processed: Path
-    failed: Path
-    reprocess: Path
+    inbox: InboxOptions  # the folder, its trust and where files go: as configured, not copied
     kinds: tuple[FileKind, ...]
     specs: dict[str, MappingSpec]  # mapping name -> loaded spec (trust variant applied)
     secrets: dict[str, bytes]
@@ -145,7 +144,15 @@ def process_file(
         )
     claims = InflightClaims(ctx.state, plan.vendor, report.sha256)
     file = DroppedFile(
-        plan.vendor, name, plan.path, plan.trust, kind, spec, report.sha256, report.correlation_id, received_at
+        plan.vendor,
+        name,
+        plan.inbox.path,
+        plan.inbox.trust,
+        kind,
+        spec,
+        report.sha256,
+        report.correlation_id,
+        received_at,
     )
     try:
         _take(ctx, plan, file, payload, claims, report)
@@ -165,14 +172,16 @@ def _take(
     # the mapping is named by the raw record's rh_mapping header: live and `rosterhub replay` pick the same file
     fenced = replace(ctx, state=claims, secrets=plan.secrets)
     receipt = Receipt(
-        trust=plan.trust,
+        trust=plan.inbox.trust,
         content_type=file.kind.content_type,
         received_at=file.received_at,
         correlation_id=file.correlation_id,
         extra=_raw_extra(file),
     )
     headers = receipt_headers(plan.vendor, **receipt)
-    mapped = map_payload(fenced, plan.vendor, payload, trust=plan.trust, received_at=file.received_at, headers=headers)
+    mapped = map_payload(
+        fenced, plan.vendor, payload, trust=plan.inbox.trust, received_at=file.received_at, headers=headers
+    )
     keyed = mapped.outcome.keyed if mapped.outcome is not None else None
     received = write_raw(ctx, plan.vendor, payload, key=file.sha256.encode(), keyed=keyed, **receipt)
     claims.set_raw(received.origin)
@@ -268,7 +277,7 @@ def _refuse(
             extra["redacted"] = kept.header
     headers = receipt_headers(
         plan.vendor,
-        trust=plan.trust,
+        trust=plan.inbox.trust,
         content_type="application/octet-stream",
         received_at=report.received_at,
         correlation_id=report.correlation_id,
@@ -311,9 +320,9 @@ def _report(plan: InboxPlan, cand: Candidate, received_at: datetime) -> FileRepo
     """A new report on ``cand`` (its kind and mapping are the caller's to add), with its own correlation id."""
     return FileReport(
         file=cand.name,
-        inbox=str(plan.path),
+        inbox=str(plan.inbox.path),
         vendor=plan.vendor,
-        trust=plan.trust,
+        trust=plan.inbox.trust,
         sha256="",
         size=cand.size,
         correlation_id=str(uuid.uuid4()),
@@ -345,7 +354,7 @@ def _earlier(ctx: IngestContext, plan: InboxPlan, kind: FileKind, sha256: str) -
 
 def _already_seen(plan: InboxPlan, cand: Candidate, report: FileReport, earlier: dict[str, Any]) -> FileReport:
     moved = earlier.get("moved_to")
-    same_file = earlier.get("file") == cand.name and earlier.get("inbox") == str(plan.path)
+    same_file = earlier.get("file") == cand.name and earlier.get("inbox") == str(plan.inbox.path)
     if same_file and moved and not Path(moved).exists():
         # this very file was finished but the connector stopped before moving it: finish the move
         report.status = earlier.get("status", "processed")
@@ -382,7 +391,7 @@ def _finish(
 
 
 def _folder(plan: InboxPlan, status: str) -> Path:
-    return plan.failed if status == "failed" else plan.processed
+    return plan.inbox.failed if status == "failed" else plan.inbox.processed
 
 
 def _move(plan: InboxPlan, cand: Candidate, report: FileReport, folder: Path | None = None) -> FileReport:

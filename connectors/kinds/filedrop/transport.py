@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Generator, Mapping
@@ -50,6 +49,7 @@ from rosterhub.connectors.kinds.filedrop.scan import Candidate, Settler
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.runtime import SECRET_ENV_PREFIX
 from rosterhub.errors import BrokerUnavailable, ConfigError
+from rosterhub.ods import TRUST_OR_SITE
 from rosterhub.settings import load_settings
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "MAX_FILE_BYTES_CAP", "FileDropOptions", "InboxOptions", "build_plans", "run"]
@@ -83,7 +83,7 @@ class InboxOptions(BaseModel):
         if value is None:
             return None
         code = value.strip().upper()
-        if not re.fullmatch(r"[A-Z0-9]{3}|[A-Z0-9]{5}", code):
+        if not TRUST_OR_SITE.fullmatch(code):
             raise ValueError(f"{value!r} is not an ODS code (3 characters for a trust, 5 for a site)")
         return code
 
@@ -182,11 +182,7 @@ def build_plans(
         plans.append(
             InboxPlan(
                 vendor=spec.id,
-                path=inbox.path,
-                trust=inbox.trust,
-                processed=inbox.processed,
-                failed=inbox.failed,
-                reprocess=inbox.reprocess,
+                inbox=inbox,
                 kinds=kinds,
                 specs=specs,
                 secrets=_secrets(spec, needed, ctx, opts, environ),
@@ -214,7 +210,7 @@ class _Loop:
         self.settlers = {
             folder: Settler(opts.settle_s, done_suffix=opts.done_suffix, partial_suffixes=partial)
             for p in self.plans
-            for folder in (p.path, p.reprocess)
+            for folder in (p.inbox.path, p.inbox.reprocess)
         }
         self.retries: dict[Path, _Retry] = {}
 
@@ -223,7 +219,7 @@ class _Loop:
         still waiting to settle."""
         waiting_total = 0
         oldest: float | None = None
-        for plan, folder in ((p, f) for p in self.plans for f in (p.path, p.reprocess)):
+        for plan, folder in ((p, f) for p in self.plans for f in (p.inbox.path, p.inbox.reprocess)):
             ready, waiting = self.settlers[folder].scan(folder, time.time())
             waiting_total += len(waiting)
             for cand in ready + waiting:
@@ -231,7 +227,7 @@ class _Loop:
             for cand in ready:
                 if stop.is_set():
                     return waiting_total
-                yield from self._one(plan, replace(cand, reprocess=folder == plan.reprocess))
+                yield from self._one(plan, replace(cand, reprocess=folder == plan.inbox.reprocess))
         metrics.LAG.labels(self.spec.id).set(0 if oldest is None else max(0.0, time.time() - oldest))
         return waiting_total
 
@@ -276,7 +272,7 @@ class _Loop:
             extra={
                 "vendor": plan.vendor,
                 "file": report.file,
-                "trust": plan.trust,
+                "trust": plan.inbox.trust,
                 "status": report.status,
                 "correlation_id": report.correlation_id,
                 "events": report.events,
@@ -302,7 +298,9 @@ def run(
     """
     opts = parse_options(spec, options)
     loop = _Loop(spec, ctx, opts, once=once)
-    log.info("file-drop connector watching %s", ", ".join(str(p.path) for p in loop.plans), extra={"vendor": spec.id})
+    log.info(
+        "file-drop connector watching %s", ", ".join(str(p.inbox.path) for p in loop.plans), extra={"vendor": spec.id}
+    )
     deadline = time.monotonic() + max(3 * opts.settle_s, opts.settle_s + 5)
     pace = None if once else backpressure.lag_for(load_settings(), ctx)
     while not stop.is_set():

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -89,6 +90,13 @@ class RowTable(Generic[Row]):
         self._table[key] = self._encode(row)
         self._remember(key, row)
         self._loaded.discard(key)
+
+    def delete(self, key: str) -> None:
+        """Remove the row (a tombstone on the changelog, so recovery forgets it too); no row: nothing to remove."""
+        self._cache.pop(key, None)
+        self._loaded.discard(key)
+        with suppress(KeyError):
+            del self._table[key]
 
     def items(self) -> Iterator[tuple[str, Row]]:
         """Every row of the partitions this worker holds, read from the table (a timer's rescan after recovery)."""

@@ -29,7 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import faust
 
@@ -85,11 +85,17 @@ _TICK = b"tick"
 PASSPORT_TABLE = "passport"
 SHIFT_TABLE = "booking-shift-state"
 PERSON_TABLE = "booking-person-state"
+#: The person stage's answers, keyed by booking id: written once each, from the person's partition, so a
+#: redelivered check finds its answer without the person's row carrying every answer (streams/booking/person.py).
+ANSWERS_TABLE = "booking-person-answers"
 #: Decoded rows each stage keeps in memory (streams/row_table.py). A shift's row is a few KB of JSON (its outbox
 #: keeps the records of its last inputs); a person's keeps every answer until retention, up to hundreds of KB for
 #: someone booked daily, several times that as objects: few people are kept, a miss is only a read as before.
 CACHED_SHIFTS = 5_000
 CACHED_PEOPLE = 256
+#: Answers are read again only for a redelivered check (a resend after a lost answer, a replay after a crash):
+#: the recent ones are enough in memory.
+CACHED_ANSWERS = 1_000
 #: Holds and parked requests are due seconds after their last write, so every one sits inside this horizon; the
 #: timer rescans its table partitions once per horizon (and after every recovery or rebalance) as a safety net.
 HORIZON_MS = 24 * 3600 * 1000
@@ -115,6 +121,9 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     people = cached_table(
         app, PERSON_TABLE, partitions=partitions, decode=person_row, encode=_encode_person, limit=CACHED_PEOPLE
     )
+    answers = cached_table(
+        app, ANSWERS_TABLE, partitions=partitions, decode=json.loads, encode=json_bytes, limit=CACHED_ANSWERS
+    )
     names = ctx.names
     stage = _ShiftStage(
         app=app,
@@ -137,7 +146,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             await stage.handle(event)
 
     send_saga = stage.send_saga
-    _person_stage(app, ctx, people, policies, passport_policies, send_saga)
+    _person_stage(app, ctx, people, answers, policies, passport_policies, send_saga)
 
 
 @dataclass
@@ -371,6 +380,7 @@ def _person_stage(
     app: faust.App,
     ctx: StreamContext,
     people: RowTable[person.PersonState],
+    answers: RowTable[dict[str, Any]],
     policies: BookingPolicies,
     passport_policies: PolicySet,
     send: SendSaga,
@@ -378,6 +388,7 @@ def _person_stage(
     """The person stage's agent: one writer per person, answers keyed by shift id."""
     stage = _PersonStage(
         people,
+        answers,
         policies,
         functools.partial(_clearance, app, passport_policies),
         send,
@@ -396,6 +407,7 @@ class _PersonStage:
     """The person stage's agent body: one saga message -> its answer, then the person's row (in that order)."""
 
     people: RowTable[person.PersonState]
+    answers: RowTable[dict[str, Any]]  # booking id -> the answer its check got (ANSWERS_TABLE)
     policies: BookingPolicies
     clearance: Callable[[str, Check], Clearance | None]  # the passport's verdict for a person and a check
     send: SendSaga
@@ -411,13 +423,17 @@ class _PersonStage:
             return
         before = self.people.get(pid) or person.PersonState(pid)
         clearance = functools.partial(self.clearance, pid)
-        got = person.receive(before, msg, policies=self.policies, clearance=clearance)
+        got = person.receive(before, msg, policies=self.policies, clearance=clearance, answered=self.answers.get)
         if got.reply is not None:
             await self.send(self.to_shift, got.reply.shift_id, got.reply)
         _log_received(pid, msg, got)
+        if got.keep is not None:
+            self.answers.set(got.keep.booking_id, got.keep.to_wire())
         after = got.state
         if after != before:  # pruned only when written anyway: no scans, no extra writes
             after = retention.prune(after, now_ms=_ms(event), retention_days=self.retention_days)
+            for gone in got.state.ends.keys() - after.ends.keys():
+                self.answers.delete(gone)
             self.people.set(pid, after)
 
 

@@ -9,6 +9,12 @@ every rule (the shift stage's included) passed it records the booking. It always
 answers the shift stage, and answers a redelivered check with the answer it gave first
 (same results), so a crash or a rebalance never changes a decision.
 
+The answers given are not part of the person's row: the agent keeps each in a table of its own, keyed by
+booking id, and the row keeps only which bookings were answered and when their shifts end (``ends``). A row
+that held every answer grew with every request the person ever made inside the retention window (up to
+months) and was rewritten whole on each one; a row now grows by a few dozen bytes a request, and an answer is
+written once (docs/benchmarks.md, "The person row").
+
 An *employment* message (from identity: the person's memberships, ESR's substantive assignments
 among them) replaces the memberships the stage holds for the person, when newer; the rules read
 them (``RuleContext.employments``, the moonlighting rule).
@@ -35,6 +41,7 @@ from rosterhub.streams.booking.saga import booking_request, ordered, shift_spec
 from rosterhub.streams.booking.state import ParkedRequest, from_ms
 
 __all__ = [
+    "Answered",
     "PersonState",
     "Received",
     "check",
@@ -50,15 +57,17 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class PersonState:
-    """One person's confirmed bookings (booking id -> trust, shift id, start/end ms) and answers given.
+    """One person's confirmed bookings (booking id -> trust, shift id, start/end ms) and which checks were answered.
 
-    ``ends`` holds the end (ms) of each answered booking's shift, so answers can be pruned with the bookings
+    ``ends`` holds the end (ms) of each answered booking's shift: that it was answered (the answer itself is kept
+    by the agent, :data:`Answered`), and when the answer can be pruned with the bookings
     (:func:`rosterhub.streams.booking.retention.prune`) once the rules no longer look back that far.
+    ``answers`` holds only answers a row written by an earlier version kept in itself; retention empties it.
     """
 
     person_id: str
     bookings: dict[str, dict[str, Any]] = field(default_factory=dict)
-    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # booking id -> the answer sent, as sent
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # earlier versions' rows: booking id -> answer
     ends: dict[str, int] = field(default_factory=dict)  # booking id -> end of the answered shift (ms)
     #: the person's memberships as identity last sent them (None: never), and that message's identity-in offset
     memberships: list[dict[str, Any]] | None = None
@@ -67,7 +76,9 @@ class PersonState:
     version: int = 0
 
     def to_table(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"p": self.person_id, "b": self.bookings, "a": self.answers, "e": self.ends}
+        out: dict[str, Any] = {"p": self.person_id, "b": self.bookings, "e": self.ends}
+        if self.answers:
+            out["a"] = self.answers
         if self.memberships is not None:
             out |= {"m": self.memberships, "ms": self.memberships_seq}
         return {**out, "v": self.version} if self.version else out
@@ -128,14 +139,20 @@ def refused(state: PersonState, msg: Check) -> Answer:
 
 
 def check(
-    state: PersonState, msg: Check, *, clearance: Clearance | None, policy: BookingPolicy | None
+    state: PersonState,
+    msg: Check,
+    *,
+    clearance: Clearance | None,
+    policy: BookingPolicy | None,
+    given: dict[str, Any] | None = None,
 ) -> tuple[PersonState, Answer]:
     """Run the person rules for one check; record the booking when every rule passed; the answer to send.
 
-    The caller has made sure the check's stamp fits (:func:`stamp_fits`) unless this booking was answered before.
+    ``given``: the answer this booking's check got before, as kept (:data:`Answered`), if any. The caller has made
+    sure the check's stamp fits (:func:`stamp_fits`) unless this booking was answered before.
     """
     booking_id = msg.booking_id
-    given = state.answers.get(booking_id)
+    given = given if given is not None else state.answers.get(booking_id)
     if given is not None:
         return state, Answer.from_wire(given)  # redelivered: the same answer, whatever changed since
     shift_results = list(msg.shift_results)
@@ -169,8 +186,7 @@ def check(
             },
         }
     ends = {**state.ends, booking_id: msg.shift["end"]}
-    answers = {**state.answers, booking_id: out.to_wire()}
-    return replace(state, bookings=bookings, answers=answers, ends=ends), out
+    return replace(state, bookings=bookings, ends=ends), out
 
 
 def employment(state: PersonState, msg: Memberships) -> PersonState:
@@ -235,6 +251,16 @@ class Received:
     state: PersonState
     reply: Answer | Conflict | None = None
     outcome: Literal["applied", "clash", "waits", "restamp", "answered", "ignored"] = "applied"
+    #: An answer given for the first time, for the agent to keep under its booking id (after sending it)
+    keep: Answer | None = None
+
+
+#: The answer kept for a booking id (the agent's table of answers), or None.
+Answered = Callable[[str], dict[str, Any] | None]
+
+
+def _none(_booking_id: str) -> None:
+    return None
 
 
 def receive(
@@ -243,9 +269,11 @@ def receive(
     *,
     policies: BookingPolicies,
     clearance: Callable[[Check], Clearance | None],
+    answered: Answered = _none,
 ) -> Received:
     """One saga message for this person, as the person stage's agent applies it (``clearance``: the passport's
-    verdict on a check, asked only when the check is run)."""
+    verdict on a check, asked only when the check is run; ``answered``: the answers kept, asked only for a
+    booking the person's row says was answered)."""
     if isinstance(msg, Memberships):
         return Received(employment(state, msg))
     if isinstance(msg, Fence):
@@ -256,12 +284,16 @@ def receive(
         after, clashed = retime(state, msg)
         return Received(after, clashed, "clash" if clashed is not None else "applied")
     if isinstance(msg, Check):
-        fits = 0 if msg.booking_id in state.answers else stamp_fits(state, msg)
+        booking_id = msg.booking_id
+        given = state.answers.get(booking_id) or (answered(booking_id) if booking_id in state.ends else None)
+        fits = 0 if given is not None else stamp_fits(state, msg)
         if fits > 0:
             return Received(state, None, "waits")
         if fits < 0:
             return Received(state, refused(state, msg), "restamp")
+        if given is not None:  # redelivered: the same answer, whatever changed since
+            return Received(state, Answer.from_wire(given), "answered")
         policy = policies.get(msg.shift["trust"])
         after, answer = check(state, msg, clearance=clearance(msg), policy=policy)
-        return Received(after, answer, "answered")
+        return Received(after, answer, "answered", keep=answer)
     return Received(state, None, "ignored")

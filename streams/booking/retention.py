@@ -1,8 +1,9 @@
 """How long the person stage remembers a booking, and the pruning that keeps a busy person's state bounded.
 
-``booking-person-state`` holds, per person, the bookings the rules look back on and the answers given (for
-redelivered checks). Both are dropped once their shift ended more than ``booking_person_retention_days`` ago,
-when the person is next written (no scans).
+``booking-person-state`` holds, per person, the bookings the rules look back on and which checks were answered
+(the answers themselves, for redelivered checks, are in ``booking-person-answers``, keyed by booking id). Both
+are dropped once their shift ended more than ``booking_person_retention_days`` ago, when the person is next
+written (no scans); the agent deletes the dropped answers.
 
 The rules only look back a bounded way from the start of the shift being checked (:func:`lookback_days`):
 the WTR averages over the rolling reference period (17 weeks; a policy may say up to 52), the fortnightly rest
@@ -75,16 +76,18 @@ def check_retention(days: int, policies: BookingPolicies) -> None:
 
 
 def prune(state: PersonState, *, now_ms: int, retention_days: int) -> PersonState:
-    """Drop bookings, and answers, whose shift ended more than ``retention_days`` before ``now_ms``.
+    """Drop bookings, and answered ids (the agent drops their answers), whose shift ended more than ``retention_days``
+    before ``now_ms``.
 
     An answer stored before answers carried their shift's end (no entry in ``ends``) is given ``now_ms`` as its
     end here, so it goes one retention later instead of staying for ever.
     """
     cutoff = now_ms - retention_days * DAY_MS
     bookings = {b: v for b, v in state.bookings.items() if v["end"] >= cutoff}
-    ends = {b: state.ends.get(b, state.bookings.get(b, {}).get("end", now_ms)) for b in state.answers}
-    answers = {b: a for b, a in state.answers.items() if ends[b] >= cutoff}
-    ends = {b: e for b, e in ends.items() if b in answers}
+    answered = [*state.ends, *(b for b in state.answers if b not in state.ends)]
+    ends = {b: state.ends.get(b, state.bookings.get(b, {}).get("end", now_ms)) for b in answered}
+    ends = {b: e for b, e in ends.items() if e >= cutoff}
+    answers = {b: a for b, a in state.answers.items() if b in ends}
     if bookings == state.bookings and answers == state.answers and ends == state.ends:
         return state
     return replace(state, bookings=bookings, answers=answers, ends=ends)

@@ -89,6 +89,7 @@ class Saga:
     clearance: Clearance | None = CLEARED
     shifts: dict[str, dict[str, Any]] = field(default_factory=dict)
     people: dict[str, dict[str, Any]] = field(default_factory=dict)
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # the person stage's answers, by booking id
     to_person: list[dict[str, Any]] = field(default_factory=list)
     to_shift: list[dict[str, Any]] = field(default_factory=list)
     events: list[Envelope] = field(default_factory=list)
@@ -115,9 +116,12 @@ class Saga:
             msg,
             policies=POLICIES,
             clearance=lambda _check: self.clearance,
+            answered=self.answers.get,
         )
         assert got.outcome != "ignored", f"a {msg.KIND} message is the shift stage's"
         self.to_shift += [got.reply.to_wire()] if got.reply is not None else []
+        if got.keep is not None:
+            self.answers[got.keep.booking_id] = got.keep.to_wire()
         if got.outcome not in ("waits", "restamp"):  # as the agent: those leave the person as it was (decisions/0012)
             self.people[pid] = got.state.to_table()
 

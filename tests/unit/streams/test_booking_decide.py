@@ -450,8 +450,13 @@ def test_the_person_stage_answers_a_redelivered_check_as_it_did_first() -> None:
     check = Check.from_wire(saga.to_person[0])
     st, first = person.check(person.PersonState("p1"), check, clearance=Clearance(True), policy=POLICIES.get("RHQ"))
     assert first.recorded and "b1" in st.bookings
-    later, again = person.check(st, check, clearance=Clearance(False, (("DBS", "EXPIRED"),)), policy=None)
+    later, again = person.check(
+        st, check, clearance=Clearance(False, (("DBS", "EXPIRED"),)), policy=None, given=first.to_wire()
+    )
     assert again == first and later == st  # whatever changed since, the same answer
+    got = person.receive(st, check, policies=POLICIES, clearance=lambda _c: None, answered={"b1": first.to_wire()}.get)
+    assert got.reply == first and got.keep is None and got.state == st  # the answer kept, asked for by booking id
+    assert st.ends and not st.answers  # the row says it was answered; the answer itself is kept by the agent
     release = Release(booking_id="b1", person_id="p1", reason="cancelled")
     released = person.release(st, release)
     assert released.bookings == {} and person.release(released, release) == released

@@ -451,10 +451,10 @@ class BenchConfig:
     baseline_alongside: bool = False
     worker_env: dict[str, str] = field(default_factory=dict)  # extra settings for the workers (A/B runs)
     #: Which processors each worker runs (``worker_processors``), one list per worker; empty: every worker runs
-    #: all. A layout such as ``(("booking", "passport", "availability"), ())`` gives booking a worker of its own (with
-    #: passport, whose table it reads, and availability, which reads it too: settings refuse a set without them)
-    #: and the rest (``()``: every
-    #: processor the other lists do not name) to another, the way docs/deploy.md scales booking apart from views.
+    #: all. A layout such as ``(("booking", "passport", "open-shifts"), ())`` gives booking a worker of its own (with
+    #: passport, whose table it reads, and open-shifts, the worker route that reads it too: settings refuse a set
+    #: without them) and the rest (``()``: every processor the other lists do not name, availability among them)
+    #: to another, the way docs/deploy.md scales booking apart from views.
     layout: tuple[tuple[str, ...], ...] = ()
     #: ``nice`` increment of the workers that run no booking processor: on a shared host the views may lag a
     #: burst and catch up, while decisions keep the cores.

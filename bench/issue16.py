@@ -16,8 +16,8 @@ max1       ``bench/booking_bench.py`` flat out from a backlog, 1 worker, 90 regi
            agent steps a request took, from the saga's internal topics)
 max2       the same with 2 workers: ``two_worker_ratio`` = max2 / max1, and each worker's share
 split      the same with 2 workers in the layout docs/deploy.md suggests: one runs booking with passport and
-           availability (which read the passport table there, issue #16), the other every other processor
-           at ``nice 10`` (decision 0017: a consumer group per set):
+           open-shifts (which read the passport table there, issue #16), the other every other processor,
+           availability among them, at ``nice 10`` (decision 0017: a consumer group per set):
            ``split_decisions_per_s`` and ``split_ratio`` (over max1), with each worker's CPU per decision
 steady     100 booking requests/s with their shifts (167 payloads/s) for 5 min: ``p99_ms_at_100``
 overload   2 x max1's decisions/s for 2 min: ``overload_ratio`` = decisions/s during the feed / max1
@@ -316,7 +316,9 @@ def main() -> None:
             rate=0,
             max_payloads=sizes["max_payloads"],
             workers=2,
-            layout=(("booking", "passport", "availability"), ()),  # booking and availability need passport (#16)
+            # booking with passport (its need) and open-shifts (the worker route, which reads the passport too);
+            # availability, which reads no passport, with the views on the other worker (docs/deploy.md, #16)
+            layout=(("booking", "passport", "open-shifts"), ()),
             views_nice=10,
         )
         run = bb.run_load(cfg, 0, uuid.uuid4().hex[:8])

@@ -16,10 +16,11 @@ settings are validated): it imports its feature's code inside the functions it d
 
 Order: a worker installs its processors, and the ingress mounts its routers, by ``order`` (then name);
 the order is that of the routes in the OpenAPI documents. A processor that uses another's runtime
-(availability reads the passport table) takes a larger number and finds it in ``installed``.
+(open-shifts reads the passport table; availability reuses open-shifts' view follower when both run on a
+worker) takes a larger number and finds it in ``installed``.
 
 Needs: a processor that reads another's runtime or tables in its own worker (booking's person stage and
-availability read the passport table, co-partitioned by person) declares it in ``needs``. Settings refuse a
+open-shifts read the passport table, co-partitioned by person) declares it in ``needs``. Settings refuse a
 ``worker_processors`` that runs a processor without what it needs (:func:`unmet_needs`), and a worker refuses to
 install one: without the passport table every booking would be rejected ``PASSPORT_UNKNOWN``, silently
 (issue #16, docs/decisions/0017-a-group-per-processor-set.md).

@@ -312,12 +312,12 @@ class Settings(BaseSettings):
         min_length=1,
         description="Which stream processors a worker runs (default: all; each processor declares its name in its "
         "package's `feature` module, rosterhub/features.py). Lets a deployment give a processor its "
-        'own workers (e.g. `["booking", "passport", "availability"]` on some workers, the rest on others, scaled '
+        'own workers (e.g. `["booking", "passport", "open-shifts"]` on some workers, the rest on others, scaled '
         "apart); every processor must run on some worker of the app id. Workers with the same set share a consumer "
         "group, named `<app_id>.run.<processors>` (the plain app id when a worker runs all); each processor runs "
         "in one set: a worker refuses to start while a running group's set overlaps its own "
         "(docs/decisions/0017-a-group-per-processor-set.md). A processor runs with the processors it needs (it "
-        "reads their tables in its own worker: booking and availability need passport); a set without them is "
+        "reads their tables in its own worker: booking and open-shifts need passport); a set without them is "
         "refused, naming what to add (docs/deploy.md, Worker layout).",
     )
     worker_web_port: int | None = Field(

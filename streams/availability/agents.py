@@ -11,7 +11,8 @@ the table write: a crash in between redoes the step on the old state with the sa
 ids (duplicates a consumer drops), never a lost release or view.
 
 Each worker also follows the whole view topic into a :class:`ViewStore` for the HTTP
-queries (:mod:`.api`).
+queries (:mod:`.api`): the ``open-shifts`` processor's when it runs on this worker
+(:mod:`.open_shifts`, with the passport), else one of its own. The agent reads no passport.
 """
 
 from __future__ import annotations
@@ -28,16 +29,15 @@ from rosterhub.envelope import Envelope
 from rosterhub.streams import faust_typed
 from rosterhub.streams.availability import api
 from rosterhub.streams.availability.decide import Step, step, tick
+from rosterhub.streams.availability.open_shifts import OpenShifts, booking_policies
 from rosterhub.streams.availability.policy import AvailabilityPolicy, load_availability_policy
-from rosterhub.streams.availability.readmodel import ViewStore, follow
+from rosterhub.streams.availability.readmodel import ViewStore, follow_in_worker
 from rosterhub.streams.availability.state import ShiftView, to_ms
-from rosterhub.streams.booking.policy import BookingPolicies, load_booking_policies
 from rosterhub.streams.faust_typed import RawStream, StateTable
 from rosterhub.streams.schedule import TICKS_PER_BEAT, Schedule
 
 if TYPE_CHECKING:
     from rosterhub.streams.app import StreamContext
-    from rosterhub.streams.passport.agents import PassportRuntime
 
 __all__ = ["AvailabilityRuntime", "register"]
 
@@ -58,22 +58,24 @@ class AvailabilityRuntime:
     ctx: StreamContext
     policy: AvailabilityPolicy
     store: ViewStore
-    passport: PassportRuntime | None
 
 
 def _policy(ctx: StreamContext) -> AvailabilityPolicy:
     s = ctx.settings
-    booking = load_booking_policies([s.booking_policy_dir]) if s.booking_policy_dir.exists() else BookingPolicies({})
+    booking = booking_policies(s)
     if not s.availability_policy_dir.exists():
         log.warning("no release cascade in %s: shifts stay at the tier they were posted at", s.availability_policy_dir)
         return AvailabilityPolicy({}, booking)
     return load_availability_policy([s.availability_policy_dir], booking)
 
 
-def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | None = None) -> AvailabilityRuntime:
+def register(app: faust.App, ctx: StreamContext, open_shifts: OpenShifts | None = None) -> AvailabilityRuntime:
+    """The agent, the cascade timer and (unless ``open_shifts`` runs on this worker and has them) the view follower
+    and the availability routes."""
     settings = ctx.settings
     policy = _policy(ctx)  # a broken file stops the worker here with a ConfigError naming file and key
-    rt = AvailabilityRuntime(app, ctx, policy, ViewStore(), passport)
+    store = open_shifts.store if open_shifts is not None else follow_in_worker(app, ctx)
+    rt = AvailabilityRuntime(app, ctx, policy, store)
     table = app.Table(TABLE, default=None, key_type=str, partitions=settings.default_partitions)
     ticks_name = ctx.names.availability_ticks
     source = ctx.raw_topic(app, ctx.names.events("shift"), ctx.names.events("booking"), ticks_name)
@@ -113,15 +115,8 @@ def register(app: faust.App, ctx: StreamContext, passport: PassportRuntime | Non
                 schedule.set(key, result.state.due_ms)
 
     _cascade_timer(app, settings.availability_timer_interval_s, table, schedule, ticks)
-
-    @faust_typed.task(app)
-    async def read_model() -> None:
-        log.info(
-            "availability read model: following %s at %s", ctx.names.availability_view, ctx.kafka.bootstrap_servers
-        )
-        await follow(rt.store, kafka=ctx.kafka, topic=ctx.names.availability_view, codec=ctx.codec)
-
-    api.register(rt)
+    if open_shifts is None:  # else open-shifts registered the routes (with the worker's own list) on this worker
+        api.register(ctx.web, store, None)
     return rt
 
 

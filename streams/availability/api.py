@@ -1,10 +1,12 @@
 """The availability queries over HTTP, on the stream workers' own web server (:mod:`rosterhub.streams.web`).
 
-Every worker answers the shift lists from its read model of views.availability (the
-whole topic). A worker's own list needs their passport, which lives in the passport
-table partition of one worker: that request is forwarded to the owner of the person's
-partition (as the passport API does), which holds the whole view too, so clearance is
-computed next to the passport and nothing is copied.
+Every worker that follows views.availability (the whole topic) answers the shift lists from its read model.
+A worker's own list needs their passport, which lives in the passport table partition of one worker: that
+route is served by the ``open-shifts`` processor, which runs where passport runs (its ``needs``), and a
+request is forwarded to the owner of the person's partition (as the passport API does), which holds the
+whole view too, so clearance is computed next to the passport and nothing is copied. A worker that runs
+availability without ``open-shifts`` (a views worker, issue #16) refuses that route with
+``404 not_served_here``, naming the workers that serve it, rather than answer without the passport.
 
 Every route needs a bearer token with the role ``trust_user``; a trust sees its own shifts and the
 ones released to it (``visible_to``). Routes (docs/availability.md has examples):
@@ -46,7 +48,9 @@ from rosterhub.streams.passport.state import Passport
 from rosterhub.streams.web import Refused, query_instant, unavailable
 
 if TYPE_CHECKING:
-    from rosterhub.streams.availability.agents import AvailabilityRuntime
+    from rosterhub.streams.availability.open_shifts import OpenShifts
+    from rosterhub.streams.availability.readmodel import ViewStore
+    from rosterhub.streams.web import WorkerWeb
 
 __all__ = ["register"]
 
@@ -99,12 +103,25 @@ def _worker(person: str, query: dict[str, str]) -> WorkerProfile:
 _LOADING = "availability view still loading; retry"
 
 
-def register(rt: AvailabilityRuntime) -> None:
-    rt.ctx.web.include_router(availability_router(rt))
+#: Where the worker route is served, in a views worker's refusal (docs/deploy.md, Worker layout).
+_NOT_SERVED = (
+    "this worker runs availability without open-shifts: a worker's open shifts are served by the workers that run "
+    "open-shifts with passport (docs/deploy.md, Worker layout)"
+)
 
 
-def availability_router(rt: AvailabilityRuntime) -> APIRouter:
-    store, web = rt.store, rt.ctx.web
+def register(web: WorkerWeb, store: ViewStore, open_shifts: OpenShifts | None) -> None:
+    """The availability routes of one worker, once: the shift lists from ``store``, and the worker's own list from
+    ``open_shifts`` when that processor runs here (else a refusal naming where it is served)."""
+    router = availability_router(store)
+    if open_shifts is not None:
+        _worker_route(router, open_shifts)
+    else:
+        _not_served_route(router)
+    web.include_router(router)
+
+
+def availability_router(store: ViewStore) -> APIRouter:
     router = APIRouter(prefix="/availability", tags=["availability"])
 
     @router.get("/shifts", summary="Open shifts the caller's trust can see, earliest first")
@@ -145,6 +162,10 @@ def availability_router(rt: AvailabilityRuntime) -> APIRouter:
             await audit(request, 200, f"shift {shift_id} filled", person=shown)
         return JSONResponse(as_json(view))
 
+    return router
+
+
+def _worker_route(router: APIRouter, rt: OpenShifts) -> None:
     @router.get("/workers/{person}/shifts", summary="Open shifts this worker may book (reads their passport)")
     async def worker_shifts(
         request: Request,
@@ -157,16 +178,23 @@ def availability_router(rt: AvailabilityRuntime) -> APIRouter:
         substantive_employer: _Q = None,
         caller: Caller = _WORKER,
     ) -> Response:
-        if rt.passport is not None:
-            forwarded = await web.owner_or_forward(request, rt.passport.table, person.encode())
-            if forwarded is not None:
-                return forwarded
+        forwarded = await rt.web.owner_or_forward(request, rt.passport.table, person.encode())
+        if forwarded is not None:
+            return forwarded
         return await _worker_shifts(rt, request, person)
 
-    return router
+
+def _not_served_route(router: APIRouter) -> None:
+    @router.get(
+        "/workers/{person}/shifts",
+        summary="Open shifts this worker may book: not served by this worker (no passport here), refused",
+    )
+    async def worker_shifts_elsewhere(request: Request, person: str, caller: Caller = _WORKER) -> Response:
+        await audit(request, 404, "refused: not_served_here", person=person)
+        return JSONResponse({"code": "not_served_here", "message": _NOT_SERVED}, status_code=404)
 
 
-async def _worker_shifts(rt: AvailabilityRuntime, request: Request, person: str) -> Response:
+async def _worker_shifts(rt: OpenShifts, request: Request, person: str) -> Response:
     """Answer on the worker that owns the person's passport partition."""
     query = dict(request.query_params)
     try:
@@ -179,7 +207,7 @@ async def _worker_shifts(rt: AvailabilityRuntime, request: Request, person: str)
     passport = _passport(rt, person)
     shown, excluded = [], Counter[str]()
     for view in open_shifts(rt.store.all(), f, now=datetime.now(UTC)):
-        failed = worker_verdict(view, worker, rt.policy.booking, _clearance(rt, passport, person, view))
+        failed = worker_verdict(view, worker, rt.booking, _clearance(rt, passport, person, view))
         if failed:
             excluded.update(r.reason_code or r.rule for r in failed[:1])
         else:
@@ -188,17 +216,13 @@ async def _worker_shifts(rt: AvailabilityRuntime, request: Request, person: str)
     return JSONResponse({"person": person, "shifts": shown, "count": len(shown), "excluded": dict(excluded)})
 
 
-def _passport(rt: AvailabilityRuntime, person: str) -> Passport | None:
-    if rt.passport is None:
-        return None
+def _passport(rt: OpenShifts, person: str) -> Passport | None:
     return Passport.from_table(rt.passport.table.get(person.encode()))
 
 
-def _clearance(
-    rt: AvailabilityRuntime, passport: Passport | None, person: str, view: dict[str, Any]
-) -> Clearance | None:
+def _clearance(rt: OpenShifts, passport: Passport | None, person: str, view: dict[str, Any]) -> Clearance | None:
     """The passport's verdict for this shift's role and times at its host trust, as the booking rule takes it."""
-    policy = rt.passport.policies.get(view["trust"]["ods_code"]) if rt.passport else None
+    policy = rt.passport.policies.get(view["trust"]["ods_code"])
     if policy is None:
         return None  # passport_clearance: PASSPORT_UNKNOWN
     result = clearance(

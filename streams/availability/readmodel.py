@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rosterhub.codec.wire import EventCodec
 from rosterhub.envelope import Envelope
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.follow import Follower, envelopes
+from rosterhub.streams import faust_typed
 
-__all__ = ["ViewStore", "follow"]
+if TYPE_CHECKING:
+    import faust
+
+    from rosterhub.streams.app import StreamContext
+
+__all__ = ["ViewStore", "follow", "follow_in_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +74,18 @@ async def follow(store: ViewStore, *, kafka: KafkaAccess, topic: str, codec: Eve
         poll_ms=500,
     )
     await follower.run()
+
+
+def follow_in_worker(app: faust.App, ctx: StreamContext) -> ViewStore:
+    """A store this worker fills from the whole view topic, in a task started with the worker: one per worker (the
+    ``open-shifts`` processor's, reused by availability's when both run there)."""
+    store = ViewStore()
+
+    @faust_typed.task(app)
+    async def read_model() -> None:
+        log.info(
+            "availability read model: following %s at %s", ctx.names.availability_view, ctx.kafka.bootstrap_servers
+        )
+        await follow(store, kafka=ctx.kafka, topic=ctx.names.availability_view, codec=ctx.codec)
+
+    return store

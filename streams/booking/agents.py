@@ -452,15 +452,17 @@ def _log_received(pid: str, msg: SagaMessage, got: person.Received) -> None:
         log.warning("booking-person: a %s message for %s ignored", msg.KIND, pid)
 
 
-def _clearance(app: faust.App, policies: PolicySet, pid: str, msg: Check) -> Clearance | None:
-    """The passport's verdict for this person and shift, read from the passport table this worker holds."""
+def _clearance(app: faust.App, policies: PolicySet, pid: str, msg: Check) -> Clearance:
+    """The passport's verdict for this person and shift, read from the passport table this worker holds.
+
+    The table is there: booking ``needs`` passport, so a worker without it is refused at install (rosterhub/
+    features.py). It is looked up here, not taken at install, because passport installs after booking (its
+    ``order``, which also names the processor sets' groups)."""
     shift = msg.shift
     policy = policies.get(shift["trust"])
     if policy is None:
         return Clearance(cleared=False, unmet=(("passport policy", f"NO_TRUST_POLICY for {shift['trust']}"),))
-    table = app.tables.get(PASSPORT_TABLE)
-    if table is None:  # no passport processor in this app (a worker refuses that: booking needs passport)
-        return None
+    table = app.tables[PASSPORT_TABLE]
     types = required_types(policy, shift["staff_group"], shift["grade"])
     row = table.get(pid.encode())  # type: ignore[attr-defined]  # faust: CollectionT lacks the Mapping API of its tables
     passport = Passport.from_table(row, types=types)

@@ -19,7 +19,16 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def test_every_processor_is_found_in_its_package_in_install_order() -> None:
-    assert processor_names() == ("booking", "outbound", "passport", "identity", "availability", "kpi", "payroll")
+    assert processor_names() == (
+        "booking",
+        "outbound",
+        "passport",
+        "identity",
+        "open-shifts",
+        "availability",
+        "kpi",
+        "payroll",
+    )
     homes = {p.name: p.install.__module__ for p in processors()}
     assert homes["outbound"] == "rosterhub.connectors.outbound.feature"
     assert homes["booking"] == "rosterhub.streams.booking.feature"
@@ -39,7 +48,7 @@ def test_an_unknown_processor_is_refused_naming_it_and_the_known_ones() -> None:
         Settings(worker_processors=["booking", "kpis"])
     message = str(caught.value)
     assert "unknown processor 'kpis'" in message
-    assert "known: booking, outbound, passport, identity, availability, kpi, payroll" in message
+    assert "known: booking, outbound, passport, identity, open-shifts, availability, kpi, payroll" in message
 
 
 def _imports(path: Path) -> set[str]:
@@ -133,11 +142,12 @@ def test_a_processor_set_that_overlaps_a_running_groups_set_is_named() -> None:
     ]
 
 
-def test_booking_and_availability_need_passport_on_their_own_worker() -> None:
-    """issue #16: both read the passport table in their own worker (co-partitioned by person)."""
+def test_booking_and_open_shifts_need_passport_on_their_own_worker() -> None:
+    """issue #16: both read the passport table in their own worker (co-partitioned by person); availability's
+    agent reads no passport (the worker route that does is open-shifts')."""
     assert {p.name: p.needs for p in processors() if p.needs} == {
         "booking": ("passport",),
-        "availability": ("passport",),
+        "open-shifts": ("passport",),
     }
 
 
@@ -145,7 +155,8 @@ def test_booking_and_availability_need_passport_on_their_own_worker() -> None:
     ("running", "named"),
     [
         (["booking"], "booking needs passport on the same worker"),
-        (["identity", "outbound", "availability", "kpi", "payroll"], "availability needs passport on the same worker"),
+        (["open-shifts"], "open-shifts needs passport on the same worker"),
+        (["identity", "outbound", "open-shifts", "availability"], "open-shifts needs passport on the same worker"),
     ],
 )
 def test_a_worker_set_without_what_a_processor_needs_is_refused_naming_it_and_the_fix(
@@ -159,17 +170,26 @@ def test_a_worker_set_without_what_a_processor_needs_is_refused_naming_it_and_th
 
 
 def test_every_processor_it_needs_is_named_once_in_the_fix() -> None:
-    assert features.unmet_needs(["booking", "availability"]) == {
+    assert features.unmet_needs(["booking", "open-shifts", "availability"]) == {
         "booking": ("passport",),
-        "availability": ("passport",),
+        "open-shifts": ("passport",),
     }
-    message = features.unmet_needs_message(["booking", "availability"]) or ""
-    assert "booking needs passport" in message and "availability needs passport" in message
+    message = features.unmet_needs_message(["booking", "open-shifts", "availability"]) or ""
+    assert "booking needs passport" in message and "open-shifts needs passport" in message
     assert message.count("add passport to worker_processors") == 1
 
 
 @pytest.mark.parametrize(
-    "running", [["booking", "passport"], ["booking", "passport", "availability"], ["identity", "outbound", "kpi"]]
+    "running",
+    [
+        ["booking", "passport"],
+        ["booking", "passport", "availability"],
+        ["identity", "outbound", "kpi"],
+        # docs/deploy.md's example layout (issue #16): availability runs with the views, without passport
+        ["booking", "passport", "open-shifts"],
+        ["outbound", "identity", "availability", "kpi", "payroll"],
+        ["availability"],
+    ],
 )
 def test_a_worker_set_with_what_its_processors_need_is_accepted(running: list[str]) -> None:
     assert features.unmet_needs(running) == {}
@@ -186,18 +206,29 @@ def test_a_need_of_no_declared_processor_stops_start_up(fake_features: Path) -> 
         features.processors.cache_clear()
 
 
-def test_a_worker_refuses_to_install_a_processor_without_what_it_needs(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("running", "named"),
+    [
+        (["booking"], "booking"),
+        (["booking", "open-shifts", "availability"], "booking"),
+        (["open-shifts", "availability"], "open-shifts"),
+    ],
+)
+def test_a_worker_refuses_to_install_a_processor_without_what_it_needs(
+    tmp_path: Path, running: list[str], named: str
+) -> None:
     """Settings refuse such a set; a worker handed one anyway (settings built without validation) fails loudly at
-    install rather than rejecting every booking PASSPORT_UNKNOWN."""
+    install rather than rejecting every booking PASSPORT_UNKNOWN (the person stage has no fallback for a missing
+    passport table any more) or answering a worker's open shifts without their passport."""
     from rosterhub.kafka.access import KafkaAccess
     from rosterhub.streams.app import create_app
 
-    settings = Settings(state_dir=tmp_path).model_copy(update={"worker_processors": ["booking"]})
-    with pytest.raises(ConfigError, match=r"booking needs passport on the same worker.*add passport to worker_proc"):
+    settings = Settings(state_dir=tmp_path).model_copy(update={"worker_processors": running})
+    with pytest.raises(ConfigError, match=rf"{named} needs passport on the same worker.*add passport to worker_proc"):
         create_app(settings, KafkaAccess("127.0.0.1:9"))
 
 
-def test_availability_installed_without_the_passport_runtime_fails_loudly() -> None:
-    availability = next(p for p in processors() if p.name == "availability")
-    with pytest.raises(ConfigError, match="availability needs passport installed on the same worker"):
-        availability.install(None, None, {})  # type: ignore[arg-type]  # refused before either is used
+def test_open_shifts_installed_without_the_passport_runtime_fails_loudly() -> None:
+    open_shifts = next(p for p in processors() if p.name == "open-shifts")
+    with pytest.raises(ConfigError, match="open-shifts needs passport installed on the same worker"):
+        open_shifts.install(None, None, {})  # type: ignore[arg-type]  # refused before either is used

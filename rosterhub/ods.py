@@ -9,8 +9,10 @@ letter and has three characters (a trust) or five (a site).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["ODS", "ODS_CODE", "ODS_LIKE", "ODS_PATTERN"]
+__all__ = ["ODS", "ODS_CODE", "ODS_LIKE", "ODS_PATTERN", "ods_of"]
 
 #: The code itself, for embedding in a larger pattern.
 ODS_CODE = r"[A-Z0-9]{3,5}"
@@ -19,3 +21,9 @@ ODS_PATTERN = rf"^{ODS_CODE}$"
 ODS = re.compile(ODS_PATTERN)
 #: A sample value that looks like an organisation code (mapping/engine: sniffing, drafting).
 ODS_LIKE = re.compile(r"^[A-Z][A-Z0-9]{2}(?:[A-Z0-9]{2})?$")
+
+
+def ods_of(org: Mapping[str, Any] | None) -> str | None:
+    """The ODS code of an organisation reference as a decoded event holds it (``{"ods_code": ..., "name": ...}``);
+    None when the event has none."""
+    return org.get("ods_code") if org else None

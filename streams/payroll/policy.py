@@ -21,16 +21,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rosterhub.auth.roles import Role
 from rosterhub.events.codes import GRADES, PAY_CODES
@@ -92,12 +83,12 @@ def _pay_code(value: str) -> str:
 class TimesheetRules(_Model):
     """How far a timesheet may differ from its booking before the hub queries it (the host trust's)."""
 
-    start_tolerance_minutes: NonNegativeInt = Field(default=15, description="Actual start vs booked start, either way.")
-    end_tolerance_minutes: NonNegativeInt = Field(default=15, description="Actual end vs booked end, either way.")
-    break_tolerance_minutes: NonNegativeInt = Field(default=15, description="Break taken vs the shift's break.")
-    missing_after_days: PositiveInt = Field(default=7, description="Days after a booking ends before it is reported.")
-    unmatched_grace_hours: PositiveFloat = Field(
-        default=24, description="How long a timesheet may wait for its booking before it is queried NO_BOOKING."
+    start_tolerance_minutes: int = Field(default=15, ge=0, description="Actual start vs booked start, either way.")
+    end_tolerance_minutes: int = Field(default=15, ge=0, description="Actual end vs booked end, either way.")
+    break_tolerance_minutes: int = Field(default=15, ge=0, description="Break taken vs the shift's break.")
+    missing_after_days: int = Field(default=7, ge=1, description="Days after a booking ends before it is reported.")
+    unmatched_grace_hours: float = Field(
+        default=24, gt=0, description="How long a timesheet may wait for its booking before it is queried NO_BOOKING."
     )
 
 

@@ -45,7 +45,7 @@ def _symbol(value: Any) -> Any:
 def symbol(value: Any) -> str:
     """An enum field of an event as its symbol's text, whether it holds the model's enum or the string fastavro
     (or JSON) decoded: the processors read events both ways, and state and reports keep plain strings."""
-    return str(_symbol(value))
+    return str(getattr(value, "value", value))
 
 
 class AvroRecord(BaseModel):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-__all__ = ["LONDON", "from_ms", "optional_ms", "parse_instant", "to_ms"]
+__all__ = ["LONDON", "from_ms", "iso_z", "ms_iso_z", "optional_ms", "parse_instant", "to_ms"]
 
 #: The hub's zone: rotas, pay rules, KPI days and what trust systems show are Europe/London wall-clock notions.
 LONDON = ZoneInfo("Europe/London")
@@ -27,6 +27,16 @@ def to_ms(dt: datetime) -> int:
 def from_ms(ms: int) -> datetime:
     """The UTC datetime of epoch milliseconds."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def iso_z(dt: datetime) -> str:
+    """ISO 8601 text of a UTC datetime with ``Z`` for ``+00:00``: how HTTP answers and FHIR resources write instants."""
+    return dt.isoformat().replace("+00:00", "Z")
+
+
+def ms_iso_z(ms: int | None) -> str | None:
+    """:func:`iso_z` of epoch milliseconds kept in state; None for a missing one."""
+    return None if ms is None else iso_z(from_ms(ms))
 
 
 def optional_ms(value: datetime | int | None) -> int | None:

@@ -10,8 +10,10 @@ trust, the code is exactly three characters or five (:data:`TRUST_OR_SITE`).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["ODS", "ODS_CODE", "ODS_LIKE", "ODS_PATTERN", "TRUST_OR_SITE"]
+__all__ = ["ODS", "ODS_CODE", "ODS_LIKE", "ODS_PATTERN", "TRUST_OR_SITE", "ods_of"]
 
 #: The code itself, for embedding in a larger pattern.
 ODS_CODE = r"[A-Z0-9]{3,5}"
@@ -23,3 +25,9 @@ ODS_LIKE = re.compile(r"^[A-Z][A-Z0-9]{2}(?:[A-Z0-9]{2})?$")
 #: Exactly a trust's code (3 characters) or a site's (5), where a vendor's record or a drop folder names one and
 #: a 4-character value is a typo rather than an organisation (``fullmatch`` it against the upper-cased value).
 TRUST_OR_SITE = re.compile(r"[A-Z0-9]{3}|[A-Z0-9]{5}")
+
+
+def ods_of(org: Mapping[str, Any] | None) -> str | None:
+    """The ODS code of an organisation reference as a decoded event holds it (``{"ods_code": ..., "name": ...}``);
+    None when the event has none."""
+    return org.get("ods_code") if org else None

@@ -17,7 +17,18 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -139,11 +150,11 @@ class Settings(BaseSettings):
         description="Prepended to every topic name (e.g. `staging.`); lets several hubs or "
         "test runs share one cluster without seeing each other's events.",
     )
-    default_partitions: int = Field(
-        default=6, ge=1, description="Partitions for topics that do not declare their own count."
+    default_partitions: PositiveInt = Field(
+        default=6, description="Partitions for topics that do not declare their own count."
     )
-    replication_factor: int = Field(
-        default=1, ge=1, description="Replication factor for topics the hub creates (3 in production)."
+    replication_factor: PositiveInt = Field(
+        default=1, description="Replication factor for topics the hub creates (3 in production)."
     )
     # --- Kafka security (every client of the hub; docs/kafka-security.md) ------------
     kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = Field(
@@ -212,23 +223,21 @@ class Settings(BaseSettings):
     # --- HTTP ------------------------------------------------------------------------
     http_host: str = Field(default="127.0.0.1", description="Bind address of the hub's HTTP ingress and API.")
     http_port: int = Field(default=8080, description="Port of the hub's HTTP ingress and API.")
-    max_payload_bytes: int = Field(
-        default=1_048_576, ge=1, description="Inbound payloads above this size are refused (413) and dead-lettered."
+    max_payload_bytes: PositiveInt = Field(
+        default=1_048_576, description="Inbound payloads above this size are refused (413) and dead-lettered."
     )
-    ingress_max_in_flight: int = Field(
+    ingress_max_in_flight: PositiveInt = Field(
         default=64,
-        ge=1,
         description="Webhook requests the ingress works on at once; more are answered 429 with Retry-After.",
     )
-    ingress_max_lag: int = Field(
+    ingress_max_lag: NonNegativeInt = Field(
         default=20_000,
-        ge=0,
         description="Records of events.booking and events.shift the stream workers may be behind before the "
         "ingress answers 429 (Retry-After from the drain rate) and polling and file connectors wait before reading "
         "more (connectors/kinds/backpressure.py). 0: never.",
     )
-    ingress_lag_poll_s: float = Field(
-        default=2.0, gt=0, description="How often the ingress and connectors ask the broker for the workers' lag."
+    ingress_lag_poll_s: PositiveFloat = Field(
+        default=2.0, description="How often the ingress and connectors ask the broker for the workers' lag."
     )
     # --- Stream processing -----------------------------------------------------------
     app_id: str = Field(default="rosterhub", description="Faust application id (consumer group, changelog names).")
@@ -237,9 +246,8 @@ class Settings(BaseSettings):
         description="Faust table store: `rocksdb://` (RocksDB via rocksdict, survives restarts) or `memory://`.",
     )
     state_dir: Path = Field(default=Path(".rosterhub/state"), description="Faust table data directory.")
-    booking_unknown_shift_grace_s: float = Field(
+    booking_unknown_shift_grace_s: PositiveFloat = Field(
         default=300.0,
-        gt=0,
         description="A booking request whose shift the hub has not seen is parked this long before it is "
         "rejected with SHIFT_UNKNOWN (requests and shifts travel on different topics, so either may come first).",
     )
@@ -248,27 +256,23 @@ class Settings(BaseSettings):
         description="Folder of booking policy files (`collaborative.yaml`, `<ODS>.yaml`), validated when a worker "
         "starts; see docs/booking.md.",
     )
-    booking_timer_interval_s: float = Field(
+    booking_timer_interval_s: PositiveFloat = Field(
         default=5.0,
-        gt=0,
         description="How often the booking processor's timer looks for overdue parked requests and holds.",
     )
-    booking_hold_resend_s: float = Field(
+    booking_hold_resend_s: PositiveFloat = Field(
         default=30.0,
-        gt=0,
         description="A shift held for a request whose person check has not been answered this long re-sends the "
         "same check (same ids: the person stage answers a redelivered check from its stored answer).",
     )
-    booking_hold_timeout_s: float = Field(
+    booking_hold_timeout_s: PositiveFloat = Field(
         default=180.0,
-        gt=0,
         description="A hold whose person check is still unanswered this long after it began (and after enough "
         "re-sends to span it) is rejected with PERSON_CHECK_TIMEOUT, the person released and the shift freed for "
         "the next request. Keep it a multiple of booking_hold_resend_s.",
     )
-    booking_person_retention_days: int = Field(
+    booking_person_retention_days: PositiveInt = Field(
         default=210,
-        ge=1,
         description="The booking person stage forgets a person's bookings, and the answers it gave, once their "
         "shift ended this many days ago (pruned when the person is next written). Must cover the longest look-back "
         "of the loaded booking policies' rules (WTR reference period, up to 52 weeks): a worker refuses to start "
@@ -300,9 +304,8 @@ class Settings(BaseSettings):
         "4096 by default). A booking request queues behind at most this many records of a bulk shift load in "
         "the shift stage's one input queue: smaller keeps requests' latency bounded under a backlog.",
     )
-    stream_standby_replicas: int = Field(
+    stream_standby_replicas: NonNegativeInt = Field(
         default=0,
-        ge=0,
         description="faust `table_standby_replicas`: copies of each table partition other workers keep warm by "
         "re-reading every changelog write. 0: a worker taking over a partition rebuilds it from the changelog "
         "(slower failover) and no worker pays to follow the others' writes; see docs/benchmarks.md.",
@@ -340,20 +343,17 @@ class Settings(BaseSettings):
         default_factory=lambda: [30, 7],
         description="CredentialExpiring is sent this many days before a credential expires, once per threshold.",
     )
-    passport_timer_interval_s: float = Field(
+    passport_timer_interval_s: PositiveFloat = Field(
         default=1.0,
-        gt=0,
         description="How often the passport's timer sends ticks for credentials whose notices are due.",
     )
-    passport_block_cache_mb: int = Field(
+    passport_block_cache_mb: PositiveInt = Field(
         default=64,
-        ge=1,
         description="RocksDB block cache of each partition of the passport table, in MiB (faust's default is "
         "2 GiB per partition; this bounds a worker's memory, see docs/benchmarks.md).",
     )
-    passport_schedule_horizon_s: float = Field(
+    passport_schedule_horizon_s: PositiveFloat = Field(
         default=86400.0,
-        gt=0,
         description="The passport timer keeps in memory only the notices due within this horizon and rescans its "
         "table once per horizon (bounded memory for 1.5 million passports).",
     )
@@ -363,9 +363,8 @@ class Settings(BaseSettings):
         description="Folder of release cascade files (`<collaborative>.yaml`), validated when a worker starts; "
         "see docs/availability.md.",
     )
-    availability_timer_interval_s: float = Field(
+    availability_timer_interval_s: PositiveFloat = Field(
         default=1.0,
-        gt=0,
         description="How often the availability timer looks for shifts whose release or completion is due.",
     )
     # --- KPIs ---------------------------------------------------------------------------
@@ -382,9 +381,8 @@ class Settings(BaseSettings):
         "rate cards, enhancements, cut-offs, employment model), validated when a worker starts; see docs/payroll.md. "
         "Missing: the payroll processor does not run.",
     )
-    payroll_timer_interval_s: float = Field(
+    payroll_timer_interval_s: PositiveFloat = Field(
         default=30.0,
-        gt=0,
         description="How often the payroll timer looks for unmatched timesheets past their grace and bookings whose "
         "timesheet is missing.",
     )
@@ -405,29 +403,27 @@ class Settings(BaseSettings):
         "packaged plugins use the `rosterhub.outbound_adapters` entry point group).",
     )
     outbound_timeout_s: float = Field(default=5.0, description="HTTP timeout of one outbound delivery attempt.")
-    outbound_max_attempts: int = Field(
+    outbound_max_attempts: NonNegativeInt = Field(
         default=0,
-        ge=0,
         description="Delivery attempts before an update is dead-lettered; 0: no limit, only `outbound_max_age_s`.",
     )
-    outbound_max_age_s: float = Field(
+    outbound_max_age_s: PositiveFloat = Field(
         default=86400.0,
-        gt=0,
         description="An update still not delivered this long after it was queued goes to `dlq.outbound` "
         "(`rosterhub redrive` sends it again).",
     )
-    outbound_backoff_base_s: float = Field(
-        default=0.5, gt=0, description="First retry waits up to this long (exponential back-off, full jitter)."
+    outbound_backoff_base_s: PositiveFloat = Field(
+        default=0.5, description="First retry waits up to this long (exponential back-off, full jitter)."
     )
-    outbound_backoff_cap_s: float = Field(default=60.0, gt=0, description="Longest wait between two retries.")
-    outbound_breaker_failures: int = Field(
-        default=5, ge=1, description="Consecutive retriable failures that open a destination's circuit breaker."
+    outbound_backoff_cap_s: PositiveFloat = Field(default=60.0, description="Longest wait between two retries.")
+    outbound_breaker_failures: PositiveInt = Field(
+        default=5, description="Consecutive retriable failures that open a destination's circuit breaker."
     )
-    outbound_breaker_reset_s: float = Field(
-        default=30.0, gt=0, description="How long an open breaker waits before letting one trial call through."
+    outbound_breaker_reset_s: PositiveFloat = Field(
+        default=30.0, description="How long an open breaker waits before letting one trial call through."
     )
-    outbound_concurrency: int = Field(
-        default=8, ge=1, description="Shifts delivered at the same time per destination (each shift stays in order)."
+    outbound_concurrency: PositiveInt = Field(
+        default=8, description="Shifts delivered at the same time per destination (each shift stays in order)."
     )
     demo_trust_port: int = Field(
         default=8090, description="Port of the simulated trust endpoint that `rosterhub run` starts for the demo."
@@ -438,8 +434,8 @@ class Settings(BaseSettings):
         description="Vendor id -> that connector's options (inbox folders, poll URLs, trusts...), validated by "
         "the connector's own options model at start; see docs/connectors.md.",
     )
-    connector_state_retention_days: float = Field(
-        default=35.0, gt=0, description="How long connectors remember published event ids for deduplication."
+    connector_state_retention_days: PositiveFloat = Field(
+        default=35.0, description="How long connectors remember published event ids for deduplication."
     )
     webhook_secrets: dict[str, dict[str, SecretStr]] = Field(
         default_factory=dict,
@@ -458,8 +454,8 @@ class Settings(BaseSettings):
     auth_leeway_s: float = Field(
         default=30.0, ge=0, le=300, description="Clock skew allowed when checking a token's exp, nbf and iat."
     )
-    auth_jwks_cache_s: float = Field(
-        default=300.0, gt=0, description="How long a JWKS fetched from a URL is used before it is fetched again."
+    auth_jwks_cache_s: PositiveFloat = Field(
+        default=300.0, description="How long a JWKS fetched from a URL is used before it is fetched again."
     )
     auth_local_issuer_dir: Path = Field(
         default=Path(".rosterhub/issuer"),
@@ -482,9 +478,8 @@ class Settings(BaseSettings):
         "and exits by itself when still running this long after SIGTERM; a second SIGTERM/SIGINT exits at once. "
         "`rosterhub run` kills a child still running 5 s after that.",
     )
-    restart_backoff_max_s: float = Field(
+    restart_backoff_max_s: PositiveFloat = Field(
         default=30.0,
-        gt=0,
         description="`rosterhub run` starts a child that died again after 1 s, doubling for each death in a row "
         "within a minute of its start, up to this many seconds (docs/deploy.md).",
     )

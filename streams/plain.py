@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import fields, is_dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["plain", "row", "tuples"]
+__all__ = ["TableRow", "plain", "row", "tuples"]
 
 
 def plain(value: Any) -> Any:
@@ -46,3 +46,24 @@ def row(state: DataclassInstance, lists: Iterable[str] = ()) -> dict[str, Any]:
 def tuples(value: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
     """A table value with the named fields as tuples again (absent ones empty), ready for the state's class."""
     return {**value, **{name: tuple(value.get(name, ())) for name in names}}
+
+
+class TableRow:
+    """Base of a frozen state dataclass that a processor's table stores as a :func:`row`.
+
+    ``LISTS`` names its tuple fields once, for both ways: stored as lists (:meth:`to_table`) and made tuples
+    again when read (:meth:`from_table`). A state whose row needs more than that to read (nested dataclasses)
+    overrides :meth:`from_table`.
+    """
+
+    __slots__ = ()
+    LISTS: ClassVar[tuple[str, ...]] = ()
+
+    def to_table(self) -> dict[str, Any]:
+        # asdict's value without its deepcopy: written at every change of the state
+        return row(cast("DataclassInstance", self), self.LISTS)
+
+    @classmethod
+    def from_table(cls, value: Mapping[str, Any] | None) -> Self | None:
+        """The state a table row holds; None for no row."""
+        return None if value is None else cast(Any, cls)(**tuples(value, cls.LISTS))

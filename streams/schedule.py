@@ -1,6 +1,6 @@
 """Due instants per key (a person, a shift), in memory, derived from a table.
 
-Shared by the passport, availability and booking timers (first written for the passport).
+Shared by the passport, availability, booking and payroll timers (first written for the passport).
 
 The timer must find due notices without scanning 1.5 million passports every second,
 and faust tables can only be written while handling a record. So the worker keeps a
@@ -39,8 +39,9 @@ class Schedule:
     def stale(self) -> bool:
         return self.horizon_end == 0
 
-    def invalidate(self) -> None:
-        """After a rebalance: the set of partitions (people) this worker owns has changed."""
+    def invalidate(self, *_args: object, **_kwargs: object) -> None:
+        """After a rebalance: the set of partitions (people) this worker owns has changed. Each timer connects it to
+        faust's ``on_rebalance_complete`` signal (whose arguments it ignores)."""
         self.horizon_end = 0
 
     def begin_rebuild(self) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+import json
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -10,10 +11,15 @@ from rosterhub.errors import RosterhubError
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.settings import Settings
 
-__all__ = ["JsonFlag", "fail", "fail_with", "prepare"]
+__all__ = ["JsonFlag", "echo_json", "fail", "fail_with", "prepare"]
 
 #: The ``--json`` option of the commands that print either text for people or JSON for scripts.
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` as what ``--json`` prints: indented JSON, the one layout scripts read from every command."""
+    typer.echo(json.dumps(value, indent=2))
 
 
 def fail(exc: RosterhubError) -> NoReturn:

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from rosterhub.cli.common import fail_with
+from rosterhub.cli.common import echo_json, fail_with
 
 __all__ = ["register"]
 
@@ -54,7 +54,10 @@ def _from_file(path: Path, as_json: bool) -> None:
     if not isinstance(decision, Mapping) or "rule_results" not in (data if isinstance(data, Mapping) else decision):
         fail_with(f"{path} is not a booking decision (no rule_results)")
     text = explain_decision(decision)
-    typer.echo(json.dumps({"explanation": text, "decision": decision}, indent=2) if as_json else text)
+    if as_json:
+        echo_json({"explanation": text, "decision": decision})
+    else:
+        typer.echo(text)
 
 
 def _from_broker(booking_id: str, as_json: bool, timeout: float) -> None:
@@ -80,7 +83,10 @@ def _from_broker(booking_id: str, as_json: bool, timeout: float) -> None:
         typer.secho(f"no decision for booking {booking_id!r} on {topic}: unknown or not decided yet", err=True)
         raise typer.Exit(2)
     doc = decision_document(*found)
-    typer.echo(json.dumps(doc, indent=2) if as_json else doc["explanation"])
+    if as_json:
+        echo_json(doc)
+    else:
+        typer.echo(doc["explanation"])
 
 
 def register(app: typer.Typer) -> None:

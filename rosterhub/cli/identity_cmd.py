@@ -7,14 +7,13 @@ Reads fold ``events.identity`` from the beginning (the same view the API keeps);
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 
-from rosterhub.cli.common import JsonFlag, fail, fail_with
+from rosterhub.cli.common import JsonFlag, echo_json, fail, fail_with
 from rosterhub.errors import RosterhubError
 
 app = typer.Typer(no_args_is_help=True)
@@ -58,7 +57,7 @@ def conflicts(
     with _client() as client:
         found = client.read(lambda v: v.open_conflicts(person))
     if as_json:
-        typer.echo(json.dumps(found, indent=2))
+        echo_json(found)
         return
     if not found:
         typer.echo("no open conflicts")
@@ -80,7 +79,7 @@ def show(
     if found is None:
         fail_with(f"unknown person or record {person}")
     if as_json:
-        typer.echo(json.dumps(found, indent=2))
+        echo_json(found)
         return
     typer.echo(f"{found['person_id']}" + (f"  (merged into {found['merged_into']})" if found["merged_into"] else ""))
     for r in found["records"]:

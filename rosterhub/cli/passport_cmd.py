@@ -10,14 +10,13 @@ but not cleared.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from rosterhub.cli.common import fail
+from rosterhub.cli.common import echo_json, fail
 from rosterhub.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
@@ -80,7 +79,7 @@ def clearance(
         typer.secho(f"error: no answer from {base}: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
     try:
-        typer.echo(json.dumps(r.json(), indent=2))
+        echo_json(r.json())
     except ValueError:
         typer.echo(r.text)
     if r.status_code != 200:

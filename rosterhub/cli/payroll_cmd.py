@@ -8,7 +8,6 @@ byte for byte (docs/payroll.md).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rosterhub.cli.common import JsonFlag, fail_with
+from rosterhub.cli.common import JsonFlag, echo_json, fail_with
 from rosterhub.errors import RosterhubError
 
 if TYPE_CHECKING:
@@ -64,7 +63,7 @@ def list_batches(
     with _hub() as hub:
         rows = [b.summary() for b in hub.ledger().of_trust(trust)]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     for r in rows:
         typer.echo(
@@ -85,7 +84,7 @@ def lines(
         fail_with(f"no batch {batch!r} on the payroll topic")
     rows = found.ordered()
     if as_json:
-        typer.echo(json.dumps({"batch": found.summary(), "lines": rows}, indent=2))
+        echo_json({"batch": found.summary(), "lines": rows})
         return
     for d in rows:
         typer.echo(
@@ -224,7 +223,7 @@ def statement(
     with _hub() as hub:
         found = [s.document() for s in hub.ledger().statements_between(*between, month)]
     if as_json:
-        typer.echo(json.dumps(found, indent=2))
+        echo_json(found)
         return
     for s in found:
         typer.echo(f"{s['statement_id']}: {s['raised_by']} recharges {s['charged_to']} for {s['month']}")

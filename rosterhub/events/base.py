@@ -24,7 +24,7 @@ from rosterhub.codec.catalogue import EventSchema, SchemaCatalogue, default_cata
 from rosterhub.envelope import Envelope, event_id
 from rosterhub.leaves import map_leaves
 
-__all__ = ["AvroEvent", "AvroRecord", "UtcInstant", "to_utc_millis"]
+__all__ = ["AvroEvent", "AvroRecord", "UtcInstant", "symbol", "to_utc_millis"]
 
 
 def to_utc_millis(value: datetime) -> datetime:
@@ -40,6 +40,12 @@ UtcInstant = Annotated[AwareDatetime, AfterValidator(to_utc_millis)]
 def _symbol(value: Any) -> Any:
     """An enum as its symbol: fastavro and JSON want plain strings."""
     return value.value if isinstance(value, Enum) else value
+
+
+def symbol(value: Any) -> str:
+    """An enum field of an event as its symbol's text, whether it holds the model's enum or the string fastavro
+    (or JSON) decoded: the processors read events both ways, and state and reports keep plain strings."""
+    return str(getattr(value, "value", value))
 
 
 class AvroRecord(BaseModel):

@@ -133,10 +133,7 @@ def _cascade_timer(app: faust.App, interval: float, table: StateTable, schedule:
         for key in schedule.pop_due(now_ms, TICKS_PER_BEAT):
             await ticks.send(key=key.encode(), value=_TICK)
 
-    def _on_rebalance(*_args: object, **_kwargs: object) -> None:
-        schedule.invalidate()
-
-    app.on_rebalance_complete.connect(_on_rebalance)
+    app.on_rebalance_complete.connect(schedule.invalidate)
 
 
 async def _rebuild(table: StateTable, schedule: Schedule, now_ms: int) -> None:

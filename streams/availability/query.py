@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from rosterhub.events.models.common import MembershipType, ReleaseTier, ShiftType, StaffGroup
+from rosterhub.instants import iso_z
 from rosterhub.leaves import map_leaves
 from rosterhub.streams.booking.policy import BookingPolicies
 from rosterhub.streams.booking.rules.agency import agency_staff_group
@@ -122,7 +123,7 @@ def as_json(view: dict[str, Any]) -> dict[str, Any]:
 
     def conv(v: Any) -> Any:
         if isinstance(v, datetime):
-            return v.isoformat().replace("+00:00", "Z")
+            return iso_z(v)
         if isinstance(v, Decimal):
             return str(v)
         return v

@@ -10,11 +10,12 @@ the ones still pending.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from rosterhub.instants import from_ms, to_ms  # re-exported for the availability modules
-from rosterhub.streams.plain import row, tuples
+from rosterhub.streams.plain import TableRow, tuples
 
 __all__ = ["OPEN_STATUSES", "SEEN_KEPT", "ShiftView", "from_ms", "to_ms"]
 
@@ -23,12 +24,11 @@ OPEN_STATUSES = frozenset({"POSTED", "RELEASED", "REQUESTED"})
 #: How many recent event ids a shift remembers for redelivery (versions and booking ids cover older ones).
 SEEN_KEPT = 32
 
-#: The view's tuple fields: lists in the table value.
-_TUPLES = ("pending", "decided", "seen")
-
 
 @dataclass(frozen=True, slots=True)
-class ShiftView:
+class ShiftView(TableRow):
+    LISTS = ("pending", "decided", "seen")
+
     shift_id: str
     known: bool = False  # a ShiftPosted/Updated gave the shift's fields (booking facts can come first)
     status: str = "POSTED"
@@ -63,13 +63,10 @@ class ShiftView:
     def open(self) -> bool:
         return self.known and self.status in OPEN_STATUSES
 
-    def to_table(self) -> dict[str, Any]:
-        # asdict's value without its deepcopy (every shift and booking event writes one)
-        return row(self, lists=_TUPLES)
-
     @classmethod
-    def from_table(cls, value: dict[str, Any] | None) -> ShiftView | None:
+    def from_table(cls, value: Mapping[str, Any] | None) -> ShiftView | None:
+        """As :meth:`TableRow.from_table`, but a key that is not a field of the view is ignored."""
         if value is None:
             return None
         names = {f.name for f in fields(cls)}
-        return cls(**tuples({k: v for k, v in value.items() if k in names}, _TUPLES))
+        return cls(**tuples({k: v for k, v in value.items() if k in names}, cls.LISTS))

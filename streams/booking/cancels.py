@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from rosterhub.envelope import Envelope
+from rosterhub.events.base import symbol
 from rosterhub.streams.booking.cancellation import late_fee, notice_hours
-from rosterhub.streams.booking.outcome import BOOKING_CANCELLED, NO_SHOW, Step, ToPerson, hub_event, sym
+from rosterhub.streams.booking.outcome import BOOKING_CANCELLED, NO_SHOW, Step, ToPerson, hub_event
 from rosterhub.streams.booking.policy import BookingPolicies
 from rosterhub.streams.booking.queue import drain
 from rosterhub.streams.booking.rules.result import fail
@@ -37,7 +38,7 @@ def cancelled_event(
     assert state.start_ms is not None
     start, at = from_ms(state.start_ms), d.get("cancelled_at") or now
     notice = notice_hours(start, at)
-    party = sym(d.get("cancelled_by") or "UNKNOWN")
+    party = symbol(d.get("cancelled_by") or "UNKNOWN")
     policy = policies.get(state.trust_ods or "")
     fee, fee_hours = late_fee(policy.cancellation, notice, party) if policy else (False, None)
     data = {
@@ -46,7 +47,7 @@ def cancelled_event(
         "worker": req.worker,
         "host_trust": host(state),
         "cancelled_by": party,
-        "reason": sym(d.get("reason") or "OTHER"),
+        "reason": symbol(d.get("reason") or "OTHER"),
         "reason_detail": d.get("reason_detail"),
         "start": start,
         "cancelled_at": at,

@@ -36,7 +36,6 @@ __all__ = [
     "SOURCE",
     "Step",
     "ToPerson",
-    "sym",
 ]
 
 SHIFT_POSTED = ShiftPosted.AVRO_NAME
@@ -64,11 +63,6 @@ class Step:
     state: ShiftState | None
     outputs: list[Envelope] = field(default_factory=list)
     person: list[ToPerson] = field(default_factory=list)  # saga checks, releases and retimes
-
-
-def sym(v: Any) -> str:
-    """An enum's symbol (events decoded from Avro carry enums, from JSON strings)."""
-    return v if isinstance(v, str) else str(getattr(v, "value", v))
 
 
 def hub_event(

@@ -21,7 +21,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from rosterhub.events.codes import GRADES
 from rosterhub.events.models.common import StaffGroup
@@ -88,14 +100,16 @@ class NightPeriod(_Model):
 class WorkingTimePolicy(_Model):
     """Working Time Regulations 1998 limits. Weeks start Monday 00:00 local (WTR reg. 11(6))."""
 
-    daily_rest_hours: float = Field(default=11, ge=0, description="Minimum rest between two shifts.")
-    weekly_rest_hours: float = Field(default=24, ge=0, description="Uninterrupted rest in each Monday-Sunday week.")
-    fortnightly_rest_hours: float = Field(default=48, ge=0, description="Alternative: rest in each fortnight.")
+    daily_rest_hours: NonNegativeFloat = Field(default=11, description="Minimum rest between two shifts.")
+    weekly_rest_hours: NonNegativeFloat = Field(
+        default=24, description="Uninterrupted rest in each Monday-Sunday week."
+    )
+    fortnightly_rest_hours: NonNegativeFloat = Field(default=48, description="Alternative: rest in each fortnight.")
     allow_fortnightly_rest: bool = Field(default=True, description="Whether the fortnightly alternative counts.")
     fortnight_anchor: date = Field(default=date(2024, 1, 1), description="A Monday on which fortnights start.")
-    average_weekly_hours: float = Field(default=48, gt=0, description="Limit on the average week (opt-out allowed).")
+    average_weekly_hours: PositiveFloat = Field(default=48, description="Limit on the average week (opt-out allowed).")
     reference_weeks: int = Field(default=17, ge=1, le=52, description="Reference period, rolling, in weeks.")
-    night_average_hours: float = Field(default=8, gt=0, description="Night workers' average per 24 h (no opt-out).")
+    night_average_hours: PositiveFloat = Field(default=8, description="Night workers' average per 24 h (no opt-out).")
     night_worker_min_nights: int = Field(
         default=1, ge=1, description="Night shifts within the reference period that make a person a night worker."
     )
@@ -111,9 +125,9 @@ class WorkingTimePolicy(_Model):
 class RunLimit(_Model):
     """At most ``max`` shifts of a kind on consecutive days; ``rest_hours`` off after a run of ``rest_after``."""
 
-    max: int = Field(ge=1)
-    rest_hours: float = Field(ge=0)
-    rest_after: int | None = Field(default=None, ge=1, description="Run length that needs the rest (default: max).")
+    max: PositiveInt
+    rest_hours: NonNegativeFloat
+    rest_after: PositiveInt | None = Field(default=None, description="Run length that needs the rest (default: max).")
 
     @property
     def rest_from(self) -> int:
@@ -125,8 +139,8 @@ class WeekendLimit(_Model):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    max: int = Field(default=1, ge=0)
-    in_: int = Field(default=2, ge=1, alias="in")
+    max: NonNegativeInt = 1
+    in_: PositiveInt = Field(default=2, alias="in")
 
     @model_validator(mode="after")
     def _sensible(self) -> WeekendLimit:
@@ -139,9 +153,9 @@ class JuniorDoctorsPolicy(_Model):
     """2016 terms and conditions for doctors in training (England): rota limits, by the person's grade."""
 
     training_grades: list[str] = Field(default_factory=lambda: list(_TRAINING_GRADES))
-    max_hours_in_7_days: float = Field(default=72, gt=0)
-    max_shift_hours: float = Field(default=13, gt=0)
-    long_shift_over_hours: float = Field(default=10, gt=0)
+    max_hours_in_7_days: PositiveFloat = 72
+    max_shift_hours: PositiveFloat = 13
+    long_shift_over_hours: PositiveFloat = 10
     consecutive_long_shifts: RunLimit = RunLimit(max=5, rest_hours=48)
     consecutive_nights: RunLimit = RunLimit(max=4, rest_hours=46)
     consecutive_shifts: RunLimit = RunLimit(max=8, rest_hours=48)

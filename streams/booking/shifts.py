@@ -8,9 +8,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from rosterhub.envelope import Envelope
+from rosterhub.events.base import symbol
 from rosterhub.events.models.common import ReleaseTier
 from rosterhub.streams.booking.messages import Check, Retime
-from rosterhub.streams.booking.outcome import Step, ToPerson, sym
+from rosterhub.streams.booking.outcome import Step, ToPerson
 from rosterhub.streams.booking.policy import BookingPolicies
 from rosterhub.streams.booking.queue import drain
 from rosterhub.streams.booking.saga import shift_json
@@ -36,10 +37,10 @@ def posted(state: ShiftState | None, env: Envelope, now: datetime, policies: Boo
         trust_name=d["trust"].get("name"),
         start_ms=to_ms(d["start"]),
         end_ms=to_ms(d["end"]),
-        staff_group=sym(d["staff_group"]) if d.get("staff_group") else base.staff_group,
+        staff_group=symbol(d["staff_group"]) if d.get("staff_group") else base.staff_group,
         grade=d.get("grade", base.grade),
-        tier=_wider(base.tier, sym(d["tier"])) if d.get("tier") else base.tier,
-        shift_type=sym(d["shift_type"]) if d.get("shift_type") else base.shift_type,
+        tier=_wider(base.tier, symbol(d["tier"])) if d.get("tier") else base.tier,
+        shift_type=symbol(d["shift_type"]) if d.get("shift_type") else base.shift_type,
         rate=str(rate) if rate is not None else None,
         vendor=d.get("vendor", base.vendor),
         posted_at_ms=to_ms(d["posted_at"]) if d.get("posted_at") else base.posted_at_ms,
@@ -54,7 +55,7 @@ def released(state: ShiftState, env: Envelope) -> Step:
     """ShiftReleased: the shift reaches a wider tier (never a narrower one)."""
     if state.status == "awaiting_shift":
         return Step(state)
-    return Step(replace(state, tier=_wider(state.tier, sym(env.data["to_tier"]))))
+    return Step(replace(state, tier=_wider(state.tier, symbol(env.data["to_tier"]))))
 
 
 def _wider(current: str, offered: str) -> str:

@@ -39,6 +39,8 @@ __all__ = ["identity_router"]
 T = TypeVar("T")
 
 _Text = Annotated[str, Field(min_length=1, max_length=500)]
+#: How long a merge or split waits for the worker's answer before it answers 202 with the command id.
+_Wait = Annotated[float, Query(ge=0, le=60)]
 
 
 class MergeRequest(BaseModel):
@@ -107,16 +109,12 @@ def identity_router(kafka: KafkaAccess, names: TopicNames, codec: EventCodec, si
         return JSONResponse({"command_id": command_id, "status": "done", "result": result})
 
     @router.post("/merge", summary="Merge two people (reversible by a split)")
-    async def merge(
-        body: MergeRequest, wait: Annotated[float, Query(ge=0, le=60)] = 10.0, caller: Caller = _DECIDE
-    ) -> JSONResponse:
+    async def merge(body: MergeRequest, wait: _Wait = 10.0, caller: Caller = _DECIDE) -> JSONResponse:
         refusal = await read(lambda v: v.check_merge(body.into, body.merge))
         return await submit(MergeCommand(**body.model_dump(), requested_by=caller.subject), refusal, wait)
 
     @router.post("/split", summary="Split records off a person (reversible by a merge)")
-    async def split(
-        body: SplitRequest, wait: Annotated[float, Query(ge=0, le=60)] = 10.0, caller: Caller = _DECIDE
-    ) -> JSONResponse:
+    async def split(body: SplitRequest, wait: _Wait = 10.0, caller: Caller = _DECIDE) -> JSONResponse:
         refusal = await read(lambda v: v.check_split(body.person, body.records))
         return await submit(SplitCommand(**body.model_dump(), requested_by=caller.subject), refusal, wait)
 

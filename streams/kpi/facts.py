@@ -24,6 +24,7 @@ from typing import Any
 
 from rosterhub.events import models as m
 from rosterhub.instants import optional_ms
+from rosterhub.ods import ods_of
 from rosterhub.streams.booking.outcome import SOURCE as HUB_SOURCE
 
 __all__ = ["SEEN_KEPT", "TYPES", "ShiftFacts", "apply", "known", "new_facts", "reads"]
@@ -49,10 +50,6 @@ def reads(ce_type: str, ce_source: str) -> bool:
     """Whether the processor folds this event: a type it reads, and for booking outcomes the hub's own."""
     hub_only = TYPES.get(ce_type)
     return hub_only is not None and (not hub_only or ce_source == HUB_SOURCE)
-
-
-def _ods(org: dict[str, Any] | None) -> str | None:
-    return org.get("ods_code") if org else None
 
 
 def _dec(v: Decimal | None) -> str | None:
@@ -132,8 +129,8 @@ def _shift(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
         return s
     s.update(
         version=version,
-        trust=_ods(d["trust"]) or "",
-        site=_ods(d.get("site")),
+        trust=ods_of(d["trust"]) or "",
+        site=ods_of(d.get("site")),
         ward=str(d.get("ward") or ""),
         staff_group=str(d["staff_group"]),
         grade=str(d.get("grade") or ""),
@@ -151,11 +148,11 @@ def _released(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
     version = int(d["version"])
     if version <= s["tier_version"]:
         return s
-    return {**s, "tier": str(d["to_tier"]), "tier_version": version, "trust": s["trust"] or (_ods(d["trust"]) or "")}
+    return {**s, "tier": str(d["to_tier"]), "tier_version": version, "trust": s["trust"] or (ods_of(d["trust"]) or "")}
 
 
 def _withdrawn(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
-    return {**s, "withdrawn": True, "trust": s["trust"] or (_ods(d["trust"]) or "")}
+    return {**s, "withdrawn": True, "trust": s["trust"] or (ods_of(d["trust"]) or "")}
 
 
 def _filled(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
@@ -164,7 +161,7 @@ def _filled(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
     fill: dict[str, Any] = {
         "tier": str(d["tier"]),
         "membership": str(d.get("membership_type") or "OTHER"),
-        "home_trust": _ods(d.get("home_trust")),
+        "home_trust": ods_of(d.get("home_trust")),
         "person_id": worker.get("person_id"),
         "filled_at": optional_ms(d["filled_at"]),
         "posted_at": optional_ms(d.get("posted_at")),
@@ -184,7 +181,7 @@ def _filled(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
         latest = max(s["fills"].values(), key=lambda x: x["filled_at"] or 0)
         if latest is fill:
             s.update(
-                trust=_ods(d["host_trust"]) or s["trust"],
+                trust=ods_of(d["host_trust"]) or s["trust"],
                 staff_group=str(d["staff_group"]),
                 shift_type=str(d["shift_type"]),
                 start_ms=optional_ms(d["start"]) or 0,
@@ -218,7 +215,7 @@ def _rejected(s: ShiftFacts, d: dict[str, Any]) -> ShiftFacts:
     if cleared and person:
         _clear(s, person, decided)
     if not s["trust"] and d.get("host_trust"):
-        s["trust"] = _ods(d["host_trust"]) or ""
+        s["trust"] = ods_of(d["host_trust"]) or ""
     return s
 
 

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from rosterhub.events.base import symbol
+
 __all__ = ["DIMS", "Block", "Interner", "KpiStore", "day_number", "month_key"]
 
 _EPOCH = date(1970, 1, 1)
@@ -233,10 +235,10 @@ class KpiStore:
         c["host"][row] = dims["host"].code(r["host_trust"])
         c["site"][row] = dims["site"].code(r.get("site"))
         c["ward"][row] = dims["ward"].code(r.get("ward") or None)
-        c["staff_group"][row] = dims["staff_group"].code(_sym(r["staff_group"]))
+        c["staff_group"][row] = dims["staff_group"].code(symbol(r["staff_group"]))
         c["grade"][row] = dims["grade"].code(r.get("grade") or None)
-        c["shift_type"][row] = dims["shift_type"].code(_sym(r["kpi_shift_type"]))
-        c["tier"][row] = dims["tier"].code(_sym(r["tier"]))
+        c["shift_type"][row] = dims["shift_type"].code(symbol(r["kpi_shift_type"]))
+        c["tier"][row] = dims["tier"].code(symbol(r["tier"]))
         c["day"][row] = day
         c["week"][row] = day - d.weekday()
         c["start_ms"][row] = _ms(r["start"])
@@ -254,8 +256,8 @@ class KpiStore:
                 c[name][row] = False
             c["booking_id"][row] = c["authoriser"][row] = None
         else:
-            c["fill_tier"][row] = dims["fill_tier"].code(_sym(fill["tier"]))
-            c["membership"][row] = dims["membership"].code(_sym(fill["membership"]))
+            c["fill_tier"][row] = dims["fill_tier"].code(symbol(fill["tier"]))
+            c["membership"][row] = dims["membership"].code(symbol(fill["membership"]))
             c["home"][row] = dims["home"].code(fill.get("home_trust"))
             c["person"][row] = dims["person"].code(fill.get("person_id"))
             ttf = fill.get("time_to_fill_s")
@@ -276,7 +278,7 @@ class KpiStore:
             for i, code in enumerate(rej["reason_codes"] or ["UNKNOWN"]):
                 self._outcome(block, row, REJECTION, rej["booking_id"], code=self.codes.code(code), first=i == 0)
         for can in r.get("cancellations") or ():
-            by = self.parties.code(_sym(can["cancelled_by"]))
+            by = self.parties.code(symbol(can["cancelled_by"]))
             self._outcome(block, row, CANCELLATION, can["booking_id"], late=bool(can["late"]), by=by)
         for booking in r.get("no_shows") or ():
             self._outcome(block, row, NO_SHOW, booking)
@@ -345,10 +347,6 @@ class KpiStore:
         """Blocks of the months overlapping [start, end)."""
         lo, hi = month_key(start), month_key(end)
         return [b for m, b in sorted(self.blocks.items()) if lo <= m <= hi]
-
-
-def _sym(v: Any) -> str:
-    return str(getattr(v, "value", v))
 
 
 def _ms(v: datetime | int) -> int:

@@ -129,10 +129,7 @@ def register(app: faust.App, ctx: StreamContext) -> PassportRuntime:
         for person in rt.schedule.pop_due(now_ms, TICKS_PER_BEAT):
             await ticks.send(key=person.encode(), value=_TICK)
 
-    def _on_rebalance(*_args: object, **_kwargs: object) -> None:
-        rt.schedule.invalidate()
-
-    app.on_rebalance_complete.connect(_on_rebalance)
+    app.on_rebalance_complete.connect(rt.schedule.invalidate)
     api.register(rt)
     return rt
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rosterhub.instants import ms_iso_z
 from rosterhub.streams.passport.policy import Agreement, CredentialRequirement, Period, TrustPolicy, add_period
 from rosterhub.streams.passport.state import Credential, Passport, from_ms, to_ms
 
@@ -68,7 +69,7 @@ class CandidateResult:
             "credential_id": self.credential_id,
             "issuer": self.issuer,
             "reasons": list(self.reasons),
-            "valid_until": _iso(self.valid_until),
+            "valid_until": ms_iso_z(self.valid_until),
             "accepted_under": self.accepted_under,
             "detail": self.detail,
         }
@@ -90,7 +91,7 @@ class RequirementResult:
             "met": self.met,
             "reason": self.reason,
             "credential_id": self.used.credential_id if self.used else None,
-            "valid_until": _iso(self.used.valid_until) if self.used else None,
+            "valid_until": ms_iso_z(self.used.valid_until) if self.used else None,
             "candidates": [c.as_dict() for c in self.candidates],
         }
 
@@ -119,18 +120,14 @@ class Clearance:
             "trust": self.trust,
             "staff_group": self.staff_group,
             "grade": self.grade,
-            "start": _iso(self.start),
-            "end": _iso(self.end),
+            "start": ms_iso_z(self.start),
+            "end": ms_iso_z(self.end),
             "cleared": self.cleared,
             "reasons": list(self.reasons),
-            "valid_until": _iso(self.valid_until),
+            "valid_until": ms_iso_z(self.valid_until),
             "policy": self.policy,
             "requirements": [r.as_dict() for r in self.requirements],
         }
-
-
-def _iso(ms: int | None) -> str | None:
-    return from_ms(ms).isoformat().replace("+00:00", "Z") if ms is not None else None
 
 
 def clearance(
@@ -245,7 +242,7 @@ def _candidate(c: Credential, req: CredentialRequirement, policy: TrustPolicy, s
         reasons.append({"expiry": "EXPIRED", "max_age": "MAX_AGE_EXCEEDED", "renewal": "CSTF_RENEWAL_DUE"}[limit])
     elif until is not None and until <= end:
         reasons.append("EXPIRES_DURING_SHIFT")
-        details.append(f"{limit} reached at {_iso(until)}")
+        details.append(f"{limit} reached at {ms_iso_z(until)}")
     if c.issued > start:
         reasons.append("NOT_YET_VALID")
     if c.type not in policy.verification_exempt:

@@ -21,6 +21,7 @@ from typing import Any
 
 from rosterhub.events.codes import FHIR_VERIFICATION_STATUS, IDENTIFIER_SYSTEMS
 from rosterhub.fhir_narrative import narrative
+from rosterhub.instants import ms_iso_z
 from rosterhub.streams.passport.state import Credential, Passport, from_ms
 
 __all__ = ["CREDENTIAL_SYSTEM", "EVIDENCE_SYSTEM", "evidence_identifier", "passport_bundle"]
@@ -33,10 +34,6 @@ URI_SYSTEM = "urn:ietf:rfc:3986"
 #: An issuer's reference to its evidence that is not an absolute URI (kept as the issuer gave it).
 EVIDENCE_SYSTEM = "https://rosterhub.org/Id/evidence"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")  # RFC 3986: scheme ":" hier-part
-
-
-def _iso(ms: int | None) -> str | None:
-    return from_ms(ms).isoformat().replace("+00:00", "Z") if ms is not None else None
 
 
 def evidence_identifier(ref: str) -> dict[str, str]:
@@ -58,7 +55,7 @@ def _qualification(c: Credential, viewer: str) -> dict[str, Any]:
         codings.append({"system": CSTF_SYSTEM, "code": c.subject})
     q: dict[str, Any] = {"code": {"coding": codings, "text": _label(c)}}
     ends = [t for t in (c.lapse(), c.revoked.at if c.revoked else None) if t is not None]
-    period = {k: v for k, v in (("start", _iso(c.issued)), ("end", _iso(min(ends)) if ends else None)) if v}
+    period = {k: v for k, v in (("start", ms_iso_z(c.issued)), ("end", ms_iso_z(min(ends)) if ends else None)) if v}
     if period:
         q["period"] = period
     if c.issuer:
@@ -104,14 +101,14 @@ def passport_bundle(passport: Passport, *, viewer: str) -> dict[str, Any]:
                 "text": narrative(
                     [
                         f"{_label(c)} checked by {v.verifier}: {FHIR_VERIFICATION_STATUS.get(v.status, 'in-process')}"
-                        f" ({v.method}) at {_iso(v.at)}",
+                        f" ({v.method}) at {ms_iso_z(v.at)}",
                         f"Next check due {from_ms(v.next_due).date().isoformat()}" if v.next_due is not None else "",
                     ]
                 ),
                 "target": [{"reference": f"Practitioner/{practitioner['id']}"}],
                 "targetLocation": [f"Practitioner.qualification[{index}]"],
                 "status": FHIR_VERIFICATION_STATUS.get(v.status, "in-process"),
-                "statusDate": _iso(v.at),
+                "statusDate": ms_iso_z(v.at),
                 "validationProcess": [{"coding": [{"system": METHOD_SYSTEM, "code": v.method}]}],
                 "validator": [{"organization": _org(v.verifier)}],
             }

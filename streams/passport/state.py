@@ -17,8 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from rosterhub.envelope import Envelope
+from rosterhub.events.base import symbol
 from rosterhub.events.models import CredentialExpired, CredentialIssued, CredentialRevoked, CredentialVerified
 from rosterhub.instants import from_ms, optional_ms, to_ms  # to_ms, from_ms re-exported for the passport modules
+from rosterhub.ods import ods_of
 
 __all__ = [
     "CREDENTIAL_EVENTS",
@@ -36,15 +38,6 @@ ISSUED, VERIFIED, REVOKED, EXPIRED = (
 )
 CREDENTIAL_EVENTS = (ISSUED, VERIFIED, REVOKED, EXPIRED)
 PASSING = ("VALIDATED", "ATTESTED")
-
-
-def _ods(org: dict[str, Any] | None) -> str | None:
-    return org.get("ods_code") if org else None
-
-
-def _enum(v: Any) -> str:
-    value: str = getattr(v, "value", v)  # an Avro enum symbol: the model's enum, or its text as decoded
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +186,7 @@ def apply(passport: Passport | None, env: Envelope, *, person: str, now: datetim
     base = _learn_worker(base, d.get("worker") or {})
     cid = d["credential_id"]
     existing = base.credentials.get(cid)
-    cred = existing or Credential(id=cid, type=_enum(d["credential_type"]))
+    cred = existing or Credential(id=cid, type=symbol(d["credential_type"]))
     if env.type == ISSUED:
         new = _issued(cred, d, env)
     elif env.type == VERIFIED:
@@ -228,8 +221,8 @@ def _issued(c: Credential, d: dict[str, Any], env: Envelope) -> Credential:
     same_expiry = expires == c.expires
     return replace(
         c,
-        type=_enum(d["credential_type"]),
-        issuer=_ods(d.get("issuer")),
+        type=symbol(d["credential_type"]),
+        issuer=ods_of(d.get("issuer")),
         issued=issued,
         expires=expires,
         subject=d.get("cstf_subject"),
@@ -247,9 +240,9 @@ def _issued(c: Credential, d: dict[str, Any], env: Envelope) -> Credential:
 
 def _verified(c: Credential, d: dict[str, Any]) -> Credential:
     v = Verification(
-        verifier=_ods(d["verifier"]) or "",
-        status=_enum(d["status"]),
-        method=_enum(d["method"]),
+        verifier=ods_of(d["verifier"]) or "",
+        status=symbol(d["status"]),
+        method=symbol(d["method"]),
         at=optional_ms(d["verified_at"]) or 0,
         next_due=optional_ms(d.get("next_check_due")),
         mou=d.get("mou"),
@@ -268,7 +261,8 @@ def _revoked(c: Credential, d: dict[str, Any]) -> Credential:
         return c  # revokes an earlier issue of this credential, superseded since
     if c.revoked is not None and c.revoked.at <= at:
         return c  # the first revocation stands
-    return replace(c, revoked=Revocation(_enum(d["reason"]), at, d.get("detail")), issuer=c.issuer or _ods(d["issuer"]))
+    revocation = Revocation(symbol(d["reason"]), at, d.get("detail"))
+    return replace(c, revoked=revocation, issuer=c.issuer or ods_of(d["issuer"]))
 
 
 def _expired(c: Credential, d: dict[str, Any]) -> Credential:
@@ -276,4 +270,4 @@ def _expired(c: Credential, d: dict[str, Any]) -> Credential:
     if (c.issued is not None and at < c.issued) or (c.expired_at is not None and c.expired_at <= at):
         return c
     sent = c.expired_sent or at == c.expires
-    return replace(c, expired_at=at, issuer=c.issuer or _ods(d["issuer"]), expired_sent=sent)
+    return replace(c, expired_at=at, issuer=c.issuer or ods_of(d["issuer"]), expired_sent=sent)

@@ -229,8 +229,5 @@ def _timer(app: faust.App, ctx: StreamContext, table: StateTable, policies: Payr
         for key in schedule.pop_due(now_ms):
             await ticks.send(key=key.encode(), value=_TICK)
 
-    def _on_rebalance(*_args: object, **_kwargs: object) -> None:
-        schedule.invalidate()
-
-    app.on_rebalance_complete.connect(_on_rebalance)
+    app.on_rebalance_complete.connect(schedule.invalidate)
     return schedule

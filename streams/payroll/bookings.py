@@ -30,7 +30,7 @@ from rosterhub.events.models.booking import (
 )
 from rosterhub.events.models.shift import ShiftPosted, ShiftUpdated
 from rosterhub.streams.booking.outcome import SOURCE as HUB_BOOKING
-from rosterhub.streams.plain import row, tuples
+from rosterhub.streams.plain import TableRow
 
 __all__ = ["ShiftFacts", "Stage1", "step"]
 
@@ -46,8 +46,10 @@ def _iso(value: Any) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class ShiftFacts:
+class ShiftFacts(TableRow):
     """What stage 1 keeps per shift: small, JSON-able."""
+
+    LISTS = ("waiting",)
 
     shift_id: str
     version: int = 0
@@ -55,13 +57,6 @@ class ShiftFacts:
     requests: dict[str, dict[str, Any]] = field(default_factory=dict)  # booking id -> worker's own facts
     booked: dict[str, Any] | None = None  # the confirmed booking: id, worker, vendor, request facts, seq
     waiting: tuple[dict[str, Any], ...] = ()  # messages held until the shift is known
-
-    def to_table(self) -> dict[str, Any]:
-        return row(self, lists=("waiting",))
-
-    @classmethod
-    def from_table(cls, value: dict[str, Any] | None) -> ShiftFacts | None:
-        return None if value is None else cls(**tuples(value, ("waiting",)))
 
 
 @dataclass(frozen=True, slots=True)

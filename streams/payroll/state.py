@@ -6,14 +6,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rosterhub.envelope import Envelope
-from rosterhub.streams.plain import row, tuples
+from rosterhub.streams.plain import TableRow
 
 __all__ = ["BookingSheets", "Stage2"]
 
 
 @dataclass(frozen=True, slots=True)
-class BookingSheets:
+class BookingSheets(TableRow):
     """Stage 2's state for one booking: its facts, its timesheets, what was priced, what is due."""
+
+    LISTS = ("early",)
 
     booking_id: str
     booking: dict[str, Any] | None = None
@@ -22,13 +24,6 @@ class BookingSheets:
     priced: dict[str, str] = field(default_factory=dict)  # ref -> digest of the lines handed on
     early: tuple[dict[str, Any], ...] = ()  # approvals read before their timesheet
     missing_reported: bool = False
-
-    def to_table(self) -> dict[str, Any]:
-        return row(self, lists=("early",))
-
-    @classmethod
-    def from_table(cls, value: dict[str, Any] | None) -> BookingSheets | None:
-        return None if value is None else cls(**tuples(value, ("early",)))
 
 
 @dataclass(frozen=True, slots=True)

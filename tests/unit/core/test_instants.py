@@ -1,4 +1,4 @@
-"""Query instants: an offset is required (Europe/London times are ambiguous without one)."""
+"""Query instants: an offset is required (Europe/London times are ambiguous without one); instants as ISO text."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from rosterhub.instants import parse_instant
+from rosterhub.instants import iso_z, ms_iso_z, parse_instant, to_ms
 
 
 @pytest.mark.parametrize(
@@ -32,3 +32,11 @@ def test_instants_with_an_offset_are_read(text: str, expected: datetime) -> None
 def test_other_spellings_are_refused_naming_the_parameter_and_value(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_instant(text, "from")
+
+
+def test_instants_are_written_as_iso_text_with_z() -> None:
+    at = datetime(2027, 3, 28, 0, 30, 15, 250_000, tzinfo=UTC)
+    assert iso_z(at) == "2027-03-28T00:30:15.250000Z"
+    assert ms_iso_z(to_ms(at)) == "2027-03-28T00:30:15.250000Z"
+    assert ms_iso_z(to_ms(datetime(2027, 3, 28, tzinfo=UTC))) == "2027-03-28T00:00:00Z"
+    assert ms_iso_z(None) is None

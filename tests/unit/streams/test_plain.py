@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from rosterhub.streams.availability.state import ShiftView
 from rosterhub.streams.booking.state import ParkedRequest, ShiftState
+from rosterhub.streams.payroll.bookings import ShiftFacts
+from rosterhub.streams.payroll.state import BookingSheets
 from rosterhub.streams.plain import plain
 
 text = st.text(max_size=8)
@@ -85,3 +87,21 @@ def test_the_table_value_shares_nothing_mutable_with_the_state() -> None:
     assert req.worker == {"person_id": "P", "ids": ["a"]}
     assert req.extra == {"grade": "Band 5"}
     assert state.hold_check == {"request": {"worker": {"ids": ["a"]}}}
+
+
+@given(views)
+def test_availability_view_reads_back_its_own_row_and_ignores_keys_it_does_not_have(view: ShiftView) -> None:
+    assert ShiftView.from_table(view.to_table()) == view
+    assert ShiftView.from_table({**view.to_table(), "gone": 1}) == view
+
+
+def test_a_table_row_stores_its_tuple_fields_as_lists_and_reads_them_back_as_tuples() -> None:
+    sheets = BookingSheets("b1", sheets={"t1": {"hours": "7.5"}}, early=({"approval": 1}, {"approval": 2}))
+    facts = ShiftFacts("s1", version=2, waiting=({"message": "m"},))
+    assert sheets.to_table()["early"] == [{"approval": 1}, {"approval": 2}]
+    assert facts.to_table()["waiting"] == [{"message": "m"}]
+    assert BookingSheets.from_table(sheets.to_table()) == sheets
+    assert ShiftFacts.from_table(facts.to_table()) == facts
+    assert BookingSheets.from_table({"booking_id": "b2"}) == BookingSheets("b2")  # an absent list field: empty
+    assert BookingSheets.from_table(None) is None
+    assert ShiftFacts.from_table(None) is None

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, NotRequired, TypedDict, Unpack
 from rosterhub.deadletter import dead_letter
 from rosterhub.envelope import KafkaRecord
 from rosterhub.errors import PayloadTooLarge, RosterhubError
+from rosterhub.kafka.limits import MAX_RECORD_BYTES
 from rosterhub.mapping.engine import MappingSpec
 from rosterhub.mapping.engine.redact import Redacted, redact_payload
 from rosterhub.runtime import TopicNames
@@ -47,11 +48,13 @@ __all__ = [
     "write_raw",
 ]
 
-#: A dead letter must fit the broker's message limit (the raw topics take 8 MiB; dlq.* the default 1 MiB+).
+#: The part of a refused payload a dead letter keeps (``dlq.*`` take records of ``MAX_RECORD_BYTES`` like the raw
+#: topics; a refusal keeps the head, enough to see what was sent, not a second copy of a whole file).
 DLQ_VALUE_LIMIT = 4 * 1024 * 1024
-#: A raw record, value and headers (``rh_keyed`` grows with the records of a file), must fit the 8 MiB the
-#: producer sends and raw topics take (``rosterhub.topics.LARGE_RECORDS``), with room for Kafka's framing.
-RAW_RECORD_LIMIT = 8 * 1024 * 1024 - 64 * 1024
+#: A raw record, value and headers (``rh_keyed`` grows with the records of a file: ~112 bytes a person of an
+#: ESR refresh), must fit the ``MAX_RECORD_BYTES`` the producer sends and raw topics take
+#: (``rosterhub.topics.LARGE_RECORDS``), with room for Kafka's framing.
+RAW_RECORD_LIMIT = MAX_RECORD_BYTES - 64 * 1024
 
 
 class Receipt(TypedDict):

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from rosterhub.kafka.limits import MAX_RECORD_BYTES
+
 __all__ = [
     "AUDIT",
     "AVAILABILITY_TICKS",
@@ -266,9 +268,10 @@ INTERNAL = (
 )
 
 
-#: A whole export file is one raw record (an ESR monthly refresh is several MiB), so raw and
-#: dead-letter topics accept records up to this size whatever the broker's default (1 MiB).
-LARGE_RECORDS = {"max.message.bytes": str(8 * 1024 * 1024)}
+#: A whole export file is one raw record (a large trust's ESR monthly refresh is ~25 MB), so raw and
+#: dead-letter topics accept records up to the hub's record limit whatever the broker's default (1 MiB).
+#: Topics created before a raise keep their old value: docs/deploy.md, "Record size".
+LARGE_RECORDS = {"max.message.bytes": str(MAX_RECORD_BYTES)}
 
 
 def raw_topic(vendor: str) -> TopicSpec:

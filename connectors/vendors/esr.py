@@ -38,10 +38,21 @@ from rosterhub.connectors.base import ConnectorSpec
 from rosterhub.connectors.kinds.filedrop import DroppedFile, FileDropQuirks, FileKind
 from rosterhub.connectors.state import Dedupe
 from rosterhub.errors import InputError, ParseError
+from rosterhub.kafka.limits import MAX_RECORD_BYTES
 from rosterhub.mapping.engine import MappingSpec
 from rosterhub.mapping.engine.model import PipeFormat
 
-__all__ = ["SPEC", "EsrInterfaceFiles", "FileContent", "Roster", "apply_daily", "read_content", "reconcile"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "RAW_HEADER_HEADROOM",
+    "SPEC",
+    "EsrInterfaceFiles",
+    "FileContent",
+    "Roster",
+    "apply_daily",
+    "read_content",
+    "reconcile",
+]
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +280,15 @@ def _announce(file: DroppedFile, trust: str, result: dict[str, Any], roster: Ros
         )
 
 
+#: Room beside the file in its raw record (``MAX_RECORD_BYTES``, value and headers) for the headers, nearly all of
+#: it ``rh_keyed``: one ``"line N <person>":{"identity_match_key":"<64 hex>"}`` a person, ~112 bytes, while a
+#: person is ~970 bytes of interface file (10,000 staff: a 9,685,985-byte refresh, 1,119,938 bytes of
+#: ``rh_keyed``), so ~11.6% of the file: 3.25 MiB for a 28 MiB file, under these 4 MiB less the receipt's 64 KiB
+#: for framing. The other headers (vendor, times, ids, file name and hash, redacted fields) are under 1 KiB.
+RAW_HEADER_HEADROOM = 4 * 1024 * 1024
+#: 28 MiB: a monthly full refresh of ~29,000 staff (England's largest trusts have 20,000-25,000).
+MAX_FILE_BYTES = MAX_RECORD_BYTES - RAW_HEADER_HEADROOM
+
 SPEC = ConnectorSpec(
     id="esr",
     kind="filedrop",
@@ -277,7 +297,7 @@ SPEC = ConnectorSpec(
     quirks=FileDropQuirks(
         files=(FileKind("*", "esr", "text/plain; charset=utf-8", "interface file"),),
         hook=EsrInterfaceFiles(),
-        max_file_bytes=7 * 1024 * 1024,  # a monthly full refresh of a large trust
+        max_file_bytes=MAX_FILE_BYTES,  # a monthly full refresh of the largest trust
         inbox_trust_required=True,  # the roster is per trust, and the header's trust is checked
     ),
 )

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from rosterhub.errors import BrokerUnavailable, ConfigError
 from rosterhub.kafka.access import KafkaAccess
+from rosterhub.kafka.limits import MAX_RECORD_BYTES
 from rosterhub.kafka.local_security import LocalSecurity
 from rosterhub.maven import copy_dependencies
 from rosterhub.settings import Settings
@@ -155,7 +156,9 @@ class LocalBroker:
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
             "log.segment.bytes": str(64 * 1024 * 1024),
-            "message.max.bytes": str(8 * 1024 * 1024),
+            # topics set their own max.message.bytes; this is the default for the others. One broker, so no
+            # replica.fetch.max.bytes (and since KIP-74 a follower fetches an oversized batch whole anyway)
+            "message.max.bytes": str(MAX_RECORD_BYTES),
             **self.security.server_properties(),
         }
         self.props.touch(mode=0o600, exist_ok=True)

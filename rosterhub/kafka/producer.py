@@ -14,6 +14,7 @@ from kafka.errors import KafkaError
 from rosterhub.envelope import KafkaRecord
 from rosterhub.errors import BrokerUnavailable
 from rosterhub.kafka.access import KafkaAccess
+from rosterhub.kafka.limits import MAX_RECORD_BYTES
 
 __all__ = ["EventSink", "PartialSend", "make_producer"]
 
@@ -33,7 +34,7 @@ def make_producer(kafka: KafkaAccess, client_id: str = "rosterhub") -> KafkaProd
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
-        max_request_size=8 * 1024 * 1024,
+        max_request_size=MAX_RECORD_BYTES,
     )
 
 

@@ -49,6 +49,7 @@ from rosterhub.connectors.kinds.filedrop.scan import Candidate, Settler
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.runtime import SECRET_ENV_PREFIX
 from rosterhub.errors import BrokerUnavailable, ConfigError
+from rosterhub.kafka.limits import MAX_RECORD_BYTES
 from rosterhub.ods import TRUST_OR_SITE
 from rosterhub.settings import load_settings
 
@@ -58,8 +59,10 @@ log = logging.getLogger(__name__)
 
 #: The default limit: the ``max_payload_bytes`` setting's default, as for webhooks.
 DEFAULT_MAX_FILE_BYTES = 1_048_576
-#: The raw topic takes the whole file as one record: the hub's producer sends at most 8 MiB per request.
-MAX_FILE_BYTES_CAP = 7_864_320
+#: The raw topic takes the whole file as one record, at most ``MAX_RECORD_BYTES`` with its headers: a
+#: connector's ``max_file_bytes`` may go up to that less 512 KiB (a file whose keyed values would not fit
+#: beside it is still refused whole by ``write_raw``, as ``payload_too_large``).
+MAX_FILE_BYTES_CAP = MAX_RECORD_BYTES - 512 * 1024
 _RETRY_CAP_S = 300.0
 
 

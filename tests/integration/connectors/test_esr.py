@@ -8,6 +8,8 @@ full refresh against what the connector has been told before.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from datetime import date
 from pathlib import Path
@@ -15,10 +17,13 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
+from rosterhub.connectors.receipt import DLQ_VALUE_LIMIT, kept_copy
 from rosterhub.connectors.replay import replay_raw
 from rosterhub.connectors.simulators.esr import EsrSimulator
+from rosterhub.connectors.vendors.esr import MAX_FILE_BYTES as ESR_MAX_FILE_BYTES
 from rosterhub.kafka.access import access_from_settings
 from rosterhub.settings import Settings
+from rosterhub.topics import CANONICAL
 from tests.integration.connectors.filedrop_support import (
     Hub,
     SimulatedCrash,
@@ -272,3 +277,41 @@ def test_restart_in_the_middle_of_a_full_refresh(hub_settings: Settings, tmp_pat
     monthly = next(r for r in done.values() if r["esr"]["file_type"] == "MONTHLY full refresh")
     assert monthly["esr"]["reconciliation"]["new_in_refresh"]["people"] == 250
     assert any("interrupted" in n for n in monthly["notes"])
+
+
+def test_a_large_trusts_full_refresh_over_8_mib_is_taken_whole_and_a_larger_file_refused_whole(
+    hub_settings: Settings, tmp_path: Path, secret_env: dict
+) -> None:
+    """Issue #16: the 10,000-staff refresh the bench drops (9,685,985 bytes, over the old 8 MiB record limit) is
+    one raw record and all its events, with the vendor's default ``max_file_bytes``; a file over that limit is
+    still refused whole, named with its size and the limit, its head kept on dlq.ingest."""
+    hub = prepare(hub_settings)
+    root = tmp_path / "sftp"
+    sim = EsrSimulator(1, seed=3, start=date(2026, 8, 3), count=10_000)  # as bench/issue16.py's esr_side
+    sim.force_refresh()
+    [refresh] = _day(sim, root, tmp_path)
+    data = refresh.read_bytes()
+    assert len(data) > 8 * 1024 * 1024
+    over = drop(root / "RXX", "ESR_RXX_MONTHLY_20260803_over.dat", (data * 3)[: ESR_MAX_FILE_BYTES + 1])
+
+    run_once(hub, "esr", {"inboxes": [{"path": str(root / "RXX"), "trust": "RXX"}], **secret_env})
+
+    report = reports(root / "RXX" / "processed")[refresh.name]
+    records = len(data.splitlines()) - 2  # all but the header and the trailer
+    assert report["status"] == "processed" and report["records"]["events_published"] == records
+    assert report["esr"]["reconciliation"]["new_in_refresh"]["people"] == 10_000
+    [raw] = hub.records(hub.names.raw("esr"))  # read back whole by a consumer with the default fetch sizes
+    headers = dict(raw.headers)
+    assert headers["rh_file_name"] == refresh.name.encode()
+    assert headers["rh_file_sha256"] == hashlib.sha256(data).hexdigest().encode()
+    with context(hub, secrets=SECRETS) as ctx:
+        assert raw.value == kept_copy(ctx, "esr", data, trust="RXX").value  # the file's bytes, personal data redacted
+    assert len(json.loads(headers["rh_keyed"])) == 10_000  # each person's identity match key, for a replay
+    assert sum(hub.counts(*(hub.names.events(d) for d in CANONICAL)).values()) == records
+
+    refused = reports(root / "RXX" / "failed")[over.name]
+    assert refused["reason"]["code"] == "payload_too_large"
+    assert f"{ESR_MAX_FILE_BYTES + 1} bytes, over the limit of {ESR_MAX_FILE_BYTES}" in refused["reason"]["message"]
+    [(dlq_headers, kept)] = hub.dead_letters("ingest")
+    assert dlq_headers["dlq_code"] == b"payload_too_large" and dlq_headers["rh_file_name"] == over.name.encode()
+    assert len(kept) == DLQ_VALUE_LIMIT and b"bytes, the first" in dlq_headers["rh_truncated"]

@@ -19,6 +19,7 @@ from rosterhub.connectors.kinds.filedrop.transport import MAX_FILE_BYTES_CAP, bu
 from rosterhub.connectors.pipeline import IngestContext
 from rosterhub.connectors.registry import connector
 from rosterhub.connectors.state import ConnectorState
+from rosterhub.connectors.vendors.esr import MAX_FILE_BYTES as ESR_MAX_FILE_BYTES
 from rosterhub.errors import ConfigError
 from rosterhub.kafka.access import KafkaAccess
 
@@ -78,7 +79,7 @@ def test_esr_needs_a_trust_per_inbox_and_the_secret(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY"):
         build_plans(spec, _ctx(tmp_path), opts, environ={})
     [plan] = build_plans(spec, _ctx(tmp_path), opts, environ={"ROSTERHUB_MAPPING_SECRET_ESR_IDENTITY": "s3cret"})
-    assert plan.secrets == {"esr_identity": b"s3cret"} and plan.max_file_bytes == 7 * 1024 * 1024
+    assert plan.secrets == {"esr_identity": b"s3cret"} and plan.max_file_bytes == ESR_MAX_FILE_BYTES
     named = parse_options(
         spec, {"inboxes": [{"path": str(tmp_path / "rxx"), "trust": "RXX"}], "secrets": {"esr_identity": "MY_VAR"}}
     )

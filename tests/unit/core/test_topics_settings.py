@@ -1,6 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
+from rosterhub.kafka.limits import MAX_RECORD_BYTES
 from rosterhub.runtime import TopicNames
 from rosterhub.settings import KAFKA_VERSION, Settings
 from rosterhub.topics import AUDIT, OUTBOUND_BLOCKS, SCHEMAS, declared_topics, dlq_topic, raw_topic
@@ -37,8 +38,23 @@ def test_schemas_topic_is_compacted_and_others_keep_forever() -> None:
     assert raw_topic("patchwork").configs() == {
         "cleanup.policy": "delete",
         "retention.ms": "-1",
-        "max.message.bytes": str(8 * 1024 * 1024),
+        "max.message.bytes": str(MAX_RECORD_BYTES),
     }
+    assert dlq_topic("ingest").configs()["max.message.bytes"] == str(MAX_RECORD_BYTES)
+
+
+def test_the_record_limit_is_declared_once_for_the_largest_trusts_refresh() -> None:
+    """32 MiB: a 25,000-staff ESR refresh (~25 MB) with its keyed values; what must agree derives from it."""
+    from rosterhub.connectors.kinds.filedrop.transport import MAX_FILE_BYTES_CAP
+    from rosterhub.connectors.receipt import RAW_RECORD_LIMIT
+    from rosterhub.connectors.vendors.esr import MAX_FILE_BYTES as ESR_MAX
+
+    assert MAX_RECORD_BYTES == 32 * 1024 * 1024
+    assert RAW_RECORD_LIMIT == MAX_RECORD_BYTES - 64 * 1024
+    assert MAX_FILE_BYTES_CAP == MAX_RECORD_BYTES - 512 * 1024
+    assert ESR_MAX == MAX_RECORD_BYTES - 4 * 1024 * 1024 <= MAX_FILE_BYTES_CAP
+    # the largest file's rh_keyed (~112 bytes a person of ~970 file bytes) still fits beside it
+    assert ESR_MAX + ESR_MAX * 112 // 970 < RAW_RECORD_LIMIT
 
 
 def test_unknown_dlq_stage_is_refused() -> None:

@@ -88,8 +88,15 @@ QUICK = {
 }
 
 
+#: How long a part waits for decisions after its feed, at most. It stops sooner once 30 s pass without a new
+#: decision (``booking_bench.run_load``), so this only has to outlast a backlog that is still being decided:
+#: ``overload_all_decided`` then says whether every request was decided, not whether the bench waited long enough
+#: (a 120 s cut-off left the overload backlog half decided while decisions were still coming).
+DRAIN_S = 1800.0
+
+
 def _cfg(bootstrap: str, log_dir: Path, **kw: Any) -> bb.BenchConfig:
-    base = bb.BenchConfig(bootstrap=bootstrap, baseline=False, log_dir=log_dir, drain=120.0)
+    base = bb.BenchConfig(bootstrap=bootstrap, baseline=False, log_dir=log_dir, drain=DRAIN_S)
     return replace(base, **kw)
 
 

@@ -291,9 +291,9 @@ def receive(
             return Received(state, None, "waits")
         if fits < 0:
             return Received(state, refused(state, msg), "restamp")
-        if given is not None:  # redelivered: the same answer, whatever changed since
-            return Received(state, Answer.from_wire(given), "answered")
         policy = policies.get(msg.shift["trust"])
-        after, answer = check(state, msg, clearance=clearance(msg), policy=policy)
-        return Received(after, answer, "answered", keep=answer)
+        after, answer = check(
+            state, msg, clearance=None if given is not None else clearance(msg), policy=policy, given=given
+        )
+        return Received(after, answer, "answered", keep=answer if given is None else None)
     return Received(state, None, "ignored")

@@ -168,7 +168,7 @@ class Hub:
     def group_state(self) -> str:
         admin = KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap)
         try:
-            return repr(admin.describe_consumer_groups([self.group]))
+            return repr(admin.describe_groups([self.group]))
         except KafkaError as exc:
             return f"not described: {exc!r}"
         finally:

@@ -38,7 +38,17 @@ also stops waiting after a bound (half of ``stop_timeout_s``) whatever is in fli
 the message is *not* acked: its offset is not committed, so it is read again after the restart
 or by the partition's new owner (processors are idempotent, docs/decisions/0004).
 
-Both replacements are applied only to the faust version they were written against; another
+**The third bug: a commit that failed is remembered as made** (a KPI worker that took its partitions back
+after a second worker left never committed the end of its input: ``tests/integration/test_kpi_crash.py``
+waited 600 s in CI). ``Consumer._commit_offsets`` records the offsets it tried in ``_committed_offset``
+whether or not the broker took them. A commit that meets a rebalance fails quietly (the aiokafka driver
+returns False for "already rebalanced"), and when its ``await`` spans the rebalance, the stale offset also
+overwrites the one the rebalance's seek has just read from the broker. ``ack`` then ignores every record
+below it, and the partition's records re-read from the broker's committed offset are never committed. When no
+newer record comes (the end of a backlog), the group's lag never reaches zero, although every record was
+processed (a restart processes them again). The fix records an offset only when the commit happened.
+
+The replacements are applied only to the faust version they were written against; another
 version logs a warning and is left alone, and ``tests/unit/streams/test_faust_fixes.py`` fails
 until someone re-checks the new version's code (pinned in ``requirements.lock``).
 """
@@ -49,11 +59,14 @@ import asyncio
 import logging
 import time
 import weakref
+from collections.abc import Mapping
 from typing import Any, cast
 
 import faust
 from faust.tables import recovery as _recovery
 from faust.transport import consumer as _consumer
+from faust.types import TP
+from mode import flight_recorder
 from mode.utils import queues as _queues
 
 __all__ = ["FIXED_FAUST_VERSION", "applied", "apply"]
@@ -65,6 +78,7 @@ FIXED_FAUST_VERSION = "0.15.3"
 
 _original = _recovery.Recovery.on_recovery_completed
 _original_wait_empty = _consumer.Consumer.wait_empty
+_original_commit_offsets = _consumer.Consumer._commit_offsets
 _original_clears = {cls: cls.__dict__["clear"] for cls in (_queues.FlowControlQueue, _queues.ThrowableQueue)}
 
 #: Copies of a message dropped from agents' input queues by a flow-control clear, per message.
@@ -166,10 +180,49 @@ async def _wait_empty(self: Any) -> None:
     await self.commit_and_end_transactions()
 
 
+async def _commit_offsets(self: Any, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
+    """faust 0.15.3's ``Consumer._commit_offsets`` (less its dev-level log table), recording the offsets as committed
+    only when they were."""
+    assignment = self.assignment()
+    committable_offsets: dict[TP, int] = {}
+    revoked: dict[TP, int] = {}
+    for tp, offset in offsets.items():
+        if tp in assignment:
+            committable_offsets[tp] = offset
+        else:
+            revoked[tp] = offset
+    if revoked:
+        self.log.info("Discarded commit for revoked partitions that will be eventually processed again: %r", revoked)
+    if not committable_offsets:
+        return False
+    with flight_recorder(self.log, timeout=300.0) as on_timeout:
+        did_commit = False
+        on_timeout.info("+consumer.commit()")
+        if self.in_transaction:
+            did_commit = await self.transactions.commit(
+                committable_offsets, start_new_transaction=start_new_transaction
+            )
+        else:
+            await self.app.producer.flush()
+            did_commit = await self._commit(committable_offsets)
+        on_timeout.info("-consumer.commit()")
+        if did_commit:
+            on_timeout.info("+tables.on_commit")
+            self.app.tables.on_commit(committable_offsets)
+            on_timeout.info("-tables.on_commit")
+    if not did_commit:  # rosterhub: the broker has the offsets it had; so must the bookkeeping ``ack`` reads
+        self.log.info("Commit not made (a rebalance, most likely); the records are committed later: %r", offsets)
+        return False
+    self._committed_offset.update(committable_offsets)
+    self.app.monitor.on_tp_commit(committable_offsets)
+    return True
+
+
 def applied() -> bool:
     return (
         _recovery.Recovery.on_recovery_completed is _on_recovery_completed
         and _consumer.Consumer.wait_empty is _wait_empty
+        and _consumer.Consumer._commit_offsets is _commit_offsets
         and all(cls.clear is clear for cls, clear in _clears.items())
     )
 
@@ -180,14 +233,15 @@ def apply(wait_limit_s: float = 15.0) -> bool:
     _wait_limit_s[0] = wait_limit_s
     if faust.__version__ != FIXED_FAUST_VERSION:
         log.warning(
-            "faust-streaming %s is not %s: recovery seek-order and wait_empty fixes not applied; re-check "
-            "Recovery.on_recovery_completed and Consumer.wait_empty (streams/faust_fixes.py)",
+            "faust-streaming %s is not %s: the recovery seek-order, wait_empty and commit fixes not applied; re-check "
+            "Recovery.on_recovery_completed, Consumer.wait_empty and Consumer._commit_offsets (streams/faust_fixes.py)",
             faust.__version__,
             FIXED_FAUST_VERSION,
         )
         return False
     _recovery.Recovery.on_recovery_completed = _on_recovery_completed  # type: ignore[method-assign]
     _consumer.Consumer.wait_empty = _wait_empty  # type: ignore[method-assign]
+    _consumer.Consumer._commit_offsets = _commit_offsets  # type: ignore[method-assign]
     for cls, clear in _clears.items():
         cls.clear = clear  # type: ignore[method-assign]
     return True

@@ -174,3 +174,110 @@ def test_an_agent_that_never_finishes_holds_the_stop_only_up_to_the_bound() -> N
     finally:
         faust_fixes.apply()
     assert len(consumer._unacked_messages) == 0 and not message.acked  # given up on, not committed
+
+
+# ---------------------------------------------------------------- third fix: a failed commit is not remembered as made
+
+
+def _committing(commit_succeeds: bool) -> Any:
+    """One consumer's commit bookkeeping, faust's own ``ack``, ``_new_offset`` and ``_filter_committable_offsets``
+    bound to it; the broker's committed offsets in ``broker``. Partition 0 of ``events.booking`` is assigned."""
+    from collections import defaultdict
+
+    from faust.transport.consumer import Consumer
+    from faust.types import TP
+    from intervaltree import IntervalTree
+
+    tp = TP("events.booking", 0)
+    broker: dict[Any, int] = {}
+
+    async def commit(offsets: dict[Any, int]) -> bool:
+        if commit_succeeds:
+            broker.update(offsets)
+        return commit_succeeds  # the aiokafka driver's answer to "already rebalanced"
+
+    async def flush() -> None:
+        return None
+
+    log = SimpleNamespace(info=lambda *a: None, warning=lambda *a: None, dev=lambda *a: None)
+    consumer = SimpleNamespace(
+        tp=tp,
+        broker=broker,
+        assignment=lambda: {tp},
+        log=log,
+        in_transaction=False,
+        _commit=commit,
+        _committed_offset=defaultdict(lambda: None),
+        _acked=defaultdict(list),
+        _acked_index=defaultdict(set),
+        _gap=defaultdict(IntervalTree),
+        _unacked_messages=set(),
+        _n_acked=0,
+        _waiting_for_ack=None,
+        app=SimpleNamespace(
+            producer=SimpleNamespace(flush=flush),
+            tables=SimpleNamespace(on_commit=lambda offsets: None),
+            monitor=SimpleNamespace(on_tp_commit=lambda offsets: None),
+            topics=SimpleNamespace(acks_enabled_for=lambda topic: True),
+        ),
+    )
+    for name in ("ack", "_new_offset", "_filter_committable_offsets", "_should_commit"):
+        setattr(consumer, name, getattr(Consumer, name).__get__(consumer))
+    return consumer
+
+
+def _read_and_ack(consumer: Any, offsets: range) -> None:
+    for offset in offsets:
+        consumer.ack(_message(offset))
+
+
+async def _commit_round(consumer: Any, commit_offsets: Any) -> None:
+    offsets = consumer._filter_committable_offsets([consumer.tp])
+    if offsets:
+        await commit_offsets(consumer, offsets)
+
+
+def _a_commit_meets_a_rebalance(commit_offsets: Any) -> Any:
+    """Records 10-19 read and acked; their commit fails on a rebalance; the rebalance's seek reads the broker's
+    committed offset (10) and the same records are read and acked again; then the commit timer runs."""
+    consumer = _committing(commit_succeeds=False)
+    consumer._committed_offset[consumer.tp] = 10  # where the broker is: the previous commit
+    consumer.broker[consumer.tp] = 10
+    _read_and_ack(consumer, range(10, 20))
+
+    async def run() -> None:
+        await _commit_round(consumer, commit_offsets)  # fails: the group has rebalanced meanwhile
+        consumer._commit = _succeed_into(consumer.broker)  # the next commit goes through
+        _read_and_ack(consumer, range(10, 20))  # read again from the broker's committed offset
+        await _commit_round(consumer, commit_offsets)
+
+    asyncio.run(run())
+    return consumer
+
+
+def _succeed_into(broker: dict[Any, int]) -> Any:
+    async def commit(offsets: dict[Any, int]) -> bool:
+        broker.update(offsets)
+        return True
+
+    return commit
+
+
+def test_faust_s_own_commit_remembers_a_failed_commit_and_never_commits_the_records_read_again() -> None:
+    """The stall, with faust's own method. If this starts failing, faust fixed it: drop the replacement."""
+    consumer = _a_commit_meets_a_rebalance(faust_fixes._original_commit_offsets)
+    assert consumer._committed_offset[consumer.tp] == 20  # what faust believes
+    assert consumer.broker[consumer.tp] == 10, "the broker never got past 10: the group's lag stays at 10"
+
+
+def test_a_failed_commit_leaves_the_bookkeeping_where_the_broker_is_and_the_records_read_again_are_committed() -> None:
+    consumer = _a_commit_meets_a_rebalance(faust_fixes._commit_offsets)
+    assert consumer.broker[consumer.tp] == 20
+    assert consumer._committed_offset[consumer.tp] == 20
+
+
+def test_creating_the_app_installs_the_commit_fix(tmp_path: Any) -> None:
+    from faust.transport.consumer import Consumer
+
+    create_app(Settings(state_dir=tmp_path), KafkaAccess("127.0.0.1:9"))
+    assert Consumer._commit_offsets is faust_fixes._commit_offsets

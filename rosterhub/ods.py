@@ -27,7 +27,7 @@ ODS_LIKE = re.compile(r"^[A-Z][A-Z0-9]{2}(?:[A-Z0-9]{2})?$")
 TRUST_OR_SITE = re.compile(r"[A-Z0-9]{3}|[A-Z0-9]{5}")
 
 
-def ods_of(org: Mapping[str, Any] | None) -> str | None:
+def ods_of(org: Any) -> str | None:
     """The ODS code of an organisation reference as a decoded event holds it (``{"ods_code": ..., "name": ...}``);
-    None when the event has none."""
-    return org.get("ods_code") if org else None
+    None when the event has none (or holds something else there)."""
+    return org.get("ods_code") if isinstance(org, Mapping) else None

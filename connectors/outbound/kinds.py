@@ -36,7 +36,6 @@ __all__ = [
     "declared",
     "for_event",
     "kind_names",
-    "ods",
     "platform_of_id",
     "source_domains",
 ]
@@ -115,11 +114,6 @@ def source_domains() -> tuple[str, ...]:
     """Topic domains the router reads: those of every declared kind's event."""
     catalogue = default_catalogue()
     return tuple(sorted({catalogue.get(k.event_type).domain for k in declared().values()}))
-
-
-def ods(ref: Any) -> str | None:
-    """The ODS code of an OrganisationRef as decoded (a mapping), else None."""
-    return ref.get("ods_code") if isinstance(ref, Mapping) else None
 
 
 def platform_of_id(hub_id: Any) -> tuple[str | None, str | None]:

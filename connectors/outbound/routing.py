@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rosterhub.connectors.outbound.contract import Destination, UpdateKind
-from rosterhub.connectors.outbound.kinds import for_event, ods
+from rosterhub.connectors.outbound.kinds import for_event
 from rosterhub.envelope import Envelope
+from rosterhub.ods import ods_of
 
 __all__ = ["Routed", "ShiftMemory", "all_platforms", "requester_of", "route_outcome", "route_view"]
 
@@ -88,7 +89,7 @@ def route_view(
         return [], None
     version = int(view["version"])
     open_to = set(view.get("visible_to") or ()) if view.get("open") else set()
-    host = (str(view["vendor"]), str(ods(view.get("trust")) or ""))
+    host = (str(view["vendor"]), str(ods_of(view.get("trust")) or ""))
     was = set(prev.open_to)
     out: list[Routed] = []
     for dest in destinations:

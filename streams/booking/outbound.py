@@ -13,10 +13,11 @@
 from __future__ import annotations
 
 from rosterhub.connectors.outbound.contract import Destination
-from rosterhub.connectors.outbound.kinds import OutboundKind, ods
+from rosterhub.connectors.outbound.kinds import OutboundKind
 from rosterhub.connectors.outbound.routing import ShiftMemory, all_platforms, requester_of
 from rosterhub.envelope import Envelope
 from rosterhub.events.models.booking import BookingCancelled, BookingConfirmed, BookingRejected, NoShow, ShiftFilled
+from rosterhub.ods import ods_of
 from rosterhub.streams.booking.outcome import SOURCE
 
 __all__ = ["OUTBOUND_KINDS"]
@@ -25,7 +26,7 @@ __all__ = ["OUTBOUND_KINDS"]
 def _host_trust(env: Envelope, memory: ShiftMemory | None) -> str | None:
     if memory is not None and memory.host:
         return memory.host[1]
-    return ods(env.data.get("host_trust"))
+    return ods_of(env.data.get("host_trust"))
 
 
 def requester(env: Envelope, dest: Destination, memory: ShiftMemory | None) -> bool:

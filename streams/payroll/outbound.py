@@ -11,11 +11,12 @@
 from __future__ import annotations
 
 from rosterhub.connectors.outbound.contract import Destination
-from rosterhub.connectors.outbound.kinds import OutboundKind, ods, platform_of_id
+from rosterhub.connectors.outbound.kinds import OutboundKind, platform_of_id
 from rosterhub.connectors.outbound.routing import ShiftMemory
 from rosterhub.envelope import Envelope
 from rosterhub.events.models.payroll import PayrollBatchClosed, PayrollLineIssued
 from rosterhub.events.models.timesheet import TimesheetApproved, TimesheetQueried
+from rosterhub.ods import ods_of
 from rosterhub.streams.payroll.timesheets import SOURCE
 
 __all__ = ["OUTBOUND_KINDS"]
@@ -29,7 +30,7 @@ def timesheet_platform(env: Envelope, dest: Destination, _memory: ShiftMemory | 
 def employing_trust(env: Envelope, dest: Destination, _memory: ShiftMemory | None) -> bool:
     """Every destination at the employing trust (trust-wide observers too: an ESR destination usually is one);
     the adapters' declared kinds keep pay updates away from platforms that have no use for them."""
-    return dest.trust == ods(env.data.get("employing_trust"))
+    return dest.trust == ods_of(env.data.get("employing_trust"))
 
 
 OUTBOUND_KINDS = (

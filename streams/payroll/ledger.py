@@ -145,7 +145,8 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-#: Columns of the payroll CSV export (and of the example consumer's file): one line per row.
+#: Columns of the payroll CSV export (`rosterhub payroll export` and the payroll API's CSV): one line per row. The
+#: example consumer (examples/payroll_csv.py) writes its own, shorter set: it imports nothing of rosterhub.
 CSV_COLUMNS = (
     "batch_id",
     "line_number",

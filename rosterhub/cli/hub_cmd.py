@@ -13,8 +13,11 @@ from rosterhub.errors import RosterhubError
 from rosterhub.settings import load_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rosterhub.kafka.access import KafkaAccess
     from rosterhub.settings import Settings
+    from rosterhub.topics import TopicSpec
 
 __all__ = ["register"]
 
@@ -102,21 +105,55 @@ def serve() -> None:
     uvicorn.Server(config).run(sockets=[listening])
 
 
-def topics() -> None:
-    """Create every declared topic that does not exist yet (idempotent) and list them with their counts."""
+def topics(
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Change nothing: list the missing topics, the record limits below what the hub needs and the other "
+        "configs that differ from what it declares; exit 1 when a start would create or raise something.",
+    ),
+) -> None:
+    """Create every declared topic that does not exist yet (idempotent), raise the record limit of those made by an
+    earlier version (docs/deploy.md, "Record size"), and list them with their counts."""
     from rosterhub.connectors.registry import connectors
     from rosterhub.kafka.admin import topic_counts
     from rosterhub.topics import declared_topics
 
     settings = load_settings()
+    specs = declared_topics(connectors(), settings.topic_prefix)
+    if check:
+        _check_topics(settings, specs)
+        return
     try:
         kafka = prepare(settings)
     except RosterhubError as exc:
         fail(exc)
-    specs = declared_topics(connectors(), settings.topic_prefix)
     for count, spec in zip(topic_counts(kafka, [s.name for s in specs]), specs, strict=True):
         policy = "compact" if spec.compacted else "delete"
         typer.echo(f"{spec.name:40} {policy:8} {count.messages:>8}  key: {spec.key}")
+
+
+def _check_topics(settings: Settings, specs: Sequence[TopicSpec]) -> None:
+    from rosterhub.kafka.admin import check_topics
+    from rosterhub.kafka.resolve import resolve_broker
+
+    try:
+        found = check_topics(resolve_broker(settings, keep_running=True).access, specs)
+    except RosterhubError as exc:
+        fail(exc)
+    plan = found.plan
+    for name in found.missing:
+        typer.echo(f"missing  {name} (created at the next start)")
+    for c in plan.raises:
+        typer.echo(f"raise    {c.topic} {c.key} {c.actual} -> {c.declared} (at the next start)")
+    for line in plan.drift_warnings():
+        typer.echo(f"differs  {line}")
+    for name in plan.unread:
+        typer.echo(f"unread   {name}: its configs could not be read (no DescribeConfigs right?)")
+    if found.missing or plan.raises:
+        raise typer.Exit(1)
+    if not (plan.drift or plan.unread):
+        typer.echo(f"all {len(specs)} declared topics exist with the limits the hub needs")
 
 
 def replay(

@@ -1,4 +1,4 @@
-"""Cluster administration through kafka-python: readiness, topic creation, offsets.
+"""Cluster administration through kafka-python: readiness, topic creation and limits, offsets.
 
 kafka-python is the hub's client for everything that is not a stateful stream
 processor (connectors, admin, tools); faust (aiokafka) runs the processors.
@@ -14,15 +14,27 @@ from dataclasses import dataclass
 
 from aiokafka.errors import KafkaError as AioKafkaError
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.protocol.broker_version_data import infer_broker_version_from_api_versions
 
-from rosterhub.errors import BrokerUnavailable, KafkaAuthenticationFailed
+from rosterhub.errors import BrokerUnavailable, ConfigError, KafkaAuthenticationFailed
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.failures import authentication_failure
+from rosterhub.topic_configs import ConfigChange, TopicConfigPlan, alter_command, plan_topic_configs
 from rosterhub.topics import TopicSpec
 
-__all__ = ["TopicCount", "api_version", "broker_answers", "ensure_topics", "probe", "refused_login", "topic_counts"]
+__all__ = [
+    "TopicCheck",
+    "TopicCount",
+    "api_version",
+    "broker_answers",
+    "check_topics",
+    "ensure_topics",
+    "probe",
+    "refused_login",
+    "topic_counts",
+]
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +160,13 @@ def _unavailable(kafka: KafkaAccess, exc: BaseException) -> BrokerUnavailable:
 def ensure_topics(
     kafka: KafkaAccess, specs: Sequence[TopicSpec], *, default_partitions: int, replication_factor: int
 ) -> list[str]:
-    """Create the topics that do not exist yet; return the names created. Safe to call at every start."""
+    """Create the topics that do not exist yet; return the names created. Safe to call at every start.
+
+    Topics that exist already get the limits the code relies on (``max.message.bytes``): raised to the declared
+    value when lower, never lowered; other declared configs that differ are named in a warning and left as they
+    are (:mod:`rosterhub.topic_configs`). A raise the cluster refuses (no AlterConfigs right) stops the start with
+    a :class:`ConfigError` naming each topic, key and the command to run by hand (docs/deploy.md, "Record size").
+    """
     admin = _admin(kafka)
     try:
         existing = set(admin.list_topics())
@@ -161,18 +179,100 @@ def ensure_topics(
             for s in specs
             if s.name not in existing
         }
-        if not new:
-            return []
-        try:
-            admin.create_topics(new, wait_for_metadata=True)
-        except TopicAlreadyExistsError:
-            # Another process created some of them between list and create: that is the goal anyway.
-            log.debug("some topics appeared concurrently; continuing")
-        created = list(new)
-        log.info("created topics: %s", ", ".join(created))
-        return created
+        if new:
+            try:
+                admin.create_topics(new, wait_for_metadata=True)
+            except TopicAlreadyExistsError:
+                # Another process created some of them between list and create: that is the goal anyway.
+                log.debug("some topics appeared concurrently; continuing")
+            log.info("created topics: %s", ", ".join(new))
+        _apply(kafka, admin, _plan(kafka, admin, [s for s in specs if s.name in existing]))
+        return list(new)
     finally:
         admin.close()
+
+
+@dataclass(frozen=True, slots=True)
+class TopicCheck:
+    """What :func:`ensure_topics` would do now: create ``missing``, and what ``plan`` says about the others."""
+
+    missing: list[str]
+    plan: TopicConfigPlan
+
+
+def check_topics(kafka: KafkaAccess, specs: Sequence[TopicSpec]) -> TopicCheck:
+    """Compare the declared topics with the cluster's, changing nothing (``rosterhub topics --check``)."""
+    admin = _admin(kafka)
+    try:
+        existing = set(admin.list_topics())
+        plan = _plan(kafka, admin, [s for s in specs if s.name in existing])
+        return TopicCheck([s.name for s in specs if s.name not in existing], plan)
+    finally:
+        admin.close()
+
+
+def _plan(kafka: KafkaAccess, admin: KafkaAdminClient, specs: Sequence[TopicSpec]) -> TopicConfigPlan:
+    """Read the effective configs of these existing topics (broker defaults included) and plan what to change."""
+    if not specs:
+        return TopicConfigPlan()
+    resources = [ConfigResource(ConfigResourceType.TOPIC, s.name) for s in specs]
+    try:
+        answer = admin.describe_configs(resources, config_filter="all")
+    except (KafkaError, OSError) as exc:
+        raise _unavailable(kafka, exc) from exc
+    # kafka-python drops a resource's error code: a topic the principal may not DescribeConfigs comes back empty
+    topics = answer.get("topic", {})
+    described = {s.name: {k: v.get("value") for k, v in topics.get(s.name, {}).items()} for s in specs}
+    return plan_topic_configs(specs, described)
+
+
+def _apply(kafka: KafkaAccess, admin: KafkaAdminClient, plan: TopicConfigPlan) -> None:
+    """Log the drift, raise the limits (an incremental alter of those keys only), fail naming what was refused."""
+    for line in plan.drift_warnings():
+        log.warning("%s", line)
+    if plan.unread:
+        # The documented least-privilege layout: only the `rosterhub topics` job's admin user reads topic configs.
+        log.info(
+            "the configs of %d existing topic(s) could not be read (no DescribeConfigs right?), so their record "
+            "limits were not checked: %s; `rosterhub topics` run with a user that may describe and alter topic "
+            "configs checks and raises them",
+            len(plan.unread),
+            ", ".join(plan.unread),
+        )
+    if not plan.raises:
+        return
+    by_topic: dict[str, list[ConfigChange]] = {}
+    for change in plan.raises:
+        by_topic.setdefault(change.topic, []).append(change)
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, topic, {c.key: c.declared for c in changes})
+        for topic, changes in by_topic.items()
+    ]
+    try:
+        # incremental=True: IncrementalAlterConfigs sets these keys only. kafka-python's default (None) falls back
+        # to a whole-config AlterConfigs on a broker without it, which resets every key it does not name.
+        answers = admin.alter_configs(resources, raise_on_unknown=False, incremental=True).get("topic", {})
+    except (KafkaError, OSError) as exc:
+        answers = {topic: str(exc) for topic in by_topic}
+    refused: list[tuple[ConfigChange, str]] = []
+    for topic, changes in by_topic.items():
+        outcome = answers.get(topic, "no answer")
+        for c in changes:
+            if outcome == "OK":
+                log.info("topic %s: raised %s from %s to %s", topic, c.key, c.actual, c.declared)
+            else:
+                refused.append((c, outcome))
+    if refused:
+        lines = "\n".join(
+            f"  topic {c.topic}: {c.key} is {c.actual}, the hub needs {c.declared} ({why}); by hand: "
+            f"{alter_command(c, kafka.bootstrap_servers)}"
+            for c, why in refused
+        )
+        raise ConfigError(
+            "the cluster refused to raise the record limit of existing topics, so records up to the hub's limit "
+            "would be refused on them. Grant the hub's user AlterConfigs on them, or raise them once by hand (with "
+            f"--command-config <admin.properties> on a secured cluster), then start again:\n{lines}"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -270,7 +270,7 @@ INTERNAL = (
 
 #: A whole export file is one raw record (a large trust's ESR monthly refresh is ~25 MB), so raw and
 #: dead-letter topics accept records up to the hub's record limit whatever the broker's default (1 MiB).
-#: Topics created before a raise keep their old value: docs/deploy.md, "Record size".
+#: An existing topic below it is raised at start, never lowered (rosterhub/topic_configs.py; docs/deploy.md).
 LARGE_RECORDS = {"max.message.bytes": str(MAX_RECORD_BYTES)}
 
 

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 
 from rosterhub.topics import TopicSpec
 
-__all__ = ["RAISED_LIMITS", "ConfigChange", "TopicConfigPlan", "alter_command", "plan_topic_configs"]
+__all__ = [
+    "RAISED_LIMITS",
+    "ConfigChange",
+    "TopicConfigPlan",
+    "alter_command",
+    "plan_topic_configs",
+    "refused_raises",
+]
 
 #: Declared configs that are floors the code relies on: raised on an existing topic when lower, never lowered.
 RAISED_LIMITS = frozenset({"max.message.bytes"})
@@ -36,6 +43,11 @@ class ConfigChange:
     declared: str
     actual: str | None
 
+    @property
+    def shown(self) -> str:
+        """The topic's value as messages show it."""
+        return "unset" if self.actual is None else self.actual
+
 
 @dataclass(frozen=True, slots=True)
 class TopicConfigPlan:
@@ -46,6 +58,13 @@ class TopicConfigPlan:
     #: existing topics whose configs could not be read (no DescribeConfigs right, or deleted meanwhile)
     unread: tuple[str, ...] = ()
 
+    def raises_by_topic(self) -> dict[str, list[ConfigChange]]:
+        """The raises grouped by topic (one alter per topic), in plan order."""
+        by_topic: dict[str, list[ConfigChange]] = {}
+        for change in self.raises:
+            by_topic.setdefault(change.topic, []).append(change)
+        return by_topic
+
     def drift_warnings(self) -> list[str]:
         """One line per topic whose other configs differ, naming each key with its declared and actual value."""
         by_topic: dict[str, list[ConfigChange]] = {}
@@ -53,7 +72,7 @@ class TopicConfigPlan:
             by_topic.setdefault(change.topic, []).append(change)
         return [
             f"topic {topic}: "
-            + "; ".join(f"{c.key} is {c.actual} where the hub declares {c.declared}" for c in changes)
+            + "; ".join(f"{c.key} is {c.shown} where the hub declares {c.declared}" for c in changes)
             + " (left as it is: an operator may have chosen it)"
             for topic, changes in by_topic.items()
         ]
@@ -92,6 +111,21 @@ def alter_command(change: ConfigChange, bootstrap: str) -> str:
     return (
         f"kafka-configs.sh --bootstrap-server {bootstrap} --alter --entity-type topics "
         f"--entity-name {change.topic} --add-config {change.key}={change.declared}"
+    )
+
+
+def refused_raises(refused: Sequence[tuple[ConfigChange, str]], bootstrap: str) -> str:
+    """Why the start stops when the cluster refused raises: each topic and key with its value, the value needed,
+    the cluster's answer and the command that makes the change by hand."""
+    lines = "\n".join(
+        f"  topic {c.topic}: {c.key} is {c.shown}, the hub needs {c.declared} ({why}); by hand: "
+        f"{alter_command(c, bootstrap)}"
+        for c, why in refused
+    )
+    return (
+        "the cluster refused to raise the record limit of existing topics, so records up to the hub's limit would "
+        "be refused on them. Grant the hub's Kafka user AlterConfigs on them, or raise them once by hand (with "
+        f"--command-config <admin.properties> on a secured cluster), then start again:\n{lines}"
     )
 
 

@@ -145,7 +145,7 @@ def _check_topics(settings: Settings, specs: Sequence[TopicSpec]) -> None:
     for name in found.missing:
         typer.echo(f"missing  {name} (created at the next start)")
     for c in plan.raises:
-        typer.echo(f"raise    {c.topic} {c.key} {c.actual} -> {c.declared} (at the next start)")
+        typer.echo(f"raise    {c.topic} {c.key} {c.shown} -> {c.declared} (at the next start)")
     for line in plan.drift_warnings():
         typer.echo(f"differs  {line}")
     for name in plan.unread:

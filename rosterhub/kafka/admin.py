@@ -21,7 +21,7 @@ from kafka.protocol.broker_version_data import infer_broker_version_from_api_ver
 from rosterhub.errors import BrokerUnavailable, ConfigError, KafkaAuthenticationFailed
 from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.failures import authentication_failure
-from rosterhub.topic_configs import ConfigChange, TopicConfigPlan, alter_command, plan_topic_configs
+from rosterhub.topic_configs import ConfigChange, TopicConfigPlan, plan_topic_configs, refused_raises
 from rosterhub.topics import TopicSpec
 
 __all__ = [
@@ -241,9 +241,7 @@ def _apply(kafka: KafkaAccess, admin: KafkaAdminClient, plan: TopicConfigPlan) -
         )
     if not plan.raises:
         return
-    by_topic: dict[str, list[ConfigChange]] = {}
-    for change in plan.raises:
-        by_topic.setdefault(change.topic, []).append(change)
+    by_topic = plan.raises_by_topic()
     resources = [
         ConfigResource(ConfigResourceType.TOPIC, topic, {c.key: c.declared for c in changes})
         for topic, changes in by_topic.items()
@@ -256,23 +254,14 @@ def _apply(kafka: KafkaAccess, admin: KafkaAdminClient, plan: TopicConfigPlan) -
         answers = {topic: str(exc) for topic in by_topic}
     refused: list[tuple[ConfigChange, str]] = []
     for topic, changes in by_topic.items():
-        outcome = answers.get(topic, "no answer")
+        outcome = answers.get(topic, "no answer")  # "OK", or the broker's error for this topic
         for c in changes:
             if outcome == "OK":
-                log.info("topic %s: raised %s from %s to %s", topic, c.key, c.actual, c.declared)
+                log.info("topic %s: raised %s from %s to %s", topic, c.key, c.shown, c.declared)
             else:
                 refused.append((c, outcome))
     if refused:
-        lines = "\n".join(
-            f"  topic {c.topic}: {c.key} is {c.actual}, the hub needs {c.declared} ({why}); by hand: "
-            f"{alter_command(c, kafka.bootstrap_servers)}"
-            for c, why in refused
-        )
-        raise ConfigError(
-            "the cluster refused to raise the record limit of existing topics, so records up to the hub's limit "
-            "would be refused on them. Grant the hub's user AlterConfigs on them, or raise them once by hand (with "
-            f"--command-config <admin.properties> on a secured cluster), then start again:\n{lines}"
-        )
+        raise ConfigError(refused_raises(refused, kafka.bootstrap_servers))
 
 
 @dataclass(frozen=True, slots=True)

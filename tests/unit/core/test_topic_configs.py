@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rosterhub.kafka.limits import MAX_RECORD_BYTES
-from rosterhub.topic_configs import ConfigChange, TopicConfigPlan, alter_command, plan_topic_configs
+from rosterhub.topic_configs import ConfigChange, TopicConfigPlan, alter_command, plan_topic_configs, refused_raises
 from rosterhub.topics import SCHEMAS, TopicSpec, dlq_topic, raw_topic
 
 RAW = raw_topic("esr")
@@ -93,3 +93,23 @@ def test_the_prefix_is_part_of_every_name() -> None:
         "kafka-configs.sh --bootstrap-server kafka-1:9094 --alter --entity-type topics --entity-name prod.raw.esr "
         f"--add-config max.message.bytes={LIMIT}"
     )
+
+
+def test_a_refused_raise_names_topic_key_values_the_answer_and_the_command() -> None:
+    dlq = dlq_topic("ingest").prefixed("prod.")
+    raw = RAW.prefixed("prod.")
+    plan = plan_topic_configs(
+        [raw, dlq], {raw.name: effective(max_message_bytes=OLD), dlq.name: effective(max_message_bytes=None)}
+    )
+    assert list(plan.raises_by_topic()) == ["prod.raw.esr", "prod.dlq.ingest"]
+    denied = "[Error 29] TopicAuthorizationFailedError: Authorization failed."
+    message = refused_raises([(c, denied) for c in plan.raises], "kafka-1:9094")
+    assert message.splitlines()[1:] == [
+        f"  topic prod.raw.esr: max.message.bytes is {OLD}, the hub needs {LIMIT} ({denied}); by hand: "
+        "kafka-configs.sh --bootstrap-server kafka-1:9094 --alter --entity-type topics --entity-name prod.raw.esr "
+        f"--add-config max.message.bytes={LIMIT}",
+        f"  topic prod.dlq.ingest: max.message.bytes is unset, the hub needs {LIMIT} ({denied}); by hand: "
+        "kafka-configs.sh --bootstrap-server kafka-1:9094 --alter --entity-type topics --entity-name prod.dlq.ingest "
+        f"--add-config max.message.bytes={LIMIT}",
+    ]
+    assert "AlterConfigs" in message.splitlines()[0]

@@ -263,7 +263,8 @@ class Settings(BaseSettings):
     booking_hold_resend_s: PositiveFloat = Field(
         default=30.0,
         description="A shift held for a request whose person check has not been answered this long re-sends the "
-        "same check (same ids: the person stage answers a redelivered check from its stored answer).",
+        "same check (same ids: the person stage answers a redelivered check from its stored answer). Under a "
+        "backlog the wait is longer: twice the longest answer delay the worker saw in the last minute.",
     )
     booking_hold_timeout_s: PositiveFloat = Field(
         default=180.0,

@@ -36,6 +36,7 @@ import faust
 from rosterhub.envelope import Envelope, headers_dict
 from rosterhub.streams import faust_typed, outbox
 from rosterhub.streams.booking import person, retention
+from rosterhub.streams.booking.answer_delay import AnswerDelay, tick_delay_ms, tick_value
 from rosterhub.streams.booking.decide import (
     HoldTimers,
     Step,
@@ -81,7 +82,6 @@ __all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
-_TICK = b"tick"
 PASSPORT_TABLE = "passport"
 SHIFT_TABLE = "booking-shift-state"
 PERSON_TABLE = "booking-person-state"
@@ -125,6 +125,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
         app, ANSWERS_TABLE, partitions=partitions, decode=json.loads, encode=json_bytes, limit=CACHED_ANSWERS
     )
     names = ctx.names
+    delay = AnswerDelay()
     stage = _ShiftStage(
         app=app,
         ctx=ctx,
@@ -133,8 +134,9 @@ def register(app: faust.App, ctx: StreamContext) -> None:
         policies=policies,
         copy=_crosswalk(app, ctx),
         schedule=_timer(
-            app, shifts, ctx.raw_topic(app, names.booking_ticks), timers, settings.booking_timer_interval_s
+            app, shifts, ctx.raw_topic(app, names.booking_ticks), timers, delay, settings.booking_timer_interval_s
         ),
+        delay=delay,
     )
     source = ctx.raw_topic(
         app, names.events("shift"), names.events("booking"), names.booking_requests, names.booking_ticks
@@ -160,6 +162,8 @@ class _ShiftStage:
     policies: BookingPolicies
     copy: Crosswalk
     schedule: Schedule
+    #: How long the person stage has lately taken to answer this worker (its re-sends wait for it)
+    delay: AnswerDelay
 
     def __post_init__(self) -> None:
         names = self.ctx.names
@@ -207,12 +211,18 @@ class _ShiftStage:
                 return
             result = step(before, env, now=now, policies=policies)
         elif topic == self.ticks_name:
-            result = tick(before, now=now, timers=self.timers, policies=policies) if before else Step(None)
+            delay_ms = tick_delay_ms(event.value)
+            result = (
+                tick(before, now=now, timers=self.timers, policies=policies, delay_ms=delay_ms)
+                if before
+                else Step(None)
+            )
         else:
             reply = decode(loads(event.value))
             if isinstance(reply, Conflict):
                 result = conflict(before, reply, now=now, policies=policies)
             elif isinstance(reply, Answer):
+                self._observe(before, reply, clock)
                 result = answer(before, reply, now=now, policies=policies)
             else:
                 log.warning("booking shift %s: a %s message on booking-requests ignored", key, reply.KIND)
@@ -234,7 +244,14 @@ class _ShiftStage:
             after = replace(after, outbox=outbox.remember(after.outbox, received, sent))
         if after is not None and after != before:
             shifts.set(key, after)
-        self.schedule.set(key, _due(after or before, self.timers))
+        self.schedule.set(key, _due(after or before, self.timers, self.delay.current(to_ms(clock))))
+
+    def _observe(self, held: ShiftState | None, reply: Answer, clock: datetime) -> None:
+        """The answer to the check this shift holds: how long it took since the check was (last) sent."""
+        if held is None or held.hold is None or not held.hold_sent_ms or held.hold.booking_id != reply.booking_id:
+            return  # an answer for a booking no longer held: late, after a timeout or a re-send's first answer
+        now_ms = to_ms(clock)
+        self.delay.observe(now_ms - held.hold_sent_ms, now_ms)
 
     async def _decoded(self, event: RawEvent, topic: str) -> Envelope | None:
         """A shift or booking event to decide on; None: undecodable (dead-lettered) or a request the hub wrote."""
@@ -335,12 +352,17 @@ def _ms(event: RawEvent) -> int:
     return to_ms(_record_time(event) or datetime.now(UTC))
 
 
-def _due(state: ShiftState | None, timers: HoldTimers) -> int | None:
-    return due_ms(state, timers=timers) if state is not None else None
+def _due(state: ShiftState | None, timers: HoldTimers, delay_ms: int) -> int | None:
+    return due_ms(state, timers=timers, delay_ms=delay_ms) if state is not None else None
 
 
 def _timer(
-    app: faust.App, shifts: RowTable[ShiftState], ticks: faust.TopicT, timers: HoldTimers, interval: float
+    app: faust.App,
+    shifts: RowTable[ShiftState],
+    ticks: faust.TopicT,
+    timers: HoldTimers,
+    delay: AnswerDelay,
+    interval: float,
 ) -> Schedule:
     """The timer and the schedule it reads; the agent keeps the schedule up to date after each input."""
     schedule = Schedule(HORIZON_MS)
@@ -352,21 +374,25 @@ def _timer(
         if faust_typed.settling(app):
             return  # the table is being recovered; on_rebalance_complete marks the schedule stale afterwards
         now_ms = to_ms(datetime.now(UTC))
+        delay_ms = delay.current(now_ms)
         if schedule.stale or now_ms >= schedule.horizon_end:
-            await _rebuild(shifts, schedule, timers, now_ms)
+            await _rebuild(shifts, schedule, timers, now_ms, delay_ms)
+        value = tick_value(delay_ms)  # the tick decides with the delay its beat saw, again after a crash
         for key in schedule.pop_due(now_ms, TICKS_PER_BEAT):
-            await ticks.send(key=key.encode(), value=_TICK)
+            await ticks.send(key=key.encode(), value=value)
 
     app.on_rebalance_complete.connect(schedule.invalidate)
     return schedule
 
 
-async def _rebuild(shifts: RowTable[ShiftState], schedule: Schedule, timers: HoldTimers, now_ms: int) -> None:
+async def _rebuild(
+    shifts: RowTable[ShiftState], schedule: Schedule, timers: HoldTimers, now_ms: int, delay_ms: int
+) -> None:
     """Rescan the owned partitions of the shift table for holds and parked requests (yielding as it goes)."""
     schedule.begin_rebuild()
     entries: list[tuple[str, int | None]] = []
     for n, (key, state) in enumerate(shifts.items()):
-        entries.append((key, _due(state, timers)))
+        entries.append((key, _due(state, timers, delay_ms)))
         if n % 5000 == 4999:
             await asyncio.sleep(0)
     schedule.rebuild(entries, now_ms)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from rosterhub.streams.booking.answer_delay import PATIENCE
 from rosterhub.streams.booking.messages import Answer, Check
 from rosterhub.streams.booking.outcome import Step
 from rosterhub.streams.booking.policy import BookingPolicies
@@ -22,7 +23,7 @@ from rosterhub.streams.booking.rules.result import fail
 from rosterhub.streams.booking.state import ShiftState, to_ms
 from rosterhub.streams.booking.verdict import reject
 
-__all__ = ["HoldTimers", "due", "due_ms", "expire", "restamp", "restamped", "tick"]
+__all__ = ["HoldTimers", "due", "due_ms", "expire", "resend_wait_ms", "restamp", "restamped", "tick"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +71,20 @@ def restamp(before: ShiftState | None, after: ShiftState | None, *, clock: datet
     return replace(after, parked=parked) if parked != after.parked else after
 
 
-def due(state: ShiftState, *, now: datetime, timers: HoldTimers) -> bool:
-    """Something for :func:`tick` to do: a parked request past the grace, or a hold waiting past ``resend``."""
-    at = due_ms(state, timers=timers)
+def due(state: ShiftState, *, now: datetime, timers: HoldTimers, delay_ms: int = 0) -> bool:
+    """Something for :func:`tick` to do: a parked request past the grace, or a hold waiting past its re-send."""
+    at = due_ms(state, timers=timers, delay_ms=delay_ms)
     return at is not None and at <= to_ms(now)
 
 
-def due_ms(state: ShiftState, *, timers: HoldTimers) -> int | None:
+def resend_wait_ms(timers: HoldTimers, delay_ms: int) -> int:
+    """How long a hold waits for its answer before re-sending the check: ``resend``, or :data:`PATIENCE` times the
+    answer delay this worker has lately seen, if longer (streams/booking/answer_delay.py: under a backlog a
+    re-send only lengthens it)."""
+    return max(_ms(timers.resend), PATIENCE * delay_ms)
+
+
+def due_ms(state: ShiftState, *, timers: HoldTimers, delay_ms: int = 0) -> int | None:
     """When :func:`tick` next has something to do for this shift (epoch ms), or None: nothing parked or held.
 
     The timer keeps this per shift in a :class:`~rosterhub.streams.schedule.Schedule` instead of decoding every
@@ -87,24 +95,32 @@ def due_ms(state: ShiftState, *, timers: HoldTimers) -> int | None:
     if state.status == "awaiting_shift" and state.parked:
         instants.append(min(p.parked_at_ms for p in state.parked) + _ms(timers.grace))
     if state.hold is not None and state.hold_sent_ms is not None:
-        instants.append(state.hold_sent_ms + _ms(timers.resend))
+        instants.append(state.hold_sent_ms + resend_wait_ms(timers, delay_ms))
     return min(instants, default=None)
 
 
-def tick(state: ShiftState, *, now: datetime, timers: HoldTimers, policies: BookingPolicies | None = None) -> Step:
+def tick(
+    state: ShiftState,
+    *,
+    now: datetime,
+    timers: HoldTimers,
+    policies: BookingPolicies | None = None,
+    delay_ms: int = 0,
+) -> Step:
     """The timer's step: expire parked requests; re-send a waiting hold's check, or give up on it.
 
     A hold older than ``timeout`` is rejected ``PERSON_CHECK_TIMEOUT`` (with the shift rules' results) as if the
     person stage had answered so, releasing the person (who may have been recorded) and deciding the queue. Else a
-    check last sent ``resend`` ago is sent again, byte for byte: the person stage answers it from its stored
-    answer if the answer was lost, or checks it now if the check was.
+    check last sent :func:`resend_wait_ms` ago (``delay_ms``: the answer delay the tick carries) is sent again,
+    byte for byte: the person stage answers it from its stored answer if the answer was lost, or checks it now if
+    the check was.
     """
     parked = expire(state, now=now, grace=timers.grace)
     state = parked.state or state
     ms = to_ms(now)
     if state.hold is None or state.hold_check is None or state.hold_sent_ms is None:
         return parked
-    if state.hold_sent_ms > ms - _ms(timers.resend):
+    if state.hold_sent_ms > ms - resend_wait_ms(timers, delay_ms):
         return parked
     check = Check.from_wire(state.hold_check)
     if _hold_expired(state, ms, timers):

@@ -133,9 +133,12 @@ class Saga:
         else:
             self._apply(key, decide.answer(self.state(key), msg, now=NOW, policies=POLICIES))
 
-    def tick(self, now: datetime, timers: decide.HoldTimers, shift_id: str = "patchwork:RHQ:s1") -> None:
-        """The timer's tick for one shift, at ``now``."""
-        self._apply(shift_id, decide.tick(self.state(shift_id), now=now, timers=timers, policies=POLICIES))
+    def tick(
+        self, now: datetime, timers: decide.HoldTimers, shift_id: str = "patchwork:RHQ:s1", *, delay_ms: int = 0
+    ) -> None:
+        """The timer's tick for one shift, at ``now``, carrying the answer delay its beat saw."""
+        state = self.state(shift_id)
+        self._apply(shift_id, decide.tick(state, now=now, timers=timers, policies=POLICIES, delay_ms=delay_ms))
 
     def settle(self) -> None:
         while self.to_person or self.to_shift:

@@ -27,6 +27,7 @@ from rosterhub.settings import Settings
 from rosterhub.streams.app import StreamContext
 from rosterhub.streams.booking import person
 from rosterhub.streams.booking.agents import _ShiftStage, shift_row
+from rosterhub.streams.booking.answer_delay import AnswerDelay
 from rosterhub.streams.booking.decide import HoldTimers
 from rosterhub.streams.booking.messages import Check
 from rosterhub.streams.booking.saga import HEADER, dumps, loads
@@ -103,7 +104,7 @@ def _stage(table: dict[str, Any]) -> _ShiftStage:
     copy = Crosswalk(ready=True)  # the requester is known: the stage stamps the request itself
     copy.apply(f"k:{KEY}", {"o": ["p1"], "s": 1, "of": 1})
     rows = RowTable(table, shift_row, lambda s: json_bytes(s.to_table()))  # a new worker: an empty cache
-    return _ShiftStage(None, ctx, rows, TIMERS, POLICIES, copy, Schedule(3_600_000))  # type: ignore[arg-type]
+    return _ShiftStage(None, ctx, rows, TIMERS, POLICIES, copy, Schedule(3_600_000), AnswerDelay())  # type: ignore[arg-type]
 
 
 def _event(topic: str, offset: int, key: str, value: bytes, headers: list[tuple[str, bytes]]) -> Event:

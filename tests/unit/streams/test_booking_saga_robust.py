@@ -239,6 +239,40 @@ def test_a_worker_catching_up_on_a_backlog_resends_before_it_gives_up() -> None:
     assert saga.decisions() == {"b1": ("BookingRejected", ["PERSON_CHECK_TIMEOUT"])}
 
 
+def test_under_a_backlog_a_hold_waits_twice_the_recent_answer_delay_before_it_resends() -> None:
+    """Answers have lately taken 50 s (a backlog in front of the person stage): the check is still queued there, so
+    a re-send at 30 s would only add to the backlog. It waits 100 s; with no recent answer, 30 s as before."""
+    saga = Saga()
+    saga.send(posted())
+    saga.send(request("b1"))
+    queued = saga.to_person.pop()
+    state = saga.state()
+    assert state is not None
+    assert not due(state, now=NOW + timedelta(seconds=99), timers=TIMERS, delay_ms=50_000)
+    assert due(state, now=NOW + timedelta(seconds=100), timers=TIMERS, delay_ms=50_000)
+    saga.tick(NOW + timedelta(seconds=30), TIMERS, delay_ms=50_000)
+    saga.tick(NOW + timedelta(seconds=99), TIMERS, delay_ms=50_000)
+    assert saga.to_person == [] and saga.state() == state  # nothing sent, nothing written
+    saga.tick(NOW + timedelta(seconds=100), TIMERS, delay_ms=50_000)
+    assert saga.to_person == [queued]  # a check really lost is still re-sent, the same bytes
+    saga.to_person.clear()
+    saga.tick(NOW + timedelta(seconds=130), TIMERS, delay_ms=0)  # the backlog drained: 30 s after the last send
+    assert saga.to_person == [queued]
+
+
+def test_under_a_backlog_a_slow_answer_is_waited_for_instead_of_timing_out() -> None:
+    """The 120 s timeout with answers taking 100 s: re-sends 200 s apart, so the answer that comes at 150 s decides
+    the booking; with the same ticks and no delay the hold would have been rejected PERSON_CHECK_TIMEOUT."""
+    saga = Saga()
+    saga.send(posted())
+    saga.send(request("b1"))
+    for s in (30, 60, 90, 120):
+        saga.tick(NOW + timedelta(seconds=s), TIMERS, delay_ms=100_000)
+    assert saga.decisions() == {} and len(saga.to_person) == 1  # only the first check: still in the backlog
+    saga.settle()
+    assert saga.decisions() == {"b1": ("BookingConfirmed", [])}
+
+
 @pytest.mark.parametrize(
     ("after_s", "answered", "expected"),
     [(29, False, False), (30, False, True), (600, True, False)],

@@ -3,6 +3,7 @@
     .venv/bin/python bench/demo_lag.py --duration 600                 # 10 min measured, whatever else runs now
     .venv/bin/python bench/demo_lag.py --duration 600 --busy 2        # the same with 2 CPU-burning processes
     .venv/bin/python bench/demo_lag.py --duration 60 --warmup 30      # a smoke run
+    .venv/bin/python bench/demo_lag.py --table bench/results/demo-lag-quiet-2026-12-07.json   # a report's table
 
 What it runs: its own local KRaft broker (a data folder and two free ports of its own, in ``--state-dir``, a new
 temporary folder by default; ``--bootstrap`` uses a running broker instead), and ``rosterhub run --duration`` as a
@@ -13,7 +14,9 @@ decision 0004's two busy loops were).
 
 Every ``--interval`` seconds it samples EVERY consumer group on the broker: per group and topic, the lag (end offsets
 minus the group's committed offsets, summed over partitions; a partition the group never committed counts whole),
-the topic's end offset (how fast input arrives) and the group's committed offset (how fast it commits). The
+the topic's end offset (how fast input arrives) and the group's committed offset (how fast it commits), and the CPU
+seconds each hub process (the worker, the ingress, each connector) has used so far (``cpu_share_in_window``: the
+share of one core each used over the window). The
 measured window starts after a warm-up: at least ``--warmup`` seconds (default 120) after the demo started AND once a
 stream worker's group is there and the set of groups has not changed for three samples. The worker takes 30-60 s to
 start on a busy machine, and its first minute works off the backlog of everything the connectors and the demo sent
@@ -310,6 +313,39 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float) -> int | None:
         return proc.wait()
 
 
+def _cpu_seconds(root: int) -> dict[str, float]:
+    """CPU seconds (user + system) so far of ``root``'s descendants that are rosterhub processes, by role
+    (``worker``, ``serve``, ``connect esr``, ...), read from /proc; a process that ended meanwhile is left out."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    out: dict[str, float] = {}
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            argv = (Path("/proc") / str(pid) / "cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        if "rosterhub" not in argv:
+            continue
+        args = argv[argv.index("rosterhub") + 1 :]
+        role = " ".join(args[:2] if args[:1] in (["connect"], ["simulate"]) else args[:1])
+        utime, stime = int(stats[pid][11]), int(stats[pid][12])
+        out[role] = round(out.get(role, 0.0) + (utime + stime) / tick, 2)
+    return out
+
+
 def _progress(t: float, readings: dict[str, dict[str, tuple[int, int, int]]], watched: Iterable[str]) -> str:
     lags = {
         f"{topic.split('.')[-1] if not topic.startswith('_') else topic}": lag
@@ -349,6 +385,7 @@ def run(cfg: BenchConfig) -> dict[str, Any]:
         proc = _demo(kafka, state, demo_s, cfg.run_interval)
         reader = LagReader(kafka)
         started, start = time.monotonic(), None
+        cpu: list[tuple[float, dict[str, float]]] = []
         try:
             while proc.poll() is None:
                 t = time.monotonic() - started
@@ -357,6 +394,7 @@ def run(cfg: BenchConfig) -> dict[str, Any]:
                 except Exception as exc:  # a broker question that failed: this sample is lost, not the run
                     print(f"[{t:5.0f}s] sample failed: {type(exc).__name__}: {exc}", flush=True)
                     readings = None
+                cpu.append((round(t, 1), _cpu_seconds(proc.pid)))
                 if readings is not None:
                     samples.add(round(t, 1), readings)
                     print(_progress(t, readings, {tp for g in readings.values() for tp in g}), flush=True)
@@ -391,10 +429,21 @@ def run(cfg: BenchConfig) -> dict[str, Any]:
             for g, topics in samples.series.items()
         },
         "sample_columns": ["t_s", "lag", "end_offset", "committed_offset"],
+        "cpu_share_in_window": _cpu_share(cpu, start),
+        "cpu_seconds": [[t, by_role] for t, by_role in cpu],
     }
     if made and not cfg.state_dir:
         out["state_dir"] = str(state)
     return out
+
+
+def _cpu_share(cpu: list[tuple[float, dict[str, float]]], start: float | None) -> dict[str, float]:
+    """Per hub process (role), the share of one core it used over the window (CPU seconds / wall seconds)."""
+    window = [(t, c) for t, c in cpu if start is None or t >= start]
+    if len(window) < 2 or window[-1][0] <= window[0][0]:
+        return {}
+    (t0, first), (t1, last) = window[0], window[-1]
+    return {role: round((last[role] - first.get(role, 0.0)) / (t1 - t0), 3) for role in sorted(last)}
 
 
 def main() -> None:
@@ -408,7 +457,11 @@ def main() -> None:
     ap.add_argument("--state-dir", type=Path, help="the demo's working directory (default: a new temporary one)")
     ap.add_argument("--keep-state", action="store_true", help="keep the temporary state folder (logs) afterwards")
     ap.add_argument("--json-out", type=Path, default=REPO / "bench" / "results" / "demo-lag-latest.json")
+    ap.add_argument("--table", type=Path, metavar="JSON", help="only print the table of an earlier run's report")
     args = ap.parse_args()
+    if args.table:
+        print(table(json.loads(args.table.read_text())["groups"]))
+        return
     cfg = BenchConfig(
         duration=args.duration,
         warmup=args.warmup,

@@ -4,6 +4,7 @@
     .venv/bin/python bench/demo_lag.py --duration 600 --busy 2        # the same with 2 CPU-burning processes
     .venv/bin/python bench/demo_lag.py --duration 60 --warmup 30      # a smoke run
     .venv/bin/python bench/demo_lag.py --table bench/results/demo-lag-quiet-2026-12-07.json   # a report's table
+    .venv/bin/python bench/demo_lag.py --table bench/results/demo-lag-quiet-2026-12-07.json --from 300  # judged later
 
 What it runs: its own local KRaft broker (a data folder and two free ports of its own, in ``--state-dir``, a new
 temporary folder by default; ``--bootstrap`` uses a running broker instead), and ``rosterhub run --duration`` as a
@@ -104,6 +105,15 @@ class Samples:
         for group, topics in readings.items():
             for topic, (lag, end, committed) in topics.items():
                 self.series.setdefault(group, {}).setdefault(topic, []).append(Sample(t, lag, end, committed))
+
+    @classmethod
+    def from_json(cls, report: dict[str, Any]) -> Samples:
+        """The samples a report kept (``samples``: group -> topic -> [t, lag, end, committed] rows)."""
+        out = cls()
+        for group, topics in report["samples"].items():
+            for topic, rows in topics.items():
+                out.series.setdefault(group, {})[topic] = [Sample(t, lag, end, done) for t, lag, end, done in rows]
+        return out
 
     def window_start(
         self, warmup: float, ready: Callable[[frozenset[str]], bool] = bool, stable: int = STABLE_SAMPLES
@@ -458,9 +468,12 @@ def main() -> None:
     ap.add_argument("--keep-state", action="store_true", help="keep the temporary state folder (logs) afterwards")
     ap.add_argument("--json-out", type=Path, default=REPO / "bench" / "results" / "demo-lag-latest.json")
     ap.add_argument("--table", type=Path, metavar="JSON", help="only print the table of an earlier run's report")
+    ap.add_argument("--from", dest="from_s", type=float, help="with --table: judge that run's samples from this second")
     args = ap.parse_args()
     if args.table:
-        print(table(json.loads(args.table.read_text())["groups"]))
+        earlier = json.loads(args.table.read_text())
+        groups = earlier["groups"] if args.from_s is None else report(Samples.from_json(earlier), args.from_s)
+        print(table(groups))
         return
     cfg = BenchConfig(
         duration=args.duration,

@@ -96,3 +96,14 @@ def test_the_report_judges_each_group_by_all_its_topics_from_the_window_start() 
     assert len(rows) == 2 + 3 and any(
         r.startswith("| b | _rosterhub.identity-in | 180 | 540 | 540 | +360.0 |") for r in rows
     )
+
+
+def test_a_reports_samples_read_back_give_the_same_verdicts_from_any_start() -> None:
+    samples = bench.Samples()
+    for i in range(6):
+        samples.add(10.0 * i, {"g": {"t": (50 * i, 100 * (i + 1), 100 * (i + 1) - 50 * i)}})
+    kept = {"samples": {"g": {"t": [[s.t, s.lag, s.end, s.committed] for s in samples.series["g"]["t"]]}}}
+    again = bench.Samples.from_json(kept)
+    assert again.series == samples.series
+    assert bench.report(again, 20.0) == bench.report(samples, 20.0)
+    assert bench.report(again, 20.0)["g"]["topics"]["t"]["start"] == 100

@@ -489,12 +489,13 @@ def main() -> None:
     ap.add_argument("--state-dir", type=Path, help="the demo's working directory (default: a new temporary one)")
     ap.add_argument("--keep-state", action="store_true", help="keep the temporary state folder (logs) afterwards")
     ap.add_argument("--json-out", type=Path, default=REPO / "bench" / "results" / "demo-lag-latest.json")
-    ap.add_argument("--table", type=Path, metavar="JSON", help="only print the table of an earlier run's report")
+    ap.add_argument("--table", type=Path, metavar="JSON", help="only print an earlier run's table (its samples judged)")
     ap.add_argument("--from", dest="from_s", type=float, help="with --table: judge that run's samples from this second")
     args = ap.parse_args()
     if args.table:
         earlier = json.loads(args.table.read_text())
-        groups = earlier["groups"] if args.from_s is None else report(Samples.from_json(earlier), args.from_s)
+        start = earlier["window_start_s"] if args.from_s is None else args.from_s
+        groups = report(Samples.from_json(earlier), start)  # the kept samples judged by this version's rule
         print(table(groups))
         return
     cfg = BenchConfig(

@@ -52,7 +52,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -498,15 +498,8 @@ def main() -> None:
         groups = report(Samples.from_json(earlier), start)  # the kept samples judged by this version's rule
         print(table(groups))
         return
-    cfg = BenchConfig(
-        duration=args.duration,
-        warmup=args.warmup,
-        interval=args.interval,
-        busy=args.busy,
-        bootstrap=args.bootstrap,
-        state_dir=args.state_dir,
-    )
-    out = run(cfg)
+    options = vars(args)
+    out = run(BenchConfig(**{f.name: options[f.name] for f in fields(BenchConfig) if f.name in options}))
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
     args.json_out.write_text(json.dumps(out, indent=2, default=str))
     print(table(out["groups"]))

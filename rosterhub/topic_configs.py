@@ -60,21 +60,15 @@ class TopicConfigPlan:
 
     def raises_by_topic(self) -> dict[str, list[ConfigChange]]:
         """The raises grouped by topic (one alter per topic), in plan order."""
-        by_topic: dict[str, list[ConfigChange]] = {}
-        for change in self.raises:
-            by_topic.setdefault(change.topic, []).append(change)
-        return by_topic
+        return _by_topic(self.raises)
 
     def drift_warnings(self) -> list[str]:
         """One line per topic whose other configs differ, naming each key with its declared and actual value."""
-        by_topic: dict[str, list[ConfigChange]] = {}
-        for change in self.drift:
-            by_topic.setdefault(change.topic, []).append(change)
         return [
             f"topic {topic}: "
             + "; ".join(f"{c.key} is {c.shown} where the hub declares {c.declared}" for c in changes)
             + " (left as it is: an operator may have chosen it)"
-            for topic, changes in by_topic.items()
+            for topic, changes in _by_topic(self.drift).items()
         ]
 
 
@@ -148,3 +142,11 @@ def _same(key: str, declared: str, actual: str | None) -> bool:
 
 def _policies(value: str) -> frozenset[str]:
     return frozenset(p.strip() for p in value.split(",") if p.strip())
+
+
+def _by_topic(changes: Sequence[ConfigChange]) -> dict[str, list[ConfigChange]]:
+    """Changes grouped by their topic, topics and changes in the order given."""
+    grouped: dict[str, list[ConfigChange]] = {}
+    for change in changes:
+        grouped.setdefault(change.topic, []).append(change)
+    return grouped

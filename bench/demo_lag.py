@@ -372,9 +372,23 @@ def _cpu_seconds(root: int) -> dict[str, float]:
             continue
         args = argv[argv.index("rosterhub") + 1 :]
         role = " ".join(args[:2] if args[:1] in (["connect"], ["simulate"]) else args[:1])
+        if role == "worker":  # one of several stream workers: by the name `rosterhub run` gave it (worker-2)
+            role = _child_name(pid) or role
         utime, stime = int(stats[pid][11]), int(stats[pid][12])
         out[role] = round(out.get(role, 0.0) + (utime + stime) / tick, 2)
     return out
+
+
+def _child_name(pid: int) -> str | None:
+    """The name ``rosterhub run`` gave its child ``pid`` (rosterhub.children.CHILD_NAME_ENV), None if unreadable."""
+    from rosterhub.children import CHILD_NAME_ENV
+
+    try:
+        environ = (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    mark = f"{CHILD_NAME_ENV}=".encode()
+    return next((v[len(mark) :].decode() for v in environ if v.startswith(mark)), None)
 
 
 def _progress(t: float, readings: dict[str, dict[str, tuple[int, int, int]]], watched: Iterable[str]) -> str:

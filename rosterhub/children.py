@@ -27,12 +27,14 @@ from pathlib import Path
 
 from rosterhub.supervise import Life, RestartPolicy, after_death, exit_cause
 
-__all__ = ["SUPERVISOR_ENV", "Child", "ChildSpec", "Children", "bind_to_supervisor", "log_tail"]
+__all__ = ["CHILD_NAME_ENV", "SUPERVISOR_ENV", "Child", "ChildSpec", "Children", "bind_to_supervisor", "log_tail"]
 
 log = logging.getLogger(__name__)
 
 #: Set in a child's environment to the supervisor's pid: the child binds its life to it.
 SUPERVISOR_ENV = "ROSTERHUB_SUPERVISOR_PID"
+#: Set in a child's environment to its name (``worker-2``): tools tell ``rosterhub run``'s children apart by it.
+CHILD_NAME_ENV = "ROSTERHUB_CHILD_NAME"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -65,6 +67,7 @@ def log_tail(path: Path, size: int = 4096) -> str:
 class ChildSpec:
     name: str
     args: list[str]  # after ``python -m rosterhub``
+    env: dict[str, str] = field(default_factory=dict)  # this child's own settings, over the shared environment
 
 
 @dataclass
@@ -90,7 +93,7 @@ class Children:
         with (self.log_dir / f"{spec.name}.log").open("ab") as out:  # the child keeps its own copy of the fd
             return subprocess.Popen(
                 [sys.executable, "-m", "rosterhub", *spec.args],
-                env={**self.env, SUPERVISOR_ENV: str(os.getpid())},
+                env={**self.env, **spec.env, SUPERVISOR_ENV: str(os.getpid()), CHILD_NAME_ENV: spec.name},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -131,6 +134,10 @@ class Children:
 
     def restarts(self) -> int:
         return sum(c.life.restarts for c in self.children.values())
+
+    def restarted(self) -> str:
+        """Each restarted child's name and restarts (``worker-2:1 ingress:2``); empty when none was."""
+        return " ".join(f"{name}:{c.life.restarts}" for name, c in self.children.items() if c.life.restarts)
 
     def _signal(self, sig: signal.Signals) -> None:
         for child in self.children.values():

@@ -111,14 +111,45 @@ def _status_line(kafka: KafkaAccess, topics: list[str], trust_url: str, elapsed:
     return f"[{elapsed:5.0f}s] {counts} | trust endpoint: {delivered}"
 
 
-def _child_specs(settings: Settings, pulled: list[str]) -> list[ChildSpec]:
-    """Trust endpoint, stream worker, ingress, and one `connect` process per polled/file-drop vendor."""
+def _child_specs(settings: Settings, pulled: list[str], web_port: int | None) -> list[ChildSpec]:
+    """Trust endpoint, the stream workers (:func:`_worker_specs`), ingress, and one `connect` process per
+    polled/file-drop vendor."""
     return [
         ChildSpec("trust-endpoint", ["simulate", "trust", "--port", str(settings.demo_trust_port)]),
-        ChildSpec("worker", ["worker"]),
+        *_worker_specs(settings, web_port),
         ChildSpec("ingress", ["serve"]),
         *(ChildSpec(f"connect-{vendor}", ["connect", vendor]) for vendor in pulled),
     ]
+
+
+def _worker_specs(settings: Settings, web_port: int | None) -> list[ChildSpec]:
+    """``run_stream_workers`` workers running every processor in the app id's one group (Kafka shares each topic's
+    partitions among them). One: ``worker``, as it always was. More: ``worker-1`` keeps ``state_dir`` and
+    ``web_port``, so an earlier run's tables and the demo wallet's address stay where they were; each other worker
+    gets a RocksDB folder of its own (RocksDB locks it) and, when the workers serve the web API, a free port of its
+    own (a worker forwards a request to the worker owning that person: decision 0009)."""
+    count = settings.run_stream_workers
+    if count == 1:
+        return [ChildSpec("worker", ["worker"])]
+    specs = [ChildSpec("worker-1", ["worker"])]
+    for n in range(2, count + 1):
+        env = {"ROSTERHUB_STATE_DIR": str(settings.state_dir / f"worker-{n}")}
+        if web_port is not None:
+            env["ROSTERHUB_WORKER_WEB_PORT"] = str(free_port())
+        specs.append(ChildSpec(f"worker-{n}", ["worker"], env))
+    return specs
+
+
+def _workers_line(specs: list[ChildSpec], settings: Settings, web_port: int | None) -> str:
+    """The banner's line naming each stream worker: its log, state folder and web port."""
+    shown = []
+    for spec in specs:
+        if spec.args != ["worker"]:
+            continue
+        port = spec.env.get("ROSTERHUB_WORKER_WEB_PORT", str(web_port) if web_port is not None else None)
+        web = f", web :{port}" if port is not None else ""
+        shown.append(f"{spec.name} (state {spec.env.get('ROSTERHUB_STATE_DIR', str(settings.state_dir))}{web})")
+    return f"stream workers, every processor in group {settings.app_id!r}: " + ", ".join(shown)
 
 
 def _demo_destinations(settings: Settings, sources: list[DemoSource]) -> dict[str, str]:
@@ -258,15 +289,18 @@ def run_hub(settings: Settings, *, demo: bool, duration: float, interval: float)
         **_demo_env([market_env, *(s.env for s in sources)]),
     }
     pulled = [v for v in sorted(options) if specs[v].kind not in HTTP_KINDS]
+    web_port = int(env["ROSTERHUB_WORKER_WEB_PORT"]) if env.get("ROSTERHUB_WORKER_WEB_PORT") else None
+    child_specs = _child_specs(settings, pulled, web_port)
     children = Children(env, log_dir, RestartPolicy(cap_s=settings.restart_backoff_max_s), _say)
     signals = _Signals(children)
     flow: FlowCounter | None = None
     try:
-        for spec in _child_specs(settings, pulled):
+        for spec in child_specs:
             children.start(spec)
         _wait_http(f"{trust_base}/outcomes", children, "trust-endpoint")
         _wait_http(f"{ingress}/health", children, "ingress")
         _banner(ingress, trust_base, log_dir, sources)
+        print(_workers_line(child_specs, settings, web_port), flush=True)
         print(f"dashboard {dashboard_url(ingress, _dashboard_token(settings, issuer))}", flush=True)
         if wallet is not None:
             wallet.start()
@@ -319,7 +353,7 @@ def _rounds(
             if round_no % source.every == 0:
                 _tick(source)
         elapsed = time.monotonic() - started
-        restarts = f" | restarts={children.restarts()}" if children.restarts() else ""
+        restarts = f" | restarts={children.restarts()} ({children.restarted()})" if children.restarts() else ""
         print(_status_line(kafka, watched, outcomes_url, elapsed) + restarts, flush=True)
         nurses = f" | {wallet.summary()}" if wallet is not None else ""
         print(f"        {_flow_line(flow, sources, specs)}{nurses}", flush=True)

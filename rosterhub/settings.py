@@ -470,6 +470,15 @@ class Settings(BaseSettings):
         "providers in `auth_issuers` instead.",
     )
     # --- Processes ------------------------------------------------------------------------
+    run_stream_workers: PositiveInt = Field(
+        default=2,
+        description="How many stream workers `rosterhub run` starts, each running every processor in the app id's "
+        "one consumer group, so Kafka gives each a share of every topic's partitions (the outbound delivery groups' "
+        "too). 1: one `worker`, as before; more: `worker-1`, `worker-2`... (logs `.rosterhub/logs/worker-<n>.log`), "
+        "worker-1 on `state_dir` and `worker_web_port`, the others on `state_dir`/worker-<n> and a free port each. "
+        "A worker is CPU-bound on one core, so 2 uses both cores of a 2-core machine "
+        "(docs/decisions/0017-a-group-per-processor-set.md, docs/benchmarks.md).",
+    )
     stop_timeout_s: float = Field(
         default=30.0,
         ge=2.0,

@@ -22,9 +22,12 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+from kafka import KafkaAdminClient, KafkaConsumer
 
 from rosterhub.codec.catalogue import default_catalogue
 from rosterhub.codec.schema_topic import SchemaTopicReader
@@ -33,6 +36,7 @@ from rosterhub.kafka.access import KafkaAccess
 from rosterhub.kafka.admin import topic_counts
 from rosterhub.pii_scan import scan_topics
 from rosterhub.topics import CANONICAL, SCHEMAS
+from tests.auth_support import Tokens
 from tests.integration.independent_consumer import check_topic, read_schemas
 from tests.support import free_port
 
@@ -183,6 +187,70 @@ def test_no_topic_holds_personal_data_in_clear(hub_run: HubRun) -> None:
     print(f"scanned {sum(scanned.values())} records on {len(scanned)} topics")
     assert scanned.get("raw.esr", 0) > 0 and scanned.get("events.worker", 0) > 0, scanned  # ESR's people were there
     assert findings == [], "\n".join(map(str, findings[:20]))
+
+
+def test_both_stream_workers_share_the_partitions_and_either_answers_for_anyone(hub_run: HubRun) -> None:
+    """`run_stream_workers` (2 by default): two workers, every processor each, in the app id's one group, each with
+    its share of the partitions (the outbound delivery groups' too); each answers the passport API for any person,
+    forwarding to the owner (decision 0009), so the demo wallet may talk to either."""
+    out = "".join(hub_run.lines)
+    workers = re.search(r"stream workers, every processor in group 'rosterhub': (.*)", out)
+    assert workers, out[-3000:]
+    ports = dict(re.findall(r"(worker-\d) \(state [^,]+, web :(\d+)\)", workers.group(1)))
+    assert sorted(ports) == ["worker-1", "worker-2"] and len(set(ports.values())) == 2, workers.group(0)
+    logs = hub_run.home / ".rosterhub" / "logs"
+    assert all("Worker ready" in (logs / f"{name}.log").read_text(errors="replace") for name in ports)
+
+    admin = KafkaAdminClient(bootstrap_servers=hub_run.bootstrap)
+    try:
+        groups = [g["group_id"] for g in admin.list_groups()]
+        outbound = sorted(g for g in groups if g.startswith("rosterhub.outbound."))
+        described = {g: admin.describe_groups([g])[g] for g in ["rosterhub", *outbound]}
+    finally:
+        admin.close()
+    assert len(outbound) == 21, groups  # 7 vendors x 3 demo trusts
+
+    def owned(group: str) -> list[dict[str, list[int]]]:
+        members = described[group].get("members") or ()
+        return [
+            {tp["topic"]: sorted(tp["partitions"]) for tp in member["member_assignment"]["assigned_partitions"]}
+            for member in members
+        ]
+
+    stream = owned("rosterhub")
+    assert len(stream) == 2, described["rosterhub"]
+    assert all(stream), stream  # each worker has partitions
+    assert sorted(p for member in stream for p in member.get("events.shift", [])) == [0, 1], stream
+    assert all(len(owned(g)) == 2 for g in outbound), {g: owned(g) for g in outbound}
+
+    person = _a_person_with_a_passport(hub_run)
+    caller = Tokens(hub_run.home / ".rosterhub" / "issuer").caller("RHQ")
+    start = (datetime.now(UTC) + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+    params = {"staff_group": "NURSING_MIDWIFERY_REGISTERED", "grade": "BAND_5", "at": start.isoformat()}
+    answers = {
+        name: httpx.get(
+            f"http://127.0.0.1:{port}/passport/{person}/clearance", params=params, headers=caller, timeout=10
+        )
+        for name, port in ports.items()
+    }
+    assert {n: r.status_code for n, r in answers.items()} == {"worker-1": 200, "worker-2": 200}, {
+        n: r.text for n, r in answers.items()
+    }
+    assert answers["worker-1"].json() == answers["worker-2"].json()
+
+
+def _a_person_with_a_passport(run: HubRun) -> str:
+    """The key of a record on events.passport: a person the passport holds."""
+    consumer = KafkaConsumer(
+        "events.passport", bootstrap_servers=run.bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=10_000
+    )
+    try:
+        for record in consumer:
+            if record.key:
+                return record.key.decode()
+    finally:
+        consumer.close()
+    pytest.fail("no record on events.passport")
 
 
 def test_run_starts_everything_shows_flow_and_stops_cleanly(hub_run: HubRun) -> None:

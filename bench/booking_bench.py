@@ -706,16 +706,23 @@ def run_load(
             fed: dict[str, float] = fed_doc["fed"]
             hop = "delivered" if cfg.deliver else "decision"
             deadline, last, last_change = time.time() + cfg.drain, -1, time.time()
+            group, committed, committed_change = booking_group(cfg, app_id), -1, time.time()
             while time.time() < deadline:
                 got = sum(1 for b in fed if b in seen.hops.get(hop, {}))
                 if got >= len(fed):
                     break
                 if got != last:
                     last, last_change = got, time.time()
-                elif time.time() - last_change > min(
-                    30.0, cfg.drain
-                ):  # no progress for a while: what is missing stays missing
-                    break
+                elif time.time() - last_change > min(QUIET_S, cfg.drain):
+                    # No decision for a while. Still working through other input queued ahead of the requests
+                    # (the booking group's commits move) is progress; only a group that stopped committing too
+                    # is done, and what is missing then stays missing.
+                    now_committed = group_committed(KafkaAccess(cfg.bootstrap), group)
+                    if now_committed != committed:
+                        committed, committed_change = now_committed, time.time()
+                    elif time.time() - committed_change > STALLED_S:
+                        break
+                    time.sleep(2.0)
                 time.sleep(0.25)
             worker_cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
             per_worker_cpu = [round(cpu_seconds(p.pid), 1) for p in procs]
@@ -789,6 +796,25 @@ def flow_per_decision(before: dict[str, int], after: dict[str, int], decided: in
     gained = {t: after.get(t, 0) - before.get(t, 0) for t in after}
     per = {t: round(n / max(decided, 1), 2) for t, n in sorted(gained.items(), key=lambda kv: -kv[1]) if n}
     return {"records_per_decision": round(sum(gained.values()) / max(decided, 1), 2), "by_topic": per}
+
+
+#: Seconds without a new decision after which the drain asks whether the booking workers still make progress.
+QUIET_S = 30.0
+#: Seconds without a new decision AND without a commit of the booking workers' group that end the drain: longer
+#: than faust's slowest commits seen under load (up to ~100 s, "Timer commit is overlapping" in the workers' logs).
+STALLED_S = 150.0
+
+
+def group_committed(kafka: KafkaAccess, group: str) -> int:
+    """The sum of the group's committed offsets over every partition: it moves while the workers get through input."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(**kafka.kafka_python(), client_id="rosterhub-bench-admin")
+    try:
+        offsets = admin.list_group_offsets(group).get(group, {})  # kafka-python 3: {group: {partition: offset}}
+        return sum(meta.offset for meta in offsets.values() if meta.offset >= 0)
+    finally:
+        admin.close()
 
 
 def group_assignment(kafka: KafkaAccess, group: str, topic: str) -> dict[str, list[int]]:

@@ -22,6 +22,11 @@ split      the same with 2 workers in the layout docs/deploy.md suggests: one ru
 steady     100 booking requests/s with their shifts (167 payloads/s) for 5 min: ``p99_ms_at_100``
 overload   2 x max1's decisions/s for 2 min: ``overload_ratio`` = decisions/s during the feed / max1
            (and whether every request was decided afterwards)
+steady_split    ``steady`` in the ``split`` layout: ``p99_ms_at_100_split``
+overload_split  ``overload`` in the ``split`` layout, at 2 x split's decisions/s (runs ``split`` first if it
+           was not asked for): ``overload_split_ratio`` = decisions/s during the feed / split's, and
+           ``overload_split_all_decided``. The views worker's lower priority is what lets booking keep the CPU
+           while input outruns the hub: the views catch up after the feed (docs/deploy.md, "Worker layout")
 bulk       a 100,000-shift HealthRoster export through the real file-drop connector
            (``rosterhub connect healthroster --once``; files under ``max_file_bytes``, disjoint duty ids) while
            50 requests/s flow: ``bulk_shifts_per_s`` (the export's posted shifts seen on ``views.availability``,
@@ -59,7 +64,7 @@ import hop_ceiling as hc  # noqa: E402
 from rosterhub.connectors.simulators.healthroster import HealthRosterSimulator  # noqa: E402
 from rosterhub.kafka.access import KafkaAccess  # noqa: E402
 
-PARTS = ("ceiling", "max1", "max2", "split", "steady", "overload", "bulk", "identity")
+PARTS = ("ceiling", "max1", "max2", "split", "steady", "overload", "steady_split", "overload_split", "bulk", "identity")
 #: shifts per HealthRoster export file: ~520 bytes a shift keeps a file under the connector's 1 MiB
 #: ``max_file_bytes`` (a file is kept whole as one raw record, and Kafka's default record limit is 1 MiB)
 SHIFTS_PER_FILE = 1_500
@@ -93,6 +98,13 @@ QUICK = {
 #: ``overload_all_decided`` then says whether every request was decided, not whether the bench waited long enough
 #: (a 120 s cut-off left the overload backlog half decided while decisions were still coming).
 DRAIN_S = 1800.0
+
+
+#: The layout docs/deploy.md suggests: booking with passport (its need) and open-shifts (the worker route, which
+#: reads the passport too) on one worker; every other processor, availability among them (it reads no passport),
+#: on the other at a lower CPU priority, so that under overload decisions keep the CPU and the views catch up
+#: afterwards (#16).
+SPLIT: dict[str, Any] = {"workers": 2, "layout": (("booking", "passport", "open-shifts"), ()), "views_nice": 10}
 
 
 def _cfg(bootstrap: str, log_dir: Path, **kw: Any) -> bb.BenchConfig:
@@ -274,10 +286,17 @@ def main() -> None:
     ap.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of {PARTS}")
     ap.add_argument("--json-out", type=Path, default=REPO / "bench" / "results" / "latest.json")
     ap.add_argument(
+        "--views-nice",
+        type=int,
+        default=SPLIT["views_nice"],
+        help="nice increment of the split layout's views worker (0: the same priority as booking's, a control run)",
+    )
+    ap.add_argument(
         "--size", action="append", default=[], metavar="NAME=N", help=f"override one size of {sorted(FULL)}"
     )
     args = ap.parse_args()
     parts = [p for p in args.only.split(",") if p]
+    split = {**SPLIT, "views_nice": args.views_nice}
     sizes = dict(QUICK if args.quick else FULL)
     for item in args.size:
         name, _, value = item.partition("=")
@@ -292,7 +311,13 @@ def main() -> None:
     bootstrap = kafka.bootstrap_servers
     work = Path(tempfile.gettempdir()) / "rosterhub-bench" / "issue16"
     work.mkdir(parents=True, exist_ok=True)
-    out: dict[str, Any] = {"machine": bb.machine(), "quick": args.quick, "sizes": sizes, "details": {}}
+    out: dict[str, Any] = {
+        "machine": bb.machine(),
+        "quick": args.quick,
+        "sizes": sizes,
+        "views_nice": args.views_nice,
+        "details": {},
+    }
     load = [os.getloadavg()[0]]
     details = out["details"]
 
@@ -316,36 +341,29 @@ def main() -> None:
         run = bb.run_load(cfg, 0, uuid.uuid4().hex[:8])
         details["max2"] = run
         note("two_worker_ratio", bb._ratio(run["decisions_per_s_overall"], details["max1"]["decisions_per_s_overall"]))
-    if "split" in parts:
-        cfg = _cfg(
-            bootstrap,
-            work,
-            rate=0,
-            max_payloads=sizes["max_payloads"],
-            workers=2,
-            # booking with passport (its need) and open-shifts (the worker route, which reads the passport too);
-            # availability, which reads no passport, with the views on the other worker (docs/deploy.md, #16)
-            layout=(("booking", "passport", "open-shifts"), ()),
-            views_nice=10,
-        )
+    if "split" in parts or "overload_split" in parts:
+        cfg = _cfg(bootstrap, work, rate=0, max_payloads=sizes["max_payloads"], **split)
         run = bb.run_load(cfg, 0, uuid.uuid4().hex[:8])
         details["split"] = run
         note("split_decisions_per_s", run["decisions_per_s_overall"] if run["decided"] else None)
         note("split_decisions_by_outcome", run["decisions_by_outcome"])  # a run that only rejects shows it (#16)
         if details.get("max1"):
             note("split_ratio", bb._ratio(run["decisions_per_s_overall"], details["max1"]["decisions_per_s_overall"]))
-    if "steady" in parts:
-        rate = round(100 * PAYLOADS_PER_REQUEST)
-        run = bb.run_load(_cfg(bootstrap, work, rate=rate, duration=sizes["steady_s"]), rate, uuid.uuid4().hex[:8])
-        details["steady"] = run
-        note("p99_ms_at_100", _decision_p99(run))
-    if "overload" in parts and details.get("max1"):
-        top = details["max1"]["decisions_per_s_overall"]
-        rate = max(1, round(2 * top * PAYLOADS_PER_REQUEST))
-        run = bb.run_load(_cfg(bootstrap, work, rate=rate, duration=sizes["overload_s"]), rate, uuid.uuid4().hex[:8])
-        details["overload"] = run
-        note("overload_ratio", bb._ratio(run["decisions_per_s_during_feed"], top))
-        note("overload_all_decided", run["decided"] == run["requests_fed"])
+    for suffix, layout, top_part in (("", {}, "max1"), ("_split", split, "split")):
+        if f"steady{suffix}" in parts:
+            rate = round(100 * PAYLOADS_PER_REQUEST)
+            cfg = _cfg(bootstrap, work, rate=rate, duration=sizes["steady_s"], **layout)
+            run = bb.run_load(cfg, rate, uuid.uuid4().hex[:8])
+            details[f"steady{suffix}"] = run
+            note(f"p99_ms_at_100{suffix}", _decision_p99(run))
+        if f"overload{suffix}" in parts and details.get(top_part):
+            top = details[top_part]["decisions_per_s_overall"]
+            rate = max(1, round(2 * top * PAYLOADS_PER_REQUEST))
+            cfg = _cfg(bootstrap, work, rate=rate, duration=sizes["overload_s"], **layout)
+            run = bb.run_load(cfg, rate, uuid.uuid4().hex[:8])
+            details[f"overload{suffix}"] = run
+            note(f"overload{suffix}_ratio", bb._ratio(run["decisions_per_s_during_feed"], top))
+            note(f"overload{suffix}_all_decided", run["decided"] == run["requests_fed"])
     if "bulk" in parts:
         rate = round(50 * PAYLOADS_PER_REQUEST)
         cfg = _cfg(bootstrap, work, rate=rate, duration=sizes["bulk_s"])
@@ -376,6 +394,8 @@ def main() -> None:
             "decisions_over_hop": 0.15,
             "p99_ms_at_100": 250,
             "overload_ratio": 0.8,
+            "overload_split_ratio": 0.8,
+            "p99_ms_at_100_split": 250,
             "bulk_over_hop": 0.3,
             "bulk_p99_ms": 1000,
             "two_worker_ratio": 1.3,

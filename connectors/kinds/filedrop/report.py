@@ -27,6 +27,10 @@ __all__ = ["FileReport", "move_with_report", "unique_destination"]
 Status = Literal["processed", "failed", "duplicate"]
 
 
+#: The report's fields the dedupe store's summary keeps, in its order (then the counts of records).
+_SUMMARY_FIELDS = ("file", "inbox", "status", "moved_to", "correlation_id", "received_at", "raw")
+
+
 @dataclass
 class FileReport:
     """What became of one file; ``as_dict`` is the JSON report."""
@@ -91,18 +95,15 @@ class FileReport:
         }
 
     def summary(self) -> dict[str, Any]:
-        """What the dedupe store keeps about a finished file (no per-record detail)."""
+        """What the dedupe store keeps about a finished file (no per-record detail): the report's own fields,
+        written as the report writes them, so a summary and a report never disagree about a file."""
+        report = self.as_dict()
+        records = report["records"]
         return {
-            "file": self.file,
-            "inbox": self.inbox,
-            "status": self.status,
-            "moved_to": self.moved_to,
-            "correlation_id": self.correlation_id,
-            "received_at": self.received_at.isoformat(),
-            "raw": self.raw,
-            "events": self.events,
-            "duplicates": self.duplicates,
-            "rejected": len(self.rejected),
+            **{key: report[key] for key in _SUMMARY_FIELDS},
+            "events": records["events_published"],
+            "duplicates": records["duplicates"],
+            "rejected": records["rejected"],
         }
 
 

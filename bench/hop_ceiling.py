@@ -294,13 +294,39 @@ def run(
     return report
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+# ---------------------------------------------------------------- what the benches' command lines share
+
+
+def bench_parser(doc: str) -> argparse.ArgumentParser:
+    """A bench's options before its own: ``--role worker`` is how a bench runs the copies of itself it starts as
+    workers, ``--json-out`` keeps the report whose figures docs/benchmarks.md quotes."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--role", choices=("bench", "worker"), default="bench")
+    ap.add_argument("--json-out", type=Path)
+    return ap
+
+
+def local_bootstrap() -> str:
+    """The local broker every bench runs against, started if it is not running (and left running after)."""
+    from rosterhub.kafka.resolve import resolve_broker
+    from rosterhub.settings import load_settings
+
+    return resolve_broker(load_settings(), keep_running=True).bootstrap
+
+
+def emit(report: dict[str, Any], json_out: Path | None) -> None:
+    """Print the report, and keep it in ``json_out`` when given."""
+    text = json.dumps(report, indent=2)
+    print(text)
+    if json_out:
+        json_out.write_text(text)
+
+
+def main() -> None:
+    ap = bench_parser(__doc__)
     ap.add_argument("--records", type=int, default=20_000)
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--no-baseline", action="store_true")
-    ap.add_argument("--json-out", type=Path)
     # worker role
     for opt in ("--variant", "--bootstrap", "--source", "--sink", "--app-id", "--state", "--tuning"):
         ap.add_argument(opt)
@@ -308,20 +334,14 @@ def main() -> None:
     if args.role == "worker":
         worker_main(args)
         return
-    from rosterhub.kafka.resolve import resolve_broker
-    from rosterhub.settings import load_settings
-
-    bootstrap = resolve_broker(load_settings(), keep_running=True).bootstrap
     report = run(
-        bootstrap,
+        local_bootstrap(),
         args.records,
         tuple(v for v in args.variants.split(",") if v),
         not args.no_baseline,
         Path("/tmp/rosterhub-bench/ceiling"),
     )
-    print(json.dumps(report, indent=2))
-    if args.json_out:
-        args.json_out.write_text(json.dumps(report, indent=2))
+    emit(report, args.json_out)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ Run by hand (the tests only smoke it: tests/integration/test_kpi_bench.py); figu
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -243,14 +242,12 @@ def main() -> None:
     ap.add_argument("--rows", default="faust,kpi,kpi-memory")
     ap.add_argument("--json-out", type=Path)
     args = ap.parse_args()
-    from rosterhub.kafka.resolve import resolve_broker
-    from rosterhub.settings import load_settings
+    from hop_ceiling import emit, local_bootstrap
 
-    bootstrap = resolve_broker(load_settings(), keep_running=True).bootstrap
-    report = run(bootstrap, args.per_day, args.seed, Path("/tmp/rosterhub-bench/kpi"), tuple(args.rows.split(",")))
-    print(json.dumps(report, indent=2))
-    if args.json_out:
-        args.json_out.write_text(json.dumps(report, indent=2))
+    report = run(
+        local_bootstrap(), args.per_day, args.seed, Path("/tmp/rosterhub-bench/kpi"), tuple(args.rows.split(","))
+    )
+    emit(report, args.json_out)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,6 @@ Figures and how to read them: docs/benchmarks.md ("Payroll").
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import subprocess
 import sys
@@ -231,26 +229,20 @@ def run(bootstrap: str, n: int, log_dir: Path, timeout: float = 900) -> dict[str
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--role", choices=("bench", "worker"), default="bench")
+    from hop_ceiling import bench_parser, emit, local_bootstrap
+
+    ap = bench_parser(__doc__)
     ap.add_argument("--timesheets", type=int, default=5000)
-    ap.add_argument("--json-out", type=Path)
     for opt in ("--prefix", "--app-id", "--bootstrap", "--state"):
         ap.add_argument(opt)
     args = ap.parse_args()
     if args.role == "worker":
         worker_main(args.prefix, args.app_id, args.bootstrap, args.state)
         return
-    from rosterhub.kafka.resolve import resolve_broker
-    from rosterhub.settings import load_settings
-
     started = time.monotonic()
-    bootstrap = resolve_broker(load_settings(), keep_running=True).bootstrap
-    report = run(bootstrap, args.timesheets, Path("/tmp/rosterhub-bench/payroll"))
+    report = run(local_bootstrap(), args.timesheets, Path("/tmp/rosterhub-bench/payroll"))
     report["wall_s"] = round(time.monotonic() - started, 1)
-    print(json.dumps(report, indent=2))
-    if args.json_out:
-        args.json_out.write_text(json.dumps(report, indent=2))
+    emit(report, args.json_out)
 
 
 if __name__ == "__main__":

@@ -130,28 +130,19 @@ def test_finding_1_unauthenticated_fhir_create_is_refused_before_anything_is_wri
         "identifier": [{"system": "https://fhir.hl7.org.uk/Id/nmc-number", "value": "99Z9999Z"}],
         "name": [{"family": "Probe", "given": ["Pat"]}],
     }
-    r = httpx.post(
-        f"{ingress}/fhir/RHQ/R4/Practitioner",
-        json=practitioner,
-        headers={"content-type": "application/fhir+json"},
-        timeout=30,
-    )
+
+    def create(bearer: dict[str, str] | None = None) -> httpx.Response:
+        """The probe's create of RHQ's practitioner: the same request each time, only its token differs."""
+        headers = {"content-type": "application/fhir+json", **(bearer or {})}
+        return httpx.post(f"{ingress}/fhir/RHQ/R4/Practitioner", json=practitioner, headers=headers, timeout=30)
+
+    r = create()
     assert r.status_code == 401, r.text
     assert every_topic(settings) == before
-    other = httpx.post(
-        f"{ingress}/fhir/RHQ/R4/Practitioner",
-        json=practitioner,
-        headers={"content-type": "application/fhir+json", **tokens.bearer(Role.TRUST_INTEGRATION, "RCU")},
-        timeout=30,
-    )
+    other = create(tokens.bearer(Role.TRUST_INTEGRATION, "RCU"))
     assert other.status_code == 403 and other.json()["resourceType"] == "OperationOutcome"
     assert every_topic(settings) == before
-    own = httpx.post(
-        f"{ingress}/fhir/RHQ/R4/Practitioner",
-        json=practitioner,
-        headers={"content-type": "application/fhir+json", **tokens.bearer(Role.TRUST_INTEGRATION, "RHQ")},
-        timeout=30,
-    )
+    own = create(tokens.bearer(Role.TRUST_INTEGRATION, "RHQ"))
     assert own.status_code == 201, own.text
 
 

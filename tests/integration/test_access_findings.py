@@ -44,6 +44,12 @@ def settings(declared_hub: Settings, tokens: Tokens) -> Settings:
     return tokens.accepting(declared_hub, webhook_secrets={"patchwork": SECRETS}, max_payload_bytes=64 * 1024)
 
 
+@pytest.fixture
+def names(settings: Settings) -> TopicNames:
+    """The topics of this test's hub, under its own prefix: the findings are checked by counting records on them."""
+    return TopicNames(settings.topic_prefix)
+
+
 def every_topic(settings: Settings) -> dict[str, int]:
     """Records on every topic the hub declares (raw, events, dlq, internal), by name."""
     assert settings.kafka_bootstrap_servers
@@ -77,10 +83,9 @@ def test_finding_1_unauthenticated_push_is_refused_before_anything_is_written(
 
 
 def test_finding_1_a_push_needs_the_trust_integration_role_and_publishes_only_its_trusts_records(
-    settings: Settings, ingress: str, tokens: Tokens
+    settings: Settings, ingress: str, tokens: Tokens, names: TopicNames
 ) -> None:
     """NHSP's BankShare file carries rows of several trusts: a trust's token publishes its own rows only."""
-    names = TopicNames(settings.topic_prefix)
     sample = (SAMPLES / "nhsp" / "bookings.input.csv").read_bytes().splitlines(keepends=True)
     other = sample[1].replace(b",RXX,Riverside Hospitals NHS FT,", b",RHQ,Sheffield Teaching Hospitals,")
     body = b"".join([*sample, other.replace(b"NHSP-BK-4410021", b"NHSP-BK-9990001")])
@@ -125,35 +130,25 @@ def test_finding_1_unauthenticated_fhir_create_is_refused_before_anything_is_wri
         "identifier": [{"system": "https://fhir.hl7.org.uk/Id/nmc-number", "value": "99Z9999Z"}],
         "name": [{"family": "Probe", "given": ["Pat"]}],
     }
-    r = httpx.post(
-        f"{ingress}/fhir/RHQ/R4/Practitioner",
-        json=practitioner,
-        headers={"content-type": "application/fhir+json"},
-        timeout=30,
-    )
+
+    def create(bearer: dict[str, str] | None = None) -> httpx.Response:
+        """The probe's create of RHQ's practitioner: the same request each time, only its token differs."""
+        headers = {"content-type": "application/fhir+json", **(bearer or {})}
+        return httpx.post(f"{ingress}/fhir/RHQ/R4/Practitioner", json=practitioner, headers=headers, timeout=30)
+
+    r = create()
     assert r.status_code == 401, r.text
     assert every_topic(settings) == before
-    other = httpx.post(
-        f"{ingress}/fhir/RHQ/R4/Practitioner",
-        json=practitioner,
-        headers={"content-type": "application/fhir+json", **tokens.bearer(Role.TRUST_INTEGRATION, "RCU")},
-        timeout=30,
-    )
+    other = create(tokens.bearer(Role.TRUST_INTEGRATION, "RCU"))
     assert other.status_code == 403 and other.json()["resourceType"] == "OperationOutcome"
     assert every_topic(settings) == before
-    own = httpx.post(
-        f"{ingress}/fhir/RHQ/R4/Practitioner",
-        json=practitioner,
-        headers={"content-type": "application/fhir+json", **tokens.bearer(Role.TRUST_INTEGRATION, "RHQ")},
-        timeout=30,
-    )
+    own = create(tokens.bearer(Role.TRUST_INTEGRATION, "RHQ"))
     assert own.status_code == 201, own.text
 
 
 def test_finding_11b_oversized_unauthenticated_body_is_not_kept(
-    settings: Settings, ingress: str, tokens: Tokens
+    settings: Settings, ingress: str, tokens: Tokens, names: TopicNames
 ) -> None:
-    names = TopicNames(settings.topic_prefix)
     before = every_topic(settings)
     big = b'{"event": "shift.created", "data": {"notes": "' + b"x" * (settings.max_payload_bytes + 10) + b'"}}'
     unsigned = httpx.post(f"{ingress}/ingest/patchwork", content=big, timeout=30)
@@ -174,7 +169,9 @@ def test_finding_11b_oversized_unauthenticated_body_is_not_kept(
     assert every_topic(settings)[names.dlq("ingest")] == before[names.dlq("ingest")] + 2
 
 
-def test_finding_3_the_trust_query_parameter_cannot_retarget_a_signed_body(settings: Settings, ingress: str) -> None:
+def test_finding_3_the_trust_query_parameter_cannot_retarget_a_signed_body(
+    settings: Settings, ingress: str, names: TopicNames
+) -> None:
     start = datetime(2026, 10, 24, 20, 0, tzinfo=LONDON)
     shift = shift_created("probeA-8", "RHQ", start, 12, grade="Band 5", ward="AMU")
     del shift["data"]["organisation_ods"]  # the probe's body named no trust: the query parameter chose it
@@ -199,7 +196,6 @@ def test_finding_3_the_trust_query_parameter_cannot_retarget_a_signed_body(setti
     foreign = httpx.post(f"{ingress}/ingest/patchwork", content=body, headers=signed_headers(SECRET.encode(), body))
     assert foreign.status_code == 422 and foreign.json()["rejected"][0]["code"] == "trust_mismatch"
     assert settings.kafka_bootstrap_servers
-    names = TopicNames(settings.topic_prefix)
     shifts = read_topic(settings.kafka_bootstrap_servers, names.events("shift"), at_least=1, timeout=10)
     ids = [decode_record(r.value, r.headers, codec(settings)).data["shift_id"] for r in shifts]
     assert ids == ["patchwork:RHQ:probeA-8"]
@@ -209,9 +205,8 @@ def test_finding_3_the_trust_query_parameter_cannot_retarget_a_signed_body(setti
 
 
 def test_finding_6_identity_and_booking_routes_need_credentials(
-    settings: Settings, ingress: str, tokens: Tokens
+    settings: Settings, ingress: str, tokens: Tokens, names: TopicNames
 ) -> None:
-    names = TopicNames(settings.topic_prefix)
     before = every_topic(settings)
     merge = httpx.post(
         f"{ingress}/identity/merge",
@@ -278,9 +273,8 @@ def worker_url(settings: Settings, tmp_path: Path, tokens: Tokens) -> Iterator[s
 
 
 def test_findings_4_and_5_the_worker_serves_nothing_without_a_token_and_no_raw_table_views(
-    settings: Settings, worker_url: str, tokens: Tokens
+    settings: Settings, worker_url: str, tokens: Tokens, names: TopicNames
 ) -> None:
-    names = TopicNames(settings.topic_prefix)
     audit_before = every_topic(settings)[names.audit]
     self_asserted = {"X-Rosterhub-Trust": "RCU", "X-Rosterhub-User": "probe", "X-Rosterhub-Purpose": "booking"}
     for path in (

@@ -91,6 +91,13 @@ def saga(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
         hub.close()
 
 
+def _published(type_: str, vendor: str, trust: str, data: dict, subject: str, id_prefix: str) -> Envelope:
+    """An event as the vendor's connector publishes it: its id derived from its subject, so a re-send repeats it."""
+    return Envelope(
+        type=type_, source=f"/vendors/{vendor}/{trust}", data=data, id=event_id(id_prefix, subject), subject=subject
+    )
+
+
 def _shift(shift_id: str, trust: str, start: datetime, hours: float = 8) -> Envelope:
     vendor, _, local = shift_id.split(":", 2)
     data = {
@@ -105,13 +112,7 @@ def _shift(shift_id: str, trust: str, start: datetime, hours: float = 8) -> Enve
         "start": start,
         "end": start + timedelta(hours=hours),
     }
-    return Envelope(
-        type="rosterhub.shift.v1.ShiftPosted",
-        source=f"/vendors/{vendor}/{trust}",
-        data=data,
-        id=event_id("test-shift", shift_id),
-        subject=shift_id,
-    )
+    return _published("rosterhub.shift.v1.ShiftPosted", vendor, trust, data, shift_id, "test-shift")
 
 
 def _request(booking_id: str, shift_id: str, local: str, home: str, at: datetime) -> Envelope:
@@ -130,13 +131,7 @@ def _request(booking_id: str, shift_id: str, local: str, home: str, at: datetime
         "home_trust": home,
         **NURSE,
     }
-    return Envelope(
-        type="rosterhub.booking.v1.BookingRequested",
-        source=f"/vendors/{vendor}/{trust}",
-        data=data,
-        id=event_id("test-request", booking_id),
-        subject=booking_id,
-    )
+    return _published("rosterhub.booking.v1.BookingRequested", vendor, trust, data, booking_id, "test-request")
 
 
 def _codes(env: Envelope) -> list[str]:

@@ -253,18 +253,29 @@ def _check(hub: Hub, delivered: list[tuple[str, str, Envelope]]) -> None:
         assert mismatches(q, oracle, *period_of("2026-10"), **split) == {}, split
 
 
+@pytest.fixture
+def hub(kafka: Resolved, tmp_path: Path) -> Hub:
+    return Hub(kafka, tmp_path)
+
+
+Delivered = list[tuple[str, str, Envelope]]
+
+
+def _month_in_thirds(seed: int, shifts_per_trust_day: int) -> tuple[Delivered, tuple[Delivered, Delivered, Delivered]]:
+    """A generated month, whole (what the tables must end up holding) and in thirds (what the workers are fed
+    between one crash or partition move and the next)."""
+    delivered = generate(seed=seed, shifts_per_trust_day=shifts_per_trust_day, people_per_trust=10).delivered()
+    third = len(delivered) // 3
+    return delivered, (delivered[:third], delivered[third : 2 * third], delivered[2 * third :])
+
+
 def _kill(proc: subprocess.Popen) -> None:
     proc.kill()  # SIGKILL: no flush, no commit, no producer flush
     proc.wait()
 
 
-def test_sigkilled_kpi_workers_recover_the_table_from_the_last_flush_and_the_changelog(
-    kafka: Resolved, tmp_path: Path
-) -> None:
-    hub = Hub(kafka, tmp_path)
-    delivered = generate(seed=31, shifts_per_trust_day=3, people_per_trust=10).delivered()
-    third = len(delivered) // 3
-    first, second, rest = delivered[:third], delivered[third : 2 * third], delivered[2 * third :]
+def test_sigkilled_kpi_workers_recover_the_table_from_the_last_flush_and_the_changelog(hub: Hub) -> None:
+    delivered, (first, second, rest) = _month_in_thirds(seed=31, shifts_per_trust_day=3)
 
     # 1. Killed before RocksDB has flushed anything (64 MB memtables): every row and stored offset in memory only.
     hub.produce(first)
@@ -319,13 +330,9 @@ def test_sigkilled_kpi_workers_recover_the_table_from_the_last_flush_and_the_cha
     _check(hub, delivered)
 
 
-def test_the_read_cache_is_emptied_when_the_tables_partitions_move_away_and_back(
-    kafka: Resolved, tmp_path: Path
-) -> None:
-    hub = Hub(kafka, tmp_path)
-    delivered = generate(seed=37, shifts_per_trust_day=2, people_per_trust=10).delivered()
-    third = len(delivered) // 3
-    hub.produce(delivered[:third])
+def test_the_read_cache_is_emptied_when_the_tables_partitions_move_away_and_back(hub: Hub) -> None:
+    delivered, (first, second, rest) = _month_in_thirds(seed=37, shifts_per_trust_day=2)
+    hub.produce(first)
     with hub.worker("one") as one:
         hub.consumed((one, "one"))  # one holds all three partitions and has cached their shifts
         with hub.worker("two", state="state-two") as two:
@@ -336,10 +343,10 @@ def test_the_read_cache_is_emptied_when_the_tables_partitions_move_away_and_back
                 interval=0.5,
                 what="worker two holding a partition of the table",
             )
-            hub.produce(delivered[third : 2 * third])
+            hub.produce(second)
             hub.consumed((one, "one"), (two, "two"))
         # two leaves (clean stop): its partitions come back to one, with rows one has cached from before
-        hub.produce(delivered[2 * third :])
+        hub.produce(rest)
         hub.consumed((one, "one"))
     _check(hub, delivered)
 

@@ -49,6 +49,18 @@ def secret_env(monkeypatch: pytest.MonkeyPatch) -> dict:
     return {"secrets": {"esr_identity": "TEST_ESR_IDENTITY"}}
 
 
+@pytest.fixture
+def hub(hub_settings: Settings) -> Hub:
+    """The broker side every test starts from: the connector's topics declared under the test's own prefix."""
+    return prepare(hub_settings)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """The interface hub's SFTP folder, one inbox per trust below it (``root / "RXX"``): where _day drops."""
+    return tmp_path / "sftp"
+
+
 def _options(root: Path, secret_env: dict, **extra: object) -> dict:
     return {
         "inboxes": [{"path": str(root / "RXX"), "trust": "RXX"}, {"path": str(root / "RXY"), "trust": "RXY"}],
@@ -87,10 +99,8 @@ def _assert_nothing_personal(hub: Hub, sim: EsrSimulator) -> None:
 
 
 def test_refresh_and_change_files_become_events_once_without_personal_data(
-    hub_settings: Settings, tmp_path: Path, secret_env: dict
+    hub: Hub, tmp_path: Path, root: Path, secret_env: dict
 ) -> None:
-    hub = prepare(hub_settings)
-    root = tmp_path / "sftp"
     sim = EsrSimulator(2, seed=3, start=date(2026, 3, 28), count=40)
     dropped = [f for _ in range(4) for f in _day(sim, root, tmp_path)]  # a full refresh, then change files
     want = expected_ids(dropped, MAPPINGS, {root / "RXX": "RXX", root / "RXY": "RXY"}, SECRETS)
@@ -118,9 +128,7 @@ def test_refresh_and_change_files_become_events_once_without_personal_data(
     assert summary.duplicates == sum(want.values())
 
 
-def test_redelivered_files_publish_nothing(hub_settings: Settings, tmp_path: Path, secret_env: dict) -> None:
-    hub = prepare(hub_settings)
-    root = tmp_path / "sftp"
+def test_redelivered_files_publish_nothing(hub: Hub, tmp_path: Path, root: Path, secret_env: dict) -> None:
     sim = EsrSimulator(1, seed=4, start=date(2026, 4, 10), count=20)
     dropped = [f for _ in range(2) for f in _day(sim, root, tmp_path)]
     options = {"inboxes": [{"path": str(root / "RXX"), "trust": "RXX"}], **secret_env}
@@ -138,10 +146,8 @@ def test_redelivered_files_publish_nothing(hub_settings: Settings, tmp_path: Pat
 
 
 def test_bad_files_fail_whole_or_per_record_and_dead_letters_carry_no_personal_data(
-    hub_settings: Settings, tmp_path: Path, secret_env: dict
+    hub: Hub, tmp_path: Path, root: Path, secret_env: dict
 ) -> None:
-    hub = prepare(hub_settings)
-    root = tmp_path / "sftp"
     sim = EsrSimulator(2, seed=6, start=date(2026, 5, 5), count=15)
     good = _day(sim, root, tmp_path)
     rxx = next(f for f in good if f.parent.name == "RXX").read_bytes()
@@ -211,10 +217,8 @@ def test_bad_files_fail_whole_or_per_record_and_dead_letters_carry_no_personal_d
 
 
 def test_full_refresh_reports_who_disappeared_and_deletes_nothing(
-    hub_settings: Settings, tmp_path: Path, secret_env: dict, caplog: pytest.LogCaptureFixture
+    hub: Hub, tmp_path: Path, root: Path, secret_env: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
-    hub = prepare(hub_settings)
-    root = tmp_path / "sftp"
     sim = EsrSimulator(2, seed=8, start=date(2026, 6, 1), count=30)
     options = _options(root, secret_env)
     for _ in range(3):  # the initial full refresh and two change files
@@ -258,9 +262,7 @@ def test_full_refresh_reports_who_disappeared_and_deletes_nothing(
     assert REGISTRY.get_sample_value("rosterhub_esr_missing", {"trust": "RXX", "record": "person"}) == 0
 
 
-def test_restart_in_the_middle_of_a_full_refresh(hub_settings: Settings, tmp_path: Path, secret_env: dict) -> None:
-    hub = prepare(hub_settings)
-    root = tmp_path / "sftp"
+def test_restart_in_the_middle_of_a_full_refresh(hub: Hub, tmp_path: Path, root: Path, secret_env: dict) -> None:
     sim = EsrSimulator(1, seed=9, start=date(2026, 7, 1), count=250)
     dropped = [f for _ in range(2) for f in _day(sim, root, tmp_path)]
     want = expected_ids(dropped, MAPPINGS, {root / "RXX": "RXX"}, SECRETS)
@@ -280,13 +282,11 @@ def test_restart_in_the_middle_of_a_full_refresh(hub_settings: Settings, tmp_pat
 
 
 def test_a_large_trusts_full_refresh_over_8_mib_is_taken_whole_and_a_larger_file_refused_whole(
-    hub_settings: Settings, tmp_path: Path, secret_env: dict
+    hub: Hub, tmp_path: Path, root: Path, secret_env: dict
 ) -> None:
     """Issue #16: the 10,000-staff refresh the bench drops (9,685,985 bytes, over the old 8 MiB record limit) is
     one raw record and all its events, with the vendor's default ``max_file_bytes``; a file over that limit is
     still refused whole, named with its size and the limit, its head kept on dlq.ingest."""
-    hub = prepare(hub_settings)
-    root = tmp_path / "sftp"
     sim = EsrSimulator(1, seed=3, start=date(2026, 8, 3), count=10_000)  # as bench/issue16.py's esr_side
     sim.force_refresh()
     [refresh] = _day(sim, root, tmp_path)

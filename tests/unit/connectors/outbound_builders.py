@@ -84,8 +84,10 @@ def view(
     host: str = "RHQ",
     vendor: str = "healthroster",
     status: str | None = None,
+    **fields: Any,
 ) -> dict[str, Any]:
-    """A ``rosterhub.view.v1.ShiftAvailability`` record (fields as in common.md)."""
+    """A ``rosterhub.view.v1.ShiftAvailability`` record (fields as in common.md); ``fields`` set any other field,
+    so that every test's view record is this one record."""
     return {
         "shift_id": shift,
         "version": version,
@@ -110,6 +112,7 @@ def view(
         "visible_to": list(visible_to) if open_ else [],
         "agency_visible": False,
         "updated_at": T0,
+        **fields,
     }
 
 

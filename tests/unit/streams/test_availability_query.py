@@ -11,6 +11,7 @@ from rosterhub.events.models.common import MembershipType, StaffGroup
 from rosterhub.streams.availability.query import ShiftFilter, WorkerProfile, as_json, open_shifts, worker_verdict
 from rosterhub.streams.booking.policy import load_booking_policies
 from rosterhub.streams.booking.rules.passport import Clearance
+from tests.unit.connectors.outbound_builders import view as availability_record
 
 REPO = Path(__file__).resolve().parents[3]
 POLICIES = load_booking_policies([REPO / "policies" / "booking"])
@@ -30,19 +31,21 @@ def view(
     ward: str = "Ward P3",
     group: str = "NURSING_MIDWIFERY_REGISTERED",
 ) -> dict:
-    return {
-        "shift_id": shift_id,
-        "open": open_,
-        "tier": tier,
-        "trust": {"ods_code": trust, "name": None},
-        "ward": ward,
-        "staff_group": group,
-        "grade": grade,
-        "shift_type": "DAY",
-        "start": start,
-        "end": start + timedelta(hours=12),
-        "revision": 1,
-    }
+    """A day shift's availability record, set where the queries filter and the booking rules look."""
+    return availability_record(
+        shift_id,
+        1,
+        open_=open_,
+        host=trust,
+        visible_to=(trust,),
+        tier=tier,
+        ward=ward,
+        staff_group=group,
+        grade=grade,
+        shift_type="DAY",
+        start=start,
+        end=start + timedelta(hours=12),
+    )
 
 
 def nurse(home: str = "RCU", grade: str = "BAND_5", **kw: object) -> WorkerProfile:

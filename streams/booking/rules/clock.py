@@ -12,6 +12,7 @@ and loses the clock-change hour. Everything here converts to UTC first.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from rosterhub.instants import LONDON
 from rosterhub.streams.booking.policy import NightPeriod
@@ -74,13 +75,18 @@ def week_start(instant: datetime) -> datetime:
 
 def night_hours(start: datetime, end: datetime, night: NightPeriod) -> float:
     """Hours of [start, end) inside local night time (real hours: 6 h on 28-29 Mar 2026, 8 h on 24-25 Oct)."""
-    start, end = utc(start), utc(end)
-    crosses = night.start >= night.end
+    return _night_hours(utc(start), utc(end), night.start, night.end)
+
+
+@lru_cache(maxsize=1 << 16)
+def _night_hours(start: datetime, end: datetime, night_start: time, night_end: time) -> float:
+    """Cached: every check of a person's classifies each of their bookings (months of them) again, the same way."""
+    crosses = night_start >= night_end
     total = timedelta(0)
     day = local_date(start) - timedelta(days=1)
     while day <= local_date(end):
-        n0 = at_local(day, night.start)
-        n1 = at_local(day + timedelta(days=1) if crosses else day, night.end)
+        n0 = at_local(day, night_start)
+        n1 = at_local(day + timedelta(days=1) if crosses else day, night_end)
         total += overlap(start, end, n0, n1)
         day += timedelta(days=1)
     return hours(total)

@@ -11,11 +11,11 @@ subtract them safely; see :mod:`.clock` for why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from rosterhub.events.models.common import MembershipType, ReleaseTier, ShiftType, StaffGroup
 from rosterhub.streams.booking.policy import BookingPolicy
@@ -23,6 +23,8 @@ from rosterhub.streams.booking.rules.clock import is_night, utc
 from rosterhub.streams.booking.rules.passport import Clearance
 
 __all__ = ["BookingRequest", "Employment", "OtherBooking", "RuleContext", "ShiftSpec", "WorkInterval"]
+
+T = TypeVar("T")
 
 
 def _instants(obj: object, start: datetime, end: datetime, what: str) -> None:
@@ -155,25 +157,45 @@ class RuleContext:
     #: nothing, so no record of a membership source (ESR) is linked to this person
     employments: tuple[Employment, ...] | None = None
 
+    #: What rules derive from the context, by the function that derives it (:meth:`derived`).
+    _derived: dict[Callable[[RuleContext], Any], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def derived(self, make: Callable[[RuleContext], T]) -> T:
+        """``make(self)``, worked out once per context: a check runs a dozen rules over the same bookings (the
+        timeline, the working-time windows), and a person's bookings reach months back."""
+        if make not in self._derived:
+            self._derived[make] = make(self)
+        return self._derived[make]  # type: ignore[no-any-return]  # stored by the same make
+
     @property
     def new(self) -> WorkInterval:
-        s = self.shift
-        night = is_night(s.start, s.end, self.policy.night)
-        return WorkInterval(self.request.booking_id, s.trust, s.start, s.end, night, new=True)
+        return self.derived(_new)
 
-    def timeline(self) -> list[WorkInterval]:
+    def timeline(self) -> tuple[WorkInterval, ...]:
         """The person's shifts with this one, by start; their own re-sent booking of this id is left out."""
-        night = self.policy.night
-        items = [
-            WorkInterval(
-                o.booking_id,
-                o.trust,
-                o.start,
-                o.end,
-                o.is_night if o.is_night is not None else is_night(o.start, o.end, night),
-                new=False,
-            )
-            for o in self.others
-            if o.booking_id != self.request.booking_id
-        ]
-        return sorted([*items, self.new], key=lambda w: (w.start, w.end, w.booking_id))
+        return self.derived(_timeline)
+
+
+def _new(ctx: RuleContext) -> WorkInterval:
+    s = ctx.shift
+    night = is_night(s.start, s.end, ctx.policy.night)
+    return WorkInterval(ctx.request.booking_id, s.trust, s.start, s.end, night, new=True)
+
+
+def _timeline(ctx: RuleContext) -> tuple[WorkInterval, ...]:
+    night = ctx.policy.night
+    items = [
+        WorkInterval(
+            o.booking_id,
+            o.trust,
+            o.start,
+            o.end,
+            o.is_night if o.is_night is not None else is_night(o.start, o.end, night),
+            new=False,
+        )
+        for o in ctx.others
+        if o.booking_id != ctx.request.booking_id
+    ]
+    return tuple(sorted([*items, ctx.new], key=lambda w: (w.start, w.end, w.booking_id)))

@@ -49,23 +49,21 @@ def wtr_daily_rest(ctx: RuleContext, out: Outcomes) -> RuleResult:
     """At least ``daily_rest_hours`` between this shift and the nearest booking either side."""
     minimum = ctx.policy.working_time.daily_rest_hours
     new = ctx.new
-    gaps: list[tuple[timedelta, str]] = []
+    gaps: list[tuple[timedelta, WorkInterval]] = []  # only the shortest is described: a person has months of bookings
     for other in ctx.timeline():
         if other.new:
             continue
         if other.end <= new.start:
-            gap = new.start - other.end
-            gaps.append(
-                (gap, f"booking {other.booking_id} ending {fmt(other.end)} and this shift starting {fmt(new.start)}")
-            )
+            gaps.append((new.start - other.end, other))
         elif other.start >= new.end:
-            gap = other.start - new.end
-            gaps.append(
-                (gap, f"this shift ending {fmt(new.end)} and booking {other.booking_id} starting {fmt(other.start)}")
-            )
+            gaps.append((other.start - new.end, other))
     if not gaps:
         return out.ok("no other booking either side")
-    gap, between = min(gaps, key=lambda g: g[0])
+    gap, other = min(gaps, key=lambda g: g[0])
+    if other.end <= new.start:
+        between = f"booking {other.booking_id} ending {fmt(other.end)} and this shift starting {fmt(new.start)}"
+    else:
+        between = f"this shift ending {fmt(new.end)} and booking {other.booking_id} starting {fmt(other.start)}"
     text = f"{fmt_h(hours(gap))} rest between {between} (minimum {fmt_h(minimum)})"
     return out.fail("WTR_DAILY_REST", text) if gap < timedelta(hours=minimum) else out.ok(text)
 
@@ -158,7 +156,7 @@ def wtr_night_average(ctx: RuleContext, out: Outcomes) -> RuleResult:
     weeks = wt.reference_weeks
     days = 7 * weeks - weeks  # reg. 6(5): less one weekly rest day per week
     limit = timedelta(hours=wt.night_average_hours * days)
-    nightly = [w for w in _reference_periods(ctx) if sum(iv.night for iv in w.shifts) >= wt.night_worker_min_nights]
+    nightly = [w for w in _reference_periods(ctx) if w.nights >= wt.night_worker_min_nights]
     if not nightly:
         n = wt.night_worker_min_nights
         need = "no night shift" if n == 1 else f"fewer than {n} night shifts"
@@ -173,7 +171,11 @@ def wtr_night_average(ctx: RuleContext, out: Outcomes) -> RuleResult:
 
 
 def _reference_periods(ctx: RuleContext) -> list[Window]:
-    """The rolling reference periods (``reference_weeks`` long) that touch the new shift."""
+    """The rolling reference periods (``reference_weeks`` long) that touch the new shift: both averages read them."""
+    return ctx.derived(_reference_windows)
+
+
+def _reference_windows(ctx: RuleContext) -> list[Window]:
     return windows(ctx.timeline(), ctx.new, 7 * ctx.policy.working_time.reference_weeks)
 
 

@@ -8,8 +8,9 @@ size is what each check costs to encode and what each changelog record carries. 
 (:func:`rosterhub.streams.booking.person.check`) for one person over one-hour shifts six hours apart, the check the
 saga sends for the unit tests' shift as the template, and prints the row's bytes (compact JSON, as stored) after
 10, 40, 100, 330 and 600 checks, with the milliseconds the step took for each (the mean of the ten checks up to
-the mark: the rules read every booking the person holds). Run it in two trees (``git worktree add``) to compare versions: before answers
-moved to their own table the row held every answer (every rule's result) until retention.
+the mark: the rules read every booking the person holds). Run it in two trees (``git worktree add``) to compare
+versions: before answers moved to their own table the row held every answer (every rule's result) until retention;
+before session 12 the working-time rules cost the square of the bookings held.
 """
 
 from __future__ import annotations

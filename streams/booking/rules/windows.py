@@ -55,7 +55,7 @@ class _Totals:
 
     starts: list[datetime]  # the timeline's starts, in its order (by start)
     nights: list[int]  # nights[i]: night shifts among the first i of the timeline
-    longest: timedelta  # the longest shift: one starting earlier than that before a window ends before it
+    longest: timedelta  # the longest shift: one starting longer than this before a window ends before it starts
     busy_starts: list[datetime]
     busy_ends: list[datetime]
     before: list[timedelta]  # before[i]: time worked in the first i busy intervals
@@ -93,8 +93,8 @@ def windows(timeline: Sequence[WorkInterval], new: WorkInterval, days: int) -> l
     ``timeline`` is sorted by start (:meth:`RuleContext.timeline`).
     """
     totals = _Totals.of(timeline)
-    # Only a shift starting before the new one ends opens a window reaching it, only one ending after it starts
-    # closes one: the others' windows are not worked out (a clock change moves a window's far end by an hour).
+    # Only a shift starting before the new one ends opens a window reaching it, and only one ending after it starts
+    # closes one: the other shifts' windows are not worked out.
     forward = sorted({(iv.start, add_local_days(iv.start, days)) for iv in timeline if iv.start < new.end})
     backward = sorted({(add_local_days(iv.end, -days), iv.end) for iv in timeline if iv.end > new.start} - set(forward))
     out = []

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -294,35 +293,9 @@ def run(
     return report
 
 
-# ---------------------------------------------------------------- what the benches' command lines share
-
-
-def bench_parser(doc: str) -> argparse.ArgumentParser:
-    """A bench's options before its own: ``--role worker`` is how a bench runs the copies of itself it starts as
-    workers, ``--json-out`` keeps the report whose figures docs/benchmarks.md quotes."""
-    ap = argparse.ArgumentParser(description=doc.split("\n\n", maxsplit=1)[0])
-    ap.add_argument("--role", choices=("bench", "worker"), default="bench")
-    ap.add_argument("--json-out", type=Path)
-    return ap
-
-
-def local_bootstrap() -> str:
-    """The local broker every bench runs against, started if it is not running (and left running after)."""
-    from rosterhub.kafka.resolve import resolve_broker
-    from rosterhub.settings import load_settings
-
-    return resolve_broker(load_settings(), keep_running=True).bootstrap
-
-
-def emit(report: dict[str, Any], json_out: Path | None) -> None:
-    """Print the report, and keep it in ``json_out`` when given."""
-    text = json.dumps(report, indent=2)
-    print(text)
-    if json_out:
-        json_out.write_text(text)
-
-
 def main() -> None:
+    from bench_cli import bench_parser, emit, local_bootstrap
+
     ap = bench_parser(__doc__)
     ap.add_argument("--records", type=int, default=20_000)
     ap.add_argument("--variants", default=",".join(VARIANTS))

@@ -206,7 +206,7 @@ def watch_outputs(bootstrap: str, names: Any, group: str, pid: int, timeout: flo
 def run(
     bootstrap: str, per_day: int, seed: int, log_dir: Path, rows: tuple[str, ...], timeout: float = 900
 ) -> dict[str, Any]:
-    from hop_ceiling import run_variant
+    from bench_cli import run_variant
 
     log_dir.mkdir(parents=True, exist_ok=True)
     records, pure = traffic_records(per_day, seed)
@@ -242,7 +242,7 @@ def main() -> None:
     ap.add_argument("--rows", default="faust,kpi,kpi-memory")
     ap.add_argument("--json-out", type=Path)
     args = ap.parse_args()
-    from hop_ceiling import emit, local_bootstrap
+    from bench_cli import emit, local_bootstrap
 
     report = run(
         local_bootstrap(), args.per_day, args.seed, Path("/tmp/rosterhub-bench/kpi"), tuple(args.rows.split(","))

@@ -18,7 +18,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 def load_bench(name: str) -> ModuleType:
     """``bench/<name>.py`` as the module ``name``: the benches are scripts, not a package. ``bench/`` goes on the
-    path because a bench imports its siblings by name (payroll_bench uses hop_ceiling), and the module is
+    path because a bench imports its siblings by name (payroll_bench uses bench_cli), and the module is
     registered under its name before it runs because dataclasses resolve their module by name."""
     if str(BENCH) not in sys.path:
         sys.path.insert(0, str(BENCH))

@@ -206,7 +206,7 @@ def watch_outputs(bootstrap: str, names: Any, group: str, pid: int, timeout: flo
 def run(
     bootstrap: str, per_day: int, seed: int, log_dir: Path, rows: tuple[str, ...], timeout: float = 900
 ) -> dict[str, Any]:
-    from bench_cli import run_variant
+    from hop_ceiling import run_variant
 
     log_dir.mkdir(parents=True, exist_ok=True)
     records, pure = traffic_records(per_day, seed)

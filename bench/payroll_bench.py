@@ -85,7 +85,7 @@ def worker_main(prefix: str, app_id: str, bootstrap: str, state: str) -> None:
     web = WorkerWeb(app, settings, names)  # not served: web_enabled is off and the payroll agents add no route
     encoder = Encoder(codec, names, catalogue)
     agents.register(app, StreamContext(settings, kafka, names, codec, catalogue, encoder, web))
-    from bench_cli import _run
+    from hop_ceiling import _run
 
     sys.argv = [sys.argv[0], "worker"]
     _run(app)
@@ -170,7 +170,7 @@ def workload(n: int) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes | None
 
 
 def run_payroll(bootstrap: str, n: int, log_dir: Path, timeout: float) -> dict[str, Any]:
-    from bench_cli import preload, watch
+    from hop_ceiling import preload, watch
     from kafka import KafkaProducer
 
     from rosterhub.connectors.registry import connectors
@@ -215,7 +215,7 @@ def run_payroll(bootstrap: str, n: int, log_dir: Path, timeout: float) -> dict[s
 
 
 def run(bootstrap: str, n: int, log_dir: Path, timeout: float = 900) -> dict[str, Any]:
-    from bench_cli import run_variant
+    from hop_ceiling import run_variant
 
     log_dir.mkdir(parents=True, exist_ok=True)
     _, sheets = workload(n)

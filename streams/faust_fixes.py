@@ -1,4 +1,4 @@
-"""Two corrections to faust-streaming that the hub cannot run safely without.
+"""Corrections to faust-streaming that the hub cannot run safely without.
 
 **The first bug: records skipped after recovery.** In faust-streaming 0.15.3,
 ``Recovery.on_recovery_completed`` resumes the stream partitions *before* it seeks them to
@@ -48,6 +48,10 @@ below it, and the partition's records re-read from the broker's committed offset
 newer record comes (the end of a backlog), the group's lag never reaches zero, although every record was
 processed (a restart processes them again). The fix records an offset only when the commit happened.
 
+**The fourth: a commit that runs on under load.** Before committing, faust flushes its producer until its
+buffer is empty, which under a steady overload it seldom is (commits of 4-32 s). The replaced ``_commit_offsets``
+waits instead for the records queued before it (:mod:`rosterhub.streams.faust_flush`).
+
 The replacements are applied only to the faust version they were written against; another
 version logs a warning and is left alone, and ``tests/unit/streams/test_faust_fixes.py`` fails
 until someone re-checks the new version's code (pinned in ``requirements.lock``).
@@ -68,6 +72,8 @@ from faust.transport import consumer as _consumer
 from faust.types import TP
 from mode import flight_recorder
 from mode.utils import queues as _queues
+
+from rosterhub.streams import faust_flush
 
 __all__ = ["FIXED_FAUST_VERSION", "applied", "apply"]
 
@@ -203,7 +209,7 @@ async def _commit_offsets(self: Any, offsets: Mapping[TP, int], start_new_transa
                 committable_offsets, start_new_transaction=start_new_transaction
             )
         else:
-            await self.app.producer.flush()
+            await faust_flush.flush_queued(self.app.producer)  # rosterhub: was self.app.producer.flush()
             did_commit = await self._commit(committable_offsets)
         on_timeout.info("-consumer.commit()")
         if did_commit:

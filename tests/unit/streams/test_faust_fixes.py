@@ -215,7 +215,9 @@ def _committing(commit_succeeds: bool) -> Any:
         _n_acked=0,
         _waiting_for_ack=None,
         app=SimpleNamespace(
-            producer=SimpleNamespace(flush=flush),
+            # a threaded producer's commit calls faust's own flush (streams/faust_flush.py): this test is about the
+            # offsets' bookkeeping, tests/unit/streams/test_faust_flush.py about the flush
+            producer=SimpleNamespace(flush=flush, app=SimpleNamespace(conf=SimpleNamespace(producer_threaded=True))),
             tables=SimpleNamespace(on_commit=lambda offsets: None),
             monitor=SimpleNamespace(on_tp_commit=lambda offsets: None),
             topics=SimpleNamespace(acks_enabled_for=lambda topic: True),

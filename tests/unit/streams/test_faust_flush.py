@@ -1,8 +1,10 @@
 """A commit's flush (streams/faust_flush.py) against faust's own producer buffer, while agents keep writing.
 
-Each record takes a millisecond to hand over and a new one is queued every half millisecond, as the table writes of
-an overloaded worker are: faust's own flush waits for the buffer to empty, so it does not end while they keep
-coming; the commit's flush ends once what was queued before it is handed over, and asks aiokafka to deliver then.
+Each record takes a millisecond to hand over and the agents queue three in that time, as the table writes of an
+overloaded worker come (three per wake-up of the writer against one per wake-up of the sender, so the buffer grows
+however late a loaded machine wakes either): faust's own flush waits for the buffer to empty, so it does not end
+while they keep coming; the commit's flush ends once what was queued before it is handed over, and asks aiokafka
+to deliver then.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from faust.transport.producer import ProducerBuffer
 from rosterhub.streams import faust_flush
 
 SEND_S = 0.001
-WRITE_EVERY_S = 0.0005
+WRITE_EVERY_S = 0.001
+WRITES_PER_WAKE = 3
 
 
 class _Aiokafka:
@@ -62,7 +65,8 @@ async def _overloaded(
 
     async def agents() -> None:
         while write_every_s is not None:
-            write()
+            for _ in range(WRITES_PER_WAKE):
+                write()
             await asyncio.sleep(write_every_s)
 
     writing = asyncio.create_task(agents())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -131,14 +132,38 @@ def read_topic(
         consumer.close()
 
 
-def wait_for(check: Callable[[], T | None], *, timeout: float = 90.0, interval: float = 0.5, what: str = "") -> T:
+def wait_for(
+    check: Callable[[], T | None],
+    *,
+    timeout: float = 90.0,
+    interval: float = 0.5,
+    what: str = "",
+    explain: Callable[[], str] | None = None,
+) -> T:
+    """``explain``: what the failure should also show (worker logs, say), read only when the wait times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
+    detail = f"\n{explain()}" if explain else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or check}{detail}")
+
+
+#: The lines of a worker's log that tell where it was: rebalances, recovery, readiness, anything it warned about.
+MILESTONE = re.compile(r"Joined group|Worker ready|Restore complete|Recovery\]: Starting|WARNING|ERROR|overlapping")
+
+
+def log_digest(*logs: Path, keep: int = 40) -> str:
+    """The last ``keep`` milestones of each log, with the log's last line: a timed-out wait on workers says what
+    they were doing (a rebalance that never ended, a recovery, a stall) even when CI keeps no files."""
+    parts = []
+    for log in logs:
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        marks = [line for line in lines if MILESTONE.search(line)][-keep:]
+        parts.append("\n".join([f"--- {log.name}: {len(lines)} lines; milestones:", *marks, "last:", *lines[-1:]]))
+    return "\n".join(parts)
 
 
 def console_consume_one(bootstrap: str, topic: str, *, check: bool) -> str:

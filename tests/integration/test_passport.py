@@ -38,7 +38,14 @@ from rosterhub.streams.passport.clearance import clearance
 from rosterhub.streams.passport.policy import load_policies
 from rosterhub.streams.passport.state import apply
 from tests.auth_support import Tokens
-from tests.integration.helpers import ensure_declared_topics, read_topic, wait_for, wait_serving, worker_process
+from tests.integration.helpers import (
+    ensure_declared_topics,
+    log_digest,
+    read_topic,
+    wait_for,
+    wait_serving,
+    worker_process,
+)
 from tests.support import free_port
 from tests.unit.streams.passport_builders import (
     POLICIES,
@@ -117,6 +124,7 @@ class PassportHub:
                 lambda p=person: self.clearance(url, p, trust, at)["cleared"],
                 timeout=timeout,
                 what=f"the passport of {person} cleared at {trust}",
+                explain=lambda: log_digest(*sorted(self.tmp.glob("*.log"))),
             )
 
     def send(self, *events: Envelope) -> None:

@@ -49,7 +49,7 @@ newer record comes (the end of a backlog), the group's lag never reaches zero, a
 processed (a restart processes them again). The fix records an offset only when the commit happened.
 
 **The fourth: a commit that runs on under load.** Before committing, faust flushes its producer until its
-buffer is empty, which under a steady overload it seldom is (commits of 4-32 s). The replaced ``_commit_offsets``
+buffer is empty, which under a steady overload it seldom is (commits of up to 33 s). The replaced ``_commit_offsets``
 waits instead for the records queued before it (:mod:`rosterhub.streams.faust_flush`).
 
 The replacements are applied only to the faust version they were written against; another

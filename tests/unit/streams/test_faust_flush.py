@@ -1,21 +1,24 @@
 """A commit's flush (streams/faust_flush.py) against faust's own producer buffer, while agents keep writing.
 
 Each record takes a millisecond to hand over and the agents queue three in that time, as the table writes of an
-overloaded worker come (three per wake-up of the writer against one per wake-up of the sender, so the buffer grows
-however late a loaded machine wakes either): faust's own flush waits for the buffer to empty, so it does not end
-while they keep coming; the commit's flush ends once what was queued before it is handed over, and asks aiokafka
-to deliver then.
+overloaded worker come: faust's own flush waits for the buffer to empty, so it does not end while they keep coming;
+the commit's flush ends once what was queued before it is handed over, and asks aiokafka to deliver then.
+
+The tests run on looptime's virtual clock (``run``): faust's flush gives up after 0.1 s without a record handed
+over, and on the wall clock a loaded machine pausing the test process for that long ended it at random (twice in
+CI). On the virtual clock time moves only when every task waits, so the timings below are exactly what they say.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
+import looptime
 import pytest
 from faust.transport.producer import ProducerBuffer
 
@@ -24,6 +27,15 @@ from rosterhub.streams import faust_flush
 SEND_S = 0.001
 WRITE_EVERY_S = 0.001
 WRITES_PER_WAKE = 3
+
+
+T = TypeVar("T")
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on an event loop whose clock jumps to the next timer whenever every task waits."""
+    with asyncio.Runner(loop_factory=looptime.new_event_loop) as runner:
+        return runner.run(main)
 
 
 class _Aiokafka:
@@ -95,7 +107,7 @@ def test_a_commit_waits_for_what_was_queued_before_it_and_not_for_what_comes_aft
             await asyncio.wait_for(faust_flush.flush_queued(producer), timeout=30)
             return producer._producer.at_flush, last_before, [m.n for m in producer.buffer.pending._queue]
 
-    at_flush, last_before, still_queued = asyncio.run(commit_flush())
+    at_flush, last_before, still_queued = run(commit_flush())
     assert set(range(last_before + 1)) <= set(at_flush), "a record queued before the commit was not handed over"
     assert still_queued and min(still_queued) > last_before, "the commit waited for records queued after it"
 
@@ -108,7 +120,7 @@ def test_faust_s_own_flush_does_not_end_while_agents_keep_writing() -> None:
             await asyncio.wait_for(producer.buffer.flush(), timeout=1.5)
 
     with pytest.raises(TimeoutError):
-        asyncio.run(faust_flush_under_load())
+        run(faust_flush_under_load())
 
 
 def test_faust_s_own_flush_ends_with_writes_unsent_when_a_send_is_slow_and_the_commit_s_does_not() -> None:
@@ -123,7 +135,7 @@ def test_faust_s_own_flush_ends_with_writes_unsent_when_a_send_is_slow_and_the_c
             await faust_flush.flush_queued(producer)
             return left_by_faust, producer._producer.at_flush, list(range(last + 1))
 
-    left_by_faust, at_flush, queued = asyncio.run(flushes())
+    left_by_faust, at_flush, queued = run(flushes())
     assert left_by_faust > 0
     assert at_flush == queued
 
@@ -135,4 +147,4 @@ def test_a_flush_whose_sender_stopped_says_so_rather_than_waiting() -> None:
             await asyncio.wait_for(faust_flush.flush_queued(producer), timeout=10)
 
     with pytest.raises(RuntimeError, match="not Running"):
-        asyncio.run(flush_stopped())
+        run(flush_stopped())

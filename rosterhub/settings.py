@@ -272,6 +272,15 @@ class Settings(BaseSettings):
         "re-sends to span it) is rejected with PERSON_CHECK_TIMEOUT, the person released and the shift freed for "
         "the next request. Keep it a multiple of booking_hold_resend_s.",
     )
+    booking_admission_waiting: NonNegativeInt = Field(
+        default=0,
+        description="A stream worker stops reading new shifts and booking requests while this many of the booking "
+        "saga's own checks and answers wait in it, until a quarter of that is left, so that under overload it "
+        "decides the requests it has read before reading more and the backlog waits, in order, in the input topics "
+        "(where the ingress's 429s see it). 0 (the default): never hold input back. 1000, with "
+        "stream_fetch_partition_bytes 32768, decided 50 requests a second instead of 32 at twice the rate a worker "
+        "can decide, but lowered the flat-out maximum from 95 to 78 a second; see docs/booking.md.",
+    )
     booking_person_retention_days: PositiveInt = Field(
         default=210,
         description="The booking person stage forgets a person's bookings, and the answers it gave, once their "
@@ -304,6 +313,14 @@ class Settings(BaseSettings):
         description="Records faust queues per agent input before it pauses fetching (faust `stream_buffer_maxsize`, "
         "4096 by default). A booking request queues behind at most this many records of a bulk shift load in "
         "the shift stage's one input queue: smaller keeps requests' latency bounded under a backlog.",
+    )
+    stream_fetch_partition_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="The most a stream worker fetches from one partition at a time (faust `consumer_max_fetch_size`). "
+        "faust hands its agents everything one fetch brought before fetching again, so under a backlog a 1 MB fetch "
+        "is thousands of shifts and requests; with `booking_admission_waiting` set, 32768 lets a hold take effect "
+        "within a fraction of a second. See docs/booking.md ('Under overload: decisions before new input').",
     )
     stream_standby_replicas: NonNegativeInt = Field(
         default=0,

@@ -118,6 +118,7 @@ def create_app(settings: Settings, kafka: KafkaAccess) -> tuple[faust.App, Strea
         producer_linger=settings.stream_producer_linger_s,
         table_standby_replicas=settings.stream_standby_replicas,
         stream_buffer_maxsize=settings.stream_buffer_maxsize,
+        consumer_max_fetch_size=settings.stream_fetch_partition_bytes,
         # The worker's web server (streams/web.py: the hub's own authenticated routes, in place of faust's web
         # stack) serves the passport and availability APIs, routed to the partition owner (docs/passport.md).
         web_enabled=settings.worker_web_port is not None,

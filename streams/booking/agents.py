@@ -34,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from rosterhub.envelope import Envelope, headers_dict
-from rosterhub.streams import faust_typed, outbox
+from rosterhub.streams import faust_pause, faust_typed, outbox
 from rosterhub.streams.booking import person, retention
+from rosterhub.streams.booking.admission import Admission, waiting
 from rosterhub.streams.booking.answer_delay import AnswerDelay, tick_delay_ms, tick_value
 from rosterhub.streams.booking.decide import (
     HoldTimers,
@@ -99,6 +100,9 @@ CACHED_ANSWERS = 1_000
 #: Holds and parked requests are due seconds after their last write, so every one sits inside this horizon; the
 #: timer rescans its table partitions once per horizon (and after every recovery or rebalance) as a safety net.
 HORIZON_MS = 24 * 3600 * 1000
+#: How often a worker looks at its saga's waiting records to hold its input back or resume it (streams/booking/
+#: admission.py): a fifth of a second is a few dozen decisions flat out.
+ADMISSION_BEAT_S = 0.2
 #: How the person stage sends a saga message (the shift stage's ``send_saga``): to a topic, under a key.
 SendSaga = Callable[[faust.TopicT, str, SagaMessage], Awaitable[Sent]]
 
@@ -126,6 +130,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
     )
     names = ctx.names
     delay = AnswerDelay()
+    read = _admission(app, ctx, Admission.from_setting(settings.booking_admission_waiting))
     stage = _ShiftStage(
         app=app,
         ctx=ctx,
@@ -137,6 +142,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             app, shifts, ctx.raw_topic(app, names.booking_ticks), timers, delay, settings.booking_timer_interval_s
         ),
         delay=delay,
+        read=read,
     )
     source = ctx.raw_topic(
         app, names.events("shift"), names.events("booking"), names.booking_requests, names.booking_ticks
@@ -148,7 +154,7 @@ def register(app: faust.App, ctx: StreamContext) -> None:
             await stage.handle(event)
 
     send_saga = stage.send_saga
-    _person_stage(app, ctx, people, answers, policies, passport_policies, send_saga)
+    _person_stage(app, ctx, people, answers, policies, passport_policies, send_saga, read)
 
 
 @dataclass
@@ -164,6 +170,8 @@ class _ShiftStage:
     schedule: Schedule
     #: How long the person stage has lately taken to answer this worker (its re-sends wait for it)
     delay: AnswerDelay
+    #: The next offset to process, per saga partition (:func:`_admission`)
+    read: dict[Any, int]
 
     def __post_init__(self) -> None:
         names = self.ctx.names
@@ -191,6 +199,7 @@ class _ShiftStage:
         now = _record_time(event) or clock
         policies, shifts = self.policies, self.shifts
         topic, hdrs = event.message.topic, headers_dict(event.headers)
+        self.read[event.message.tp] = event.message.offset + 1
         key = (event.key or b"").decode()
         env: Envelope | None = None
         if topic != self.ticks_name and HEADER not in hdrs:
@@ -385,6 +394,45 @@ def _timer(
     return schedule
 
 
+def _admission(app: faust.App, ctx: StreamContext, admission: Admission) -> dict[Any, int]:
+    """The beat that holds this worker's input back while the saga's own records wait (streams/booking/admission.py);
+    the stages record in the dict it returns the next offset they will process of each saga partition."""
+    read: dict[Any, int] = {}
+    names = ctx.names
+    saga = {names.booking_person, names.booking_requests}
+    inputs = {names.events("shift"), names.events("booking")}
+    held = False
+
+    @faust_typed.timer(app, interval=ADMISSION_BEAT_S, name="booking-admission")
+    async def admit() -> None:
+        nonlocal held
+        consumer = app.consumer
+        assigned = consumer.assignment()
+        ends = {tp: _end(consumer, tp) for tp in assigned if tp.topic in saga}
+        behind = waiting(ends, read)
+        hold = admission.paused(behind, paused=held)
+        tps = [tp for tp in assigned if tp.topic in inputs]
+        if hold:  # every beat: a rebalance may have given this worker more input partitions
+            await faust_pause.hold(consumer, tps)
+        elif held:
+            await faust_pause.release(consumer, tps)
+        if hold != held:
+            log.info(
+                "booking admission: %s input (%d saga records waiting)", "holding back" if hold else "resumed", behind
+            )
+        held = hold
+
+    return read
+
+
+def _end(consumer: Any, tp: Any) -> int | None:
+    """The partition's end as the consumer last fetched it; None while unknown or no longer assigned."""
+    try:
+        return consumer.highwater(tp)  # type: ignore[no-any-return]
+    except AssertionError:  # aiokafka asserts the partition is assigned: a rebalance between two calls
+        return None
+
+
 async def _rebuild(
     shifts: RowTable[ShiftState], schedule: Schedule, timers: HoldTimers, now_ms: int, delay_ms: int
 ) -> None:
@@ -407,6 +455,7 @@ def _person_stage(
     policies: BookingPolicies,
     passport_policies: PolicySet,
     send: SendSaga,
+    read: dict[Any, int],
 ) -> None:
     """The person stage's agent: one writer per person, answers keyed by shift id."""
     stage = _PersonStage(
@@ -417,6 +466,7 @@ def _person_stage(
         send,
         ctx.raw_topic(app, ctx.names.booking_requests),
         ctx.settings.booking_person_retention_days,
+        read,
     )
 
     @app.agent(ctx.raw_topic(app, ctx.names.booking_person), name="booking-person", concurrency=1)
@@ -436,8 +486,10 @@ class _PersonStage:
     send: SendSaga
     to_shift: faust.TopicT
     retention_days: int
+    read: dict[Any, int]  # the next offset to process, per saga partition (_admission)
 
     async def handle(self, event: RawEvent) -> None:
+        self.read[event.message.tp] = event.message.offset + 1
         pid = (event.key or b"").decode()
         try:
             msg = decode(loads(event.value))

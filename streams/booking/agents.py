@@ -27,7 +27,7 @@ import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -171,7 +171,7 @@ class _ShiftStage:
     #: How long the person stage has lately taken to answer this worker (its re-sends wait for it)
     delay: AnswerDelay
     #: The next offset to process, per saga partition (:func:`_admission`)
-    read: dict[Any, int]
+    read: dict[Any, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         names = self.ctx.names
@@ -199,7 +199,7 @@ class _ShiftStage:
         now = _record_time(event) or clock
         policies, shifts = self.policies, self.shifts
         topic, hdrs = event.message.topic, headers_dict(event.headers)
-        self.read[event.message.tp] = event.message.offset + 1
+        self.read[(event.message.topic, event.message.partition)] = event.message.offset + 1  # equal to faust TP
         key = (event.key or b"").decode()
         env: Envelope | None = None
         if topic != self.ticks_name and HEADER not in hdrs:
@@ -486,10 +486,10 @@ class _PersonStage:
     send: SendSaga
     to_shift: faust.TopicT
     retention_days: int
-    read: dict[Any, int]  # the next offset to process, per saga partition (_admission)
+    read: dict[Any, int] = field(default_factory=dict)  # the next offset to process, per saga partition (_admission)
 
     async def handle(self, event: RawEvent) -> None:
-        self.read[event.message.tp] = event.message.offset + 1
+        self.read[(event.message.topic, event.message.partition)] = event.message.offset + 1  # equal to faust TP
         pid = (event.key or b"").decode()
         try:
             msg = decode(loads(event.value))

@@ -396,8 +396,11 @@ def _timer(
 
 def _admission(app: faust.App, ctx: StreamContext, admission: Admission) -> dict[Any, int]:
     """The beat that holds this worker's input back while the saga's own records wait (streams/booking/admission.py);
-    the stages record in the dict it returns the next offset they will process of each saga partition."""
+    the stages record in the dict it returns the next offset they will process of each saga partition. With the
+    setting at 0 (the default) no beat is installed: the worker reads its input as faust fetches it."""
     read: dict[Any, int] = {}
+    if not admission.pause_at:
+        return read
     names = ctx.names
     saga = {names.booking_person, names.booking_requests}
     inputs = {names.events("shift"), names.events("booking")}

@@ -1,8 +1,13 @@
 """Decisions before new input (streams/booking/admission.py): when a worker holds its input back and resumes it."""
 
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rosterhub.kafka.access import KafkaAccess
+from rosterhub.settings import Settings
+from rosterhub.streams.app import create_app
 from rosterhub.streams.booking.admission import Admission, waiting
 
 
@@ -38,3 +43,16 @@ def test_waiting_counts_what_each_saga_partition_holds_past_the_last_record_proc
 
 def test_a_record_processed_past_the_known_end_counts_none() -> None:
     assert waiting({"p": 10}, {"p": 12}) == 0  # the end moves only when the consumer next fetches
+
+
+def _beats(tmp_path: Path, waiting_at: int) -> list[str]:
+    app, _ctx = create_app(
+        Settings(state_dir=tmp_path, booking_admission_waiting=waiting_at), KafkaAccess("127.0.0.1:9")
+    )
+    return [t.__qualname__ for t in app._app_tasks if t.__qualname__.startswith("_admission.")]
+
+
+def test_the_admission_beat_runs_only_in_a_worker_that_set_a_threshold(tmp_path: Path) -> None:
+    """Off by default: a worker that never holds its input back does not look at the saga's ends five times a second."""
+    assert _beats(tmp_path / "off", 0) == []
+    assert _beats(tmp_path / "on", 1_000) == ["_admission.<locals>.admit"]

@@ -51,6 +51,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -294,6 +295,13 @@ def main() -> None:
     ap.add_argument(
         "--size", action="append", default=[], metavar="NAME=N", help=f"override one size of {sorted(FULL)}"
     )
+    ap.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a hub setting for every worker of the run (an A/B run, e.g. booking_admission_waiting=1000)",
+    )
     args = ap.parse_args()
     parts = [p for p in args.only.split(",") if p]
     split = {**SPLIT, "views_nice": args.views_nice}
@@ -303,6 +311,7 @@ def main() -> None:
         if name not in sizes:
             ap.error(f"--size {item}: no size {name!r} (one of {sorted(sizes)})")
         sizes[name] = int(value)
+    worker_env = {f"ROSTERHUB_{n.upper()}": v for n, _, v in (item.partition("=") for item in args.setting)}
 
     from rosterhub.kafka.resolve import resolve_broker
     from rosterhub.settings import load_settings
@@ -316,10 +325,12 @@ def main() -> None:
         "quick": args.quick,
         "sizes": sizes,
         "views_nice": args.views_nice,
+        "worker_settings": worker_env,
         "details": {},
     }
     load = [os.getloadavg()[0]]
     details = out["details"]
+    config = partial(_cfg, bootstrap, work, worker_env=worker_env)
 
     def note(key: str, value: Any) -> None:
         out[key] = value
@@ -332,17 +343,17 @@ def main() -> None:
         details["ceiling"] = rows
         note("hop_ceiling_per_s", rows["faust"]["per_s"])
     if "max1" in parts or "overload" in parts:
-        run = bb.run_load(_cfg(bootstrap, work, rate=0, max_payloads=sizes["max_payloads"]), 0, uuid.uuid4().hex[:8])
+        run = bb.run_load(config(rate=0, max_payloads=sizes["max_payloads"]), 0, uuid.uuid4().hex[:8])
         details["max1"] = run
         note("max_sustained_decisions_per_s", run["decisions_per_s_overall"] if run["decided"] else None)
         note("hops_per_decision", run["hops_per_decision"]["median"])
     if "max2" in parts and details.get("max1"):
-        cfg = _cfg(bootstrap, work, rate=0, max_payloads=sizes["max_payloads"], workers=2)
+        cfg = config(rate=0, max_payloads=sizes["max_payloads"], workers=2)
         run = bb.run_load(cfg, 0, uuid.uuid4().hex[:8])
         details["max2"] = run
         note("two_worker_ratio", bb._ratio(run["decisions_per_s_overall"], details["max1"]["decisions_per_s_overall"]))
     if "split" in parts or "overload_split" in parts:
-        cfg = _cfg(bootstrap, work, rate=0, max_payloads=sizes["max_payloads"], **split)
+        cfg = config(rate=0, max_payloads=sizes["max_payloads"], **split)
         run = bb.run_load(cfg, 0, uuid.uuid4().hex[:8])
         details["split"] = run
         note("split_decisions_per_s", run["decisions_per_s_overall"] if run["decided"] else None)
@@ -352,21 +363,21 @@ def main() -> None:
     for suffix, layout, top_part in (("", {}, "max1"), ("_split", split, "split")):
         if f"steady{suffix}" in parts:
             rate = round(100 * PAYLOADS_PER_REQUEST)
-            cfg = _cfg(bootstrap, work, rate=rate, duration=sizes["steady_s"], **layout)
+            cfg = config(rate=rate, duration=sizes["steady_s"], **layout)
             run = bb.run_load(cfg, rate, uuid.uuid4().hex[:8])
             details[f"steady{suffix}"] = run
             note(f"p99_ms_at_100{suffix}", _decision_p99(run))
         if f"overload{suffix}" in parts and details.get(top_part):
             top = details[top_part]["decisions_per_s_overall"]
             rate = max(1, round(2 * top * PAYLOADS_PER_REQUEST))
-            cfg = _cfg(bootstrap, work, rate=rate, duration=sizes["overload_s"], **layout)
+            cfg = config(rate=rate, duration=sizes["overload_s"], **layout)
             run = bb.run_load(cfg, rate, uuid.uuid4().hex[:8])
             details[f"overload{suffix}"] = run
             note(f"overload{suffix}_ratio", bb._ratio(run["decisions_per_s_during_feed"], top))
             note(f"overload{suffix}_all_decided", run["decided"] == run["requests_fed"])
     if "bulk" in parts:
         rate = round(50 * PAYLOADS_PER_REQUEST)
-        cfg = _cfg(bootstrap, work, rate=rate, duration=sizes["bulk_s"])
+        cfg = config(rate=rate, duration=sizes["bulk_s"])
         run = bb.run_load(cfg, rate, uuid.uuid4().hex[:8], side=bulk_side(kafka, sizes["bulk_shifts"], work))
         details["bulk"] = run
         side = run.get("side") or {}
@@ -374,7 +385,7 @@ def main() -> None:
         note("bulk_p99_ms", _decision_p99(run))
     if "identity" in parts:
         token = uuid.uuid4().hex[:8]
-        cfg = _cfg(bootstrap, work, rate=1, duration=5, people_per_trust=0)
+        cfg = config(rate=1, duration=5, people_per_trust=0)
         run = bb.run_load(cfg, 1, token, side=esr_side(kafka, sizes["esr_staff"], work, f"rosterhub-bench-{token}"))
         side = run.get("side") or {}
         details["identity"] = side
